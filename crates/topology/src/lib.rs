@@ -1,0 +1,46 @@
+//! The thin ledger's provider model: where a tenant runs and what that implies.
+//!
+//! One typed model of each provider — storage classes and how their performance scales,
+//! the node label pods spread over, the workload identity backups use, locality, quorum
+//! rules and approved instance families — shared by sizing, rendering, guardrails and backups.
+//! This part holds no Kubernetes types.
+//!
+//! ```
+//! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
+//!
+//! let provider: Provider = "aws".parse()?;
+//! assert_eq!(provider.topology_key(), "topology.kubernetes.io/zone");
+//! assert_eq!(provider.default_storage().class_name, "gp3");
+//!
+//! let locality = Locality::new(
+//!     provider,
+//!     vec![RegionSpec::new("us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"])],
+//! )?;
+//! let plan = quorum::plan("nodes", 5, &locality, SurvivalGoal::Zone)?;
+//! assert_eq!(plan.placements.len(), 3);
+//! assert!(quorum::check_count("nodes", 4).is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod error;
+mod identity;
+mod instance;
+mod locality;
+mod provider;
+mod quantity;
+pub mod quorum;
+mod storage;
+mod tier;
+
+pub use error::{ModelError, ParseError};
+pub use identity::{
+    AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,
+    GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION, IdentityBinding,
+};
+pub use instance::{InstanceFamily, InstanceType};
+pub use locality::{Locality, RegionSpec, SurvivalGoal};
+pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
+pub use quantity::{ByteSize, Cpu, QuantityError};
+pub use quorum::{Placement, QuorumPlan};
+pub use storage::{DiskPerformance, DiskTier, StorageProfile};
+pub use tier::Tier;
