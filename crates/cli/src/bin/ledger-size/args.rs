@@ -1,0 +1,307 @@
+//! Flags of `ledger-size` and their translation into a sizing spec and options.
+
+use anyhow::{Context, bail};
+use clap::{Parser, ValueEnum};
+use thinledger_cli::OutputFormat;
+use thinledger_sizing::{
+    DaemonsetOverhead, MemoryShare, NodeShapeSpec, SizingOptions, SizingSpec, WorkloadSpec,
+};
+use thinledger_topology::{ByteSize, Cpu, Provider, SurvivalGoal, Tier};
+
+use crate::locality;
+
+const EXAMPLES: &str = "\
+Examples:
+  # Check and complete a node shape
+  ledger-size --provider aws --tier prod --vcpu 8 --memory 32GiB
+  ledger-size --provider azure --tier prod --vcpu 8 --memory 32Gi --output json
+
+  # Derive nodes and disks from a workload (6 TiB growing 40% a year for 3 years, surviving a region)
+  ledger-size --provider gcp --tier prod --data 6TiB --growth 40% --survive region
+  ledger-size --provider aws --data 800GiB --growth 25% --horizon 5 --write-rate 20MiB/s \\
+      --regions eu-west-1 --zones eu-west-1a,eu-west-1b,eu-west-1c
+
+  # Paste-ready fragments
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml                        # cockroachdb Helm values
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml --fragment crdb-cluster # CrdbCluster spec
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml --fragment redpanda     # redpanda Helm values
+
+Quantities are Kubernetes-style: 32Gi, 32GiB, 32768Mi, 6TiB, 500G; CPUs 4 or 4000m (whole CPUs only).
+Without --regions/--zones, placements use a placeholder locality per provider (AWS us-east-1 a/b/c,
+Azure eastus 1/2/3, GCP us-central1 a/b/c, on-prem dc-1; three regions for --survive region).
+
+Exit status: 0 planned, 2 bad input or a refused size (the error names the rule and the fix).";
+
+/// Flags of `ledger-size`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledger-size",
+    version,
+    about = "Size a thin ledger: CockroachDB and Redpanda nodes, flags, disks and instance types, with every rule explained",
+    after_help = EXAMPLES
+)]
+pub struct Args {
+    /// Where the ledger runs: aws, azure, gcp or onprem.
+    #[arg(long, value_parser = parse_provider)]
+    pub provider: Provider,
+    /// dev, staging or prod (production rules at full strength).
+    #[arg(long, value_parser = parse_tier, default_value = "prod")]
+    pub tier: Tier,
+
+    /// vCPU per CockroachDB node (whole CPUs: 8 or 8000m). With --memory: node-shape mode.
+    #[arg(long, value_parser = parse_cpu, help_heading = "Node shape")]
+    pub vcpu: Option<Cpu>,
+    /// Memory per CockroachDB node (32GiB, 32Gi, 32768Mi).
+    #[arg(long, value_parser = parse_bytes, help_heading = "Node shape")]
+    pub memory: Option<ByteSize>,
+    /// CockroachDB node count (odd, at least 3); default the fewest that fit.
+    #[arg(long, help_heading = "Node shape")]
+    pub nodes: Option<u32>,
+
+    /// Logical data today, before replication (6TiB). Selects workload mode.
+    #[arg(long, value_parser = parse_bytes, help_heading = "Workload")]
+    pub data: Option<ByteSize>,
+    /// Yearly growth, compounded (40% or 40).
+    #[arg(long, value_parser = parse_percent, requires = "data", help_heading = "Workload")]
+    pub growth: Option<f64>,
+    /// Years the disks must last.
+    #[arg(long, requires = "data", help_heading = "Workload")]
+    pub horizon: Option<u32>,
+    /// Peak logical writes per second (20MiB/s); raises disk throughput and sizes Redpanda.
+    #[arg(long, value_parser = parse_rate, requires = "data", help_heading = "Workload")]
+    pub write_rate: Option<ByteSize>,
+    /// What the cluster must survive: zone (replication factor 3) or region (5, across 3+ regions).
+    #[arg(long, value_parser = parse_survival, default_value = "zone", help_heading = "Workload")]
+    pub survive: SurvivalGoal,
+
+    /// Regions, comma-separated (eu-west-1,eu-central-1,eu-north-1).
+    #[arg(long, value_delimiter = ',', help_heading = "Placement")]
+    pub regions: Vec<String>,
+    /// Zones, comma-separated, as nodes are labelled (eu-west-1a; Azure 1,2,3); with several
+    /// regions a zone goes to the region it starts with, or write region/zone.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        requires = "regions",
+        help_heading = "Placement"
+    )]
+    pub zones: Vec<String>,
+
+    /// Storage class for data volumes (default: the provider's first, e.g. gp3).
+    #[arg(long, help_heading = "Storage")]
+    pub storage_class: Option<String>,
+    /// Disk per CockroachDB node instead of the computed size.
+    #[arg(long, value_parser = parse_bytes, help_heading = "Storage")]
+    pub disk: Option<ByteSize>,
+    /// Fullest a disk may be at the horizon, percent.
+    #[arg(long, value_parser = parse_whole_percent, default_value = "60%", help_heading = "Storage")]
+    pub disk_fill: u32,
+    /// Disk bytes written per logical byte written.
+    #[arg(long, default_value_t = 3, help_heading = "Storage")]
+    pub write_amplification: u32,
+
+    /// --cache instead of 25% of the memory limit (30% or 10GiB).
+    #[arg(long, value_parser = parse_share, help_heading = "CockroachDB memory")]
+    pub cache: Option<MemoryShare>,
+    /// --max-sql-memory instead of 25% of the memory limit (2 × max-sql-memory + cache ≤ 80%).
+    #[arg(long, value_parser = parse_share, help_heading = "CockroachDB memory")]
+    pub max_sql_memory: Option<MemoryShare>,
+
+    /// Redpanda brokers (odd, at least 3).
+    #[arg(long, help_heading = "Redpanda")]
+    pub redpanda_brokers: Option<u32>,
+    /// Cores per broker (even and at least 4 in prod).
+    #[arg(long, help_heading = "Redpanda")]
+    pub redpanda_cores: Option<u32>,
+    /// Memory per broker (at least 2 GiB per core; default 4 GiB per core, 2 in dev).
+    #[arg(long, value_parser = parse_bytes, help_heading = "Redpanda")]
+    pub redpanda_memory: Option<ByteSize>,
+    /// Event stream ingest per second (default: --write-rate).
+    #[arg(long, value_parser = parse_rate, help_heading = "Redpanda")]
+    pub redpanda_ingest: Option<ByteSize>,
+    /// How long brokers keep events (168h, 7d).
+    #[arg(long, value_parser = parse_hours, default_value = "168h", help_heading = "Redpanda")]
+    pub redpanda_retention: u32,
+    /// Disk per broker instead of the computed size.
+    #[arg(long, value_parser = parse_bytes, help_heading = "Redpanda")]
+    pub redpanda_disk: Option<ByteSize>,
+
+    /// CPU the node's daemonsets request (CNI, kube-proxy, CSI, agents).
+    #[arg(long, value_parser = parse_cpu, default_value = "500m", help_heading = "Node reserve")]
+    pub daemonset_cpu: Cpu,
+    /// Memory the node's daemonsets request.
+    #[arg(long, value_parser = parse_bytes, default_value = "1Gi", help_heading = "Node reserve")]
+    pub daemonset_memory: ByteSize,
+
+    /// Output format: table, json (the whole plan) or yaml (a paste-ready fragment).
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Which YAML to print with --output yaml.
+    #[arg(long, value_enum, default_value_t = Fragment::Helm)]
+    pub fragment: Fragment,
+}
+
+/// What `--output yaml` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Fragment {
+    /// Values for the cockroachdb Helm chart (statefulset.*, conf.*, storage.persistentVolume.*).
+    Helm,
+    /// The CrdbCluster spec keys (nodes, resources, cache, maxSQLMemory, dataStore.pvc.spec).
+    CrdbCluster,
+    /// Values for the redpanda Helm chart (statefulset.replicas, resources.*, storage.*).
+    Redpanda,
+    /// The whole plan, as YAML.
+    Plan,
+}
+
+impl Args {
+    /// The spec: workload mode when `--data` is given, node-shape mode otherwise.
+    pub fn spec(&self) -> anyhow::Result<SizingSpec> {
+        if let Some(data) = self.data {
+            let mut spec = WorkloadSpec::new(data);
+            spec.growth_percent_per_year = self.growth.unwrap_or(0.0);
+            spec.horizon_years = self.horizon.unwrap_or(WorkloadSpec::DEFAULT_HORIZON_YEARS);
+            spec.write_rate_per_second = self.write_rate;
+            spec.survival = self.survive;
+            spec.vcpu = self.vcpu;
+            spec.memory = self.memory;
+            spec.nodes = self.nodes;
+            return Ok(spec.into());
+        }
+        let (Some(vcpu), Some(memory)) = (self.vcpu, self.memory) else {
+            bail!(
+                "nothing to size: give a node shape (--vcpu and --memory) or a workload (--data, \
+                 with --growth, --horizon, --write-rate, --survive)"
+            );
+        };
+        let mut spec = NodeShapeSpec::new(vcpu, memory);
+        spec.nodes = self.nodes;
+        spec.survival = self.survive;
+        Ok(spec.into())
+    }
+
+    /// The options.
+    pub fn options(&self) -> anyhow::Result<SizingOptions> {
+        let locality = locality::from_flags(self.provider, &self.regions, &self.zones)
+            .context("--regions/--zones")?;
+        let mut options = SizingOptions {
+            locality,
+            storage_class: self.storage_class.clone(),
+            disk: self.disk,
+            cache: self.cache,
+            max_sql_memory: self.max_sql_memory,
+            disk_utilisation_percent: self.disk_fill,
+            write_amplification: self.write_amplification,
+            daemonsets: DaemonsetOverhead {
+                cpu: self.daemonset_cpu,
+                memory: self.daemonset_memory,
+            },
+            ..SizingOptions::default()
+        };
+        let rp = &mut options.redpanda;
+        rp.brokers = self.redpanda_brokers;
+        rp.cores = self.redpanda_cores;
+        rp.memory = self.redpanda_memory;
+        rp.ingest_per_second = self.redpanda_ingest;
+        rp.retention_hours = self.redpanda_retention;
+        rp.disk = self.redpanda_disk;
+        Ok(options)
+    }
+}
+
+fn parse_provider(s: &str) -> Result<Provider, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_tier(s: &str) -> Result<Tier, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_survival(s: &str) -> Result<SurvivalGoal, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_cpu(s: &str) -> Result<Cpu, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_bytes(s: &str) -> Result<ByteSize, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+fn parse_share(s: &str) -> Result<MemoryShare, String> {
+    s.parse().map_err(|e| format!("{e}"))
+}
+
+/// A byte rate: a size with an optional `/s` (`20MiB/s`, `20MB/s`, `20MiB`).
+fn parse_rate(s: &str) -> Result<ByteSize, String> {
+    let text = s.trim();
+    let size = text
+        .strip_suffix("/s")
+        .or_else(|| text.strip_suffix("ps"))
+        .unwrap_or(text);
+    size.parse::<ByteSize>()
+        .map_err(|e| format!("rate {s:?}: {e} (a size per second, e.g. 20MiB/s)"))
+}
+
+/// A percentage: `40%` or `40` (fractions allowed: `12.5%`).
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let text = s.trim();
+    let number = text.strip_suffix('%').unwrap_or(text).trim();
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("percentage {s:?}: write e.g. 40% or 12.5"))
+}
+
+fn parse_whole_percent(s: &str) -> Result<u32, String> {
+    let value = parse_percent(s)?;
+    if value.fract() != 0.0 || !(0.0..=100.0).contains(&value) {
+        return Err(format!("percentage {s:?}: a whole number from 0% to 100%"));
+    }
+    Ok(value as u32)
+}
+
+/// Hours: `168`, `168h` or `7d`.
+fn parse_hours(s: &str) -> Result<u32, String> {
+    let text = s.trim();
+    let (number, factor) = if let Some(days) = text.strip_suffix('d') {
+        (days, 24)
+    } else {
+        (text.strip_suffix('h').unwrap_or(text), 1)
+    };
+    number
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .filter(|&h| h > 0)
+        .ok_or_else(|| format!("duration {s:?}: write hours or days, e.g. 168h or 7d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_percentages_and_hours_parse() {
+        assert_eq!(parse_rate("20MiB/s").unwrap(), ByteSize::mib(20));
+        assert_eq!(parse_rate("5MB").unwrap(), ByteSize(5_000_000));
+        assert!(parse_rate("fast").unwrap_err().contains("\"fast\""));
+        assert_eq!(parse_percent("40%").unwrap(), 40.0);
+        assert_eq!(parse_percent("12.5").unwrap(), 12.5);
+        assert!(parse_percent("forty").is_err());
+        assert_eq!(parse_whole_percent("60%").unwrap(), 60);
+        assert!(parse_whole_percent("60.5%").is_err());
+        assert_eq!(parse_hours("7d").unwrap(), 168);
+        assert_eq!(parse_hours("36h").unwrap(), 36);
+        assert!(parse_hours("0").is_err());
+    }
+
+    #[test]
+    fn flags_are_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+}

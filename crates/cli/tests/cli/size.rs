@@ -1,0 +1,265 @@
+//! `ledger-size`, run as a user would.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rstest::rstest;
+use serde_json::Value;
+
+fn ledger_size(args: &[&str]) -> assert_cmd::assert::Assert {
+    Command::cargo_bin("ledger-size")
+        .unwrap()
+        .args(args)
+        .assert()
+}
+
+fn json(args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let out = ledger_size(&all).success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+fn stdout(args: &[&str]) -> String {
+    String::from_utf8(ledger_size(args).success().get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn aws_prod_8_vcpu_32_gib_as_json() {
+    let plan = json(&[
+        "--provider",
+        "aws",
+        "--tier",
+        "prod",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32GiB",
+    ]);
+    let c = &plan["cockroachdb"];
+    assert_eq!(
+        c["flags"],
+        serde_json::json!(["--cache=8GiB", "--max-sql-memory=8GiB"])
+    );
+    assert_eq!(c["cache"], "8Gi");
+    assert_eq!(c["max_sql_memory"], "8Gi");
+    assert_eq!(c["resources"]["requests"], c["resources"]["limits"]);
+    assert_eq!(c["resources"]["limits"]["cpu"], "8");
+    assert_eq!(c["resources"]["limits"]["memory"], "32Gi");
+    let family = c["node"]["instance"]["family"].as_str().unwrap();
+    assert!(family == "m6i" || family == "r6i", "{family}");
+    let rules: Vec<&str> = plan["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    for id in [
+        "crdb.cache",
+        "crdb.max-sql-memory",
+        "qos.guaranteed",
+        "qos.static-cpu-manager",
+        "node.instance",
+    ] {
+        assert!(rules.contains(&id), "{id} missing from {rules:?}");
+    }
+    insta::assert_json_snapshot!("aws_prod_8x32_json", plan);
+}
+
+#[test]
+fn aws_prod_8_vcpu_32_gib_as_table() {
+    insta::assert_snapshot!(
+        "aws_prod_8x32_table",
+        stdout(&[
+            "--provider",
+            "aws",
+            "--tier",
+            "prod",
+            "--vcpu",
+            "8",
+            "--memory",
+            "32GiB"
+        ])
+    );
+}
+
+#[test]
+fn gcp_workload_surviving_a_region_as_table() {
+    insta::assert_snapshot!(
+        "gcp_prod_6tib_region_table",
+        stdout(&[
+            "--provider",
+            "gcp",
+            "--tier",
+            "prod",
+            "--data",
+            "6TiB",
+            "--growth",
+            "40%",
+            "--survive",
+            "region",
+        ])
+    );
+}
+
+#[rstest]
+#[case("helm", "helm")]
+#[case("crdb-cluster", "crdb_cluster")]
+#[case("redpanda", "redpanda")]
+fn yaml_fragments(#[case] fragment: &str, #[case] name: &str) {
+    let out = stdout(&[
+        "--provider",
+        "azure",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32Gi",
+        "--output",
+        "yaml",
+        "--fragment",
+        fragment,
+    ]);
+    // The YAML parses, comments aside.
+    let _: serde_json::Value = serde_yaml_ng_parse(&out);
+    insta::assert_snapshot!(format!("azure_8x32_yaml_{name}"), out);
+}
+
+fn serde_yaml_ng_parse(text: &str) -> serde_json::Value {
+    serde_yaml_ng::from_str(text).unwrap()
+}
+
+#[test]
+fn production_below_four_vcpu_exits_2_naming_the_rule() {
+    ledger_size(&[
+        "--provider",
+        "aws",
+        "--tier",
+        "prod",
+        "--vcpu",
+        "2",
+        "--memory",
+        "8GiB",
+    ])
+    .code(2)
+    .stdout("")
+    .stderr(predicate::str::contains(
+        "error: cannot size the ledger for provider aws, tier prod",
+    ))
+    .stderr(predicate::str::contains(
+        "caused by: vcpu = 2: prod CockroachDB nodes need at least 4 vCPU",
+    ))
+    .stderr(predicate::str::contains("CockroachDB production checklist"))
+    .stderr(predicate::str::contains("Fix: use --vcpu 4"));
+}
+
+#[rstest]
+#[case(&["--vcpu", "8", "--memory", "16GiB"], "--memory 32GiB or more")]
+#[case(&["--vcpu", "8", "--memory", "32GiB", "--nodes", "4"], "nodes = 4")]
+#[case(&["--vcpu", "4500m", "--memory", "32GiB"], "use 4 or 5")]
+#[case(&["--vcpu", "8", "--memory", "32GiB", "--cache", "40%", "--max-sql-memory", "30%"], "80%")]
+#[case(&["--vcpu", "32", "--memory", "128GiB", "--data", "20TiB", "--nodes", "3"], "more than 10 TiB per node")]
+#[case(&["--vcpu", "8", "--memory", "32GiB", "--redpanda-cores", "3"], "an even number")]
+#[case(&["--vcpu", "8", "--memory", "32GiB", "--storage-class", "gp2"], "valid values: gp3, io2")]
+#[case(&["--memory", "32GiB"], "give a node shape (--vcpu and --memory)")]
+#[case(&["--vcpu", "8", "--memory", "32GiB", "--regions", "us-east-1", "--zones", "us-east-1a,us-east-1b"], "at least 3 zones")]
+fn refusals_exit_2_with_rule_and_fix(#[case] args: &[&str], #[case] message: &str) {
+    let mut all = vec!["--provider", "aws"];
+    all.extend(args);
+    ledger_size(&all)
+        .code(2)
+        .stderr(predicate::str::contains(message));
+}
+
+#[rstest]
+#[case(&["--vcpu", "8", "--memory", "32 gigs"], "--memory", "\"32 gigs\"")]
+#[case(&["--vcpu", "eight", "--memory", "32Gi"], "--vcpu", "\"eight\"")]
+#[case(&["--data", "6 TB-ish"], "--data", "\"6 TB-ish\"")]
+#[case(&["--data", "1TiB", "--write-rate", "fast"], "--write-rate", "\"fast\"")]
+fn malformed_quantities_are_named(#[case] args: &[&str], #[case] flag: &str, #[case] value: &str) {
+    let mut all = vec!["--provider", "aws"];
+    all.extend(args);
+    ledger_size(&all)
+        .code(2)
+        .stderr(predicate::str::contains(flag))
+        .stderr(predicate::str::contains(value));
+}
+
+#[rstest]
+#[case("32Gi")]
+#[case("32GiB")]
+#[case("32768Mi")]
+fn memory_quantities_in_any_kubernetes_spelling(#[case] memory: &str) {
+    let plan = json(&["--provider", "aws", "--vcpu", "4000m", "--memory", memory]);
+    assert_eq!(plan["cockroachdb"]["resources"]["limits"]["memory"], "32Gi");
+    assert_eq!(plan["cockroachdb"]["resources"]["limits"]["cpu"], "4");
+}
+
+#[rstest]
+fn workload_mode_for_every_provider(
+    #[values("aws", "azure", "gcp", "onprem")] provider: &str,
+    #[values("zone", "region")] survive: &str,
+) {
+    let plan = json(&[
+        "--provider",
+        provider,
+        "--data",
+        "6TiB",
+        "--growth",
+        "40%",
+        "--survive",
+        survive,
+        "--write-rate",
+        "5MiB/s",
+    ]);
+    let c = &plan["cockroachdb"];
+    let nodes = c["nodes"].as_u64().unwrap();
+    assert!(nodes >= 3 && nodes % 2 == 1, "{nodes}");
+    let vcpu: u64 = c["resources"]["limits"]["cpu"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let size = c["disk"]["size"].as_str().unwrap();
+    let gib: u64 = size.strip_suffix("Gi").unwrap().parse().unwrap();
+    assert!(
+        gib <= 320 * vcpu && gib <= 10 * 1024,
+        "{gib} GiB for {vcpu} vCPU"
+    );
+}
+
+#[test]
+fn tenant_regions_and_zones_set_the_placements() {
+    let plan = json(&[
+        "--provider",
+        "aws",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32GiB",
+        "--nodes",
+        "5",
+        "--regions",
+        "eu-west-1",
+        "--zones",
+        "eu-west-1a,eu-west-1b,eu-west-1c",
+    ]);
+    let zones: Vec<(&str, u64)> = plan["cockroachdb"]["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["zone"].as_str().unwrap(), p["nodes"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        zones,
+        [("eu-west-1a", 2), ("eu-west-1b", 2), ("eu-west-1c", 1)]
+    );
+}
+
+#[test]
+fn help_shows_examples() {
+    ledger_size(&["--help"])
+        .success()
+        .stdout(predicate::str::contains(
+            "ledger-size --provider gcp --tier prod --data 6TiB --growth 40% --survive region",
+        ))
+        .stdout(predicate::str::contains("Exit status"));
+}

@@ -1,0 +1,319 @@
+//! Paste-ready configuration fragments from a plan.
+//!
+//! Each is the subset of keys sizing decides, shaped as the target expects, so it can be merged
+//! into a values file or a resource:
+//!
+//! - [`CockroachHelmValues`] — the `cockroachdb` Helm chart: `statefulset.replicas`,
+//!   `statefulset.resources.{requests,limits}`, `conf.cache`, `conf.max-sql-memory`,
+//!   `storage.persistentVolume.{size,storageClass}`.
+//! - [`CrdbClusterSpec`] — the operator's `CrdbCluster` (`crdb.cockroachlabs.com/v1alpha1`)
+//!   `spec`: `nodes`, `resources`, `cache`, `maxSQLMemory`, `dataStore.pvc.spec`.
+//! - [`RedpandaHelmValues`] — the `redpanda` Helm chart: `statefulset.replicas`,
+//!   `resources.cpu.cores`, `resources.memory.container.{min,max}`,
+//!   `resources.memory.redpanda.{memory,reserveMemory}`, `storage.persistentVolume.{size,storageClass}`.
+//!
+//! Per-volume IOPS/throughput are StorageClass parameters, not part of these fragments; they
+//! are in [`DiskPlan::class_parameters`](crate::DiskPlan::class_parameters).
+
+use serde::Serialize;
+use thinledger_topology::ByteSize;
+
+use crate::plan::{PodResources, SizingPlan};
+use crate::rules::human_size;
+
+/// Values for the `cockroachdb` Helm chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CockroachHelmValues {
+    /// `statefulset.*`.
+    pub statefulset: HelmStatefulSet,
+    /// `conf.*`.
+    pub conf: HelmConf,
+    /// `storage.*`.
+    pub storage: HelmStorage,
+}
+
+/// `statefulset` of the CockroachDB chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmStatefulSet {
+    /// `statefulset.replicas`.
+    pub replicas: u32,
+    /// `statefulset.resources`.
+    pub resources: PodResourcesYaml,
+}
+
+/// `conf` of the CockroachDB chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmConf {
+    /// `conf.cache`.
+    pub cache: String,
+    /// `conf.max-sql-memory`.
+    #[serde(rename = "max-sql-memory")]
+    pub max_sql_memory: String,
+}
+
+/// `storage` of a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmStorage {
+    /// `storage.persistentVolume`.
+    #[serde(rename = "persistentVolume")]
+    pub persistent_volume: HelmPersistentVolume,
+}
+
+/// `storage.persistentVolume` of a chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HelmPersistentVolume {
+    /// `enabled`.
+    pub enabled: bool,
+    /// `size`.
+    pub size: ByteSize,
+    /// `storageClass`.
+    #[serde(rename = "storageClass")]
+    pub storage_class: String,
+}
+
+/// Kubernetes `resources` with requests and limits.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PodResourcesYaml {
+    /// `requests`.
+    pub requests: ResourceYaml,
+    /// `limits`.
+    pub limits: ResourceYaml,
+}
+
+/// One resource list as Kubernetes quantities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceYaml {
+    /// `cpu`.
+    pub cpu: String,
+    /// `memory`.
+    pub memory: String,
+}
+
+impl From<&PodResources> for PodResourcesYaml {
+    fn from(r: &PodResources) -> Self {
+        let list = |l: &crate::plan::ResourceList| ResourceYaml {
+            cpu: l.cpu.to_quantity(),
+            memory: l.memory.to_quantity(),
+        };
+        PodResourcesYaml {
+            requests: list(&r.requests),
+            limits: list(&r.limits),
+        }
+    }
+}
+
+/// The `spec` keys of a `CrdbCluster` that sizing decides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrdbClusterSpec {
+    /// `spec`.
+    pub spec: CrdbClusterSpecBody,
+}
+
+/// Body of [`CrdbClusterSpec`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CrdbClusterSpecBody {
+    /// `nodes`.
+    pub nodes: u32,
+    /// `cache` (set explicitly; the operator would otherwise derive 25% itself).
+    pub cache: String,
+    /// `maxSQLMemory`.
+    #[serde(rename = "maxSQLMemory")]
+    pub max_sql_memory: String,
+    /// `resources`.
+    pub resources: PodResourcesYaml,
+    /// `dataStore`.
+    #[serde(rename = "dataStore")]
+    pub data_store: DataStore,
+}
+
+/// `dataStore` of a `CrdbCluster`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataStore {
+    /// `pvc`.
+    pub pvc: DataStorePvc,
+}
+
+/// `dataStore.pvc`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataStorePvc {
+    /// `spec`: a PersistentVolumeClaim spec.
+    pub spec: PvcSpec,
+}
+
+/// The PersistentVolumeClaim spec sizing decides.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PvcSpec {
+    /// `accessModes`.
+    #[serde(rename = "accessModes")]
+    pub access_modes: Vec<&'static str>,
+    /// `resources.requests.storage`.
+    pub resources: PvcResources,
+    /// `storageClassName`.
+    #[serde(rename = "storageClassName")]
+    pub storage_class_name: String,
+    /// `volumeMode`.
+    #[serde(rename = "volumeMode")]
+    pub volume_mode: &'static str,
+}
+
+/// `resources` of a PVC spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PvcResources {
+    /// `requests`.
+    pub requests: PvcStorage,
+}
+
+/// `requests` of a PVC spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PvcStorage {
+    /// `storage`.
+    pub storage: ByteSize,
+}
+
+/// Values for the `redpanda` Helm chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaHelmValues {
+    /// `statefulset.replicas`.
+    pub statefulset: RedpandaStatefulSet,
+    /// `resources`.
+    pub resources: RedpandaResources,
+    /// `storage`.
+    pub storage: HelmStorage,
+}
+
+/// `statefulset` of the Redpanda chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaStatefulSet {
+    /// `replicas`.
+    pub replicas: u32,
+}
+
+/// `resources` of the Redpanda chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaResources {
+    /// `cpu`.
+    pub cpu: RedpandaCpu,
+    /// `memory`.
+    pub memory: RedpandaMemory,
+}
+
+/// `resources.cpu`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaCpu {
+    /// `cores` (`--smp`; requests = limits).
+    pub cores: u32,
+    /// `overprovisioned`: false, the cores are dedicated.
+    pub overprovisioned: bool,
+}
+
+/// `resources.memory`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaMemory {
+    /// `container`: request (`min`) and limit (`max`), equal.
+    pub container: RedpandaContainerMemory,
+    /// `redpanda`: `--memory` and `--reserve-memory`.
+    pub redpanda: RedpandaProcessMemory,
+}
+
+/// `resources.memory.container`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaContainerMemory {
+    /// `min` (the request).
+    pub min: ByteSize,
+    /// `max` (the limit).
+    pub max: ByteSize,
+}
+
+/// `resources.memory.redpanda`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedpandaProcessMemory {
+    /// `memory` (`--memory`).
+    pub memory: ByteSize,
+    /// `reserveMemory` (`--reserve-memory`).
+    #[serde(rename = "reserveMemory")]
+    pub reserve_memory: ByteSize,
+}
+
+impl SizingPlan {
+    /// The `cockroachdb` Helm chart values this plan decides.
+    pub fn cockroach_helm_values(&self) -> CockroachHelmValues {
+        let c = &self.cockroachdb;
+        CockroachHelmValues {
+            statefulset: HelmStatefulSet {
+                replicas: c.nodes,
+                resources: (&c.resources).into(),
+            },
+            conf: HelmConf {
+                cache: human_size(c.cache),
+                max_sql_memory: human_size(c.max_sql_memory),
+            },
+            storage: HelmStorage {
+                persistent_volume: HelmPersistentVolume {
+                    enabled: true,
+                    size: c.disk.size,
+                    storage_class: c.disk.storage_class.clone(),
+                },
+            },
+        }
+    }
+
+    /// The `CrdbCluster` `spec` keys this plan decides.
+    pub fn crdb_cluster_spec(&self) -> CrdbClusterSpec {
+        let c = &self.cockroachdb;
+        CrdbClusterSpec {
+            spec: CrdbClusterSpecBody {
+                nodes: c.nodes,
+                cache: human_size(c.cache),
+                max_sql_memory: human_size(c.max_sql_memory),
+                resources: (&c.resources).into(),
+                data_store: DataStore {
+                    pvc: DataStorePvc {
+                        spec: PvcSpec {
+                            access_modes: vec!["ReadWriteOnce"],
+                            resources: PvcResources {
+                                requests: PvcStorage {
+                                    storage: c.disk.size,
+                                },
+                            },
+                            storage_class_name: c.disk.storage_class.clone(),
+                            volume_mode: "Filesystem",
+                        },
+                    },
+                },
+            },
+        }
+    }
+
+    /// The `redpanda` Helm chart values this plan decides.
+    pub fn redpanda_helm_values(&self) -> RedpandaHelmValues {
+        let r = &self.redpanda;
+        RedpandaHelmValues {
+            statefulset: RedpandaStatefulSet {
+                replicas: r.brokers,
+            },
+            resources: RedpandaResources {
+                cpu: RedpandaCpu {
+                    cores: r.cores,
+                    overprovisioned: false,
+                },
+                memory: RedpandaMemory {
+                    container: RedpandaContainerMemory {
+                        min: r.resources.requests.memory,
+                        max: r.resources.limits.memory,
+                    },
+                    redpanda: RedpandaProcessMemory {
+                        memory: r.memory,
+                        reserve_memory: r.reserve_memory,
+                    },
+                },
+            },
+            storage: HelmStorage {
+                persistent_volume: HelmPersistentVolume {
+                    enabled: true,
+                    size: r.disk.size,
+                    storage_class: r.disk.storage_class.clone(),
+                },
+            },
+        }
+    }
+}

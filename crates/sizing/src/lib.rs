@@ -1,0 +1,78 @@
+//! Sizing for the thin ledger: from a node shape or a workload, a provider and a tier, to
+//! CockroachDB and Redpanda resources, flags, disks and instance types — with every rule
+//! applied and its source recorded in the plan, and unsafe sizes refused with the fix.
+//!
+//! Two ways in:
+//! - [`NodeShapeSpec`]: "I want 8 vCPU and 32 GiB per node" — checked and completed.
+//! - [`WorkloadSpec`]: "6 TiB growing 40% a year, surviving a region" — node count, disks and
+//!   performance derived (the fewest odd node count whose disks fit 320 GiB/vCPU and 10 TiB).
+//!
+//! What a plan contains, and the rules behind it (all listed in [`SizingPlan::rules`]):
+//! - CockroachDB: node count (odd, ≥ 3; replication factor 3, or 5 across ≥ 3 regions for
+//!   region survival), requests = limits in whole CPUs (Guaranteed QoS — CPU limits are only
+//!   safe under the kubelet's static CPU manager policy, which the plan states as a condition),
+//!   `--cache` and `--max-sql-memory` at 25% of the memory limit (overrides allowed while
+//!   `2 × max-sql-memory + cache ≤ 80%`), a disk sized from data × replication factor ÷ nodes
+//!   at most 60% full ([`rules::DEFAULT_DISK_UTILISATION_PERCENT`] says why), within
+//!   320 GiB/vCPU and 10 TiB/node, delivering 500 IOPS and 30 MB/s per vCPU on the provider's
+//!   class (gp3 provisioned IOPS/throughput, io2 when gp3 cannot; Azure Premium SSD sized up to
+//!   the tier that delivers; GCP pd-ssd sized up; on-prem a requirement to verify), and the
+//!   smallest approved instance type that holds the pod plus the node's reserve ([`node`]).
+//! - Redpanda: brokers (odd, ≥ 3), cores (even and ≥ 4 in production), ≥ 2 GiB per core,
+//!   `--smp`, `--memory` ≈ 90% of the request, `--reserve-memory 0`, a disk from ingest ×
+//!   retention.
+//!
+//! Tiers: `prod` applies every rule; `staging` allows 2-vCPU nodes but keeps production's
+//! 4 GiB per vCPU; only `dev` may use 2 GiB per vCPU ([`TierRules`]).
+//!
+//! The library is pure: it returns values and never prints or reads the environment.
+//!
+//! ```
+//! use thinledger_sizing::{NodeShapeSpec, SizingOptions, SizingSpec, plan};
+//! use thinledger_topology::{ByteSize, Cpu, Provider, Tier};
+//!
+//! let shape = NodeShapeSpec::new(Cpu::cores(8), ByteSize::gib(32));
+//! let sized = plan(Provider::Aws, Tier::Prod, &SizingSpec::NodeShape(shape), &SizingOptions::default())?;
+//! assert_eq!(sized.cockroachdb.cache, ByteSize::gib(8));
+//! assert_eq!(sized.cockroachdb.resources.requests, sized.cockroachdb.resources.limits);
+//! assert!(sized.cockroachdb.node.instance.as_ref().is_some_and(|i| i.family == "m6i"));
+//! assert!(sized.rules.iter().any(|r| r.id == "crdb.cache"));
+//!
+//! // Production below 4 vCPU is refused, naming the rule and the fix.
+//! let small = NodeShapeSpec::new(Cpu::cores(2), ByteSize::gib(8));
+//! let err = plan(Provider::Aws, Tier::Prod, &small.into(), &SizingOptions::default()).unwrap_err();
+//! assert!(err.to_string().contains("at least 4 vCPU"));
+//! # Ok::<(), thinledger_sizing::SizingError>(())
+//! ```
+
+mod calc;
+mod disk;
+mod error;
+mod fragment;
+mod locality;
+pub mod node;
+mod plan;
+pub mod rules;
+mod spec;
+
+pub use calc::plan;
+pub use error::SizingError;
+pub use fragment::{
+    CockroachHelmValues, CrdbClusterSpec, CrdbClusterSpecBody, DataStore, DataStorePvc, HelmConf,
+    HelmPersistentVolume, HelmStatefulSet, HelmStorage, PodResourcesYaml, PvcResources, PvcSpec,
+    PvcStorage, RedpandaContainerMemory, RedpandaCpu, RedpandaHelmValues, RedpandaMemory,
+    RedpandaProcessMemory, RedpandaResources, RedpandaStatefulSet, ResourceYaml,
+};
+pub use locality::default_locality;
+pub use plan::{
+    CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources, RedpandaDisk,
+    RedpandaPlan, ResourceList, SizingMode, SizingPlan, SystemReserve,
+};
+pub use rules::{AppliedRule, TierRules};
+pub use spec::{
+    DaemonsetOverhead, MemoryShare, NodeShapeSpec, RedpandaOptions, SizingOptions, SizingSpec,
+    WorkloadSpec,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,71 @@
+//! Placeholder localities used when a plan is asked for without regions and zones.
+//!
+//! Sizing needs a locality only to spread nodes over failure domains; these defaults let a
+//! calculation run from nothing but a provider. They are common regions with three zones each
+//! (three regions for region survival); the plan records that they are placeholders, and a real
+//! tenant passes its own.
+
+use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal};
+
+use crate::error::SizingError;
+
+const AWS: [&str; 3] = ["us-east-1", "us-east-2", "us-west-2"];
+const AZURE: [&str; 3] = ["eastus", "centralus", "westus2"];
+const GCP: [&str; 3] = ["us-central1", "us-east1", "us-west1"];
+// On-prem the failure domain is the host: regions are data centres without zones.
+const ONPREM: [&str; 3] = ["dc-1", "dc-2", "dc-3"];
+
+fn zones(provider: Provider, region: &str) -> Vec<String> {
+    let suffixes: &[&str] = match provider {
+        Provider::Aws => &["a", "b", "c"],
+        Provider::Azure => &["-1", "-2", "-3"],
+        // us-east1 has no zone a.
+        Provider::Gcp if region == "us-east1" => &["-b", "-c", "-d"],
+        Provider::Gcp => &["-a", "-b", "-c"],
+        _ => &[],
+    };
+    suffixes.iter().map(|z| format!("{region}{z}")).collect()
+}
+
+fn regions(provider: Provider, goal: SurvivalGoal) -> Vec<RegionSpec> {
+    let names = match provider {
+        Provider::Aws => AWS,
+        Provider::Azure => AZURE,
+        Provider::Gcp => GCP,
+        _ => ONPREM,
+    };
+    let count = match goal {
+        SurvivalGoal::Region => 3,
+        _ => 1,
+    };
+    names[..count]
+        .iter()
+        .map(|name| RegionSpec {
+            name: (*name).to_owned(),
+            zones: zones(provider, name),
+        })
+        .collect()
+}
+
+/// The placeholder locality for `provider` and `goal`: one region with three zones for zone
+/// survival, three such regions for region survival (on-prem: data centres `dc-1`..`dc-3`).
+pub fn default_locality(provider: Provider, goal: SurvivalGoal) -> Result<Locality, SizingError> {
+    Ok(Locality::new(provider, regions(provider, goal))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    fn defaults_are_valid_and_satisfy_the_goal(
+        #[values(Provider::Aws, Provider::Azure, Provider::Gcp, Provider::OnPrem)]
+        provider: Provider,
+        #[values(SurvivalGoal::Zone, SurvivalGoal::Region)] goal: SurvivalGoal,
+    ) {
+        let locality = default_locality(provider, goal).unwrap();
+        let nodes = goal.replication_factor();
+        thinledger_topology::quorum::plan("nodes", nodes, &locality, goal).unwrap();
+    }
+}

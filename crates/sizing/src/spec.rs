@@ -1,0 +1,245 @@
+//! What a user declares (`*Spec`) and the knobs the calculator offers (`*Options`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+use thinledger_topology::{ByteSize, Cpu, Locality, QuantityError, SurvivalGoal};
+
+use crate::rules::{
+    DEFAULT_DISK_UTILISATION_PERCENT, DEFAULT_REDPANDA_RETENTION_HOURS, DEFAULT_WRITE_AMPLIFICATION,
+};
+
+/// What to size from: a node shape the user already has in mind, or a workload.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SizingSpec {
+    /// Check and complete a given node shape.
+    NodeShape(NodeShapeSpec),
+    /// Derive node count, shape and disks from data, growth and survival goal.
+    Workload(WorkloadSpec),
+}
+
+impl From<NodeShapeSpec> for SizingSpec {
+    fn from(spec: NodeShapeSpec) -> Self {
+        SizingSpec::NodeShape(spec)
+    }
+}
+
+impl From<WorkloadSpec> for SizingSpec {
+    fn from(spec: WorkloadSpec) -> Self {
+        SizingSpec::Workload(spec)
+    }
+}
+
+/// A CockroachDB node shape: vCPU and memory per node (requests = limits).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeShapeSpec {
+    /// CPU per node; must be whole CPUs.
+    pub vcpu: Cpu,
+    /// Memory per node (the container's request and limit).
+    pub memory: ByteSize,
+    /// Node count; defaults to the fewest the survival goal allows (3, or 5 for region).
+    pub nodes: Option<u32>,
+    /// Logical data the cluster will hold (before replication). Without it the disk is
+    /// [`DEFAULT_DISK_GIB_PER_VCPU`](crate::rules::DEFAULT_DISK_GIB_PER_VCPU) per vCPU.
+    pub data: Option<ByteSize>,
+    /// What the cluster must survive; sets the replication factor.
+    pub survival: SurvivalGoal,
+}
+
+impl NodeShapeSpec {
+    /// A shape of `vcpu` and `memory`, three nodes, zone survival, no data size.
+    pub fn new(vcpu: Cpu, memory: ByteSize) -> Self {
+        NodeShapeSpec {
+            vcpu,
+            memory,
+            nodes: None,
+            data: None,
+            survival: SurvivalGoal::Zone,
+        }
+    }
+}
+
+/// A workload: how much data, how fast it grows, how long to plan for, what to survive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadSpec {
+    /// Logical data today (before replication).
+    pub data: ByteSize,
+    /// Yearly growth in percent (`40.0` = 40% a year, compounded).
+    pub growth_percent_per_year: f64,
+    /// Years the disks must last before a resize.
+    pub horizon_years: u32,
+    /// Logical bytes written per second at peak, if known; raises disk throughput when the
+    /// per-vCPU figure is not enough, and sizes Redpanda's disks.
+    pub write_rate_per_second: Option<ByteSize>,
+    /// What the cluster must survive; sets the replication factor and the minimum node count.
+    pub survival: SurvivalGoal,
+    /// vCPU per node; defaults to the tier's (8 in production).
+    pub vcpu: Option<Cpu>,
+    /// Memory per node; defaults to the tier's GiB per vCPU (4).
+    pub memory: Option<ByteSize>,
+    /// A fixed node count; by default the fewest odd count whose disks fit.
+    pub nodes: Option<u32>,
+}
+
+impl WorkloadSpec {
+    /// Default planning horizon, years.
+    pub const DEFAULT_HORIZON_YEARS: u32 = 3;
+
+    /// A workload of `data` today with no growth, a three-year horizon and zone survival.
+    pub fn new(data: ByteSize) -> Self {
+        WorkloadSpec {
+            data,
+            growth_percent_per_year: 0.0,
+            horizon_years: Self::DEFAULT_HORIZON_YEARS,
+            write_rate_per_second: None,
+            survival: SurvivalGoal::Zone,
+            vcpu: None,
+            memory: None,
+            nodes: None,
+        }
+    }
+}
+
+/// A share of the memory limit given as a percentage or as a size (`25%`, `8GiB`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryShare {
+    /// Percent of the memory limit.
+    Percent(u32),
+    /// An absolute size.
+    Size(ByteSize),
+}
+
+impl MemoryShare {
+    /// The size this share amounts to for a `memory` limit (whole MiB).
+    pub fn of(self, memory: ByteSize) -> ByteSize {
+        match self {
+            MemoryShare::Percent(p) => crate::rules::percent_of(memory, u64::from(p)),
+            MemoryShare::Size(size) => size,
+        }
+    }
+}
+
+impl fmt::Display for MemoryShare {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemoryShare::Percent(p) => write!(f, "{p}%"),
+            MemoryShare::Size(size) => write!(f, "{size}"),
+        }
+    }
+}
+
+impl FromStr for MemoryShare {
+    type Err = QuantityError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        if let Some(percent) = text.strip_suffix('%') {
+            return match percent.trim().parse::<u32>() {
+                Ok(p) if (1..=100).contains(&p) => Ok(MemoryShare::Percent(p)),
+                _ => Err(QuantityError {
+                    kind: "memory",
+                    value: s.to_owned(),
+                    reason: "a share is a whole percentage from 1% to 100%".to_owned(),
+                    examples: "25%, 8GiB or 8192Mi",
+                }),
+            };
+        }
+        text.parse().map(MemoryShare::Size)
+    }
+}
+
+/// Knobs of the calculator. `Default` gives the documented policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizingOptions {
+    /// Regions and zones; by default a documented placeholder locality per provider
+    /// ([`crate::default_locality`]).
+    pub locality: Option<Locality>,
+    /// Storage class for data volumes; by default the provider's first class (switching AWS
+    /// gp3 to io2 only when gp3 cannot deliver the performance).
+    pub storage_class: Option<String>,
+    /// Disk per node instead of the computed one (still checked against the ceilings).
+    pub disk: Option<ByteSize>,
+    /// `--cache` instead of 25% of the memory limit.
+    pub cache: Option<MemoryShare>,
+    /// `--max-sql-memory` instead of 25% of the memory limit.
+    pub max_sql_memory: Option<MemoryShare>,
+    /// Fullest a disk may be at the horizon, percent (see
+    /// [`DEFAULT_DISK_UTILISATION_PERCENT`] for why 60).
+    pub disk_utilisation_percent: u32,
+    /// Disk bytes per logical byte written (see [`DEFAULT_WRITE_AMPLIFICATION`]).
+    pub write_amplification: u32,
+    /// CPU and memory the node's daemonsets use besides kubelet and system reserve.
+    pub daemonsets: DaemonsetOverhead,
+    /// Redpanda's knobs.
+    pub redpanda: RedpandaOptions,
+}
+
+impl Default for SizingOptions {
+    fn default() -> Self {
+        SizingOptions {
+            locality: None,
+            storage_class: None,
+            disk: None,
+            cache: None,
+            max_sql_memory: None,
+            disk_utilisation_percent: DEFAULT_DISK_UTILISATION_PERCENT,
+            write_amplification: DEFAULT_WRITE_AMPLIFICATION,
+            daemonsets: DaemonsetOverhead::default(),
+            redpanda: RedpandaOptions::default(),
+        }
+    }
+}
+
+/// Per-node CPU and memory taken by daemonsets (CNI, kube-proxy, CSI node plugin, log shipper,
+/// node exporter). The default, 500m and 1 GiB, covers a typical managed-cluster set with
+/// margin; measure yours (`kubectl top pod -A` on one node) and override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DaemonsetOverhead {
+    /// CPU requested by daemonsets on each node.
+    pub cpu: Cpu,
+    /// Memory requested by daemonsets on each node.
+    pub memory: ByteSize,
+}
+
+impl Default for DaemonsetOverhead {
+    fn default() -> Self {
+        DaemonsetOverhead {
+            cpu: Cpu(500),
+            memory: ByteSize::gib(1),
+        }
+    }
+}
+
+/// Redpanda's knobs; unset fields follow the tier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RedpandaOptions {
+    /// Brokers (odd, at least 3); default 3.
+    pub brokers: Option<u32>,
+    /// Cores per broker; default 4 in production, 2 in staging, 1 in dev.
+    pub cores: Option<u32>,
+    /// Memory per broker; default 4 GiB per core (2 GiB in dev).
+    pub memory: Option<ByteSize>,
+    /// Bytes per second the event stream takes in; defaults to the workload's write rate
+    /// (the ledger publishes an event per write).
+    pub ingest_per_second: Option<ByteSize>,
+    /// Hours a broker retains events (default one week).
+    pub retention_hours: u32,
+    /// Disk per broker instead of the computed one.
+    pub disk: Option<ByteSize>,
+}
+
+impl Default for RedpandaOptions {
+    fn default() -> Self {
+        RedpandaOptions {
+            brokers: None,
+            cores: None,
+            memory: None,
+            ingest_per_second: None,
+            retention_hours: DEFAULT_REDPANDA_RETENTION_HOURS,
+            disk: None,
+        }
+    }
+}
