@@ -1,0 +1,248 @@
+//! `ledger-policy`: guardrail checks of Terraform plans, Kubernetes manifests and tenant files.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_error};
+use thinledger_policy::{
+    BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
+};
+
+const EXAMPLES: &str = "\
+Examples:
+  terraform show -json tfplan > plan.json
+  ledger-policy check plan.json
+  ledger-policy check deploy/ tenant.yaml --output sarif > policy.sarif
+  ledger-policy check plan.json --policy ./our-policies --strict
+  ledger-policy policies --write ./policy   # then: conftest test --combine --all-namespaces -p ./policy FILES
+
+Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable or
+malformed input or policy.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledger-policy",
+    version,
+    about = "Guardrail checks of Terraform plans, Kubernetes manifests and tenant files (Rego, evaluated in-process)",
+    after_help = EXAMPLES
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate every policy against all inputs together and print the findings.
+    Check(CheckArgs),
+    /// List the built-in policy files, or write them to a directory for OPA or conftest.
+    Policies {
+        /// Directory to write the built-in .rego files into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Terraform plan JSON (`terraform show -json`), Kubernetes YAML (multi-document), tenant
+    /// files, or directories holding them (searched for .json, .yaml, .yml).
+    #[arg(required = true, value_name = "FILE|DIR")]
+    inputs: Vec<PathBuf>,
+    /// Extra Rego policies: a .rego file or a directory of them (repeatable).
+    #[arg(long = "policy", value_name = "DIR")]
+    policies: Vec<PathBuf>,
+    /// Evaluate only the --policy files, not the built-in guardrails.
+    #[arg(long)]
+    no_builtin: bool,
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    output: Format,
+    /// Fail (exit 1) on warnings too.
+    #[arg(long)]
+    strict: bool,
+}
+
+/// ledger-policy prints SARIF for code-scanning tools besides the shared formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Human-readable findings.
+    Table,
+    /// One JSON document.
+    Json,
+    /// SARIF 2.1.0, for code-scanning dashboards.
+    Sarif,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => check(&args),
+        Command::Policies { write } => policies(write),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            print_error(&err);
+            ExitCode::from(EXIT_BAD_INPUT as u8)
+        }
+    }
+}
+
+fn check(args: &CheckArgs) -> anyhow::Result<i32> {
+    let mut set = if args.no_builtin {
+        PolicySet::empty()
+    } else {
+        PolicySet::builtin().context("loading the built-in policies")?
+    };
+    for path in &args.policies {
+        set.add_path(path)
+            .with_context(|| format!("loading policies from {}", path.display()))?;
+    }
+    if set.sources().is_empty() {
+        anyhow::bail!("no policies to evaluate: drop --no-builtin or pass --policy DIR");
+    }
+    let inputs = InputSet::load(&args.inputs).map_err(input_error)?;
+    let report = set.evaluate(&inputs)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Format::Table => write_table(&mut out, &report, args.strict)?,
+        Format::Json => {
+            let doc = json!({
+                "passed": !report.fails(args.strict),
+                "denied": report.denials().count(),
+                "warned": report.warnings().count(),
+                "strict": args.strict,
+                "files": report.files,
+                "packages": report.packages,
+                "findings": report.findings,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut out, &sarif(&report))?;
+            writeln!(out)?;
+        }
+    }
+    Ok(if report.fails(args.strict) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+fn input_error(err: PolicyError) -> anyhow::Error {
+    anyhow::Error::new(err).context("reading the inputs")
+}
+
+fn write_table(out: &mut dyn Write, report: &Report, strict: bool) -> anyhow::Result<()> {
+    for f in &report.findings {
+        let tag = match f.severity {
+            Severity::Deny => "DENY",
+            _ => "WARN",
+        };
+        let file = if f.file.is_empty() {
+            String::new()
+        } else {
+            format!("  ({})", f.file)
+        };
+        writeln!(out, "{tag}  {}  {}{file}", f.rule, display_resource(f))?;
+        writeln!(out, "      {}", f.message)?;
+        if !f.remediation.is_empty() {
+            writeln!(out, "      fix: {}", f.remediation)?;
+        }
+    }
+    let denied = report.denials().count();
+    let warned = report.warnings().count();
+    let verdict = if report.fails(strict) {
+        "FAILED"
+    } else {
+        "PASSED"
+    };
+    writeln!(
+        out,
+        "{verdict}: {denied} denied, {warned} warning{} in {} file{}{}",
+        if warned == 1 { "" } else { "s" },
+        report.files.len(),
+        if report.files.len() == 1 { "" } else { "s" },
+        if strict && warned > 0 && denied == 0 {
+            " (warnings fail with --strict)"
+        } else {
+            ""
+        },
+    )?;
+    Ok(())
+}
+
+fn display_resource(f: &Finding) -> &str {
+    if f.resource.is_empty() {
+        "-"
+    } else {
+        &f.resource
+    }
+}
+
+/// A SARIF 2.1.0 log: one run, one rule per rule id, one result per finding, located at the
+/// input file with the resource as a logical location.
+fn sarif(report: &Report) -> serde_json::Value {
+    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
+    rules.sort_unstable();
+    rules.dedup();
+    let results: Vec<_> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let mut result = json!({
+                "ruleId": f.rule,
+                "level": if f.severity == Severity::Deny { "error" } else { "warning" },
+                "message": { "text": format!("{}: {}", display_resource(f), f.message) },
+                "properties": { "resource": f.resource, "remediation": f.remediation },
+            });
+            let mut location = json!({
+                "logicalLocations": [{ "fullyQualifiedName": f.resource, "kind": "resource" }]
+            });
+            if !f.file.is_empty() {
+                location["physicalLocation"] = json!({ "artifactLocation": { "uri": f.file } });
+            }
+            result["locations"] = json!([location]);
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": "ledger-policy",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules.iter().map(|r| json!({ "id": r, "name": r })).collect::<Vec<_>>(),
+            }},
+            "results": results,
+        }],
+    })
+}
+
+fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {
+    let mut out = std::io::stdout().lock();
+    for (name, source) in BUILTIN_POLICIES {
+        match &write {
+            Some(dir) => {
+                let path = dir.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)
+                        .with_context(|| format!("creating {}", parent.display()))?;
+                }
+                std::fs::write(&path, source)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                writeln!(out, "{}", path.display())?;
+            }
+            None => writeln!(out, "{name}")?,
+        }
+    }
+    Ok(EXIT_OK)
+}

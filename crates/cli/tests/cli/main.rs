@@ -1,0 +1,8 @@
+//! Integration tests of the thin binaries: one test binary, one module per tool.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[cfg(feature = "size")]
+mod size;
+
+#[cfg(feature = "policy")]
+mod policy;

@@ -1,0 +1,268 @@
+# Cost: un-tiered storage, flagged as warnings in every tier.
+#   - Redpanda without tiered storage (cloud_storage_enabled not true);
+#   - a backup bucket with no lifecycle rule that moves objects to a colder class;
+#   - a legacy disk class (gp2, io1, st1, sc1, pd-standard, in-tree provisioners).
+package thinledger.cost
+
+import data.thinledger.lib
+import rego.v1
+
+# ------------------------------------------------------------------ Redpanda tiered storage
+
+tiered_paths := [
+	["spec", "clusterSpec", "storage", "tiered", "config", "cloud_storage_enabled"],
+	["spec", "clusterSpec", "storage", "tieredConfig", "cloud_storage_enabled"],
+	["spec", "clusterSpec", "config", "cluster", "cloud_storage_enabled"],
+]
+
+truthy(v) if v == true
+
+truthy(v) if {
+	is_string(v)
+	lower(v) == "true"
+}
+
+tiered_text(s) if contains(lower(s), "cloud_storage_enabled: true")
+
+tiered_text(s) if contains(lower(s), "cloud_storage_enabled=true")
+
+tiered_text(s) if contains(lower(s), "cloud_storage_enabled: \"true\"")
+
+redpanda_remediation := "Enable tiered storage (cloud_storage_enabled: true with a bucket and workload-identity credentials) so closed segments move to object storage and local disks stay small."
+
+warn contains lib.finding(
+	"cost.redpanda_untiered",
+	m,
+	"Redpanda runs without tiered storage: all retained data stays on premium local disks",
+	redpanda_remediation,
+) if {
+	some m in lib.manifests
+	lib.is_redpanda_cluster(m.obj)
+	not redpanda_cr_tiered(m.obj)
+}
+
+redpanda_cr_tiered(o) if {
+	some path in tiered_paths
+	truthy(object.get(o, path, false))
+}
+
+# A Redpanda StatefulSet is tiered when its arguments, or a ConfigMap in its namespace in the
+# same input (redpanda.yaml / bootstrap.yaml), enable cloud_storage_enabled.
+warn contains lib.finding(
+	"cost.redpanda_untiered",
+	m,
+	"Redpanda runs without tiered storage (no cloud_storage_enabled: true in its arguments or in a ConfigMap of its namespace): all retained data stays on premium local disks",
+	redpanda_remediation,
+) if {
+	some m in lib.manifests
+	m.obj.kind == "StatefulSet"
+	lib.component(m.obj) == "redpanda"
+	not statefulset_tiered(m.obj)
+}
+
+statefulset_tiered(o) if {
+	some c in array.concat(lib.containers(o), object.get(lib.pod_spec(o), "initContainers", []))
+	some s in array.concat(object.get(c, "command", []), object.get(c, "args", []))
+	tiered_text(s)
+}
+
+statefulset_tiered(o) if {
+	some cm in lib.manifests
+	cm.obj.kind == "ConfigMap"
+	lib.namespace(cm.obj) == lib.namespace(o)
+	some s in object.get(cm.obj, "data", {})
+	tiered_text(s)
+}
+
+warn contains lib.finding(
+	"cost.redpanda_untiered",
+	{"address": p.rc.address, "path": p.path},
+	"the Redpanda Helm release does not enable tiered storage: all retained data stays on premium local disks",
+	redpanda_remediation,
+) if {
+	some p in lib.present
+	p.rc.type == "helm_release"
+	contains(lower(object.get(p.after, "chart", "")), "redpanda")
+	not helm_tiered(p.after)
+}
+
+helm_tiered(after) if {
+	some s in object.get(after, "values", [])
+	tiered_text(s)
+}
+
+helm_tiered(after) if {
+	some s in object.get(after, "set", [])
+	endswith(s.name, "cloud_storage_enabled")
+	truthy(s.value)
+}
+
+# ------------------------------------------------------------------ backup buckets
+#
+# A backup bucket is a bucket (aws_s3_bucket, google_storage_bucket) or storage account
+# (azurerm_storage_account) whose name or address contains "backup", or that is tagged
+# thinledger.io/purpose = backup. It is tiered when a lifecycle rule moves objects to a colder
+# storage class.
+
+backup_bucket(p) if contains(lower(p.rc.address), "backup")
+
+backup_bucket(p) if contains(lower(object.get(p.after, "bucket", "")), "backup")
+
+backup_bucket(p) if contains(lower(object.get(p.after, "name", "")), "backup")
+
+backup_bucket(p) if lib.tf_tags(p.after)["thinledger.io/purpose"] == "backup"
+
+lifecycle_remediation := "Add a lifecycle rule that transitions backups to a colder class after the restore window (e.g. S3 STANDARD_IA/GLACIER_IR, GCS NEARLINE/COLDLINE, Azure cool/cold tier)."
+
+warn contains lib.finding(
+	"cost.backup_bucket_untiered",
+	{"address": p.rc.address, "path": p.path},
+	"backup bucket has no lifecycle rule moving objects to a colder storage class",
+	lifecycle_remediation,
+) if {
+	some p in lib.present
+	p.rc.type == "aws_s3_bucket"
+	backup_bucket(p)
+	not s3_tiered(p)
+}
+
+has_transition(rules) if {
+	some r in rules
+	some t in object.get(r, "transition", [])
+	t.storage_class
+}
+
+s3_tiered(p) if has_transition(object.get(p.after, "lifecycle_rule", []))
+
+# A separate lifecycle configuration names the bucket, or (when the name is only known after
+# apply) lives in the same module.
+s3_tiered(p) if {
+	some l in lib.present
+	l.rc.type == "aws_s3_bucket_lifecycle_configuration"
+	same_bucket(l, p)
+	has_transition(object.get(l.after, "rule", []))
+}
+
+same_bucket(l, p) if l.after.bucket == p.after.bucket
+
+same_bucket(l, p) if {
+	object.get(l.rc.change, ["after_unknown", "bucket"], false) == true
+	object.get(l.rc, "module_address", "") == object.get(p.rc, "module_address", "")
+}
+
+warn contains lib.finding(
+	"cost.backup_bucket_untiered",
+	{"address": p.rc.address, "path": p.path},
+	"backup bucket has no lifecycle rule with a SetStorageClass action",
+	lifecycle_remediation,
+) if {
+	some p in lib.present
+	p.rc.type == "google_storage_bucket"
+	backup_bucket(p)
+	not gcs_tiered(p.after)
+}
+
+gcs_tiered(after) if {
+	some r in object.get(after, "lifecycle_rule", [])
+	some a in r.action
+	a.type == "SetStorageClass"
+}
+
+warn contains lib.finding(
+	"cost.backup_bucket_untiered",
+	{"address": p.rc.address, "path": p.path},
+	"backup storage account has no management policy moving blobs to the cool, cold or archive tier",
+	lifecycle_remediation,
+) if {
+	some p in lib.present
+	p.rc.type == "azurerm_storage_account"
+	backup_bucket(p)
+	not azure_tiered(p)
+}
+
+azure_tiered(p) if {
+	some l in lib.present
+	l.rc.type == "azurerm_storage_management_policy"
+	object.get(l.rc, "module_address", "") == object.get(p.rc, "module_address", "")
+	some r in object.get(l.after, "rule", [])
+	some a in r.actions
+	some b in a.base_blob
+	some k, v in b
+	startswith(k, "tier_to_")
+	v != null
+	v != -1
+}
+
+# ------------------------------------------------------------------ legacy disk classes
+
+legacy_disk_types := {"gp2", "io1", "st1", "sc1", "standard", "pd-standard"}
+
+legacy_provisioners := {"kubernetes.io/aws-ebs", "kubernetes.io/gce-pd", "kubernetes.io/azure-disk"}
+
+# Class names that stand for legacy disks on the managed clouds: gp2 (EKS's old default) and
+# standard (GKE's pd-standard).
+legacy_class_names := {"gp2", "standard"}
+
+legacy_remediation := "Use the provider's current class: gp3 or io2 on AWS, managed-csi-premium on Azure, premium-rwo on GCP."
+
+warn contains lib.finding(
+	"cost.legacy_disk_class",
+	m,
+	sprintf("StorageClass uses a legacy disk (%s)", [why]),
+	legacy_remediation,
+) if {
+	some m in lib.manifests
+	m.obj.kind == "StorageClass"
+	why := legacy_storage_class(m.obj)
+}
+
+legacy_storage_class(o) := sprintf("in-tree provisioner %s", [o.provisioner]) if {
+	o.provisioner in legacy_provisioners
+} else := sprintf("type %s", [o.parameters.type]) if {
+	lower(o.parameters.type) in legacy_disk_types
+}
+
+ledger_claim_classes(o) := {sc |
+	some t in object.get(o, ["spec", "volumeClaimTemplates"], [])
+	sc := t.spec.storageClassName
+} | {sc |
+	o.kind == "PersistentVolumeClaim"
+	sc := o.spec.storageClassName
+}
+
+warn contains lib.finding(
+	"cost.legacy_disk_class",
+	m,
+	sprintf("ledger volumes use the legacy storage class %q", [sc]),
+	legacy_remediation,
+) if {
+	some m in lib.manifests
+	lib.is_ledger(m.obj)
+	some sc in ledger_claim_classes(m.obj)
+	sc in legacy_class_names
+}
+
+warn contains lib.finding(
+	"cost.legacy_disk_class",
+	{"address": p.rc.address, "path": p.path},
+	sprintf("disk type %s is a legacy class", [t]),
+	legacy_remediation,
+) if {
+	some p in lib.present
+	t := tf_disk_type(p.rc.type, p.after)
+	lower(t) in legacy_disk_types
+}
+
+tf_disk_type(rtype, after) := after.type if {
+	rtype == "aws_ebs_volume"
+} else := after.parameters.type if {
+	rtype in {"kubernetes_storage_class", "kubernetes_storage_class_v1"}
+} else := after.node_config[0].disk_type if {
+	rtype == "google_container_node_pool"
+} else := types[0] if {
+	rtype == "aws_launch_template"
+	types := [v |
+		some m in after.block_device_mappings
+		v := m.ebs[0].volume_type
+	]
+}

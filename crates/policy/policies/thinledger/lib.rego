@@ -1,0 +1,368 @@
+# Shared helpers of the thinledger guardrails: what the input is, which objects belong to the
+# ledger, which are production, and how quantities are read. This package has no deny or warn
+# rules of its own. See the crate documentation for the definitions in prose.
+package thinledger.lib
+
+import rego.v1
+
+# ---------------------------------------------------------------------------------------------
+# Input shapes
+#
+# 1. conftest --combine (and ledger-policy): an array of {"path": FILE, "contents": DOC}, where
+#    DOC is one document or, for multi-document YAML, an array of documents.
+# 2. plain conftest / opa eval on one file: the document itself.
+# 3. plain conftest on a multi-document YAML file: an array of documents.
+# ---------------------------------------------------------------------------------------------
+
+combined if {
+	is_array(input)
+	count(input) > 0
+	every item in input {
+		is_object(item)
+		"path" in object.keys(item)
+		"contents" in object.keys(item)
+	}
+}
+
+as_docs(x) := x if {
+	is_array(x)
+} else := [x]
+
+raw_docs contains {"path": item.path, "doc": doc} if {
+	combined
+	some item in input
+	some doc in as_docs(item.contents)
+}
+
+raw_docs contains {"path": "", "doc": doc} if {
+	not combined
+	some doc in as_docs(input)
+}
+
+is_list(doc) if {
+	is_string(doc.kind)
+	endswith(doc.kind, "List")
+	is_array(doc.items)
+}
+
+docs contains d if {
+	some d in raw_docs
+	is_object(d.doc)
+	not is_list(d.doc)
+}
+
+docs contains {"path": d.path, "doc": item} if {
+	some d in raw_docs
+	is_list(d.doc)
+	some item in d.doc.items
+	is_object(item)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes objects (from manifests, and from kubernetes_manifest resources in plans)
+# ---------------------------------------------------------------------------------------------
+
+is_k8s(doc) if {
+	is_string(doc.kind)
+	is_string(doc.apiVersion)
+}
+
+manifests contains {"path": d.path, "obj": d.doc, "address": k8s_address(d.doc)} if {
+	some d in docs
+	is_k8s(d.doc)
+}
+
+manifests contains {"path": c.path, "obj": obj, "address": c.rc.address} if {
+	some c in changes
+	c.rc.type == "kubernetes_manifest"
+	not deletes(c.rc)
+	obj := c.rc.change.after.manifest
+	is_k8s(obj)
+}
+
+name(o) := object.get(o, ["metadata", "name"], "<unnamed>")
+
+namespace(o) := object.get(o, ["metadata", "namespace"], "")
+
+labels(o) := object.get(o, ["metadata", "labels"], {})
+
+annotations(o) := object.get(o, ["metadata", "annotations"], {})
+
+k8s_address(o) := sprintf("%s/%s/%s", [o.kind, namespace(o), name(o)]) if {
+	namespace(o) != ""
+} else := sprintf("%s/%s", [o.kind, name(o)])
+
+workload_kinds := {"StatefulSet", "Deployment", "DaemonSet", "ReplicaSet", "Job"}
+
+pod_spec(o) := o.spec if {
+	o.kind == "Pod"
+} else := o.spec.template.spec if {
+	o.kind in workload_kinds
+} else := o.spec.jobTemplate.spec.template.spec if {
+	o.kind == "CronJob"
+}
+
+pod_labels(o) := labels(o) if {
+	o.kind == "Pod"
+} else := object.get(o, ["spec", "template", "metadata", "labels"], {})
+
+containers(o) := object.get(pod_spec(o), "containers", [])
+
+# ---------------------------------------------------------------------------------------------
+# Which objects are the ledger
+#
+# An object is part of the ledger when any of these holds:
+#   - it is a CrdbCluster (crdb.cockroachlabs.com) or a Redpanda (cluster.redpanda.com) resource;
+#   - label app.kubernetes.io/part-of = thinledger;
+#   - label app.kubernetes.io/name (or app.kubernetes.io/component) = cockroachdb or redpanda;
+#   - one of its pod's containers runs a CockroachDB or Redpanda image.
+# ---------------------------------------------------------------------------------------------
+
+ledger_part_of := "thinledger"
+
+ledger_apps := {"cockroachdb", "redpanda"}
+
+is_crdb_cluster(o) if {
+	o.kind == "CrdbCluster"
+	startswith(o.apiVersion, "crdb.cockroachlabs.com/")
+}
+
+is_redpanda_cluster(o) if {
+	o.kind == "Redpanda"
+	startswith(o.apiVersion, "cluster.redpanda.com/")
+}
+
+image_component(image) := "cockroachdb" if {
+	contains(lower(image), "cockroachdb/cockroach")
+} else := "redpanda" if {
+	contains(lower(image), "redpanda")
+}
+
+component(o) := "cockroachdb" if {
+	is_crdb_cluster(o)
+} else := "redpanda" if {
+	is_redpanda_cluster(o)
+} else := app if {
+	app := labels(o)["app.kubernetes.io/name"]
+	app in ledger_apps
+} else := app if {
+	app := labels(o)["app.kubernetes.io/component"]
+	app in ledger_apps
+} else := c if {
+	some container in containers(o)
+	c := image_component(container.image)
+} else := ""
+
+is_ledger(o) if component(o) != ""
+
+is_ledger(o) if labels(o)["app.kubernetes.io/part-of"] == ledger_part_of
+
+# The database's own container in a ledger pod: the one running the CockroachDB or Redpanda
+# image, or the first container when no image is recognised.
+main_containers(o) := recognised if {
+	recognised := [c |
+		some c in containers(o)
+		image_component(c.image)
+	]
+	count(recognised) > 0
+} else := [c | c := containers(o)[0]]
+
+# ---------------------------------------------------------------------------------------------
+# Which objects are production
+#
+# First match wins:
+#   1. the object's own label thinledger.io/tier (prod or production → production; any other
+#      value → not production);
+#   2. the label thinledger.io/tier on a Namespace object in the same input (any production
+#      label wins when several Namespace objects of that name disagree);
+#   3. the tier of a tenant file in the same input;
+#   4. the namespace name: prod, production, prod-*, *-prod, *-production.
+# ---------------------------------------------------------------------------------------------
+
+tier_label := "thinledger.io/tier"
+
+production_tiers := {"prod", "production"}
+
+is_production(o) if {
+	tier := labels(o)[tier_label]
+	lower(tier) in production_tiers
+}
+
+is_production(o) if {
+	not labels(o)[tier_label]
+	namespace_production(namespace(o))
+}
+
+# Tier labels on Namespace objects of that name in the input (a set: inputs may disagree, and
+# then any production label wins).
+namespace_tiers(ns) := {lower(tier) |
+	some m in manifests
+	m.obj.kind == "Namespace"
+	name(m.obj) == ns
+	tier := labels(m.obj)[tier_label]
+}
+
+namespace_production(ns) if {
+	count(namespace_tiers(ns) & production_tiers) > 0
+}
+
+namespace_production(ns) if {
+	count(namespace_tiers(ns)) == 0
+	tenant_tier
+	tenant_production
+}
+
+namespace_production(ns) if {
+	count(namespace_tiers(ns)) == 0
+	not tenant_tier
+	production_name(ns)
+}
+
+production_name(ns) if ns in production_tiers
+
+production_name(ns) if startswith(ns, "prod-")
+
+production_name(ns) if endswith(ns, "-prod")
+
+production_name(ns) if endswith(ns, "-production")
+
+# Terraform resources are production when their labels or tags carry thinledger.io/tier, or,
+# failing that, when the input's tenant file is production.
+tf_tags(after) := object.union_n([
+	object.get(after, "tags", {}),
+	object.get(after, "labels", {}),
+	object.get(after, "node_labels", {}),
+	object.get(after, "resource_labels", {}),
+	object.get(after, ["node_config", 0, "labels"], {}),
+	object.get(after, ["metadata", 0, "labels"], {}),
+])
+
+tf_production(after) if {
+	tier := tf_tags(after)[tier_label]
+	lower(tier) in production_tiers
+}
+
+tf_production(after) if {
+	not tf_tags(after)[tier_label]
+	tenant_production
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tenant files: a JSON or YAML object with a tenant id (tenant_id, tenant or id) and at least
+# one of tier, provider, environment or ring, and no Kubernetes kind. Only these fields are
+# read: tier, provider, environment/ring.
+# ---------------------------------------------------------------------------------------------
+
+tenant_id_keys := {"tenant_id", "tenant", "id"}
+
+tenant_detail_keys := {"tier", "provider", "environment", "ring"}
+
+tenants contains {"path": d.path, "doc": d.doc, "address": sprintf("tenant/%v", [id])} if {
+	some d in docs
+	not is_k8s(d.doc)
+	not is_plan(d.doc)
+	keys := object.keys(d.doc)
+	some k in tenant_id_keys
+	k in keys
+	id := d.doc[k]
+	is_string(id)
+	count(keys & tenant_detail_keys) > 0
+}
+
+tenant_tier if {
+	some t in tenants
+	is_string(t.doc.tier)
+}
+
+tenant_production if {
+	some t in tenants
+	lower(t.doc.tier) in production_tiers
+}
+
+tenant_production if {
+	not tenant_tier
+	some t in tenants
+	some k in {"environment", "ring"}
+	env := lower(t.doc[k])
+	env in {"prod", "production", "ring-2-prod"}
+}
+
+# The provider named by a tenant file: a string, or an object with a name/kind field.
+provider_name(p) := lower(p) if {
+	is_string(p)
+} else := lower(p.name) if {
+	is_string(p.name)
+} else := lower(p.kind) if {
+	is_string(p.kind)
+}
+
+tenant_providers contains provider_name(t.doc.provider) if {
+	some t in tenants
+}
+
+# ---------------------------------------------------------------------------------------------
+# Terraform plans (`terraform show -json`)
+# ---------------------------------------------------------------------------------------------
+
+is_plan(doc) if {
+	is_string(doc.format_version)
+	is_string(doc.terraform_version)
+}
+
+changes contains {"path": d.path, "rc": rc} if {
+	some d in docs
+	is_plan(d.doc)
+	some rc in object.get(d.doc, "resource_changes", [])
+	rc.mode == "managed"
+}
+
+deletes(rc) if "delete" in rc.change.actions
+
+# The state a change leaves behind: `after` of every change that does not only delete.
+present contains {"path": c.path, "rc": c.rc, "after": c.rc.change.after} if {
+	some c in changes
+	not delete_only(c.rc)
+	is_object(c.rc.change.after)
+}
+
+delete_only(rc) if rc.change.actions == ["delete"]
+
+change_verb(rc) := "replaces" if {
+	"delete" in rc.change.actions
+	"create" in rc.change.actions
+} else := "destroys"
+
+# Terraform's kubernetes provider writes nested blocks as one-element lists.
+block(x, key) := object.get(x, [key, 0], {})
+
+# ---------------------------------------------------------------------------------------------
+# Quantities
+# ---------------------------------------------------------------------------------------------
+
+# Kubernetes CPU quantity (4, "4", "3500m") as a number of cores.
+cpu(q) := q if {
+	is_number(q)
+} else := units.parse(q) if {
+	is_string(q)
+}
+
+# Kubernetes memory quantity ("16Gi", "17179869184", 17179869184) in bytes.
+bytes(q) := q if {
+	is_number(q)
+} else := units.parse_bytes(q) if {
+	is_string(q)
+}
+
+# ---------------------------------------------------------------------------------------------
+# Findings: every deny/warn rule yields an object conftest prints by its "msg" field; the other
+# fields carry the structured finding for ledger-policy and other tools.
+# ---------------------------------------------------------------------------------------------
+
+finding(rule, subject, message, remediation) := {
+	"msg": sprintf("%s: %s [%s]", [subject.address, message, rule]),
+	"rule": rule,
+	"resource": subject.address,
+	"file": subject.path,
+	"message": message,
+	"remediation": remediation,
+}

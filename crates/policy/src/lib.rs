@@ -1,0 +1,134 @@
+//! Guardrails for the thin ledger: Rego policies over Terraform plans, Kubernetes manifests
+//! and tenant files, evaluated in-process with [regorus](https://docs.rs/regorus).
+//!
+//! The policies are plain Rego (v1 syntax, with `import rego.v1` so OPA 0.59+ and 1.x both
+//! accept them) under `policies/thinledger/` in this crate, one package per concern with
+//! conventional `deny` and `warn` rules. They are compiled into the crate
+//! ([`BUILTIN_POLICIES`]) and run unchanged under OPA or conftest (see below). Every input is
+//! evaluated together in one pass, and the result is data: a [`Report`] of [`Finding`]s.
+//!
+//! # Public surface
+//! - [`PolicySet`]: built-in and user policies; [`PolicySet::evaluate`] returns a [`Report`].
+//! - [`InputSet`]: files and directories read into the policies' input; [`InputFile`].
+//! - [`Finding`], [`Severity`], [`Report`]: the results.
+//! - [`PolicyError`]: what went wrong (input vs policy, see [`PolicyError::is_input_error`]).
+//!
+//! ```
+//! use thinledger_policy::{InputSet, PolicySet, Severity};
+//!
+//! let plan = r#"{
+//!   "format_version": "1.2", "terraform_version": "1.9.8",
+//!   "resource_changes": [{
+//!     "address": "module.ledger.kubernetes_persistent_volume_claim_v1.data",
+//!     "module_address": "module.ledger", "mode": "managed",
+//!     "type": "kubernetes_persistent_volume_claim_v1", "name": "data",
+//!     "provider_name": "registry.terraform.io/hashicorp/kubernetes",
+//!     "change": {"actions": ["delete"], "before": {}, "after": null}
+//!   }]
+//! }"#;
+//! let mut inputs = InputSet::new();
+//! inputs.add_json("plan.json", plan)?;
+//! let report = PolicySet::builtin()?.evaluate(&inputs)?;
+//! let denial = report.denials().next().expect("the PVC deletion is denied");
+//! assert_eq!(denial.rule, "antideletion.pvc_destroyed");
+//! assert_eq!(denial.resource, "module.ledger.kubernetes_persistent_volume_claim_v1.data");
+//! assert_eq!(denial.severity, Severity::Deny);
+//! # Ok::<(), thinledger_policy::PolicyError>(())
+//! ```
+
+//!
+//! # Findings in Rego
+//!
+//! Each `deny`/`warn` rule produces objects
+//! `{"msg", "rule", "resource", "file", "message", "remediation"}`. conftest prints `msg`
+//! (`"<resource>: <message> [<rule>]"`) and keeps the other fields as metadata; this crate reads
+//! them into a [`Finding`]. User policies may also produce plain strings (conftest's classic
+//! style): the rule is then `<package>.<rule>` and the string is the message. As in conftest,
+//! `deny`, `violation`, `deny_*` and `violation_*` rules deny; `warn` and `warn_*` warn.
+//!
+//! # Input
+//!
+//! The policies see conftest's `--combine` shape: an array of `{"path", "contents"}`, where
+//! `contents` is a file's document or, for multi-document YAML, the array of its documents.
+//! They also accept a single document or an array of documents (plain `conftest test FILE` or
+//! `opa eval -i FILE`), and Kubernetes `List` objects. Documents are recognised by shape:
+//! - **Terraform plan**: has `format_version` and `terraform_version` (`terraform show -json`);
+//!   `resource_changes[]` with `mode: managed` are read (`change.actions`, `before`, `after`,
+//!   `after_unknown`, `module_address`). `kubernetes_manifest` resources are also checked as
+//!   the Kubernetes object in `after.manifest`.
+//! - **Kubernetes object**: has `apiVersion` and `kind`.
+//! - **Tenant file** (`thinledger_topology`'s tenant spec, or any object shaped like it): has
+//!   a string `tenant` (or `tenant_id`/`id`) and one of `tier`, `provider`, `environment`,
+//!   `ring`; no `kind`. Only `tier`, `provider`, `environment`/`ring` and
+//!   `cockroachdb`/`redpanda.resources.cpu` are read.
+//!
+//! # Definitions
+//!
+//! **Ledger object**: a `CrdbCluster` (`crdb.cockroachlabs.com`) or `Redpanda`
+//! (`cluster.redpanda.com`) resource; or an object labelled `app.kubernetes.io/part-of:
+//! thinledger`, or `app.kubernetes.io/name` (or `app.kubernetes.io/component`) `cockroachdb` or
+//! `redpanda`; or a workload whose container runs a `cockroachdb/cockroach` or Redpanda image.
+//! The *database container* of a pod is the one running such an image (else the first).
+//!
+//! **Production** (first match wins): the object's label `thinledger.io/tier` (`prod` or
+//! `production` is production, any other value is not); else that label on a `Namespace` in the
+//! same input; else the `tier` of a tenant file in the input (or, without a tier, `environment`/
+//! `ring` of `prod`, `production` or `ring-2-prod`); else the namespace name (`prod`,
+//! `production`, `prod-*`, `*-prod`, `*-production`). Terraform resources are production when
+//! their tags/labels (`tags`, `labels`, `node_labels`, `resource_labels`,
+//! `node_config[0].labels`, `metadata[0].labels`) carry `thinledger.io/tier: prod`, else when the
+//! tenant file is production.
+//!
+//! **Ledger node pool**: `aws_eks_node_group`, `azurerm_kubernetes_cluster_node_pool` or
+//! `google_container_node_pool` labelled/tagged `thinledger.io/pool` = `ledger`, `cockroachdb` or
+//! `redpanda`, or whose name contains `ledger`, `crdb`, `cockroach` or `redpanda`. vCPUs come
+//! from the instance type name (`m6i.2xlarge` → 8, `Standard_D4s_v5` → 4, `n2-standard-8` → 8,
+//! `n2-custom-4-16384` → 4); unknown names are not judged.
+//!
+//! # Rules
+//!
+//! | rule | severity | scope | fires when |
+//! |---|---|---|---|
+//! | `antideletion.pvc_destroyed` | deny | all tiers | a plan deletes or replaces a `kubernetes_persistent_volume_claim(_v1)` (actions contain `delete`), or a `kubernetes_manifest` holding a PVC, CrdbCluster or Redpanda |
+//! | `antideletion.statefulset_pvc_retention` | deny | all tiers | a StatefulSet (manifest or `kubernetes_stateful_set(_v1)`) has `whenDeleted`/`whenScaled: Delete` |
+//! | `antideletion.helm_release_destroyed` | deny | all tiers | a plan deletes or replaces a `helm_release` whose chart or name contains `cockroach`, `crdb` or `redpanda` |
+//! | `antideletion.reclaim_delete` | deny | all tiers | a ledger StorageClass (labelled, or used by a ledger claim/volumeClaimTemplate/CrdbCluster/Redpanda in the input) has reclaim policy `Delete` or none; a ledger PersistentVolume has `Delete`; same for `kubernetes_storage_class(_v1)`/`kubernetes_persistent_volume(_v1)` with ledger labels |
+//! | `sizing.min_vcpu` | deny | production | the database container, a CrdbCluster, Redpanda cores, a ledger node pool or the tenant file's `resources.cpu` is under 4 vCPU (or sets no CPU) |
+//! | `sizing.guaranteed_qos` | deny | production | the database container (or CrdbCluster) lacks cpu/memory requests or limits, has requests ≠ limits, or a fractional CPU limit |
+//! | `sizing.memory_flags` | deny | all tiers | CockroachDB's `2 × --max-sql-memory + --cache` exceeds 80% of the memory limit (values as fractions, percentages or sizes; unset counts as 25%) |
+//! | `topology.anti_affinity` | deny | production | a database StatefulSet/Deployment has no *required* podAntiAffinity term over `kubernetes.io/hostname` or the zone that selects its own pod labels; a CrdbCluster has none; a Redpanda resource uses `soft` |
+//! | `topology.pdb` | deny | production | no PodDisruptionBudget in the same namespace selects the database pods, or one allows more than 1 unavailable; a CrdbCluster sets `maxUnavailable` > 1 |
+//! | `topology.node_count` | deny | production | replicas / `nodes` / brokers are even or under 3 (a StatefulSet without `replicas` has 1) |
+//! | `topology.replication_factor` | deny | production | a Redpanda `Topic`, `default_topic_replications`, or a `redpanda_topic`/`kafka_topic` has replication under 3 |
+//! | `identity.static_cloud_key` | deny | cloud providers | a manifest or planned resource configures static keys (env vars, Secret/ConfigMap keys, Helm values named `AWS_SECRET_ACCESS_KEY`, `AZURE_CLIENT_SECRET`, `GOOGLE_APPLICATION_CREDENTIALS`, `cloud_storage_secret_key`, …; an `AKIA…` key id; a service-account key file), or a plan creates `aws_iam_access_key`, `google_service_account_key`, `azuread_*_password`. Exempt when the object is labelled `thinledger.io/provider: onprem` or the tenant file's provider is `onprem`. Messages name the location, never the value |
+//! | `cost.redpanda_untiered` | warn | all tiers | Redpanda (resource, StatefulSet, or Helm release) without `cloud_storage_enabled: true` (for a StatefulSet: in its arguments or a ConfigMap of its namespace in the input) |
+//! | `cost.backup_bucket_untiered` | warn | all tiers | a backup bucket (`aws_s3_bucket`, `google_storage_bucket`, `azurerm_storage_account` whose name/address contains `backup` or tagged `thinledger.io/purpose: backup`) has no lifecycle rule moving objects to a colder class (S3 `transition`, GCS `SetStorageClass`, Azure management policy `tier_to_*`) |
+//! | `cost.legacy_disk_class` | warn | all tiers | a StorageClass with an in-tree provisioner or type `gp2`, `io1`, `st1`, `sc1`, `standard`, `pd-standard`; ledger volumes on class `gp2` or `standard`; an `aws_ebs_volume`, launch template, GKE node pool or `kubernetes_storage_class` with such a type |
+//!
+//! Cross-object rules (PDB, reclaim policy of the class a StatefulSet uses, tiered Redpanda
+//! config, production by Namespace or tenant) need the related files in the same check: pass
+//! the whole manifest directory and the tenant file together.
+//!
+//! # Running the same policies with OPA or conftest
+//!
+//! ```text
+//! # from a checkout (or write them out with: ledger-policy policies --write ./policy)
+//! conftest test --combine --all-namespaces -p crates/policy/policies plan.json manifests/ tenant.yaml
+//! opa eval -d crates/policy/policies -i input.json 'data.thinledger'
+//! ```
+//!
+//! `--combine` gives the policies the same input `ledger-policy` does; without it conftest
+//! evaluates file by file, so cross-file rules (e.g. a PodDisruptionBudget in another file) see
+//! less. `--all-namespaces` is needed because the packages are `thinledger.*`, not `main`.
+//! The policies avoid builtins outside regorus' `std` + `graph` features and engine-specific
+//! behaviour (for instance they never pass `".25"` to `to_number`, which regorus rejects).
+
+mod error;
+mod finding;
+mod input;
+mod policy;
+
+pub use error::PolicyError;
+pub use finding::{Finding, Report, Severity};
+pub use input::{InputFile, InputSet};
+pub use policy::{BUILTIN_POLICIES, PolicySet};

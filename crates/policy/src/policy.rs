@@ -1,0 +1,256 @@
+//! Loading Rego policies and evaluating them with regorus.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::PolicyError;
+use crate::finding::{Finding, Report, Severity};
+use crate::input::InputSet;
+
+/// The policies shipped with this crate: name (path under `policies/`) and source.
+pub const BUILTIN_POLICIES: &[(&str, &str)] = &[
+    (
+        "thinledger/lib.rego",
+        include_str!("../policies/thinledger/lib.rego"),
+    ),
+    (
+        "thinledger/antideletion.rego",
+        include_str!("../policies/thinledger/antideletion.rego"),
+    ),
+    (
+        "thinledger/sizing.rego",
+        include_str!("../policies/thinledger/sizing.rego"),
+    ),
+    (
+        "thinledger/cost.rego",
+        include_str!("../policies/thinledger/cost.rego"),
+    ),
+    (
+        "thinledger/topology.rego",
+        include_str!("../policies/thinledger/topology.rego"),
+    ),
+    (
+        "thinledger/identity.rego",
+        include_str!("../policies/thinledger/identity.rego"),
+    ),
+];
+
+/// A set of Rego policies (Rego v1 syntax) ready to evaluate inputs.
+///
+/// Every package's `deny`, `violation`, `warn` rules (and their `deny_*`-style variants, as
+/// conftest reads them) are evaluated; other rules are helpers.
+#[derive(Debug, Clone)]
+pub struct PolicySet {
+    engine: regorus::Engine,
+    sources: Vec<String>,
+}
+
+impl PolicySet {
+    /// A set with no policies; add some with [`PolicySet::add_policy`] or
+    /// [`PolicySet::add_path`].
+    pub fn empty() -> Self {
+        let mut engine = regorus::Engine::new();
+        // As in OPA, a builtin given a value it cannot handle makes its expression undefined
+        // instead of failing the whole evaluation.
+        engine.set_strict_builtin_errors(false);
+        Self {
+            engine,
+            sources: Vec::new(),
+        }
+    }
+
+    /// The built-in guardrails ([`BUILTIN_POLICIES`]).
+    pub fn builtin() -> Result<Self, PolicyError> {
+        let mut set = Self::empty();
+        for (name, source) in BUILTIN_POLICIES {
+            set.add_policy(format!("builtin:{name}"), source)?;
+        }
+        Ok(set)
+    }
+
+    /// Adds one Rego module under a name used in error messages.
+    pub fn add_policy(
+        &mut self,
+        name: impl Into<String>,
+        source: &str,
+    ) -> Result<&mut Self, PolicyError> {
+        let name = name.into();
+        self.engine
+            .add_policy(name.clone(), source.to_owned())
+            .map_err(|e| PolicyError::Policy {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+        self.sources.push(name);
+        Ok(self)
+    }
+
+    /// Adds a `.rego` file, or every `.rego` file under a directory (recursively, in name
+    /// order). Rego unit-test files (`*_test.rego`) are skipped.
+    pub fn add_path(&mut self, path: &Path) -> Result<&mut Self, PolicyError> {
+        let io = |source| PolicyError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        if fs::metadata(path).map_err(io)?.is_dir() {
+            let mut files = Vec::new();
+            collect_rego(path, &mut files)?;
+            for file in files {
+                self.add_path(&file)?;
+            }
+        } else {
+            let source = fs::read_to_string(path).map_err(io)?;
+            self.add_policy(path.display().to_string(), &source)?;
+        }
+        Ok(self)
+    }
+
+    /// Names of the loaded policy modules.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// Evaluates every package against the inputs, together, and returns all findings.
+    pub fn evaluate(&self, inputs: &InputSet) -> Result<Report, PolicyError> {
+        let mut report = self.evaluate_value(inputs.to_rego_input())?;
+        report.files = inputs.files().iter().map(|f| f.path.clone()).collect();
+        Ok(report)
+    }
+
+    /// Evaluates every package against one raw input document (any shape the policies accept).
+    pub fn evaluate_value(&self, input: Value) -> Result<Report, PolicyError> {
+        let mut engine = self.engine.clone();
+        engine.set_input(regorus::Value::from(input));
+        let packages: BTreeSet<String> = engine
+            .get_packages()
+            .map_err(|e| PolicyError::Eval {
+                package: "*".into(),
+                message: e.to_string(),
+            })?
+            .into_iter()
+            .map(|p| p.strip_prefix("data.").unwrap_or(&p).to_owned())
+            .collect();
+        let mut findings = BTreeSet::new();
+        for package in &packages {
+            let eval_err = |message: String| PolicyError::Eval {
+                package: package.clone(),
+                message,
+            };
+            let results = engine
+                .eval_query(format!("data.{package}"), false)
+                .map_err(|e| eval_err(format!("{e:#}")))?;
+            let Some(value) = results
+                .result
+                .first()
+                .and_then(|r| r.expressions.first())
+                .map(|e| &e.value)
+            else {
+                continue;
+            };
+            let value = serde_json::to_value(value).map_err(|e| eval_err(e.to_string()))?;
+            let Value::Object(rules) = value else {
+                continue;
+            };
+            for (rule, produced) in rules {
+                let Some(severity) = Severity::of_rule(&rule) else {
+                    continue;
+                };
+                for item in as_items(&produced) {
+                    findings.insert(to_finding(package, &rule, severity, item)?);
+                }
+            }
+        }
+        Ok(Report {
+            findings: findings.into_iter().collect(),
+            files: Vec::new(),
+            packages: packages.into_iter().collect(),
+        })
+    }
+}
+
+/// Rule values: a set (serialised as an array) of results, or a single value for complete rules.
+fn as_items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Bool(false) | Value::Null => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn to_finding(
+    package: &str,
+    rule: &str,
+    severity: Severity,
+    item: &Value,
+) -> Result<Finding, PolicyError> {
+    let text = |key: &str| {
+        item.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match item {
+        Value::String(msg) => Ok(Finding {
+            severity,
+            rule: format!("{package}.{rule}"),
+            resource: String::new(),
+            file: String::new(),
+            message: msg.clone(),
+            remediation: String::new(),
+        }),
+        Value::Object(obj) if obj.get("msg").is_some_and(Value::is_string) => {
+            let message = match text("message") {
+                m if m.is_empty() => text("msg"),
+                m => m,
+            };
+            let rule = match text("rule") {
+                r if r.is_empty() => format!("{package}.{rule}"),
+                r => r,
+            };
+            Ok(Finding {
+                severity,
+                rule,
+                resource: text("resource"),
+                file: text("file"),
+                message,
+                remediation: text("remediation"),
+            })
+        }
+        other => Err(PolicyError::BadFinding {
+            package: package.to_owned(),
+            rule: rule.to_owned(),
+            value: other.to_string(),
+        }),
+    }
+}
+
+fn collect_rego(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PolicyError> {
+    let io = |source| PolicyError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut entries = fs::read_dir(dir)
+        .map_err(io)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_rego(&path, out)?;
+        } else if name.ends_with(".rego") && !name.ends_with("_test.rego") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
