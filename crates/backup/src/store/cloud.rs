@@ -1,0 +1,279 @@
+//! Building `object_store`'s cloud clients from resolved options and credentials.
+
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+
+use super::builder::Resolved;
+use super::credentials::{EnvVars, StoreCredentials};
+use super::error::StoreError;
+
+#[cfg(any(feature = "s3", feature = "azure", feature = "gcs"))]
+mod enabled {
+    use object_store::{BackoffConfig, ClientOptions, RetryConfig};
+
+    use super::super::builder::Resolved;
+    use super::super::credentials::StoreCredentials;
+    use super::super::error::StoreError;
+    use super::super::options::RetryOptions;
+    use super::super::secret::scrub;
+
+    pub(super) fn client_options(resolved: &Resolved) -> ClientOptions {
+        ClientOptions::new()
+            .with_allow_http(resolved.allow_http)
+            .with_connect_timeout(resolved.options.connect_timeout)
+            .with_timeout(resolved.options.request_timeout)
+    }
+
+    pub(super) fn retry_config(retry: &RetryOptions) -> RetryConfig {
+        RetryConfig {
+            backoff: BackoffConfig {
+                init_backoff: retry.initial_backoff,
+                max_backoff: retry.max_backoff,
+                base: 2.0,
+            },
+            max_retries: retry.max_retries,
+            retry_timeout: retry.retry_timeout,
+        }
+    }
+
+    /// The client's own message, with every secret we gave it replaced by `***`.
+    pub(super) fn client_error(
+        store: &'static str,
+        credentials: &StoreCredentials,
+        e: impl std::fmt::Display,
+    ) -> StoreError {
+        StoreError::Client {
+            store,
+            message: scrub(&e.to_string(), &credentials.secrets()),
+        }
+    }
+}
+
+#[cfg(feature = "s3")]
+pub(crate) fn build_s3(
+    bucket: &str,
+    resolved: &Resolved,
+    credentials: &StoreCredentials,
+    env: &EnvVars,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
+
+    let options = &resolved.options;
+    let mut b = AmazonS3Builder::new()
+        .with_bucket_name(bucket)
+        .with_region(options.region.as_deref().unwrap_or("us-east-1"))
+        .with_client_options(enabled::client_options(resolved))
+        .with_allow_http(resolved.allow_http)
+        .with_retry(enabled::retry_config(&options.retry))
+        .with_conditional_put(if options.s3_conditional_put {
+            S3ConditionalPut::ETagMatch
+        } else {
+            S3ConditionalPut::Disabled
+        })
+        .with_virtual_hosted_style_request(
+            !options.path_style.unwrap_or(options.endpoint.is_some()),
+        );
+    if let Some(endpoint) = &options.endpoint {
+        b = b.with_endpoint(endpoint.trim_end_matches('/'));
+    }
+    b = match credentials {
+        StoreCredentials::Anonymous => b.with_skip_signature(true),
+        StoreCredentials::S3Keys {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        } => {
+            let b = b
+                .with_access_key_id(access_key_id)
+                .with_secret_access_key(secret_access_key.expose());
+            match session_token {
+                Some(token) => b.with_token(token.expose()),
+                None => b,
+            }
+        }
+        StoreCredentials::AwsWebIdentity {
+            role_arn,
+            token_file,
+        } => b
+            .with_config(AmazonS3ConfigKey::RoleArn, role_arn)
+            .with_config(
+                AmazonS3ConfigKey::WebIdentityTokenFile,
+                token_file.to_string_lossy(),
+            )
+            .with_config(AmazonS3ConfigKey::RoleSessionName, "thinledger-backup"),
+        _ => {
+            // The default chain: ECS/EKS container credentials when the environment names them,
+            // otherwise the instance metadata service.
+            let mut b = b;
+            for (var, key) in [
+                (
+                    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                    AmazonS3ConfigKey::ContainerCredentialsRelativeUri,
+                ),
+                (
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    AmazonS3ConfigKey::ContainerCredentialsFullUri,
+                ),
+                (
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+                    AmazonS3ConfigKey::ContainerAuthorizationTokenFile,
+                ),
+            ] {
+                if let Some(value) = env.get(var) {
+                    b = b.with_config(key, value);
+                }
+            }
+            b
+        }
+    };
+    let store = b
+        .build()
+        .map_err(|e| enabled::client_error("s3", credentials, e))?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "s3"))]
+pub(crate) fn build_s3(
+    _bucket: &str,
+    _resolved: &Resolved,
+    _credentials: &StoreCredentials,
+    _env: &EnvVars,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    Err(StoreError::FeatureDisabled {
+        scheme: "s3",
+        feature: "s3",
+    })
+}
+
+#[cfg(feature = "azure")]
+pub(crate) fn build_azure(
+    container: &str,
+    resolved: &Resolved,
+    credentials: &StoreCredentials,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    use object_store::azure::MicrosoftAzureBuilder;
+
+    let options = &resolved.options;
+    let account = options.azure_account.as_deref().unwrap_or_default();
+    let mut b = MicrosoftAzureBuilder::new()
+        .with_account(account)
+        .with_container_name(container)
+        .with_client_options(enabled::client_options(resolved))
+        .with_allow_http(resolved.allow_http)
+        .with_retry(enabled::retry_config(&options.retry));
+    if let Some(endpoint) = &options.endpoint {
+        b = b.with_endpoint(endpoint.trim_end_matches('/').to_owned());
+    }
+    b = match credentials {
+        StoreCredentials::Anonymous => b.with_skip_signature(true),
+        StoreCredentials::AzureAccessKey { key } => b
+            .with_credential_type("access_key")
+            .with_access_key(key.expose()),
+        StoreCredentials::AzureWorkloadIdentity {
+            client_id,
+            tenant_id,
+            token_file,
+        } => b
+            .with_credential_type("workload_identity")
+            .with_client_id(client_id)
+            .with_tenant_id(tenant_id)
+            .with_federated_token_file(token_file.to_string_lossy()),
+        StoreCredentials::AzureManagedIdentity { client_id } => {
+            let b = b.with_credential_type("managed_identity");
+            match client_id {
+                Some(id) => b.with_client_id(id),
+                None => b,
+            }
+        }
+        _ => b.with_credential_type("managed_identity"),
+    };
+    let store = b
+        .build()
+        .map_err(|e| enabled::client_error("azure", credentials, e))?;
+    Ok(Arc::new(super::suffix::SuffixViaHead(store)))
+}
+
+#[cfg(not(feature = "azure"))]
+pub(crate) fn build_azure(
+    _container: &str,
+    _resolved: &Resolved,
+    _credentials: &StoreCredentials,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    Err(StoreError::FeatureDisabled {
+        scheme: "az",
+        feature: "azure",
+    })
+}
+
+/// The public GCS endpoint, for both the XML and the JSON API.
+#[cfg(feature = "gcs")]
+const GCS_BASE_URL: &str = "https://storage.googleapis.com";
+
+#[cfg(feature = "gcs")]
+pub(crate) fn build_gcs(
+    bucket: &str,
+    resolved: &Resolved,
+    credentials: &StoreCredentials,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    use object_store::StaticCredentialProvider;
+    use object_store::client::{HttpConnector, ReqwestConnector};
+    use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
+
+    let options = &resolved.options;
+    let base_url = options
+        .endpoint
+        .as_deref()
+        .unwrap_or(GCS_BASE_URL)
+        .trim_end_matches('/');
+    let client_options = enabled::client_options(resolved);
+    let mut b = GoogleCloudStorageBuilder::new()
+        .with_bucket_name(bucket)
+        .with_base_url(base_url)
+        .with_client_options(client_options.clone())
+        .with_retry(enabled::retry_config(&options.retry));
+    let anonymous = matches!(credentials, StoreCredentials::Anonymous);
+    b = match credentials {
+        StoreCredentials::Anonymous => {
+            b.with_skip_signature(true)
+                .with_credentials(Arc::new(StaticCredentialProvider::new(GcpCredential {
+                    bearer: String::new(),
+                })))
+        }
+        StoreCredentials::GcsCredentialsFile { path } => {
+            b.with_application_credentials(path.to_string_lossy())
+        }
+        StoreCredentials::GcsServiceAccountKey { json } => {
+            b.with_service_account_key(json.expose())
+        }
+        // Workload identity and the default chain: application-default credentials when a file
+        // is in its well-known place, else the metadata server (GKE Workload Identity).
+        _ => b,
+    };
+    let gcs = b
+        .build()
+        .map_err(|e| enabled::client_error("gcs", credentials, e))?;
+    let http = ReqwestConnector::default()
+        .connect(&client_options)
+        .map_err(|e| enabled::client_error("gcs", credentials, e))?;
+    Ok(Arc::new(super::gcs::GcsStore::new(
+        gcs,
+        http,
+        anonymous,
+        base_url,
+        bucket,
+        options.retry.clone(),
+    )))
+}
+
+#[cfg(not(feature = "gcs"))]
+pub(crate) fn build_gcs(
+    _bucket: &str,
+    _resolved: &Resolved,
+    _credentials: &StoreCredentials,
+) -> Result<Arc<dyn ObjectStore>, StoreError> {
+    Err(StoreError::FeatureDisabled {
+        scheme: "gs",
+        feature: "gcs",
+    })
+}

@@ -1,0 +1,77 @@
+//! Errors from building a store.
+
+/// Why a store could not be built. Every message names the input, the rule and the fix, and
+/// never contains a secret: values of secret fields are printed as `***`, and messages that come
+/// from the underlying client are scrubbed of every secret the builder holds.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A value in the URL or the options breaks a rule.
+    #[error("{field}: {value:?} is invalid: {rule}; fix: {fix}")]
+    Invalid {
+        /// Where the value came from, e.g. `url.scheme` or `option.endpoint`.
+        field: String,
+        /// The offending value (`***` for secret fields).
+        value: String,
+        /// The rule it breaks.
+        rule: String,
+        /// What to do.
+        fix: String,
+    },
+    /// A setting the chosen store needs is missing.
+    #[error("{field} is required for {store} stores; fix: {fix}")]
+    Missing {
+        /// The missing setting, e.g. `option.azure_account`.
+        field: String,
+        /// The store kind (`s3`, `azure`, `gcs`, `local`).
+        store: &'static str,
+        /// What to do.
+        fix: String,
+    },
+    /// The URL needs a store this build of thinledger leaves out.
+    #[error(
+        "url.scheme: {scheme}:// stores are not in this build; fix: build thinledger-backup with the cargo feature `{feature}`"
+    )]
+    FeatureDisabled {
+        /// The URL scheme.
+        scheme: &'static str,
+        /// The cargo feature that adds it.
+        feature: &'static str,
+    },
+    /// The object-store client refused the configuration.
+    #[error("configuring the {store} client failed: {message}")]
+    Client {
+        /// The store kind.
+        store: &'static str,
+        /// The client's message, with every secret replaced by `***`.
+        message: String,
+    },
+}
+
+impl StoreError {
+    pub(crate) fn invalid(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        StoreError::Invalid {
+            field: field.into(),
+            value: value.into(),
+            rule: rule.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub(crate) fn missing(
+        field: impl Into<String>,
+        store: &'static str,
+        fix: impl Into<String>,
+    ) -> Self {
+        StoreError::Missing {
+            field: field.into(),
+            store,
+            fix: fix.into(),
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! Google Cloud Storage with uploads over the JSON API.
+//!
+//! `object_store`'s GCS client writes through the XML API. Real GCS accepts that, but the GCS
+//! emulator our tests run (fake-gcs-server) rejects XML-API writes, and we want the write path
+//! that production uses to be the one the tests exercise. So [`GcsStore`] wraps
+//! `object_store`'s client and replaces the writes the repository engine uses:
+//!
+//! - `put_opts` is one JSON-API `multipart` upload (metadata and data in one request). Create-only
+//!   writes send `ifGenerationMatch=0`, updates `ifGenerationMatch=<generation>`; GCS evaluates the
+//!   condition atomically with the write, so `PutMode::Create` is atomic. (`multipart` rather than
+//!   `media`: some emulator versions check the condition only on `multipart` uploads.)
+//! - `copy_opts` is the JSON API's `rewriteTo`, repeated until done, with the same conditions.
+//!
+//! Reads, listings, heads and deletes stay on `object_store`'s client, which both accept. So does
+//! `put_multipart_opts` (XML multipart uploads, fine on real GCS; the emulator rejects them). The
+//! engine writes every object with a single put and never needs it.
+//!
+//! Credentials are `object_store`'s own provider for the same builder, so both halves sign as
+//! the same identity. Alternatives considered: the `gcloud-storage` crate (JSON API throughout,
+//! but a second credentials stack and a second HTTP client for a few requests) and opendal's
+//! GCS service (writes create-only objects through resumable uploads, which the emulator does
+//! not check). Wrapping keeps one client, one credential chain and one retry policy.
+
+use std::collections::hash_map::RandomState;
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use object_store::client::{HttpClient, HttpError, HttpRequest, HttpRequestBody};
+use object_store::gcp::{GcpCredentialProvider, GoogleCloudStorage};
+use object_store::path::Path;
+use object_store::{
+    Attribute, CopyMode, CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload,
+    ObjectMeta, ObjectStore, PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult,
+    Result,
+};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::Deserialize;
+
+use super::options::RetryOptions;
+
+const STORE: &str = "GCS";
+
+/// Everything but RFC 3986's unreserved characters is encoded, `/` included: object names go
+/// into a single path segment or query value.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// A GCS bucket: `object_store`'s client for reads, the JSON API for writes.
+#[derive(Debug)]
+pub(crate) struct GcsStore {
+    inner: GoogleCloudStorage,
+    http: HttpClient,
+    /// `None`: unsigned requests (emulators, public buckets).
+    credentials: Option<GcpCredentialProvider>,
+    base_url: String,
+    bucket: String,
+    retry: RetryOptions,
+}
+
+impl GcsStore {
+    pub(crate) fn new(
+        inner: GoogleCloudStorage,
+        http: HttpClient,
+        anonymous: bool,
+        base_url: &str,
+        bucket: &str,
+        retry: RetryOptions,
+    ) -> Self {
+        let credentials = (!anonymous).then(|| inner.credentials().clone());
+        GcsStore {
+            inner,
+            http,
+            credentials,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            bucket: bucket.to_owned(),
+            retry,
+        }
+    }
+
+    fn object_name(location: &Path) -> String {
+        // object_store paths are percent-encoded where needed; GCS names are the decoded text.
+        percent_encoding::percent_decode_str(location.as_ref())
+            .decode_utf8_lossy()
+            .into_owned()
+    }
+
+    async fn bearer(&self) -> Result<Option<String>> {
+        match &self.credentials {
+            None => Ok(None),
+            Some(provider) => {
+                let credential = provider.get_credential().await?;
+                Ok((!credential.bearer.is_empty()).then(|| credential.bearer.clone()))
+            }
+        }
+    }
+
+    /// Sends a request built by `make` (called once per attempt), retrying transient failures
+    /// with exponential backoff; returns the final status and body.
+    async fn send(
+        &self,
+        path: &str,
+        make: impl Fn(Option<&str>) -> std::result::Result<HttpRequest, http::Error>,
+    ) -> Result<(http::StatusCode, Bytes, bool)> {
+        let started = Instant::now();
+        let mut attempt = 0usize;
+        // Whether an earlier attempt may have reached the server and taken effect.
+        let mut ambiguous = false;
+        loop {
+            let bearer = self.bearer().await?;
+            let request = make(bearer.as_deref())
+                .map_err(|e| generic(format!("building a request for {path}: {e}")))?;
+            let outcome = match self.http.execute(request).await {
+                Ok(response) => {
+                    let status = response.status();
+                    match response.into_body().bytes().await {
+                        Ok(body) => Ok((status, body)),
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let retryable = match &outcome {
+                Ok((status, _)) => {
+                    status.is_server_error()
+                        || *status == http::StatusCode::TOO_MANY_REQUESTS
+                        || *status == http::StatusCode::REQUEST_TIMEOUT
+                }
+                Err(_) => true,
+            };
+            let can_retry = retryable
+                && attempt < self.retry.max_retries
+                && started.elapsed() < self.retry.retry_timeout;
+            if !can_retry {
+                return match outcome {
+                    Ok((status, body)) => Ok((status, body, ambiguous)),
+                    Err(e) => Err(transport_error(path, attempt, e)),
+                };
+            }
+            ambiguous = true;
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    fn backoff(&self, attempt: usize) -> Duration {
+        let exp = self
+            .retry
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.retry.max_backoff);
+        // Jitter in [0.5, 1.0) so that parallel uploads do not retry in lockstep.
+        let jitter = 0.5 + (random_u64() % 1000) as f64 / 2000.0;
+        exp.mul_f64(jitter)
+    }
+
+    async fn upload(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: &PutOptions,
+    ) -> Result<PutResult> {
+        let name = Self::object_name(location);
+        let condition = match &opts.mode {
+            PutMode::Overwrite => None,
+            PutMode::Create => Some("0".to_owned()),
+            PutMode::Update(v) => match &v.version {
+                Some(generation) => Some(generation.clone()),
+                None => {
+                    return Err(object_store::Error::Generic {
+                        store: STORE,
+                        source: "a conditional update on GCS needs the object's generation (PutResult::version)".into(),
+                    });
+                }
+            },
+        };
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), name.clone().into());
+        let mut custom = serde_json::Map::new();
+        let mut content_type = "application/octet-stream".to_owned();
+        for (attribute, value) in &opts.attributes {
+            let value = value.as_ref().to_owned();
+            match attribute {
+                Attribute::ContentType => {
+                    content_type = value.clone();
+                    metadata.insert("contentType".into(), value.into());
+                }
+                Attribute::ContentDisposition => {
+                    metadata.insert("contentDisposition".into(), value.into());
+                }
+                Attribute::ContentEncoding => {
+                    metadata.insert("contentEncoding".into(), value.into());
+                }
+                Attribute::ContentLanguage => {
+                    metadata.insert("contentLanguage".into(), value.into());
+                }
+                Attribute::CacheControl => {
+                    metadata.insert("cacheControl".into(), value.into());
+                }
+                Attribute::StorageClass => {
+                    metadata.insert("storageClass".into(), value.into());
+                }
+                Attribute::Metadata(key) => {
+                    custom.insert(key.to_string(), value.into());
+                }
+                _ => {}
+            }
+        }
+        if !custom.is_empty() {
+            metadata.insert("metadata".into(), custom.into());
+        }
+        let boundary = format!("thinledger-{:016x}{:016x}", random_u64(), random_u64());
+        let head = format!(
+            "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\r\n",
+            serde_json::Value::Object(metadata)
+        );
+        let tail = format!("\r\n--{boundary}--\r\n");
+        // The data is not copied: the body is the caller's chunks between two small ones.
+        let body: PutPayload = std::iter::once(Bytes::from(head))
+            .chain(payload.iter().cloned())
+            .chain(std::iter::once(Bytes::from(tail)))
+            .collect();
+        let mut url = format!(
+            "{}/upload/storage/v1/b/{}/o?uploadType=multipart",
+            self.base_url,
+            utf8_percent_encode(&self.bucket, COMPONENT)
+        );
+        if let Some(generation) = &condition {
+            url.push_str("&ifGenerationMatch=");
+            url.push_str(generation);
+        }
+        let content_type = format!("multipart/related; boundary={boundary}");
+        let (status, response, ambiguous) = self
+            .send(&name, |bearer| {
+                let mut builder = http::Request::post(&url)
+                    .header(http::header::CONTENT_TYPE, &content_type)
+                    .header(http::header::CONTENT_LENGTH, body.content_length());
+                if let Some(token) = bearer {
+                    builder =
+                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                builder.body(HttpRequestBody::from(body.clone()))
+            })
+            .await?;
+        if status.is_success() {
+            let object: ObjectResource = serde_json::from_slice(&response).map_err(|e| {
+                generic(format!(
+                    "GCS answered an upload of {name} with unreadable JSON: {e}"
+                ))
+            })?;
+            return Ok(PutResult {
+                e_tag: object
+                    .md5_hash
+                    .as_deref()
+                    .and_then(md5_etag)
+                    .or(object.etag),
+                version: object.generation,
+                extensions: Default::default(),
+            });
+        }
+        Err(status_error(
+            status, &response, &name, &opts.mode, ambiguous,
+        ))
+    }
+
+    async fn rewrite(&self, from: &Path, to: &Path, mode: &CopyMode) -> Result<()> {
+        let (source, target) = (Self::object_name(from), Self::object_name(to));
+        let bucket = utf8_percent_encode(&self.bucket, COMPONENT).to_string();
+        let mut token: Option<String> = None;
+        loop {
+            let mut url = format!(
+                "{}/storage/v1/b/{bucket}/o/{}/rewriteTo/b/{bucket}/o/{}?",
+                self.base_url,
+                utf8_percent_encode(&source, COMPONENT),
+                utf8_percent_encode(&target, COMPONENT),
+            );
+            if matches!(mode, CopyMode::Create) {
+                url.push_str("ifGenerationMatch=0&");
+            }
+            if let Some(t) = &token {
+                url.push_str("rewriteToken=");
+                url.push_str(&utf8_percent_encode(t, COMPONENT).to_string());
+            }
+            let (status, response, ambiguous) = self
+                .send(&target, |bearer| {
+                    let mut builder = http::Request::post(&url)
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .header(http::header::CONTENT_LENGTH, 2);
+                    if let Some(t) = bearer {
+                        builder =
+                            builder.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
+                    }
+                    builder.body(HttpRequestBody::from(Bytes::from_static(b"{}")))
+                })
+                .await?;
+            if !status.is_success() {
+                let put_mode = match mode {
+                    CopyMode::Create => PutMode::Create,
+                    _ => PutMode::Overwrite,
+                };
+                if status == http::StatusCode::NOT_FOUND {
+                    return Err(object_store::Error::NotFound {
+                        path: source,
+                        source: body_excerpt(&response).into(),
+                    });
+                }
+                return Err(status_error(
+                    status, &response, &target, &put_mode, ambiguous,
+                ));
+            }
+            let progress: RewriteResponse = serde_json::from_slice(&response).map_err(|e| {
+                generic(format!(
+                    "GCS answered a copy to {target} with unreadable JSON: {e}"
+                ))
+            })?;
+            if progress.done {
+                return Ok(());
+            }
+            token = progress.rewrite_token;
+            if token.is_none() {
+                return Err(generic(format!(
+                    "GCS left the copy to {target} unfinished without a rewrite token"
+                )));
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ObjectResource {
+    generation: Option<String>,
+    etag: Option<String>,
+    md5_hash: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RewriteResponse {
+    #[serde(default)]
+    done: bool,
+    rewrite_token: Option<String>,
+}
+
+/// The XML API's ETag of a non-composite object is the quoted hex MD5; the JSON API gives the
+/// MD5 in base64. Converting keeps a put's e-tag equal to what a later head or get reports.
+fn md5_etag(base64_md5: &str) -> Option<String> {
+    use base64::Engine as _;
+    let digest = base64::engine::general_purpose::STANDARD
+        .decode(base64_md5)
+        .ok()?;
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Some(format!("\"{hex}\""))
+}
+
+fn random_u64() -> u64 {
+    // RandomState is seeded from the OS once per process and varied per instance.
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    hasher.finish()
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: STORE,
+        source: message.into(),
+    }
+}
+
+fn body_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(300) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+fn transport_error(path: &str, retries: usize, e: HttpError) -> object_store::Error {
+    generic(format!(
+        "request for {path} failed after {retries} retries: {e}"
+    ))
+}
+
+fn status_error(
+    status: http::StatusCode,
+    body: &[u8],
+    name: &str,
+    mode: &PutMode,
+    ambiguous: bool,
+) -> object_store::Error {
+    let path = name.to_owned();
+    let detail = format!("HTTP {status}: {}", body_excerpt(body));
+    match status {
+        http::StatusCode::PRECONDITION_FAILED => match mode {
+            PutMode::Create => {
+                let note = if ambiguous {
+                    " (an earlier attempt of this request may have written it)"
+                } else {
+                    ""
+                };
+                object_store::Error::AlreadyExists {
+                    path,
+                    source: format!("{detail}{note}").into(),
+                }
+            }
+            _ => object_store::Error::Precondition {
+                path,
+                source: detail.into(),
+            },
+        },
+        http::StatusCode::NOT_FOUND => object_store::Error::NotFound {
+            path,
+            source: format!("{detail} (does the bucket exist?)").into(),
+        },
+        http::StatusCode::UNAUTHORIZED => object_store::Error::Unauthenticated {
+            path,
+            source: detail.into(),
+        },
+        http::StatusCode::FORBIDDEN => object_store::Error::PermissionDenied {
+            path,
+            source: detail.into(),
+        },
+        _ => generic(format!("writing {name}: {detail}")),
+    }
+}
+
+impl fmt::Display for GcsStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "GCS(bucket {}, JSON-API uploads)", self.bucket)
+    }
+}
+
+#[async_trait]
+impl ObjectStore for GcsStore {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> Result<PutResult> {
+        self.upload(location, payload, &opts).await
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, Result<Path>>,
+    ) -> BoxStream<'static, Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    fn list_with_offset(
+        &self,
+        prefix: Option<&Path>,
+        offset: &Path,
+    ) -> BoxStream<'static, Result<ObjectMeta>> {
+        self.inner.list_with_offset(prefix, offset)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        self.rewrite(from, to, &options.mode).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn md5_in_base64_becomes_the_xml_etag() {
+        // MD5 of the empty string.
+        assert_eq!(
+            md5_etag("1B2M2Y8AsgTpgAmY7PhCfg==").as_deref(),
+            Some("\"d41d8cd98f00b204e9800998ecf8427e\"")
+        );
+    }
+
+    #[test]
+    fn object_names_are_one_encoded_component() {
+        assert_eq!(
+            utf8_percent_encode("data/ab/c d", COMPONENT).to_string(),
+            "data%2Fab%2Fc%20d"
+        );
+    }
+}
