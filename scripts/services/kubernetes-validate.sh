@@ -1,26 +1,39 @@
-# shellcheck shell=bash
-# Sourced by scripts/test.sh. Installs the independent validators the topology tests run on
-# rendered manifests, each into its own Python virtual environment (cached between runs):
-#   - kubernetes-validate: Kubernetes OpenAPI schemas, strict (unknown fields rejected);
-#     exported as THINLEDGER_TEST_KUBERNETES_VALIDATE.
-#   - checkov: a widely used security scanner for Kubernetes manifests;
-#     exported as THINLEDGER_TEST_CHECKOV.
-# Needs python3 with venv and pip (Debian: apt-get install python3-venv).
+# Independent checkers of rendered Kubernetes manifests, for the topology tests (PyPI):
+#   - kubernetes-validate: the Kubernetes OpenAPI schemas, strict (unknown fields rejected);
+#     exports THINLEDGER_TEST_KUBERNETES_VALIDATE.
+#   - checkov: a widely used security scanner; exports THINLEDGER_TEST_CHECKOV.
+# Each gets its own virtual environment in the cache (checkov pins many packages that must
+# not meet the servers' ones). Sourced by scripts/test.sh.
+# shellcheck source=scripts/services/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
-thinledger_python_tool() {
-    # $1 = venv name, $2 = pip requirement, $3 = executable inside the venv
-    local cache="${THINLEDGER_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/thinledger/tools}"
-    local venv="$cache/$1"
-    if [ ! -x "$venv/bin/$3" ]; then
-        mkdir -p "$cache"
+# Installs an exact requirement into its own cached venv; prints the venv's path.
+_tl_tool_venv() {
+    local name="$1" requirement="$2" venv
+    venv="$THINLEDGER_CACHE_DIR/venv-$name"
+    if [ ! -e "$venv/.installed" ]; then
         rm -rf "$venv"
-        python3 -m venv "$venv" >&2
-        "$venv/bin/pip" install --quiet --disable-pip-version-check "$2" >&2
+        command -v python3 >/dev/null || tl_apt_install python3 >&2 || return 1
+        if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+            rm -rf "$venv"
+            tl_apt_install python3-venv >&2 || return 1
+            python3 -m venv "$venv" >&2 || { tl_fail "python3 -m venv $venv failed"; return 1; }
+        fi
+        tl_say "installing $requirement (Python, into $venv)"
+        "$venv/bin/pip" install -q --disable-pip-version-check "$requirement" >"$THINLEDGER_TEST_DIR/pip-$name.log" 2>&1 ||
+            { tail -n 30 "$THINLEDGER_TEST_DIR/pip-$name.log" >&2; tl_fail "pip install $requirement failed (log above)"; return 1; }
+        touch "$venv/.installed"
     fi
-    printf '%s\n' "$venv/bin/$3"
+    printf '%s\n' "$venv"
 }
 
-THINLEDGER_TEST_KUBERNETES_VALIDATE="$(thinledger_python_tool kubernetes-validate-1.37.0 'kubernetes-validate==1.37.0' kubernetes-validate)"
-export THINLEDGER_TEST_KUBERNETES_VALIDATE
-THINLEDGER_TEST_CHECKOV="$(thinledger_python_tool checkov-3.3.30 'checkov==3.3.30' checkov)"
-export THINLEDGER_TEST_CHECKOV
+_tl_manifest_checkers() {
+    local t0 venv
+    t0="$(tl_now)"
+    venv="$(_tl_tool_venv kubernetes-validate 'kubernetes-validate==1.37.0')" || return 1
+    export THINLEDGER_TEST_KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
+    venv="$(_tl_tool_venv checkov 'checkov==3.3.30')" || return 1
+    export THINLEDGER_TEST_CHECKOV="$venv/bin/checkov"
+    tl_say "manifest checkers: kubernetes-validate 1.37.0, checkov 3.3.30 ($(tl_elapsed "$t0")s)"
+}
+_tl_manifest_checkers

@@ -5,6 +5,10 @@
 //! rules and approved instance families — shared by sizing, rendering, guardrails and backups.
 //! This part holds no Kubernetes types.
 //!
+//! [`tenant`] reads and checks a tenant file (one YAML file per tenant ledger). The
+//! `render` module, behind the `render` cargo feature, turns a checked tenant plus per-node
+//! resources into typed `k8s-openapi` objects and YAML.
+//!
 //! ```
 //! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
 //!
@@ -29,7 +33,10 @@ mod locality;
 mod provider;
 mod quantity;
 pub mod quorum;
+#[cfg(feature = "render")]
+pub mod render;
 mod storage;
+pub mod tenant;
 mod tier;
 
 pub use error::{ModelError, ParseError};
@@ -43,4 +50,5 @@ pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use quorum::{Placement, QuorumPlan};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
+pub use tenant::{Ring, Tenant, TenantError, TenantSpec};
 pub use tier::Tier;

@@ -6,3 +6,6 @@ mod size;
 
 #[cfg(feature = "policy")]
 mod policy;
+
+#[cfg(feature = "topology")]
+mod topology;

@@ -1,0 +1,262 @@
+//! `ledger-topology`, run as a user would.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use rstest::rstest;
+use serde_json::Value;
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/tenants")
+        .join(format!("{name}.yaml"))
+}
+
+fn cmd() -> Command {
+    Command::cargo_bin("ledger-topology").unwrap()
+}
+
+/// The AWS example with one line changed, in a temporary file.
+fn edited(from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
+    let text = std::fs::read_to_string(example("aws")).unwrap();
+    assert!(text.contains(from), "{from:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tenant.yaml");
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    (dir, path)
+}
+
+#[rstest]
+fn renders_every_example_in_both_modes(
+    #[values("aws", "azure", "gcp", "onprem")] name: &str,
+    #[values("statefulset", "operator")] mode: &str,
+) {
+    let out = cmd()
+        .args(["render", "--cockroach-mode", mode])
+        .arg(example(name))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let yaml = String::from_utf8(out).unwrap();
+    let kinds: Vec<&str> = yaml
+        .lines()
+        .filter_map(|l| l.strip_prefix("kind: "))
+        .collect();
+    assert_eq!(kinds.first(), Some(&"Namespace"));
+    let expected = if mode == "operator" {
+        "CrdbCluster"
+    } else {
+        "StatefulSet"
+    };
+    assert!(kinds.contains(&expected), "{kinds:?}");
+    assert_eq!(yaml.matches("\n---\n").count() + 1, kinds.len());
+    assert!(yaml.contains("--locality="));
+}
+
+#[test]
+fn render_as_json_is_a_list_sized_by_the_calculator() {
+    let out = cmd()
+        .args(["render", "--output", "json"])
+        .arg(example("aws"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let list: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    let sc = items.iter().find(|i| i["kind"] == "StorageClass").unwrap();
+    // gp3 IOPS and throughput provisioned by sizing: 500 IOPS and 30 MB/s per vCPU x 8.
+    assert_eq!(sc["parameters"]["iops"], "4000");
+    assert_eq!(sc["parameters"]["throughput"], "240");
+    let crdb = items
+        .iter()
+        .find(|i| i["kind"] == "StatefulSet" && i["metadata"]["name"] == "cockroachdb")
+        .unwrap();
+    let start = crdb["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        start.contains("--cache=8GiB") && start.contains("--max-sql-memory=8GiB"),
+        "{start}"
+    );
+}
+
+#[test]
+fn object_table() {
+    let out = cmd()
+        .args(["render", "--output", "table"])
+        .arg(example("gcp"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!("topology_gcp_objects", String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn out_dir_gets_stable_file_names_and_loses_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("manifests");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("99-stale-object.yaml"), "kind: Stale\n").unwrap();
+    std::fs::write(out.join("kustomization.yaml"), "resources: []\n").unwrap();
+    cmd()
+        .args(["render", "--out"])
+        .arg(&out)
+        .arg(example("onprem"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("wrote 21 objects"));
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("01-namespace-ledger-northwind-prod.yaml")
+    );
+    assert!(names.contains(&"kustomization.yaml".to_owned()));
+    assert!(!names.contains(&"99-stale-object.yaml".to_owned()));
+    assert!(
+        names.contains(&"09-statefulset-cockroachdb.yaml".to_owned()),
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 22);
+}
+
+#[rstest]
+#[case::even_nodes(
+    "  nodes: 3 ",
+    "  nodes: 4 ",
+    "tenant.yaml:17",
+    "cockroachdb.nodes = \"4\": counts must be odd"
+)]
+#[case::foreign_storage_class(
+    "class: gp3 ",
+    "class: managed-csi-premium ",
+    "tenant.yaml:14",
+    "storage.class = \"managed-csi-premium\": a storage class must be one the platform offers on provider aws"
+)]
+#[case::too_small_for_production("    cpu: 8\n", "    cpu: 2\n", "tenant.yaml", "at least 4 vCPU")]
+fn validate_reports_findings_and_exits_1(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] place: &str,
+    #[case] message: &str,
+) {
+    let (_dir, path) = edited(from, to);
+    cmd()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(place))
+        .stdout(predicate::str::contains(message))
+        .stdout(predicate::str::contains("failed"));
+    // render refuses the same file as bad input.
+    cmd()
+        .arg("render")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(message));
+}
+
+#[test]
+fn validate_table_of_a_broken_tenant() {
+    let (_dir, path) = edited("  nodes: 3 ", "  nodes: 5 ");
+    let out = cmd()
+        .current_dir(path.parent().unwrap())
+        .args(["validate", "tenant.yaml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    insta::assert_snapshot!("topology_validate_uneven", String::from_utf8(out).unwrap());
+}
+
+#[test]
+fn validate_json_of_a_good_tenant() {
+    let out = cmd()
+        .args([
+            "validate",
+            "--output",
+            "json",
+            "--cockroach-mode",
+            "operator",
+        ])
+        .arg(example("azure"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["tenant"], "contoso");
+    assert_eq!(report["cockroach_mode"], "operator");
+    assert!(report["objects"].as_u64().unwrap() > 15);
+}
+
+#[test]
+fn malformed_file_is_bad_input_with_its_line() {
+    let (_dir, path) = edited("cockroachdb:\n", "cockroachdb:\n  replicas: 3\n");
+    cmd()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("tenant.yaml:16"))
+        .stdout(predicate::str::contains("unknown field `replicas`"));
+    cmd()
+        .args(["render", "does-not-exist.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read tenant file does-not-exist.yaml",
+        ));
+}
+
+#[test]
+fn resources_from_the_tenant_file_skip_the_calculator() {
+    let out = cmd()
+        .args(["render", "--resources", "tenant"])
+        .arg(example("onprem"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let yaml = String::from_utf8(out).unwrap();
+    assert!(yaml.contains("--cache=8GiB"));
+    assert!(yaml.contains("storageClassName: csi-ceph"));
+}
+
+#[test]
+fn multi_region_needs_region_flag() {
+    let (_dir, path) = edited("survival: zone", "survival: zone");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "    zones: [us-east-1a, us-east-1b, us-east-1c]\n",
+        "    zones: [us-east-1a, us-east-1b, us-east-1c]\n    cluster_domain: use1.ledger.internal\n  - name: us-west-2\n    zones: [us-west-2a, us-west-2b, us-west-2c]\n    cluster_domain: usw2.ledger.internal\n",
+    ).replace("  nodes: 3 ", "  nodes: 9 ").replace(
+        "  client_namespaces: [payments]",
+        "  client_namespaces: [payments]\n  peer_cidrs: [10.20.0.0/16]",
+    );
+    std::fs::write(&path, text).unwrap();
+    // 9 nodes over 6 zones do not split evenly.
+    cmd()
+        .arg("validate")
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("do not split evenly over 6 zones"));
+}

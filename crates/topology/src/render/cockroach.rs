@@ -1,0 +1,612 @@
+//! CockroachDB as a StatefulSet: headless and public Services, the StatefulSet, its
+//! PodDisruptionBudget and the cluster-init Job. Scheduling rules are shared with operator mode.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMapProjection, Container, ContainerPort, HTTPGetAction, KeyToPath,
+    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
+    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
+    ProjectedVolumeSource, SecretProjection, Service, ServiceAccountTokenProjection, ServicePort,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeProjection, VolumeResourceRequirements,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::common::{
+    COCKROACH_UID, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC,
+    CRDB_ROOT_SECRET, CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL, JOB_UID, JOBS_SA,
+    container_security, cpu_manager_note, crdb_selector, crdb_size_flag, empty_dir, env, field_env,
+    guaranteed, labels, mount, pod_security, quantity, selector, small_resources,
+};
+use super::manifest::Manifest;
+use super::platform::cockroach_service_account;
+use super::scripts::{KUBE_API_DIR, checked_zone};
+use crate::provider::HOSTNAME_LABEL;
+use crate::provider::ZONE_LABEL;
+
+const DATA_DIR: &str = "/cockroach/cockroach-data";
+const CERTS_DIR: &str = "/cockroach/cockroach-certs";
+const CERTS_SECRET_DIR: &str = "/cockroach/certs-secret";
+const LOCALITY_DIR: &str = "/cockroach/locality";
+const TERMINATION_GRACE_SECONDS: i64 = 300;
+
+pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
+    let mut out = vec![headless_service(ctx), public_service(ctx)];
+    if ctx.crdb_replicas > 0 {
+        out.push(Manifest::StatefulSet(Box::new(statefulset(ctx))));
+        out.push(pdb(ctx));
+    }
+    if ctx.first_region {
+        out.push(init_job(ctx));
+    }
+    out
+}
+
+fn port(name: &str, port: i32) -> ServicePort {
+    ServicePort {
+        name: Some(name.to_owned()),
+        port,
+        target_port: Some(IntOrString::String(name.to_owned())),
+        protocol: Some("TCP".to_owned()),
+        ..Default::default()
+    }
+}
+
+fn headless_service(ctx: &Context<'_>) -> Manifest {
+    let mut meta = ctx.meta(CRDB_NAME, &crdb_selector());
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}purpose"),
+            "stable per-pod DNS names for --join and --advertise-addr; lists pods before they are ready so they can find each other".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    Manifest::Service(Box::new(Service {
+        metadata: meta,
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_owned()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(crdb_selector()),
+            ports: Some(vec![
+                port("grpc", CRDB_GRPC_PORT),
+                port("sql", CRDB_SQL_PORT),
+                port("http", CRDB_HTTP_PORT),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+fn public_service(ctx: &Context<'_>) -> Manifest {
+    Manifest::Service(Box::new(Service {
+        metadata: ctx.meta(CRDB_PUBLIC, &crdb_selector()),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            selector: Some(crdb_selector()),
+            ports: Some(vec![
+                port("sql", CRDB_SQL_PORT),
+                port("http", CRDB_HTTP_PORT),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+/// No two nodes on one host; in the tenant's zones only; spread evenly over the provider's
+/// failure domains.
+pub fn affinity(ctx: &Context<'_>, pod_labels: &BTreeMap<String, String>) -> Affinity {
+    let node_affinity = ctx.reads_node_zone().then(|| NodeAffinity {
+        required_during_scheduling_ignored_during_execution: Some(NodeSelector {
+            node_selector_terms: vec![NodeSelectorTerm {
+                match_expressions: Some(vec![NodeSelectorRequirement {
+                    key: ZONE_LABEL.to_owned(),
+                    operator: "In".to_owned(),
+                    values: Some(ctx.zones.clone()),
+                }]),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    });
+    Affinity {
+        node_affinity,
+        pod_anti_affinity: Some(PodAntiAffinity {
+            required_during_scheduling_ignored_during_execution: Some(vec![PodAffinityTerm {
+                label_selector: Some(selector(pod_labels)),
+                topology_key: HOSTNAME_LABEL.to_owned(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn spread(
+    ctx: &Context<'_>,
+    pod_labels: &BTreeMap<String, String>,
+) -> Vec<TopologySpreadConstraint> {
+    let key = ctx.provider().topology_key();
+    let min_domains = if key == ZONE_LABEL && !ctx.zones.is_empty() {
+        i32::try_from(ctx.zones.len()).ok()
+    } else {
+        None
+    };
+    vec![TopologySpreadConstraint {
+        max_skew: 1,
+        topology_key: key.to_owned(),
+        when_unsatisfiable: "DoNotSchedule".to_owned(),
+        label_selector: Some(selector(pod_labels)),
+        min_domains,
+        ..Default::default()
+    }]
+}
+
+/// `--join` targets: up to three nodes of every region.
+pub fn join_list(ctx: &Context<'_>) -> String {
+    let mut targets = Vec::new();
+    for (region, count) in &ctx.crdb_per_region {
+        for i in 0..(*count).min(3) {
+            targets.push(format!(
+                "{CRDB_NAME}-{i}.{}:{CRDB_GRPC_PORT}",
+                ctx.service_domain(CRDB_NAME, region)
+            ));
+        }
+    }
+    targets.join(",")
+}
+
+/// `cloud=…,region=…` (plus the zone, which comes from the node at start).
+pub fn locality_prefix(ctx: &Context<'_>) -> String {
+    ctx.tenant.locality().locality_flag(&ctx.region, None)
+}
+
+fn pod_annotations(ctx: &Context<'_>) -> BTreeMap<String, String> {
+    let mut a: BTreeMap<String, String> = [cpu_manager_note()].into_iter().collect();
+    a.insert(
+        format!("{DOC_PREFIX}locality"),
+        if ctx.reads_node_zone() {
+            "the init container reads this pod's Node label topology.kubernetes.io/zone via the Kubernetes API and writes cloud,region,zone for --locality; it fails if the zone is not one of the tenant's".to_owned()
+        } else {
+            "no zones: --locality names cloud and region; the host is the failure domain".to_owned()
+        },
+    );
+    a
+}
+
+fn start_script(ctx: &Context<'_>) -> String {
+    let c = &ctx.plan.cockroach;
+    let locality = if ctx.reads_node_zone() {
+        format!("--locality=\"$(cat {LOCALITY_DIR}/locality)\"")
+    } else {
+        format!("--locality={}", locality_prefix(ctx))
+    };
+    format!(
+        "exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr=\"${{POD_NAME}}.{domain}:{CRDB_GRPC_PORT}\" \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
+        domain = ctx.service_domain(CRDB_NAME, &ctx.region),
+        join = join_list(ctx),
+        cache = crdb_size_flag(c.cache),
+        sql = crdb_size_flag(c.max_sql_memory),
+    )
+}
+
+fn prepare_script(ctx: &Context<'_>) -> String {
+    let mut s = format!(
+        "set -eu\n# CockroachDB refuses keys readable by others: copy them out of the Secret with tight modes.\nrm -f {CERTS_DIR}/*\ncp -L {CERTS_SECRET_DIR}/ca.crt {CERTS_SECRET_DIR}/node.crt {CERTS_SECRET_DIR}/node.key {CERTS_DIR}/\nchmod 0400 {CERTS_DIR}/*\n"
+    );
+    if ctx.reads_node_zone() {
+        s.push_str(&checked_zone(KUBE_API_DIR, &ctx.zones));
+        s.push_str(&format!(
+            "printf '%s,zone=%s' '{}' \"$zone\" > {LOCALITY_DIR}/locality\necho \"locality: $(cat {LOCALITY_DIR}/locality)\"\n",
+            locality_prefix(ctx)
+        ));
+    }
+    s
+}
+
+fn https_probe(path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String("http".to_owned()),
+            scheme: Some("HTTPS".to_owned()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
+}
+
+fn secret_items(secret: &str, items: &[(&str, &str)]) -> VolumeProjection {
+    VolumeProjection {
+        secret: Some(SecretProjection {
+            name: secret.to_owned(),
+            items: Some(
+                items
+                    .iter()
+                    .map(|(k, p)| KeyToPath {
+                        key: (*k).to_owned(),
+                        path: (*p).to_owned(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn projected(name: &str, sources: Vec<VolumeProjection>) -> Volume {
+    Volume {
+        name: name.to_owned(),
+        projected: Some(ProjectedVolumeSource {
+            default_mode: Some(0o440),
+            sources: Some(sources),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A short-lived API token and the cluster CA, for the init container alone.
+pub fn kube_api_volume() -> Volume {
+    projected(
+        "kube-api",
+        vec![
+            VolumeProjection {
+                service_account_token: Some(ServiceAccountTokenProjection {
+                    path: "token".to_owned(),
+                    expiration_seconds: Some(600),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            VolumeProjection {
+                config_map: Some(ConfigMapProjection {
+                    name: "kube-root-ca.crt".to_owned(),
+                    items: Some(vec![KeyToPath {
+                        key: "ca.crt".to_owned(),
+                        path: "ca.crt".to_owned(),
+                        ..Default::default()
+                    }]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        ],
+    )
+}
+
+fn statefulset(ctx: &Context<'_>) -> StatefulSet {
+    let c = &ctx.plan.cockroach;
+    let selector_labels = crdb_selector();
+    let mut pod_labels = ctx.common_labels();
+    pod_labels.extend(selector_labels.clone());
+    if let Some(b) = &ctx.tenant.spec().backup.identity {
+        pod_labels.extend(b.pod_labels());
+    }
+    let image = ctx.cockroach_image();
+
+    let mut init_mounts = vec![
+        mount("certs-secret", CERTS_SECRET_DIR, true),
+        mount("certs", CERTS_DIR, false),
+        mount("locality", LOCALITY_DIR, false),
+    ];
+    let mut volumes = vec![
+        projected(
+            "certs-secret",
+            vec![secret_items(
+                CRDB_NODE_SECRET,
+                &[
+                    ("ca.crt", "ca.crt"),
+                    ("tls.crt", "node.crt"),
+                    ("tls.key", "node.key"),
+                ],
+            )],
+        ),
+        empty_dir("certs", true, "1Mi"),
+        empty_dir("locality", true, "1Mi"),
+        empty_dir("tmp", false, "1Gi"),
+    ];
+    if ctx.reads_node_zone() {
+        init_mounts.push(mount("kube-api", KUBE_API_DIR, true));
+        volumes.push(kube_api_volume());
+    }
+    let prepare = Container {
+        name: "prepare".to_owned(),
+        image: Some(image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(vec![
+            "/bin/bash".to_owned(),
+            "-c".to_owned(),
+            prepare_script(ctx),
+        ]),
+        env: Some(vec![field_env("NODE_NAME", "spec.nodeName")]),
+        resources: Some(small_resources()),
+        security_context: Some(container_security(COCKROACH_UID)),
+        volume_mounts: Some(init_mounts),
+        ..Default::default()
+    };
+    let database = Container {
+        name: CRDB_NAME.to_owned(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(vec![
+            "/bin/bash".to_owned(),
+            "-ec".to_owned(),
+            start_script(ctx),
+        ]),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            env("COCKROACH_SKIP_ENABLING_DIAGNOSTIC_REPORTING", "true"),
+            env("HOME", "/tmp"),
+        ]),
+        ports: Some(vec![
+            container_port("grpc", CRDB_GRPC_PORT),
+            container_port("sql", CRDB_SQL_PORT),
+            container_port("http", CRDB_HTTP_PORT),
+        ]),
+        resources: Some(guaranteed(c.cpu, c.memory)),
+        startup_probe: Some(https_probe("/health", 10, 60)),
+        liveness_probe: Some(https_probe("/health", 10, 3)),
+        readiness_probe: Some(https_probe("/health?ready=1", 5, 2)),
+        security_context: Some(container_security(COCKROACH_UID)),
+        volume_mounts: Some(vec![
+            mount("datadir", DATA_DIR, false),
+            mount("certs", CERTS_DIR, true),
+            mount("locality", LOCALITY_DIR, true),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    };
+    let mut meta = ctx.meta(CRDB_NAME, &selector_labels);
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}data-retention"),
+            "persistentVolumeClaimRetentionPolicy Retain/Retain: deleting or scaling down the StatefulSet never deletes ledger volumes".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    StatefulSet {
+        metadata: meta,
+        spec: StatefulSetSpec {
+            service_name: Some(CRDB_NAME.to_owned()),
+            replicas: i32::try_from(ctx.crdb_replicas).ok(),
+            // Every node must be up before the cluster is initialised; ordered start-up
+            // would wait for readiness that only comes after init.
+            pod_management_policy: Some("Parallel".to_owned()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                ..Default::default()
+            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".to_owned()),
+                    when_scaled: Some("Retain".to_owned()),
+                },
+            ),
+            selector: selector(&selector_labels),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(pod_annotations(ctx)),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(cockroach_service_account(ctx.mode)),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    security_context: Some(pod_security(COCKROACH_UID)),
+                    termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
+                    affinity: Some(affinity(ctx, &selector_labels)),
+                    topology_spread_constraints: Some(spread(ctx, &selector_labels)),
+                    image_pull_secrets: ctx.pull_secrets(),
+                    init_containers: Some(vec![prepare]),
+                    containers: vec![database],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            volume_claim_templates: Some(vec![data_claim(
+                ctx,
+                "datadir",
+                c.disk,
+                &selector_labels,
+            )]),
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+}
+
+pub fn container_port(name: &str, port: i32) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.to_owned()),
+        container_port: port,
+        protocol: Some("TCP".to_owned()),
+        ..Default::default()
+    }
+}
+
+pub fn data_claim(
+    ctx: &Context<'_>,
+    name: &str,
+    size: crate::ByteSize,
+    claim_labels: &BTreeMap<String, String>,
+) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            labels: Some(claim_labels.clone()),
+            ..Default::default()
+        },
+        spec: Some(claim_spec(ctx, size)),
+        ..Default::default()
+    }
+}
+
+pub fn claim_spec(ctx: &Context<'_>, size: crate::ByteSize) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+        storage_class_name: Some(ctx.tenant.storage().class_name.to_owned()),
+        volume_mode: Some("Filesystem".to_owned()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(
+                [("storage".to_owned(), quantity(size.to_quantity()))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn pdb_for(
+    ctx: &Context<'_>,
+    name: &str,
+    selector_labels: &BTreeMap<String, String>,
+) -> Manifest {
+    let mut meta = ctx.meta(name, selector_labels);
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}purpose"),
+            "voluntary disruptions (drains, upgrades) take at most one member at a time, so a Raft majority always remains".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    Manifest::PodDisruptionBudget(Box::new(PodDisruptionBudget {
+        metadata: meta,
+        spec: Some(PodDisruptionBudgetSpec {
+            max_unavailable: Some(IntOrString::Int(1)),
+            selector: Some(selector(selector_labels)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+fn pdb(ctx: &Context<'_>) -> Manifest {
+    pdb_for(ctx, CRDB_NAME, &crdb_selector())
+}
+
+/// Job pods' labels (admitted to the databases by the network policy).
+pub fn job_labels(ctx: &Context<'_>, name: &str) -> BTreeMap<String, String> {
+    let mut l = ctx.common_labels();
+    l.extend(labels(&[
+        ("app.kubernetes.io/name", name),
+        ("app.kubernetes.io/component", "ledger-job"),
+        (JOB_LABEL, "true"),
+    ]));
+    l
+}
+
+/// A one-shot Job pod spec with the restricted settings.
+pub fn job_pod(ctx: &Context<'_>, container: Container, volumes: Vec<Volume>) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(JOBS_SA.to_owned()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        restart_policy: Some("OnFailure".to_owned()),
+        security_context: Some(pod_security(JOB_UID)),
+        image_pull_secrets: ctx.pull_secrets(),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..Default::default()
+    }
+}
+
+fn init_job(ctx: &Context<'_>) -> Manifest {
+    let name = format!("{CRDB_NAME}-init");
+    let host = format!(
+        "{CRDB_NAME}-0.{}",
+        ctx.service_domain(CRDB_NAME, &ctx.region)
+    );
+    let mut script = format!(
+        "set -u\nrm -f {CERTS_DIR}/*\ncp -L {CERTS_SECRET_DIR}/* {CERTS_DIR}/\nchmod 0400 {CERTS_DIR}/*\nif out=\"$(/cockroach/cockroach init --certs-dir={CERTS_DIR} --host={host}:{CRDB_GRPC_PORT} 2>&1)\"; then\n  echo \"$out\"\nelif printf '%s' \"$out\" | grep -q 'already been initialized'; then\n  echo 'cluster already initialised'\nelse\n  echo \"$out\" >&2\n  exit 1\nfi\n"
+    );
+    let replication = ctx
+        .tenant
+        .cockroach_quorum()
+        .map(|q| q.replication_factor)
+        .unwrap_or(ctx.tenant.spec().survival.replication_factor());
+    if replication != 3 {
+        script.push_str(&format!(
+            "/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT} -e 'ALTER RANGE default CONFIGURE ZONE USING num_replicas = {replication}'\n"
+        ));
+    }
+    let container = Container {
+        name: "init".to_owned(),
+        image: Some(ctx.cockroach_image()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(vec!["/bin/bash".to_owned(), "-c".to_owned(), script]),
+        env: Some(vec![env("HOME", "/tmp")]),
+        resources: Some(small_resources()),
+        security_context: Some(container_security(JOB_UID)),
+        volume_mounts: Some(vec![
+            mount("certs-secret", CERTS_SECRET_DIR, true),
+            mount("certs", CERTS_DIR, false),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    };
+    let volumes = vec![
+        projected(
+            "certs-secret",
+            vec![secret_items(
+                CRDB_ROOT_SECRET,
+                &[
+                    ("ca.crt", "ca.crt"),
+                    ("tls.crt", "client.root.crt"),
+                    ("tls.key", "client.root.key"),
+                ],
+            )],
+        ),
+        empty_dir("certs", true, "1Mi"),
+        empty_dir("tmp", false, "64Mi"),
+    ];
+    let pod_labels = job_labels(ctx, &name);
+    let mut meta = ctx.meta(
+        &name,
+        &labels(&[("app.kubernetes.io/component", "ledger-job")]),
+    );
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}purpose"),
+            "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    Manifest::Job(Box::new(Job {
+        metadata: meta,
+        spec: JobSpec {
+            backoff_limit: Some(10),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..Default::default()
+                }),
+                spec: Some(job_pod(ctx, container, volumes)),
+            },
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }))
+}

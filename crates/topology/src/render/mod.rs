@@ -1,0 +1,326 @@
+//! Kubernetes rendering: a checked [`Tenant`] plus per-node resources become typed
+//! `k8s-openapi` objects, serialised to YAML only at the edge ([`Rendering::to_yaml`]).
+//!
+//! Rendering does not size anything: the caller (the `ledger-topology` CLI composes it with the
+//! sizing calculator) passes a [`ResourcePlan`] with node counts, CPU, memory, CockroachDB's
+//! `--cache`/`--max-sql-memory`, Redpanda's `--smp`/`--memory`/`--reserve-memory`, disk sizes and
+//! per-volume storage parameters. The renderer re-checks only the invariants the manifests rely
+//! on (odd counts spread evenly, whole CPUs, the memory budget) and refuses otherwise.
+//!
+//! # What is rendered, per region
+//!
+//! Namespace (Pod Security `restricted` enforced), ServiceAccounts (the provider's identity
+//! binding on the ones that reach object storage), a node-reader ClusterRole where zones are
+//! read from nodes, the StorageClass where the platform owns it, CockroachDB (a StatefulSet with
+//! headless and public Services, a PodDisruptionBudget and the cluster-init Job — or, in
+//! [`CockroachMode::Operator`], a `CrdbCluster`), Redpanda (ConfigMap, Services,
+//! StatefulSet, PodDisruptionBudget, topic Job) in its region, and NetworkPolicies that deny
+//! everything except the ports each component needs.
+//!
+//! # Locality from the node a pod lands on
+//!
+//! A pod cannot know its zone before it is scheduled, and the downward API does not expose
+//! node labels. Each CockroachDB pod therefore runs an init container that reads its Node's
+//! `topology.kubernetes.io/zone` label through the Kubernetes API (a ClusterRole that may only
+//! `get` nodes, and a short-lived token mounted into that init container alone), checks that
+//! the zone is one of the tenant's, and writes `cloud=…,region=…,zone=…` to a shared in-memory
+//! volume; the database container starts with `--locality="$(cat …)"`. If the label is
+//! missing or foreign, the init container fails and the pod does not start with a wrong
+//! locality. Redpanda brokers get `redpanda.rack` the same way. In operator mode the operator
+//! offers no init containers, so the same lookup runs inside the start command
+//! (`--locality="$(…)"`); an empty answer makes CockroachDB refuse to start.
+//!
+//! # CPU limits
+//!
+//! Pods are Guaranteed QoS (requests equal limits, whole CPUs). CockroachDB's Kubernetes notes
+//! warn against CPU limits unless the kubelet runs the static CPU manager policy; with it,
+//! whole-CPU Guaranteed pods get exclusive cores. Run ledger node pools with
+//! `--cpu-manager-policy=static`. The rendered pods say so in an annotation.
+//!
+//! ```
+//! use thinledger_topology::render::{render, CockroachMode, RenderOptions, ResourcePlan};
+//! use thinledger_topology::Tenant;
+//!
+//! let tenant = Tenant::from_yaml(include_str!("../../../../examples/tenants/aws.yaml"))?;
+//! let plan = ResourcePlan::from_tenant(&tenant)?;
+//! let rendering = render(&tenant, &plan, &RenderOptions::new(CockroachMode::StatefulSet))?;
+//! let yaml = rendering.to_yaml()?;
+//! assert!(yaml.contains("kind: StatefulSet"));
+//! assert!(yaml.contains("--locality="));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod cockroach;
+mod common;
+mod manifest;
+mod network;
+mod operator;
+mod platform;
+mod redpanda;
+mod scripts;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::error::ParseError;
+use crate::quantity::{ByteSize, Cpu};
+use crate::tenant::Tenant;
+
+pub use manifest::{Manifest, Rendering};
+pub use operator::{
+    CRDB_API_VERSION, CrdbCluster, CrdbClusterSpec, CrdbDataStore, CrdbImage, CrdbVolumeClaim,
+    REQUIRED_FEATURE_GATES, check_crdb_cluster,
+};
+
+/// How CockroachDB is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CockroachMode {
+    /// A StatefulSet and its Services, PodDisruptionBudget and init Job, rendered here.
+    #[default]
+    StatefulSet,
+    /// A `crdb.cockroachlabs.com/v1alpha1` `CrdbCluster` for the public CockroachDB operator.
+    Operator,
+}
+
+impl CockroachMode {
+    /// Name as accepted by [`FromStr`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CockroachMode::StatefulSet => "statefulset",
+            CockroachMode::Operator => "operator",
+        }
+    }
+}
+
+impl fmt::Display for CockroachMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CockroachMode {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "statefulset" | "sts" => Ok(CockroachMode::StatefulSet),
+            "operator" => Ok(CockroachMode::Operator),
+            _ => Err(ParseError {
+                what: "cockroach mode",
+                value: s.to_owned(),
+                valid: vec!["operator".to_owned(), "statefulset".to_owned()],
+                context: None,
+            }),
+        }
+    }
+}
+
+/// Rendering knobs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderOptions {
+    /// StatefulSet (default) or operator.
+    pub cockroach_mode: CockroachMode,
+    /// The region to render (each region is its own cluster). Required for multi-region
+    /// tenants; defaults to the only region.
+    pub region: Option<String>,
+}
+
+impl RenderOptions {
+    /// Options for `mode`, other knobs at their defaults.
+    pub fn new(mode: CockroachMode) -> Self {
+        RenderOptions {
+            cockroach_mode: mode,
+            region: None,
+        }
+    }
+
+    /// Selects the region to render.
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+}
+
+/// Per-node CockroachDB resources and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CockroachResources {
+    /// Total nodes over all regions.
+    pub nodes: u32,
+    /// CPUs per node (requests = limits, whole CPUs).
+    pub cpu: Cpu,
+    /// Memory per node (requests = limits).
+    pub memory: ByteSize,
+    /// `--cache`.
+    pub cache: ByteSize,
+    /// `--max-sql-memory`.
+    pub max_sql_memory: ByteSize,
+    /// Data volume per node.
+    pub disk: ByteSize,
+}
+
+/// Per-broker Redpanda resources and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RedpandaResources {
+    /// Brokers.
+    pub brokers: u32,
+    /// CPUs per broker (requests = limits, whole CPUs).
+    pub cpu: Cpu,
+    /// Memory per broker (requests = limits).
+    pub memory: ByteSize,
+    /// `--smp`: Seastar shards, one per CPU.
+    pub smp: u32,
+    /// `--memory`: what Seastar may allocate (about 90% of the container's memory).
+    pub seastar_memory: ByteSize,
+    /// `--reserve-memory` (0: the container's limit already leaves the rest).
+    pub reserve_memory: ByteSize,
+    /// Data volume per broker.
+    pub disk: ByteSize,
+}
+
+/// The computed resources a rendering needs; the CLI fills it from the sizing plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourcePlan {
+    /// CockroachDB.
+    pub cockroach: CockroachResources,
+    /// Redpanda.
+    pub redpanda: RedpandaResources,
+    /// Extra StorageClass parameters for the tenant's volumes (e.g. gp3 `iops`,
+    /// `throughput`), added to the storage profile's own.
+    pub volume_parameters: BTreeMap<String, String>,
+}
+
+impl ResourcePlan {
+    /// A plan from the per-node resources written in the tenant file, for callers without
+    /// the sizing calculator. Uses the runbook's fixed ratios: `--cache` and
+    /// `--max-sql-memory` at 25% of memory, `--smp` = CPUs, `--memory` at 90% with
+    /// `--reserve-memory 0`. Fails when the file leaves counts or resources to sizing.
+    pub fn from_tenant(tenant: &Tenant) -> Result<Self, RenderError> {
+        let spec = tenant.spec();
+        let missing = |field: &str, fix: &str| RenderError::Input {
+            field: field.to_owned(),
+            value: String::new(),
+            rule: "rendering without the sizing calculator needs it in the tenant file".to_owned(),
+            fix: fix.to_owned(),
+        };
+        let nodes = spec
+            .cockroachdb
+            .nodes
+            .ok_or_else(|| missing("cockroachdb.nodes", "add nodes: 3"))?;
+        let crdb = spec.cockroachdb.resources.ok_or_else(|| {
+            missing(
+                "cockroachdb.resources",
+                "add resources: {cpu: 8, memory: 32Gi, disk: 1Ti}",
+            )
+        })?;
+        let crdb_disk = crdb
+            .disk
+            .ok_or_else(|| missing("cockroachdb.resources.disk", "add disk: 1Ti to resources"))?;
+        let rp = spec.redpanda.resources.ok_or_else(|| {
+            missing(
+                "redpanda.resources",
+                "add resources: {cpu: 4, memory: 16Gi, disk: 500Gi}",
+            )
+        })?;
+        let rp_disk = rp
+            .disk
+            .ok_or_else(|| missing("redpanda.resources.disk", "add disk: 500Gi to resources"))?;
+        let quarter = ByteSize(crdb.memory.bytes() / 4);
+        let mib = ByteSize::MIB;
+        Ok(ResourcePlan {
+            cockroach: CockroachResources {
+                nodes,
+                cpu: crdb.cpu,
+                memory: crdb.memory,
+                cache: ByteSize(quarter.bytes() / mib * mib),
+                max_sql_memory: ByteSize(quarter.bytes() / mib * mib),
+                disk: crdb_disk,
+            },
+            redpanda: RedpandaResources {
+                brokers: spec.redpanda.brokers,
+                cpu: rp.cpu,
+                memory: rp.memory,
+                smp: rp.cpu.whole_cores().unwrap_or(0),
+                seastar_memory: ByteSize(rp.memory.bytes() / 10 * 9 / mib * mib),
+                reserve_memory: ByteSize(0),
+                disk: rp_disk,
+            },
+            volume_parameters: BTreeMap::new(),
+        })
+    }
+}
+
+/// Why a tenant could not be rendered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// An input breaks a rule the manifests rely on.
+    #[error("{field} = {value:?}: {rule}. Fix: {fix}")]
+    Input {
+        /// The input, as a tenant-file path or a resource-plan field.
+        field: String,
+        /// The rejected value.
+        value: String,
+        /// The rule.
+        rule: String,
+        /// What to change.
+        fix: String,
+    },
+    /// Serialising to YAML failed (a bug: every object is plain data).
+    #[error("could not write {kind} {name} as YAML: {message}")]
+    Yaml {
+        /// Object kind.
+        kind: String,
+        /// Object name.
+        name: String,
+        /// What the serialiser said.
+        message: String,
+    },
+}
+
+pub(crate) fn input_error(
+    field: &str,
+    value: impl fmt::Display,
+    rule: impl Into<String>,
+    fix: impl Into<String>,
+) -> RenderError {
+    RenderError::Input {
+        field: field.to_owned(),
+        value: value.to_string(),
+        rule: rule.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Renders one region of `tenant` with `plan`'s resources.
+pub fn render(
+    tenant: &Tenant,
+    plan: &ResourcePlan,
+    options: &RenderOptions,
+) -> Result<Rendering, RenderError> {
+    let ctx = common::Context::new(tenant, plan, options)?;
+    let mut out = Vec::new();
+    out.push(platform::namespace(&ctx));
+    out.extend(platform::service_accounts(&ctx));
+    out.extend(platform::node_reader_rbac(&ctx));
+    if let Some(sc) = platform::storage_class(&ctx) {
+        out.push(sc);
+    }
+    match options.cockroach_mode {
+        CockroachMode::StatefulSet => out.extend(cockroach::objects(&ctx)),
+        CockroachMode::Operator => out.push(operator::crdb_cluster(&ctx)),
+    }
+    if ctx.renders_redpanda() {
+        out.extend(redpanda::objects(&ctx));
+    }
+    out.extend(network::policies(&ctx));
+    Ok(Rendering::new(out))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,281 @@
+//! NetworkPolicies: deny everything in the namespace, then admit only the ports each
+//! component needs, from the pods that need them.
+//!
+//! Egress to the Kubernetes API (for the zone lookup) and to object storage (backups) is
+//! admitted on ports 443 and 6443 to any address: the API server's and the storage service's
+//! addresses are not known when rendering. DNS (port 53) is admitted to any address so node-local
+//! DNS caches work. Kubelet probes are not subject to NetworkPolicy.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer,
+    NetworkPolicyPort, NetworkPolicySpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::CockroachMode;
+use super::common::{
+    CLIENT_LABEL, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL,
+    RP_ADMIN_PORT, RP_KAFKA_PORT, RP_RPC_PORT, crdb_selector, labels, redpanda_selector, selector,
+};
+use super::manifest::Manifest;
+use crate::tenant::validate_endpoint_port;
+
+fn ports(list: &[(i32, &str)]) -> Option<Vec<NetworkPolicyPort>> {
+    Some(
+        list.iter()
+            .map(|(p, proto)| NetworkPolicyPort {
+                port: Some(IntOrString::Int(*p)),
+                protocol: Some((*proto).to_owned()),
+                ..Default::default()
+            })
+            .collect(),
+    )
+}
+
+fn tcp(list: &[i32]) -> Option<Vec<NetworkPolicyPort>> {
+    ports(&list.iter().map(|p| (*p, "TCP")).collect::<Vec<_>>())
+}
+
+fn pods(l: &BTreeMap<String, String>) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        pod_selector: Some(selector(l)),
+        ..Default::default()
+    }
+}
+
+fn namespace_selector(ns: &str) -> LabelSelector {
+    selector(&labels(&[("kubernetes.io/metadata.name", ns)]))
+}
+
+/// Client pods: labelled in the ledger's namespace, or in a listed client namespace.
+fn clients(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
+    let client = labels(&[(CLIENT_LABEL, "true")]);
+    let mut out = vec![pods(&client)];
+    for ns in &ctx.tenant.spec().network.client_namespaces {
+        out.push(NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector(ns)),
+            pod_selector: Some(selector(&client)),
+            ..Default::default()
+        });
+    }
+    out
+}
+
+fn monitoring(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
+    ctx.tenant
+        .spec()
+        .network
+        .monitoring_namespaces
+        .iter()
+        .map(|ns| NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector(ns)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn jobs() -> NetworkPolicyPeer {
+    pods(&labels(&[(JOB_LABEL, "true")]))
+}
+
+fn policy(
+    ctx: &Context<'_>,
+    name: &str,
+    pod_selector: LabelSelector,
+    ingress: Option<Vec<NetworkPolicyIngressRule>>,
+    egress: Option<Vec<NetworkPolicyEgressRule>>,
+    why: &str,
+) -> Manifest {
+    let mut meta = ctx.meta(name, &BTreeMap::new());
+    meta.annotations = Some(
+        [(format!("{DOC_PREFIX}purpose"), why.to_owned())]
+            .into_iter()
+            .collect(),
+    );
+    let mut types = Vec::new();
+    if ingress.is_some() {
+        types.push("Ingress".to_owned());
+    }
+    if egress.is_some() {
+        types.push("Egress".to_owned());
+    }
+    Manifest::NetworkPolicy(Box::new(NetworkPolicy {
+        metadata: meta,
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(pod_selector),
+            policy_types: Some(types),
+            ingress,
+            egress,
+        }),
+    }))
+}
+
+fn peer_cidrs(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
+    ctx.tenant
+        .spec()
+        .network
+        .peer_cidrs
+        .iter()
+        .map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock {
+                cidr: cidr.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn ingress(from: Vec<NetworkPolicyPeer>, list: &[i32]) -> Option<NetworkPolicyIngressRule> {
+    (!from.is_empty()).then(|| NetworkPolicyIngressRule {
+        from: Some(from),
+        ports: tcp(list),
+    })
+}
+
+fn egress_to(to: Vec<NetworkPolicyPeer>, list: &[i32]) -> Option<NetworkPolicyEgressRule> {
+    (!to.is_empty()).then(|| NetworkPolicyEgressRule {
+        to: Some(to),
+        ports: tcp(list),
+    })
+}
+
+fn egress_anywhere(list: &[i32]) -> NetworkPolicyEgressRule {
+    NetworkPolicyEgressRule {
+        to: None,
+        ports: tcp(list),
+    }
+}
+
+pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
+    let all = LabelSelector::default();
+    let mut out = vec![
+        policy(
+            ctx,
+            "default-deny",
+            all.clone(),
+            Some(Vec::new()),
+            Some(Vec::new()),
+            "nothing in or out unless a policy below admits it",
+        ),
+        policy(
+            ctx,
+            "allow-dns",
+            all,
+            None,
+            Some(vec![NetworkPolicyEgressRule {
+                to: None,
+                ports: ports(&[(53, "UDP"), (53, "TCP")]),
+            }]),
+            "name resolution for every pod",
+        ),
+    ];
+
+    // CockroachDB.
+    let crdb = crdb_selector();
+    let crdb_pods = pods(&crdb);
+    let mut crdb_in = Vec::new();
+    crdb_in.extend(ingress(
+        [vec![crdb_pods.clone()], peer_cidrs(ctx)].concat(),
+        &[CRDB_GRPC_PORT],
+    ));
+    crdb_in.extend(ingress(
+        [clients(ctx), vec![jobs()], peer_cidrs(ctx)].concat(),
+        &[CRDB_SQL_PORT, CRDB_GRPC_PORT],
+    ));
+    crdb_in.extend(ingress(monitoring(ctx), &[CRDB_HTTP_PORT]));
+    if ctx.mode == CockroachMode::Operator {
+        let operator = NetworkPolicyPeer {
+            namespace_selector: Some(namespace_selector(
+                &ctx.tenant.spec().network.operator_namespace,
+            )),
+            ..Default::default()
+        };
+        crdb_in.extend(ingress(
+            vec![operator],
+            &[CRDB_SQL_PORT, CRDB_GRPC_PORT, CRDB_HTTP_PORT],
+        ));
+    }
+    let mut crdb_out = Vec::new();
+    crdb_out.extend(egress_to(
+        [vec![crdb_pods], peer_cidrs(ctx)].concat(),
+        &[CRDB_GRPC_PORT],
+    ));
+    let mut outside = vec![443, 6443];
+    if let Some(port) = ctx
+        .tenant
+        .spec()
+        .backup
+        .endpoint
+        .as_deref()
+        .and_then(validate_endpoint_port)
+        && !outside.contains(&i32::from(port))
+    {
+        outside.push(i32::from(port));
+    }
+    crdb_out.push(egress_anywhere(&outside));
+    out.push(policy(
+        ctx,
+        "cockroachdb",
+        selector(&crdb),
+        Some(crdb_in),
+        Some(crdb_out),
+        "CockroachDB: inter-node RPC among nodes (and peer regions), SQL from labelled clients and ledger Jobs, HTTP from monitoring; out: nodes, the Kubernetes API and object storage (backups)",
+    ));
+
+    if ctx.renders_redpanda() {
+        let rp = redpanda_selector();
+        let rp_pods = pods(&rp);
+        let mut rp_in = Vec::new();
+        rp_in.extend(ingress(
+            vec![rp_pods.clone()],
+            &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
+        ));
+        rp_in.extend(ingress(
+            [clients(ctx), vec![jobs()]].concat(),
+            &[RP_KAFKA_PORT],
+        ));
+        rp_in.extend(ingress(
+            [monitoring(ctx), vec![jobs()]].concat(),
+            &[RP_ADMIN_PORT],
+        ));
+        let mut rp_out = Vec::new();
+        rp_out.extend(egress_to(
+            vec![rp_pods],
+            &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
+        ));
+        rp_out.push(egress_anywhere(&[443, 6443]));
+        out.push(policy(
+            ctx,
+            "redpanda",
+            selector(&rp),
+            Some(rp_in),
+            Some(rp_out),
+            "Redpanda: Kafka, RPC and admin among brokers, Kafka from labelled clients and ledger Jobs, admin from monitoring and Jobs; out: brokers and the Kubernetes API",
+        ));
+    }
+
+    let mut job_out = Vec::new();
+    job_out.extend(egress_to(
+        vec![pods(&crdb_selector())],
+        &[CRDB_SQL_PORT, CRDB_GRPC_PORT],
+    ));
+    if ctx.renders_redpanda() {
+        job_out.extend(egress_to(
+            vec![pods(&redpanda_selector())],
+            &[RP_KAFKA_PORT, RP_ADMIN_PORT],
+        ));
+    }
+    out.push(policy(
+        ctx,
+        "ledger-jobs",
+        selector(&labels(&[(JOB_LABEL, "true")])),
+        None,
+        Some(job_out),
+        "one-shot Jobs reach CockroachDB and Redpanda only",
+    ));
+    out
+}

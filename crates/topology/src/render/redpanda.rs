@@ -1,0 +1,484 @@
+//! Redpanda: configuration, headless Service, StatefulSet, PodDisruptionBudget and the Job that
+//! sets cluster properties and creates the ledger's topics.
+//!
+//! Cluster properties `enable_rack_awareness: true` and `default_topic_replications: 3` are
+//! written to `.bootstrap.yaml` (read when the cluster first forms) and re-applied by the topic
+//! Job on every rollout, so existing clusters converge too. Each broker's `redpanda.rack` is its
+//! Node's zone (on-prem without zones: its node name — the host is the failure domain).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, PodSpec,
+    PodTemplateSpec, Probe, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec,
+    TCPSocketAction, Volume,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::json;
+
+use super::cockroach::{
+    affinity, container_port, data_claim, job_labels, job_pod, kube_api_volume, pdb_for, spread,
+};
+use super::common::{
+    Context, DOC_PREFIX, JOB_UID, REDPANDA_UID, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT,
+    RP_TLS_SECRET, container_security, cpu_manager_note, empty_dir, env, field_env, guaranteed,
+    labels, mount, pod_security, redpanda_selector, seastar_size_flag, selector, small_resources,
+};
+use super::manifest::Manifest;
+use super::scripts::{KUBE_API_DIR, checked_zone};
+
+const DATA_DIR: &str = "/var/lib/redpanda/data";
+const CONFIG_DIR: &str = "/etc/redpanda";
+const TEMPLATE_DIR: &str = "/etc/redpanda-templates";
+const TLS_DIR: &str = "/etc/tls";
+/// Replication factor of ledger topics and the cluster default.
+pub const TOPIC_REPLICATION: u32 = 3;
+
+pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
+    vec![
+        config_map(ctx),
+        service(ctx),
+        Manifest::StatefulSet(Box::new(statefulset(ctx))),
+        pdb_for(ctx, RP_NAME, &redpanda_selector()),
+        topics_job(ctx),
+    ]
+}
+
+fn broker_host(ctx: &Context<'_>, ordinal: &str) -> String {
+    format!(
+        "{RP_NAME}-{ordinal}.{}",
+        ctx.service_domain(RP_NAME, &ctx.region)
+    )
+}
+
+fn seeds(ctx: &Context<'_>) -> Vec<String> {
+    (0..ctx.plan.redpanda.brokers.min(3))
+        .map(|i| broker_host(ctx, &i.to_string()))
+        .collect()
+}
+
+fn all_brokers(ctx: &Context<'_>, port: i32) -> String {
+    (0..ctx.plan.redpanda.brokers)
+        .map(|i| format!("{}:{port}", broker_host(ctx, &i.to_string())))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn node_config(ctx: &Context<'_>) -> String {
+    let advertised = broker_host(ctx, "__ORDINAL__");
+    let tls = json!({
+        "enabled": true,
+        "require_client_auth": false,
+        "cert_file": format!("{TLS_DIR}/tls.crt"),
+        "key_file": format!("{TLS_DIR}/tls.key"),
+        "truststore_file": format!("{TLS_DIR}/ca.crt"),
+    });
+    let mut kafka_tls = tls.clone();
+    kafka_tls["name"] = json!("internal");
+    let config = json!({
+        "redpanda": {
+            "data_directory": DATA_DIR,
+            "empty_seed_starts_cluster": false,
+            "seed_servers": seeds(ctx).iter().map(|h| json!({"host": {"address": h, "port": RP_RPC_PORT}})).collect::<Vec<_>>(),
+            "rpc_server": {"address": "0.0.0.0", "port": RP_RPC_PORT},
+            "advertised_rpc_api": {"address": advertised, "port": RP_RPC_PORT},
+            "rpc_server_tls": tls,
+            "kafka_api": [{"name": "internal", "address": "0.0.0.0", "port": RP_KAFKA_PORT}],
+            "advertised_kafka_api": [{"name": "internal", "address": advertised, "port": RP_KAFKA_PORT}],
+            "kafka_api_tls": [kafka_tls],
+            "admin": [{"name": "internal", "address": "0.0.0.0", "port": RP_ADMIN_PORT}],
+            "rack": "__RACK__",
+        }
+    });
+    // A JSON value of strings, numbers and maps always serialises.
+    serde_yaml_ng::to_string(&config).unwrap_or_default()
+}
+
+fn bootstrap_config() -> String {
+    let config = json!({
+        "enable_rack_awareness": true,
+        "default_topic_replications": TOPIC_REPLICATION,
+        "auto_create_topics_enabled": false,
+    });
+    serde_yaml_ng::to_string(&config).unwrap_or_default()
+}
+
+fn config_map(ctx: &Context<'_>) -> Manifest {
+    let mut meta = ctx.meta(RP_NAME, &redpanda_selector());
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}purpose"),
+            "redpanda.yaml template (the init container fills in the pod's ordinal and rack) and the cluster's first-start properties".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    Manifest::ConfigMap(Box::new(ConfigMap {
+        metadata: meta,
+        data: Some(
+            [
+                ("redpanda.yaml".to_owned(), node_config(ctx)),
+                ("bootstrap.yaml".to_owned(), bootstrap_config()),
+            ]
+            .into_iter()
+            .collect(),
+        ),
+        ..Default::default()
+    }))
+}
+
+fn service(ctx: &Context<'_>) -> Manifest {
+    let port = |name: &str, port: i32| ServicePort {
+        name: Some(name.to_owned()),
+        port,
+        target_port: Some(IntOrString::String(name.to_owned())),
+        protocol: Some("TCP".to_owned()),
+        ..Default::default()
+    };
+    Manifest::Service(Box::new(Service {
+        metadata: ctx.meta(RP_NAME, &redpanda_selector()),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".to_owned()),
+            publish_not_ready_addresses: Some(true),
+            selector: Some(redpanda_selector()),
+            ports: Some(vec![
+                port("kafka", RP_KAFKA_PORT),
+                port("rpc", RP_RPC_PORT),
+                port("admin", RP_ADMIN_PORT),
+            ]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }))
+}
+
+fn configure_script(ctx: &Context<'_>) -> String {
+    let mut s = "set -eu\n".to_owned();
+    if ctx.reads_node_zone() {
+        s.push_str(&checked_zone(KUBE_API_DIR, &ctx.zones));
+        s.push_str("rack=\"$zone\"\n");
+    } else {
+        s.push_str("rack=\"${NODE_NAME}\"\n");
+    }
+    s.push_str(&format!(
+        "ordinal=\"${{POD_NAME##*-}}\"\nsed -e \"s/__ORDINAL__/${{ordinal}}/g\" -e \"s/__RACK__/${{rack}}/g\" {TEMPLATE_DIR}/redpanda.yaml > {CONFIG_DIR}/redpanda.yaml\ncp {TEMPLATE_DIR}/bootstrap.yaml {CONFIG_DIR}/.bootstrap.yaml\necho \"rack: ${{rack}}\"\n"
+    ));
+    s
+}
+
+fn tuning_note(enabled: bool) -> String {
+    if enabled {
+        "on (redpanda.tuning): the tune init container runs `rpk redpanda tune all` privileged and as root, because it writes kernel settings (aio-max-nr, disk schedulers, IRQ affinity) that no unprivileged container may change; the namespace therefore enforces the privileged Pod Security level".to_owned()
+    } else {
+        "off: `rpk redpanda tune` needs a privileged container, which the restricted Pod Security profile forbids; tune the node pool instead (node image or a privileged DaemonSet outside this namespace), or set redpanda.tuning: true to opt in".to_owned()
+    }
+}
+
+fn statefulset(ctx: &Context<'_>) -> StatefulSet {
+    let r = &ctx.plan.redpanda;
+    let tuning = ctx.tenant.spec().redpanda.tuning;
+    let selector_labels = redpanda_selector();
+    let mut pod_labels = ctx.common_labels();
+    pod_labels.extend(selector_labels.clone());
+    let image = ctx.redpanda_image();
+
+    let mut volumes = vec![
+        Volume {
+            name: "templates".to_owned(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: RP_NAME.to_owned(),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Volume {
+            name: "tls".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(RP_TLS_SECRET.to_owned()),
+                default_mode: Some(0o440),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        empty_dir("config", false, "16Mi"),
+        empty_dir("tmp", false, "1Gi"),
+    ];
+    let mut configure_mounts = vec![
+        mount("templates", TEMPLATE_DIR, true),
+        mount("config", CONFIG_DIR, false),
+    ];
+    if ctx.reads_node_zone() {
+        configure_mounts.push(mount("kube-api", KUBE_API_DIR, true));
+        volumes.push(kube_api_volume());
+    }
+    let mut init = vec![Container {
+        name: "configure".to_owned(),
+        image: Some(image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(vec![
+            "/bin/bash".to_owned(),
+            "-c".to_owned(),
+            configure_script(ctx),
+        ]),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("NODE_NAME", "spec.nodeName"),
+        ]),
+        resources: Some(small_resources()),
+        security_context: Some(container_security(REDPANDA_UID)),
+        volume_mounts: Some(configure_mounts),
+        ..Default::default()
+    }];
+    if tuning {
+        init.push(Container {
+            name: "tune".to_owned(),
+            image: Some(image.clone()),
+            image_pull_policy: Some("IfNotPresent".to_owned()),
+            command: Some(vec![
+                "rpk".to_owned(),
+                "redpanda".to_owned(),
+                "tune".to_owned(),
+                "all".to_owned(),
+            ]),
+            resources: Some(small_resources()),
+            security_context: Some(SecurityContext {
+                privileged: Some(true),
+                run_as_user: Some(0),
+                run_as_non_root: Some(false),
+                read_only_root_filesystem: Some(true),
+                ..Default::default()
+            }),
+            volume_mounts: Some(vec![
+                mount("config", CONFIG_DIR, true),
+                mount("datadir", DATA_DIR, false),
+            ]),
+            ..Default::default()
+        });
+    }
+    let broker = Container {
+        name: RP_NAME.to_owned(),
+        image: Some(image),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(
+            [
+                "rpk",
+                "redpanda",
+                "start",
+                &format!("--smp={}", r.smp),
+                &format!("--memory={}", seastar_size_flag(r.seastar_memory)),
+                &format!("--reserve-memory={}", seastar_size_flag(r.reserve_memory)),
+                "--default-log-level=info",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        ),
+        env: Some(vec![env("HOME", "/tmp")]),
+        ports: Some(vec![
+            container_port("kafka", RP_KAFKA_PORT),
+            container_port("rpc", RP_RPC_PORT),
+            container_port("admin", RP_ADMIN_PORT),
+        ]),
+        resources: Some(guaranteed(r.cpu, r.memory)),
+        startup_probe: Some(ready_probe(10, 120)),
+        readiness_probe: Some(ready_probe(5, 3)),
+        liveness_probe: Some(Probe {
+            tcp_socket: Some(TCPSocketAction {
+                port: IntOrString::String("admin".to_owned()),
+                ..Default::default()
+            }),
+            period_seconds: Some(10),
+            failure_threshold: Some(3),
+            timeout_seconds: Some(5),
+            ..Default::default()
+        }),
+        security_context: Some(container_security(REDPANDA_UID)),
+        volume_mounts: Some(vec![
+            mount("datadir", DATA_DIR, false),
+            mount("config", CONFIG_DIR, false),
+            mount("tls", TLS_DIR, true),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    };
+    let mut annotations: BTreeMap<String, String> = [cpu_manager_note()].into_iter().collect();
+    annotations.insert(
+        format!("{DOC_PREFIX}rack-awareness"),
+        "redpanda.rack is the zone label of the pod's Node (read by the configure init container); enable_rack_awareness is on, default topic replication 3".to_owned(),
+    );
+    let mut meta = ctx.meta(RP_NAME, &selector_labels);
+    meta.annotations = Some(
+        [
+            (format!("{DOC_PREFIX}privileged-tuning"), tuning_note(tuning)),
+            (
+                format!("{DOC_PREFIX}data-retention"),
+                "persistentVolumeClaimRetentionPolicy Retain/Retain: deleting or scaling down never deletes broker volumes".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    StatefulSet {
+        metadata: meta,
+        spec: StatefulSetSpec {
+            service_name: Some(RP_NAME.to_owned()),
+            replicas: i32::try_from(r.brokers).ok(),
+            pod_management_policy: Some("Parallel".to_owned()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".to_owned()),
+                ..Default::default()
+            }),
+            persistent_volume_claim_retention_policy: Some(
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".to_owned()),
+                    when_scaled: Some("Retain".to_owned()),
+                },
+            ),
+            selector: selector(&selector_labels),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(annotations),
+                    ..Default::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(RP_NAME.to_owned()),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    security_context: Some(pod_security(REDPANDA_UID)),
+                    termination_grace_period_seconds: Some(120),
+                    affinity: Some(affinity(ctx, &selector_labels)),
+                    topology_spread_constraints: Some(spread(ctx, &selector_labels)),
+                    image_pull_secrets: ctx.pull_secrets(),
+                    init_containers: Some(init),
+                    containers: vec![broker],
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            volume_claim_templates: Some(vec![data_claim(
+                ctx,
+                "datadir",
+                r.disk,
+                &selector_labels,
+            )]),
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }
+}
+
+fn ready_probe(period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/v1/status/ready".to_owned()),
+            port: IntOrString::String("admin".to_owned()),
+            scheme: Some("HTTP".to_owned()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
+}
+
+fn topics_script(ctx: &Context<'_>) -> String {
+    let x = format!(
+        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt -X admin.hosts={}",
+        all_brokers(ctx, RP_KAFKA_PORT),
+        all_brokers(ctx, RP_ADMIN_PORT)
+    );
+    let mut s = format!(
+        "set -eu\nX=\"{x}\"\nrpk cluster config set enable_rack_awareness true $X\nrpk cluster config set default_topic_replications {TOPIC_REPLICATION} $X\nrpk cluster config set auto_create_topics_enabled false $X\n"
+    );
+    for t in &ctx.tenant.spec().redpanda.topics {
+        let config: String = t
+            .config
+            .iter()
+            .map(|(k, v)| format!(" -c {k}={v}"))
+            .collect();
+        s.push_str(&format!(
+            "if rpk topic describe {name} $X >/dev/null 2>&1; then echo 'topic {name} exists'; else rpk topic create {name} --partitions {p} --replicas {r}{config} $X; fi\n",
+            name = t.name,
+            p = t.partitions,
+            r = t.replication,
+        ));
+    }
+    s
+}
+
+fn topics_job(ctx: &Context<'_>) -> Manifest {
+    let name = format!("{RP_NAME}-topics");
+    let container = Container {
+        name: "topics".to_owned(),
+        image: Some(ctx.redpanda_image()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        command: Some(vec![
+            "/bin/bash".to_owned(),
+            "-c".to_owned(),
+            topics_script(ctx),
+        ]),
+        env: Some(vec![env("HOME", "/tmp")]),
+        resources: Some(small_resources()),
+        security_context: Some(container_security(JOB_UID)),
+        volume_mounts: Some(vec![
+            mount("tls", TLS_DIR, true),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Default::default()
+    };
+    let volumes = vec![
+        Volume {
+            name: "tls".to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(RP_TLS_SECRET.to_owned()),
+                items: Some(vec![KeyToPath {
+                    key: "ca.crt".to_owned(),
+                    path: "ca.crt".to_owned(),
+                    ..Default::default()
+                }]),
+                default_mode: Some(0o444),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        empty_dir("tmp", false, "64Mi"),
+    ];
+    let mut meta = ctx.meta(
+        &name,
+        &labels(&[("app.kubernetes.io/component", "ledger-job")]),
+    );
+    meta.annotations = Some(
+        [(
+            format!("{DOC_PREFIX}purpose"),
+            "sets rack awareness and default replication 3 on the cluster and creates the tenant's topics if missing; safe to re-run".to_owned(),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    Manifest::Job(Box::new(Job {
+        metadata: meta,
+        spec: JobSpec {
+            backoff_limit: Some(10),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(job_labels(ctx, &name)),
+                    ..Default::default()
+                }),
+                spec: Some(job_pod(ctx, container, volumes)),
+            },
+            ..Default::default()
+        }
+        .into(),
+        ..Default::default()
+    }))
+}

@@ -1,0 +1,481 @@
+//! The tenant file: one small YAML file per tenant ledger — the typed counterpart of
+//! `deploy_tenant.sh <tenant_id> <environment> <region>`.
+//!
+//! ```yaml
+//! tenant: acme-bank            # id: lowercase letters, digits, '-'; at most 30 characters
+//! environment: prod            # e.g. prod, uat; at most 20 characters
+//! ring: ring-2-prod            # ring-0-canary | ring-1-early | ring-2-prod
+//! tier: prod                   # dev | staging | prod (sizing strictness)
+//! provider: aws                # aws | azure | gcp | onprem
+//! survival: zone               # zone (default) | region
+//! regions:
+//!   - name: us-east-1
+//!     zones: [us-east-1a, us-east-1b, us-east-1c]
+//! storage:
+//!   class: gp3                 # optional: one of the provider's classes (default: its first)
+//! cockroachdb:
+//!   version: v25.2.4           # image tag, pinned
+//!   nodes: 3                   # or `workload: {data: 2TiB, growth_percent_per_year: 40}`
+//!   resources: {cpu: 8, memory: 32Gi, disk: 1Ti}   # optional per-node shape
+//! redpanda:
+//!   version: v25.1.9
+//!   brokers: 3
+//!   resources: {cpu: 4, memory: 16Gi, disk: 500Gi}
+//!   topics:
+//!     - {name: ledger.entries, partitions: 12}
+//! backup:
+//!   bucket: acme-ledger-backups
+//!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
+//! ```
+//!
+//! Every mapping rejects unknown fields. [`Tenant::from_yaml`] parses and checks every rule,
+//! reporting all problems at once, each with its field path, line, rule and fix.
+
+mod error;
+mod locate;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ParseError;
+use crate::identity::IdentityBinding;
+use crate::locality::{Locality, SurvivalGoal};
+use crate::provider::Provider;
+use crate::quantity::{ByteSize, Cpu};
+use crate::quorum::QuorumPlan;
+use crate::storage::StorageProfile;
+use crate::tier::Tier;
+
+pub use error::{Problem, TenantError};
+#[cfg(feature = "render")]
+pub(crate) use validate::endpoint_port as validate_endpoint_port;
+
+/// Deployment ring: the order in which tenants receive a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Ring {
+    /// First to receive changes; production-like tenants that accept early risk.
+    #[serde(rename = "ring-0-canary")]
+    Canary,
+    /// Second wave.
+    #[serde(rename = "ring-1-early")]
+    Early,
+    /// Everyone else: production.
+    #[serde(rename = "ring-2-prod")]
+    Prod,
+}
+
+impl Ring {
+    /// Every ring, in rollout order.
+    pub const ALL: [Ring; 3] = [Ring::Canary, Ring::Early, Ring::Prod];
+
+    /// The name used in tenant files and labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ring::Canary => "ring-0-canary",
+            Ring::Early => "ring-1-early",
+            Ring::Prod => "ring-2-prod",
+        }
+    }
+}
+
+impl fmt::Display for Ring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Ring {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ring::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s.trim())
+            .ok_or_else(|| ParseError {
+                what: "ring",
+                value: s.to_owned(),
+                valid: Ring::ALL.iter().map(|r| r.as_str().to_owned()).collect(),
+                context: None,
+            })
+    }
+}
+
+/// A tenant file as written. [`TenantSpec::validate`] turns it into a checked [`Tenant`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    /// Tenant id: lowercase letters, digits and '-', starting with a letter, at most 30.
+    pub tenant: String,
+    /// Environment name, e.g. `prod` or `uat`: same characters, at most 20.
+    pub environment: String,
+    /// Deployment ring.
+    pub ring: Ring,
+    /// Sizing tier: production rules apply to `prod`.
+    pub tier: Tier,
+    /// Where the ledger runs.
+    pub provider: Provider,
+    /// What the ledger keeps running through (default: the loss of a zone).
+    #[serde(default)]
+    pub survival: SurvivalGoal,
+    /// Regions and their zones; with several regions each is its own Kubernetes cluster.
+    pub regions: Vec<TenantRegion>,
+    /// Namespace of the ledger's objects (default `ledger-<tenant>-<environment>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Storage for CockroachDB and Redpanda volumes.
+    #[serde(default)]
+    pub storage: StorageSpec,
+    /// CockroachDB.
+    pub cockroachdb: CockroachSpec,
+    /// Redpanda.
+    pub redpanda: RedpandaSpec,
+    /// Where backups go and which identity writes them.
+    pub backup: BackupSpec,
+    /// Who may connect.
+    #[serde(default)]
+    pub network: NetworkSpec,
+    /// Image registry mirror and pull secret.
+    #[serde(default)]
+    pub images: ImagesSpec,
+}
+
+/// One region of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantRegion {
+    /// The provider's region name.
+    pub name: String,
+    /// Zones as nodes are labelled (`topology.kubernetes.io/zone`); empty on-prem.
+    #[serde(default)]
+    pub zones: Vec<String>,
+    /// DNS domain of this region's Kubernetes cluster as the other regions resolve it
+    /// (multi-region tenants need cross-cluster DNS; default `cluster.local`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_domain: Option<String>,
+}
+
+/// Storage class selection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageSpec {
+    /// One of the provider's storage classes (default: the provider's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// Whether the rendering includes the StorageClass object. Default: yes on AWS and
+    /// on-prem, where the platform creates the class; no on Azure and GCP, whose classes of
+    /// these names are installed and reconciled by the cloud.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render_class: Option<bool>,
+}
+
+/// Per-node resources, when the tenant fixes them instead of leaving them to sizing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeResources {
+    /// CPUs per node (whole CPUs).
+    pub cpu: Cpu,
+    /// Memory per node.
+    pub memory: ByteSize,
+    /// Data volume per node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<ByteSize>,
+}
+
+/// A workload for the sizing calculator to size from (node count, shape and disks).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Logical data size today (before replication), e.g. `2TiB`.
+    pub data: ByteSize,
+    /// Yearly growth in percent, compounded (`40` = 40% a year; default 0).
+    #[serde(default)]
+    pub growth_percent_per_year: f64,
+    /// Years the disks must last before a resize (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub horizon_years: Option<u32>,
+    /// Logical bytes written per second at peak, e.g. `20MiB` (raises disk throughput and
+    /// sizes Redpanda's disks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_rate_per_second: Option<ByteSize>,
+}
+
+/// CockroachDB settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CockroachSpec {
+    /// Image tag, e.g. `v25.2.4`.
+    pub version: String,
+    /// Total node count over all regions (odd, at least 3, a multiple of the zone count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<u32>,
+    /// Workload to size from, when `nodes` or `resources` are left to the calculator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadSpec>,
+    /// Per-node shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<NodeResources>,
+}
+
+/// One Redpanda topic the ledger needs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TopicSpec {
+    /// Topic name: letters, digits, '.', '_' and '-', at most 249.
+    pub name: String,
+    /// Partitions (at least 1).
+    pub partitions: u32,
+    /// Replicas per partition (default 3; odd, at least 3, at most the broker count).
+    #[serde(default = "default_replication")]
+    pub replication: u32,
+    /// Topic-level configuration passed to `rpk topic create -c`, e.g. `retention.ms: "-1"`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+}
+
+fn default_replication() -> u32 {
+    3
+}
+
+fn default_brokers() -> u32 {
+    3
+}
+
+/// Redpanda settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedpandaSpec {
+    /// Image tag, e.g. `v25.1.9`.
+    pub version: String,
+    /// Broker count (odd, at least 3, a multiple of the region's zone count; default 3).
+    #[serde(default = "default_brokers")]
+    pub brokers: u32,
+    /// Region the brokers run in (default: the first region). Redpanda is not stretched
+    /// across regions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Per-broker shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<NodeResources>,
+    /// Topics created by the rendered topic Job.
+    #[serde(default)]
+    pub topics: Vec<TopicSpec>,
+    /// Run `rpk redpanda tune all` in a privileged init container. Off by default: it needs
+    /// privileges the restricted Pod Security profile forbids; tune the nodes instead.
+    #[serde(default)]
+    pub tuning: bool,
+}
+
+/// Backup destination.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSpec {
+    /// Bucket (S3, GCS, MinIO) or container (Azure Blob).
+    pub bucket: String,
+    /// Azure storage account (Azure only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// S3-compatible endpoint URL (on-prem MinIO only), e.g. `https://minio.backup.svc:9000`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Identity that writes the backups (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityBinding>,
+}
+
+/// Network access to the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Namespaces whose pods labelled `thinledger.io/ledger-client: "true"` may connect to
+    /// CockroachDB SQL and the Kafka API (default: only the ledger's own namespace).
+    #[serde(default)]
+    pub client_namespaces: Vec<String>,
+    /// Namespaces allowed to scrape metrics (CockroachDB HTTP, Redpanda admin).
+    #[serde(default)]
+    pub monitoring_namespaces: Vec<String>,
+    /// CIDRs of the other regions' pods (multi-region CockroachDB traffic).
+    #[serde(default)]
+    pub peer_cidrs: Vec<String>,
+    /// Namespace of the CockroachDB operator (operator mode only).
+    #[serde(default = "default_operator_namespace")]
+    pub operator_namespace: String,
+}
+
+impl Default for NetworkSpec {
+    fn default() -> Self {
+        NetworkSpec {
+            client_namespaces: Vec::new(),
+            monitoring_namespaces: Vec::new(),
+            peer_cidrs: Vec::new(),
+            operator_namespace: default_operator_namespace(),
+        }
+    }
+}
+
+fn default_operator_namespace() -> String {
+    "cockroach-operator-system".to_owned()
+}
+
+/// Image sources.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImagesSpec {
+    /// Registry mirror prefix, e.g. `registry.bank.internal/mirror` (no scheme, no trailing
+    /// '/'). Default: the images' public names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+    /// Image pull secret name in the tenant's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_secret: Option<String>,
+}
+
+/// A checked tenant: the spec plus what follows from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    spec: TenantSpec,
+    locality: Locality,
+    storage: &'static StorageProfile,
+    cockroach_quorum: Option<QuorumPlan>,
+    redpanda_quorum: QuorumPlan,
+    redpanda_region: String,
+    advice: Vec<String>,
+}
+
+impl TenantSpec {
+    /// Parses a tenant file without checking its rules.
+    pub fn from_yaml(text: &str) -> Result<Self, TenantError> {
+        serde_yaml_ng::from_str(text).map_err(|e| {
+            let location = e.location();
+            TenantError::Syntax {
+                message: strip_location(&e.to_string()),
+                line: location.as_ref().map(|l| l.line()),
+                column: location.as_ref().map(|l| l.column()),
+            }
+        })
+    }
+
+    /// Checks every rule, returning all problems found (without line numbers; use
+    /// [`Tenant::from_yaml`] to get them).
+    pub fn validate(self) -> Result<Tenant, TenantError> {
+        validate::validate(self)
+    }
+
+    /// The namespace the ledger's objects live in.
+    pub fn namespace(&self) -> String {
+        self.namespace
+            .clone()
+            .unwrap_or_else(|| format!("ledger-{}-{}", self.tenant, self.environment))
+    }
+}
+
+fn strip_location(message: &str) -> String {
+    // The parser appends " at line L column C"; the error carries them as fields.
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl Tenant {
+    /// Parses and checks a tenant file; every problem carries the line of its field.
+    pub fn from_yaml(text: &str) -> Result<Self, TenantError> {
+        TenantSpec::from_yaml(text)?
+            .validate()
+            .map_err(|err| match err {
+                TenantError::Invalid(problems) => TenantError::Invalid(
+                    problems
+                        .into_iter()
+                        .map(|mut p| {
+                            p.line = locate::line_of(text, &p.field);
+                            p
+                        })
+                        .collect(),
+                ),
+                other => other,
+            })
+    }
+
+    /// The spec as written (normalised: Azure zones in their node-label form).
+    pub fn spec(&self) -> &TenantSpec {
+        &self.spec
+    }
+
+    /// Tenant id.
+    pub fn id(&self) -> &str {
+        &self.spec.tenant
+    }
+
+    /// Provider.
+    pub fn provider(&self) -> Provider {
+        self.spec.provider
+    }
+
+    /// Regions and zones, checked and normalised.
+    pub fn locality(&self) -> &Locality {
+        &self.locality
+    }
+
+    /// The storage profile of the tenant's volumes.
+    pub fn storage(&self) -> &'static StorageProfile {
+        self.storage
+    }
+
+    /// Whether the rendering includes the StorageClass object (see [`StorageSpec`]).
+    pub fn renders_storage_class(&self) -> bool {
+        self.spec.storage.render_class.unwrap_or(matches!(
+            self.spec.provider,
+            Provider::Aws | Provider::OnPrem
+        ))
+    }
+
+    /// The namespace the ledger's objects live in.
+    pub fn namespace(&self) -> String {
+        self.spec.namespace()
+    }
+
+    /// CockroachDB's node count and spread, when the file fixes the count (otherwise the
+    /// sizing calculator chooses it and [`Tenant::cockroach_quorum_for`] checks it).
+    pub fn cockroach_quorum(&self) -> Option<&QuorumPlan> {
+        self.cockroach_quorum.as_ref()
+    }
+
+    /// Checks a CockroachDB node count (e.g. one chosen by sizing) against this tenant's
+    /// zones and survival goal.
+    pub fn cockroach_quorum_for(&self, nodes: u32) -> Result<QuorumPlan, TenantError> {
+        validate::cockroach_quorum(&self.spec, &self.locality, nodes)
+            .map_err(|p| TenantError::Invalid(vec![p]))
+    }
+
+    /// Redpanda's broker count and spread over its region's zones.
+    pub fn redpanda_quorum(&self) -> &QuorumPlan {
+        &self.redpanda_quorum
+    }
+
+    /// The region Redpanda runs in.
+    pub fn redpanda_region(&self) -> &str {
+        &self.redpanda_region
+    }
+
+    /// Recommendations that are not refusals.
+    pub fn advice(&self) -> &[String] {
+        &self.advice
+    }
+
+    /// The region's cluster DNS domain (`cluster.local` unless the file sets one).
+    pub fn cluster_domain(&self, region: &str) -> &str {
+        self.spec
+            .regions
+            .iter()
+            .find(|r| r.name == region)
+            .and_then(|r| r.cluster_domain.as_deref())
+            .unwrap_or("cluster.local")
+    }
+}
+
+#[cfg(test)]
+mod tests;
