@@ -105,6 +105,10 @@
 //! | `cost.backup_bucket_untiered` | warn | all tiers | a backup bucket (`aws_s3_bucket`, `google_storage_bucket`, `azurerm_storage_account` whose name/address contains `backup` or tagged `thinledger.io/purpose: backup`) has no lifecycle rule moving objects to a colder class (S3 `transition`, GCS `SetStorageClass`, Azure management policy `tier_to_*`) |
 //! | `cost.legacy_disk_class` | warn | all tiers | a StorageClass with an in-tree provisioner or type `gp2`, `io1`, `st1`, `sc1`, `standard`, `pd-standard`; ledger volumes on class `gp2` or `standard`; an `aws_ebs_volume`, launch template, GKE node pool or `kubernetes_storage_class` with such a type |
 //!
+//! The `sizing.*` container rules apply to objects that run database nodes (Pod, StatefulSet,
+//! Deployment, DaemonSet, ReplicaSet). Jobs and CronJobs that run the database image as a
+//! short-lived client (cluster init, topic creation, backups) are exempt.
+//!
 //! Cross-object rules (PDB, reclaim policy of the class a StatefulSet uses, tiered Redpanda
 //! config, production by Namespace or tenant) need the related files in the same check: pass
 //! the whole manifest directory and the tenant file together.

@@ -115,6 +115,8 @@ fn rule_fires(
 #[case::pv_retain(&["k8s/pv-reclaim-retain.yaml"], "antideletion.reclaim_delete")]
 #[case::staging_2vcpu(&["k8s/crdb-2vcpu-staging.yaml"], "sizing.min_vcpu")]
 #[case::crdbcluster_8vcpu(&["k8s/crdbcluster-8vcpu.yaml"], "sizing.min_vcpu")]
+#[case::init_job_is_a_client(&["k8s/crdb-init-job.yaml"], "sizing.min_vcpu")]
+#[case::init_job_not_guaranteed(&["k8s/crdb-init-job.yaml"], "sizing.guaranteed_qos")]
 #[case::node_pools_8vcpu(&["terraform/node-pools-8vcpu.json"], "sizing.min_vcpu")]
 #[case::tenant_8vcpu(&["production/aws/tenant.yaml"], "sizing.min_vcpu")]
 #[case::cache_sized(&["k8s/crdb-cache-sized.yaml"], "sizing.memory_flags")]
@@ -338,7 +340,7 @@ fn policy_errors_name_the_file() {
 #[test]
 fn all_fixtures_together_evaluate_without_conflicts() {
     let report = check(&["terraform", "k8s"]);
-    assert_eq!(report.files.len(), 22 + 26);
+    assert_eq!(report.files.len(), 22 + 27);
     let staging = resources_of(&report, "sizing.min_vcpu");
     assert!(
         staging

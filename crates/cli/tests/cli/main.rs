@@ -9,3 +9,6 @@ mod policy;
 
 #[cfg(feature = "topology")]
 mod topology;
+
+#[cfg(all(feature = "topology", feature = "policy"))]
+mod guardrails;

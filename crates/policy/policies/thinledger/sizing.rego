@@ -9,9 +9,14 @@ min_vcpu := 4
 
 max_memory_fraction := 0.8
 
+# Kinds that run database nodes. Jobs and CronJobs that run the database image (cluster init,
+# topic creation, backups) are short-lived clients, not nodes: the node rules do not apply.
+node_kinds := {"Pod", "StatefulSet", "Deployment", "DaemonSet", "ReplicaSet"}
+
 # The production ledger's database pods and their database container.
 production_db_containers contains {"m": m, "c": c} if {
 	some m in lib.manifests
+	m.obj.kind in node_kinds
 	lib.component(m.obj) != ""
 	lib.is_production(m.obj)
 	some c in lib.main_containers(m.obj)

@@ -1,0 +1,44 @@
+//! Cross-tool: what `ledger-topology` renders for each example tenant passes every deny rule
+//! of `ledger-policy` — the guardrails and the renderer agree on what a safe ledger is.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use rstest::rstest;
+use serde_json::Value;
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/tenants")
+        .join(format!("{name}.yaml"))
+}
+
+#[rstest]
+fn rendered_examples_pass_every_deny_rule(
+    #[values("aws", "azure", "gcp", "onprem")] name: &str,
+    #[values("statefulset", "operator")] mode: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    Command::cargo_bin("ledger-topology")
+        .unwrap()
+        .args(["render", "--cockroach-mode", mode, "--out"])
+        .arg(&manifests)
+        .arg(example(name))
+        .assert()
+        .success();
+    assert!(std::fs::read_dir(&manifests).unwrap().count() > 5, "{name}/{mode}: too few objects");
+
+    let out = Command::cargo_bin("ledger-policy")
+        .unwrap()
+        .args(["check", "--output", "json"])
+        .arg(&manifests)
+        .arg(example(name))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{name}/{mode}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let text = serde_json::to_string_pretty(&report).unwrap();
+    assert!(text.contains("deny") || text.contains("finding") || text.contains("summary"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{name}/{mode} denied:\n{text}");
+}
