@@ -27,7 +27,10 @@ fn rendered_examples_pass_every_deny_rule(
         .arg(example(name))
         .assert()
         .success();
-    assert!(std::fs::read_dir(&manifests).unwrap().count() > 5, "{name}/{mode}: too few objects");
+    assert!(
+        std::fs::read_dir(&manifests).unwrap().count() > 5,
+        "{name}/{mode}: too few objects"
+    );
 
     let out = Command::cargo_bin("ledger-policy")
         .unwrap()
@@ -36,9 +39,16 @@ fn rendered_examples_pass_every_deny_rule(
         .arg(example(name))
         .output()
         .unwrap();
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{name}/{mode}: not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{name}/{mode}: not JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     let text = serde_json::to_string_pretty(&report).unwrap();
-    assert!(text.contains("deny") || text.contains("finding") || text.contains("summary"), "{text}");
+    assert!(
+        text.contains("deny") || text.contains("finding") || text.contains("summary"),
+        "{text}"
+    );
     assert_eq!(out.status.code(), Some(0), "{name}/{mode} denied:\n{text}");
 }

@@ -1,0 +1,746 @@
+//! Backup: walk paths (or read a stream), store new data and trees, then the snapshot.
+//!
+//! Tree layout follows restic for absolute paths: the snapshot's root tree holds the first
+//! component of each backed-up path, so `/srv/db` is stored as `srv/db`. Relative paths are
+//! made absolute first (restic keeps them relative; readers handle both).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use bytes::Bytes;
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use futures::future::BoxFuture;
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::chunker::Chunker;
+use crate::repo::Repository;
+use crate::repo::host::{self, Identity};
+use crate::repo::id::Id;
+use crate::repo::index::BlobKey;
+use crate::repo::pack::BlobType;
+use crate::repo::snapshot::Snapshot;
+use crate::repo::tree::{Node, NodeType, Tree, go_mode_from_unix};
+use crate::saver::{BlobSaver, SaverOptions};
+use crate::{Error, Result};
+
+/// Which snapshot a backup compares files against to skip reading unchanged ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParentSelection {
+    /// The latest snapshot of the same host and paths.
+    #[default]
+    Auto,
+    /// Read every file.
+    None,
+    /// This snapshot (`latest`, an id or a prefix).
+    Snapshot(String),
+}
+
+/// Knobs of a backup.
+#[derive(Debug, Clone)]
+pub struct BackupOptions {
+    /// Parent snapshot selection.
+    pub parent: ParentSelection,
+    /// Tags for the snapshot.
+    pub tags: Vec<String>,
+    /// Host name recorded (default: this machine's).
+    pub hostname: Option<String>,
+    /// Snapshot time (default: now).
+    pub time: Option<DateTime<FixedOffset>>,
+    /// Blob saving.
+    pub saver: SaverOptions,
+    /// Files read at once.
+    pub read_concurrency: usize,
+    /// Live counters, for a progress display.
+    pub progress: Option<Arc<BackupProgress>>,
+}
+
+impl Default for BackupOptions {
+    fn default() -> Self {
+        BackupOptions {
+            parent: ParentSelection::Auto,
+            tags: Vec::new(),
+            hostname: None,
+            time: None,
+            saver: SaverOptions::default(),
+            read_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            progress: None,
+        }
+    }
+}
+
+/// Live counters of a running backup.
+#[derive(Debug, Default)]
+pub struct BackupProgress {
+    /// Files finished.
+    pub files: AtomicU64,
+    /// Directories finished.
+    pub dirs: AtomicU64,
+    /// File bytes finished (read, or unchanged and skipped).
+    pub bytes: AtomicU64,
+    /// Entries that could not be read.
+    pub errors: AtomicU64,
+}
+
+/// What a backup did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSummary {
+    /// The new snapshot.
+    pub snapshot_id: Id,
+    /// The parent it was compared against.
+    pub parent: Option<Id>,
+    /// What was backed up.
+    pub paths: Vec<String>,
+    /// Files not in the parent.
+    pub files_new: u64,
+    /// Files changed since the parent.
+    pub files_changed: u64,
+    /// Files unchanged (not read).
+    pub files_unmodified: u64,
+    /// Directories.
+    pub dirs: u64,
+    /// Total size of the files in the snapshot.
+    pub bytes_total: u64,
+    /// Bytes read from files.
+    pub bytes_read: u64,
+    /// New data blobs stored.
+    pub data_blobs_added: u64,
+    /// New tree blobs stored.
+    pub tree_blobs_added: u64,
+    /// Plaintext bytes of new blobs.
+    pub bytes_added: u64,
+    /// Stored bytes of new blobs (compressed, encrypted).
+    pub bytes_stored: u64,
+    /// Packs uploaded.
+    pub packs_added: u64,
+    /// Seconds taken.
+    pub duration_secs: f64,
+    /// Entries that could not be read (skipped; the snapshot is otherwise complete).
+    pub errors: Vec<String>,
+}
+
+#[derive(Default)]
+struct Counts {
+    new: AtomicU64,
+    changed: AtomicU64,
+    unmodified: AtomicU64,
+    dirs: AtomicU64,
+    bytes_total: AtomicU64,
+    bytes_read: AtomicU64,
+}
+
+struct Archiver {
+    repo: Arc<Repository>,
+    saver: Arc<BlobSaver>,
+    chunker: Arc<Chunker>,
+    file_slots: Arc<Semaphore>,
+    progress: Arc<BackupProgress>,
+    counts: Counts,
+    errors: Mutex<Vec<String>>,
+}
+
+/// How many entries of one directory are worked on at once.
+const DIR_CONCURRENCY: usize = 16;
+
+fn time_of(secs: i64, nsec: i64) -> Option<DateTime<FixedOffset>> {
+    Utc.timestamp_opt(secs, nsec.clamp(0, 999_999_999) as u32)
+        .single()
+        .map(|t| t.fixed_offset())
+}
+
+fn lossy(name: &std::ffi::OsStr) -> String {
+    name.to_string_lossy().into_owned()
+}
+
+/// A node with the metadata restic records.
+pub(crate) fn node_from_metadata(name: String, meta: &std::fs::Metadata) -> Node {
+    let ft = meta.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    let node_type = if ft.is_dir() {
+        NodeType::Dir
+    } else if ft.is_symlink() {
+        NodeType::Symlink
+    } else if ft.is_file() {
+        NodeType::File
+    } else if ft.is_fifo() {
+        NodeType::Fifo
+    } else if ft.is_socket() {
+        NodeType::Socket
+    } else if ft.is_char_device() {
+        NodeType::Chardev
+    } else {
+        NodeType::Dev
+    };
+    let mut node = Node::new(name, node_type);
+    node.mode = go_mode_from_unix(meta.mode());
+    node.mtime = time_of(meta.mtime(), meta.mtime_nsec());
+    node.atime = time_of(meta.atime(), meta.atime_nsec());
+    node.ctime = time_of(meta.ctime(), meta.ctime_nsec());
+    node.uid = meta.uid();
+    node.gid = meta.gid();
+    node.user = host::user_name(meta.uid()).unwrap_or_default();
+    node.group = host::group_name(meta.gid()).unwrap_or_default();
+    node.inode = meta.ino();
+    node.device_id = meta.dev();
+    if node_type != NodeType::Dir {
+        node.links = meta.nlink();
+    }
+    if node_type == NodeType::File {
+        node.size = meta.size();
+    }
+    if matches!(node_type, NodeType::Dev | NodeType::Chardev) {
+        node.device = meta.rdev();
+    }
+    node
+}
+
+fn unchanged(old: &Node, new: &Node) -> bool {
+    old.node_type == NodeType::File
+        && old.content.is_some()
+        && old.size == new.size
+        && old.mtime == new.mtime
+        && old.ctime == new.ctime
+        && old.inode == new.inode
+}
+
+impl Archiver {
+    fn warn(&self, path: &Path, err: &std::io::Error) {
+        let msg = format!("{}: {err}", path.display());
+        tracing::warn!(path = %path.display(), error = %err, "skipped");
+        self.progress.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut e) = self.errors.lock() {
+            e.push(msg);
+        }
+    }
+
+    async fn save_tree(&self, tree: &Tree) -> Result<Id> {
+        let blob = tree.to_blob();
+        let id = Id::hash(&blob);
+        self.saver
+            .save(BlobType::Tree, id, Bytes::from(blob))
+            .await?;
+        Ok(id)
+    }
+
+    async fn parent_tree(&self, parent: Option<&Node>) -> Option<Tree> {
+        let sub = parent.filter(|p| p.node_type == NodeType::Dir)?.subtree?;
+        match self.repo.load_tree(&sub).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(error = %e, "parent tree unreadable; reading the directory's files again");
+                None
+            }
+        }
+    }
+
+    fn entry(
+        self: Arc<Self>,
+        path: PathBuf,
+        name: String,
+        parent: Option<Node>,
+    ) -> BoxFuture<'static, Result<Option<Node>>> {
+        Box::pin(async move {
+            let meta = match tokio::fs::symlink_metadata(&path).await {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(&path, &e);
+                    return Ok(None);
+                }
+            };
+            let mut node = node_from_metadata(name, &meta);
+            match node.node_type {
+                NodeType::File => self.file(path, node, parent).await,
+                NodeType::Dir => self.dir(path, node, parent).await,
+                NodeType::Symlink => match tokio::fs::read_link(&path).await {
+                    Ok(t) => {
+                        node.linktarget = lossy(t.as_os_str());
+                        Ok(Some(node))
+                    }
+                    Err(e) => {
+                        self.warn(&path, &e);
+                        Ok(None)
+                    }
+                },
+                _ => Ok(Some(node)),
+            }
+        })
+    }
+
+    async fn dir(
+        self: Arc<Self>,
+        path: PathBuf,
+        mut node: Node,
+        parent: Option<Node>,
+    ) -> Result<Option<Node>> {
+        let listing = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<Vec<OsString>> {
+                std::fs::read_dir(&path)?
+                    .map(|e| e.map(|e| e.file_name()))
+                    .collect()
+            })
+            .await
+            .map_err(Error::task)?
+        };
+        let mut names = match listing {
+            Ok(n) => n,
+            Err(e) => {
+                self.warn(&path, &e);
+                return Ok(None);
+            }
+        };
+        names.sort();
+        let parent_tree = self.parent_tree(parent.as_ref()).await;
+        let children: Vec<Option<Node>> = futures::stream::iter(names)
+            .map(|n| {
+                let name = lossy(&n);
+                let p = parent_tree.as_ref().and_then(|t| t.find(&name)).cloned();
+                Arc::clone(&self).entry(path.join(&n), name, p)
+            })
+            .buffered(DIR_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut nodes: Vec<Node> = children.into_iter().flatten().collect();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        nodes.dedup_by(|a, b| a.name == b.name);
+        let id = self.save_tree(&Tree { nodes }).await?;
+        node.subtree = Some(id);
+        self.counts.dirs.fetch_add(1, Ordering::Relaxed);
+        self.progress.dirs.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(node))
+    }
+
+    async fn file(
+        self: Arc<Self>,
+        path: PathBuf,
+        mut node: Node,
+        parent: Option<Node>,
+    ) -> Result<Option<Node>> {
+        let was_known = parent.is_some();
+        if let Some(p) = parent.filter(|p| unchanged(p, &node))
+            && let Some(content) = p.content
+            && content.iter().all(|id| {
+                self.saver.has(&BlobKey {
+                    id: *id,
+                    ty: BlobType::Data,
+                })
+            })
+        {
+            node.content = Some(content);
+            self.counts.unmodified.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .bytes_total
+                .fetch_add(node.size, Ordering::Relaxed);
+            self.progress.files.fetch_add(1, Ordering::Relaxed);
+            self.progress.bytes.fetch_add(node.size, Ordering::Relaxed);
+            return Ok(Some(node));
+        }
+        let _slot = self
+            .file_slots
+            .acquire()
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?;
+        let read = {
+            let path = path.clone();
+            let this = Arc::clone(&self);
+            tokio::task::spawn_blocking(move || {
+                let f = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) => return Ok(Err(e)),
+                };
+                this.read_stream(f)
+            })
+            .await
+            .map_err(Error::task)??
+        };
+        match read {
+            Ok((ids, size)) => {
+                node.content = Some(ids);
+                node.size = size;
+                let c = if was_known {
+                    &self.counts.changed
+                } else {
+                    &self.counts.new
+                };
+                c.fetch_add(1, Ordering::Relaxed);
+                self.counts.bytes_total.fetch_add(size, Ordering::Relaxed);
+                self.progress.files.fetch_add(1, Ordering::Relaxed);
+                Ok(Some(node))
+            }
+            Err(e) => {
+                self.warn(&path, &e);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Chunks a stream and queues its blobs; runs on a blocking thread. The outer error is
+    /// the repository's (fatal), the inner one the source's (the entry is skipped).
+    fn read_stream<R: Read>(&self, reader: R) -> Result<std::io::Result<(Vec<Id>, u64)>> {
+        let handle = tokio::runtime::Handle::current();
+        let mut ids = Vec::new();
+        let mut size = 0u64;
+        for chunk in self.chunker.chunks(reader) {
+            let chunk = match chunk {
+                Ok(c) => c,
+                Err(e) => return Ok(Err(e)),
+            };
+            let len = chunk.len() as u64;
+            let id = Id::hash(&chunk);
+            ids.push(id);
+            handle.block_on(self.saver.save(BlobType::Data, id, chunk))?;
+            size += len;
+            self.counts.bytes_read.fetch_add(len, Ordering::Relaxed);
+            self.progress.bytes.fetch_add(len, Ordering::Relaxed);
+        }
+        Ok(Ok((ids, size)))
+    }
+
+    /// Directories on the way to the backed-up paths (`/`, `/srv`, …): their own metadata,
+    /// and only the children that lead to a target.
+    fn virtual_dir(
+        self: Arc<Self>,
+        path: PathBuf,
+        children: BTreeMap<String, Target>,
+        parent: Option<Tree>,
+    ) -> BoxFuture<'static, Result<Tree>> {
+        Box::pin(async move {
+            let mut nodes = Vec::new();
+            for (name, child) in children {
+                let child_path = path.join(&name);
+                let p = parent.as_ref().and_then(|t| t.find(&name)).cloned();
+                match child {
+                    Target::Path => {
+                        if let Some(n) = Arc::clone(&self).entry(child_path, name, p).await? {
+                            nodes.push(n);
+                        }
+                    }
+                    Target::Within(grand) => {
+                        let meta = match tokio::fs::metadata(&child_path).await {
+                            Ok(m) => m,
+                            Err(e) => {
+                                self.warn(&child_path, &e);
+                                continue;
+                            }
+                        };
+                        let mut node = node_from_metadata(name, &meta);
+                        let ptree = self.parent_tree(p.as_ref()).await;
+                        let tree = Arc::clone(&self)
+                            .virtual_dir(child_path, grand, ptree)
+                            .await?;
+                        node.subtree = Some(self.save_tree(&tree).await?);
+                        nodes.push(node);
+                    }
+                }
+            }
+            Ok(Tree { nodes })
+        })
+    }
+}
+
+enum Target {
+    Path,
+    Within(BTreeMap<String, Target>),
+}
+
+fn insert_target(map: &mut BTreeMap<String, Target>, comps: &[String]) {
+    let Some((first, rest)) = comps.split_first() else {
+        return;
+    };
+    if rest.is_empty() {
+        map.insert(first.clone(), Target::Path);
+        return;
+    }
+    let e = map
+        .entry(first.clone())
+        .or_insert_with(|| Target::Within(BTreeMap::new()));
+    if let Target::Within(m) = e {
+        insert_target(m, rest);
+    }
+}
+
+/// Makes `p` absolute and removes `.` and `..` without touching the file system.
+pub(crate) fn absolute(p: &Path) -> Result<PathBuf> {
+    let base = if p.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        std::env::current_dir().map_err(|e| Error::io("reading the current directory", ".", e))?
+    };
+    let mut out = base;
+    for c in p.components() {
+        match c {
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(n) => out.push(n),
+        }
+    }
+    Ok(out)
+}
+
+async fn select_parent(
+    repo: &Repository,
+    sel: &ParentSelection,
+    host: &str,
+    paths: &[String],
+) -> Result<Option<(Id, Id)>> {
+    match sel {
+        ParentSelection::None => Ok(None),
+        ParentSelection::Snapshot(q) => {
+            let s = repo.find_snapshot(q).await?;
+            Ok(Some((s.id, s.snapshot.tree)))
+        }
+        ParentSelection::Auto => {
+            let all = repo.snapshots().await?;
+            Ok(all
+                .iter()
+                .rev()
+                .find(|s| {
+                    let mut p = s.snapshot.paths.clone();
+                    p.sort();
+                    s.snapshot.hostname == host && p == paths
+                })
+                .map(|s| (s.id, s.snapshot.tree)))
+        }
+    }
+}
+
+fn new_archiver(repo: &Arc<Repository>, opts: &BackupOptions) -> Arc<Archiver> {
+    Arc::new(Archiver {
+        saver: BlobSaver::new(Arc::clone(repo), opts.saver.clone()),
+        chunker: Arc::new(Chunker::for_config(repo.config())),
+        file_slots: Arc::new(Semaphore::new(opts.read_concurrency.max(1))),
+        progress: opts.progress.clone().unwrap_or_default(),
+        counts: Counts::default(),
+        errors: Mutex::new(Vec::new()),
+        repo: Arc::clone(repo),
+    })
+}
+
+async fn finish(
+    a: &Arc<Archiver>,
+    started: Instant,
+    tree: Id,
+    paths: Vec<String>,
+    parent: Option<Id>,
+    opts: &BackupOptions,
+) -> Result<BackupSummary> {
+    // Packs and index first; the snapshot only once they are stored.
+    let saved = a.saver.finish().await?;
+    let who = Identity::current();
+    let snapshot = Snapshot {
+        time: opts.time.unwrap_or_else(|| Utc::now().fixed_offset()),
+        parent,
+        tree,
+        paths: paths.clone(),
+        hostname: opts.hostname.clone().unwrap_or(who.hostname),
+        username: who.username,
+        uid: who.uid,
+        gid: who.gid,
+        excludes: Vec::new(),
+        tags: opts.tags.clone(),
+        original: None,
+        program_version: format!("thinledger-backup {}", env!("CARGO_PKG_VERSION")),
+        extra: serde_json::Map::new(),
+    };
+    let snapshot_id = a.repo.save_snapshot(&snapshot).await?;
+    tracing::info!(snapshot = %snapshot_id.short(), "snapshot saved");
+    let c = &a.counts;
+    Ok(BackupSummary {
+        snapshot_id,
+        parent,
+        paths,
+        files_new: c.new.load(Ordering::Relaxed),
+        files_changed: c.changed.load(Ordering::Relaxed),
+        files_unmodified: c.unmodified.load(Ordering::Relaxed),
+        dirs: c.dirs.load(Ordering::Relaxed),
+        bytes_total: c.bytes_total.load(Ordering::Relaxed),
+        bytes_read: c.bytes_read.load(Ordering::Relaxed),
+        data_blobs_added: saved.data_blobs,
+        tree_blobs_added: saved.tree_blobs,
+        bytes_added: saved.bytes_plain,
+        bytes_stored: saved.bytes_stored,
+        packs_added: saved.packs,
+        duration_secs: started.elapsed().as_secs_f64(),
+        errors: a.errors.lock().map(|e| e.clone()).unwrap_or_default(),
+    })
+}
+
+/// Backs up files and directories into a new snapshot. Takes a shared lock.
+pub async fn backup_paths(
+    repo: &Arc<Repository>,
+    paths: &[PathBuf],
+    opts: &BackupOptions,
+) -> Result<BackupSummary> {
+    if paths.is_empty() {
+        return Err(Error::InvalidInput {
+            field: "paths",
+            value: String::new(),
+            rule: "give at least one file or directory to back up".into(),
+        });
+    }
+    let mut abs = Vec::new();
+    for p in paths {
+        let a = absolute(p)?;
+        if let Err(e) = tokio::fs::symlink_metadata(&a).await {
+            return Err(Error::InvalidInput {
+                field: "path",
+                value: p.display().to_string(),
+                rule: format!("it cannot be read ({e}); give an existing file or directory"),
+            });
+        }
+        abs.push(a);
+    }
+    abs.sort();
+    abs.dedup();
+    let lock = repo.lock(false).await?;
+    let res = backup_paths_locked(repo, abs, opts).await;
+    lock.release().await?;
+    res
+}
+
+async fn backup_paths_locked(
+    repo: &Arc<Repository>,
+    abs: Vec<PathBuf>,
+    opts: &BackupOptions,
+) -> Result<BackupSummary> {
+    let started = Instant::now();
+    repo.load_index().await?;
+    let paths: Vec<String> = abs.iter().map(|p| p.display().to_string()).collect();
+    let host = opts
+        .hostname
+        .clone()
+        .unwrap_or_else(|| Identity::current().hostname);
+    let parent = select_parent(repo, &opts.parent, &host, &paths).await?;
+    if let Some((pid, _)) = parent {
+        tracing::info!(parent = %pid.short(), "comparing with parent snapshot");
+    }
+    let a = new_archiver(repo, opts);
+    let parent_root = match parent {
+        Some((_, tree)) => repo.load_tree(&tree).await.ok(),
+        None => None,
+    };
+    let tree_id = if abs.iter().any(|p| p.as_os_str() == "/") {
+        // Backing up `/` itself: the root tree is its listing.
+        let meta = tokio::fs::symlink_metadata("/")
+            .await
+            .map_err(|e| Error::io("reading", "/", e))?;
+        let mut root = node_from_metadata(String::new(), &meta);
+        root.subtree = parent.map(|(_, t)| t);
+        let node = Arc::clone(&a)
+            .dir(
+                PathBuf::from("/"),
+                node_from_metadata(String::new(), &meta),
+                Some(root),
+            )
+            .await?;
+        node.and_then(|n| n.subtree)
+            .ok_or_else(|| Error::io("listing", "/", std::io::Error::other("unreadable")))?
+    } else {
+        let mut targets = BTreeMap::new();
+        // Shorter paths first, so a path inside another target is covered by it.
+        let mut sorted = abs.clone();
+        sorted.sort_by_key(|p| p.components().count());
+        for p in &sorted {
+            let comps: Vec<String> = p
+                .components()
+                .filter_map(|c| match c {
+                    Component::Normal(n) => Some(lossy(n)),
+                    _ => None,
+                })
+                .collect();
+            if !covered(&targets, &comps) {
+                insert_target(&mut targets, &comps);
+            }
+        }
+        let tree = Arc::clone(&a)
+            .virtual_dir(PathBuf::from("/"), targets, parent_root)
+            .await?;
+        a.save_tree(&tree).await?
+    };
+    finish(&a, started, tree_id, paths, parent.map(|(id, _)| id), opts).await
+}
+
+fn covered(map: &BTreeMap<String, Target>, comps: &[String]) -> bool {
+    let Some((first, rest)) = comps.split_first() else {
+        return false;
+    };
+    match map.get(first) {
+        Some(Target::Path) => true,
+        Some(Target::Within(m)) => covered(m, rest),
+        None => false,
+    }
+}
+
+/// Backs up a stream (an export piped in) as one file called `filename`. Takes a shared lock.
+pub async fn backup_reader<R: Read + Send + 'static>(
+    repo: &Arc<Repository>,
+    reader: R,
+    filename: &str,
+    opts: &BackupOptions,
+) -> Result<BackupSummary> {
+    if filename.is_empty()
+        || filename == "."
+        || filename == ".."
+        || filename.contains('/')
+        || filename.contains('\0')
+    {
+        return Err(Error::InvalidInput {
+            field: "stdin-filename",
+            value: filename.to_string(),
+            rule: "must be a plain file name (no `/`, not `.` or `..`), e.g. `db.sql`".into(),
+        });
+    }
+    let lock = repo.lock(false).await?;
+    let res = backup_reader_locked(repo, reader, filename, opts).await;
+    lock.release().await?;
+    res
+}
+
+async fn backup_reader_locked<R: Read + Send + 'static>(
+    repo: &Arc<Repository>,
+    reader: R,
+    filename: &str,
+    opts: &BackupOptions,
+) -> Result<BackupSummary> {
+    let started = Instant::now();
+    repo.load_index().await?;
+    let paths = vec![format!("/{filename}")];
+    let host = opts
+        .hostname
+        .clone()
+        .unwrap_or_else(|| Identity::current().hostname);
+    let parent = select_parent(repo, &opts.parent, &host, &paths).await?;
+    let a = new_archiver(repo, opts);
+    let read = {
+        let a = Arc::clone(&a);
+        tokio::task::spawn_blocking(move || a.read_stream(reader))
+            .await
+            .map_err(Error::task)??
+    };
+    let (ids, size) = read.map_err(|e| Error::io("reading", "standard input", e))?;
+    let who = Identity::current();
+    let now = Utc::now().fixed_offset();
+    let mut node = Node::new(filename, NodeType::File);
+    node.mode = 0o644;
+    node.mtime = Some(now);
+    node.atime = Some(now);
+    node.ctime = Some(now);
+    node.uid = who.uid;
+    node.gid = who.gid;
+    node.size = size;
+    node.content = Some(ids);
+    a.counts.new.fetch_add(1, Ordering::Relaxed);
+    a.counts.bytes_total.fetch_add(size, Ordering::Relaxed);
+    let tree_id = a.save_tree(&Tree { nodes: vec![node] }).await?;
+    finish(&a, started, tree_id, paths, parent.map(|(id, _)| id), opts).await
+}

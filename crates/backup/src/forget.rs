@@ -1,0 +1,261 @@
+//! Forget: choose which snapshots a retention policy keeps (a pure plan), then delete the rest.
+//!
+//! Rules follow restic: snapshots are grouped by host and paths; within a group, newest
+//! first, `keep-last N` keeps the N newest, and each `keep-<period> N` keeps the newest
+//! snapshot of each of the N most recent periods (hour, day, ISO week, month, year) that have
+//! one. A snapshot kept by any rule is kept. Periods use the time zone stored in the snapshot.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, Timelike};
+use serde::Serialize;
+
+use crate::repo::Repository;
+use crate::repo::snapshot::SnapshotEntry;
+use crate::{Error, Result};
+
+/// How many snapshots each rule keeps (0 = rule off).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct KeepPolicy {
+    /// The N newest.
+    pub last: u32,
+    /// One per hour, N hours.
+    pub hourly: u32,
+    /// One per day, N days.
+    pub daily: u32,
+    /// One per ISO week, N weeks.
+    pub weekly: u32,
+    /// One per month, N months.
+    pub monthly: u32,
+    /// One per year, N years.
+    pub yearly: u32,
+}
+
+impl KeepPolicy {
+    /// Whether no rule is set.
+    pub fn is_empty(&self) -> bool {
+        *self == KeepPolicy::default()
+    }
+}
+
+/// One snapshot the plan keeps, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    /// The snapshot.
+    #[serde(flatten)]
+    pub snapshot: SnapshotEntry,
+    /// The rules that keep it (`last`, `daily`, …).
+    pub reasons: Vec<&'static str>,
+}
+
+/// The plan for one host + paths group.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetGroup {
+    /// Host.
+    pub hostname: String,
+    /// Paths.
+    pub paths: Vec<String>,
+    /// Kept, newest first.
+    pub keep: Vec<Kept>,
+    /// Removed, newest first.
+    pub remove: Vec<SnapshotEntry>,
+}
+
+/// What `forget` will do.
+#[derive(Debug, Clone, Serialize)]
+pub struct ForgetPlan {
+    /// The policy.
+    pub policy: KeepPolicy,
+    /// Per group.
+    pub groups: Vec<ForgetGroup>,
+}
+
+impl ForgetPlan {
+    /// Every snapshot to remove.
+    pub fn to_remove(&self) -> impl Iterator<Item = &SnapshotEntry> {
+        self.groups.iter().flat_map(|g| g.remove.iter())
+    }
+}
+
+/// Applies `policy` to `snapshots`. Refuses an empty policy (it would remove everything).
+pub fn plan_forget(snapshots: &[SnapshotEntry], policy: KeepPolicy) -> Result<ForgetPlan> {
+    if policy.is_empty() {
+        return Err(Error::InvalidInput {
+            field: "policy",
+            value: "no --keep-* rule".into(),
+            rule: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly".into(),
+        });
+    }
+    let mut groups: BTreeMap<(String, Vec<String>), Vec<SnapshotEntry>> = BTreeMap::new();
+    for s in snapshots {
+        let mut paths = s.snapshot.paths.clone();
+        paths.sort();
+        groups
+            .entry((s.snapshot.hostname.clone(), paths))
+            .or_default()
+            .push(s.clone());
+    }
+    let mut out = Vec::new();
+    for ((hostname, paths), mut list) in groups {
+        list.sort_by(|a, b| b.snapshot.time.cmp(&a.snapshot.time).then(b.id.cmp(&a.id)));
+        type Bucket = fn(&SnapshotEntry, usize) -> i64;
+        let rules: [(&'static str, u32, Bucket); 6] = [
+            ("last", policy.last, |_, i| i as i64),
+            ("hourly", policy.hourly, |s, _| {
+                let t = s.snapshot.time;
+                i64::from(t.year()) * 1_000_000 + i64::from(t.ordinal()) * 100 + i64::from(t.hour())
+            }),
+            ("daily", policy.daily, |s, _| {
+                let t = s.snapshot.time;
+                i64::from(t.year()) * 1000 + i64::from(t.ordinal())
+            }),
+            ("weekly", policy.weekly, |s, _| {
+                let w = s.snapshot.time.iso_week();
+                i64::from(w.year()) * 100 + i64::from(w.week())
+            }),
+            ("monthly", policy.monthly, |s, _| {
+                let t = s.snapshot.time;
+                i64::from(t.year()) * 100 + i64::from(t.month())
+            }),
+            ("yearly", policy.yearly, |s, _| {
+                i64::from(s.snapshot.time.year())
+            }),
+        ];
+        let mut left: Vec<u32> = rules.iter().map(|r| r.1).collect();
+        let mut last: Vec<Option<i64>> = vec![None; rules.len()];
+        let mut keep = Vec::new();
+        let mut remove = Vec::new();
+        for (i, s) in list.into_iter().enumerate() {
+            let mut reasons = Vec::new();
+            for (r, (name, _, bucket)) in rules.iter().enumerate() {
+                if left[r] == 0 {
+                    continue;
+                }
+                let b = bucket(&s, i);
+                if last[r] != Some(b) {
+                    last[r] = Some(b);
+                    left[r] -= 1;
+                    reasons.push(*name);
+                }
+            }
+            if reasons.is_empty() {
+                remove.push(s);
+            } else {
+                keep.push(Kept {
+                    snapshot: s,
+                    reasons,
+                });
+            }
+        }
+        out.push(ForgetGroup {
+            hostname,
+            paths,
+            keep,
+            remove,
+        });
+    }
+    Ok(ForgetPlan {
+        policy,
+        groups: out,
+    })
+}
+
+/// Deletes the snapshots a plan removes. Takes an exclusive lock. Returns how many.
+pub async fn apply_forget(repo: &Arc<Repository>, plan: &ForgetPlan) -> Result<usize> {
+    let lock = repo.lock(true).await?;
+    let mut n = 0;
+    let mut res = Ok(());
+    for s in plan.to_remove() {
+        if let Err(e) = repo.delete_snapshot(&s.id).await {
+            res = Err(e);
+            break;
+        }
+        n += 1;
+    }
+    lock.release().await?;
+    res.map(|()| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo::id::Id;
+    use crate::repo::snapshot::Snapshot;
+    use rstest::rstest;
+
+    fn snap(ts: &str, n: u8) -> SnapshotEntry {
+        SnapshotEntry {
+            id: Id::hash(&[n]),
+            snapshot: Snapshot {
+                time: chrono::DateTime::parse_from_rfc3339(ts).unwrap(),
+                parent: None,
+                tree: Id::hash(b"t"),
+                paths: vec!["/data".into()],
+                hostname: "h".into(),
+                username: String::new(),
+                uid: 0,
+                gid: 0,
+                excludes: vec![],
+                tags: vec![],
+                original: None,
+                program_version: String::new(),
+                extra: Default::default(),
+            },
+        }
+    }
+
+    fn history() -> Vec<SnapshotEntry> {
+        // Two a day for six days (Mon 2026-01-05 .. Sat 2026-01-10), then one in February.
+        let mut v = Vec::new();
+        let mut n = 0;
+        for day in 5..=10 {
+            for hour in [9, 21] {
+                v.push(snap(&format!("2026-01-{day:02}T{hour:02}:00:00Z"), n));
+                n += 1;
+            }
+        }
+        v.push(snap("2026-02-01T12:00:00Z", n));
+        v
+    }
+
+    fn kept_times(plan: &ForgetPlan) -> Vec<String> {
+        plan.groups[0]
+            .keep
+            .iter()
+            .map(|k| k.snapshot.snapshot.time.format("%m-%d %H").to_string())
+            .collect()
+    }
+
+    #[rstest]
+    #[case::last_3(KeepPolicy { last: 3, ..Default::default() }, &["02-01 12", "01-10 21", "01-10 09"])]
+    #[case::daily_3(KeepPolicy { daily: 3, ..Default::default() }, &["02-01 12", "01-10 21", "01-09 21"])]
+    #[case::weekly_2(KeepPolicy { weekly: 2, ..Default::default() }, &["02-01 12", "01-10 21"])]
+    #[case::monthly_5(KeepPolicy { monthly: 5, ..Default::default() }, &["02-01 12", "01-10 21"])]
+    #[case::last_1_daily_2(KeepPolicy { last: 1, daily: 2, ..Default::default() }, &["02-01 12", "01-10 21"])]
+    #[case::hourly_2(KeepPolicy { hourly: 2, ..Default::default() }, &["02-01 12", "01-10 21"])]
+    fn keep_rules(#[case] policy: KeepPolicy, #[case] kept: &[&str]) {
+        let plan = plan_forget(&history(), policy).unwrap();
+        assert_eq!(kept_times(&plan), kept);
+        assert_eq!(plan.groups[0].keep.len() + plan.groups[0].remove.len(), 13);
+    }
+
+    #[test]
+    fn empty_policy_is_refused_and_groups_are_separate() {
+        assert!(plan_forget(&history(), KeepPolicy::default()).is_err());
+        let mut v = history();
+        let mut other = snap("2026-01-01T00:00:00Z", 200);
+        other.snapshot.hostname = "other".into();
+        v.push(other);
+        let plan = plan_forget(
+            &v,
+            KeepPolicy {
+                last: 1,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(plan.groups.len(), 2);
+        assert_eq!(plan.to_remove().count(), 12);
+    }
+}

@@ -1,0 +1,263 @@
+//! Prune: remove data no snapshot needs. Plan first (under an exclusive lock), then apply in
+//! the order that keeps the repository valid at every step: write repacked packs, write the
+//! new index, delete the old index files, and only then delete packs.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::repo::Repository;
+use crate::repo::backend::FileType;
+use crate::repo::id::Id;
+use crate::repo::index::{BlobKey, IndexFile, IndexPack};
+use crate::repo::pack::{BlobType, PackedBlob, pack_size};
+use crate::repo::tree::NodeType;
+use crate::saver::{BlobSaver, SaverOptions};
+use crate::{Error, Result};
+
+/// Knobs of a prune.
+#[derive(Debug, Clone)]
+pub struct PruneOptions {
+    /// Compute and return the plan without changing anything.
+    pub dry_run: bool,
+    /// Unused bytes tolerated in partly used packs, as a percentage of the repository's pack
+    /// bytes; above it, partly used packs are repacked.
+    pub max_unused_percent: f64,
+}
+
+impl Default for PruneOptions {
+    fn default() -> Self {
+        PruneOptions {
+            dry_run: false,
+            max_unused_percent: 5.0,
+        }
+    }
+}
+
+/// What prune will do (or did).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PrunePlan {
+    /// Snapshots considered.
+    pub snapshots: usize,
+    /// Packs in the index.
+    pub packs: usize,
+    /// Blobs some snapshot needs.
+    pub blobs_used: usize,
+    /// Packs with nothing needed: deleted.
+    pub packs_to_delete: Vec<Id>,
+    /// Packs partly needed: their needed blobs are copied into new packs, then deleted.
+    pub packs_to_repack: Vec<Id>,
+    /// Packs in the store no index names (from interrupted backups): deleted.
+    pub unreferenced_packs: Vec<Id>,
+    /// Index files replaced by one new index.
+    pub index_files_to_replace: usize,
+    /// Bytes of packs deleted or repacked.
+    pub bytes_freed_at_most: u64,
+    /// Bytes not needed that stay (in partly used packs below the threshold).
+    pub bytes_unused_kept: u64,
+    /// Whether the plan was carried out.
+    pub applied: bool,
+}
+
+/// Every blob reachable from the snapshots.
+pub(crate) async fn used_blobs(repo: &Repository, roots: &[Id]) -> Result<HashSet<BlobKey>> {
+    let mut used = HashSet::new();
+    let mut stack: Vec<Id> = roots.to_vec();
+    while let Some(tid) = stack.pop() {
+        if !used.insert(BlobKey {
+            id: tid,
+            ty: BlobType::Tree,
+        }) {
+            continue;
+        }
+        let tree = repo.load_tree(&tid).await?;
+        for n in tree.nodes {
+            match n.node_type {
+                NodeType::Dir => stack.extend(n.subtree),
+                NodeType::File => {
+                    for id in n.content.unwrap_or_default() {
+                        used.insert(BlobKey {
+                            id,
+                            ty: BlobType::Data,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(used)
+}
+
+/// Prunes a repository. Takes an exclusive lock for the whole run.
+pub async fn prune(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {
+    let lock = repo.lock(true).await?;
+    let res = prune_locked(repo, opts).await;
+    lock.release().await?;
+    res
+}
+
+async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {
+    let snapshots = repo.snapshots().await?;
+    let files = repo.load_index_files().await?;
+    let stored: HashMap<Id, u64> = repo
+        .backend
+        .list(FileType::Pack)
+        .await?
+        .into_iter()
+        .collect();
+    let roots: Vec<Id> = snapshots.iter().map(|s| s.snapshot.tree).collect();
+    let used = used_blobs(repo, &roots).await?;
+
+    let mut packs: HashMap<Id, Vec<PackedBlob>> = HashMap::new();
+    for (_, f) in &files {
+        for p in &f.packs {
+            packs.entry(p.id).or_insert_with(|| p.packed_blobs());
+        }
+    }
+    // Each needed blob is kept once: at the place the in-memory index chose.
+    let chosen = |b: &PackedBlob, pack: &Id| -> bool {
+        let key = BlobKey { id: b.id, ty: b.ty };
+        used.contains(&key)
+            && repo
+                .locate(&b.id, b.ty)
+                .is_some_and(|l| l.pack == *pack && l.offset == b.offset)
+    };
+    let mut plan = PrunePlan {
+        snapshots: snapshots.len(),
+        packs: packs.len(),
+        blobs_used: used.len(),
+        index_files_to_replace: files.len(),
+        ..PrunePlan::default()
+    };
+    for key in &used {
+        if repo.locate(&key.id, key.ty).is_none() {
+            return Err(Error::corrupt(
+                format!("{} blob {}", key.ty, key.id.short()),
+                "a snapshot needs it but no index lists it; run `check`, and do not prune until it is repaired",
+            ));
+        }
+    }
+    let mut partly: Vec<(Id, u64, u64)> = Vec::new(); // (pack, unused bytes, size)
+    let mut total: u64 = 0;
+    for (id, blobs) in &packs {
+        let size = pack_size(blobs);
+        total += size;
+        let used_bytes: u64 = blobs
+            .iter()
+            .filter(|b| chosen(b, id))
+            .map(|b| u64::from(b.length))
+            .sum();
+        let all_bytes: u64 = blobs.iter().map(|b| u64::from(b.length)).sum();
+        if used_bytes == 0 {
+            plan.packs_to_delete.push(*id);
+            plan.bytes_freed_at_most += size;
+        } else if used_bytes < all_bytes {
+            partly.push((*id, all_bytes - used_bytes, size));
+        }
+    }
+    // Repack the emptiest packs first until what stays unused is within the limit.
+    partly.sort_by_key(|p| std::cmp::Reverse(p.1 * 1000 / p.2.max(1)));
+    let limit = (total as f64 * opts.max_unused_percent / 100.0) as u64;
+    let mut unused_left: u64 = partly.iter().map(|p| p.1).sum();
+    for (id, unused, size) in partly {
+        if unused_left > limit {
+            plan.packs_to_repack.push(id);
+            plan.bytes_freed_at_most += unused;
+            unused_left -= unused;
+            let _ = size;
+        }
+    }
+    plan.bytes_unused_kept = unused_left;
+    plan.unreferenced_packs = stored
+        .keys()
+        .filter(|id| !packs.contains_key(id))
+        .copied()
+        .collect();
+    plan.unreferenced_packs.sort();
+    plan.packs_to_delete.sort();
+    plan.packs_to_repack.sort();
+    let nothing = plan.packs_to_delete.is_empty()
+        && plan.packs_to_repack.is_empty()
+        && plan.unreferenced_packs.is_empty();
+    if opts.dry_run || nothing {
+        return Ok(plan);
+    }
+
+    // 1. Repack: needed blobs are copied as they are (blobs are encrypted independently).
+    let saver = BlobSaver::new(Arc::clone(repo), SaverOptions::default());
+    let repack_set: HashSet<Id> = plan.packs_to_repack.iter().copied().collect();
+    for id in &plan.packs_to_repack {
+        let data = repo.backend.get(FileType::Pack, id).await?;
+        if Id::hash(&data) != *id {
+            return Err(Error::corrupt(
+                format!("pack {}", id.short()),
+                "content does not match its name; run `check --read-data`",
+            ));
+        }
+        let blobs = packs.get(id).cloned().unwrap_or_default();
+        for b in blobs.iter().filter(|b| chosen(b, id)) {
+            let enc = &data[b.offset as usize..(b.offset + b.length) as usize];
+            // Verify before copying, so a damaged blob is not carried forward unnoticed.
+            let loc = crate::repo::index::BlobLocation {
+                pack: *id,
+                offset: b.offset,
+                length: b.length,
+                uncompressed_length: b.uncompressed_length,
+            };
+            repo.decode_blob(&b.id, &loc, enc)?;
+            saver
+                .save_encrypted(b.ty, b.id, enc, b.uncompressed_length)
+                .await?;
+        }
+    }
+    let saved = saver.finish().await?;
+
+    // 2. One index for every pack that stays (the repacked blobs are in the saver's index).
+    let drop: HashSet<Id> = plan
+        .packs_to_delete
+        .iter()
+        .chain(repack_set.iter())
+        .copied()
+        .collect();
+    let keep: Vec<IndexPack> = packs
+        .iter()
+        .filter(|(id, _)| !drop.contains(id))
+        .map(|(id, blobs)| IndexPack::new(*id, blobs))
+        .collect();
+    let old: Vec<Id> = files.iter().map(|(id, _)| *id).collect();
+    for chunk in keep.chunks(5000) {
+        let f = IndexFile {
+            supersedes: Vec::new(),
+            packs: chunk.to_vec(),
+        };
+        repo.save_unpacked(FileType::Index, &f).await?;
+    }
+    // 3. Old index files, then 4. packs.
+    for id in &old {
+        if !saved.index_files.contains(id) {
+            repo.backend.delete(FileType::Index, id).await?;
+        }
+    }
+    let to_delete: Vec<Id> = drop
+        .into_iter()
+        .chain(plan.unreferenced_packs.iter().copied())
+        .collect();
+    let results: Vec<Result<()>> = futures::stream::iter(to_delete)
+        .map(|id| async move { repo.backend.delete(FileType::Pack, &id).await })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect::<Result<Vec<()>>>()?;
+    repo.load_index().await?;
+    plan.applied = true;
+    tracing::info!(
+        deleted = plan.packs_to_delete.len(),
+        repacked = plan.packs_to_repack.len(),
+        unreferenced = plan.unreferenced_packs.len(),
+        "prune finished"
+    );
+    Ok(plan)
+}

@@ -1,0 +1,257 @@
+//! Lock files (`locks/<id>`), compatible with restic's: exclusive for removing data, shared for
+//! adding it; stale when older than 30 minutes, or made on this host by a process that is gone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::Repository;
+use super::backend::FileType;
+use super::id::Id;
+use crate::{Error, Result};
+
+/// How old a lock may get before others treat it as stale.
+pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How often a held lock is rewritten with a fresh time.
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The JSON of a lock file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockFile {
+    /// When it was made (or refreshed).
+    pub time: DateTime<FixedOffset>,
+    /// Exclusive or shared.
+    pub exclusive: bool,
+    /// Host of the holder.
+    #[serde(default)]
+    pub hostname: String,
+    /// User of the holder.
+    #[serde(default)]
+    pub username: String,
+    /// Process id of the holder.
+    #[serde(default)]
+    pub pid: i64,
+    /// Uid of the holder.
+    #[serde(default)]
+    pub uid: u32,
+    /// Gid of the holder.
+    #[serde(default)]
+    pub gid: u32,
+}
+
+impl LockFile {
+    /// Whether the lock no longer protects anything.
+    pub fn is_stale(&self, now: DateTime<Utc>, this_host: &str) -> bool {
+        let age = now.signed_duration_since(self.time.with_timezone(&Utc));
+        if age.to_std().is_ok_and(|a| a > STALE_AFTER) {
+            return true;
+        }
+        if self.hostname == this_host && !self.hostname.is_empty() {
+            return !process_alive(self.pid);
+        }
+        false
+    }
+
+    pub(crate) fn describe(&self, id: &Id) -> String {
+        format!(
+            "{} lock {} held by PID {} on host `{}` (user `{}`) since {}",
+            if self.exclusive {
+                "an exclusive"
+            } else {
+                "a shared"
+            },
+            id.short(),
+            self.pid,
+            self.hostname,
+            self.username,
+            self.time.to_rfc3339()
+        )
+    }
+}
+
+fn process_alive(pid: i64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    if cfg!(target_os = "linux") {
+        std::path::Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        // No portable safe probe: assume alive; the 30-minute rule still applies.
+        true
+    }
+}
+
+/// A lock this process holds. Refreshed in the background; call [`Lock::release`] when done.
+#[derive(Debug)]
+pub struct Lock {
+    state: Arc<Mutex<Id>>,
+    refresher: tokio::task::JoinHandle<()>,
+    repo: Arc<Repository>,
+    released: bool,
+}
+
+impl Repository {
+    fn new_lock_file(&self, exclusive: bool) -> LockFile {
+        let who = super::host::Identity::current();
+        LockFile {
+            time: Utc::now().fixed_offset(),
+            exclusive,
+            hostname: who.hostname,
+            username: who.username,
+            pid: i64::from(std::process::id()),
+            uid: who.uid,
+            gid: who.gid,
+        }
+    }
+
+    /// Lists the lock files and their content; unreadable ones are returned as errors.
+    pub async fn list_locks(&self) -> Result<Vec<(Id, LockFile)>> {
+        let mut out = Vec::new();
+        for (id, _) in self.backend.list(FileType::Lock).await? {
+            // A lock may vanish between listing and reading.
+            match self
+                .load_unpacked_opt::<LockFile>(FileType::Lock, &id)
+                .await?
+            {
+                Some(l) => out.push((id, l)),
+                None => continue,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn conflicting_lock(&self, exclusive: bool, own: Option<&Id>) -> Result<Option<String>> {
+        let host = super::host::Identity::current().hostname;
+        let now = Utc::now();
+        for (id, l) in self.list_locks().await? {
+            if Some(&id) == own || l.is_stale(now, &host) {
+                continue;
+            }
+            if exclusive || l.exclusive {
+                return Ok(Some(l.describe(&id)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Takes a lock: fails with [`Error::Locked`] when a live conflicting lock exists.
+    pub async fn lock(self: &Arc<Self>, exclusive: bool) -> Result<Lock> {
+        if let Some(holder) = self.conflicting_lock(exclusive, None).await? {
+            return Err(Error::Locked { holder });
+        }
+        let id = self
+            .save_unpacked(FileType::Lock, &self.new_lock_file(exclusive))
+            .await?;
+        // Two processes may have passed the first check at once: look again after a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Some(holder) = self.conflicting_lock(exclusive, Some(&id)).await? {
+            self.backend.delete(FileType::Lock, &id).await?;
+            return Err(Error::Locked { holder });
+        }
+        let state = Arc::new(Mutex::new(id));
+        let refresher = {
+            let repo = Arc::clone(self);
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(REFRESH_EVERY).await;
+                    let mut cur = state.lock().await;
+                    match repo
+                        .save_unpacked(FileType::Lock, &repo.new_lock_file(exclusive))
+                        .await
+                    {
+                        Ok(new) => {
+                            let _ = repo.backend.delete(FileType::Lock, &cur).await;
+                            *cur = new;
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "refreshing the repository lock failed")
+                        }
+                    }
+                }
+            })
+        };
+        tracing::debug!(lock = %id.short(), exclusive, "repository locked");
+        Ok(Lock {
+            state,
+            refresher,
+            repo: Arc::clone(self),
+            released: false,
+        })
+    }
+
+    /// Removes stale locks (or all locks with `all`); returns the removed lock ids.
+    pub async fn unlock(&self, all: bool) -> Result<Vec<Id>> {
+        let host = super::host::Identity::current().hostname;
+        let now = Utc::now();
+        let mut removed = Vec::new();
+        for (id, l) in self.list_locks().await? {
+            if all || l.is_stale(now, &host) {
+                self.backend.delete(FileType::Lock, &id).await?;
+                removed.push(id);
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl Lock {
+    /// Stops refreshing and deletes the lock file.
+    pub async fn release(mut self) -> Result<()> {
+        self.released = true;
+        self.refresher.abort();
+        let id = *self.state.lock().await;
+        self.repo.backend.delete(FileType::Lock, &id).await
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        self.refresher.abort();
+        if self.released {
+            return;
+        }
+        // Dropped on an error path: remove the lock file in the background, best effort (a
+        // lock left behind by a process that has exited is stale anyway).
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let repo = Arc::clone(&self.repo);
+            let state = Arc::clone(&self.state);
+            handle.spawn(async move {
+                let id = *state.lock().await;
+                let _ = repo.backend.delete(FileType::Lock, &id).await;
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(age_secs: i64, host: &str, pid: i64) -> LockFile {
+        LockFile {
+            time: (Utc::now() - chrono::Duration::seconds(age_secs)).fixed_offset(),
+            exclusive: false,
+            hostname: host.into(),
+            username: "u".into(),
+            pid,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    #[test]
+    fn staleness_follows_restic() {
+        let me = i64::from(std::process::id());
+        let now = Utc::now();
+        assert!(!lock(10, "here", me).is_stale(now, "here"));
+        assert!(lock(31 * 60, "here", me).is_stale(now, "here"));
+        // Same host, dead pid.
+        assert!(lock(10, "here", i64::from(i32::MAX)).is_stale(now, "here"));
+        // Another host: only age counts.
+        assert!(!lock(10, "elsewhere", i64::from(i32::MAX)).is_stale(now, "here"));
+    }
+}

@@ -1,0 +1,233 @@
+//! Helpers shared by the integration tests: repositories in temporary folders, test data,
+//! tree comparison, and finding Debian's restic.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use thinledger_backup::store::StoreBuilder;
+use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
+
+pub const PASSWORD: &str = "test password, not a secret";
+
+pub fn password() -> Password {
+    Password::new(PASSWORD)
+}
+
+/// Cheap scrypt for tests (restic reads whatever a key file states).
+pub fn init_options() -> InitOptions {
+    InitOptions {
+        kdf: KdfParams {
+            n: 1024,
+            r: 8,
+            p: 1,
+        },
+    }
+}
+
+pub fn local_store(dir: &Path) -> Arc<dyn ObjectStore> {
+    StoreBuilder::new(dir.to_string_lossy())
+        .build()
+        .expect("local store")
+        .object_store()
+}
+
+pub async fn init_local(dir: &Path) -> Arc<Repository> {
+    let repo = Repository::init(
+        local_store(dir),
+        dir.display().to_string(),
+        &password(),
+        &init_options(),
+    )
+    .await
+    .expect("init");
+    Arc::new(repo)
+}
+
+pub async fn open_local(dir: &Path) -> Arc<Repository> {
+    Arc::new(
+        Repository::open(local_store(dir), dir.display().to_string(), &password())
+            .await
+            .expect("open"),
+    )
+}
+
+/// Deterministic pseudo-random bytes.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Compressible text.
+pub fn text(len: usize, seed: u64) -> Vec<u8> {
+    let words = [
+        "ledger", "balance", "debit", "credit", "account", "posting", "journal", "txn",
+    ];
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 16);
+    while out.len() < len {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        out.extend_from_slice(words[(x >> 60) as usize % words.len()].as_bytes());
+        out.extend_from_slice(format!(" {} ", (x >> 20) % 100000).as_bytes());
+        if (x >> 33).is_multiple_of(7) {
+            out.push(b'\n');
+        }
+    }
+    out.truncate(len);
+    out
+}
+
+/// A small tree with the shapes a backup must keep: empty, small, chunked and compressible
+/// files, nested and empty directories, a symlink, odd modes, a non-ASCII name.
+pub fn make_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+    std::fs::create_dir_all(root.join("empty-dir")).unwrap();
+    std::fs::write(root.join("empty"), b"").unwrap();
+    std::fs::write(root.join("hello.txt"), b"hello, ledger\n").unwrap();
+    std::fs::write(root.join("sub/big.bin"), noise(6 * 1024 * 1024 + 123, 1)).unwrap();
+    std::fs::write(root.join("sub/deeper/log.txt"), text(3 * 1024 * 1024, 2)).unwrap();
+    std::fs::write(root.join("sub/dup.bin"), noise(6 * 1024 * 1024 + 123, 1)).unwrap();
+    std::fs::write(root.join("grüße.txt"), "unicode name\n").unwrap();
+    for i in 0..50 {
+        std::fs::write(
+            root.join(format!("sub/small-{i:03}")),
+            text(100 + i * 37, i as u64),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink("hello.txt", root.join("link")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target", root.join("dangling")).unwrap();
+    std::fs::set_permissions(
+        root.join("hello.txt"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        root.join("sub/deeper"),
+        std::fs::Permissions::from_mode(0o750),
+    )
+    .unwrap();
+    let script = root.join("run.sh");
+    std::fs::write(&script, b"#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // Fixed times (including nanoseconds) make restored times easy to compare.
+    let t = filetime::FileTime::from_unix_time(1_700_000_000, 123_456_789);
+    filetime::set_file_mtime(root.join("sub/big.bin"), t).unwrap();
+}
+
+/// Asserts `restored` holds the same entries as `original`: types, bytes, permissions,
+/// mtimes (files and directories) and symlink targets.
+pub fn assert_same_tree(original: &Path, restored: &Path) {
+    let mut count = 0;
+    compare(original, restored, &mut count);
+    assert!(count > 0, "nothing compared under {}", original.display());
+}
+
+fn compare(a: &Path, b: &Path, count: &mut usize) {
+    let ma = std::fs::symlink_metadata(a).unwrap();
+    let mb = std::fs::symlink_metadata(b)
+        .unwrap_or_else(|e| panic!("{} missing after restore: {e}", b.display()));
+    *count += 1;
+    assert_eq!(ma.file_type(), mb.file_type(), "type of {}", b.display());
+    if ma.file_type().is_symlink() {
+        assert_eq!(
+            std::fs::read_link(a).unwrap(),
+            std::fs::read_link(b).unwrap(),
+            "link {}",
+            b.display()
+        );
+        return;
+    }
+    assert_eq!(
+        ma.mode() & 0o7777,
+        mb.mode() & 0o7777,
+        "mode of {}",
+        b.display()
+    );
+    assert_eq!(
+        (ma.mtime(), ma.mtime_nsec()),
+        (mb.mtime(), mb.mtime_nsec()),
+        "mtime of {}",
+        b.display()
+    );
+    if ma.is_file() {
+        let (da, db) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+        assert!(
+            da == db,
+            "content of {} differs ({} vs {} bytes)",
+            b.display(),
+            da.len(),
+            db.len()
+        );
+    } else if ma.is_dir() {
+        let mut names: Vec<_> = std::fs::read_dir(a)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let mut names_b: Vec<_> = std::fs::read_dir(b)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names_b.sort();
+        assert_eq!(names, names_b, "entries of {}", b.display());
+        for n in names {
+            compare(&a.join(&n), &b.join(&n), count);
+        }
+    }
+}
+
+/// Debian's restic, from THINLEDGER_TEST_RESTIC or PATH. `None` (with a message) when it is
+/// missing, unless THINLEDGER_REQUIRE_SERVICES=1, which makes a missing restic a failure.
+pub fn restic() -> Option<PathBuf> {
+    let from_env = std::env::var_os("THINLEDGER_TEST_RESTIC").map(PathBuf::from);
+    let found = from_env.or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("restic"))
+                .find(|p| p.is_file())
+        })
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "restic is required (THINLEDGER_REQUIRE_SERVICES=1) but neither THINLEDGER_TEST_RESTIC nor PATH has it"
+        );
+        eprintln!("skipping: restic not found (set THINLEDGER_TEST_RESTIC or install restic)");
+    }
+    found
+}
+
+/// Runs restic against a repository; returns (success, stdout, stderr).
+pub fn run_restic(restic: &Path, repo: &Path, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(restic)
+        .arg("-r")
+        .arg(repo)
+        .args(args)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
+        .env_remove("RESTIC_REPOSITORY")
+        .output()
+        .expect("running restic");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `dir` with its leading `/` removed, joined to `base` (where restic restores absolute paths).
+pub fn under(base: &Path, abs: &Path) -> PathBuf {
+    base.join(abs.strip_prefix("/").unwrap())
+}

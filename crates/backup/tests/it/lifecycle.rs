@@ -1,0 +1,431 @@
+//! Crash safety (a store that fails mid-backup), check, forget, prune, copy and locks.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::stream::BoxStream;
+use object_store::path::Path;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
+use thinledger_backup::{
+    BackupOptions, CheckOptions, Error, KeepPolicy, PruneOptions, ReadData, Repository,
+    RestoreOptions, apply_forget, backup_paths, check, copy, plan_forget, prune, restore,
+};
+
+use crate::common::*;
+
+/// Passes everything through, but fails every write after the first `allowed` ones — like a
+/// network or process failure in the middle of a backup.
+#[derive(Debug)]
+struct FailAfterPuts {
+    inner: Arc<dyn ObjectStore>,
+    allowed: AtomicUsize,
+}
+
+impl fmt::Display for FailAfterPuts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FailAfterPuts({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for FailAfterPuts {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let ok = self
+            .allowed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if !ok {
+            return Err(object_store::Error::Generic {
+                store: "fault-injection",
+                source: format!("injected failure writing {location}").into(),
+            });
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+fn small_packs() -> BackupOptions {
+    let mut o = BackupOptions::default();
+    // Many small packs, so the failure lands in the middle of the uploads.
+    o.saver.pack_size = 256 * 1024;
+    o
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interrupted_backup_leaves_a_consistent_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dir = tmp.path().join("repo");
+    let good = init_local(&dir).await;
+    let first = backup_paths(&good, &[src.join("sub/deeper")], &BackupOptions::default())
+        .await
+        .unwrap();
+
+    // Fail after a few writes: the lock, and some packs.
+    let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
+        inner: local_store(&dir),
+        allowed: AtomicUsize::new(6),
+    });
+    let repo = Arc::new(
+        Repository::open(failing, "failing", &password())
+            .await
+            .unwrap(),
+    );
+    let err = backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    drop(repo);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    // No new snapshot; what exists is complete; leftovers are reported, not errors.
+    let repo = open_local(&dir).await;
+    let snaps = repo.snapshots().await.unwrap();
+    assert_eq!(
+        snaps.iter().map(|s| s.id).collect::<Vec<_>>(),
+        vec![first.snapshot_id]
+    );
+    let report = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.is_ok(), "{:?}", report.errors);
+    assert!(
+        !report.unreferenced_packs.is_empty(),
+        "the failed backup left no packs? {report:?}"
+    );
+    if let Some(restic) = restic() {
+        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
+        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    }
+
+    // The next backup succeeds and restores; prune removes the leftovers.
+    let again = backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
+        .await
+        .unwrap();
+    let out = tmp.path().join("restored");
+    restore(
+        &repo,
+        &again.snapshot_id.to_hex(),
+        "",
+        &out,
+        &RestoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_same_tree(&src, &under(&out, &src));
+    let plan = prune(&repo, &PruneOptions::default()).await.unwrap();
+    assert!(
+        plan.applied && !plan.unreferenced_packs.is_empty(),
+        "{plan:?}"
+    );
+    let report = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.is_ok() && report.unreferenced_packs.is_empty(),
+        "{report:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_finds_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let clean = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::Percent(50.0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(clean.is_ok() && clean.packs_read >= 1, "{clean:?}");
+
+    // Flip one byte in the middle of the largest pack.
+    let mut packs: Vec<_> = walk(&dir.join("data"));
+    packs.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    let victim = packs.last().unwrap();
+    let mut bytes = std::fs::read(victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(victim, bytes).unwrap();
+
+    let structure = check(&repo, &CheckOptions::default()).await.unwrap();
+    assert!(
+        structure.is_ok(),
+        "structure alone cannot see a flipped data byte"
+    );
+    let full = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!full.is_ok());
+    assert!(
+        full.errors
+            .iter()
+            .any(|e| e.contains("does not match its name")),
+        "{:?}",
+        full.errors
+    );
+
+    // A pack deleted behind our back is a structural error.
+    std::fs::remove_file(victim).unwrap();
+    let missing = check(&repo, &CheckOptions::default()).await.unwrap();
+    assert!(
+        missing
+            .errors
+            .iter()
+            .any(|e| e.contains("missing from the store")),
+        "{:?}",
+        missing.errors
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        // Each backup has its own big file, so forgetting a snapshot frees its data.
+        std::fs::write(src.join("rotating.bin"), noise(2 * 1024 * 1024, 100 + i)).unwrap();
+        ids.push(
+            backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
+                .await
+                .unwrap()
+                .snapshot_id,
+        );
+    }
+    let snaps = repo.snapshots().await.unwrap();
+    let plan = plan_forget(
+        &snaps,
+        KeepPolicy {
+            last: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(plan.to_remove().count(), 2);
+    assert_eq!(apply_forget(&repo, &plan).await.unwrap(), 2);
+    assert_eq!(repo.snapshots().await.unwrap().len(), 1);
+
+    let dry = prune(
+        &repo,
+        &PruneOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        !dry.applied && (!dry.packs_to_delete.is_empty() || !dry.packs_to_repack.is_empty()),
+        "{dry:?}"
+    );
+    let before: u64 = walk(&dir.join("data"))
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let done = prune(
+        &repo,
+        &PruneOptions {
+            max_unused_percent: 0.0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(done.applied);
+    let after: u64 = walk(&dir.join("data"))
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        after + 3 * 1024 * 1024 < before,
+        "before {before}, after {after}"
+    );
+
+    let report = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.is_ok() && report.unreferenced_packs.is_empty(),
+        "{report:?}"
+    );
+    let out = tmp.path().join("restored");
+    restore(&repo, "latest", "", &out, &RestoreOptions::default())
+        .await
+        .unwrap();
+    assert_same_tree(&src, &under(&out, &src));
+    if let Some(restic) = restic() {
+        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
+        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_to_another_repository_is_incremental() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let a = init_local(&tmp.path().join("a")).await;
+    let b = init_local(&tmp.path().join("b")).await;
+    let first = backup_paths(&a, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let c1 = copy(&a, &b, &[]).await.unwrap();
+    assert_eq!(c1.copied.len(), 1);
+    assert!(c1.bytes > 0);
+    std::fs::write(src.join("hello.txt"), b"after the first copy\n").unwrap();
+    backup_paths(&a, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let c2 = copy(&a, &b, &[]).await.unwrap();
+    assert_eq!(c2.copied.len(), 1);
+    assert_eq!(c2.skipped, vec![first.snapshot_id]);
+    assert!(c2.bytes < 1024, "only the changed file moves: {c2:?}");
+
+    let report = check(
+        &b,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(report.is_ok(), "{:?}", report.errors);
+    let out = tmp.path().join("from-b");
+    restore(&b, "latest", "", &out, &RestoreOptions::default())
+        .await
+        .unwrap();
+    assert_same_tree(&src, &under(&out, &src));
+    if let Some(restic) = restic() {
+        let (ok, out, err) = run_restic(&restic, &tmp.path().join("b"), &["check", "--read-data"]);
+        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locks_conflict_like_restic_and_unlock_removes_stale_ones() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    let shared = repo.lock(false).await.unwrap();
+    let shared2 = repo.lock(false).await.unwrap();
+    let err = repo.lock(true).await.unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains("shared lock"), "{err}");
+    shared.release().await.unwrap();
+    shared2.release().await.unwrap();
+    let excl = repo.lock(true).await.unwrap();
+    assert!(matches!(repo.lock(false).await, Err(Error::Locked { .. })));
+    excl.release().await.unwrap();
+    assert!(repo.list_locks().await.unwrap().is_empty());
+
+    // restic sees our exclusive lock and refuses to back up.
+    if let Some(restic) = restic() {
+        let held = repo.lock(true).await.unwrap();
+        let (ok, _, err) = run_restic(&restic, &dir, &["backup", tmp.path().to_str().unwrap()]);
+        assert!(!ok && err.contains("locked"), "{err}");
+        held.release().await.unwrap();
+        // A restic lock of a dead process on this host is stale for us.
+        let (ok, _, err) = run_restic(&restic, &dir, &["check"]);
+        assert!(ok, "{err}");
+    }
+    // A lock left behind (its holder never released it): `unlock --remove-all` removes it.
+    let held = repo.lock(false).await.unwrap();
+    std::mem::forget(held);
+    let removed = repo.unlock(true).await.unwrap();
+    assert_eq!(removed.len(), 1);
+}
