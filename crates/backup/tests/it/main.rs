@@ -9,4 +9,5 @@ mod common;
 mod engine;
 mod interop;
 mod lifecycle;
+mod schedule;
 mod store;

@@ -1,0 +1,457 @@
+//! A tenant's CockroachDB backup statements, computed before anything runs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use thinledger_topology::{IdentityBinding, Provider, Tenant};
+
+use super::error::CockroachError;
+use super::sql::Rendered;
+use super::statement::{
+    AsOf, BackupMode, BackupStatement, CreateScheduleStatement, Crontab, Encryption, FirstRun,
+    FullBackup, OnFailure, OnPreviousRunning, RestoreStatement, ShowBackupStatement,
+    ShowBackupsStatement, Statement, Subdir, Target,
+};
+use super::uri::{Destination, S3Credentials, StorageUri};
+
+/// Knobs of a tenant's CockroachDB backups. `Default` is the production setting: the whole
+/// cluster, `AS OF SYSTEM TIME '-10s'`, revision history (PITR), hourly incrementals and daily
+/// full backups.
+#[derive(Clone, Debug)]
+pub struct CockroachBackupOptions {
+    /// Collection path inside the bucket (default `cockroach/<tenant>-<environment>`).
+    pub path: Option<String>,
+    /// What to back up.
+    pub target: Target,
+    /// `AWS_REGION` of the bucket (AWS: CockroachDB looks it up when absent; MinIO: default
+    /// `us-east-1`).
+    pub aws_region: Option<String>,
+    /// Role (AWS ARN) or service account (GCP email) the nodes assume on top of their own
+    /// identity, e.g. for a bucket in another account; comma-separated for a chain.
+    pub assume_role: Option<String>,
+    /// Locality-aware backups: region → bucket. Each region's nodes write to its bucket and
+    /// the tenant's `backup.bucket` is the default. Empty: one bucket.
+    pub regional_buckets: BTreeMap<String, String>,
+    /// MinIO authentication (on-prem only; required there).
+    pub s3_credentials: Option<S3Credentials>,
+    /// Encryption.
+    pub encryption: Encryption,
+    /// Backup read time.
+    pub as_of: AsOf,
+    /// Keep MVCC revisions so restores can go to any time in the chain.
+    pub revision_history: bool,
+    /// The schedule.
+    pub schedule: ScheduleOptions,
+}
+
+impl Default for CockroachBackupOptions {
+    fn default() -> Self {
+        CockroachBackupOptions {
+            path: None,
+            target: Target::Cluster,
+            aws_region: None,
+            assume_role: None,
+            regional_buckets: BTreeMap::new(),
+            s3_credentials: None,
+            encryption: Encryption::None,
+            as_of: AsOf::DEFAULT_BACKUP,
+            revision_history: true,
+            schedule: ScheduleOptions::default(),
+        }
+    }
+}
+
+/// The schedule CockroachDB runs by itself.
+#[derive(Clone, Debug)]
+pub struct ScheduleOptions {
+    /// Label (default `ledger-<tenant>-<environment>`).
+    pub label: Option<String>,
+    /// Backup cadence (default hourly).
+    pub recurring: Crontab,
+    /// Full backups (default daily).
+    pub full_backup: FullBackup,
+    /// First run (default now).
+    pub first_run: FirstRun,
+    /// On failure (default reschedule).
+    pub on_execution_failure: OnFailure,
+    /// On overlap (default skip: a late run is better than two at once).
+    pub on_previous_running: OnPreviousRunning,
+    /// Create even if the collection holds backups already.
+    pub ignore_existing_backups: bool,
+}
+
+impl Default for ScheduleOptions {
+    fn default() -> Self {
+        ScheduleOptions {
+            label: None,
+            recurring: Crontab::hourly(),
+            full_backup: FullBackup::Every(Crontab::daily()),
+            first_run: FirstRun::Now,
+            on_execution_failure: OnFailure::Reschedule,
+            on_previous_running: OnPreviousRunning::Skip,
+            ignore_existing_backups: false,
+        }
+    }
+}
+
+/// What to restore, and to when.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreRequest {
+    /// What to restore (default the cluster, which needs an empty cluster).
+    pub target: Target,
+    /// Which backup chain (default the latest).
+    pub subdir: Subdir,
+    /// Point in time; the end of the chain when `None`.
+    pub as_of: Option<AsOf>,
+    /// Restore one database under another name (drills).
+    pub new_db_name: Option<String>,
+    /// Restore tables into this database.
+    pub into_db: Option<String>,
+}
+
+/// A tenant's CockroachDB backup statements, computed from the tenant file and options and
+/// printable (redacted) before anything runs.
+#[derive(Clone, Debug)]
+pub struct CockroachBackupPlan {
+    tenant: String,
+    provider: Provider,
+    identity: &'static str,
+    destination: Destination,
+    encryption: Encryption,
+    full: BackupStatement,
+    incremental: BackupStatement,
+    schedule: CreateScheduleStatement,
+    list: ShowBackupsStatement,
+    verify: ShowBackupStatement,
+    notes: Vec<String>,
+}
+
+impl CockroachBackupPlan {
+    /// Builds the statements for a checked tenant.
+    pub fn for_tenant(
+        tenant: &Tenant,
+        options: &CockroachBackupOptions,
+    ) -> Result<Self, CockroachError> {
+        let spec = tenant.spec();
+        let backup = &spec.backup;
+        let path = options
+            .path
+            .clone()
+            .unwrap_or_else(|| format!("cockroach/{}-{}", spec.tenant, spec.environment));
+        let identity = backup
+            .identity
+            .as_ref()
+            .ok_or_else(|| CockroachError::Missing {
+                field: "backup.identity".to_owned(),
+                why: "CockroachDB nodes need an identity to write to object storage".to_owned(),
+                fix: format!(
+                    "add backup.identity with one of: {}",
+                    IdentityBinding::kinds_for(tenant.provider()).join(", ")
+                ),
+            })?;
+        options.encryption.validate()?;
+        let mut notes = Vec::new();
+
+        let uri_for = |bucket: &str, region: Option<&str>| -> Result<StorageUri, CockroachError> {
+            let region = region.or(options.aws_region.as_deref());
+            let role = options.assume_role.as_deref();
+            match tenant.provider() {
+                Provider::Aws => StorageUri::s3_implicit(bucket, &path, region, role),
+                Provider::Azure => {
+                    let account = backup.account.as_deref().ok_or_else(|| {
+                        missing(
+                            "backup.account",
+                            "Azure Blob containers live in a storage account",
+                            "add account: <storage account name> to the tenant's backup",
+                        )
+                    })?;
+                    StorageUri::azure_implicit(bucket, &path, account)
+                }
+                Provider::Gcp => StorageUri::gcs_implicit(bucket, &path, role),
+                // On-prem and any provider added later: S3-compatible storage.
+                _ => {
+                    let endpoint = backup.endpoint.as_deref().ok_or_else(|| {
+                        missing(
+                            "backup.endpoint",
+                            "on-prem backups go to an S3-compatible server",
+                            "add endpoint: https://minio.backup.svc:9000 to the tenant's backup",
+                        )
+                    })?;
+                    let credentials = options.s3_credentials.as_ref().ok_or_else(|| {
+                        missing(
+                            "S3 credentials",
+                            "MinIO needs access keys",
+                            "supply the keys from the tenant's Secret at run time (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY), or use implicit credentials held by the CockroachDB pods",
+                        )
+                    })?;
+                    StorageUri::s3_compatible(bucket, &path, endpoint, region, credentials)
+                }
+            }
+        };
+
+        let default_uri = uri_for(&backup.bucket, None)?;
+        let destination = if options.regional_buckets.is_empty() {
+            Destination::single(default_uri)
+        } else {
+            let known: Vec<&str> = tenant
+                .locality()
+                .regions()
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect();
+            let mut regional = Vec::new();
+            for (region, bucket) in &options.regional_buckets {
+                if !known.contains(&region.as_str()) {
+                    return Err(CockroachError::invalid(
+                        "options.regional_buckets",
+                        region.clone(),
+                        format!("the tenant's regions are {}", known.join(", ")),
+                        "name a bucket for one of the tenant's regions",
+                    ));
+                }
+                let aws_region = matches!(tenant.provider(), Provider::Aws | Provider::OnPrem)
+                    .then_some(region.as_str());
+                regional.push((format!("region={region}"), uri_for(bucket, aws_region)?));
+            }
+            notes.push(
+                "locality-aware: each node writes its ranges to the bucket of its region (COCKROACH_LOCALITY matches the nodes' --locality region tier); restores and SHOW BACKUP need every URI".to_owned(),
+            );
+            Destination::locality_aware(default_uri, regional)?
+        };
+
+        notes.push(identity_note(identity, tenant.provider(), options));
+        if let Encryption::Passphrase(_) = options.encryption {
+            notes.push("encryption_passphrase: keep the passphrase outside the cluster; without it no backup can be restored. The schedule stores it in CockroachDB.".to_owned());
+        }
+
+        let label = options
+            .schedule
+            .label
+            .clone()
+            .unwrap_or_else(|| format!("ledger-{}-{}", spec.tenant, spec.environment));
+        if label.is_empty() || label.chars().any(char::is_control) {
+            return Err(CockroachError::invalid(
+                "options.schedule.label",
+                label.escape_debug().to_string(),
+                "a schedule label is non-empty printable text",
+                "e.g. ledger-acme-bank-prod",
+            ));
+        }
+        let backup_statement = |mode| BackupStatement {
+            target: options.target.clone(),
+            destination: destination.clone(),
+            mode,
+            as_of: Some(options.as_of),
+            revision_history: options.revision_history,
+            encryption: options.encryption.clone(),
+            detached: true,
+        };
+        let schedule = CreateScheduleStatement {
+            label,
+            target: options.target.clone(),
+            destination: destination.clone(),
+            revision_history: options.revision_history,
+            encryption: options.encryption.clone(),
+            recurring: options.schedule.recurring.clone(),
+            full_backup: options.schedule.full_backup.clone(),
+            first_run: options.schedule.first_run,
+            on_execution_failure: options.schedule.on_execution_failure,
+            on_previous_running: options.schedule.on_previous_running,
+            ignore_existing_backups: options.schedule.ignore_existing_backups,
+        };
+        Ok(CockroachBackupPlan {
+            tenant: format!("{}-{}", spec.tenant, spec.environment),
+            provider: tenant.provider(),
+            identity: identity.kind(),
+            full: backup_statement(BackupMode::Full),
+            incremental: backup_statement(BackupMode::Incremental),
+            schedule,
+            list: ShowBackupsStatement {
+                collection: destination.default_uri().clone(),
+            },
+            verify: ShowBackupStatement {
+                subdir: Subdir::Latest,
+                destination: destination.clone(),
+                check_files: true,
+                encryption: options.encryption.clone(),
+            },
+            destination,
+            encryption: options.encryption.clone(),
+            notes,
+        })
+    }
+
+    /// The backup collection.
+    pub fn destination(&self) -> &Destination {
+        &self.destination
+    }
+
+    /// A full backup (`BACKUP … INTO …`, detached).
+    pub fn full_backup(&self) -> &BackupStatement {
+        &self.full
+    }
+
+    /// An incremental backup (`BACKUP … INTO LATEST IN …`, detached).
+    pub fn incremental_backup(&self) -> &BackupStatement {
+        &self.incremental
+    }
+
+    /// The schedule.
+    pub fn schedule(&self) -> &CreateScheduleStatement {
+        &self.schedule
+    }
+
+    /// `SHOW BACKUPS IN …`.
+    pub fn list(&self) -> &ShowBackupsStatement {
+        &self.list
+    }
+
+    /// `SHOW BACKUP FROM LATEST IN … WITH check_files`.
+    pub fn verify(&self) -> &ShowBackupStatement {
+        &self.verify
+    }
+
+    /// `SHOW BACKUP … WITH check_files` for a given backup.
+    pub fn verify_subdir(&self, subdir: Subdir) -> ShowBackupStatement {
+        ShowBackupStatement {
+            subdir,
+            ..self.verify.clone()
+        }
+    }
+
+    /// A restore from this collection (detached, so the driver can track its job).
+    pub fn restore(&self, request: &RestoreRequest) -> Result<RestoreStatement, CockroachError> {
+        let statement = RestoreStatement {
+            target: request.target.clone(),
+            subdir: request.subdir.clone(),
+            destination: self.destination.clone(),
+            as_of: request.as_of,
+            encryption: self.encryption.clone(),
+            new_db_name: request.new_db_name.clone(),
+            into_db: request.into_db.clone(),
+            detached: true,
+        };
+        statement.validate()?;
+        Ok(statement)
+    }
+
+    /// Things the operator must know (identity setup, locality, passphrase custody).
+    pub fn notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    /// The statements in the order an operator reads them, named.
+    pub fn statements(&self) -> Vec<(&'static str, Rendered)> {
+        vec![
+            ("full_backup", self.full.render()),
+            ("incremental_backup", self.incremental.render()),
+            ("schedule", self.schedule.render()),
+            ("list", self.list.render()),
+            ("verify", self.verify.render()),
+        ]
+    }
+
+    /// A redacted, serialisable view for `--output json|yaml`.
+    pub fn summary(&self) -> PlanSummary {
+        PlanSummary {
+            tenant: self.tenant.clone(),
+            provider: self.provider.to_string(),
+            identity: self.identity,
+            destination: self
+                .destination
+                .uris()
+                .iter()
+                .map(StorageUri::redacted)
+                .collect(),
+            statements: self
+                .statements()
+                .into_iter()
+                .map(|(name, r)| (name, r.display().to_owned()))
+                .collect(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for CockroachBackupPlan {
+    /// The plan as `--dry-run` prints it: every statement, redacted, and the notes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "-- CockroachDB backups of {} ({}, identity {})",
+            self.tenant, self.provider, self.identity
+        )?;
+        for (name, r) in self.statements() {
+            writeln!(f, "-- {name}\n{};", r.display())?;
+        }
+        for note in &self.notes {
+            writeln!(f, "-- note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The plan as data (every value redacted).
+#[derive(Clone, Debug, Serialize)]
+pub struct PlanSummary {
+    /// `<tenant>-<environment>`.
+    pub tenant: String,
+    /// Provider name.
+    pub provider: String,
+    /// Identity binding kind.
+    pub identity: &'static str,
+    /// Destination URIs, redacted, default first.
+    pub destination: Vec<String>,
+    /// Statement name → redacted SQL.
+    pub statements: BTreeMap<&'static str, String>,
+    /// Notes.
+    pub notes: Vec<String>,
+}
+
+fn missing(field: &str, why: &str, fix: &str) -> CockroachError {
+    CockroachError::Missing {
+        field: field.to_owned(),
+        why: why.to_owned(),
+        fix: fix.to_owned(),
+    }
+}
+
+fn identity_note(
+    identity: &IdentityBinding,
+    provider: Provider,
+    options: &CockroachBackupOptions,
+) -> String {
+    match identity {
+        IdentityBinding::Irsa { role_arn } => format!(
+            "AUTH=implicit: every CockroachDB pod's service account must carry eks.amazonaws.com/role-arn={role_arn} (IRSA web identity){}",
+            if options.assume_role.is_some() {
+                "; that role must be allowed to assume ASSUME_ROLE"
+            } else {
+                ""
+            }
+        ),
+        IdentityBinding::AzureWorkloadIdentity { client_id, .. } => format!(
+            "AUTH=implicit: the CockroachDB pods need label azure.workload.identity/use=true and a service account annotated with client id {client_id}; the webhook injects AZURE_CLIENT_ID (CockroachDB refuses AZURE_CLIENT_ID in an implicit URI)"
+        ),
+        IdentityBinding::AzureManagedIdentity { client_id } => format!(
+            "AUTH=implicit: set AZURE_CLIENT_ID={client_id} in the CockroachDB pods' environment so the node-assigned managed identity is chosen (CockroachDB refuses AZURE_CLIENT_ID in an implicit URI)"
+        ),
+        IdentityBinding::GkeWorkloadIdentity { service_account } => format!(
+            "AUTH=implicit: every CockroachDB pod's service account must carry iam.gke.io/gcp-service-account={service_account}{}",
+            if options.assume_role.is_some() {
+                "; that account must be allowed to impersonate ASSUME_ROLE"
+            } else {
+                ""
+            }
+        ),
+        IdentityBinding::SecretRef { secret_name, .. } => match options.s3_credentials {
+            Some(S3Credentials::Implicit) => format!(
+                "AUTH=implicit: every CockroachDB pod must have AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY from Secret {secret_name} in its environment; no key is in any statement"
+            ),
+            _ => format!(
+                "keys from Secret {secret_name} are in the URIs (redacted here); the schedule stores them, so re-create it after rotating the keys"
+            ),
+        },
+        _ => format!("identity for {provider}"),
+    }
+}
