@@ -30,12 +30,14 @@ pub mod cockroach;
 pub mod copy;
 pub mod error;
 pub mod forget;
+pub mod pg;
 pub mod prune;
 pub mod repo;
 pub mod restorer;
 pub mod saver;
 pub mod schedule;
 pub mod store;
+pub mod wal;
 
 pub use archiver::{
     BackupOptions, BackupProgress, BackupSummary, ParentSelection, backup_paths, backup_reader,

@@ -7,6 +7,7 @@
 mod cockroach;
 mod common;
 mod engine;
+mod engine_stores;
 mod interop;
 mod lifecycle;
 mod schedule;
