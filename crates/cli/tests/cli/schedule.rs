@@ -31,7 +31,8 @@ fn render_prints_one_cronjob_per_job_that_runs_schedule_once() {
     let cronjobs: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "CronJob").collect();
     assert_eq!(cronjobs.len(), 3, "{rendering:#}");
     for cj in cronjobs {
-        let args = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+        let args = cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
+            .to_string();
         assert!(args.contains("once") && args.contains("--job"), "{args}");
         assert_eq!(cj["spec"]["concurrencyPolicy"], "Forbid");
     }

@@ -2,7 +2,7 @@
 //! schedule rendered as Kubernetes objects.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 use thinledger_backup::schedule::{RunOutcome, Schedule, render, shutdown_signal};
@@ -46,7 +46,7 @@ async fn stop_requested() {
     }
 }
 
-fn load(config: &PathBuf) -> anyhow::Result<Schedule> {
+fn load(config: &Path) -> anyhow::Result<Schedule> {
     Schedule::from_file(config).map_err(|e| bad(format!("{}: {e}", config.display())))
 }
 

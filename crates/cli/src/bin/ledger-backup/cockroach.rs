@@ -1,0 +1,891 @@
+//! `ledger-backup cockroach backup|schedule|list|verify|restore`: CockroachDB native backups
+//! of a tenant, driven by `thinledger_backup::cockroach`.
+//!
+//! Every subcommand builds the tenant's plan (statements computed from the tenant file and the
+//! flags), then either prints the statements it would run (`--dry-run`, no connection) or
+//! prints one redacted plan line on stderr, connects (`--url` / `THINLEDGER_COCKROACH_URL`)
+//! and runs them, following `BACKUP`/`RESTORE` jobs until they end.
+//!
+//! Decisions:
+//! - Secrets never come from flag values: the passphrase is read from a file, MinIO keys from
+//!   the environment (the variables named by the tenant's `secret-ref` binding), and the
+//!   connection URL's password is shown as `redacted` everywhere (the env value is hidden in
+//!   `--help` too).
+//! - The dry run's table lists only what this subcommand runs; `--output json|yaml` prints the
+//!   whole plan summary (all statements, with the restore or the chosen `verify` statement
+//!   included) plus `runs`, the names of the statements this subcommand would run.
+//! - On-prem dry runs need the MinIO keys in the environment too (or `--minio-credentials
+//!   implicit`): the printed statements are then exactly the ones a real run sends.
+//! - Exit 2 for the library's `Invalid`/`Missing`/`Config` errors and unusable files or flags;
+//!   exit 1 for everything the cluster reports (connection, statement, job, verification).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde::Serialize;
+use thinledger_backup::cockroach::{
+    AsOf, BackupContents, CockroachBackupOptions, CockroachBackupPlan, CockroachClient,
+    CockroachError, ConnectionUrl, Crontab, Encryption, FirstRun, FullBackup, JobOutcome,
+    JobStatus, KmsUri, OnFailure, OnPreviousRunning, PlanSummary, RestoreRequest, S3Credentials,
+    S3Keys, ScheduleCreated, ScheduleOptions, Statement, Subdir, Target, WaitOptions,
+};
+use thinledger_backup::schedule::DurationText;
+use thinledger_backup::store::Secret;
+use thinledger_cli::EXIT_OK;
+use thinledger_topology::{Provider, Tenant};
+
+use crate::context::{Globals, bad};
+use crate::output::{Ticker, human_bytes, print_data};
+
+const EXAMPLES: &str = "\
+Examples:
+  ledger-backup cockroach backup --tenant examples/tenants/aws.yaml --dry-run
+  export THINLEDGER_COCKROACH_URL='postgresql://root@crdb-public:26257/defaultdb?sslmode=verify-full&sslrootcert=ca.crt'
+  ledger-backup cockroach backup --tenant aws.yaml --incremental
+  ledger-backup cockroach schedule --tenant aws.yaml --recurring '0 * * * *' --full-backup @daily
+  ledger-backup cockroach list --tenant aws.yaml --output json
+  ledger-backup cockroach verify --tenant aws.yaml --subdir 2025/06/01-120000.00
+  ledger-backup cockroach restore --tenant aws.yaml --database ledger --new-db-name ledger_drill \\
+      --as-of 2025-06-01T12:00:00Z --dry-run
+
+On-prem (MinIO) tenants read the keys from the variables named in the tenant's secret-ref
+binding (default AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Secrets are printed as `redacted`.
+Exit status: 0 success, 1 the cluster refused, a job failed or timed out, or verification failed,
+2 bad input (tenant file, flags, connection URL, missing keys).";
+
+/// CockroachDB native backups of a tenant (BACKUP, CREATE SCHEDULE, SHOW BACKUPS, RESTORE).
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct CockroachCommand {
+    // Boxed: the flags make this the largest of ledger-backup's commands by far.
+    #[command(subcommand)]
+    action: Box<Action>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Action {
+    /// Take a full backup (or --incremental on the latest full one) and wait for its job.
+    #[command(after_help = EXAMPLES)]
+    Backup(BackupArgs),
+    /// Create the tenant's backup schedule in the cluster (no-op if the label exists).
+    #[command(after_help = EXAMPLES)]
+    Schedule(ScheduleArgs),
+    /// List the backups in the tenant's collection (SHOW BACKUPS IN).
+    #[command(after_help = EXAMPLES)]
+    List(ListArgs),
+    /// Check that every file of a backup is present and readable (SHOW BACKUP … WITH check_files).
+    #[command(after_help = EXAMPLES)]
+    Verify(VerifyArgs),
+    /// Restore the cluster, databases or tables, optionally to a point in time, and wait for it.
+    #[command(after_help = EXAMPLES)]
+    Restore(RestoreArgs),
+}
+
+/// Flags every `cockroach` subcommand takes.
+#[derive(Debug, Args)]
+struct Common {
+    /// The tenant file (provider, bucket, identity), as ledger-topology reads it.
+    #[arg(long, value_name = "TENANT.yaml")]
+    tenant: PathBuf,
+    /// Print the statements (secrets redacted) and exit without connecting.
+    #[arg(long)]
+    dry_run: bool,
+    /// Cluster connection URL (postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=…, password optional); the
+    /// password is never printed. Not needed with --dry-run.
+    #[arg(
+        long,
+        env = "THINLEDGER_COCKROACH_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    url: Option<String>,
+    /// Collection path inside the bucket [default: cockroach/TENANT-ENVIRONMENT].
+    #[arg(long, value_name = "PATH")]
+    path: Option<String>,
+    /// Back up / restore this database instead of the whole cluster (repeatable).
+    #[arg(long = "database", value_name = "NAME", conflicts_with = "tables")]
+    databases: Vec<String>,
+    /// Back up / restore these tables: db.schema.table, db.table or db.* (repeatable).
+    #[arg(long = "table", value_name = "PATTERN")]
+    tables: Vec<String>,
+    /// AWS_REGION of the bucket (AWS; on-prem MinIO defaults to us-east-1).
+    #[arg(long, value_name = "REGION")]
+    aws_region: Option<String>,
+    /// Role ARN (AWS) or service account (GCP) the nodes assume on top of their identity.
+    #[arg(long, value_name = "ROLE")]
+    assume_role: Option<String>,
+    /// Locality-aware backups: the bucket for one region's nodes (repeatable).
+    #[arg(long = "regional-bucket", value_name = "REGION=BUCKET", value_parser = parse_regional_bucket)]
+    regional_buckets: Vec<(String, String)>,
+    /// Encrypt with this KMS key (repeatable; any one can decrypt), used with the nodes'
+    /// identity: aws-kms:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C,
+    /// azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V.
+    #[arg(
+        long = "kms",
+        value_name = "URI",
+        conflicts_with = "encryption_passphrase_file"
+    )]
+    kms: Vec<String>,
+    /// Encrypt with the passphrase in this file (trailing newline ignored).
+    #[arg(long, value_name = "FILE")]
+    encryption_passphrase_file: Option<PathBuf>,
+    /// On-prem MinIO: `keys` puts the keys from the environment into the URIs; `implicit`
+    /// leaves them to the CockroachDB pods' own environment [default: keys].
+    #[arg(long, value_enum, value_name = "HOW")]
+    minio_credentials: Option<MinioCredentials>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MinioCredentials {
+    Keys,
+    Implicit,
+}
+
+/// How long to follow a job.
+#[derive(Debug, Args)]
+struct Wait {
+    /// Stop waiting after this long (the job keeps running in the cluster): 90s, 30m, 6h.
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_positive_duration)]
+    timeout: Duration,
+    /// Time between job status polls.
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    poll_interval: Duration,
+}
+
+#[derive(Debug, Args)]
+struct BackupArgs {
+    #[command(flatten)]
+    common: Common,
+    /// An incremental backup on the latest full one (BACKUP … INTO LATEST IN).
+    #[arg(long)]
+    incremental: bool,
+    #[command(flatten)]
+    wait: Wait,
+}
+
+#[derive(Debug, Args)]
+struct ScheduleArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The schedule's label [default: ledger-TENANT-ENVIRONMENT].
+    #[arg(long, value_name = "LABEL")]
+    label: Option<String>,
+    /// How often a backup runs (UTC crontab or @hourly, @daily, …).
+    #[arg(long, value_name = "CRON", default_value = "@hourly", value_parser = parse_recurring)]
+    recurring: Crontab,
+    /// When full backups run (crontab or macro), or `always` for full backups only.
+    #[arg(long, value_name = "CRON|always", default_value = "@daily", value_parser = parse_full_backup)]
+    full_backup: FullBackup,
+    /// First run: now, next (the schedule's next time) or an RFC 3339 time.
+    #[arg(long, value_name = "WHEN", default_value = "now", value_parser = parse_first_run, allow_hyphen_values = true)]
+    first_run: FirstRun,
+    /// What a failed run does to the schedule.
+    #[arg(long, value_enum, default_value_t = FailurePolicy::Reschedule)]
+    on_failure: FailurePolicy,
+    /// What a run does when the previous one is still going.
+    #[arg(long, value_enum, default_value_t = OverlapPolicy::Skip)]
+    on_previous_running: OverlapPolicy,
+    /// Create the schedule even if the collection already holds backups.
+    #[arg(long)]
+    ignore_existing_backups: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum FailurePolicy {
+    Retry,
+    Reschedule,
+    Pause,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OverlapPolicy {
+    Start,
+    Skip,
+    Wait,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The backup to check, as `list` shows it [default: LATEST].
+    #[arg(long, value_name = "PATH", value_parser = parse_subdir)]
+    subdir: Option<Subdir>,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The backup chain to restore from, as `list` shows it [default: LATEST].
+    #[arg(long, value_name = "PATH", value_parser = parse_subdir)]
+    subdir: Option<Subdir>,
+    /// Restore to this point in time (RFC 3339, e.g. 2025-06-01T12:00:00Z, or -10m); needs
+    /// revision-history backups covering it [default: the end of the chain].
+    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_as_of, allow_hyphen_values = true)]
+    as_of: Option<AsOf>,
+    /// Restore the one --database under this name (e.g. for a restore drill).
+    #[arg(long, value_name = "NAME", requires = "databases")]
+    new_db_name: Option<String>,
+    /// Restore the --table(s) into this existing database.
+    #[arg(long, value_name = "NAME", requires = "tables")]
+    into_db: Option<String>,
+    #[command(flatten)]
+    wait: Wait,
+}
+
+/// Runs a `cockroach` subcommand; the result is the exit code.
+pub async fn run(g: &Globals, c: &CockroachCommand) -> anyhow::Result<u8> {
+    match c.action.as_ref() {
+        Action::Backup(a) => backup(g, a).await,
+        Action::Schedule(a) => schedule(g, a).await,
+        Action::List(a) => list(g, a).await,
+        Action::Verify(a) => verify(g, a).await,
+        Action::Restore(a) => restore(g, a).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Subcommands
+
+async fn backup(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
+    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let (name, statement) = if a.incremental {
+        ("incremental_backup", plan.incremental_backup())
+    } else {
+        ("full_backup", plan.full_backup())
+    };
+    if a.common.dry_run {
+        return dry_run(
+            g,
+            "backup",
+            &plan,
+            vec![(name, statement.render().display().to_owned())],
+        );
+    }
+    let client = connect(&a.common, "backup", name, statement).await?;
+    let outcome = follow_job(g, &client, statement, &a.wait).await?;
+    print_job(g, &tenant, name, &outcome)
+}
+
+async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
+    let options = ScheduleOptions {
+        label: a.label.clone(),
+        recurring: a.recurring.clone(),
+        full_backup: a.full_backup.clone(),
+        first_run: a.first_run,
+        on_execution_failure: match a.on_failure {
+            FailurePolicy::Retry => OnFailure::Retry,
+            FailurePolicy::Reschedule => OnFailure::Reschedule,
+            FailurePolicy::Pause => OnFailure::Pause,
+        },
+        on_previous_running: match a.on_previous_running {
+            OverlapPolicy::Start => OnPreviousRunning::Start,
+            OverlapPolicy::Skip => OnPreviousRunning::Skip,
+            OverlapPolicy::Wait => OnPreviousRunning::Wait,
+        },
+        ignore_existing_backups: a.ignore_existing_backups,
+    };
+    let (tenant, plan) = plan(&a.common, options)?;
+    let statement = plan.schedule();
+    if a.common.dry_run {
+        return dry_run(
+            g,
+            "schedule",
+            &plan,
+            vec![("schedule", statement.render().display().to_owned())],
+        );
+    }
+    let client = connect(&a.common, "schedule", "schedule", statement).await?;
+    let created = client.create_schedule(statement).await.map_err(classify)?;
+    let report = ScheduleReport {
+        tenant: tenant.clone(),
+        label: statement.label.clone(),
+        created: !created.is_empty(),
+        schedules: created,
+    };
+    print_data(g, &report, |out| {
+        if report.schedules.is_empty() {
+            return writeln!(
+                out,
+                "schedule {:?} exists already: nothing changed (CREATE SCHEDULE IF NOT EXISTS); drop it in the cluster to change it",
+                report.label
+            );
+        }
+        writeln!(
+            out,
+            "{:<20} {:<10} {:<22} {:<14} Label",
+            "Schedule", "Status", "First run", "Cron"
+        )?;
+        for s in &report.schedules {
+            writeln!(
+                out,
+                "{:<20} {:<10} {:<22} {:<14} {}",
+                s.schedule_id,
+                s.status,
+                s.first_run
+                    .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                    .unwrap_or_else(|| "-".to_owned()),
+                s.schedule,
+                s.label
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
+    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let statement = plan.list();
+    if a.common.dry_run {
+        return dry_run(
+            g,
+            "list",
+            &plan,
+            vec![("list", statement.render().display().to_owned())],
+        );
+    }
+    let client = connect(&a.common, "list", "list", statement).await?;
+    let backups = client.list_backups(statement).await.map_err(classify)?;
+    let report = ListReport {
+        tenant,
+        collection: statement.collection.redacted(),
+        backups,
+    };
+    print_data(g, &report, |out| {
+        writeln!(out, "backups in {}", report.collection)?;
+        for b in &report.backups {
+            writeln!(out, "  {b}")?;
+        }
+        writeln!(out, "{} backup(s)", report.backups.len())
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
+    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let subdir = a.subdir.clone().unwrap_or_default();
+    let statement = plan.verify_subdir(subdir.clone());
+    if a.common.dry_run {
+        return dry_run(
+            g,
+            "verify",
+            &plan,
+            vec![("verify", statement.render().display().to_owned())],
+        );
+    }
+    let client = connect(&a.common, "verify", "verify", &statement).await?;
+    let contents = client.show_backup(&statement).await.map_err(classify)?;
+    let report = VerifyReport {
+        tenant,
+        backup: subdir_text(&subdir),
+        verified: true,
+        objects: contents.objects.len(),
+        size_bytes: contents.total_size_bytes(),
+        rows: contents.total_rows(),
+        end_time: contents
+            .end_time()
+            .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
+        contents,
+    };
+    print_data(g, &report, |out| {
+        writeln!(
+            out,
+            "backup {} verified (every file present and readable): {} objects, {} rows, {}",
+            report.backup,
+            report.objects,
+            report.rows,
+            human_bytes(u64::try_from(report.size_bytes).unwrap_or(0))
+        )?;
+        match &report.end_time {
+            Some(t) => writeln!(out, "restorable up to {t}"),
+            None => Ok(()),
+        }
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
+    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let request = RestoreRequest {
+        target: target(&a.common)?,
+        subdir: a.subdir.clone().unwrap_or_default(),
+        as_of: a.as_of,
+        new_db_name: a.new_db_name.clone(),
+        into_db: a.into_db.clone(),
+    };
+    let statement = plan.restore(&request).map_err(classify)?;
+    if a.common.dry_run {
+        return dry_run(
+            g,
+            "restore",
+            &plan,
+            vec![("restore", statement.render().display().to_owned())],
+        );
+    }
+    let client = connect(&a.common, "restore", "restore", &statement).await?;
+    let outcome = follow_job(g, &client, &statement, &a.wait).await?;
+    print_job(g, &tenant, "restore", &outcome)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan from the tenant file and the flags
+
+/// Reads the tenant and builds its plan; the first value is `<tenant>-<environment>`.
+fn plan(c: &Common, schedule: ScheduleOptions) -> anyhow::Result<(String, CockroachBackupPlan)> {
+    let tenant = read_tenant(&c.tenant)?;
+    let spec = tenant.spec();
+    let s3_credentials = match (tenant.provider(), c.minio_credentials) {
+        (Provider::OnPrem, None | Some(MinioCredentials::Keys)) => Some(S3Credentials::Keys(
+            S3Keys::from_env(spec.backup.identity.as_ref()).map_err(|e| match e {
+                CockroachError::Missing { .. } => bad(format!(
+                    "{e} (or pass --minio-credentials implicit when the CockroachDB pods hold the keys)"
+                )),
+                other => classify(other),
+            })?,
+        )),
+        (Provider::OnPrem, Some(MinioCredentials::Implicit)) => Some(S3Credentials::Implicit),
+        (provider, Some(_)) => {
+            return Err(bad(format!(
+                "--minio-credentials applies to on-prem tenants (S3-compatible storage); {} is on {provider}, whose nodes use their own identity: drop the flag",
+                c.tenant.display()
+            )));
+        }
+        (_, None) => None,
+    };
+    let options = CockroachBackupOptions {
+        path: c.path.clone(),
+        target: target(c)?,
+        aws_region: c.aws_region.clone(),
+        assume_role: c.assume_role.clone(),
+        regional_buckets: c
+            .regional_buckets
+            .iter()
+            .cloned()
+            .collect::<BTreeMap<_, _>>(),
+        s3_credentials,
+        encryption: encryption(c)?,
+        schedule,
+        ..CockroachBackupOptions::default()
+    };
+    let plan = CockroachBackupPlan::for_tenant(&tenant, &options).map_err(classify)?;
+    Ok((format!("{}-{}", spec.tenant, spec.environment), plan))
+}
+
+fn read_tenant(path: &Path) -> anyhow::Result<Tenant> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        bad(format!(
+            "--tenant {}: cannot read the tenant file ({e}); give the path of a tenant file such as examples/tenants/aws.yaml",
+            path.display()
+        ))
+    })?;
+    Tenant::from_yaml(&text).map_err(|e| {
+        bad(format!(
+            "--tenant {}: the tenant file is not valid: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn target(c: &Common) -> anyhow::Result<Target> {
+    if !c.databases.is_empty() {
+        Target::databases(c.databases.iter().cloned()).map_err(classify)
+    } else if !c.tables.is_empty() {
+        Target::tables(&c.tables).map_err(classify)
+    } else {
+        Ok(Target::Cluster)
+    }
+}
+
+fn encryption(c: &Common) -> anyhow::Result<Encryption> {
+    if let Some(file) = &c.encryption_passphrase_file {
+        let raw = std::fs::read_to_string(file).map_err(|e| {
+            bad(format!(
+                "--encryption-passphrase-file {}: cannot read it ({e}); give a readable file holding the backup passphrase",
+                file.display()
+            ))
+        })?;
+        let pass = raw.strip_suffix('\n').unwrap_or(&raw);
+        let pass = pass.strip_suffix('\r').unwrap_or(pass);
+        return Ok(Encryption::Passphrase(Secret::new(pass)));
+    }
+    if c.kms.is_empty() {
+        return Ok(Encryption::None);
+    }
+    c.kms
+        .iter()
+        .map(|uri| parse_kms(uri))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Encryption::Kms)
+}
+
+/// A KMS URI in the form the library prints (`AUTH=implicit` is the only authentication: a KMS
+/// URI here never carries a key, so none can leak through the printed statements).
+fn parse_kms(text: &str) -> anyhow::Result<KmsUri> {
+    let fail = |why: String| bad(format!("--kms: {why}"));
+    let (scheme, rest) = text.split_once(":///").ok_or_else(|| {
+        fail("a KMS URI is aws-kms:///KEY?REGION=R, gs:///projects/…/cryptoKeys/K or azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V".to_owned())
+    })?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path =
+        percent_decode(path).ok_or_else(|| fail("the key path has a bad %-escape".to_owned()))?;
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value =
+            percent_decode(value).ok_or_else(|| fail(format!("{key} has a bad %-escape")))?;
+        params.insert(key.to_owned(), value);
+    }
+    if let Some(auth) = params.remove("AUTH")
+        && auth != "implicit"
+    {
+        return Err(fail(format!(
+            "AUTH={auth} is not supported: KMS keys are used with the nodes' own identity; use AUTH=implicit (or leave AUTH out)"
+        )));
+    }
+    let mut take = |key: &str| params.remove(key);
+    let kms = match scheme {
+        "aws-kms" => KmsUri::Aws {
+            key: path,
+            region: take("REGION").ok_or_else(|| {
+                fail("an aws-kms URI needs REGION, e.g. aws-kms:///alias/ledger-backup?REGION=us-east-1".to_owned())
+            })?,
+            assume_role: take("ASSUME_ROLE"),
+        },
+        "gs" => KmsUri::Gcp {
+            key: path,
+            assume_role: take("ASSUME_ROLE"),
+        },
+        "azure-kms" => {
+            let (key, version) = path.split_once('/').ok_or_else(|| {
+                fail("an azure-kms URI is azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V".to_owned())
+            })?;
+            KmsUri::Azure {
+                vault: take("AZURE_VAULT_NAME").ok_or_else(|| {
+                    fail("an azure-kms URI needs AZURE_VAULT_NAME=<vault name>".to_owned())
+                })?,
+                key: key.to_owned(),
+                version: version.to_owned(),
+            }
+        }
+        other => {
+            return Err(fail(format!(
+                "unknown KMS scheme {other:?}; use aws-kms, gs or azure-kms"
+            )));
+        }
+    };
+    // Only the key names are shown: an unexpected parameter could be a credential.
+    if !params.is_empty() {
+        let names: Vec<&str> = params.keys().map(String::as_str).collect();
+        return Err(fail(format!(
+            "parameter(s) {} are not supported: KMS keys are used with the nodes' own identity (AUTH=implicit); remove them",
+            names.join(", ")
+        )));
+    }
+    kms.validate().map_err(classify)?;
+    Ok(kms)
+}
+
+/// `%XX` escapes decoded; `None` for a malformed escape or non-UTF-8 result.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Bad input from the library (exit 2) or a failure reported by the cluster (exit 1). The
+/// message names the flag that set the field where there is one.
+fn classify(e: CockroachError) -> anyhow::Error {
+    match &e {
+        CockroachError::Invalid { field, .. } | CockroachError::Missing { field, .. } => {
+            match flag_for(field) {
+                Some(flag) => bad(format!("{flag}: {e}")),
+                None => bad(e.to_string()),
+            }
+        }
+        CockroachError::Config { .. } => bad(format!("--url: {e}")),
+        _ => anyhow::Error::new(e),
+    }
+}
+
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "options.path" => "--path",
+        "options.databases" => "--database",
+        "options.tables" => "--table",
+        "options.aws_region" => "--aws-region",
+        "options.assume_role" => "--assume-role",
+        "options.regional_buckets" | "options.localities" => "--regional-bucket",
+        "options.encryption_passphrase" => "--encryption-passphrase-file",
+        "options.schedule.label" => "--label",
+        "restore.new_db_name" => "--new-db-name",
+        "restore.into_db" => "--into-db",
+        f if f.starts_with("options.kms") => "--kms",
+        f if f.starts_with("backup.") => "--tenant",
+        _ => return None,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flag parsers (clap reports their errors with the flag's name and exits 2)
+
+fn parse_regional_bucket(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((region, bucket)) if !region.is_empty() && !bucket.is_empty() => {
+            Ok((region.to_owned(), bucket.to_owned()))
+        }
+        _ => Err("expected REGION=BUCKET, e.g. us-west-2=acme-ledger-backups-us-west-2".to_owned()),
+    }
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = text
+        .parse::<DurationText>()
+        .map_err(|e| format!("{e}; write a duration such as 90s, 30m, 6h or 1h30m"))?
+        .0;
+    if d.is_zero() {
+        return Err("must be longer than zero, e.g. 2s".to_owned());
+    }
+    Ok(d)
+}
+
+fn parse_as_of(text: &str) -> Result<AsOf, String> {
+    text.parse::<AsOf>().map_err(|e| e.to_string())
+}
+
+fn parse_subdir(text: &str) -> Result<Subdir, String> {
+    if text.eq_ignore_ascii_case("latest") {
+        return Ok(Subdir::Latest);
+    }
+    Subdir::path(text).map_err(|e| e.to_string())
+}
+
+fn parse_recurring(text: &str) -> Result<Crontab, String> {
+    Crontab::new("recurring", text).map_err(|e| e.to_string())
+}
+
+fn parse_full_backup(text: &str) -> Result<FullBackup, String> {
+    if text.eq_ignore_ascii_case("always") {
+        return Ok(FullBackup::Always);
+    }
+    Crontab::new("full_backup", text)
+        .map(FullBackup::Every)
+        .map_err(|e| e.to_string())
+}
+
+fn parse_first_run(text: &str) -> Result<FirstRun, String> {
+    match text {
+        "now" => Ok(FirstRun::Now),
+        "next" => Ok(FirstRun::NextScheduled),
+        _ => match text.parse::<AsOf>() {
+            Ok(AsOf::At(t)) => Ok(FirstRun::At(t)),
+            _ => Err(
+                "expected now, next or an RFC 3339 time such as 2025-06-01T02:00:00Z".to_owned(),
+            ),
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dry run, connection, jobs, reports
+
+/// The plan summary, with the statements this subcommand runs named in `runs`.
+#[derive(Serialize)]
+struct DryRun {
+    dry_run: bool,
+    command: &'static str,
+    runs: Vec<&'static str>,
+    #[serde(flatten)]
+    plan: PlanSummary,
+}
+
+fn dry_run(
+    g: &Globals,
+    command: &'static str,
+    plan: &CockroachBackupPlan,
+    runs: Vec<(&'static str, String)>,
+) -> anyhow::Result<u8> {
+    let mut summary = plan.summary();
+    for (name, text) in &runs {
+        summary.statements.insert(name, text.clone());
+    }
+    let report = DryRun {
+        dry_run: true,
+        command,
+        runs: runs.iter().map(|(name, _)| *name).collect(),
+        plan: summary,
+    };
+    print_data(g, &report, |out| {
+        let s = &report.plan;
+        writeln!(
+            out,
+            "-- dry run of `cockroach {command}` for {} ({}, identity {}): nothing was run; secrets show as redacted",
+            s.tenant, s.provider, s.identity
+        )?;
+        for uri in &s.destination {
+            writeln!(out, "-- destination: {uri}")?;
+        }
+        for (name, text) in &runs {
+            writeln!(out, "{name}: {text};")?;
+        }
+        for note in &s.notes {
+            writeln!(out, "-- note: {note}")?;
+        }
+        Ok(())
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+/// Prints the plan line (redacted) on stderr, then connects.
+async fn connect(
+    c: &Common,
+    command: &str,
+    name: &str,
+    statement: &dyn Statement,
+) -> anyhow::Result<CockroachClient> {
+    let raw = c
+        .url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .ok_or_else(|| {
+            bad("no cluster connection: give --url postgresql://USER@HOST:26257/defaultdb?sslmode=verify-full&sslrootcert=… or set THINLEDGER_COCKROACH_URL (or add --dry-run to only print the statements)")
+        })?;
+    let url = ConnectionUrl::parse(raw).map_err(classify)?;
+    eprintln!(
+        "cockroach {command}: running {name} on {}: {};",
+        url.redacted(),
+        statement.render().display()
+    );
+    CockroachClient::connect(&url).await.map_err(classify)
+}
+
+/// Starts a job and follows it: a progress line (bar on a terminal, a log line per status
+/// change and every 10 s otherwise).
+async fn follow_job(
+    g: &Globals,
+    client: &CockroachClient,
+    statement: &dyn Statement,
+    wait: &Wait,
+) -> anyhow::Result<JobOutcome> {
+    let latest: Arc<Mutex<Option<JobStatus>>> = Arc::new(Mutex::new(None));
+    let shown = Arc::clone(&latest);
+    let ticker = Ticker::start(g.quiet, move || {
+        match shown.lock().ok().and_then(|s| s.clone()) {
+            Some(s) => format!(
+                "job {} {} {:.0}%",
+                s.job_id,
+                s.status,
+                s.fraction_completed * 100.0
+            ),
+            None => "starting the job".to_owned(),
+        }
+    });
+    let options = WaitOptions {
+        timeout: wait.timeout,
+        poll_interval: wait.poll_interval,
+    };
+    let result = client
+        .run_job(statement, &options, |status| {
+            let changed = latest.lock().ok().is_some_and(|mut last| {
+                let changed = last.as_ref().is_none_or(|l| l.status != status.status);
+                *last = Some(status.clone());
+                changed
+            });
+            if changed {
+                tracing::info!(
+                    target: "progress",
+                    job_id = status.job_id,
+                    status = %status.status,
+                    percent = (status.fraction_completed * 100.0).round(),
+                    "cockroach job"
+                );
+            }
+        })
+        .await;
+    if let Some(t) = ticker {
+        t.stop();
+    }
+    result.map_err(classify)
+}
+
+#[derive(Serialize)]
+struct JobReport<'a> {
+    tenant: &'a str,
+    statement: &'a str,
+    status: &'static str,
+    #[serde(flatten)]
+    outcome: &'a JobOutcome,
+}
+
+fn print_job(g: &Globals, tenant: &str, name: &str, outcome: &JobOutcome) -> anyhow::Result<u8> {
+    let report = JobReport {
+        tenant,
+        statement: name,
+        status: "succeeded",
+        outcome,
+    };
+    print_data(g, &report, |out| {
+        writeln!(
+            out,
+            "{name} of {tenant}: job {} succeeded in {:.1}s",
+            outcome.job_id,
+            outcome.elapsed.as_secs_f64()
+        )
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+#[derive(Serialize)]
+struct ScheduleReport {
+    tenant: String,
+    label: String,
+    created: bool,
+    schedules: Vec<ScheduleCreated>,
+}
+
+#[derive(Serialize)]
+struct ListReport {
+    tenant: String,
+    collection: String,
+    backups: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct VerifyReport {
+    tenant: String,
+    backup: String,
+    verified: bool,
+    objects: usize,
+    size_bytes: i64,
+    rows: i64,
+    end_time: Option<String>,
+    contents: BackupContents,
+}
+
+fn subdir_text(subdir: &Subdir) -> String {
+    match subdir {
+        Subdir::Latest => "LATEST".to_owned(),
+        Subdir::Path(p) => p.clone(),
+    }
+}
