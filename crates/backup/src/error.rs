@@ -34,11 +34,11 @@ pub enum Error {
         keys: usize,
     },
     /// The object store refused or failed an operation.
-    #[error("{op} `{path}` in the repository store failed: {source}")]
+    #[error("{op} `{path}` failed: {source}{}", store_hint(source))]
     Store {
         /// What we tried (read, write, list, delete).
         op: &'static str,
-        /// The object's path inside the repository.
+        /// The object: the repository's URL (without secrets) and the path inside it.
         path: String,
         /// The store's error.
         #[source]
@@ -121,6 +121,36 @@ fn io_hint(err: &std::io::Error) -> &'static str {
         std::io::ErrorKind::NotFound => " (it does not exist)",
         _ => "",
     }
+}
+
+/// The fix for a store failure whose cause is known: access refused, or a full local disk.
+fn store_hint(err: &object_store::Error) -> &'static str {
+    match err {
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => {
+            return " (access denied: give the store's credentials or identity read and write access to the repository)";
+        }
+        _ => {}
+    }
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::PermissionDenied => {
+                    return " (permission denied: run as a user that may read and write the repository folder, or change its permissions)";
+                }
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+                    return " (the disk holding the repository is full: free space, then run the backup again; `prune` removes what an interrupted backup left)";
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem => {
+                    return " (the repository folder is on a read-only file system: choose a writable location)";
+                }
+                _ => {}
+            }
+        }
+        cause = c.source();
+    }
+    ""
 }
 
 impl Error {

@@ -78,10 +78,10 @@ impl Backend {
         &self.store
     }
 
-    fn err(op: &'static str, path: &Path, source: object_store::Error) -> Error {
+    fn err(&self, op: &'static str, path: &Path, source: object_store::Error) -> Error {
         Error::Store {
             op,
-            path: path.to_string(),
+            path: format!("{}/{path}", self.location.trim_end_matches('/')),
             source,
         }
     }
@@ -92,12 +92,12 @@ impl Backend {
         let res = match self.store.get(&path).await {
             Ok(r) => r,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(Self::err("read", &path, e)),
+            Err(e) => return Err(self.err("read", &path, e)),
         };
         res.bytes()
             .await
             .map(Some)
-            .map_err(|e| Self::err("read", &path, e))
+            .map_err(|e| self.err("read", &path, e))
     }
 
     /// Reads a whole file.
@@ -106,10 +106,10 @@ impl Backend {
         self.store
             .get(&path)
             .await
-            .map_err(|e| Self::err("read", &path, e))?
+            .map_err(|e| self.err("read", &path, e))?
             .bytes()
             .await
-            .map_err(|e| Self::err("read", &path, e))
+            .map_err(|e| self.err("read", &path, e))
     }
 
     /// Reads part of a file.
@@ -125,7 +125,7 @@ impl Backend {
             .store
             .get_range(&path, range)
             .await
-            .map_err(|e| Self::err("read", &path, e))?;
+            .map_err(|e| self.err("read", &path, e))?;
         if b.len() as u64 != want {
             return Err(Error::corrupt(
                 path.to_string(),
@@ -141,7 +141,7 @@ impl Backend {
         match self.store.head(&path).await {
             Ok(m) => Ok(Some(m.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(Self::err("stat", &path, e)),
+            Err(e) => Err(self.err("stat", &path, e)),
         }
     }
 
@@ -174,7 +174,7 @@ impl Backend {
             Err(e @ object_store::Error::AlreadyExists { .. }) => Err(Error::AlreadyInitialized {
                 location: format!("{} ({e})", self.location),
             }),
-            Err(e) => Err(Self::err("write", &path, e)),
+            Err(e) => Err(self.err("write", &path, e)),
         }
     }
 
@@ -186,7 +186,7 @@ impl Backend {
             .list(Some(&prefix))
             .try_collect()
             .await
-            .map_err(|e| Self::err("list", &prefix, e))?;
+            .map_err(|e| self.err("list", &prefix, e))?;
         Ok(metas
             .into_iter()
             .filter_map(|m| {
@@ -201,7 +201,7 @@ impl Backend {
         let path = path_of(ty, id);
         match self.store.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(Self::err("delete", &path, e)),
+            Err(e) => Err(self.err("delete", &path, e)),
         }
     }
 }

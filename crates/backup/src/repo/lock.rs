@@ -15,7 +15,8 @@ use crate::{Error, Result};
 
 /// How old a lock may get before others treat it as stale.
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
-/// How often a held lock is rewritten with a fresh time.
+/// How often a held lock is rewritten with a fresh time, unless the repository says otherwise
+/// ([`Repository::with_lock_refresh`]).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 
 /// The JSON of a lock file.
@@ -155,9 +156,10 @@ impl Repository {
         let refresher = {
             let repo = Arc::clone(self);
             let state = Arc::clone(&state);
+            let every = self.lock_refresh;
             tokio::spawn(async move {
                 loop {
-                    tokio::time::sleep(REFRESH_EVERY).await;
+                    tokio::time::sleep(every).await;
                     let mut cur = state.lock().await;
                     match repo
                         .save_unpacked(FileType::Lock, &repo.new_lock_file(exclusive))

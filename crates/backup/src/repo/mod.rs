@@ -28,7 +28,7 @@ use id::Id;
 use index::{BlobKey, BlobLocation, Index, IndexFile};
 use key::{KdfParams, KeyFile, Password};
 use pack::BlobType;
-use snapshot::{Snapshot, SnapshotEntry};
+use snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
 use tree::Tree;
 
 use crate::{Error, Result};
@@ -51,6 +51,8 @@ pub struct Repository {
     pub(crate) key: Key,
     config: Config,
     index: RwLock<Index>,
+    /// How often a held lock is rewritten (see [`Repository::with_lock_refresh`]).
+    pub(crate) lock_refresh: std::time::Duration,
 }
 
 impl std::fmt::Debug for Repository {
@@ -113,6 +115,7 @@ impl Repository {
             key: master,
             config,
             index: RwLock::new(Index::default()),
+            lock_refresh: lock::REFRESH_EVERY,
         };
         // restic reads `config` before it knows the version, so it is never compressed.
         let cfg_json = serde_json::to_vec(&repo.config).map_err(|e| Error::Task(e.to_string()))?;
@@ -180,7 +183,19 @@ impl Repository {
             key,
             config,
             index: RwLock::new(Index::default()),
+            lock_refresh: lock::REFRESH_EVERY,
         })
+    }
+
+    /// Sets how often a lock this repository holds is rewritten with a fresh time (default
+    /// [`lock::REFRESH_EVERY`]). Others treat a lock as stale after [`lock::STALE_AFTER`], so
+    /// the interval is kept between 100 ms and a third of that.
+    #[must_use]
+    pub fn with_lock_refresh(mut self, every: std::time::Duration) -> Repository {
+        self.lock_refresh = every
+            .max(std::time::Duration::from_millis(100))
+            .min(lock::STALE_AFTER / 3);
+        self
     }
 
     /// The decrypted config.
@@ -372,16 +387,40 @@ impl Repository {
 
     /// Finds a snapshot by `latest`, a full id or a unique id prefix.
     pub async fn find_snapshot(&self, query: &str) -> Result<SnapshotEntry> {
-        let all = self.snapshots().await?;
+        self.find_snapshot_matching(query, &SnapshotFilter::default())
+            .await
+    }
+
+    /// Like [`Repository::find_snapshot`], but `latest` is the newest snapshot that passes
+    /// `filter` (an id must pass it too).
+    pub async fn find_snapshot_matching(
+        &self,
+        query: &str,
+        filter: &SnapshotFilter,
+    ) -> Result<SnapshotEntry> {
+        let all: Vec<SnapshotEntry> = self
+            .snapshots()
+            .await?
+            .into_iter()
+            .filter(|s| filter.matches(&s.snapshot))
+            .collect();
         let not_found = |detail: String| Error::SnapshotNotFound {
             query: query.to_string(),
             detail,
         };
+        let filtered = if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" with {}", filter.describe())
+        };
         if query == "latest" {
-            return all
-                .into_iter()
-                .last()
-                .ok_or_else(|| not_found("the repository has no snapshots".into()));
+            return all.into_iter().last().ok_or_else(|| {
+                not_found(if filtered.is_empty() {
+                    "the repository has no snapshots".into()
+                } else {
+                    format!("the repository has no snapshot{filtered}; list them with `snapshots`")
+                })
+            });
         }
         if query.is_empty() || !query.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(not_found(
@@ -394,9 +433,9 @@ impl Repository {
             .filter(|s| s.id.to_hex().starts_with(&q))
             .collect();
         match hits.len() {
-            0 => Err(not_found(
-                "no snapshot id starts with it; list them with `snapshots`".into(),
-            )),
+            0 => Err(not_found(format!(
+                "no snapshot{filtered} has an id starting with it; list them with `snapshots`"
+            ))),
             1 => Ok(hits.remove(0)),
             n => Err(not_found(format!(
                 "{n} snapshots start with it; give more digits"

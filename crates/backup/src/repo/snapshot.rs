@@ -60,3 +60,93 @@ pub struct SnapshotEntry {
     #[serde(flatten)]
     pub snapshot: Snapshot,
 }
+
+/// Which snapshots `latest` and listings consider, like restic's `--host`, `--path` and
+/// `--tag`. An empty filter matches every snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    /// The snapshot was made on one of these hosts.
+    pub hosts: Vec<String>,
+    /// The snapshot's paths include every one of these (absolute, as stored).
+    pub paths: Vec<String>,
+    /// The snapshot carries every tag of at least one of these lists.
+    pub tags: Vec<Vec<String>>,
+}
+
+impl SnapshotFilter {
+    /// Whether nothing is filtered.
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty() && self.paths.is_empty() && self.tags.is_empty()
+    }
+
+    /// Whether `s` passes the filter.
+    pub fn matches(&self, s: &Snapshot) -> bool {
+        (self.hosts.is_empty() || self.hosts.contains(&s.hostname))
+            && self.paths.iter().all(|p| s.paths.iter().any(|q| q == p))
+            && (self.tags.is_empty()
+                || self
+                    .tags
+                    .iter()
+                    .any(|list| list.iter().all(|t| s.tags.contains(t))))
+    }
+
+    /// The filter in words, for messages (`host ledger-a, tag daily`).
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.hosts.is_empty() {
+            parts.push(format!("host {}", self.hosts.join(" or ")));
+        }
+        for p in &self.paths {
+            parts.push(format!("path {p}"));
+        }
+        if !self.tags.is_empty() {
+            let lists: Vec<String> = self.tags.iter().map(|l| l.join(",")).collect();
+            parts.push(format!("tags {}", lists.join(" or ")));
+        }
+        parts.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(host: &str, paths: &[&str], tags: &[&str]) -> Snapshot {
+        serde_json::from_value(serde_json::json!({
+            "time": "2026-01-02T03:04:05Z",
+            "tree": "00".repeat(32),
+            "paths": paths,
+            "hostname": host,
+            "tags": tags,
+        }))
+        .unwrap()
+    }
+
+    fn filter(hosts: &[&str], paths: &[&str], tags: &[&[&str]]) -> SnapshotFilter {
+        SnapshotFilter {
+            hosts: hosts.iter().map(|s| s.to_string()).collect(),
+            paths: paths.iter().map(|s| s.to_string()).collect(),
+            tags: tags
+                .iter()
+                .map(|l| l.iter().map(|s| s.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[rstest::rstest]
+    #[case::empty(filter(&[], &[], &[]), true)]
+    #[case::host(filter(&["a"], &[], &[]), true)]
+    #[case::other_host(filter(&["b"], &[], &[]), false)]
+    #[case::any_host(filter(&["b", "a"], &[], &[]), true)]
+    #[case::one_path(filter(&[], &["/srv"], &[]), true)]
+    #[case::all_paths(filter(&[], &["/srv", "/etc"], &[]), true)]
+    #[case::missing_path(filter(&[], &["/srv", "/var"], &[]), false)]
+    #[case::tag(filter(&[], &[], &[&["daily"]]), true)]
+    #[case::tag_list_is_and(filter(&[], &[], &[&["daily", "weekly"]]), false)]
+    #[case::tag_lists_are_or(filter(&[], &[], &[&["weekly"], &["daily", "db"]]), true)]
+    #[case::all_three(filter(&["a"], &["/etc"], &[&["db"]]), true)]
+    fn filter_rules(#[case] f: SnapshotFilter, #[case] want: bool) {
+        let s = snap("a", &["/etc", "/srv"], &["daily", "db"]);
+        assert_eq!(f.matches(&s), want, "{}", f.describe());
+    }
+}

@@ -429,3 +429,45 @@ async fn locks_conflict_like_restic_and_unlock_removes_stale_ones() {
     let removed = repo.unlock(true).await.unwrap();
     assert_eq!(removed.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_lock_is_refreshed_and_released() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    init_local(&dir).await;
+    let repo = Arc::new(
+        Repository::open(local_store(&dir), "repo", &password())
+            .await
+            .unwrap()
+            .with_lock_refresh(std::time::Duration::from_millis(300)),
+    );
+    let lock = repo.lock(false).await.unwrap();
+    let first = repo.list_locks().await.unwrap();
+    assert_eq!(first.len(), 1);
+    let mut seen = vec![first[0].0];
+    let mut last_time = first[0].1.time;
+    // Over ~2 s the lock is rewritten several times: a new file with a later time each
+    // time, the old one removed, never two at once for long.
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let now = repo.list_locks().await.unwrap();
+        assert!(now.len() <= 2, "old lock files are not removed: {now:?}");
+        if let Some((id, l)) = now.iter().max_by_key(|(_, l)| l.time) {
+            assert!(l.time >= last_time);
+            if !seen.contains(id) {
+                seen.push(*id);
+                last_time = l.time;
+            }
+        }
+    }
+    assert!(
+        seen.len() >= 4,
+        "the lock was refreshed {} times",
+        seen.len() - 1
+    );
+    assert!(last_time > first[0].1.time);
+    // Refreshed locks stay live for others: an exclusive lock is still refused.
+    assert!(matches!(repo.lock(true).await, Err(Error::Locked { .. })));
+    lock.release().await.unwrap();
+    assert!(repo.list_locks().await.unwrap().is_empty());
+}

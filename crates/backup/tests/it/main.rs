@@ -10,5 +10,6 @@ mod engine;
 mod engine_stores;
 mod interop;
 mod lifecycle;
+mod pitr;
 mod schedule;
 mod store;

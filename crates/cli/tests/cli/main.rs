@@ -10,5 +10,17 @@ mod policy;
 #[cfg(feature = "topology")]
 mod topology;
 
+#[cfg(feature = "backup")]
+mod backup;
+
+#[cfg(feature = "backup")]
+mod pitr;
+
 #[cfg(all(feature = "topology", feature = "policy"))]
 mod guardrails;
+
+#[cfg(feature = "backup")]
+mod schedule;
+
+#[cfg(feature = "backup")]
+mod cockroach;

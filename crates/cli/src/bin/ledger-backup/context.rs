@@ -1,0 +1,178 @@
+//! What every command shares: the global flags, the password sources, opening a repository
+//! from its URL, and the mapping from errors to exit codes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use thinledger_backup::store::{Store, StoreBuilder};
+use thinledger_backup::{Error as EngineError, Password, Repository};
+use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
+
+/// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
+#[derive(Debug, Args)]
+pub struct Globals {
+    /// Repository URL: a folder, file://, s3://, az:// or gs://.
+    #[arg(
+        long,
+        short = 'r',
+        global = true,
+        env = "THINLEDGER_REPOSITORY",
+        value_name = "URL"
+    )]
+    pub repo: Option<String>,
+    /// File holding the repository password (trailing newline ignored).
+    #[arg(
+        long,
+        global = true,
+        env = "THINLEDGER_PASSWORD_FILE",
+        value_name = "FILE",
+        conflicts_with = "password_command"
+    )]
+    pub password_file: Option<PathBuf>,
+    /// Command that prints the repository password (run with `sh -c`).
+    #[arg(
+        long,
+        global = true,
+        env = "THINLEDGER_PASSWORD_COMMAND",
+        value_name = "CMD"
+    )]
+    pub password_command: Option<String>,
+    /// How data is printed.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// No progress display.
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+}
+
+impl Globals {
+    /// The repository URL from --repo or THINLEDGER_REPOSITORY.
+    pub fn repo_url(&self) -> anyhow::Result<String> {
+        self.repo
+            .clone()
+            .ok_or_else(|| bad("no repository: give --repo URL or set THINLEDGER_REPOSITORY"))
+    }
+
+    /// The repository password from --password-file or --password-command.
+    pub fn password(&self) -> anyhow::Result<Password> {
+        read_password(
+            self.password_file.as_ref(),
+            self.password_command.as_deref(),
+            "repository",
+        )
+    }
+
+    /// Opens the repository at --repo with the password.
+    pub async fn open(&self) -> anyhow::Result<Arc<Repository>> {
+        let url = self.repo_url()?;
+        let password = self.password()?;
+        let (store, shown) = store_for(&url).await?;
+        let repo = Repository::open(store.object_store(), shown.clone(), &password)
+            .await
+            .map_err(|e| {
+                let wrong = matches!(e, EngineError::WrongPassword { .. });
+                let e = anyhow::Error::new(e);
+                if wrong {
+                    e.context(format!(
+                        "opening the repository at {shown} with the password from {}",
+                        self.password_source()
+                    ))
+                } else {
+                    e
+                }
+            })?;
+        Ok(Arc::new(repo))
+    }
+
+    /// Where the password came from, for messages (never the password itself).
+    pub fn password_source(&self) -> String {
+        match (&self.password_file, &self.password_command) {
+            (Some(f), _) => format!("--password-file {}", f.display()),
+            (None, Some(c)) => format!("--password-command `{c}`"),
+            (None, None) => "nowhere".to_string(),
+        }
+    }
+}
+
+/// Errors that mean "bad input" (exit 2) rather than "the job failed" (exit 1).
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<BadInput>().is_some() {
+        return EXIT_BAD_INPUT as u8;
+    }
+    match err.downcast_ref::<EngineError>() {
+        Some(
+            EngineError::InvalidInput { .. }
+            | EngineError::WrongPassword { .. }
+            | EngineError::NoRepository { .. }
+            | EngineError::AlreadyInitialized { .. }
+            | EngineError::SnapshotNotFound { .. }
+            | EngineError::PathNotFound { .. },
+        ) => EXIT_BAD_INPUT as u8,
+        _ => EXIT_FAILED as u8,
+    }
+}
+
+/// Input the tool cannot use (exit 2): the message names the flag and the fix.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+/// A [`BadInput`] error (exit 2).
+pub fn bad(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(BadInput(msg.into()))
+}
+
+/// Reads a password from a file or a command's output; `what` names it in errors.
+pub fn read_password(
+    file: Option<&PathBuf>,
+    command: Option<&str>,
+    what: &str,
+) -> anyhow::Result<Password> {
+    let raw = match (file, command) {
+        (Some(f), _) => std::fs::read_to_string(f)
+            .map_err(|e| bad(format!("--password-file {}: cannot read it ({e}); give a readable file holding the {what} password", f.display())))?,
+        (None, Some(cmd)) => {
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd)
+                .stderr(std::process::Stdio::inherit())
+                .output()
+                .map_err(|e| bad(format!("--password-command: cannot run it ({e})")))?;
+            if !out.status.success() {
+                return Err(bad(format!("--password-command `{cmd}` failed ({}); fix the command", out.status)));
+            }
+            String::from_utf8(out.stdout).map_err(|_| bad("--password-command printed something that is not UTF-8"))?
+        }
+        (None, None) => {
+            return Err(bad(format!(
+                "no {what} password: give --password-file FILE or --password-command CMD (or set THINLEDGER_PASSWORD_FILE)"
+            )));
+        }
+    };
+    let pw = raw.strip_suffix('\n').unwrap_or(&raw);
+    let pw = pw.strip_suffix('\r').unwrap_or(pw);
+    if pw.is_empty() {
+        return Err(bad(format!(
+            "the {what} password is empty; put the password in the file or command output"
+        )));
+    }
+    Ok(Password::new(pw))
+}
+
+/// Builds the store for a repository URL (credentials from the environment) and the URL as
+/// it may be shown (no secrets).
+pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
+    let store = StoreBuilder::from_env(url)
+        .build()
+        .map_err(|e| bad(format!("--repo: {e}")))?;
+    let shown = store.display_url().to_string();
+    Ok((store, shown))
+}

@@ -1,0 +1,269 @@
+//! Repository upkeep: `init`, `check`, `forget`, `prune`, `unlock`.
+
+use std::io::Write;
+
+use anyhow::bail;
+use clap::Args;
+use thinledger_backup::{
+    CheckOptions, InitOptions, KeepPolicy, PruneOptions, ReadData, Repository,
+};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK};
+
+use crate::context::{BadInput, Globals, bad, store_for};
+use crate::output::{Ticker, human_bytes, print_data};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Read and verify every pack.
+    #[arg(long, conflicts_with = "read_data_subset")]
+    read_data: bool,
+    /// Read and verify a random share of the packs, e.g. `10%`.
+    #[arg(long, value_name = "N%")]
+    read_data_subset: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// Keep the N newest snapshots.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_last: u32,
+    /// Keep the newest snapshot of each of the last N hours.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_hourly: u32,
+    /// Keep the newest snapshot of each of the last N days.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_daily: u32,
+    /// Keep the newest snapshot of each of the last N weeks.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_weekly: u32,
+    /// Keep the newest snapshot of each of the last N months.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_monthly: u32,
+    /// Keep the newest snapshot of each of the last N years.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    keep_yearly: u32,
+    /// Run prune afterwards.
+    #[arg(long)]
+    prune: bool,
+    /// Print the plan only.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Print the plan only.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+    /// Unused space tolerated in partly used packs, in percent of the repository.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    max_unused: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct UnlockArgs {
+    /// Also remove locks that look alive.
+    #[arg(long)]
+    remove_all: bool,
+}
+
+pub async fn init(g: &Globals) -> anyhow::Result<u8> {
+    let url = g.repo_url()?;
+    let password = g.password()?;
+    let (store, shown) = store_for(&url).await?;
+    let repo = Repository::init(
+        store.object_store(),
+        shown.clone(),
+        &password,
+        &InitOptions::default(),
+    )
+    .await?;
+    let value = serde_json::json!({
+        "id": repo.config().id.to_hex(),
+        "version": repo.config().version,
+        "location": shown,
+    });
+    print_data(g, &value, |out| {
+        writeln!(
+            out,
+            "created repository {} (format version 2) at {shown}",
+            repo.config().id.short()
+        )?;
+        writeln!(
+            out,
+            "Keep the password safe: without it the data cannot be read."
+        )
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
+    let read_data = match (&a.read_data_subset, a.read_data) {
+        (Some(p), _) => {
+            let n: f64 = p.trim_end_matches('%').parse().map_err(|_| {
+                bad(format!(
+                    "--read-data-subset `{p}`: give a percentage such as `10%`"
+                ))
+            })?;
+            ReadData::Percent(n)
+        }
+        (None, true) => ReadData::All,
+        (None, false) => ReadData::None,
+    };
+    let repo = g.open().await?;
+    let ticker = Ticker::start(g.quiet, || "checking".to_string());
+    let res = thinledger_backup::check(
+        &repo,
+        &CheckOptions {
+            read_data,
+            ..CheckOptions::default()
+        },
+    )
+    .await;
+    if let Some(t) = ticker {
+        t.stop();
+    }
+    let r = res?;
+    print_data(g, &r, |out| {
+        writeln!(
+            out,
+            "{} snapshots, {} trees, {} packs ({} read), {} blobs",
+            r.snapshots, r.trees, r.packs, r.packs_read, r.blobs
+        )?;
+        if !r.unreferenced_packs.is_empty() {
+            writeln!(
+                out,
+                "{} pack(s) not in any index (left by an interrupted backup; `prune` removes them)",
+                r.unreferenced_packs.len()
+            )?;
+        }
+        for e in &r.errors {
+            writeln!(out, "error: {e}")?;
+        }
+        if r.is_ok() {
+            writeln!(out, "no errors were found")
+        } else {
+            writeln!(out, "{} error(s) found", r.errors.len())
+        }
+    })?;
+    Ok(if r.is_ok() {
+        EXIT_OK as u8
+    } else {
+        EXIT_FAILED as u8
+    })
+}
+
+pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
+    let policy = KeepPolicy {
+        last: a.keep_last,
+        hourly: a.keep_hourly,
+        daily: a.keep_daily,
+        weekly: a.keep_weekly,
+        monthly: a.keep_monthly,
+        yearly: a.keep_yearly,
+    };
+    if policy.is_empty() {
+        bail!(BadInput(
+            "forget needs a policy: give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly".into()
+        ));
+    }
+    let repo = g.open().await?;
+    let snaps = repo.snapshots().await?;
+    let plan = thinledger_backup::plan_forget(&snaps, policy)?;
+    let removed = if a.dry_run {
+        0
+    } else {
+        thinledger_backup::apply_forget(&repo, &plan).await?
+    };
+    let prune = if a.prune {
+        Some(
+            thinledger_backup::prune(
+                &repo,
+                &PruneOptions {
+                    dry_run: a.dry_run,
+                    ..PruneOptions::default()
+                },
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let value = serde_json::json!({ "plan": plan, "dry_run": a.dry_run, "removed": removed, "prune": prune });
+    print_data(g, &value, |out| {
+        for grp in &plan.groups {
+            writeln!(out, "host {} paths {}:", grp.hostname, grp.paths.join(" "))?;
+            for k in &grp.keep {
+                writeln!(
+                    out,
+                    "  keep   {} {} ({})",
+                    k.snapshot.id.short(),
+                    k.snapshot.snapshot.time.format("%Y-%m-%d %H:%M:%S"),
+                    k.reasons.join(", ")
+                )?;
+            }
+            for r in &grp.remove {
+                writeln!(
+                    out,
+                    "  remove {} {}",
+                    r.id.short(),
+                    r.snapshot.time.format("%Y-%m-%d %H:%M:%S")
+                )?;
+            }
+        }
+        if a.dry_run {
+            writeln!(out, "dry run: nothing removed")?;
+        } else {
+            writeln!(out, "removed {removed} snapshot(s)")?;
+        }
+        if let Some(p) = &prune {
+            print_prune(out, p)?;
+        }
+        Ok(())
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+fn print_prune(out: &mut dyn Write, p: &thinledger_backup::PrunePlan) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "prune{}: {} of {} packs unused, {} to repack, {} unreferenced; up to {} freed, {} unused kept",
+        if p.applied { "" } else { " (plan)" },
+        p.packs_to_delete.len(),
+        p.packs,
+        p.packs_to_repack.len(),
+        p.unreferenced_packs.len(),
+        human_bytes(p.bytes_freed_at_most),
+        human_bytes(p.bytes_unused_kept)
+    )
+}
+
+pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
+    if !(0.0..=100.0).contains(&a.max_unused) {
+        bail!(BadInput(format!(
+            "--max-unused {}: give a percentage from 0 to 100",
+            a.max_unused
+        )));
+    }
+    let repo = g.open().await?;
+    let p = thinledger_backup::prune(
+        &repo,
+        &PruneOptions {
+            dry_run: a.dry_run,
+            max_unused_percent: a.max_unused,
+        },
+    )
+    .await?;
+    print_data(g, &p, |out| print_prune(out, &p))?;
+    Ok(EXIT_OK as u8)
+}
+
+pub async fn unlock(g: &Globals, a: &UnlockArgs) -> anyhow::Result<u8> {
+    let repo = g.open().await?;
+    let removed = repo.unlock(a.remove_all).await?;
+    let ids: Vec<String> = removed.iter().map(|i| i.to_hex()).collect();
+    print_data(g, &serde_json::json!({ "removed": ids }), |out| {
+        writeln!(out, "removed {} lock(s)", removed.len())
+    })?;
+    Ok(EXIT_OK as u8)
+}

@@ -1,0 +1,920 @@
+//! `ledger-backup` as a process: killed in the middle of a backup, and its error paths (wrong
+//! password, missing repository, permission denied, full disk), each with its exit code.
+//!
+//! How the hard cases are made real, also when the tests run as root (where permission bits
+//! do not stop anyone):
+//! - **Permission denied**: as root, the binary runs as uid/gid 65534 (`nobody`), so a
+//!   read-only folder and a root-only file stop it; as any other user, mode bits do that alone.
+//! - **Full disk**: the repository (or restore target) is a small tmpfs mounted in a private
+//!   mount namespace (`unshare --user --map-root-user --mount`), so the kernel answers ENOSPC;
+//!   no privileges on the host are needed. Where user namespaces are disabled the test says so
+//!   and skips that part. Writing to `/dev/full` (ENOSPC on every write) covers `dump`.
+//!
+//! restic (Debian's 0.14) cross-checks the repository; with THINLEDGER_REQUIRE_SERVICES=1 it
+//! must be installed (scripts/services/restic.sh installs it).
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "cli test password, not a secret";
+const NOBODY: u32 = 65534;
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
+}
+
+/// A temporary folder others can enter (the permission tests run the binary as `nobody`),
+/// with a password file.
+struct Fixture {
+    tmp: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let pw = tmp.path().join("password");
+        std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Fixture { tmp }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.tmp.path().join(rel)
+    }
+
+    /// `ledger-backup -r REPO ARGS…` with the fixture's password and no ambient settings.
+    fn cmd(&self, repo: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("-r")
+            .arg(repo)
+            .args(args)
+            .env("THINLEDGER_PASSWORD_FILE", self.path("password"))
+            .env_remove("THINLEDGER_REPOSITORY")
+            .env_remove("THINLEDGER_PASSWORD_COMMAND")
+            .env_remove("THINLEDGER_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    fn run(&self, repo: &Path, args: &[&str]) -> Output {
+        self.cmd(repo, args).output().unwrap()
+    }
+
+    fn init(&self, repo: &Path) {
+        let out = self.run(repo, &["init"]);
+        assert_ok(&out, "init");
+    }
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_ok(out: &Output, what: &str) {
+    let (o, e) = text(out);
+    assert!(
+        out.status.success(),
+        "{what} failed ({}):\n{o}\n{e}",
+        out.status
+    );
+}
+
+/// Asserts the exit code and returns stderr.
+fn assert_code(out: &Output, code: i32, what: &str) -> String {
+    let (o, e) = text(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: exit status {}\nstdout:\n{o}\nstderr:\n{e}",
+        out.status
+    );
+    e
+}
+
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Runs the command as `nobody` when we are root, so permission bits apply.
+fn as_unprivileged(c: &mut Command) -> &mut Command {
+    if is_root() {
+        c.uid(NOBODY).gid(NOBODY);
+    }
+    c
+}
+
+/// Hands a folder to the user `as_unprivileged` runs as.
+fn give_to_unprivileged(p: &Path) {
+    if is_root() {
+        std::os::unix::fs::chown(p, Some(NOBODY), Some(NOBODY)).unwrap();
+    }
+}
+
+/// Deterministic incompressible bytes.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Compressible lines.
+fn lines(len: usize, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 64);
+    let mut i = seed;
+    while out.len() < len {
+        out.extend_from_slice(
+            format!(
+                "{i:08} posting account={} amount={}\n",
+                i % 977,
+                i * 31 % 100_003
+            )
+            .as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(len);
+    out
+}
+
+/// About 70 MiB: incompressible files, compressible text, a thousand small files, a symlink.
+fn make_data_set(root: &Path) {
+    std::fs::create_dir_all(root.join("blobs")).unwrap();
+    std::fs::create_dir_all(root.join("ledger/2026")).unwrap();
+    for i in 0..6u64 {
+        std::fs::write(
+            root.join(format!("blobs/b{i}.bin")),
+            noise(10 * 1024 * 1024 + i as usize * 4099, i),
+        )
+        .unwrap();
+    }
+    for i in 0..2u64 {
+        std::fs::write(
+            root.join(format!("ledger/journal-{i}.log")),
+            lines(4 * 1024 * 1024, i * 1_000_000),
+        )
+        .unwrap();
+    }
+    for i in 0..1000u64 {
+        std::fs::write(
+            root.join(format!("ledger/2026/entry-{i:04}.json")),
+            format!("{{\"id\":{i},\"amount\":{}}}\n", i * 7919 % 10_007),
+        )
+        .unwrap();
+    }
+    std::os::unix::fs::symlink("ledger/journal-0.log", root.join("current.log")).unwrap();
+    std::fs::set_permissions(
+        root.join("ledger/journal-1.log"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+}
+
+/// Asserts `b` holds what `a` holds: types, bytes, modes, file mtimes, symlink targets.
+fn assert_same_tree(a: &Path, b: &Path) -> usize {
+    let ma = std::fs::symlink_metadata(a).unwrap();
+    let mb = std::fs::symlink_metadata(b)
+        .unwrap_or_else(|e| panic!("{} missing after restore: {e}", b.display()));
+    assert_eq!(ma.file_type(), mb.file_type(), "type of {}", b.display());
+    if ma.file_type().is_symlink() {
+        assert_eq!(
+            std::fs::read_link(a).unwrap(),
+            std::fs::read_link(b).unwrap()
+        );
+        return 1;
+    }
+    assert_eq!(
+        ma.mode() & 0o7777,
+        mb.mode() & 0o7777,
+        "mode of {}",
+        b.display()
+    );
+    if ma.is_file() {
+        assert_eq!(
+            (ma.mtime(), ma.mtime_nsec()),
+            (mb.mtime(), mb.mtime_nsec()),
+            "mtime of {}",
+            b.display()
+        );
+        assert!(
+            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
+            "content of {} differs",
+            b.display()
+        );
+        return 1;
+    }
+    let names = |p: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(p)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    let (na, nb) = (names(a), names(b));
+    assert_eq!(na, nb, "entries of {}", b.display());
+    1 + na
+        .iter()
+        .map(|n| assert_same_tree(&a.join(n), &b.join(n)))
+        .sum::<usize>()
+}
+
+/// Pack files (named by 64 hex digits) under `repo/data`.
+fn packs(repo: &Path) -> usize {
+    let Ok(dirs) = std::fs::read_dir(repo.join("data")) else {
+        return 0;
+    };
+    dirs.flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flatten()
+        .flatten()
+        .filter(|f| {
+            let n = f.file_name();
+            let n = n.to_string_lossy();
+            n.len() == 64 && n.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .count()
+}
+
+fn entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// Debian's restic from THINLEDGER_TEST_RESTIC or PATH; `None` (with a message) when missing,
+/// unless THINLEDGER_REQUIRE_SERVICES=1.
+fn restic() -> Option<PathBuf> {
+    let found = std::env::var_os("THINLEDGER_TEST_RESTIC")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("restic"))
+                    .find(|p| p.is_file())
+            })
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "THINLEDGER_REQUIRE_SERVICES=1 but restic is missing (set THINLEDGER_TEST_RESTIC)"
+        );
+        eprintln!("skipping the restic cross-checks: restic not found");
+    }
+    found
+}
+
+fn run_restic(restic: &Path, repo: &Path, args: &[&str]) -> Output {
+    Command::new(restic)
+        .arg("-r")
+        .arg(repo)
+        .args(args)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .env("RESTIC_CACHE_DIR", repo.with_extension("restic-cache"))
+        .env_remove("RESTIC_REPOSITORY")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn a_backup_killed_midway_leaves_a_consistent_repository() {
+    let f = Fixture::new();
+    let data = f.path("data");
+    make_data_set(&data);
+    let repo = f.path("repo");
+    f.init(&repo);
+
+    // Start a backup; SIGKILL it as soon as its first pack is in the repository.
+    let mut child = f
+        .cmd(&repo, &["backup", "--quiet", data.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while packs(&repo) == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the backup ended before its first pack landed"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no pack after 5 minutes"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "the backup was not killed: {status}"
+    );
+    assert_eq!(
+        entries(&repo.join("snapshots")),
+        0,
+        "a snapshot was written"
+    );
+    assert_eq!(entries(&repo.join("locks")), 1, "the killed backup's lock");
+
+    // No snapshot, nothing damaged: our check reads every pack and finds no error.
+    let out = f.run(&repo, &["snapshots", "--output", "json"]);
+    assert_ok(&out, "snapshots");
+    assert_eq!(json(&out).as_array().unwrap().len(), 0);
+    let out = f.run(&repo, &["check", "--read-data", "--output", "json"]);
+    assert_ok(&out, "check after the kill");
+    let report = json(&out);
+    assert_eq!(report["errors"].as_array().unwrap().len(), 0, "{report}");
+    // What the killed backup uploaded is there, in no index yet: reported, not an error.
+    assert!(
+        !report["unreferenced_packs"].as_array().unwrap().is_empty(),
+        "{report}"
+    );
+
+    let restic = restic();
+    if let Some(restic) = &restic {
+        // restic 0.14 does not take a lock over a stale one; its `unlock` recognises ours as
+        // stale (same host, process gone) and removes it. Then it checks every byte.
+        let out = run_restic(restic, &repo, &["unlock"]);
+        assert_ok(&out, "restic unlock");
+        assert_eq!(
+            entries(&repo.join("locks")),
+            0,
+            "restic left our stale lock"
+        );
+        let out = run_restic(restic, &repo, &["check", "--read-data"]);
+        let (o, e) = text(&out);
+        assert!(
+            out.status.success() && o.contains("no errors were found"),
+            "restic check after the kill:\n{o}\n{e}"
+        );
+    }
+
+    // The next backup succeeds (past a stale lock, when restic did not remove it).
+    let out = f.run(
+        &repo,
+        &[
+            "backup",
+            "--quiet",
+            "--output",
+            "json",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out, "backup after the kill");
+    let summary = json(&out);
+    assert!(summary["files_new"].as_u64().unwrap() == 1008, "{summary}");
+    let out = f.run(&repo, &["check", "--read-data", "--output", "json"]);
+    assert_ok(&out, "check after the second backup");
+    if let Some(restic) = &restic {
+        let out = run_restic(restic, &repo, &["check", "--read-data"]);
+        let (o, e) = text(&out);
+        assert!(
+            out.status.success() && o.contains("no errors were found"),
+            "restic check after the second backup:\n{o}\n{e}"
+        );
+    }
+
+    // Byte-identical restore; prune then removes what the killed backup left.
+    let target = f.path("restored");
+    let out = f.run(
+        &repo,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+    );
+    assert_ok(&out, "restore");
+    let restored = target.join(data.strip_prefix("/").unwrap());
+    assert!(assert_same_tree(&data, &restored) > 1000);
+    let out = f.run(&repo, &["prune", "--output", "json"]);
+    assert_ok(&out, "prune");
+    let out = f.run(&repo, &["check", "--output", "json"]);
+    assert_ok(&out, "check after prune");
+    let report = json(&out);
+    assert_eq!(
+        report["unreferenced_packs"].as_array().unwrap().len(),
+        0,
+        "{report}"
+    );
+}
+
+#[test]
+fn wrong_password_is_bad_input_and_does_not_echo_the_password() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.init(&repo);
+    let wrong = f.path("wrong");
+    std::fs::write(&wrong, "Tr0ub4dor&3 is not it\n").unwrap();
+    let out = f
+        .cmd(&repo, &["snapshots"])
+        .env("THINLEDGER_PASSWORD_FILE", &wrong)
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 2, "wrong password");
+    assert!(
+        err.contains("wrong password") && err.contains("check the password file or command"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Tr0ub4dor") && !err.contains(PASSWORD),
+        "{err}"
+    );
+
+    // No password at all names both ways to give one.
+    let out = f
+        .cmd(&repo, &["snapshots"])
+        .env_remove("THINLEDGER_PASSWORD_FILE")
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 2, "no password");
+    assert!(
+        err.contains("--password-file") && err.contains("--password-command"),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_repository_is_bad_input_naming_the_location_and_init() {
+    let f = Fixture::new();
+    let nowhere = f.path("no-repo-here");
+    let out = f.run(&nowhere, &["snapshots"]);
+    let err = assert_code(&out, 2, "missing repository");
+    assert!(
+        err.contains(&format!("no repository at file://{}", nowhere.display()))
+            && err.contains("run `init`"),
+        "{err}"
+    );
+    // No --repo at all.
+    let out = Command::new(bin())
+        .arg("snapshots")
+        .env_remove("THINLEDGER_REPOSITORY")
+        .env("THINLEDGER_PASSWORD_FILE", f.path("password"))
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 2, "no --repo");
+    assert!(
+        err.contains("give --repo URL or set THINLEDGER_REPOSITORY"),
+        "{err}"
+    );
+    // An unknown snapshot in a real repository.
+    let repo = f.path("repo");
+    f.init(&repo);
+    let out = f.run(&repo, &["restore", "abcdef12", "--target", "/nonexistent"]);
+    let err = assert_code(&out, 2, "unknown snapshot");
+    assert!(err.contains("snapshot `abcdef12` not found"), "{err}");
+}
+
+#[test]
+fn permission_denied_names_the_path_and_the_fix() {
+    let f = Fixture::new();
+    // A folder the (unprivileged) user may not write: init fails there, exit 1.
+    let ro = f.path("read-only");
+    std::fs::create_dir(&ro).unwrap();
+    std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let repo_in_ro = ro.join("repo");
+    let out = as_unprivileged(&mut f.cmd(&repo_in_ro, &["init"]))
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 1, "init in a read-only folder");
+    assert!(
+        err.contains(&repo_in_ro.display().to_string())
+            && err.contains("Permission denied")
+            && err.contains("run as a user that may read and write the repository folder"),
+        "{err}"
+    );
+    assert!(!repo_in_ro.exists());
+
+    // A source file the user may not read: it is skipped and named, the rest is saved, exit 1.
+    let work = f.path("work");
+    std::fs::create_dir(&work).unwrap();
+    give_to_unprivileged(&work);
+    let repo = work.join("repo");
+    let out = as_unprivileged(&mut f.cmd(&repo, &["init"]))
+        .output()
+        .unwrap();
+    assert_ok(&out, "init as the unprivileged user");
+    let src = f.path("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("open.txt"), "anyone may read this\n").unwrap();
+    let secret = src.join("secret.txt");
+    std::fs::write(&secret, "root only\n").unwrap();
+    let mode = if is_root() { 0o600 } else { 0o000 };
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(mode)).unwrap();
+    let out = as_unprivileged(&mut f.cmd(&repo, &["backup", "--quiet", src.to_str().unwrap()]))
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 1, "backup with an unreadable file");
+    let (stdout, _) = text(&out);
+    assert!(
+        err.contains("1 entry could not be read and is not in snapshot"),
+        "{err}"
+    );
+    assert!(
+        stdout.contains(&secret.display().to_string()) && stdout.contains("ermission denied"),
+        "{stdout}"
+    );
+    let out = as_unprivileged(&mut f.cmd(&repo, &["snapshots", "--output", "json"]))
+        .output()
+        .unwrap();
+    assert_ok(&out, "snapshots");
+    assert_eq!(json(&out).as_array().unwrap().len(), 1);
+
+    // A restore target the user may not create, exit 1.
+    let target = ro.join("restore");
+    let out = as_unprivileged(&mut f.cmd(
+        &repo,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+    ))
+    .output()
+    .unwrap();
+    let err = assert_code(&out, 1, "restore into a read-only folder");
+    assert!(
+        err.contains(&target.display().to_string())
+            && err.contains("run as a user that may access it"),
+        "{err}"
+    );
+}
+
+/// Whether this kernel lets us mount a tmpfs in a private user and mount namespace.
+fn private_tmpfs_available() -> bool {
+    let ok = Command::new("unshare")
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            "mount -t tmpfs -o size=1m thinledger-probe /mnt",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!(
+            "skipping the tmpfs full-disk cases: `unshare --user --mount` is not allowed here (user namespaces disabled)"
+        );
+    }
+    ok
+}
+
+/// Runs `script` with `sh` after mounting a tmpfs of `size` on `dir`, in a private namespace;
+/// `$BIN` is ledger-backup. The script prints `exit=N` lines for the commands it checks.
+fn in_small_tmpfs(f: &Fixture, dir: &Path, size: &str, script: &str) -> (String, String) {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+        .arg(format!(
+            "set -u; mount -t tmpfs -o size={size} thinledger-full \"$DIR\" || exit 99; {script}"
+        ))
+        .env("DIR", dir)
+        .env("BIN", bin())
+        .env("THINLEDGER_PASSWORD_FILE", f.path("password"))
+        .env_remove("THINLEDGER_REPOSITORY")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(99), "mounting the tmpfs failed");
+    text(&out)
+}
+
+#[test]
+fn a_full_disk_fails_the_job_with_a_clear_error_and_a_consistent_repository() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..3u64 {
+        std::fs::write(src.join(format!("f{i}.bin")), noise(4 * 1024 * 1024, i)).unwrap();
+    }
+
+    // dump to a device that is always full.
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(
+        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
+        "backup",
+    );
+    let dev_full = std::fs::File::create("/dev/full").unwrap();
+    let file = format!("{}/f0.bin", src.display());
+    let out = f
+        .cmd(&repo, &["dump", "latest", &file])
+        .stdout(dev_full)
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 1, "dump to /dev/full");
+    assert!(
+        err.contains("No space left on device") && err.contains("the disk is full"),
+        "{err}"
+    );
+
+    if !private_tmpfs_available() {
+        return;
+    }
+    // A repository on a 6 MiB disk: init fits, a 12 MiB backup does not. The job fails with
+    // exit 1 naming the repository and the fix, and the repository stays consistent.
+    let small = f.path("small-disk");
+    let (stdout, stderr) = in_small_tmpfs(
+        &f,
+        &small,
+        "6m",
+        &format!(
+            "\"$BIN\" -r \"$DIR/repo\" init >/dev/null || exit 98
+             \"$BIN\" -r \"$DIR/repo\" backup --quiet --compression off '{}'; echo \"backup-exit=$?\"
+             \"$BIN\" -r \"$DIR/repo\" check --read-data --output json; echo \"check-exit=$?\"",
+            src.display()
+        ),
+    );
+    assert!(stdout.contains("backup-exit=1"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("`file://{}/repo/", small.display()))
+            && stderr.contains("No space left on device")
+            && stderr.contains("the disk holding the repository is full: free space"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("check-exit=0"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("\"errors\": []"), "{stdout}");
+
+    // A restore into a 2 MiB disk: exit 1, naming the file and the fix.
+    let target = f.path("small-target");
+    let (stdout, stderr) = in_small_tmpfs(
+        &f,
+        &target,
+        "2m",
+        &format!(
+            "\"$BIN\" -r '{}' restore latest --quiet --target \"$DIR\"; echo \"restore-exit=$?\"",
+            repo.display()
+        ),
+    );
+    assert!(stdout.contains("restore-exit=1"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("No space left on device")
+            && stderr.contains("the disk is full: free space or choose another target")
+            && stderr.contains(&target.display().to_string()),
+        "{stderr}"
+    );
+}
+
+/// A small tree for the listing tests.
+fn small_tree(root: &Path) {
+    std::fs::create_dir_all(root.join("db/wal")).unwrap();
+    std::fs::write(root.join("db/base.tar"), noise(300_000, 7)).unwrap();
+    std::fs::write(
+        root.join("db/wal/000000010000000000000001"),
+        lines(70_000, 1),
+    )
+    .unwrap();
+    std::fs::write(root.join("notes.txt"), "hello\n").unwrap();
+    std::fs::write(root.join("empty"), "").unwrap();
+    std::os::unix::fs::symlink("db/base.tar", root.join("base-link")).unwrap();
+    std::fs::set_permissions(
+        root.join("notes.txt"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+}
+
+#[test]
+fn ls_lists_a_snapshot_like_restic_does() {
+    let f = Fixture::new();
+    let data = f.path("data");
+    small_tree(&data);
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(
+        &f.run(&repo, &["backup", "--quiet", data.to_str().unwrap()]),
+        "backup",
+    );
+
+    let out = f.run(&repo, &["ls", "latest", "--output", "json"]);
+    assert_ok(&out, "ls --output json");
+    let doc = json(&out);
+    let entries = doc["entries"].as_array().unwrap();
+    let ours: Vec<(String, String, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["path"].as_str().unwrap().to_string(),
+                e["type"].as_str().unwrap().to_string(),
+                e["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let base = format!("{}/db/base.tar", data.display());
+    assert!(
+        ours.contains(&(base.clone(), "file".into(), 300_000)),
+        "{ours:?}"
+    );
+    let notes = entries
+        .iter()
+        .find(|e| e["path"] == format!("{}/notes.txt", data.display()))
+        .unwrap();
+    assert_eq!(notes["mode"], 0o640);
+    let link = entries.iter().find(|e| e["type"] == "symlink").unwrap();
+    assert_eq!(link["link_target"], "db/base.tar");
+    // Parents come before their children.
+    for (i, (p, _, _)) in ours.iter().enumerate() {
+        if let Some((parent, _)) = p.rsplit_once('/').filter(|(d, _)| !d.is_empty()) {
+            assert!(
+                ours[..i].iter().any(|(q, t, _)| q == parent && t == "dir"),
+                "{p} listed before its directory"
+            );
+        }
+    }
+
+    // restic's own listing of the same snapshot has the same entries, types and sizes.
+    if let Some(restic) = restic() {
+        let out = run_restic(&restic, &repo, &["ls", "--json", "latest"]);
+        assert_ok(&out, "restic ls");
+        let mut theirs: Vec<(String, String, u64)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["struct_type"] == "node")
+            .map(|v| {
+                (
+                    v["path"].as_str().unwrap().to_string(),
+                    v["type"].as_str().unwrap().to_string(),
+                    v["size"].as_u64().unwrap_or(0),
+                )
+            })
+            .collect();
+        let mut sorted = ours.clone();
+        sorted.sort();
+        theirs.sort();
+        assert_eq!(sorted, theirs);
+    }
+
+    // A path inside: that directory and what is under it; a file: just the file.
+    let sub = format!("latest:{}/db", data.display());
+    let out = f.run(&repo, &["ls", &sub]);
+    assert_ok(&out, "ls SNAPSHOT:PATH");
+    let (table, _) = text(&out);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 4, "{table}");
+    assert!(
+        rows[0].starts_with("drwx") && rows[0].ends_with("/db"),
+        "{table}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.contains(" 300000 ") && r.ends_with("/db/base.tar")),
+        "{table}"
+    );
+    let out = f.run(
+        &repo,
+        &["ls", &format!("latest:{base}"), "--output", "json"],
+    );
+    assert_ok(&out, "ls of one file");
+    assert_eq!(json(&out)["entries"].as_array().unwrap().len(), 1);
+
+    // A path that is not there: exit 2, nothing on stdout.
+    let out = f.run(&repo, &["ls", "latest:/not/there", "--output", "json"]);
+    let err = assert_code(&out, 2, "ls of a missing path");
+    assert!(
+        err.contains("path `/not/there` is not in snapshot"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn host_path_and_tag_filters_choose_latest_and_the_listing() {
+    let f = Fixture::new();
+    let a = f.path("a");
+    let b = f.path("b");
+    small_tree(&a);
+    std::fs::create_dir(&b).unwrap();
+    std::fs::write(b.join("only-in-b"), "b\n").unwrap();
+    let repo = f.path("repo");
+    f.init(&repo);
+    let backup = |dir: &Path, host: &str, tags: &str| {
+        let out = f.run(
+            &repo,
+            &[
+                "backup",
+                "--quiet",
+                "--host",
+                host,
+                "--tag",
+                tags,
+                "--output",
+                "json",
+                dir.to_str().unwrap(),
+            ],
+        );
+        assert_ok(&out, "backup");
+        json(&out)["snapshot_id"].as_str().unwrap().to_string()
+    };
+    let a_daily = backup(&a, "ledger-a", "daily,db");
+    let b_weekly = backup(&b, "ledger-b", "weekly");
+    let a_weekly = backup(&a, "ledger-a", "weekly");
+
+    let ids = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["snapshots", "--output", "json"];
+        all.extend_from_slice(args);
+        let out = f.run(&repo, &all);
+        assert_ok(&out, "snapshots");
+        json(&out)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&[]),
+        vec![a_daily.clone(), b_weekly.clone(), a_weekly.clone()]
+    );
+    assert_eq!(ids(&["--host", "ledger-b"]), vec![b_weekly.clone()]);
+    assert_eq!(
+        ids(&["--host", "ledger-b", "--host", "ledger-a"]).len(),
+        3,
+        "hosts are alternatives"
+    );
+    // `a,b` needs both tags; two --tag flags are alternatives. Backup split `daily,db` into two.
+    assert_eq!(ids(&["--tag", "db,daily"]), vec![a_daily.clone()]);
+    assert_eq!(ids(&["--tag", "db,weekly"]), Vec::<String>::new());
+    assert_eq!(ids(&["--tag", "db", "--tag", "weekly"]).len(), 3);
+    assert_eq!(
+        ids(&["--path", b.to_str().unwrap()]),
+        vec![b_weekly.clone()]
+    );
+    // A relative --path is made absolute like backup's paths.
+    let rel = f
+        .cmd(
+            &repo,
+            &["snapshots", "--output", "json", "--path", "./b/../b"],
+        )
+        .current_dir(f.path(""))
+        .output()
+        .unwrap();
+    assert_ok(&rel, "snapshots --path relative");
+    assert_eq!(json(&rel).as_array().unwrap().len(), 1);
+
+    // `latest` honours the filters in ls, dump and restore.
+    let latest_id = |args: &[&str]| {
+        let mut all = vec!["ls", "latest", "--output", "json"];
+        all.extend_from_slice(args);
+        let out = f.run(&repo, &all);
+        assert_ok(&out, "ls latest");
+        json(&out)["snapshot"].as_str().unwrap().to_string()
+    };
+    assert_eq!(latest_id(&[]), a_weekly);
+    assert_eq!(latest_id(&["--host", "ledger-b"]), b_weekly);
+    assert_eq!(latest_id(&["--tag", "daily"]), a_daily);
+    let out = f.run(
+        &repo,
+        &[
+            "dump",
+            "latest",
+            "--host",
+            "ledger-b",
+            &format!("{}/only-in-b", b.display()),
+        ],
+    );
+    assert_ok(&out, "dump latest --host");
+    assert_eq!(out.stdout, b"b\n");
+    let target = f.path("restored-b");
+    let out = f.run(
+        &repo,
+        &[
+            "restore",
+            "latest",
+            "--path",
+            b.to_str().unwrap(),
+            "--target",
+            target.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out, "restore latest --path");
+    assert!(
+        target
+            .join(b.strip_prefix("/").unwrap())
+            .join("only-in-b")
+            .is_file()
+    );
+    assert!(!target.join(a.strip_prefix("/").unwrap()).exists());
+
+    // Nothing matches: exit 2 naming the filter.
+    let out = f.run(&repo, &["ls", "latest", "--host", "ledger-z"]);
+    let err = assert_code(&out, 2, "latest with no match");
+    assert!(
+        err.contains("no snapshot with host ledger-z") && err.contains("`snapshots`"),
+        "{err}"
+    );
+    let out = f.run(&repo, &["snapshots", "--tag", ","]);
+    let err = assert_code(&out, 2, "empty tag list");
+    assert!(err.contains("--tag `,`"), "{err}");
+}
