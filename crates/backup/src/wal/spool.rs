@@ -1,0 +1,308 @@
+//! Asynchronous pushing: PostgreSQL's archive_command returns quickly during bursts while
+//! the durability contract holds.
+//!
+//! `wal push --async PATH` does not upload by itself. It makes sure one worker process runs for
+//! the spool directory, and waits until the worker reports on that file:
+//!
+//! - the worker scans `pg_wal/archive_status/*.ready` (every file PostgreSQL is waiting to
+//!   archive, not only the one asked for), stores up to a batch of them in one snapshot with
+//!   parallel uploads, and only after the snapshot is written (packs and index before it)
+//!   writes `SPOOL/out/NAME.ok` holding the file's SHA-256, or `SPOOL/out/NAME.error`;
+//! - `wal push --async` exits 0 only when `NAME.ok` exists **and** holds the SHA-256 of the
+//!   file it was given: so exit 0 still means "durably in the repository". It exits non-zero
+//!   on `NAME.error` or when nothing arrives within the timeout, and PostgreSQL retries.
+//!
+//! Because the worker works ahead on every `.ready` file, the next archive_command calls find
+//! their `.ok` already written and return at once: a burst of segments is uploaded in parallel
+//! batches instead of one process (with its key derivation and lock) per segment.
+//! A worker exits after a short idle period; the next push starts a new one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::catalog::Catalog;
+use super::error::{PitrError, PitrResult};
+use super::name::WalFileName;
+use super::push::{PushOptions, PushOutcome, push_batch, sha256_file};
+use crate::repo::Repository;
+
+/// Knobs of asynchronous pushing.
+#[derive(Debug, Clone)]
+pub struct AsyncPushOptions {
+    /// The spool directory (local, writable by the PostgreSQL user; one per cluster).
+    pub spool: PathBuf,
+    /// How long `wal push --async` waits for the worker's answer before failing (PostgreSQL
+    /// then retries).
+    pub timeout: Duration,
+    /// Most files per batch snapshot.
+    pub max_batch: usize,
+    /// A worker with nothing to do for this long exits.
+    pub idle_exit: Duration,
+}
+
+impl AsyncPushOptions {
+    /// Defaults for a spool directory: 60 s timeout, 64 files per batch, 5 s idle exit.
+    pub fn new(spool: impl Into<PathBuf>) -> AsyncPushOptions {
+        AsyncPushOptions {
+            spool: spool.into(),
+            timeout: Duration::from_secs(60),
+            max_batch: 64,
+            idle_exit: Duration::from_secs(5),
+        }
+    }
+
+    fn out_dir(&self) -> PathBuf {
+        self.spool.join("out")
+    }
+
+    fn pid_file(&self) -> PathBuf {
+        self.spool.join("worker.pid")
+    }
+}
+
+fn valid_name(path: &Path) -> PitrResult<WalFileName> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.parse()
+        .map_err(|e: super::name::BadWalName| PitrError::InvalidInput {
+            field: "WAL file path",
+            value: path.display().to_string(),
+            rule: e.to_string(),
+        })
+}
+
+fn pid_alive(pid: u32) -> bool {
+    pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Whether a worker process holds the spool.
+pub fn worker_running(opts: &AsyncPushOptions) -> bool {
+    std::fs::read_to_string(opts.pid_file())
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .is_some_and(pid_alive)
+}
+
+async fn write_status(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    tokio::fs::write(&tmp, text).await?;
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// The archive_command side of asynchronous pushing: waits until the worker has stored `path`
+/// (starting one with `start_worker` when none runs). Returns only once the file is durably in
+/// the repository.
+pub async fn push_async(
+    path: &Path,
+    opts: &AsyncPushOptions,
+    start_worker: &(dyn Fn() -> std::io::Result<()> + Sync),
+) -> PitrResult<()> {
+    let name = valid_name(path)?;
+    let out = opts.out_dir();
+    tokio::fs::create_dir_all(&out)
+        .await
+        .map_err(|e| PitrError::io("creating the spool", &out, e))?;
+    let sha = sha256_file(path).await?;
+    let ok = out.join(format!("{name}.ok"));
+    let err = out.join(format!("{name}.error"));
+    let deadline = Instant::now() + opts.timeout;
+    let mut last_start: Option<Instant> = None;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        match tokio::fs::read_to_string(&ok).await {
+            Ok(s) if s.trim() == sha => {
+                let _ = tokio::fs::remove_file(&ok).await;
+                return Ok(());
+            }
+            // A stale acknowledgement for other content: drop it, let the worker decide again.
+            Ok(_) => {
+                let _ = tokio::fs::remove_file(&ok).await;
+            }
+            Err(_) => {}
+        }
+        if let Ok(msg) = tokio::fs::read_to_string(&err).await {
+            let _ = tokio::fs::remove_file(&err).await;
+            return Err(PitrError::Async {
+                name: name.to_string(),
+                detail: msg.trim().to_string(),
+            });
+        }
+        if Instant::now() >= deadline {
+            return Err(PitrError::Async {
+                name: name.to_string(),
+                detail: format!(
+                    "no answer from the worker within {} s (see {}/worker.log); PostgreSQL will retry",
+                    opts.timeout.as_secs(),
+                    opts.spool.display()
+                ),
+            });
+        }
+        if !worker_running(opts) && last_start.is_none_or(|t| t.elapsed() > Duration::from_secs(2))
+        {
+            start_worker().map_err(|e| PitrError::Async {
+                name: name.to_string(),
+                detail: format!("cannot start the worker: {e}"),
+            })?;
+            last_start = Some(Instant::now());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// What a worker did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkerSummary {
+    /// Batches written.
+    pub batches: u64,
+    /// Files stored.
+    pub stored: u64,
+    /// Files already archived identically.
+    pub already_archived: u64,
+    /// Files that failed (reported in `.error` files).
+    pub failed: u64,
+    /// Another worker held the spool; this one did nothing.
+    pub already_running: bool,
+}
+
+struct PidFile(PathBuf);
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let mine = std::fs::read_to_string(&self.0)
+            .ok()
+            .is_some_and(|s| s.trim() == std::process::id().to_string());
+        if mine {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+fn claim_spool(opts: &AsyncPushOptions) -> PitrResult<Option<PidFile>> {
+    let path = opts.pid_file();
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                use std::io::Write;
+                write!(f, "{}", std::process::id())
+                    .map_err(|e| PitrError::io("writing", &path, e))?;
+                return Ok(Some(PidFile(path)));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if worker_running(opts) {
+                    return Ok(None);
+                }
+                // Left by a worker that died: take it over.
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(e) => return Err(PitrError::io("creating", &path, e)),
+        }
+    }
+    Ok(None)
+}
+
+/// Names PostgreSQL is waiting to archive (`archive_status/*.ready`) that have no answer yet.
+async fn pending(wal_dir: &Path, out: &Path, max: usize) -> Vec<PathBuf> {
+    let status = wal_dir.join("archive_status");
+    let Ok(mut rd) = tokio::fs::read_dir(&status).await else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    while let Ok(Some(e)) = rd.next_entry().await {
+        let f = e.file_name().to_string_lossy().into_owned();
+        if let Some(n) = f.strip_suffix(".ready")
+            && n.parse::<WalFileName>().is_ok()
+            && !out.join(format!("{n}.ok")).exists()
+            && !out.join(format!("{n}.error")).exists()
+        {
+            names.push(n.to_string());
+        }
+    }
+    // History files first (a new timeline's segments need them), then in WAL order.
+    names.sort_by_key(|n| (!n.ends_with(".history"), n.clone()));
+    names.truncate(max.max(1));
+    names.into_iter().map(|n| wal_dir.join(n)).collect()
+}
+
+/// The worker: pushes every pending file of `wal_dir` in batches until idle. Returns at once
+/// (with `already_running`) if another worker holds the spool.
+pub async fn run_worker(
+    repo: &Arc<Repository>,
+    catalog: &mut Catalog,
+    wal_dir: &Path,
+    opts: &AsyncPushOptions,
+    push: &PushOptions,
+) -> PitrResult<WorkerSummary> {
+    let out = opts.out_dir();
+    tokio::fs::create_dir_all(&out)
+        .await
+        .map_err(|e| PitrError::io("creating the spool", &out, e))?;
+    let mut summary = WorkerSummary::default();
+    let Some(_pid) = claim_spool(opts)? else {
+        summary.already_running = true;
+        return Ok(summary);
+    };
+    let mut idle_since = Instant::now();
+    loop {
+        let batch = pending(wal_dir, &out, opts.max_batch).await;
+        if batch.is_empty() {
+            if idle_since.elapsed() >= opts.idle_exit {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        }
+        let results = match catalog.refresh(repo).await {
+            Ok(()) => push_batch(repo, catalog, &batch, push).await,
+            Err(e) => Err(e),
+        };
+        match results {
+            Ok(results) => {
+                summary.batches += 1;
+                for r in results {
+                    let (file, text) = match (&r.outcome, &r.sha256) {
+                        (Ok(o), Some(sha)) => {
+                            match o {
+                                PushOutcome::Stored => summary.stored += 1,
+                                PushOutcome::AlreadyArchived => summary.already_archived += 1,
+                            }
+                            (out.join(format!("{}.ok", r.name)), sha.clone())
+                        }
+                        (Ok(_), None) => continue,
+                        (Err(e), _) => {
+                            summary.failed += 1;
+                            (out.join(format!("{}.error", r.name)), e.to_string())
+                        }
+                    };
+                    if let Err(e) = write_status(&file, &text).await {
+                        tracing::warn!(path = %file.display(), error = %e, "cannot write status");
+                    }
+                }
+            }
+            Err(e) => {
+                // The repository is unreachable: tell the waiting pushes, pause, go on.
+                tracing::warn!(error = %e, "batch failed");
+                for p in &batch {
+                    if let Some(n) = p.file_name() {
+                        let f = out.join(format!("{}.error", n.to_string_lossy()));
+                        let _ = write_status(&f, &e.to_string()).await;
+                    }
+                    summary.failed += 1;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        catalog.persist(repo).await;
+        idle_since = Instant::now();
+    }
+    Ok(summary)
+}

@@ -1,0 +1,254 @@
+//! PITR library tests: WAL push/fetch contract, the catalog, asynchronous pushing through a
+//! spool, the recoverable window and retention, on a local repository with synthetic WAL
+//! files (the end-to-end test with a real PostgreSQL and the real archive_command lives in
+//! the CLI crate's tests, where the binary is built). restic (when present) checks the result.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use thinledger_backup::wal::{
+    self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PitrError, PushOptions, PushOutcome,
+};
+use thinledger_backup::{KeepPolicy, Repository};
+
+use crate::common::{init_local, noise, restic, run_restic};
+
+const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
+
+fn seg_name(tli: u32, segno: u64) -> String {
+    // 1 MiB segments: 4096 per "log".
+    format!("{tli:08X}{:08X}{:08X}", segno / 4096, segno % 4096)
+}
+
+fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, noise(SEG, seed)).unwrap();
+    p
+}
+
+async fn setup() -> (tempfile::TempDir, Arc<Repository>, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = init_local(&tmp.path().join("repo")).await;
+    let wal = tmp.path().join("pg_wal");
+    std::fs::create_dir_all(wal.join("archive_status")).unwrap();
+    (tmp, repo, wal)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
+    let (tmp, repo, wal_dir) = setup().await;
+    let cache = tmp.path().join("cache");
+    let mut cat = Catalog::load(&repo, "main", Some(&cache)).await.unwrap();
+    let names: Vec<String> = (1..=3).map(|s| seg_name(1, s)).collect();
+    let paths: Vec<PathBuf> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| write_seg(&wal_dir, n, i as u64))
+        .collect();
+    let history = wal_dir.join("00000002.history");
+    std::fs::write(&history, "1\t0/300000\tno recovery target specified\n").unwrap();
+    let mut all = paths.clone();
+    all.push(history.clone());
+    let res = wal::push_batch(&repo, &mut cat, &all, &PushOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(res.len(), 4);
+    assert!(
+        res.iter()
+            .all(|r| matches!(r.outcome, Ok(PushOutcome::Stored)))
+    );
+    let snaps = repo.snapshots().await.unwrap();
+    assert_eq!(snaps.len(), 1, "one batch, one snapshot");
+    assert!(snaps[0].snapshot.tags.iter().any(|t| t == wal::WAL_TAG));
+
+    // Identical again: success without a new snapshot, also through a fresh catalog (cache).
+    let mut cat2 = Catalog::load(&repo, "main", Some(&cache)).await.unwrap();
+    let res = wal::push_batch(&repo, &mut cat2, &paths[..1], &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(res[0].outcome, Ok(PushOutcome::AlreadyArchived)));
+    assert_eq!(repo.snapshots().await.unwrap().len(), 1);
+
+    // Different content under an archived name: conflict, nothing written.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let conflicting = write_seg(&other, &names[0], 99);
+    let res = wal::push_batch(&repo, &mut cat2, &[conflicting], &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        matches!(res[0].outcome, Err(PitrError::Conflict { .. })),
+        "{:?}",
+        res[0].outcome
+    );
+    assert_eq!(repo.snapshots().await.unwrap().len(), 1);
+
+    // Bad names are refused per file.
+    let bad = other.join("backup_label");
+    std::fs::write(&bad, b"x").unwrap();
+    let res = wal::push_batch(&repo, &mut cat2, &[bad], &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(matches!(
+        res[0].outcome,
+        Err(PitrError::InvalidInput { .. })
+    ));
+
+    // Fetch: byte for byte, with prefetch of the following segments into a spool.
+    let out = tmp.path().join("restore");
+    std::fs::create_dir_all(&out).unwrap();
+    let spool = tmp.path().join("prefetch");
+    let opts = FetchOptions {
+        spool: Some(spool.clone()),
+        ..FetchOptions::default()
+    };
+    let src = wal::fetch(
+        &repo,
+        &mut cat2,
+        &names[0],
+        &out.join("RECOVERYXLOG"),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(src, FetchSource::Repository);
+    assert_eq!(
+        std::fs::read(out.join("RECOVERYXLOG")).unwrap(),
+        noise(SEG, 0)
+    );
+    assert!(spool.join(&names[1]).exists() && spool.join(&names[2]).exists());
+    let src = wal::fetch(
+        &repo,
+        &mut cat2,
+        &names[1],
+        &out.join("RECOVERYXLOG"),
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(src, FetchSource::Spool);
+    assert_eq!(
+        std::fs::read(out.join("RECOVERYXLOG")).unwrap(),
+        noise(SEG, 1)
+    );
+    wal::fetch(&repo, &mut cat2, "00000002.history", &out.join("h"), &opts)
+        .await
+        .unwrap();
+    assert!(
+        std::fs::read_to_string(out.join("h"))
+            .unwrap()
+            .starts_with("1\t0/300000")
+    );
+    // Missing: NotInArchive, and nothing written.
+    let e = wal::fetch(
+        &repo,
+        &mut cat2,
+        &seg_name(1, 9),
+        &out.join("missing"),
+        &opts,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(e, PitrError::NotInArchive { .. }), "{e}");
+    assert!(!out.join("missing").exists());
+    assert_eq!(cat2.segment_size(), SEG as u64);
+
+    // Other clusters do not see this archive.
+    let cat3 = Catalog::load(&repo, "other-cluster", None).await.unwrap();
+    assert!(cat3.get(&names[0]).is_none());
+
+    if let Some(r) = restic() {
+        let (ok, o, e) = run_restic(&r, &tmp.path().join("repo"), &["check", "--read-data"]);
+        assert!(ok, "restic check: {o}\n{e}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_push_acknowledges_only_stored_files_in_batches() {
+    let (tmp, repo, wal_dir) = setup().await;
+    let names: Vec<String> = (1..=10).map(|s| seg_name(1, s)).collect();
+    for (i, n) in names.iter().enumerate() {
+        write_seg(&wal_dir, n, 100 + i as u64);
+        std::fs::write(
+            wal_dir.join("archive_status").join(format!("{n}.ready")),
+            b"",
+        )
+        .unwrap();
+    }
+    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
+    opts.idle_exit = Duration::from_millis(200);
+    opts.max_batch = 4;
+    opts.timeout = Duration::from_secs(60);
+    // The worker runs in this process (the CLI starts it as a separate process).
+    let worker = {
+        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
+        tokio::spawn(async move {
+            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
+        })
+    };
+    let no_spawn = || Ok(());
+    for n in &names {
+        wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+            .await
+            .unwrap();
+    }
+    let summary = worker.await.unwrap().unwrap();
+    assert_eq!(summary.stored, 10);
+    assert!(summary.batches >= 3, "{summary:?}");
+    // Every acknowledged file is in the repository.
+    let cat = Catalog::load(&repo, "main", None).await.unwrap();
+    for n in &names {
+        assert!(cat.get(n).is_some(), "{n} acknowledged but not archived");
+    }
+    // A conflicting file is reported through an .error status, and push_async fails.
+    let other = seg_name(1, 3);
+    std::fs::write(wal_dir.join(&other), b"different").unwrap();
+    let out = opts.spool.join("out");
+    let worker = {
+        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
+        std::fs::remove_file(out.join(format!("{other}.ok"))).ok();
+        tokio::spawn(async move {
+            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
+        })
+    };
+    let e = wal::push_async(&wal_dir.join(&other), &opts, &no_spawn)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("different content"), "{e}");
+    worker.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_keeps_the_wal_kept_base_backups_need() {
+    let (_tmp, repo, wal_dir) = setup().await;
+    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+    // Segments 1..=8 in four batches of two.
+    for b in 0..4u64 {
+        let paths: Vec<PathBuf> = (1..=2)
+            .map(|i| {
+                let s = b * 2 + i;
+                write_seg(&wal_dir, &seg_name(1, s), s)
+            })
+            .collect();
+        wal::push_batch(&repo, &mut cat, &paths, &PushOptions::default())
+            .await
+            .unwrap();
+    }
+    // No base backup: no window, and retention removes no WAL.
+    let w = wal::windows(&repo, &cat).await.unwrap();
+    assert_eq!(w.len(), 1);
+    assert_eq!(w[0].segments, 8);
+    assert_eq!(w[0].earliest, None);
+    let plan = wal::plan_retention(
+        &cat,
+        KeepPolicy {
+            last: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(plan.remove_wal_snapshots.is_empty());
+}
