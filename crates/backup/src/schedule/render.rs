@@ -29,15 +29,15 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
-    ServiceAccount, Volume, VolumeMount,
+    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
+    SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use thinledger_topology::IdentityBinding;
+use thinledger_topology::render::{container_security, pod_security};
 
 use super::error::ScheduleError;
 use super::spec::{JobKind, KubernetesSpec, PasswordSource, Schedule, ScheduleSpec};
@@ -420,23 +420,7 @@ fn cron_job(
             limits: Some(resources),
             ..Default::default()
         }),
-        security_context: Some(SecurityContext {
-            allow_privilege_escalation: Some(false),
-            privileged: Some(false),
-            read_only_root_filesystem: Some(true),
-            run_as_non_root: Some(true),
-            run_as_user: Some(POD_UID),
-            run_as_group: Some(POD_UID),
-            capabilities: Some(Capabilities {
-                drop: Some(vec!["ALL".to_owned()]),
-                ..Default::default()
-            }),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(container_security(POD_UID)),
         termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
         ..Default::default()
     };
@@ -448,18 +432,7 @@ fn cron_job(
         termination_grace_period_seconds: Some(
             i64::try_from(schedule.stop_timeout().as_secs()).unwrap_or(300) + 30,
         ),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(POD_UID),
-            run_as_group: Some(POD_UID),
-            fs_group: Some(POD_UID),
-            fs_group_change_policy: Some("OnRootMismatch".to_owned()),
-            seccomp_profile: Some(SeccompProfile {
-                type_: "RuntimeDefault".to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        security_context: Some(pod_security(POD_UID)),
         containers: vec![container],
         volumes: Some(volumes),
         ..Default::default()

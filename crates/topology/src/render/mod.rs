@@ -69,6 +69,9 @@ use crate::error::ParseError;
 use crate::quantity::{ByteSize, Cpu};
 use crate::tenant::Tenant;
 
+/// The Pod Security Standards *restricted* settings every rendered pod uses; other renderers
+/// (e.g. the backup scheduler's CronJobs) reuse them so all pods are hardened alike.
+pub use common::{container_security, pod_security};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
     CRDB_API_VERSION, CrdbCluster, CrdbClusterSpec, CrdbDataStore, CrdbImage, CrdbVolumeClaim,

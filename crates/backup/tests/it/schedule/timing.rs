@@ -78,14 +78,16 @@ fn bad_expressions_and_zones_explain_the_fix() {
     CronSchedule::parse("s", "@daily", "UTC").unwrap();
 }
 
+/// (attempt start, attempt, scheduled_for)
+type AttemptStart = (DateTime<Utc>, u32, DateTime<Utc>);
+
 /// A runner that sleeps (on tokio's clock) and fails its first `failures` attempts.
 #[derive(Debug)]
 struct FakeJob {
     clock: TokioClock,
     duration: Duration,
     failures: AtomicU32,
-    /// (attempt start, attempt, scheduled_for)
-    starts: Mutex<Vec<(DateTime<Utc>, u32, DateTime<Utc>)>>,
+    starts: Mutex<Vec<AttemptStart>>,
     ends: Mutex<Vec<DateTime<Utc>>>,
 }
 
