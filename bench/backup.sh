@@ -6,12 +6,21 @@
 # Builds ledger-backup (release), makes a reproducible ~1 GiB data set (incompressible files,
 # compressible text, 20,000 small files), then measures initial backup, a ~2% change backed up
 # incrementally, and a full restore, for both tools, plus `tar cf - DIR | cat` as the floor.
-# Wall time, CPU time (user+sys) and peak memory come from /usr/bin/time. Writes
-# bench/RESULTS.md. Not part of the test command.
+# Wall time, CPU time (user+sys) and peak memory come from /usr/bin/time; each step runs
+# REPEAT times (default 3) per tool, alternating tools, and the run with the median wall time
+# is reported. The machine's load average is recorded with every figure: on a shared machine
+# wall times mean little when it is above the number of cores, CPU times much less so.
+#
+# Environment: REPEAT=N; WAIT_LOAD=L waits (up to WAIT_MAX seconds, default 900) until the
+# 1-minute load average is below L before starting.
+#
+# Writes the figures between the `bench:begin`/`bench:end` markers of bench/RESULTS.md and
+# keeps everything else in that file (the hand-written analysis). Not part of the test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 WORK="${1:-$(mktemp -d "${TMPDIR:-/tmp}/ledger-bench.XXXXXX")}"
+REPEAT="${REPEAT:-3}"
 mkdir -p "$WORK"
 command -v restic >/dev/null || { echo "restic is needed: apt-get install -y restic" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is needed: apt-get install -y time" >&2; exit 2; }
@@ -19,6 +28,19 @@ command -v restic >/dev/null || { echo "restic is needed: apt-get install -y res
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 cargo build --release --locked -p thinledger-cli --no-default-features --features backup >&2
 LB="$CARGO_TARGET_DIR/release/ledger-backup"
+
+load1() { cut -d' ' -f1 /proc/loadavg; }
+add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
+# Whether the page cache can be dropped here (containers usually may not).
+if sync && echo 3 2>/dev/null > /proc/sys/vm/drop_caches; then DROP=1; else DROP=0; fi
+
+if [ -n "${WAIT_LOAD:-}" ]; then
+    waited=0
+    while awk -v l="$(load1)" -v m="$WAIT_LOAD" 'BEGIN { exit !(l >= m) }' && [ "$waited" -lt "${WAIT_MAX:-900}" ]; do
+        echo "load average $(load1) >= $WAIT_LOAD; waiting" >&2
+        sleep 30; waited=$((waited + 30))
+    done
+fi
 
 DATA="$WORK/data"
 if [ ! -e "$DATA/.complete" ]; then
@@ -58,7 +80,7 @@ PY
 fi
 
 change() {  # ~2% of the bytes: rewrite one incompressible file's first 16 MiB, append text, touch 400 small files
-    python3 - "$DATA" <<'PY'
+    python3 - "$1" <<'PY'
 import os, random, sys
 root = sys.argv[1]
 rnd = random.Random(7)
@@ -76,56 +98,132 @@ PY
 echo "benchmark password" > "$WORK/pw"
 export RESTIC_PASSWORD_FILE="$WORK/pw" THINLEDGER_PASSWORD_FILE="$WORK/pw"
 export RESTIC_CACHE_DIR="$WORK/restic-cache"
-RESULTS="$WORK/results.tsv"
+RESULTS="$WORK/results.tsv"   # tool step run wall cpu user sys peak_mib load_before
 : > "$RESULTS"
 
-measure() {  # measure NAME STEP -- command...
-    local name="$1" step="$2"; shift 3
-    sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+measure() {  # measure TOOL STEP RUN -- command...
+    local tool="$1" step="$2" run="$3"; shift 4
+    local load; load=$(load1)
+    if [ "$DROP" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
     /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.out" "$@" > "$WORK/out.log" 2>&1 || { cat "$WORK/out.log" >&2; exit 1; }
     read -r wall user sys rss < "$WORK/time.out"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$step" "$wall" "$(echo "$user + $sys" | bc)" "$((rss / 1024))" >> "$RESULTS"
-    echo "$name $step: ${wall}s wall, $((rss / 1024)) MiB peak" >&2
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$step" "$run" "$wall" "$(add "$user" "$sys")" "$user" "$sys" "$((rss / 1024))" "$load" >> "$RESULTS"
+    echo "$tool $step #$run: ${wall}s wall, $(add "$user" "$sys")s CPU, $((rss / 1024)) MiB peak, load $load" >&2
 }
 
-rm -rf "$WORK/lb-repo" "$WORK/restic-repo" "$WORK/restic-cache" "$WORK/restore-"*
-# Each tool gets an untouched copy of the data (the change step edits it in place).
+# Each run gets an untouched copy of the data (the change step edits it in place).
 rm -rf "$WORK/data-run"; cp -a "$DATA" "$WORK/data-run"; DATA_RUN="$WORK/data-run"
+lb() { "$LB" -q -r "$WORK/lb-repo" "$@"; }
+rs() { restic -q -r "$WORK/restic-repo" "$@"; }
 
-measure floor "tar" -- sh -c "tar cf - -C '$DATA_RUN' . | cat > /dev/null"
-"$LB" -q -r "$WORK/lb-repo" init > /dev/null
-restic -q -r "$WORK/restic-repo" init > /dev/null
-measure ledger-backup initial -- "$LB" -q -r "$WORK/lb-repo" backup "$DATA_RUN"
-measure restic initial -- restic -q -r "$WORK/restic-repo" backup "$DATA_RUN"
-DATA_SAVE="$DATA"; DATA="$DATA_RUN"; change; DATA="$DATA_SAVE"
-measure ledger-backup incremental -- "$LB" -q -r "$WORK/lb-repo" backup "$DATA_RUN"
-measure restic incremental -- restic -q -r "$WORK/restic-repo" backup "$DATA_RUN"
-measure ledger-backup restore -- "$LB" -q -r "$WORK/lb-repo" restore latest --target "$WORK/restore-lb"
-measure restic restore -- restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-restic"
-diff -r "$DATA_RUN" "$WORK/restore-lb$DATA_RUN" > /dev/null && echo "ledger-backup restore: identical" >&2
-restic -q -r "$WORK/lb-repo" check --read-data > "$WORK/restic-check.log" 2>&1 && echo "restic check --read-data of ledger-backup's repository: ok" >&2
+for run in $(seq "$REPEAT"); do
+    measure floor tar "$run" -- sh -c "tar cf - -C '$DATA_RUN' . | cat > /dev/null"
+done
+
+# Initial backups, alternating tools; the last repository of each is kept.
+for run in $(seq "$REPEAT"); do
+    rm -rf "$WORK/lb-repo"; lb init > /dev/null
+    measure ledger-backup initial "$run" -- "$LB" -q -r "$WORK/lb-repo" backup "$DATA_RUN"
+    rm -rf "$WORK/restic-repo" "$WORK/restic-cache"; rs init > /dev/null
+    measure restic initial "$run" -- restic -q -r "$WORK/restic-repo" backup "$DATA_RUN"
+done
+size_lb_initial=$(du -sb "$WORK/lb-repo" | cut -f1); size_restic_initial=$(du -sb "$WORK/restic-repo" | cut -f1)
+rm -rf "$WORK/lb-repo.base" "$WORK/restic-repo.base" "$WORK/restic-cache.base"
+cp -a "$WORK/lb-repo" "$WORK/lb-repo.base"; cp -a "$WORK/restic-repo" "$WORK/restic-repo.base"
+cp -a "$WORK/restic-cache" "$WORK/restic-cache.base"
+
+change "$DATA_RUN"
+for run in $(seq "$REPEAT"); do
+    rm -rf "$WORK/lb-repo"; cp -a "$WORK/lb-repo.base" "$WORK/lb-repo"
+    measure ledger-backup incremental "$run" -- "$LB" -q -r "$WORK/lb-repo" backup "$DATA_RUN"
+    rm -rf "$WORK/restic-repo" "$WORK/restic-cache"
+    cp -a "$WORK/restic-repo.base" "$WORK/restic-repo"; cp -a "$WORK/restic-cache.base" "$WORK/restic-cache"
+    measure restic incremental "$run" -- restic -q -r "$WORK/restic-repo" backup "$DATA_RUN"
+done
+
+for run in $(seq "$REPEAT"); do
+    rm -rf "$WORK/restore-lb" "$WORK/restore-restic"
+    measure ledger-backup restore "$run" -- "$LB" -q -r "$WORK/lb-repo" restore latest --target "$WORK/restore-lb"
+    measure restic restore "$run" -- restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-restic"
+done
+
+verdicts=()
+if diff -r "$DATA_RUN" "$WORK/restore-lb$DATA_RUN" > /dev/null; then
+    verdicts+=("ledger-backup's restore is identical to the data")
+else
+    verdicts+=("**ledger-backup's restore DIFFERS from the data**")
+fi
+if restic -q -r "$WORK/lb-repo" check --read-data > "$WORK/restic-check.log" 2>&1; then
+    verdicts+=("\`restic check --read-data\` of ledger-backup's repository: no errors")
+else
+    verdicts+=("**\`restic check --read-data\` of ledger-backup's repository FAILED** (see $WORK/restic-check.log)")
+fi
 size_lb=$(du -sb "$WORK/lb-repo" | cut -f1); size_restic=$(du -sb "$WORK/restic-repo" | cut -f1)
 data_size=$(du -sb "$DATA_RUN" | cut -f1)
 
+# The run with the median wall time of each tool and step.
+median() {  # median TOOL STEP -> the results.tsv line
+    awk -F'\t' -v t="$1" -v s="$2" '$1==t && $2==s' "$RESULTS" | sort -t$'\t' -k4,4g | awk -v n="$REPEAT" 'NR==int((n+1)/2)'
+}
+field() { echo "$1" | cut -f"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+SECTION="$WORK/section.md"
 {
-    echo "# Backup benchmark: ledger-backup vs restic $(restic version | awk '{print $2}')"
+    echo "<!-- bench:begin (generated by bench/backup.sh; edit outside these markers) -->"
+    echo "## Figures ($(date -u +%Y-%m-%d), restic $(restic version | awk '{print $2}'))"
     echo
-    echo "Generated by \`bench/backup.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB RAM, local folder repositories on the same disk, page cache dropped before each step when permitted)."
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB RAM; local folder repositories on the same disk; page cache $( [ "$DROP" = 1 ] && echo "dropped before each step" || echo "not dropped (not permitted here), so every tool reads cached data")."
     echo "Data: $((data_size / 1048576)) MiB — 16×32 MiB incompressible, 12×35 MiB text, 20,000 small files; the change rewrites 16 MiB of one file, appends ~4 MiB of text and edits 400 small files (~2%)."
+    echo "Each step ran $REPEAT times per tool (tools alternating); the table shows the run with the median wall time. \`load\` is the 1-minute load average when that run started."
     echo
-    echo "| step | tool | wall s | CPU s | peak MiB |"
-    echo "|---|---|---|---|---|"
-    awk -F'\t' '{printf "| %s | %s | %s | %s | %s |\n", $2, $1, $3, $4, $5}' "$RESULTS"
-    echo
-    echo "| | ledger-backup | restic | ratio (restic / ledger-backup) |"
-    echo "|---|---|---|---|"
-    for step in initial incremental restore; do
-        a=$(awk -F'\t' -v s=$step '$1=="ledger-backup" && $2==s {print $3}' "$RESULTS")
-        b=$(awk -F'\t' -v s=$step '$1=="restic" && $2==s {print $3}' "$RESULTS")
-        echo "| $step wall s | $a | $b | $(echo "scale=2; $b / $a" | bc) |"
+    echo "| step | tool | wall s | CPU s (user + sys) | peak MiB | load |"
+    echo "|---|---|---|---|---|---|"
+    for step in tar initial incremental restore; do
+        for tool in floor ledger-backup restic; do
+            l=$(median "$tool" "$step"); [ -n "$l" ] || continue
+            echo "| $step | $tool | $(field "$l" 4) | $(field "$l" 5) ($(field "$l" 6) + $(field "$l" 7)) | $(field "$l" 8) | $(field "$l" 9) |"
+        done
     done
-    echo "| repository size MiB | $((size_lb / 1048576)) | $((size_restic / 1048576)) | $(echo "scale=3; $size_restic / $size_lb" | bc) |"
     echo
-    echo "Targets (issue 5): initial ≥2.5×, incremental ≥2×, restore ≥1.5× faster than restic; peak memory ≤ restic's; repository within 5% of restic's."
-} > "$ROOT/bench/RESULTS.md"
-cat "$ROOT/bench/RESULTS.md"
+    echo "| | ledger-backup | restic | restic / ledger-backup | target |"
+    echo "|---|---|---|---|---|"
+    for step in initial incremental restore; do
+        a=$(median ledger-backup "$step"); b=$(median restic "$step")
+        case $step in initial) t="≥ 2.5";; incremental) t="≥ 2";; restore) t="≥ 1.5";; esac
+        echo "| $step wall s | $(field "$a" 4) | $(field "$b" 4) | $(ratio "$(field "$b" 4)" "$(field "$a" 4)") | $t |"
+        echo "| $step CPU s | $(field "$a" 5) | $(field "$b" 5) | $(ratio "$(field "$b" 5)" "$(field "$a" 5)") | |"
+        echo "| $step peak MiB | $(field "$a" 8) | $(field "$b" 8) | $(ratio "$(field "$b" 8)" "$(field "$a" 8)") | ≥ 1 |"
+    done
+    echo "| repository size MiB, after initial | $((size_lb_initial / 1048576)) | $((size_restic_initial / 1048576)) | $(ratio "$size_restic_initial" "$size_lb_initial") | 0.95–1.05 |"
+    echo "| repository size MiB, after incremental | $((size_lb / 1048576)) | $((size_restic / 1048576)) | $(ratio "$size_restic" "$size_lb") | 0.95–1.05 |"
+    echo
+    for v in "${verdicts[@]}"; do echo "- $v"; done
+    echo
+    echo "<details><summary>Every run</summary>"
+    echo
+    echo "| tool | step | run | wall s | CPU s | user s | sys s | peak MiB | load |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RESULTS"
+    echo
+    echo "</details>"
+    echo "<!-- bench:end -->"
+} > "$SECTION"
+
+OUT="$ROOT/bench/RESULTS.md"
+if [ -f "$OUT" ] && grep -q '^<!-- bench:begin' "$OUT" && grep -q '^<!-- bench:end' "$OUT"; then
+    # Replace only the generated section.
+    python3 - "$OUT" "$SECTION" <<'PY'
+import re, sys
+out, section = sys.argv[1], open(sys.argv[2]).read()
+text = open(out).read()
+text = re.sub(r"^<!-- bench:begin.*?^<!-- bench:end -->\n?", lambda m: section, text, count=1, flags=re.S | re.M)
+open(out, "w").write(text)
+PY
+else
+    # First run, or a file without markers: keep what is there below the new figures.
+    { echo "# Backup benchmark: ledger-backup vs restic"; echo; cat "$SECTION"
+      if [ -f "$OUT" ]; then echo; echo "## Earlier notes"; echo; sed '1{/^# /d}' "$OUT"; fi; } > "$OUT.new"
+    mv "$OUT.new" "$OUT"
+fi
+cat "$SECTION"

@@ -4,7 +4,7 @@
 //! component of each backed-up path, so `/srv/db` is stored as `srv/db`. Relative paths are
 //! made absolute first (restic keeps them relative; readers handle both).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -241,6 +241,33 @@ impl Archiver {
         }
     }
 
+    /// A file's node from the parent snapshot when the file is unchanged and its data is
+    /// still in the repository (then the file is not read).
+    fn reuse_unchanged(&self, node: &mut Node, parent: Option<&Node>) -> bool {
+        let Some(content) = parent
+            .filter(|p| unchanged(p, node))
+            .and_then(|p| p.content.as_ref())
+        else {
+            return false;
+        };
+        if !content.iter().all(|id| {
+            self.saver.has(&BlobKey {
+                id: *id,
+                ty: BlobType::Data,
+            })
+        }) {
+            return false;
+        }
+        node.content = Some(content.clone());
+        self.counts.unmodified.fetch_add(1, Ordering::Relaxed);
+        self.counts
+            .bytes_total
+            .fetch_add(node.size, Ordering::Relaxed);
+        self.progress.files.fetch_add(1, Ordering::Relaxed);
+        self.progress.bytes.fetch_add(node.size, Ordering::Relaxed);
+        true
+    }
+
     fn entry(
         self: Arc<Self>,
         path: PathBuf,
@@ -257,7 +284,19 @@ impl Archiver {
             };
             let mut node = node_from_metadata(name, &meta);
             match node.node_type {
-                NodeType::File => self.file(path, node, parent).await,
+                NodeType::File => {
+                    if self.reuse_unchanged(&mut node, parent.as_ref()) {
+                        return Ok(Some(node));
+                    }
+                    let job = FileJob {
+                        slot: 0,
+                        path,
+                        node,
+                        was_known: parent.is_some(),
+                    };
+                    let mut read = self.read_files(vec![job]).await?;
+                    Ok(read.pop().and_then(|(_, n)| n))
+                }
                 NodeType::Dir => self.dir(path, node, parent).await,
                 NodeType::Symlink => match tokio::fs::read_link(&path).await {
                     Ok(t) => {
@@ -282,33 +321,97 @@ impl Archiver {
     ) -> Result<Option<Node>> {
         let listing = {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || -> std::io::Result<Vec<OsString>> {
-                std::fs::read_dir(&path)?
-                    .map(|e| e.map(|e| e.file_name()))
-                    .collect()
-            })
-            .await
-            .map_err(Error::task)?
+            tokio::task::spawn_blocking(move || list_dir(&path))
+                .await
+                .map_err(Error::task)?
         };
-        let mut names = match listing {
+        let entries = match listing {
             Ok(n) => n,
             Err(e) => {
                 self.warn(&path, &e);
                 return Ok(None);
             }
         };
-        names.sort();
         let parent_tree = self.parent_tree(parent.as_ref()).await;
-        let children: Vec<Option<Node>> = futures::stream::iter(names)
-            .map(|n| {
-                let name = lossy(&n);
-                let p = parent_tree.as_ref().and_then(|t| t.find(&name)).cloned();
-                Arc::clone(&self).entry(path.join(&n), name, p)
-            })
-            .buffered(DIR_CONCURRENCY)
+        let previous: HashMap<&str, &Node> = parent_tree
+            .iter()
+            .flat_map(|t| t.nodes.iter())
+            .map(|n| (n.name.as_str(), n))
+            .collect();
+        // Each entry gets a slot; what needs reading or descending into is filled in later.
+        let mut slots: Vec<Option<Node>> = Vec::with_capacity(entries.len());
+        let mut work: Vec<Work> = Vec::new();
+        let mut batch: Vec<FileJob> = Vec::new();
+        let mut batch_bytes = 0u64;
+        for Listed { name, meta, link } in entries {
+            let child = path.join(&name);
+            let meta = match meta {
+                Ok(m) => m,
+                Err(e) => {
+                    self.warn(&child, &e);
+                    continue;
+                }
+            };
+            let name = lossy(&name);
+            let prev = previous.get(name.as_str()).copied();
+            let mut n = node_from_metadata(name, &meta);
+            let slot = slots.len();
+            match n.node_type {
+                NodeType::File => {
+                    if self.reuse_unchanged(&mut n, prev) {
+                        slots.push(Some(n));
+                        continue;
+                    }
+                    slots.push(None);
+                    if !batch.is_empty()
+                        && (batch.len() >= BATCH_FILES || batch_bytes + n.size > BATCH_BYTES)
+                    {
+                        work.push(Work::Files(std::mem::take(&mut batch)));
+                        batch_bytes = 0;
+                    }
+                    batch_bytes += n.size;
+                    batch.push(FileJob {
+                        slot,
+                        path: child,
+                        node: n,
+                        was_known: prev.is_some(),
+                    });
+                }
+                NodeType::Dir => {
+                    slots.push(None);
+                    work.push(Work::Dir(Box::new(SubDir {
+                        slot,
+                        path: child,
+                        node: n,
+                        parent: prev.cloned(),
+                    })));
+                }
+                NodeType::Symlink => match link {
+                    Some(Err(e)) => self.warn(&child, &e),
+                    Some(Ok(target)) => {
+                        n.linktarget = lossy(target.as_os_str());
+                        slots.push(Some(n));
+                    }
+                    None => slots.push(Some(n)),
+                },
+                _ => slots.push(Some(n)),
+            }
+        }
+        if !batch.is_empty() {
+            work.push(Work::Files(batch));
+        }
+        drop(previous);
+        let done: Vec<Placed> = futures::stream::iter(work)
+            .map(|w| Arc::clone(&self).run(w))
+            .buffer_unordered(DIR_CONCURRENCY)
             .try_collect()
             .await?;
-        let mut nodes: Vec<Node> = children.into_iter().flatten().collect();
+        for (slot, n) in done.into_iter().flatten() {
+            if let Some(s) = slots.get_mut(slot) {
+                *s = n;
+            }
+        }
+        let mut nodes: Vec<Node> = slots.into_iter().flatten().collect();
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         nodes.dedup_by(|a, b| a.name == b.name);
         let id = self.save_tree(&Tree { nodes }).await?;
@@ -318,77 +421,85 @@ impl Archiver {
         Ok(Some(node))
     }
 
-    async fn file(
-        self: Arc<Self>,
-        path: PathBuf,
-        mut node: Node,
-        parent: Option<Node>,
-    ) -> Result<Option<Node>> {
-        let was_known = parent.is_some();
-        if let Some(p) = parent.filter(|p| unchanged(p, &node))
-            && let Some(content) = p.content
-            && content.iter().all(|id| {
-                self.saver.has(&BlobKey {
-                    id: *id,
-                    ty: BlobType::Data,
-                })
-            })
-        {
-            node.content = Some(content);
-            self.counts.unmodified.fetch_add(1, Ordering::Relaxed);
-            self.counts
-                .bytes_total
-                .fetch_add(node.size, Ordering::Relaxed);
-            self.progress.files.fetch_add(1, Ordering::Relaxed);
-            self.progress.bytes.fetch_add(node.size, Ordering::Relaxed);
-            return Ok(Some(node));
-        }
+    fn run(self: Arc<Self>, work: Work) -> BoxFuture<'static, Result<Placed>> {
+        Box::pin(async move {
+            match work {
+                Work::Dir(d) => {
+                    let SubDir {
+                        slot,
+                        path,
+                        node,
+                        parent,
+                    } = *d;
+                    Ok(vec![(slot, self.dir(path, node, parent).await?)])
+                }
+                Work::Files(jobs) => self.read_files(jobs).await,
+            }
+        })
+    }
+
+    /// Reads a batch of files on one blocking thread, holding one read slot.
+    async fn read_files(self: Arc<Self>, jobs: Vec<FileJob>) -> Result<Placed> {
         let _slot = self
             .file_slots
             .acquire()
             .await
             .map_err(|e| Error::Task(e.to_string()))?;
-        let read = {
-            let path = path.clone();
-            let this = Arc::clone(&self);
-            tokio::task::spawn_blocking(move || {
-                let f = match std::fs::File::open(&path) {
-                    Ok(f) => f,
-                    Err(e) => return Ok(Err(e)),
-                };
-                this.read_stream(f)
-            })
+        let this = Arc::clone(&self);
+        tokio::task::spawn_blocking(move || this.read_files_blocking(jobs))
             .await
-            .map_err(Error::task)??
-        };
-        match read {
-            Ok((ids, size)) => {
-                node.content = Some(ids);
-                node.size = size;
-                let c = if was_known {
-                    &self.counts.changed
-                } else {
-                    &self.counts.new
-                };
-                c.fetch_add(1, Ordering::Relaxed);
-                self.counts.bytes_total.fetch_add(size, Ordering::Relaxed);
-                self.progress.files.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(node))
-            }
-            Err(e) => {
-                self.warn(&path, &e);
-                Ok(None)
+            .map_err(Error::task)?
+    }
+
+    fn read_files_blocking(&self, jobs: Vec<FileJob>) -> Result<Placed> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for FileJob {
+            slot,
+            path,
+            mut node,
+            was_known,
+        } in jobs
+        {
+            let read = match std::fs::File::open(&path) {
+                Ok(f) => self.read_stream(f, node.size)?,
+                Err(e) => Err(e),
+            };
+            match read {
+                Ok((ids, size)) => {
+                    node.content = Some(ids);
+                    node.size = size;
+                    let c = if was_known {
+                        &self.counts.changed
+                    } else {
+                        &self.counts.new
+                    };
+                    c.fetch_add(1, Ordering::Relaxed);
+                    self.counts.bytes_total.fetch_add(size, Ordering::Relaxed);
+                    self.progress.files.fetch_add(1, Ordering::Relaxed);
+                    out.push((slot, Some(node)));
+                }
+                Err(e) => {
+                    self.warn(&path, &e);
+                    out.push((slot, None));
+                }
             }
         }
+        Ok(out)
     }
 
     /// Chunks a stream and queues its blobs; runs on a blocking thread. The outer error is
     /// the repository's (fatal), the inner one the source's (the entry is skipped).
-    fn read_stream<R: Read>(&self, reader: R) -> Result<std::io::Result<(Vec<Id>, u64)>> {
-        let handle = tokio::runtime::Handle::current();
+    fn read_stream<R: Read>(
+        &self,
+        reader: R,
+        expected_len: u64,
+    ) -> Result<std::io::Result<(Vec<Id>, u64)>> {
         let mut ids = Vec::new();
         let mut size = 0u64;
-        for chunk in self.chunker.chunks(reader) {
+        let mut chunks =
+            self.chunker
+                .chunks_pooled(reader, expected_len, self.saver.chunk_buffers());
+        while let Some(chunk) = chunks.next_vec() {
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => return Ok(Err(e)),
@@ -396,7 +507,7 @@ impl Archiver {
             let len = chunk.len() as u64;
             let id = Id::hash(&chunk);
             ids.push(id);
-            handle.block_on(self.saver.save(BlobType::Data, id, chunk))?;
+            self.saver.save_data_blocking(id, chunk)?;
             size += len;
             self.counts.bytes_read.fetch_add(len, Ordering::Relaxed);
             self.progress.bytes.fetch_add(len, Ordering::Relaxed);
@@ -445,6 +556,68 @@ impl Archiver {
         })
     }
 }
+
+/// One directory entry, listed and `lstat`ed on a blocking thread.
+struct Listed {
+    name: OsString,
+    meta: std::io::Result<std::fs::Metadata>,
+    /// The target, for a symlink.
+    link: Option<std::io::Result<PathBuf>>,
+}
+
+/// Lists a directory and reads every entry's metadata in one go (one thread hand-over per
+/// directory, not one per entry). Sorted by name.
+fn list_dir(path: &Path) -> std::io::Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(path)? {
+        let e = e?;
+        // Does not follow symlinks, like `symlink_metadata`.
+        let meta = e.metadata();
+        let link = match &meta {
+            Ok(m) if m.file_type().is_symlink() => Some(std::fs::read_link(e.path())),
+            _ => None,
+        };
+        out.push(Listed {
+            name: e.file_name(),
+            meta,
+            link,
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// A file to read and where its node goes in its directory's listing.
+struct FileJob {
+    slot: usize,
+    path: PathBuf,
+    node: Node,
+    was_known: bool,
+}
+
+/// Nodes finished by one piece of [`Work`], with their slots in the directory's listing.
+type Placed = Vec<(usize, Option<Node>)>;
+
+/// A subdirectory to back up.
+struct SubDir {
+    slot: usize,
+    path: PathBuf,
+    node: Node,
+    parent: Option<Node>,
+}
+
+/// What a directory still needs done for its entries.
+enum Work {
+    /// A subdirectory.
+    Dir(Box<SubDir>),
+    /// Files read one after another on one blocking thread.
+    Files(Vec<FileJob>),
+}
+
+/// Small files are read in batches, so 20,000 of them do not cost 20,000 thread hand-overs.
+const BATCH_FILES: usize = 64;
+/// A batch stops growing at this many bytes (a larger file is a batch of its own).
+const BATCH_BYTES: u64 = 4 * 1024 * 1024;
 
 enum Target {
     Path,
@@ -723,7 +896,7 @@ async fn backup_reader_locked<R: Read + Send + 'static>(
     let a = new_archiver(repo, opts);
     let read = {
         let a = Arc::clone(&a);
-        tokio::task::spawn_blocking(move || a.read_stream(reader))
+        tokio::task::spawn_blocking(move || a.read_stream(reader, u64::MAX))
             .await
             .map_err(Error::task)??
     };

@@ -19,8 +19,6 @@ pub const AVG_SIZE: usize = 1024 * 1024;
 /// Largest chunk.
 pub const MAX_SIZE: usize = 8 * 1024 * 1024;
 
-const READ_BLOCK: usize = 1024 * 1024;
-
 /// The cut-point finder.
 #[derive(Clone)]
 pub struct Chunker {
@@ -74,91 +72,224 @@ impl Chunker {
     /// The length of the next chunk of `data`. `data` holds at least `MAX_SIZE` bytes unless
     /// the stream ends within it.
     pub fn cut(&self, data: &[u8]) -> usize {
-        let n = data.len();
-        if n <= MIN_SIZE {
-            return n;
+        if data.len() <= MIN_SIZE {
+            return data.len();
         }
-        let end = n.min(MAX_SIZE);
+        self.scan(data, &mut ScanState::default())
+            .unwrap_or(data.len().min(MAX_SIZE))
+    }
+
+    /// Looks for the cut point in `data` (the start of a chunk), resuming where `state` says an
+    /// earlier call on a shorter prefix stopped. `None`: no cut within `data` (read more, or
+    /// at the end of the stream take it all).
+    fn scan(&self, data: &[u8], state: &mut ScanState) -> Option<usize> {
+        let end = data.len().min(MAX_SIZE);
         let normal = end.min(AVG_SIZE);
-        let mut h: u64 = 0;
-        let mut i = MIN_SIZE;
+        let mut h = state.hash;
+        let mut i = state.pos.max(MIN_SIZE);
         while i < normal {
-            h = (h << 1).wrapping_add(self.gear[data[i] as usize]);
+            h = (h << 1).wrapping_add(self.gear[usize::from(data[i])]);
             if h & self.mask_small == 0 {
-                return i + 1;
+                return Some(i + 1);
             }
             i += 1;
         }
         while i < end {
-            h = (h << 1).wrapping_add(self.gear[data[i] as usize]);
+            h = (h << 1).wrapping_add(self.gear[usize::from(data[i])]);
             if h & self.mask_large == 0 {
-                return i + 1;
+                return Some(i + 1);
             }
             i += 1;
         }
-        end
+        if i >= MAX_SIZE {
+            return Some(MAX_SIZE);
+        }
+        state.pos = i;
+        state.hash = h;
+        None
     }
 
     /// Splits a reader into chunks.
     pub fn chunks<R: Read>(&self, reader: R) -> Chunks<'_, R> {
+        self.chunks_with_hint(reader, u64::MAX)
+    }
+
+    /// Splits a reader of about `expected_len` bytes (a file's size) into chunks; the hint
+    /// only sizes buffers, so a small file gets a small one.
+    pub fn chunks_with_hint<R: Read>(&self, reader: R, expected_len: u64) -> Chunks<'_, R> {
         Chunks {
             chunker: self,
             reader,
-            buf: Vec::new(),
-            start: 0,
-            end: 0,
+            cur: Vec::new(),
+            state: ScanState::default(),
+            remaining_hint: expected_len,
             eof: false,
+            pool: None,
+        }
+    }
+
+    /// Like [`Chunker::chunks_with_hint`], taking chunk buffers from `pool` (whoever consumes
+    /// the chunks gives them back).
+    pub(crate) fn chunks_pooled<'a, R: Read>(
+        &'a self,
+        reader: R,
+        expected_len: u64,
+        pool: &'a BufferPool,
+    ) -> Chunks<'a, R> {
+        Chunks {
+            pool: Some(pool),
+            ..self.chunks_with_hint(reader, expected_len)
         }
     }
 }
 
+/// Capacity of a chunk buffer: most chunks fit (a longer one grows its buffer).
+pub(crate) const CHUNK_BUFFER: usize = 2 * AVG_SIZE + READ_BLOCK;
+
+/// Large buffers handed back for reuse. Chunk and pack buffers are allocated on one thread
+/// and freed on another; through the system allocator that pattern leaves freed megabytes
+/// cached in many per-thread arenas (peak memory several times the working set). Reusing
+/// them keeps memory at what is actually in flight.
+#[derive(Debug)]
+pub(crate) struct BufferPool {
+    free: std::sync::Mutex<Vec<Vec<u8>>>,
+    /// Buffers of exactly this capacity are kept.
+    capacity: usize,
+    /// At most this many.
+    keep: usize,
+}
+
+impl BufferPool {
+    pub(crate) fn new(capacity: usize, keep: usize) -> BufferPool {
+        BufferPool {
+            free: std::sync::Mutex::new(Vec::new()),
+            capacity,
+            keep,
+        }
+    }
+
+    /// An empty buffer of the pool's capacity.
+    pub(crate) fn take(&self) -> Vec<u8> {
+        let reused = self.free.lock().ok().and_then(|mut f| f.pop());
+        reused.unwrap_or_else(|| Vec::with_capacity(self.capacity))
+    }
+
+    /// Gives a buffer back; one of another capacity (grown, or never from the pool) is freed.
+    pub(crate) fn give(&self, mut buf: Vec<u8>) {
+        if buf.capacity() != self.capacity {
+            return;
+        }
+        buf.clear();
+        if let Ok(mut f) = self.free.lock()
+            && f.len() < self.keep
+        {
+            f.push(buf);
+        }
+    }
+}
+
+/// How far the cut-point search got in the chunk being read.
+#[derive(Debug, Default, Clone, Copy)]
+struct ScanState {
+    pos: usize,
+    hash: u64,
+}
+
 /// An iterator of chunks read from a reader.
 ///
-/// One reused buffer of twice the largest chunk: chunks are copied out at their exact size
-/// (so a queued chunk never pins a large buffer), and the unread tail is moved to the front
-/// only when the buffer's end is reached (at most one extra copy per byte).
+/// Data is read straight into the buffer of the chunk being built (no staging buffer): the
+/// chunk is handed out as it is, and only the bytes read past its cut point (less than one
+/// read block) are copied into the next chunk's buffer. Memory per reader is one chunk.
 #[derive(Debug)]
 pub struct Chunks<'a, R> {
     chunker: &'a Chunker,
     reader: R,
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
+    cur: Vec<u8>,
+    state: ScanState,
+    remaining_hint: u64,
     eof: bool,
+    pool: Option<&'a BufferPool>,
 }
 
-const BUF_SIZE: usize = 2 * MAX_SIZE;
+/// Read size once a chunk holds `MIN_SIZE` bytes; also the most that is copied per chunk.
+const READ_BLOCK: usize = 256 * 1024;
+
+impl<R: Read> Chunks<'_, R> {
+    /// A fresh buffer for a chunk starting with `carried`, sized for what is probably left
+    /// of the stream.
+    fn new_buffer(&self, carried: &[u8]) -> Vec<u8> {
+        let left = usize::try_from(self.remaining_hint).unwrap_or(usize::MAX);
+        let want = left.saturating_add(1).min(CHUNK_BUFFER).max(carried.len());
+        let mut v = match self.pool {
+            // Small buffers come cheaply from the allocator; large ones are reused.
+            Some(pool) if want > 64 * 1024 => pool.take(),
+            _ => Vec::with_capacity(want),
+        };
+        v.extend_from_slice(carried);
+        v
+    }
+
+    /// Hands out the first `n` bytes of the current buffer as a chunk.
+    fn emit(&mut self, n: usize) -> Vec<u8> {
+        self.remaining_hint = self.remaining_hint.saturating_sub(n as u64);
+        let next = if n == self.cur.len() && self.eof {
+            Vec::new()
+        } else {
+            self.new_buffer(&self.cur[n..])
+        };
+        let mut chunk = std::mem::replace(&mut self.cur, next);
+        chunk.truncate(n);
+        if self.pool.is_none() && chunk.capacity() - chunk.len() > 64 * 1024 {
+            chunk.shrink_to_fit();
+        }
+        self.state = ScanState::default();
+        chunk
+    }
+
+    /// The next chunk, in its own buffer.
+    pub(crate) fn next_vec(&mut self) -> Option<std::io::Result<Vec<u8>>> {
+        loop {
+            if self.cur.len() > MIN_SIZE
+                && let Some(n) = self.chunker.scan(&self.cur, &mut self.state)
+            {
+                return Some(Ok(self.emit(n)));
+            }
+            if self.eof {
+                if self.cur.is_empty() {
+                    return None;
+                }
+                let n = self.cur.len();
+                return Some(Ok(self.emit(n)));
+            }
+            if self.cur.capacity() == 0 {
+                self.cur = self.new_buffer(&[]);
+            }
+            // Never read past the largest chunk: a cut is certain there.
+            let want = if self.cur.len() < MIN_SIZE {
+                MIN_SIZE + READ_BLOCK - self.cur.len()
+            } else {
+                READ_BLOCK
+            }
+            .min(MAX_SIZE - self.cur.len());
+            let before = self.cur.len();
+            match (&mut self.reader)
+                .take(want as u64)
+                .read_to_end(&mut self.cur)
+            {
+                Ok(_) if self.cur.len() == before => self.eof = true,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
 
 impl<R: Read> Iterator for Chunks<'_, R> {
     type Item = std::io::Result<Bytes>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while !self.eof && self.end - self.start < MAX_SIZE {
-            if self.end == self.buf.len() && self.buf.len() < BUF_SIZE {
-                // Grow on demand: small files never allocate the full buffer.
-                let grown = (self.buf.len() * 2).clamp(64 * 1024, BUF_SIZE);
-                self.buf.resize(grown, 0);
-            }
-            if self.end == self.buf.len() {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.end -= self.start;
-                self.start = 0;
-            }
-            let want = (self.buf.len() - self.end).min(READ_BLOCK);
-            match self.reader.read(&mut self.buf[self.end..self.end + want]) {
-                Ok(0) => self.eof = true,
-                Ok(n) => self.end += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        if self.start == self.end {
-            return None;
-        }
-        let n = self.chunker.cut(&self.buf[self.start..self.end]);
-        let chunk = Bytes::copy_from_slice(&self.buf[self.start..self.start + n]);
-        self.start += n;
-        Some(Ok(chunk))
+        self.next_vec().map(|r| r.map(Bytes::from))
     }
 }
 
@@ -202,6 +333,65 @@ mod tests {
             "only {shared} of {} chunks shared",
             chunks.len()
         );
+    }
+
+    /// Hands out data in odd-sized reads, like a pipe.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 70_001 + 12_345;
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn streaming_cuts_where_cut_on_the_whole_input_does() {
+        let c = Chunker::with_seed(b"test");
+        let data = pseudo_random(20 * 1024 * 1024 + 777, 3);
+        let mut expected = Vec::new();
+        let mut rest = &data[..];
+        while !rest.is_empty() {
+            let n = c.cut(rest);
+            expected.push(n);
+            rest = &rest[n..];
+        }
+        let sizes = |it: &mut dyn Iterator<Item = std::io::Result<Bytes>>| -> Vec<usize> {
+            it.map(|r| r.unwrap().len()).collect()
+        };
+        assert_eq!(sizes(&mut c.chunks(&data[..])), expected);
+        assert_eq!(sizes(&mut c.chunks(Trickle(&data, 0))), expected);
+        // A wrong size hint only changes buffer sizes.
+        assert_eq!(sizes(&mut c.chunks_with_hint(&data[..], 10)), expected);
+        let pool = BufferPool::new(CHUNK_BUFFER, 4);
+        let mut pooled = c.chunks_pooled(Trickle(&data, 5), data.len() as u64, &pool);
+        let mut joined = Vec::new();
+        while let Some(chunk) = pooled.next_vec() {
+            let chunk = chunk.unwrap();
+            joined.extend_from_slice(&chunk);
+            pool.give(chunk);
+        }
+        assert_eq!(joined, data);
+    }
+
+    #[test]
+    fn a_buffer_pool_keeps_only_its_own_size_and_count() {
+        let pool = BufferPool::new(1024, 1);
+        let a = pool.take();
+        assert_eq!(a.capacity(), 1024);
+        let mut grown = pool.take();
+        grown.resize(4096, 1);
+        pool.give(grown);
+        pool.give(Vec::with_capacity(10));
+        let ptr = a.as_ptr();
+        pool.give(a);
+        pool.give(Vec::with_capacity(1024));
+        let again = pool.take();
+        assert_eq!(again.as_ptr(), ptr, "the kept buffer is reused");
+        assert!(again.is_empty());
     }
 
     #[test]

@@ -99,6 +99,20 @@ impl Key {
         Ok(())
     }
 
+    /// Encrypts `data` in place with a fresh random IV; the stored form is
+    /// `IV || data || MAC`. Returns the IV and the MAC.
+    pub(crate) fn encrypt_in_place(
+        &self,
+        data: &mut [u8],
+    ) -> Result<([u8; IV_LEN], [u8; MAC_LEN])> {
+        let mut iv = [0u8; IV_LEN];
+        fill_random(&mut iv)?;
+        let mut cipher = Aes256Ctr::new(&self.encrypt.into(), &iv.into());
+        cipher.apply_keystream(data);
+        let mac = self.mac(&iv, data);
+        Ok((iv, mac))
+    }
+
     /// Checks the MAC and decrypts `IV || CIPHERTEXT || MAC`.
     pub fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, MacError> {
         if data.len() < OVERHEAD {
@@ -209,6 +223,10 @@ mod tests {
         assert_eq!(other.decrypt(&enc), Err(MacError));
         assert_eq!(key.decrypt(&enc[..10]), Err(MacError));
         assert!(key.decrypt(&key.encrypt(b"").unwrap()).unwrap().is_empty());
+        let mut in_place = msg.clone();
+        let (iv, mac) = key.encrypt_in_place(&mut in_place).unwrap();
+        let stored = [&iv[..], &in_place, &mac].concat();
+        assert_eq!(key.decrypt(&stored).unwrap(), msg);
     }
 
     #[test]

@@ -59,11 +59,28 @@ pub(crate) fn pack_size(blobs: &[PackedBlob]) -> u64 {
     size
 }
 
+/// Bytes the sealed header of `blobs` entries adds to a pack: entries, encryption, length.
+pub(crate) fn header_room(blobs: usize) -> usize {
+    blobs * ENTRY_LEN_COMPRESSED + OVERHEAD + 4
+}
+
 /// Collects encrypted blobs of one type into a pack.
-#[derive(Debug)]
+///
+/// The pack's id (SHA-256 of its bytes) is computed as blobs are appended, while their bytes
+/// are still in the CPU cache, instead of in a second pass over the finished pack.
 pub(crate) struct PackBuilder {
     buf: Vec<u8>,
     blobs: Vec<PackedBlob>,
+    hasher: Sha256,
+}
+
+impl std::fmt::Debug for PackBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PackBuilder")
+            .field("len", &self.buf.len())
+            .field("blobs", &self.blobs.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A finished pack, ready to upload.
@@ -75,15 +92,29 @@ pub(crate) struct FinishedPack {
 }
 
 impl PackBuilder {
+    #[cfg(test)]
     pub(crate) fn new(capacity: usize) -> PackBuilder {
+        PackBuilder::with_buffer(Vec::with_capacity(capacity))
+    }
+
+    /// A builder writing into `buf` (cleared): a reused buffer.
+    pub(crate) fn with_buffer(mut buf: Vec<u8>) -> PackBuilder {
+        buf.clear();
         PackBuilder {
-            buf: Vec::with_capacity(capacity),
+            buf,
             blobs: Vec::new(),
+            hasher: Sha256::new(),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.buf.len()
+    }
+
+    /// Whether a blob of `more` stored bytes still fits, header included, without growing
+    /// the buffer (growing a reused pack buffer doubles it and copies it).
+    pub(crate) fn fits(&self, more: usize) -> bool {
+        self.buf.len() + more + header_room(self.blobs.len() + 1) <= self.buf.capacity()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -98,15 +129,60 @@ impl PackBuilder {
         encrypted: &[u8],
         uncompressed_length: Option<u32>,
     ) -> Result<()> {
-        let offset = u32::try_from(self.buf.len())
-            .map_err(|_| Error::Task("pack grew beyond 4 GiB".into()))?;
-        let length = u32::try_from(encrypted.len())
-            .map_err(|_| Error::Task("blob larger than 4 GiB".into()))?;
+        let offset = self.buf.len();
         self.buf.extend_from_slice(encrypted);
+        self.record(ty, id, offset, uncompressed_length)
+    }
+
+    /// Appends an encrypted blob given in pieces (IV, ciphertext, MAC).
+    pub(crate) fn add_parts(
+        &mut self,
+        ty: BlobType,
+        id: Id,
+        parts: &[&[u8]],
+        uncompressed_length: Option<u32>,
+    ) -> Result<()> {
+        let offset = self.buf.len();
+        for part in parts {
+            self.buf.extend_from_slice(part);
+        }
+        self.record(ty, id, offset, uncompressed_length)
+    }
+
+    /// Encrypts `plaintext` (already compressed if `uncompressed_length` is set) straight into
+    /// the pack: no intermediate ciphertext buffer.
+    pub(crate) fn add_encrypting(
+        &mut self,
+        key: &Key,
+        ty: BlobType,
+        id: Id,
+        plaintext: &[u8],
+        uncompressed_length: Option<u32>,
+    ) -> Result<()> {
+        let offset = self.buf.len();
+        key.encrypt_into(plaintext, &mut self.buf)?;
+        self.record(ty, id, offset, uncompressed_length)
+    }
+
+    /// Hashes and lists the blob just appended at `offset..`.
+    fn record(
+        &mut self,
+        ty: BlobType,
+        id: Id,
+        offset: usize,
+        uncompressed_length: Option<u32>,
+    ) -> Result<()> {
+        let added = &self.buf[offset..];
+        let (Ok(offset_u32), Ok(length)) = (u32::try_from(offset), u32::try_from(added.len()))
+        else {
+            self.buf.truncate(offset);
+            return Err(Error::Task("pack or blob beyond 4 GiB".into()));
+        };
+        self.hasher.update(added);
         self.blobs.push(PackedBlob {
             ty,
             id,
-            offset,
+            offset: offset_u32,
             length,
             uncompressed_length,
         });
@@ -135,7 +211,8 @@ impl PackBuilder {
         let header_len = u32::try_from(self.buf.len() - before)
             .map_err(|_| Error::Task("pack header beyond 4 GiB".into()))?;
         self.buf.extend_from_slice(&header_len.to_le_bytes());
-        let id = Id::from_bytes(Sha256::digest(&self.buf).into());
+        self.hasher.update(&self.buf[before..]);
+        let id = Id::from_bytes(self.hasher.finalize().into());
         Ok(FinishedPack {
             id,
             data: Bytes::from(self.buf),
@@ -243,6 +320,8 @@ mod tests {
         p.add(BlobType::Data, Id::hash(b"alpha"), &a, None).unwrap();
         p.add(BlobType::Data, Id::hash(b"bravo"), &b, Some(99))
             .unwrap();
+        p.add_encrypting(&key, BlobType::Tree, Id::hash(b"charlie"), b"charlie", None)
+            .unwrap();
         let done = p.finish(&key).unwrap();
         assert_eq!(done.id, Id::hash(&done.data));
         assert_eq!(done.data.len() as u64, pack_size(&done.blobs));
@@ -250,6 +329,12 @@ mod tests {
         assert_eq!(header, done.blobs);
         assert_eq!(header[1].offset as usize, a.len());
         assert_eq!(header[1].uncompressed_length, Some(99));
+        let c = &header[2];
+        let start = c.offset as usize;
+        let plain = key
+            .decrypt(&done.data[start..start + c.length as usize])
+            .unwrap();
+        assert_eq!(plain, b"charlie");
         let other = Key::random().unwrap();
         assert!(read_header(&other, &done.data, "pack").is_err());
     }
