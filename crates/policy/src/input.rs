@@ -51,7 +51,11 @@ impl InputSet {
         })?;
         if meta.is_dir() {
             let mut found = Vec::new();
-            collect_files(path, &mut found)?;
+            collect_files(
+                path,
+                &|name| has_extension(Path::new(name), &["json", "yaml", "yml"]),
+                &mut found,
+            )?;
             if found.is_empty() {
                 return Err(PolicyError::NoInput {
                     path: path.to_owned(),
@@ -173,7 +177,13 @@ fn has_extension(path: &Path, exts: &[&str]) -> bool {
         .is_some_and(|e| exts.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PolicyError> {
+/// Files under `dir` (recursively, sorted, hidden entries skipped) whose name `keep` accepts.
+/// Shared by input discovery and policy discovery so both walk folders the same way.
+pub(crate) fn collect_files(
+    dir: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), PolicyError> {
     let io = |source| PolicyError::Io {
         path: dir.to_owned(),
         source,
@@ -185,16 +195,16 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PolicyError> 
         .map_err(io)?;
     entries.sort();
     for path in entries {
-        let hidden = path
+        let name = path
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
+            .unwrap_or_default();
+        if name.starts_with('.') {
             continue;
         }
         if path.is_dir() {
-            collect_files(&path, out)?;
-        } else if has_extension(&path, &["json", "yaml", "yml"]) {
+            collect_files(&path, keep, out)?;
+        } else if keep(name) {
             out.push(path);
         }
     }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
 
@@ -97,7 +97,11 @@ impl PolicySet {
         };
         if fs::metadata(path).map_err(io)?.is_dir() {
             let mut files = Vec::new();
-            collect_rego(path, &mut files)?;
+            crate::input::collect_files(
+                path,
+                &|name| name.ends_with(".rego") && !name.ends_with("_test.rego"),
+                &mut files,
+            )?;
             for file in files {
                 self.add_path(&file)?;
             }
@@ -225,32 +229,4 @@ fn to_finding(
             value: other.to_string(),
         }),
     }
-}
-
-fn collect_rego(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PolicyError> {
-    let io = |source| PolicyError::Io {
-        path: dir.to_owned(),
-        source,
-    };
-    let mut entries = fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(io)?;
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            collect_rego(&path, out)?;
-        } else if name.ends_with(".rego") && !name.ends_with("_test.rego") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
