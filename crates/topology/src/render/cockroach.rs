@@ -380,11 +380,53 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         .into_iter()
         .collect(),
     );
+    ledger_statefulset(LedgerPods {
+        ctx,
+        name: CRDB_NAME,
+        meta,
+        replicas: ctx.crdb_replicas,
+        selector_labels,
+        pod_labels,
+        pod_annotations: pod_annotations(ctx),
+        service_account: cockroach_service_account(ctx.mode),
+        uid: COCKROACH_UID,
+        termination_grace_seconds: TERMINATION_GRACE_SECONDS,
+        init_containers: vec![prepare],
+        containers: vec![database],
+        volumes,
+        disk: c.disk,
+    })
+}
+
+/// What differs between the two database StatefulSets (CockroachDB and Redpanda).
+pub struct LedgerPods<'a, 'c> {
+    pub ctx: &'a Context<'c>,
+    /// StatefulSet and governing Service name.
+    pub name: &'static str,
+    pub meta: ObjectMeta,
+    pub replicas: u32,
+    pub selector_labels: BTreeMap<String, String>,
+    pub pod_labels: BTreeMap<String, String>,
+    pub pod_annotations: BTreeMap<String, String>,
+    pub service_account: String,
+    pub uid: i64,
+    pub termination_grace_seconds: i64,
+    pub init_containers: Vec<Container>,
+    pub containers: Vec<Container>,
+    pub volumes: Vec<Volume>,
+    pub disk: crate::ByteSize,
+}
+
+/// A database StatefulSet with what every ledger StatefulSet must have: parallel start,
+/// rolling updates, volumes retained on delete and scale-down, required anti-affinity, zone
+/// spread, no service-account token in the database pod, and one `datadir` claim.
+pub fn ledger_statefulset(p: LedgerPods<'_, '_>) -> StatefulSet {
+    let ctx = p.ctx;
     StatefulSet {
-        metadata: meta,
+        metadata: p.meta,
         spec: StatefulSetSpec {
-            service_name: Some(CRDB_NAME.to_owned()),
-            replicas: i32::try_from(ctx.crdb_replicas).ok(),
+            service_name: Some(p.name.to_owned()),
+            replicas: i32::try_from(p.replicas).ok(),
             // Every node must be up before the cluster is initialised; ordered start-up
             // would wait for readiness that only comes after init.
             pod_management_policy: Some("Parallel".to_owned()),
@@ -398,33 +440,33 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
                     when_scaled: Some("Retain".to_owned()),
                 },
             ),
-            selector: selector(&selector_labels),
+            selector: selector(&p.selector_labels),
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    annotations: Some(pod_annotations(ctx)),
+                    labels: Some(p.pod_labels),
+                    annotations: Some(p.pod_annotations),
                     ..Default::default()
                 }),
                 spec: Some(PodSpec {
-                    service_account_name: Some(cockroach_service_account(ctx.mode)),
+                    service_account_name: Some(p.service_account),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
-                    security_context: Some(pod_security(COCKROACH_UID)),
-                    termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
-                    affinity: Some(affinity(ctx, &selector_labels)),
-                    topology_spread_constraints: Some(spread(ctx, &selector_labels)),
+                    security_context: Some(pod_security(p.uid)),
+                    termination_grace_period_seconds: Some(p.termination_grace_seconds),
+                    affinity: Some(affinity(ctx, &p.selector_labels)),
+                    topology_spread_constraints: Some(spread(ctx, &p.selector_labels)),
                     image_pull_secrets: ctx.pull_secrets(),
-                    init_containers: Some(vec![prepare]),
-                    containers: vec![database],
-                    volumes: Some(volumes),
+                    init_containers: Some(p.init_containers),
+                    containers: p.containers,
+                    volumes: Some(p.volumes),
                     ..Default::default()
                 }),
             },
             volume_claim_templates: Some(vec![data_claim(
                 ctx,
                 "datadir",
-                c.disk,
-                &selector_labels,
+                p.disk,
+                &p.selector_labels,
             )]),
             ..Default::default()
         }

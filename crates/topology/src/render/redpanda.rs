@@ -8,27 +8,24 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-    StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, PodSpec,
-    PodTemplateSpec, Probe, SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec,
-    TCPSocketAction, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, PodTemplateSpec, Probe,
+    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
+    Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::cockroach::{
-    affinity, container_port, data_claim, job_labels, job_pod, kube_api_volume, pdb_for, spread,
+    LedgerPods, container_port, job_labels, job_pod, kube_api_volume, ledger_statefulset, pdb_for,
 };
 use super::common::{
     Context, DOC_PREFIX, JOB_UID, REDPANDA_UID, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT,
     RP_TLS_SECRET, container_security, cpu_manager_note, empty_dir, env, field_env, guaranteed,
-    labels, mount, pod_security, redpanda_selector, seastar_size_flag, selector, small_resources,
+    labels, mount, redpanda_selector, seastar_size_flag, small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
@@ -325,55 +322,22 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         .into_iter()
         .collect(),
     );
-    StatefulSet {
-        metadata: meta,
-        spec: StatefulSetSpec {
-            service_name: Some(RP_NAME.to_owned()),
-            replicas: i32::try_from(r.brokers).ok(),
-            pod_management_policy: Some("Parallel".to_owned()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".to_owned()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: Some(
-                StatefulSetPersistentVolumeClaimRetentionPolicy {
-                    when_deleted: Some("Retain".to_owned()),
-                    when_scaled: Some("Retain".to_owned()),
-                },
-            ),
-            selector: selector(&selector_labels),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    annotations: Some(annotations),
-                    ..Default::default()
-                }),
-                spec: Some(PodSpec {
-                    service_account_name: Some(RP_NAME.to_owned()),
-                    automount_service_account_token: Some(false),
-                    enable_service_links: Some(false),
-                    security_context: Some(pod_security(REDPANDA_UID)),
-                    termination_grace_period_seconds: Some(120),
-                    affinity: Some(affinity(ctx, &selector_labels)),
-                    topology_spread_constraints: Some(spread(ctx, &selector_labels)),
-                    image_pull_secrets: ctx.pull_secrets(),
-                    init_containers: Some(init),
-                    containers: vec![broker],
-                    volumes: Some(volumes),
-                    ..Default::default()
-                }),
-            },
-            volume_claim_templates: Some(vec![data_claim(
-                ctx,
-                "datadir",
-                r.disk,
-                &selector_labels,
-            )]),
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    }
+    ledger_statefulset(LedgerPods {
+        ctx,
+        name: RP_NAME,
+        meta,
+        replicas: r.brokers,
+        selector_labels,
+        pod_labels,
+        pod_annotations: annotations,
+        service_account: RP_NAME.to_owned(),
+        uid: REDPANDA_UID,
+        termination_grace_seconds: 120,
+        init_containers: init,
+        containers: vec![broker],
+        volumes,
+        disk: r.disk,
+    })
 }
 
 fn ready_probe(period: i32, failures: i32) -> Probe {
