@@ -400,8 +400,22 @@ impl Restorer {
 }
 
 /// Restores a snapshot (or a path inside it) into `target`: a directory's contents go
-/// into `target`, a single file into `target/NAME`.
+/// into `target`, a single file into `target/NAME`. Takes a shared lock.
 pub async fn restore(
+    repo: &Arc<Repository>,
+    snapshot: &str,
+    subpath: &str,
+    target: &Path,
+    opts: &RestoreOptions,
+) -> Result<RestoreSummary> {
+    // A shared lock, so that a prune elsewhere cannot remove packs while they are read.
+    let lock = repo.lock(false).await?;
+    let res = restore_locked(repo, snapshot, subpath, target, opts).await;
+    lock.release().await?;
+    res
+}
+
+async fn restore_locked(
     repo: &Arc<Repository>,
     snapshot: &str,
     subpath: &str,
@@ -464,8 +478,20 @@ pub async fn restore(
     Ok(summary)
 }
 
-/// Writes one file of a snapshot to `out`. Returns the bytes written.
+/// Writes one file of a snapshot to `out`. Returns the bytes written. Takes a shared lock.
 pub async fn dump<W: tokio::io::AsyncWrite + Unpin>(
+    repo: &Arc<Repository>,
+    snapshot: &str,
+    path: &str,
+    out: &mut W,
+) -> Result<u64> {
+    let lock = repo.lock(false).await?;
+    let res = dump_locked(repo, snapshot, path, out).await;
+    lock.release().await?;
+    res
+}
+
+async fn dump_locked<W: tokio::io::AsyncWrite + Unpin>(
     repo: &Arc<Repository>,
     snapshot: &str,
     path: &str,

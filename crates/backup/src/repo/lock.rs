@@ -19,6 +19,19 @@ pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 /// ([`Repository::with_lock_refresh`]).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
 
+/// First pause before retrying a lock another process holds; doubles up to [`LOCK_RETRY_MAX`].
+const LOCK_RETRY_FIRST: Duration = Duration::from_millis(500);
+const LOCK_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// A number in [0, 1) from the OS, for retry jitter (0 if the OS has none to give).
+fn jitter_fraction() -> f64 {
+    let mut b = [0u8; 4];
+    match getrandom::getrandom(&mut b) {
+        Ok(()) => f64::from(u32::from_le_bytes(b)) / (f64::from(u32::MAX) + 1.0),
+        Err(_) => 0.0,
+    }
+}
+
 /// The JSON of a lock file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LockFile {
@@ -138,8 +151,8 @@ impl Repository {
         Ok(None)
     }
 
-    /// Takes a lock: fails with [`Error::Locked`] when a live conflicting lock exists.
-    pub async fn lock(self: &Arc<Self>, exclusive: bool) -> Result<Lock> {
+    /// One attempt: writes a lock file unless a live conflicting lock exists.
+    async fn try_lock(&self, exclusive: bool) -> Result<Id> {
         if let Some(holder) = self.conflicting_lock(exclusive, None).await? {
             return Err(Error::Locked { holder });
         }
@@ -152,6 +165,37 @@ impl Repository {
             self.backend.delete(FileType::Lock, &id).await?;
             return Err(Error::Locked { holder });
         }
+        Ok(id)
+    }
+
+    /// Takes a lock. While a live conflicting lock exists it retries for up to the
+    /// repository's lock wait ([`Repository::with_lock_wait`], zero by default), then fails
+    /// with [`Error::Locked`] naming the holder.
+    pub async fn lock(self: &Arc<Self>, exclusive: bool) -> Result<Lock> {
+        let started = tokio::time::Instant::now();
+        let mut backoff = LOCK_RETRY_FIRST;
+        let id = loop {
+            match self.try_lock(exclusive).await {
+                Ok(id) => break id,
+                Err(Error::Locked { holder }) => {
+                    let waited = started.elapsed();
+                    // Jitter so two waiters that collided do not collide again.
+                    let pause = backoff + backoff.mul_f64(jitter_fraction() / 2.0);
+                    if waited + pause > self.lock_wait {
+                        return Err(Error::Locked { holder });
+                    }
+                    tracing::info!(
+                        %holder,
+                        exclusive,
+                        waited_secs = waited.as_secs(),
+                        "repository is locked; waiting"
+                    );
+                    tokio::time::sleep(pause).await;
+                    backoff = (backoff * 2).min(LOCK_RETRY_MAX);
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let state = Arc::new(Mutex::new(id));
         let refresher = {
             let repo = Arc::clone(self);

@@ -53,6 +53,8 @@ pub struct Repository {
     index: RwLock<Index>,
     /// How often a held lock is rewritten (see [`Repository::with_lock_refresh`]).
     pub(crate) lock_refresh: std::time::Duration,
+    /// How long taking a lock waits for a conflicting one to go (see [`Repository::with_lock_wait`]).
+    pub(crate) lock_wait: std::time::Duration,
 }
 
 impl std::fmt::Debug for Repository {
@@ -116,6 +118,7 @@ impl Repository {
             config,
             index: RwLock::new(Index::default()),
             lock_refresh: lock::REFRESH_EVERY,
+            lock_wait: std::time::Duration::ZERO,
         };
         // restic reads `config` before it knows the version, so it is never compressed.
         let cfg_json = serde_json::to_vec(&repo.config).map_err(|e| Error::Task(e.to_string()))?;
@@ -184,7 +187,18 @@ impl Repository {
             config,
             index: RwLock::new(Index::default()),
             lock_refresh: lock::REFRESH_EVERY,
+            lock_wait: std::time::Duration::ZERO,
         })
+    }
+
+    /// Sets how long taking a lock keeps retrying while another process holds a conflicting
+    /// one (default zero: fail at once with [`Error::Locked`], like restic without
+    /// `--retry-lock`). Schedulers and unattended jobs set this so that two jobs on one
+    /// repository take turns instead of failing.
+    #[must_use]
+    pub fn with_lock_wait(mut self, wait: std::time::Duration) -> Repository {
+        self.lock_wait = wait;
+        self
     }
 
     /// Sets how often a lock this repository holds is rewritten with a fresh time (default

@@ -40,6 +40,12 @@ use super::timing::{JitterSource, JobTiming, Overlap};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current time.
     fn now(&self) -> DateTime<Utc>;
+
+    /// How long to wait on tokio's timer for `wall` to pass on this clock. The system clock
+    /// and [`TokioClock`] advance with the timer; a test clock running faster scales it down.
+    fn timer_duration(&self, wall: Duration) -> Duration {
+        wall
+    }
 }
 
 /// The system's wall clock.
@@ -86,7 +92,8 @@ async fn sleep_until_wall(clock: &dyn Clock, at: DateTime<Utc>) {
             return;
         }
         let left = (at - now).to_std().unwrap_or_default();
-        tokio::time::sleep(left.min(Duration::from_secs(60))).await;
+        let wait = clock.timer_duration(left.min(Duration::from_secs(60)));
+        tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
     }
 }
 

@@ -82,7 +82,8 @@ pub use job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, R
 pub use metrics::{MetricsServer, OPENMETRICS_CONTENT_TYPE, SchedulerMetrics};
 pub use repository::RepositoryJob;
 pub use spec::{
-    CheckedJob, ClaimMount, CockroachBackupKind, CockroachJobSpec, DrillSpec, JobKind, JobSpec,
+    CheckedJob, ClaimMount, CockroachBackupKind, CockroachJobSpec, DEFAULT_LOCK_WAIT, DrillSpec,
+    JobKind, JobSpec,
     KubernetesSpec, MetricsSpec, PasswordSource, PodResources, RepositoryJobSpec, RetentionSpec,
     RetrySpec, Schedule, ScheduleSpec, StdinSpec, StoreSpec,
 };

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, RunContext};
-use super::spec::{DrillSpec, PasswordSource, RepositoryJobSpec};
+use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, PasswordSource, RepositoryJobSpec};
 use crate::check::{CheckOptions, ReadData, check};
 use crate::forget::{apply_forget, plan_forget};
 use crate::prune::{PruneOptions, prune};
@@ -156,8 +156,13 @@ impl RepositoryJob {
         let store = builder.build()?;
         let password = self.password().await?;
         let location = store.display_url().to_owned();
+        let lock_wait = self
+            .spec
+            .lock_wait
+            .as_ref()
+            .map_or(DEFAULT_LOCK_WAIT, |d| d.0);
         match Repository::open(store.object_store(), location.clone(), &password).await {
-            Ok(repo) => Ok(Arc::new(repo)),
+            Ok(repo) => Ok(Arc::new(repo.with_lock_wait(lock_wait))),
             Err(Error::NoRepository { .. }) if self.spec.init => {
                 tracing::info!(job = %self.name, location = %location, "no repository yet; creating it (init: true)");
                 let repo = Repository::init(
@@ -167,7 +172,7 @@ impl RepositoryJob {
                     &self.init_options,
                 )
                 .await?;
-                Ok(Arc::new(repo))
+                Ok(Arc::new(repo.with_lock_wait(lock_wait)))
             }
             Err(e) => Err(e.into()),
         }

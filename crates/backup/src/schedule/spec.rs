@@ -153,7 +153,14 @@ pub struct RepositoryJobSpec {
     /// Retention after each successful backup.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<RetentionSpec>,
+    /// How long a step waits while another job or process holds a conflicting repository
+    /// lock, e.g. a prune while a backup runs (default 10m; `0` fails at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock_wait: Option<DurationText>,
 }
+
+/// The default [`RepositoryJobSpec::lock_wait`].
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(600);
 
 /// Store settings (see [`crate::store::StoreOptions`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -431,6 +431,52 @@ async fn locks_conflict_like_restic_and_unlock_removes_stale_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_wait_takes_turns_and_gives_up_after_the_wait() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    init_local(&dir).await;
+    let open = |wait_ms: u64| {
+        let dir = dir.clone();
+        async move {
+            Arc::new(
+                Repository::open(local_store(&dir), "repo", &password())
+                    .await
+                    .unwrap()
+                    .with_lock_wait(std::time::Duration::from_millis(wait_ms)),
+            )
+        }
+    };
+    let backup_side = open(0).await;
+    let shared = backup_side.lock(false).await.unwrap();
+
+    // Too short a wait: refused, naming the holder, and nothing of ours is left behind.
+    let impatient = open(1_000).await;
+    let started = std::time::Instant::now();
+    let err = impatient.lock(true).await.unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    assert_eq!(impatient.list_locks().await.unwrap().len(), 1);
+
+    // A longer wait: the exclusive lock is taken once the shared one is released.
+    let patient = open(30_000).await;
+    let waiter = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let lock = patient.lock(true).await;
+        (lock, started.elapsed())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(!waiter.is_finished(), "the exclusive lock did not wait");
+    shared.release().await.unwrap();
+    let (lock, waited) = waiter.await.unwrap();
+    let lock = lock.unwrap();
+    assert!(waited >= std::time::Duration::from_millis(1_500), "{waited:?}");
+    let locks = backup_side.list_locks().await.unwrap();
+    assert_eq!(locks.len(), 1);
+    assert!(locks[0].1.exclusive);
+    lock.release().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_lock_is_refreshed_and_released() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("repo");

@@ -15,17 +15,33 @@ use crate::common;
 use crate::store::services::{self, Service};
 
 /// Wall-clock time running 60 times faster than real time from a fixed start, so a
-/// `* * * * *` schedule fires every real second.
+/// `* * * * *` schedule fires every real second. Once frozen it stands still, so no new run
+/// starts and the test can stop the scheduler between runs.
 #[derive(Debug)]
 struct FastClock {
     wall: DateTime<Utc>,
     start: std::time::Instant,
+    frozen_at: std::sync::Mutex<Option<DateTime<Utc>>>,
+}
+
+impl FastClock {
+    fn freeze(&self) {
+        let now = self.now();
+        *self.frozen_at.lock().unwrap() = Some(now);
+    }
 }
 
 impl Clock for FastClock {
     fn now(&self) -> DateTime<Utc> {
+        if let Some(t) = *self.frozen_at.lock().unwrap() {
+            return t;
+        }
         let e = self.start.elapsed().as_millis() as i64 * 60;
         self.wall + chrono::Duration::milliseconds(e)
+    }
+
+    fn timer_duration(&self, wall: Duration) -> Duration {
+        wall / 60
     }
 }
 
@@ -174,6 +190,7 @@ jobs:
     let clock = Arc::new(FastClock {
         wall: "2025-06-01T10:00:30Z".parse().unwrap(),
         start: std::time::Instant::now(),
+        frozen_at: std::sync::Mutex::new(None),
     });
     let scheduler = Scheduler::new(
         jobs,
@@ -231,6 +248,24 @@ jobs:
         {
             break;
         }
+    }
+    // Stop between runs: with time frozen no run starts, so once neither job is running the
+    // repository holds exactly what the last runs' retention left.
+    clock.freeze();
+    let mut idle = 0;
+    while idle < 3 {
+        assert!(std::time::Instant::now() < deadline, "jobs still running:\n{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        body = scrape(addr, "/metrics").await.1;
+        let running = |job: &str| {
+            value(
+                &body,
+                &format!("thinledger_backup_job_running{{job=\"{job}\"}}"),
+            )
+        };
+        let busy = running("ledger-files") != Some(0.0)
+            || (service == Service::Local && running("ledger-dump") != Some(0.0));
+        idle = if busy { 0 } else { idle + 1 };
     }
     let (head, b) = scrape(addr, "/healthz").await;
     assert!(head.starts_with("HTTP/1.1 200") && b == "ok\n", "{head}");

@@ -44,6 +44,16 @@ pub struct Globals {
     /// No progress display.
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
+    /// How long to keep retrying while another process holds a conflicting repository lock
+    /// (e.g. 5m); by default a locked repository fails at once.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub retry_lock: Option<std::time::Duration>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    text.parse::<thinledger_backup::schedule::DurationText>()
+        .map(|d| d.0)
+        .map_err(|e| format!("{e}; write a duration such as 90s, 5m or 1h30m"))
 }
 
 impl Globals {
@@ -82,7 +92,9 @@ impl Globals {
                     e
                 }
             })?;
-        Ok(Arc::new(repo))
+        Ok(Arc::new(
+            repo.with_lock_wait(self.retry_lock.unwrap_or_default()),
+        ))
     }
 
     /// Where the password came from, for messages (never the password itself).
