@@ -78,7 +78,7 @@ fn derive(password: &Password, salt: &[u8], params: KdfParams) -> Result<Key> {
         });
     }
     let log_n = params.n.trailing_zeros() as u8;
-    let p = scrypt::Params::new(log_n, params.r, params.p, 64).map_err(|e| Error::Unsupported {
+    let p = scrypt::Params::new(log_n, params.r, params.p).map_err(|e| Error::Unsupported {
         detail: format!(
             "scrypt parameters N={} r={} p={}: {e}",
             params.n, params.r, params.p

@@ -469,7 +469,10 @@ async fn a_lock_wait_takes_turns_and_gives_up_after_the_wait() {
     shared.release().await.unwrap();
     let (lock, waited) = waiter.await.unwrap();
     let lock = lock.unwrap();
-    assert!(waited >= std::time::Duration::from_millis(1_500), "{waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_millis(1_500),
+        "{waited:?}"
+    );
     let locks = backup_side.list_locks().await.unwrap();
     assert_eq!(locks.len(), 1);
     assert!(locks[0].1.exclusive);

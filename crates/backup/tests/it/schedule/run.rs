@@ -254,7 +254,10 @@ jobs:
     clock.freeze();
     let mut idle = 0;
     while idle < 3 {
-        assert!(std::time::Instant::now() < deadline, "jobs still running:\n{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "jobs still running:\n{body}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
         body = scrape(addr, "/metrics").await.1;
         let running = |job: &str| {
