@@ -45,7 +45,8 @@ use crate::saver::SaverOptions;
 use crate::wal::catalog::{BASE_KEY, BASE_TAG};
 use crate::wal::writer::StreamSnapshot;
 use crate::wal::{
-    BaseBackup, Catalog, CatalogBackup, Lsn, PitrError, PitrResult, choose_backup, load_histories,
+    BaseBackup, Catalog, CatalogBackup, FetchOptions, Lsn, PitrError, PitrResult, SegmentId,
+    choose_backup, load_histories,
 };
 
 /// Knobs of a base backup.
@@ -407,6 +408,9 @@ pub struct PgRestoreOptions {
     pub restore_command: String,
     /// A command PostgreSQL runs once recovery ends (e.g. removing a prefetch spool).
     pub recovery_end_command: Option<String>,
+    /// The prefetch spool the `restore_command` reads (its `wal fetch --spool`): filled with
+    /// the first segments of the recovery while the base backup unpacks. `None`: not filled.
+    pub prefetch_spool: Option<PathBuf>,
     /// Blobs read at once.
     pub concurrency: usize,
 }
@@ -492,8 +496,57 @@ pub async fn restore(
             name: chosen.backup.label.clone(),
             detail: "the base backup snapshot holds no .tar file".into(),
         })?;
+    // The spool is filled while the base backup unpacks: both are reads of the repository.
+    let seed = async {
+        match &opts.prefetch_spool {
+            Some(spool) => seed_for_recovery(repo, catalog, &chosen, &opts.to, spool).await,
+            None => 0,
+        }
+    };
+    let (unpacked, seeded) = tokio::join!(unpack_base(repo, &node, dir, opts.concurrency), seed);
+    let bytes = unpacked?;
+    tracing::info!(
+        segments = seeded,
+        "prefetched the first WAL segments of the recovery"
+    );
+    if bytes != chosen.backup.size {
+        return Err(PitrError::Damaged {
+            name: chosen.backup.label.clone(),
+            detail: format!("{bytes} bytes restored, {} recorded", chosen.backup.size),
+        });
+    }
+    for sub in ["pg_wal", "pg_wal/archive_status"] {
+        let p = dir.join(sub);
+        std::fs::create_dir_all(&p).map_err(|e| PitrError::io("creating", &p, e))?;
+    }
+    let conf = dir.join("postgresql.auto.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap_or_default();
+    text.push_str(&recovery_settings(
+        &opts.restore_command,
+        &opts.to,
+        opts.recovery_end_command.as_deref(),
+    ));
+    std::fs::write(&conf, text).map_err(|e| PitrError::io("writing", &conf, e))?;
+    let signal = dir.join("recovery.signal");
+    std::fs::write(&signal, "").map_err(|e| PitrError::io("writing", &signal, e))?;
+    Ok(PgRestoreSummary {
+        backup: chosen,
+        target_dir: dir.clone(),
+        to: opts.to.clone(),
+        bytes,
+        duration_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Streams the base backup's tar file out of the repository into `dir`; returns its size.
+async fn unpack_base(
+    repo: &Arc<Repository>,
+    node: &crate::repo::tree::Node,
+    dir: &Path,
+    concurrency: usize,
+) -> PitrResult<u64> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(8);
-    let unpack_dir = dir.clone();
+    let unpack_dir = dir.to_path_buf();
     let unpacker = tokio::task::spawn_blocking(move || {
         let mut reader = ChannelReader {
             rx,
@@ -511,7 +564,7 @@ pub async fn restore(
     });
     let mut blobs = futures::stream::iter(node.content.clone().unwrap_or_default())
         .map(|id| async move { repo.load_blob(&id, BlobType::Data).await })
-        .buffered(opts.concurrency.max(1));
+        .buffered(concurrency.max(1));
     let mut bytes = 0u64;
     let mut failure = None;
     while let Some(b) = blobs.next().await {
@@ -541,33 +594,44 @@ pub async fn restore(
         return Err(e.into());
     }
     unpacked.map_err(|e| PitrError::io("unpacking the base backup into", dir, e))?;
-    if bytes != chosen.backup.size {
-        return Err(PitrError::Damaged {
-            name: chosen.backup.label.clone(),
-            detail: format!("{bytes} bytes restored, {} recorded", chosen.backup.size),
-        });
+    Ok(bytes)
+}
+
+/// Fills the restored server's prefetch spool with the segments recovery reads first: from
+/// the base backup's start up to the segment closed at or after the target time (every
+/// archived segment may hold the target's commit until one was closed after it), at most
+/// [`FetchOptions::prefetch`] of them.
+async fn seed_for_recovery(
+    repo: &Arc<Repository>,
+    catalog: &Catalog,
+    chosen: &CatalogBackup,
+    to: &RecoveryTarget,
+    spool: &Path,
+) -> usize {
+    let opts = FetchOptions::default();
+    let size = catalog.segment_size();
+    let first = SegmentId {
+        timeline: chosen.backup.timeline,
+        segno: chosen.backup.start_lsn.segment(size),
+    };
+    let mut count = 0;
+    while count < opts.prefetch {
+        let name = SegmentId {
+            timeline: first.timeline,
+            segno: first.segno + count as u64,
+        }
+        .file_name(size);
+        let Some(entry) = catalog.get(&name) else {
+            break;
+        };
+        count += 1;
+        if let (Some(t), Some(closed)) = (to.time(), entry.file.mtime)
+            && closed >= t
+        {
+            break;
+        }
     }
-    for sub in ["pg_wal", "pg_wal/archive_status"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| PitrError::io("creating", &p, e))?;
-    }
-    let conf = dir.join("postgresql.auto.conf");
-    let mut text = std::fs::read_to_string(&conf).unwrap_or_default();
-    text.push_str(&recovery_settings(
-        &opts.restore_command,
-        &opts.to,
-        opts.recovery_end_command.as_deref(),
-    ));
-    std::fs::write(&conf, text).map_err(|e| PitrError::io("writing", &conf, e))?;
-    let signal = dir.join("recovery.signal");
-    std::fs::write(&signal, "").map_err(|e| PitrError::io("writing", &signal, e))?;
-    Ok(PgRestoreSummary {
-        backup: chosen,
-        target_dir: dir.clone(),
-        to: opts.to.clone(),
-        bytes,
-        duration_secs: started.elapsed().as_secs_f64(),
-    })
+    crate::wal::fetch::seed_spool(repo, catalog, first, count, spool, &opts).await
 }
 
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! `wal fetch`: bring an archived WAL file back for PostgreSQL's restore_command, with an
 //! optional prefetch of the segments that follow.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
@@ -38,6 +40,62 @@ impl Default for FetchOptions {
             prefetch_concurrency: 4,
         }
     }
+}
+
+/// How long a spool's [`LISTING_FILE`] answers [`known_missing`] by default. PostgreSQL probes for files past the end of
+/// the archive (the next segment, newer timelines' `.history`) several times while it
+/// recovers; each probe would otherwise open the repository (a key derivation, ~0.3 s).
+/// A file archived within this window of the last listing may be reported missing once;
+/// PostgreSQL asks again (a standby every `wal_retrieve_retry_interval`).
+pub const DEFAULT_LISTING_TTL: Duration = Duration::from_secs(15);
+
+/// The file in a spool that records which names the archive held at a fetch's last look.
+/// Not a valid WAL name, so it never collides with a prefetched file.
+pub const LISTING_FILE: &str = "archive-listing.json";
+
+/// What [`LISTING_FILE`] holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct Listing {
+    cluster: String,
+    /// Unix time in milliseconds of the catalog this was written from.
+    listed_at_ms: i64,
+    names: BTreeSet<String>,
+}
+
+/// Records in the spool which names the archive holds now.
+async fn write_listing(spool: &Path, catalog: &Catalog) {
+    let listing = Listing {
+        cluster: catalog.cluster().to_string(),
+        listed_at_ms: chrono::Utc::now().timestamp_millis(),
+        names: catalog.files().map(|f| f.file.name.clone()).collect(),
+    };
+    let res = match serde_json::to_vec(&listing) {
+        Ok(json) => match tokio::fs::create_dir_all(spool).await {
+            Ok(()) => write_durably(&spool.join(LISTING_FILE), &json).await,
+            Err(e) => Err(PitrError::io("creating", spool, e)),
+        },
+        Err(e) => Err(PitrError::Engine(crate::Error::Task(e.to_string()))),
+    };
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "cannot record the archive listing in the spool");
+    }
+}
+
+/// Whether the spool's listing, younger than `ttl` and of `cluster`, says the archive does
+/// not hold `name`. Any doubt (no listing, too old, unreadable) answers `false`.
+pub async fn known_missing(spool: &Path, cluster: &str, name: &str, ttl: Duration) -> bool {
+    if ttl.is_zero() || name.parse::<WalFileName>().is_err() {
+        return false;
+    }
+    let Ok(bytes) = tokio::fs::read(spool.join(LISTING_FILE)).await else {
+        return false;
+    };
+    let Ok(listing) = serde_json::from_slice::<Listing>(&bytes) else {
+        return false;
+    };
+    let age_ms = chrono::Utc::now().timestamp_millis() - listing.listed_at_ms;
+    let fresh = (0..i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)).contains(&age_ms);
+    fresh && listing.cluster == cluster && !listing.names.contains(name)
 }
 
 /// Where a fetched file came from.
@@ -151,10 +209,11 @@ pub async fn fetch(
     dest: &Path,
     opts: &FetchOptions,
 ) -> PitrResult<FetchSource> {
-    if let Some(spool) = &opts.spool
-        && fetch_from_spool(spool, name, dest).await?
-    {
-        return Ok(FetchSource::Spool);
+    if let Some(spool) = &opts.spool {
+        if fetch_from_spool(spool, name, dest).await? {
+            return Ok(FetchSource::Spool);
+        }
+        write_listing(spool, catalog).await;
     }
     let parsed: WalFileName =
         name.parse()
@@ -172,34 +231,53 @@ pub async fn fetch(
         })?;
     let data = read_archived(repo, &entry).await?;
     write_durably(dest, &data).await?;
-    if let Some(spool) = &opts.spool {
-        prefetch_after(repo, catalog, &parsed, spool, opts).await;
+    if let Some(spool) = &opts.spool
+        && let Some(start) = parsed.segment(catalog.segment_size())
+    {
+        let next = SegmentId {
+            timeline: start.timeline,
+            segno: start.segno + 1,
+        };
+        prefetch(repo, catalog, next, opts.prefetch, spool, opts).await;
     }
     Ok(FetchSource::Repository)
 }
 
-/// Brings the segments after `name` (same timeline) into the spool; failures are only logged
-/// (the fetch that needs the file will try the repository itself).
-async fn prefetch_after(
+/// Fills a new spool before recovery starts: the listing, and up to `count` segments from
+/// `first` on, so that the first fetches of a recovery need no repository (and no key
+/// derivation). Returns how many segments were prefetched; failures are only logged.
+pub async fn seed_spool(
     repo: &Arc<Repository>,
     catalog: &Catalog,
-    name: &WalFileName,
+    first: SegmentId,
+    count: usize,
     spool: &Path,
     opts: &FetchOptions,
-) {
+) -> usize {
+    write_listing(spool, catalog).await;
+    prefetch(repo, catalog, first, count, spool, opts).await
+}
+
+/// Brings `count` segments from `first` on (same timeline) into the spool; failures are only
+/// logged (the fetch that needs the file will try the repository itself).
+async fn prefetch(
+    repo: &Arc<Repository>,
+    catalog: &Catalog,
+    first: SegmentId,
+    count: usize,
+    spool: &Path,
+    opts: &FetchOptions,
+) -> usize {
     let size = catalog.segment_size();
-    let Some(start) = name.segment(size) else {
-        return;
-    };
     if let Err(e) = tokio::fs::create_dir_all(spool).await {
         tracing::warn!(spool = %spool.display(), error = %e, "cannot create the prefetch spool");
-        return;
+        return 0;
     }
-    let wanted: Vec<CatalogFile> = (1..=opts.prefetch as u64)
+    let wanted: Vec<CatalogFile> = (0..count as u64)
         .map(|i| {
             SegmentId {
-                timeline: start.timeline,
-                segno: start.segno + i,
+                timeline: first.timeline,
+                segno: first.segno + i,
             }
             .file_name(size)
         })
@@ -225,5 +303,6 @@ async fn prefetch_after(
             }
         })
         .await;
-    tracing::debug!(prefetched = n, "prefetched following segments");
+    tracing::debug!(prefetched = n, "prefetched segments");
+    n
 }

@@ -61,7 +61,10 @@ pub use catalog::{
     ArchivedFile, BASE_TAG, BaseBackup, Catalog, CatalogBackup, CatalogFile, WAL_TAG,
 };
 pub use error::{PitrError, PitrResult};
-pub use fetch::{FetchOptions, FetchSource, fetch, fetch_from_spool};
+pub use fetch::{
+    DEFAULT_LISTING_TTL, FetchOptions, FetchSource, LISTING_FILE, fetch, fetch_from_spool,
+    known_missing, seed_spool,
+};
 pub use name::{Lsn, SegmentId, WalFileKind, WalFileName};
 pub use push::{PushOptions, PushOutcome, PushResult, push_batch};
 pub use spool::{AsyncPushOptions, WorkerSummary, push_async, run_worker};

@@ -154,6 +154,43 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
     assert!(!out.join("missing").exists());
     assert_eq!(cat2.segment_size(), SEG as u64);
 
+    // The spool's listing answers "missing" without the repository while it is fresh, and
+    // only for this cluster and for names the archive did not hold.
+    let fresh = Duration::from_secs(60);
+    assert!(spool.join(wal::LISTING_FILE).exists());
+    assert!(wal::known_missing(&spool, "main", &seg_name(1, 9), fresh).await);
+    assert!(wal::known_missing(&spool, "main", "00000003.history", fresh).await);
+    assert!(!wal::known_missing(&spool, "main", &names[0], fresh).await);
+    assert!(!wal::known_missing(&spool, "main", "00000002.history", fresh).await);
+    assert!(!wal::known_missing(&spool, "other-cluster", &seg_name(1, 9), fresh).await);
+    assert!(!wal::known_missing(&spool, "main", &seg_name(1, 9), Duration::ZERO).await);
+    assert!(!wal::known_missing(&spool, "main", "../escape", fresh).await);
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert!(!wal::known_missing(&spool, "main", &seg_name(1, 9), Duration::from_millis(20)).await);
+    // A spool seeded before recovery holds the first segments and a listing.
+    let seeded = tmp.path().join("seeded");
+    let first = wal::SegmentId {
+        timeline: 1,
+        segno: names[0]
+            .parse::<wal::WalFileName>()
+            .unwrap()
+            .segment(SEG as u64)
+            .unwrap()
+            .segno,
+    };
+    let n = wal::seed_spool(&repo, &cat2, first, 2, &seeded, &opts).await;
+    assert_eq!(n, 2);
+    assert_eq!(
+        std::fs::read(seeded.join(&names[0])).unwrap(),
+        noise(SEG, 0)
+    );
+    assert_eq!(
+        std::fs::read(seeded.join(&names[1])).unwrap(),
+        noise(SEG, 1)
+    );
+    assert!(!seeded.join(&names[2]).exists());
+    assert!(wal::known_missing(&seeded, "main", &seg_name(1, 9), fresh).await);
+
     // Other clusters do not see this archive.
     let cat3 = Catalog::load(&repo, "other-cluster", None).await.unwrap();
     assert!(cat3.get(&names[0]).is_none());

@@ -194,6 +194,7 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
         to,
         restore_command: cmd.join(" "),
         recovery_end_command: Some(format!("rm -rf {}", sh_quote(&spool.display().to_string()))),
+        prefetch_spool: Some(spool.clone()),
         concurrency: 8,
     };
     let s = pg::restore(&repo, &catalog, &opts)

@@ -140,6 +140,10 @@ pub struct FetchArgs {
     /// Segments prefetched after each fetch from the repository (with --spool).
     #[arg(long, default_value_t = 16)]
     pub prefetch: usize,
+    /// Seconds the spool's record of the archive's contents answers "not in the archive"
+    /// without opening the repository (with --spool; 0: always ask the repository).
+    #[arg(long, value_name = "SECONDS", default_value_t = wal::DEFAULT_LISTING_TTL.as_secs())]
+    pub listing_ttl: u64,
 }
 
 /// `wal list`.
@@ -271,13 +275,22 @@ async fn worker(g: &Globals, a: &WorkerArgs) -> anyhow::Result<u8> {
 }
 
 async fn fetch(g: &Globals, a: &FetchArgs) -> anyhow::Result<u8> {
-    // A prefetched file needs neither the repository nor its password.
-    if let Some(spool) = &a.spool
-        && wal::fetch_from_spool(spool, &a.name, &a.dest)
+    // A prefetched file, or one a fresh listing says is not archived, needs neither the
+    // repository nor its password (no key derivation).
+    let listing_ttl = std::time::Duration::from_secs(a.listing_ttl);
+    if let Some(spool) = &a.spool {
+        if wal::fetch_from_spool(spool, &a.name, &a.dest)
             .await
             .map_err(pitr_err)?
-    {
-        return Ok(EXIT_OK as u8);
+        {
+            return Ok(EXIT_OK as u8);
+        }
+        if wal::known_missing(spool, &a.archive.cluster, &a.name, listing_ttl).await {
+            return Err(pitr_err(PitrError::NotInArchive {
+                name: a.name.clone(),
+                cluster: a.archive.cluster.clone(),
+            }));
+        }
     }
     let (repo, mut catalog) = a.archive.open(g).await?;
     let opts = FetchOptions {
