@@ -108,18 +108,22 @@ enum Command {
     /// Scheduled backups: the daemon, one job now, or Kubernetes CronJobs.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
-    // Further command groups go here, one variant each, with their arguments in their own
-    // module (e.g. `Wal(wal::WalCommand)`, `Pg(pg::PgCommand)`,
-    // `Cockroach(cockroach::CockroachCommand)`, `Schedule(schedule::ScheduleCommand)`).
 }
+
+/// Blocking threads of `restore`'s runtime (see `main`).
+const RESTORE_BLOCKING_THREADS: usize = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if matches!(cli.command, Command::Restore(_)) {
+        // A restore's blocking work (ranged pack reads, decoding, positioned writes) is
+        // bounded by its concurrency anyway. More threads only mean more glibc heaps, each
+        // keeping multi-megabyte buffers: peak memory fell from ~160 to ~100 MiB with 4.
+        builder.max_blocking_threads(RESTORE_BLOCKING_THREADS);
+    }
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             print_error_chain(&anyhow::Error::new(e).context("starting the async runtime"));
