@@ -29,6 +29,7 @@ use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeType, Tree, go_mode_from_unix};
 use crate::saver::{BlobSaver, SaverOptions};
+use crate::targets::{self, TargetNode};
 use crate::{Error, Result};
 
 /// Which snapshot a backup compares files against to skip reading unchanged ones.
@@ -519,34 +520,30 @@ impl Archiver {
     /// and only the children that lead to a target.
     fn virtual_dir(
         self: Arc<Self>,
-        path: PathBuf,
-        children: BTreeMap<String, Target>,
+        children: BTreeMap<String, TargetNode>,
         parent: Option<Tree>,
     ) -> BoxFuture<'static, Result<Tree>> {
         Box::pin(async move {
             let mut nodes = Vec::new();
             for (name, child) in children {
-                let child_path = path.join(&name);
                 let p = parent.as_ref().and_then(|t| t.find(&name)).cloned();
                 match child {
-                    Target::Path => {
-                        if let Some(n) = Arc::clone(&self).entry(child_path, name, p).await? {
+                    TargetNode::Path(fs) => {
+                        if let Some(n) = Arc::clone(&self).entry(fs, name, p).await? {
                             nodes.push(n);
                         }
                     }
-                    Target::Within(grand) => {
-                        let meta = match tokio::fs::metadata(&child_path).await {
+                    TargetNode::Within(dir, grand) => {
+                        let meta = match tokio::fs::metadata(&dir).await {
                             Ok(m) => m,
                             Err(e) => {
-                                self.warn(&child_path, &e);
+                                self.warn(&dir, &e);
                                 continue;
                             }
                         };
                         let mut node = node_from_metadata(name, &meta);
                         let ptree = self.parent_tree(p.as_ref()).await;
-                        let tree = Arc::clone(&self)
-                            .virtual_dir(child_path, grand, ptree)
-                            .await?;
+                        let tree = Arc::clone(&self).virtual_dir(grand, ptree).await?;
                         node.subtree = Some(self.save_tree(&tree).await?);
                         nodes.push(node);
                     }
@@ -618,27 +615,6 @@ enum Work {
 const BATCH_FILES: usize = 64;
 /// A batch stops growing at this many bytes (a larger file is a batch of its own).
 const BATCH_BYTES: u64 = 4 * 1024 * 1024;
-
-enum Target {
-    Path,
-    Within(BTreeMap<String, Target>),
-}
-
-fn insert_target(map: &mut BTreeMap<String, Target>, comps: &[String]) {
-    let Some((first, rest)) = comps.split_first() else {
-        return;
-    };
-    if rest.is_empty() {
-        map.insert(first.clone(), Target::Path);
-        return;
-    }
-    let e = map
-        .entry(first.clone())
-        .or_insert_with(|| Target::Within(BTreeMap::new()));
-    if let Target::Within(m) = e {
-        insert_target(m, rest);
-    }
-}
 
 /// Makes `p` absolute and removes `.` and `..` without touching the file system.
 pub(crate) fn absolute(p: &Path) -> Result<PathBuf> {
@@ -761,7 +737,7 @@ pub async fn backup_paths(
             rule: "give at least one file or directory to back up".into(),
         });
     }
-    let mut abs = Vec::new();
+    let mut given = Vec::new();
     for p in paths {
         let a = absolute(p)?;
         if let Err(e) = tokio::fs::symlink_metadata(&a).await {
@@ -771,24 +747,25 @@ pub async fn backup_paths(
                 rule: format!("it cannot be read ({e}); give an existing file or directory"),
             });
         }
-        abs.push(a);
+        given.push((p.clone(), a));
     }
-    abs.sort();
-    abs.dedup();
+    given.sort_by(|a, b| a.1.cmp(&b.1));
+    given.dedup_by(|a, b| a.1 == b.1);
     let lock = repo.lock(false).await?;
-    let res = backup_paths_locked(repo, abs, opts).await;
+    let res = backup_paths_locked(repo, given, opts).await;
     lock.release().await?;
     res
 }
 
+/// `given`: each path as given and made absolute.
 async fn backup_paths_locked(
     repo: &Arc<Repository>,
-    abs: Vec<PathBuf>,
+    given: Vec<(PathBuf, PathBuf)>,
     opts: &BackupOptions,
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     repo.load_index().await?;
-    let paths: Vec<String> = abs.iter().map(|p| p.display().to_string()).collect();
+    let paths: Vec<String> = given.iter().map(|(_, a)| a.display().to_string()).collect();
     let host = opts
         .hostname
         .clone()
@@ -802,7 +779,7 @@ async fn backup_paths_locked(
         Some((_, tree)) => repo.load_tree(&tree).await.ok(),
         None => None,
     };
-    let tree_id = if abs.iter().any(|p| p.as_os_str() == "/") {
+    let tree_id = if given.iter().any(|(_, a)| a.as_os_str() == "/") {
         // Backing up `/` itself: the root tree is its listing.
         let meta = tokio::fs::symlink_metadata("/")
             .await
@@ -819,39 +796,11 @@ async fn backup_paths_locked(
         node.and_then(|n| n.subtree)
             .ok_or_else(|| Error::io("listing", "/", std::io::Error::other("unreadable")))?
     } else {
-        let mut targets = BTreeMap::new();
-        // Shorter paths first, so a path inside another target is covered by it.
-        let mut sorted = abs.clone();
-        sorted.sort_by_key(|p| p.components().count());
-        for p in &sorted {
-            let comps: Vec<String> = p
-                .components()
-                .filter_map(|c| match c {
-                    Component::Normal(n) => Some(lossy(n)),
-                    _ => None,
-                })
-                .collect();
-            if !covered(&targets, &comps) {
-                insert_target(&mut targets, &comps);
-            }
-        }
-        let tree = Arc::clone(&a)
-            .virtual_dir(PathBuf::from("/"), targets, parent_root)
-            .await?;
+        let targets = targets::build(targets::resolve(&given)?);
+        let tree = Arc::clone(&a).virtual_dir(targets, parent_root).await?;
         a.save_tree(&tree).await?
     };
     finish(&a, started, tree_id, paths, parent.map(|(id, _)| id), opts).await
-}
-
-fn covered(map: &BTreeMap<String, Target>, comps: &[String]) -> bool {
-    let Some((first, rest)) = comps.split_first() else {
-        return false;
-    };
-    match map.get(first) {
-        Some(Target::Path) => true,
-        Some(Target::Within(m)) => covered(m, rest),
-        None => false,
-    }
 }
 
 /// Backs up a stream (an export piped in) as one file called `filename`. Takes a shared lock.

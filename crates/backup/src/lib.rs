@@ -38,6 +38,7 @@ pub mod restorer;
 pub mod saver;
 pub mod schedule;
 pub mod store;
+mod targets;
 pub mod wal;
 
 pub use archiver::{

@@ -918,3 +918,93 @@ fn host_path_and_tag_filters_choose_latest_and_the_listing() {
     let err = assert_code(&out, 2, "empty tag list");
     assert!(err.contains("--tag `,`"), "{err}");
 }
+
+/// Relative paths land in the tree where restic puts them: cleaned, leading `..` dropped, and
+/// `.` as its contents at the root; the snapshot's `paths` are absolute.
+#[test]
+fn relative_paths_are_placed_like_restic_places_them() {
+    let fx = Fixture::new();
+    let work = fx.path("work");
+    std::fs::create_dir_all(work.join("a/sub")).unwrap();
+    std::fs::write(work.join("a/sub/f"), b"inner\n").unwrap();
+    std::fs::write(work.join("top"), b"top\n").unwrap();
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        ("", &["a"], &["a/sub/f"]),
+        ("a", &["."], &["sub/f"]),
+        ("a/sub", &["../../top", "../sub"], &["sub/f", "top"]),
+    ];
+    let restic = restic();
+    for (i, (cwd, args, files)) in cases.iter().enumerate() {
+        let repo = fx.path(&format!("repo-{i}"));
+        fx.init(&repo);
+        let dir = work.join(cwd);
+        let mut backup = vec!["backup"];
+        backup.extend_from_slice(args);
+        let out = fx.cmd(&repo, &backup).current_dir(&dir).output().unwrap();
+        assert_ok(&out, &format!("backup {args:?} in {cwd:?}"));
+
+        // Restored, exactly these files appear under the target.
+        let target = fx.path(&format!("restored-{i}"));
+        let out = fx.run(
+            &repo,
+            &["restore", "latest", "--target", target.to_str().unwrap()],
+        );
+        assert_ok(&out, "restore");
+        let mut got: Vec<String> = walk_files(&target)
+            .into_iter()
+            .map(|p| p.strip_prefix(&target).unwrap().display().to_string())
+            .collect();
+        got.sort();
+        assert_eq!(got, *files, "backup {args:?} in {cwd:?}");
+
+        // The snapshot's paths are absolute.
+        let out = fx.run(&repo, &["snapshots", "--output", "json"]);
+        assert_ok(&out, "snapshots");
+        let v = json(&out);
+        let paths = v[0]["paths"].as_array().unwrap();
+        assert!(
+            paths
+                .iter()
+                .all(|p| Path::new(p.as_str().unwrap()).is_absolute()),
+            "{v}"
+        );
+
+        // restic, run the same way, lists the same tree.
+        if let Some(restic) = &restic {
+            let theirs = fx.path(&format!("restic-{i}"));
+            let out = run_restic(restic, &theirs, &["init"]);
+            assert_ok(&out, "restic init");
+            let mut c = Command::new(restic);
+            c.arg("-r")
+                .arg(&theirs)
+                .args(&backup)
+                .current_dir(&dir)
+                .env("RESTIC_PASSWORD", PASSWORD)
+                .env("RESTIC_CACHE_DIR", theirs.with_extension("restic-cache"));
+            assert_ok(&c.output().unwrap(), "restic backup");
+            let listing = |repo: &Path| {
+                let out = run_restic(restic, repo, &["-q", "ls", "latest"]);
+                assert_ok(&out, "restic ls");
+                text(&out).0
+            };
+            assert_eq!(
+                listing(&repo),
+                listing(&theirs),
+                "backup {args:?} in {cwd:?}"
+            );
+        }
+    }
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
