@@ -29,9 +29,10 @@ impl Default for PushOptions {
         PushOptions {
             read_concurrency: 4,
             saver: SaverOptions {
-                // WAL is written once and read rarely: fast compression keeps pushes ahead of a
-                // busy primary (level 1 still shrinks typical WAL severalfold).
-                compression: Compression::Fast,
+                // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left
+                // real WAL a third smaller, which the encryption, hashing and writing of fewer
+                // bytes paid back (bench/RESULTS.md, PITR).
+                compression: Compression::Auto,
                 upload_slots: 4,
                 ..SaverOptions::default()
             },
@@ -171,7 +172,7 @@ async fn store_files(
                         .metadata()
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
                     let saved = writer
-                        .save(f)
+                        .save_file(f)
                         .await?
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
                     Ok((meta.len(), mtime_of(&meta), saved))

@@ -42,6 +42,9 @@ pub struct StoredBlob {
     pub ulen: Option<u32>,
 }
 
+/// Largest file [`StreamSnapshot::save_file`] stores as a single blob: a default WAL segment.
+pub(crate) const WHOLE_BLOB_MAX: usize = 16 * 1024 * 1024;
+
 /// One stream stored as blobs.
 #[derive(Debug, Clone)]
 pub(crate) struct SavedStream {
@@ -67,6 +70,53 @@ impl StreamSnapshot {
             chunker: Arc::new(Chunker::for_config(repo.config())),
             repo: Arc::clone(repo),
         }
+    }
+
+    /// Stores a file of at most [`WHOLE_BLOB_MAX`] bytes as one blob, whose id (SHA-256 of
+    /// the content) is then also the file's SHA-256: one hash pass instead of two and no
+    /// chunking. WAL segments (16 MiB by default) never share content worth chunking for.
+    /// Larger files are chunked as by [`StreamSnapshot::save`].
+    pub(crate) async fn save_file(
+        &self,
+        mut file: std::fs::File,
+    ) -> Result<std::io::Result<SavedStream>> {
+        let saver = Arc::clone(&self.saver);
+        let whole = tokio::task::spawn_blocking(move || {
+            let mut buf = Vec::new();
+            let read = (&mut file)
+                .take(WHOLE_BLOB_MAX as u64 + 1)
+                .read_to_end(&mut buf);
+            (file, buf, read)
+        })
+        .await
+        .map_err(Error::task)?;
+        let (file, buf, read) = whole;
+        if let Err(e) = read {
+            return Ok(Err(e));
+        }
+        if buf.len() > WHOLE_BLOB_MAX {
+            return self.save(std::io::Cursor::new(buf).chain(file)).await;
+        }
+        let size = buf.len() as u64;
+        let chunk = Bytes::from(buf);
+        let id = tokio::task::spawn_blocking({
+            let chunk = chunk.clone();
+            move || Id::hash(&chunk)
+        })
+        .await
+        .map_err(Error::task)?;
+        let ids = if size == 0 {
+            Vec::new()
+        } else {
+            saver.save(BlobType::Data, id, chunk).await?;
+            vec![id]
+        };
+        let sha256 = if size == 0 {
+            hex::encode(Sha256::digest([]))
+        } else {
+            id.to_hex()
+        };
+        Ok(Ok(SavedStream { ids, size, sha256 }))
     }
 
     /// Chunks and queues a stream; the outer error is the repository's, the inner the source's.
