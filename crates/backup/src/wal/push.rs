@@ -58,8 +58,49 @@ pub struct PushResult {
     pub name: String,
     /// The SHA-256 of what was pushed (hex), when the file could be read.
     pub sha256: Option<String>,
+    /// The file's [`file_identity`] while it was read, when it could be read.
+    pub identity: Option<String>,
     /// Stored, already there, or why not.
     pub outcome: PitrResult<PushOutcome>,
+}
+
+/// Who a file is and whether it changed: device, inode, size, modification and change times
+/// (nanoseconds). Any write changes the change time, which no program can set back, so
+/// equal identities before and after reading mean the content read is the file's; the
+/// asynchronous push compares identities instead of hashing the file a second time.
+pub fn file_identity(meta: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::MetadataExt;
+    format!(
+        "{}:{}:{}:{}.{:09}:{}.{:09}",
+        meta.dev(),
+        meta.ino(),
+        meta.size(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    )
+}
+
+/// The identity of the file at `path` now.
+pub(crate) async fn identity_of(path: &Path) -> PitrResult<String> {
+    tokio::fs::metadata(path)
+        .await
+        .map(|m| file_identity(&m))
+        .map_err(|e| PitrError::io("reading WAL file", path, e))
+}
+
+/// Fails when the file at `path` is no longer the one read (`before`).
+async fn unchanged_since(path: &Path, before: &str) -> PitrResult<()> {
+    let after = identity_of(path).await?;
+    if after == before {
+        return Ok(());
+    }
+    Err(PitrError::io(
+        "archiving WAL file",
+        path,
+        std::io::Error::other("the file changed while it was read; PostgreSQL will retry"),
+    ))
 }
 
 fn mtime_of(meta: &std::fs::Metadata) -> Option<DateTime<FixedOffset>> {
@@ -93,6 +134,18 @@ pub async fn push_batch(
     paths: &[PathBuf],
     opts: &PushOptions,
 ) -> PitrResult<Vec<PushResult>> {
+    push_batch_with(repo, catalog, paths, opts, true).await
+}
+
+/// [`push_batch`]; `take_lock` false when the caller already holds a shared lock (the
+/// asynchronous worker holds one for its lifetime instead of one per batch).
+pub(crate) async fn push_batch_with(
+    repo: &Arc<Repository>,
+    catalog: &mut Catalog,
+    paths: &[PathBuf],
+    opts: &PushOptions,
+    take_lock: bool,
+) -> PitrResult<Vec<PushResult>> {
     let mut results: Vec<PushResult> = Vec::new();
     let mut to_store: Vec<(String, PathBuf)> = Vec::new();
     for p in paths {
@@ -104,6 +157,7 @@ pub async fn push_batch(
             results.push(PushResult {
                 name: p.display().to_string(),
                 sha256: None,
+                identity: None,
                 outcome: Err(PitrError::InvalidInput {
                     field: "WAL file path",
                     value: p.display().to_string(),
@@ -118,21 +172,31 @@ pub async fn push_batch(
         if let Some(known) = catalog.get(&name) {
             // Already archived: identical is success, different is a loud failure.
             let archived = known.file.sha256.clone();
-            let (sha, outcome) = match sha256_file(p).await {
-                Ok(sha) if sha == archived => (Some(sha), Ok(PushOutcome::AlreadyArchived)),
-                Ok(sha) => (
+            let read = async {
+                let before = identity_of(p).await?;
+                let sha = sha256_file(p).await?;
+                unchanged_since(p, &before).await?;
+                Ok::<_, PitrError>((sha, before))
+            };
+            let (sha, identity, outcome) = match read.await {
+                Ok((sha, id)) if sha == archived => {
+                    (Some(sha), Some(id), Ok(PushOutcome::AlreadyArchived))
+                }
+                Ok((sha, id)) => (
                     Some(sha.clone()),
+                    Some(id),
                     Err(PitrError::Conflict {
                         name: name.clone(),
                         archived,
                         offered: sha,
                     }),
                 ),
-                Err(e) => (None, Err(e)),
+                Err(e) => (None, None, Err(e)),
             };
             results.push(PushResult {
                 name,
                 sha256: sha,
+                identity,
                 outcome,
             });
         } else {
@@ -142,9 +206,15 @@ pub async fn push_batch(
     if to_store.is_empty() {
         return Ok(results);
     }
-    let lock = repo.lock(false).await?;
+    let lock = if take_lock {
+        Some(repo.lock(false).await?)
+    } else {
+        None
+    };
     let stored = store_files(repo, catalog, to_store, opts).await;
-    lock.release().await?;
+    if let Some(lock) = lock {
+        lock.release().await?;
+    }
     results.extend(stored?);
     Ok(results)
 }
@@ -157,7 +227,7 @@ async fn store_files(
 ) -> PitrResult<Vec<PushResult>> {
     let writer = Arc::new(StreamSnapshot::new(repo, opts.saver.clone()));
     type Read = PitrResult<(
-        u64,
+        String,
         Option<DateTime<FixedOffset>>,
         super::writer::SavedStream,
     )>;
@@ -171,11 +241,13 @@ async fn store_files(
                     let meta = f
                         .metadata()
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
+                    let identity = file_identity(&meta);
                     let saved = writer
                         .save_file(f)
                         .await?
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
-                    Ok((meta.len(), mtime_of(&meta), saved))
+                    unchanged_since(&path, &identity).await?;
+                    Ok((identity, mtime_of(&meta), saved))
                 }
                 .await;
                 (name, res)
@@ -188,11 +260,12 @@ async fn store_files(
     let mut ok = Vec::new();
     for (name, r) in read {
         match r {
-            Ok((_, mtime, saved)) => ok.push((name, mtime, saved)),
+            Ok((identity, mtime, saved)) => ok.push((name, mtime, saved, identity)),
             Err(e @ PitrError::Engine(_)) => return Err(e),
             Err(e) => results.push(PushResult {
                 name,
                 sha256: None,
+                identity: None,
                 outcome: Err(e),
             }),
         }
@@ -204,7 +277,7 @@ async fn store_files(
         .map_err(|_| PitrError::Engine(crate::Error::Task("batch writer still shared".into())))?;
     let tree_files = ok
         .iter()
-        .map(|(n, m, s)| (n.clone(), s.size, *m, s.ids.clone()))
+        .map(|(n, m, s, _)| (n.clone(), s.size, *m, s.ids.clone()))
         .collect();
     let cluster = catalog.cluster().to_string();
     let mut batch_out = None;
@@ -215,7 +288,7 @@ async fn store_files(
             |locate| {
                 let files: Vec<ArchivedFile> = ok
                     .iter()
-                    .map(|(n, m, s)| ArchivedFile {
+                    .map(|(n, m, s, _)| ArchivedFile {
                         name: n.clone(),
                         size: s.size,
                         sha256: s.sha256.clone(),
@@ -241,10 +314,11 @@ async fn store_files(
         catalog.add_batch(snapshot, Utc::now().fixed_offset(), batch);
     }
     tracing::info!(snapshot = %snapshot.short(), files = ok.len(), "WAL batch stored");
-    for (name, _, s) in ok {
+    for (name, _, s, identity) in ok {
         results.push(PushResult {
             name,
             sha256: Some(s.sha256),
+            identity: Some(identity),
             outcome: Ok(PushOutcome::Stored),
         });
     }

@@ -8,8 +8,11 @@
 //!   archive, not only the one asked for), stores up to a batch of them in one snapshot with
 //!   parallel uploads, and only after the snapshot is written (packs and index before it)
 //!   writes `SPOOL/out/NAME.ok` holding the file's SHA-256, or `SPOOL/out/NAME.error`;
-//! - `wal push --async` exits 0 only when `NAME.ok` exists **and** holds the SHA-256 of the
-//!   file it was given: so exit 0 still means "durably in the repository". It exits non-zero
+//! - `wal push --async` exits 0 only when `NAME.ok` exists **and** names the file it was
+//!   given: the worker writes the file's SHA-256 and its identity (device, inode, size,
+//!   modification and change times, the same before and after reading it), and the push
+//!   compares that identity with the file's, so exit 0 still means "this file's content is
+//!   durably in the repository" without hashing 16 MiB a second time. It exits non-zero
 //!   on `NAME.error` or when nothing arrives within the timeout, and PostgreSQL retries.
 //!
 //! Because the worker works ahead on every `.ready` file, the next archive_command calls find
@@ -26,7 +29,7 @@ use serde::Serialize;
 use super::catalog::Catalog;
 use super::error::{PitrError, PitrResult};
 use super::name::WalFileName;
-use super::push::{PushOptions, PushOutcome, push_batch, sha256_file};
+use super::push::{PushOptions, PushOutcome, identity_of, push_batch_with, sha256_file};
 use crate::repo::Repository;
 
 /// Knobs of asynchronous pushing.
@@ -107,7 +110,8 @@ pub async fn push_async(
     tokio::fs::create_dir_all(&out)
         .await
         .map_err(|e| PitrError::io("creating the spool", &out, e))?;
-    let sha = sha256_file(path).await?;
+    // Who the file is now; the acknowledgement names who the worker read.
+    let identity = identity_of(path).await?;
     let ok = out.join(format!("{name}.ok"));
     let err = out.join(format!("{name}.error"));
     let deadline = Instant::now() + opts.timeout;
@@ -115,7 +119,7 @@ pub async fn push_async(
     let mut pause = Duration::from_millis(5);
     loop {
         match tokio::fs::read_to_string(&ok).await {
-            Ok(s) if s.trim() == sha => {
+            Ok(s) if acknowledges(&s, path, &identity).await => {
                 let _ = tokio::fs::remove_file(&ok).await;
                 return Ok(());
             }
@@ -152,6 +156,20 @@ pub async fn push_async(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Whether an acknowledgement (`SHA256 IDENTITY`, or `SHA256` from older workers) is for the
+/// file at `path`, whose identity is `identity`: the same identity means the worker read this
+/// very file unchanged; without one, the file is hashed.
+async fn acknowledges(text: &str, path: &Path, identity: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let (Some(sha), acked) = (words.next(), words.next()) else {
+        return false;
+    };
+    match acked {
+        Some(acked) => acked == identity,
+        None => sha256_file(path).await.is_ok_and(|s| s == sha),
     }
 }
 
@@ -251,9 +269,26 @@ pub async fn run_worker(
         summary.already_running = true;
         return Ok(summary);
     };
+    // One shared lock for the worker's life (refreshed in the background), not one per
+    // batch: taking a lock costs a listing, a write and a deliberate pause.
+    let lock = repo.lock(false).await?;
+    let res = work(repo, catalog, wal_dir, opts, push, &out, &mut summary).await;
+    lock.release().await?;
+    res.map(|()| summary)
+}
+
+async fn work(
+    repo: &Arc<Repository>,
+    catalog: &mut Catalog,
+    wal_dir: &Path,
+    opts: &AsyncPushOptions,
+    push: &PushOptions,
+    out: &Path,
+    summary: &mut WorkerSummary,
+) -> PitrResult<()> {
     let mut idle_since = Instant::now();
     loop {
-        let batch = pending(wal_dir, &out, opts.max_batch).await;
+        let batch = pending(wal_dir, out, opts.max_batch).await;
         if batch.is_empty() {
             if idle_since.elapsed() >= opts.idle_exit {
                 break;
@@ -262,7 +297,7 @@ pub async fn run_worker(
             continue;
         }
         let results = match catalog.refresh(repo).await {
-            Ok(()) => push_batch(repo, catalog, &batch, push).await,
+            Ok(()) => push_batch_with(repo, catalog, &batch, push, false).await,
             Err(e) => Err(e),
         };
         match results {
@@ -275,7 +310,11 @@ pub async fn run_worker(
                                 PushOutcome::Stored => summary.stored += 1,
                                 PushOutcome::AlreadyArchived => summary.already_archived += 1,
                             }
-                            (out.join(format!("{}.ok", r.name)), sha.clone())
+                            let text = match &r.identity {
+                                Some(id) => format!("{sha} {id}"),
+                                None => sha.clone(),
+                            };
+                            (out.join(format!("{}.ok", r.name)), text)
                         }
                         (Ok(_), None) => continue,
                         (Err(e), _) => {
@@ -304,5 +343,5 @@ pub async fn run_worker(
         catalog.persist(repo).await;
         idle_since = Instant::now();
     }
-    Ok(summary)
+    Ok(())
 }

@@ -256,6 +256,42 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
         .unwrap_err();
     assert!(e.to_string().contains("different content"), "{e}");
     worker.await.unwrap().unwrap();
+
+    // An acknowledgement names the very file the worker read: one for another identity (a
+    // file since replaced) is dropped, never taken for this file. No worker runs now, so
+    // the push times out and PostgreSQL would retry.
+    let sha_now = wal::push::sha256_file(&wal_dir.join(&other)).await.unwrap();
+    let stale = out.join(format!("{other}.ok"));
+    std::fs::remove_file(out.join(format!("{other}.error"))).ok();
+    std::fs::write(&stale, format!("{sha_now} 1:2:9:0.000000000:0.000000000")).unwrap();
+    let mut short = opts.clone();
+    short.timeout = Duration::from_millis(300);
+    let e = wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no answer"), "{e}");
+    assert!(!stale.exists(), "the stale acknowledgement was kept");
+    // The identity written by a worker is the file's as it is now.
+    let meta = std::fs::metadata(wal_dir.join(&other)).unwrap();
+    std::fs::write(
+        &stale,
+        format!("{sha_now} {}", wal::push::file_identity(&meta)),
+    )
+    .unwrap();
+    wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+        .await
+        .unwrap();
+    // An older worker's acknowledgement (SHA-256 only) is checked by hashing.
+    std::fs::write(&stale, "0".repeat(64)).unwrap();
+    assert!(
+        wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+            .await
+            .is_err()
+    );
+    std::fs::write(&stale, &sha_now).unwrap();
+    wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
