@@ -553,11 +553,7 @@ async fn unpack_base(
             cur: Vec::new(),
             pos: 0,
         };
-        let mut ar = tar::Archive::new(&mut reader);
-        ar.set_preserve_permissions(true);
-        ar.set_preserve_mtime(true);
-        ar.set_overwrite(false);
-        let res = ar.unpack(&unpack_dir);
+        let res = unpack_durably(&mut reader, &unpack_dir);
         // Drain so the sender never blocks on a failed unpack.
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
         res
@@ -595,6 +591,62 @@ async fn unpack_base(
     }
     unpacked.map_err(|e| PitrError::io("unpacking the base backup into", dir, e))?;
     Ok(bytes)
+}
+
+/// Unpacks a tar stream into `dir` and makes it durable: every file is fsynced by a second
+/// thread as soon as it is written (so the flush overlaps the unpacking), then every
+/// directory. A restore that reports success is on disk, and PostgreSQL's start-up sync of
+/// the data directory finds nothing left to flush.
+fn unpack_durably(reader: &mut impl Read, dir: &Path) -> std::io::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
+    let syncer = std::thread::spawn(move || -> std::io::Result<()> {
+        let mut first_error = None;
+        for p in rx {
+            let synced = std::fs::File::open(&p).and_then(|f| f.sync_all());
+            if let Err(e) = synced {
+                first_error.get_or_insert_with(|| {
+                    std::io::Error::new(e.kind(), format!("syncing {}: {e}", p.display()))
+                });
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    });
+    let mut dirs = vec![dir.to_path_buf()];
+    let unpacked = (|| -> std::io::Result<()> {
+        let mut ar = tar::Archive::new(reader);
+        ar.set_preserve_permissions(true);
+        ar.set_preserve_mtime(true);
+        ar.set_overwrite(false);
+        for entry in ar.entries()? {
+            let mut entry = entry?;
+            let rel = entry.path()?.into_owned();
+            let kind = entry.header().entry_type();
+            // `unpack_in` refuses paths that leave `dir` (returns false): skip those.
+            if !entry.unpack_in(dir)? {
+                continue;
+            }
+            let full = dir.join(&rel);
+            if kind.is_dir() {
+                dirs.push(full);
+            } else if kind.is_file() {
+                // The receiver lives until this loop ends.
+                let _ = tx.send(full);
+            }
+        }
+        Ok(())
+    })();
+    drop(tx);
+    let synced = syncer
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the sync thread panicked")));
+    unpacked?;
+    synced?;
+    for d in dirs {
+        std::fs::File::open(&d)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| std::io::Error::new(e.kind(), format!("syncing {}: {e}", d.display())))?;
+    }
+    Ok(())
 }
 
 /// Fills the restored server's prefetch spool with the segments recovery reads first: from
