@@ -72,9 +72,12 @@ pub struct RestoreSummary {
     pub dirs: u64,
     /// Symlinks created.
     pub symlinks: u64,
+    /// Fifos and device nodes created.
+    pub specials: u64,
     /// Bytes written.
     pub bytes: u64,
-    /// Entries not restored (special files, or metadata that could not be set).
+    /// Entries not restored (sockets, device nodes without the privilege to create them) or
+    /// whose metadata could not be set.
     pub warnings: Vec<String>,
     /// Seconds taken.
     pub duration_secs: f64,
@@ -152,6 +155,21 @@ struct Restorer {
     progress: Arc<RestoreProgress>,
     summary: std::sync::Mutex<RestoreSummary>,
     is_root: bool,
+}
+
+/// Creates a fifo or device node like the one backed up (replacing whatever is at `path`).
+fn make_special(node: &Node, path: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    let kind = match node.node_type {
+        NodeType::Fifo => FileType::Fifo,
+        NodeType::Dev => FileType::BlockDevice,
+        _ => FileType::CharacterDevice,
+    };
+    if std::fs::symlink_metadata(path).is_ok() {
+        std::fs::remove_file(path)?;
+    }
+    let mode = Mode::from_raw_mode(node.unix_permissions());
+    mknodat(CWD, path, kind, mode, node.device).map_err(std::io::Error::from)
 }
 
 fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Error + 'a {
@@ -350,8 +368,22 @@ impl Restorer {
                     self.run_batch(std::mem::take(batch)).await?;
                 }
             }
+            NodeType::Fifo | NodeType::Dev | NodeType::Chardev => {
+                match make_special(&node, &path) {
+                    Ok(()) => {
+                        self.apply_metadata(&path, &node);
+                        self.count(|s| s.specials += 1);
+                    }
+                    // Device nodes need privileges a restore may not have: say so, go on.
+                    Err(e) => self.warn(format!(
+                        "{}: creating the {:?} node: {e}",
+                        path.display(),
+                        node.node_type
+                    )),
+                }
+            }
             other => self.warn(format!(
-                "{}: {other:?} nodes are not restored (special file)",
+                "{}: {other:?} nodes are not restored (restic does not restore sockets either)",
                 path.display()
             )),
         }

@@ -520,3 +520,69 @@ async fn a_held_lock_is_refreshed_and_released() {
     lock.release().await.unwrap();
     assert!(repo.list_locks().await.unwrap().is_empty());
 }
+
+/// Fifos (and, as root, device nodes) come back as what they were, from our repository with
+/// our restore and with restic's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifos_and_device_nodes_are_restored() {
+    use rustix::fs::{CWD, FileType, Mode, mknodat};
+    use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("plain"), b"x").unwrap();
+    mknodat(
+        CWD,
+        &src.join("pipe"),
+        FileType::Fifo,
+        Mode::from_raw_mode(0o640),
+        0,
+    )
+    .unwrap();
+    // /dev/null's numbers (1, 3); only root may create device nodes.
+    let null_dev = rustix::fs::makedev(1, 3);
+    // Files this process creates belong to its effective user.
+    let as_root = std::fs::metadata(&src).unwrap().uid() == 0;
+    if as_root {
+        mknodat(
+            CWD,
+            &src.join("null"),
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o600),
+            null_dev,
+        )
+        .unwrap();
+    }
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let check_restored = |root: &std::path::Path| {
+        let pipe = std::fs::symlink_metadata(root.join("pipe")).unwrap();
+        assert!(pipe.file_type().is_fifo(), "{pipe:?}");
+        assert_eq!(pipe.permissions().mode() & 0o777, 0o640);
+        if as_root {
+            let null = std::fs::symlink_metadata(root.join("null")).unwrap();
+            assert!(null.file_type().is_char_device(), "{null:?}");
+            assert_eq!(null.rdev(), null_dev);
+        }
+    };
+    let out = tmp.path().join("ours");
+    let summary = restore(&repo, "latest", "", &out, &RestoreOptions::default())
+        .await
+        .unwrap();
+    check_restored(&under(&out, &src));
+    assert_eq!(summary.specials, if as_root { 2 } else { 1 });
+    assert!(summary.warnings.is_empty(), "{:?}", summary.warnings);
+    if let Some(r) = restic() {
+        let theirs = tmp.path().join("theirs");
+        let (ok, o, e) = run_restic(
+            &r,
+            &dir,
+            &["restore", "latest", "--target", theirs.to_str().unwrap()],
+        );
+        assert!(ok, "restic restore: {o}\n{e}");
+        check_restored(&under(&theirs, &src));
+    }
+}
