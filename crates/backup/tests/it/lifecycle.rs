@@ -533,7 +533,7 @@ async fn fifos_and_device_nodes_are_restored() {
     std::fs::write(src.join("plain"), b"x").unwrap();
     mknodat(
         CWD,
-        &src.join("pipe"),
+        src.join("pipe"),
         FileType::Fifo,
         Mode::from_raw_mode(0o640),
         0,
@@ -546,7 +546,7 @@ async fn fifos_and_device_nodes_are_restored() {
     if as_root {
         mknodat(
             CWD,
-            &src.join("null"),
+            src.join("null"),
             FileType::CharacterDevice,
             Mode::from_raw_mode(0o600),
             null_dev,
