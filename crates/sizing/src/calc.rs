@@ -23,6 +23,11 @@ use crate::spec::{SizingOptions, SizingSpec};
 /// Largest node count the workload search considers.
 const MAX_NODES: u32 = 999;
 
+/// Node counts the quorum rules accept over `locality`, from `from` up to [`MAX_NODES`].
+fn node_counts(from: u32, locality: &Locality) -> impl Iterator<Item = u32> {
+    quorum::valid_counts(from, locality).take_while(|&n| n <= MAX_NODES)
+}
+
 /// Sizes CockroachDB and Redpanda for `provider` and `tier` from `spec`.
 ///
 /// Refuses (never silently adjusts) what breaks a rule: see [`SizingError`]. The plan lists
@@ -365,8 +370,7 @@ impl<'a> Calculator<'a> {
         // odd count whose disks fit under the ceilings.
         let nodes = match (shape.nodes, shape.mode) {
             (Some(n), _) => n,
-            (None, SizingMode::Workload) => (min_nodes..=MAX_NODES)
-                .step_by(2)
+            (None, SizingMode::Workload) => node_counts(min_nodes, locality)
                 .find(|&n| capacity_at(n).0 <= max_gib)
                 .ok_or_else(|| {
                     SizingError::invalid(
@@ -379,10 +383,20 @@ impl<'a> Calculator<'a> {
                         "use bigger nodes (--vcpu) or split the ledger",
                     )
                 })?,
-            (None, SizingMode::NodeShape) => min_nodes,
+            // With no odd count that spreads evenly, `quorum::plan` below explains why.
+            (None, SizingMode::NodeShape) => {
+                quorum::smallest_count(min_nodes, locality).unwrap_or(min_nodes)
+            }
         };
         if shape.mode == SizingMode::Workload && shape.nodes.is_none() && !shape.vcpu_was_given {
-            self.advise_bigger_nodes(shape.vcpu, nodes, min_nodes, profile, &capacity_at);
+            self.advise_bigger_nodes(
+                shape.vcpu,
+                nodes,
+                min_nodes,
+                locality,
+                profile,
+                &capacity_at,
+            );
         }
         let quorum_plan = quorum::plan("nodes", nodes, locality, shape.survival)?;
         self.record_quorum(&quorum_plan, shape.survival, shape.nodes.is_some());
@@ -409,14 +423,8 @@ impl<'a> Calculator<'a> {
         };
         let max_size = ByteSize::gib(max_gib);
         if capacity_gib > max_gib {
-            return Err(self.disk_refusal(
-                shape,
-                nodes,
-                capacity_gib,
-                max_gib,
-                profile,
-                &capacity_at,
-            ));
+            let fits_at = node_counts(nodes, locality).find(|&n| capacity_at(n).0 <= max_gib);
+            return Err(self.disk_refusal(shape, nodes, capacity_gib, max_gib, profile, fits_at));
         }
         self.record_capacity(shape, nodes, rf, capacity_gib, max_gib, data_per_node);
 
@@ -523,6 +531,7 @@ impl<'a> Calculator<'a> {
         vcpu: u32,
         nodes: u32,
         min_nodes: u32,
+        locality: &Locality,
         profile: &StorageProfile,
         capacity_at: &dyn Fn(u32) -> (u64, Option<ByteSize>),
     ) {
@@ -537,8 +546,7 @@ impl<'a> Calculator<'a> {
                 let max_gib = (rules::MAX_STORAGE_GIB_PER_VCPU * u64::from(v))
                     .min(rules::MAX_STORAGE_GIB_PER_NODE)
                     .min(profile.max_size_gib);
-                (min_nodes..=MAX_NODES)
-                    .step_by(2)
+                node_counts(min_nodes, locality)
                     .find(|&n| capacity_at(n).0 <= max_gib)
                     .filter(|&n| n < nodes)
                     .map(|n| format!("--vcpu {v} needs {n}"))
@@ -586,8 +594,9 @@ impl<'a> Calculator<'a> {
             .collect();
         self.log.add(
             "quorum.spread",
-            "nodes spread evenly (counts differ by at most one) over at least 3 zones, or regions \
-             for region survival; on-prem the host is the failure domain",
+            "nodes spread evenly over at least 3 zones (3 regions for region survival), the same \
+             number in every zone, so losing any zone costs the same share of replicas and \
+             capacity; an on-prem data centre's hosts are its failure domains",
             spread.join(", "),
             QUORUM_RULES,
         );
@@ -652,7 +661,8 @@ impl<'a> Calculator<'a> {
         capacity_gib: u64,
         max_gib: u64,
         profile: &StorageProfile,
-        capacity_at: &dyn Fn(u32) -> (u64, Option<ByteSize>),
+        // The fewest nodes, from `nodes` up, whose disks fit under the ceiling.
+        fits_at: Option<u32>,
     ) -> SizingError {
         let per_vcpu = rules::MAX_STORAGE_GIB_PER_VCPU * u64::from(shape.vcpu);
         let rule = if max_gib == rules::MAX_STORAGE_GIB_PER_NODE {
@@ -672,9 +682,7 @@ impl<'a> Calculator<'a> {
         let suggested_nodes = if self.options.disk.is_some() {
             None
         } else {
-            (nodes..=MAX_NODES)
-                .filter(|n| n % 2 == 1)
-                .find(|&n| capacity_at(n).0 <= max_gib)
+            fits_at
         };
         let mut fix = match (suggested_nodes, self.options.disk) {
             (_, Some(_)) => format!("use --disk {max_gib}GiB or less"),
@@ -952,6 +960,25 @@ impl<'a> Calculator<'a> {
         Ok(fit)
     }
 
+    /// The one region of `locality` Redpanda runs in: [`RedpandaOptions::region`] or the first.
+    fn redpanda_region(&self, locality: &Locality) -> Result<Locality, SizingError> {
+        let regions = locality.regions();
+        let region = match &self.options.redpanda.region {
+            None => regions.first(),
+            Some(name) => regions.iter().find(|r| &r.name == name),
+        };
+        let Some(region) = region else {
+            let names: Vec<&str> = regions.iter().map(|r| r.name.as_str()).collect();
+            return Err(SizingError::invalid(
+                "redpanda.region",
+                self.options.redpanda.region.clone().unwrap_or_default(),
+                "Redpanda runs in one of the ledger's regions",
+                format!("use one of {}", names.join(", ")),
+            ));
+        };
+        Ok(Locality::new(locality.provider(), vec![region.clone()])?)
+    }
+
     fn redpanda(
         &mut self,
         shape: &Shape,
@@ -961,8 +988,11 @@ impl<'a> Calculator<'a> {
         let o = &self.options.redpanda;
         let r = self.tier_rules;
         let brokers = o.brokers.unwrap_or(quorum::MIN_NODES);
-        // Topics keep 3 replicas; rack awareness spreads them over zones (or regions).
-        let placement = quorum::plan("redpanda.brokers", brokers, locality, SurvivalGoal::Zone)?;
+        // Redpanda runs in one region (its Raft groups would pay cross-region latency on every
+        // write), as the tenant file places it; topics keep 3 replicas and rack awareness
+        // spreads them over that region's zones.
+        let region = self.redpanda_region(locality)?;
+        let placement = quorum::plan("redpanda.brokers", brokers, &region, SurvivalGoal::Zone)?;
         self.log.add(
             "redpanda.brokers",
             "brokers are odd and at least 3, one per node, spread over zones (rack awareness \

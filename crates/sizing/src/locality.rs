@@ -65,7 +65,9 @@ mod tests {
         #[values(SurvivalGoal::Zone, SurvivalGoal::Region)] goal: SurvivalGoal,
     ) {
         let locality = default_locality(provider, goal).unwrap();
-        let nodes = goal.replication_factor();
+        let nodes =
+            thinledger_topology::quorum::smallest_count(goal.replication_factor(), &locality)
+                .unwrap();
         thinledger_topology::quorum::plan("nodes", nodes, &locality, goal).unwrap();
     }
 }

@@ -216,8 +216,10 @@ impl Default for DaemonsetOverhead {
 /// Redpanda's knobs; unset fields follow the tier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RedpandaOptions {
-    /// Brokers (odd, at least 3); default 3.
+    /// Brokers (odd, at least 3, the same number in every zone of their region); default 3.
     pub brokers: Option<u32>,
+    /// The region the brokers run in, one of the locality's; default the first.
+    pub region: Option<String>,
     /// Cores per broker; default 4 in production, 2 in staging, 1 in dev.
     pub cores: Option<u32>,
     /// Memory per broker; default 4 GiB per core (2 GiB in dev).
@@ -235,6 +237,7 @@ impl Default for RedpandaOptions {
     fn default() -> Self {
         RedpandaOptions {
             brokers: None,
+            region: None,
             cores: None,
             memory: None,
             ingest_per_second: None,

@@ -122,10 +122,12 @@ fn fractional_cpus_are_refused_with_both_neighbours() {
 #[case(SurvivalGoal::Zone, 2, Some("at least 3"))]
 #[case(SurvivalGoal::Zone, 3, None)]
 #[case(SurvivalGoal::Zone, 4, Some("use 3 or 5"))]
-#[case(SurvivalGoal::Zone, 5, None)]
+#[case(SurvivalGoal::Zone, 5, Some("use 3 or 9 nodes"))]
 #[case(SurvivalGoal::Zone, 6, Some("use 5 or 7"))]
+#[case(SurvivalGoal::Zone, 9, None)]
 #[case(SurvivalGoal::Region, 3, Some("at least 5"))]
-#[case(SurvivalGoal::Region, 5, None)]
+#[case(SurvivalGoal::Region, 5, Some("do not split evenly over 9 zones"))]
+#[case(SurvivalGoal::Region, 9, None)]
 fn node_counts_follow_quorum_rules(
     #[case] goal: SurvivalGoal,
     #[case] nodes: u32,
@@ -217,10 +219,11 @@ fn memory_flag_overrides_keep_the_80_percent_budget(
 }
 
 #[rstest]
-// 20 TiB × 3 ÷ 3 ÷ 60% = 33.3 TiB per node > 10 TiB: 11 nodes fit (20 × 3 ÷ 11 ÷ 0.6 = 9.1).
-#[case(32, 128, 20, "more than 10 TiB per node", 11)]
-// 2 TiB × 3 ÷ 3 ÷ 60% = 3414 GiB > 320 × 8 = 2560: 5 nodes fit.
-#[case(8, 32, 2, "more than 320 GiB per vCPU", 5)]
+// 20 TiB × 3 ÷ 3 ÷ 60% = 33.3 TiB per node > 10 TiB: 11 nodes would fit (20 × 3 ÷ 11 ÷ 0.6
+// = 9.1), and 15 is the next count that splits evenly over the 3 zones.
+#[case(32, 128, 20, "more than 10 TiB per node", 15)]
+// 2 TiB × 3 ÷ 3 ÷ 60% = 3414 GiB > 320 × 8 = 2560: 5 nodes would fit; 9 spread evenly.
+#[case(8, 32, 2, "more than 320 GiB per vCPU", 9)]
 fn disks_beyond_the_ceilings_are_refused_with_a_node_count_that_fits(
     #[case] vcpu: u32,
     #[case] gib: u64,
@@ -265,7 +268,7 @@ fn every_provider_locality(provider: Provider, goal: SurvivalGoal) -> Locality {
 }
 
 #[rstest]
-fn workload_mode_gives_odd_counts_and_disks_within_the_ceilings(
+fn workload_mode_gives_odd_evenly_spread_counts_and_disks_within_the_ceilings(
     #[values(Provider::Aws, Provider::Azure, Provider::Gcp, Provider::OnPrem)] provider: Provider,
     #[values(SurvivalGoal::Zone, SurvivalGoal::Region)] goal: SurvivalGoal,
     #[values(50, 2_000, 6_144, 40_000)] data_gib: u64,
@@ -289,9 +292,19 @@ fn workload_mode_gives_odd_counts_and_disks_within_the_ceilings(
     // The data fits at the planned fill.
     let stored = c.disk.data_per_node.unwrap().bytes();
     assert!(stored * 100 <= c.disk.size.bytes() * u64::from(c.disk.target_utilisation_percent));
-    // And one fewer pair of nodes would not have fitted (the count is the fewest).
-    if c.nodes > 3.max(goal.replication_factor()) {
-        let fewer = c.nodes - 2;
+    // Every zone (or data centre) holds the same number of nodes.
+    let per_domain = c.placements[0].nodes;
+    assert!(
+        c.placements.iter().all(|p| p.nodes == per_domain),
+        "{:?}",
+        c.placements
+    );
+    assert_eq!(per_domain * c.placements.len() as u32, c.nodes);
+    // And the next smaller count that spreads evenly would not have fitted (the count is the
+    // fewest): odd multiples of the failure domains step by twice their number.
+    let step = 2 * c.placements.len() as u32;
+    if c.nodes > step && c.nodes - step >= 3.max(goal.replication_factor()) {
+        let fewer = c.nodes - step;
         let at_fewer = (u128::from(plan.forecast.as_ref().unwrap().data_at_horizon.bytes())
             * u128::from(c.replication_factor))
         .div_ceil(u128::from(fewer))

@@ -20,8 +20,10 @@
 //!     provider,
 //!     vec![RegionSpec::new("us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"])],
 //! )?;
-//! let plan = quorum::plan("nodes", 5, &locality, SurvivalGoal::Zone)?;
+//! let plan = quorum::plan("nodes", 9, &locality, SurvivalGoal::Zone)?;
 //! assert_eq!(plan.placements.len(), 3);
+//! assert!(plan.placements.iter().all(|p| p.nodes == 3));
+//! assert!(quorum::plan("nodes", 5, &locality, SurvivalGoal::Zone).is_err());
 //! assert!(quorum::check_count("nodes", 4).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -71,7 +71,8 @@ pub fn check_count(field: &str, count: u32) -> Result<(), ModelError> {
 ///
 /// Rules: [`check_count`]; zone survival on a provider with zones needs at least 3 zones;
 /// region survival needs at least 3 regions and at least as many nodes as its replication
-/// factor (5); several regions with fewer than 5 nodes is allowed but advised against.
+/// factor (5); every failure domain holds the same number of nodes ([`failure_domains`]);
+/// several regions with fewer than 5 nodes is allowed but advised against.
 pub fn plan(
     field: &str,
     nodes: u32,
@@ -116,6 +117,7 @@ pub fn plan(
             }
         }
     }
+    check_even_spread(field, nodes, MIN_NODES.max(rf), locality)?;
     if regions.len() > 1 && nodes < RECOMMENDED_MULTI_REGION_NODES {
         advice.push(format!(
             "{nodes} nodes across {} regions: {RECOMMENDED_MULTI_REGION_NODES} or more are recommended for multi-region tenants",
@@ -130,49 +132,105 @@ pub fn plan(
     })
 }
 
-/// Round-robin over regions, then over each region's zones: counts differ by at most one.
-fn spread(nodes: u32, locality: &Locality) -> Vec<Placement> {
-    let regions = locality.regions();
-    let per_region = split_evenly(nodes, regions.len());
-    let mut out = Vec::new();
-    for (region, count) in regions.iter().zip(per_region) {
-        if region.zones.is_empty() {
-            if count > 0 {
-                out.push(Placement {
-                    region: region.name.clone(),
-                    zone: None,
-                    nodes: count,
-                });
-            }
-            continue;
+/// Failure domains a tenant's nodes spread over: each listed zone, and each region that
+/// lists none (on-prem data centres, whose hosts are the failure domain within them).
+pub fn failure_domains(locality: &Locality) -> u32 {
+    let domains: usize = locality
+        .regions()
+        .iter()
+        .map(|r| r.zones.len().max(1))
+        .sum();
+    u32::try_from(domains).unwrap_or(u32::MAX)
+}
+
+/// The smallest count of at least `at_least` that [`plan`]'s count and spread rules accept
+/// over `locality`: odd, at least 3, and the same number in every failure domain. `None`
+/// when no odd count splits evenly (an even number of failure domains).
+pub fn smallest_count(at_least: u32, locality: &Locality) -> Option<u32> {
+    valid_counts(at_least, locality).next()
+}
+
+/// Every count of at least `at_least` that [`plan`]'s count and spread rules accept over
+/// `locality`, ascending: odd multiples of the failure domains, from 3 up.
+pub fn valid_counts(at_least: u32, locality: &Locality) -> impl Iterator<Item = u32> {
+    let domains = failure_domains(locality).max(1);
+    // An odd multiple of an even number does not exist.
+    let step = if domains.is_multiple_of(2) {
+        0
+    } else {
+        2 * domains
+    };
+    let floor = at_least.max(MIN_NODES);
+    let first = floor.div_ceil(domains) * domains;
+    let first = if first.is_multiple_of(2) {
+        first + domains
+    } else {
+        first
+    };
+    std::iter::successors((step > 0).then_some(first), move |n| n.checked_add(step))
+}
+
+/// Equal counts per failure domain: losing any zone then loses the same share of replicas
+/// and of capacity, and the survivors take the same extra load.
+/// `min` is the fewest the survival goal allows, so that the counts suggested are valid.
+fn check_even_spread(
+    field: &str,
+    count: u32,
+    min: u32,
+    locality: &Locality,
+) -> Result<(), ModelError> {
+    let domains = failure_domains(locality);
+    if domains <= 1 || count.is_multiple_of(domains) {
+        return Ok(());
+    }
+    let what = field.rsplit('.').next().unwrap_or(field);
+    let (kind, one) = if locality.zone_count() > 0 {
+        ("zones", "zone")
+    } else {
+        ("regions", "region")
+    };
+    let fix = if domains.is_multiple_of(2) {
+        format!("an odd count cannot split evenly over {domains} {kind}: use 3 or 5 {kind}")
+    } else {
+        let below = (count / domains) * domains;
+        let lower = (below >= min && !below.is_multiple_of(2)).then_some(below);
+        let upper = smallest_count(count.max(min), locality).unwrap_or(count);
+        match lower {
+            Some(l) => format!("use {l} or {upper} {what}"),
+            None => format!("use {upper} {what}"),
         }
-        for (zone, zone_count) in region
-            .zones
-            .iter()
-            .zip(split_evenly(count, region.zones.len()))
-        {
-            if zone_count > 0 {
-                out.push(Placement {
-                    region: region.name.clone(),
-                    zone: Some(zone.clone()),
-                    nodes: zone_count,
-                });
-            }
+    };
+    Err(ModelError::Quorum {
+        field: field.to_owned(),
+        value: count,
+        rule: format!(
+            "{count} {what} do not split evenly over {domains} {kind}; every {one} must hold the same number"
+        ),
+        fix,
+    })
+}
+
+/// The same number of nodes in every failure domain ([`check_even_spread`] holds).
+fn spread(nodes: u32, locality: &Locality) -> Vec<Placement> {
+    let per_domain = nodes / failure_domains(locality).max(1);
+    let mut out = Vec::new();
+    for region in locality.regions() {
+        if region.zones.is_empty() {
+            out.push(Placement {
+                region: region.name.clone(),
+                zone: None,
+                nodes: per_domain,
+            });
+        }
+        for zone in &region.zones {
+            out.push(Placement {
+                region: region.name.clone(),
+                zone: Some(zone.clone()),
+                nodes: per_domain,
+            });
         }
     }
     out
-}
-
-fn split_evenly(total: u32, buckets: usize) -> Vec<u32> {
-    let Ok(n) = u32::try_from(buckets) else {
-        return Vec::new();
-    };
-    if n == 0 {
-        return Vec::new();
-    }
-    (0..n)
-        .map(|i| total / n + u32::from(i < total % n))
-        .collect()
 }
 
 #[cfg(test)]
@@ -211,9 +269,8 @@ mod tests {
 
     #[rstest]
     #[case(3, &[1, 1, 1])]
-    #[case(5, &[2, 2, 1])]
-    #[case(7, &[3, 2, 2])]
     #[case(9, &[3, 3, 3])]
+    #[case(15, &[5, 5, 5])]
     fn spread_evenly_over_three_zones(#[case] n: u32, #[case] expected: &[u32]) {
         let plan = plan(
             "nodes",
@@ -225,6 +282,75 @@ mod tests {
         let counts: Vec<u32> = plan.placements.iter().map(|p| p.nodes).collect();
         assert_eq!(counts, expected);
         assert_eq!(plan.replication_factor, 3);
+    }
+
+    #[rstest]
+    #[case(5, "use 3 or 9 nodes")]
+    #[case(7, "use 9 nodes")]
+    #[case(11, "use 9 or 15 nodes")]
+    fn uneven_spread_is_refused_with_the_neighbours(#[case] n: u32, #[case] fix: &str) {
+        let err = plan(
+            "nodes",
+            n,
+            &aws(&["us-east-1a", "us-east-1b", "us-east-1c"]),
+            SurvivalGoal::Zone,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("every zone must hold the same number"),
+            "{err}"
+        );
+        assert!(err.contains(fix), "{err}");
+    }
+
+    #[rstest]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 1, Some(3))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 4, Some(9))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 9, Some(9))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 10, Some(15))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"], 3, Some(5))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"], 6, Some(15))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"], 3, None)]
+    fn smallest_count_is_odd_and_even_per_zone(
+        #[case] zones: &[&str],
+        #[case] at_least: u32,
+        #[case] expected: Option<u32>,
+    ) {
+        let loc = aws(zones);
+        assert_eq!(smallest_count(at_least, &loc), expected);
+        if let Some(n) = expected {
+            plan("nodes", n, &loc, SurvivalGoal::Zone).unwrap();
+        }
+    }
+
+    #[test]
+    fn valid_counts_step_by_odd_multiples() {
+        let loc = aws(&["us-east-1a", "us-east-1b", "us-east-1c"]);
+        let counts: Vec<u32> = valid_counts(3, &loc).take(4).collect();
+        assert_eq!(counts, [3, 9, 15, 21]);
+    }
+
+    #[test]
+    fn onprem_data_centres_each_hold_the_same_number() {
+        let loc = Locality::new(
+            Provider::OnPrem,
+            ["dc-1", "dc-2", "dc-3"]
+                .iter()
+                .map(|dc| RegionSpec::new(*dc, Vec::<String>::new()))
+                .collect(),
+        )
+        .unwrap();
+        let err = plan("nodes", 5, &loc, SurvivalGoal::Region)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("over 3 regions"), "{err}");
+        let ok = plan("nodes", 9, &loc, SurvivalGoal::Region).unwrap();
+        assert!(
+            ok.placements
+                .iter()
+                .all(|p| p.nodes == 3 && p.zone.is_none())
+        );
     }
 
     #[test]
@@ -265,7 +391,9 @@ mod tests {
                 Provider::Gcp,
                 names[..n]
                     .iter()
-                    .map(|r| RegionSpec::new(*r, [format!("{r}-b"), format!("{r}-c")]))
+                    .map(|r| {
+                        RegionSpec::new(*r, [format!("{r}-b"), format!("{r}-c"), format!("{r}-d")])
+                    })
                     .collect(),
             )
             .unwrap()

@@ -162,7 +162,7 @@ fn derive(text: &str, common: &Common) -> Result<Derived, Failure> {
             ResourcePlan::from_tenant(&tenant).map_err(|e| Failure::Other(anyhow::Error::new(e)))?
         }
         ResourcesArg::Sizing => {
-            let sized = size(&tenant, &mut notes).map_err(Failure::Other)?;
+            let sized = size(&tenant).map_err(Failure::Other)?;
             notes.extend(sized.advice.iter().cloned());
             warnings.extend(sized.warnings.iter().cloned());
             resource_plan(&tenant, &sized).map_err(Failure::Other)?
@@ -190,37 +190,36 @@ enum Failure {
 }
 
 /// Runs the calculator on the tenant's shape or workload, with its locality, storage class
-/// and Redpanda settings. When the calculator's node count does not split evenly over the
-/// zones, it is rounded up to the next odd multiple of the zone count and sized again.
-fn size(tenant: &Tenant, notes: &mut Vec<String>) -> anyhow::Result<SizingPlan> {
+/// and Redpanda settings. The calculator applies the model's quorum rules, so the node count
+/// it returns (given or computed) is one the tenant's zones split evenly.
+fn size(tenant: &Tenant) -> anyhow::Result<SizingPlan> {
     let spec = tenant.spec();
     let crdb = &spec.cockroachdb;
-    let sizing_spec = |nodes: Option<u32>| -> anyhow::Result<SizingSpec> {
-        Ok(match (&crdb.workload, &crdb.resources) {
-            (Some(w), resources) => {
-                let mut ws = WorkloadSpec::new(w.data);
-                ws.growth_percent_per_year = w.growth_percent_per_year;
-                if let Some(h) = w.horizon_years {
-                    ws.horizon_years = h;
-                }
-                ws.write_rate_per_second = w.write_rate_per_second;
-                ws.survival = spec.survival;
-                ws.vcpu = resources.map(|r| r.cpu);
-                ws.memory = resources.map(|r| r.memory);
-                ws.nodes = nodes;
-                SizingSpec::Workload(ws)
+    let nodes = crdb.nodes;
+    let sizing_spec = match (&crdb.workload, &crdb.resources) {
+        (Some(w), resources) => {
+            let mut ws = WorkloadSpec::new(w.data);
+            ws.growth_percent_per_year = w.growth_percent_per_year;
+            if let Some(h) = w.horizon_years {
+                ws.horizon_years = h;
             }
-            (None, Some(r)) => {
-                let mut shape = NodeShapeSpec::new(r.cpu, r.memory);
-                shape.nodes = nodes;
-                shape.survival = spec.survival;
-                SizingSpec::NodeShape(shape)
-            }
-            (None, None) => bail!(
-                "cockroachdb.resources: the sizing calculator needs a node shape or a workload. \
+            ws.write_rate_per_second = w.write_rate_per_second;
+            ws.survival = spec.survival;
+            ws.vcpu = resources.map(|r| r.cpu);
+            ws.memory = resources.map(|r| r.memory);
+            ws.nodes = nodes;
+            SizingSpec::Workload(ws)
+        }
+        (None, Some(r)) => {
+            let mut shape = NodeShapeSpec::new(r.cpu, r.memory);
+            shape.nodes = nodes;
+            shape.survival = spec.survival;
+            SizingSpec::NodeShape(shape)
+        }
+        (None, None) => bail!(
+            "cockroachdb.resources: the sizing calculator needs a node shape or a workload. \
                  Fix: add resources: {{cpu: 8, memory: 32Gi}} or workload: {{data: 2TiB}} under cockroachdb"
-            ),
-        })
+        ),
     };
     let mut options = SizingOptions {
         locality: Some(tenant.locality().clone()),
@@ -231,43 +230,19 @@ fn size(tenant: &Tenant, notes: &mut Vec<String>) -> anyhow::Result<SizingPlan> 
     let rp = spec.redpanda.resources;
     options.redpanda = RedpandaOptions {
         brokers: Some(spec.redpanda.brokers),
+        region: Some(tenant.redpanda_region().to_owned()),
         cores: rp.and_then(|r| r.cpu.whole_cores()),
         memory: rp.map(|r| r.memory),
         disk: rp.and_then(|r| r.disk),
         ..RedpandaOptions::default()
     };
-    let run = |nodes: Option<u32>| -> anyhow::Result<SizingPlan> {
-        thinledger_sizing::plan(
-            spec.provider,
-            spec.tier,
-            &sizing_spec(nodes)?,
-            &options,
-        )
+    let sized = thinledger_sizing::plan(spec.provider, spec.tier, &sizing_spec, &options)
         .with_context(|| {
             format!(
                 "the sizing calculator refused tenant {} ({} {}); check cockroachdb.resources, cockroachdb.workload and redpanda.resources",
                 spec.tenant, spec.provider, spec.tier
             )
-        })
-    };
-    let mut sized = run(crdb.nodes)?;
-    let zones = u32::try_from(tenant.locality().zone_count()).unwrap_or(0);
-    if crdb.nodes.is_none() && zones > 0 && !sized.cockroachdb.nodes.is_multiple_of(zones) {
-        let computed = sized.cockroachdb.nodes;
-        let mut nodes = computed.div_ceil(zones) * zones;
-        if nodes.is_multiple_of(2) {
-            nodes += zones;
-        }
-        if nodes.is_multiple_of(2) {
-            bail!(
-                "cockroachdb.nodes: {computed} nodes cannot be spread evenly over {zones} zones with an odd count. Fix: list 3 or 5 zones"
-            );
-        }
-        notes.push(format!(
-            "cockroachdb.nodes: the calculator's {computed} nodes were rounded up to {nodes} so each of the {zones} zones holds the same number"
-        ));
-        sized = run(Some(nodes))?;
-    }
+        })?;
     if sized.cockroachdb.disk.storage_class != tenant.storage().class_name {
         bail!(
             "storage.class = {:?}: the sizing calculator needs {:?} to deliver the required IOPS and throughput. Fix: set storage.class: {}",

@@ -236,7 +236,7 @@ fn tenant_regions_and_zones_set_the_placements() {
         "--memory",
         "32GiB",
         "--nodes",
-        "5",
+        "9",
         "--regions",
         "eu-west-1",
         "--zones",
@@ -250,8 +250,30 @@ fn tenant_regions_and_zones_set_the_placements() {
         .collect();
     assert_eq!(
         zones,
-        [("eu-west-1a", 2), ("eu-west-1b", 2), ("eu-west-1c", 1)]
+        [("eu-west-1a", 3), ("eu-west-1b", 3), ("eu-west-1c", 3)]
     );
+}
+
+#[test]
+fn node_counts_that_do_not_split_evenly_over_the_zones_are_refused() {
+    ledger_size(&[
+        "--provider",
+        "aws",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32GiB",
+        "--nodes",
+        "5",
+        "--regions",
+        "us-east-1",
+        "--zones",
+        "us-east-1a,us-east-1b,us-east-1c",
+    ])
+    .code(2)
+    .stderr(predicate::str::contains(
+        "nodes = 5: 5 nodes do not split evenly over 3 zones; every zone must hold the same number. Fix: use 3 or 9 nodes",
+    ));
 }
 
 #[test]

@@ -447,7 +447,7 @@ impl Tenant {
     /// Checks a CockroachDB node count (e.g. one chosen by sizing) against this tenant's
     /// zones and survival goal.
     pub fn cockroach_quorum_for(&self, nodes: u32) -> Result<QuorumPlan, TenantError> {
-        validate::cockroach_quorum(&self.spec, &self.locality, nodes)
+        validate::check_cockroach_quorum(&self.spec, &self.locality, nodes)
             .map_err(|p| TenantError::Invalid(vec![p]))
     }
 

@@ -97,7 +97,7 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
             region.zones.clone_from(&normalised.zones);
         }
         match (spec.cockroachdb.nodes, &spec.cockroachdb.workload) {
-            (Some(nodes), _) => match cockroach_quorum_inner(&spec, locality, nodes) {
+            (Some(nodes), _) => match check_cockroach_quorum(&spec, locality, nodes) {
                 Ok(plan) => {
                     advice.extend(plan.advice.iter().cloned());
                     cockroach_quorum = Some(plan);
@@ -160,15 +160,7 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     }
 }
 
-pub(super) fn cockroach_quorum(
-    spec: &TenantSpec,
-    locality: &Locality,
-    nodes: u32,
-) -> Result<QuorumPlan, Problem> {
-    cockroach_quorum_inner(spec, locality, nodes)
-}
-
-fn cockroach_quorum_inner(
+pub(super) fn check_cockroach_quorum(
     spec: &TenantSpec,
     locality: &Locality,
     nodes: u32,
@@ -182,7 +174,6 @@ fn cockroach_quorum_inner(
         }
         p
     })?;
-    even_split(field, nodes, locality.zone_count(), "nodes")?;
     Ok(plan)
 }
 
@@ -240,44 +231,7 @@ fn redpanda_quorum(
         }
         p
     })?;
-    even_split(field, spec.redpanda.brokers, single.zone_count(), "brokers")?;
     Ok((plan, region))
-}
-
-/// Equal counts per zone: losing any zone then loses the same share of replicas.
-fn even_split(field: &str, count: u32, zones: usize, what: &str) -> Result<(), Problem> {
-    let Ok(zones) = u32::try_from(zones) else {
-        return Ok(());
-    };
-    if zones == 0 || count.is_multiple_of(zones) {
-        return Ok(());
-    }
-    let fix = if zones.is_multiple_of(2) {
-        format!("an odd count cannot split evenly over {zones} zones: use 3 or 5 zones")
-    } else {
-        let below = (count / zones) * zones;
-        let lower = if below >= 3 && !below.is_multiple_of(2) {
-            Some(below)
-        } else {
-            None
-        };
-        let mut upper = below + zones;
-        if upper.is_multiple_of(2) {
-            upper += zones;
-        }
-        match lower {
-            Some(l) => format!("use {l} or {upper} {what}"),
-            None => format!("use {upper} {what}"),
-        }
-    };
-    Err(Problem::new(
-        field,
-        count,
-        format!(
-            "{count} {what} do not split evenly over {zones} zones; every zone must hold the same number"
-        ),
-        fix,
-    ))
 }
 
 fn dns_label(field: &str, value: &str, max: usize, example: &str) -> Result<(), Problem> {
