@@ -54,11 +54,35 @@ pub fn write_structured<T: Serialize>(
     Ok(())
 }
 
-/// Prints an error and its whole chain of causes to stderr, as `error: …` / `  caused by: …`.
+/// Prints an error and its whole chain of causes to stderr, as `error: …` / `  caused by: …`,
+/// leaving out a cause whose text the line before already contains (store errors quote
+/// their sources).
 pub fn print_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err}");
+    let mut last = err.to_string();
+    let _ = writeln!(stderr, "error: {last}");
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let text = cause.to_string();
+        if last.contains(&text) {
+            continue;
+        }
+        let _ = writeln!(stderr, "  caused by: {text}");
+        last = text;
     }
+}
+
+/// Whether `err` comes from writing to a closed pipe (`… | head`): the reader's choice, not
+/// a failure, so the tools stop quietly with success.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, print_error};
+use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, is_broken_pipe, print_error};
 use thinledger_policy::{
     BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
 };
@@ -108,9 +108,24 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     }
     let inputs = InputSet::load(&args.inputs).map_err(input_error)?;
     let report = set.evaluate(&inputs)?;
+    let verdict = if report.fails(args.strict) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    };
+    match write_report(args, &report) {
+        // A reader that stops early (`| head`) must not turn a denial into a pass: the
+        // verdict is the exit code either way.
+        Err(err) if is_broken_pipe(&err) => Ok(verdict),
+        Err(err) => Err(err),
+        Ok(()) => Ok(verdict),
+    }
+}
+
+fn write_report(args: &CheckArgs, report: &Report) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match args.output {
-        Format::Table => write_table(&mut out, &report, args.strict)?,
+        Format::Table => write_table(&mut out, report, args.strict)?,
         Format::Json => {
             let doc = json!({
                 "passed": !report.fails(args.strict),
@@ -125,15 +140,11 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
             writeln!(out)?;
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut out, &sarif(&report))?;
+            serde_json::to_writer_pretty(&mut out, &sarif(report))?;
             writeln!(out)?;
         }
     }
-    Ok(if report.fails(args.strict) {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    })
+    Ok(())
 }
 
 fn input_error(err: PolicyError) -> anyhow::Error {

@@ -17,7 +17,9 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
-use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, print_error, write_structured};
+use thinledger_cli::{
+    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, is_broken_pipe, print_error, write_structured,
+};
 use thinledger_sizing::{
     NodeShapeSpec, RedpandaOptions, SizingOptions, SizingPlan, SizingSpec, WorkloadSpec,
 };
@@ -134,6 +136,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             print_error(&err);
             ExitCode::from(u8::try_from(EXIT_BAD_INPUT).unwrap_or(2))
@@ -531,19 +535,27 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
         }
     }
     report.ok = !report.findings.iter().any(|f| f.severity == "error");
-    let mut stdout = std::io::stdout().lock();
-    match args.output {
-        OutputFormat::Table => stdout.write_all(findings_table(&report).as_bytes())?,
-        format => write_structured(&mut stdout, format, &report)?,
-    }
-    stdout.flush()?;
-    Ok(if bad_input {
+    let verdict = if bad_input {
         EXIT_BAD_INPUT
     } else if report.ok {
         0
     } else {
         EXIT_FAILED
-    })
+    };
+    let write = || -> anyhow::Result<()> {
+        let mut stdout = std::io::stdout().lock();
+        match args.output {
+            OutputFormat::Table => stdout.write_all(findings_table(&report).as_bytes())?,
+            format => write_structured(&mut stdout, format, &report)?,
+        }
+        stdout.flush()?;
+        Ok(())
+    };
+    match write() {
+        // A reader that stops early (`| head`) must not turn refused findings into a pass.
+        Err(err) if is_broken_pipe(&err) => Ok(verdict),
+        other => other.map(|()| verdict),
+    }
 }
 
 fn findings_table(report: &Report) -> String {

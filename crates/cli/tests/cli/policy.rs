@@ -165,3 +165,25 @@ fn builtin_policies_can_be_written_out_for_conftest() {
     .code(1)
     .stdout(predicate::str::contains("antideletion.pvc_destroyed"));
 }
+
+/// A reader that closes the pipe early (`ledger-policy check … | head`) sees no error, and the
+/// denial still decides the exit code: a guardrail must never pass because output was cut.
+#[test]
+fn a_closed_pipe_keeps_the_denial_as_exit_code() {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ledger-policy"))
+        .args(["check", &fixture("k8s")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the tool writes its findings.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -24,7 +24,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use thinledger_cli::EXIT_FAILED;
 
 use crate::context::Globals;
-use crate::output::print_error_chain;
+use thinledger_cli::{is_broken_pipe, print_error};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -126,14 +126,16 @@ fn main() -> ExitCode {
     let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            print_error_chain(&anyhow::Error::new(e).context("starting the async runtime"));
+            print_error(&anyhow::Error::new(e).context("starting the async runtime"));
             return ExitCode::from(EXIT_FAILED as u8);
         }
     };
     match rt.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
+        // A closed pipe (`| head`) is the reader's choice, not an error.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            print_error_chain(&e);
+            print_error(&e);
             ExitCode::from(context::exit_code_for(&e))
         }
     }

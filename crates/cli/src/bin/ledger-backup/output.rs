@@ -88,19 +88,3 @@ impl Ticker {
         }
     }
 }
-
-/// Prints an error and its causes to stderr like [`thinledger_cli::print_error`], leaving out
-/// a cause whose text the line before already contains (store errors quote their sources).
-pub fn print_error_chain(err: &anyhow::Error) {
-    let mut stderr = std::io::stderr().lock();
-    let mut last = err.to_string();
-    let _ = writeln!(stderr, "error: {last}");
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
-        if last.contains(&text) {
-            continue;
-        }
-        let _ = writeln!(stderr, "  caused by: {text}");
-        last = text;
-    }
-}

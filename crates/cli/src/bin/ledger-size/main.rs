@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use thinledger_cli::{EXIT_BAD_INPUT, OutputFormat, print_error, write_structured};
+use thinledger_cli::{EXIT_BAD_INPUT, OutputFormat, is_broken_pipe, print_error, write_structured};
 use thinledger_sizing::SizingPlan;
 
 use crate::args::{Args, Fragment};
@@ -29,20 +29,6 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(EXIT_BAD_INPUT).unwrap_or(2))
         }
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        let kind = cause
-            .downcast_ref::<std::io::Error>()
-            .map(std::io::Error::kind)
-            .or_else(|| {
-                cause
-                    .downcast_ref::<serde_json::Error>()
-                    .and_then(serde_json::Error::io_error_kind)
-            });
-        kind == Some(std::io::ErrorKind::BrokenPipe)
-    })
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {
