@@ -168,6 +168,11 @@ impl BufferPool {
         }
     }
 
+    /// The capacity of the buffers kept.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// An empty buffer of the pool's capacity.
     pub(crate) fn take(&self) -> Vec<u8> {
         let reused = self.free.lock().ok().and_then(|mut f| f.pop());

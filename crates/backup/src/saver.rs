@@ -224,6 +224,10 @@ struct Shared {
     stats: SaverStats,
     /// Chunk buffers, back from the encoders for the readers.
     chunks: BufferPool,
+    /// Whole-file buffers (WAL segments), back from the encoders for a reader that outlives
+    /// this saver: reused memory is already mapped, where a fresh 16 MiB buffer costs 4096
+    /// page faults to fill.
+    file_buffers: Option<Arc<BufferPool>>,
     /// Pack buffers, back from the store for the encoders.
     packs: BufferPool,
     /// Data packs that may exist at once (open, queued or uploading): the memory bound.
@@ -326,6 +330,14 @@ impl Shared {
         packs.blocking_send(sealed).map_err(|_| upload_gone())
     }
 
+    /// Hands a blob's buffer back to the pool it came from (by capacity), or frees it.
+    fn recycle(&self, buf: Vec<u8>) {
+        match &self.file_buffers {
+            Some(pool) if buf.capacity() == pool.capacity() => pool.give(buf),
+            _ => self.chunks.give(buf),
+        }
+    }
+
     fn count(&self, ty: BlobType, plain: usize, stored: usize) {
         let counter = match ty {
             BlobType::Data => &self.stats.data_blobs,
@@ -411,7 +423,7 @@ impl Shared {
             }
         }
         self.count(BlobType::Data, plain_len, stored);
-        self.chunks.give(std::mem::take(&mut job.data));
+        self.recycle(std::mem::take(&mut job.data));
         for p in sealed {
             self.seal_blocking(key, p, packs)?;
         }
@@ -505,6 +517,16 @@ fn upload_gone() -> Error {
 impl BlobSaver {
     /// A saver for `repo`, whose index must be loaded (it is used for deduplication).
     pub fn new(repo: Arc<Repository>, opts: SaverOptions) -> Arc<BlobSaver> {
+        BlobSaver::with_file_buffers(repo, opts, None)
+    }
+
+    /// [`BlobSaver::new`], handing data buffers of `file_buffers`' capacity back to it once
+    /// encoded (whole files read into buffers of that pool).
+    pub(crate) fn with_file_buffers(
+        repo: Arc<Repository>,
+        opts: SaverOptions,
+        file_buffers: Option<Arc<BufferPool>>,
+    ) -> Arc<BlobSaver> {
         let level = opts.compression.level();
         let encoders = opts.encode_slots.max(1);
         // Chunk buffers in flight: one or two per reader, the queue and each encoder's blob.
@@ -515,6 +537,7 @@ impl BlobSaver {
         Arc::new(BlobSaver {
             shared: Arc::new(Shared {
                 chunks,
+                file_buffers,
                 packs,
                 pack_budget: Arc::new(Semaphore::new(budget)),
                 data_pack: Mutex::new(None),
@@ -591,6 +614,9 @@ impl BlobSaver {
     pub async fn save(self: &Arc<Self>, ty: BlobType, id: Id, data: Bytes) -> Result<bool> {
         self.shared.check()?;
         if !self.claim(BlobKey { id, ty }) {
+            if let Ok(buf) = data.try_into_mut() {
+                self.shared.recycle(Vec::from(buf));
+            }
             return Ok(false);
         }
         match ty {
@@ -655,7 +681,7 @@ impl BlobSaver {
             id,
             ty: BlobType::Data,
         }) {
-            self.shared.chunks.give(data);
+            self.shared.recycle(data);
             return Ok(false);
         }
         let (jobs, _) = self.senders()?;

@@ -11,8 +11,10 @@ use sha2::{Digest, Sha256};
 use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
 use super::error::{PitrError, PitrResult};
 use super::name::WalFileName;
-use super::writer::StreamSnapshot;
+use super::writer::{self, StreamSnapshot};
+use crate::chunker::BufferPool;
 use crate::repo::Repository;
+use crate::repo::id::Id;
 use crate::saver::{Compression, SaverOptions};
 
 /// Knobs of pushing.
@@ -134,18 +136,42 @@ pub async fn push_batch(
     paths: &[PathBuf],
     opts: &PushOptions,
 ) -> PitrResult<Vec<PushResult>> {
-    push_batch_with(repo, catalog, paths, opts, true).await
+    let Classified {
+        mut results,
+        to_store,
+    } = classify(catalog, paths).await;
+    if to_store.is_empty() {
+        return Ok(results);
+    }
+    let lock = repo.lock(false).await?;
+    let stored = async {
+        let staged = stage(
+            repo,
+            catalog.cluster(),
+            to_store,
+            opts,
+            writer::file_buffers(1),
+        )
+        .await?;
+        staged.commit().await
+    }
+    .await;
+    lock.release().await?;
+    results.extend(stored?.record(catalog));
+    Ok(results)
 }
 
-/// [`push_batch`]; `take_lock` false when the caller already holds a shared lock (the
-/// asynchronous worker holds one for its lifetime instead of one per batch).
-pub(crate) async fn push_batch_with(
-    repo: &Arc<Repository>,
-    catalog: &mut Catalog,
-    paths: &[PathBuf],
-    opts: &PushOptions,
-    take_lock: bool,
-) -> PitrResult<Vec<PushResult>> {
+/// A batch sorted out against the catalog: the files already archived (identical, or in
+/// conflict) have their results; the rest are to be stored.
+pub(crate) struct Classified {
+    pub results: Vec<PushResult>,
+    pub to_store: Vec<(String, PathBuf)>,
+}
+
+/// Sorts `paths` out: invalid names and files the catalog already holds get their result
+/// (an archived name is read and compared: identical is success, different a conflict);
+/// the others are returned to be stored, each name once.
+pub(crate) async fn classify(catalog: &Catalog, paths: &[PathBuf]) -> Classified {
     let mut results: Vec<PushResult> = Vec::new();
     let mut to_store: Vec<(String, PathBuf)> = Vec::new();
     for p in paths {
@@ -169,69 +195,94 @@ pub(crate) async fn push_batch_with(
         if to_store.iter().any(|(n, _)| *n == name) || results.iter().any(|r| r.name == name) {
             continue;
         }
-        if let Some(known) = catalog.get(&name) {
-            // Already archived: identical is success, different is a loud failure.
-            let archived = known.file.sha256.clone();
-            let read = async {
-                let before = identity_of(p).await?;
-                let sha = sha256_file(p).await?;
-                unchanged_since(p, &before).await?;
-                Ok::<_, PitrError>((sha, before))
-            };
-            let (sha, identity, outcome) = match read.await {
-                Ok((sha, id)) if sha == archived => {
-                    (Some(sha), Some(id), Ok(PushOutcome::AlreadyArchived))
-                }
-                Ok((sha, id)) => (
-                    Some(sha.clone()),
-                    Some(id),
-                    Err(PitrError::Conflict {
-                        name: name.clone(),
-                        archived,
-                        offered: sha,
-                    }),
-                ),
-                Err(e) => (None, None, Err(e)),
-            };
-            results.push(PushResult {
-                name,
-                sha256: sha,
-                identity,
-                outcome,
-            });
-        } else {
+        let Some(known) = catalog.get(&name) else {
             to_store.push((name, p.clone()));
-        }
+            continue;
+        };
+        // Already archived: identical is success, different is a loud failure.
+        let archived = known.file.sha256.clone();
+        let read = async {
+            let before = identity_of(p).await?;
+            let sha = sha256_file(p).await?;
+            unchanged_since(p, &before).await?;
+            Ok::<_, PitrError>((sha, before))
+        };
+        let (sha, identity, outcome) = match read.await {
+            Ok((sha, id)) if sha == archived => {
+                (Some(sha), Some(id), Ok(PushOutcome::AlreadyArchived))
+            }
+            Ok((sha, id)) => (
+                Some(sha.clone()),
+                Some(id),
+                Err(PitrError::Conflict {
+                    name: name.clone(),
+                    archived,
+                    offered: sha,
+                }),
+            ),
+            Err(e) => (None, None, Err(e)),
+        };
+        results.push(PushResult {
+            name,
+            sha256: sha,
+            identity,
+            outcome,
+        });
     }
-    if to_store.is_empty() {
-        return Ok(results);
-    }
-    let lock = if take_lock {
-        Some(repo.lock(false).await?)
-    } else {
-        None
-    };
-    let stored = store_files(repo, catalog, to_store, opts).await;
-    if let Some(lock) = lock {
-        lock.release().await?;
-    }
-    results.extend(stored?);
-    Ok(results)
+    Classified { results, to_store }
 }
 
-async fn store_files(
+/// A file read into the batch: name, identity while read, modification time, blobs.
+struct ReadFile {
+    name: String,
+    identity: String,
+    mtime: Option<DateTime<FixedOffset>>,
+    saved: writer::SavedStream,
+}
+
+/// A batch whose files are all read and queued to its writer: what is left is to store the
+/// packs, the index and the snapshot ([`StagedBatch::commit`]), which needs no further input,
+/// so the next batch can be read meanwhile.
+pub(crate) struct StagedBatch {
+    writer: StreamSnapshot,
+    cluster: String,
+    read: Vec<ReadFile>,
+    /// Files that could not be read (reported, not stored).
+    failed: Vec<PushResult>,
+}
+
+/// A stored batch: its snapshot and record (none when nothing was readable), and the results.
+pub(crate) struct CommittedBatch {
+    stored: Option<(Id, WalBatch)>,
+    results: Vec<PushResult>,
+}
+
+impl CommittedBatch {
+    /// Adds the stored batch to `catalog`; returns every file's result.
+    pub(crate) fn record(self, catalog: &mut Catalog) -> Vec<PushResult> {
+        if let Some((snapshot, batch)) = self.stored {
+            catalog.add_batch(snapshot, Utc::now().fixed_offset(), batch);
+        }
+        self.results
+    }
+}
+
+/// Reads `files` (up to `read_concurrency` at once) and queues their blobs to a new batch
+/// writer whose whole-file buffers come from `buffers`. Unreadable files fail alone; a
+/// repository failure fails the batch.
+pub(crate) async fn stage(
     repo: &Arc<Repository>,
-    catalog: &mut Catalog,
+    cluster: &str,
     files: Vec<(String, PathBuf)>,
     opts: &PushOptions,
-) -> PitrResult<Vec<PushResult>> {
-    let writer = Arc::new(StreamSnapshot::new(repo, opts.saver.clone()));
-    type Read = PitrResult<(
-        String,
-        Option<DateTime<FixedOffset>>,
-        super::writer::SavedStream,
-    )>;
-    let read: Vec<(String, Read)> = futures::stream::iter(files)
+    buffers: Arc<BufferPool>,
+) -> PitrResult<StagedBatch> {
+    let writer = Arc::new(StreamSnapshot::with_file_buffers(
+        repo,
+        opts.saver.clone(),
+        buffers,
+    ));
+    let outcomes: Vec<(String, PitrResult<ReadFile>)> = futures::stream::iter(files)
         .map(|(name, path)| {
             let writer = Arc::clone(&writer);
             async move {
@@ -247,7 +298,12 @@ async fn store_files(
                         .await?
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
                     unchanged_since(&path, &identity).await?;
-                    Ok((identity, mtime_of(&meta), saved))
+                    Ok(ReadFile {
+                        name: String::new(),
+                        identity,
+                        mtime: mtime_of(&meta),
+                        saved,
+                    })
                 }
                 .await;
                 (name, res)
@@ -256,13 +312,13 @@ async fn store_files(
         .buffer_unordered(opts.read_concurrency.max(1))
         .collect()
         .await;
-    let mut results = Vec::new();
-    let mut ok = Vec::new();
-    for (name, r) in read {
+    let mut read = Vec::new();
+    let mut failed = Vec::new();
+    for (name, r) in outcomes {
         match r {
-            Ok((identity, mtime, saved)) => ok.push((name, mtime, saved, identity)),
+            Ok(f) => read.push(ReadFile { name, ..f }),
             Err(e @ PitrError::Engine(_)) => return Err(e),
-            Err(e) => results.push(PushResult {
+            Err(e) => failed.push(PushResult {
                 name,
                 sha256: None,
                 identity: None,
@@ -270,57 +326,76 @@ async fn store_files(
             }),
         }
     }
-    if ok.is_empty() {
-        return Ok(results);
-    }
     let writer = Arc::try_unwrap(writer)
         .map_err(|_| PitrError::Engine(crate::Error::Task("batch writer still shared".into())))?;
-    let tree_files = ok
-        .iter()
-        .map(|(n, m, s, _)| (n.clone(), s.size, *m, s.ids.clone()))
-        .collect();
-    let cluster = catalog.cluster().to_string();
-    let mut batch_out = None;
-    let snapshot = writer
-        .finish(
-            tree_files,
-            vec![WAL_TAG.to_string(), format!("cluster={cluster}")],
-            |locate| {
-                let files: Vec<ArchivedFile> = ok
-                    .iter()
-                    .map(|(n, m, s, _)| ArchivedFile {
-                        name: n.clone(),
-                        size: s.size,
-                        sha256: s.sha256.clone(),
-                        mtime: *m,
-                        blobs: s.ids.iter().map(locate).collect(),
-                    })
-                    .collect();
-                let batch = WalBatch {
-                    version: 1,
-                    cluster: cluster.clone(),
-                    files,
-                };
-                let mut extra = serde_json::Map::new();
-                if let Ok(v) = serde_json::to_value(&batch) {
-                    extra.insert(WAL_KEY.to_string(), v);
-                }
-                batch_out = Some(batch);
-                extra
-            },
-        )
-        .await?;
-    if let Some(batch) = batch_out {
-        catalog.add_batch(snapshot, Utc::now().fixed_offset(), batch);
-    }
-    tracing::info!(snapshot = %snapshot.short(), files = ok.len(), "WAL batch stored");
-    for (name, _, s, identity) in ok {
-        results.push(PushResult {
-            name,
-            sha256: Some(s.sha256),
-            identity: Some(identity),
+    Ok(StagedBatch {
+        writer,
+        cluster: cluster.to_string(),
+        read,
+        failed,
+    })
+}
+
+impl StagedBatch {
+    /// Stores the batch: packs and index, then the snapshot naming its files. Only then do
+    /// its files count as archived.
+    pub(crate) async fn commit(self) -> PitrResult<CommittedBatch> {
+        let StagedBatch {
+            writer,
+            cluster,
+            read,
+            mut failed,
+        } = self;
+        if read.is_empty() {
+            return Ok(CommittedBatch {
+                stored: None,
+                results: failed,
+            });
+        }
+        let tree_files = read
+            .iter()
+            .map(|f| (f.name.clone(), f.saved.size, f.mtime, f.saved.ids.clone()))
+            .collect();
+        let mut batch_out = None;
+        let snapshot = writer
+            .finish(
+                tree_files,
+                vec![WAL_TAG.to_string(), format!("cluster={cluster}")],
+                |locate| {
+                    let files: Vec<ArchivedFile> = read
+                        .iter()
+                        .map(|f| ArchivedFile {
+                            name: f.name.clone(),
+                            size: f.saved.size,
+                            sha256: f.saved.sha256.clone(),
+                            mtime: f.mtime,
+                            blobs: f.saved.ids.iter().map(locate).collect(),
+                        })
+                        .collect();
+                    let batch = WalBatch {
+                        version: 1,
+                        cluster: cluster.clone(),
+                        files,
+                    };
+                    let mut extra = serde_json::Map::new();
+                    if let Ok(v) = serde_json::to_value(&batch) {
+                        extra.insert(WAL_KEY.to_string(), v);
+                    }
+                    batch_out = Some(batch);
+                    extra
+                },
+            )
+            .await?;
+        tracing::info!(snapshot = %snapshot.short(), files = read.len(), "WAL batch stored");
+        failed.extend(read.into_iter().map(|f| PushResult {
+            name: f.name,
+            sha256: Some(f.saved.sha256),
+            identity: Some(f.identity),
             outcome: Ok(PushOutcome::Stored),
-        });
+        }));
+        Ok(CommittedBatch {
+            stored: batch_out.map(|b| (snapshot, b)),
+            results: failed,
+        })
     }
-    Ok(results)
 }

@@ -20,6 +20,7 @@
 //! batches instead of one process (with its key derivation and lock) per segment.
 //! A worker exits after a short idle period; the next push starts a new one.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +30,11 @@ use serde::Serialize;
 use super::catalog::Catalog;
 use super::error::{PitrError, PitrResult};
 use super::name::WalFileName;
-use super::push::{PushOptions, PushOutcome, identity_of, push_batch_with, sha256_file};
+use super::push::{
+    Classified, CommittedBatch, PushOptions, PushOutcome, PushResult, classify, identity_of,
+    sha256_file, stage,
+};
+use super::writer;
 use crate::repo::Repository;
 
 /// Knobs of asynchronous pushing.
@@ -228,8 +233,9 @@ fn claim_spool(opts: &AsyncPushOptions) -> PitrResult<Option<PidFile>> {
     Ok(None)
 }
 
-/// Names PostgreSQL is waiting to archive (`archive_status/*.ready`) that have no answer yet.
-async fn pending(wal_dir: &Path, out: &Path, max: usize) -> Vec<PathBuf> {
+/// Names PostgreSQL is waiting to archive (`archive_status/*.ready`) that have no answer yet
+/// and are not in `busy` (a batch being stored).
+async fn pending(wal_dir: &Path, out: &Path, max: usize, busy: &HashSet<String>) -> Vec<PathBuf> {
     let status = wal_dir.join("archive_status");
     let Ok(mut rd) = tokio::fs::read_dir(&status).await else {
         return Vec::new();
@@ -239,6 +245,7 @@ async fn pending(wal_dir: &Path, out: &Path, max: usize) -> Vec<PathBuf> {
         let f = e.file_name().to_string_lossy().into_owned();
         if let Some(n) = f.strip_suffix(".ready")
             && n.parse::<WalFileName>().is_ok()
+            && !busy.contains(n)
             && !out.join(format!("{n}.ok")).exists()
             && !out.join(format!("{n}.error")).exists()
         {
@@ -253,6 +260,10 @@ async fn pending(wal_dir: &Path, out: &Path, max: usize) -> Vec<PathBuf> {
 
 /// The worker: pushes every pending file of `wal_dir` in batches until idle. Returns at once
 /// (with `already_running`) if another worker holds the spool.
+///
+/// Batches overlap: while one batch's packs, index and snapshot are being stored, the next
+/// batch is already read and encoded, so the CPU does not idle at every batch boundary. A
+/// file is still acknowledged only after the snapshot naming it is stored.
 pub async fn run_worker(
     repo: &Arc<Repository>,
     catalog: &mut Catalog,
@@ -270,78 +281,208 @@ pub async fn run_worker(
         return Ok(summary);
     };
     // One shared lock for the worker's life (refreshed in the background), not one per
-    // batch: taking a lock costs a listing, a write and a deliberate pause.
-    let lock = repo.lock(false).await?;
-    let res = work(repo, catalog, wal_dir, opts, push, &out, &mut summary).await;
-    lock.release().await?;
-    res.map(|()| summary)
+    // batch: taking a lock costs a listing, a write and a deliberate pause, which the first
+    // batch's reading overlaps (nothing is committed before the lock is held).
+    let lock = tokio::spawn({
+        let repo = Arc::clone(repo);
+        async move { repo.lock(false).await }
+    });
+    let mut worker = Worker {
+        repo,
+        out: &out,
+        summary: &mut summary,
+        lock: LockState::Taking(lock),
+    };
+    let res = worker.work(catalog, wal_dir, opts, push).await;
+    let lock = std::mem::replace(&mut worker.lock, LockState::Released);
+    let released = match lock {
+        LockState::Held(l) => l.release().await.map_err(PitrError::from),
+        LockState::Taking(h) => {
+            h.abort();
+            Ok(())
+        }
+        LockState::Released => Ok(()),
+    };
+    res?;
+    released?;
+    Ok(summary)
 }
 
-async fn work(
-    repo: &Arc<Repository>,
-    catalog: &mut Catalog,
-    wal_dir: &Path,
-    opts: &AsyncPushOptions,
-    push: &PushOptions,
-    out: &Path,
-    summary: &mut WorkerSummary,
-) -> PitrResult<()> {
-    let mut idle_since = Instant::now();
-    loop {
-        let batch = pending(wal_dir, out, opts.max_batch).await;
-        if batch.is_empty() {
-            if idle_since.elapsed() >= opts.idle_exit {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            continue;
-        }
-        let results = match catalog.refresh(repo).await {
-            Ok(()) => push_batch_with(repo, catalog, &batch, push, false).await,
-            Err(e) => Err(e),
-        };
-        match results {
-            Ok(results) => {
-                summary.batches += 1;
-                for r in results {
-                    let (file, text) = match (&r.outcome, &r.sha256) {
-                        (Ok(o), Some(sha)) => {
-                            match o {
-                                PushOutcome::Stored => summary.stored += 1,
-                                PushOutcome::AlreadyArchived => summary.already_archived += 1,
-                            }
-                            let text = match &r.identity {
-                                Some(id) => format!("{sha} {id}"),
-                                None => sha.clone(),
-                            };
-                            (out.join(format!("{}.ok", r.name)), text)
-                        }
-                        (Ok(_), None) => continue,
-                        (Err(e), _) => {
-                            summary.failed += 1;
-                            (out.join(format!("{}.error", r.name)), e.to_string())
-                        }
-                    };
-                    if let Err(e) = write_status(&file, &text).await {
-                        tracing::warn!(path = %file.display(), error = %e, "cannot write status");
-                    }
+enum LockState {
+    Taking(tokio::task::JoinHandle<crate::Result<crate::repo::lock::Lock>>),
+    Held(crate::repo::lock::Lock),
+    Released,
+}
+
+/// A batch being committed in the background, and its names.
+struct Committing {
+    names: HashSet<String>,
+    paths: Vec<PathBuf>,
+    task: tokio::task::JoinHandle<PitrResult<CommittedBatch>>,
+}
+
+struct Worker<'a> {
+    repo: &'a Arc<Repository>,
+    out: &'a Path,
+    summary: &'a mut WorkerSummary,
+    lock: LockState,
+}
+
+impl Worker<'_> {
+    async fn work(
+        &mut self,
+        catalog: &mut Catalog,
+        wal_dir: &Path,
+        opts: &AsyncPushOptions,
+        push: &PushOptions,
+    ) -> PitrResult<()> {
+        // Whole-segment buffers in flight: being read, queued, being encoded — for two
+        // batches at once.
+        let buffers = writer::file_buffers(push.read_concurrency + 2 * push.saver.encode_slots + 2);
+        let mut committing: Option<Committing> = None;
+        let none = HashSet::new();
+        let mut idle_since = Instant::now();
+        loop {
+            let busy = committing.as_ref().map_or(&none, |c| &c.names);
+            let batch = pending(wal_dir, self.out, opts.max_batch, busy).await;
+            if batch.is_empty() {
+                if let Some(c) = committing.take() {
+                    self.finish(c, catalog).await;
+                    catalog.persist(self.repo).await;
+                    idle_since = Instant::now();
+                    continue;
                 }
-            }
-            Err(e) => {
-                // The repository is unreachable: tell the waiting pushes, pause, go on.
-                tracing::warn!(error = %e, "batch failed");
-                for p in &batch {
-                    if let Some(n) = p.file_name() {
-                        let f = out.join(format!("{}.error", n.to_string_lossy()));
-                        let _ = write_status(&f, &e.to_string()).await;
-                    }
-                    summary.failed += 1;
+                if idle_since.elapsed() >= opts.idle_exit {
+                    break;
                 }
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
             }
+            let staged = async {
+                catalog.refresh(self.repo).await?;
+                let Classified { results, to_store } = classify(catalog, &batch).await;
+                self.report(results).await;
+                if to_store.is_empty() {
+                    return Ok(None);
+                }
+                stage(
+                    self.repo,
+                    catalog.cluster(),
+                    to_store,
+                    push,
+                    Arc::clone(&buffers),
+                )
+                .await
+                .map(Some)
+            }
+            .await;
+            // The previous batch was committed while this one was read: report it first.
+            if let Some(c) = committing.take() {
+                self.finish(c, catalog).await;
+            }
+            match staged {
+                Ok(Some(staged)) => match self.hold_lock().await {
+                    Ok(()) => {
+                        committing = Some(Committing {
+                            names: batch.iter().filter_map(|p| file_name(p)).collect(),
+                            paths: batch,
+                            task: tokio::spawn(staged.commit()),
+                        });
+                    }
+                    Err(e) => {
+                        self.fail_all(&batch, &e).await;
+                        return Err(e);
+                    }
+                },
+                Ok(None) => {}
+                Err(e) => self.batch_failed(&batch, &e).await,
+            }
+            catalog.persist(self.repo).await;
+            idle_since = Instant::now();
         }
-        catalog.persist(repo).await;
-        idle_since = Instant::now();
+        Ok(())
     }
-    Ok(())
+
+    /// Waits for the lock taken at the start (once).
+    async fn hold_lock(&mut self) -> PitrResult<()> {
+        let state = std::mem::replace(&mut self.lock, LockState::Released);
+        self.lock = match state {
+            LockState::Taking(h) => {
+                let lock = h
+                    .await
+                    .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))??;
+                LockState::Held(lock)
+            }
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// Waits for a committing batch, records it in the catalog and answers its files.
+    async fn finish(&mut self, c: Committing, catalog: &mut Catalog) {
+        let done = c
+            .task
+            .await
+            .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))
+            .and_then(|r| r);
+        match done {
+            Ok(batch) => {
+                let results = batch.record(catalog);
+                self.report(results).await;
+            }
+            Err(e) => self.batch_failed(&c.paths, &e).await,
+        }
+    }
+
+    /// Writes each file's answer (`.ok` with SHA-256 and identity, or `.error`).
+    async fn report(&mut self, results: Vec<PushResult>) {
+        if results.is_empty() {
+            return;
+        }
+        self.summary.batches += 1;
+        for r in results {
+            let (file, text) = match (&r.outcome, &r.sha256) {
+                (Ok(o), Some(sha)) => {
+                    match o {
+                        PushOutcome::Stored => self.summary.stored += 1,
+                        PushOutcome::AlreadyArchived => self.summary.already_archived += 1,
+                    }
+                    let text = match &r.identity {
+                        Some(id) => format!("{sha} {id}"),
+                        None => sha.clone(),
+                    };
+                    (self.out.join(format!("{}.ok", r.name)), text)
+                }
+                (Ok(_), None) => continue,
+                (Err(e), _) => {
+                    self.summary.failed += 1;
+                    (self.out.join(format!("{}.error", r.name)), e.to_string())
+                }
+            };
+            if let Err(e) = write_status(&file, &text).await {
+                tracing::warn!(path = %file.display(), error = %e, "cannot write status");
+            }
+        }
+    }
+
+    /// The repository failed a batch: tell the waiting pushes, pause, go on.
+    async fn batch_failed(&mut self, batch: &[PathBuf], e: &PitrError) {
+        tracing::warn!(error = %e, "batch failed");
+        self.fail_all(batch, e).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    async fn fail_all(&mut self, batch: &[PathBuf], e: &PitrError) {
+        for p in batch {
+            if let Some(n) = file_name(p) {
+                let f = self.out.join(format!("{n}.error"));
+                let _ = write_status(&f, &e.to_string()).await;
+            }
+            self.summary.failed += 1;
+        }
+    }
+}
+
+fn file_name(p: &Path) -> Option<String> {
+    p.file_name().map(|n| n.to_string_lossy().into_owned())
 }

@@ -13,7 +13,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::chunker::Chunker;
+use crate::chunker::{BufferPool, Chunker};
 use crate::repo::Repository;
 use crate::repo::backend::FileType;
 use crate::repo::host::Identity;
@@ -45,6 +45,11 @@ pub struct StoredBlob {
 /// Largest file [`StreamSnapshot::save_file`] stores as a single blob: a default WAL segment.
 pub(crate) const WHOLE_BLOB_MAX: usize = 16 * 1024 * 1024;
 
+/// Buffers for [`StreamSnapshot::save_file`], kept for reuse: at most `keep` of them.
+pub(crate) fn file_buffers(keep: usize) -> Arc<BufferPool> {
+    Arc::new(BufferPool::new(WHOLE_BLOB_MAX + 1, keep))
+}
+
 /// One stream stored as blobs.
 #[derive(Debug, Clone)]
 pub(crate) struct SavedStream {
@@ -61,14 +66,30 @@ pub(crate) struct StreamSnapshot {
     repo: Arc<Repository>,
     saver: Arc<BlobSaver>,
     chunker: Arc<Chunker>,
+    file_buffers: Arc<BufferPool>,
 }
 
 impl StreamSnapshot {
     pub(crate) fn new(repo: &Arc<Repository>, saver: SaverOptions) -> StreamSnapshot {
+        StreamSnapshot::with_file_buffers(repo, saver, file_buffers(2))
+    }
+
+    /// A writer whose [`StreamSnapshot::save_file`] reads into `buffers`' buffers (a caller
+    /// writing many snapshots passes the same pool to each).
+    pub(crate) fn with_file_buffers(
+        repo: &Arc<Repository>,
+        saver: SaverOptions,
+        buffers: Arc<BufferPool>,
+    ) -> StreamSnapshot {
         StreamSnapshot {
-            saver: BlobSaver::new(Arc::clone(repo), saver),
+            saver: BlobSaver::with_file_buffers(
+                Arc::clone(repo),
+                saver,
+                Some(Arc::clone(&buffers)),
+            ),
             chunker: Arc::new(Chunker::for_config(repo.config())),
             repo: Arc::clone(repo),
+            file_buffers: buffers,
         }
     }
 
@@ -81,8 +102,11 @@ impl StreamSnapshot {
         mut file: std::fs::File,
     ) -> Result<std::io::Result<SavedStream>> {
         let saver = Arc::clone(&self.saver);
+        let buffers = Arc::clone(&self.file_buffers);
         let whole = tokio::task::spawn_blocking(move || {
-            let mut buf = Vec::new();
+            // A reused buffer with room for the largest whole blob plus the byte that tells a
+            // larger file: the read neither grows it nor touches new memory.
+            let mut buf = buffers.take();
             let read = (&mut file)
                 .take(WHOLE_BLOB_MAX as u64 + 1)
                 .read_to_end(&mut buf);
