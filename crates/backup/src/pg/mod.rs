@@ -27,7 +27,7 @@
 //! assert!(conf.contains("recovery_target_action = 'promote'"));
 //! ```
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -35,11 +35,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
-use futures::StreamExt;
 use serde::Serialize;
 
+mod unpack;
+
 use crate::repo::Repository;
-use crate::repo::pack::BlobType;
 use crate::repo::tree::NodeType;
 use crate::saver::SaverOptions;
 use crate::wal::catalog::{BASE_KEY, BASE_TAG};
@@ -430,32 +430,6 @@ pub struct PgRestoreSummary {
     pub duration_secs: f64,
 }
 
-/// A `Read` over blobs arriving on a channel (the tar unpacker's input).
-struct ChannelReader {
-    rx: std::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.pos >= self.cur.len() {
-            match self.rx.recv() {
-                Ok(Ok(b)) => {
-                    self.cur = b;
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.cur.len() - self.pos);
-        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
 /// Restores the base backup that serves `opts.to` into `opts.target_dir` and writes the
 /// recovery settings. Start PostgreSQL on the directory to recover.
 pub async fn restore(
@@ -503,7 +477,10 @@ pub async fn restore(
             None => 0,
         }
     };
-    let (unpacked, seeded) = tokio::join!(unpack_base(repo, &node, dir, opts.concurrency), seed);
+    let (unpacked, seeded) = tokio::join!(
+        unpack::unpack_base(repo, &node, dir, opts.concurrency),
+        seed
+    );
     let bytes = unpacked?;
     tracing::info!(
         segments = seeded,
@@ -536,117 +513,6 @@ pub async fn restore(
         bytes,
         duration_secs: started.elapsed().as_secs_f64(),
     })
-}
-
-/// Streams the base backup's tar file out of the repository into `dir`; returns its size.
-async fn unpack_base(
-    repo: &Arc<Repository>,
-    node: &crate::repo::tree::Node,
-    dir: &Path,
-    concurrency: usize,
-) -> PitrResult<u64> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<u8>>>(8);
-    let unpack_dir = dir.to_path_buf();
-    let unpacker = tokio::task::spawn_blocking(move || {
-        let mut reader = ChannelReader {
-            rx,
-            cur: Vec::new(),
-            pos: 0,
-        };
-        let res = unpack_durably(&mut reader, &unpack_dir);
-        // Drain so the sender never blocks on a failed unpack.
-        let _ = std::io::copy(&mut reader, &mut std::io::sink());
-        res
-    });
-    let mut blobs = futures::stream::iter(node.content.clone().unwrap_or_default())
-        .map(|id| async move { repo.load_blob(&id, BlobType::Data).await })
-        .buffered(concurrency.max(1));
-    let mut bytes = 0u64;
-    let mut failure = None;
-    while let Some(b) = blobs.next().await {
-        match b {
-            Ok(b) => {
-                bytes += b.len() as u64;
-                let tx = tx.clone();
-                let sent = tokio::task::spawn_blocking(move || tx.send(Ok(b)).is_ok())
-                    .await
-                    .unwrap_or(false);
-                if !sent {
-                    break;
-                }
-            }
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    drop(blobs);
-    drop(tx);
-    let unpacked = unpacker
-        .await
-        .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    unpacked.map_err(|e| PitrError::io("unpacking the base backup into", dir, e))?;
-    Ok(bytes)
-}
-
-/// Unpacks a tar stream into `dir` and makes it durable: every file is fsynced by a second
-/// thread as soon as it is written (so the flush overlaps the unpacking), then every
-/// directory. A restore that reports success is on disk, and PostgreSQL's start-up sync of
-/// the data directory finds nothing left to flush.
-fn unpack_durably(reader: &mut impl Read, dir: &Path) -> std::io::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel::<PathBuf>();
-    let syncer = std::thread::spawn(move || -> std::io::Result<()> {
-        let mut first_error = None;
-        for p in rx {
-            let synced = std::fs::File::open(&p).and_then(|f| f.sync_all());
-            if let Err(e) = synced {
-                first_error.get_or_insert_with(|| {
-                    std::io::Error::new(e.kind(), format!("syncing {}: {e}", p.display()))
-                });
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    });
-    let mut dirs = vec![dir.to_path_buf()];
-    let unpacked = (|| -> std::io::Result<()> {
-        let mut ar = tar::Archive::new(reader);
-        ar.set_preserve_permissions(true);
-        ar.set_preserve_mtime(true);
-        ar.set_overwrite(false);
-        for entry in ar.entries()? {
-            let mut entry = entry?;
-            let rel = entry.path()?.into_owned();
-            let kind = entry.header().entry_type();
-            // `unpack_in` refuses paths that leave `dir` (returns false): skip those.
-            if !entry.unpack_in(dir)? {
-                continue;
-            }
-            let full = dir.join(&rel);
-            if kind.is_dir() {
-                dirs.push(full);
-            } else if kind.is_file() {
-                // The receiver lives until this loop ends.
-                let _ = tx.send(full);
-            }
-        }
-        Ok(())
-    })();
-    drop(tx);
-    let synced = syncer
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("the sync thread panicked")));
-    unpacked?;
-    synced?;
-    for d in dirs {
-        std::fs::File::open(&d)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| std::io::Error::new(e.kind(), format!("syncing {}: {e}", d.display())))?;
-    }
-    Ok(())
 }
 
 /// Fills the restored server's prefetch spool with the segments recovery reads first: from
