@@ -12,7 +12,9 @@
 # 2. Base backup + restore-to-time of a ~1 GiB database (pgbench scale 64), archiving to both
 #    repositories: base backup time, then restore to a time between two commits into a new
 #    directory, start PostgreSQL, and time until it has promoted; the rows are checked.
-# Appends nothing by itself: prints a Markdown section for bench/RESULTS.md (PITR part).
+# Each timed step runs RUNS times (default 3), the tools alternating; the tables show medians
+# and every run is listed. Appends nothing by itself: prints a Markdown section for
+# bench/RESULTS.md (PITR part).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -31,6 +33,11 @@ else
     LB="$CARGO_TARGET_DIR/release/ledger-backup"
 fi
 SEGMENTS="${SEGMENTS:-200}"
+RUNS="${RUNS:-3}"
+# Restores start from a cold page cache where this user may drop it (as the backup bench).
+if sync && echo 3 2>/dev/null >/proc/sys/vm/drop_caches; then DROP=1; else DROP=0; fi
+cold() { sync; if [ "$DROP" = 1 ]; then echo 3 >/proc/sys/vm/drop_caches; fi; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 as_pg() { runuser -u postgres -- "$@"; }
 now() { date +%s.%N; }
@@ -84,6 +91,7 @@ CONF
 # ---- 1. WAL burst -------------------------------------------------------------------------
 burst() { # tool port
     local tool=$1 port=$2 name="burst-$1"
+    rm -rf "$WORK/$1-burst-repo" "$WORK/$1-burst-spool" "$WORK/$1-burst-cache" "$WORK/$1-burst.conf"
     new_cluster "$name" "$port"
     local d="$WORK/$name"
     # Real WAL, moderately compressible (hex text and numbers), no archiving yet.
@@ -117,6 +125,7 @@ burst() { # tool port
 # ---- 2. base backup + restore to time -----------------------------------------------------
 restore_part() {
     local port=55710 d="$WORK/db"
+    rm -rf "$WORK/ledger-repo" "$WORK/ledger-cache" "$WORK/pgbr-repo" "$WORK/pgbr-spool" "$WORK/pgbr.conf"
     new_cluster db $port
     as_pg "$LB" --repo "$WORK/ledger-repo" --password-file "$WORK/pw" init >/dev/null
     pgbr_conf "$WORK/pgbr.conf" "$WORK/pgbr-repo" "$WORK/pgbr-spool" "$d" $port
@@ -150,43 +159,68 @@ restore_part() {
     until [ "$(psql_at $port "select coalesce(last_archived_wal, '') >= '$sw' from pg_stat_archiver")" = t ]; do sleep 0.2; done
     stop_cluster db
 
-    local load_r; load_r=$(cut -d' ' -f1 /proc/loadavg)
-    # ledger-backup restore
-    t0=$(now)
-    as_pg "$LB" --repo "$WORK/ledger-repo" --password-file "$WORK/pw" pg restore --cache-dir "$WORK/ledger-cache" --target "$WORK/r-ledger" --to-time "$target" >/dev/null
-    local lb_unpack; lb_unpack=$(since "$t0")
-    echo "archive_mode = off" >>"$WORK/r-ledger/postgresql.auto.conf"
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/r-ledger" -l "$WORK/r-ledger.log" -w -t 600 start >/dev/null
-    until [ "$(psql_at $port "select pg_is_in_recovery()")" = f ]; do sleep 0.05; done
-    local lb_total; lb_total=$(since "$t0")
-    local lb_rows; lb_rows=$(psql_at $port "select string_agg(id::text, ',') from marks")
-    stop_cluster r-ledger
-    # pgBackRest restore
-    t0=$(now)
-    as_pg pgbackrest --config="$WORK/pgbr.conf" --stanza=bench --pg1-path="$WORK/r-pgbr" --type=time "--target=$target" --target-action=promote restore >/dev/null
-    local br_unpack; br_unpack=$(since "$t0")
-    echo "archive_mode = off" >>"$WORK/r-pgbr/postgresql.auto.conf"
-    as_pg "$PGBIN/pg_ctl" -D "$WORK/r-pgbr" -l "$WORK/r-pgbr.log" -w -t 600 start >/dev/null
-    until [ "$(psql_at $port "select pg_is_in_recovery()")" = f ]; do sleep 0.05; done
-    local br_total; br_total=$(since "$t0")
-    local br_rows; br_rows=$(psql_at $port "select string_agg(id::text, ',') from marks")
-    stop_cluster r-pgbr
+    # Restores, RUNS times each, alternating; one line per run: tool unpack total rows load.
+    local r
+    for r in $(seq 1 "$RUNS"); do
+        restore_once ledger "$target" "$r"
+        restore_once pgbr "$target" "$r"
+    done >"$WORK/restores.txt"
     local lb_size br_size
     lb_size=$(du -sm "$WORK/ledger-repo" | cut -f1); br_size=$(du -sm "$WORK/pgbr-repo" | cut -f1)
-    echo "$db_mb $lb_backup $br_backup $lb_unpack $lb_total $br_unpack $br_total $lb_rows $br_rows $lb_size $br_size $load_b $load_r"
+    echo "$db_mb $lb_backup $br_backup $lb_size $br_size $load_b"
 }
 
-read -r _ l_ready l_secs l_size l_load < <(burst ledger 55701)
-read -r _ p_ready p_secs p_size p_load < <(burst pgbr 55702)
-read -r db_mb lb_backup br_backup lb_unpack lb_total br_unpack br_total lb_rows br_rows lb_size br_size load_b load_r < <(restore_part)
+restore_once() { # tool target run: prints "tool run unpack_s total_s rows load"
+    local tool=$1 target=$2 run=$3 port=55710 dir="$WORK/r-$1"
+    rm -rf "$dir"
+    cold
+    local load; load=$(cut -d' ' -f1 /proc/loadavg)
+    local t0; t0=$(now)
+    if [ "$tool" = ledger ]; then
+        as_pg "$LB" --repo "$WORK/ledger-repo" --password-file "$WORK/pw" pg restore --cache-dir "$WORK/ledger-cache" --target "$dir" --to-time "$target" >/dev/null
+    else
+        as_pg pgbackrest --config="$WORK/pgbr.conf" --stanza=bench --pg1-path="$dir" --type=time "--target=$target" --target-action=promote restore >/dev/null
+    fi
+    local unpack; unpack=$(since "$t0")
+    echo "archive_mode = off" >>"$dir/postgresql.auto.conf"
+    as_pg "$PGBIN/pg_ctl" -D "$dir" -l "$WORK/r-$tool.log" -w -t 600 start >/dev/null
+    until [ "$(psql_at $port "select pg_is_in_recovery()")" = f ]; do sleep 0.05; done
+    local total; total=$(since "$t0")
+    local rows; rows=$(psql_at $port "select string_agg(id::text, ',') from marks")
+    stop_cluster "r-$tool"
+    echo "$tool $run $unpack $total $rows $load"
+}
+
+# One line per burst: tool ready secs repo_mib load.
+for r in $(seq 1 "$RUNS"); do
+    burst ledger 55701
+    burst pgbr 55702
+done >"$WORK/bursts.txt"
+read -r db_mb lb_backup br_backup lb_size br_size load_b < <(restore_part)
 
 rate() { echo "scale=1; $1 * 16 / $2" | bc; }
+col() { awk -v t="$1" -v c="$2" '$1 == t { print $c }' "$3"; }
+# Bursts: the median wall time; ready count and repository size of the run closest to it.
+burst_median() { # tool -> "ready secs size load" of the median run
+    local m; m=$(median $(col "$1" 3 "$WORK/bursts.txt"))
+    awk -v t="$1" -v m="$m" '$1 == t && $3 == m { print $2, $3, $4, $5; exit }' "$WORK/bursts.txt"
+}
+read -r l_ready l_secs l_size l_load < <(burst_median ledger)
+read -r p_ready p_secs p_size p_load < <(burst_median pgbr)
+lb_unpack=$(median $(col ledger 3 "$WORK/restores.txt")); lb_total=$(median $(col ledger 4 "$WORK/restores.txt"))
+br_unpack=$(median $(col pgbr 3 "$WORK/restores.txt")); br_total=$(median $(col pgbr 4 "$WORK/restores.txt"))
+lb_rows=$(col ledger 5 "$WORK/restores.txt" | sort -u | paste -sd' ')
+br_rows=$(col pgbr 5 "$WORK/restores.txt" | sort -u | paste -sd' ')
+load_r=$(median $(awk '{ print $6 }' "$WORK/restores.txt"))
 cat <<MD
 <!-- pitr:begin -->
 ## PITR: WAL archive and restore to a time — ledger-backup vs pgBackRest 2.45
 
 \`bench/pitr.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores, local disk, PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'),
 both tools encrypting and compressing with zstd level 1, pgBackRest process-max 2.
+
+Each step ran $RUNS times per tool, the tools alternating; the tables show the median run
+(every run is listed below them).
 
 **WAL burst** ($l_ready and $p_ready ready 16 MiB segments of real WAL; archiving paused while they were
 written, then archive_command reloaded; time until PostgreSQL's archiver had archived them all):
@@ -199,16 +233,26 @@ written, then archive_command reloaded; time until PostgreSQL's archiver had arc
 | load average at start | $l_load | $p_load |
 
 **Base backup and restore to a time** (pgbench scale 64, $db_mb MiB database; restore into a new
-directory to a time between two commits, then PostgreSQL started and timed until promoted):
+directory to a time between two commits, then PostgreSQL started and timed until promoted;
+page cache dropped before each restore: $( [ "$DROP" = 1 ] && echo yes || echo no)):
 
 | | ledger-backup | pgBackRest |
 |---|---|---|
 | base backup wall s | $(printf %.1f "$lb_backup") | $(printf %.1f "$br_backup") |
-| restore (unpack + recovery settings) s | $(printf %.1f "$lb_unpack") | $(printf %.1f "$br_unpack") |
-| restore to promoted server s | $(printf %.1f "$lb_total") | $(printf %.1f "$br_total") |
-| rows recovered (expected \`1\`) | \`$lb_rows\` | \`$br_rows\` |
+| restore (unpack + recovery settings) s | $(printf %.2f "$lb_unpack") | $(printf %.2f "$br_unpack") |
+| restore to promoted server s | $(printf %.2f "$lb_total") | $(printf %.2f "$br_total") |
+| rows recovered in every run (expected \`1\`) | \`$lb_rows\` | \`$br_rows\` |
 | repository MiB (base + WAL) | $lb_size | $br_size |
 
-Load average at the start of the backups: $load_b; of the restores: $load_r.
+Load average at the start of the backups: $load_b; median at the start of the restores: $load_r.
+
+<details><summary>Every run</summary>
+
+| step | tool | run | wall s | MiB/s or s to promoted | load |
+|---|---|---|---|---|---|
+$(awk '{ n[$1]++; printf "| burst | %s | %d | %.1f | %.1f MiB/s | %s |\n", ($1 == "ledger" ? "ledger-backup" : "pgBackRest"), n[$1], $3, $2 * 16 / $3, $5 }' "$WORK/bursts.txt")
+$(awk '{ printf "| restore | %s | %d | %.2f (unpack) | %.2f s | %s |\n", ($1 == "ledger" ? "ledger-backup" : "pgBackRest"), $2, $3, $4, $6 }' "$WORK/restores.txt")
+
+</details>
 <!-- pitr:end -->
 MD

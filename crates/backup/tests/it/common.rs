@@ -5,7 +5,14 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object_store::ObjectStore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::stream::BoxStream;
+use object_store::path::Path as StorePath;
+use object_store::{
+    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+    PutMultipartOptions, PutOptions, PutPayload, PutResult,
+};
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
 
@@ -230,4 +237,84 @@ pub fn run_restic(restic: &Path, repo: &Path, args: &[&str]) -> (bool, String, S
 /// `dir` with its leading `/` removed, joined to `base` (where restic restores absolute paths).
 pub fn under(base: &Path, abs: &Path) -> PathBuf {
     base.join(abs.strip_prefix("/").unwrap())
+}
+
+/// Passes everything through, but fails every write after the first `allowed` ones — like a
+/// network or process failure in the middle of a backup.
+#[derive(Debug)]
+pub struct FailAfterPuts {
+    pub inner: Arc<dyn ObjectStore>,
+    /// Writes under this prefix that succeed; the later ones fail.
+    pub allowed: AtomicUsize,
+    /// Only writes under this prefix count and fail (`""`: every write).
+    pub prefix: &'static str,
+}
+
+impl std::fmt::Display for FailAfterPuts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FailAfterPuts({})", self.inner)
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for FailAfterPuts {
+    async fn put_opts(
+        &self,
+        location: &StorePath,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let ok = !location.as_ref().starts_with(self.prefix)
+            || self
+                .allowed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        if !ok {
+            return Err(object_store::Error::Generic {
+                store: "fault-injection",
+                source: format!("injected failure writing {location}").into(),
+            });
+        }
+        self.inner.put_opts(location, payload, opts).await
+    }
+    async fn put_multipart_opts(
+        &self,
+        location: &StorePath,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+    async fn get_opts(
+        &self,
+        location: &StorePath,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<StorePath>>,
+    ) -> BoxStream<'static, object_store::Result<StorePath>> {
+        self.inner.delete_stream(locations)
+    }
+    fn list(
+        &self,
+        prefix: Option<&StorePath>,
+    ) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+    async fn list_with_delimiter(
+        &self,
+        prefix: Option<&StorePath>,
+    ) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+    async fn copy_opts(
+        &self,
+        from: &StorePath,
+        to: &StorePath,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
 }

@@ -1,91 +1,15 @@
 //! Crash safety (a store that fails mid-backup), check, forget, prune, copy and locks.
 
-use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
-use futures::stream::BoxStream;
-use object_store::path::Path;
-use object_store::{
-    CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMultipartOptions, PutOptions, PutPayload, PutResult,
-};
+use object_store::ObjectStore;
 use thinledger_backup::{
     BackupOptions, CheckOptions, Error, KeepPolicy, PruneOptions, ReadData, Repository,
     RestoreOptions, apply_forget, backup_paths, check, copy, plan_forget, prune, restore,
 };
 
 use crate::common::*;
-
-/// Passes everything through, but fails every write after the first `allowed` ones — like a
-/// network or process failure in the middle of a backup.
-#[derive(Debug)]
-struct FailAfterPuts {
-    inner: Arc<dyn ObjectStore>,
-    allowed: AtomicUsize,
-}
-
-impl fmt::Display for FailAfterPuts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "FailAfterPuts({})", self.inner)
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for FailAfterPuts {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        let ok = self
-            .allowed
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok();
-        if !ok {
-            return Err(object_store::Error::Generic {
-                store: "fault-injection",
-                source: format!("injected failure writing {location}").into(),
-            });
-        }
-        self.inner.put_opts(location, payload, opts).await
-    }
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-}
 
 fn small_packs() -> BackupOptions {
     let mut o = BackupOptions::default();
@@ -109,6 +33,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
     let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
         inner: local_store(&dir),
         allowed: AtomicUsize::new(6),
+        prefix: "",
     });
     let repo = Arc::new(
         Repository::open(failing, "failing", &password())

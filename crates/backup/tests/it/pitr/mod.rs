@@ -5,14 +5,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
+
+use object_store::ObjectStore;
 
 use thinledger_backup::wal::{
     self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PitrError, PushOptions, PushOutcome,
 };
 use thinledger_backup::{KeepPolicy, Repository};
 
-use crate::common::{init_local, noise, restic, run_restic};
+use crate::common::{FailAfterPuts, init_local, local_store, noise, password, restic, run_restic};
 
 const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
 
@@ -292,6 +295,92 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
     wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
         .await
         .unwrap();
+}
+
+/// The worker stores one batch while it reads the next: when the store fails under a later
+/// batch, no file of a batch that was not stored is acknowledged, the pushes of those files
+/// fail (PostgreSQL retries them), and the retry archives every one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
+    let (tmp, good, wal_dir) = setup().await;
+    let names: Vec<String> = (1..=12).map(|s| seg_name(1, s)).collect();
+    for (i, n) in names.iter().enumerate() {
+        write_seg(&wal_dir, n, 700 + i as u64);
+        std::fs::write(
+            wal_dir.join("archive_status").join(format!("{n}.ready")),
+            b"",
+        )
+        .unwrap();
+    }
+    // The first batch's snapshot gets through, the later ones fail (after their packs and
+    // index were stored, maybe while the next batch was being read).
+    let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
+        inner: local_store(&tmp.path().join("repo")),
+        allowed: AtomicUsize::new(1),
+        prefix: "snapshots/",
+    });
+    let repo = Arc::new(
+        Repository::open(failing, "failing", &password())
+            .await
+            .unwrap(),
+    );
+    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
+    opts.idle_exit = Duration::from_millis(200);
+    opts.max_batch = 4;
+    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+    let summary = wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(summary.failed > 0, "no batch failed: {summary:?}");
+
+    let out = opts.spool.join("out");
+    let archived = Catalog::load(&good, "main", None).await.unwrap();
+    let no_spawn = || Ok(());
+    let mut refused = 0;
+    for n in &names {
+        let acked = out.join(format!("{n}.ok")).exists();
+        assert_eq!(
+            acked,
+            archived.get(n).is_some(),
+            "{n}: acknowledged {acked}, but archived {}",
+            archived.get(n).is_some()
+        );
+        if !acked {
+            refused += 1;
+            assert!(
+                wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+                    .await
+                    .is_err(),
+                "{n} was not stored, yet its push succeeded"
+            );
+        }
+    }
+    assert_eq!(refused, 8, "the first batch of 4 is stored: {summary:?}");
+
+    // PostgreSQL retries: a worker on the healthy store archives every file.
+    let worker = {
+        let (good, wal_dir, opts) = (Arc::clone(&good), wal_dir.clone(), opts.clone());
+        tokio::spawn(async move {
+            let mut cat = Catalog::load(&good, "main", None).await.unwrap();
+            wal::run_worker(&good, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
+        })
+    };
+    for n in &names {
+        wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+            .await
+            .unwrap();
+    }
+    worker.await.unwrap().unwrap();
+    let archived = Catalog::load(&good, "main", None).await.unwrap();
+    for n in &names {
+        let f = archived.get(n).unwrap_or_else(|| panic!("{n} lost"));
+        let sha = wal::push::sha256_file(&wal_dir.join(n)).await.unwrap();
+        assert_eq!(f.file.sha256, sha, "{n} archived with other content");
+    }
+    if let Some(restic) = restic() {
+        let (ok, o, e) = run_restic(&restic, &tmp.path().join("repo"), &["check", "--read-data"]);
+        assert!(ok, "restic check: {o}\n{e}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
