@@ -45,6 +45,10 @@ pub struct StoredBlob {
 /// Largest file [`StreamSnapshot::save_file`] stores as a single blob: a default WAL segment.
 pub(crate) const WHOLE_BLOB_MAX: usize = 16 * 1024 * 1024;
 
+/// Chunks of a stream whose ids are being computed and queued at once (see
+/// [`StreamSnapshot::save`]).
+const IDS_IN_FLIGHT: usize = 4;
+
 /// Buffers for [`StreamSnapshot::save_file`], kept for reuse: at most `keep` of them.
 pub(crate) fn file_buffers(keep: usize) -> Arc<BufferPool> {
     Arc::new(BufferPool::new(WHOLE_BLOB_MAX + 1, keep))
@@ -144,6 +148,11 @@ impl StreamSnapshot {
     }
 
     /// Chunks and queues a stream; the outer error is the repository's, the inner the source's.
+    ///
+    /// This thread reads, chunks and takes the stream's SHA-256; each chunk's id (a second
+    /// SHA-256 over every byte) is computed by a task of its own, up to [`IDS_IN_FLIGHT`] at
+    /// once, their order kept: the reader is not held up by both hashes. A chunk moves into
+    /// its task (never shared), so the saver takes its buffer without a copy.
     pub(crate) async fn save<R: Read + Send + 'static>(
         &self,
         reader: R,
@@ -155,18 +164,37 @@ impl StreamSnapshot {
             let mut hasher = Sha256::new();
             let mut ids = Vec::new();
             let mut size = 0u64;
+            let mut in_flight = std::collections::VecDeque::new();
+            let mut source = Ok(());
             for chunk in chunker.chunks(reader) {
                 let chunk: Bytes = match chunk {
                     Ok(c) => c,
-                    Err(e) => return Ok(Err(e)),
+                    Err(e) => {
+                        source = Err(e);
+                        break;
+                    }
                 };
                 hasher.update(&chunk);
                 size += chunk.len() as u64;
-                let id = Id::hash(&chunk);
-                ids.push(id);
-                handle.block_on(saver.save(BlobType::Data, id, chunk))?;
+                let saver = Arc::clone(&saver);
+                in_flight.push_back(handle.spawn(async move {
+                    let (id, chunk) =
+                        tokio::task::spawn_blocking(move || (Id::hash(&chunk), chunk))
+                            .await
+                            .map_err(Error::task)?;
+                    saver.save(BlobType::Data, id, chunk).await?;
+                    Ok::<_, Error>(id)
+                }));
+                if in_flight.len() >= IDS_IN_FLIGHT
+                    && let Some(first) = in_flight.pop_front()
+                {
+                    ids.push(handle.block_on(first).map_err(Error::task)??);
+                }
             }
-            Ok(Ok(SavedStream {
+            for task in in_flight {
+                ids.push(handle.block_on(task).map_err(Error::task)??);
+            }
+            Ok(source.map(|()| SavedStream {
                 ids,
                 size,
                 sha256: hex::encode(hasher.finalize()),

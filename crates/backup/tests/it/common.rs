@@ -250,6 +250,23 @@ pub struct FailAfterPuts {
     pub prefix: &'static str,
 }
 
+impl FailAfterPuts {
+    /// The local repository in `dir`, opened through a store whose writes under `prefix`
+    /// fail after the first `allowed`.
+    pub async fn open(dir: &Path, allowed: usize, prefix: &'static str) -> Arc<Repository> {
+        let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
+            inner: local_store(dir),
+            allowed: AtomicUsize::new(allowed),
+            prefix,
+        });
+        Arc::new(
+            Repository::open(failing, "failing", &password())
+                .await
+                .unwrap(),
+        )
+    }
+}
+
 impl std::fmt::Display for FailAfterPuts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "FailAfterPuts({})", self.inner)

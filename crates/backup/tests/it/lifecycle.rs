@@ -1,9 +1,7 @@
 //! Crash safety (a store that fails mid-backup), check, forget, prune, copy and locks.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 
-use object_store::ObjectStore;
 use thinledger_backup::{
     BackupOptions, CheckOptions, Error, KeepPolicy, PruneOptions, ReadData, Repository,
     RestoreOptions, apply_forget, backup_paths, check, copy, plan_forget, prune, restore,
@@ -30,16 +28,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
         .unwrap();
 
     // Fail after a few writes: the lock, and some packs.
-    let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
-        inner: local_store(&dir),
-        allowed: AtomicUsize::new(6),
-        prefix: "",
-    });
-    let repo = Arc::new(
-        Repository::open(failing, "failing", &password())
-            .await
-            .unwrap(),
-    );
+    let repo = FailAfterPuts::open(&dir, 6, "").await;
     let err = backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
         .await
         .unwrap_err();

@@ -5,17 +5,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
-
-use object_store::ObjectStore;
 
 use thinledger_backup::wal::{
     self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PitrError, PushOptions, PushOutcome,
 };
 use thinledger_backup::{KeepPolicy, Repository};
 
-use crate::common::{FailAfterPuts, init_local, local_store, noise, password, restic, run_restic};
+use crate::common::{FailAfterPuts, init_local, noise, restic, run_restic};
 
 const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
 
@@ -28,6 +25,17 @@ fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, noise(SEG, seed)).unwrap();
     p
+}
+
+/// Segments 1..=`count` of timeline 1, each marked ready for archiving as PostgreSQL does.
+fn ready_segments(wal_dir: &Path, count: u64, seed: u64) -> Vec<String> {
+    let names: Vec<String> = (1..=count).map(|s| seg_name(1, s)).collect();
+    for (i, n) in names.iter().enumerate() {
+        write_seg(wal_dir, n, seed + i as u64);
+        let ready = wal_dir.join("archive_status").join(format!("{n}.ready"));
+        std::fs::write(ready, b"").unwrap();
+    }
+    names
 }
 
 async fn setup() -> (tempfile::TempDir, Arc<Repository>, PathBuf) {
@@ -207,15 +215,7 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_push_acknowledges_only_stored_files_in_batches() {
     let (tmp, repo, wal_dir) = setup().await;
-    let names: Vec<String> = (1..=10).map(|s| seg_name(1, s)).collect();
-    for (i, n) in names.iter().enumerate() {
-        write_seg(&wal_dir, n, 100 + i as u64);
-        std::fs::write(
-            wal_dir.join("archive_status").join(format!("{n}.ready")),
-            b"",
-        )
-        .unwrap();
-    }
+    let names = ready_segments(&wal_dir, 10, 100);
     let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
     opts.idle_exit = Duration::from_millis(200);
     opts.max_batch = 4;
@@ -303,27 +303,10 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     let (tmp, good, wal_dir) = setup().await;
-    let names: Vec<String> = (1..=12).map(|s| seg_name(1, s)).collect();
-    for (i, n) in names.iter().enumerate() {
-        write_seg(&wal_dir, n, 700 + i as u64);
-        std::fs::write(
-            wal_dir.join("archive_status").join(format!("{n}.ready")),
-            b"",
-        )
-        .unwrap();
-    }
+    let names = ready_segments(&wal_dir, 12, 700);
     // The first batch's snapshot gets through, the later ones fail (after their packs and
     // index were stored, maybe while the next batch was being read).
-    let failing: Arc<dyn ObjectStore> = Arc::new(FailAfterPuts {
-        inner: local_store(&tmp.path().join("repo")),
-        allowed: AtomicUsize::new(1),
-        prefix: "snapshots/",
-    });
-    let repo = Arc::new(
-        Repository::open(failing, "failing", &password())
-            .await
-            .unwrap(),
-    );
+    let repo = FailAfterPuts::open(&tmp.path().join("repo"), 1, "snapshots/").await;
     let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
     opts.idle_exit = Duration::from_millis(200);
     opts.max_batch = 4;
