@@ -86,6 +86,9 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),
+        // `policies | head`: the reader's choice, not an error (`check` keeps its verdict
+        // itself).
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             print_error(&err);
             ExitCode::from(EXIT_BAD_INPUT as u8)

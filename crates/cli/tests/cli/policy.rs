@@ -170,20 +170,36 @@ fn builtin_policies_can_be_written_out_for_conftest() {
 /// denial still decides the exit code: a guardrail must never pass because output was cut.
 #[test]
 fn a_closed_pipe_keeps_the_denial_as_exit_code() {
-    use std::process::Stdio;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ledger-policy"))
-        .args(["check", &fixture("k8s")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Close the reading end before the tool writes its findings.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_closed_stdout(&["check", &fixture("k8s")]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(
         out.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn listing_the_policies_into_a_closed_pipe_ends_quietly() {
+    let out = run_with_closed_stdout(&["policies"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs ledger-policy with its standard output closed before it writes (`| head` that has
+/// already stopped reading).
+fn run_with_closed_stdout(args: &[&str]) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ledger-policy"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
 }
