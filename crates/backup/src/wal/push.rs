@@ -299,7 +299,7 @@ pub(crate) async fn stage(
                         .map_err(|e| PitrError::io("reading WAL file", &path, e))?;
                     unchanged_since(&path, &identity).await?;
                     Ok(ReadFile {
-                        name: String::new(),
+                        name: name.clone(),
                         identity,
                         mtime: mtime_of(&meta),
                         saved,
@@ -316,7 +316,7 @@ pub(crate) async fn stage(
     let mut failed = Vec::new();
     for (name, r) in outcomes {
         match r {
-            Ok(f) => read.push(ReadFile { name, ..f }),
+            Ok(f) => read.push(f),
             Err(e @ PitrError::Engine(_)) => return Err(e),
             Err(e) => failed.push(PushResult {
                 name,

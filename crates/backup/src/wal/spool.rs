@@ -394,7 +394,8 @@ impl Worker<'_> {
                         return Err(e);
                     }
                 },
-                Ok(None) => {}
+                // Every file was answered from the catalog.
+                Ok(None) => self.summary.batches += 1,
                 Err(e) => self.batch_failed(&batch, &e).await,
             }
             catalog.persist(self.repo).await;
@@ -427,6 +428,7 @@ impl Worker<'_> {
             .and_then(|r| r);
         match done {
             Ok(batch) => {
+                self.summary.batches += 1;
                 let results = batch.record(catalog);
                 self.report(results).await;
             }
@@ -436,10 +438,6 @@ impl Worker<'_> {
 
     /// Writes each file's answer (`.ok` with SHA-256 and identity, or `.error`).
     async fn report(&mut self, results: Vec<PushResult>) {
-        if results.is_empty() {
-            return;
-        }
-        self.summary.batches += 1;
         for r in results {
             let (file, text) = match (&r.outcome, &r.sha256) {
                 (Ok(o), Some(sha)) => {
