@@ -27,7 +27,7 @@ use crate::repo::id::Id;
 use crate::repo::index::BlobKey;
 use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
-use crate::repo::tree::{Node, NodeType, Tree, go_mode_from_unix};
+use crate::repo::tree::{Node, NodeName, NodeType, Tree, go_mode_from_unix};
 use crate::saver::{BlobSaver, SaverOptions};
 use crate::targets::{self, TargetNode};
 use crate::{Error, Result};
@@ -157,12 +157,8 @@ fn time_of(secs: i64, nsec: i64) -> Option<DateTime<FixedOffset>> {
         .map(|t| t.fixed_offset())
 }
 
-fn lossy(name: &std::ffi::OsStr) -> String {
-    name.to_string_lossy().into_owned()
-}
-
 /// A node with the metadata restic records.
-pub(crate) fn node_from_metadata(name: String, meta: &std::fs::Metadata) -> Node {
+pub(crate) fn node_from_metadata(name: NodeName, meta: &std::fs::Metadata) -> Node {
     let ft = meta.file_type();
     use std::os::unix::fs::FileTypeExt;
     let node_type = if ft.is_dir() {
@@ -272,7 +268,7 @@ impl Archiver {
     fn entry(
         self: Arc<Self>,
         path: PathBuf,
-        name: String,
+        name: NodeName,
         parent: Option<Node>,
     ) -> BoxFuture<'static, Result<Option<Node>>> {
         Box::pin(async move {
@@ -301,7 +297,7 @@ impl Archiver {
                 NodeType::Dir => self.dir(path, node, parent).await,
                 NodeType::Symlink => match tokio::fs::read_link(&path).await {
                     Ok(t) => {
-                        node.linktarget = lossy(t.as_os_str());
+                        node.linktarget = t;
                         Ok(Some(node))
                     }
                     Err(e) => {
@@ -334,10 +330,10 @@ impl Archiver {
             }
         };
         let parent_tree = self.parent_tree(parent.as_ref()).await;
-        let previous: HashMap<&str, &Node> = parent_tree
+        let previous: HashMap<&[u8], &Node> = parent_tree
             .iter()
             .flat_map(|t| t.nodes.iter())
-            .map(|n| (n.name.as_str(), n))
+            .map(|n| (n.name.as_bytes(), n))
             .collect();
         // Each entry gets a slot; what needs reading or descending into is filled in later.
         let mut slots: Vec<Option<Node>> = Vec::with_capacity(entries.len());
@@ -353,8 +349,9 @@ impl Archiver {
                     continue;
                 }
             };
-            let name = lossy(&name);
-            let prev = previous.get(name.as_str()).copied();
+            // The exact bytes: names that are not UTF-8 stay distinct and restore as they were.
+            let name = NodeName::from(name);
+            let prev = previous.get(name.as_bytes()).copied();
             let mut n = node_from_metadata(name, &meta);
             let slot = slots.len();
             match n.node_type {
@@ -390,7 +387,7 @@ impl Archiver {
                 NodeType::Symlink => match link {
                     Some(Err(e)) => self.warn(&child, &e),
                     Some(Ok(target)) => {
-                        n.linktarget = lossy(target.as_os_str());
+                        n.linktarget = target;
                         slots.push(Some(n));
                     }
                     None => slots.push(Some(n)),
@@ -414,7 +411,14 @@ impl Archiver {
         }
         let mut nodes: Vec<Node> = slots.into_iter().flatten().collect();
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
-        nodes.dedup_by(|a, b| a.name == b.name);
+        // One listing never names an entry twice; should it, refuse rather than drop one.
+        if let Some(w) = nodes.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(Error::io(
+                "listing",
+                &path,
+                std::io::Error::other(format!("the entry {} is listed twice", w[0].name)),
+            ));
+        }
         let id = self.save_tree(&Tree { nodes }).await?;
         node.subtree = Some(id);
         self.counts.dirs.fetch_add(1, Ordering::Relaxed);
@@ -520,7 +524,7 @@ impl Archiver {
     /// and only the children that lead to a target.
     fn virtual_dir(
         self: Arc<Self>,
-        children: BTreeMap<String, TargetNode>,
+        children: BTreeMap<NodeName, TargetNode>,
         parent: Option<Tree>,
     ) -> BoxFuture<'static, Result<Tree>> {
         Box::pin(async move {
@@ -784,12 +788,12 @@ async fn backup_paths_locked(
         let meta = tokio::fs::symlink_metadata("/")
             .await
             .map_err(|e| Error::io("reading", "/", e))?;
-        let mut root = node_from_metadata(String::new(), &meta);
+        let mut root = node_from_metadata(NodeName::default(), &meta);
         root.subtree = parent.map(|(_, t)| t);
         let node = Arc::clone(&a)
             .dir(
                 PathBuf::from("/"),
-                node_from_metadata(String::new(), &meta),
+                node_from_metadata(NodeName::default(), &meta),
                 Some(root),
             )
             .await?;

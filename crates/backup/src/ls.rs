@@ -3,48 +3,139 @@
 //!
 //! Entries are handed to a callback as the trees are read, so a listing of millions of files
 //! never sits in memory at once; only the trees on the way down to the current entry are kept.
+//!
+//! Paths and symlink targets are exact bytes. For people they are shown escaped
+//! ([`LsEntry::display_path`]); in JSON they are text, with a `*_raw` twin holding the exact
+//! bytes (base64) when they are not UTF-8 — restic's own `linktarget`/`linktarget_raw` rule.
 
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, FixedOffset};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use crate::repo::Repository;
+use crate::repo::goquote;
 use crate::repo::snapshot::SnapshotEntry;
-use crate::repo::tree::{Node, NodeType, Tree};
+use crate::repo::tree::{Node, NodeName, NodeType, Tree};
 use crate::restorer::resolve_path;
 use crate::{Error, Result};
 
 /// One entry of a snapshot listing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// In JSON: `path` and `link_target` are text (bytes that are not UTF-8 become U+FFFD);
+/// `path_raw` and `link_target_raw` (base64 of the exact bytes) are present only when they
+/// are not UTF-8, so the listing is lossless either way.
+#[derive(Debug, Clone, PartialEq)]
 pub struct LsEntry {
-    /// Absolute path inside the snapshot (`/srv/db/base.tar`).
-    pub path: String,
+    /// Absolute path inside the snapshot (`/srv/db/base.tar`), exact bytes.
+    pub path: PathBuf,
     /// File, directory, symlink, …
-    #[serde(rename = "type")]
     pub node_type: NodeType,
     /// Size in bytes (files only; 0 otherwise).
     pub size: u64,
     /// Unix permission bits, with setuid/setgid/sticky (e.g. `0o644` = 420).
     pub mode: u32,
     /// Modification time.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub mtime: Option<DateTime<FixedOffset>>,
     /// Owner's uid.
     pub uid: u32,
     /// Owner's gid.
     pub gid: u32,
     /// Owner's name, when recorded.
-    #[serde(skip_serializing_if = "String::is_empty")]
     pub user: String,
     /// Group's name, when recorded.
-    #[serde(skip_serializing_if = "String::is_empty")]
     pub group: String,
-    /// Where a symlink points.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub link_target: String,
+    /// Where a symlink points, exact bytes (empty for other kinds).
+    pub link_target: PathBuf,
+}
+
+/// An entry as JSON (see [`LsEntry`]).
+#[derive(Serialize)]
+struct LsEntryJson<'a> {
+    path: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_raw: Option<String>,
+    #[serde(rename = "type")]
+    node_type: NodeType,
+    size: u64,
+    mode: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mtime: Option<DateTime<FixedOffset>>,
+    uid: u32,
+    gid: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    user: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    group: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    link_target: std::borrow::Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_target_raw: Option<String>,
+}
+
+/// Text for JSON, and the exact bytes in base64 when the text had to replace some.
+fn text_and_raw(p: &Path) -> (std::borrow::Cow<'_, str>, Option<String>) {
+    let bytes = p.as_os_str().as_bytes();
+    let text = goquote::json_lossy(bytes);
+    let raw = match text {
+        std::borrow::Cow::Borrowed(_) => None,
+        std::borrow::Cow::Owned(_) => Some(BASE64.encode(bytes)),
+    };
+    (text, raw)
+}
+
+impl Serialize for LsEntry {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (path, path_raw) = text_and_raw(&self.path);
+        let (link_target, link_target_raw) = text_and_raw(&self.link_target);
+        LsEntryJson {
+            path,
+            path_raw,
+            node_type: self.node_type,
+            size: self.size,
+            mode: self.mode,
+            mtime: self.mtime,
+            uid: self.uid,
+            gid: self.gid,
+            user: &self.user,
+            group: &self.group,
+            link_target,
+            link_target_raw,
+        }
+        .serialize(s)
+    }
+}
+
+/// A path shown unambiguously on one line: each name escaped as restic stores it
+/// (`/data/caf\xe9.txt`, `/data/nl\nx`, `/data/a\\b`).
+pub fn display_path(p: &Path) -> String {
+    let bytes = p.as_os_str().as_bytes();
+    if bytes.is_empty() {
+        return String::new();
+    }
+    bytes
+        .split(|b| *b == b'/')
+        .map(goquote::quote)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl LsEntry {
-    fn new(path: String, n: &Node) -> LsEntry {
+    /// [`LsEntry::path`] for people (see [`display_path`]).
+    pub fn display_path(&self) -> String {
+        display_path(&self.path)
+    }
+
+    /// [`LsEntry::link_target`] for people (see [`display_path`]).
+    pub fn display_link_target(&self) -> String {
+        display_path(&self.link_target)
+    }
+
+    fn new(path: PathBuf, n: &Node) -> LsEntry {
         LsEntry {
             path,
             node_type: n.node_type,
@@ -93,12 +184,13 @@ impl LsEntry {
     }
 }
 
-fn join(parent: &str, name: &str) -> String {
-    if parent.ends_with('/') {
-        format!("{parent}{name}")
-    } else {
-        format!("{parent}/{name}")
+fn join(parent: &Path, name: &NodeName) -> PathBuf {
+    let mut p = parent.as_os_str().as_bytes().to_vec();
+    if !p.ends_with(b"/") {
+        p.push(b'/');
     }
+    p.extend_from_slice(name.as_bytes());
+    PathBuf::from(OsString::from_vec(p))
 }
 
 /// Calls `each` for every entry at and under `subpath` of `snap` (`""` or `/` for the whole
@@ -112,15 +204,15 @@ pub async fn ls(
     repo.load_index().await?;
     let mut count = 0u64;
     // The directories on the way down: (path, listing, next entry). Only these trees are held.
-    let mut stack: Vec<(String, Tree, usize)> = Vec::new();
+    let mut stack: Vec<(PathBuf, Tree, usize)> = Vec::new();
     let root = match resolve_path(repo, snap, subpath).await? {
-        None => Some(("/".to_string(), snap.snapshot.tree)),
+        None => Some((PathBuf::from("/"), snap.snapshot.tree)),
         Some(node) => {
             let clean: Vec<&str> = subpath
                 .split('/')
                 .filter(|c| !c.is_empty() && *c != ".")
                 .collect();
-            let path = format!("/{}", clean.join("/"));
+            let path = PathBuf::from(format!("/{}", clean.join("/")));
             let sub = match (node.node_type, node.subtree) {
                 (NodeType::Dir, Some(t)) => Some((path.clone(), t)),
                 _ => None,
@@ -139,9 +231,9 @@ pub async fn ls(
             continue;
         };
         *next += 1;
-        if n.name.is_empty() || n.name.contains('/') || n.name == "." || n.name == ".." {
+        if !n.name.is_plain() {
             return Err(Error::corrupt(
-                format!("directory {dir}"),
+                format!("directory {}", display_path(dir)),
                 format!("unsafe entry name {:?}", n.name),
             ));
         }
@@ -150,7 +242,7 @@ pub async fn ls(
             (NodeType::Dir, Some(t)) => Some(t),
             (NodeType::Dir, None) => {
                 return Err(Error::corrupt(
-                    format!("directory {path}"),
+                    format!("directory {}", display_path(&path)),
                     "it has no subtree",
                 ));
             }

@@ -22,7 +22,7 @@ use crate::repo::id::Id;
 use crate::repo::index::BlobLocation;
 use crate::repo::pack::BlobType;
 use crate::repo::snapshot::SnapshotEntry;
-use crate::repo::tree::{Node, NodeType, Tree};
+use crate::repo::tree::{Node, NodeName, NodeType, Tree};
 use crate::{Error, Result};
 
 /// Blobs planned before a batch is fetched and written.
@@ -83,8 +83,8 @@ pub struct RestoreSummary {
     pub duration_secs: f64,
 }
 
-fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+fn check_name(name: &NodeName) -> Result<()> {
+    if !name.is_plain() {
         return Err(Error::corrupt(
             "tree",
             format!("unsafe entry name {name:?}"),

@@ -9,13 +9,14 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
+use crate::repo::tree::NodeName;
 use crate::{Error, Result};
 
 /// A path to back up: read from `fs`, stored under `tree` (components from the root).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BackupTarget {
     pub fs: PathBuf,
-    pub tree: Vec<String>,
+    pub tree: Vec<NodeName>,
 }
 
 /// The tree of targets: a name is either a target itself or a directory leading to targets.
@@ -24,19 +25,15 @@ pub(crate) enum TargetNode {
     /// Back up this file system path under the name.
     Path(PathBuf),
     /// A directory (metadata from this file system path) holding further targets.
-    Within(PathBuf, BTreeMap<String, TargetNode>),
-}
-
-fn lossy(s: &std::ffi::OsStr) -> String {
-    s.to_string_lossy().into_owned()
+    Within(PathBuf, BTreeMap<NodeName, TargetNode>),
 }
 
 /// The tree components of a path as given (see the module docs).
-pub(crate) fn tree_components(given: &Path) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+pub(crate) fn tree_components(given: &Path) -> Vec<NodeName> {
+    let mut out: Vec<NodeName> = Vec::new();
     for c in given.components() {
         match c {
-            Component::Normal(n) => out.push(lossy(n)),
+            Component::Normal(n) => out.push(NodeName::from(n)),
             Component::ParentDir => {
                 // Inside the path (`a/../b`) it cancels a name; leading ones are dropped.
                 out.pop();
@@ -66,7 +63,7 @@ pub(crate) fn resolve(given: &[(PathBuf, PathBuf)]) -> Result<Vec<BackupTarget>>
             let e = e.map_err(|e| Error::io("listing", abs.display().to_string(), e))?;
             out.push(BackupTarget {
                 fs: e.path(),
-                tree: vec![lossy(&e.file_name())],
+                tree: vec![NodeName::from(e.file_name())],
             });
         }
     }
@@ -75,7 +72,7 @@ pub(crate) fn resolve(given: &[(PathBuf, PathBuf)]) -> Result<Vec<BackupTarget>>
 
 /// Builds the target tree. Shorter paths go first, so a path inside another target is covered
 /// by it; two targets under one name keep the first.
-pub(crate) fn build(mut targets: Vec<BackupTarget>) -> BTreeMap<String, TargetNode> {
+pub(crate) fn build(mut targets: Vec<BackupTarget>) -> BTreeMap<NodeName, TargetNode> {
     targets.sort_by(|a, b| a.tree.len().cmp(&b.tree.len()).then(a.tree.cmp(&b.tree)));
     let mut root = BTreeMap::new();
     for t in &targets {
@@ -86,7 +83,7 @@ pub(crate) fn build(mut targets: Vec<BackupTarget>) -> BTreeMap<String, TargetNo
     root
 }
 
-fn covered(map: &BTreeMap<String, TargetNode>, comps: &[String]) -> bool {
+fn covered(map: &BTreeMap<NodeName, TargetNode>, comps: &[NodeName]) -> bool {
     let Some((first, rest)) = comps.split_first() else {
         return false;
     };
@@ -97,7 +94,7 @@ fn covered(map: &BTreeMap<String, TargetNode>, comps: &[String]) -> bool {
     }
 }
 
-fn insert(map: &mut BTreeMap<String, TargetNode>, comps: &[String], fs: &Path) {
+fn insert(map: &mut BTreeMap<NodeName, TargetNode>, comps: &[NodeName], fs: &Path) {
     let Some((first, rest)) = comps.split_first() else {
         return;
     };
@@ -126,7 +123,7 @@ mod tests {
     fn t(fs: &str, tree: &[&str]) -> BackupTarget {
         BackupTarget {
             fs: PathBuf::from(fs),
-            tree: tree.iter().map(|s| s.to_string()).collect(),
+            tree: tree.iter().map(|s| NodeName::from(*s)).collect(),
         }
     }
 
@@ -149,16 +146,16 @@ mod tests {
             t("/home/u/work/a/sub/inner", &["a", "sub", "inner"]),
         ]);
         assert_eq!(
-            root.get("top"),
+            root.get(b"top".as_slice()),
             Some(&TargetNode::Path(PathBuf::from("/home/u/top")))
         );
-        let Some(TargetNode::Within(dir, m)) = root.get("a") else {
+        let Some(TargetNode::Within(dir, m)) = root.get(b"a".as_slice()) else {
             panic!("{root:?}")
         };
         assert_eq!(dir, Path::new("/home/u/work/a"));
         // `a/sub/inner` is inside the target `a/sub`.
         assert_eq!(
-            m.get("sub"),
+            m.get(b"sub".as_slice()),
             Some(&TargetNode::Path(PathBuf::from("/home/u/work/a/sub")))
         );
     }
@@ -175,11 +172,11 @@ mod tests {
             vec![
                 BackupTarget {
                     fs: tmp.path().join("d"),
-                    tree: vec!["d".into()]
+                    tree: vec![NodeName::from("d")]
                 },
                 BackupTarget {
                     fs: tmp.path().join("f"),
-                    tree: vec!["f".into()]
+                    tree: vec![NodeName::from("f")]
                 },
             ]
         );

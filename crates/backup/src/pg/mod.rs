@@ -465,7 +465,7 @@ pub async fn restore(
     let node = root
         .nodes
         .into_iter()
-        .find(|n| n.node_type == NodeType::File && n.name.ends_with(".tar"))
+        .find(|n| n.node_type == NodeType::File && n.name.as_bytes().ends_with(b".tar"))
         .ok_or_else(|| PitrError::Damaged {
             name: chosen.backup.label.clone(),
             detail: "the base backup snapshot holds no .tar file".into(),

@@ -4,11 +4,13 @@
 pub mod backend;
 pub mod config;
 pub mod crypto;
+pub mod goquote;
 pub(crate) mod host;
 pub mod id;
 pub mod index;
 pub mod key;
 pub mod lock;
+pub mod name;
 pub mod pack;
 pub mod snapshot;
 pub mod tree;

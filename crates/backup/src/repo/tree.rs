@@ -1,9 +1,18 @@
 //! Trees: JSON directory listings, one node per entry, sorted by name.
 
-use chrono::{DateTime, FixedOffset};
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize, Serializer};
+
+use super::goquote;
 use super::id::Id;
+pub use super::name::NodeName;
 
 /// A directory listing as stored in a tree blob.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -20,9 +29,10 @@ impl Tree {
         v
     }
 
-    /// The node called `name`.
-    pub fn find(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name)
+    /// The node called `name` (compared as bytes: `"caf\xe9"` and `"café"` are two names).
+    pub fn find<N: AsRef<[u8]> + ?Sized>(&self, name: &N) -> Option<&Node> {
+        let name = name.as_ref();
+        self.nodes.iter().find(|n| n.name.as_bytes() == name)
     }
 }
 
@@ -56,65 +66,206 @@ fn is_zero32(v: &u32) -> bool {
 
 /// One directory entry. Field names and "omit when empty" rules follow restic, so that restic
 /// reads these trees and this engine reads restic's (unknown fields are ignored).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// The name and the symlink target are bytes, as the file system has them. In JSON the name is
+/// escaped as restic escapes it ([`NodeName`]); a symlink target that is not UTF-8 is written
+/// as restic 0.16 and later write it: `linktarget` with U+FFFD for each byte that is not UTF-8
+/// (what restic before 0.16 reads and restores) and `linktarget_raw` with the exact bytes
+/// (base64), which restic 0.16+ and this engine restore from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "NodeJson")]
 pub struct Node {
     /// The entry's name (not a path).
-    pub name: String,
+    pub name: NodeName,
     /// Its kind.
-    #[serde(rename = "type")]
     pub node_type: NodeType,
     /// Go's `os.FileMode` bits (see [`go_mode_from_unix`]).
-    #[serde(default, skip_serializing_if = "is_zero32")]
     pub mode: u32,
     /// Modification time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtime: Option<DateTime<FixedOffset>>,
     /// Access time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atime: Option<DateTime<FixedOffset>>,
     /// Status change time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctime: Option<DateTime<FixedOffset>>,
     /// Owner.
-    #[serde(default)]
     pub uid: u32,
     /// Group.
-    #[serde(default)]
     pub gid: u32,
     /// Owner's name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub user: String,
     /// Group's name.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub group: String,
     /// Inode number.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub inode: u64,
     /// Device the entry lives on.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub device_id: u64,
     /// File size in bytes.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub size: u64,
     /// Hard link count.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub links: u64,
-    /// Symlink target.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub linktarget: String,
+    /// Symlink target, exact bytes (empty for other kinds).
+    pub linktarget: PathBuf,
     /// Device number of a device node.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub device: u64,
     /// Data blobs of a file, in order (`[]` for an empty file, `null` otherwise).
     pub content: Option<Vec<Id>>,
     /// Tree of a directory.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subtree: Option<Id>,
+}
+
+/// A node as restic writes it.
+#[derive(Serialize)]
+struct NodeJsonOut<'a> {
+    name: &'a NodeName,
+    #[serde(rename = "type")]
+    node_type: NodeType,
+    #[serde(skip_serializing_if = "is_zero32")]
+    mode: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mtime: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    atime: Option<DateTime<FixedOffset>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ctime: Option<DateTime<FixedOffset>>,
+    uid: u32,
+    gid: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    user: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    group: &'a str,
+    #[serde(skip_serializing_if = "is_zero")]
+    inode: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    device_id: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    size: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    links: u64,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    linktarget: Cow<'a, str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linktarget_raw: Option<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    device: u64,
+    content: Option<&'a [Id]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subtree: Option<Id>,
+}
+
+/// A node as restic (any version) or this engine wrote it.
+#[derive(Deserialize)]
+struct NodeJson {
+    name: NodeName,
+    #[serde(rename = "type")]
+    node_type: NodeType,
+    #[serde(default)]
+    mode: u32,
+    #[serde(default)]
+    mtime: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    atime: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    ctime: Option<DateTime<FixedOffset>>,
+    #[serde(default)]
+    uid: u32,
+    #[serde(default)]
+    gid: u32,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    group: String,
+    #[serde(default)]
+    inode: u64,
+    #[serde(default)]
+    device_id: u64,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    links: u64,
+    #[serde(default)]
+    linktarget: String,
+    #[serde(default)]
+    linktarget_raw: Option<String>,
+    #[serde(default)]
+    device: u64,
+    #[serde(default)]
+    content: Option<Vec<Id>>,
+    #[serde(default)]
+    subtree: Option<Id>,
+}
+
+impl TryFrom<NodeJson> for Node {
+    type Error = String;
+
+    fn try_from(j: NodeJson) -> Result<Node, String> {
+        // As restic: the raw bytes, when present, are the target; `linktarget` is only their
+        // lossy text for older readers.
+        let target = match j.linktarget_raw {
+            Some(raw) => BASE64
+                .decode(raw.as_bytes())
+                .map_err(|e| format!("entry {:?}: linktarget_raw is not base64 ({e})", j.name))?,
+            None => j.linktarget.into_bytes(),
+        };
+        Ok(Node {
+            name: j.name,
+            node_type: j.node_type,
+            mode: j.mode,
+            mtime: j.mtime,
+            atime: j.atime,
+            ctime: j.ctime,
+            uid: j.uid,
+            gid: j.gid,
+            user: j.user,
+            group: j.group,
+            inode: j.inode,
+            device_id: j.device_id,
+            size: j.size,
+            links: j.links,
+            linktarget: PathBuf::from(OsString::from_vec(target)),
+            device: j.device,
+            content: j.content,
+            subtree: j.subtree,
+        })
+    }
+}
+
+impl Serialize for Node {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let target = self.linktarget.as_os_str().as_bytes();
+        let linktarget = goquote::json_lossy(target);
+        // Only where restic writes it: a target that is not UTF-8.
+        let linktarget_raw = match linktarget {
+            Cow::Borrowed(_) => None,
+            Cow::Owned(_) => Some(BASE64.encode(target)),
+        };
+        NodeJsonOut {
+            name: &self.name,
+            node_type: self.node_type,
+            mode: self.mode,
+            mtime: self.mtime,
+            atime: self.atime,
+            ctime: self.ctime,
+            uid: self.uid,
+            gid: self.gid,
+            user: &self.user,
+            group: &self.group,
+            inode: self.inode,
+            device_id: self.device_id,
+            size: self.size,
+            links: self.links,
+            linktarget,
+            linktarget_raw,
+            device: self.device,
+            content: self.content.as_deref(),
+            subtree: self.subtree,
+        }
+        .serialize(s)
+    }
 }
 
 impl Node {
     /// A node of `node_type` called `name` with no metadata.
-    pub fn new(name: impl Into<String>, node_type: NodeType) -> Node {
+    pub fn new(name: impl Into<NodeName>, node_type: NodeType) -> Node {
         Node {
             name: name.into(),
             node_type,
@@ -130,7 +281,7 @@ impl Node {
             device_id: 0,
             size: 0,
             links: 0,
-            linktarget: String::new(),
+            linktarget: PathBuf::new(),
             device: 0,
             content: None,
             subtree: None,
@@ -220,5 +371,48 @@ mod tests {
         assert!(out.ends_with("}\n"));
         assert!(out.contains(r#""content":[]"#), "{out}");
         assert!(out.contains(r#""content":null,"subtree":"d786"#), "{out}");
+    }
+
+    #[test]
+    fn names_and_link_targets_keep_their_bytes() {
+        // As restic 0.14 wrote them (`restic cat blob`), and a `linktarget_raw` of restic 0.16+.
+        let json = r#"{"nodes":[{"name":"caf\\xe9.txt","type":"file","uid":0,"gid":0,"content":[]},{"name":"q\\\"q\\n","type":"file","uid":0,"gid":0,"content":[]},{"name":"link","type":"symlink","uid":0,"gid":0,"linktarget":"tgt\ufffd","linktarget_raw":"dGd0/w==","content":null},{"name":"old","type":"symlink","uid":0,"gid":0,"linktarget":"tgt\ufffd","content":null}]}"#;
+        let tree: Tree = serde_json::from_str(json).unwrap();
+        assert_eq!(tree.nodes[0].name, b"caf\xe9.txt"[..]);
+        assert_eq!(tree.nodes[1].name, "q\"q\n");
+        assert_eq!(tree.nodes[2].linktarget.as_os_str().as_bytes(), b"tgt\xff");
+        assert_eq!(
+            tree.nodes[3].linktarget.as_os_str().as_bytes(),
+            "tgt\u{fffd}".as_bytes()
+        );
+        assert!(tree.find(b"caf\xe9.txt".as_slice()).is_some());
+        assert!(tree.find("caf\u{e9}.txt").is_none());
+        let out = String::from_utf8(tree.to_blob()).unwrap();
+        assert!(out.contains(r#""name":"caf\\xe9.txt""#), "{out}");
+        assert!(
+            out.contains("\"linktarget\":\"tgt\u{fffd}\",\"linktarget_raw\":\"dGd0/w==\""),
+            "{out}"
+        );
+        // A UTF-8 target gets no raw twin, as with restic.
+        assert_eq!(out.matches("linktarget_raw").count(), 1, "{out}");
+        assert_eq!(serde_json::from_str::<Tree>(&out).unwrap(), tree);
+    }
+
+    #[rstest]
+    #[case::unknown_escape(
+        r#"{"nodes":[{"name":"a\\qb","type":"file","content":[]}]}"#,
+        "unknown escape"
+    )]
+    #[case::raw_quote(
+        r#"{"nodes":[{"name":"a\"b","type":"file","content":[]}]}"#,
+        "unescaped"
+    )]
+    #[case::bad_raw_target(
+        r#"{"nodes":[{"name":"l","type":"symlink","linktarget_raw":"%%","content":null}]}"#,
+        "linktarget_raw"
+    )]
+    fn a_name_that_does_not_unquote_is_refused(#[case] json: &str, #[case] why: &str) {
+        let e = serde_json::from_str::<Tree>(json).unwrap_err().to_string();
+        assert!(e.contains(why), "{e}");
     }
 }

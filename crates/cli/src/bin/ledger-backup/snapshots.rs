@@ -213,10 +213,10 @@ fn write_ls_line(out: &mut dyn Write, e: &LsEntry) -> std::io::Result<()> {
         e.mtime
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_else(|| "-".repeat(19)),
-        e.path
+        e.display_path()
     )?;
     if e.node_type == NodeType::Symlink {
-        write!(out, " -> {}", e.link_target)?;
+        write!(out, " -> {}", e.display_link_target())?;
     }
     writeln!(out)
 }
