@@ -10,6 +10,7 @@ mod engine;
 mod engine_stores;
 mod interop;
 mod lifecycle;
+mod names;
 mod pitr;
 mod schedule;
 mod store;
