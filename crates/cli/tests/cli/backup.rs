@@ -790,6 +790,97 @@ fn ls_lists_a_snapshot_like_restic_does() {
 }
 
 #[test]
+fn ls_shows_odd_names_escaped_one_per_line_and_json_keeps_their_bytes() {
+    use base64::Engine;
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    let data = f.path("odd");
+    std::fs::create_dir(&data).unwrap();
+    for name in [
+        &b"caf\xe9.txt"[..],
+        b"\xff\xfd",
+        b"\xff\xfe",
+        b"nl\nx",
+        b"a\\b",
+    ] {
+        std::fs::write(data.join(OsStr::from_bytes(name)), name).unwrap();
+    }
+    std::os::unix::fs::symlink(OsStr::from_bytes(b"t\xff"), data.join("link")).unwrap();
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(
+        &f.run(&repo, &["backup", "--quiet", data.to_str().unwrap()]),
+        "backup",
+    );
+
+    let out = f.run(&repo, &["ls", &format!("latest:{}", data.display())]);
+    assert_ok(&out, "ls");
+    let (table, _) = text(&out);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 7, "{table}");
+    for shown in [
+        r"/caf\xe9.txt",
+        r"/\xff\xfd",
+        r"/\xff\xfe",
+        r"/nl\nx",
+        r"/a\\b",
+        r"/link -> t\xff",
+    ] {
+        assert!(
+            rows.iter().any(|r| r.ends_with(shown)),
+            "{shown} not in\n{table}"
+        );
+    }
+
+    let out = f.run(
+        &repo,
+        &[
+            "ls",
+            &format!("latest:{}", data.display()),
+            "--output",
+            "json",
+        ],
+    );
+    assert_ok(&out, "ls --output json");
+    let doc = json(&out);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut raw_names: Vec<Vec<u8>> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| match e["path_raw"].as_str() {
+            Some(raw) => b64.decode(raw).unwrap(),
+            None => e["path"].as_str().unwrap().as_bytes().to_vec(),
+        })
+        .filter_map(|p| p.rsplit(|b| *b == b'/').next().map(<[u8]>::to_vec))
+        .collect();
+    raw_names.sort();
+    let want: Vec<&[u8]> = vec![
+        b"a\\b",
+        b"caf\xe9.txt",
+        b"link",
+        b"nl\nx",
+        b"odd",
+        b"\xff\xfd",
+        b"\xff\xfe",
+    ];
+    assert_eq!(raw_names, want);
+    let link = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "symlink")
+        .unwrap();
+    assert_eq!(link["link_target"], "t\u{fffd}");
+    assert_eq!(
+        b64.decode(link["link_target_raw"].as_str().unwrap())
+            .unwrap(),
+        b"t\xff"
+    );
+}
+
+#[test]
 fn host_path_and_tag_filters_choose_latest_and_the_listing() {
     let f = Fixture::new();
     let a = f.path("a");
