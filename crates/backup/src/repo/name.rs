@@ -4,7 +4,7 @@
 //! Latin-1 system). [`NodeName`] keeps those bytes, so two names that differ only in bytes that
 //! are not UTF-8 (`\xff\xfd`, `\xff\xfe`) stay two entries, and a restore recreates the very
 //! name that was backed up. In a tree it is stored as restic stores it (see
-//! [`goquote`](super::goquote)).
+//! [`super::goquote`]).
 
 use std::borrow::{Borrow, Cow};
 use std::ffi::{OsStr, OsString};

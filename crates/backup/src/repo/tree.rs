@@ -1,4 +1,15 @@
-//! Trees: JSON directory listings, one node per entry, sorted by name.
+//! Trees: JSON directory listings, one node per entry, sorted by name (bytewise, as restic
+//! sorts: Go compares strings byte by byte).
+//!
+//! Names and symlink targets are bytes ([`NodeName`], [`PathBuf`]); the JSON holds them as
+//! restic does (see [`Node`]). What restic versions do, checked in restic's source
+//! (`internal/restic/node.go`) and against Debian's restic 0.14:
+//! - `name`: `strconv.Quote(name)` without the quotes on write, `strconv.Unquote` on read, in
+//!   every restic this engine can read (restic 0.14 included). A name that does not unquote
+//!   makes its tree corrupt: `load_tree` refuses it, naming the tree.
+//! - `linktarget`: the target as a Go string, which Go's JSON encoder writes with U+FFFD for
+//!   each byte that is not UTF-8. Since restic 0.16 (`linktarget_raw`, restic issue 3311),
+//!   such a target is also written as base64 bytes, and `linktarget_raw` wins on read.
 
 use std::borrow::Cow;
 use std::ffi::OsString;
