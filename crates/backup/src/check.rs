@@ -85,7 +85,14 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
     let mut report = CheckReport::default();
     // Snapshots before the index (restic's read order).
     let snapshots = repo.snapshots().await?;
-    let files = repo.load_index_files().await?;
+    let (files, damaged) = repo.load_index_files_tolerant().await?;
+    for p in damaged {
+        report.errors.push(format!(
+            "index {}: {} (read-only commands skip it; `repair index` rebuilds the index from the packs)",
+            p.id.short(),
+            p.error
+        ));
+    }
     let stored: HashMap<Id, u64> = repo
         .backend
         .list(FileType::Pack)
@@ -156,6 +163,18 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
                 continue;
             }
         };
+        // Two entries of one name make a restore ambiguous (and were used to write outside
+        // the restore target), so they are damage even though every blob is intact.
+        let mut names: HashSet<&str> = HashSet::with_capacity(tree.nodes.len());
+        for node in &tree.nodes {
+            if !names.insert(node.name.as_str()) {
+                report.errors.push(format!(
+                    "tree {} (from {from}): the name {:?} occurs more than once",
+                    tid.short(),
+                    node.name
+                ));
+            }
+        }
         for node in &tree.nodes {
             match node.node_type {
                 NodeType::File => match &node.content {

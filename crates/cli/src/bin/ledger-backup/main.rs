@@ -144,6 +144,11 @@ fn main() -> ExitCode {
 /// Runs one command; the result is the process exit code.
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = &cli.globals;
+    if g.no_lock && !reads_only(&cli.command) {
+        return Err(context::bad(
+            "--no-lock: only commands that read the repository accept it (snapshots, ls, restore, dump, check, wal fetch, wal list, pg list, pg restore); run this one without --no-lock",
+        ));
+    }
     match &cli.command {
         Command::Init => maintenance::init(g).await,
         Command::Backup(a) => backup::run(g, a).await,
@@ -162,6 +167,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cockroach(c) => cockroach::run(g, c).await,
         // Further command groups: one dispatch line each, e.g.
         // `Command::Wal(c) => wal::run(g, c).await,`
+    }
+}
+
+/// Whether a command only reads the repository, so that `--no-lock` is safe for it.
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Snapshots(_)
+        | Command::Ls(_)
+        | Command::Restore(_)
+        | Command::Dump(_)
+        | Command::Check(_) => true,
+        Command::Wal(c) => matches!(c, wal::WalCommand::Fetch(_) | wal::WalCommand::List(_)),
+        Command::Pg(c) => matches!(c, pg::PgCommand::List(_) | pg::PgCommand::Restore(_)),
+        _ => false,
     }
 }
 
