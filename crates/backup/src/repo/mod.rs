@@ -11,6 +11,7 @@ pub mod key;
 pub mod lock;
 pub mod pack;
 pub mod snapshot;
+pub mod stray;
 pub mod tree;
 
 use std::sync::{Arc, RwLock};
@@ -66,6 +67,8 @@ pub struct Repository {
     pub(crate) lock_wait: std::time::Duration,
     /// Shared locks are not written (see [`Repository::with_no_lock`]).
     pub(crate) no_lock: bool,
+    /// The local folder, if any (see [`Repository::with_local_root`]).
+    pub(crate) local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -131,6 +134,7 @@ impl Repository {
             lock_refresh: lock::REFRESH_EVERY,
             lock_wait: std::time::Duration::ZERO,
             no_lock: false,
+            local_root: None,
         };
         // restic reads `config` before it knows the version, so it is never compressed.
         let cfg_json = serde_json::to_vec(&repo.config).map_err(|e| Error::Task(e.to_string()))?;
@@ -201,6 +205,7 @@ impl Repository {
             lock_refresh: lock::REFRESH_EVERY,
             lock_wait: std::time::Duration::ZERO,
             no_lock: false,
+            local_root: None,
         })
     }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use thinledger_backup::store::{Store, StoreBuilder};
+use thinledger_backup::store::{Store, StoreBuilder, StoreLocation};
 use thinledger_backup::{Error as EngineError, Password, Repository};
 use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
 
@@ -97,7 +97,11 @@ impl Globals {
                     e
                 }
             })?;
-        let repo = repo.with_lock_wait(self.retry_lock.unwrap_or_default());
+        let mut repo = repo.with_lock_wait(self.retry_lock.unwrap_or_default());
+        if let StoreLocation::Local { root } = store.location() {
+            // Lets check report (and prune remove) temporaries the store's listing hides.
+            repo = repo.with_local_root(root.clone());
+        }
         let repo = if self.no_lock {
             repo.with_no_lock()
         } else {

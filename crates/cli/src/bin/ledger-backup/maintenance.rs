@@ -137,6 +137,41 @@ pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
                 r.unreferenced_packs.len()
             )?;
         }
+        if !r.temporary_files.is_empty() {
+            let total: u64 = r.temporary_files.iter().map(|t| t.size).sum();
+            writeln!(
+                out,
+                "{} temporary upload file(s), {} in all, left by interrupted writes (`prune` removes those untouched for 30 minutes):",
+                r.temporary_files.len(),
+                human_bytes(total)
+            )?;
+            for t in &r.temporary_files {
+                writeln!(out, "  {} ({})", t.path, human_bytes(t.size))?;
+            }
+        }
+        if !r.unknown_files.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) that are not part of a repository (left alone):",
+                r.unknown_files.len()
+            )?;
+            for t in &r.unknown_files {
+                writeln!(out, "  {} ({})", t.path, human_bytes(t.size))?;
+            }
+        }
+        if !r.loose_modes.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) or folder(s) other users may access (repository files are 0400, folders 0700); tighten them with `chmod -R go-rwx` on the repository folder:",
+                r.loose_modes.len()
+            )?;
+            for m in r.loose_modes.iter().take(20) {
+                writeln!(out, "  {} (mode {:04o})", m.path, m.mode)?;
+            }
+            if r.loose_modes.len() > 20 {
+                writeln!(out, "  … and {} more", r.loose_modes.len() - 20)?;
+            }
+        }
         for e in &r.errors {
             writeln!(out, "error: {e}")?;
         }
@@ -217,14 +252,18 @@ pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
             writeln!(out, "removed {removed} snapshot(s)")?;
         }
         if let Some(p) = &prune {
-            print_prune(out, p)?;
+            print_prune(out, p, a.dry_run)?;
         }
         Ok(())
     })?;
     Ok(EXIT_OK as u8)
 }
 
-fn print_prune(out: &mut dyn Write, p: &thinledger_backup::PrunePlan) -> std::io::Result<()> {
+fn print_prune(
+    out: &mut dyn Write,
+    p: &thinledger_backup::PrunePlan,
+    dry_run: bool,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "prune{}: {} of {} packs unused, {} to repack, {} unreferenced; up to {} freed, {} unused kept",
@@ -235,7 +274,24 @@ fn print_prune(out: &mut dyn Write, p: &thinledger_backup::PrunePlan) -> std::io
         p.unreferenced_packs.len(),
         human_bytes(p.bytes_freed_at_most),
         human_bytes(p.bytes_unused_kept)
-    )
+    )?;
+    if !p.temporary_files.is_empty() {
+        writeln!(
+            out,
+            "{} temporary upload file(s) {}, {}",
+            p.temporary_files.len(),
+            if dry_run { "to remove" } else { "removed" },
+            human_bytes(p.temporary_files.iter().map(|t| t.size).sum())
+        )?;
+    }
+    if !p.temporary_files_kept.is_empty() {
+        writeln!(
+            out,
+            "{} temporary upload file(s) kept: touched less than 30 minutes ago",
+            p.temporary_files_kept.len()
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
@@ -254,7 +310,7 @@ pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
         },
     )
     .await?;
-    print_data(g, &p, |out| print_prune(out, &p))?;
+    print_data(g, &p, |out| print_prune(out, &p, a.dry_run))?;
     Ok(EXIT_OK as u8)
 }
 
