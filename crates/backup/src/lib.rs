@@ -33,6 +33,7 @@ pub mod forget;
 pub mod ls;
 pub mod pg;
 pub mod prune;
+pub mod repair;
 pub mod repo;
 pub mod restorer;
 pub mod saver;
@@ -50,6 +51,10 @@ pub use error::{Error, Result};
 pub use forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
 pub use ls::{LsEntry, ls};
 pub use prune::{PruneOptions, PrunePlan, prune};
+pub use repair::{
+    RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions, RepairSnapshotsReport,
+    RepairedSnapshot, repair_index, repair_snapshots,
+};
 pub use repo::backend::FileType;
 pub use repo::config::Config;
 pub use repo::id::Id;

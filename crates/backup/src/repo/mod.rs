@@ -411,6 +411,26 @@ impl Repository {
         Ok((files, skipped))
     }
 
+    /// Forgets (in memory) the blobs of packs the store no longer holds, so that a writer
+    /// stores them again instead of referring to data that is gone. One listing of `data/`.
+    pub(crate) async fn forget_missing_packs(&self) -> Result<()> {
+        let present: std::collections::HashSet<Id> = self
+            .backend
+            .list(FileType::Pack)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let gone = self.with_index_mut(|i| i.retain_packs(&present));
+        if gone > 0 {
+            tracing::warn!(
+                blobs = gone,
+                "the index lists blobs in packs that are missing; they will be stored again (run `check`, then `repair index` and `repair snapshots`)"
+            );
+        }
+        Ok(())
+    }
+
     /// Runs `f` with the in-memory index.
     pub fn with_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
         match self.index.read() {

@@ -38,6 +38,8 @@ Examples:
   ledger-backup restore latest:/var/lib/exports --target /restore
   ledger-backup dump latest /ledger.sql > ledger.sql
   ledger-backup check --read-data-subset 10%
+  ledger-backup repair index && ledger-backup repair snapshots --forget
+  ledger-backup --no-lock restore latest --target /restore   # read-only access
   ledger-backup forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --prune --dry-run
   ledger-backup copy --to az://backups/ledger-a?account=ledgerdr
 
@@ -93,6 +95,9 @@ enum Command {
     Forget(maintenance::ForgetArgs),
     /// Delete data no snapshot needs (prints the plan first).
     Prune(maintenance::PruneArgs),
+    /// Repair a damaged repository: `repair index`, then `repair snapshots`.
+    #[command(subcommand)]
+    Repair(maintenance::RepairCommand),
     /// Copy snapshots to another repository (e.g. another cloud).
     Copy(copy::CopyArgs),
     /// Remove stale locks (or all locks with --remove-all).
@@ -159,6 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(a) => maintenance::check(g, a).await,
         Command::Forget(a) => maintenance::forget(g, a).await,
         Command::Prune(a) => maintenance::prune(g, a).await,
+        Command::Repair(c) => maintenance::repair(g, c).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::Schedule(c) => schedule::run(g, c).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,
