@@ -765,8 +765,6 @@ async fn backup_paths_locked(
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     repo.load_index().await?;
-    // A blob whose pack is gone must be stored again, not referred to.
-    repo.forget_missing_packs().await?;
     let paths: Vec<String> = given.iter().map(|(_, a)| a.display().to_string()).collect();
     let host = opts
         .hostname
@@ -838,8 +836,6 @@ async fn backup_reader_locked<R: Read + Send + 'static>(
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     repo.load_index().await?;
-    // A blob whose pack is gone must be stored again, not referred to.
-    repo.forget_missing_packs().await?;
     let paths = vec![format!("/{filename}")];
     let host = opts
         .hostname

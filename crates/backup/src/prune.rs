@@ -124,6 +124,19 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
             packs.entry(p.id).or_insert_with(|| p.packed_blobs());
         }
     }
+    // A pack the index names but the store lacks makes the plan unsound: a blob stored again
+    // elsewhere could look unused there and be deleted (restic refuses too).
+    let mut missing: Vec<&Id> = packs.keys().filter(|id| !stored.contains_key(id)).collect();
+    if !missing.is_empty() {
+        missing.sort();
+        return Err(Error::corrupt(
+            format!("pack {}", missing[0].short()),
+            format!(
+                "{} pack(s) named by the index are missing from the store; prune refuses to run on an index that does not match the packs: run `repair index` (then `repair snapshots`)",
+                missing.len()
+            ),
+        ));
+    }
     // Each needed blob is kept once: at the place the in-memory index chose.
     let chosen = |b: &PackedBlob, pack: &Id| -> bool {
         let key = BlobKey { id: b.id, ty: b.ty };

@@ -8,8 +8,8 @@
 //! the tag `repaired` and names the first snapshot in `original`. The originals stay unless
 //! `forget` is set. Like restic, it applies unless `dry_run` is set.
 //!
-//! It trusts the index: run [`crate::repair::repair_index`] first after losing packs, so that
-//! the index no longer lists their blobs.
+//! A blob counts as missing when no index file lists it in a pack the store holds. A damaged
+//! index file makes it refuse: run [`crate::repair::repair_index`] first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -84,7 +84,10 @@ async fn repair_locked(
     opts: &RepairSnapshotsOptions,
 ) -> Result<RepairSnapshotsReport> {
     let snapshots = repo.snapshots().await?;
+    // Refuse a damaged index (repair it first); then load it without missing packs, so that
+    // their blobs count as missing even before `repair index` ran.
     repo.load_index_strict().await?;
+    repo.load_index().await?;
     let saver = (!opts.dry_run).then(|| BlobSaver::new(Arc::clone(repo), SaverOptions::default()));
     let mut rw = Rewriter {
         repo,

@@ -140,23 +140,6 @@ impl Index {
         }
     }
 
-    /// Forgets the blobs of packs not in `present`; returns how many blobs were forgotten.
-    pub(crate) fn retain_packs(&mut self, present: &std::collections::HashSet<Id>) -> usize {
-        let gone: std::collections::HashSet<u32> = self
-            .packs
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| !present.contains(id))
-            .map(|(slot, _)| slot as u32)
-            .collect();
-        if gone.is_empty() {
-            return 0;
-        }
-        let before = self.blobs.len();
-        self.blobs.retain(|_, e| !gone.contains(&e.pack));
-        before - self.blobs.len()
-    }
-
     pub(crate) fn add_file(&mut self, file: &IndexFile) {
         for p in &file.packs {
             self.add_pack(p.id, &p.packed_blobs());

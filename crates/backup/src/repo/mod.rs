@@ -334,8 +334,37 @@ impl Repository {
     /// index". Store failures (network, permissions) still fail. Writers that must not act
     /// on an incomplete index use [`Repository::load_index_strict`]; [`crate::check`] reports
     /// damaged index files as errors.
+    ///
+    /// Entries of packs the store no longer holds are left out (one listing of `data/`), so
+    /// that a blob stored again elsewhere is read from there, and a writer (backup) stores a
+    /// blob whose pack is gone again instead of referring to it.
     pub async fn load_index(&self) -> Result<()> {
-        let (_, skipped) = self.load_index_files_tolerant().await?;
+        let (files, skipped) = self.load_index_files_tolerant().await?;
+        let present: std::collections::HashSet<Id> = self
+            .backend
+            .list(FileType::Pack)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let mut index = Index::default();
+        let mut missing = 0usize;
+        for (_, f) in &files {
+            for p in &f.packs {
+                if present.contains(&p.id) {
+                    index.add_pack(p.id, &p.packed_blobs());
+                } else {
+                    missing += 1;
+                }
+            }
+        }
+        if missing > 0 {
+            tracing::warn!(
+                packs = missing,
+                "the index names packs the store does not hold; their blobs are treated as missing (run `check`, then `repair index`)"
+            );
+        }
+        self.with_index_mut(|i| *i = index);
         for p in &skipped {
             tracing::warn!(index = %p.id, error = %p.error, "skipping a damaged index file; run `check`, then `repair index`");
         }
@@ -409,26 +438,6 @@ impl Repository {
             .write()
             .map_err(|_| Error::Task("index lock poisoned".into()))? = index;
         Ok((files, skipped))
-    }
-
-    /// Forgets (in memory) the blobs of packs the store no longer holds, so that a writer
-    /// stores them again instead of referring to data that is gone. One listing of `data/`.
-    pub(crate) async fn forget_missing_packs(&self) -> Result<()> {
-        let present: std::collections::HashSet<Id> = self
-            .backend
-            .list(FileType::Pack)
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
-        let gone = self.with_index_mut(|i| i.retain_packs(&present));
-        if gone > 0 {
-            tracing::warn!(
-                blobs = gone,
-                "the index lists blobs in packs that are missing; they will be stored again (run `check`, then `repair index` and `repair snapshots`)"
-            );
-        }
-        Ok(())
     }
 
     /// Runs `f` with the in-memory index.

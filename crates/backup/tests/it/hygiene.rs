@@ -364,3 +364,166 @@ fn tree_blob(t: &Tree) -> Vec<u8> {
     v.push(b'\n');
     v
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_backup() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    let mut small = BackupOptions::default();
+    small.saver.pack_size = 256 * 1024;
+    backup_paths(&repo, std::slice::from_ref(&src), &small)
+        .await
+        .unwrap();
+
+    // Lose one pack of file data.
+    repo.load_index().await.unwrap();
+    let lost = repo
+        .with_index(|i| {
+            i.iter()
+                .find(|(k, _)| k.ty == BlobType::Data)
+                .map(|(_, l)| l.pack)
+        })
+        .unwrap();
+    let hex = lost.to_hex();
+    std::fs::remove_file(dir.join("data").join(&hex[..2]).join(&hex)).unwrap();
+    let repo = open_rooted(&dir).await;
+    let before = check(&repo, &CheckOptions::default()).await.unwrap();
+    assert!(
+        before
+            .errors
+            .iter()
+            .any(|e| e.contains("missing from the store")),
+        "{:?}",
+        before.errors
+    );
+
+    // repair index: the lost pack's entries go; nothing else changes.
+    let dry = thinledger_backup::repair_index(
+        &repo,
+        &thinledger_backup::RepairIndexOptions { dry_run: true },
+    )
+    .await
+    .unwrap();
+    assert!(!dry.applied && dry.packs_missing == vec![lost], "{dry:?}");
+    let fixed = thinledger_backup::repair_index(&repo, &Default::default())
+        .await
+        .unwrap();
+    assert!(
+        fixed.applied && fixed.packs_missing == vec![lost],
+        "{fixed:?}"
+    );
+    assert!(fixed.packs_read.is_empty() && fixed.packs_unreadable.is_empty());
+    let after_index = check(&repo, &CheckOptions::default()).await.unwrap();
+    assert!(
+        !after_index.errors.is_empty()
+            && after_index
+                .errors
+                .iter()
+                .all(|e| e.contains("which is not in the index")),
+        "only the snapshot's missing blobs remain: {:?}",
+        after_index.errors
+    );
+
+    // repair snapshots: a dry run writes nothing; then the damaged snapshot is replaced.
+    let snaps_before = repo.snapshots().await.unwrap();
+    let dry = thinledger_backup::repair_snapshots(
+        &repo,
+        &thinledger_backup::RepairSnapshotsOptions {
+            dry_run: true,
+            forget: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(!dry.applied && dry.repaired.len() == 1, "{dry:?}");
+    assert!(!dry.repaired[0].files_truncated.is_empty(), "{dry:?}");
+    assert_eq!(repo.snapshots().await.unwrap(), snaps_before);
+    let done = thinledger_backup::repair_snapshots(
+        &repo,
+        &thinledger_backup::RepairSnapshotsOptions {
+            dry_run: false,
+            forget: true,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(done.applied && done.repaired[0].forgotten, "{done:?}");
+    let snaps = repo.snapshots().await.unwrap();
+    assert_eq!(snaps.len(), 1);
+    assert_eq!(snaps[0].snapshot.original, Some(snaps_before[0].id));
+    assert!(snaps[0].snapshot.tags.contains(&"repaired".to_string()));
+    let clean = check(
+        &repo,
+        &CheckOptions {
+            read_data: ReadData::All,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(clean.is_ok(), "{:?}", clean.errors);
+    if let Some(restic) = restic() {
+        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
+        assert!(ok, "restic check after repair:\n{out}\n{err}");
+    }
+
+    // The next backup stores the lost data again (the repaired files differ from the parent).
+    let again = backup_paths(&repo, std::slice::from_ref(&src), &small)
+        .await
+        .unwrap();
+    assert!(again.data_blobs_added > 0, "{again:?}");
+    let target = tmp.path().join("restored");
+    restore(
+        &repo,
+        &again.snapshot_id.to_hex(),
+        "",
+        &target,
+        &RestoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_same_tree(&src, &under(&target, &src));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_does_not_refer_to_blobs_whose_pack_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    make_tree(&src);
+    let dir = tmp.path().join("repo");
+    let repo = init_local(&dir).await;
+    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    repo.load_index().await.unwrap();
+    let lost = repo
+        .with_index(|i| {
+            i.iter()
+                .find(|(k, _)| k.ty == BlobType::Data)
+                .map(|(_, l)| l.pack)
+        })
+        .unwrap();
+    let hex = lost.to_hex();
+    std::fs::remove_file(dir.join("data").join(&hex[..2]).join(&hex)).unwrap();
+
+    // No repair first: the backup itself notices the pack is gone and stores the data again.
+    let repo = open_local(&dir).await;
+    let again = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    assert!(again.data_blobs_added > 0, "{again:?}");
+    let target = tmp.path().join("restored");
+    restore(
+        &repo,
+        &again.snapshot_id.to_hex(),
+        "",
+        &target,
+        &RestoreOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_same_tree(&src, &under(&target, &src));
+}
