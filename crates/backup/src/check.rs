@@ -12,6 +12,7 @@ use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::{BlobKey, BlobLocation};
 use crate::repo::pack::{self, BlobType, PackedBlob};
+use crate::repo::stray::{LooseMode, StrayFile};
 use crate::repo::tree::NodeType;
 use crate::{Error, Result};
 
@@ -62,6 +63,15 @@ pub struct CheckReport {
     /// Packs in the store that no index names (left by an interrupted backup; `prune` removes
     /// them). Not an error.
     pub unreferenced_packs: Vec<Id>,
+    /// Temporary upload files (`name#N`) left by interrupted writes, with their sizes (a local
+    /// folder's are found only with [`Repository::with_local_root`]). Not an error: `prune`
+    /// removes those older than [`crate::repo::stray::TEMPORARY_FILE_MARGIN`].
+    pub temporary_files: Vec<StrayFile>,
+    /// Files that are not part of the repository's layout. Not an error; never removed.
+    pub unknown_files: Vec<StrayFile>,
+    /// Local files and directories others may access (repository modes are 0400 and 0700).
+    /// Not an error; `chmod -R go-rwx FOLDER` tightens them.
+    pub loose_modes: Vec<LooseMode>,
     /// Problems: any entry here means the repository is damaged.
     pub errors: Vec<String>,
 }
@@ -85,7 +95,14 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
     let mut report = CheckReport::default();
     // Snapshots before the index (restic's read order).
     let snapshots = repo.snapshots().await?;
-    let files = repo.load_index_files().await?;
+    let (files, damaged) = repo.load_index_files_tolerant().await?;
+    for p in damaged {
+        report.errors.push(format!(
+            "index {}: {} (read-only commands skip it; `repair index` rebuilds the index from the packs)",
+            p.id.short(),
+            p.error
+        ));
+    }
     let stored: HashMap<Id, u64> = repo
         .backend
         .list(FileType::Pack)
@@ -135,6 +152,10 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         .collect();
     unref.sort();
     report.unreferenced_packs = unref;
+    let strays = repo.scan_strays().await?;
+    report.temporary_files = strays.temporary;
+    report.unknown_files = strays.unknown;
+    report.loose_modes = strays.loose_modes;
 
     // Trees reachable from snapshots.
     report.snapshots = snapshots.len();
@@ -156,6 +177,18 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
                 continue;
             }
         };
+        // Two entries of one name make a restore ambiguous (and were used to write outside
+        // the restore target), so they are damage even though every blob is intact.
+        let mut names: HashSet<&str> = HashSet::with_capacity(tree.nodes.len());
+        for node in &tree.nodes {
+            if !names.insert(node.name.as_str()) {
+                report.errors.push(format!(
+                    "tree {} (from {from}): the name {:?} occurs more than once",
+                    tid.short(),
+                    node.name
+                ));
+            }
+        }
         for node in &tree.nodes {
             match node.node_type {
                 NodeType::File => match &node.content {

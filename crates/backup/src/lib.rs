@@ -5,6 +5,11 @@
 //! `restic restore`; one written by restic opens, lists and restores here. Everything is async
 //! on tokio; file data streams through with bounded memory.
 //!
+//! Upkeep: [`check`] (also temporary upload files, unknown files and loose modes of a local
+//! folder, see [`repo::stray`]), [`prune`], and [`repair`] (`repair index`, `repair
+//! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
+//! [`Repository::load_index`] skips damaged index files with a warning.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -33,6 +38,7 @@ pub mod forget;
 pub mod ls;
 pub mod pg;
 pub mod prune;
+pub mod repair;
 pub mod repo;
 pub mod restorer;
 pub mod saver;
@@ -50,6 +56,10 @@ pub use error::{Error, Result};
 pub use forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
 pub use ls::{LsEntry, ls};
 pub use prune::{PruneOptions, PrunePlan, prune};
+pub use repair::{
+    RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions, RepairSnapshotsReport,
+    RepairedSnapshot, repair_index, repair_snapshots,
+};
 pub use repo::backend::FileType;
 pub use repo::config::Config;
 pub use repo::id::Id;

@@ -13,6 +13,7 @@ use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::{BlobKey, IndexFile, IndexPack};
 use crate::repo::pack::{BlobType, PackedBlob, pack_size};
+use crate::repo::stray::{StrayFile, TEMPORARY_FILE_MARGIN};
 use crate::repo::tree::NodeType;
 use crate::saver::{BlobSaver, SaverOptions};
 use crate::{Error, Result};
@@ -51,6 +52,12 @@ pub struct PrunePlan {
     pub packs_to_repack: Vec<Id>,
     /// Packs in the store no index names (from interrupted backups): deleted.
     pub unreferenced_packs: Vec<Id>,
+    /// Temporary upload files left by interrupted writes, untouched for at least
+    /// [`TEMPORARY_FILE_MARGIN`]: deleted (under the exclusive lock no writer is live).
+    pub temporary_files: Vec<StrayFile>,
+    /// Temporary upload files younger than the margin: kept, in case a writer whose lock
+    /// went stale is still at work.
+    pub temporary_files_kept: Vec<StrayFile>,
     /// Index files replaced by one new index.
     pub index_files_to_replace: usize,
     /// Bytes of packs deleted or repacked.
@@ -117,6 +124,19 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
             packs.entry(p.id).or_insert_with(|| p.packed_blobs());
         }
     }
+    // A pack the index names but the store lacks makes the plan unsound: a blob stored again
+    // elsewhere could look unused there and be deleted (restic refuses too).
+    let mut missing: Vec<&Id> = packs.keys().filter(|id| !stored.contains_key(id)).collect();
+    if !missing.is_empty() {
+        missing.sort();
+        return Err(Error::corrupt(
+            format!("pack {}", missing[0].short()),
+            format!(
+                "{} pack(s) named by the index are missing from the store; prune refuses to run on an index that does not match the packs: run `repair index` (then `repair snapshots`)",
+                missing.len()
+            ),
+        ));
+    }
     // Each needed blob is kept once: at the place the in-memory index chose.
     let chosen = |b: &PackedBlob, pack: &Id| -> bool {
         let key = BlobKey { id: b.id, ty: b.ty };
@@ -179,10 +199,22 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
     plan.unreferenced_packs.sort();
     plan.packs_to_delete.sort();
     plan.packs_to_repack.sort();
+    let strays = repo.scan_strays().await?;
+    let (old, young): (Vec<StrayFile>, Vec<StrayFile>) =
+        strays.temporary.into_iter().partition(|t| {
+            t.age_secs
+                .is_some_and(|a| a >= TEMPORARY_FILE_MARGIN.as_secs())
+        });
+    plan.temporary_files = old;
+    plan.temporary_files_kept = young;
     let nothing = plan.packs_to_delete.is_empty()
         && plan.packs_to_repack.is_empty()
         && plan.unreferenced_packs.is_empty();
-    if opts.dry_run || nothing {
+    if opts.dry_run {
+        return Ok(plan);
+    }
+    if nothing {
+        remove_temporaries(repo, &mut plan).await?;
         return Ok(plan);
     }
 
@@ -251,6 +283,7 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         .collect()
         .await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
+    remove_temporaries(repo, &mut plan).await?;
     repo.load_index().await?;
     plan.applied = true;
     tracing::info!(
@@ -260,4 +293,14 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         "prune finished"
     );
     Ok(plan)
+}
+
+/// Deletes the plan's temporary files; the list then names those actually deleted.
+async fn remove_temporaries(repo: &Repository, plan: &mut PrunePlan) -> Result<()> {
+    let (removed, kept) = repo
+        .remove_temporaries(&plan.temporary_files, TEMPORARY_FILE_MARGIN)
+        .await?;
+    plan.temporary_files = removed;
+    plan.temporary_files_kept.extend(kept);
+    Ok(())
 }

@@ -99,8 +99,17 @@ fn process_alive(pid: i64) -> bool {
 }
 
 /// A lock this process holds. Refreshed in the background; call [`Lock::release`] when done.
+///
+/// On a repository opened with [`Repository::with_no_lock`] a shared lock is a no-op guard:
+/// nothing is written, refreshed or deleted.
 #[derive(Debug)]
 pub struct Lock {
+    held: Option<Held>,
+}
+
+/// The lock file behind a [`Lock`] and its refresher.
+#[derive(Debug)]
+struct Held {
     state: Arc<Mutex<Id>>,
     refresher: tokio::task::JoinHandle<()>,
     repo: Arc<Repository>,
@@ -171,7 +180,22 @@ impl Repository {
     /// Takes a lock. While a live conflicting lock exists it retries for up to the
     /// repository's lock wait ([`Repository::with_lock_wait`], zero by default), then fails
     /// with [`Error::Locked`] naming the holder.
+    ///
+    /// With [`Repository::with_no_lock`], a shared lock writes nothing and returns a no-op
+    /// guard, and an exclusive lock is refused with [`Error::InvalidInput`] (`no-lock`):
+    /// removing data without telling concurrent readers and writers is never safe.
     pub async fn lock(self: &Arc<Self>, exclusive: bool) -> Result<Lock> {
+        if self.no_lock {
+            if exclusive {
+                return Err(Error::InvalidInput {
+                    field: "no-lock",
+                    value: "set".into(),
+                    rule: "this operation removes data and needs an exclusive lock; run it without --no-lock, with write access to the repository".into(),
+                });
+            }
+            tracing::debug!("repository opened without locking: no lock written");
+            return Ok(Lock { held: None });
+        }
         let started = tokio::time::Instant::now();
         let mut backoff = LOCK_RETRY_FIRST;
         let id = loop {
@@ -222,10 +246,12 @@ impl Repository {
         };
         tracing::debug!(lock = %id.short(), exclusive, "repository locked");
         Ok(Lock {
-            state,
-            refresher,
-            repo: Arc::clone(self),
-            released: false,
+            held: Some(Held {
+                state,
+                refresher,
+                repo: Arc::clone(self),
+                released: false,
+            }),
         })
     }
 
@@ -247,14 +273,23 @@ impl Repository {
 impl Lock {
     /// Stops refreshing and deletes the lock file.
     pub async fn release(mut self) -> Result<()> {
-        self.released = true;
-        self.refresher.abort();
-        let id = *self.state.lock().await;
-        self.repo.backend.delete(FileType::Lock, &id).await
+        let Some(held) = self.held.as_mut() else {
+            return Ok(());
+        };
+        held.released = true;
+        held.refresher.abort();
+        let id = *held.state.lock().await;
+        held.repo.backend.delete(FileType::Lock, &id).await
+    }
+
+    /// Whether a lock file was written (false for the no-op guard of
+    /// [`Repository::with_no_lock`]).
+    pub fn is_held(&self) -> bool {
+        self.held.is_some()
     }
 }
 
-impl Drop for Lock {
+impl Drop for Held {
     fn drop(&mut self) {
         self.refresher.abort();
         if self.released {

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod name;
 pub mod pack;
 pub mod snapshot;
+pub mod stray;
 pub mod tree;
 
 use std::sync::{Arc, RwLock};
@@ -40,6 +41,15 @@ const MAX_KEYS_TRIED: usize = 20;
 /// Concurrent reads when loading many small files (index, snapshots).
 const LOAD_CONCURRENCY: usize = 8;
 
+/// An index file that could not be used: its id and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexProblem {
+    /// The index file's id.
+    pub id: Id,
+    /// What is wrong with it.
+    pub error: String,
+}
+
 /// Options for [`Repository::init`].
 #[derive(Debug, Clone, Default)]
 pub struct InitOptions {
@@ -57,6 +67,10 @@ pub struct Repository {
     pub(crate) lock_refresh: std::time::Duration,
     /// How long taking a lock waits for a conflicting one to go (see [`Repository::with_lock_wait`]).
     pub(crate) lock_wait: std::time::Duration,
+    /// Shared locks are not written (see [`Repository::with_no_lock`]).
+    pub(crate) no_lock: bool,
+    /// The local folder, if any (see [`Repository::with_local_root`]).
+    pub(crate) local_root: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -121,6 +135,8 @@ impl Repository {
             index: RwLock::new(Index::default()),
             lock_refresh: lock::REFRESH_EVERY,
             lock_wait: std::time::Duration::ZERO,
+            no_lock: false,
+            local_root: None,
         };
         // restic reads `config` before it knows the version, so it is never compressed.
         let cfg_json = serde_json::to_vec(&repo.config).map_err(|e| Error::Task(e.to_string()))?;
@@ -190,7 +206,26 @@ impl Repository {
             index: RwLock::new(Index::default()),
             lock_refresh: lock::REFRESH_EVERY,
             lock_wait: std::time::Duration::ZERO,
+            no_lock: false,
+            local_root: None,
         })
+    }
+
+    /// Opens the repository for reading without locking it (restic's `--no-lock`): shared
+    /// locks (check, restore, dump, ls, copy's source) write nothing, so a user or a credential
+    /// without write access can read, and an immutable bucket can be restored from. The price:
+    /// a concurrent `prune` elsewhere may delete packs while they are read (that read then
+    /// fails; it never returns wrong data, every blob is authenticated). Operations that need
+    /// an exclusive lock (prune, forget) are refused with [`Error::InvalidInput`].
+    #[must_use]
+    pub fn with_no_lock(mut self) -> Repository {
+        self.no_lock = true;
+        self
+    }
+
+    /// Whether the repository was opened with [`Repository::with_no_lock`].
+    pub fn is_no_lock(&self) -> bool {
+        self.no_lock
     }
 
     /// Sets how long taking a lock keeps retrying while another process holds a conflicting
@@ -294,31 +329,117 @@ impl Repository {
     }
 
     /// Loads every index file into memory, replacing what was loaded before.
+    ///
+    /// Tolerant, for paths that only read: an index file that is damaged (bad MAC or hash,
+    /// not an index) is skipped with a warning naming it, so that data the other index files
+    /// describe stays readable; what only the skipped file describes then reads as "not in the
+    /// index". Store failures (network, permissions) still fail. Writers that must not act
+    /// on an incomplete index use [`Repository::load_index_strict`]; [`crate::check`] reports
+    /// damaged index files as errors.
+    ///
+    /// Entries of packs the store no longer holds are left out (one listing of `data/`), so
+    /// that a blob stored again elsewhere is read from there, and a writer (backup) stores a
+    /// blob whose pack is gone again instead of referring to it.
     pub async fn load_index(&self) -> Result<()> {
+        let (files, skipped) = self.load_index_files_tolerant().await?;
+        let present: std::collections::HashSet<Id> = self
+            .backend
+            .list(FileType::Pack)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let mut index = Index::default();
+        let mut missing = 0usize;
+        for (_, f) in &files {
+            for p in &f.packs {
+                if present.contains(&p.id) {
+                    index.add_pack(p.id, &p.packed_blobs());
+                } else {
+                    missing += 1;
+                }
+            }
+        }
+        if missing > 0 {
+            tracing::warn!(
+                packs = missing,
+                "the index names packs the store does not hold; their blobs are treated as missing (run `check`, then `repair index`)"
+            );
+        }
+        self.with_index_mut(|i| *i = index);
+        for p in &skipped {
+            tracing::warn!(index = %p.id, error = %p.error, "skipping a damaged index file; run `check`, then `repair index`");
+        }
+        Ok(())
+    }
+
+    /// Like [`Repository::load_index`], but a damaged index file is an error: for operations
+    /// that would delete or rewrite data on the strength of the index (prune).
+    pub async fn load_index_strict(&self) -> Result<()> {
         self.load_index_files().await.map(|_| ())
     }
 
-    /// Like [`Repository::load_index`], returning the index files with their ids.
+    /// Loads every index file strictly, returning them with their ids.
     pub(crate) async fn load_index_files(&self) -> Result<Vec<(Id, IndexFile)>> {
+        let (files, skipped) = self.load_index_files_tolerant().await?;
+        if let Some(p) = skipped.into_iter().next() {
+            return Err(Error::corrupt(
+                format!("index {}", p.id.short()),
+                format!(
+                    "{}; the index would be incomplete, so this operation refuses to run: run `check`, then `repair index`",
+                    p.error
+                ),
+            ));
+        }
+        Ok(files)
+    }
+
+    /// Loads every readable index file into memory; damaged ones are returned, not loaded.
+    pub(crate) async fn load_index_files_tolerant(
+        &self,
+    ) -> Result<(Vec<(Id, IndexFile)>, Vec<IndexProblem>)> {
         let ids = self.backend.list(FileType::Index).await?;
-        let files: Vec<(Id, IndexFile)> = futures::stream::iter(ids)
+        let loaded: Vec<(Id, Result<IndexFile>)> = futures::stream::iter(ids)
             .map(|(id, _)| async move {
-                let f: IndexFile = self.load_unpacked(FileType::Index, &id).await?;
-                Ok::<_, Error>((id, f))
+                (
+                    id,
+                    self.load_unpacked::<IndexFile>(FileType::Index, &id).await,
+                )
             })
             .buffer_unordered(LOAD_CONCURRENCY)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
+        let mut files = Vec::with_capacity(loaded.len());
+        let mut skipped = Vec::new();
+        for (id, res) in loaded {
+            match res {
+                Ok(f) => files.push((id, f)),
+                Err(e @ (Error::Corrupt { .. } | Error::Unsupported { .. })) => {
+                    skipped.push(IndexProblem {
+                        id,
+                        error: e.to_string(),
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        files.sort_by_key(|(id, _)| *id);
+        skipped.sort_by_key(|p| p.id);
         let mut index = Index::default();
         for (_, f) in &files {
             index.add_file(f);
         }
-        tracing::debug!(files = files.len(), blobs = index.len(), "index loaded");
+        tracing::debug!(
+            files = files.len(),
+            skipped = skipped.len(),
+            blobs = index.len(),
+            "index loaded"
+        );
         *self
             .index
             .write()
             .map_err(|_| Error::Task("index lock poisoned".into()))? = index;
-        Ok(files)
+        Ok((files, skipped))
     }
 
     /// Runs `f` with the in-memory index.

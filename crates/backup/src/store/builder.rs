@@ -199,7 +199,12 @@ impl StoreBuilder {
                 })?;
                 // Rooted at `/` with a prefix, rather than `new_with_prefix`, so that building
                 // needs no existing folder: `init` creates it with its first write.
-                (Arc::new(PrefixStore::new(fs, root_path)), true)
+                let prefixed: Arc<dyn ObjectStore> = Arc::new(PrefixStore::new(fs, root_path));
+                // Private modes (0700 directories, 0400 files): see `local`.
+                (
+                    Arc::new(super::local::PrivateLocalStore::new(prefixed, root.clone())),
+                    true,
+                )
             }
             StoreLocation::S3 { bucket, .. } => {
                 let store = super::cloud::build_s3(bucket, &resolved, &credentials, &self.env)?;

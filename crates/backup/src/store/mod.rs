@@ -80,6 +80,7 @@ mod credentials;
 mod error;
 #[cfg(feature = "gcs")]
 mod gcs;
+mod local;
 mod location;
 mod options;
 mod secret;
@@ -91,6 +92,7 @@ pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };
 pub use error::StoreError;
+pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
 pub use options::{DEFAULT_MAX_IN_FLIGHT, RetryOptions, StoreOptions};
 pub use secret::Secret;

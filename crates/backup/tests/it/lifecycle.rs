@@ -125,6 +125,8 @@ async fn check_finds_damage() {
     let mut bytes = std::fs::read(victim).unwrap();
     let mid = bytes.len() / 2;
     bytes[mid] ^= 0x40;
+    // Repository files are read-only (0400), as restic makes them.
+    std::fs::set_permissions(victim, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     std::fs::write(victim, bytes).unwrap();
 
     let structure = check(&repo, &CheckOptions::default()).await.unwrap();

@@ -8,6 +8,7 @@ mod cockroach;
 mod common;
 mod engine;
 mod engine_stores;
+mod hygiene;
 mod interop;
 mod lifecycle;
 mod names;

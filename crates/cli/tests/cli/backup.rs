@@ -1099,3 +1099,194 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Changes the mode of everything under `p` (chmod -R), without following symlinks.
+fn chmod_tree(p: &Path, dirs: u32, files: u32) {
+    let m = std::fs::symlink_metadata(p).unwrap();
+    if m.is_dir() {
+        for e in std::fs::read_dir(p).unwrap() {
+            chmod_tree(&e.unwrap().path(), dirs, files);
+        }
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(dirs)).unwrap();
+    } else if m.is_file() {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(files)).unwrap();
+    }
+}
+
+fn chown_tree(p: &Path, uid: u32) {
+    std::os::unix::fs::lchown(p, Some(uid), Some(uid)).unwrap();
+    if std::fs::symlink_metadata(p).unwrap().is_dir() {
+        for e in std::fs::read_dir(p).unwrap() {
+            chown_tree(&e.unwrap().path(), uid);
+        }
+    }
+}
+
+#[test]
+fn repository_files_are_private_and_no_lock_reads_a_read_only_repository() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    small_tree(&src);
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(
+        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
+        "backup",
+    );
+    // Keys and every other file 0400, every folder 0700: no other user reads a key file.
+    let key = std::fs::read_dir(repo.join("keys"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o400);
+    for d in ["", "keys", "data", "index", "snapshots"] {
+        assert_eq!(
+            std::fs::metadata(repo.join(d)).unwrap().mode() & 0o777,
+            0o700,
+            "{d}"
+        );
+    }
+
+    // The repository belongs to the user who runs the commands, and nobody may write it.
+    if is_root() {
+        chown_tree(&repo, NOBODY);
+    }
+    chmod_tree(&repo, 0o500, 0o400);
+    let target = f.path("target");
+    std::fs::create_dir(&target).unwrap();
+    give_to_unprivileged(&target);
+
+    // Without --no-lock a read still needs to write its lock.
+    let out = as_unprivileged(&mut f.cmd(&repo, &["check"]))
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 1, "check of a read-only repository with a lock");
+    assert!(
+        err.contains("ermission denied") && err.contains("locks"),
+        "{err}"
+    );
+
+    let out = as_unprivileged(&mut f.cmd(&repo, &["--no-lock", "check", "--read-data"]))
+        .output()
+        .unwrap();
+    assert_ok(&out, "check --no-lock");
+    let out = as_unprivileged(&mut f.cmd(
+        &repo,
+        &[
+            "--no-lock",
+            "restore",
+            "latest",
+            "--target",
+            target.to_str().unwrap(),
+        ],
+    ))
+    .output()
+    .unwrap();
+    assert_ok(&out, "restore --no-lock");
+    let restored = target.join(src.strip_prefix("/").unwrap());
+    assert_eq!(
+        std::fs::read(restored.join("notes.txt")).unwrap(),
+        std::fs::read(src.join("notes.txt")).unwrap()
+    );
+    assert_eq!(entries(&repo.join("locks")), 0);
+
+    // Commands that write refuse --no-lock, exit 2, before touching anything.
+    for args in [
+        &["--no-lock", "prune"][..],
+        &["--no-lock", "backup", "/etc/hostname"],
+    ] {
+        let out = as_unprivileged(&mut f.cmd(&repo, args)).output().unwrap();
+        let err = assert_code(&out, 2, &args.join(" "));
+        assert!(err.contains("--no-lock"), "{err}");
+    }
+    chmod_tree(&repo, 0o700, 0o400);
+}
+
+#[test]
+fn check_reports_temporary_files_prune_removes_them_and_repair_recovers_a_lost_pack() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    small_tree(&src);
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(
+        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
+        "backup",
+    );
+
+    // A temporary upload file, as a kill during an upload leaves it.
+    let temp = repo.join("data/00").join(format!("{}#1", "0".repeat(64)));
+    std::fs::create_dir_all(temp.parent().unwrap()).unwrap();
+    std::fs::write(&temp, noise(1024 * 1024, 3)).unwrap();
+    let out = f.run(&repo, &["check"]);
+    assert_ok(&out, "check with a temporary file");
+    let (stdout, _) = text(&out);
+    assert!(
+        stdout.contains("1 temporary upload file(s), 1.0 MiB")
+            && stdout.contains(&format!("data/00/{}#1", "0".repeat(64))),
+        "{stdout}"
+    );
+    let out = f.run(&repo, &["check", "--output", "json"]);
+    assert_eq!(json(&out)["temporary_files"][0]["size"], 1024 * 1024);
+    // Too young for prune; then old enough.
+    assert_ok(&f.run(&repo, &["prune"]), "prune");
+    assert!(temp.exists());
+    std::fs::File::options()
+        .write(true)
+        .open(&temp)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .unwrap();
+    let out = f.run(&repo, &["prune"]);
+    assert_ok(&out, "prune");
+    assert!(
+        text(&out).0.contains("1 temporary upload file(s) removed"),
+        "{}",
+        text(&out).0
+    );
+    assert!(!temp.exists());
+
+    // Lose a pack: check fails, repair index + repair snapshots make it pass (restic agrees),
+    // and the next backup stores the lost data again.
+    let mut all = Vec::new();
+    for d in std::fs::read_dir(repo.join("data")).unwrap() {
+        for p in std::fs::read_dir(d.unwrap().path()).unwrap() {
+            all.push(p.unwrap().path());
+        }
+    }
+    all.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
+    std::fs::remove_file(all.last().unwrap()).unwrap();
+    assert_code(&f.run(&repo, &["check"]), 1, "check with a lost pack");
+    assert_ok(&f.run(&repo, &["repair", "index"]), "repair index");
+    let out = f.run(&repo, &["repair", "snapshots", "--dry-run"]);
+    assert_ok(&out, "repair snapshots --dry-run");
+    assert!(
+        text(&out)
+            .0
+            .contains("dry run: 1 of 1 snapshot(s) would be repaired"),
+        "{}",
+        text(&out).0
+    );
+    let out = f.run(&repo, &["repair", "snapshots", "--forget"]);
+    assert_ok(&out, "repair snapshots --forget");
+    assert_ok(
+        &f.run(&repo, &["check", "--read-data"]),
+        "check after repair",
+    );
+    if let Some(restic) = restic() {
+        let out = run_restic(&restic, &repo, &["check", "--read-data"]);
+        assert!(out.status.success(), "restic check: {:?}", text(&out));
+    }
+    let out = f.run(
+        &repo,
+        &["backup", "--output", "json", src.to_str().unwrap()],
+    );
+    assert_ok(&out, "backup after repair");
+    assert!(
+        json(&out)["data_blobs_added"].as_u64().unwrap() > 0,
+        "{}",
+        text(&out).0
+    );
+}

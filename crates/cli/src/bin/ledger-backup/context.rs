@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use thinledger_backup::store::{Store, StoreBuilder};
+use thinledger_backup::store::{Store, StoreBuilder, StoreLocation};
 use thinledger_backup::{Error as EngineError, Password, Repository};
 use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
 
@@ -48,6 +48,11 @@ pub struct Globals {
     /// (e.g. 5m); by default a locked repository fails at once.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub retry_lock: Option<std::time::Duration>,
+    /// Do not lock the repository (read-only commands only: snapshots, ls, restore, dump,
+    /// check, wal fetch/list, pg list/restore). For read-only access (credentials without
+    /// write permission, immutable buckets); a concurrent prune may then remove data being read.
+    #[arg(long, global = true)]
+    pub no_lock: bool,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -92,9 +97,17 @@ impl Globals {
                     e
                 }
             })?;
-        Ok(Arc::new(
-            repo.with_lock_wait(self.retry_lock.unwrap_or_default()),
-        ))
+        let mut repo = repo.with_lock_wait(self.retry_lock.unwrap_or_default());
+        if let StoreLocation::Local { root } = store.location() {
+            // Lets check report (and prune remove) temporaries the store's listing hides.
+            repo = repo.with_local_root(root.clone());
+        }
+        let repo = if self.no_lock {
+            repo.with_no_lock()
+        } else {
+            repo
+        };
+        Ok(Arc::new(repo))
     }
 
     /// Where the password came from, for messages (never the password itself).

@@ -38,6 +38,8 @@ Examples:
   ledger-backup restore latest:/var/lib/exports --target /restore
   ledger-backup dump latest /ledger.sql > ledger.sql
   ledger-backup check --read-data-subset 10%
+  ledger-backup repair index && ledger-backup repair snapshots --forget
+  ledger-backup --no-lock restore latest --target /restore   # read-only access
   ledger-backup forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --prune --dry-run
   ledger-backup copy --to az://backups/ledger-a?account=ledgerdr
 
@@ -93,6 +95,9 @@ enum Command {
     Forget(maintenance::ForgetArgs),
     /// Delete data no snapshot needs (prints the plan first).
     Prune(maintenance::PruneArgs),
+    /// Repair a damaged repository: `repair index`, then `repair snapshots`.
+    #[command(subcommand)]
+    Repair(maintenance::RepairCommand),
     /// Copy snapshots to another repository (e.g. another cloud).
     Copy(copy::CopyArgs),
     /// Remove stale locks (or all locks with --remove-all).
@@ -144,6 +149,11 @@ fn main() -> ExitCode {
 /// Runs one command; the result is the process exit code.
 async fn run(cli: Cli) -> anyhow::Result<u8> {
     let g = &cli.globals;
+    if g.no_lock && !reads_only(&cli.command) {
+        return Err(context::bad(
+            "--no-lock: only commands that read the repository accept it (snapshots, ls, restore, dump, check, wal fetch, wal list, pg list, pg restore); run this one without --no-lock",
+        ));
+    }
     match &cli.command {
         Command::Init => maintenance::init(g).await,
         Command::Backup(a) => backup::run(g, a).await,
@@ -154,6 +164,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Check(a) => maintenance::check(g, a).await,
         Command::Forget(a) => maintenance::forget(g, a).await,
         Command::Prune(a) => maintenance::prune(g, a).await,
+        Command::Repair(c) => maintenance::repair(g, c).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::Schedule(c) => schedule::run(g, c).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,
@@ -162,6 +173,20 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Cockroach(c) => cockroach::run(g, c).await,
         // Further command groups: one dispatch line each, e.g.
         // `Command::Wal(c) => wal::run(g, c).await,`
+    }
+}
+
+/// Whether a command only reads the repository, so that `--no-lock` is safe for it.
+fn reads_only(command: &Command) -> bool {
+    match command {
+        Command::Snapshots(_)
+        | Command::Ls(_)
+        | Command::Restore(_)
+        | Command::Dump(_)
+        | Command::Check(_) => true,
+        Command::Wal(c) => matches!(c, wal::WalCommand::Fetch(_) | wal::WalCommand::List(_)),
+        Command::Pg(c) => matches!(c, pg::PgCommand::List(_) | pg::PgCommand::Restore(_)),
+        _ => false,
     }
 }
 

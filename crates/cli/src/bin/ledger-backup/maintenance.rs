@@ -1,11 +1,12 @@
-//! Repository upkeep: `init`, `check`, `forget`, `prune`, `unlock`.
+//! Repository upkeep: `init`, `check`, `forget`, `prune`, `repair`, `unlock`.
 
 use std::io::Write;
 
 use anyhow::bail;
 use clap::Args;
 use thinledger_backup::{
-    CheckOptions, InitOptions, KeepPolicy, PruneOptions, ReadData, Repository,
+    CheckOptions, InitOptions, KeepPolicy, PruneOptions, ReadData, RepairIndexOptions,
+    RepairSnapshotsOptions, Repository,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
@@ -58,6 +59,35 @@ pub struct PruneArgs {
     /// Unused space tolerated in partly used packs, in percent of the repository.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
     max_unused: f64,
+}
+
+/// `repair index` / `repair snapshots`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RepairCommand {
+    /// Rebuild the index from the packs: drop entries of missing packs, add packs no index
+    /// describes, replace damaged index files (restic's `repair index`).
+    Index(RepairIndexArgs),
+    /// Rewrite snapshots that need blobs the index lacks: files keep the data that exists,
+    /// unreadable directories become empty; tagged `repaired` (restic 0.16's `repair snapshots`).
+    /// Run `repair index` first.
+    Snapshots(RepairSnapshotsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepairIndexArgs {
+    /// Print what would change; write nothing.
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairSnapshotsArgs {
+    /// Print what would change; write nothing (as restic, the default is to apply).
+    #[arg(long, short = 'n')]
+    dry_run: bool,
+    /// Remove the damaged originals once their repaired snapshots are stored.
+    #[arg(long)]
+    forget: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +166,41 @@ pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
                 "{} pack(s) not in any index (left by an interrupted backup; `prune` removes them)",
                 r.unreferenced_packs.len()
             )?;
+        }
+        if !r.temporary_files.is_empty() {
+            let total: u64 = r.temporary_files.iter().map(|t| t.size).sum();
+            writeln!(
+                out,
+                "{} temporary upload file(s), {} in all, left by interrupted writes (`prune` removes those untouched for 30 minutes):",
+                r.temporary_files.len(),
+                human_bytes(total)
+            )?;
+            for t in &r.temporary_files {
+                writeln!(out, "  {} ({})", t.path, human_bytes(t.size))?;
+            }
+        }
+        if !r.unknown_files.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) that are not part of a repository (left alone):",
+                r.unknown_files.len()
+            )?;
+            for t in &r.unknown_files {
+                writeln!(out, "  {} ({})", t.path, human_bytes(t.size))?;
+            }
+        }
+        if !r.loose_modes.is_empty() {
+            writeln!(
+                out,
+                "{} file(s) or folder(s) other users may access (repository files are 0400, folders 0700); tighten them with `chmod -R go-rwx` on the repository folder:",
+                r.loose_modes.len()
+            )?;
+            for m in r.loose_modes.iter().take(20) {
+                writeln!(out, "  {} (mode {:04o})", m.path, m.mode)?;
+            }
+            if r.loose_modes.len() > 20 {
+                writeln!(out, "  … and {} more", r.loose_modes.len() - 20)?;
+            }
         }
         for e in &r.errors {
             writeln!(out, "error: {e}")?;
@@ -217,14 +282,18 @@ pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
             writeln!(out, "removed {removed} snapshot(s)")?;
         }
         if let Some(p) = &prune {
-            print_prune(out, p)?;
+            print_prune(out, p, a.dry_run)?;
         }
         Ok(())
     })?;
     Ok(EXIT_OK as u8)
 }
 
-fn print_prune(out: &mut dyn Write, p: &thinledger_backup::PrunePlan) -> std::io::Result<()> {
+fn print_prune(
+    out: &mut dyn Write,
+    p: &thinledger_backup::PrunePlan,
+    dry_run: bool,
+) -> std::io::Result<()> {
     writeln!(
         out,
         "prune{}: {} of {} packs unused, {} to repack, {} unreferenced; up to {} freed, {} unused kept",
@@ -235,7 +304,24 @@ fn print_prune(out: &mut dyn Write, p: &thinledger_backup::PrunePlan) -> std::io
         p.unreferenced_packs.len(),
         human_bytes(p.bytes_freed_at_most),
         human_bytes(p.bytes_unused_kept)
-    )
+    )?;
+    if !p.temporary_files.is_empty() {
+        writeln!(
+            out,
+            "{} temporary upload file(s) {}, {}",
+            p.temporary_files.len(),
+            if dry_run { "to remove" } else { "removed" },
+            human_bytes(p.temporary_files.iter().map(|t| t.size).sum())
+        )?;
+    }
+    if !p.temporary_files_kept.is_empty() {
+        writeln!(
+            out,
+            "{} temporary upload file(s) kept: touched less than 30 minutes ago",
+            p.temporary_files_kept.len()
+        )?;
+    }
+    Ok(())
 }
 
 pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
@@ -254,7 +340,7 @@ pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
         },
     )
     .await?;
-    print_data(g, &p, |out| print_prune(out, &p))?;
+    print_data(g, &p, |out| print_prune(out, &p, a.dry_run))?;
     Ok(EXIT_OK as u8)
 }
 
@@ -265,5 +351,109 @@ pub async fn unlock(g: &Globals, a: &UnlockArgs) -> anyhow::Result<u8> {
     print_data(g, &serde_json::json!({ "removed": ids }), |out| {
         writeln!(out, "removed {} lock(s)", removed.len())
     })?;
+    Ok(EXIT_OK as u8)
+}
+
+pub async fn repair(g: &Globals, c: &RepairCommand) -> anyhow::Result<u8> {
+    let repo = g.open().await?;
+    match c {
+        RepairCommand::Index(a) => {
+            let r =
+                thinledger_backup::repair_index(&repo, &RepairIndexOptions { dry_run: a.dry_run })
+                    .await?;
+            print_data(g, &r, |out| {
+                for id in &r.packs_missing {
+                    writeln!(
+                        out,
+                        "pack {} is missing: its entries are dropped",
+                        id.short()
+                    )?;
+                }
+                for (id, e) in &r.packs_unreadable {
+                    writeln!(
+                        out,
+                        "pack {}: header unreadable, not indexed: {e}",
+                        id.short()
+                    )?;
+                }
+                for id in &r.index_files_damaged {
+                    writeln!(out, "index {} is damaged: replaced", id.short())?;
+                }
+                writeln!(
+                    out,
+                    "{}: {} packs, {} blobs ({} packs read from their headers); {} index file(s) replaced",
+                    if r.applied {
+                        "index rebuilt"
+                    } else {
+                        "dry run, nothing written"
+                    },
+                    r.packs,
+                    r.blobs,
+                    r.packs_read.len(),
+                    r.index_files_replaced
+                )?;
+                if !r.packs_missing.is_empty() {
+                    writeln!(
+                        out,
+                        "snapshots may now need blobs that are gone: run `check`, then `repair snapshots`; `backup` stores missing data again"
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        RepairCommand::Snapshots(a) => {
+            let r = thinledger_backup::repair_snapshots(
+                &repo,
+                &RepairSnapshotsOptions {
+                    dry_run: a.dry_run,
+                    forget: a.forget,
+                },
+            )
+            .await?;
+            print_data(g, &r, |out| {
+                for s in &r.repaired {
+                    writeln!(out, "snapshot {}:", s.original.short())?;
+                    for f in &s.files_truncated {
+                        writeln!(out, "  file {f}: missing data removed")?;
+                    }
+                    for d in &s.dirs_emptied {
+                        writeln!(out, "  directory {d}: unreadable, replaced by an empty one")?;
+                    }
+                    if s.root_unreadable {
+                        writeln!(out, "  root tree unreadable: cannot be repaired")?;
+                    }
+                    match (&s.repaired, s.forgotten) {
+                        (Some(id), true) => {
+                            writeln!(out, "  saved as {}, original removed", id.short())?
+                        }
+                        (Some(id), false) => writeln!(out, "  saved as {}", id.short())?,
+                        (None, true) => writeln!(out, "  removed")?,
+                        (None, false) => {}
+                    }
+                }
+                if r.repaired.is_empty() {
+                    writeln!(
+                        out,
+                        "{} snapshot(s) checked, none needs repair",
+                        r.snapshots
+                    )
+                } else if r.applied {
+                    writeln!(
+                        out,
+                        "{} of {} snapshot(s) repaired",
+                        r.repaired.len(),
+                        r.snapshots
+                    )
+                } else {
+                    writeln!(
+                        out,
+                        "dry run: {} of {} snapshot(s) would be repaired",
+                        r.repaired.len(),
+                        r.snapshots
+                    )
+                }
+            })?;
+        }
+    }
     Ok(EXIT_OK as u8)
 }
