@@ -28,6 +28,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod bounds;
 mod error;
 mod identity;
 mod instance;
@@ -41,6 +42,7 @@ mod storage;
 pub mod tenant;
 mod tier;
 
+pub use bounds::BoundError;
 pub use error::{ModelError, ParseError};
 pub use identity::{
     AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,
