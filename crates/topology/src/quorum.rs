@@ -335,9 +335,21 @@ mod tests {
         let loc = aws(&["us-east-1a", "us-east-1b", "us-east-1c"]);
         let counts: Vec<u32> = valid_counts(3, &loc).take(4).collect();
         assert_eq!(counts, [3, 9, 15, 21]);
-        // Near the top of u32 there is no valid count: none, rather than a wrapped small one.
-        assert_eq!(valid_counts(u32::MAX - 1, &loc).next(), None);
-        assert!(valid_counts(u32::MAX - 4, &loc).all(|n| n >= u32::MAX - 4));
+        // Near the top of u32: the counts that exist, then none, never a wrapped small one.
+        assert_eq!(
+            valid_counts(u32::MAX - 1, &loc).collect::<Vec<_>>(),
+            [u32::MAX]
+        );
+        let seven = aws(&[
+            "us-east-1a",
+            "us-east-1b",
+            "us-east-1c",
+            "us-east-1d",
+            "us-east-1e",
+            "us-east-1f",
+            "us-east-1g",
+        ]);
+        assert_eq!(valid_counts(u32::MAX - 1, &seven).next(), None);
     }
 
     #[test]
