@@ -5,6 +5,9 @@
 //! rules and approved instance families — shared by sizing, rendering, guardrails and backups.
 //! This part holds no Kubernetes types.
 //!
+//! [`bounds`] gives every quantity (vCPU, memory, disk, data, rates, node counts…) a
+//! documented upper bound, checked before any rule or search.
+//!
 //! [`tenant`] reads and checks a tenant file (one YAML file per tenant ledger). The
 //! `render` module, behind the `render` cargo feature, turns a checked tenant plus per-node
 //! resources into typed `k8s-openapi` objects and YAML.

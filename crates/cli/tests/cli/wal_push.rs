@@ -129,7 +129,7 @@ fn async_push_without_ready_files_returns_promptly() {
     assert!(o.status.success(), "{}", text(&o));
     assert!(took < Duration::from_secs(20), "the push took {took:?}");
     // The worker idles a few seconds before it exits: it is still there to look at.
-    if let Some(pid) = std::fs::read_to_string(spool.join("worker.pid")).ok() {
+    if let Ok(pid) = std::fs::read_to_string(spool.join("worker.pid")) {
         let cmdline = std::fs::read(format!("/proc/{}/cmdline", pid.trim())).unwrap_or_default();
         assert!(
             !String::from_utf8_lossy(&cmdline).contains(MARKER),
