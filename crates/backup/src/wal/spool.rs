@@ -148,6 +148,7 @@ pub async fn push_async(
             Err(_) => {}
         }
         if let Ok(msg) = tokio::fs::read_to_string(&err).await {
+            drop(request);
             let _ = tokio::fs::remove_file(&err).await;
             return Err(PitrError::Async {
                 name: name.to_string(),
