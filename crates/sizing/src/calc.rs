@@ -21,7 +21,7 @@ use crate::rules::{
 use crate::spec::{SizingOptions, SizingSpec};
 
 /// Largest node count the workload search considers.
-const MAX_NODES: u32 = 999;
+const MAX_NODES: u32 = thinledger_topology::bounds::NODES.max;
 
 /// Node counts the quorum rules accept over `locality`, from `from` up to [`MAX_NODES`].
 fn node_counts(from: u32, locality: &Locality) -> impl Iterator<Item = u32> {
@@ -30,14 +30,17 @@ fn node_counts(from: u32, locality: &Locality) -> impl Iterator<Item = u32> {
 
 /// Sizes CockroachDB and Redpanda for `provider` and `tier` from `spec`.
 ///
-/// Refuses (never silently adjusts) what breaks a rule: see [`SizingError`]. The plan lists
-/// every rule applied with its source, in the order applied.
+/// Refuses (never silently adjusts) what breaks a rule: see [`SizingError`]. Every quantity
+/// is first checked against its bound (`thinledger_topology::bounds`), so the work done is
+/// bounded whatever the input. The plan lists every rule applied with its source, in the
+/// order applied.
 pub fn plan(
     provider: Provider,
     tier: Tier,
     spec: &SizingSpec,
     options: &SizingOptions,
 ) -> Result<SizingPlan, SizingError> {
+    crate::limits::check(spec, options)?;
     Calculator::new(provider, tier, options)?.run(spec)
 }
 
@@ -152,14 +155,7 @@ impl<'a> Calculator<'a> {
                         "pass the expected yearly growth, e.g. --growth 40%",
                     ));
                 }
-                if w.horizon_years > 30 {
-                    return Err(SizingError::invalid(
-                        "horizon",
-                        w.horizon_years,
-                        "the planning horizon must be at most 30 years",
-                        "plan for the hardware's life, e.g. --horizon 3",
-                    ));
-                }
+                // The horizon's bound (30 years) was checked with every quantity's.
                 let vcpu = match w.vcpu {
                     Some(cpu) => whole_cpus("vcpu", cpu)?,
                     None => self.tier_rules.default_vcpu,

@@ -1,6 +1,6 @@
 //! Refusals: each names the input, the rule it breaks (with its source) and the fix.
 
-use thinledger_topology::{ByteSize, Cpu, ModelError, ParseError, Provider, Tier};
+use thinledger_topology::{BoundError, ByteSize, Cpu, ModelError, ParseError, Provider, Tier};
 
 use crate::rules::human_size;
 
@@ -165,6 +165,10 @@ pub enum SizingError {
         /// The largest size on offer.
         largest: String,
     },
+    /// A quantity above its documented bound (`thinledger_topology::bounds`): refused before
+    /// any rule is applied or any search runs.
+    #[error(transparent)]
+    OutOfBounds(#[from] BoundError),
     /// Any other input outside what the calculator accepts.
     #[error("{field} = {value}: {rule}. Fix: {fix}")]
     InvalidInput {

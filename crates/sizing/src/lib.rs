@@ -49,6 +49,7 @@ mod calc;
 mod disk;
 mod error;
 mod fragment;
+mod limits;
 mod locality;
 pub mod node;
 mod plan;

@@ -619,3 +619,73 @@ fn fragments_carry_the_plans_figures() {
         )
     );
 }
+
+/// Every quantity above its bound is refused before any rule or search, naming the field,
+/// the value and the bound; the largest accepted values plan (or are refused by a rule) at
+/// once.
+#[rstest]
+#[case::memory(|s: &mut SizingSpec, _: &mut SizingOptions| if let SizingSpec::NodeShape(n) = s { n.memory = ByteSize(u64::MAX) }, "memory = 18446744073709551615")]
+#[case::memory_pi(|s: &mut SizingSpec, _: &mut SizingOptions| if let SizingSpec::NodeShape(n) = s { n.memory = "16383Pi".parse().unwrap() }, "memory = 16383Pi")]
+#[case::vcpu(|s: &mut SizingSpec, _: &mut SizingOptions| if let SizingSpec::NodeShape(n) = s { n.vcpu = Cpu::cores(4_000_000) }, "vcpu = 4000000")]
+#[case::nodes(|s: &mut SizingSpec, _: &mut SizingOptions| if let SizingSpec::NodeShape(n) = s { n.nodes = Some(u32::MAX) }, "nodes = 4294967295")]
+#[case::disk(|_: &mut SizingSpec, o: &mut SizingOptions| o.disk = Some(ByteSize(u64::MAX)), "disk = ")]
+#[case::cache(|_: &mut SizingSpec, o: &mut SizingOptions| o.cache = Some(MemoryShare::Size(ByteSize(u64::MAX))), "cache = ")]
+#[case::daemonset_memory(|_: &mut SizingSpec, o: &mut SizingOptions| o.daemonsets.memory = "16383Pi".parse().unwrap(), "daemonset-memory = 16383Pi")]
+#[case::daemonset_cpu(|_: &mut SizingSpec, o: &mut SizingOptions| o.daemonsets.cpu = Cpu(u32::MAX), "daemonset-cpu = ")]
+#[case::redpanda_cores(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.cores = Some(4_000_000), "redpanda-cores = 4000000")]
+#[case::redpanda_brokers(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.brokers = Some(u32::MAX), "redpanda-brokers = ")]
+#[case::redpanda_memory(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.memory = Some(ByteSize(u64::MAX)), "redpanda-memory = ")]
+#[case::redpanda_ingest(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.ingest_per_second = Some(ByteSize(u64::MAX)), "redpanda-ingest = ")]
+#[case::redpanda_retention(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.retention_hours = u32::MAX, "redpanda-retention = ")]
+#[case::redpanda_disk(|_: &mut SizingSpec, o: &mut SizingOptions| o.redpanda.disk = Some(ByteSize(u64::MAX)), "redpanda-disk = ")]
+#[case::data(|s: &mut SizingSpec, _: &mut SizingOptions| *s = WorkloadSpec::new(ByteSize(u64::MAX)).into(), "data = ")]
+#[case::write_rate(|s: &mut SizingSpec, _: &mut SizingOptions| { let mut w = WorkloadSpec::new(ByteSize::tib(1)); w.write_rate_per_second = Some("16383Pi".parse().unwrap()); *s = w.into() }, "write-rate = 16383Pi")]
+#[case::workload_memory(|s: &mut SizingSpec, _: &mut SizingOptions| { let mut w = WorkloadSpec::new(ByteSize::tib(1)); w.memory = Some(ByteSize(u64::MAX)); *s = w.into() }, "memory = ")]
+fn quantities_above_their_bound_are_refused_before_any_search(
+    #[case] edit: fn(&mut SizingSpec, &mut SizingOptions),
+    #[case] start: &str,
+) {
+    let mut spec: SizingSpec = shape(8, 32).into();
+    let mut options = SizingOptions::default();
+    edit(&mut spec, &mut options);
+    let started = std::time::Instant::now();
+    let err = plan(Provider::Aws, Tier::Prod, &spec, &options).unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(matches!(err, SizingError::OutOfBounds(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.starts_with(start), "{text}");
+    assert!(text.contains("the most thinledger accepts"), "{text}");
+    assert!(text.contains("Fix: use at most"), "{text}");
+}
+
+/// The largest accepted values are planned or refused by a rule quickly, on every provider.
+#[rstest]
+fn the_largest_accepted_values_are_quick(
+    #[values(Provider::Aws, Provider::Azure, Provider::Gcp, Provider::OnPrem)] provider: Provider,
+) {
+    use thinledger_topology::bounds;
+    let started = std::time::Instant::now();
+    let mut shape = NodeShapeSpec::new(bounds::NODE_VCPU.max, bounds::NODE_MEMORY.max);
+    shape.nodes = Some(bounds::NODES.max);
+    shape.data = Some(bounds::DATA.max);
+    let _ = size(provider, Tier::Prod, shape);
+    let mut w = WorkloadSpec::new(bounds::DATA.max);
+    w.growth_percent_per_year = 1000.0;
+    w.horizon_years = bounds::HORIZON_YEARS.max;
+    w.write_rate_per_second = Some(bounds::WRITE_RATE.max);
+    let options = SizingOptions {
+        redpanda: RedpandaOptions {
+            cores: Some(1024),
+            memory: Some(bounds::NODE_MEMORY.max),
+            retention_hours: bounds::RETENTION_HOURS.max,
+            ..RedpandaOptions::default()
+        },
+        daemonsets: DaemonsetOverhead {
+            cpu: bounds::NODE_VCPU.max,
+            memory: bounds::NODE_MEMORY.max,
+        },
+        ..SizingOptions::default()
+    };
+    let _ = size_with(provider, Tier::Prod, w, &options);
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}

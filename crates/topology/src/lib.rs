@@ -5,6 +5,9 @@
 //! rules and approved instance families — shared by sizing, rendering, guardrails and backups.
 //! This part holds no Kubernetes types.
 //!
+//! [`bounds`] gives every quantity (vCPU, memory, disk, data, rates, node counts…) a
+//! documented upper bound, checked before any rule or search.
+//!
 //! [`tenant`] reads and checks a tenant file (one YAML file per tenant ledger). The
 //! `render` module, behind the `render` cargo feature, turns a checked tenant plus per-node
 //! resources into typed `k8s-openapi` objects and YAML.
@@ -28,6 +31,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod bounds;
 mod error;
 mod identity;
 mod instance;
@@ -41,6 +45,7 @@ mod storage;
 pub mod tenant;
 mod tier;
 
+pub use bounds::BoundError;
 pub use error::{ModelError, ParseError};
 pub use identity::{
     AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,

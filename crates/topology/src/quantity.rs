@@ -40,19 +40,20 @@ impl ByteSize {
     /// One tebibyte.
     pub const TIB: u64 = 1 << 40;
 
-    /// `n` GiB.
+    /// `n` GiB (saturating: a product beyond `u64` is `u64::MAX` bytes, which every bound
+    /// refuses, never a wrapped small size).
     pub const fn gib(n: u64) -> Self {
-        ByteSize(n * Self::GIB)
+        ByteSize(n.saturating_mul(Self::GIB))
     }
 
     /// `n` MiB.
     pub const fn mib(n: u64) -> Self {
-        ByteSize(n * Self::MIB)
+        ByteSize(n.saturating_mul(Self::MIB))
     }
 
     /// `n` TiB.
     pub const fn tib(n: u64) -> Self {
-        ByteSize(n * Self::TIB)
+        ByteSize(n.saturating_mul(Self::TIB))
     }
 
     /// The size in bytes.
@@ -135,7 +136,7 @@ pub struct Cpu(pub u32);
 impl Cpu {
     /// `n` whole CPUs.
     pub const fn cores(n: u32) -> Self {
-        Cpu(n * 1000)
+        Cpu(n.saturating_mul(1000))
     }
 
     /// Millicores.

@@ -156,18 +156,24 @@ pub fn valid_counts(at_least: u32, locality: &Locality) -> impl Iterator<Item = 
     let domains = failure_domains(locality).max(1);
     // An odd multiple of an even number does not exist.
     let step = if domains.is_multiple_of(2) {
-        0
+        None
     } else {
-        2 * domains
+        domains.checked_mul(2)
     };
     let floor = at_least.max(MIN_NODES);
-    let first = floor.div_ceil(domains) * domains;
-    let first = if first.is_multiple_of(2) {
-        first + domains
-    } else {
-        first
-    };
-    std::iter::successors((step > 0).then_some(first), move |n| n.checked_add(step))
+    // Checked: a count near u32::MAX has no valid count above it (none, not a wrapped one).
+    let first = floor
+        .div_ceil(domains)
+        .checked_mul(domains)
+        .and_then(|first| {
+            if first.is_multiple_of(2) {
+                first.checked_add(domains)
+            } else {
+                Some(first)
+            }
+        });
+    let first = step.and(first);
+    std::iter::successors(first, move |n| step.and_then(|s| n.checked_add(s)))
 }
 
 /// Equal counts per failure domain: losing any zone then loses the same share of replicas
@@ -329,6 +335,21 @@ mod tests {
         let loc = aws(&["us-east-1a", "us-east-1b", "us-east-1c"]);
         let counts: Vec<u32> = valid_counts(3, &loc).take(4).collect();
         assert_eq!(counts, [3, 9, 15, 21]);
+        // Near the top of u32: the counts that exist, then none, never a wrapped small one.
+        assert_eq!(
+            valid_counts(u32::MAX - 1, &loc).collect::<Vec<_>>(),
+            [u32::MAX]
+        );
+        let seven = aws(&[
+            "us-east-1a",
+            "us-east-1b",
+            "us-east-1c",
+            "us-east-1d",
+            "us-east-1e",
+            "us-east-1f",
+            "us-east-1g",
+        ]);
+        assert_eq!(valid_counts(u32::MAX - 1, &seven).next(), None);
     }
 
     #[test]

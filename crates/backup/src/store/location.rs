@@ -90,6 +90,45 @@ impl StoreLocation {
             | StoreLocation::Gcs { prefix, .. } => prefix,
         }
     }
+
+    /// For a local folder: refuses a path that is, or lies under, something other than a
+    /// directory (a regular file, a device), which the store would otherwise report as a
+    /// raw I/O error on its first read. A path that does not exist yet is fine (`init`
+    /// creates it). Other stores have nothing to check locally.
+    pub fn check_local_directory(&self) -> Result<(), StoreError> {
+        let StoreLocation::Local { root } = self else {
+            return Ok(());
+        };
+        // The nearest part of the path that exists must be a directory.
+        let Some((existing, meta)) = root
+            .ancestors()
+            .find_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
+        else {
+            return Ok(());
+        };
+        if meta.is_dir() {
+            return Ok(());
+        }
+        let what = if meta.is_file() {
+            "a regular file"
+        } else {
+            "not a directory"
+        };
+        let rule = if existing == root.as_path() {
+            format!("a repository is a directory, and this is {what}")
+        } else {
+            format!(
+                "a repository is a directory, and {} on its path is {what}",
+                existing.display()
+            )
+        };
+        Err(StoreError::invalid(
+            "url.path",
+            root.display().to_string(),
+            rule,
+            "give the repository's directory (the one holding `config`), or a new path for `init`",
+        ))
+    }
 }
 
 impl fmt::Display for StoreLocation {
@@ -225,11 +264,24 @@ fn refuse_restic_style(url: &str) -> Result<(), StoreError> {
 }
 
 fn parse_file(rest: &str, cwd: &FsPath) -> Result<(StoreLocation, UrlSettings), StoreError> {
-    if rest.contains('?') {
+    if let Some((_, query)) = rest.split_once('?') {
+        // Only the option names: a value may be a signature or a token.
+        let names: Vec<&str> = query
+            .split('&')
+            .filter_map(|p| p.split('=').next())
+            .filter(|k| is_plain_word(k))
+            .collect();
         return Err(StoreError::invalid(
             "url.query",
-            rest.split_once('?').map(|(_, q)| q).unwrap_or_default(),
-            "file:// URLs take no options",
+            "***",
+            format!(
+                "file:// URLs take no options (given: {})",
+                if names.is_empty() {
+                    "an option".to_owned()
+                } else {
+                    names.join(", ")
+                }
+            ),
             "remove the ?… part",
         ));
     }
@@ -409,6 +461,21 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
                 SECRET_FIX,
             ));
         }
+        // An unknown option may be a pre-signed URL's signature or token (`x-amz-signature`):
+        // it is named, never echoed, and refused before its value is even decoded.
+        if !QUERY_KEYS.split(", ").any(|k| k == key) {
+            let field = if is_plain_word(&key) {
+                field
+            } else {
+                "url.query".to_owned()
+            };
+            return Err(StoreError::invalid(
+                field,
+                "***",
+                format!("unknown URL option (known: {QUERY_KEYS}); its value is not shown"),
+                "remove it or fix its spelling; pass credentials through the environment",
+            ));
+        }
         let value = percent_encoding::percent_decode_str(raw_value)
             .decode_utf8()
             .map_err(|_| {
@@ -449,7 +516,7 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
             _ => {
                 return Err(StoreError::invalid(
                     field,
-                    value,
+                    "***",
                     format!("unknown URL option (known: {QUERY_KEYS})"),
                     "remove it or fix its spelling",
                 ));
@@ -457,6 +524,15 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
         }
     }
     Ok(settings)
+}
+
+/// A name safe to repeat in an error: a short word of letters, digits, `-`, `_` and `.`.
+fn is_plain_word(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 64
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 pub(crate) fn parse_bool(field: &str, value: &str) -> Result<bool, StoreError> {
@@ -510,5 +586,66 @@ mod tests {
         assert_eq!(settings.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
         assert_eq!(settings.path_style, Some(true));
         assert_eq!(loc.to_string(), "s3://ledger/tenant-a");
+    }
+
+    #[test]
+    fn a_local_repository_must_be_a_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("file");
+        std::fs::write(&file, b"x").unwrap();
+        let local = |root: PathBuf| StoreLocation::Local { root };
+        local(tmp.path().to_path_buf())
+            .check_local_directory()
+            .unwrap();
+        local(tmp.path().join("new/repo"))
+            .check_local_directory()
+            .unwrap();
+        for (root, says) in [
+            (file.clone(), "this is a regular file"),
+            (file.join("repo"), "on its path is a regular file"),
+            (PathBuf::from("/dev/null"), "this is not a directory"),
+        ] {
+            let err = local(root.clone())
+                .check_local_directory()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(&root.display().to_string()), "{err}");
+            assert!(err.contains("a repository is a directory"), "{err}");
+            assert!(err.contains(says), "{err}");
+            assert!(err.contains("fix:"), "{err}");
+        }
+    }
+
+    /// Unknown options are named, never echoed with their value (a pre-signed URL's
+    /// signature or token), whatever their encoding.
+    #[rstest::rstest]
+    #[case(
+        "s3://ledger/a?x-amz-signature=SIGNATURE-MARKER",
+        Some("url.query.x-amz-signature")
+    )]
+    #[case(
+        "s3://ledger/a?X-Amz-Security-Token=SIGNATURE-MARKER%ff",
+        Some("url.query.x-amz-security-token")
+    )]
+    #[case("az://ledger/a?sig=SIGNATURE-MARKER&sv=2020", Some("url.query.sig"))]
+    #[case(
+        "gs://ledger/a?endpoint=https://h&token=SIGNATURE-MARKER",
+        Some("url.query.token")
+    )]
+    #[case("s3://ledger/a?SIGNATURE-MARKER%2Fx=1", None)]
+    #[case(
+        "file:///srv/b?x-amz-signature=SIGNATURE-MARKER",
+        Some("x-amz-signature")
+    )]
+    fn unknown_options_are_named_without_their_value(
+        #[case] url: &str,
+        #[case] named: Option<&str>,
+    ) {
+        let err = parse(url, FsPath::new("/work")).unwrap_err().to_string();
+        assert!(!err.contains("SIGNATURE-MARKER"), "{err}");
+        if let Some(named) = named {
+            assert!(err.contains(named), "{err}");
+        }
+        assert!(err.contains("url.query"), "{err}");
     }
 }

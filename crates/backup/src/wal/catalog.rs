@@ -348,6 +348,12 @@ impl Catalog {
 
     /// The WAL segment size: the most common size of archived complete segments.
     pub fn segment_size(&self) -> u64 {
+        self.known_segment_size().unwrap_or(DEFAULT_SEGMENT_SIZE)
+    }
+
+    /// The segment size the archive shows (the most common size of archived complete
+    /// segments, a power of two), or `None` before any segment is archived.
+    pub fn known_segment_size(&self) -> Option<u64> {
         let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
         for f in self.files.values() {
             if f.file
@@ -363,7 +369,6 @@ impl Catalog {
             .max_by_key(|(_, n)| *n)
             .map(|(s, _)| s)
             .filter(|s| s.is_power_of_two())
-            .unwrap_or(DEFAULT_SEGMENT_SIZE)
     }
 }
 

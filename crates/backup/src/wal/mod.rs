@@ -8,6 +8,9 @@
 //!   durably in the repository and PostgreSQL may recycle it. Pushing an identical file again
 //!   succeeds without writing; a different file under an archived name fails with
 //!   [`PitrError::Conflict`] and the archived one is never touched (snapshots are create-only).
+//!   A segment whose size is not a WAL segment size (a power of two from 1 MiB to 1 GiB, and
+//!   the archive's own once it holds segments) is refused as [`PitrError::InvalidInput`]: a
+//!   0-byte or truncated copy is never acknowledged.
 //! - [`fetch()`] (`ledger-backup wal fetch %f %p` as `restore_command`) writes the file through a
 //!   temporary name, fsyncs, checks its SHA-256 and size against the record, then renames it
 //!   into place; a name the archive does not hold fails at once with

@@ -14,6 +14,10 @@ use serde::{Deserialize, Serialize};
 
 /// PostgreSQL's default WAL segment size (`--wal-segsize` at initdb).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
+/// Smallest WAL segment size PostgreSQL allows (`initdb --wal-segsize 1`).
+pub const MIN_SEGMENT_SIZE: u64 = 1 << 20;
+/// Largest WAL segment size PostgreSQL allows (`initdb --wal-segsize 1024`).
+pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
 
 /// A WAL position (`pg_lsn`), printed `HI/LO` in hex like PostgreSQL does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
 use super::error::{PitrError, PitrResult};
-use super::name::WalFileName;
+use super::name::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, WalFileKind, WalFileName};
 use super::writer::{self, StreamSnapshot};
 use crate::chunker::BufferPool;
 use crate::repo::Repository;
@@ -179,20 +179,32 @@ pub(crate) async fn classify(catalog: &Catalog, paths: &[PathBuf]) -> Classified
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Err(e) = name.parse::<WalFileName>() {
-            results.push(PushResult {
-                name: p.display().to_string(),
-                sha256: None,
-                identity: None,
-                outcome: Err(PitrError::InvalidInput {
-                    field: "WAL file path",
-                    value: p.display().to_string(),
-                    rule: e.to_string(),
-                }),
-            });
+        let parsed = match name.parse::<WalFileName>() {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                results.push(PushResult {
+                    name: p.display().to_string(),
+                    sha256: None,
+                    identity: None,
+                    outcome: Err(PitrError::InvalidInput {
+                        field: "WAL file path",
+                        value: p.display().to_string(),
+                        rule: e.to_string(),
+                    }),
+                });
+                continue;
+            }
+        };
+        if to_store.iter().any(|(n, _)| *n == name) || results.iter().any(|r| r.name == name) {
             continue;
         }
-        if to_store.iter().any(|(n, _)| *n == name) || results.iter().any(|r| r.name == name) {
+        if let Err(e) = check_size(&parsed, p, catalog.known_segment_size()).await {
+            results.push(PushResult {
+                name,
+                sha256: None,
+                identity: None,
+                outcome: Err(e),
+            });
             continue;
         }
         let Some(known) = catalog.get(&name) else {
@@ -230,6 +242,45 @@ pub(crate) async fn classify(catalog: &Catalog, paths: &[PathBuf]) -> Classified
         });
     }
     Classified { results, to_store }
+}
+
+/// Refuses a file whose size cannot be what PostgreSQL archives under its name: a segment
+/// (or `.partial` segment) of a size that is not a WAL segment size (a power of two from
+/// 1 MiB to 1 GiB, and the archive's own once it holds segments), such as a 0-byte file left
+/// by a crash or a copy that failed. Archiving it would acknowledge a segment the archive
+/// cannot replay, and later pushes of the real file would conflict. A `.partial` segment
+/// is the promoted server's last segment file: not empty, at most a segment. History files
+/// and backup labels are small text files of any size.
+async fn check_size(name: &WalFileName, path: &Path, known: Option<u64>) -> PitrResult<()> {
+    let partial = match name.kind() {
+        WalFileKind::Segment { .. } => false,
+        WalFileKind::Partial { .. } => true,
+        _ => return Ok(()),
+    };
+    let size = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| PitrError::io("reading WAL file", path, e))?
+        .len();
+    let valid = (MIN_SEGMENT_SIZE..=MAX_SEGMENT_SIZE).contains(&size) && size.is_power_of_two();
+    let rule = match (partial, known) {
+        (false, Some(segment)) if size == segment => return Ok(()),
+        (false, Some(segment)) => format!(
+            "it holds {size} bytes, but this cluster's WAL segments are {segment} bytes (from the              archive): not a whole segment (a truncated or empty copy?); PostgreSQL will retry.              If the server was re-initialised with another --wal-segsize, archive it under a new --cluster"
+        ),
+        (false, None) if !valid => format!(
+            "it holds {size} bytes, which is not a WAL segment size (a power of two from 1 MiB              to 1 GiB): not a whole segment (a truncated or empty copy?); PostgreSQL will retry"
+        ),
+        (true, known) if size == 0 || size > known.unwrap_or(MAX_SEGMENT_SIZE) => format!(
+            "a .partial segment holds up to one segment ({} bytes), not {size}",
+            known.unwrap_or(MAX_SEGMENT_SIZE)
+        ),
+        _ => return Ok(()),
+    };
+    Err(PitrError::InvalidInput {
+        field: "WAL file",
+        value: path.display().to_string(),
+        rule,
+    })
 }
 
 /// A file read into the batch: name, identity while read, modification time, blobs.

@@ -15,6 +15,11 @@
 //!   durably in the repository" without hashing 16 MiB a second time. It exits non-zero
 //!   on `NAME.error` or when nothing arrives within the timeout, and PostgreSQL retries.
 //!
+//! - the push also leaves a request, `SPOOL/in/NAME`, which the worker treats like a
+//!   `.ready` file: a push of a file PostgreSQL has not marked ready (run by hand, or a
+//!   `pg_wal` without `archive_status`) is answered as promptly, instead of waiting out the
+//!   timeout. The push removes its request when it returns.
+//!
 //! Because the worker works ahead on every `.ready` file, the next archive_command calls find
 //! their `.ok` already written and return at once: a burst of segments is uploaded in parallel
 //! batches instead of one process (with its key derivation and lock) per segment.
@@ -64,6 +69,10 @@ impl AsyncPushOptions {
 
     fn out_dir(&self) -> PathBuf {
         self.spool.join("out")
+    }
+
+    fn in_dir(&self) -> PathBuf {
+        self.spool.join("in")
     }
 
     fn pid_file(&self) -> PathBuf {
@@ -117,6 +126,8 @@ pub async fn push_async(
         .map_err(|e| PitrError::io("creating the spool", &out, e))?;
     // Who the file is now; the acknowledgement names who the worker read.
     let identity = identity_of(path).await?;
+    // Ask for this file explicitly: the worker otherwise only sees `.ready` files.
+    let request = Request::make(&opts.in_dir(), &name.to_string()).await?;
     let ok = out.join(format!("{name}.ok"));
     let err = out.join(format!("{name}.error"));
     let deadline = Instant::now() + opts.timeout;
@@ -125,6 +136,8 @@ pub async fn push_async(
     loop {
         match tokio::fs::read_to_string(&ok).await {
             Ok(s) if acknowledges(&s, path, &identity).await => {
+                // The request first: a worker seeing it without the `.ok` would push again.
+                drop(request);
                 let _ = tokio::fs::remove_file(&ok).await;
                 return Ok(());
             }
@@ -135,6 +148,7 @@ pub async fn push_async(
             Err(_) => {}
         }
         if let Ok(msg) = tokio::fs::read_to_string(&err).await {
+            drop(request);
             let _ = tokio::fs::remove_file(&err).await;
             return Err(PitrError::Async {
                 name: name.to_string(),
@@ -161,6 +175,28 @@ pub async fn push_async(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// A push's request for its file (`SPOOL/in/NAME`), removed when the push returns.
+struct Request(PathBuf);
+
+impl Request {
+    async fn make(dir: &Path, name: &str) -> PitrResult<Request> {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| PitrError::io("creating the spool", dir, e))?;
+        let path = dir.join(name);
+        tokio::fs::write(&path, b"")
+            .await
+            .map_err(|e| PitrError::io("writing the push request", &path, e))?;
+        Ok(Request(path))
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -233,26 +269,37 @@ fn claim_spool(opts: &AsyncPushOptions) -> PitrResult<Option<PidFile>> {
     Ok(None)
 }
 
-/// Names PostgreSQL is waiting to archive (`archive_status/*.ready`) that have no answer yet
-/// and are not in `busy` (a batch being stored).
-async fn pending(wal_dir: &Path, out: &Path, max: usize, busy: &HashSet<String>) -> Vec<PathBuf> {
+/// Names PostgreSQL is waiting to archive (`archive_status/*.ready`) and names pushes asked
+/// for (`SPOOL/in/*`, when the file is in `wal_dir`) that have no answer yet and are not in
+/// `busy` (a batch being stored).
+async fn pending(
+    wal_dir: &Path,
+    requests: &Path,
+    out: &Path,
+    max: usize,
+    busy: &HashSet<String>,
+) -> Vec<PathBuf> {
+    let mut names = std::collections::BTreeSet::new();
     let status = wal_dir.join("archive_status");
-    let Ok(mut rd) = tokio::fs::read_dir(&status).await else {
-        return Vec::new();
-    };
-    let mut names = Vec::new();
-    while let Ok(Some(e)) = rd.next_entry().await {
-        let f = e.file_name().to_string_lossy().into_owned();
-        if let Some(n) = f.strip_suffix(".ready")
-            && n.parse::<WalFileName>().is_ok()
-            && !busy.contains(n)
-            && !out.join(format!("{n}.ok")).exists()
-            && !out.join(format!("{n}.error")).exists()
-        {
-            names.push(n.to_string());
+    for (dir, suffix) in [(status.as_path(), ".ready"), (requests, "")] {
+        let Ok(mut rd) = tokio::fs::read_dir(dir).await else {
+            continue;
+        };
+        while let Ok(Some(e)) = rd.next_entry().await {
+            let f = e.file_name().to_string_lossy().into_owned();
+            if let Some(n) = f.strip_suffix(suffix)
+                && n.parse::<WalFileName>().is_ok()
+                && !busy.contains(n)
+                && !out.join(format!("{n}.ok")).exists()
+                && !out.join(format!("{n}.error")).exists()
+                && (!suffix.is_empty() || wal_dir.join(n).exists())
+            {
+                names.insert(n.to_string());
+            }
         }
     }
     // History files first (a new timeline's segments need them), then in WAL order.
+    let mut names: Vec<String> = names.into_iter().collect();
     names.sort_by_key(|n| (!n.ends_with(".history"), n.clone()));
     names.truncate(max.max(1));
     names.into_iter().map(|n| wal_dir.join(n)).collect()
@@ -344,7 +391,7 @@ impl Worker<'_> {
         let mut idle_since = Instant::now();
         loop {
             let busy = committing.as_ref().map_or(&none, |c| &c.names);
-            let batch = pending(wal_dir, self.out, opts.max_batch, busy).await;
+            let batch = pending(wal_dir, &opts.in_dir(), self.out, opts.max_batch, busy).await;
             if batch.is_empty() {
                 if let Some(c) = committing.take() {
                     self.finish(c, catalog).await;

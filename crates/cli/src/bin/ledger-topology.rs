@@ -7,7 +7,7 @@
 //! fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
 //!
 //! Exit codes: 0 success; 1 `validate` found problems; 2 bad input (unreadable or malformed
-//! file, a rule broken while rendering, bad flags).
+//! file, a quantity above its bound, a rule broken while rendering, bad flags).
 
 use std::fs;
 use std::io::Write;
@@ -477,6 +477,8 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
             });
         }
         Err(Failure::Tenant(err)) => {
+            // A quantity beyond its bound is bad input (exit 2), like a syntax error.
+            bad_input = matches!(err, TenantError::OutOfBounds(_));
             report
                 .findings
                 .extend(err.problems().iter().map(problem_finding));

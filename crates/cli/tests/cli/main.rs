@@ -16,6 +16,12 @@ mod backup;
 #[cfg(feature = "backup")]
 mod pitr;
 
+#[cfg(feature = "backup")]
+mod bad_input;
+
+#[cfg(feature = "backup")]
+mod wal_push;
+
 #[cfg(all(feature = "topology", feature = "policy"))]
 mod guardrails;
 

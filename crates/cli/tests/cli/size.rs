@@ -285,3 +285,27 @@ fn help_shows_examples() {
         ))
         .stdout(predicate::str::contains("Exit status"));
 }
+
+/// Absurd quantities exit 2 at once, naming the flag, the value and the bound (they used to
+/// run for minutes: a search proportional to the value).
+#[rstest]
+#[case(&["--vcpu", "8", "--memory", "16383Pi"], "memory = 16383Pi")]
+#[case(&["--vcpu", "8", "--memory", "18446744073709551615"], "memory = 18446744073709551615")]
+#[case(&["--vcpu", "4000000", "--memory", "32Gi"], "vcpu = 4000000")]
+#[case(&["--data", "16383Pi"], "data = 16383Pi")]
+#[case(&["--data", "1Ti", "--write-rate", "16383Pi/s"], "write-rate = 16383Pi")]
+#[case(&["--vcpu", "8", "--memory", "32Gi", "--nodes", "4294967295"], "nodes = 4294967295")]
+#[case(&["--vcpu", "8", "--memory", "32Gi", "--redpanda-cores", "4000000"], "redpanda-cores = 4000000")]
+#[case(&["--vcpu", "8", "--memory", "32Gi", "--daemonset-memory", "16383Pi"], "daemonset-memory = 16383Pi")]
+fn absurd_quantities_exit_2_within_seconds(#[case] args: &[&str], #[case] names: &str) {
+    Command::cargo_bin("ledger-size")
+        .unwrap()
+        .args(["--provider", "aws"])
+        .args(args)
+        .timeout(std::time::Duration::from_secs(5))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(names))
+        .stderr(predicate::str::contains("the most thinledger accepts"))
+        .stderr(predicate::str::contains("Fix: use at most"));
+}

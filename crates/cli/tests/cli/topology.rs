@@ -260,3 +260,58 @@ fn multi_region_needs_region_flag() {
         .code(1)
         .stdout(predicate::str::contains("do not split evenly over 6 zones"));
 }
+
+/// A tenant file with an absurd quantity is bad input: `validate` and `render` exit 2 at once
+/// naming the field, its line and the bound (they used to search for minutes).
+#[rstest]
+#[case(
+    "    memory: 32Gi",
+    "    memory: 16383Pi",
+    "cockroachdb.resources.memory",
+    "64Ti"
+)]
+#[case(
+    "    memory: 32Gi",
+    "    memory: 18446744073709551615",
+    "cockroachdb.resources.memory",
+    "64Ti"
+)]
+#[case("    cpu: 8", "    cpu: 4000000", "cockroachdb.resources.cpu", "1024")]
+#[case("  nodes: 3 ", "  nodes: 4294967295 ", "cockroachdb.nodes", "999")]
+#[case(
+    "    memory: 16Gi",
+    "    memory: 16383Pi",
+    "redpanda.resources.memory",
+    "64Ti"
+)]
+#[case(
+    "      partitions: 12",
+    "      partitions: 4000000000",
+    "redpanda.topics[0].partitions",
+    "100000"
+)]
+fn absurd_quantities_in_a_tenant_exit_2_within_seconds(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] field: &str,
+    #[case] bound: &str,
+) {
+    let (_dir, path) = edited(from, to);
+    let timeout = std::time::Duration::from_secs(5);
+    cmd()
+        .arg("validate")
+        .arg(&path)
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains(field))
+        .stdout(predicate::str::contains(format!("more than {bound}")));
+    cmd()
+        .arg("render")
+        .arg(&path)
+        .timeout(timeout)
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(field));
+}

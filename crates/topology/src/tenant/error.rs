@@ -36,6 +36,19 @@ impl Problem {
         }
     }
 
+    /// Converts a quantity above its bound.
+    pub(crate) fn from_bound(err: crate::BoundError) -> Self {
+        Problem::new(
+            err.field,
+            err.value,
+            format!(
+                "more than {}, the most thinledger accepts ({})",
+                err.max, err.reason
+            ),
+            format!("use at most {}; {}", err.max, err.hint),
+        )
+    }
+
     /// Converts a model error, prefixing its field with where the model value sits in the
     /// tenant file (e.g. `backup.` for identity fields).
     pub(crate) fn from_model(err: ModelError, prefix: &str) -> Self {
@@ -113,13 +126,18 @@ pub enum TenantError {
     /// Well-formed, but breaks one or more rules; every problem found is listed.
     #[error("{}", list(.0))]
     Invalid(Vec<Problem>),
+    /// A quantity above its documented bound ([`crate::bounds`]): input no real tenant has,
+    /// refused before any other rule is checked (bad input, like a syntax error). Every
+    /// such quantity is listed.
+    #[error("{}", list(.0))]
+    OutOfBounds(Vec<Problem>),
 }
 
 impl TenantError {
-    /// Every rule violation (empty for syntax errors).
+    /// Every rule violation or quantity out of bounds (empty for syntax errors).
     pub fn problems(&self) -> &[Problem] {
         match self {
-            TenantError::Invalid(p) => p,
+            TenantError::Invalid(p) | TenantError::OutOfBounds(p) => p,
             TenantError::Syntax { .. } => &[],
         }
     }

@@ -384,20 +384,22 @@ fn strip_location(message: &str) -> String {
 impl Tenant {
     /// Parses and checks a tenant file; every problem carries the line of its field.
     pub fn from_yaml(text: &str) -> Result<Self, TenantError> {
-        TenantSpec::from_yaml(text)?
-            .validate()
-            .map_err(|err| match err {
-                TenantError::Invalid(problems) => TenantError::Invalid(
-                    problems
-                        .into_iter()
-                        .map(|mut p| {
-                            p.line = locate::line_of(text, &p.field);
-                            p
-                        })
-                        .collect(),
-                ),
+        TenantSpec::from_yaml(text)?.validate().map_err(|err| {
+            let locate = |problems: Vec<Problem>| -> Vec<Problem> {
+                problems
+                    .into_iter()
+                    .map(|mut p| {
+                        p.line = locate::line_of(text, &p.field);
+                        p
+                    })
+                    .collect()
+            };
+            match err {
+                TenantError::Invalid(problems) => TenantError::Invalid(locate(problems)),
+                TenantError::OutOfBounds(problems) => TenantError::OutOfBounds(locate(problems)),
                 other => other,
-            })
+            }
+        })
     }
 
     /// The spec as written (normalised: Azure zones in their node-label form).

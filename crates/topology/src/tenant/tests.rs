@@ -81,3 +81,80 @@ fn rings_parse_and_list_valid_values() {
         "{err}"
     );
 }
+
+/// Quantities beyond their bound are refused before any other rule, naming field, value,
+/// bound and line.
+#[rstest::rstest]
+#[case("  nodes: 3", "  nodes: 4294967295", "cockroachdb.nodes", "999")]
+#[case(
+    "  nodes: 3",
+    "  nodes: 3\n  resources: {cpu: 8, memory: 16383Pi}",
+    "cockroachdb.resources.memory",
+    "64Ti"
+)]
+#[case(
+    "  nodes: 3",
+    "  nodes: 3\n  resources: {cpu: 100000, memory: 32Gi}",
+    "cockroachdb.resources.cpu",
+    "1024"
+)]
+#[case(
+    "  nodes: 3",
+    "  nodes: 3\n  resources: {cpu: 8, memory: 32Gi, disk: 16383Pi}",
+    "cockroachdb.resources.disk",
+    "1Pi"
+)]
+#[case(
+    "  nodes: 3",
+    "  workload: {data: 18446744073709551615}",
+    "cockroachdb.workload.data",
+    "16Pi"
+)]
+#[case(
+    "  nodes: 3",
+    "  workload: {data: 1Ti, write_rate_per_second: 16383Pi}",
+    "cockroachdb.workload.write_rate_per_second",
+    "1Ti"
+)]
+#[case(
+    "  nodes: 3",
+    "  workload: {data: 1Ti, horizon_years: 4000000000}",
+    "cockroachdb.workload.horizon_years",
+    "30"
+)]
+#[case(
+    "  version: v25.1.9",
+    "  version: v25.1.9\n  brokers: 1000001",
+    "redpanda.brokers",
+    "999"
+)]
+#[case(
+    "  version: v25.1.9",
+    "  version: v25.1.9\n  resources: {cpu: 4, memory: 18446744073709551615}",
+    "redpanda.resources.memory",
+    "64Ti"
+)]
+#[case(
+    "  version: v25.1.9",
+    "  version: v25.1.9\n  topics: [{name: t, partitions: 4000000000}]",
+    "redpanda.topics[0].partitions",
+    "100000"
+)]
+fn quantities_above_their_bound_are_refused_first(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] field: &str,
+    #[case] bound: &str,
+) {
+    let text = AWS.replacen(from, to, 1);
+    let err = Tenant::from_yaml(&text).unwrap_err();
+    let TenantError::OutOfBounds(problems) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(problems.len(), 1, "{err}");
+    assert_eq!(problems[0].field, field, "{err}");
+    assert!(problems[0].line.is_some(), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&format!("more than {bound}")), "{text}");
+    assert!(text.contains("Fix: use at most"), "{text}");
+}

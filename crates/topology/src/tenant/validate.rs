@@ -13,6 +13,11 @@ const MAX_TENANT_LEN: usize = 30;
 const MAX_ENVIRONMENT_LEN: usize = 20;
 
 pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
+    // Absurd quantities first: no rule below (quorum, spread, sizing) ever sees them.
+    let out_of_bounds = bounds(&spec);
+    if !out_of_bounds.is_empty() {
+        return Err(TenantError::OutOfBounds(out_of_bounds));
+    }
     let mut problems = Vec::new();
     let mut check = |r: Result<(), Problem>| {
         if let Err(p) = r {
@@ -158,6 +163,54 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
         }
         _ => Err(TenantError::Invalid(problems)),
     }
+}
+
+/// Every quantity of the file above its bound ([`crate::bounds`]).
+fn bounds(spec: &TenantSpec) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut check = |r: Result<(), crate::BoundError>| {
+        if let Err(e) = r {
+            problems.push(Problem::from_bound(e));
+        }
+    };
+    let crdb = &spec.cockroachdb;
+    if let Some(nodes) = crdb.nodes {
+        check(crate::bounds::NODES.check("cockroachdb.nodes", nodes));
+    }
+    for (field, resources) in [
+        ("cockroachdb.resources", crdb.resources.as_ref()),
+        ("redpanda.resources", spec.redpanda.resources.as_ref()),
+    ] {
+        let Some(r) = resources else { continue };
+        check(crate::bounds::NODE_VCPU.check(&format!("{field}.cpu"), r.cpu));
+        check(crate::bounds::NODE_MEMORY.check(&format!("{field}.memory"), r.memory));
+        if let Some(disk) = r.disk {
+            check(crate::bounds::VOLUME.check(&format!("{field}.disk"), disk));
+        }
+    }
+    if let Some(w) = &crdb.workload {
+        check(crate::bounds::DATA.check("cockroachdb.workload.data", w.data));
+        if let Some(rate) = w.write_rate_per_second {
+            check(
+                crate::bounds::WRITE_RATE.check("cockroachdb.workload.write_rate_per_second", rate),
+            );
+        }
+        if let Some(years) = w.horizon_years {
+            check(crate::bounds::HORIZON_YEARS.check("cockroachdb.workload.horizon_years", years));
+        }
+    }
+    check(crate::bounds::NODES.check("redpanda.brokers", spec.redpanda.brokers));
+    for (i, topic) in spec.redpanda.topics.iter().enumerate() {
+        check(crate::bounds::PARTITIONS.check(
+            &format!("redpanda.topics[{i}].partitions"),
+            topic.partitions,
+        ));
+        check(crate::bounds::NODES.check(
+            &format!("redpanda.topics[{i}].replication"),
+            topic.replication,
+        ));
+    }
+    problems
 }
 
 pub(super) fn check_cockroach_quorum(

@@ -244,7 +244,7 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
     }
     // A conflicting file is reported through an .error status, and push_async fails.
     let other = seg_name(1, 3);
-    std::fs::write(wal_dir.join(&other), b"different").unwrap();
+    std::fs::write(wal_dir.join(&other), noise(SEG, 999)).unwrap();
     let out = opts.spool.join("out");
     let worker = {
         let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
@@ -396,4 +396,115 @@ async fn retention_keeps_the_wal_kept_base_backups_need() {
     )
     .unwrap();
     assert!(plan.remove_wal_snapshots.is_empty());
+}
+
+/// A file under a segment's name whose size is not a WAL segment size (a 0-byte or truncated
+/// copy) is refused, naming the file, and nothing is stored; once segments are archived their
+/// size is the rule. History files, backup labels and `.partial` segments keep their rules.
+#[tokio::test]
+async fn push_refuses_a_segment_of_the_wrong_size() {
+    let (tmp, repo, wal_dir) = setup().await;
+    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+    let sized = |segno: u64, len: usize| {
+        let p = wal_dir.join(seg_name(1, segno));
+        std::fs::write(&p, noise(len, segno)).unwrap();
+        p
+    };
+    let refused = [
+        sized(1, 0),
+        sized(2, 3 << 20),
+        sized(3, 4096),
+        sized(4, SEG - 512),
+    ];
+    let res = wal::push_batch(&repo, &mut cat, &refused, &PushOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(res.len(), refused.len());
+    for (r, p) in res.iter().zip(&refused) {
+        let Err(e @ PitrError::InvalidInput { .. }) = &r.outcome else {
+            panic!("{}: {:?}", p.display(), r.outcome)
+        };
+        let text = e.to_string();
+        assert!(text.contains(&p.display().to_string()), "{text}");
+        assert!(text.contains("not a whole segment"), "{text}");
+    }
+    assert!(
+        repo.snapshots().await.unwrap().is_empty(),
+        "something was stored"
+    );
+
+    // Whole 1 MiB segments and the small files of other kinds are archived.
+    let history = wal_dir.join("00000002.history");
+    std::fs::write(&history, "1\t0/300000\tno recovery target specified\n").unwrap();
+    let label = wal_dir.join(format!("{}.00000028.backup", seg_name(1, 5)));
+    std::fs::write(&label, "START WAL LOCATION: 0/5000028\n").unwrap();
+    let partial = wal_dir.join(format!("{}.partial", seg_name(1, 6)));
+    std::fs::write(&partial, noise(100, 6)).unwrap();
+    let good = [sized(5, SEG), history, label, partial];
+    let res = wal::push_batch(&repo, &mut cat, &good, &PushOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        res.iter()
+            .all(|r| matches!(r.outcome, Ok(PushOutcome::Stored))),
+        "{res:?}"
+    );
+
+    // The archive's segments are 1 MiB: a 2 MiB one (a power of two) is refused now, and so
+    // is an empty .partial.
+    let empty_partial = wal_dir.join(format!("{}.partial", seg_name(1, 8)));
+    std::fs::write(&empty_partial, b"").unwrap();
+    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+    let res = wal::push_batch(
+        &repo,
+        &mut cat,
+        &[sized(7, 2 << 20), empty_partial],
+        &PushOptions::default(),
+    )
+    .await
+    .unwrap();
+    let texts: Vec<String> = res
+        .iter()
+        .map(|r| r.outcome.as_ref().unwrap_err().to_string())
+        .collect();
+    assert!(
+        texts[0].contains("WAL segments are 1048576 bytes"),
+        "{texts:?}"
+    );
+    assert!(texts[1].contains(".partial"), "{texts:?}");
+    assert_eq!(repo.snapshots().await.unwrap().len(), 1);
+    drop(tmp);
+}
+
+/// `wal push --async` of a file PostgreSQL has not marked `.ready` (no archive_status entry)
+/// is answered promptly: the push asks the worker for it, instead of waiting out the timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_push_of_a_file_not_marked_ready_returns_promptly() {
+    let (tmp, repo, wal_dir) = setup().await;
+    std::fs::remove_dir_all(wal_dir.join("archive_status")).unwrap();
+    let name = seg_name(1, 1);
+    let path = write_seg(&wal_dir, &name, 31);
+    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
+    opts.idle_exit = Duration::from_secs(2);
+    opts.timeout = Duration::from_secs(30);
+    let started = std::time::Instant::now();
+    let worker = {
+        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
+        tokio::spawn(async move {
+            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
+        })
+    };
+    let no_spawn = || Ok(());
+    wal::push_async(&path, &opts, &no_spawn).await.unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(10), "the push took {took:?}");
+    let summary = worker.await.unwrap().unwrap();
+    assert_eq!(summary.stored, 1, "{summary:?}");
+    let cat = Catalog::load(&repo, "main", None).await.unwrap();
+    let sha = wal::push::sha256_file(&path).await.unwrap();
+    assert_eq!(cat.get(&name).map(|f| f.file.sha256.clone()), Some(sha));
+    // The request is gone with the push: nothing is left for a later worker to redo.
+    let requests = opts.spool.join("in");
+    assert_eq!(std::fs::read_dir(&requests).unwrap().count(), 0);
 }

@@ -1,6 +1,7 @@
 //! What every command shares: the global flags, the password sources, opening a repository
 //! from its URL, and the mapping from errors to exit codes.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,12 +13,15 @@ use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
 #[derive(Debug, Args)]
 pub struct Globals {
+    // `--help` never prints these variables' values (hide_env_values): a URL may carry
+    // an endpoint's credentials, and a password command may embed a secret.
     /// Repository URL: a folder, file://, s3://, az:// or gs://.
     #[arg(
         long,
         short = 'r',
         global = true,
         env = "THINLEDGER_REPOSITORY",
+        hide_env_values = true,
         value_name = "URL"
     )]
     pub repo: Option<String>,
@@ -26,15 +30,18 @@ pub struct Globals {
         long,
         global = true,
         env = "THINLEDGER_PASSWORD_FILE",
+        hide_env_values = true,
         value_name = "FILE",
         conflicts_with = "password_command"
     )]
     pub password_file: Option<PathBuf>,
-    /// Command that prints the repository password (run with `sh -c`).
+    /// Command that prints the repository password (run with `sh -c`; never repeated in
+    /// messages).
     #[arg(
         long,
         global = true,
         env = "THINLEDGER_PASSWORD_COMMAND",
+        hide_env_values = true,
         value_name = "CMD"
     )]
     pub password_command: Option<String>,
@@ -110,11 +117,12 @@ impl Globals {
         Ok(Arc::new(repo))
     }
 
-    /// Where the password came from, for messages (never the password itself).
+    /// Where the password came from, for messages: never the password, nor the password
+    /// command's text (it may embed a secret).
     pub fn password_source(&self) -> String {
         match (&self.password_file, &self.password_command) {
             (Some(f), _) => format!("--password-file {}", f.display()),
-            (None, Some(c)) => format!("--password-command `{c}`"),
+            (None, Some(_)) => "the password command (--password-command)".to_string(),
             (None, None) => "nowhere".to_string(),
         }
     }
@@ -165,16 +173,25 @@ pub fn read_password(
         (Some(f), _) => std::fs::read_to_string(f)
             .map_err(|e| bad(format!("--password-file {}: cannot read it ({e}); give a readable file holding the {what} password", f.display())))?,
         (None, Some(cmd)) => {
+            // Its stderr goes straight to ours; the command line itself is never repeated
+            // (it may embed a secret).
             let out = std::process::Command::new("sh")
                 .arg("-c")
                 .arg(cmd)
                 .stderr(std::process::Stdio::inherit())
                 .output()
-                .map_err(|e| bad(format!("--password-command: cannot run it ({e})")))?;
+                .map_err(|e| bad(format!("the {what} password command cannot run ({e})")))?;
             if !out.status.success() {
-                return Err(bad(format!("--password-command `{cmd}` failed ({}); fix the command", out.status)));
+                let how = match (out.status.code(), out.status.signal()) {
+                    (Some(code), _) => format!("exit {code}"),
+                    (None, Some(signal)) => format!("killed by signal {signal}"),
+                    (None, None) => "no exit status".to_owned(),
+                };
+                return Err(bad(format!(
+                    "the {what} password command failed ({how}; its messages are above); fix the command"
+                )));
             }
-            String::from_utf8(out.stdout).map_err(|_| bad("--password-command printed something that is not UTF-8"))?
+            String::from_utf8(out.stdout).map_err(|_| bad(format!("the {what} password command printed something that is not UTF-8")))?
         }
         (None, None) => {
             return Err(bad(format!(
@@ -197,6 +214,11 @@ pub fn read_password(
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
     let store = StoreBuilder::from_env(url)
         .build()
+        .map_err(|e| bad(format!("--repo: {e}")))?;
+    // A regular file as the repository would otherwise fail later as a raw I/O error.
+    store
+        .location()
+        .check_local_directory()
         .map_err(|e| bad(format!("--repo: {e}")))?;
     let shown = store.display_url().to_string();
     Ok((store, shown))

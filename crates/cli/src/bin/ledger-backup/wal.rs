@@ -215,7 +215,15 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
         .parent()
         .map(Path::to_path_buf)
         .ok_or_else(|| bad(format!("{}: not a file in pg_wal", a.path.display())))?;
-    let mut worker_cmd = repo_flags(g)?;
+    // The password command goes to the worker through its environment, not its command
+    // line, which every local user can read (`ps`).
+    let mut worker_cmd = vec!["--repo".to_string(), g.repo_url()?];
+    let mut worker_env = None;
+    match (&g.password_file, &g.password_command) {
+        (Some(_), _) => worker_cmd = repo_flags(g)?,
+        (None, Some(c)) => worker_env = Some(("THINLEDGER_PASSWORD_COMMAND", c.clone())),
+        (None, None) => {}
+    }
     worker_cmd.extend(["wal".into(), "push-worker".into()]);
     worker_cmd.extend(a.archive.flags());
     worker_cmd.extend([
@@ -234,8 +242,11 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
             .create(true)
             .append(true)
             .open(&log)?;
-        std::process::Command::new(std::env::current_exe()?)
-            .args(&worker_cmd)
+        let mut cmd = std::process::Command::new(std::env::current_exe()?);
+        if let Some((key, value)) = &worker_env {
+            cmd.env(key, value);
+        }
+        cmd.args(&worker_cmd)
             .arg("--log-format")
             .arg("json")
             .stdin(std::process::Stdio::null())

@@ -27,6 +27,8 @@ Examples:
   ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml --fragment redpanda     # redpanda Helm values
 
 Quantities are Kubernetes-style: 32Gi, 32GiB, 32768Mi, 6TiB, 500G; CPUs 4 or 4000m (whole CPUs only).
+Each has an upper bound far beyond real machines (1024 vCPU and 64Ti per node, 1Pi disks, 16Pi of data,
+1Ti/s, 999 nodes or brokers, 87600h retention, 30 years); a larger value is refused (exit 2).
 Without --regions/--zones, placements use a placeholder locality per provider (AWS us-east-1 a/b/c,
 Azure eastus 1/2/3, GCP us-central1 a/b/c, on-prem dc-1; three regions for --survive region).
 
