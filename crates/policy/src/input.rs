@@ -169,6 +169,40 @@ impl InputSet {
                 .collect(),
         )
     }
+
+    /// [`InputSet::to_rego_input`] built directly as the engine's value, without copying the
+    /// documents first (a large plan is most of the work of a check).
+    pub(crate) fn to_engine_input(&self) -> Result<regorus::Value, PolicyError> {
+        let key = |k: &str| regorus::Value::from(k);
+        let mut items = Vec::with_capacity(self.files.len());
+        for f in self.files.iter().filter(|f| !f.documents.is_empty()) {
+            let contents = match f.documents.as_slice() {
+                [one] => to_engine_value(one)?,
+                many => regorus::Value::from(
+                    many.iter()
+                        .map(to_engine_value)
+                        .collect::<Result<Vec<_>, _>>()?,
+                ),
+            };
+            let item: std::collections::BTreeMap<regorus::Value, regorus::Value> = [
+                (key("path"), regorus::Value::from(f.path.as_str())),
+                (key("contents"), contents),
+            ]
+            .into_iter()
+            .collect();
+            items.push(regorus::Value::from(item));
+        }
+        Ok(regorus::Value::from(items))
+    }
+}
+
+/// A JSON value as the Rego engine's value. The engine's own `From` conversion turns a value
+/// it cannot represent into `undefined`, which would make every rule silently pass.
+pub(crate) fn to_engine_value(value: &Value) -> Result<regorus::Value, PolicyError> {
+    regorus::Value::deserialize(value).map_err(|e| PolicyError::Eval {
+        package: "*".into(),
+        message: format!("converting the input for the Rego engine: {e}"),
+    })
 }
 
 fn has_extension(path: &Path, exts: &[&str]) -> bool {
