@@ -131,8 +131,10 @@ mod error;
 mod finding;
 mod input;
 mod policy;
+mod shape;
 
 pub use error::PolicyError;
 pub use finding::{Finding, Report, Severity};
-pub use input::{InputFile, InputSet};
+pub use input::{InputFile, InputSet, MAX_INPUT_BYTES};
 pub use policy::{BUILTIN_POLICIES, PolicySet};
+pub use shape::{DocumentKind, TERRAFORM_ACTIONS};

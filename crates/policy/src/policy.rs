@@ -89,27 +89,32 @@ impl PolicySet {
     }
 
     /// Adds a `.rego` file, or every `.rego` file under a directory (recursively, in name
-    /// order). Rego unit-test files (`*_test.rego`) are skipped.
+    /// order). Rego unit-test files (`*_test.rego`) are skipped. Directories are walked as
+    /// inputs are (see [`InputSet::load`]): links only within the directory, regular files
+    /// only, each at most [`MAX_INPUT_BYTES`](crate::MAX_INPUT_BYTES).
     pub fn add_path(&mut self, path: &Path) -> Result<&mut Self, PolicyError> {
         let io = |source| PolicyError::Io {
             path: path.to_owned(),
             source,
         };
         if fs::metadata(path).map_err(io)?.is_dir() {
-            let mut files = Vec::new();
-            crate::input::collect_files(
-                path,
-                &|name| name.ends_with(".rego") && !name.ends_with("_test.rego"),
-                &mut files,
-            )?;
+            let root = fs::canonicalize(path).map_err(io)?;
+            let files = crate::input::collect_files(path, &[root], &|name| {
+                name.ends_with(".rego") && !name.ends_with("_test.rego")
+            })?;
             for file in files {
-                self.add_path(&file)?;
+                self.add_file(&file)?;
             }
         } else {
-            let source = fs::read_to_string(path).map_err(io)?;
-            self.add_policy(path.display().to_string(), &source)?;
+            self.add_file(path)?;
         }
         Ok(self)
+    }
+
+    fn add_file(&mut self, path: &Path) -> Result<(), PolicyError> {
+        let source = crate::input::read_file(path)?;
+        self.add_policy(path.display().to_string(), &source)?;
+        Ok(())
     }
 
     /// Names of the loaded policy modules.
