@@ -56,8 +56,11 @@ impl InputSet {
             .filter_map(|p| fs::canonicalize(p).ok().filter(|c| c.is_dir()))
             .collect::<Vec<_>>();
         let mut set = Self::new();
+        // One walk over all paths: a file reached twice (a directory and a link to it, or a
+        // file given that is also in a directory given) is read once.
+        let mut visited = Visited::default();
         for path in paths {
-            set.add_path_within(path.as_ref(), &roots)?;
+            set.add_path_within(path.as_ref(), &roots, &mut visited)?;
         }
         Ok(set)
     }
@@ -66,32 +69,38 @@ impl InputSet {
     /// one path).
     pub fn add_path(&mut self, path: &Path) -> Result<&mut Self, PolicyError> {
         let roots: Vec<PathBuf> = fs::canonicalize(path).ok().into_iter().collect();
-        self.add_path_within(path, &roots)
+        self.add_path_within(path, &roots, &mut Visited::default())
     }
 
     fn add_path_within(
         &mut self,
         path: &Path,
         roots: &[PathBuf],
+        visited: &mut Visited,
     ) -> Result<&mut Self, PolicyError> {
         let meta = fs::metadata(path).map_err(|source| PolicyError::Io {
             path: path.to_owned(),
             source,
         })?;
-        if meta.is_dir() {
-            let found = collect_files(path, roots, &|name| {
-                has_extension(Path::new(name), &["json", "yaml", "yml"])
-            })?;
-            if found.is_empty() {
+        let files = if meta.is_dir() {
+            let is_input = |name: &str| has_extension(Path::new(name), &["json", "yaml", "yml"]);
+            let (files, matched) = collect_files(path, roots, &is_input, visited)?;
+            if matched == 0 {
                 return Err(PolicyError::NoInput {
                     path: path.to_owned(),
                 });
             }
-            for file in found {
-                self.add_file(&file)?;
-            }
+            files
         } else {
-            self.add_file(path)?;
+            let first = fs::canonicalize(path).map_or(true, |real| visited.files.insert(real));
+            if first {
+                vec![path.to_owned()]
+            } else {
+                Vec::new()
+            }
+        };
+        for file in files {
+            self.add_file(&file)?;
         }
         Ok(self)
     }
@@ -289,34 +298,46 @@ fn has_extension(path: &Path, exts: &[&str]) -> bool {
 /// outside the roots and would be read (a directory, or a name `keep` accepts) is an error.
 /// Entries that are not regular files are returned too, for [`read_file`] to refuse: a fifo
 /// named `plan.json` must not pass unnoticed.
+///
+/// Returns the files not `visited` before, and how many entries `keep` accepted (visited
+/// before or not: a directory whose files were all read already is not empty).
 pub(crate) fn collect_files(
     dir: &Path,
     roots: &[PathBuf],
     keep: &dyn Fn(&str) -> bool,
-) -> Result<Vec<PathBuf>, PolicyError> {
-    let mut walk = Walk {
-        roots,
-        keep,
-        dirs: HashSet::new(),
-        files: HashSet::new(),
-        out: Vec::new(),
-    };
+    visited: &mut Visited,
+) -> Result<(Vec<PathBuf>, usize), PolicyError> {
     let real = fs::canonicalize(dir).map_err(|source| PolicyError::Io {
         path: dir.to_owned(),
         source,
     })?;
-    walk.dirs.insert(real);
-    walk.visit(dir)?;
-    Ok(walk.out)
+    let mut walk = Walk {
+        roots,
+        keep,
+        visited,
+        out: Vec::new(),
+        matched: 0,
+    };
+    if walk.visited.dirs.insert(real) {
+        walk.visit(dir)?;
+    }
+    let matched = walk.matched;
+    Ok((walk.out, matched))
+}
+
+/// Resolved directories and files already visited by a walk.
+#[derive(Debug, Default)]
+pub(crate) struct Visited {
+    dirs: HashSet<PathBuf>,
+    files: HashSet<PathBuf>,
 }
 
 struct Walk<'a> {
     roots: &'a [PathBuf],
     keep: &'a dyn Fn(&str) -> bool,
-    /// Resolved directories and files already visited.
-    dirs: HashSet<PathBuf>,
-    files: HashSet<PathBuf>,
+    visited: &'a mut Visited,
     out: Vec<PathBuf>,
+    matched: usize,
 }
 
 impl Walk<'_> {
@@ -360,11 +381,14 @@ impl Walk<'_> {
                 });
             }
             if is_dir {
-                if self.dirs.insert(real) {
+                if self.visited.dirs.insert(real) {
                     self.visit(&path)?;
                 }
-            } else if self.files.insert(real) {
-                self.out.push(path);
+            } else {
+                self.matched += 1;
+                if self.visited.files.insert(real) {
+                    self.out.push(path);
+                }
             }
         }
         Ok(())

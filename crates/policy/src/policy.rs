@@ -99,9 +99,13 @@ impl PolicySet {
         };
         if fs::metadata(path).map_err(io)?.is_dir() {
             let root = fs::canonicalize(path).map_err(io)?;
-            let files = crate::input::collect_files(path, &[root], &|name| {
-                name.ends_with(".rego") && !name.ends_with("_test.rego")
-            })?;
+            let is_policy = |name: &str| name.ends_with(".rego") && !name.ends_with("_test.rego");
+            let (files, _) = crate::input::collect_files(
+                path,
+                &[root],
+                &is_policy,
+                &mut crate::input::Visited::default(),
+            )?;
             for file in files {
                 self.add_file(&file)?;
             }
