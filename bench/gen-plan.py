@@ -5,7 +5,7 @@
 
 MIX is `mixed` (default: a realistic spread of the resource types the guardrails read, plus
 unrelated ones) or one resource kind from KINDS below, to find a rule that scales badly with
-one kind. Every change is safe (no-op, update or create of non-ledger data) except every
+one kind (`backup`: backup buckets each tiered by a lifecycle configuration). Every change is safe (no-op, update or create of non-ledger data) except every
 1000th, which deletes a PVC, so a correct check denies exactly N // 1000 changes. The output
 depends only on the arguments.
 """
@@ -81,6 +81,17 @@ def statefulset(i, actions):
     return "kubernetes_stateful_set_v1", actions, body, body
 
 
+def backup(i, actions):
+    # Backup buckets, each tiered by a separate lifecycle configuration (the next change):
+    # the rule that relates the two once searched the whole plan for every bucket.
+    if i % 2 == 0:
+        body = {"bucket": f"ledger-backup-{i}", "tags": tags(i)}
+        return "aws_s3_bucket", actions, body, body
+    body = {"bucket": f"ledger-backup-{i - 1}",
+            "rule": [{"id": "cold", "status": "Enabled", "transition": [{"days": 30, "storage_class": "GLACIER_IR"}]}]}
+    return "aws_s3_bucket_lifecycle_configuration", actions, body, body
+
+
 def null(i, actions):
     return "null_resource", actions, {"triggers": {"v": str(i)}}, {"triggers": {"v": str(i)}}
 
@@ -88,7 +99,7 @@ def null(i, actions):
 KINDS = {
     "pvc": pvc, "manifest": manifest, "bucket": bucket, "instance": instance, "helm": helm,
     "secret": secret, "node_pool": node_pool, "volume": volume, "statefulset": statefulset,
-    "null": null,
+    "null": null, "backup": backup,
 }
 
 ACTIONS = [["no-op"], ["update"], ["no-op"], ["create"], ["no-op"]]

@@ -306,7 +306,7 @@ fn check_actions(actions: Option<&Value>, at: &str) -> Result<(), ShapeProblem> 
             }
         }
     }
-    if !TERRAFORM_ACTIONS.iter().any(|l| *l == names.as_slice()) {
+    if !TERRAFORM_ACTIONS.contains(&names.as_slice()) {
         return Err(malformed(kind, at, actions, format!("one of {lists}")));
     }
     Ok(())

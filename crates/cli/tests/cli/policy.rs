@@ -257,7 +257,7 @@ fn unrecognised_or_malformed_input_exits_2(
     ledger_policy(&args)
         .code(2)
         .stdout("")
-        .stderr(predicate::str::contains(format!("{input}")))
+        .stderr(predicate::str::contains(input.clone()))
         .stderr(predicate::str::contains(message))
         .stderr(predicate::str::contains("expected"));
 }
