@@ -82,8 +82,7 @@ deny contains lib.finding(
 
 # StorageClasses and PersistentVolumes that hold ledger data must Retain.
 ledger_storage_classes contains sc if {
-	some m in lib.manifests
-	lib.is_ledger(m.obj)
+	some m in lib.ledger_manifests
 	some t in object.get(m.obj, ["spec", "volumeClaimTemplates"], [])
 	sc := t.spec.storageClassName
 }

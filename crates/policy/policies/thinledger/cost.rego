@@ -236,8 +236,7 @@ warn contains lib.finding(
 	sprintf("ledger volumes use the legacy storage class %q", [sc]),
 	legacy_remediation,
 ) if {
-	some m in lib.manifests
-	lib.is_ledger(m.obj)
+	some m in lib.ledger_manifests
 	some sc in ledger_claim_classes(m.obj)
 	sc in legacy_class_names
 }

@@ -130,8 +130,9 @@ deny contains lib.finding(
 	remediation,
 ) if {
 	some m in lib.manifests
-	has_workload_identity(m.obj)
+	# key_locations first: it is cheap when it finds nothing, as for most objects.
 	some loc in key_locations(m.obj)
+	has_workload_identity(m.obj)
 }
 
 deny contains lib.finding(

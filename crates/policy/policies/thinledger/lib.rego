@@ -164,6 +164,13 @@ is_ledger(o) if component(o) != ""
 
 is_ledger(o) if labels(o)["app.kubernetes.io/part-of"] == ledger_part_of
 
+# The ledger's manifests, decided once: rules that look only at ledger objects iterate these
+# instead of deciding again for every object of the input.
+ledger_manifests contains m if {
+	some m in manifests
+	is_ledger(m.obj)
+}
+
 # The database's own container in a ledger pod: the one running the CockroachDB or Redpanda
 # image, or the first container when no image is recognised.
 main_containers(o) := recognised if {

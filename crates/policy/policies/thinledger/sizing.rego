@@ -198,7 +198,7 @@ deny contains lib.finding(
 	sprintf("container %q: %s", [c.name, memory_message(f)]),
 	"Use --cache=.25 --max-sql-memory=.25 (or any values with 2 × sql + cache ≤ 80%), leaving headroom for Go and the OS.",
 ) if {
-	some m in lib.manifests
+	some m in lib.ledger_manifests
 	lib.component(m.obj) == "cockroachdb"
 	some c in lib.main_containers(m.obj)
 	values := container_memory_values(c)
