@@ -36,22 +36,24 @@ LP="$CARGO_TARGET_DIR/release/ledger-policy"
 read -r -a plans <<< "$PLANS"
 with_baseline() { [ -n "${BASELINE:-}" ] && [[ " $BASELINE_PLANS " == *" $1 "* ]]; }
 for p in "${plans[@]}"; do
-    [ -s "$WORK/$p.json" ] || python3 bench/gen-plan.py "${p#*:}" "${p%%:*}" > "$WORK/$p.json"
+    # Written under a temporary name: a partly written plan is never timed.
+    [ -s "$WORK/$p.json" ] || { python3 bench/gen-plan.py "${p#*:}" "${p%%:*}" > "$WORK/$p.json.$$" && mv "$WORK/$p.json.$$" "$WORK/$p.json"; }
 done
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 RESULTS="$WORK/results.tsv" # tool plan run wall cpu peak_mib load
 : > "$RESULTS"
 run() { # tool binary plan run
-    local out="$WORK/$1.$3.out" load rc
+    local out="$WORK/$1.$3.out.$$" load rc
     load="$(load1)"
     rc=0
-    /usr/bin/time -o "$WORK/time" -f '%e %U %S %M' "$2" check "$WORK/$3.json" --output json > "$out" || rc=$?
+    /usr/bin/time -o "$WORK/time.$$" -f '%e %U %S %M' "$2" check "$WORK/$3.json" --output json > "$out" || rc=$?
     [ "$rc" = 1 ] || { echo "$1 on $3: exit $rc (expected 1: denied)" >&2; exit 1; }
     local n="${3#*:}" denied
     denied="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["denied"])' "$out")"
     [ "$denied" = "$((n / 1000))" ] || { echo "$1 on $3: $denied denied, expected $((n / 1000))" >&2; exit 1; }
-    read -r wall user sys rss < <(tail -n 1 "$WORK/time")
+    # The last line: /usr/bin/time writes "Command exited with non-zero status 1" first.
+    read -r wall user sys rss < <(tail -n 1 "$WORK/time.$$")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$3" "$4" "$wall" \
         "$(awk -v a="$user" -v b="$sys" 'BEGIN { printf "%.2f", a + b }')" "$((rss / 1024))" "$load" >> "$RESULTS"
 }
@@ -61,7 +63,7 @@ for p in "${plans[@]}"; do
         if with_baseline "$p"; then run baseline "$BASELINE" "$p" "$r"; fi
     done
     if with_baseline "$p"; then
-        python3 - "$WORK/ledger-policy.$p.out" "$WORK/baseline.$p.out" "$p" <<'PY'
+        python3 - "$WORK/ledger-policy.$p.out.$$" "$WORK/baseline.$p.out.$$" "$p" <<'PY'
 import json, sys
 a, b = (json.load(open(f))["findings"] for f in sys.argv[1:3])
 key = lambda f: (f["severity"], f["rule"], f["resource"], f["message"])
