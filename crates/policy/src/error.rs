@@ -1,11 +1,14 @@
 //! What can go wrong loading inputs and policies, or evaluating them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::shape::{DocumentKind, EXPECTED_INPUT};
 
 /// An error from loading inputs or policies, or from evaluating them.
 ///
-/// Input problems ([`PolicyError::Io`], [`PolicyError::Parse`], [`PolicyError::NoInput`]) mean
-/// the check could not run on what it was given; the others are problems with a policy.
+/// Input problems (see [`PolicyError::is_input_error`]) mean the check could not run on what it
+/// was given: a guardrail that cannot read its input refuses it rather than passing it. The
+/// others are problems with a policy.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
@@ -40,6 +43,78 @@ pub enum PolicyError {
     NoInput {
         /// The directory.
         path: PathBuf,
+    },
+    /// A path given, or found in a directory given, is not a regular file (a device, a fifo, a
+    /// socket): reading it could block or never end.
+    #[error(
+        "{path}: is {what}, not a regular file; pass Terraform plan JSON, Kubernetes YAML or tenant files (or directories of them)"
+    )]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+        /// What it is, e.g. `a character device`.
+        what: &'static str,
+    },
+    /// An input or policy file is larger than [`MAX_INPUT_BYTES`](crate::MAX_INPUT_BYTES).
+    #[error(
+        "{path}: is {size} bytes, over the limit of {limit} bytes for one file; split the input (e.g. one plan per root module)"
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes (at least this many when it grew while read).
+        size: u64,
+        /// The limit, [`MAX_INPUT_BYTES`](crate::MAX_INPUT_BYTES).
+        limit: u64,
+    },
+    /// A symbolic link inside a directory given leads outside every directory given. Links are
+    /// followed only within the directories given, so a check reads only what it was pointed at.
+    #[error(
+        "{link}: symbolic link to {target}, outside the directories given; pass {target} explicitly if it should be checked, or remove the link"
+    )]
+    LinkOutsideRoots {
+        /// The link, as found in the directory.
+        link: PathBuf,
+        /// Where it leads (resolved).
+        target: PathBuf,
+    },
+    /// A document is none of the inputs the guardrails check: a guardrail that cannot
+    /// recognise its input refuses it.
+    #[error(
+        "{}: not a Terraform plan, Kubernetes object or tenant file: found {found}; expected {}",
+        location(path, *document, field),
+        EXPECTED_INPUT
+    )]
+    UnrecognisedDocument {
+        /// The file.
+        path: PathBuf,
+        /// The document's position in a multi-document YAML stream (1-based), if it has several.
+        document: Option<usize>,
+        /// Where in the file's document (`[2]` for an item of a top-level array); empty for
+        /// the whole document.
+        field: String,
+        /// What was found, e.g. `an empty object`, `null`, `the string "hello"`.
+        found: String,
+    },
+    /// A document recognised as a Terraform plan, Kubernetes object or List, or tenant file
+    /// has a field of the wrong type or value, e.g. a plan whose `actions` is a string.
+    #[error(
+        "{}: malformed {kind}: {field} is {found}; expected {expected}",
+        location(path, *document, "")
+    )]
+    MalformedDocument {
+        /// The file.
+        path: PathBuf,
+        /// The document's position in a multi-document YAML stream (1-based), if it has several.
+        document: Option<usize>,
+        /// What the document was recognised as.
+        kind: DocumentKind,
+        /// The JSON path of the field, e.g. `resource_changes[3].change.actions`.
+        field: String,
+        /// What was found, e.g. `the string "delete"`, `missing`.
+        found: String,
+        /// What the field must be.
+        expected: String,
     },
     /// A Rego policy does not parse or compile.
     #[error("policy {name}: {message}")]
@@ -77,7 +152,26 @@ impl PolicyError {
     pub fn is_input_error(&self) -> bool {
         matches!(
             self,
-            PolicyError::Io { .. } | PolicyError::Parse { .. } | PolicyError::NoInput { .. }
+            PolicyError::Io { .. }
+                | PolicyError::Parse { .. }
+                | PolicyError::NoInput { .. }
+                | PolicyError::NotAFile { .. }
+                | PolicyError::TooLarge { .. }
+                | PolicyError::LinkOutsideRoots { .. }
+                | PolicyError::UnrecognisedDocument { .. }
+                | PolicyError::MalformedDocument { .. }
         )
     }
+}
+
+/// `plan.json`, `manifests.yaml (document 2)`, `list.json at [3]`.
+fn location(path: &Path, document: Option<usize>, field: &str) -> String {
+    let mut at = path.display().to_string();
+    if let Some(n) = document {
+        at.push_str(&format!(" (document {n})"));
+    }
+    if !field.is_empty() {
+        at.push_str(&format!(" at {field}"));
+    }
+    at
 }

@@ -89,27 +89,36 @@ impl PolicySet {
     }
 
     /// Adds a `.rego` file, or every `.rego` file under a directory (recursively, in name
-    /// order). Rego unit-test files (`*_test.rego`) are skipped.
+    /// order). Rego unit-test files (`*_test.rego`) are skipped. Directories are walked as
+    /// inputs are (see [`InputSet::load`]): links only within the directory, regular files
+    /// only, each at most [`MAX_INPUT_BYTES`](crate::MAX_INPUT_BYTES).
     pub fn add_path(&mut self, path: &Path) -> Result<&mut Self, PolicyError> {
         let io = |source| PolicyError::Io {
             path: path.to_owned(),
             source,
         };
         if fs::metadata(path).map_err(io)?.is_dir() {
-            let mut files = Vec::new();
-            crate::input::collect_files(
+            let root = fs::canonicalize(path).map_err(io)?;
+            let is_policy = |name: &str| name.ends_with(".rego") && !name.ends_with("_test.rego");
+            let (files, _) = crate::input::collect_files(
                 path,
-                &|name| name.ends_with(".rego") && !name.ends_with("_test.rego"),
-                &mut files,
+                &[root],
+                &is_policy,
+                &mut crate::input::Visited::default(),
             )?;
             for file in files {
-                self.add_path(&file)?;
+                self.add_file(&file)?;
             }
         } else {
-            let source = fs::read_to_string(path).map_err(io)?;
-            self.add_policy(path.display().to_string(), &source)?;
+            self.add_file(path)?;
         }
         Ok(self)
+    }
+
+    fn add_file(&mut self, path: &Path) -> Result<(), PolicyError> {
+        let source = crate::input::read_file(path)?;
+        self.add_policy(path.display().to_string(), &source)?;
+        Ok(())
     }
 
     /// Names of the loaded policy modules.
@@ -119,58 +128,70 @@ impl PolicySet {
 
     /// Evaluates every package against the inputs, together, and returns all findings.
     pub fn evaluate(&self, inputs: &InputSet) -> Result<Report, PolicyError> {
-        let mut report = self.evaluate_value(inputs.to_rego_input())?;
+        let mut report = self.evaluate_engine_input(inputs.to_engine_input()?)?;
         report.files = inputs.files().iter().map(|f| f.path.clone()).collect();
         Ok(report)
     }
 
     /// Evaluates every package against one raw input document (any shape the policies accept).
+    ///
+    /// The document is passed as it is: unlike [`PolicySet::evaluate`], nothing checks that
+    /// it holds inputs the policies recognise.
     pub fn evaluate_value(&self, input: Value) -> Result<Report, PolicyError> {
+        self.evaluate_engine_input(crate::input::to_engine_value(&input)?)
+    }
+
+    /// All modules are evaluated in one pass, so the helper rules every package imports
+    /// (`data.thinledger.lib`) are computed once, not once per package.
+    fn evaluate_engine_input(&self, input: regorus::Value) -> Result<Report, PolicyError> {
         let mut engine = self.engine.clone();
-        engine.set_input(regorus::Value::from(input));
-        let packages: BTreeSet<String> = engine
-            .get_packages()
-            .map_err(|e| PolicyError::Eval {
-                package: "*".into(),
-                message: e.to_string(),
-            })?
+        engine.set_input(input);
+        let all_err = |message: String| PolicyError::Eval {
+            package: "*".into(),
+            message,
+        };
+        let packages: BTreeSet<Vec<String>> = engine
+            .get_policy_package_components()
+            .map_err(|e| all_err(e.to_string()))?
             .into_iter()
-            .map(|p| p.strip_prefix("data.").unwrap_or(&p).to_owned())
+            .map(|p| p.components)
             .collect();
+        let data = engine
+            .eval_modules(false)
+            .map_err(|e| all_err(format!("{e:#}")))?;
         let mut findings = BTreeSet::new();
-        for package in &packages {
-            let eval_err = |message: String| PolicyError::Eval {
-                package: package.clone(),
-                message,
-            };
-            let results = engine
-                .eval_query(format!("data.{package}"), false)
-                .map_err(|e| eval_err(format!("{e:#}")))?;
-            let Some(value) = results
-                .result
-                .first()
-                .and_then(|r| r.expressions.first())
-                .map(|e| &e.value)
-            else {
+        let mut names = Vec::new();
+        for components in &packages {
+            let package = components.join(".");
+            let value = components
+                .iter()
+                .fold(&data, |v, c| &v[&regorus::Value::from(c.as_str())]);
+            names.push(package.clone());
+            let regorus::Value::Object(rules) = value else {
                 continue;
             };
-            let value = serde_json::to_value(value).map_err(|e| eval_err(e.to_string()))?;
-            let Value::Object(rules) = value else {
-                continue;
-            };
-            for (rule, produced) in rules {
-                let Some(severity) = Severity::of_rule(&rule) else {
+            // Only the deny/warn rules are converted: helper rules can hold copies of the
+            // whole input.
+            for (rule, produced) in rules.iter() {
+                let Ok(rule) = rule.as_string() else {
                     continue;
                 };
+                let Some(severity) = Severity::of_rule(rule) else {
+                    continue;
+                };
+                let produced = serde_json::to_value(produced).map_err(|e| PolicyError::Eval {
+                    package: package.clone(),
+                    message: e.to_string(),
+                })?;
                 for item in as_items(&produced) {
-                    findings.insert(to_finding(package, &rule, severity, item)?);
+                    findings.insert(to_finding(&package, rule, severity, item)?);
                 }
             }
         }
         Ok(Report {
             findings: findings.into_iter().collect(),
             files: Vec::new(),
-            packages: packages.into_iter().collect(),
+            packages: names,
         })
     }
 }

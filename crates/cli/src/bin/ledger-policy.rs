@@ -20,8 +20,9 @@ Examples:
   ledger-policy check plan.json --policy ./our-policies --strict
   ledger-policy policies --write ./policy   # then: conftest test --combine --all-namespaces -p ./policy FILES
 
-Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable or
-malformed input or policy.";
+Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable,
+malformed or unrecognised input (anything but Terraform plans, Kubernetes objects and tenant
+files), or a bad policy.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +51,8 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct CheckArgs {
     /// Terraform plan JSON (`terraform show -json`), Kubernetes YAML (multi-document), tenant
-    /// files, or directories holding them (searched for .json, .yaml, .yml).
+    /// files, or directories holding them (searched for .json, .yaml, .yml; links followed
+    /// only within them; regular files of at most 256 MiB).
     #[arg(required = true, value_name = "FILE|DIR")]
     inputs: Vec<PathBuf>,
     /// Extra Rego policies: a .rego file or a directory of them (repeatable).

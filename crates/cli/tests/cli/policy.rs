@@ -203,3 +203,137 @@ fn run_with_closed_stdout(args: &[&str]) -> std::process::Output {
     drop(child.stdout.take());
     child.wait_with_output().unwrap()
 }
+
+/// A guardrail that cannot recognise its input refuses it: exit 2 naming the file and the
+/// field, with or without --strict, and no verdict on stdout.
+#[rstest]
+#[case::empty_object("empty-object.json", "found an empty object")]
+#[case::empty_array("empty-array.json", "found an empty array")]
+#[case::null("null.json", "found null")]
+#[case::top_level_string("string.json", "found the string")]
+#[case::no_format_version(
+    "no-format-version.json",
+    "not a Terraform plan, Kubernetes object or tenant file"
+)]
+#[case::null_change_item("null-change-item.json", "resource_changes[1] is null")]
+#[case::change_is_a_string(
+    "change-is-a-string.json",
+    "resource_changes[0].change is the string \"delete\""
+)]
+#[case::actions_is_a_string(
+    "actions-is-a-string.json",
+    "resource_changes[0].change.actions is the string \"delete\""
+)]
+#[case::actions_nested_list(
+    "actions-nested-list.json",
+    "resource_changes[0].change.actions[0] is the array"
+)]
+#[case::actions_upper_case(
+    "actions-upper-case.json",
+    "resource_changes[0].change.actions[0] is the string \"DELETE\""
+)]
+#[case::actions_unknown_name("actions-unknown-name.json", "actions[0] is the string \"destroy\"")]
+#[case::actions_repeated(
+    "actions-repeated.json",
+    "resource_changes[0].change.actions is the array"
+)]
+#[case::mode_upper_case(
+    "mode-upper-case.json",
+    "resource_changes[0].mode is the string \"MANAGED\""
+)]
+#[case::state_not_plan("state-not-plan.json", "resource_changes is missing")]
+#[case::empty_yaml("empty.yaml", "found no document")]
+#[case::second_document("second-document-a-string.yaml", "(document 2)")]
+fn unrecognised_or_malformed_input_exits_2(
+    #[case] name: &str,
+    #[case] message: &str,
+    #[values(false, true)] strict: bool,
+) {
+    let input = fixture(&format!("refused/{name}"));
+    let mut args = vec!["check", input.as_str()];
+    if strict {
+        args.push("--strict");
+    }
+    ledger_policy(&args)
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(input.clone()))
+        .stderr(predicate::str::contains(message))
+        .stderr(predicate::str::contains("expected"));
+}
+
+/// A refused file among good ones still refuses the whole check: nothing is half-checked.
+#[test]
+fn one_refused_file_refuses_the_whole_check() {
+    ledger_policy(&[
+        "check",
+        &fixture("terraform/pvc-kept.json"),
+        &fixture("refused/actions-is-a-string.json"),
+    ])
+    .code(2)
+    .stdout("");
+}
+
+#[test]
+fn a_symlink_loop_is_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(fixture("terraform/pvc-delete.json"), sub.join("plan.json")).unwrap();
+    std::os::unix::fs::symlink("..", sub.join("loop")).unwrap();
+    ledger_policy(&["check", dir.path().to_str().unwrap()])
+        .code(1)
+        .stdout(predicate::str::contains(
+            "FAILED: 1 denied, 0 warnings in 1 file",
+        ));
+}
+
+#[test]
+fn a_symlink_out_of_the_directory_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("k8s/tenant-aws.yaml"),
+        dir.path().join("tenant.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/etc", dir.path().join("etc")).unwrap();
+    ledger_policy(&["check", dir.path().to_str().unwrap()])
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "etc: symbolic link to /etc, outside the directories given",
+        ));
+}
+
+/// Devices and fifos are refused at once instead of read forever (or waited on).
+#[test]
+fn dev_zero_and_a_fifo_exit_2_without_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("plan.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for (input, what) in [
+        ("/dev/zero", "is a character device, not a regular file"),
+        (
+            fifo.to_str().unwrap(),
+            "is a fifo (named pipe), not a regular file",
+        ),
+        (
+            dir.path().to_str().unwrap(),
+            "is a fifo (named pipe), not a regular file",
+        ),
+    ] {
+        Command::cargo_bin("ledger-policy")
+            .unwrap()
+            .args(["check", input])
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(what));
+    }
+}

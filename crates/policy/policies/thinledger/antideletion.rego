@@ -20,8 +20,8 @@ deny contains lib.finding(
 	sprintf("the plan %s a PersistentVolumeClaim (actions: %s); its volume and data would be deleted", [lib.change_verb(c.rc), concat(", ", c.rc.change.actions)]),
 	"Remove the change from the plan (terraform state rm, a moved block, or lifecycle { prevent_destroy = true }); migrate the data first if the claim really must go.",
 ) if {
-	some c in lib.changes
-	c.rc.type in pvc_types
+	some pvc_type in pvc_types
+	some c in lib.changes_by_type[pvc_type]
 	lib.deletes(c.rc)
 }
 
@@ -31,8 +31,7 @@ deny contains lib.finding(
 	sprintf("the plan %s a kubernetes_manifest holding a %s (actions: %s); its data would be deleted", [lib.change_verb(c.rc), c.rc.change.before.manifest.kind, concat(", ", c.rc.change.actions)]),
 	"Remove the change from the plan (terraform state rm, a moved block, or lifecycle { prevent_destroy = true }).",
 ) if {
-	some c in lib.changes
-	c.rc.type == "kubernetes_manifest"
+	some c in lib.changes_by_type.kubernetes_manifest
 	lib.deletes(c.rc)
 	c.rc.change.before.manifest.kind in {"PersistentVolumeClaim", "CrdbCluster", "Redpanda"}
 }
@@ -44,8 +43,7 @@ deny contains lib.finding(
 	sprintf("persistentVolumeClaimRetentionPolicy.%s is Delete: claims would be deleted with the StatefulSet or on scale-down", [field]),
 	"Set spec.persistentVolumeClaimRetentionPolicy.whenDeleted and .whenScaled to Retain (the default).",
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "StatefulSet"
+	some m in lib.manifests_by_kind.StatefulSet
 	some field in ["whenDeleted", "whenScaled"]
 	object.get(m.obj, ["spec", "persistentVolumeClaimRetentionPolicy", field], "Retain") == "Delete"
 }
@@ -56,8 +54,8 @@ deny contains lib.finding(
 	sprintf("persistent_volume_claim_retention_policy.%s is Delete: claims would be deleted with the StatefulSet or on scale-down", [field]),
 	"Set persistent_volume_claim_retention_policy { when_deleted = \"Retain\", when_scaled = \"Retain\" }.",
 ) if {
-	some p in lib.present
-	p.rc.type in statefulset_types
+	some sts_type in statefulset_types
+	some p in lib.present_by_type[sts_type]
 	policy := lib.block(lib.block(p.after, "spec"), "persistent_volume_claim_retention_policy")
 	some field in ["when_deleted", "when_scaled"]
 	policy[field] == "Delete"
@@ -77,35 +75,32 @@ deny contains lib.finding(
 	sprintf("the plan %s the Helm release %q of the ledger's database (actions: %s)", [lib.change_verb(c.rc), object.get(c.rc.change.before, "name", c.rc.name), concat(", ", c.rc.change.actions)]),
 	"Keep the release in the configuration; to move it, use a moved block or terraform state mv instead of destroy and create.",
 ) if {
-	some c in lib.changes
-	c.rc.type == "helm_release"
+	some c in lib.changes_by_type.helm_release
 	lib.deletes(c.rc)
 	db_release(c.rc.change.before)
 }
 
 # StorageClasses and PersistentVolumes that hold ledger data must Retain.
 ledger_storage_classes contains sc if {
-	some m in lib.manifests
-	lib.is_ledger(m.obj)
+	some m in lib.ledger_manifests
 	some t in object.get(m.obj, ["spec", "volumeClaimTemplates"], [])
 	sc := t.spec.storageClassName
 }
 
 ledger_storage_classes contains sc if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.PersistentVolumeClaim
 	lib.is_ledger(m.obj)
-	m.obj.kind == "PersistentVolumeClaim"
 	sc := m.obj.spec.storageClassName
 }
 
 ledger_storage_classes contains sc if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	sc := m.obj.spec.dataStore.pvc.spec.storageClassName
 }
 
 ledger_storage_classes contains sc if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	sc := m.obj.spec.clusterSpec.storage.persistentVolume.storageClass
 }
@@ -128,8 +123,7 @@ deny contains lib.finding(
 	"reclaimPolicy is Delete (the default when unset): deleting a ledger claim would delete its disk",
 	"Set reclaimPolicy: Retain on StorageClasses used for ledger data.",
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "StorageClass"
+	some m in lib.manifests_by_kind.StorageClass
 	ledger_storage(m.obj)
 	object.get(m.obj, "reclaimPolicy", "Delete") == "Delete"
 }
@@ -140,8 +134,7 @@ deny contains lib.finding(
 	"persistentVolumeReclaimPolicy is Delete: releasing the ledger's claim would delete its disk",
 	"Patch the PersistentVolume to persistentVolumeReclaimPolicy: Retain.",
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "PersistentVolume"
+	some m in lib.manifests_by_kind.PersistentVolume
 	ledger_storage(m.obj)
 	m.obj.spec.persistentVolumeReclaimPolicy == "Delete"
 }
@@ -166,8 +159,8 @@ deny contains lib.finding(
 	"reclaim_policy is Delete (the default when unset): deleting a ledger claim would delete its disk",
 	"Set reclaim_policy = \"Retain\" on storage classes used for ledger data.",
 ) if {
-	some p in lib.present
-	p.rc.type in storage_class_types
+	some sc_type in storage_class_types
+	some p in lib.present_by_type[sc_type]
 	tf_ledger(p.after)
 	object.get(p.after, "reclaim_policy", "Delete") in {"Delete", null}
 }
@@ -178,8 +171,8 @@ deny contains lib.finding(
 	"persistent_volume_reclaim_policy is Delete: releasing the ledger's claim would delete its disk",
 	"Set persistent_volume_reclaim_policy = \"Retain\".",
 ) if {
-	some p in lib.present
-	p.rc.type in pv_types
+	some pv_type in pv_types
+	some p in lib.present_by_type[pv_type]
 	tf_ledger(p.after)
 	lib.block(p.after, "spec").persistent_volume_reclaim_policy == "Delete"
 }

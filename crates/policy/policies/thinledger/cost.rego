@@ -36,7 +36,7 @@ warn contains lib.finding(
 	"Redpanda runs without tiered storage: all retained data stays on premium local disks",
 	redpanda_remediation,
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	not redpanda_cr_tiered(m.obj)
 }
@@ -54,8 +54,7 @@ warn contains lib.finding(
 	"Redpanda runs without tiered storage (no cloud_storage_enabled: true in its arguments or in a ConfigMap of its namespace): all retained data stays on premium local disks",
 	redpanda_remediation,
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "StatefulSet"
+	some m in lib.manifests_by_kind.StatefulSet
 	lib.component(m.obj) == "redpanda"
 	not statefulset_tiered(m.obj)
 }
@@ -66,10 +65,11 @@ statefulset_tiered(o) if {
 	tiered_text(s)
 }
 
-statefulset_tiered(o) if {
-	some cm in lib.manifests
-	cm.obj.kind == "ConfigMap"
-	lib.namespace(cm.obj) == lib.namespace(o)
+statefulset_tiered(o) if lib.namespace(o) in tiered_namespaces
+
+# Namespaces with a ConfigMap that enables tiered storage (collected once, not per StatefulSet).
+tiered_namespaces contains lib.namespace(cm.obj) if {
+	some cm in lib.manifests_by_kind.ConfigMap
 	some s in object.get(cm.obj, "data", {})
 	tiered_text(s)
 }
@@ -80,8 +80,7 @@ warn contains lib.finding(
 	"the Redpanda Helm release does not enable tiered storage: all retained data stays on premium local disks",
 	redpanda_remediation,
 ) if {
-	some p in lib.present
-	p.rc.type == "helm_release"
+	some p in lib.present_by_type.helm_release
 	contains(lower(object.get(p.after, "chart", "")), "redpanda")
 	not helm_tiered(p.after)
 }
@@ -120,8 +119,7 @@ warn contains lib.finding(
 	"backup bucket has no lifecycle rule moving objects to a colder storage class",
 	lifecycle_remediation,
 ) if {
-	some p in lib.present
-	p.rc.type == "aws_s3_bucket"
+	some p in lib.present_by_type.aws_s3_bucket
 	backup_bucket(p)
 	not s3_tiered(p)
 }
@@ -135,19 +133,23 @@ has_transition(rules) if {
 s3_tiered(p) if has_transition(object.get(p.after, "lifecycle_rule", []))
 
 # A separate lifecycle configuration names the bucket, or (when the name is only known after
-# apply) lives in the same module.
-s3_tiered(p) if {
-	some l in lib.present
-	l.rc.type == "aws_s3_bucket_lifecycle_configuration"
-	same_bucket(l, p)
+# apply) lives in the same module. Both are collected once rather than searched per bucket.
+s3_tiered(p) if p.after.bucket in s3_tiered_buckets
+
+s3_tiered(p) if object.get(p.rc, "module_address", "") in s3_tiered_modules
+
+s3_tiering_lifecycles contains l if {
+	some l in lib.present_by_type.aws_s3_bucket_lifecycle_configuration
 	has_transition(object.get(l.after, "rule", []))
 }
 
-same_bucket(l, p) if l.after.bucket == p.after.bucket
+s3_tiered_buckets contains l.after.bucket if {
+	some l in s3_tiering_lifecycles
+}
 
-same_bucket(l, p) if {
+s3_tiered_modules contains object.get(l.rc, "module_address", "") if {
+	some l in s3_tiering_lifecycles
 	object.get(l.rc.change, ["after_unknown", "bucket"], false) == true
-	object.get(l.rc, "module_address", "") == object.get(p.rc, "module_address", "")
 }
 
 warn contains lib.finding(
@@ -156,8 +158,7 @@ warn contains lib.finding(
 	"backup bucket has no lifecycle rule with a SetStorageClass action",
 	lifecycle_remediation,
 ) if {
-	some p in lib.present
-	p.rc.type == "google_storage_bucket"
+	some p in lib.present_by_type.google_storage_bucket
 	backup_bucket(p)
 	not gcs_tiered(p.after)
 }
@@ -174,16 +175,16 @@ warn contains lib.finding(
 	"backup storage account has no management policy moving blobs to the cool, cold or archive tier",
 	lifecycle_remediation,
 ) if {
-	some p in lib.present
-	p.rc.type == "azurerm_storage_account"
+	some p in lib.present_by_type.azurerm_storage_account
 	backup_bucket(p)
 	not azure_tiered(p)
 }
 
-azure_tiered(p) if {
-	some l in lib.present
-	l.rc.type == "azurerm_storage_management_policy"
-	object.get(l.rc, "module_address", "") == object.get(p.rc, "module_address", "")
+azure_tiered(p) if object.get(p.rc, "module_address", "") in azure_tiered_modules
+
+# Modules with a management policy that tiers blobs (collected once, not per account).
+azure_tiered_modules contains object.get(l.rc, "module_address", "") if {
+	some l in lib.present_by_type.azurerm_storage_management_policy
 	some r in object.get(l.after, "rule", [])
 	some a in r.actions
 	some b in a.base_blob
@@ -211,8 +212,7 @@ warn contains lib.finding(
 	sprintf("StorageClass uses a legacy disk (%s)", [why]),
 	legacy_remediation,
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "StorageClass"
+	some m in lib.manifests_by_kind.StorageClass
 	why := legacy_storage_class(m.obj)
 }
 
@@ -236,8 +236,7 @@ warn contains lib.finding(
 	sprintf("ledger volumes use the legacy storage class %q", [sc]),
 	legacy_remediation,
 ) if {
-	some m in lib.manifests
-	lib.is_ledger(m.obj)
+	some m in lib.ledger_manifests
 	some sc in ledger_claim_classes(m.obj)
 	sc in legacy_class_names
 }
@@ -248,10 +247,14 @@ warn contains lib.finding(
 	sprintf("disk type %s is a legacy class", [t]),
 	legacy_remediation,
 ) if {
-	some p in lib.present
-	t := tf_disk_type(p.rc.type, p.after)
+	some rtype in disk_resource_types
+	some p in lib.present_by_type[rtype]
+	t := tf_disk_type(rtype, p.after)
 	lower(t) in legacy_disk_types
 }
+
+# The resource types tf_disk_type reads.
+disk_resource_types := {"aws_ebs_volume", "kubernetes_storage_class", "kubernetes_storage_class_v1", "google_container_node_pool", "aws_launch_template"}
 
 tf_disk_type(rtype, after) := after.type if {
 	rtype == "aws_ebs_volume"

@@ -15,8 +15,8 @@ node_kinds := {"Pod", "StatefulSet", "Deployment", "DaemonSet", "ReplicaSet"}
 
 # The production ledger's database pods and their database container.
 production_db_containers contains {"m": m, "c": c} if {
-	some m in lib.manifests
-	m.obj.kind in node_kinds
+	some kind in node_kinds
+	some m in lib.manifests_by_kind[kind]
 	lib.component(m.obj) != ""
 	lib.is_production(m.obj)
 	some c in lib.main_containers(m.obj)
@@ -53,7 +53,7 @@ deny contains lib.finding(
 	sprintf("CrdbCluster nodes get %v vCPU; production ledgers need at least %v per node", [cpu, min_vcpu]),
 	"Set spec.resources.requests.cpu and spec.resources.limits.cpu to 4 or more whole CPUs.",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
 	cpu := container_cpu(m.obj.spec)
@@ -66,7 +66,7 @@ deny contains lib.finding(
 	sprintf("Redpanda brokers get %v cores; production ledgers need at least %v per broker", [cores, min_vcpu]),
 	"Set spec.clusterSpec.resources.cpu.cores to 4 or more (an even number).",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	lib.is_production(m.obj)
 	cores := lib.cpu(m.obj.spec.clusterSpec.resources.cpu.cores)
@@ -111,7 +111,7 @@ deny contains lib.finding(
 	sprintf("CrdbCluster is not Guaranteed QoS: %s", [qos_problem(object.get(m.obj.spec, "resources", {}))]),
 	"Set spec.resources requests equal to limits for cpu and memory, with whole CPUs.",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
 	qos_problem(object.get(m.obj.spec, "resources", {}))
@@ -198,7 +198,7 @@ deny contains lib.finding(
 	sprintf("container %q: %s", [c.name, memory_message(f)]),
 	"Use --cache=.25 --max-sql-memory=.25 (or any values with 2 × sql + cache ≤ 80%), leaving headroom for Go and the OS.",
 ) if {
-	some m in lib.manifests
+	some m in lib.ledger_manifests
 	lib.component(m.obj) == "cockroachdb"
 	some c in lib.main_containers(m.obj)
 	values := container_memory_values(c)
@@ -213,7 +213,7 @@ deny contains lib.finding(
 	sprintf("CrdbCluster: %s", [memory_message(f)]),
 	"Set spec.cache and spec.maxSQLMemory to 25% each (or leave them unset).",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	values := crdb_cluster_memory_values(m.obj.spec)
 	count(values) > 0
@@ -286,21 +286,18 @@ vcpus(t) := n if {
 }
 
 node_pool_types contains {"p": p, "pool": pool_name, "type": t} if {
-	some p in lib.present
-	p.rc.type == "aws_eks_node_group"
+	some p in lib.present_by_type.aws_eks_node_group
 	pool_name := object.get(p.after, "node_group_name", p.rc.name)
 	some t in object.get(p.after, "instance_types", [])
 }
 
 node_pool_types contains {"p": p, "pool": pool_name, "type": p.after.vm_size} if {
-	some p in lib.present
-	p.rc.type == "azurerm_kubernetes_cluster_node_pool"
+	some p in lib.present_by_type.azurerm_kubernetes_cluster_node_pool
 	pool_name := object.get(p.after, "name", p.rc.name)
 }
 
 node_pool_types contains {"p": p, "pool": pool_name, "type": p.after.node_config[0].machine_type} if {
-	some p in lib.present
-	p.rc.type == "google_container_node_pool"
+	some p in lib.present_by_type.google_container_node_pool
 	pool_name := object.get(p.after, "name", p.rc.name)
 }
 

@@ -11,8 +11,8 @@ import rego.v1
 spread_keys := {"kubernetes.io/hostname", "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone"}
 
 production_db_workloads contains m if {
-	some m in lib.manifests
-	m.obj.kind in {"StatefulSet", "Deployment"}
+	some kind in {"StatefulSet", "Deployment"}
+	some m in lib.manifests_by_kind[kind]
 	lib.component(m.obj) != ""
 	lib.is_production(m.obj)
 }
@@ -48,7 +48,7 @@ deny contains lib.finding(
 	"CrdbCluster has no required podAntiAffinity term over kubernetes.io/hostname (or the zone); note the operator applies affinity only with its AffinityRules feature gate on",
 	"Set spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution and enable the operator's AffinityRules feature gate.",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
 	not crdb_cluster_anti_affinity(m.obj)
@@ -65,7 +65,7 @@ deny contains lib.finding(
 	"Redpanda's statefulset.podAntiAffinity.type is soft: two brokers could share a node",
 	"Set spec.clusterSpec.statefulset.podAntiAffinity.type: hard.",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	lib.is_production(m.obj)
 	m.obj.spec.clusterSpec.statefulset.podAntiAffinity.type == "soft"
@@ -73,8 +73,7 @@ deny contains lib.finding(
 
 # PodDisruptionBudgets.
 budgets_for(m) := [b |
-	some b in lib.manifests
-	b.obj.kind == "PodDisruptionBudget"
+	some b in lib.manifests_by_kind.PodDisruptionBudget
 	lib.namespace(b.obj) == lib.namespace(m.obj)
 	selects(b.obj.spec.selector, lib.pod_labels(m.obj))
 ]
@@ -115,7 +114,7 @@ deny contains lib.finding(
 	sprintf("CrdbCluster maxUnavailable is %v; more than one unavailable node breaks quorum", [m.obj.spec.maxUnavailable]),
 	"Use spec.maxUnavailable: 1 (the default).",
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
 	m.obj.spec.maxUnavailable > 1
@@ -140,7 +139,7 @@ deny contains lib.finding("topology.node_count", m, count_problem(n), count_reme
 }
 
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
 	n := m.obj.spec.nodes
@@ -148,7 +147,7 @@ deny contains lib.finding("topology.node_count", m, count_problem(n), count_reme
 }
 
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	lib.is_production(m.obj)
 	n := m.obj.spec.clusterSpec.statefulset.replicas
@@ -166,8 +165,7 @@ deny contains lib.finding(
 	sprintf("topic replication factor %v is under %v: one broker loss could lose acknowledged events", [rf, min_replication]),
 	rf_remediation,
 ) if {
-	some m in lib.manifests
-	m.obj.kind == "Topic"
+	some m in lib.manifests_by_kind.Topic
 	startswith(m.obj.apiVersion, "cluster.redpanda.com/")
 	lib.is_production(m.obj)
 	rf := m.obj.spec.replicationFactor
@@ -180,7 +178,7 @@ deny contains lib.finding(
 	sprintf("default_topic_replications %v is under %v: one broker loss could lose acknowledged events", [rf, min_replication]),
 	rf_remediation,
 ) if {
-	some m in lib.manifests
+	some m in lib.manifests_by_kind.Redpanda
 	lib.is_redpanda_cluster(m.obj)
 	lib.is_production(m.obj)
 	rf := m.obj.spec.clusterSpec.config.cluster.default_topic_replications
@@ -193,8 +191,8 @@ deny contains lib.finding(
 	sprintf("replication_factor %v is under %v: one broker loss could lose acknowledged events", [rf, min_replication]),
 	rf_remediation,
 ) if {
-	some p in lib.present
-	p.rc.type in {"redpanda_topic", "kafka_topic"}
+	some topic_type in {"redpanda_topic", "kafka_topic"}
+	some p in lib.present_by_type[topic_type]
 	lib.tf_production(p.after)
 	rf := p.after.replication_factor
 	rf < min_replication

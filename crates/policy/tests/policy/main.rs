@@ -7,6 +7,9 @@ use std::sync::OnceLock;
 use rstest::rstest;
 use thinledger_policy::{InputSet, PolicyError, PolicySet, Report, Severity};
 
+mod inputs;
+mod large_plan;
+
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
