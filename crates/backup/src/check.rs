@@ -179,11 +179,11 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         };
         // Two entries of one name make a restore ambiguous (and were used to write outside
         // the restore target), so they are damage even though every blob is intact.
-        let mut names: HashSet<&str> = HashSet::with_capacity(tree.nodes.len());
+        let mut names: HashSet<&[u8]> = HashSet::with_capacity(tree.nodes.len());
         for node in &tree.nodes {
-            if !names.insert(node.name.as_str()) {
+            if !names.insert(node.name.as_bytes()) {
                 report.errors.push(format!(
-                    "tree {} (from {from}): the name {:?} occurs more than once",
+                    "tree {} (from {from}): the name \"{}\" occurs more than once",
                     tid.short(),
                     node.name
                 ));
