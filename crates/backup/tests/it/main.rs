@@ -11,5 +11,6 @@ mod engine_stores;
 mod interop;
 mod lifecycle;
 mod pitr;
+mod restore;
 mod schedule;
 mod store;
