@@ -122,6 +122,8 @@ impl Dir {
     }
 
     /// What is at `name`, not following a link; `None` if nothing.
+    // `stat` field types differ between platforms, hence the casts.
+    #[allow(clippy::unnecessary_cast)]
     pub(crate) fn stat(&self, name: &OsStr) -> io::Result<Option<Existing>> {
         match rustix::fs::statat(self, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(Existing {

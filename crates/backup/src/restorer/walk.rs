@@ -272,7 +272,7 @@ impl Restorer {
         tree_id: Id,
         dir: &Arc<Dir>,
         depth: usize,
-        records: &mut Vec<DirRecord>,
+        records: &mut [DirRecord],
         stack: &mut Vec<Pending>,
         batch: &mut Batch,
     ) -> Result<()> {
