@@ -368,9 +368,14 @@ impl Restorer {
             offsets.push((loc, size));
             size += loc.plain_size();
         }
-        let existing = match dir.stat(name) {
-            Ok(e) => e,
-            Err(e) => return self.failed("inspecting", path, e),
+        // With `always` whatever is there is replaced by the rename (which never replaces a
+        // directory), so there is nothing to look at first.
+        let existing = match self.opts.overwrite {
+            Overwrite::Always => None,
+            _ => match dir.stat(name) {
+                Ok(e) => e,
+                Err(e) => return self.failed("inspecting", path, e),
+            },
         };
         if let Some(ex) = &existing {
             if ex.kind == FileType::Directory {

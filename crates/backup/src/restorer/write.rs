@@ -62,7 +62,7 @@ enum FileState {
     /// Nothing created yet.
     New,
     /// Created as `tmp`, open.
-    Open { tmp: OsString, file: File, ino: u64 },
+    Open { tmp: OsString, file: File },
     /// Created as `tmp` (inode `ino`), closed until its next blob.
     Parked { tmp: OsString, ino: u64 },
     /// In place under its name.
@@ -296,11 +296,15 @@ impl Restorer {
         if job.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.finish_file(job, &mut st);
         } else if self.open_files.load(Ordering::Relaxed) > MAX_OPEN_FILES
-            && let FileState::Open { tmp, ino, .. } = &*st
+            && let FileState::Open { tmp, file } = &*st
         {
-            let parked = FileState::Parked {
-                tmp: tmp.clone(),
-                ino: *ino,
+            // The inode tells, on reopening, that the temporary file is still ours.
+            let parked = match file.metadata() {
+                Ok(m) => FileState::Parked {
+                    tmp: tmp.clone(),
+                    ino: m.ino(),
+                },
+                Err(_) => return,
             };
             *st = parked;
             self.open_files.fetch_sub(1, Ordering::Relaxed);
@@ -329,7 +333,6 @@ impl Restorer {
                     .dir
                     .create_temp(node_name(&job.node), mode)
                     .map_err(|e| ("creating", e))?;
-                let ino = file.metadata().map_err(|e| ("creating", e))?.ino();
                 if job.pending.load(Ordering::Relaxed) > 1 && job.size > 0 {
                     // Reserves the space at once (an early "disk full"), and keeps a file
                     // written out of order in one piece; not every file system can.
@@ -341,7 +344,7 @@ impl Restorer {
                     );
                 }
                 self.open_files.fetch_add(1, Ordering::Relaxed);
-                *st = FileState::Open { tmp, file, ino };
+                *st = FileState::Open { tmp, file };
             }
             FileState::Parked { tmp, ino } => {
                 let file = job.dir.reopen_temp(tmp).map_err(|e| ("reopening", e))?;
@@ -353,8 +356,10 @@ impl Restorer {
                     ));
                 }
                 self.open_files.fetch_add(1, Ordering::Relaxed);
-                let (tmp, ino) = (std::mem::take(tmp), *ino);
-                *st = FileState::Open { tmp, file, ino };
+                *st = FileState::Open {
+                    tmp: std::mem::take(tmp),
+                    file,
+                };
             }
             _ => {}
         }
@@ -393,6 +398,11 @@ impl Restorer {
                 *st = FileState::Failed;
                 if job.keep_existing && e.kind() == std::io::ErrorKind::AlreadyExists {
                     self.count(|s| s.files_skipped += 1);
+                } else if e.kind() == std::io::ErrorKind::IsADirectory {
+                    self.entry_error(
+                        path,
+                        "a directory is in the way of a file of the snapshot (left alone)".into(),
+                    );
                 } else {
                     self.file_failed(job, "moving into place", e);
                 }
