@@ -179,15 +179,10 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         };
         // Two entries of one name make a restore ambiguous (and were used to write outside
         // the restore target), so they are damage even though every blob is intact.
-        let mut names: HashSet<&[u8]> = HashSet::with_capacity(tree.nodes.len());
-        for node in &tree.nodes {
-            if !names.insert(node.name.as_bytes()) {
-                report.errors.push(format!(
-                    "tree {} (from {from}): the name \"{}\" occurs more than once",
-                    tid.short(),
-                    node.name
-                ));
-            }
+        for problem in tree.name_problems() {
+            report
+                .errors
+                .push(format!("tree {} (from {from}): {problem}", tid.short()));
         }
         for node in &tree.nodes {
             match node.node_type {

@@ -95,6 +95,16 @@ pub enum Error {
         /// The path asked for.
         path: String,
     },
+    /// A file of a snapshot cannot be read (a missing or damaged blob of it).
+    #[error("{path} in snapshot {snapshot}: {detail}")]
+    InFile {
+        /// The snapshot id (short).
+        snapshot: String,
+        /// The file's path in the snapshot.
+        path: String,
+        /// What cannot be read, and why.
+        detail: String,
+    },
     /// A caller-supplied value breaks a rule.
     #[error("invalid {field} `{value}`: {rule}")]
     InvalidInput {

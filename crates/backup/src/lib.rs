@@ -67,7 +67,10 @@ pub use repo::key::{KdfParams, Password};
 pub use repo::lock::{Lock, LockFile};
 pub use repo::pack::BlobType;
 pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
-pub use repo::tree::{Node, NodeName, NodeType, Tree};
+pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
 pub use repo::{InitOptions, Repository};
-pub use restorer::{RestoreOptions, RestoreProgress, RestoreSummary, dump, restore};
+pub use restorer::{
+    DamagedFile, EntryError, Overwrite, RestoreOptions, RestoreProgress, RestoreSummary, dump,
+    restore,
+};
 pub use saver::{Compression, SaverOptions};

@@ -492,20 +492,24 @@ pub async fn restore(
             detail: format!("{bytes} bytes restored, {} recorded", chosen.backup.size),
         });
     }
-    for sub in ["pg_wal", "pg_wal/archive_status"] {
-        let p = dir.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| PitrError::io("creating", &p, e))?;
-    }
+    // Confined like the unpack: a link the archive left (say `pg_wal -> /elsewhere`) is an
+    // error here, never followed.
+    let sub = Path::new("pg_wal/archive_status");
+    unpack::make_dirs_below(dir, sub).map_err(|e| PitrError::io("creating", dir.join(sub), e))?;
     let conf = dir.join("postgresql.auto.conf");
-    let mut text = std::fs::read_to_string(&conf).unwrap_or_default();
-    text.push_str(&recovery_settings(
+    let settings = recovery_settings(
         &opts.restore_command,
         &opts.to,
         opts.recovery_end_command.as_deref(),
-    ));
-    std::fs::write(&conf, text).map_err(|e| PitrError::io("writing", &conf, e))?;
+    );
+    unpack::rewrite_file(dir, "postgresql.auto.conf", |mut text| {
+        text.extend_from_slice(settings.as_bytes());
+        text
+    })
+    .map_err(|e| PitrError::io("writing", &conf, e))?;
     let signal = dir.join("recovery.signal");
-    std::fs::write(&signal, "").map_err(|e| PitrError::io("writing", &signal, e))?;
+    unpack::rewrite_file(dir, "recovery.signal", |_| Vec::new())
+        .map_err(|e| PitrError::io("writing", &signal, e))?;
     Ok(PgRestoreSummary {
         backup: chosen,
         target_dir: dir.clone(),

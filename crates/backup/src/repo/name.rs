@@ -79,11 +79,18 @@ impl NodeName {
     /// Whether the name is one plain path component: not empty, not `.` or `..`, without `/`
     /// or NUL. Anything else in a tree is damage or a crafted repository, never a file name.
     pub fn is_plain(&self) -> bool {
-        !self.0.is_empty()
-            && self.0 != b"."
-            && self.0 != b".."
-            && !self.0.contains(&b'/')
-            && !self.0.contains(&0)
+        self.unsafe_rule().is_none()
+    }
+
+    /// Why the name is not one plain path component (see [`NodeName::is_plain`]), if it is not.
+    pub fn unsafe_rule(&self) -> Option<&'static str> {
+        match self.0.as_slice() {
+            b"" => Some("it is empty"),
+            b"." | b".." => Some("it names a directory itself or its parent"),
+            n if n.contains(&b'/') => Some("it contains `/`"),
+            n if n.contains(&0) => Some("it contains a NUL byte"),
+            _ => None,
+        }
     }
 }
 

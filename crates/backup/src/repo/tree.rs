@@ -45,7 +45,72 @@ impl Tree {
         let name = name.as_ref();
         self.nodes.iter().find(|n| n.name.as_bytes() == name)
     }
+
+    /// The entry names of this tree that no restore may use: names that are not a single path
+    /// component (empty, `.`, `..`, with `/` or NUL) and names that appear more than once.
+    /// Empty when every name is usable. restic's trees never hold such names; a crafted tree
+    /// does (a symlink `x` and a directory `x` would let a restore write through the link), so
+    /// `restore` refuses these entries and `check` can report them.
+    ///
+    /// Names are compared as bytes, so that the check is exact for any file name.
+    pub fn name_problems(&self) -> Vec<NameProblem> {
+        let mut seen: std::collections::HashMap<&NodeName, usize> =
+            std::collections::HashMap::with_capacity(self.nodes.len());
+        let mut problems = Vec::new();
+        for n in &self.nodes {
+            if let Some(rule) = n.name.unsafe_rule() {
+                problems.push(NameProblem {
+                    name: n.name.clone(),
+                    kind: NameProblemKind::Unsafe(rule),
+                });
+                continue;
+            }
+            *seen.entry(&n.name).or_default() += 1;
+        }
+        let mut dups: Vec<(&NodeName, usize)> = seen.into_iter().filter(|(_, c)| *c > 1).collect();
+        dups.sort();
+        problems.extend(dups.into_iter().map(|(name, count)| NameProblem {
+            name: name.clone(),
+            kind: NameProblemKind::Duplicate(count),
+        }));
+        problems
+    }
 }
+
+/// A name in a tree that cannot be used (see [`Tree::name_problems`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameProblem {
+    /// The name, byte for byte.
+    pub name: NodeName,
+    /// What is wrong with it.
+    pub kind: NameProblemKind,
+}
+
+/// What is wrong with a name in a tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameProblemKind {
+    /// Not a single path component: the rule it breaks.
+    Unsafe(&'static str),
+    /// This many entries of one directory carry the name.
+    Duplicate(usize),
+}
+
+impl std::fmt::Display for NameProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // NodeName displays escaped (restic's form), so any name prints on one line exactly.
+        let name = &self.name;
+        match self.kind {
+            NameProblemKind::Unsafe(rule) => write!(f, "unsafe entry name \"{name}\": {rule}"),
+            NameProblemKind::Duplicate(n) => write!(
+                f,
+                "{n} entries are named \"{name}\" in one directory (a crafted or damaged tree: none of them is restored)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NameProblem {}
 
 /// The kind of a node, as restic names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -370,6 +435,51 @@ mod tests {
     fn go_modes(#[case] unix: u32, #[case] go: u32) {
         assert_eq!(go_mode_from_unix(unix), go);
         assert_eq!(unix_permissions_from_go(go), unix & 0o7777);
+    }
+
+    #[rstest]
+    #[case::clean(&["a", "b", "c"], &[])]
+    #[case::duplicate(&["x", "y", "x"], &["x"])]
+    #[case::three_times(&["x", "x", "x"], &["x"])]
+    #[case::empty(&[""], &[""])]
+    #[case::dot(&[".", "a"], &["."])]
+    #[case::dotdot(&[".."], &[".."])]
+    #[case::slash(&["a/b"], &["a/b"])]
+    #[case::nul(&["a\0b"], &["a\0b"])]
+    fn name_problems(#[case] names: &[&str], #[case] bad: &[&str]) {
+        let tree = Tree {
+            nodes: names
+                .iter()
+                .map(|n| Node::new(*n, NodeType::File))
+                .collect(),
+        };
+        let problems = tree.name_problems();
+        let found: Vec<&[u8]> = problems.iter().map(|p| p.name.as_bytes()).collect();
+        let bad: Vec<&[u8]> = bad.iter().map(|b| b.as_bytes()).collect();
+        assert_eq!(found, bad, "{problems:?}");
+    }
+
+    #[test]
+    fn a_duplicate_is_reported_once_with_its_count() {
+        let tree = Tree {
+            nodes: vec![
+                Node::new("x", NodeType::Symlink),
+                Node::new("x", NodeType::Dir),
+            ],
+        };
+        let p = tree.name_problems();
+        assert_eq!(
+            p,
+            vec![NameProblem {
+                name: NodeName::from("x"),
+                kind: NameProblemKind::Duplicate(2)
+            }]
+        );
+        assert!(
+            p[0].to_string().contains("2 entries are named \"x\""),
+            "{}",
+            p[0]
+        );
     }
 
     #[test]

@@ -337,6 +337,30 @@ impl RepositoryJob {
             let started = std::time::Instant::now();
             let summary = restore(&repo, snapshot, "", &target, &RestoreOptions::default()).await?;
             let secs = started.elapsed().as_secs_f64();
+            // A drill passes only when every entry came back: a damaged file is a failed drill
+            // even if the byte count happened to match.
+            if !summary.is_complete() {
+                let first = summary
+                    .damaged
+                    .first()
+                    .map(|d| format!("{}: {}", d.path.display(), d.reason))
+                    .or_else(|| {
+                        summary
+                            .errors
+                            .first()
+                            .map(|e| format!("{}: {}", e.path.display(), e.reason))
+                    })
+                    .unwrap_or_default();
+                return Err(JobError::failed(
+                    "drill restore",
+                    format!(
+                        "snapshot {}: {} damaged files, {} entries not restored (first: {first})",
+                        &snapshot[..8.min(snapshot.len())],
+                        summary.damaged.len(),
+                        summary.errors.len()
+                    ),
+                ));
+            }
             if summary.bytes != backup.bytes_total {
                 return Err(JobError::failed(
                     "drill restore",

@@ -13,5 +13,6 @@ mod interop;
 mod lifecycle;
 mod names;
 mod pitr;
+mod restore;
 mod schedule;
 mod store;

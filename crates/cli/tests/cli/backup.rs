@@ -1290,3 +1290,81 @@ fn check_reports_temporary_files_prune_removes_them_and_repair_recovers_a_lost_p
         text(&out).0
     );
 }
+
+/// The largest pack file of a repository (the one holding file data).
+fn largest_pack(repo: &Path) -> PathBuf {
+    let mut packs: Vec<(u64, PathBuf)> = std::fs::read_dir(repo.join("data"))
+        .unwrap()
+        .flatten()
+        .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+        .map(|f| (f.metadata().unwrap().len(), f.path()))
+        .collect();
+    packs.sort();
+    packs.pop().unwrap().1
+}
+
+#[test]
+fn a_damaged_repository_restores_the_rest_and_exits_1_naming_each_damaged_file() {
+    let f = Fixture::new();
+    let data = f.path("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let names = ["a.bin", "b.bin", "c.bin"];
+    for (i, n) in names.iter().enumerate() {
+        std::fs::write(data.join(n), noise(200 * 1024, i as u64 + 7)).unwrap();
+    }
+    let repo = f.path("repo");
+    f.init(&repo);
+    assert_ok(&f.run(&repo, &["backup", data.to_str().unwrap()]), "backup");
+    // A bit flip in the first blob of the data pack: one file's data fails its MAC.
+    let pack = largest_pack(&repo);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&pack, bytes).unwrap();
+
+    let target = f.path("restored");
+    let out = f.run(
+        &repo,
+        &["restore", "latest", "--target", target.to_str().unwrap()],
+    );
+    let err = assert_code(&out, 1, "restore of a damaged repository");
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("2 files restored, 1 damaged"), "{stdout}");
+    let restored = target.join(data.strip_prefix("/").unwrap());
+    let damaged: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| stdout.contains(&format!("damaged: {}: ", restored.join(n).display())))
+        .collect();
+    assert_eq!(damaged.len(), 1, "{stdout}");
+    assert!(stdout.contains("snapshot "), "{stdout}");
+    assert!(err.contains("1 files damaged"), "{err}");
+    for n in names {
+        if n == damaged[0] {
+            assert!(!restored.join(n).exists(), "{n} left looking whole");
+        } else {
+            assert_eq!(
+                std::fs::read(restored.join(n)).unwrap(),
+                std::fs::read(data.join(n)).unwrap()
+            );
+        }
+    }
+
+    // --output json carries the same list.
+    let out = f.run(
+        &repo,
+        &[
+            "restore",
+            "latest",
+            "--overwrite",
+            "if-changed",
+            "--output",
+            "json",
+            "--target",
+            f.path("restored-json").to_str().unwrap(),
+        ],
+    );
+    assert_code(&out, 1, "restore --output json");
+    let v = json(&out);
+    assert_eq!(v["damaged"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["files"], 2, "{v}");
+}

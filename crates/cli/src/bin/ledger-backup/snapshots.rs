@@ -5,9 +5,10 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use thinledger_backup::{
-    LsEntry, NodeType, Repository, RestoreOptions, RestoreProgress, SnapshotEntry, SnapshotFilter,
+    LsEntry, NodeType, Overwrite, Repository, RestoreOptions, RestoreProgress, SnapshotEntry,
+    SnapshotFilter,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK, OutputFormat, write_structured};
 
@@ -108,8 +109,35 @@ pub struct RestoreArgs {
     /// Directory to restore into (created if missing).
     #[arg(long, short = 't', value_name = "DIR")]
     target: PathBuf,
+    /// What to do with files already in the target (as restic 0.17): `always` replaces them;
+    /// `if-changed` keeps a file whose size and modification time match the snapshot's (and
+    /// sets its metadata); `if-newer` replaces only files older than the snapshot's; `never`
+    /// keeps every existing file. A file is replaced by renaming its complete new content over
+    /// it, never through a symbolic link.
+    #[arg(long, value_enum, default_value_t = OverwriteArg::Always, value_name = "MODE")]
+    overwrite: OverwriteArg,
     #[command(flatten)]
     filter: FilterArgs,
+}
+
+/// `--overwrite` values.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum OverwriteArg {
+    Always,
+    IfChanged,
+    IfNewer,
+    Never,
+}
+
+impl From<OverwriteArg> for Overwrite {
+    fn from(a: OverwriteArg) -> Overwrite {
+        match a {
+            OverwriteArg::Always => Overwrite::Always,
+            OverwriteArg::IfChanged => Overwrite::IfChanged,
+            OverwriteArg::IfNewer => Overwrite::IfNewer,
+            OverwriteArg::Never => Overwrite::Never,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -260,6 +288,7 @@ pub async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
     });
     let opts = RestoreOptions {
         progress: Some(progress),
+        overwrite: a.overwrite.into(),
         ..RestoreOptions::default()
     };
     let res = thinledger_backup::restore(&repo, snapshot, sub, target, &opts).await;
@@ -279,12 +308,43 @@ pub async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
             human_bytes(s.bytes),
             s.duration_secs
         )?;
+        if s.files_skipped > 0 {
+            writeln!(
+                out,
+                "{} existing files left as they were (--overwrite {})",
+                s.files_skipped,
+                Overwrite::from(a.overwrite).as_str()
+            )?;
+        }
         for w in &s.warnings {
             writeln!(out, "warning: {w}")?;
         }
+        if !s.is_complete() {
+            writeln!(
+                out,
+                "{} files restored, {} damaged, {} other entries not restored",
+                s.files,
+                s.damaged.len(),
+                s.errors.len()
+            )?;
+            for d in &s.damaged {
+                writeln!(out, "damaged: {}: {}", d.path.display(), d.reason)?;
+            }
+            for e in &s.errors {
+                writeln!(out, "not restored: {}: {}", e.path.display(), e.reason)?;
+            }
+        }
         Ok(())
     })?;
-    Ok(if s.warnings.is_empty() {
+    if !s.is_complete() {
+        eprintln!(
+            "error: the restore of snapshot {} is incomplete: {} files damaged (removed, not restored), {} other entries not restored; every other file is restored",
+            s.snapshot_id.short(),
+            s.damaged.len(),
+            s.errors.len()
+        );
+    }
+    Ok(if s.warnings.is_empty() && s.is_complete() {
         EXIT_OK as u8
     } else {
         EXIT_FAILED as u8
