@@ -103,12 +103,7 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
             p.error
         ));
     }
-    let stored: HashMap<Id, u64> = repo
-        .backend
-        .list(FileType::Pack)
-        .await?
-        .into_iter()
-        .collect();
+    let stored: HashMap<Id, u64> = repo.stored_packs().await?;
 
     // Pack -> blobs as the index files describe them.
     let mut by_pack: HashMap<Id, Vec<PackedBlob>> = HashMap::new();

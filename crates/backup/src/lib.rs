@@ -5,8 +5,8 @@
 //! `restic restore`; one written by restic opens, lists and restores here. Everything is async
 //! on tokio; file data streams through with bounded memory.
 //!
-//! Upkeep: [`check`] (also temporary upload files, unknown files and loose modes of a local
-//! folder, see [`repo::stray`]), [`prune`], and [`repair`] (`repair index`, `repair
+//! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
+//! folder, see [`repo::stray`]), [`prune()`], and [`repair`] (`repair index`, `repair
 //! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
 //! [`Repository::load_index`] skips damaged index files with a warning.
 //!

@@ -109,12 +109,7 @@ pub async fn prune(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneP
 async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {
     let snapshots = repo.snapshots().await?;
     let files = repo.load_index_files().await?;
-    let stored: HashMap<Id, u64> = repo
-        .backend
-        .list(FileType::Pack)
-        .await?
-        .into_iter()
-        .collect();
+    let stored: HashMap<Id, u64> = repo.stored_packs().await?;
     let roots: Vec<Id> = snapshots.iter().map(|s| s.snapshot.tree).collect();
     let used = used_blobs(repo, &roots).await?;
 

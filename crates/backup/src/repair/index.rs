@@ -71,12 +71,7 @@ async fn repair_index_locked(
     opts: &RepairIndexOptions,
 ) -> Result<RepairIndexReport> {
     let (files, damaged) = repo.load_index_files_tolerant().await?;
-    let stored: HashMap<Id, u64> = repo
-        .backend
-        .list(FileType::Pack)
-        .await?
-        .into_iter()
-        .collect();
+    let stored: HashMap<Id, u64> = repo.stored_packs().await?;
     let mut known: HashMap<Id, Vec<PackedBlob>> = HashMap::new();
     for (_, f) in &files {
         for p in &f.packs {

@@ -328,13 +328,23 @@ impl Repository {
         })
     }
 
+    /// Every pack the store holds, with its size: one listing of `data/`.
+    pub(crate) async fn stored_packs(&self) -> Result<std::collections::HashMap<Id, u64>> {
+        Ok(self
+            .backend
+            .list(FileType::Pack)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Loads every index file into memory, replacing what was loaded before.
     ///
     /// Tolerant, for paths that only read: an index file that is damaged (bad MAC or hash,
     /// not an index) is skipped with a warning naming it, so that data the other index files
     /// describe stays readable; what only the skipped file describes then reads as "not in the
     /// index". Store failures (network, permissions) still fail. Writers that must not act
-    /// on an incomplete index use [`Repository::load_index_strict`]; [`crate::check`] reports
+    /// on an incomplete index use [`Repository::load_index_strict`]; [`crate::check()`] reports
     /// damaged index files as errors.
     ///
     /// Entries of packs the store no longer holds are left out (one listing of `data/`), so
@@ -342,18 +352,12 @@ impl Repository {
     /// blob whose pack is gone again instead of referring to it.
     pub async fn load_index(&self) -> Result<()> {
         let (files, skipped) = self.load_index_files_tolerant().await?;
-        let present: std::collections::HashSet<Id> = self
-            .backend
-            .list(FileType::Pack)
-            .await?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let present = self.stored_packs().await?;
         let mut index = Index::default();
         let mut missing = 0usize;
         for (_, f) in &files {
             for p in &f.packs {
-                if present.contains(&p.id) {
+                if present.contains_key(&p.id) {
                     index.add_pack(p.id, &p.packed_blobs());
                 } else {
                     missing += 1;

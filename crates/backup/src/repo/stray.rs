@@ -81,8 +81,8 @@ pub(crate) fn is_temporary_name(name: &str) -> bool {
 }
 
 impl Repository {
-    /// The local folder of this repository, so that [`crate::check`] can report temporary
-    /// upload files and loose modes and [`crate::prune`] can remove the temporaries (object
+    /// The local folder of this repository, so that [`crate::check()`] can report temporary
+    /// upload files and loose modes and [`crate::prune()`] can remove the temporaries (object
     /// listings hide them). Unset, only what the store lists is examined.
     #[must_use]
     pub fn with_local_root(mut self, root: impl Into<PathBuf>) -> Repository {

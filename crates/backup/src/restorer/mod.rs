@@ -2,7 +2,7 @@
 //! into place, then set modes, owners and times.
 //!
 //! **Confined.** Every entry is created relative to an open descriptor of its directory and no
-//! path component is ever resolved through a symbolic link (see [`confined`]): not one the
+//! path component is ever resolved through a symbolic link (the `confined` module): not one the
 //! snapshot holds, not one that was already in the target. Symbolic links are created last.
 //! A tree with two entries of one name (or a name that is not a single path component) is
 //! refused for those entries (see [`Tree::name_problems`]); something other than a directory
