@@ -353,7 +353,7 @@ async fn check_reports_two_entries_of_one_name() {
         report
             .errors
             .iter()
-            .any(|e| e.contains(&root_id.short()) && e.contains("\"x\" occurs more than once")),
+            .any(|e| e.contains(&root_id.short()) && e.contains("entries are named \"x\"")),
         "{:?}",
         report.errors
     );
