@@ -293,9 +293,7 @@ impl Restorer {
             self.entry_error(shown, format!("snapshot {}: {p}", self.snapshot));
         }
         for node in tree.nodes {
-            if !refused.is_empty()
-                && refused.contains(std::os::unix::ffi::OsStrExt::as_bytes(node_name(&node)))
-            {
+            if refused.contains(node.name.as_bytes()) {
                 continue;
             }
             self.restore_node(node, dir, depth, records, stack, batch)
