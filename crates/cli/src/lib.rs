@@ -71,6 +71,18 @@ pub fn print_error(err: &anyhow::Error) {
     }
 }
 
+/// `err` and its causes on one line, joined by `: ` (for findings and reports that hold an
+/// error as one message; [`print_error`] prints the chain for people).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        parts.push(c.to_string());
+        cause = c.source();
+    }
+    parts.join(": ")
+}
+
 /// Whether `err` comes from writing to a closed pipe (`… | head`): the reader's choice, not
 /// a failure, so the tools stop quietly with success.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -55,6 +55,7 @@ pub mod node;
 mod plan;
 pub mod rules;
 mod spec;
+pub mod tenant;
 
 pub use calc::plan;
 pub use error::SizingError;

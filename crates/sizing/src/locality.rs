@@ -16,15 +16,22 @@ const GCP: [&str; 3] = ["us-central1", "us-east1", "us-west1"];
 const ONPREM: [&str; 3] = ["dc-1", "dc-2", "dc-3"];
 
 fn zones(provider: Provider, region: &str) -> Vec<String> {
-    let suffixes: &[&str] = match provider {
-        Provider::Aws => &["a", "b", "c"],
-        Provider::Azure => &["-1", "-2", "-3"],
-        // us-east1 has no zone a.
-        Provider::Gcp if region == "us-east1" => &["-b", "-c", "-d"],
-        Provider::Gcp => &["-a", "-b", "-c"],
-        _ => &[],
-    };
-    suffixes.iter().map(|z| format!("{region}{z}")).collect()
+    match provider {
+        // GCP has no default zones (letters differ per region); these regions' are known.
+        Provider::Gcp => {
+            // us-east1 has no zone a.
+            let letters = if region == "us-east1" {
+                ["b", "c", "d"]
+            } else {
+                ["a", "b", "c"]
+            };
+            letters
+                .iter()
+                .map(|z| provider.zone_name(region, z))
+                .collect()
+        }
+        _ => provider.default_zones(region).unwrap_or_default(),
+    }
 }
 
 fn regions(provider: Provider, goal: SurvivalGoal) -> Vec<RegionSpec> {

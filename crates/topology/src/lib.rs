@@ -44,6 +44,7 @@ pub mod render;
 mod storage;
 pub mod tenant;
 mod tier;
+mod zones;
 
 pub use bounds::BoundError;
 pub use error::{ModelError, ParseError};

@@ -189,7 +189,7 @@ impl FromStr for SurvivalGoal {
     }
 }
 
-fn locality_error(field: &str, value: &str, rule: &str, fix: &str) -> ModelError {
+pub(crate) fn locality_error(field: &str, value: &str, rule: &str, fix: &str) -> ModelError {
     ModelError::Locality {
         field: field.to_owned(),
         value: value.to_owned(),
@@ -272,7 +272,7 @@ fn normalise_zone(
             } else {
                 bad(
                     "an AWS zone is its region plus a letter".to_owned(),
-                    format!("{region}a"),
+                    provider.zone_name(region, "a"),
                 )
             }
         }
@@ -286,7 +286,7 @@ fn normalise_zone(
             } else {
                 bad(
                     "a GCP zone is its region, '-' and a letter".to_owned(),
-                    format!("{region}-b"),
+                    provider.zone_name(region, "b"),
                 )
             }
         }
@@ -297,11 +297,11 @@ fn normalise_zone(
                 .and_then(|s| s.strip_prefix('-'))
                 .unwrap_or(zone);
             if matches!(number, "1" | "2" | "3") {
-                Ok(format!("{region}-{number}"))
+                Ok(provider.zone_name(region, number))
             } else {
                 bad(
                     format!("Azure zones are 1, 2 or 3 (node label {region}-<n>)"),
-                    format!("{region}-1"),
+                    provider.zone_name(region, "1"),
                 )
             }
         }

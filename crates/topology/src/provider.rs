@@ -105,6 +105,42 @@ impl Provider {
             })
     }
 
+    /// The name nodes carry in `topology.kubernetes.io/zone` for zone `zone` of `region`: the
+    /// one place each provider's zone naming lives.
+    ///
+    /// `zone` is the provider's short zone id: AWS's letter (`us-east-1` + `a` →
+    /// `us-east-1a`), GCP's letter (`europe-west1` + `b` → `europe-west1-b`), Azure's number
+    /// (`westeurope` + `1` → `westeurope-1`); on-prem zones (rooms, racks) are taken as written.
+    ///
+    /// ```
+    /// use thinledger_topology::Provider;
+    ///
+    /// assert_eq!(Provider::Aws.zone_name("us-east-1", "a"), "us-east-1a");
+    /// assert_eq!(Provider::Gcp.zone_name("europe-west1", "b"), "europe-west1-b");
+    /// assert_eq!(Provider::Azure.zone_name("westeurope", "1"), "westeurope-1");
+    /// assert_eq!(Provider::OnPrem.zone_name("dc-1", "rack-a"), "rack-a");
+    /// ```
+    pub fn zone_name(self, region: &str, zone: &str) -> String {
+        match self {
+            Provider::Aws => format!("{region}{zone}"),
+            Provider::Azure | Provider::Gcp => format!("{region}-{zone}"),
+            Provider::OnPrem => zone.to_owned(),
+        }
+    }
+
+    /// The zones a region has when none are listed, as node labels ([`Provider::zone_name`]):
+    /// AWS `a`, `b`, `c`; Azure `1`, `2`, `3`; none on-prem (the host is the failure domain).
+    /// `None` for GCP, whose zone letters differ per region (`us-east1` has no zone `a`).
+    pub fn default_zones(self, region: &str) -> Option<Vec<String>> {
+        let short: &[&str] = match self {
+            Provider::Aws => &["a", "b", "c"],
+            Provider::Azure => &["1", "2", "3"],
+            Provider::Gcp => return None,
+            Provider::OnPrem => &[],
+        };
+        Some(short.iter().map(|z| self.zone_name(region, z)).collect())
+    }
+
     /// Instance families approved for ledger nodes (no burstable types). Empty on-prem, where
     /// the hardware is whatever the bank racks.
     pub fn instance_families(self) -> &'static [InstanceFamily] {
@@ -193,6 +229,23 @@ mod tests {
             err.contains("gp2") && err.contains("gp3, io2") && err.contains("aws"),
             "{err}"
         );
+    }
+
+    #[rstest]
+    #[case(Provider::Aws, "us-east-1", &["us-east-1a", "us-east-1b", "us-east-1c"])]
+    #[case(Provider::Azure, "westeurope", &["westeurope-1", "westeurope-2", "westeurope-3"])]
+    #[case(Provider::OnPrem, "dc-1", &[])]
+    fn default_zones_are_node_labels(
+        #[case] provider: Provider,
+        #[case] region: &str,
+        #[case] zones: &[&str],
+    ) {
+        assert_eq!(provider.default_zones(region).unwrap(), zones);
+    }
+
+    #[test]
+    fn gcp_has_no_default_zones() {
+        assert!(Provider::Gcp.default_zones("europe-west1").is_none());
     }
 
     #[test]

@@ -14,21 +14,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, is_broken_pipe, print_error, write_structured,
+    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, is_broken_pipe, print_error,
+    write_structured,
 };
-use thinledger_sizing::{
-    NodeShapeSpec, RedpandaOptions, SizingOptions, SizingPlan, SizingSpec, WorkloadSpec,
+use thinledger_sizing::tenant::{
+    Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
 };
-use thinledger_topology::render::{
-    CockroachMode, CockroachResources, RedpandaResources, RenderOptions, Rendering, ResourcePlan,
-    check_crdb_cluster, render,
-};
-use thinledger_topology::tenant::Problem;
-use thinledger_topology::{Tenant, TenantError};
+use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -84,6 +80,15 @@ enum ResourcesArg {
     Sizing,
     /// Take the per-node resources written in the tenant file.
     Tenant,
+}
+
+impl From<ResourcesArg> for ResourceSource {
+    fn from(r: ResourcesArg) -> Self {
+        match r {
+            ResourcesArg::Sizing => ResourceSource::Sizing,
+            ResourcesArg::Tenant => ResourceSource::Tenant,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -149,149 +154,6 @@ fn read_tenant(path: &Path) -> anyhow::Result<String> {
     fs::read_to_string(path).with_context(|| format!("cannot read tenant file {}", path.display()))
 }
 
-/// Everything derived from a tenant file on the way to its objects.
-struct Derived {
-    tenant: Tenant,
-    plan: ResourcePlan,
-    notes: Vec<String>,
-    warnings: Vec<String>,
-}
-
-fn derive(text: &str, common: &Common) -> Result<Derived, Failure> {
-    let tenant = Tenant::from_yaml(text).map_err(Failure::Tenant)?;
-    let mut notes: Vec<String> = tenant.advice().to_vec();
-    let mut warnings = Vec::new();
-    let plan = match common.resources {
-        ResourcesArg::Tenant => {
-            ResourcePlan::from_tenant(&tenant).map_err(|e| Failure::Other(anyhow::Error::new(e)))?
-        }
-        ResourcesArg::Sizing => {
-            let sized = size(&tenant).map_err(Failure::Other)?;
-            notes.extend(sized.advice.iter().cloned());
-            warnings.extend(sized.warnings.iter().cloned());
-            resource_plan(&tenant, &sized).map_err(Failure::Other)?
-        }
-    };
-    dedup(&mut notes);
-    dedup(&mut warnings);
-    Ok(Derived {
-        tenant,
-        plan,
-        notes,
-        warnings,
-    })
-}
-
-/// Drops repeated messages, keeping the first of each.
-fn dedup(messages: &mut Vec<String>) {
-    let mut seen = std::collections::BTreeSet::new();
-    messages.retain(|m| seen.insert(m.clone()));
-}
-
-enum Failure {
-    Tenant(TenantError),
-    Other(anyhow::Error),
-}
-
-/// Runs the calculator on the tenant's shape or workload, with its locality, storage class
-/// and Redpanda settings. The calculator applies the model's quorum rules, so the node count
-/// it returns (given or computed) is one the tenant's zones split evenly.
-fn size(tenant: &Tenant) -> anyhow::Result<SizingPlan> {
-    let spec = tenant.spec();
-    let crdb = &spec.cockroachdb;
-    let nodes = crdb.nodes;
-    let sizing_spec = match (&crdb.workload, &crdb.resources) {
-        (Some(w), resources) => {
-            let mut ws = WorkloadSpec::new(w.data);
-            ws.growth_percent_per_year = w.growth_percent_per_year;
-            if let Some(h) = w.horizon_years {
-                ws.horizon_years = h;
-            }
-            ws.write_rate_per_second = w.write_rate_per_second;
-            ws.survival = spec.survival;
-            ws.vcpu = resources.map(|r| r.cpu);
-            ws.memory = resources.map(|r| r.memory);
-            ws.nodes = nodes;
-            SizingSpec::Workload(ws)
-        }
-        (None, Some(r)) => {
-            let mut shape = NodeShapeSpec::new(r.cpu, r.memory);
-            shape.nodes = nodes;
-            shape.survival = spec.survival;
-            SizingSpec::NodeShape(shape)
-        }
-        (None, None) => bail!(
-            "cockroachdb.resources: the sizing calculator needs a node shape or a workload. \
-                 Fix: add resources: {{cpu: 8, memory: 32Gi}} or workload: {{data: 2TiB}} under cockroachdb"
-        ),
-    };
-    let mut options = SizingOptions {
-        locality: Some(tenant.locality().clone()),
-        storage_class: Some(tenant.storage().class_name.to_owned()),
-        disk: crdb.resources.and_then(|r| r.disk),
-        ..SizingOptions::default()
-    };
-    let rp = spec.redpanda.resources;
-    options.redpanda = RedpandaOptions {
-        brokers: Some(spec.redpanda.brokers),
-        region: Some(tenant.redpanda_region().to_owned()),
-        cores: rp.and_then(|r| r.cpu.whole_cores()),
-        memory: rp.map(|r| r.memory),
-        disk: rp.and_then(|r| r.disk),
-        ..RedpandaOptions::default()
-    };
-    let sized = thinledger_sizing::plan(spec.provider, spec.tier, &sizing_spec, &options)
-        .with_context(|| {
-            format!(
-                "the sizing calculator refused tenant {} ({} {}); check cockroachdb.resources, cockroachdb.workload and redpanda.resources",
-                spec.tenant, spec.provider, spec.tier
-            )
-        })?;
-    if sized.cockroachdb.disk.storage_class != tenant.storage().class_name {
-        bail!(
-            "storage.class = {:?}: the sizing calculator needs {:?} to deliver the required IOPS and throughput. Fix: set storage.class: {}",
-            tenant.storage().class_name,
-            sized.cockroachdb.disk.storage_class,
-            sized.cockroachdb.disk.storage_class
-        );
-    }
-    Ok(sized)
-}
-
-/// Maps the sizing plan onto the renderer's inputs.
-fn resource_plan(tenant: &Tenant, sized: &SizingPlan) -> anyhow::Result<ResourcePlan> {
-    let c = &sized.cockroachdb;
-    let r = &sized.redpanda;
-    if r.brokers != tenant.spec().redpanda.brokers {
-        bail!(
-            "redpanda.brokers = {}: the sizing calculator chose {} brokers. Fix: set redpanda.brokers: {}",
-            tenant.spec().redpanda.brokers,
-            r.brokers,
-            r.brokers
-        );
-    }
-    Ok(ResourcePlan {
-        cockroach: CockroachResources {
-            nodes: c.nodes,
-            cpu: c.resources.limits.cpu,
-            memory: c.resources.limits.memory,
-            cache: c.cache,
-            max_sql_memory: c.max_sql_memory,
-            disk: c.disk.size,
-        },
-        redpanda: RedpandaResources {
-            brokers: r.brokers,
-            cpu: r.resources.limits.cpu,
-            memory: r.resources.limits.memory,
-            smp: r.cores,
-            seastar_memory: r.memory,
-            reserve_memory: r.reserve_memory,
-            disk: r.disk.size,
-        },
-        volume_parameters: c.disk.class_parameters.clone(),
-    })
-}
-
 fn render_options(common: &Common) -> RenderOptions {
     let options = RenderOptions::new(common.cockroach_mode.into());
     match &common.region {
@@ -303,23 +165,23 @@ fn render_options(common: &Common) -> RenderOptions {
 fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
     let path = &args.common.tenant;
     let text = read_tenant(path)?;
-    let derived = derive(&text, &args.common).map_err(|f| match f {
-        Failure::Tenant(e) => {
-            anyhow::Error::new(e).context(format!("tenant file {} is not valid", path.display()))
-        }
-        Failure::Other(e) => e.context(format!("cannot render {}", path.display())),
-    })?;
-    let rendering = render(
-        &derived.tenant,
-        &derived.plan,
+    let (plan, rendering) = render_tenant(
+        &text,
+        args.common.resources.into(),
         &render_options(&args.common),
     )
-    .with_context(|| format!("cannot render {}", path.display()))?;
+    .map_err(|e| {
+        let context = match e {
+            TenantPlanError::Tenant(_) => format!("tenant file {} is not valid", path.display()),
+            _ => format!("cannot render {}", path.display()),
+        };
+        anyhow::Error::new(e).context(context)
+    })?;
     let mut stderr = std::io::stderr().lock();
-    for w in &derived.warnings {
+    for w in &plan.warnings {
         writeln!(stderr, "warning: {w}")?;
     }
-    for n in &derived.notes {
+    for n in &plan.notes {
         writeln!(stderr, "note: {n}")?;
     }
     match &args.out {
@@ -402,16 +264,6 @@ fn write_files(dir: &Path, rendering: &Rendering) -> anyhow::Result<usize> {
 }
 
 #[derive(Debug, Serialize)]
-struct Finding {
-    severity: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<usize>,
-    message: String,
-}
-
-#[derive(Debug, Serialize)]
 struct Report {
     file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -423,121 +275,25 @@ struct Report {
     findings: Vec<Finding>,
 }
 
-fn problem_finding(p: &Problem) -> Finding {
-    let mut message = if p.value.is_empty() {
-        format!("{}: {}", p.field, p.rule)
-    } else {
-        format!("{} = {:?}: {}", p.field, p.value, p.rule)
-    };
-    if !p.fix.is_empty() {
-        message.push_str(&format!(". Fix: {}", p.fix));
-    }
-    Finding {
-        severity: "error",
-        field: Some(p.field.clone()),
-        line: p.line,
-        message,
-    }
-}
-
-fn chain(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
-}
-
 fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
     let path = &args.common.tenant;
     let text = read_tenant(path)?;
-    let mut report = Report {
+    let options = render_options(&args.common);
+    let check = check_tenant(&text, args.common.resources.into(), &options);
+    let ok = check.ok();
+    let failure = check
+        .failure
+        .as_ref()
+        .map(|e| Finding::error(error_chain(e)));
+    let report = Report {
         file: path.display().to_string(),
-        tenant: None,
-        cockroach_mode: CockroachMode::from(args.common.cockroach_mode).to_string(),
-        ok: false,
-        objects: None,
-        findings: Vec::new(),
+        tenant: check.tenant,
+        cockroach_mode: options.cockroach_mode.to_string(),
+        ok,
+        objects: check.objects,
+        findings: failure.into_iter().chain(check.findings).collect(),
     };
-    let mut bad_input = false;
-    match derive(&text, &args.common) {
-        Err(Failure::Tenant(TenantError::Syntax {
-            message,
-            line,
-            column,
-        })) => {
-            bad_input = true;
-            report.findings.push(Finding {
-                severity: "error",
-                field: None,
-                line,
-                message: match column {
-                    Some(c) => format!("{message} (column {c})"),
-                    None => message,
-                },
-            });
-        }
-        Err(Failure::Tenant(err)) => {
-            // A quantity beyond its bound is bad input (exit 2), like a syntax error.
-            bad_input = matches!(err, TenantError::OutOfBounds(_));
-            report
-                .findings
-                .extend(err.problems().iter().map(problem_finding));
-        }
-        Err(Failure::Other(err)) => report.findings.push(Finding {
-            severity: "error",
-            field: None,
-            line: None,
-            message: chain(&err),
-        }),
-        Ok(derived) => {
-            report.tenant = Some(derived.tenant.id().to_owned());
-            for w in derived.warnings {
-                report.findings.push(Finding {
-                    severity: "warning",
-                    field: None,
-                    line: None,
-                    message: w,
-                });
-            }
-            for n in derived.notes {
-                report.findings.push(Finding {
-                    severity: "advice",
-                    field: None,
-                    line: None,
-                    message: n,
-                });
-            }
-            match render(
-                &derived.tenant,
-                &derived.plan,
-                &render_options(&args.common),
-            ) {
-                Ok(rendering) => {
-                    report.objects = Some(rendering.objects.len());
-                    for object in &rendering.objects {
-                        if object.kind() == "CrdbCluster" {
-                            for problem in check_crdb_cluster(&object.to_json()?) {
-                                report.findings.push(Finding {
-                                    severity: "error",
-                                    field: None,
-                                    line: None,
-                                    message: format!("CrdbCluster {}: {problem}", object.name()),
-                                });
-                            }
-                        }
-                    }
-                }
-                Err(err) => report.findings.push(Finding {
-                    severity: "error",
-                    field: None,
-                    line: None,
-                    message: err.to_string(),
-                }),
-            }
-        }
-    }
-    report.ok = !report.findings.iter().any(|f| f.severity == "error");
-    let verdict = if bad_input {
+    let verdict = if check.bad_input {
         EXIT_BAD_INPUT
     } else if report.ok {
         0
@@ -572,7 +328,7 @@ fn findings_table(report: &Report) -> String {
     let errors = report
         .findings
         .iter()
-        .filter(|f| f.severity == "error")
+        .filter(|f| f.severity == FindingSeverity::Error)
         .count();
     if report.ok {
         out.push_str(&format!(

@@ -6,9 +6,7 @@ use thinledger_cli::OutputFormat;
 use thinledger_sizing::{
     DaemonsetOverhead, MemoryShare, NodeShapeSpec, SizingOptions, SizingSpec, WorkloadSpec,
 };
-use thinledger_topology::{ByteSize, Cpu, Provider, SurvivalGoal, Tier};
-
-use crate::locality;
+use thinledger_topology::{ByteSize, Cpu, Locality, Provider, SurvivalGoal, Tier};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -184,8 +182,14 @@ impl Args {
 
     /// The options.
     pub fn options(&self) -> anyhow::Result<SizingOptions> {
-        let locality = locality::from_flags(self.provider, &self.regions, &self.zones)
-            .context("--regions/--zones")?;
+        let locality = if self.regions.is_empty() {
+            None
+        } else {
+            Some(
+                Locality::from_names(self.provider, &self.regions, &self.zones)
+                    .context("--regions/--zones")?,
+            )
+        };
         let mut options = SizingOptions {
             locality,
             storage_class: self.storage_class.clone(),

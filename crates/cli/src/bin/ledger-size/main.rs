@@ -5,7 +5,6 @@
 //! with the whole error chain on stderr.
 
 mod args;
-mod locality;
 mod table;
 
 use std::io::Write;

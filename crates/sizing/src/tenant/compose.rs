@@ -1,0 +1,136 @@
+//! Tenant → sizing → rendering: the whole composition, one call.
+
+use std::collections::BTreeSet;
+
+use thinledger_topology::Tenant;
+use thinledger_topology::render::{
+    CockroachResources, RedpandaResources, RenderOptions, Rendering, ResourcePlan, render,
+};
+
+use super::{TenantPlanError, size_tenant};
+use crate::plan::SizingPlan;
+
+/// Where per-node resources come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum ResourceSource {
+    /// Run the sizing calculator on the tenant's node shape or workload ([`size_tenant`]).
+    #[default]
+    Sizing,
+    /// Take the per-node resources written in the tenant file
+    /// ([`ResourcePlan::from_tenant`]: the runbook's fixed ratios for the flags).
+    Tenant,
+}
+
+/// Everything derived from a tenant file on the way to its objects.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct TenantPlan {
+    /// The checked tenant.
+    pub tenant: Tenant,
+    /// The sizing plan, when the calculator ran ([`ResourceSource::Sizing`]).
+    pub sizing: Option<SizingPlan>,
+    /// The renderer's per-node resources.
+    pub resources: ResourcePlan,
+    /// Advice of the tenant checks and the calculator, each message once.
+    pub notes: Vec<String>,
+    /// Requirements the plan could not meet in full, each message once; read before applying.
+    pub warnings: Vec<String>,
+}
+
+impl TenantPlan {
+    /// Renders the tenant with these resources ([`thinledger_topology::render::render`]).
+    pub fn render(&self, options: &RenderOptions) -> Result<Rendering, TenantPlanError> {
+        Ok(render(&self.tenant, &self.resources, options)?)
+    }
+}
+
+/// Reads the tenant file `yaml`, checks it, and derives the renderer's per-node resources
+/// from `source`, with the notes and warnings gathered on the way.
+///
+/// ```
+/// use thinledger_sizing::tenant::{ResourceSource, plan_tenant};
+/// use thinledger_topology::render::{CockroachMode, RenderOptions};
+///
+/// let yaml = include_str!("../../../../examples/tenants/aws.yaml");
+/// let plan = plan_tenant(yaml, ResourceSource::Sizing)?;
+/// assert_eq!(plan.resources.cockroach.nodes, 3);
+/// let rendering = plan.render(&RenderOptions::new(CockroachMode::StatefulSet))?;
+/// assert!(rendering.objects.iter().any(|o| o.kind() == "StatefulSet"));
+/// # Ok::<(), thinledger_sizing::tenant::TenantPlanError>(())
+/// ```
+pub fn plan_tenant(yaml: &str, source: ResourceSource) -> Result<TenantPlan, TenantPlanError> {
+    let tenant = Tenant::from_yaml(yaml)?;
+    let mut notes: Vec<String> = tenant.advice().to_vec();
+    let mut warnings = Vec::new();
+    let (sizing, resources) = match source {
+        ResourceSource::Tenant => (None, ResourcePlan::from_tenant(&tenant)?),
+        ResourceSource::Sizing => {
+            let sized = size_tenant(&tenant)?;
+            notes.extend(sized.advice.iter().cloned());
+            warnings.extend(sized.warnings.iter().cloned());
+            let resources = resource_plan(&tenant, &sized)?;
+            (Some(sized), resources)
+        }
+    };
+    dedup(&mut notes);
+    dedup(&mut warnings);
+    Ok(TenantPlan {
+        tenant,
+        sizing,
+        resources,
+        notes,
+        warnings,
+    })
+}
+
+/// [`plan_tenant`], then renders one region with `options`: the whole composition
+/// `ledger-topology render` runs.
+pub fn render_tenant(
+    yaml: &str,
+    source: ResourceSource,
+    options: &RenderOptions,
+) -> Result<(TenantPlan, Rendering), TenantPlanError> {
+    let plan = plan_tenant(yaml, source)?;
+    let rendering = plan.render(options)?;
+    Ok((plan, rendering))
+}
+
+/// Drops repeated messages, keeping the first of each.
+fn dedup(messages: &mut Vec<String>) {
+    let mut seen = BTreeSet::new();
+    messages.retain(|m| seen.insert(m.clone()));
+}
+
+/// Maps a sizing plan onto the renderer's inputs, refusing a broker count other than the
+/// tenant file's.
+pub fn resource_plan(tenant: &Tenant, sized: &SizingPlan) -> Result<ResourcePlan, TenantPlanError> {
+    let c = &sized.cockroachdb;
+    let r = &sized.redpanda;
+    if r.brokers != tenant.spec().redpanda.brokers {
+        return Err(TenantPlanError::Brokers {
+            declared: tenant.spec().redpanda.brokers,
+            sized: r.brokers,
+        });
+    }
+    Ok(ResourcePlan {
+        cockroach: CockroachResources {
+            nodes: c.nodes,
+            cpu: c.resources.limits.cpu,
+            memory: c.resources.limits.memory,
+            cache: c.cache,
+            max_sql_memory: c.max_sql_memory,
+            disk: c.disk.size,
+        },
+        redpanda: RedpandaResources {
+            brokers: r.brokers,
+            cpu: r.resources.limits.cpu,
+            memory: r.resources.limits.memory,
+            smp: r.cores,
+            seastar_memory: r.memory,
+            reserve_memory: r.reserve_memory,
+            disk: r.disk.size,
+        },
+        volume_parameters: c.disk.class_parameters.clone(),
+    })
+}
