@@ -20,10 +20,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::common::{
-    COCKROACH_UID, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC,
-    CRDB_ROOT_SECRET, CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL, JOB_UID, JOBS_SA,
-    container_security, cpu_manager_note, crdb_selector, crdb_size_flag, empty_dir, env, field_env,
-    guaranteed, labels, mount, pod_security, quantity, selector, small_resources,
+    CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, CRDB_ROOT_SECRET,
+    CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL, JOBS_SA, cpu_manager_note, crdb_selector,
+    crdb_size_flag,
+};
+use super::kit::{
+    COCKROACH_UID, JOB_UID, container_security, empty_dir, env, field_env, guaranteed, labels,
+    mount, pod_security, quantity, selector, small_resources,
 };
 use super::manifest::Manifest;
 use super::platform::cockroach_service_account;

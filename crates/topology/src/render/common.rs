@@ -1,15 +1,12 @@
-//! What every renderer shares: the checked inputs of one region, names, labels, and the
-//! restricted-profile security settings.
+//! What this crate's renderers share: the checked inputs of one region, names, ports and
+//! selectors. The generic builders (labels, quantities, security contexts) are in
+//! [`super::kit`].
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{
-    Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PodSecurityContext, ResourceRequirements, SeccompProfile, SecurityContext, Volume, VolumeMount,
-};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use super::kit::{labels, object_meta};
 use super::{CockroachMode, RenderError, RenderOptions, ResourcePlan, input_error};
 use crate::provider::Provider;
 use crate::quantity::{ByteSize, Cpu};
@@ -22,13 +19,6 @@ pub const CLIENT_LABEL: &str = "thinledger.io/ledger-client";
 pub const JOB_LABEL: &str = "thinledger.io/ledger-job";
 /// Annotation prefix for rendered explanations.
 pub const DOC_PREFIX: &str = "thinledger.io/";
-
-/// UID/GID CockroachDB runs as (above 10000, so it maps to no host account).
-pub const COCKROACH_UID: i64 = 10_001;
-/// UID/GID Redpanda runs as.
-pub const REDPANDA_UID: i64 = 10_101;
-/// UID/GID the rendered Jobs run as.
-pub const JOB_UID: i64 = 10_201;
 
 pub const CRDB_NAME: &str = "cockroachdb";
 pub const CRDB_PUBLIC: &str = "cockroachdb-public";
@@ -202,12 +192,7 @@ impl<'a> Context<'a> {
     pub fn meta(&self, name: &str, extra: &BTreeMap<String, String>) -> ObjectMeta {
         let mut l = self.common_labels();
         l.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
-        ObjectMeta {
-            name: Some(name.to_owned()),
-            namespace: Some(self.namespace.clone()),
-            labels: Some(l),
-            ..Default::default()
-        }
+        object_meta(name, &self.namespace, l)
     }
 
     /// Image pull secrets, if the tenant names one.
@@ -332,13 +317,6 @@ fn whole_cpus(field: &str, cpu: Cpu) -> Result<u32, RenderError> {
     }
 }
 
-pub fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
-}
-
 /// Selector labels of CockroachDB pods (the same the operator uses, so policies match both).
 pub fn crdb_selector() -> BTreeMap<String, String> {
     labels(&[
@@ -355,126 +333,6 @@ pub fn redpanda_selector() -> BTreeMap<String, String> {
         ("app.kubernetes.io/instance", RP_NAME),
         ("app.kubernetes.io/component", "broker"),
     ])
-}
-
-pub fn selector(labels: &BTreeMap<String, String>) -> LabelSelector {
-    LabelSelector {
-        match_labels: Some(labels.clone()),
-        ..Default::default()
-    }
-}
-
-pub fn quantity(text: impl Into<String>) -> Quantity {
-    Quantity(text.into())
-}
-
-/// Guaranteed QoS: requests equal limits.
-pub fn guaranteed(cpu: Cpu, memory: ByteSize) -> ResourceRequirements {
-    let list: BTreeMap<String, Quantity> = [
-        ("cpu".to_owned(), quantity(cpu.to_quantity())),
-        ("memory".to_owned(), quantity(memory.to_quantity())),
-    ]
-    .into_iter()
-    .collect();
-    ResourceRequirements {
-        requests: Some(list.clone()),
-        limits: Some(list),
-        ..Default::default()
-    }
-}
-
-/// Small Guaranteed resources for init containers and Jobs.
-pub fn small_resources() -> ResourceRequirements {
-    let list: BTreeMap<String, Quantity> = [
-        ("cpu".to_owned(), quantity("100m")),
-        ("memory".to_owned(), quantity("128Mi")),
-    ]
-    .into_iter()
-    .collect();
-    ResourceRequirements {
-        requests: Some(list.clone()),
-        limits: Some(list),
-        ..Default::default()
-    }
-}
-
-/// Pod-level settings of the restricted profile.
-pub fn pod_security(uid: i64) -> PodSecurityContext {
-    PodSecurityContext {
-        run_as_non_root: Some(true),
-        run_as_user: Some(uid),
-        run_as_group: Some(uid),
-        fs_group: Some(uid),
-        fs_group_change_policy: Some("OnRootMismatch".to_owned()),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".to_owned(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// Container-level settings of the restricted profile with a read-only root filesystem.
-pub fn container_security(uid: i64) -> SecurityContext {
-    SecurityContext {
-        allow_privilege_escalation: Some(false),
-        privileged: Some(false),
-        read_only_root_filesystem: Some(true),
-        run_as_non_root: Some(true),
-        run_as_user: Some(uid),
-        run_as_group: Some(uid),
-        capabilities: Some(Capabilities {
-            drop: Some(vec!["ALL".to_owned()]),
-            ..Default::default()
-        }),
-        seccomp_profile: Some(SeccompProfile {
-            type_: "RuntimeDefault".to_owned(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn empty_dir(name: &str, memory: bool, limit: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            medium: memory.then(|| "Memory".to_owned()),
-            size_limit: Some(quantity(limit)),
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
-pub fn field_env(name: &str, path: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value_from: Some(EnvVarSource {
-            field_ref: Some(ObjectFieldSelector {
-                field_path: path.to_owned(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-pub fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.to_owned()),
-        ..Default::default()
-    }
 }
 
 /// `8GiB`-style size for CockroachDB flags.

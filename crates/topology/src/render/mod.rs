@@ -52,6 +52,7 @@
 
 mod cockroach;
 mod common;
+pub mod kit;
 mod manifest;
 mod network;
 mod operator;
@@ -69,9 +70,9 @@ use crate::error::ParseError;
 use crate::quantity::{ByteSize, Cpu};
 use crate::tenant::Tenant;
 
-/// The Pod Security Standards *restricted* settings every rendered pod uses; other renderers
-/// (e.g. the backup scheduler's CronJobs) reuse them so all pods are hardened alike.
-pub use common::{container_security, pod_security};
+/// The Pod Security Standards *restricted* settings every rendered pod uses (also in
+/// [`kit`], with the rest of the rendering kit).
+pub use kit::{container_security, pod_security};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
     CRDB_API_VERSION, CrdbCluster, CrdbClusterSpec, CrdbDataStore, CrdbImage, CrdbVolumeClaim,

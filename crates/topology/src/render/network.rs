@@ -18,8 +18,9 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::CockroachMode;
 use super::common::{
     CLIENT_LABEL, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL,
-    RP_ADMIN_PORT, RP_KAFKA_PORT, RP_RPC_PORT, crdb_selector, labels, redpanda_selector, selector,
+    RP_ADMIN_PORT, RP_KAFKA_PORT, RP_RPC_PORT, crdb_selector, redpanda_selector,
 };
+use super::kit::{labels, selector};
 use super::manifest::Manifest;
 use crate::tenant::validate_endpoint_port;
 

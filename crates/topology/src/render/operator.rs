@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use super::cockroach::{affinity, claim_spec, join_list, locality_prefix, spread};
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_ROOT_SECRET, CRDB_SQL_PORT,
-    Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag, env, field_env,
-    guaranteed,
+    Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag,
 };
+use super::kit::{env, field_env, guaranteed};
 use super::manifest::Manifest;
 use super::scripts::operator_locality_arg;
 

@@ -9,7 +9,8 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CockroachMode;
-use super::common::{BACKUP_SA, CRDB_NAME, Context, DOC_PREFIX, JOBS_SA, RP_NAME, labels};
+use super::common::{BACKUP_SA, CRDB_NAME, Context, DOC_PREFIX, JOBS_SA, RP_NAME};
+use super::kit::labels;
 use super::manifest::Manifest;
 use crate::identity::IdentityBinding;
 use crate::storage::StorageProfile;

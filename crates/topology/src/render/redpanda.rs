@@ -23,9 +23,12 @@ use super::cockroach::{
     LedgerPods, container_port, job_labels, job_pod, kube_api_volume, ledger_statefulset, pdb_for,
 };
 use super::common::{
-    Context, DOC_PREFIX, JOB_UID, REDPANDA_UID, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT,
-    RP_TLS_SECRET, container_security, cpu_manager_note, empty_dir, env, field_env, guaranteed,
-    labels, mount, redpanda_selector, seastar_size_flag, small_resources,
+    Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT, RP_TLS_SECRET,
+    cpu_manager_note, redpanda_selector, seastar_size_flag,
+};
+use super::kit::{
+    JOB_UID, REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, labels,
+    mount, secret_volume, small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
@@ -195,15 +198,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             }),
             ..Default::default()
         },
-        Volume {
-            name: "tls".to_owned(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(RP_TLS_SECRET.to_owned()),
-                default_mode: Some(0o440),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        secret_volume("tls", RP_TLS_SECRET),
         empty_dir("config", false, "16Mi"),
         empty_dir("tmp", false, "1Gi"),
     ];
