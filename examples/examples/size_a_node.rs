@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         crdb.flags.join(" "),
         crdb.disk.size,
         crdb.disk.storage_class,
-        crdb.node.instance.as_ref().map_or("-", |i| i.name),
+        crdb.node.instance.as_ref().map_or("-", |i| i.name.as_str()),
     );
     assert_eq!(crdb.cache, ByteSize::gib(8));
     assert_eq!(crdb.resources.requests, crdb.resources.limits);

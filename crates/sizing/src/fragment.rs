@@ -23,6 +23,7 @@ use crate::rules::human_size;
 
 /// Values for the `cockroachdb` Helm chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CockroachHelmValues {
     /// `statefulset.*`.
     pub statefulset: HelmStatefulSet,
@@ -34,6 +35,7 @@ pub struct CockroachHelmValues {
 
 /// `statefulset` of the CockroachDB chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HelmStatefulSet {
     /// `statefulset.replicas`.
     pub replicas: u32,
@@ -43,6 +45,7 @@ pub struct HelmStatefulSet {
 
 /// `conf` of the CockroachDB chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HelmConf {
     /// `conf.cache`.
     pub cache: String,
@@ -53,6 +56,7 @@ pub struct HelmConf {
 
 /// `storage` of a chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HelmStorage {
     /// `storage.persistentVolume`.
     #[serde(rename = "persistentVolume")]
@@ -61,6 +65,7 @@ pub struct HelmStorage {
 
 /// `storage.persistentVolume` of a chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct HelmPersistentVolume {
     /// `enabled`.
     pub enabled: bool,
@@ -73,6 +78,7 @@ pub struct HelmPersistentVolume {
 
 /// Kubernetes `resources` with requests and limits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PodResourcesYaml {
     /// `requests`.
     pub requests: ResourceYaml,
@@ -82,6 +88,7 @@ pub struct PodResourcesYaml {
 
 /// One resource list as Kubernetes quantities.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct ResourceYaml {
     /// `cpu`.
     pub cpu: String,
@@ -104,6 +111,7 @@ impl From<&PodResources> for PodResourcesYaml {
 
 /// The `spec` keys of a `CrdbCluster` that sizing decides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CrdbClusterSpec {
     /// `spec`.
     pub spec: CrdbClusterSpecBody,
@@ -111,6 +119,7 @@ pub struct CrdbClusterSpec {
 
 /// Body of [`CrdbClusterSpec`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct CrdbClusterSpecBody {
     /// `nodes`.
     pub nodes: u32,
@@ -128,6 +137,7 @@ pub struct CrdbClusterSpecBody {
 
 /// `dataStore` of a `CrdbCluster`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DataStore {
     /// `pvc`.
     pub pvc: DataStorePvc,
@@ -135,6 +145,7 @@ pub struct DataStore {
 
 /// `dataStore.pvc`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct DataStorePvc {
     /// `spec`: a PersistentVolumeClaim spec.
     pub spec: PvcSpec,
@@ -142,6 +153,7 @@ pub struct DataStorePvc {
 
 /// The PersistentVolumeClaim spec sizing decides.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PvcSpec {
     /// `accessModes`.
     #[serde(rename = "accessModes")]
@@ -158,6 +170,7 @@ pub struct PvcSpec {
 
 /// `resources` of a PVC spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PvcResources {
     /// `requests`.
     pub requests: PvcStorage,
@@ -165,6 +178,7 @@ pub struct PvcResources {
 
 /// `requests` of a PVC spec.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct PvcStorage {
     /// `storage`.
     pub storage: ByteSize,
@@ -172,6 +186,7 @@ pub struct PvcStorage {
 
 /// Values for the `redpanda` Helm chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaHelmValues {
     /// `statefulset.replicas`.
     pub statefulset: RedpandaStatefulSet,
@@ -183,6 +198,7 @@ pub struct RedpandaHelmValues {
 
 /// `statefulset` of the Redpanda chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaStatefulSet {
     /// `replicas`.
     pub replicas: u32,
@@ -190,6 +206,7 @@ pub struct RedpandaStatefulSet {
 
 /// `resources` of the Redpanda chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaResources {
     /// `cpu`.
     pub cpu: RedpandaCpu,
@@ -199,6 +216,7 @@ pub struct RedpandaResources {
 
 /// `resources.cpu`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaCpu {
     /// `cores` (`--smp`; requests = limits).
     pub cores: u32,
@@ -208,6 +226,7 @@ pub struct RedpandaCpu {
 
 /// `resources.memory`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaMemory {
     /// `container`: request (`min`) and limit (`max`), equal.
     pub container: RedpandaContainerMemory,
@@ -217,6 +236,7 @@ pub struct RedpandaMemory {
 
 /// `resources.memory.container`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaContainerMemory {
     /// `min` (the request).
     pub min: ByteSize,
@@ -226,6 +246,7 @@ pub struct RedpandaContainerMemory {
 
 /// `resources.memory.redpanda`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaProcessMemory {
     /// `memory` (`--memory`).
     pub memory: ByteSize,

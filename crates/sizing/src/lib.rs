@@ -67,8 +67,8 @@ pub use fragment::{
 };
 pub use locality::default_locality;
 pub use plan::{
-    CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources, RedpandaDisk,
-    RedpandaPlan, ResourceList, SizingMode, SizingPlan, SystemReserve,
+    CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources, QosClass,
+    RedpandaDisk, RedpandaPlan, ResourceList, SizingMode, SizingPlan, SystemReserve,
 };
 pub use rules::{AppliedRule, TierRules};
 pub use spec::{

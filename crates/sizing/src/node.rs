@@ -127,8 +127,8 @@ pub fn fit(
             let memory = ByteSize::gib(u64::from(size.memory_gib));
             let (allocatable_cpu, allocatable_memory) = allocatable(size.vcpu, memory, daemonsets);
             InstanceChoice {
-                name: size.name,
-                family: family.name,
+                name: size.name.to_owned(),
+                family: family.name.to_owned(),
                 vcpu: size.vcpu,
                 memory,
                 allocatable_cpu,

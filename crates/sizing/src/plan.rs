@@ -2,14 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thinledger_topology::{ByteSize, Cpu, Placement, Provider, SurvivalGoal, Tier};
 
 use crate::rules::AppliedRule;
 
 /// A sizing: CockroachDB and Redpanda resources, flags, disks and nodes, with the rules
 /// applied, advice and warnings. Printed by `ledger-size`; consumed by rendering.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SizingPlan {
     /// The provider sized for.
     pub provider: Provider,
@@ -36,7 +37,7 @@ pub struct SizingPlan {
 }
 
 /// How the plan was derived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SizingMode {
     /// From a given vCPU and memory per node.
@@ -46,7 +47,8 @@ pub enum SizingMode {
 }
 
 /// The data the cluster is sized to hold.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Forecast {
     /// Logical data today.
     pub data: ByteSize,
@@ -62,7 +64,8 @@ pub struct Forecast {
 }
 
 /// CPU and memory of one container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ResourceList {
     /// CPU (whole CPUs).
     pub cpu: Cpu,
@@ -71,14 +74,38 @@ pub struct ResourceList {
 }
 
 /// A container's requests and limits; they are always equal (Guaranteed QoS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PodResources {
     /// `resources.requests`.
     pub requests: ResourceList,
     /// `resources.limits` (equal to the requests).
     pub limits: ResourceList,
     /// The QoS class Kubernetes assigns: always `Guaranteed`.
-    pub qos_class: &'static str,
+    pub qos_class: QosClass,
+}
+
+/// A pod's Kubernetes QoS class; sizing only plans Guaranteed pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum QosClass {
+    /// Requests equal limits for every resource of every container.
+    Guaranteed,
+}
+
+impl QosClass {
+    /// The name Kubernetes uses (`status.qosClass`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QosClass::Guaranteed => "Guaranteed",
+        }
+    }
+}
+
+impl std::fmt::Display for QosClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
 }
 
 impl PodResources {
@@ -87,7 +114,7 @@ impl PodResources {
         PodResources {
             requests: list,
             limits: list,
-            qos_class: "Guaranteed",
+            qos_class: QosClass::Guaranteed,
         }
     }
 
@@ -98,7 +125,8 @@ impl PodResources {
 }
 
 /// CockroachDB's nodes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CockroachPlan {
     /// Node count (odd, at least 3).
     pub nodes: u32,
@@ -121,7 +149,8 @@ pub struct CockroachPlan {
 }
 
 /// One node's data volume and the performance it must deliver.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DiskPlan {
     /// `storageClassName`.
     pub storage_class: String,
@@ -164,7 +193,8 @@ pub struct DiskPlan {
 }
 
 /// The Kubernetes node a pod needs: the instance type chosen and the minimum capacity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct NodeFit {
     /// The smallest approved instance type that holds the pod and the node's reserve; absent
     /// on-prem, where `minimum_vcpu`/`minimum_memory` state the requirement instead.
@@ -179,12 +209,13 @@ pub struct NodeFit {
 }
 
 /// An instance type and what it leaves for pods.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InstanceChoice {
     /// The provider's name, e.g. `m6i.4xlarge`.
-    pub name: &'static str,
+    pub name: String,
     /// Its family, e.g. `m6i`.
-    pub family: &'static str,
+    pub family: String,
     /// Its vCPU.
     pub vcpu: u32,
     /// Its memory.
@@ -196,7 +227,8 @@ pub struct InstanceChoice {
 }
 
 /// The part of a node that is not for the database pod.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SystemReserve {
     /// kube-reserved CPU (tiered formula).
     pub kube_reserved_cpu: Cpu,
@@ -211,7 +243,8 @@ pub struct SystemReserve {
 }
 
 /// Redpanda's brokers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RedpandaPlan {
     /// Brokers (odd, at least 3).
     pub brokers: u32,
@@ -236,7 +269,8 @@ pub struct RedpandaPlan {
 }
 
 /// A broker's data volume.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RedpandaDisk {
     /// `storageClassName` (the same class as CockroachDB's volumes).
     pub storage_class: String,

@@ -5,7 +5,7 @@
 //! makes where the sources are silent (disk headroom, daemonset overhead, staging's rules) are
 //! marked [`THINLEDGER_POLICY`] so a reader can tell a vendor rule from a house decision.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use thinledger_topology::{ByteSize, Tier};
 
 /// CockroachDB's production checklist (hardware, memory flags, storage).
@@ -133,16 +133,17 @@ impl TierRules {
 }
 
 /// One rule the calculator applied: what it says, what it gave for this plan, and its source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AppliedRule {
     /// Stable identifier, e.g. `crdb.cache`.
-    pub id: &'static str,
+    pub id: String,
     /// The rule, in words.
     pub rule: String,
     /// What the rule produced here.
     pub result: String,
     /// Where the rule comes from.
-    pub source: &'static str,
+    pub source: String,
 }
 
 /// Collects rules as the calculator applies them.
@@ -158,10 +159,10 @@ impl RuleLog {
         source: &'static str,
     ) {
         self.0.push(AppliedRule {
-            id,
+            id: id.to_owned(),
             rule: rule.into(),
             result: result.into(),
-            source,
+            source: source.to_owned(),
         });
     }
 }

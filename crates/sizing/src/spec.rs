@@ -33,7 +33,10 @@ impl From<WorkloadSpec> for SizingSpec {
 }
 
 /// A CockroachDB node shape: vCPU and memory per node (requests = limits).
+///
+/// Built with [`NodeShapeSpec::new`] and the `with_*` setters.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct NodeShapeSpec {
     /// CPU per node; must be whole CPUs.
     pub vcpu: Cpu,
@@ -59,10 +62,31 @@ impl NodeShapeSpec {
             survival: SurvivalGoal::Zone,
         }
     }
+
+    /// Sets [`nodes`](Self::nodes).
+    pub fn with_nodes(mut self, nodes: u32) -> Self {
+        self.nodes = Some(nodes);
+        self
+    }
+
+    /// Sets [`data`](Self::data).
+    pub fn with_data(mut self, data: ByteSize) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    /// Sets [`survival`](Self::survival).
+    pub fn with_survival(mut self, survival: SurvivalGoal) -> Self {
+        self.survival = survival;
+        self
+    }
 }
 
 /// A workload: how much data, how fast it grows, how long to plan for, what to survive.
+///
+/// Built with [`WorkloadSpec::new`] and the `with_*` setters.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct WorkloadSpec {
     /// Logical data today (before replication).
     pub data: ByteSize,
@@ -99,6 +123,48 @@ impl WorkloadSpec {
             memory: None,
             nodes: None,
         }
+    }
+
+    /// Sets [`growth_percent_per_year`](Self::growth_percent_per_year).
+    pub fn with_growth_percent_per_year(mut self, growth_percent_per_year: f64) -> Self {
+        self.growth_percent_per_year = growth_percent_per_year;
+        self
+    }
+
+    /// Sets [`horizon_years`](Self::horizon_years).
+    pub fn with_horizon_years(mut self, horizon_years: u32) -> Self {
+        self.horizon_years = horizon_years;
+        self
+    }
+
+    /// Sets [`write_rate_per_second`](Self::write_rate_per_second).
+    pub fn with_write_rate_per_second(mut self, write_rate_per_second: ByteSize) -> Self {
+        self.write_rate_per_second = Some(write_rate_per_second);
+        self
+    }
+
+    /// Sets [`survival`](Self::survival).
+    pub fn with_survival(mut self, survival: SurvivalGoal) -> Self {
+        self.survival = survival;
+        self
+    }
+
+    /// Sets [`vcpu`](Self::vcpu).
+    pub fn with_vcpu(mut self, vcpu: Cpu) -> Self {
+        self.vcpu = Some(vcpu);
+        self
+    }
+
+    /// Sets [`memory`](Self::memory).
+    pub fn with_memory(mut self, memory: ByteSize) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Sets [`nodes`](Self::nodes).
+    pub fn with_nodes(mut self, nodes: u32) -> Self {
+        self.nodes = Some(nodes);
+        self
     }
 }
 
@@ -151,8 +217,19 @@ impl FromStr for MemoryShare {
     }
 }
 
-/// Knobs of the calculator. `Default` gives the documented policy.
+/// Knobs of the calculator. `Default` gives the documented policy; change it with the
+/// `with_*` setters.
+///
+/// ```
+/// use thinledger_sizing::{MemoryShare, SizingOptions};
+///
+/// let options = SizingOptions::default()
+///     .with_storage_class("io2")
+///     .with_cache(MemoryShare::Percent(30));
+/// assert_eq!(options.disk_utilisation_percent, 60);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SizingOptions {
     /// Regions and zones; by default a documented placeholder locality per provider
     /// ([`crate::default_locality`]).
@@ -193,15 +270,79 @@ impl Default for SizingOptions {
     }
 }
 
+impl SizingOptions {
+    /// Sets [`locality`](Self::locality).
+    pub fn with_locality(mut self, locality: Locality) -> Self {
+        self.locality = Some(locality);
+        self
+    }
+
+    /// Sets [`storage_class`](Self::storage_class).
+    pub fn with_storage_class(mut self, storage_class: impl Into<String>) -> Self {
+        self.storage_class = Some(storage_class.into());
+        self
+    }
+
+    /// Sets [`disk`](Self::disk).
+    pub fn with_disk(mut self, disk: ByteSize) -> Self {
+        self.disk = Some(disk);
+        self
+    }
+
+    /// Sets [`cache`](Self::cache).
+    pub fn with_cache(mut self, cache: MemoryShare) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Sets [`max_sql_memory`](Self::max_sql_memory).
+    pub fn with_max_sql_memory(mut self, max_sql_memory: MemoryShare) -> Self {
+        self.max_sql_memory = Some(max_sql_memory);
+        self
+    }
+
+    /// Sets [`disk_utilisation_percent`](Self::disk_utilisation_percent).
+    pub fn with_disk_utilisation_percent(mut self, disk_utilisation_percent: u32) -> Self {
+        self.disk_utilisation_percent = disk_utilisation_percent;
+        self
+    }
+
+    /// Sets [`write_amplification`](Self::write_amplification).
+    pub fn with_write_amplification(mut self, write_amplification: u32) -> Self {
+        self.write_amplification = write_amplification;
+        self
+    }
+
+    /// Sets [`daemonsets`](Self::daemonsets).
+    pub fn with_daemonsets(mut self, daemonsets: DaemonsetOverhead) -> Self {
+        self.daemonsets = daemonsets;
+        self
+    }
+
+    /// Sets [`redpanda`](Self::redpanda).
+    pub fn with_redpanda(mut self, redpanda: RedpandaOptions) -> Self {
+        self.redpanda = redpanda;
+        self
+    }
+}
+
 /// Per-node CPU and memory taken by daemonsets (CNI, kube-proxy, CSI node plugin, log shipper,
 /// node exporter). The default, 500m and 1 GiB, covers a typical managed-cluster set with
 /// margin; measure yours (`kubectl top pod -A` on one node) and override.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct DaemonsetOverhead {
     /// CPU requested by daemonsets on each node.
     pub cpu: Cpu,
     /// Memory requested by daemonsets on each node.
     pub memory: ByteSize,
+}
+
+impl DaemonsetOverhead {
+    /// Daemonsets taking `cpu` and `memory` on each node.
+    pub fn new(cpu: Cpu, memory: ByteSize) -> Self {
+        DaemonsetOverhead { cpu, memory }
+    }
 }
 
 impl Default for DaemonsetOverhead {
@@ -213,8 +354,9 @@ impl Default for DaemonsetOverhead {
     }
 }
 
-/// Redpanda's knobs; unset fields follow the tier.
+/// Redpanda's knobs; unset fields follow the tier. Change them with the `with_*` setters.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RedpandaOptions {
     /// Brokers (odd, at least 3, the same number in every zone of their region); default 3.
     pub brokers: Option<u32>,
@@ -244,5 +386,49 @@ impl Default for RedpandaOptions {
             retention_hours: DEFAULT_REDPANDA_RETENTION_HOURS,
             disk: None,
         }
+    }
+}
+
+impl RedpandaOptions {
+    /// Sets [`brokers`](Self::brokers).
+    pub fn with_brokers(mut self, brokers: u32) -> Self {
+        self.brokers = Some(brokers);
+        self
+    }
+
+    /// Sets [`region`](Self::region).
+    pub fn with_region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sets [`cores`](Self::cores).
+    pub fn with_cores(mut self, cores: u32) -> Self {
+        self.cores = Some(cores);
+        self
+    }
+
+    /// Sets [`memory`](Self::memory).
+    pub fn with_memory(mut self, memory: ByteSize) -> Self {
+        self.memory = Some(memory);
+        self
+    }
+
+    /// Sets [`ingest_per_second`](Self::ingest_per_second).
+    pub fn with_ingest_per_second(mut self, ingest_per_second: ByteSize) -> Self {
+        self.ingest_per_second = Some(ingest_per_second);
+        self
+    }
+
+    /// Sets [`retention_hours`](Self::retention_hours).
+    pub fn with_retention_hours(mut self, retention_hours: u32) -> Self {
+        self.retention_hours = retention_hours;
+        self
+    }
+
+    /// Sets [`disk`](Self::disk).
+    pub fn with_disk(mut self, disk: ByteSize) -> Self {
+        self.disk = Some(disk);
+        self
     }
 }

@@ -330,7 +330,11 @@ fn instance_types_come_from_the_providers_families(
         let plan = size(provider, Tier::Prod, shape(vcpu, gib)).unwrap();
         for fit in [&plan.cockroachdb.node, &plan.redpanda.node] {
             let instance = fit.instance.as_ref().unwrap();
-            assert!(families.contains(&instance.family), "{}", instance.family);
+            assert!(
+                families.contains(&instance.family.as_str()),
+                "{}",
+                instance.family
+            );
             assert!(instance.vcpu >= fit.minimum_vcpu);
         }
         let node = plan.cockroachdb.node.instance.as_ref().unwrap();
@@ -688,4 +692,30 @@ fn the_largest_accepted_values_are_quick(
     };
     let _ = size_with(provider, Tier::Prod, w, &options);
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
+}
+
+/// What `ledger-size -o json` (and `--fragment plan`) prints reads back into the same plan.
+#[rstest]
+fn plans_round_trip_through_serde(
+    #[values(Provider::Aws, Provider::Azure, Provider::Gcp, Provider::OnPrem)] provider: Provider,
+    #[values(false, true)] workload: bool,
+) {
+    let spec: SizingSpec = if workload {
+        let mut w = WorkloadSpec::new(ByteSize::tib(6));
+        w.growth_percent_per_year = 40.0;
+        w.write_rate_per_second = Some(ByteSize::mib(2));
+        w.survival = SurvivalGoal::Region;
+        w.into()
+    } else {
+        let mut s = shape(8, 32);
+        s.data = Some(ByteSize::gib(700));
+        s.into()
+    };
+    let sized = size(provider, Tier::Prod, spec).unwrap();
+    let json = serde_json::to_string_pretty(&sized).unwrap();
+    let back: SizingPlan = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, sized);
+    let yaml = serde_yaml_ng::to_string(&sized).unwrap();
+    let back: SizingPlan = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(back, sized);
 }

@@ -4,7 +4,7 @@
 //! majority of their replicas is up. Odd counts add a failure tolerated per two nodes; an even
 //! count costs a node and tolerates no more failures than the odd count below it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 use crate::locality::{Locality, SurvivalGoal};
@@ -17,7 +17,7 @@ pub const RECOMMENDED_MULTI_REGION_NODES: u32 = 5;
 pub const MIN_FAILURE_DOMAINS: usize = 3;
 
 /// How many nodes go to one region (and zone).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     /// Region name.
     pub region: String,
@@ -29,7 +29,8 @@ pub struct Placement {
 }
 
 /// A checked node count and its spread.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct QuorumPlan {
     /// Total nodes (or brokers).
     pub nodes: u32,

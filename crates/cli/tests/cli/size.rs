@@ -309,3 +309,52 @@ fn absurd_quantities_exit_2_within_seconds(#[case] args: &[&str], #[case] names:
         .stderr(predicate::str::contains("the most thinledger accepts"))
         .stderr(predicate::str::contains("Fix: use at most"));
 }
+
+/// The JSON `ledger-size` prints is a `SizingPlan` again: read back, it is the plan the
+/// library computes, and it prints the same.
+#[rstest]
+#[case(&["--provider", "aws", "--vcpu", "8", "--memory", "32GiB"])]
+#[case(&["--provider", "gcp", "--data", "6TiB", "--growth", "40%", "--survive", "region", "--write-rate", "2MiB/s"])]
+#[case(&["--provider", "azure", "--vcpu", "8", "--memory", "32GiB", "--regions", "westeurope"])]
+#[case(&["--provider", "onprem", "--vcpu", "8", "--memory", "32GiB", "--data", "1TiB"])]
+fn the_printed_json_reads_back_into_the_plan(#[case] args: &[&str]) {
+    let mut all = args.to_vec();
+    all.extend(["--output", "json"]);
+    let out = ledger_size(&all).success().get_output().stdout.clone();
+    let plan: thinledger_sizing::SizingPlan = serde_json::from_slice(&out).unwrap();
+    let again = serde_json::to_string_pretty(&plan).unwrap() + "\n";
+    assert_eq!(again, String::from_utf8(out).unwrap());
+    if args[..2] == ["--provider", "aws"] {
+        let spec = thinledger_sizing::NodeShapeSpec::new(
+            thinledger_topology::Cpu::cores(8),
+            thinledger_topology::ByteSize::gib(32),
+        );
+        let expected = thinledger_sizing::plan(
+            thinledger_topology::Provider::Aws,
+            thinledger_topology::Tier::Prod,
+            &spec.into(),
+            &thinledger_sizing::SizingOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(plan, expected);
+    }
+}
+
+/// `--fragment plan` prints the plan as YAML after comment lines; it reads back too.
+#[test]
+fn the_printed_yaml_plan_reads_back() {
+    let yaml = stdout(&[
+        "--provider",
+        "aws",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32GiB",
+        "--output",
+        "yaml",
+        "--fragment",
+        "plan",
+    ]);
+    let plan: thinledger_sizing::SizingPlan = serde_yaml_ng::from_str(&yaml).unwrap();
+    assert_eq!(plan.cockroachdb.nodes, 3);
+}

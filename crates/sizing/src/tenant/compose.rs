@@ -113,24 +113,21 @@ pub fn resource_plan(tenant: &Tenant, sized: &SizingPlan) -> Result<ResourcePlan
             sized: r.brokers,
         });
     }
-    Ok(ResourcePlan {
-        cockroach: CockroachResources {
-            nodes: c.nodes,
-            cpu: c.resources.limits.cpu,
-            memory: c.resources.limits.memory,
-            cache: c.cache,
-            max_sql_memory: c.max_sql_memory,
-            disk: c.disk.size,
-        },
-        redpanda: RedpandaResources {
-            brokers: r.brokers,
-            cpu: r.resources.limits.cpu,
-            memory: r.resources.limits.memory,
-            smp: r.cores,
-            seastar_memory: r.memory,
-            reserve_memory: r.reserve_memory,
-            disk: r.disk.size,
-        },
-        volume_parameters: c.disk.class_parameters.clone(),
-    })
+    let cockroach = CockroachResources::default()
+        .with_nodes(c.nodes)
+        .with_cpu(c.resources.limits.cpu)
+        .with_memory(c.resources.limits.memory)
+        .with_cache(c.cache)
+        .with_max_sql_memory(c.max_sql_memory)
+        .with_disk(c.disk.size);
+    let redpanda = RedpandaResources::default()
+        .with_brokers(r.brokers)
+        .with_cpu(r.resources.limits.cpu)
+        .with_memory(r.resources.limits.memory)
+        .with_smp(r.cores)
+        .with_seastar_memory(r.memory)
+        .with_reserve_memory(r.reserve_memory)
+        .with_disk(r.disk.size);
+    Ok(ResourcePlan::new(cockroach, redpanda)
+        .with_volume_parameters(c.disk.class_parameters.clone()))
 }

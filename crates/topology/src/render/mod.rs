@@ -151,8 +151,10 @@ impl RenderOptions {
     }
 }
 
-/// Per-node CockroachDB resources and flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Per-node CockroachDB resources and flags. Built from `Default` (all zero, which
+/// [`render`] refuses) with the `with_*` setters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CockroachResources {
     /// Total nodes over all regions.
     pub nodes: u32,
@@ -168,8 +170,10 @@ pub struct CockroachResources {
     pub disk: ByteSize,
 }
 
-/// Per-broker Redpanda resources and flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Per-broker Redpanda resources and flags. Built from `Default` (all zero, which [`render`]
+/// refuses) with the `with_*` setters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RedpandaResources {
     /// Brokers.
     pub brokers: u32,
@@ -187,8 +191,11 @@ pub struct RedpandaResources {
     pub disk: ByteSize,
 }
 
-/// The computed resources a rendering needs; the CLI fills it from the sizing plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The computed resources a rendering needs: from the sizing plan
+/// (`thinledger_sizing::tenant::resource_plan`), from the tenant file
+/// ([`ResourcePlan::from_tenant`]), or built with [`ResourcePlan::new`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ResourcePlan {
     /// CockroachDB.
     pub cockroach: CockroachResources,
@@ -199,7 +206,104 @@ pub struct ResourcePlan {
     pub volume_parameters: BTreeMap<String, String>,
 }
 
+impl CockroachResources {
+    /// Sets [`nodes`](Self::nodes).
+    pub fn with_nodes(mut self, nodes: u32) -> Self {
+        self.nodes = nodes;
+        self
+    }
+
+    /// Sets [`cpu`](Self::cpu).
+    pub fn with_cpu(mut self, cpu: Cpu) -> Self {
+        self.cpu = cpu;
+        self
+    }
+
+    /// Sets [`memory`](Self::memory).
+    pub fn with_memory(mut self, memory: ByteSize) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Sets [`cache`](Self::cache).
+    pub fn with_cache(mut self, cache: ByteSize) -> Self {
+        self.cache = cache;
+        self
+    }
+
+    /// Sets [`max_sql_memory`](Self::max_sql_memory).
+    pub fn with_max_sql_memory(mut self, max_sql_memory: ByteSize) -> Self {
+        self.max_sql_memory = max_sql_memory;
+        self
+    }
+
+    /// Sets [`disk`](Self::disk).
+    pub fn with_disk(mut self, disk: ByteSize) -> Self {
+        self.disk = disk;
+        self
+    }
+}
+
+impl RedpandaResources {
+    /// Sets [`brokers`](Self::brokers).
+    pub fn with_brokers(mut self, brokers: u32) -> Self {
+        self.brokers = brokers;
+        self
+    }
+
+    /// Sets [`cpu`](Self::cpu).
+    pub fn with_cpu(mut self, cpu: Cpu) -> Self {
+        self.cpu = cpu;
+        self
+    }
+
+    /// Sets [`memory`](Self::memory).
+    pub fn with_memory(mut self, memory: ByteSize) -> Self {
+        self.memory = memory;
+        self
+    }
+
+    /// Sets [`smp`](Self::smp).
+    pub fn with_smp(mut self, smp: u32) -> Self {
+        self.smp = smp;
+        self
+    }
+
+    /// Sets [`seastar_memory`](Self::seastar_memory).
+    pub fn with_seastar_memory(mut self, seastar_memory: ByteSize) -> Self {
+        self.seastar_memory = seastar_memory;
+        self
+    }
+
+    /// Sets [`reserve_memory`](Self::reserve_memory).
+    pub fn with_reserve_memory(mut self, reserve_memory: ByteSize) -> Self {
+        self.reserve_memory = reserve_memory;
+        self
+    }
+
+    /// Sets [`disk`](Self::disk).
+    pub fn with_disk(mut self, disk: ByteSize) -> Self {
+        self.disk = disk;
+        self
+    }
+}
+
 impl ResourcePlan {
+    /// A plan of these resources, with no extra StorageClass parameters.
+    pub fn new(cockroach: CockroachResources, redpanda: RedpandaResources) -> Self {
+        ResourcePlan {
+            cockroach,
+            redpanda,
+            volume_parameters: BTreeMap::new(),
+        }
+    }
+
+    /// Sets [`volume_parameters`](Self::volume_parameters).
+    pub fn with_volume_parameters(mut self, parameters: BTreeMap<String, String>) -> Self {
+        self.volume_parameters = parameters;
+        self
+    }
+
     /// A plan from the per-node resources written in the tenant file, for callers without
     /// the sizing calculator. Uses the runbook's fixed ratios: `--cache` and
     /// `--max-sql-memory` at 25% of memory, `--smp` = CPUs, `--memory` at 90% with

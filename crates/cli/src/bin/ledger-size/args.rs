@@ -190,20 +190,18 @@ impl Args {
                     .context("--regions/--zones")?,
             )
         };
-        let mut options = SizingOptions {
-            locality,
-            storage_class: self.storage_class.clone(),
-            disk: self.disk,
-            cache: self.cache,
-            max_sql_memory: self.max_sql_memory,
-            disk_utilisation_percent: self.disk_fill,
-            write_amplification: self.write_amplification,
-            daemonsets: DaemonsetOverhead {
-                cpu: self.daemonset_cpu,
-                memory: self.daemonset_memory,
-            },
-            ..SizingOptions::default()
-        };
+        let mut options = SizingOptions::default()
+            .with_disk_utilisation_percent(self.disk_fill)
+            .with_write_amplification(self.write_amplification)
+            .with_daemonsets(DaemonsetOverhead::new(
+                self.daemonset_cpu,
+                self.daemonset_memory,
+            ));
+        options.locality = locality;
+        options.storage_class = self.storage_class.clone();
+        options.disk = self.disk;
+        options.cache = self.cache;
+        options.max_sql_memory = self.max_sql_memory;
         let rp = &mut options.redpanda;
         rp.brokers = self.redpanda_brokers;
         rp.cores = self.redpanda_cores;
