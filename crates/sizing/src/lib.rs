@@ -27,6 +27,23 @@
 //!
 //! The library is pure: it returns values and never prints or reads the environment.
 //!
+//! # Public surface
+//! - The calculator: [`plan`] from a [`SizingSpec`] ([`NodeShapeSpec`] or [`WorkloadSpec`])
+//!   and [`SizingOptions`] (with [`RedpandaOptions`], [`DaemonsetOverhead`], [`MemoryShare`])
+//!   to a [`SizingPlan`]; [`default_locality`] is the placeholder locality it uses. Options
+//!   and specs start from `Default`/`new` and change with `with_*` setters.
+//! - The plan: [`SizingPlan`] and its parts ([`CockroachPlan`], [`RedpandaPlan`],
+//!   [`DiskPlan`], [`NodeFit`]…), serialisable and deserialisable: the JSON `ledger-size
+//!   --output json` prints reads back into an equal plan. Paste-ready fragments:
+//!   [`SizingPlan::cockroach_helm_values`], [`SizingPlan::crdb_cluster_spec`],
+//!   [`SizingPlan::redpanda_helm_values`].
+//! - [`tenant`]: a tenant file sized ([`tenant::size_tenant`]) and, with the `render` cargo
+//!   feature, rendered or checked the whole way (`plan_tenant`, `render_tenant`,
+//!   `check_tenant`), with [`tenant::TenantPlanError`].
+//! - Namespaces: [`rules`] (the rules' constants and sources), [`node`] (node reserve
+//!   formulas).
+//! - Errors: [`SizingError`] (names the input, the rule with its source, and the fix).
+//!
 //! ```
 //! use thinledger_sizing::{NodeShapeSpec, SizingOptions, SizingSpec, plan};
 //! use thinledger_topology::{ByteSize, Cpu, Provider, Tier};

@@ -10,7 +10,20 @@
 //!
 //! [`tenant`] reads and checks a tenant file (one YAML file per tenant ledger). The
 //! `render` module, behind the `render` cargo feature, turns a checked tenant plus per-node
-//! resources into typed `k8s-openapi` objects and YAML.
+//! resources into typed `k8s-openapi` objects and YAML; its `render::kit` is the rendering
+//! kit (labels, quantities, restricted security contexts, UIDs) every thinledger renderer
+//! shares. Composing a tenant with the sizing calculator is `thinledger_sizing::tenant`'s job.
+//!
+//! # Public surface
+//! - The provider model, at the root: [`Provider`] (with its one zone-naming function,
+//!   [`Provider::zone_name`], and [`Provider::default_zones`]), [`Tier`], [`Locality`],
+//!   [`RegionSpec`], [`SurvivalGoal`], [`StorageProfile`], [`InstanceFamily`],
+//!   [`IdentityBinding`], the quantities [`Cpu`] and [`ByteSize`], and the checked [`Tenant`].
+//! - Namespaces for rules and schemas: [`quorum`] (node-count rules), [`bounds`] (upper
+//!   bounds of every quantity), [`tenant`] (the tenant file's schema and its problems), and
+//!   `render` (feature `render`).
+//! - Errors: [`ModelError`], [`ParseError`], [`QuantityError`], [`BoundError`],
+//!   [`TenantError`] (each names the field, the value, the rule and the fix).
 //!
 //! ```
 //! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};

@@ -1,10 +1,10 @@
 //! `ledger-topology`: render a tenant file into hardened Kubernetes objects, or check it.
 //!
-//! The binary composes two libraries: `thinledger_sizing` turns the tenant's node shape or
-//! workload into per-node resources and flags, and `thinledger_topology::render` turns the
-//! tenant plus those resources into typed Kubernetes objects. `--resources tenant` skips the
-//! calculator and takes the per-node resources written in the tenant file (with the runbook's
-//! fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
+//! Parsing, one library call and printing: `render` is `thinledger_sizing::tenant::render_tenant`
+//! (tenant file → sizing calculator → typed Kubernetes objects), `validate` is
+//! `thinledger_sizing::tenant::check_tenant` (the same way, as findings). `--resources tenant`
+//! skips the calculator and takes the per-node resources written in the tenant file (with the
+//! runbook's fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
 //!
 //! Exit codes: 0 success; 1 `validate` found problems; 2 bad input (unreadable or malformed
 //! file, a quantity above its bound, a rule broken while rendering, bad flags).

@@ -31,7 +31,7 @@ pub enum TenantPlanError {
         tier: Tier,
         /// The calculator's refusal.
         #[source]
-        source: SizingError,
+        source: Box<SizingError>,
     },
     /// `storage.class` cannot deliver the IOPS and throughput the nodes need.
     #[error(

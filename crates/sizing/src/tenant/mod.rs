@@ -4,9 +4,9 @@
 //! [`size_tenant`] turns a checked [`Tenant`] into the calculator's inputs (its node shape or
 //! workload, locality, storage class and Redpanda settings), runs [`crate::plan`], and checks
 //! that the plan agrees with the file (the storage class it needs is the one the file names).
-//! With the `render` cargo feature, [`plan_tenant`] goes on to the renderer's
-//! [`ResourcePlan`](thinledger_topology::render::ResourcePlan) (checking the broker count), and
-//! [`check_tenant`] runs the whole way to the rendered objects and returns findings instead of
+//! With the `render` cargo feature, `plan_tenant` goes on to the renderer's
+//! `thinledger_topology::render::ResourcePlan` (checking the broker count), `render_tenant` to
+//! the rendered objects, and `check_tenant` runs the whole way to the rendered objects and returns findings instead of
 //! stopping at the first refusal (what `ledger-topology validate` prints).
 //!
 //! ```
@@ -106,7 +106,7 @@ pub fn size_tenant(tenant: &Tenant) -> Result<SizingPlan, TenantPlanError> {
                 tenant: spec.tenant.clone(),
                 provider: spec.provider,
                 tier: spec.tier,
-                source,
+                source: Box::new(source),
             }
         })?;
     let declared = tenant.storage().class_name;

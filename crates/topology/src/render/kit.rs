@@ -11,7 +11,7 @@
 //! - **Security**: [`pod_security`] and [`container_security`], the Pod Security Standards
 //!   *restricted* profile with a read-only root filesystem; the UIDs pods run as
 //!   ([`COCKROACH_UID`], [`REDPANDA_UID`], [`JOB_UID`]).
-//! - **Volumes and environment**: [`empty_dir`], [`secret_volume`], [`mount`], [`env`],
+//! - **Volumes and environment**: [`empty_dir`], [`secret_volume`], [`mount`], [`env()`],
 //!   [`field_env`].
 //!
 //! ```
