@@ -54,15 +54,20 @@ pub fn write_structured<T: Serialize>(
     Ok(())
 }
 
+/// The texts of `err` and of each of its causes, outermost first.
+fn causes<'e>(err: &'e (dyn std::error::Error + 'static)) -> impl Iterator<Item = String> + 'e {
+    std::iter::successors(Some(err), |e| e.source()).map(ToString::to_string)
+}
+
 /// Prints an error and its whole chain of causes to stderr, as `error: …` / `  caused by: …`,
 /// leaving out a cause whose text the line before already contains (store errors quote
 /// their sources).
 pub fn print_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let mut last = err.to_string();
+    let mut texts = causes(err.as_ref());
+    let mut last = texts.next().unwrap_or_default();
     let _ = writeln!(stderr, "error: {last}");
-    for cause in err.chain().skip(1) {
-        let text = cause.to_string();
+    for text in texts {
         if last.contains(&text) {
             continue;
         }
@@ -74,13 +79,7 @@ pub fn print_error(err: &anyhow::Error) {
 /// `err` and its causes on one line, joined by `: ` (for findings and reports that hold an
 /// error as one message; [`print_error`] prints the chain for people).
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        parts.push(c.to_string());
-        cause = c.source();
-    }
-    parts.join(": ")
+    causes(err).collect::<Vec<_>>().join(": ")
 }
 
 /// Whether `err` comes from writing to a closed pipe (`… | head`): the reader's choice, not

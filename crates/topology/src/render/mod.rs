@@ -206,87 +206,39 @@ pub struct ResourcePlan {
     pub volume_parameters: BTreeMap<String, String>,
 }
 
-impl CockroachResources {
-    /// Sets [`nodes`](Self::nodes).
-    pub fn with_nodes(mut self, nodes: u32) -> Self {
-        self.nodes = nodes;
-        self
-    }
-
-    /// Sets [`cpu`](Self::cpu).
-    pub fn with_cpu(mut self, cpu: Cpu) -> Self {
-        self.cpu = cpu;
-        self
-    }
-
-    /// Sets [`memory`](Self::memory).
-    pub fn with_memory(mut self, memory: ByteSize) -> Self {
-        self.memory = memory;
-        self
-    }
-
-    /// Sets [`cache`](Self::cache).
-    pub fn with_cache(mut self, cache: ByteSize) -> Self {
-        self.cache = cache;
-        self
-    }
-
-    /// Sets [`max_sql_memory`](Self::max_sql_memory).
-    pub fn with_max_sql_memory(mut self, max_sql_memory: ByteSize) -> Self {
-        self.max_sql_memory = max_sql_memory;
-        self
-    }
-
-    /// Sets [`disk`](Self::disk).
-    pub fn with_disk(mut self, disk: ByteSize) -> Self {
-        self.disk = disk;
-        self
-    }
+/// `with_*` setters for plain-data structs whose fields are all required.
+macro_rules! setters {
+    ($ty:ident { $($setter:ident => $field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+                pub fn $setter(mut self, $field: $t) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
 }
 
-impl RedpandaResources {
-    /// Sets [`brokers`](Self::brokers).
-    pub fn with_brokers(mut self, brokers: u32) -> Self {
-        self.brokers = brokers;
-        self
-    }
+setters!(CockroachResources {
+    with_nodes => nodes: u32,
+    with_cpu => cpu: Cpu,
+    with_memory => memory: ByteSize,
+    with_cache => cache: ByteSize,
+    with_max_sql_memory => max_sql_memory: ByteSize,
+    with_disk => disk: ByteSize,
+});
 
-    /// Sets [`cpu`](Self::cpu).
-    pub fn with_cpu(mut self, cpu: Cpu) -> Self {
-        self.cpu = cpu;
-        self
-    }
-
-    /// Sets [`memory`](Self::memory).
-    pub fn with_memory(mut self, memory: ByteSize) -> Self {
-        self.memory = memory;
-        self
-    }
-
-    /// Sets [`smp`](Self::smp).
-    pub fn with_smp(mut self, smp: u32) -> Self {
-        self.smp = smp;
-        self
-    }
-
-    /// Sets [`seastar_memory`](Self::seastar_memory).
-    pub fn with_seastar_memory(mut self, seastar_memory: ByteSize) -> Self {
-        self.seastar_memory = seastar_memory;
-        self
-    }
-
-    /// Sets [`reserve_memory`](Self::reserve_memory).
-    pub fn with_reserve_memory(mut self, reserve_memory: ByteSize) -> Self {
-        self.reserve_memory = reserve_memory;
-        self
-    }
-
-    /// Sets [`disk`](Self::disk).
-    pub fn with_disk(mut self, disk: ByteSize) -> Self {
-        self.disk = disk;
-        self
-    }
-}
+setters!(RedpandaResources {
+    with_brokers => brokers: u32,
+    with_cpu => cpu: Cpu,
+    with_memory => memory: ByteSize,
+    with_smp => smp: u32,
+    with_seastar_memory => seastar_memory: ByteSize,
+    with_reserve_memory => reserve_memory: ByteSize,
+    with_disk => disk: ByteSize,
+});
 
 impl ResourcePlan {
     /// A plan of these resources, with no extra StorageClass parameters.
