@@ -109,6 +109,8 @@ pub fn size_tenant(tenant: &Tenant) -> Result<SizingPlan, TenantPlanError> {
                 source: Box::new(source),
             }
         })?;
+    // The calculator keeps a class it is given (and warns when it falls short), so this
+    // guards the contract rather than a case the calculator produces today.
     let declared = tenant.storage().class_name;
     if sized.cockroachdb.disk.storage_class != declared {
         return Err(TenantPlanError::StorageClass {

@@ -128,3 +128,36 @@ mod render {
         ));
     }
 }
+
+#[test]
+fn a_class_the_calculator_keeps_short_of_the_performance_is_a_warning() {
+    // 64 vCPU need 32,000 IOPS, more than gp3 provisions; the tenant named gp3, so the plan
+    // keeps it and warns instead of moving to io2.
+    let yaml = AWS.replace(
+        "    cpu: 8\n    memory: 32Gi",
+        "    cpu: 64\n    memory: 256Gi",
+    );
+    let sized = size_tenant(&Tenant::from_yaml(&yaml).unwrap()).unwrap();
+    assert_eq!(sized.cockroachdb.disk.storage_class, "gp3");
+    assert!(
+        sized
+            .warnings
+            .iter()
+            .any(|w| w.contains("short of the 32000 IOPS")),
+        "{:?}",
+        sized.warnings
+    );
+}
+
+#[test]
+fn a_storage_class_refusal_names_the_field_the_value_and_the_fix() {
+    let err = TenantPlanError::StorageClass {
+        declared: "gp3".to_owned(),
+        required: "io2".to_owned(),
+    };
+    assert_eq!(err.field(), Some("storage.class"));
+    assert_eq!(
+        err.to_string(),
+        "storage.class = \"gp3\": the sizing calculator needs \"io2\" to deliver the required IOPS and throughput. Fix: set storage.class: io2"
+    );
+}
