@@ -1,6 +1,6 @@
 //! CockroachDB native backups: statements built from the provider model, run over pgwire.
 //!
-//! CockroachDB backs itself up from every node straight to object storage. This module turns a
+//! CockroachDB backs itself up from every node straight to object storage. This crate turns a
 //! tenant (provider, bucket, identity binding) into the statements that do it, shows them
 //! redacted before anything runs, and runs them with job tracking:
 //!
@@ -26,13 +26,13 @@
 //! typed values. See [`statement`] and [`sql`].
 //!
 //! **Secrets.** MinIO secret keys, session tokens, the passphrase and the connection password
-//! are held as [`Secret`](crate::store::Secret)s. Every display — `Display`/`Debug` of URIs,
+//! are held as [`Secret`](thinledger_store::Secret)s. Every display — `Display`/`Debug` of URIs,
 //! statements and plans, the dry-run text, tracing logs — shows them as `redacted` (e.g.
 //! `AWS_SECRET_ACCESS_KEY=redacted`, `encryption_passphrase = 'redacted'`), and every message
 //! coming back from the server is scrubbed of them before it reaches an error.
 //!
 //! ```
-//! use thinledger_backup::cockroach::{CockroachBackupOptions, CockroachBackupPlan, Statement};
+//! use thinledger_cockroach::{CockroachBackupOptions, CockroachBackupPlan, Statement};
 //! use thinledger_topology::Tenant;
 //!
 //! let tenant = Tenant::from_yaml(r#"
@@ -65,8 +65,8 @@
 //! Running it (needs a cluster):
 //!
 //! ```no_run
-//! # async fn run(plan: thinledger_backup::cockroach::CockroachBackupPlan) -> Result<(), thinledger_backup::cockroach::CockroachError> {
-//! use thinledger_backup::cockroach::{CockroachClient, ConnectionUrl, WaitOptions};
+//! # async fn run(plan: thinledger_cockroach::CockroachBackupPlan) -> Result<(), thinledger_cockroach::CockroachError> {
+//! use thinledger_cockroach::{CockroachClient, ConnectionUrl, WaitOptions};
 //!
 //! let url = ConnectionUrl::parse("postgresql://root@cockroachdb-public:26257/defaultdb?sslmode=verify-full&sslrootcert=certs/ca.crt&sslcert=certs/client.root.crt&sslkey=certs/client.root.key")?;
 //! let client = CockroachClient::connect(&url).await?;

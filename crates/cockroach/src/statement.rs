@@ -18,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::error::CockroachError;
 use super::sql::{Ident, Param, Rendered, SqlWriter};
 use super::uri::{Destination, KmsUri, REDACTED, StorageUri};
-use crate::store::Secret;
+use thinledger_store::Secret;
 
 /// The [`Rendered::label`] of `SHOW BACKUP … WITH check_files`; the driver reports its
 /// refusals as failed verifications.

@@ -25,7 +25,7 @@ use thinledger_topology::IdentityBinding;
 
 use super::error::CockroachError;
 use super::sql::Param;
-use crate::store::Secret;
+use thinledger_store::Secret;
 
 /// Everything but RFC 3986's unreserved characters is encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC

@@ -151,7 +151,7 @@ pub(crate) const CHUNK_BUFFER: usize = 2 * AVG_SIZE + READ_BLOCK;
 /// cached in many per-thread arenas (peak memory several times the working set). Reusing
 /// them keeps memory at what is actually in flight.
 #[derive(Debug)]
-pub(crate) struct BufferPool {
+pub struct BufferPool {
     free: std::sync::Mutex<Vec<Vec<u8>>>,
     /// Buffers of exactly this capacity are kept.
     capacity: usize,
@@ -160,7 +160,7 @@ pub(crate) struct BufferPool {
 }
 
 impl BufferPool {
-    pub(crate) fn new(capacity: usize, keep: usize) -> BufferPool {
+    pub fn new(capacity: usize, keep: usize) -> BufferPool {
         BufferPool {
             free: std::sync::Mutex::new(Vec::new()),
             capacity,
@@ -174,7 +174,7 @@ impl BufferPool {
     }
 
     /// An empty buffer of the pool's capacity.
-    pub(crate) fn take(&self) -> Vec<u8> {
+    pub fn take(&self) -> Vec<u8> {
         let reused = self.free.lock().ok().and_then(|mut f| f.pop());
         reused.unwrap_or_else(|| Vec::with_capacity(self.capacity))
     }

@@ -172,14 +172,16 @@ impl Error {
         }
     }
 
-    pub(crate) fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> Self {
+    /// Damaged or unexpected repository content: `what` names the object, `detail` the fault.
+    pub fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> Self {
         Error::Corrupt {
             what: what.into(),
             detail: detail.into(),
         }
     }
 
-    pub(crate) fn task(err: tokio::task::JoinError) -> Self {
+    /// A background task that panicked or was cancelled.
+    pub fn task(err: tokio::task::JoinError) -> Self {
         Error::Task(err.to_string())
     }
 }

@@ -1,19 +1,25 @@
-//! The thin ledger's backup engine: encrypted, compressed, deduplicated snapshots in restic's
-//! repository format version 2, on any [`object_store::ObjectStore`].
+//! The thin ledger's repository engine: encrypted, compressed, deduplicated snapshots in
+//! restic's repository format version 2, on any [`object_store::ObjectStore`].
+//!
+//! Most users import it through `thinledger-backup`, which re-exports it at its root and adds
+//! object stores, PITR, CockroachDB and the scheduler behind features. The crate's layout:
+//! [`repo`] is the format (keys, packs, index, trees, snapshots, locks), [`chunker`] and
+//! [`saver`] turn data into packs, and [`commands`] holds the verbs (backup, restore and
+//! dump, check, copy, forget, ls, prune, repair).
 //!
 //! A repository written here passes stock `restic check --read-data` and restores with
 //! `restic restore`; one written by restic opens, lists and restores here. Everything is async
 //! on tokio; file data streams through with bounded memory.
 //!
 //! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
-//! folder, see [`repo::stray`]), [`prune()`], and [`repair`] (`repair index`, `repair
+//! folder, see [`repo::stray`]), [`prune()`], and [`commands::repair`] (`repair index`, `repair
 //! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
 //! [`Repository::load_index`] skips damaged index files with a warning.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
-//! use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
+//! use thinledger_repository::{InitOptions, KdfParams, Password, Repository};
 //!
 //! let store = Arc::new(object_store::memory::InMemory::new());
 //! let password = Password::new("correct horse battery staple");
@@ -27,39 +33,33 @@
 //! # Ok(()) }
 //! ```
 
-pub mod archiver;
-pub mod check;
-pub mod chunker;
-#[cfg(feature = "cockroach")]
-pub mod cockroach;
-pub mod copy;
-pub mod error;
-pub mod forget;
-pub mod ls;
-pub mod pg;
-pub mod prune;
-pub mod repair;
-pub mod repo;
-pub mod restorer;
-pub mod saver;
-pub mod schedule;
-pub mod store;
-mod targets;
-pub mod wal;
+/// The object-store crate this engine is written against, so users need not match its version.
+pub use object_store;
 
-pub use archiver::{
+pub mod chunker;
+pub mod commands;
+pub mod error;
+pub mod repo;
+pub mod saver;
+mod targets;
+
+pub use commands::backup::{
     BackupOptions, BackupProgress, BackupSummary, ParentSelection, backup_paths, backup_reader,
 };
-pub use check::{CheckOptions, CheckReport, ReadData, check};
-pub use copy::{CopySummary, copy};
-pub use error::{Error, Result};
-pub use forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
-pub use ls::{LsEntry, ls};
-pub use prune::{PruneOptions, PrunePlan, prune};
-pub use repair::{
+pub use commands::check::{CheckOptions, CheckReport, ReadData, check};
+pub use commands::copy::{CopySummary, copy};
+pub use commands::forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
+pub use commands::ls::{LsEntry, ls};
+pub use commands::prune::{PruneOptions, PrunePlan, prune};
+pub use commands::repair::{
     RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions, RepairSnapshotsReport,
     RepairedSnapshot, repair_index, repair_snapshots,
 };
+pub use commands::restore::{
+    DamagedFile, EntryError, Overwrite, RestoreOptions, RestoreProgress, RestoreSummary, dump,
+    restore,
+};
+pub use error::{Error, Result};
 pub use repo::backend::FileType;
 pub use repo::config::Config;
 pub use repo::id::Id;
@@ -69,8 +69,4 @@ pub use repo::pack::BlobType;
 pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
 pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
 pub use repo::{InitOptions, Repository};
-pub use restorer::{
-    DamagedFile, EntryError, Overwrite, RestoreOptions, RestoreProgress, RestoreSummary, dump,
-    restore,
-};
 pub use saver::{Compression, SaverOptions};

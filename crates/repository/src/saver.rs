@@ -522,7 +522,7 @@ impl BlobSaver {
 
     /// [`BlobSaver::new`], handing data buffers of `file_buffers`' capacity back to it once
     /// encoded (whole files read into buffers of that pool).
-    pub(crate) fn with_file_buffers(
+    pub fn with_file_buffers(
         repo: Arc<Repository>,
         opts: SaverOptions,
         file_buffers: Option<Arc<BufferPool>>,

@@ -1,4 +1,4 @@
-//! [`CockroachJob`]: a scheduled CockroachDB native backup through [`crate::cockroach`].
+//! [`CockroachJob`]: a scheduled CockroachDB native backup through [`thinledger_cockroach`].
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -11,10 +11,10 @@ use thinledger_topology::Tenant;
 use super::error::ScheduleError;
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RunContext};
 use super::spec::{CockroachBackupKind, CockroachJobSpec, DrillSpec, PasswordSource};
-use crate::cockroach::{
+use thinledger_cockroach::{
     CockroachBackupOptions, CockroachBackupPlan, CockroachClient, ConnectionUrl, WaitOptions,
 };
-use crate::store::EnvVars;
+use thinledger_store::EnvVars;
 
 /// A CockroachDB backup job: `BACKUP … INTO LATEST IN …` (or a full backup when asked, or
 /// when the collection holds none yet), waited for with job tracking; its drill is

@@ -61,14 +61,14 @@ pub struct DrillReport {
 pub enum JobError {
     /// The backup engine failed.
     #[error(transparent)]
-    Engine(#[from] crate::Error),
+    Engine(#[from] thinledger_repository::Error),
     /// The store could not be built.
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] thinledger_store::StoreError),
     /// The CockroachDB driver failed.
     #[cfg(feature = "cockroach")]
     #[error(transparent)]
-    Cockroach(#[from] crate::cockroach::CockroachError),
+    Cockroach(#[from] thinledger_cockroach::CockroachError),
     /// Something the job depends on failed (password source, stdin command, a drill's
     /// comparison).
     #[error("{what}: {message}")]

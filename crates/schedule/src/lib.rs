@@ -9,7 +9,7 @@
 //!   a restore drill (`check` of a share of the packs and/or a test restore into a scratch
 //!   folder, timed) — [`RepositoryJob`];
 //! - **cockroach**: a CockroachDB native backup of a tenant's cluster through
-//!   [`crate::cockroach`], with `SHOW BACKUP … WITH check_files` as its drill — `CockroachJob`.
+//!   `thinledger-cockroach` (feature `cockroach`), with `SHOW BACKUP … WITH check_files` as its drill — `CockroachJob`.
 //!
 //! Per job: a cron expression in an IANA time zone ([`CronSchedule`]; DST handled), jitter,
 //! an overlap policy ([`Overlap`]: skip or wait, never two runs of one job at once), retries
@@ -26,7 +26,7 @@
 //! distributed scheduler; see [`render`].
 //!
 //! ```
-//! use thinledger_backup::schedule::{Overlap, Schedule};
+//! use thinledger_schedule::{Overlap, Schedule};
 //!
 //! let schedule = Schedule::from_yaml_in(r#"
 //! jobs:
@@ -54,6 +54,11 @@
 //! assert!(err.contains("password") && !err.contains("hunter2"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+
+/// The Kubernetes types [`render`] returns, so the application's `k8s-openapi` (and its
+/// version feature) is the one used.
+#[cfg(feature = "kubernetes")]
+pub use k8s_openapi;
 
 #[cfg(feature = "cockroach")]
 mod cockroach_job;
@@ -88,7 +93,7 @@ pub use spec::{
 };
 pub use timing::{DurationText, JitterSource, JobTiming, Overlap, RetryPolicy};
 
-use crate::store::EnvVars;
+use thinledger_store::EnvVars;
 
 impl Schedule {
     /// The real runners for every job: the engine for repository jobs, the CockroachDB driver

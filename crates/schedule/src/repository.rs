@@ -8,12 +8,14 @@ use futures::future::BoxFuture;
 
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, RunContext};
 use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, PasswordSource, RepositoryJobSpec};
-use crate::check::{CheckOptions, ReadData, check};
-use crate::forget::{apply_forget, plan_forget};
-use crate::prune::{PruneOptions, prune};
-use crate::restorer::{RestoreOptions, restore};
-use crate::store::{EnvVars, StoreBuilder};
-use crate::{BackupOptions, Error, InitOptions, Password, Repository, backup_paths, backup_reader};
+use thinledger_repository::commands::check::{CheckOptions, ReadData, check};
+use thinledger_repository::commands::forget::{apply_forget, plan_forget};
+use thinledger_repository::commands::prune::{PruneOptions, prune};
+use thinledger_repository::commands::restore::{RestoreOptions, restore};
+use thinledger_repository::{
+    BackupOptions, Error, InitOptions, Password, Repository, backup_paths, backup_reader,
+};
+use thinledger_store::{EnvVars, StoreBuilder};
 
 /// A repository backup job. Each run opens the repository afresh (reading the password
 /// source and the credentials again), so rotated passwords and keys are picked up.

@@ -12,8 +12,8 @@ use thinledger_topology::IdentityBinding;
 use super::cron::CronSchedule;
 use super::error::ScheduleError;
 use super::timing::{DurationText, JobTiming, Overlap, RetryPolicy};
-use crate::forget::KeepPolicy;
-use crate::store::StoreBuilder;
+use thinledger_repository::commands::forget::KeepPolicy;
+use thinledger_store::StoreBuilder;
 
 /// The whole schedule file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,7 +162,7 @@ pub struct RepositoryJobSpec {
 /// The default [`RepositoryJobSpec::lock_wait`].
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(600);
 
-/// Store settings (see [`crate::store::StoreOptions`]).
+/// Store settings (see [`thinledger_store::StoreOptions`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSpec {

@@ -51,12 +51,15 @@
 //! stores therefore upload through the JSON API (the same endpoint on real GCS) and use
 //! `object_store` for everything else; the module docs of `gcs` explain the choice.
 //!
+//! Cloud stores are cargo features (`s3`, `azure`, `gcs`); without them only the local folder
+//! is compiled and a cloud URL is refused with the feature to enable.
+//!
 //! # Example
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use object_store::{ObjectStoreExt, PutMode, PutOptions, path::Path};
-//! use thinledger_backup::store::StoreBuilder;
+//! use thinledger_store::StoreBuilder;
 //!
 //! let dir = tempfile::tempdir()?;
 //! let store = StoreBuilder::new(dir.path().join("repo").to_string_lossy()).build()?;
@@ -73,6 +76,9 @@
 //! assert!(err.to_string().starts_with("url.bucket: \"Ledger_Backups\" is invalid"));
 //! # Ok(()) }
 //! ```
+
+/// The object-store crate the stores are built on, so users need not match its version.
+pub use object_store;
 
 mod builder;
 mod cloud;

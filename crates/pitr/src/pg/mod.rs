@@ -20,7 +20,7 @@
 //! PostgreSQL on the directory then recovers to exactly that time and opens for writes.
 //!
 //! ```
-//! use thinledger_backup::pg::{RecoveryTarget, recovery_settings};
+//! use thinledger_pitr::pg::{RecoveryTarget, recovery_settings};
 //! let target = RecoveryTarget::parse_time("2026-05-13 10:15:00+02").unwrap();
 //! let conf = recovery_settings("ledger-backup wal fetch %f %p", &target, None);
 //! assert!(conf.contains("recovery_target_time = '2026-05-13 08:15:00.000000+00'"));
@@ -39,15 +39,15 @@ use serde::Serialize;
 
 mod unpack;
 
-use crate::repo::Repository;
-use crate::repo::tree::NodeType;
-use crate::saver::SaverOptions;
 use crate::wal::catalog::{BASE_KEY, BASE_TAG};
 use crate::wal::writer::StreamSnapshot;
 use crate::wal::{
     BaseBackup, Catalog, CatalogBackup, FetchOptions, Lsn, PitrError, PitrResult, SegmentId,
     choose_backup, load_histories,
 };
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::tree::NodeType;
+use thinledger_repository::saver::SaverOptions;
 
 /// Knobs of a base backup.
 #[derive(Debug, Clone)]
@@ -250,7 +250,7 @@ pub async fn base_backup(
         let saved = writer.save(stdout).await?;
         let status = tokio::task::spawn_blocking(move || child.wait())
             .await
-            .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))?
+            .map_err(|e| PitrError::Engine(thinledger_repository::Error::Task(e.to_string())))?
             .map_err(|e| tool_err(tool, format!("waiting for it: {e}")))?;
         let stderr: String = err_reader.join().unwrap_or_default();
         let tail: Vec<&str> = stderr.lines().rev().take(8).collect();

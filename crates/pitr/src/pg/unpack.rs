@@ -18,11 +18,11 @@ use rustix::fs::{Mode, OFlags};
 
 use futures::StreamExt;
 
-use crate::repo::Repository;
-use crate::repo::pack::BlobType;
-use crate::repo::tree::Node;
-use crate::restorer::confined::{self, Dir};
 use crate::wal::{PitrError, PitrResult};
+use thinledger_repository::commands::restore::confined::{self, Dir};
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::pack::BlobType;
+use thinledger_repository::repo::tree::Node;
 
 /// Size of the writes into restored files: std's `io::copy` into a `BufWriter` reads straight
 /// into its buffer, so a 1 GiB relation file takes a thousand writes instead of the 131,072
@@ -91,7 +91,7 @@ pub(super) async fn unpack_base(
     let mut failure = None;
     while let Some(joined) = blobs.next().await {
         let loaded = joined
-            .map_err(crate::Error::task)
+            .map_err(thinledger_repository::Error::task)
             .and_then(|r| r)
             .map_err(PitrError::from);
         match loaded {
@@ -115,7 +115,7 @@ pub(super) async fn unpack_base(
     drop(tx);
     let unpacked = unpacker
         .await
-        .map_err(|e| PitrError::Engine(crate::Error::task(e)))?;
+        .map_err(|e| PitrError::Engine(thinledger_repository::Error::task(e)))?;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -128,7 +128,7 @@ pub(super) async fn unpack_base(
 /// directory. A restore that reports success is on disk, and PostgreSQL's start-up sync of
 /// the data directory finds nothing left to flush.
 ///
-/// Confined like every restore (see [`crate::restorer::confined`]): entries are created
+/// Confined like every restore (see [`thinledger_repository::commands::restore::confined`]): entries are created
 /// relative to open directory descriptors and no path is resolved through a symbolic link.
 /// The archive's links (tablespaces in `pg_tblspc`) are created last and never traversed; an
 /// entry below one of them, a path leaving the directory, a second entry of one name, a hard

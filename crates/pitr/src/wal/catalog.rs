@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::error::{PitrError, PitrResult};
 use super::name::{DEFAULT_SEGMENT_SIZE, Lsn, WalFileName};
 use super::writer::StoredBlob;
-use crate::repo::Repository;
-use crate::repo::backend::FileType;
-use crate::repo::id::Id;
-use crate::repo::snapshot::Snapshot;
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::backend::FileType;
+use thinledger_repository::repo::id::Id;
+use thinledger_repository::repo::snapshot::Snapshot;
 
 /// Tag of snapshots holding archived WAL files.
 pub const WAL_TAG: &str = "thinledger-wal";
@@ -191,8 +191,7 @@ impl Catalog {
     /// Lists the repository's snapshots again and reads the ones not seen yet.
     pub async fn refresh(&mut self, repo: &Arc<Repository>) -> PitrResult<()> {
         let listed: Vec<Id> = repo
-            .backend
-            .list(FileType::Snapshot)
+            .list_files(FileType::Snapshot)
             .await?
             .into_iter()
             .map(|(id, _)| id)
@@ -211,7 +210,7 @@ impl Catalog {
                 .map(|id| async move {
                     let s: Option<Snapshot> =
                         repo.load_unpacked_opt(FileType::Snapshot, &id).await?;
-                    Ok::<_, crate::Error>((id, s))
+                    Ok::<_, thinledger_repository::Error>((id, s))
                 })
                 .buffer_unordered(LOAD_CONCURRENCY)
                 .try_collect()

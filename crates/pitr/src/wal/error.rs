@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum PitrError {
     /// The repository engine failed.
     #[error(transparent)]
-    Engine(#[from] crate::Error),
+    Engine(#[from] thinledger_repository::Error),
     /// A different file is already archived under this name.
     #[error(
         "WAL file `{name}` is already archived with different content (archived SHA-256 {archived}, this file {offered}); it was NOT overwritten. Two clusters may be archiving into one repository under the same --cluster name, or this server was restored without a new timeline: give each cluster its own --cluster, and check the server's timeline"

@@ -15,7 +15,7 @@ use super::catalog::{Catalog, CatalogFile};
 use super::error::{PitrError, PitrResult};
 use super::name::{SegmentId, WalFileName};
 use super::writer::read_blob;
-use crate::repo::Repository;
+use thinledger_repository::repo::Repository;
 
 /// Blobs read at once for one file.
 const BLOB_CONCURRENCY: usize = 4;
@@ -74,7 +74,9 @@ async fn write_listing(spool: &Path, catalog: &Catalog) {
             Ok(()) => write_durably(&spool.join(LISTING_FILE), &json).await,
             Err(e) => Err(PitrError::io("creating", spool, e)),
         },
-        Err(e) => Err(PitrError::Engine(crate::Error::Task(e.to_string()))),
+        Err(e) => Err(PitrError::Engine(thinledger_repository::Error::Task(
+            e.to_string(),
+        ))),
     };
     if let Err(e) = res {
         tracing::warn!(error = %e, "cannot record the archive listing in the spool");
@@ -196,7 +198,7 @@ pub async fn read_archived(repo: &Arc<Repository>, entry: &CatalogFile) -> PitrR
         (data, sha)
     })
     .await
-    .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))?;
+    .map_err(|e| PitrError::Engine(thinledger_repository::Error::Task(e.to_string())))?;
     if sha != entry.file.sha256 {
         return Err(PitrError::Damaged {
             name,

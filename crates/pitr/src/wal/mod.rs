@@ -44,7 +44,7 @@
 //! Several PostgreSQL clusters can share a repository under different cluster names.
 //!
 //! ```
-//! use thinledger_backup::wal::WalFileName;
+//! use thinledger_pitr::wal::WalFileName;
 //! let n: WalFileName = "000000010000000A000000FE".parse().unwrap();
 //! assert_eq!(n.timeline(), 1);
 //! assert!("00000002.history".parse::<WalFileName>().is_ok());

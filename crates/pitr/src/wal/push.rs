@@ -12,10 +12,10 @@ use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
 use super::error::{PitrError, PitrResult};
 use super::name::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, WalFileKind, WalFileName};
 use super::writer::{self, StreamSnapshot};
-use crate::chunker::BufferPool;
-use crate::repo::Repository;
-use crate::repo::id::Id;
-use crate::saver::{Compression, SaverOptions};
+use thinledger_repository::chunker::BufferPool;
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::id::Id;
+use thinledger_repository::saver::{Compression, SaverOptions};
 
 /// Knobs of pushing.
 #[derive(Debug, Clone)]
@@ -122,7 +122,7 @@ pub async fn sha256_file(path: &Path) -> PitrResult<String> {
         Ok(hex::encode(h.finalize()))
     })
     .await
-    .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))?
+    .map_err(|e| PitrError::Engine(thinledger_repository::Error::Task(e.to_string())))?
 }
 
 /// Pushes WAL files into one batch snapshot. Each file's result is separate: a conflict or an
@@ -377,8 +377,11 @@ pub(crate) async fn stage(
             }),
         }
     }
-    let writer = Arc::try_unwrap(writer)
-        .map_err(|_| PitrError::Engine(crate::Error::Task("batch writer still shared".into())))?;
+    let writer = Arc::try_unwrap(writer).map_err(|_| {
+        PitrError::Engine(thinledger_repository::Error::Task(
+            "batch writer still shared".into(),
+        ))
+    })?;
     Ok(StagedBatch {
         writer,
         cluster: cluster.to_string(),

@@ -40,7 +40,7 @@ use super::push::{
     sha256_file, stage,
 };
 use super::writer;
-use crate::repo::Repository;
+use thinledger_repository::repo::Repository;
 
 /// Knobs of asynchronous pushing.
 #[derive(Debug, Clone)]
@@ -356,8 +356,12 @@ pub async fn run_worker(
 }
 
 enum LockState {
-    Taking(tokio::task::JoinHandle<crate::Result<crate::repo::lock::Lock>>),
-    Held(crate::repo::lock::Lock),
+    Taking(
+        tokio::task::JoinHandle<
+            thinledger_repository::Result<thinledger_repository::repo::lock::Lock>,
+        >,
+    ),
+    Held(thinledger_repository::repo::lock::Lock),
     Released,
 }
 
@@ -456,9 +460,9 @@ impl Worker<'_> {
         let state = std::mem::replace(&mut self.lock, LockState::Released);
         self.lock = match state {
             LockState::Taking(h) => {
-                let lock = h
-                    .await
-                    .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))??;
+                let lock = h.await.map_err(|e| {
+                    PitrError::Engine(thinledger_repository::Error::Task(e.to_string()))
+                })??;
                 LockState::Held(lock)
             }
             other => other,
@@ -471,7 +475,7 @@ impl Worker<'_> {
         let done = c
             .task
             .await
-            .map_err(|e| PitrError::Engine(crate::Error::Task(e.to_string())))
+            .map_err(|e| PitrError::Engine(thinledger_repository::Error::Task(e.to_string())))
             .and_then(|r| r);
         match done {
             Ok(batch) => {

@@ -10,10 +10,10 @@ use super::catalog::{Catalog, CatalogBackup};
 use super::error::{PitrError, PitrResult};
 use super::fetch::read_archived;
 use super::name::{HistoryEntry, SegmentId, WalFileKind, WalFileName, parse_history};
-use crate::forget::{KeepPolicy, plan_forget};
-use crate::repo::Repository;
-use crate::repo::id::Id;
-use crate::repo::snapshot::{Snapshot, SnapshotEntry};
+use thinledger_repository::commands::forget::{KeepPolicy, plan_forget};
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::id::Id;
+use thinledger_repository::repo::snapshot::{Snapshot, SnapshotEntry};
 
 /// What can be restored on one timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,17 +13,17 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::chunker::{BufferPool, Chunker};
-use crate::repo::Repository;
-use crate::repo::backend::FileType;
-use crate::repo::host::Identity;
-use crate::repo::id::Id;
-use crate::repo::index::BlobLocation;
-use crate::repo::pack::BlobType;
-use crate::repo::snapshot::Snapshot;
-use crate::repo::tree::{Node, NodeType, Tree};
-use crate::saver::{BlobSaver, SaverOptions};
-use crate::{Error, Result};
+use thinledger_repository::chunker::{BufferPool, Chunker};
+use thinledger_repository::repo::Repository;
+use thinledger_repository::repo::backend::FileType;
+use thinledger_repository::repo::host::Identity;
+use thinledger_repository::repo::id::Id;
+use thinledger_repository::repo::index::BlobLocation;
+use thinledger_repository::repo::pack::BlobType;
+use thinledger_repository::repo::snapshot::Snapshot;
+use thinledger_repository::repo::tree::{Node, NodeType, Tree};
+use thinledger_repository::saver::{BlobSaver, SaverOptions};
+use thinledger_repository::{Error, Result};
 
 /// A data blob of an archived file and where it was written. The location is a hint: `prune`
 /// may move blobs, and reading falls back to the index when the hint is stale.
@@ -293,9 +293,7 @@ pub(crate) async fn read_blob(
     let fetched = if loc.length == 0 {
         Err(Error::corrupt("blob", "no recorded location"))
     } else {
-        repo.backend
-            .get_range(FileType::Pack, &loc.pack, range)
-            .await
+        repo.read_range(FileType::Pack, &loc.pack, range).await
     };
     let hinted = match fetched {
         Ok(enc) => {

@@ -17,11 +17,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, FixedOffset};
 use serde::{Serialize, Serializer};
 
+use crate::commands::restore::resolve_path;
 use crate::repo::Repository;
 use crate::repo::goquote;
 use crate::repo::snapshot::SnapshotEntry;
 use crate::repo::tree::{Node, NodeName, NodeType, Tree};
-use crate::restorer::resolve_path;
 use crate::{Error, Result};
 
 /// One entry of a snapshot listing.

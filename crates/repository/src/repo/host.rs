@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 
 /// The identity recorded in snapshots and lock files.
 #[derive(Debug, Clone)]
-pub(crate) struct Identity {
-    pub(crate) hostname: String,
-    pub(crate) username: String,
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
+pub struct Identity {
+    pub hostname: String,
+    pub username: String,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 fn read_trimmed(path: &str) -> Option<String> {
@@ -20,7 +20,7 @@ fn read_trimmed(path: &str) -> Option<String> {
 }
 
 impl Identity {
-    pub(crate) fn current() -> Identity {
+    pub fn current() -> Identity {
         static ID: OnceLock<Identity> = OnceLock::new();
         ID.get_or_init(|| {
             let hostname = read_trimmed("/proc/sys/kernel/hostname")
@@ -57,7 +57,7 @@ fn parse_names(path: &str) -> HashMap<u32, String> {
 }
 
 /// The name of a user id, from `/etc/passwd`.
-pub(crate) fn user_name(uid: u32) -> Option<String> {
+pub fn user_name(uid: u32) -> Option<String> {
     static USERS: OnceLock<HashMap<u32, String>> = OnceLock::new();
     USERS
         .get_or_init(|| parse_names("/etc/passwd"))
@@ -66,7 +66,7 @@ pub(crate) fn user_name(uid: u32) -> Option<String> {
 }
 
 /// The name of a group id, from `/etc/group`.
-pub(crate) fn group_name(gid: u32) -> Option<String> {
+pub fn group_name(gid: u32) -> Option<String> {
     static GROUPS: OnceLock<HashMap<u32, String>> = OnceLock::new();
     GROUPS
         .get_or_init(|| parse_names("/etc/group"))

@@ -5,7 +5,7 @@ pub mod backend;
 pub mod config;
 pub mod crypto;
 pub mod goquote;
-pub(crate) mod host;
+pub mod host;
 pub mod id;
 pub mod index;
 pub mod key;
@@ -264,7 +264,25 @@ impl Repository {
         self.backend.store()
     }
 
-    pub(crate) fn encode_unpacked(&self, json: &[u8]) -> Result<Vec<u8>> {
+    /// The files of one type and their sizes (a listing of the store, no index needed).
+    pub async fn list_files(&self, ty: FileType) -> Result<Vec<(Id, u64)>> {
+        self.backend.list(ty).await
+    }
+
+    /// Reads `range` of a stored file as it is (still encrypted), e.g. one blob of a pack at
+    /// a recorded location; decode it with [`Repository::decode_blob`].
+    pub async fn read_range(
+        &self,
+        ty: FileType,
+        id: &Id,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes> {
+        self.backend.get_range(ty, id, range).await
+    }
+
+    /// Encrypts (and for v2 compresses) a JSON document as restic stores unpacked files
+    /// (snapshots, index, keys); used for records kept beside the repository, such as caches.
+    pub fn encode_unpacked(&self, json: &[u8]) -> Result<Vec<u8>> {
         if self.config.version >= 2 {
             let mut plain = Vec::with_capacity(json.len() / 3 + 16);
             plain.push(2u8);
@@ -284,11 +302,9 @@ impl Repository {
         Ok(id)
     }
 
-    pub(crate) fn decode_unpacked<T: DeserializeOwned>(
-        &self,
-        data: &[u8],
-        what: &str,
-    ) -> Result<T> {
+    /// Decrypts, decompresses and parses what [`Repository::encode_unpacked`] wrote; `what`
+    /// names the file in errors.
+    pub fn decode_unpacked<T: DeserializeOwned>(&self, data: &[u8], what: &str) -> Result<T> {
         let plain = self
             .key
             .decrypt(data)
@@ -299,7 +315,7 @@ impl Repository {
     }
 
     /// Loads, checks (hash, MAC) and parses a JSON file; `Ok(None)` if it is gone.
-    pub(crate) async fn load_unpacked_opt<T: DeserializeOwned>(
+    pub async fn load_unpacked_opt<T: DeserializeOwned>(
         &self,
         ty: FileType,
         id: &Id,
@@ -467,12 +483,7 @@ impl Repository {
     }
 
     /// Decrypts, decompresses and checks a blob read from its pack. CPU-bound.
-    pub(crate) fn decode_blob(
-        &self,
-        id: &Id,
-        loc: &BlobLocation,
-        encrypted: &[u8],
-    ) -> Result<Vec<u8>> {
+    pub fn decode_blob(&self, id: &Id, loc: &BlobLocation, encrypted: &[u8]) -> Result<Vec<u8>> {
         decode_blob_with(&self.key, id, loc, encrypted)
     }
 

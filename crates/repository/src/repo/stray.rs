@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use super::Repository;
 use super::id::Id;
-use crate::store::{DIR_MODE, FILE_MODE};
 use crate::{Error, Result};
+use thinledger_store::{DIR_MODE, FILE_MODE};
 
 /// How long a temporary upload file must have been left untouched before `prune` removes it.
 ///

@@ -34,7 +34,7 @@ pub struct Tree {
 
 impl Tree {
     /// The JSON restic hashes and stores: the object followed by a newline.
-    pub(crate) fn to_blob(&self) -> Vec<u8> {
+    pub fn to_blob(&self) -> Vec<u8> {
         let mut v = serde_json::to_vec(self).unwrap_or_default();
         v.push(b'\n');
         v

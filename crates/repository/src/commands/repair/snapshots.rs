@@ -9,7 +9,7 @@
 //! `forget` is set. Like restic, it applies unless `dry_run` is set.
 //!
 //! A blob counts as missing when no index file lists it in a pack the store holds. A damaged
-//! index file makes it refuse: run [`crate::repair::repair_index`] first.
+//! index file makes it refuse: run [`crate::commands::repair::repair_index`] first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -19,7 +19,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, RenameFlags, Timespec, Timesta
 
 /// An open directory and the path it was reached by (for messages only: no call uses it).
 #[derive(Debug)]
-pub(crate) struct Dir {
+pub struct Dir {
     fd: OwnedFd,
     path: PathBuf,
 }
@@ -32,7 +32,7 @@ impl AsFd for Dir {
 
 /// What is at a name in a directory (not following a link).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Existing {
+pub struct Existing {
     pub kind: FileType,
     pub size: u64,
     /// Modification time: seconds and nanoseconds.
@@ -40,7 +40,7 @@ pub(crate) struct Existing {
 }
 
 /// The error for a name that holds something other than the directory a restore needs.
-pub(crate) fn not_a_directory(what: FileType) -> io::Error {
+pub fn not_a_directory(what: FileType) -> io::Error {
     io::Error::new(
         io::ErrorKind::NotADirectory,
         format!(
@@ -51,7 +51,7 @@ pub(crate) fn not_a_directory(what: FileType) -> io::Error {
 }
 
 /// "a symbolic link", "a regular file"…
-pub(crate) fn kind_name(kind: FileType) -> &'static str {
+pub fn kind_name(kind: FileType) -> &'static str {
     match kind {
         FileType::Directory => "a directory",
         FileType::Symlink => "a symbolic link",
@@ -70,7 +70,7 @@ fn dir_flags() -> OFlags {
 impl Dir {
     /// Opens (creating it if missing, with `create_dir_all`) the directory a restore writes
     /// into. This path is the caller's: links in it are followed, as for any path a user gives.
-    pub(crate) fn open_root(path: &Path) -> io::Result<Dir> {
+    pub fn open_root(path: &Path) -> io::Result<Dir> {
         std::fs::create_dir_all(path)?;
         let fd = rustix::fs::open(
             path,
@@ -84,19 +84,19 @@ impl Dir {
     }
 
     /// The path this directory was reached by.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The path of `name` in this directory (for messages).
-    pub(crate) fn join(&self, name: &OsStr) -> PathBuf {
+    pub fn join(&self, name: &OsStr) -> PathBuf {
         self.path.join(name)
     }
 
     /// The sub-directory `name`, created (mode 0700: its final mode is set once the restore
     /// is done with it) if missing. An existing directory is used as it is; anything else
     /// there (a link, a file) is an error, never followed.
-    pub(crate) fn make_dir(&self, name: &OsStr) -> io::Result<(Dir, bool)> {
+    pub fn make_dir(&self, name: &OsStr) -> io::Result<(Dir, bool)> {
         let created = match rustix::fs::mkdirat(self, name, Mode::from_raw_mode(DIR_CREATION_MODE))
         {
             Ok(()) => true,
@@ -113,7 +113,7 @@ impl Dir {
     }
 
     /// Opens the existing sub-directory `name`; a link there is an error.
-    pub(crate) fn open_dir(&self, name: &OsStr) -> io::Result<Dir> {
+    pub fn open_dir(&self, name: &OsStr) -> io::Result<Dir> {
         let fd = rustix::fs::openat(self, name, dir_flags(), Mode::empty())?;
         Ok(Dir {
             fd,
@@ -124,7 +124,7 @@ impl Dir {
     /// What is at `name`, not following a link; `None` if nothing.
     // `stat` field types differ between platforms, hence the casts.
     #[allow(clippy::unnecessary_cast)]
-    pub(crate) fn stat(&self, name: &OsStr) -> io::Result<Option<Existing>> {
+    pub fn stat(&self, name: &OsStr) -> io::Result<Option<Existing>> {
         match rustix::fs::statat(self, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(Existing {
                 kind: FileType::from_raw_mode(st.st_mode as _),
@@ -138,7 +138,7 @@ impl Dir {
 
     /// Creates a new file for the content of `name` under a temporary name in this directory
     /// (`O_EXCL | O_NOFOLLOW`, owner-only `mode`): returns the temporary name and the file.
-    pub(crate) fn create_temp(&self, name: &OsStr, mode: u32) -> io::Result<(OsString, File)> {
+    pub fn create_temp(&self, name: &OsStr, mode: u32) -> io::Result<(OsString, File)> {
         let mut last = None;
         for _ in 0..8 {
             let tmp = temp_name(name);
@@ -157,7 +157,7 @@ impl Dir {
     }
 
     /// Opens the temporary file `tmp` again for writing (a link there is an error).
-    pub(crate) fn reopen_temp(&self, tmp: &OsStr) -> io::Result<File> {
+    pub fn reopen_temp(&self, tmp: &OsStr) -> io::Result<File> {
         let fd = rustix::fs::openat(
             self,
             tmp,
@@ -168,7 +168,7 @@ impl Dir {
     }
 
     /// Opens the existing regular file `name` to set its metadata (`O_NOFOLLOW`).
-    pub(crate) fn open_existing_file(&self, name: &OsStr) -> io::Result<File> {
+    pub fn open_existing_file(&self, name: &OsStr) -> io::Result<File> {
         let fd = rustix::fs::openat(
             self,
             name,
@@ -184,7 +184,7 @@ impl Dir {
 
     /// Renames `tmp` to `name` in this directory, replacing a file or link there (never a
     /// directory); with `keep_existing`, fails with `AlreadyExists` instead of replacing.
-    pub(crate) fn rename_into_place(
+    pub fn rename_into_place(
         &self,
         tmp: &OsStr,
         name: &OsStr,
@@ -199,35 +199,29 @@ impl Dir {
     }
 
     /// Removes the non-directory `name` (a link itself, never its target).
-    pub(crate) fn remove(&self, name: &OsStr) -> io::Result<()> {
+    pub fn remove(&self, name: &OsStr) -> io::Result<()> {
         rustix::fs::unlinkat(self, name, AtFlags::empty()).map_err(io::Error::from)
     }
 
     /// Creates the symbolic link `name -> target`.
-    pub(crate) fn symlink(&self, target: &OsStr, name: &OsStr) -> io::Result<()> {
+    pub fn symlink(&self, target: &OsStr, name: &OsStr) -> io::Result<()> {
         rustix::fs::symlinkat(target, self, name).map_err(io::Error::from)
     }
 
     /// The target of the symbolic link `name`.
-    pub(crate) fn read_link(&self, name: &OsStr) -> io::Result<OsString> {
+    pub fn read_link(&self, name: &OsStr) -> io::Result<OsString> {
         let t = rustix::fs::readlinkat(self, name, Vec::new())?;
         Ok(OsString::from_vec(t.into_bytes()))
     }
 
     /// Creates a fifo or device node (`kind`, `mode`, `device`).
-    pub(crate) fn mknod(
-        &self,
-        name: &OsStr,
-        kind: FileType,
-        mode: u32,
-        device: u64,
-    ) -> io::Result<()> {
+    pub fn mknod(&self, name: &OsStr, kind: FileType, mode: u32, device: u64) -> io::Result<()> {
         rustix::fs::mknodat(self, name, kind, Mode::from_raw_mode(mode), device)
             .map_err(io::Error::from)
     }
 
     /// Sets owner and times of `name` itself (a link is not followed).
-    pub(crate) fn set_times_and_owner_at(
+    pub fn set_times_and_owner_at(
         &self,
         name: &OsStr,
         owner: Option<(u32, u32)>,
@@ -250,7 +244,7 @@ impl Dir {
 
     /// Sets the permission bits of the fifo or device node `name` (Linux cannot change a
     /// mode without following a link; `name` was checked to be no link just before).
-    pub(crate) fn chmod_special_at(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+    pub fn chmod_special_at(&self, name: &OsStr, mode: u32) -> io::Result<()> {
         match self.stat(name)? {
             Some(e) if e.kind != FileType::Symlink && e.kind != FileType::Directory => {
                 rustix::fs::chmodat(self, name, Mode::from_raw_mode(mode), AtFlags::empty())
@@ -263,7 +257,7 @@ impl Dir {
 
 /// Sets owner (when given), permissions and times through an open descriptor. The owner goes
 /// first: changing it clears setuid/setgid bits, which the mode then sets again.
-pub(crate) fn set_metadata_fd(
+pub fn set_metadata_fd(
     fd: BorrowedFd<'_>,
     owner: Option<(u32, u32)>,
     mode: Option<u32>,
@@ -294,10 +288,7 @@ pub(crate) fn set_metadata_fd(
 
 /// Access and modification times for `utimensat`/`futimens`; the access time defaults to the
 /// modification time. `None` when there is no modification time.
-pub(crate) fn timestamps(
-    mtime: Option<(i64, i64)>,
-    atime: Option<(i64, i64)>,
-) -> Option<Timestamps> {
+pub fn timestamps(mtime: Option<(i64, i64)>, atime: Option<(i64, i64)>) -> Option<Timestamps> {
     let (ms, mn) = mtime?;
     let (as_, an) = atime.unwrap_or((ms, mn));
     Some(Timestamps {
@@ -315,18 +306,18 @@ pub(crate) fn timestamps(
 /// The mode a file is created with: owner-only (0600) and never wider than its final mode;
 /// owner write is kept so that the restore can fill it. Its final mode is set once its content
 /// is complete, so a restore that fails never leaves a private file's data readable by others.
-pub(crate) fn file_creation_mode(final_mode: u32) -> u32 {
+pub fn file_creation_mode(final_mode: u32) -> u32 {
     (final_mode & 0o600) | 0o200
 }
 
 /// The mode directories are created with, until their final mode is set (after their
 /// content): owner-only.
-pub(crate) const DIR_CREATION_MODE: u32 = 0o700;
+pub const DIR_CREATION_MODE: u32 = 0o700;
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// `.NAME.restore-PID-N`, with NAME cut so the whole stays a valid file name (255 bytes).
-pub(crate) fn temp_name(name: &OsStr) -> OsString {
+pub fn temp_name(name: &OsStr) -> OsString {
     let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let suffix = format!(".restore-{:x}-{n:x}", std::process::id());
     let keep = name.as_bytes().len().min(255 - 1 - suffix.len());
@@ -338,7 +329,7 @@ pub(crate) fn temp_name(name: &OsStr) -> OsString {
 }
 
 /// Errors that end a whole restore instead of one entry: the target cannot take more data.
-pub(crate) fn is_fatal(e: &io::Error) -> bool {
+pub fn is_fatal(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::StorageFull

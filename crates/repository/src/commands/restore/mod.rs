@@ -18,7 +18,7 @@
 //! Memory is bounded: files are planned in batches (at most [`BATCH_BLOBS`] blobs), and each
 //! pack read holds one range of at most a pack's size.
 
-pub(crate) mod confined;
+pub mod confined;
 mod walk;
 mod write;
 

@@ -1,0 +1,56 @@
+//! The thin ledger's backups: the crate a tool imports to back up and restore.
+//!
+//! With default features this is the repository engine ([`thinledger_repository`], re-exported
+//! at this crate's root): encrypted, compressed, deduplicated snapshots in restic's repository
+//! format version 2, on a local folder or any [`object_store::ObjectStore`]. Everything else is
+//! a crate of its own, re-exported here behind a cargo feature:
+//!
+//! | feature | module | crate |
+//! |---|---|---|
+//! | (always) | root, [`repo`], [`commands`], [`archiver`], [`restorer`], … | `thinledger-repository` |
+//! | (always; `s3`, `azure`, `gcs` add cloud stores) | [`store`] | `thinledger-store` |
+//! | `pitr` | `wal`, `pg` | `thinledger-pitr` |
+//! | `cockroach` | `cockroach` | `thinledger-cockroach` |
+//! | `schedule` (`kubernetes` adds `schedule::render`) | `schedule` | `thinledger-schedule` |
+//!
+//! `full` enables all of them, `all-stores` every cloud store. The `kubernetes` feature uses
+//! `k8s-openapi` without a version feature: the application enables one (e.g. `v1_33`) on its
+//! own `k8s-openapi` dependency, re-exported here as `k8s_openapi` so the versions match.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use thinledger_backup::store::StoreBuilder;
+//! use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = StoreBuilder::new(dir.path().join("repo").to_string_lossy()).build()?;
+//! let password = Password::new("correct horse battery staple");
+//! // Cheap key derivation for the example; the default is restic's.
+//! let options = InitOptions { kdf: KdfParams { n: 1024, r: 8, p: 1 } };
+//! let repo = Repository::init(store.object_store(), store.display_url(), &password, &options).await?;
+//! assert_eq!(repo.config().version, 2);
+//! # Ok(()) }
+//! ```
+
+// The engine: its items at the root (`Repository`, `backup_paths`, `restore`, …) and its
+// modules (`repo`, `commands`, `chunker`, `saver`, `error`, `object_store`).
+pub use thinledger_repository::*;
+// The verbs under the module names they had before the engine was a crate of its own.
+pub use thinledger_repository::commands::{
+    backup as archiver, check, copy, forget, ls, prune, repair, restore as restorer,
+};
+
+pub use thinledger_store as store;
+
+#[cfg(feature = "pitr")]
+pub use thinledger_pitr::{pg, wal};
+
+#[cfg(feature = "cockroach")]
+pub use thinledger_cockroach as cockroach;
+
+#[cfg(feature = "schedule")]
+pub use thinledger_schedule as schedule;
+
+/// The Kubernetes types of `schedule::render`, so the application's version is the one used.
+#[cfg(feature = "kubernetes")]
+pub use thinledger_schedule::k8s_openapi;
