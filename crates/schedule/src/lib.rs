@@ -23,7 +23,7 @@
 //! (see [`daemon`]'s docs for exactly what a SIGTERM does).
 //!
 //! Beyond one machine, `render` turns the same file into CronJobs — Kubernetes is the
-//! distributed scheduler; see [`render`].
+//! distributed scheduler; see the `render` module (feature `kubernetes`).
 //!
 //! ```
 //! use thinledger_schedule::{Overlap, Schedule};
