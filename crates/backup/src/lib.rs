@@ -1,76 +1,56 @@
-//! The thin ledger's backup engine: encrypted, compressed, deduplicated snapshots in restic's
-//! repository format version 2, on any [`object_store::ObjectStore`].
+//! The thin ledger's backups: the crate a tool imports to back up and restore.
 //!
-//! A repository written here passes stock `restic check --read-data` and restores with
-//! `restic restore`; one written by restic opens, lists and restores here. Everything is async
-//! on tokio; file data streams through with bounded memory.
+//! With default features this is the repository engine ([`thinledger_repository`], re-exported
+//! at this crate's root): encrypted, compressed, deduplicated snapshots in restic's repository
+//! format version 2, on a local folder or any [`object_store::ObjectStore`]. Everything else is
+//! a crate of its own, re-exported here behind a cargo feature:
 //!
-//! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
-//! folder, see [`repo::stray`]), [`prune()`], and [`repair`] (`repair index`, `repair
-//! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
-//! [`Repository::load_index`] skips damaged index files with a warning.
+//! | feature | module | crate |
+//! |---|---|---|
+//! | (always) | root, [`repo`], [`commands`], [`archiver`], [`restorer`], … | `thinledger-repository` |
+//! | (always; `s3`, `azure`, `gcs` add cloud stores) | [`store`] | `thinledger-store` |
+//! | `pitr` | `wal`, `pg` | `thinledger-pitr` |
+//! | `cockroach` | `cockroach` | `thinledger-cockroach` |
+//! | `schedule` (`kubernetes` adds `schedule::render`) | `schedule` | `thinledger-schedule` |
+//!
+//! `full` enables all of them, `all-stores` every cloud store. The `kubernetes` feature uses
+//! `k8s-openapi` without a version feature: the application enables one (e.g. `v1_33`) on its
+//! own `k8s-openapi` dependency, re-exported here as `k8s_openapi` so the versions match.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::sync::Arc;
+//! use thinledger_backup::store::StoreBuilder;
 //! use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
 //!
-//! let store = Arc::new(object_store::memory::InMemory::new());
+//! let dir = tempfile::tempdir()?;
+//! let store = StoreBuilder::new(dir.path().join("repo").to_string_lossy()).build()?;
 //! let password = Password::new("correct horse battery staple");
 //! // Cheap key derivation for the example; the default is restic's.
 //! let options = InitOptions { kdf: KdfParams { n: 1024, r: 8, p: 1 } };
-//! let repo = Repository::init(store.clone(), "memory://", &password, &options).await?;
+//! let repo = Repository::init(store.object_store(), store.display_url(), &password, &options).await?;
 //! assert_eq!(repo.config().version, 2);
-//!
-//! let reopened = Repository::open(store, "memory://", &password).await?;
-//! assert_eq!(reopened.config().id, repo.config().id);
 //! # Ok(()) }
 //! ```
 
-pub mod archiver;
-pub mod check;
-pub mod chunker;
-#[cfg(feature = "cockroach")]
-pub mod cockroach;
-pub mod copy;
-pub mod error;
-pub mod forget;
-pub mod ls;
-pub mod pg;
-pub mod prune;
-pub mod repair;
-pub mod repo;
-pub mod restorer;
-pub mod saver;
-pub mod schedule;
-pub mod store;
-mod targets;
-pub mod wal;
+// The engine: its items at the root (`Repository`, `backup_paths`, `restore`, …) and its
+// modules (`repo`, `commands`, `chunker`, `saver`, `error`, `object_store`).
+pub use thinledger_repository::*;
+// The verbs under the module names they had before the engine was a crate of its own.
+pub use thinledger_repository::commands::{
+    backup as archiver, check, copy, forget, ls, prune, repair, restore as restorer,
+};
 
-pub use archiver::{
-    BackupOptions, BackupProgress, BackupSummary, ParentSelection, backup_paths, backup_reader,
-};
-pub use check::{CheckOptions, CheckReport, ReadData, check};
-pub use copy::{CopySummary, copy};
-pub use error::{Error, Result};
-pub use forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
-pub use ls::{LsEntry, ls};
-pub use prune::{PruneOptions, PrunePlan, prune};
-pub use repair::{
-    RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions, RepairSnapshotsReport,
-    RepairedSnapshot, repair_index, repair_snapshots,
-};
-pub use repo::backend::FileType;
-pub use repo::config::Config;
-pub use repo::id::Id;
-pub use repo::key::{KdfParams, Password};
-pub use repo::lock::{Lock, LockFile};
-pub use repo::pack::BlobType;
-pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
-pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
-pub use repo::{InitOptions, Repository};
-pub use restorer::{
-    DamagedFile, EntryError, Overwrite, RestoreOptions, RestoreProgress, RestoreSummary, dump,
-    restore,
-};
-pub use saver::{Compression, SaverOptions};
+pub use thinledger_store as store;
+
+#[cfg(feature = "pitr")]
+pub use thinledger_pitr::{pg, wal};
+
+#[cfg(feature = "cockroach")]
+pub use thinledger_cockroach as cockroach;
+
+#[cfg(feature = "schedule")]
+pub use thinledger_schedule as schedule;
+
+/// The Kubernetes types of `schedule::render`, so the application's version is the one used.
+#[cfg(feature = "kubernetes")]
+pub use thinledger_schedule::k8s_openapi;

@@ -66,6 +66,8 @@ pub use identity::{
     GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION, IdentityBinding,
 };
 pub use instance::{InstanceFamily, InstanceType};
+#[cfg(feature = "render")]
+pub use k8s_openapi;
 pub use locality::{Locality, RegionSpec, SurvivalGoal};
 pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};

@@ -1,0 +1,814 @@
+//! Cloud-storage and KMS URIs as CockroachDB reads them, built from the provider model.
+//!
+//! | provider / identity | URI |
+//! |---|---|
+//! | AWS, IRSA | `s3://BUCKET/PATH?AUTH=implicit[&AWS_REGION=…][&ASSUME_ROLE=…]` |
+//! | on-prem MinIO, keys | `s3://BUCKET/PATH?AWS_ENDPOINT=…&AWS_USE_PATH_STYLE=true&AWS_REGION=…&AWS_ACCESS_KEY_ID=…&AWS_SECRET_ACCESS_KEY=…` |
+//! | on-prem MinIO, keys in the nodes' environment | `s3://BUCKET/PATH?AUTH=implicit&AWS_ENDPOINT=…&AWS_USE_PATH_STYLE=true&AWS_REGION=…` |
+//! | Azure, workload or managed identity | `azure-blob://CONTAINER/PATH?AZURE_ACCOUNT_NAME=…&AUTH=implicit` |
+//! | GCP, Workload Identity | `gs://BUCKET/PATH?AUTH=implicit[&ASSUME_ROLE=…]` |
+//!
+//! `AUTH=implicit` means each CockroachDB node uses its own pod's identity: the cloud SDK's
+//! default credential chain, which finds the web-identity token IRSA and GKE/Azure Workload
+//! Identity project into the pod. So the identity must be bound to the **CockroachDB pods'**
+//! service account (the rendering does that), not only to the pod that runs this tool.
+//! CockroachDB refuses `AZURE_CLIENT_ID` together with `AUTH=implicit`: the Azure client id
+//! reaches the nodes as the `AZURE_CLIENT_ID` environment variable (injected by the workload
+//! identity webhook, or set on the pods for a node-assigned managed identity).
+//!
+//! Query values are percent-encoded (CockroachDB decodes them; `ASSUME_ROLE` must be encoded
+//! whole). A URI's `Display` and `Debug` show secret values as `redacted`.
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::fmt;
+use thinledger_topology::IdentityBinding;
+
+use super::error::CockroachError;
+use super::sql::Param;
+use thinledger_store::Secret;
+
+/// Everything but RFC 3986's unreserved characters is encoded.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Percent-encodes one URI component (a path segment or a query value).
+pub(crate) fn encode_component(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
+
+/// What is shown in place of a secret.
+pub const REDACTED: &str = "redacted";
+
+#[derive(Clone)]
+enum Value {
+    Plain(String),
+    Secret(Secret),
+}
+
+/// One location in cloud storage, as a CockroachDB URI.
+#[derive(Clone)]
+pub struct StorageUri {
+    scheme: &'static str,
+    host: String,
+    path: Vec<String>,
+    query: Vec<(&'static str, Value)>,
+}
+
+/// S3-compatible access keys (MinIO on-prem). Supplied at run time — from the environment of
+/// the job, which mounts them from the tenant's Secret — never written in a tenant or config
+/// file. The secret key and session token never print.
+#[derive(Clone)]
+pub struct S3Keys {
+    access_key_id: String,
+    secret_access_key: Secret,
+    session_token: Option<Secret>,
+}
+
+impl S3Keys {
+    /// Keys from their values.
+    pub fn new(
+        access_key_id: impl Into<String>,
+        secret_access_key: Secret,
+    ) -> Result<Self, CockroachError> {
+        let access_key_id = access_key_id.into();
+        if access_key_id.is_empty() || access_key_id.chars().any(char::is_control) {
+            return Err(CockroachError::invalid(
+                "AWS_ACCESS_KEY_ID",
+                access_key_id.escape_debug().to_string(),
+                "an access key id is non-empty printable text",
+                "set the access key id of the MinIO user",
+            ));
+        }
+        if secret_access_key.expose().len() < 8 {
+            return Err(CockroachError::invalid(
+                "AWS_SECRET_ACCESS_KEY",
+                REDACTED,
+                "a secret key has at least 8 characters",
+                "set the MinIO user's secret key",
+            ));
+        }
+        Ok(S3Keys {
+            access_key_id,
+            secret_access_key,
+            session_token: None,
+        })
+    }
+
+    /// Adds a temporary session token.
+    pub fn with_session_token(mut self, token: Secret) -> Self {
+        self.session_token = Some(token);
+        self
+    }
+
+    /// Reads the keys from variables through `lookup` (e.g. the process environment). The
+    /// variable names are the Secret's keys from the tenant's `secret-ref` binding (by default
+    /// `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`), as a Kubernetes Job exposes them with
+    /// `envFrom`; `AWS_SESSION_TOKEN` is read too.
+    pub fn from_lookup(
+        binding: Option<&IdentityBinding>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, CockroachError> {
+        let (id_var, secret_var) = match binding {
+            Some(IdentityBinding::SecretRef {
+                access_key_key,
+                secret_key_key,
+                ..
+            }) => (access_key_key.as_str(), secret_key_key.as_str()),
+            _ => ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        };
+        let missing = |var: &str| CockroachError::Missing {
+            field: var.to_owned(),
+            why: "backups to MinIO sign requests with the access keys".to_owned(),
+            fix: format!(
+                "export {var} from the Secret named in the tenant's backup.identity (e.g. envFrom: secretRef), or let the CockroachDB pods hold the keys (S3 credentials: implicit)"
+            ),
+        };
+        let id = lookup(id_var)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(id_var))?;
+        let secret = lookup(secret_var)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| missing(secret_var))?;
+        let keys = S3Keys::new(id, Secret::new(secret))?;
+        Ok(
+            match lookup("AWS_SESSION_TOKEN").filter(|v| !v.is_empty()) {
+                Some(token) => keys.with_session_token(Secret::new(token)),
+                None => keys,
+            },
+        )
+    }
+
+    /// [`S3Keys::from_lookup`] on the process environment.
+    pub fn from_env(binding: Option<&IdentityBinding>) -> Result<Self, CockroachError> {
+        Self::from_lookup(binding, |name| std::env::var(name).ok())
+    }
+
+    /// The access key id (not a secret; CockroachDB shows it too).
+    pub fn access_key_id(&self) -> &str {
+        &self.access_key_id
+    }
+}
+
+impl fmt::Debug for S3Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Keys")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &REDACTED)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an S3-compatible (MinIO) destination authenticates.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum S3Credentials {
+    /// Keys in the URI. CockroachDB stores them with a schedule, so rotating them means
+    /// re-creating the schedule.
+    Keys(S3Keys),
+    /// `AUTH=implicit`: every CockroachDB node reads `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY` from its own environment (mounted from the Secret). No key is in
+    /// any statement, and schedules survive a key rotation (after the pods restart).
+    Implicit,
+}
+
+fn check_host(field: &str, host: &str) -> Result<(), CockroachError> {
+    let ok = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(CockroachError::invalid(
+            field,
+            host,
+            "a bucket or container name is lowercase letters, digits, '-', '.' and '_'",
+            "use the bucket name alone, without scheme or path, e.g. acme-ledger-backups",
+        ))
+    }
+}
+
+fn split_path(field: &str, path: &str) -> Result<Vec<String>, CockroachError> {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let segments: Vec<String> = trimmed.split('/').map(str::to_owned).collect();
+    for s in &segments {
+        if s.is_empty() || s == "." || s == ".." || s.chars().any(char::is_control) {
+            return Err(CockroachError::invalid(
+                field,
+                path.escape_debug().to_string(),
+                "a path is '/'-separated names, none empty, '.' or '..', without control characters",
+                "e.g. cockroach/acme-bank-prod",
+            ));
+        }
+    }
+    Ok(segments)
+}
+
+fn check_value(field: &str, value: &str, example: &str) -> Result<(), CockroachError> {
+    if value.is_empty() || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(CockroachError::invalid(
+            field,
+            value.escape_debug().to_string(),
+            "the value is non-empty and has no spaces or control characters",
+            format!("e.g. {example}"),
+        ));
+    }
+    Ok(())
+}
+
+impl StorageUri {
+    fn new(scheme: &'static str, host: &str, path: &str) -> Result<Self, CockroachError> {
+        check_host("backup.bucket", host)?;
+        Ok(StorageUri {
+            scheme,
+            host: host.to_owned(),
+            path: split_path("options.path", path)?,
+            query: Vec::new(),
+        })
+    }
+
+    fn plain(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((key, Value::Plain(value.into())));
+        self
+    }
+
+    /// Amazon S3 with the node's own identity (IRSA): `AUTH=implicit`, an optional region
+    /// (CockroachDB finds the bucket's region when it is left out) and an optional role to
+    /// assume (or a comma-separated chain of roles) on top of the pod's identity.
+    pub fn s3_implicit(
+        bucket: &str,
+        path: &str,
+        region: Option<&str>,
+        assume_role: Option<&str>,
+    ) -> Result<Self, CockroachError> {
+        let mut uri = StorageUri::new("s3", bucket, path)?.plain("AUTH", "implicit");
+        if let Some(region) = region {
+            check_value("options.aws_region", region, "us-east-1")?;
+            uri = uri.plain("AWS_REGION", region);
+        }
+        if let Some(role) = assume_role {
+            check_value(
+                "options.assume_role",
+                role,
+                "arn:aws:iam::123456789012:role/ledger-backup",
+            )?;
+            uri = uri.plain("ASSUME_ROLE", role);
+        }
+        Ok(uri)
+    }
+
+    /// An S3-compatible server (MinIO): endpoint, path-style addressing, a region (MinIO's
+    /// default `us-east-1` when none is given) and either keys or the nodes' own environment.
+    pub fn s3_compatible(
+        bucket: &str,
+        path: &str,
+        endpoint: &str,
+        region: Option<&str>,
+        credentials: &S3Credentials,
+    ) -> Result<Self, CockroachError> {
+        let endpoint_ok = (endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+            && !endpoint
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace());
+        if !endpoint_ok {
+            return Err(CockroachError::invalid(
+                "backup.endpoint",
+                endpoint.escape_debug().to_string(),
+                "an endpoint is an http(s) URL",
+                "e.g. https://minio.backup.svc:9000",
+            ));
+        }
+        let region = region.unwrap_or("us-east-1");
+        check_value("options.aws_region", region, "us-east-1")?;
+        let mut uri = StorageUri::new("s3", bucket, path)?;
+        if let S3Credentials::Implicit = credentials {
+            uri = uri.plain("AUTH", "implicit");
+        }
+        uri = uri
+            .plain("AWS_ENDPOINT", endpoint.trim_end_matches('/'))
+            .plain("AWS_USE_PATH_STYLE", "true")
+            .plain("AWS_REGION", region);
+        if let S3Credentials::Keys(keys) = credentials {
+            uri = uri.plain("AWS_ACCESS_KEY_ID", keys.access_key_id.clone());
+            uri.query.push((
+                "AWS_SECRET_ACCESS_KEY",
+                Value::Secret(keys.secret_access_key.clone()),
+            ));
+            if let Some(token) = &keys.session_token {
+                uri.query
+                    .push(("AWS_SESSION_TOKEN", Value::Secret(token.clone())));
+            }
+        }
+        Ok(uri)
+    }
+
+    /// Azure Blob Storage with the node's managed or workload identity.
+    pub fn azure_implicit(
+        container: &str,
+        path: &str,
+        account: &str,
+    ) -> Result<Self, CockroachError> {
+        let ok = (3..=24).contains(&account.len())
+            && account
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if !ok {
+            return Err(CockroachError::invalid(
+                "backup.account",
+                account,
+                "an Azure storage account name is 3-24 lowercase letters and digits",
+                "e.g. acmeledgerbackups",
+            ));
+        }
+        Ok(StorageUri::new("azure-blob", container, path)?
+            .plain("AZURE_ACCOUNT_NAME", account)
+            .plain("AUTH", "implicit"))
+    }
+
+    /// Google Cloud Storage with the node's Workload Identity, optionally impersonating a
+    /// service account (or a comma-separated chain of them).
+    pub fn gcs_implicit(
+        bucket: &str,
+        path: &str,
+        assume_role: Option<&str>,
+    ) -> Result<Self, CockroachError> {
+        let mut uri = StorageUri::new("gs", bucket, path)?.plain("AUTH", "implicit");
+        if let Some(account) = assume_role {
+            check_value(
+                "options.assume_role",
+                account,
+                "ledger-backup@my-project.iam.gserviceaccount.com",
+            )?;
+            uri = uri.plain("ASSUME_ROLE", account);
+        }
+        Ok(uri)
+    }
+
+    /// A node's local external-I/O directory (`nodelocal://NODE/PATH`), for development and
+    /// test clusters only: a backup there is lost with the node.
+    pub fn nodelocal(node: u32, path: &str) -> Result<Self, CockroachError> {
+        Ok(StorageUri {
+            scheme: "nodelocal",
+            host: node.to_string(),
+            path: split_path("options.path", path)?,
+            query: Vec::new(),
+        })
+    }
+
+    /// Marks this URI as the one for a locality (`default`, or `key=value` such as
+    /// `region=us-east-1`) in a locality-aware backup.
+    fn with_locality(mut self, locality: &str) -> Self {
+        self.query.retain(|(k, _)| *k != "COCKROACH_LOCALITY");
+        self.query
+            .push(("COCKROACH_LOCALITY", Value::Plain(locality.to_owned())));
+        self
+    }
+
+    fn render(&self, redact: bool) -> String {
+        let mut out = format!("{}://{}", self.scheme, self.host);
+        for segment in &self.path {
+            out.push('/');
+            out.push_str(&encode_component(segment));
+        }
+        for (i, (key, value)) in self.query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(key);
+            out.push('=');
+            match value {
+                Value::Plain(v) => out.push_str(&encode_component(v)),
+                Value::Secret(_) if redact => out.push_str(REDACTED),
+                Value::Secret(s) => out.push_str(&encode_component(s.expose())),
+            }
+        }
+        out
+    }
+
+    /// The URI with every secret replaced by `redacted` — for printing and logs.
+    pub fn redacted(&self) -> String {
+        self.render(true)
+    }
+
+    /// The real URI, secrets included — only ever sent as a bind parameter.
+    pub(crate) fn exposed(&self) -> String {
+        self.render(false)
+    }
+
+    /// Whether the URI carries a secret.
+    pub fn has_secrets(&self) -> bool {
+        self.query
+            .iter()
+            .any(|(_, v)| matches!(v, Value::Secret(_)))
+    }
+
+    /// The secret values (raw), for scrubbing.
+    pub(crate) fn secrets(&self) -> Vec<String> {
+        self.query
+            .iter()
+            .filter_map(|(_, v)| match v {
+                Value::Secret(s) => Some(s.expose().to_owned()),
+                Value::Plain(_) => None,
+            })
+            .collect()
+    }
+
+    /// The URI as a bind parameter.
+    pub fn to_param(&self) -> Param {
+        if self.has_secrets() {
+            Param::sensitive(self.exposed(), self.redacted(), self.secrets())
+        } else {
+            Param::text(self.exposed())
+        }
+    }
+
+    /// The scheme, e.g. `s3`, `azure-blob`, `gs`.
+    pub fn scheme(&self) -> &str {
+        self.scheme
+    }
+}
+
+impl fmt::Display for StorageUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Debug for StorageUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StorageUri({})", self.redacted())
+    }
+}
+
+/// Where a backup collection lives: one URI, or — locality-aware — a default URI plus one per
+/// locality, so each node writes its ranges to the bucket of its own region.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    uris: Vec<StorageUri>,
+}
+
+impl Destination {
+    /// A collection in one place.
+    pub fn single(uri: StorageUri) -> Self {
+        Destination { uris: vec![uri] }
+    }
+
+    /// A locality-aware collection: `default` gets `COCKROACH_LOCALITY=default`, each other URI
+    /// its locality filter (`region=us-east-1`, or any `key=value` tier of the nodes'
+    /// `--locality`). Nodes whose locality matches none write to the default.
+    pub fn locality_aware(
+        default: StorageUri,
+        localities: impl IntoIterator<Item = (String, StorageUri)>,
+    ) -> Result<Self, CockroachError> {
+        let mut uris = vec![default.with_locality("default")];
+        let mut seen = Vec::new();
+        for (locality, uri) in localities {
+            let ok = locality.split_once('=').is_some_and(|(k, v)| {
+                let part = |s: &str| {
+                    !s.is_empty()
+                        && s.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                };
+                part(k) && part(v)
+            });
+            if !ok {
+                return Err(CockroachError::invalid(
+                    "options.localities",
+                    locality,
+                    "a locality filter is one key=value tier of the nodes' --locality",
+                    "e.g. region=us-east-1",
+                ));
+            }
+            if seen.contains(&locality) {
+                return Err(CockroachError::invalid(
+                    "options.localities",
+                    locality,
+                    "each locality has one URI",
+                    "remove the duplicate",
+                ));
+            }
+            seen.push(locality.clone());
+            uris.push(uri.with_locality(&locality));
+        }
+        Ok(Destination { uris })
+    }
+
+    /// The URIs, default first.
+    pub fn uris(&self) -> &[StorageUri] {
+        &self.uris
+    }
+
+    /// The default (or only) URI: the collection `SHOW BACKUPS IN` lists.
+    pub fn default_uri(&self) -> &StorageUri {
+        &self.uris[0]
+    }
+
+    /// Whether this is a locality-aware collection.
+    pub fn is_locality_aware(&self) -> bool {
+        self.uris.len() > 1
+    }
+
+    pub(crate) fn params(&self) -> Vec<Param> {
+        self.uris.iter().map(StorageUri::to_param).collect()
+    }
+}
+
+/// A key in a cloud KMS that wraps each backup's data key, used through the node's own
+/// identity (`AUTH=implicit`), so KMS URIs hold no secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KmsUri {
+    /// AWS KMS: `aws-kms:///KEY?AUTH=implicit&REGION=…[&ASSUME_ROLE=…]`.
+    Aws {
+        /// Key id, alias (`alias/…`) or ARN.
+        key: String,
+        /// The key's region.
+        region: String,
+        /// Role to assume on top of the pod's identity.
+        assume_role: Option<String>,
+    },
+    /// Google Cloud KMS: `gs:///projects/…/cryptoKeys/KEY?AUTH=implicit[&ASSUME_ROLE=…]`.
+    Gcp {
+        /// `projects/P/locations/L/keyRings/R/cryptoKeys/K`.
+        key: String,
+        /// Service account to impersonate.
+        assume_role: Option<String>,
+    },
+    /// Azure Key Vault: `azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=…&AUTH=implicit`.
+    Azure {
+        /// The vault's name.
+        vault: String,
+        /// The key's name.
+        key: String,
+        /// The key's version.
+        version: String,
+    },
+}
+
+impl KmsUri {
+    /// Checks the parts.
+    pub fn validate(&self) -> Result<(), CockroachError> {
+        match self {
+            KmsUri::Aws {
+                key,
+                region,
+                assume_role,
+            } => {
+                check_value(
+                    "options.kms.key",
+                    key,
+                    "arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d",
+                )?;
+                check_value("options.kms.region", region, "us-east-1")?;
+                if let Some(r) = assume_role {
+                    check_value(
+                        "options.kms.assume_role",
+                        r,
+                        "arn:aws:iam::123456789012:role/ledger-kms",
+                    )?;
+                }
+                Ok(())
+            }
+            KmsUri::Gcp { key, assume_role } => {
+                let parts: Vec<&str> = key.split('/').collect();
+                let ok = parts.len() == 8
+                    && parts[0] == "projects"
+                    && parts[2] == "locations"
+                    && parts[4] == "keyRings"
+                    && parts[6] == "cryptoKeys"
+                    && parts.iter().all(|p| {
+                        !p.is_empty()
+                            && p.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                    });
+                if !ok {
+                    return Err(CockroachError::invalid(
+                        "options.kms.key",
+                        key.escape_debug().to_string(),
+                        "a Cloud KMS key is projects/P/locations/L/keyRings/R/cryptoKeys/K",
+                        "copy the key's resource name from `gcloud kms keys list`",
+                    ));
+                }
+                if let Some(r) = assume_role {
+                    check_value(
+                        "options.kms.assume_role",
+                        r,
+                        "ledger-kms@my-project.iam.gserviceaccount.com",
+                    )?;
+                }
+                Ok(())
+            }
+            KmsUri::Azure {
+                vault,
+                key,
+                version,
+            } => {
+                for (field, value) in [
+                    ("options.kms.vault", vault),
+                    ("options.kms.key", key),
+                    ("options.kms.version", version),
+                ] {
+                    let ok = !value.is_empty()
+                        && value
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                    if !ok {
+                        return Err(CockroachError::invalid(
+                            field,
+                            value.escape_debug().to_string(),
+                            "Key Vault names and versions are letters, digits and '-'",
+                            "copy them from `az keyvault key show`",
+                        ));
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The URI text (no secrets in it).
+    pub fn uri(&self) -> String {
+        let mut out = String::new();
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        match self {
+            KmsUri::Aws {
+                key,
+                region,
+                assume_role,
+            } => {
+                out.push_str("aws-kms:///");
+                out.push_str(&encode_kms_path(key));
+                query.push(("AUTH", "implicit"));
+                query.push(("REGION", region));
+                if let Some(r) = assume_role {
+                    query.push(("ASSUME_ROLE", r));
+                }
+            }
+            KmsUri::Gcp { key, assume_role } => {
+                out.push_str("gs:///");
+                out.push_str(&encode_kms_path(key));
+                query.push(("AUTH", "implicit"));
+                if let Some(r) = assume_role {
+                    query.push(("ASSUME_ROLE", r));
+                }
+            }
+            KmsUri::Azure {
+                vault,
+                key,
+                version,
+            } => {
+                out.push_str("azure-kms:///");
+                out.push_str(&encode_kms_path(&format!("{key}/{version}")));
+                query.push(("AZURE_VAULT_NAME", vault));
+                query.push(("AUTH", "implicit"));
+            }
+        }
+        for (i, (k, v)) in query.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str(k);
+            out.push('=');
+            out.push_str(&encode_component(v));
+        }
+        out
+    }
+}
+
+/// KMS key paths keep `/` and `:` (ARNs and resource names), everything else is encoded.
+fn encode_kms_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            seg.split(':')
+                .map(encode_component)
+                .collect::<Vec<_>>()
+                .join(":")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+impl fmt::Display for KmsUri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.uri())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+
+    fn keys() -> S3Keys {
+        S3Keys::new("minio-ledger", Secret::new(SECRET)).unwrap()
+    }
+
+    #[test]
+    fn secrets_are_url_encoded_when_sent_and_redacted_when_shown() {
+        let uri = StorageUri::s3_compatible(
+            "ledger",
+            "cockroach/t",
+            "https://minio.backup.svc:9000",
+            None,
+            &S3Credentials::Keys(keys()),
+        )
+        .unwrap();
+        let exposed = uri.exposed();
+        assert!(
+            exposed.contains("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI%2FK7MDENG%2BbPxRfiCYEXAMPLEKEY"),
+            "{exposed}"
+        );
+        for shown in [uri.to_string(), format!("{uri:?}"), uri.redacted()] {
+            assert!(!shown.contains("wJalr"), "{shown}");
+            assert!(shown.contains("AWS_SECRET_ACCESS_KEY=redacted"), "{shown}");
+        }
+        assert_eq!(uri.to_param().display(), uri.redacted());
+        assert_eq!(uri.to_param().value(), exposed);
+    }
+
+    #[test]
+    fn keys_from_lookup_use_the_secret_refs_names() {
+        let binding = IdentityBinding::SecretRef {
+            secret_name: "minio".into(),
+            access_key_key: "accesskey".into(),
+            secret_key_key: "secretkey".into(),
+        };
+        let keys = S3Keys::from_lookup(Some(&binding), |name| match name {
+            "accesskey" => Some("id".into()),
+            "secretkey" => Some(SECRET.into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(keys.access_key_id(), "id");
+        assert!(!format!("{keys:?}").contains("wJalr"));
+
+        let err = S3Keys::from_lookup(Some(&binding), |name| {
+            (name == "accesskey").then(|| "id".to_owned())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("secretkey is missing"), "{err}");
+    }
+
+    #[test]
+    fn short_secret_keys_are_refused_without_echoing_them() {
+        let err = S3Keys::new("id", Secret::new("short"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("short\""), "{err}");
+        assert!(err.contains("at least 8"), "{err}");
+    }
+
+    #[test]
+    fn paths_are_encoded_per_segment_and_checked() {
+        let uri = StorageUri::gcs_implicit("b", "/a b/c'd/", None).unwrap();
+        assert_eq!(uri.redacted(), "gs://b/a%20b/c%27d?AUTH=implicit");
+        assert!(StorageUri::gcs_implicit("b", "a/../c", None).is_err());
+        assert!(StorageUri::gcs_implicit("B?x=1", "a", None).is_err());
+    }
+
+    #[test]
+    fn locality_filters_are_checked_and_encoded() {
+        let a = StorageUri::s3_implicit("a", "p", Some("us-east-1"), None).unwrap();
+        let b = StorageUri::s3_implicit("b", "p", Some("us-west-2"), None).unwrap();
+        let d = Destination::locality_aware(a.clone(), [("region=us-west-2".into(), b.clone())])
+            .unwrap();
+        assert_eq!(
+            d.uris()[1].redacted(),
+            "s3://b/p?AUTH=implicit&AWS_REGION=us-west-2&COCKROACH_LOCALITY=region%3Dus-west-2"
+        );
+        assert!(Destination::locality_aware(a.clone(), [("us-west-2".into(), b.clone())]).is_err());
+        assert!(
+            Destination::locality_aware(
+                a,
+                [
+                    ("region=x".into(), b.clone()),
+                    ("region=x".into(), b.clone())
+                ]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn kms_uris_keep_arn_separators() {
+        let k = KmsUri::Aws {
+            key: "arn:aws:kms:us-east-1:123456789012:key/abc-def".into(),
+            region: "us-east-1".into(),
+            assume_role: None,
+        };
+        k.validate().unwrap();
+        assert_eq!(
+            k.uri(),
+            "aws-kms:///arn:aws:kms:us-east-1:123456789012:key/abc-def?AUTH=implicit&REGION=us-east-1"
+        );
+        let bad = KmsUri::Gcp {
+            key: "projects/p/keyRings/r".into(),
+            assume_role: None,
+        };
+        assert!(bad.validate().is_err());
+    }
+}

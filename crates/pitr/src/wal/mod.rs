@@ -1,0 +1,78 @@
+//! Continuous WAL archiving for PostgreSQL point-in-time recovery, in the same restic-format
+//! repository as every other backup (encrypted, compressed, `restic check` clean).
+//!
+//! # The contract with PostgreSQL
+//!
+//! - [`push_batch`] (`ledger-backup wal push %p` as `archive_command`) returns success for a
+//!   file only once the snapshot naming it is stored, after its packs and index: the file is
+//!   durably in the repository and PostgreSQL may recycle it. Pushing an identical file again
+//!   succeeds without writing; a different file under an archived name fails with
+//!   [`PitrError::Conflict`] and the archived one is never touched (snapshots are create-only).
+//!   A segment whose size is not a WAL segment size (a power of two from 1 MiB to 1 GiB, and
+//!   the archive's own once it holds segments) is refused as [`PitrError::InvalidInput`]: a
+//!   0-byte or truncated copy is never acknowledged.
+//! - [`fetch()`] (`ledger-backup wal fetch %f %p` as `restore_command`) writes the file through a
+//!   temporary name, fsyncs, checks its SHA-256 and size against the record, then renames it
+//!   into place; a name the archive does not hold fails at once with
+//!   [`PitrError::NotInArchive`] (PostgreSQL reads that as the end of the archive). Segments,
+//!   `.partial` segments, `.history` files and `.backup` labels are all just named files.
+//! - [`spool`]: asynchronous, parallel pushing for bursts (see that module for exactly when
+//!   `wal push --async` exits 0; it is still "durably stored").
+//!
+//! # How WAL is stored
+//!
+//! Each push (or each batch of the asynchronous worker, up to 64 files) becomes **one
+//! snapshot** tagged [`WAL_TAG`] and `cluster=NAME`, whose tree holds the files under their
+//! PostgreSQL names (so stock `restic restore` gives them back too) and whose JSON carries
+//! the batch record: per file its size, SHA-256, modification time and each data blob with the
+//! pack, offset and length it was written to. Consequences:
+//!
+//! - Cost: a burst of 200 segments is about 4 snapshots, a few packs per snapshot and one index
+//!   file per snapshot; nothing is rewritten, and nothing but `prune` ever deletes data.
+//! - Fetch latency: one ranged read per blob straight from the recorded pack location, without
+//!   loading the repository's index (which also holds every other backup). If `prune` moved a
+//!   blob, the read falls back to the index.
+//! - Finding things: the [`Catalog`] is built from the snapshots' JSON. Snapshot files are
+//!   immutable and named by content, so a local cache keyed by snapshot id (encrypted with the
+//!   repository key) never goes stale; a refresh is one listing of `snapshots/` plus reads of
+//!   the snapshots not seen before. `wal list` and conflict checks therefore do not read WAL.
+//! - `restic check --read-data` stays clean: these are ordinary snapshots, trees and packs.
+//!   The extra JSON field is ignored by restic. Each batch snapshot has its own `paths`, so a
+//!   generic `forget` (which groups by host and paths and always keeps a group's newest
+//!   snapshot) never removes WAL; retention of WAL is [`plan_retention`].
+//!
+//! Several PostgreSQL clusters can share a repository under different cluster names.
+//!
+//! ```
+//! use thinledger_pitr::wal::WalFileName;
+//! let n: WalFileName = "000000010000000A000000FE".parse().unwrap();
+//! assert_eq!(n.timeline(), 1);
+//! assert!("00000002.history".parse::<WalFileName>().is_ok());
+//! assert!("../etc/passwd".parse::<WalFileName>().is_err());
+//! ```
+
+pub mod catalog;
+pub mod error;
+pub mod fetch;
+pub mod name;
+pub mod push;
+pub mod spool;
+pub mod window;
+pub(crate) mod writer;
+
+pub use catalog::{
+    ArchivedFile, BASE_TAG, BaseBackup, Catalog, CatalogBackup, CatalogFile, WAL_TAG,
+};
+pub use error::{PitrError, PitrResult};
+pub use fetch::{
+    DEFAULT_LISTING_TTL, FetchOptions, FetchSource, LISTING_FILE, fetch, fetch_from_spool,
+    known_missing, seed_spool,
+};
+pub use name::{Lsn, SegmentId, WalFileKind, WalFileName};
+pub use push::{PushOptions, PushOutcome, PushResult, push_batch};
+pub use spool::{AsyncPushOptions, WorkerSummary, push_async, run_worker};
+pub use window::{
+    RetentionPlan, TimelineWindow, apply_retention, choose_backup, load_histories, plan_retention,
+    windows,
+};
+pub use writer::StoredBlob;

@@ -1,0 +1,72 @@
+//! The thin ledger's repository engine: encrypted, compressed, deduplicated snapshots in
+//! restic's repository format version 2, on any [`object_store::ObjectStore`].
+//!
+//! Most users import it through `thinledger-backup`, which re-exports it at its root and adds
+//! object stores, PITR, CockroachDB and the scheduler behind features. The crate's layout:
+//! [`repo`] is the format (keys, packs, index, trees, snapshots, locks), [`chunker`] and
+//! [`saver`] turn data into packs, and [`commands`] holds the verbs (backup, restore and
+//! dump, check, copy, forget, ls, prune, repair).
+//!
+//! A repository written here passes stock `restic check --read-data` and restores with
+//! `restic restore`; one written by restic opens, lists and restores here. Everything is async
+//! on tokio; file data streams through with bounded memory.
+//!
+//! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
+//! folder, see [`repo::stray`]), [`prune()`], and [`commands::repair`] (`repair index`, `repair
+//! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
+//! [`Repository::load_index`] skips damaged index files with a warning.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use thinledger_repository::{InitOptions, KdfParams, Password, Repository};
+//!
+//! let store = Arc::new(object_store::memory::InMemory::new());
+//! let password = Password::new("correct horse battery staple");
+//! // Cheap key derivation for the example; the default is restic's.
+//! let options = InitOptions { kdf: KdfParams { n: 1024, r: 8, p: 1 } };
+//! let repo = Repository::init(store.clone(), "memory://", &password, &options).await?;
+//! assert_eq!(repo.config().version, 2);
+//!
+//! let reopened = Repository::open(store, "memory://", &password).await?;
+//! assert_eq!(reopened.config().id, repo.config().id);
+//! # Ok(()) }
+//! ```
+
+/// The object-store crate this engine is written against, so users need not match its version.
+pub use object_store;
+
+pub mod chunker;
+pub mod commands;
+pub mod error;
+pub mod repo;
+pub mod saver;
+mod targets;
+
+pub use commands::backup::{
+    BackupOptions, BackupProgress, BackupSummary, ParentSelection, backup_paths, backup_reader,
+};
+pub use commands::check::{CheckOptions, CheckReport, ReadData, check};
+pub use commands::copy::{CopySummary, copy};
+pub use commands::forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
+pub use commands::ls::{LsEntry, ls};
+pub use commands::prune::{PruneOptions, PrunePlan, prune};
+pub use commands::repair::{
+    RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions, RepairSnapshotsReport,
+    RepairedSnapshot, repair_index, repair_snapshots,
+};
+pub use commands::restore::{
+    DamagedFile, EntryError, Overwrite, RestoreOptions, RestoreProgress, RestoreSummary, dump,
+    restore,
+};
+pub use error::{Error, Result};
+pub use repo::backend::FileType;
+pub use repo::config::Config;
+pub use repo::id::Id;
+pub use repo::key::{KdfParams, Password};
+pub use repo::lock::{Lock, LockFile};
+pub use repo::pack::BlobType;
+pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
+pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
+pub use repo::{InitOptions, Repository};
+pub use saver::{Compression, SaverOptions};
