@@ -1,20 +1,16 @@
 //! Rendered CronJobs: a snapshot, the hardening rules, and kubernetes-validate (strict) against
 //! two Kubernetes minors.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 use thinledger_backup::schedule::Schedule;
 use thinledger_backup::schedule::render::{ScheduleRendering, render};
+use thinledger_tests::examples::schedule as example;
+use thinledger_tests::services::var as service;
 
 const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/schedules")
-        .join(name)
-}
 
 fn rendering(name: &str) -> ScheduleRendering {
     let schedule = Schedule::from_file(&example(name)).unwrap();
@@ -200,19 +196,6 @@ fn rendering_needs_the_kubernetes_section_and_a_pinned_image() {
     let s = Schedule::from_yaml_in(&without, Path::new(".")).unwrap();
     let err = render(&s, &Default::default()).unwrap_err().to_string();
     assert!(err.contains("kubernetes") && err.contains("Fix:"), "{err}");
-}
-
-fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() == Ok("1") => {
-            panic!("{var} is not set; scripts/test.sh sources scripts/services/*.sh to install it")
-        }
-        _ => {
-            eprintln!("skipping: {var} is not set (run scripts/test.sh to install the tool)");
-            None
-        }
-    }
 }
 
 #[test]
