@@ -91,8 +91,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 4. Check the repository, reading every pack.
-    let mut check_options = CheckOptions::default();
-    check_options.read_data = ReadData::All;
+    let check_options = CheckOptions {
+        read_data: ReadData::All,
+        ..CheckOptions::default()
+    };
     let report = check(&repo, &check_options).await?;
     if !report.is_ok() {
         return Err(format!("check found problems: {report:?}").into());

@@ -114,8 +114,10 @@ async fn a_folder_backs_up_and_restores_byte_identical() {
     let compared = assert_same_tree(&data, &target, Compare::default());
     assert!(compared > 200, "{compared} entries compared");
 
-    let mut options = CheckOptions::default();
-    options.read_data = ReadData::All;
+    let options = CheckOptions {
+        read_data: ReadData::All,
+        ..CheckOptions::default()
+    };
     let report = check(&reopened, &options).await.unwrap();
     assert!(report.is_ok(), "{report:?}");
 }
