@@ -1,7 +1,7 @@
 //! Helpers shared by thinledger's test binaries, so that no test binary keeps its own copy:
 //! the example files ([`examples`]), the servers and tools `scripts/test.sh` starts
-//! ([`services`]), Debian's restic as the interop oracle ([`restic`]), test data ([`data`])
-//! and tree comparison after a restore ([`tree`]).
+//! ([`services`]), Debian's restic as the interop oracle ([`restic`]), kubernetes-validate
+//! ([`kubernetes`]), test data ([`data`]) and tree comparison after a restore ([`tree`]).
 //!
 //! This library depends on none of thinledger's library crates, so each of them can list it
 //! under `[dev-dependencies]` without a dependency cycle. Its own integration test
@@ -19,6 +19,7 @@
 
 pub mod data;
 pub mod examples;
+pub mod kubernetes;
 pub mod restic;
 pub mod services;
 pub mod tree;

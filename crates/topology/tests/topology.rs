@@ -10,6 +10,7 @@ use std::process::Command;
 use rstest::rstest;
 use serde_json::Value;
 use thinledger_tests::examples::tenant_text as example_text;
+use thinledger_tests::kubernetes::{KUBERNETES_VERSIONS, validate_strict};
 use thinledger_tests::services::var as service;
 use thinledger_topology::render::{
     CockroachMode, Manifest, RenderOptions, Rendering, ResourcePlan, check_crdb_cluster, render,
@@ -18,8 +19,6 @@ use thinledger_topology::{Provider, Tenant, TenantError};
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
-/// Two current Kubernetes minors the rendered documents must validate against.
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
 
 fn example(name: &str) -> Tenant {
     Tenant::from_yaml(&example_text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -610,28 +609,15 @@ fn every_document_passes_kubernetes_validate_strict() {
     let paths = write_documents(dir.path(), &MODES);
     assert!(paths.len() > 100, "{}", paths.len());
     for version in KUBERNETES_VERSIONS {
-        let out = Command::new(&tool)
-            .args(["--strict", "--quiet", "-k", version])
-            .args(&paths)
-            .output()
-            .unwrap();
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "Kubernetes {version}:\n{report}");
+        let (passed, report) = validate_strict(&tool, version, &paths);
+        assert!(passed, "Kubernetes {version}:\n{report}");
     }
     // The validator is not vacuous: it rejects an unknown field.
     let bad = dir.path().join("bad.yaml");
     let text = std::fs::read_to_string(&paths[0]).unwrap();
     std::fs::write(&bad, text.replace("metadata:", "metadata:\n  colour: blue")).unwrap();
-    let out = Command::new(&tool)
-        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSIONS[0]])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let (passed, _) = validate_strict(&tool, KUBERNETES_VERSIONS[0], &[&bad]);
+    assert!(!passed);
 }
 
 /// checkov checks that do not apply, with the reason; the README lists the same.

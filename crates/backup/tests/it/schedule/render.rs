@@ -2,15 +2,13 @@
 //! two Kubernetes minors.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use thinledger_backup::schedule::Schedule;
 use thinledger_backup::schedule::render::{ScheduleRendering, render};
 use thinledger_tests::examples::schedule as example;
+use thinledger_tests::kubernetes::{KUBERNETES_VERSIONS, validate_strict};
 use thinledger_tests::services::var as service;
-
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
 
 fn rendering(name: &str) -> ScheduleRendering {
     let schedule = Schedule::from_file(&example(name)).unwrap();
@@ -214,17 +212,8 @@ fn rendered_objects_pass_kubernetes_validate_strict() {
     }
     assert_eq!(paths.len(), 5 + 3);
     for version in KUBERNETES_VERSIONS {
-        let out = Command::new(&tool)
-            .args(["--strict", "--quiet", "-k", version])
-            .args(&paths)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (passed, report) = validate_strict(&tool, version, &paths);
+        assert!(passed, "Kubernetes {version}:\n{report}");
     }
     // Not vacuous: an unknown field in a CronJob fails.
     let cron = paths
@@ -241,10 +230,6 @@ fn rendered_objects_pass_kubernetes_validate_strict() {
         ),
     )
     .unwrap();
-    let out = Command::new(&tool)
-        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSIONS[0]])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let (passed, _) = validate_strict(&tool, KUBERNETES_VERSIONS[0], &[&bad]);
+    assert!(!passed);
 }
