@@ -27,3 +27,12 @@ for setup in scripts/services/*.sh; do
 done
 
 cargo test --workspace --all-features --locked "$@"
+
+# A downstream application outside the workspace (tests/downstream, its own Cargo.lock) that
+# picks its own Kubernetes version: it builds only while no library crate picks one. It uses
+# the workspace's target folder, so the dependencies both share are compiled once. A targeted
+# run (arguments given) skips it unless THINLEDGER_TEST_DOWNSTREAM=1.
+if [ "$#" -eq 0 ] || [ "${THINLEDGER_TEST_DOWNSTREAM:-}" = 1 ]; then
+    CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
+        cargo run --locked --manifest-path tests/downstream/Cargo.toml
+fi

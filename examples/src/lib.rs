@@ -1,1 +1,2 @@
-//! Examples live under `examples/`; this library is empty.
+//! Examples live under `examples/` (one program each, run by the test command); this
+//! library is empty.

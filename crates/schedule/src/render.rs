@@ -29,7 +29,7 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource,
     PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
     SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
 };
@@ -37,7 +37,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use thinledger_topology::IdentityBinding;
-use thinledger_topology::render::{container_security, pod_security};
+use thinledger_topology::render::{container_security, kit, pod_security};
 
 use super::error::ScheduleError;
 use super::spec::{JobKind, KubernetesSpec, PasswordSource, Schedule, ScheduleSpec};
@@ -319,14 +319,7 @@ fn cron_job(
             }),
             ..Default::default()
         },
-        Volume {
-            name: "scratch".to_owned(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                medium: None,
-                size_limit: Some(quantity(&k.scratch_size)),
-            }),
-            ..Default::default()
-        },
+        kit::empty_dir("scratch", false, &k.scratch_size),
     ];
     let mut mounts = vec![
         mount("schedule", CONFIG_DIR, true),

@@ -9,6 +9,9 @@ use std::process::Command;
 
 use rstest::rstest;
 use serde_json::Value;
+use thinledger_tests::examples::tenant_text as example_text;
+use thinledger_tests::kubernetes::{KUBERNETES_VERSIONS, validate_strict};
+use thinledger_tests::services::var as service;
 use thinledger_topology::render::{
     CockroachMode, Manifest, RenderOptions, Rendering, ResourcePlan, check_crdb_cluster, render,
 };
@@ -16,18 +19,6 @@ use thinledger_topology::{Provider, Tenant, TenantError};
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
-/// Two current Kubernetes minors the rendered documents must validate against.
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
-
-fn example_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/tenants")
-        .join(format!("{name}.yaml"))
-}
-
-fn example_text(name: &str) -> String {
-    std::fs::read_to_string(example_path(name)).unwrap()
-}
 
 fn example(name: &str) -> Tenant {
     Tenant::from_yaml(&example_text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -55,21 +46,6 @@ fn pod_specs(r: &Rendering) -> Vec<(String, Value)> {
             )
         })
         .collect()
-}
-
-/// A test service: with THINLEDGER_REQUIRE_SERVICES=1 a missing one fails the test;
-/// otherwise the test is skipped with a message.
-fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() == Ok("1") => {
-            panic!("{var} is not set; scripts/test.sh sources scripts/services/*.sh to install it")
-        }
-        _ => {
-            eprintln!("skipping: {var} is not set (run scripts/test.sh to install the tool)");
-            None
-        }
-    }
 }
 
 #[rstest]
@@ -633,28 +609,15 @@ fn every_document_passes_kubernetes_validate_strict() {
     let paths = write_documents(dir.path(), &MODES);
     assert!(paths.len() > 100, "{}", paths.len());
     for version in KUBERNETES_VERSIONS {
-        let out = Command::new(&tool)
-            .args(["--strict", "--quiet", "-k", version])
-            .args(&paths)
-            .output()
-            .unwrap();
-        let report = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(out.status.success(), "Kubernetes {version}:\n{report}");
+        let (passed, report) = validate_strict(&tool, version, &paths);
+        assert!(passed, "Kubernetes {version}:\n{report}");
     }
     // The validator is not vacuous: it rejects an unknown field.
     let bad = dir.path().join("bad.yaml");
     let text = std::fs::read_to_string(&paths[0]).unwrap();
     std::fs::write(&bad, text.replace("metadata:", "metadata:\n  colour: blue")).unwrap();
-    let out = Command::new(&tool)
-        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSIONS[0]])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let (passed, _) = validate_strict(&tool, KUBERNETES_VERSIONS[0], &[&bad]);
+    assert!(!passed);
 }
 
 /// checkov checks that do not apply, with the reason; the README lists the same.

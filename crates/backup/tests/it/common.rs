@@ -1,7 +1,8 @@
-//! Helpers shared by the integration tests: repositories in temporary folders, test data,
-//! tree comparison, and finding Debian's restic.
+//! Helpers of the backup crate's integration tests: repositories in temporary folders, test
+//! data, a fault-injecting store. Those other test binaries need too (restic, tree comparison,
+//! noise) come from `thinledger_tests`.
 
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -15,6 +16,9 @@ use object_store::{
 };
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
+pub use thinledger_tests::data::noise;
+pub use thinledger_tests::restic::find as restic;
+use thinledger_tests::tree;
 
 pub const PASSWORD: &str = "test password, not a secret";
 
@@ -58,20 +62,6 @@ pub async fn open_local(dir: &Path) -> Arc<Repository> {
             .await
             .expect("open"),
     )
-}
-
-/// Deterministic pseudo-random bytes.
-pub fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
 }
 
 /// Compressible text.
@@ -136,97 +126,12 @@ pub fn make_tree(root: &Path) {
 /// Asserts `restored` holds the same entries as `original`: types, bytes, permissions,
 /// mtimes (files and directories) and symlink targets.
 pub fn assert_same_tree(original: &Path, restored: &Path) {
-    let mut count = 0;
-    compare(original, restored, &mut count);
-    assert!(count > 0, "nothing compared under {}", original.display());
-}
-
-fn compare(a: &Path, b: &Path, count: &mut usize) {
-    let ma = std::fs::symlink_metadata(a).unwrap();
-    let mb = std::fs::symlink_metadata(b)
-        .unwrap_or_else(|e| panic!("{} missing after restore: {e}", b.display()));
-    *count += 1;
-    assert_eq!(ma.file_type(), mb.file_type(), "type of {}", b.display());
-    if ma.file_type().is_symlink() {
-        assert_eq!(
-            std::fs::read_link(a).unwrap(),
-            std::fs::read_link(b).unwrap(),
-            "link {}",
-            b.display()
-        );
-        return;
-    }
-    assert_eq!(
-        ma.mode() & 0o7777,
-        mb.mode() & 0o7777,
-        "mode of {}",
-        b.display()
-    );
-    assert_eq!(
-        (ma.mtime(), ma.mtime_nsec()),
-        (mb.mtime(), mb.mtime_nsec()),
-        "mtime of {}",
-        b.display()
-    );
-    if ma.is_file() {
-        let (da, db) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
-        assert!(
-            da == db,
-            "content of {} differs ({} vs {} bytes)",
-            b.display(),
-            da.len(),
-            db.len()
-        );
-    } else if ma.is_dir() {
-        let mut names: Vec<_> = std::fs::read_dir(a)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        let mut names_b: Vec<_> = std::fs::read_dir(b)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        names.sort();
-        names_b.sort();
-        assert_eq!(names, names_b, "entries of {}", b.display());
-        for n in names {
-            compare(&a.join(&n), &b.join(&n), count);
-        }
-    }
-}
-
-/// Debian's restic, from THINLEDGER_TEST_RESTIC or PATH. `None` (with a message) when it is
-/// missing, unless THINLEDGER_REQUIRE_SERVICES=1, which makes a missing restic a failure.
-pub fn restic() -> Option<PathBuf> {
-    let from_env = std::env::var_os("THINLEDGER_TEST_RESTIC").map(PathBuf::from);
-    let found = from_env.or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|p| p.join("restic"))
-                .find(|p| p.is_file())
-        })
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "restic is required (THINLEDGER_REQUIRE_SERVICES=1) but neither THINLEDGER_TEST_RESTIC nor PATH has it"
-        );
-        eprintln!("skipping: restic not found (set THINLEDGER_TEST_RESTIC or install restic)");
-    }
-    found
+    tree::assert_same_tree(original, restored, tree::Compare::default());
 }
 
 /// Runs restic against a repository; returns (success, stdout, stderr).
 pub fn run_restic(restic: &Path, repo: &Path, args: &[&str]) -> (bool, String, String) {
-    let out = std::process::Command::new(restic)
-        .arg("-r")
-        .arg(repo)
-        .args(args)
-        .env("RESTIC_PASSWORD", PASSWORD)
-        .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
-        .env_remove("RESTIC_REPOSITORY")
-        .output()
-        .expect("running restic");
+    let out = thinledger_tests::restic::run(restic, repo, PASSWORD, args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),

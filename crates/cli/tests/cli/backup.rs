@@ -19,6 +19,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use thinledger_tests::data::noise;
+use thinledger_tests::restic::find as restic;
+use thinledger_tests::tree;
+
 const PASSWORD: &str = "cli test password, not a secret";
 const NOBODY: u32 = 65534;
 
@@ -117,20 +121,6 @@ fn give_to_unprivileged(p: &Path) {
     }
 }
 
-/// Deterministic incompressible bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
 /// Compressible lines.
 fn lines(len: usize, seed: u64) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 64);
@@ -185,51 +175,7 @@ fn make_data_set(root: &Path) {
 
 /// Asserts `b` holds what `a` holds: types, bytes, modes, file mtimes, symlink targets.
 fn assert_same_tree(a: &Path, b: &Path) -> usize {
-    let ma = std::fs::symlink_metadata(a).unwrap();
-    let mb = std::fs::symlink_metadata(b)
-        .unwrap_or_else(|e| panic!("{} missing after restore: {e}", b.display()));
-    assert_eq!(ma.file_type(), mb.file_type(), "type of {}", b.display());
-    if ma.file_type().is_symlink() {
-        assert_eq!(
-            std::fs::read_link(a).unwrap(),
-            std::fs::read_link(b).unwrap()
-        );
-        return 1;
-    }
-    assert_eq!(
-        ma.mode() & 0o7777,
-        mb.mode() & 0o7777,
-        "mode of {}",
-        b.display()
-    );
-    if ma.is_file() {
-        assert_eq!(
-            (ma.mtime(), ma.mtime_nsec()),
-            (mb.mtime(), mb.mtime_nsec()),
-            "mtime of {}",
-            b.display()
-        );
-        assert!(
-            std::fs::read(a).unwrap() == std::fs::read(b).unwrap(),
-            "content of {} differs",
-            b.display()
-        );
-        return 1;
-    }
-    let names = |p: &Path| {
-        let mut v: Vec<_> = std::fs::read_dir(p)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        v.sort();
-        v
-    };
-    let (na, nb) = (names(a), names(b));
-    assert_eq!(na, nb, "entries of {}", b.display());
-    1 + na
-        .iter()
-        .map(|n| assert_same_tree(&a.join(n), &b.join(n)))
-        .sum::<usize>()
+    tree::assert_same_tree(a, b, tree::Compare { dir_mtimes: false })
 }
 
 /// Pack files (named by 64 hex digits) under `repo/data`.
@@ -253,38 +199,8 @@ fn entries(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
 }
 
-/// Debian's restic from THINLEDGER_TEST_RESTIC or PATH; `None` (with a message) when missing,
-/// unless THINLEDGER_REQUIRE_SERVICES=1.
-fn restic() -> Option<PathBuf> {
-    let found = std::env::var_os("THINLEDGER_TEST_RESTIC")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|p| p.join("restic"))
-                    .find(|p| p.is_file())
-            })
-        });
-    if found.is_none() {
-        assert!(
-            std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
-            "THINLEDGER_REQUIRE_SERVICES=1 but restic is missing (set THINLEDGER_TEST_RESTIC)"
-        );
-        eprintln!("skipping the restic cross-checks: restic not found");
-    }
-    found
-}
-
 fn run_restic(restic: &Path, repo: &Path, args: &[&str]) -> Output {
-    Command::new(restic)
-        .arg("-r")
-        .arg(repo)
-        .args(args)
-        .env("RESTIC_PASSWORD", PASSWORD)
-        .env("RESTIC_CACHE_DIR", repo.with_extension("restic-cache"))
-        .env_remove("RESTIC_REPOSITORY")
-        .output()
-        .unwrap()
+    thinledger_tests::restic::run(restic, repo, PASSWORD, args)
 }
 
 fn json(out: &Output) -> serde_json::Value {
@@ -1065,13 +981,8 @@ fn relative_paths_are_placed_like_restic_places_them() {
             let theirs = fx.path(&format!("restic-{i}"));
             let out = run_restic(restic, &theirs, &["init"]);
             assert_ok(&out, "restic init");
-            let mut c = Command::new(restic);
-            c.arg("-r")
-                .arg(&theirs)
-                .args(&backup)
-                .current_dir(&dir)
-                .env("RESTIC_PASSWORD", PASSWORD)
-                .env("RESTIC_CACHE_DIR", theirs.with_extension("restic-cache"));
+            let mut c = thinledger_tests::restic::command(restic, &theirs, PASSWORD, &backup);
+            c.current_dir(&dir);
             assert_ok(&c.output().unwrap(), "restic backup");
             let listing = |repo: &Path| {
                 let out = run_restic(restic, repo, &["-q", "ls", "latest"]);

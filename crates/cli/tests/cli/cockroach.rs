@@ -7,22 +7,17 @@
 //! that refusal.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 
 use assert_cmd::Command;
 use rstest::rstest;
 use serde_json::Value;
+use thinledger_tests::examples::{edited_tenant as edited, tenant as example};
+use thinledger_tests::services;
 
 /// The MinIO secret key the on-prem cases put in the environment; it must never be printed.
 const MINIO_SECRET: &str = "fake-MinIO/secret+key_0123456789";
 /// A connection password; it must never be printed either.
 const URL_PASSWORD: &str = "hunter2-not-a-real-password";
-
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/tenants")
-        .join(format!("{name}.yaml"))
-}
 
 /// The tool with the variables it reads cleared, and the MinIO keys set.
 fn cmd() -> Command {
@@ -260,16 +255,6 @@ fn kms_uris_are_parsed_and_printed() {
     );
 }
 
-/// The AWS example with one line changed, in a temporary file.
-fn edited(name: &str, from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
-    let text = std::fs::read_to_string(example(name)).unwrap();
-    assert!(text.contains(from), "{from:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tenant.yaml");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    (dir, path)
-}
-
 #[rstest]
 #[case::missing_tenant_file(None, &["list", "--tenant", "/nonexistent/tenant.yaml", "--dry-run"], &["--tenant /nonexistent/tenant.yaml", "cannot read"])]
 #[case::malformed_tenant(Some(("aws", "  nodes: 3 ", "  nodes: three #")), &["list", "--dry-run"], &["cockroachdb.nodes", "\"three\"", "line 17"])]
@@ -446,17 +431,7 @@ fn help_does_not_show_the_url_from_the_environment() {
 
 /// PostgreSQL from scripts/services/postgres.sh, or None (skipped) when it was not started.
 fn postgres_url(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "THINLEDGER_REQUIRE_SERVICES=1 but {var} is not set (scripts/services/postgres.sh starts PostgreSQL)"
-            );
-            eprintln!("SKIPPED: {var} is not set; run scripts/test.sh to start PostgreSQL");
-            None
-        }
-    }
+    services::var(var)
 }
 
 /// The CLI connects for real (plain and TLS verify-full), sends the statement, and reports

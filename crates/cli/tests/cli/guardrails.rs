@@ -1,17 +1,11 @@
 //! Cross-tool: what `ledger-topology` renders for each example tenant passes every deny rule
 //! of `ledger-policy` — the guardrails and the renderer agree on what a safe ledger is.
 
-use std::path::PathBuf;
-
 use assert_cmd::Command;
 use rstest::rstest;
 use serde_json::Value;
 
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/tenants")
-        .join(format!("{name}.yaml"))
-}
+use thinledger_tests::examples::tenant as example;
 
 #[rstest]
 fn rendered_examples_pass_every_deny_rule(

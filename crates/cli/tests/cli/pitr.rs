@@ -21,17 +21,7 @@ fn bin() -> PathBuf {
 }
 
 fn pg_bin() -> Option<PathBuf> {
-    match std::env::var_os("THINLEDGER_TEST_POSTGRES_BIN") {
-        Some(b) => Some(PathBuf::from(b)),
-        None => {
-            assert!(
-                std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "PostgreSQL is required (THINLEDGER_REQUIRE_SERVICES=1) but THINLEDGER_TEST_POSTGRES_BIN is not set; run scripts/test.sh"
-            );
-            eprintln!("skipping: THINLEDGER_TEST_POSTGRES_BIN is not set (run scripts/test.sh)");
-            None
-        }
-    }
+    thinledger_tests::services::var("THINLEDGER_TEST_POSTGRES_BIN").map(PathBuf::from)
 }
 
 /// The uid/gid PostgreSQL runs as: `postgres` when we are root, else ourselves.

@@ -1,18 +1,13 @@
 //! `ledger-policy`, run as a user would, on the policy crate's fixtures.
 
-use std::path::PathBuf;
-
 use assert_cmd::Command;
 use predicates::prelude::*;
 use rstest::rstest;
 use serde_json::Value;
+use thinledger_tests::examples::policy_fixture;
 
 fn fixture(rel: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../policy/tests/fixtures")
-        .join(rel)
-        .display()
-        .to_string()
+    policy_fixture(rel).display().to_string()
 }
 
 fn ledger_policy(args: &[&str]) -> assert_cmd::assert::Assert {

@@ -1,16 +1,10 @@
 //! `ledger-backup schedule`, run as a user would.
 
-use std::path::PathBuf;
-
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/schedules")
-        .join(name)
-}
+use thinledger_tests::examples::schedule as example;
 
 fn cmd() -> Command {
     Command::cargo_bin("ledger-backup").unwrap()

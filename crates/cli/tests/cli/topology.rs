@@ -7,11 +7,7 @@ use predicates::prelude::*;
 use rstest::rstest;
 use serde_json::Value;
 
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/tenants")
-        .join(format!("{name}.yaml"))
-}
+use thinledger_tests::examples::{edited_tenant, tenant as example};
 
 fn cmd() -> Command {
     Command::cargo_bin("ledger-topology").unwrap()
@@ -19,12 +15,7 @@ fn cmd() -> Command {
 
 /// The AWS example with one line changed, in a temporary file.
 fn edited(from: &str, to: &str) -> (tempfile::TempDir, PathBuf) {
-    let text = std::fs::read_to_string(example("aws")).unwrap();
-    assert!(text.contains(from), "{from:?}");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tenant.yaml");
-    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
-    (dir, path)
+    edited_tenant("aws", from, to)
 }
 
 #[rstest]

@@ -252,12 +252,16 @@ fn secret_items(secret: &str, items: &[(&str, &str)]) -> VolumeProjection {
     }
 }
 
+// Newer Kubernetes versions add fields to ProjectedVolumeSource: `..Default::default()` keeps
+// this building whatever version the application picks.
+#[allow(clippy::needless_update)]
 fn projected(name: &str, sources: Vec<VolumeProjection>) -> Volume {
     Volume {
         name: name.to_owned(),
         projected: Some(ProjectedVolumeSource {
             default_mode: Some(0o440),
             sources: Some(sources),
+            ..Default::default()
         }),
         ..Default::default()
     }

@@ -162,12 +162,16 @@ pub fn container_security(uid: i64) -> SecurityContext {
 }
 
 /// An `emptyDir` volume of at most `limit` (a quantity), in memory when `memory`.
+// Newer Kubernetes versions add fields to EmptyDirVolumeSource: `..Default::default()` keeps
+// this building whatever version the application picks.
+#[allow(clippy::needless_update)]
 pub fn empty_dir(name: &str, memory: bool, limit: &str) -> Volume {
     Volume {
         name: name.to_owned(),
         empty_dir: Some(EmptyDirVolumeSource {
             medium: memory.then(|| "Memory".to_owned()),
             size_limit: Some(quantity(limit)),
+            ..Default::default()
         }),
         ..Default::default()
     }

@@ -180,7 +180,7 @@ pub fn node_reader_rbac(ctx: &Context<'_>) -> Vec<Manifest> {
         Manifest::ClusterRoleBinding(Box::new(ClusterRoleBinding {
             metadata: meta(),
             role_ref: RoleRef {
-                api_group: "rbac.authorization.k8s.io".to_owned(),
+                api_group: rbac_api_group(),
                 kind: "ClusterRole".to_owned(),
                 name: name.clone(),
             },
@@ -220,4 +220,10 @@ pub fn storage_class(ctx: &Context<'_>) -> Option<Manifest> {
         allow_volume_expansion: Some(true),
         ..Default::default()
     })))
+}
+
+/// `RoleRef.apiGroup` is a `String` up to Kubernetes 1.36 and an `Option` from 1.37: this
+/// builds either, so the application may pick any version k8s-openapi supports.
+fn rbac_api_group<T: From<String>>() -> T {
+    T::from("rbac.authorization.k8s.io".to_owned())
 }

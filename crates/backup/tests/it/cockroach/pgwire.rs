@@ -16,23 +16,9 @@ use thinledger_backup::store::Secret;
 
 use super::{SECRET_KEY, assert_no_secret};
 
-fn required() -> bool {
-    std::env::var("THINLEDGER_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
 /// The server's URL variable, or None (test skipped) when PostgreSQL was not started.
 fn url_from(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                !required(),
-                "THINLEDGER_REQUIRE_SERVICES=1 but {var} is not set (scripts/services/postgres.sh starts PostgreSQL)"
-            );
-            eprintln!("SKIPPED: {var} is not set; run scripts/test.sh to start PostgreSQL");
-            None
-        }
-    }
+    thinledger_tests::services::var(var)
 }
 
 /// A fresh database with the stand-in jobs table; returns a client on it and its URL.

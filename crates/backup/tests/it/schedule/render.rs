@@ -1,20 +1,14 @@
 //! Rendered CronJobs: a snapshot, the hardening rules, and kubernetes-validate (strict) against
 //! two Kubernetes minors.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use serde_json::Value;
 use thinledger_backup::schedule::Schedule;
 use thinledger_backup::schedule::render::{ScheduleRendering, render};
-
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.37.0"];
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples/schedules")
-        .join(name)
-}
+use thinledger_tests::examples::schedule as example;
+use thinledger_tests::kubernetes::{KUBERNETES_VERSIONS, validate_strict};
+use thinledger_tests::services::var as service;
 
 fn rendering(name: &str) -> ScheduleRendering {
     let schedule = Schedule::from_file(&example(name)).unwrap();
@@ -202,19 +196,6 @@ fn rendering_needs_the_kubernetes_section_and_a_pinned_image() {
     assert!(err.contains("kubernetes") && err.contains("Fix:"), "{err}");
 }
 
-fn service(var: &str) -> Option<String> {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => Some(v),
-        _ if std::env::var("THINLEDGER_REQUIRE_SERVICES").as_deref() == Ok("1") => {
-            panic!("{var} is not set; scripts/test.sh sources scripts/services/*.sh to install it")
-        }
-        _ => {
-            eprintln!("skipping: {var} is not set (run scripts/test.sh to install the tool)");
-            None
-        }
-    }
-}
-
 #[test]
 fn rendered_objects_pass_kubernetes_validate_strict() {
     let Some(tool) = service("THINLEDGER_TEST_KUBERNETES_VALIDATE") else {
@@ -231,17 +212,8 @@ fn rendered_objects_pass_kubernetes_validate_strict() {
     }
     assert_eq!(paths.len(), 5 + 3);
     for version in KUBERNETES_VERSIONS {
-        let out = Command::new(&tool)
-            .args(["--strict", "--quiet", "-k", version])
-            .args(&paths)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "Kubernetes {version}:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (passed, report) = validate_strict(&tool, version, &paths);
+        assert!(passed, "Kubernetes {version}:\n{report}");
     }
     // Not vacuous: an unknown field in a CronJob fails.
     let cron = paths
@@ -258,10 +230,6 @@ fn rendered_objects_pass_kubernetes_validate_strict() {
         ),
     )
     .unwrap();
-    let out = Command::new(&tool)
-        .args(["--strict", "--quiet", "-k", KUBERNETES_VERSIONS[0]])
-        .arg(&bad)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    let (passed, _) = validate_strict(&tool, KUBERNETES_VERSIONS[0], &[&bad]);
+    assert!(!passed);
 }

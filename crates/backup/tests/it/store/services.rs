@@ -38,11 +38,6 @@ impl Service {
     }
 }
 
-/// Whether the services must be there (scripts/test.sh sets THINLEDGER_REQUIRE_SERVICES=1).
-pub(crate) fn required() -> bool {
-    std::env::var("THINLEDGER_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
 /// The service's variables, or `None` (after printing why) when it is not running here.
 /// Panics when it is missing and required.
 pub(crate) fn env(service: Service) -> Option<EnvVars> {
@@ -57,8 +52,7 @@ pub(crate) fn env(service: Service) -> Option<EnvVars> {
             "{service:?} store tests need {} (run `bash scripts/test.sh`, which starts the servers)",
             missing.join(", ")
         );
-        assert!(!required(), "THINLEDGER_REQUIRE_SERVICES=1 but {message}");
-        eprintln!("skipping: {message}");
+        thinledger_tests::services::missing(&message);
         return None;
     }
     Some(
