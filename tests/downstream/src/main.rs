@@ -5,44 +5,37 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::batch::v1::CronJob;
+use thinledger_backup::schedule::Schedule;
+use thinledger_backup::schedule::render::render as render_schedule;
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{InitOptions, Password, Repository};
-use thinledger_sizing::{NodeShapeSpec, SizingOptions, SizingSpec};
-use thinledger_topology::Tenant;
-use thinledger_topology::render::{CockroachMode, RenderOptions, ResourcePlan, render};
+use thinledger_sizing::tenant::{ResourceSource, render_tenant};
+use thinledger_topology::render::{CockroachMode, RenderOptions};
 
 const TENANT: &str = include_str!("../../../examples/tenants/gcp.yaml");
+const SCHEDULE: &str = include_str!("../../../examples/schedules/onprem-minio.yaml");
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Parse and size.
-    let tenant = Tenant::from_yaml(TENANT)?;
-    let spec = tenant.spec();
-    let resources = spec
-        .cockroachdb
-        .resources
-        .ok_or("the example tenant declares cockroachdb.resources")?;
-    let shape = SizingSpec::NodeShape(NodeShapeSpec::new(resources.cpu, resources.memory));
-    let options = SizingOptions {
-        locality: Some(tenant.locality().clone()),
-        ..SizingOptions::default()
-    };
-    let sized = thinledger_sizing::plan(spec.provider, spec.tier, &shape, &options)?;
+    // Parse, size and render: the composition `ledger-topology render --resources sizing` runs.
+    let (plan, rendering) = render_tenant(
+        TENANT,
+        ResourceSource::Sizing,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )?;
+    let sized = plan.sizing.as_ref().ok_or("the plan was sized")?;
     println!(
         "{}: {} CockroachDB nodes of {} vCPU",
-        spec.tenant,
+        plan.tenant.spec().tenant,
         sized.cockroachdb.nodes,
         sized.cockroachdb.resources.vcpu()
     );
 
-    // Render, and read an object back as this application's own k8s-openapi type (v1_37).
-    let plan = ResourcePlan::from_tenant(&tenant)?;
-    let rendering = render(
-        &tenant,
-        &plan,
-        &RenderOptions::new(CockroachMode::StatefulSet),
-    )?;
+    // Read an object back as this application's own k8s-openapi type (v1_37).
     let manifest = rendering
         .find("StatefulSet", "cockroachdb")
         .ok_or("no StatefulSet cockroachdb in the rendering")?;
@@ -55,9 +48,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sts.metadata.name.as_deref().unwrap_or("?"),
         sts.metadata.namespace.as_deref().unwrap_or("?"),
     );
-    if replicas != u64::from(plan.cockroach.nodes) {
+    if replicas != u64::from(plan.resources.cockroach.nodes) {
         return Err("the StatefulSet does not have the planned node count".into());
     }
+
+    // The backup schedule's CronJobs, read back as this application's own type. A schedule
+    // without CockroachDB jobs needs no tenant files.
+    let schedule = Schedule::from_yaml_in(SCHEDULE, std::path::Path::new("."))?;
+    let cron_jobs = render_schedule(&schedule, &BTreeMap::new())?;
+    let mut names = Vec::new();
+    for object in cron_jobs.objects.iter().filter(|o| o.kind() == "CronJob") {
+        let cron_job: CronJob = serde_json::from_value(object.to_json()?)?;
+        names.push(cron_job.metadata.name.unwrap_or_default());
+    }
+    if names.is_empty() {
+        return Err("the schedule rendered no CronJob".into());
+    }
+    println!("schedule renders CronJobs {}", names.join(", "));
 
     // A backup repository on a temporary folder.
     let dir = tempfile::tempdir()?;
