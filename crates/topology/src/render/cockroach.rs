@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
     NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
     PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
     ProjectedVolumeSource, SecretProjection, Service, ServiceAccountTokenProjection, ServicePort,
-    ServiceSpec, TopologySpreadConstraint, Volume, VolumeProjection, VolumeResourceRequirements,
+    ServiceSpec, TopologySpreadConstraint, Volume, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -26,7 +26,7 @@ use super::common::{
 };
 use super::kit::{
     COCKROACH_UID, JOB_UID, container_security, empty_dir, env, field_env, guaranteed, labels,
-    mount, pod_security, quantity, selector, small_resources,
+    mount, pod_security, selector, small_resources, volume_claim,
 };
 use super::manifest::Manifest;
 use super::platform::cockroach_service_account;
@@ -505,20 +505,7 @@ pub fn data_claim(
 }
 
 pub fn claim_spec(ctx: &Context<'_>, size: crate::ByteSize) -> PersistentVolumeClaimSpec {
-    PersistentVolumeClaimSpec {
-        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-        storage_class_name: Some(ctx.tenant.storage().class_name.to_owned()),
-        volume_mode: Some("Filesystem".to_owned()),
-        resources: Some(VolumeResourceRequirements {
-            requests: Some(
-                [("storage".to_owned(), quantity(size.to_quantity()))]
-                    .into_iter()
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    volume_claim(size, ctx.tenant.storage().class_name)
 }
 
 pub fn pdb_for(

@@ -7,7 +7,8 @@
 //! - **Labels and metadata**: [`labels`], [`app_labels`] (the `app.kubernetes.io/*` set with
 //!   `part-of: thinledger`), [`object_meta`], [`selector`].
 //! - **Quantities and resources**: [`quantity`], [`guaranteed`] / [`guaranteed_quantities`]
-//!   (requests equal limits: Guaranteed QoS), [`small_resources`].
+//!   (requests equal limits: Guaranteed QoS), [`small_resources`], [`volume_claim`] (a data
+//!   volume's claim spec).
 //! - **Security**: [`pod_security`] and [`container_security`], the Pod Security Standards
 //!   *restricted* profile with a read-only root filesystem; the UIDs pods run as
 //!   ([`COCKROACH_UID`], [`REDPANDA_UID`], [`JOB_UID`]).
@@ -33,8 +34,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PodSecurityContext, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    Volume, VolumeMount,
+    PersistentVolumeClaimSpec, PodSecurityContext, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -120,6 +121,24 @@ pub fn guaranteed(cpu: Cpu, memory: ByteSize) -> ResourceRequirements {
 /// Small Guaranteed resources for init containers and Jobs (100m, 128Mi).
 pub fn small_resources() -> ResourceRequirements {
     guaranteed_quantities("100m", "128Mi")
+}
+
+/// A data volume's claim: `size` of `storage_class`, one node read-write, a filesystem.
+pub fn volume_claim(size: ByteSize, storage_class: &str) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+        storage_class_name: Some(storage_class.to_owned()),
+        volume_mode: Some("Filesystem".to_owned()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(
+                [("storage".to_owned(), quantity(size.to_quantity()))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Pod-level settings of the restricted profile: non-root `uid`/`gid`, `fsGroup` = `uid`,

@@ -75,8 +75,8 @@ use crate::tenant::Tenant;
 pub use kit::{container_security, pod_security};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
-    CRDB_API_VERSION, CrdbCluster, CrdbClusterSpec, CrdbDataStore, CrdbImage, CrdbVolumeClaim,
-    REQUIRED_FEATURE_GATES, check_crdb_cluster,
+    CRDB_API_VERSION, CrdbCluster, CrdbClusterFragment, CrdbClusterSpec, CrdbDataStore, CrdbImage,
+    CrdbVolumeClaim, REQUIRED_FEATURE_GATES, check_crdb_cluster,
 };
 
 /// How CockroachDB is deployed.
