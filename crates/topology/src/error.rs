@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+/// `Ok(())` when `ok`, else the error `err` builds: each check reads as one condition and one
+/// message.
+pub(crate) fn ensure<E>(ok: bool, err: impl FnOnce() -> E) -> Result<(), E> {
+    if ok { Ok(()) } else { Err(err()) }
+}
+
 /// A string that is not one of a closed set of values (a provider, a tier, a storage class…).
 ///
 /// The message names what was being parsed, the rejected value and every valid value.
