@@ -52,6 +52,7 @@
 
 mod cockroach;
 mod common;
+mod job;
 pub mod kit;
 mod manifest;
 mod network;
