@@ -23,6 +23,35 @@ pub struct ParseError {
     pub context: Option<String>,
 }
 
+impl ParseError {
+    /// `value` is not the name of any of `all` (a closed set, named by `name`).
+    pub(crate) fn unknown<T: Copy>(
+        what: &'static str,
+        value: &str,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Self {
+        ParseError {
+            what,
+            value: value.to_owned(),
+            valid: all.iter().map(|&v| name(v).to_owned()).collect(),
+            context: None,
+        }
+    }
+}
+
+/// `Display` of closed sets of values: each prints its `as_str()` name.
+macro_rules! display_as_str {
+    ($($ty:ty),* $(,)?) => {
+        $(impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        })*
+    };
+}
+pub(crate) use display_as_str;
+
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "unknown {} {:?}", self.what, self.value)?;

@@ -102,11 +102,7 @@ impl CockroachMode {
     }
 }
 
-impl fmt::Display for CockroachMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(CockroachMode);
 
 impl FromStr for CockroachMode {
     type Err = ParseError;
@@ -115,12 +111,12 @@ impl FromStr for CockroachMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "statefulset" | "sts" => Ok(CockroachMode::StatefulSet),
             "operator" => Ok(CockroachMode::Operator),
-            _ => Err(ParseError {
-                what: "cockroach mode",
-                value: s.to_owned(),
-                valid: vec!["operator".to_owned(), "statefulset".to_owned()],
-                context: None,
-            }),
+            _ => Err(ParseError::unknown(
+                "cockroach mode",
+                s,
+                &[CockroachMode::Operator, CockroachMode::StatefulSet],
+                CockroachMode::as_str,
+            )),
         }
     }
 }
