@@ -40,7 +40,7 @@ const LOCALITY_DIR: &str = "/cockroach/locality";
 const TERMINATION_GRACE_SECONDS: i64 = 300;
 
 pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
-    let mut out = vec![headless_service(ctx), public_service(ctx)];
+    let mut out = vec![crdb_headless_service(ctx), public_service(ctx)];
     if ctx.crdb_replicas > 0 {
         out.push(Manifest::StatefulSet(Box::new(statefulset(ctx))));
         out.push(pdb(ctx));
@@ -51,7 +51,8 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
     out
 }
 
-fn port(name: &str, port: i32) -> ServicePort {
+/// A TCP Service port that targets the container port of the same name.
+pub fn port(name: &str, port: i32) -> ServicePort {
     ServicePort {
         name: Some(name.to_owned()),
         port,
@@ -61,26 +62,40 @@ fn port(name: &str, port: i32) -> ServicePort {
     }
 }
 
-fn headless_service(ctx: &Context<'_>) -> Manifest {
-    let mut meta = ctx.meta(CRDB_NAME, &crdb_selector());
-    meta.annotations = Some(purpose(
-        "stable per-pod DNS names for --join and --advertise-addr; lists pods before they are ready so they can find each other",
-    ));
+/// A headless Service: stable per-pod DNS names for a StatefulSet's members, listed before
+/// they are ready so they can find each other.
+pub fn headless_service(
+    meta: ObjectMeta,
+    selector_labels: BTreeMap<String, String>,
+    ports: Vec<ServicePort>,
+) -> Manifest {
     Manifest::Service(Box::new(Service {
         metadata: meta,
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".to_owned()),
             publish_not_ready_addresses: Some(true),
-            selector: Some(crdb_selector()),
-            ports: Some(vec![
-                port("grpc", CRDB_GRPC_PORT),
-                port("sql", CRDB_SQL_PORT),
-                port("http", CRDB_HTTP_PORT),
-            ]),
+            selector: Some(selector_labels),
+            ports: Some(ports),
             ..Default::default()
         }),
         ..Default::default()
     }))
+}
+
+fn crdb_headless_service(ctx: &Context<'_>) -> Manifest {
+    let mut meta = ctx.meta(CRDB_NAME, &crdb_selector());
+    meta.annotations = Some(purpose(
+        "stable per-pod DNS names for --join and --advertise-addr; lists pods before they are ready so they can find each other",
+    ));
+    headless_service(
+        meta,
+        crdb_selector(),
+        vec![
+            port("grpc", CRDB_GRPC_PORT),
+            port("sql", CRDB_SQL_PORT),
+            port("http", CRDB_HTTP_PORT),
+        ],
+    )
 }
 
 fn public_service(ctx: &Context<'_>) -> Manifest {

@@ -11,13 +11,15 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, Probe,
-    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
-    Volume,
+    SecretVolumeSource, SecurityContext, TCPSocketAction, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
-use super::cockroach::{LedgerPods, container_port, kube_api_volume, ledger_statefulset, pdb_for};
+use super::cockroach::{
+    LedgerPods, container_port, headless_service, kube_api_volume, ledger_statefulset, pdb_for,
+    port,
+};
 use super::common::{
     Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT, RP_TLS_SECRET,
     cpu_manager_note, purpose, redpanda_selector, seastar_size_flag,
@@ -126,28 +128,15 @@ fn config_map(ctx: &Context<'_>) -> Manifest {
 }
 
 fn service(ctx: &Context<'_>) -> Manifest {
-    let port = |name: &str, port: i32| ServicePort {
-        name: Some(name.to_owned()),
-        port,
-        target_port: Some(IntOrString::String(name.to_owned())),
-        protocol: Some("TCP".to_owned()),
-        ..Default::default()
-    };
-    Manifest::Service(Box::new(Service {
-        metadata: ctx.meta(RP_NAME, &redpanda_selector()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".to_owned()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(redpanda_selector()),
-            ports: Some(vec![
-                port("kafka", RP_KAFKA_PORT),
-                port("rpc", RP_RPC_PORT),
-                port("admin", RP_ADMIN_PORT),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }))
+    headless_service(
+        ctx.meta(RP_NAME, &redpanda_selector()),
+        redpanda_selector(),
+        vec![
+            port("kafka", RP_KAFKA_PORT),
+            port("rpc", RP_RPC_PORT),
+            port("admin", RP_ADMIN_PORT),
+        ],
+    )
 }
 
 fn configure_script(ctx: &Context<'_>) -> String {
