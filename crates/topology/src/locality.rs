@@ -257,29 +257,20 @@ fn normalise_zone(
         ))
     };
     match provider {
-        Provider::Aws => {
-            let suffix = zone.strip_prefix(region).unwrap_or("");
-            if suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()) {
-                Ok(zone.to_owned())
+        Provider::Aws | Provider::Gcp => {
+            let (separator, rule, example) = if provider == Provider::Aws {
+                ("", "an AWS zone is its region plus a letter", "a")
             } else {
-                bad(
-                    "an AWS zone is its region plus a letter".to_owned(),
-                    provider.zone_name(region, "a"),
-                )
-            }
-        }
-        Provider::Gcp => {
+                ("-", "a GCP zone is its region, '-' and a letter", "b")
+            };
             let suffix = zone
                 .strip_prefix(region)
-                .and_then(|s| s.strip_prefix('-'))
+                .and_then(|s| s.strip_prefix(separator))
                 .unwrap_or("");
             if suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()) {
                 Ok(zone.to_owned())
             } else {
-                bad(
-                    "a GCP zone is its region, '-' and a letter".to_owned(),
-                    provider.zone_name(region, "b"),
-                )
+                bad(rule.to_owned(), provider.zone_name(region, example))
             }
         }
         Provider::Azure => {
