@@ -6,7 +6,7 @@
 //! - [`CockroachHelmValues`] — the `cockroachdb` Helm chart: `statefulset.replicas`,
 //!   `statefulset.resources.{requests,limits}`, `conf.cache`, `conf.max-sql-memory`,
 //!   `storage.persistentVolume.{size,storageClass}`.
-//! - [`SizingPlan::crdb_cluster_spec`] (feature `render`) — the operator's `CrdbCluster`
+//! - `SizingPlan::crdb_cluster_spec` (feature `render`) — the operator's `CrdbCluster`
 //!   (`crdb.cockroachlabs.com/v1alpha1`) `spec`: `nodes`, `resources`, `cache`,
 //!   `maxSQLMemory`, `dataStore.pvc.spec`, as topology's one `CrdbClusterSpec` type cut to
 //!   these keys.
