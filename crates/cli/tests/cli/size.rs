@@ -226,20 +226,15 @@ fn workload_mode_for_every_provider(
 
 #[test]
 fn tenant_regions_and_zones_set_the_placements() {
-    let plan = json(&[
-        "--provider",
-        "aws",
-        "--vcpu",
-        "8",
-        "--memory",
-        "32GiB",
+    let placed = [
         "--nodes",
         "9",
         "--regions",
         "eu-west-1",
         "--zones",
         "eu-west-1a,eu-west-1b,eu-west-1c",
-    ]);
+    ];
+    let plan = json(&[&AWS_PROD_8X32[..], &placed].concat());
     let zones: Vec<(&str, u64)> = plan["cockroachdb"]["placements"]
         .as_array()
         .unwrap()
@@ -254,20 +249,15 @@ fn tenant_regions_and_zones_set_the_placements() {
 
 #[test]
 fn node_counts_that_do_not_split_evenly_over_the_zones_are_refused() {
-    ledger_size(&[
-        "--provider",
-        "aws",
-        "--vcpu",
-        "8",
-        "--memory",
-        "32GiB",
+    let placed = [
         "--nodes",
         "5",
         "--regions",
         "us-east-1",
         "--zones",
         "us-east-1a,us-east-1b,us-east-1c",
-    ])
+    ];
+    ledger_size(&[&AWS_PROD_8X32[..], &placed].concat())
     .code(2)
     .stderr(predicate::str::contains(
         "nodes = 5: 5 nodes do not split evenly over 3 zones; every zone must hold the same number. Fix: use 3 or 9 nodes",
