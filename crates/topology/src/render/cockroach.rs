@@ -8,11 +8,11 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, HTTPGetAction, KeyToPath,
-    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
-    ProjectedVolumeSource, SecretProjection, Service, ServiceAccountTokenProjection, ServicePort,
-    ServiceSpec, TopologySpreadConstraint, Volume, VolumeProjection,
+    Affinity, ConfigMapProjection, Container, ContainerPort, KeyToPath, NodeAffinity, NodeSelector,
+    NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    SecretProjection, Service, ServiceAccountTokenProjection, ServicePort, ServiceSpec,
+    TopologySpreadConstraint, Volume, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -24,8 +24,8 @@ use super::common::{
 };
 use super::job::ScriptJob;
 use super::kit::{
-    COCKROACH_UID, container_security, empty_dir, env, field_env, guaranteed, mount, pod_security,
-    selector, small_resources, volume_claim,
+    COCKROACH_UID, container_security, empty_dir, env, field_env, guaranteed, http_probe, mount,
+    pod_security, selector, small_resources, volume_claim,
 };
 use super::manifest::Manifest;
 use super::platform::cockroach_service_account;
@@ -227,18 +227,7 @@ fn prepare_script(ctx: &Context<'_>) -> String {
 }
 
 fn https_probe(path: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            scheme: Some("HTTPS".to_owned()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
-        ..Default::default()
-    }
+    http_probe("HTTPS", "http", path, period, failures)
 }
 
 fn secret_items(secret: &str, items: &[(&str, &str)]) -> VolumeProjection {

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, Probe,
-    SecretVolumeSource, SecurityContext, TCPSocketAction, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, KeyToPath, Probe, SecretVolumeSource,
+    SecurityContext, TCPSocketAction, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
@@ -26,8 +26,8 @@ use super::common::{
 };
 use super::job::ScriptJob;
 use super::kit::{
-    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, mount, secret_volume,
-    small_resources,
+    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, http_probe, mount,
+    secret_volume, small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
@@ -317,18 +317,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
 }
 
 fn ready_probe(period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/v1/status/ready".to_owned()),
-            port: IntOrString::String("admin".to_owned()),
-            scheme: Some("HTTP".to_owned()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
-        ..Default::default()
-    }
+    http_probe("HTTP", "admin", "/v1/status/ready", period, failures)
 }
 
 fn topics_script(ctx: &Context<'_>) -> String {
