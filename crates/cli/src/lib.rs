@@ -96,6 +96,16 @@ pub fn exit_status(result: anyhow::Result<i32>) -> std::process::ExitCode {
     }
 }
 
+/// A check's exit code once its report is written: `verdict`, even when the reader stopped
+/// early (`… | head`), so a closed pipe never turns a failed check into a pass; any other
+/// write error is the error.
+pub fn verdict_after(written: anyhow::Result<()>, verdict: i32) -> anyhow::Result<i32> {
+    match written {
+        Err(err) if !is_broken_pipe(&err) => Err(err),
+        _ => Ok(verdict),
+    }
+}
+
 /// Whether `err` comes from writing to a closed pipe (`… | head`): the reader's choice, not
 /// a failure, so the tools stop quietly with success.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, is_broken_pipe};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, verdict_after};
 use thinledger_policy::{
     BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
 };
@@ -110,13 +110,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     };
-    match write_report(args, &report) {
-        // A reader that stops early (`| head`) must not turn a denial into a pass: the
-        // verdict is the exit code either way.
-        Err(err) if is_broken_pipe(&err) => Ok(verdict),
-        Err(err) => Err(err),
-        Ok(()) => Ok(verdict),
-    }
+    verdict_after(write_report(args, &report), verdict)
 }
 
 fn write_report(args: &CheckArgs, report: &Report) -> anyhow::Result<()> {

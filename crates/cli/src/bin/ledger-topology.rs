@@ -18,7 +18,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, exit_status, is_broken_pipe,
+    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, exit_status, verdict_after,
     write_structured,
 };
 use thinledger_sizing::tenant::{
@@ -301,11 +301,7 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
         stdout.flush()?;
         Ok(())
     };
-    match write() {
-        // A reader that stops early (`| head`) must not turn refused findings into a pass.
-        Err(err) if is_broken_pipe(&err) => Ok(verdict),
-        other => other.map(|()| verdict),
-    }
+    verdict_after(write(), verdict)
 }
 
 fn findings_table(report: &Report) -> String {
