@@ -48,7 +48,7 @@ pub struct ScriptJob<'a> {
     pub image: String,
     /// The bash script; it must be safe to re-run.
     pub script: String,
-    /// The container's mounts (besides nothing: `/tmp` is the caller's to list).
+    /// The container's mounts, `/tmp` included (the root filesystem is read-only).
     pub mounts: Vec<VolumeMount>,
     /// The pod's volumes.
     pub volumes: Vec<Volume>,
