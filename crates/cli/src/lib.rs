@@ -82,6 +82,30 @@ pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     causes(err).collect::<Vec<_>>().join(": ")
 }
 
+/// The process exit status of a command's `result`: its own code on success; success when
+/// only the reader closed the pipe (`… | head`); otherwise the error's chain on stderr
+/// ([`print_error`]) and [`EXIT_BAD_INPUT`].
+pub fn exit_status(result: anyhow::Result<i32>) -> std::process::ExitCode {
+    match result {
+        Ok(code) => std::process::ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            print_error(&err);
+            std::process::ExitCode::from(u8::try_from(EXIT_BAD_INPUT).unwrap_or(2))
+        }
+    }
+}
+
+/// A check's exit code once its report is written: `verdict`, even when the reader stopped
+/// early (`… | head`), so a closed pipe never turns a failed check into a pass; any other
+/// write error is the error.
+pub fn verdict_after(written: anyhow::Result<()>, verdict: i32) -> anyhow::Result<i32> {
+    match written {
+        Err(err) if !is_broken_pipe(&err) => Err(err),
+        _ => Ok(verdict),
+    }
+}
+
 /// Whether `err` comes from writing to a closed pipe (`… | head`): the reader's choice, not
 /// a failure, so the tools stop quietly with success.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {

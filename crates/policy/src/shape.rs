@@ -121,29 +121,15 @@ fn check_one(doc: &Value) -> Result<(), ShapeProblem> {
 
 impl ShapeProblem {
     /// The same problem, located inside `prefix` (an array index of the document).
-    fn within(self, prefix: &str) -> Self {
-        let join = |field: String| match field.as_str() {
+    fn within(mut self, prefix: &str) -> Self {
+        let (ShapeProblem::Unrecognised { field, .. } | ShapeProblem::Malformed { field, .. }) =
+            &mut self;
+        *field = match field.as_str() {
             "" => prefix.to_owned(),
             f if f.starts_with('[') => format!("{prefix}{f}"),
             f => format!("{prefix}.{f}"),
         };
-        match self {
-            ShapeProblem::Unrecognised { field, found } => ShapeProblem::Unrecognised {
-                field: join(field),
-                found,
-            },
-            ShapeProblem::Malformed {
-                kind,
-                field,
-                found,
-                expected,
-            } => ShapeProblem::Malformed {
-                kind,
-                field: join(field),
-                found,
-                expected,
-            },
-        }
+        self
     }
 }
 

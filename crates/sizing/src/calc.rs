@@ -182,7 +182,7 @@ impl<'a> Calculator<'a> {
                         "{} × (1 + {growth}%)^{} = {}",
                         human_size(w.data),
                         w.horizon_years,
-                        gib_text(data_at_horizon)
+                        data_at_horizon.to_gib_text()
                     ),
                     THINLEDGER_POLICY,
                 );
@@ -371,7 +371,9 @@ impl<'a> Calculator<'a> {
                 .ok_or_else(|| {
                     SizingError::invalid(
                         "data",
-                        data_at_horizon.map(gib_text).unwrap_or_default(),
+                        data_at_horizon
+                            .map(ByteSize::to_gib_text)
+                            .unwrap_or_default(),
                         format!(
                             "the data does not fit {MAX_NODES} nodes of {} vCPU",
                             shape.vcpu
@@ -616,9 +618,9 @@ impl<'a> Calculator<'a> {
                 shape
                     .forecast
                     .as_ref()
-                    .map(|f| gib_text(f.data_at_horizon))
+                    .map(|f| f.data_at_horizon.to_gib_text())
                     .unwrap_or_default(),
-                gib_text(per_node)
+                per_node.to_gib_text()
             ),
             (None, None) => format!(
                 "no data size given: {} GiB per vCPU = {capacity_gib} GiB",
@@ -809,8 +811,8 @@ impl<'a> Calculator<'a> {
             "2 × --max-sql-memory + --cache ≤ 80% of the memory limit, for any override",
             format!(
                 "{} ≤ {}",
-                gib_text(ByteSize(u64::try_from(used).unwrap_or(u64::MAX))),
-                gib_text(budget)
+                ByteSize::to_gib_text(ByteSize(u64::try_from(used).unwrap_or(u64::MAX))),
+                budget.to_gib_text()
             ),
             CRDB_CHECKLIST,
         );
@@ -879,7 +881,7 @@ impl<'a> Calculator<'a> {
             format!(
                 "reserve {} CPU and {} on the chosen node",
                 Cpu(reserve.kube_reserved_cpu.millis() + reserve.daemonset_cpu.millis()),
-                gib_text(ByteSize(
+                ByteSize::to_gib_text(ByteSize(
                     reserve.kube_reserved_memory.bytes()
                         + reserve.eviction_memory.bytes()
                         + reserve.daemonset_memory.bytes()
@@ -934,7 +936,7 @@ impl<'a> Calculator<'a> {
                 instance.vcpu,
                 human_size(instance.memory),
                 instance.allocatable_cpu,
-                gib_text(instance.allocatable_memory)
+                instance.allocatable_memory.to_gib_text()
             ),
             THINLEDGER_POLICY,
         );
@@ -1171,15 +1173,6 @@ fn whole_cpus(field: &'static str, cpu: Cpu) -> Result<u32, SizingError> {
             above: cpu.millis() / 1000 + 1,
             reference: KUBERNETES_DOCS,
         })
-}
-
-fn gib_text(size: ByteSize) -> String {
-    let gib = size.as_gib_f64();
-    if gib >= 1024.0 {
-        format!("{:.2} TiB", gib / 1024.0)
-    } else {
-        format!("{gib:.1} GiB")
-    }
 }
 
 fn mapping_result(choice: &DiskChoice) -> String {

@@ -21,6 +21,16 @@ pub(crate) struct DiskNeed {
     pub mbps: u64,
 }
 
+impl DiskNeed {
+    /// A volume of `wanted` GiB held to the need: at least the capacity, at most the ceiling
+    /// (unless the capacity itself is above it, which the caller reports).
+    fn size_within(&self, wanted: u64) -> u64 {
+        wanted
+            .max(self.capacity_gib)
+            .min(self.max_gib.max(self.capacity_gib))
+    }
+}
+
 /// A volume on one storage class.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DiskChoice {
@@ -54,6 +64,15 @@ impl DiskChoice {
             shortfall: None,
             verify: None,
         }
+    }
+
+    /// Provisions `iops` on the volume (the StorageClass parameter `iops`); it delivers them
+    /// up to the class's IOPS per GiB of its size.
+    fn provision_iops(&mut self, iops: u64, max_iops_per_gib: u64) {
+        self.provisioned_iops = Some(iops);
+        self.delivered_iops = Some(iops.min(self.size_gib * max_iops_per_gib));
+        self.extra_parameters
+            .insert("iops".to_owned(), iops.to_string());
     }
 
     fn check_delivery(&mut self, class: &str, need: &DiskNeed) {
@@ -93,10 +112,7 @@ pub(crate) fn map(profile: &StorageProfile, need: &DiskNeed) -> DiskChoice {
                 .max(baseline_iops)
                 .min(max_iops);
             let mbps = need.mbps.max(baseline_mbps).min(max_mbps);
-            let size = need
-                .capacity_gib
-                .max(iops.div_ceil(max_iops_per_gib.max(1)))
-                .min(need.max_gib.max(need.capacity_gib));
+            let size = need.size_within(iops.div_ceil(max_iops_per_gib.max(1)));
             let mut c = DiskChoice::new(
                 size,
                 format!(
@@ -104,12 +120,9 @@ pub(crate) fn map(profile: &StorageProfile, need: &DiskNeed) -> DiskChoice {
                      {iops} IOPS and {mbps} MB/s (StorageClass parameters iops/throughput)"
                 ),
             );
-            c.provisioned_iops = Some(iops);
+            c.provision_iops(iops, max_iops_per_gib);
             c.provisioned_mbps = Some(mbps);
-            c.delivered_iops = Some(iops.min(size * max_iops_per_gib));
             c.delivered_mbps = Some(mbps);
-            c.extra_parameters
-                .insert("iops".to_owned(), iops.to_string());
             c.extra_parameters
                 .insert("throughput".to_owned(), mbps.to_string());
             c
@@ -123,10 +136,7 @@ pub(crate) fn map(profile: &StorageProfile, need: &DiskNeed) -> DiskChoice {
             // compactions each IOPS carries LARGE_IO_KIB.
             let iops_for_mbps = (need.mbps * 1000).div_ceil(LARGE_IO_KIB);
             let iops = need.iops.max(iops_for_mbps).min(max_iops);
-            let size = need
-                .capacity_gib
-                .max(iops.div_ceil(max_iops_per_gib.max(1)))
-                .min(need.max_gib.max(need.capacity_gib));
+            let size = need.size_within(iops.div_ceil(max_iops_per_gib.max(1)));
             let mut c = DiskChoice::new(
                 size,
                 format!(
@@ -134,11 +144,8 @@ pub(crate) fn map(profile: &StorageProfile, need: &DiskNeed) -> DiskChoice {
                      IOPS × I/O size up to {max_mbps} MB/s, assuming {LARGE_IO_KIB} KiB I/O"
                 ),
             );
-            c.provisioned_iops = Some(iops);
-            c.delivered_iops = Some(iops.min(size * max_iops_per_gib));
+            c.provision_iops(iops, max_iops_per_gib);
             c.delivered_mbps = Some((iops * LARGE_IO_KIB / 1000).min(max_mbps));
-            c.extra_parameters
-                .insert("iops".to_owned(), iops.to_string());
             c
         }
         DiskPerformance::SizeTiered { tiers } => {
@@ -197,7 +204,7 @@ pub(crate) fn map(profile: &StorageProfile, need: &DiskNeed) -> DiskChoice {
             let for_iops = need.iops.div_ceil(iops_per_gib.max(1));
             let for_mbps = (need.mbps * 1000).div_ceil(kbps_per_gib.max(1));
             let wanted = need.capacity_gib.max(for_iops).max(for_mbps);
-            let size = wanted.min(need.max_gib.max(need.capacity_gib));
+            let size = need.size_within(wanted);
             let mut c = DiskChoice::new(
                 size,
                 format!(

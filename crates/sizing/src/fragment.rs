@@ -6,8 +6,10 @@
 //! - [`CockroachHelmValues`] — the `cockroachdb` Helm chart: `statefulset.replicas`,
 //!   `statefulset.resources.{requests,limits}`, `conf.cache`, `conf.max-sql-memory`,
 //!   `storage.persistentVolume.{size,storageClass}`.
-//! - [`CrdbClusterSpec`] — the operator's `CrdbCluster` (`crdb.cockroachlabs.com/v1alpha1`)
-//!   `spec`: `nodes`, `resources`, `cache`, `maxSQLMemory`, `dataStore.pvc.spec`.
+//! - `SizingPlan::crdb_cluster_spec` (feature `render`) — the operator's `CrdbCluster`
+//!   (`crdb.cockroachlabs.com/v1alpha1`) `spec`: `nodes`, `resources`, `cache`,
+//!   `maxSQLMemory`, `dataStore.pvc.spec`, as topology's one `CrdbClusterSpec` type cut to
+//!   these keys.
 //! - [`RedpandaHelmValues`] — the `redpanda` Helm chart: `statefulset.replicas`,
 //!   `resources.cpu.cores`, `resources.memory.container.{min,max}`,
 //!   `resources.memory.redpanda.{memory,reserveMemory}`, `storage.persistentVolume.{size,storageClass}`.
@@ -17,6 +19,8 @@
 
 use serde::Serialize;
 use thinledger_topology::ByteSize;
+#[cfg(feature = "render")]
+use thinledger_topology::render::{CrdbClusterFragment, CrdbClusterSpec};
 
 use crate::plan::{PodResources, SizingPlan};
 use crate::rules::human_size;
@@ -107,81 +111,6 @@ impl From<&PodResources> for PodResourcesYaml {
             limits: list(&r.limits),
         }
     }
-}
-
-/// The `spec` keys of a `CrdbCluster` that sizing decides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct CrdbClusterSpec {
-    /// `spec`.
-    pub spec: CrdbClusterSpecBody,
-}
-
-/// Body of [`CrdbClusterSpec`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct CrdbClusterSpecBody {
-    /// `nodes`.
-    pub nodes: u32,
-    /// `cache` (set explicitly; the operator would otherwise derive 25% itself).
-    pub cache: String,
-    /// `maxSQLMemory`.
-    #[serde(rename = "maxSQLMemory")]
-    pub max_sql_memory: String,
-    /// `resources`.
-    pub resources: PodResourcesYaml,
-    /// `dataStore`.
-    #[serde(rename = "dataStore")]
-    pub data_store: DataStore,
-}
-
-/// `dataStore` of a `CrdbCluster`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct DataStore {
-    /// `pvc`.
-    pub pvc: DataStorePvc,
-}
-
-/// `dataStore.pvc`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct DataStorePvc {
-    /// `spec`: a PersistentVolumeClaim spec.
-    pub spec: PvcSpec,
-}
-
-/// The PersistentVolumeClaim spec sizing decides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct PvcSpec {
-    /// `accessModes`.
-    #[serde(rename = "accessModes")]
-    pub access_modes: Vec<&'static str>,
-    /// `resources.requests.storage`.
-    pub resources: PvcResources,
-    /// `storageClassName`.
-    #[serde(rename = "storageClassName")]
-    pub storage_class_name: String,
-    /// `volumeMode`.
-    #[serde(rename = "volumeMode")]
-    pub volume_mode: &'static str,
-}
-
-/// `resources` of a PVC spec.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct PvcResources {
-    /// `requests`.
-    pub requests: PvcStorage,
-}
-
-/// `requests` of a PVC spec.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct PvcStorage {
-    /// `storage`.
-    pub storage: ByteSize,
 }
 
 /// Values for the `redpanda` Helm chart.
@@ -278,31 +207,22 @@ impl SizingPlan {
         }
     }
 
-    /// The `CrdbCluster` `spec` keys this plan decides.
-    pub fn crdb_cluster_spec(&self) -> CrdbClusterSpec {
+    /// The `CrdbCluster` `spec` keys this plan decides: the operator's own
+    /// [`CrdbClusterSpec`](thinledger_topology::render::CrdbClusterSpec), cut to those keys
+    /// (feature `render`).
+    #[cfg(feature = "render")]
+    pub fn crdb_cluster_spec(&self) -> CrdbClusterFragment {
         let c = &self.cockroachdb;
-        CrdbClusterSpec {
-            spec: CrdbClusterSpecBody {
-                nodes: c.nodes,
-                cache: human_size(c.cache),
-                max_sql_memory: human_size(c.max_sql_memory),
-                resources: (&c.resources).into(),
-                data_store: DataStore {
-                    pvc: DataStorePvc {
-                        spec: PvcSpec {
-                            access_modes: vec!["ReadWriteOnce"],
-                            resources: PvcResources {
-                                requests: PvcStorage {
-                                    storage: c.disk.size,
-                                },
-                            },
-                            storage_class_name: c.disk.storage_class.clone(),
-                            volume_mode: "Filesystem",
-                        },
-                    },
-                },
-            },
-        }
+        CrdbClusterSpec::sized(
+            c.nodes,
+            c.resources.limits.cpu,
+            c.resources.limits.memory,
+            human_size(c.cache),
+            human_size(c.max_sql_memory),
+            c.disk.size,
+            &c.disk.storage_class,
+        )
+        .sizing_fragment()
     }
 
     /// The `redpanda` Helm chart values this plan decides.

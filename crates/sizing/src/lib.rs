@@ -35,7 +35,8 @@
 //! - The plan: [`SizingPlan`] and its parts ([`CockroachPlan`], [`RedpandaPlan`],
 //!   [`DiskPlan`], [`NodeFit`]…), serialisable and deserialisable: the JSON `ledger-size
 //!   --output json` prints reads back into an equal plan. Paste-ready fragments:
-//!   [`SizingPlan::cockroach_helm_values`], [`SizingPlan::crdb_cluster_spec`],
+//!   [`SizingPlan::cockroach_helm_values`], `SizingPlan::crdb_cluster_spec` (feature
+//!   `render`: topology's `CrdbClusterSpec` cut to the keys sizing decides),
 //!   [`SizingPlan::redpanda_helm_values`].
 //! - [`tenant`]: a tenant file sized ([`tenant::size_tenant`]) and, with the `render` cargo
 //!   feature, rendered or checked the whole way (`plan_tenant`, `render_tenant`,
@@ -77,9 +78,8 @@ pub mod tenant;
 pub use calc::plan;
 pub use error::SizingError;
 pub use fragment::{
-    CockroachHelmValues, CrdbClusterSpec, CrdbClusterSpecBody, DataStore, DataStorePvc, HelmConf,
-    HelmPersistentVolume, HelmStatefulSet, HelmStorage, PodResourcesYaml, PvcResources, PvcSpec,
-    PvcStorage, RedpandaContainerMemory, RedpandaCpu, RedpandaHelmValues, RedpandaMemory,
+    CockroachHelmValues, HelmConf, HelmPersistentVolume, HelmStatefulSet, HelmStorage,
+    PodResourcesYaml, RedpandaContainerMemory, RedpandaCpu, RedpandaHelmValues, RedpandaMemory,
     RedpandaProcessMemory, RedpandaResources, RedpandaStatefulSet, ResourceYaml,
 };
 pub use locality::default_locality;

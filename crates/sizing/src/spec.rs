@@ -10,6 +10,37 @@ use crate::rules::{
     DEFAULT_DISK_UTILISATION_PERCENT, DEFAULT_REDPANDA_RETENTION_HOURS, DEFAULT_WRITE_AMPLIFICATION,
 };
 
+/// `with_*` setters: a `set` field takes the value, a `some` field wraps it in `Some`, an
+/// `into` field takes anything that converts and wraps it in `Some`.
+macro_rules! setters {
+    ($ty:ident { $($kind:ident $setter:ident => $field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(setters!(@one $kind $setter $field $t);)*
+        }
+    };
+    (@one set $setter:ident $field:ident $t:ty) => {
+        #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+        pub fn $setter(mut self, $field: $t) -> Self {
+            self.$field = $field;
+            self
+        }
+    };
+    (@one some $setter:ident $field:ident $t:ty) => {
+        #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+        pub fn $setter(mut self, $field: $t) -> Self {
+            self.$field = Some($field);
+            self
+        }
+    };
+    (@one into $setter:ident $field:ident $t:ty) => {
+        #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+        pub fn $setter(mut self, $field: impl Into<$t>) -> Self {
+            self.$field = Some($field.into());
+            self
+        }
+    };
+}
+
 /// What to size from: a node shape the user already has in mind, or a workload.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -62,25 +93,13 @@ impl NodeShapeSpec {
             survival: SurvivalGoal::Zone,
         }
     }
-
-    /// Sets [`nodes`](Self::nodes).
-    pub fn with_nodes(mut self, nodes: u32) -> Self {
-        self.nodes = Some(nodes);
-        self
-    }
-
-    /// Sets [`data`](Self::data).
-    pub fn with_data(mut self, data: ByteSize) -> Self {
-        self.data = Some(data);
-        self
-    }
-
-    /// Sets [`survival`](Self::survival).
-    pub fn with_survival(mut self, survival: SurvivalGoal) -> Self {
-        self.survival = survival;
-        self
-    }
 }
+
+setters!(NodeShapeSpec {
+    some with_nodes => nodes: u32,
+    some with_data => data: ByteSize,
+    set with_survival => survival: SurvivalGoal,
+});
 
 /// A workload: how much data, how fast it grows, how long to plan for, what to survive.
 ///
@@ -124,49 +143,17 @@ impl WorkloadSpec {
             nodes: None,
         }
     }
-
-    /// Sets [`growth_percent_per_year`](Self::growth_percent_per_year).
-    pub fn with_growth_percent_per_year(mut self, growth_percent_per_year: f64) -> Self {
-        self.growth_percent_per_year = growth_percent_per_year;
-        self
-    }
-
-    /// Sets [`horizon_years`](Self::horizon_years).
-    pub fn with_horizon_years(mut self, horizon_years: u32) -> Self {
-        self.horizon_years = horizon_years;
-        self
-    }
-
-    /// Sets [`write_rate_per_second`](Self::write_rate_per_second).
-    pub fn with_write_rate_per_second(mut self, write_rate_per_second: ByteSize) -> Self {
-        self.write_rate_per_second = Some(write_rate_per_second);
-        self
-    }
-
-    /// Sets [`survival`](Self::survival).
-    pub fn with_survival(mut self, survival: SurvivalGoal) -> Self {
-        self.survival = survival;
-        self
-    }
-
-    /// Sets [`vcpu`](Self::vcpu).
-    pub fn with_vcpu(mut self, vcpu: Cpu) -> Self {
-        self.vcpu = Some(vcpu);
-        self
-    }
-
-    /// Sets [`memory`](Self::memory).
-    pub fn with_memory(mut self, memory: ByteSize) -> Self {
-        self.memory = Some(memory);
-        self
-    }
-
-    /// Sets [`nodes`](Self::nodes).
-    pub fn with_nodes(mut self, nodes: u32) -> Self {
-        self.nodes = Some(nodes);
-        self
-    }
 }
+
+setters!(WorkloadSpec {
+    set with_growth_percent_per_year => growth_percent_per_year: f64,
+    set with_horizon_years => horizon_years: u32,
+    some with_write_rate_per_second => write_rate_per_second: ByteSize,
+    set with_survival => survival: SurvivalGoal,
+    some with_vcpu => vcpu: Cpu,
+    some with_memory => memory: ByteSize,
+    some with_nodes => nodes: u32,
+});
 
 /// A share of the memory limit given as a percentage or as a size (`25%`, `8GiB`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -270,61 +257,19 @@ impl Default for SizingOptions {
     }
 }
 
-impl SizingOptions {
-    /// Sets [`locality`](Self::locality).
-    pub fn with_locality(mut self, locality: Locality) -> Self {
-        self.locality = Some(locality);
-        self
-    }
+setters!(SizingOptions {
+    some with_locality => locality: Locality,
+    into with_storage_class => storage_class: String,
+    some with_disk => disk: ByteSize,
+    some with_cache => cache: MemoryShare,
+    some with_max_sql_memory => max_sql_memory: MemoryShare,
+    set with_disk_utilisation_percent => disk_utilisation_percent: u32,
+    set with_write_amplification => write_amplification: u32,
+    set with_daemonsets => daemonsets: DaemonsetOverhead,
+    set with_redpanda => redpanda: RedpandaOptions,
+});
 
-    /// Sets [`storage_class`](Self::storage_class).
-    pub fn with_storage_class(mut self, storage_class: impl Into<String>) -> Self {
-        self.storage_class = Some(storage_class.into());
-        self
-    }
-
-    /// Sets [`disk`](Self::disk).
-    pub fn with_disk(mut self, disk: ByteSize) -> Self {
-        self.disk = Some(disk);
-        self
-    }
-
-    /// Sets [`cache`](Self::cache).
-    pub fn with_cache(mut self, cache: MemoryShare) -> Self {
-        self.cache = Some(cache);
-        self
-    }
-
-    /// Sets [`max_sql_memory`](Self::max_sql_memory).
-    pub fn with_max_sql_memory(mut self, max_sql_memory: MemoryShare) -> Self {
-        self.max_sql_memory = Some(max_sql_memory);
-        self
-    }
-
-    /// Sets [`disk_utilisation_percent`](Self::disk_utilisation_percent).
-    pub fn with_disk_utilisation_percent(mut self, disk_utilisation_percent: u32) -> Self {
-        self.disk_utilisation_percent = disk_utilisation_percent;
-        self
-    }
-
-    /// Sets [`write_amplification`](Self::write_amplification).
-    pub fn with_write_amplification(mut self, write_amplification: u32) -> Self {
-        self.write_amplification = write_amplification;
-        self
-    }
-
-    /// Sets [`daemonsets`](Self::daemonsets).
-    pub fn with_daemonsets(mut self, daemonsets: DaemonsetOverhead) -> Self {
-        self.daemonsets = daemonsets;
-        self
-    }
-
-    /// Sets [`redpanda`](Self::redpanda).
-    pub fn with_redpanda(mut self, redpanda: RedpandaOptions) -> Self {
-        self.redpanda = redpanda;
-        self
-    }
-}
+impl SizingOptions {}
 
 /// Per-node CPU and memory taken by daemonsets (CNI, kube-proxy, CSI node plugin, log shipper,
 /// node exporter). The default, 500m and 1 GiB, covers a typical managed-cluster set with
@@ -389,46 +334,14 @@ impl Default for RedpandaOptions {
     }
 }
 
-impl RedpandaOptions {
-    /// Sets [`brokers`](Self::brokers).
-    pub fn with_brokers(mut self, brokers: u32) -> Self {
-        self.brokers = Some(brokers);
-        self
-    }
+setters!(RedpandaOptions {
+    some with_brokers => brokers: u32,
+    into with_region => region: String,
+    some with_cores => cores: u32,
+    some with_memory => memory: ByteSize,
+    some with_ingest_per_second => ingest_per_second: ByteSize,
+    set with_retention_hours => retention_hours: u32,
+    some with_disk => disk: ByteSize,
+});
 
-    /// Sets [`region`](Self::region).
-    pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
-        self
-    }
-
-    /// Sets [`cores`](Self::cores).
-    pub fn with_cores(mut self, cores: u32) -> Self {
-        self.cores = Some(cores);
-        self
-    }
-
-    /// Sets [`memory`](Self::memory).
-    pub fn with_memory(mut self, memory: ByteSize) -> Self {
-        self.memory = Some(memory);
-        self
-    }
-
-    /// Sets [`ingest_per_second`](Self::ingest_per_second).
-    pub fn with_ingest_per_second(mut self, ingest_per_second: ByteSize) -> Self {
-        self.ingest_per_second = Some(ingest_per_second);
-        self
-    }
-
-    /// Sets [`retention_hours`](Self::retention_hours).
-    pub fn with_retention_hours(mut self, retention_hours: u32) -> Self {
-        self.retention_hours = retention_hours;
-        self
-    }
-
-    /// Sets [`disk`](Self::disk).
-    pub fn with_disk(mut self, disk: ByteSize) -> Self {
-        self.disk = Some(disk);
-        self
-    }
-}
+impl RedpandaOptions {}

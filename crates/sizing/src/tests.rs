@@ -612,6 +612,7 @@ fn malformed_memory_shares_are_named(#[case] text: &str) {
 }
 
 #[test]
+#[cfg(feature = "render")]
 fn fragments_carry_the_plans_figures() {
     let plan = size(Provider::Aws, Tier::Prod, shape(8, 32)).unwrap();
     insta::assert_json_snapshot!(

@@ -2,6 +2,12 @@
 
 use std::fmt;
 
+/// `Ok(())` when `ok`, else the error `err` builds: each check reads as one condition and one
+/// message.
+pub(crate) fn ensure<E>(ok: bool, err: impl FnOnce() -> E) -> Result<(), E> {
+    if ok { Ok(()) } else { Err(err()) }
+}
+
 /// A string that is not one of a closed set of values (a provider, a tier, a storage class…).
 ///
 /// The message names what was being parsed, the rejected value and every valid value.
@@ -16,6 +22,35 @@ pub struct ParseError {
     /// Extra context, e.g. `"for provider aws"`.
     pub context: Option<String>,
 }
+
+impl ParseError {
+    /// `value` is not the name of any of `all` (a closed set, named by `name`).
+    pub(crate) fn unknown<T: Copy>(
+        what: &'static str,
+        value: &str,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Self {
+        ParseError {
+            what,
+            value: value.to_owned(),
+            valid: all.iter().map(|&v| name(v).to_owned()).collect(),
+            context: None,
+        }
+    }
+}
+
+/// `Display` of closed sets of values: each prints its `as_str()` name.
+macro_rules! display_as_str {
+    ($($ty:ty),* $(,)?) => {
+        $(impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        })*
+    };
+}
+pub(crate) use display_as_str;
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

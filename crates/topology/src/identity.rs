@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::ModelError;
+use crate::error::{ModelError, ensure};
 use crate::provider::Provider;
 
 /// Service-account annotation EKS reads for IAM Roles for Service Accounts.
@@ -265,16 +265,14 @@ fn validate_guid(field: &str, value: &str) -> Result<(), ModelError> {
             .iter()
             .zip(lengths)
             .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    if ok {
-        Ok(())
-    } else {
-        Err(identity_error(
+    ensure(ok, || {
+        identity_error(
             field,
             value,
             "Azure ids are GUIDs (8-4-4-4-12 hexadecimal digits)",
             "copy the managed identity's client id from `az identity show --query clientId`",
-        ))
-    }
+        )
+    })
 }
 
 fn validate_gcp_service_account(email: &str) -> Result<(), ModelError> {
@@ -295,9 +293,7 @@ fn validate_gcp_service_account(email: &str) -> Result<(), ModelError> {
         ));
     };
     let name_ok = (6..=30).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.bytes().all(is_dns_label_byte)
         && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
     if !name_ok {
         return Err(fail(
@@ -310,28 +306,29 @@ fn validate_gcp_service_account(email: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// A byte allowed in a DNS label (RFC 1123): lowercase letter, digit or `-`.
+pub(crate) fn is_dns_label_byte(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
+}
+
 /// Checks a Kubernetes object name (RFC 1123 subdomain).
 pub(crate) fn validate_dns_subdomain(field: &str, value: &str) -> Result<(), ModelError> {
     let ok = !value.is_empty()
         && value.len() <= 253
         && value.split('.').all(|label| {
             !label.is_empty()
-                && label
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && label.bytes().all(is_dns_label_byte)
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         });
-    if ok {
-        Ok(())
-    } else {
-        Err(identity_error(
+    ensure(ok, || {
+        identity_error(
             field,
             value,
             "a Kubernetes name is lowercase letters, digits, '-' and '.', starting and ending alphanumeric, at most 253 characters",
             "rename it, e.g. minio-backup-credentials",
-        ))
-    }
+        )
+    })
 }
 
 fn validate_secret_key(field: &str, value: &str) -> Result<(), ModelError> {
@@ -340,16 +337,14 @@ fn validate_secret_key(field: &str, value: &str) -> Result<(), ModelError> {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(identity_error(
+    ensure(ok, || {
+        identity_error(
             field,
             value,
             "a Secret key is letters, digits, '-', '_' and '.'",
             "use the key name as stored in the Secret, e.g. AWS_ACCESS_KEY_ID",
-        ))
-    }
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! Where a tenant's nodes are: cloud, regions and zones, validated per provider.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -163,11 +162,7 @@ impl SurvivalGoal {
     }
 }
 
-impl fmt::Display for SurvivalGoal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(SurvivalGoal);
 
 impl FromStr for SurvivalGoal {
     type Err = ParseError;
@@ -176,15 +171,12 @@ impl FromStr for SurvivalGoal {
         match s.trim().to_ascii_lowercase().as_str() {
             "zone" => Ok(SurvivalGoal::Zone),
             "region" => Ok(SurvivalGoal::Region),
-            _ => Err(ParseError {
-                what: "survival goal",
-                value: s.to_owned(),
-                valid: SurvivalGoal::ALL
-                    .iter()
-                    .map(|g| g.as_str().to_owned())
-                    .collect(),
-                context: None,
-            }),
+            _ => Err(ParseError::unknown(
+                "survival goal",
+                s,
+                &SurvivalGoal::ALL,
+                SurvivalGoal::as_str,
+            )),
         }
     }
 }
@@ -265,29 +257,20 @@ fn normalise_zone(
         ))
     };
     match provider {
-        Provider::Aws => {
-            let suffix = zone.strip_prefix(region).unwrap_or("");
-            if suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()) {
-                Ok(zone.to_owned())
+        Provider::Aws | Provider::Gcp => {
+            let (separator, rule, example) = if provider == Provider::Aws {
+                ("", "an AWS zone is its region plus a letter", "a")
             } else {
-                bad(
-                    "an AWS zone is its region plus a letter".to_owned(),
-                    provider.zone_name(region, "a"),
-                )
-            }
-        }
-        Provider::Gcp => {
+                ("-", "a GCP zone is its region, '-' and a letter", "b")
+            };
             let suffix = zone
                 .strip_prefix(region)
-                .and_then(|s| s.strip_prefix('-'))
+                .and_then(|s| s.strip_prefix(separator))
                 .unwrap_or("");
             if suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase()) {
                 Ok(zone.to_owned())
             } else {
-                bad(
-                    "a GCP zone is its region, '-' and a letter".to_owned(),
-                    provider.zone_name(region, "b"),
-                )
+                bad(rule.to_owned(), provider.zone_name(region, example))
             }
         }
         Provider::Azure => {

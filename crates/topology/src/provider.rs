@@ -1,6 +1,5 @@
 //! The four places a thin ledger runs, and what each one implies.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -148,11 +147,7 @@ impl Provider {
     }
 }
 
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(Provider);
 
 impl FromStr for Provider {
     type Err = ParseError;
@@ -163,15 +158,12 @@ impl FromStr for Provider {
             "azure" | "aks" => Ok(Provider::Azure),
             "gcp" | "gke" | "google" => Ok(Provider::Gcp),
             "onprem" | "on-prem" | "on_prem" => Ok(Provider::OnPrem),
-            _ => Err(ParseError {
-                what: "provider",
-                value: s.to_owned(),
-                valid: Provider::ALL
-                    .iter()
-                    .map(|p| p.as_str().to_owned())
-                    .collect(),
-                context: None,
-            }),
+            _ => Err(ParseError::unknown(
+                "provider",
+                s,
+                &Provider::ALL,
+                Provider::as_str,
+            )),
         }
     }
 }

@@ -66,6 +66,17 @@ impl ByteSize {
         self.0 as f64 / Self::GIB as f64
     }
 
+    /// For people, rounded: `12.5 GiB`, or `1.50 TiB` from 1 TiB up (not a quantity:
+    /// [`to_quantity`](Self::to_quantity) is exact).
+    pub fn to_gib_text(self) -> String {
+        let gib = self.as_gib_f64();
+        if gib >= 1024.0 {
+            format!("{:.2} TiB", gib / 1024.0)
+        } else {
+            format!("{gib:.1} GiB")
+        }
+    }
+
     /// The Kubernetes quantity in the largest binary unit that divides it exactly
     /// (`32Gi`, `8704Mi`, `1536Ki`, or plain bytes).
     pub fn to_quantity(self) -> String {

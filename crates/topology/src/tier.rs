@@ -1,6 +1,5 @@
 //! Deployment tiers: how strict the rules are.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -41,11 +40,7 @@ impl Tier {
     }
 }
 
-impl fmt::Display for Tier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(Tier);
 
 impl FromStr for Tier {
     type Err = ParseError;
@@ -55,12 +50,7 @@ impl FromStr for Tier {
             "dev" | "development" => Ok(Tier::Dev),
             "staging" | "stage" => Ok(Tier::Staging),
             "prod" | "production" => Ok(Tier::Prod),
-            _ => Err(ParseError {
-                what: "tier",
-                value: s.to_owned(),
-                valid: Tier::ALL.iter().map(|t| t.as_str().to_owned()).collect(),
-                context: None,
-            }),
+            _ => Err(ParseError::unknown("tier", s, &Tier::ALL, Tier::as_str)),
         }
     }
 }

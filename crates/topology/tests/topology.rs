@@ -552,32 +552,21 @@ fn syntax_errors_point_at_the_line(
     assert_eq!(*l, Some(line), "{err}");
 }
 
-#[test]
-fn plan_inconsistent_with_the_manifests_is_refused() {
+#[rstest]
+#[case::max_sql_memory(|p: &mut ResourcePlan| p.cockroach.max_sql_memory = p.cockroach.memory, &["80%"])]
+#[case::smp(|p: &mut ResourcePlan| p.redpanda.smp = 3, &["--smp"])]
+#[case::nodes(|p: &mut ResourcePlan| p.cockroach.nodes = 4, &["cockroachdb.nodes", "odd"])]
+fn plan_inconsistent_with_the_manifests_is_refused(
+    #[case] change: fn(&mut ResourcePlan),
+    #[case] says: &[&str],
+) {
     let tenant = example("aws");
     let mut plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    plan.cockroach.max_sql_memory = plan.cockroach.memory;
+    change(&mut plan);
     let err = render(&tenant, &plan, &RenderOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(err.contains("80%"), "{err}");
-
-    let mut plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    plan.redpanda.smp = 3;
-    let err = render(&tenant, &plan, &RenderOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("--smp"), "{err}");
-
-    let mut plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    plan.cockroach.nodes = 4;
-    let err = render(&tenant, &plan, &RenderOptions::default())
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("cockroachdb.nodes") && err.contains("odd"),
-        "{err}"
-    );
+    assert!(says.iter().all(|s| err.contains(s)), "{err}");
 }
 
 /// Writes every rendering's documents (CrdbCluster excepted: a custom resource the

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, is_broken_pipe, print_error};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, verdict_after};
 use thinledger_policy::{
     BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
 };
@@ -86,16 +86,8 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Policies { write } => policies(write),
     };
-    match result {
-        Ok(code) => ExitCode::from(code as u8),
-        // `policies | head`: the reader's choice, not an error (`check` keeps its verdict
-        // itself).
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            print_error(&err);
-            ExitCode::from(EXIT_BAD_INPUT as u8)
-        }
-    }
+    // `policies | head` is the reader's choice, not an error; `check` keeps its verdict.
+    exit_status(result)
 }
 
 fn check(args: &CheckArgs) -> anyhow::Result<i32> {
@@ -118,13 +110,7 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     };
-    match write_report(args, &report) {
-        // A reader that stops early (`| head`) must not turn a denial into a pass: the
-        // verdict is the exit code either way.
-        Err(err) if is_broken_pipe(&err) => Ok(verdict),
-        Err(err) => Err(err),
-        Ok(()) => Ok(verdict),
-    }
+    verdict_after(write_report(args, &report), verdict)
 }
 
 fn write_report(args: &CheckArgs, report: &Report) -> anyhow::Result<()> {

@@ -18,7 +18,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, is_broken_pipe, print_error,
+    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, exit_status, verdict_after,
     write_structured,
 };
 use thinledger_sizing::tenant::{
@@ -139,15 +139,7 @@ fn main() -> ExitCode {
         Command::Render(args) => run_render(args).map(|()| 0),
         Command::Validate(args) => run_validate(args),
     };
-    match result {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            print_error(&err);
-            ExitCode::from(u8::try_from(EXIT_BAD_INPUT).unwrap_or(2))
-        }
-    }
+    exit_status(result)
 }
 
 fn read_tenant(path: &Path) -> anyhow::Result<String> {
@@ -309,11 +301,7 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
         stdout.flush()?;
         Ok(())
     };
-    match write() {
-        // A reader that stops early (`| head`) must not turn refused findings into a pass.
-        Err(err) if is_broken_pipe(&err) => Ok(verdict),
-        other => other.map(|()| verdict),
-    }
+    verdict_after(write(), verdict)
 }
 
 fn findings_table(report: &Report) -> String {

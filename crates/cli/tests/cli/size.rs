@@ -12,11 +12,34 @@ fn ledger_size(args: &[&str]) -> assert_cmd::assert::Assert {
         .assert()
 }
 
-fn json(args: &[&str]) -> Value {
+/// `ledger-size --provider aws ARGS`.
+fn on_aws(args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut all = vec!["--provider", "aws"];
+    all.extend(args);
+    ledger_size(&all)
+}
+
+/// The runbook's example: AWS production nodes of 8 vCPU and 32 GiB.
+const AWS_PROD_8X32: [&str; 8] = [
+    "--provider",
+    "aws",
+    "--tier",
+    "prod",
+    "--vcpu",
+    "8",
+    "--memory",
+    "32GiB",
+];
+
+/// What a successful run with `--output json` printed.
+fn json_text(args: &[&str]) -> String {
     let mut all = args.to_vec();
     all.extend(["--output", "json"]);
-    let out = ledger_size(&all).success().get_output().stdout.clone();
-    serde_json::from_slice(&out).unwrap()
+    stdout(&all)
+}
+
+fn json(args: &[&str]) -> Value {
+    serde_json::from_str(&json_text(args)).unwrap()
 }
 
 fn stdout(args: &[&str]) -> String {
@@ -25,16 +48,7 @@ fn stdout(args: &[&str]) -> String {
 
 #[test]
 fn aws_prod_8_vcpu_32_gib_as_json() {
-    let plan = json(&[
-        "--provider",
-        "aws",
-        "--tier",
-        "prod",
-        "--vcpu",
-        "8",
-        "--memory",
-        "32GiB",
-    ]);
+    let plan = json(&AWS_PROD_8X32);
     let c = &plan["cockroachdb"];
     assert_eq!(
         c["flags"],
@@ -67,19 +81,7 @@ fn aws_prod_8_vcpu_32_gib_as_json() {
 
 #[test]
 fn aws_prod_8_vcpu_32_gib_as_table() {
-    insta::assert_snapshot!(
-        "aws_prod_8x32_table",
-        stdout(&[
-            "--provider",
-            "aws",
-            "--tier",
-            "prod",
-            "--vcpu",
-            "8",
-            "--memory",
-            "32GiB"
-        ])
-    );
+    insta::assert_snapshot!("aws_prod_8x32_table", stdout(&AWS_PROD_8X32));
 }
 
 #[test]
@@ -162,9 +164,7 @@ fn production_below_four_vcpu_exits_2_naming_the_rule() {
 #[case(&["--memory", "32GiB"], "give a node shape (--vcpu and --memory)")]
 #[case(&["--vcpu", "8", "--memory", "32GiB", "--regions", "us-east-1", "--zones", "us-east-1a,us-east-1b"], "at least 3 zones")]
 fn refusals_exit_2_with_rule_and_fix(#[case] args: &[&str], #[case] message: &str) {
-    let mut all = vec!["--provider", "aws"];
-    all.extend(args);
-    ledger_size(&all)
+    on_aws(args)
         .code(2)
         .stderr(predicate::str::contains(message));
 }
@@ -175,9 +175,7 @@ fn refusals_exit_2_with_rule_and_fix(#[case] args: &[&str], #[case] message: &st
 #[case(&["--data", "6 TB-ish"], "--data", "\"6 TB-ish\"")]
 #[case(&["--data", "1TiB", "--write-rate", "fast"], "--write-rate", "\"fast\"")]
 fn malformed_quantities_are_named(#[case] args: &[&str], #[case] flag: &str, #[case] value: &str) {
-    let mut all = vec!["--provider", "aws"];
-    all.extend(args);
-    ledger_size(&all)
+    on_aws(args)
         .code(2)
         .stderr(predicate::str::contains(flag))
         .stderr(predicate::str::contains(value));
@@ -228,20 +226,15 @@ fn workload_mode_for_every_provider(
 
 #[test]
 fn tenant_regions_and_zones_set_the_placements() {
-    let plan = json(&[
-        "--provider",
-        "aws",
-        "--vcpu",
-        "8",
-        "--memory",
-        "32GiB",
+    let placed = [
         "--nodes",
         "9",
         "--regions",
         "eu-west-1",
         "--zones",
         "eu-west-1a,eu-west-1b,eu-west-1c",
-    ]);
+    ];
+    let plan = json(&[&AWS_PROD_8X32[..], &placed].concat());
     let zones: Vec<(&str, u64)> = plan["cockroachdb"]["placements"]
         .as_array()
         .unwrap()
@@ -256,20 +249,15 @@ fn tenant_regions_and_zones_set_the_placements() {
 
 #[test]
 fn node_counts_that_do_not_split_evenly_over_the_zones_are_refused() {
-    ledger_size(&[
-        "--provider",
-        "aws",
-        "--vcpu",
-        "8",
-        "--memory",
-        "32GiB",
+    let placed = [
         "--nodes",
         "5",
         "--regions",
         "us-east-1",
         "--zones",
         "us-east-1a,us-east-1b,us-east-1c",
-    ])
+    ];
+    ledger_size(&[&AWS_PROD_8X32[..], &placed].concat())
     .code(2)
     .stderr(predicate::str::contains(
         "nodes = 5: 5 nodes do not split evenly over 3 zones; every zone must hold the same number. Fix: use 3 or 9 nodes",
@@ -318,12 +306,10 @@ fn absurd_quantities_exit_2_within_seconds(#[case] args: &[&str], #[case] names:
 #[case(&["--provider", "azure", "--vcpu", "8", "--memory", "32GiB", "--regions", "westeurope"])]
 #[case(&["--provider", "onprem", "--vcpu", "8", "--memory", "32GiB", "--data", "1TiB"])]
 fn the_printed_json_reads_back_into_the_plan(#[case] args: &[&str]) {
-    let mut all = args.to_vec();
-    all.extend(["--output", "json"]);
-    let out = ledger_size(&all).success().get_output().stdout.clone();
-    let plan: thinledger_sizing::SizingPlan = serde_json::from_slice(&out).unwrap();
+    let out = json_text(args);
+    let plan: thinledger_sizing::SizingPlan = serde_json::from_str(&out).unwrap();
     let again = serde_json::to_string_pretty(&plan).unwrap() + "\n";
-    assert_eq!(again, String::from_utf8(out).unwrap());
+    assert_eq!(again, out);
     if args[..2] == ["--provider", "aws"] {
         let spec = thinledger_sizing::NodeShapeSpec::new(
             thinledger_topology::Cpu::cores(8),

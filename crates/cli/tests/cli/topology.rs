@@ -1,8 +1,10 @@
 //! `ledger-topology`, run as a user would.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
 use assert_cmd::Command;
+use assert_cmd::assert::Assert;
 use predicates::prelude::*;
 use rstest::rstest;
 use serde_json::Value;
@@ -11,6 +13,16 @@ use thinledger_tests::examples::{edited_tenant, tenant as example};
 
 fn cmd() -> Command {
     Command::cargo_bin("ledger-topology").unwrap()
+}
+
+/// `ledger-topology ARGS TENANT`.
+fn run(args: &[&str], tenant: impl AsRef<OsStr>) -> Assert {
+    cmd().args(args).arg(tenant).assert()
+}
+
+/// What a run printed on stdout.
+fn stdout(assert: Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
 }
 
 /// The AWS example with one line changed, in a temporary file.
@@ -23,15 +35,7 @@ fn renders_every_example_in_both_modes(
     #[values("aws", "azure", "gcp", "onprem")] name: &str,
     #[values("statefulset", "operator")] mode: &str,
 ) {
-    let out = cmd()
-        .args(["render", "--cockroach-mode", mode])
-        .arg(example(name))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let yaml = String::from_utf8(out).unwrap();
+    let yaml = stdout(run(&["render", "--cockroach-mode", mode], example(name)).success());
     let kinds: Vec<&str> = yaml
         .lines()
         .filter_map(|l| l.strip_prefix("kind: "))
@@ -49,15 +53,8 @@ fn renders_every_example_in_both_modes(
 
 #[test]
 fn render_as_json_is_a_list_sized_by_the_calculator() {
-    let out = cmd()
-        .args(["render", "--output", "json"])
-        .arg(example("aws"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let list: Value = serde_json::from_slice(&out).unwrap();
+    let out = stdout(run(&["render", "--output", "json"], example("aws")).success());
+    let list: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(list["kind"], "List");
     let items = list["items"].as_array().unwrap();
     let sc = items.iter().find(|i| i["kind"] == "StorageClass").unwrap();
@@ -79,15 +76,8 @@ fn render_as_json_is_a_list_sized_by_the_calculator() {
 
 #[test]
 fn object_table() {
-    let out = cmd()
-        .args(["render", "--output", "table"])
-        .arg(example("gcp"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    insta::assert_snapshot!("topology_gcp_objects", String::from_utf8(out).unwrap());
+    let out = stdout(run(&["render", "--output", "table"], example("gcp")).success());
+    insta::assert_snapshot!("topology_gcp_objects", out);
 }
 
 #[test]
@@ -143,19 +133,13 @@ fn validate_reports_findings_and_exits_1(
     #[case] message: &str,
 ) {
     let (_dir, path) = edited(from, to);
-    cmd()
-        .arg("validate")
-        .arg(&path)
-        .assert()
+    run(&["validate"], &path)
         .code(1)
         .stdout(predicate::str::contains(place))
         .stdout(predicate::str::contains(message))
         .stdout(predicate::str::contains("failed"));
     // render refuses the same file as bad input.
-    cmd()
-        .arg("render")
-        .arg(&path)
-        .assert()
+    run(&["render"], &path)
         .code(2)
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(message));
@@ -164,34 +148,27 @@ fn validate_reports_findings_and_exits_1(
 #[test]
 fn validate_table_of_a_broken_tenant() {
     let (_dir, path) = edited("  nodes: 3 ", "  nodes: 5 ");
-    let out = cmd()
-        .current_dir(path.parent().unwrap())
-        .args(["validate", "tenant.yaml"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
-    insta::assert_snapshot!("topology_validate_uneven", String::from_utf8(out).unwrap());
+    let out = stdout(
+        cmd()
+            .current_dir(path.parent().unwrap())
+            .args(["validate", "tenant.yaml"])
+            .assert()
+            .code(1),
+    );
+    insta::assert_snapshot!("topology_validate_uneven", out);
 }
 
 #[test]
 fn validate_json_of_a_good_tenant() {
-    let out = cmd()
-        .args([
-            "validate",
-            "--output",
-            "json",
-            "--cockroach-mode",
-            "operator",
-        ])
-        .arg(example("azure"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let report: Value = serde_json::from_slice(&out).unwrap();
+    let args = [
+        "validate",
+        "--output",
+        "json",
+        "--cockroach-mode",
+        "operator",
+    ];
+    let out = stdout(run(&args, example("azure")).success());
+    let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["ok"], true);
     assert_eq!(report["tenant"], "contoso");
     assert_eq!(report["cockroach_mode"], "operator");
@@ -201,10 +178,7 @@ fn validate_json_of_a_good_tenant() {
 #[test]
 fn malformed_file_is_bad_input_with_its_line() {
     let (_dir, path) = edited("cockroachdb:\n", "cockroachdb:\n  replicas: 3\n");
-    cmd()
-        .arg("validate")
-        .arg(&path)
-        .assert()
+    run(&["validate"], &path)
         .code(2)
         .stdout(predicate::str::contains("tenant.yaml:16"))
         .stdout(predicate::str::contains("unknown field `replicas`"));
@@ -219,15 +193,7 @@ fn malformed_file_is_bad_input_with_its_line() {
 
 #[test]
 fn resources_from_the_tenant_file_skip_the_calculator() {
-    let out = cmd()
-        .args(["render", "--resources", "tenant"])
-        .arg(example("onprem"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let yaml = String::from_utf8(out).unwrap();
+    let yaml = stdout(run(&["render", "--resources", "tenant"], example("onprem")).success());
     assert!(yaml.contains("--cache=8GiB"));
     assert!(yaml.contains("storageClassName: csi-ceph"));
 }
@@ -244,10 +210,7 @@ fn multi_region_needs_region_flag() {
     );
     std::fs::write(&path, text).unwrap();
     // 9 nodes over 6 zones do not split evenly.
-    cmd()
-        .arg("validate")
-        .arg(&path)
-        .assert()
+    run(&["validate"], &path)
         .code(1)
         .stdout(predicate::str::contains("do not split evenly over 6 zones"));
 }

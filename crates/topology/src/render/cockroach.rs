@@ -7,13 +7,12 @@ use k8s_openapi::api::apps::v1::{
     StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
     StatefulSetUpdateStrategy,
 };
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, HTTPGetAction, KeyToPath,
-    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim,
-    PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe,
-    ProjectedVolumeSource, SecretProjection, Service, ServiceAccountTokenProjection, ServicePort,
-    ServiceSpec, TopologySpreadConstraint, Volume, VolumeProjection, VolumeResourceRequirements,
+    Affinity, ConfigMapProjection, Container, ContainerPort, KeyToPath, NodeAffinity, NodeSelector,
+    NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    SecretProjection, Service, ServiceAccountTokenProjection, ServicePort, ServiceSpec,
+    TopologySpreadConstraint, Volume, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -21,12 +20,12 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, CRDB_ROOT_SECRET,
-    CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL, JOBS_SA, cpu_manager_note, crdb_selector,
-    crdb_size_flag,
+    CRDB_SQL_PORT, Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag, purpose,
 };
+use super::job::ScriptJob;
 use super::kit::{
-    COCKROACH_UID, JOB_UID, container_security, empty_dir, env, field_env, guaranteed, labels,
-    mount, pod_security, quantity, selector, small_resources,
+    COCKROACH_UID, container_security, empty_dir, env, field_env, guaranteed, http_probe, mount,
+    pod_security, selector, small_resources, volume_claim,
 };
 use super::manifest::Manifest;
 use super::platform::cockroach_service_account;
@@ -41,7 +40,7 @@ const LOCALITY_DIR: &str = "/cockroach/locality";
 const TERMINATION_GRACE_SECONDS: i64 = 300;
 
 pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
-    let mut out = vec![headless_service(ctx), public_service(ctx)];
+    let mut out = vec![crdb_headless_service(ctx), public_service(ctx)];
     if ctx.crdb_replicas > 0 {
         out.push(Manifest::StatefulSet(Box::new(statefulset(ctx))));
         out.push(pdb(ctx));
@@ -52,7 +51,8 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
     out
 }
 
-fn port(name: &str, port: i32) -> ServicePort {
+/// A TCP Service port that targets the container port of the same name.
+pub fn port(name: &str, port: i32) -> ServicePort {
     ServicePort {
         name: Some(name.to_owned()),
         port,
@@ -62,31 +62,40 @@ fn port(name: &str, port: i32) -> ServicePort {
     }
 }
 
-fn headless_service(ctx: &Context<'_>) -> Manifest {
-    let mut meta = ctx.meta(CRDB_NAME, &crdb_selector());
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "stable per-pod DNS names for --join and --advertise-addr; lists pods before they are ready so they can find each other".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
+/// A headless Service: stable per-pod DNS names for a StatefulSet's members, listed before
+/// they are ready so they can find each other.
+pub fn headless_service(
+    meta: ObjectMeta,
+    selector_labels: BTreeMap<String, String>,
+    ports: Vec<ServicePort>,
+) -> Manifest {
     Manifest::Service(Box::new(Service {
         metadata: meta,
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".to_owned()),
             publish_not_ready_addresses: Some(true),
-            selector: Some(crdb_selector()),
-            ports: Some(vec![
-                port("grpc", CRDB_GRPC_PORT),
-                port("sql", CRDB_SQL_PORT),
-                port("http", CRDB_HTTP_PORT),
-            ]),
+            selector: Some(selector_labels),
+            ports: Some(ports),
             ..Default::default()
         }),
         ..Default::default()
     }))
+}
+
+fn crdb_headless_service(ctx: &Context<'_>) -> Manifest {
+    let mut meta = ctx.meta(CRDB_NAME, &crdb_selector());
+    meta.annotations = Some(purpose(
+        "stable per-pod DNS names for --join and --advertise-addr; lists pods before they are ready so they can find each other",
+    ));
+    headless_service(
+        meta,
+        crdb_selector(),
+        vec![
+            port("grpc", CRDB_GRPC_PORT),
+            port("sql", CRDB_SQL_PORT),
+            port("http", CRDB_HTTP_PORT),
+        ],
+    )
 }
 
 fn public_service(ctx: &Context<'_>) -> Manifest {
@@ -218,18 +227,7 @@ fn prepare_script(ctx: &Context<'_>) -> String {
 }
 
 fn https_probe(path: &str, period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.to_owned()),
-            port: IntOrString::String("http".to_owned()),
-            scheme: Some("HTTPS".to_owned()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
-        ..Default::default()
-    }
+    http_probe("HTTPS", "http", path, period, failures)
 }
 
 fn secret_items(secret: &str, items: &[(&str, &str)]) -> VolumeProjection {
@@ -509,20 +507,7 @@ pub fn data_claim(
 }
 
 pub fn claim_spec(ctx: &Context<'_>, size: crate::ByteSize) -> PersistentVolumeClaimSpec {
-    PersistentVolumeClaimSpec {
-        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
-        storage_class_name: Some(ctx.tenant.storage().class_name.to_owned()),
-        volume_mode: Some("Filesystem".to_owned()),
-        resources: Some(VolumeResourceRequirements {
-            requests: Some(
-                [("storage".to_owned(), quantity(size.to_quantity()))]
-                    .into_iter()
-                    .collect(),
-            ),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    volume_claim(size, ctx.tenant.storage().class_name)
 }
 
 pub fn pdb_for(
@@ -531,14 +516,9 @@ pub fn pdb_for(
     selector_labels: &BTreeMap<String, String>,
 ) -> Manifest {
     let mut meta = ctx.meta(name, selector_labels);
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "voluntary disruptions (drains, upgrades) take at most one member at a time, so a Raft majority always remains".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
+    meta.annotations = Some(purpose(
+        "voluntary disruptions (drains, upgrades) take at most one member at a time, so a Raft majority always remains",
+    ));
     Manifest::PodDisruptionBudget(Box::new(PodDisruptionBudget {
         metadata: meta,
         spec: Some(PodDisruptionBudgetSpec {
@@ -552,32 +532,6 @@ pub fn pdb_for(
 
 fn pdb(ctx: &Context<'_>) -> Manifest {
     pdb_for(ctx, CRDB_NAME, &crdb_selector())
-}
-
-/// Job pods' labels (admitted to the databases by the network policy).
-pub fn job_labels(ctx: &Context<'_>, name: &str) -> BTreeMap<String, String> {
-    let mut l = ctx.common_labels();
-    l.extend(labels(&[
-        ("app.kubernetes.io/name", name),
-        ("app.kubernetes.io/component", "ledger-job"),
-        (JOB_LABEL, "true"),
-    ]));
-    l
-}
-
-/// A one-shot Job pod spec with the restricted settings.
-pub fn job_pod(ctx: &Context<'_>, container: Container, volumes: Vec<Volume>) -> PodSpec {
-    PodSpec {
-        service_account_name: Some(JOBS_SA.to_owned()),
-        automount_service_account_token: Some(false),
-        enable_service_links: Some(false),
-        restart_policy: Some("OnFailure".to_owned()),
-        security_context: Some(pod_security(JOB_UID)),
-        image_pull_secrets: ctx.pull_secrets(),
-        containers: vec![container],
-        volumes: Some(volumes),
-        ..Default::default()
-    }
 }
 
 fn init_job(ctx: &Context<'_>) -> Manifest {
@@ -599,63 +553,32 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
             "/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT} -e 'ALTER RANGE default CONFIGURE ZONE USING num_replicas = {replication}'\n"
         ));
     }
-    let container = Container {
-        name: "init".to_owned(),
-        image: Some(ctx.cockroach_image()),
-        image_pull_policy: Some("IfNotPresent".to_owned()),
-        command: Some(vec!["/bin/bash".to_owned(), "-c".to_owned(), script]),
-        env: Some(vec![env("HOME", "/tmp")]),
-        resources: Some(small_resources()),
-        security_context: Some(container_security(JOB_UID)),
-        volume_mounts: Some(vec![
+    ScriptJob {
+        name: &name,
+        container: "init",
+        image: ctx.cockroach_image(),
+        script,
+        mounts: vec![
             mount("certs-secret", CERTS_SECRET_DIR, true),
             mount("certs", CERTS_DIR, false),
             mount("tmp", "/tmp", false),
-        ]),
-        ..Default::default()
-    };
-    let volumes = vec![
-        projected(
-            "certs-secret",
-            vec![secret_items(
-                CRDB_ROOT_SECRET,
-                &[
-                    ("ca.crt", "ca.crt"),
-                    ("tls.crt", "client.root.crt"),
-                    ("tls.key", "client.root.key"),
-                ],
-            )],
-        ),
-        empty_dir("certs", true, "1Mi"),
-        empty_dir("tmp", false, "64Mi"),
-    ];
-    let pod_labels = job_labels(ctx, &name);
-    let mut meta = ctx.meta(
-        &name,
-        &labels(&[("app.kubernetes.io/component", "ledger-job")]),
-    );
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
-    Manifest::Job(Box::new(Job {
-        metadata: meta,
-        spec: JobSpec {
-            backoff_limit: Some(10),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels),
-                    ..Default::default()
-                }),
-                spec: Some(job_pod(ctx, container, volumes)),
-            },
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    }))
+        ],
+        volumes: vec![
+            projected(
+                "certs-secret",
+                vec![secret_items(
+                    CRDB_ROOT_SECRET,
+                    &[
+                        ("ca.crt", "ca.crt"),
+                        ("tls.crt", "client.root.crt"),
+                        ("tls.key", "client.root.key"),
+                    ],
+                )],
+            ),
+            empty_dir("certs", true, "1Mi"),
+            empty_dir("tmp", false, "64Mi"),
+        ],
+        purpose: "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)",
+    }
+    .manifest(ctx)
 }

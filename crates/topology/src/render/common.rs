@@ -346,6 +346,13 @@ pub fn seastar_size_flag(size: ByteSize) -> String {
     format!("{}M", size.bytes() / ByteSize::MIB)
 }
 
+/// The `purpose` annotation: why a rendered object exists.
+pub fn purpose(why: &str) -> BTreeMap<String, String> {
+    [(format!("{DOC_PREFIX}purpose"), why.to_owned())]
+        .into_iter()
+        .collect()
+}
+
 /// Annotation explaining the CPU-limit condition.
 pub fn cpu_manager_note() -> (String, String) {
     (

@@ -7,7 +7,8 @@
 //! - **Labels and metadata**: [`labels`], [`app_labels`] (the `app.kubernetes.io/*` set with
 //!   `part-of: thinledger`), [`object_meta`], [`selector`].
 //! - **Quantities and resources**: [`quantity`], [`guaranteed`] / [`guaranteed_quantities`]
-//!   (requests equal limits: Guaranteed QoS), [`small_resources`].
+//!   (requests equal limits: Guaranteed QoS), [`small_resources`], [`volume_claim`] (a data
+//!   volume's claim spec), [`http_probe`].
 //! - **Security**: [`pod_security`] and [`container_security`], the Pod Security Standards
 //!   *restricted* profile with a read-only root filesystem; the UIDs pods run as
 //!   ([`COCKROACH_UID`], [`REDPANDA_UID`], [`JOB_UID`]).
@@ -32,12 +33,13 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, ObjectFieldSelector,
-    PodSecurityContext, ResourceRequirements, SeccompProfile, SecretVolumeSource, SecurityContext,
-    Volume, VolumeMount,
+    Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    PersistentVolumeClaimSpec, PodSecurityContext, Probe, ResourceRequirements, SeccompProfile,
+    SecretVolumeSource, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::quantity::{ByteSize, Cpu};
 
@@ -120,6 +122,41 @@ pub fn guaranteed(cpu: Cpu, memory: ByteSize) -> ResourceRequirements {
 /// Small Guaranteed resources for init containers and Jobs (100m, 128Mi).
 pub fn small_resources() -> ResourceRequirements {
     guaranteed_quantities("100m", "128Mi")
+}
+
+/// An HTTP(S) probe of `path` on the container port named `port`, every `period` seconds,
+/// failing after `failures` misses (5 s timeout each).
+pub fn http_probe(scheme: &str, port: &str, path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.to_owned()),
+            port: IntOrString::String(port.to_owned()),
+            scheme: Some(scheme.to_owned()),
+            ..Default::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
+}
+
+/// A data volume's claim: `size` of `storage_class`, one node read-write, a filesystem.
+pub fn volume_claim(size: ByteSize, storage_class: &str) -> PersistentVolumeClaimSpec {
+    PersistentVolumeClaimSpec {
+        access_modes: Some(vec!["ReadWriteOnce".to_owned()]),
+        storage_class_name: Some(storage_class.to_owned()),
+        volume_mode: Some("Filesystem".to_owned()),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(
+                [("storage".to_owned(), quantity(size.to_quantity()))]
+                    .into_iter()
+                    .collect(),
+            ),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
 }
 
 /// Pod-level settings of the restricted profile: non-root `uid`/`gid`, `fsGroup` = `uid`,

@@ -52,6 +52,7 @@
 
 mod cockroach;
 mod common;
+mod job;
 pub mod kit;
 mod manifest;
 mod network;
@@ -75,8 +76,8 @@ use crate::tenant::Tenant;
 pub use kit::{container_security, pod_security};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
-    CRDB_API_VERSION, CrdbCluster, CrdbClusterSpec, CrdbDataStore, CrdbImage, CrdbVolumeClaim,
-    REQUIRED_FEATURE_GATES, check_crdb_cluster,
+    CRDB_API_VERSION, CrdbCluster, CrdbClusterFragment, CrdbClusterSpec, CrdbDataStore, CrdbImage,
+    CrdbVolumeClaim, REQUIRED_FEATURE_GATES, check_crdb_cluster,
 };
 
 /// How CockroachDB is deployed.
@@ -101,11 +102,7 @@ impl CockroachMode {
     }
 }
 
-impl fmt::Display for CockroachMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(CockroachMode);
 
 impl FromStr for CockroachMode {
     type Err = ParseError;
@@ -114,12 +111,12 @@ impl FromStr for CockroachMode {
         match s.trim().to_ascii_lowercase().as_str() {
             "statefulset" | "sts" => Ok(CockroachMode::StatefulSet),
             "operator" => Ok(CockroachMode::Operator),
-            _ => Err(ParseError {
-                what: "cockroach mode",
-                value: s.to_owned(),
-                valid: vec!["operator".to_owned(), "statefulset".to_owned()],
-                context: None,
-            }),
+            _ => Err(ParseError::unknown(
+                "cockroach mode",
+                s,
+                &[CockroachMode::Operator, CockroachMode::StatefulSet],
+                CockroachMode::as_str,
+            )),
         }
     }
 }
@@ -272,24 +269,32 @@ impl ResourcePlan {
             .cockroachdb
             .nodes
             .ok_or_else(|| missing("cockroachdb.nodes", "add nodes: 3"))?;
-        let crdb = spec.cockroachdb.resources.ok_or_else(|| {
-            missing(
-                "cockroachdb.resources",
-                "add resources: {cpu: 8, memory: 32Gi, disk: 1Ti}",
-            )
-        })?;
-        let crdb_disk = crdb
-            .disk
-            .ok_or_else(|| missing("cockroachdb.resources.disk", "add disk: 1Ti to resources"))?;
-        let rp = spec.redpanda.resources.ok_or_else(|| {
-            missing(
-                "redpanda.resources",
-                "add resources: {cpu: 4, memory: 16Gi, disk: 500Gi}",
-            )
-        })?;
-        let rp_disk = rp
-            .disk
-            .ok_or_else(|| missing("redpanda.resources.disk", "add disk: 500Gi to resources"))?;
+        // A component's resources and disk from the file, or the field to add with an example
+        // `(cpu, memory, disk)`.
+        let shape = |component: &str,
+                     resources: Option<crate::tenant::NodeResources>,
+                     example: (&str, &str, &str)| {
+            let (cpu, memory, disk) = example;
+            let r = resources.ok_or_else(|| {
+                missing(
+                    &format!("{component}.resources"),
+                    &format!("add resources: {{cpu: {cpu}, memory: {memory}, disk: {disk}}}"),
+                )
+            })?;
+            let d = r.disk.ok_or_else(|| {
+                missing(
+                    &format!("{component}.resources.disk"),
+                    &format!("add disk: {disk} to resources"),
+                )
+            })?;
+            Ok::<_, RenderError>((r, d))
+        };
+        let (crdb, crdb_disk) = shape(
+            "cockroachdb",
+            spec.cockroachdb.resources,
+            ("8", "32Gi", "1Ti"),
+        )?;
+        let (rp, rp_disk) = shape("redpanda", spec.redpanda.resources, ("4", "16Gi", "500Gi"))?;
         let quarter = ByteSize(crdb.memory.bytes() / 4);
         let mib = ByteSize::MIB;
         Ok(ResourcePlan {

@@ -17,8 +17,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::CockroachMode;
 use super::common::{
-    CLIENT_LABEL, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_SQL_PORT, Context, DOC_PREFIX, JOB_LABEL,
-    RP_ADMIN_PORT, RP_KAFKA_PORT, RP_RPC_PORT, crdb_selector, redpanda_selector,
+    CLIENT_LABEL, CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_SQL_PORT, Context, JOB_LABEL, RP_ADMIN_PORT,
+    RP_KAFKA_PORT, RP_RPC_PORT, crdb_selector, purpose, redpanda_selector,
 };
 use super::kit::{labels, selector};
 use super::manifest::Manifest;
@@ -91,11 +91,7 @@ fn policy(
     why: &str,
 ) -> Manifest {
     let mut meta = ctx.meta(name, &BTreeMap::new());
-    meta.annotations = Some(
-        [(format!("{DOC_PREFIX}purpose"), why.to_owned())]
-            .into_iter()
-            .collect(),
-    );
+    meta.annotations = Some(purpose(why));
     let mut types = Vec::new();
     if ingress.is_some() {
         types.push("Ingress".to_owned());

@@ -15,17 +15,19 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{
     Affinity, EnvVar, PersistentVolumeClaimSpec, ResourceRequirements, TopologySpreadConstraint,
 };
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use super::cockroach::{affinity, claim_spec, join_list, locality_prefix, spread};
+use super::cockroach::{affinity, join_list, locality_prefix, spread};
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_ROOT_SECRET, CRDB_SQL_PORT,
     Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag,
 };
-use super::kit::{env, field_env, guaranteed};
+use super::kit::{env, field_env, guaranteed, volume_claim};
 use super::manifest::Manifest;
 use super::scripts::operator_locality_arg;
+use crate::quantity::{ByteSize, Cpu};
 
 /// API version of the operator's resource.
 pub const CRDB_API_VERSION: &str = "crdb.cockroachlabs.com/v1alpha1";
@@ -46,7 +48,8 @@ pub struct CrdbCluster {
     pub spec: CrdbClusterSpec,
 }
 
-/// `CrdbCluster.spec`.
+/// `CrdbCluster.spec`: what the renderer sets in full, and (through
+/// [`CrdbClusterSpec::sizing_fragment`]) the keys sizing decides.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CrdbClusterSpec {
@@ -132,6 +135,92 @@ pub struct CrdbVolumeClaim {
     pub spec: PersistentVolumeClaimSpec,
 }
 
+impl CrdbClusterSpec {
+    /// The keys sizing decides, everything else at its default: `nodes`, Guaranteed
+    /// `resources` of `cpu` and `memory`, `cache` and `maxSQLMemory` as spelled by the caller
+    /// (e.g. `8GiB`), and a `dataStore` claim of `disk` on `storage_class`.
+    pub fn sized(
+        nodes: u32,
+        cpu: Cpu,
+        memory: ByteSize,
+        cache: String,
+        max_sql_memory: String,
+        disk: ByteSize,
+        storage_class: &str,
+    ) -> Self {
+        CrdbClusterSpec {
+            nodes: i32::try_from(nodes).unwrap_or(i32::MAX),
+            cache,
+            max_sql_memory,
+            resources: guaranteed(cpu, memory),
+            data_store: CrdbDataStore {
+                pvc: CrdbVolumeClaim {
+                    spec: volume_claim(disk, storage_class),
+                },
+                supports_auto_resize: false,
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Only the keys sizing decides, as a `spec:` fragment to merge into a `CrdbCluster`
+    /// (what `ledger-size --fragment crdb-cluster` prints).
+    pub fn sizing_fragment(self) -> CrdbClusterFragment {
+        CrdbClusterFragment(self)
+    }
+}
+
+/// The keys of a [`CrdbClusterSpec`] that sizing decides, serialised as `{spec: {nodes, cache,
+/// maxSQLMemory, resources: {requests, limits}, dataStore: {pvc}}}`: paste-ready, requests
+/// before limits as people write them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrdbClusterFragment(pub CrdbClusterSpec);
+
+impl Serialize for CrdbClusterFragment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Borrowed views fix the keys and their order; the values are the spec's own.
+        #[derive(Serialize)]
+        struct Fragment<'a> {
+            spec: Keys<'a>,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Keys<'a> {
+            nodes: i32,
+            cache: &'a str,
+            #[serde(rename = "maxSQLMemory")]
+            max_sql_memory: &'a str,
+            resources: Resources<'a>,
+            data_store: DataStore<'a>,
+        }
+        #[derive(Serialize)]
+        struct Resources<'a> {
+            requests: &'a Option<BTreeMap<String, Quantity>>,
+            limits: &'a Option<BTreeMap<String, Quantity>>,
+        }
+        #[derive(Serialize)]
+        struct DataStore<'a> {
+            pvc: &'a CrdbVolumeClaim,
+        }
+        let s = &self.0;
+        Fragment {
+            spec: Keys {
+                nodes: s.nodes,
+                cache: &s.cache,
+                max_sql_memory: &s.max_sql_memory,
+                resources: Resources {
+                    requests: &s.resources.requests,
+                    limits: &s.resources.limits,
+                },
+                data_store: DataStore {
+                    pvc: &s.data_store.pvc,
+                },
+            },
+        }
+        .serialize(serializer)
+    }
+}
+
 pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
     let c = &ctx.plan.cockroach;
     let selector_labels = crdb_selector();
@@ -179,7 +268,6 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
         kind: "CrdbCluster".to_owned(),
         metadata: meta,
         spec: CrdbClusterSpec {
-            nodes: i32::try_from(ctx.crdb_replicas).unwrap_or(i32::MAX),
             image: CrdbImage {
                 name: ctx.cockroach_image(),
                 pull_policy: "IfNotPresent".to_owned(),
@@ -191,16 +279,7 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
             grpc_port: CRDB_GRPC_PORT,
             sql_port: CRDB_SQL_PORT,
             http_port: CRDB_HTTP_PORT,
-            cache: crdb_size_flag(c.cache),
-            max_sql_memory: crdb_size_flag(c.max_sql_memory),
             additional_args: vec![locality, format!("--join={}", join_list(ctx))],
-            resources: guaranteed(c.cpu, c.memory),
-            data_store: CrdbDataStore {
-                pvc: CrdbVolumeClaim {
-                    spec: claim_spec(ctx, c.disk),
-                },
-                supports_auto_resize: false,
-            },
             max_unavailable: 1,
             affinity: Some(affinity(ctx, &selector_labels)),
             topology_spread_constraints: spread(ctx, &selector_labels),
@@ -209,6 +288,15 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
             additional_annotations,
             automount_service_account_token: ctx.reads_node_zone(),
             termination_grace_period_secs: 300,
+            ..CrdbClusterSpec::sized(
+                ctx.crdb_replicas,
+                c.cpu,
+                c.memory,
+                crdb_size_flag(c.cache),
+                crdb_size_flag(c.max_sql_memory),
+                c.disk,
+                ctx.tenant.storage().class_name,
+            )
         },
     }))
 }

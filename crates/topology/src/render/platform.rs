@@ -9,7 +9,7 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::CockroachMode;
-use super::common::{BACKUP_SA, CRDB_NAME, Context, DOC_PREFIX, JOBS_SA, RP_NAME};
+use super::common::{BACKUP_SA, CRDB_NAME, Context, DOC_PREFIX, JOBS_SA, RP_NAME, purpose};
 use super::kit::labels;
 use super::manifest::Manifest;
 use crate::identity::IdentityBinding;
@@ -94,7 +94,7 @@ pub fn service_accounts(ctx: &Context<'_>) -> Vec<Manifest> {
         if with_identity && let Some(b) = binding {
             annotations.extend(identity(b));
         }
-        annotations.insert(format!("{DOC_PREFIX}purpose"), why.to_owned());
+        annotations.extend(purpose(why));
         meta.annotations = Some(annotations);
         out.push(Manifest::ServiceAccount(Box::new(ServiceAccount {
             metadata: meta,
@@ -158,14 +158,9 @@ pub fn node_reader_rbac(ctx: &Context<'_>) -> Vec<Manifest> {
         });
     }
     let mut role_meta = meta();
-    role_meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "pods read their own Node's topology.kubernetes.io/zone label for --locality and redpanda.rack".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
+    role_meta.annotations = Some(purpose(
+        "pods read their own Node's topology.kubernetes.io/zone label for --locality and redpanda.rack",
+    ));
     vec![
         Manifest::ClusterRole(Box::new(ClusterRole {
             metadata: role_meta,
@@ -203,14 +198,9 @@ pub fn storage_class(ctx: &Context<'_>) -> Option<Manifest> {
     parameters.extend(ctx.plan.volume_parameters.clone());
     let mut meta = ctx.meta(profile.class_name, &BTreeMap::new());
     meta.namespace = None;
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "ledger data: volumes are retained when their claim is deleted and created in the zone of the pod that first uses them".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
+    meta.annotations = Some(purpose(
+        "ledger data: volumes are retained when their claim is deleted and created in the zone of the pod that first uses them",
+    ));
     Some(Manifest::StorageClass(Box::new(StorageClass {
         metadata: meta,
         provisioner: profile.provisioner.to_owned(),

@@ -9,26 +9,25 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, HTTPGetAction, KeyToPath, PodTemplateSpec, Probe,
-    SecretVolumeSource, SecurityContext, Service, ServicePort, ServiceSpec, TCPSocketAction,
-    Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, KeyToPath, Probe, SecretVolumeSource,
+    SecurityContext, TCPSocketAction, Volume,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::cockroach::{
-    LedgerPods, container_port, job_labels, job_pod, kube_api_volume, ledger_statefulset, pdb_for,
+    LedgerPods, container_port, headless_service, kube_api_volume, ledger_statefulset, pdb_for,
+    port,
 };
 use super::common::{
     Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT, RP_TLS_SECRET,
-    cpu_manager_note, redpanda_selector, seastar_size_flag,
+    cpu_manager_note, purpose, redpanda_selector, seastar_size_flag,
 };
+use super::job::ScriptJob;
 use super::kit::{
-    JOB_UID, REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, labels,
-    mount, secret_volume, small_resources,
+    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, http_probe, mount,
+    secret_volume, small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
@@ -111,14 +110,9 @@ fn bootstrap_config() -> String {
 
 fn config_map(ctx: &Context<'_>) -> Manifest {
     let mut meta = ctx.meta(RP_NAME, &redpanda_selector());
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "redpanda.yaml template (the init container fills in the pod's ordinal and rack) and the cluster's first-start properties".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
+    meta.annotations = Some(purpose(
+        "redpanda.yaml template (the init container fills in the pod's ordinal and rack) and the cluster's first-start properties",
+    ));
     Manifest::ConfigMap(Box::new(ConfigMap {
         metadata: meta,
         data: Some(
@@ -134,28 +128,15 @@ fn config_map(ctx: &Context<'_>) -> Manifest {
 }
 
 fn service(ctx: &Context<'_>) -> Manifest {
-    let port = |name: &str, port: i32| ServicePort {
-        name: Some(name.to_owned()),
-        port,
-        target_port: Some(IntOrString::String(name.to_owned())),
-        protocol: Some("TCP".to_owned()),
-        ..Default::default()
-    };
-    Manifest::Service(Box::new(Service {
-        metadata: ctx.meta(RP_NAME, &redpanda_selector()),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".to_owned()),
-            publish_not_ready_addresses: Some(true),
-            selector: Some(redpanda_selector()),
-            ports: Some(vec![
-                port("kafka", RP_KAFKA_PORT),
-                port("rpc", RP_RPC_PORT),
-                port("admin", RP_ADMIN_PORT),
-            ]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }))
+    headless_service(
+        ctx.meta(RP_NAME, &redpanda_selector()),
+        redpanda_selector(),
+        vec![
+            port("kafka", RP_KAFKA_PORT),
+            port("rpc", RP_RPC_PORT),
+            port("admin", RP_ADMIN_PORT),
+        ],
+    )
 }
 
 fn configure_script(ctx: &Context<'_>) -> String {
@@ -336,18 +317,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
 }
 
 fn ready_probe(period: i32, failures: i32) -> Probe {
-    Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/v1/status/ready".to_owned()),
-            port: IntOrString::String("admin".to_owned()),
-            scheme: Some("HTTP".to_owned()),
-            ..Default::default()
-        }),
-        period_seconds: Some(period),
-        failure_threshold: Some(failures),
-        timeout_seconds: Some(5),
-        ..Default::default()
-    }
+    http_probe("HTTP", "admin", "/v1/status/ready", period, failures)
 }
 
 fn topics_script(ctx: &Context<'_>) -> String {
@@ -377,67 +347,30 @@ fn topics_script(ctx: &Context<'_>) -> String {
 
 fn topics_job(ctx: &Context<'_>) -> Manifest {
     let name = format!("{RP_NAME}-topics");
-    let container = Container {
-        name: "topics".to_owned(),
-        image: Some(ctx.redpanda_image()),
-        image_pull_policy: Some("IfNotPresent".to_owned()),
-        command: Some(vec![
-            "/bin/bash".to_owned(),
-            "-c".to_owned(),
-            topics_script(ctx),
-        ]),
-        env: Some(vec![env("HOME", "/tmp")]),
-        resources: Some(small_resources()),
-        security_context: Some(container_security(JOB_UID)),
-        volume_mounts: Some(vec![
-            mount("tls", TLS_DIR, true),
-            mount("tmp", "/tmp", false),
-        ]),
-        ..Default::default()
-    };
-    let volumes = vec![
-        Volume {
-            name: "tls".to_owned(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(RP_TLS_SECRET.to_owned()),
-                items: Some(vec![KeyToPath {
-                    key: "ca.crt".to_owned(),
-                    path: "ca.crt".to_owned(),
-                    ..Default::default()
-                }]),
-                default_mode: Some(0o444),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        empty_dir("tmp", false, "64Mi"),
-    ];
-    let mut meta = ctx.meta(
-        &name,
-        &labels(&[("app.kubernetes.io/component", "ledger-job")]),
-    );
-    meta.annotations = Some(
-        [(
-            format!("{DOC_PREFIX}purpose"),
-            "sets rack awareness and default replication 3 on the cluster and creates the tenant's topics if missing; safe to re-run".to_owned(),
-        )]
-        .into_iter()
-        .collect(),
-    );
-    Manifest::Job(Box::new(Job {
-        metadata: meta,
-        spec: JobSpec {
-            backoff_limit: Some(10),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(job_labels(ctx, &name)),
+    ScriptJob {
+        name: &name,
+        container: "topics",
+        image: ctx.redpanda_image(),
+        script: topics_script(ctx),
+        mounts: vec![mount("tls", TLS_DIR, true), mount("tmp", "/tmp", false)],
+        volumes: vec![
+            Volume {
+                name: "tls".to_owned(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(RP_TLS_SECRET.to_owned()),
+                    items: Some(vec![KeyToPath {
+                        key: "ca.crt".to_owned(),
+                        path: "ca.crt".to_owned(),
+                        ..Default::default()
+                    }]),
+                    default_mode: Some(0o444),
                     ..Default::default()
                 }),
-                spec: Some(job_pod(ctx, container, volumes)),
+                ..Default::default()
             },
-            ..Default::default()
-        }
-        .into(),
-        ..Default::default()
-    }))
+            empty_dir("tmp", false, "64Mi"),
+        ],
+        purpose: "sets rack awareness and default replication 3 on the cluster and creates the tenant's topics if missing; safe to re-run",
+    }
+    .manifest(ctx)
 }

@@ -36,7 +36,6 @@ mod locate;
 mod validate;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -83,11 +82,7 @@ impl Ring {
     }
 }
 
-impl fmt::Display for Ring {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::error::display_as_str!(Ring);
 
 impl FromStr for Ring {
     type Err = ParseError;
@@ -96,12 +91,7 @@ impl FromStr for Ring {
         Ring::ALL
             .into_iter()
             .find(|r| r.as_str() == s.trim())
-            .ok_or_else(|| ParseError {
-                what: "ring",
-                value: s.to_owned(),
-                valid: Ring::ALL.iter().map(|r| r.as_str().to_owned()).collect(),
-                context: None,
-            })
+            .ok_or_else(|| ParseError::unknown("ring", s, &Ring::ALL, Ring::as_str))
     }
 }
 

@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 
 use super::{Problem, Tenant, TenantError, TenantSpec, TopicSpec};
+use crate::error::ensure;
+use crate::identity::is_dns_label_byte;
 use crate::locality::{Locality, RegionSpec};
 use crate::provider::Provider;
 use crate::quorum::{self, QuorumPlan};
@@ -292,21 +294,17 @@ fn dns_label(field: &str, value: &str, max: usize, example: &str) -> Result<(), 
         && value.len() <= max
         && value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
         && !value.ends_with('-')
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
+        && value.bytes().all(is_dns_label_byte);
+    ensure(ok, || {
+        Problem::new(
             field,
             value,
             format!(
                 "must be 1-{max} lowercase letters, digits or '-', starting with a letter and not ending with '-' (it becomes part of Kubernetes names)"
             ),
             format!("e.g. {example}"),
-        ))
-    }
+        )
+    })
 }
 
 fn image_tag(field: &str, value: &str) -> Result<(), Problem> {
@@ -320,16 +318,14 @@ fn image_tag(field: &str, value: &str) -> Result<(), Problem> {
         && value
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
+    ensure(ok, || {
+        Problem::new(
             field,
             value,
             "images are pinned to an exact release tag vMAJOR.MINOR.PATCH (never latest or a bare major)",
             "e.g. v25.2.4",
-        ))
-    }
+        )
+    })
 }
 
 fn images(spec: &TenantSpec) -> Result<(), Problem> {
@@ -570,9 +566,9 @@ fn bucket_name(provider: Provider, bucket: &str) -> Result<(), Problem> {
         _ => (3, 63, true, "an S3 bucket name"),
     };
     let ok = (min..=max).contains(&bucket.len())
-        && bucket.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (dots && b == b'.')
-        })
+        && bucket
+            .bytes()
+            .all(|b| is_dns_label_byte(b) || (dots && b == b'.'))
         && bucket
             .bytes()
             .next()
@@ -582,10 +578,8 @@ fn bucket_name(provider: Provider, bucket: &str) -> Result<(), Problem> {
             .last()
             .is_some_and(|b| b.is_ascii_alphanumeric())
         && !bucket.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(Problem::new(
+    ensure(ok, || {
+        Problem::new(
             "backup.bucket",
             bucket,
             format!(
@@ -593,8 +587,8 @@ fn bucket_name(provider: Provider, bucket: &str) -> Result<(), Problem> {
                 if dots { ", '.'" } else { "" }
             ),
             "e.g. acme-ledger-backups",
-        ))
-    }
+        )
+    })
 }
 
 fn resources(field: &str, r: &super::NodeResources) -> Result<(), Problem> {

@@ -42,24 +42,24 @@ Exit status: 0 planned, 2 bad input or a refused size (the error names the rule 
 )]
 pub struct Args {
     /// Where the ledger runs: aws, azure, gcp or onprem.
-    #[arg(long, value_parser = parse_provider)]
+    #[arg(long, value_parser = parsed::<Provider>)]
     pub provider: Provider,
     /// dev, staging or prod (production rules at full strength).
-    #[arg(long, value_parser = parse_tier, default_value = "prod")]
+    #[arg(long, value_parser = parsed::<Tier>, default_value = "prod")]
     pub tier: Tier,
 
     /// vCPU per CockroachDB node (whole CPUs: 8 or 8000m). With --memory: node-shape mode.
-    #[arg(long, value_parser = parse_cpu, help_heading = "Node shape")]
+    #[arg(long, value_parser = parsed::<Cpu>, help_heading = "Node shape")]
     pub vcpu: Option<Cpu>,
     /// Memory per CockroachDB node (32GiB, 32Gi, 32768Mi).
-    #[arg(long, value_parser = parse_bytes, help_heading = "Node shape")]
+    #[arg(long, value_parser = parsed::<ByteSize>, help_heading = "Node shape")]
     pub memory: Option<ByteSize>,
     /// CockroachDB node count (odd, at least 3); default the fewest that fit.
     #[arg(long, help_heading = "Node shape")]
     pub nodes: Option<u32>,
 
     /// Logical data today, before replication (6TiB). Selects workload mode.
-    #[arg(long, value_parser = parse_bytes, help_heading = "Workload")]
+    #[arg(long, value_parser = parsed::<ByteSize>, help_heading = "Workload")]
     pub data: Option<ByteSize>,
     /// Yearly growth, compounded (40% or 40).
     #[arg(long, value_parser = parse_percent, requires = "data", help_heading = "Workload")]
@@ -71,7 +71,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_rate, requires = "data", help_heading = "Workload")]
     pub write_rate: Option<ByteSize>,
     /// What the cluster must survive: zone (replication factor 3) or region (5, across 3+ regions).
-    #[arg(long, value_parser = parse_survival, default_value = "zone", help_heading = "Workload")]
+    #[arg(long, value_parser = parsed::<SurvivalGoal>, default_value = "zone", help_heading = "Workload")]
     pub survive: SurvivalGoal,
 
     /// Regions, comma-separated (eu-west-1,eu-central-1,eu-north-1).
@@ -91,7 +91,7 @@ pub struct Args {
     #[arg(long, help_heading = "Storage")]
     pub storage_class: Option<String>,
     /// Disk per CockroachDB node instead of the computed size.
-    #[arg(long, value_parser = parse_bytes, help_heading = "Storage")]
+    #[arg(long, value_parser = parsed::<ByteSize>, help_heading = "Storage")]
     pub disk: Option<ByteSize>,
     /// Fullest a disk may be at the horizon, percent.
     #[arg(long, value_parser = parse_whole_percent, default_value = "60%", help_heading = "Storage")]
@@ -101,10 +101,10 @@ pub struct Args {
     pub write_amplification: u32,
 
     /// --cache instead of 25% of the memory limit (30% or 10GiB).
-    #[arg(long, value_parser = parse_share, help_heading = "CockroachDB memory")]
+    #[arg(long, value_parser = parsed::<MemoryShare>, help_heading = "CockroachDB memory")]
     pub cache: Option<MemoryShare>,
     /// --max-sql-memory instead of 25% of the memory limit (2 × max-sql-memory + cache ≤ 80%).
-    #[arg(long, value_parser = parse_share, help_heading = "CockroachDB memory")]
+    #[arg(long, value_parser = parsed::<MemoryShare>, help_heading = "CockroachDB memory")]
     pub max_sql_memory: Option<MemoryShare>,
 
     /// Redpanda brokers (odd, at least 3).
@@ -114,7 +114,7 @@ pub struct Args {
     #[arg(long, help_heading = "Redpanda")]
     pub redpanda_cores: Option<u32>,
     /// Memory per broker (at least 2 GiB per core; default 4 GiB per core, 2 in dev).
-    #[arg(long, value_parser = parse_bytes, help_heading = "Redpanda")]
+    #[arg(long, value_parser = parsed::<ByteSize>, help_heading = "Redpanda")]
     pub redpanda_memory: Option<ByteSize>,
     /// Event stream ingest per second (default: --write-rate).
     #[arg(long, value_parser = parse_rate, help_heading = "Redpanda")]
@@ -123,14 +123,14 @@ pub struct Args {
     #[arg(long, value_parser = parse_hours, default_value = "168h", help_heading = "Redpanda")]
     pub redpanda_retention: u32,
     /// Disk per broker instead of the computed size.
-    #[arg(long, value_parser = parse_bytes, help_heading = "Redpanda")]
+    #[arg(long, value_parser = parsed::<ByteSize>, help_heading = "Redpanda")]
     pub redpanda_disk: Option<ByteSize>,
 
     /// CPU the node's daemonsets request (CNI, kube-proxy, CSI, agents).
-    #[arg(long, value_parser = parse_cpu, default_value = "500m", help_heading = "Node reserve")]
+    #[arg(long, value_parser = parsed::<Cpu>, default_value = "500m", help_heading = "Node reserve")]
     pub daemonset_cpu: Cpu,
     /// Memory the node's daemonsets request.
-    #[arg(long, value_parser = parse_bytes, default_value = "1Gi", help_heading = "Node reserve")]
+    #[arg(long, value_parser = parsed::<ByteSize>, default_value = "1Gi", help_heading = "Node reserve")]
     pub daemonset_memory: ByteSize,
 
     /// Output format: table, json (the whole plan) or yaml (a paste-ready fragment).
@@ -213,27 +213,12 @@ impl Args {
     }
 }
 
-fn parse_provider(s: &str) -> Result<Provider, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_tier(s: &str) -> Result<Tier, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_survival(s: &str) -> Result<SurvivalGoal, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_cpu(s: &str) -> Result<Cpu, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_bytes(s: &str) -> Result<ByteSize, String> {
-    s.parse().map_err(|e| format!("{e}"))
-}
-
-fn parse_share(s: &str) -> Result<MemoryShare, String> {
+/// Any of the model's quantities and names (`Provider`, `Tier`, `Cpu`, `ByteSize`…), with
+/// its own error message.
+fn parsed<T: std::str::FromStr>(s: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
     s.parse().map_err(|e| format!("{e}"))
 }
 

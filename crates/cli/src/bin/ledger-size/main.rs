@@ -12,22 +12,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use thinledger_cli::{EXIT_BAD_INPUT, OutputFormat, is_broken_pipe, print_error, write_structured};
+use thinledger_cli::{EXIT_OK, OutputFormat, exit_status, write_structured};
 use thinledger_sizing::SizingPlan;
 
 use crate::args::{Args, Fragment};
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
-        Err(err) => {
-            print_error(&err);
-            ExitCode::from(u8::try_from(EXIT_BAD_INPUT).unwrap_or(2))
-        }
-    }
+    exit_status(run(&args).map(|()| EXIT_OK))
 }
 
 fn run(args: &Args) -> anyhow::Result<()> {

@@ -3,21 +3,12 @@
 use std::fmt::Write as _;
 
 use thinledger_sizing::{NodeFit, SizingMode, SizingPlan, rules::human_size};
-use thinledger_topology::{ByteSize, Placement};
+use thinledger_topology::Placement;
 
 const LABEL: usize = 18;
 
 fn row(out: &mut String, label: &str, value: impl AsRef<str>) {
     let _ = writeln!(out, "  {label:<LABEL$}{}", value.as_ref());
-}
-
-fn gib(size: ByteSize) -> String {
-    let g = size.as_gib_f64();
-    if g >= 1024.0 {
-        format!("{:.2} TiB", g / 1024.0)
-    } else {
-        format!("{g:.1} GiB")
-    }
 }
 
 fn placements(list: &[Placement]) -> String {
@@ -41,7 +32,7 @@ fn node(out: &mut String, fit: &NodeFit) {
                 i.vcpu,
                 human_size(i.memory),
                 i.allocatable_cpu,
-                gib(i.allocatable_memory)
+                i.allocatable_memory.to_gib_text()
             ),
         ),
         None => row(
@@ -75,10 +66,10 @@ pub fn render(plan: &SizingPlan) -> String {
     {
         let mut line = format!(
             "  data {} today, {}%/year for {} years → {} at the horizon",
-            gib(f.data),
+            f.data.to_gib_text(),
             f.growth_percent_per_year,
             f.horizon_years,
-            gib(f.data_at_horizon)
+            f.data_at_horizon.to_gib_text()
         );
         if let Some(rate) = f.write_rate_per_second {
             let _ = write!(line, "; writes {}/s", human_size(rate));
@@ -117,7 +108,7 @@ pub fn render(plan: &SizingPlan) -> String {
         let _ = write!(
             disk,
             "; holds {} at the horizon, ≤ {}% full",
-            gib(per_node),
+            per_node.to_gib_text(),
             d.target_utilisation_percent
         );
     }

@@ -1,0 +1,95 @@
+//! The one-shot Jobs (CockroachDB's cluster init, Redpanda's topics): a bash script in the
+//! component's image, run once under the restricted profile by the jobs' ServiceAccount, with
+//! the labels the network policies admit to the databases.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::{Job, JobSpec};
+use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Volume, VolumeMount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::common::{Context, JOB_LABEL, JOBS_SA, purpose};
+use super::kit::{JOB_UID, container_security, env, labels, pod_security, small_resources};
+use super::manifest::Manifest;
+
+/// Job pods' labels (admitted to the databases by the network policy).
+pub fn job_labels(ctx: &Context<'_>, name: &str) -> BTreeMap<String, String> {
+    let mut l = ctx.common_labels();
+    l.extend(labels(&[
+        ("app.kubernetes.io/name", name),
+        ("app.kubernetes.io/component", "ledger-job"),
+        (JOB_LABEL, "true"),
+    ]));
+    l
+}
+
+/// A one-shot Job pod spec with the restricted settings.
+pub fn job_pod(ctx: &Context<'_>, container: Container, volumes: Vec<Volume>) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(JOBS_SA.to_owned()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        restart_policy: Some("OnFailure".to_owned()),
+        security_context: Some(pod_security(JOB_UID)),
+        image_pull_secrets: ctx.pull_secrets(),
+        containers: vec![container],
+        volumes: Some(volumes),
+        ..Default::default()
+    }
+}
+
+/// A Job that runs `script` once (retried up to 10 times) in `image`.
+pub struct ScriptJob<'a> {
+    /// The Job's name.
+    pub name: &'a str,
+    /// Its container's name.
+    pub container: &'a str,
+    /// The image (the component's own, for its CLI).
+    pub image: String,
+    /// The bash script; it must be safe to re-run.
+    pub script: String,
+    /// The container's mounts, `/tmp` included (the root filesystem is read-only).
+    pub mounts: Vec<VolumeMount>,
+    /// The pod's volumes.
+    pub volumes: Vec<Volume>,
+    /// The purpose annotation: what the Job does and why re-running it is safe.
+    pub purpose: &'a str,
+}
+
+impl ScriptJob<'_> {
+    /// The Job, labelled and annotated like every rendered object.
+    pub fn manifest(self, ctx: &Context<'_>) -> Manifest {
+        let container = Container {
+            name: self.container.to_owned(),
+            image: Some(self.image),
+            image_pull_policy: Some("IfNotPresent".to_owned()),
+            command: Some(vec!["/bin/bash".to_owned(), "-c".to_owned(), self.script]),
+            env: Some(vec![env("HOME", "/tmp")]),
+            resources: Some(small_resources()),
+            security_context: Some(container_security(JOB_UID)),
+            volume_mounts: Some(self.mounts),
+            ..Default::default()
+        };
+        let mut meta = ctx.meta(
+            self.name,
+            &labels(&[("app.kubernetes.io/component", "ledger-job")]),
+        );
+        meta.annotations = Some(purpose(self.purpose));
+        Manifest::Job(Box::new(Job {
+            metadata: meta,
+            spec: JobSpec {
+                backoff_limit: Some(10),
+                template: PodTemplateSpec {
+                    metadata: Some(ObjectMeta {
+                        labels: Some(job_labels(ctx, self.name)),
+                        ..Default::default()
+                    }),
+                    spec: Some(job_pod(ctx, container, self.volumes)),
+                },
+                ..Default::default()
+            }
+            .into(),
+            ..Default::default()
+        }))
+    }
+}
