@@ -15,7 +15,7 @@ use super::credentials::{EnvVars, StoreCredentials};
 use super::error::StoreError;
 use super::location::{self, StoreKind, StoreLocation, UrlSettings};
 use super::options::{RetryOptions, StoreOptions};
-use super::secret::Secret;
+use super::secret::{REDACTED, Secret};
 
 /// Builds a [`Store`] from a URL, options and credentials.
 ///
@@ -365,7 +365,7 @@ fn check_endpoint(endpoint: &str) -> Result<bool, StoreError> {
     // '@' counts: a password may hold a '/' that would hide it from an authority-only check.
     if endpoint.contains('@') {
         return Err(invalid(
-            "***",
+            REDACTED,
             "credentials do not belong in an endpoint URL (URLs end up in logs)",
             "remove user:password@ and pass credentials as options or through the environment",
         ));
@@ -379,7 +379,7 @@ fn check_endpoint(endpoint: &str) -> Result<bool, StoreError> {
     })?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(invalid(
-            "***",
+            REDACTED,
             "credentials do not belong in an endpoint URL (URLs end up in logs)",
             "remove user:password@ and pass credentials as options or through the environment",
         ));

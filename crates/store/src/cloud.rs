@@ -37,7 +37,7 @@ mod enabled {
         }
     }
 
-    /// The client's own message, with every secret we gave it replaced by `***`.
+    /// The client's own message, with every secret we gave it replaced by `redacted`.
     pub(super) fn client_error(
         store: &'static str,
         credentials: &StoreCredentials,
@@ -45,7 +45,7 @@ mod enabled {
     ) -> StoreError {
         StoreError::Client {
             store,
-            message: scrub(&e.to_string(), &credentials.secrets()),
+            message: scrub(&e.to_string(), credentials.secrets()),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Errors from building a store.
 
 /// Why a store could not be built. Every message names the input, the rule and the fix, and
-/// never contains a secret: values of secret fields are printed as `***`, and messages that come
+/// never contains a secret: values of secret fields are printed as `redacted`, and messages that come
 /// from the underlying client are scrubbed of every secret the builder holds.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -11,7 +11,7 @@ pub enum StoreError {
     Invalid {
         /// Where the value came from, e.g. `url.scheme` or `option.endpoint`.
         field: String,
-        /// The offending value (`***` for secret fields).
+        /// The offending value (`redacted` for secret fields).
         value: String,
         /// The rule it breaks.
         rule: String,
@@ -43,7 +43,7 @@ pub enum StoreError {
     Client {
         /// The store kind.
         store: &'static str,
-        /// The client's message, with every secret replaced by `***`.
+        /// The client's message, with every secret replaced by `redacted`.
         message: String,
     },
 }

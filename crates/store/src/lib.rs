@@ -10,7 +10,7 @@
 //!
 //! URL query options (`endpoint`, `region`, `path_style`, `allow_http`, `account`) are for
 //! settings only; a URL that carries a secret is refused, without echoing it. Secrets travel as
-//! [`Secret`]s, which print as `***`, and client messages are scrubbed of them, so neither
+//! [`Secret`]s, which print as `redacted` ([`REDACTED`]), and client messages are scrubbed of them, so neither
 //! `Debug` output, logs nor errors contain a key. A provider identity binding from the tenant
 //! model ([`thinledger_topology::IdentityBinding`]) selects the credentials with
 //! [`StoreBuilder::with_identity`]; see [`StoreCredentials::for_identity`] for the mapping.
@@ -101,4 +101,4 @@ pub use error::StoreError;
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
 pub use options::{DEFAULT_MAX_IN_FLIGHT, RetryOptions, StoreOptions};
-pub use secret::Secret;
+pub use secret::{REDACTED, Secret, scrub};

@@ -4,6 +4,7 @@ use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 
 use super::error::StoreError;
+use super::secret::REDACTED;
 
 /// The kind of object store a URL selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -273,7 +274,7 @@ fn parse_file(rest: &str, cwd: &FsPath) -> Result<(StoreLocation, UrlSettings), 
             .collect();
         return Err(StoreError::invalid(
             "url.query",
-            "***",
+            REDACTED,
             format!(
                 "file:// URLs take no options (given: {})",
                 if names.is_empty() {
@@ -327,7 +328,7 @@ fn parse_bucket_url(
     if bucket.contains('@') || bucket.contains(':') {
         return Err(StoreError::invalid(
             format!("url.{what}"),
-            "***",
+            REDACTED,
             "credentials and ports do not belong in a store URL (URLs end up in logs and process lists)",
             SECRET_FIX,
         ));
@@ -456,7 +457,7 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
         {
             return Err(StoreError::invalid(
                 field,
-                "***",
+                REDACTED,
                 "secrets are not accepted in a store URL (URLs end up in logs, shell history and process lists)",
                 SECRET_FIX,
             ));
@@ -471,7 +472,7 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
             };
             return Err(StoreError::invalid(
                 field,
-                "***",
+                REDACTED,
                 format!("unknown URL option (known: {QUERY_KEYS}); its value is not shown"),
                 "remove it or fix its spelling; pass credentials through the environment",
             ));
@@ -516,7 +517,7 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
             _ => {
                 return Err(StoreError::invalid(
                     field,
-                    "***",
+                    REDACTED,
                     format!("unknown URL option (known: {QUERY_KEYS})"),
                     "remove it or fix its spelling",
                 ));

@@ -1,9 +1,19 @@
-//! A string that must never be printed: keys, passwords, service-account JSON.
+//! A string that must never be printed (keys, passwords, passphrases, service-account JSON),
+//! and the one token every crate prints in its place.
 
 use std::fmt;
 
-/// A secret value. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value,
-/// so a secret cannot reach a log line or an error message by accident.
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+/// What every crate shows in place of a secret: in `Debug` and `Display`, in URIs
+/// (`AWS_SECRET_ACCESS_KEY=redacted`, `postgresql://root:redacted@…`), SQL literals, plans,
+/// dry runs, logs and error messages. A word rather than `***`: it explains itself in a log
+/// line and needs no escaping in a URI or an SQL literal.
+pub const REDACTED: &str = "redacted";
+
+/// A secret value. `Debug` prints `Secret(redacted)` and `Display` prints [`REDACTED`]; only
+/// [`Secret::expose`] gives the value, so a secret cannot reach a log line or an error message
+/// by accident.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -33,30 +43,41 @@ impl From<&str> for Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+        write!(f, "Secret({REDACTED})")
     }
 }
 
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
+        f.write_str(REDACTED)
     }
 }
 
-/// Replaces every occurrence of each non-empty secret in `text` with `***`.
+/// RFC 3986's unreserved characters stay; everything else is percent-encoded (how a secret
+/// travels inside a URI).
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Replaces every occurrence of each secret in `text`, and of its percent-encoded form (how a
+/// secret travels in a URI), with [`REDACTED`].
 ///
-/// Used on messages that come from other libraries (a client builder or an HTTP error), which
-/// we do not control: whatever they say, a secret we handed them does not come back out.
-#[cfg_attr(
-    not(any(feature = "s3", feature = "azure", feature = "gcs")),
-    allow(dead_code)
-)]
-pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
+/// For messages that come from other libraries or servers (a client builder, an HTTP or SQL
+/// error), which we do not control: whatever they say, a secret we handed them does not come
+/// back out. Values shorter than 4 characters are left alone: they would blank out ordinary
+/// words, and real keys, passwords and passphrases are longer.
+pub fn scrub<'a>(text: &str, secrets: impl IntoIterator<Item = &'a Secret>) -> String {
     let mut out = text.to_owned();
     for secret in secrets {
-        // Very short values would blank out ordinary words; real keys are long.
-        if secret.0.len() >= 4 {
-            out = out.replace(&secret.0, "***");
+        if secret.0.len() < 4 {
+            continue;
+        }
+        out = out.replace(&secret.0, REDACTED);
+        let encoded = utf8_percent_encode(&secret.0, URI_COMPONENT).to_string();
+        if encoded != secret.0 {
+            out = out.replace(&encoded, REDACTED);
         }
     }
     out
@@ -69,8 +90,8 @@ mod tests {
     #[test]
     fn debug_and_display_hide_the_value() {
         let s = Secret::new("hunter2-very-secret");
-        assert_eq!(format!("{s:?}"), "Secret(***)");
-        assert_eq!(s.to_string(), "***");
+        assert_eq!(format!("{s:?}"), "Secret(redacted)");
+        assert_eq!(s.to_string(), "redacted");
         assert_eq!(s.expose(), "hunter2-very-secret");
     }
 
@@ -78,8 +99,18 @@ mod tests {
     fn scrub_removes_every_occurrence() {
         let s = Secret::new("abcd1234");
         assert_eq!(
-            scrub("key abcd1234 and abcd1234!", &[&s]),
-            "key *** and ***!"
+            scrub("key abcd1234 and abcd1234!", [&s]),
+            "key redacted and redacted!"
         );
+    }
+
+    #[test]
+    fn scrub_removes_the_uri_encoded_form_and_keeps_short_values() {
+        let s = Secret::new("a/b+c d");
+        assert_eq!(
+            scrub("s3://b?K=a%2Fb%2Bc%20d and a/b+c d", [&s]),
+            "s3://b?K=redacted and redacted"
+        );
+        assert_eq!(scrub("abc abc", [&Secret::new("abc")]), "abc abc");
     }
 }

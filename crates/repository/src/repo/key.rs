@@ -30,26 +30,9 @@ impl Default for KdfParams {
     }
 }
 
-/// A repository password. Its `Debug` form is redacted; it has no `Display`.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    /// Wraps a password.
-    pub fn new(password: impl Into<String>) -> Password {
-        Password(password.into())
-    }
-
-    pub(crate) fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(***)")
-    }
-}
+/// A repository password: the workspace's one secret type, so it prints as `redacted` like
+/// every other secret (`Password::new("…")`, `Debug` → `Secret(redacted)`).
+pub type Password = thinledger_store::Secret;
 
 /// The JSON of a key file.
 #[derive(Debug, Serialize, Deserialize)]
@@ -85,7 +68,7 @@ fn derive(password: &Password, salt: &[u8], params: KdfParams) -> Result<Key> {
         ),
     })?;
     let mut out = [0u8; 64];
-    scrypt::scrypt(password.expose(), salt, &p, &mut out).map_err(|e| Error::Unsupported {
+    scrypt::scrypt(password.expose().as_bytes(), salt, &p, &mut out).map_err(|e| Error::Unsupported {
         detail: format!("scrypt output: {e}"),
     })?;
     Ok(Key::from_derived(&out))
@@ -177,6 +160,6 @@ mod tests {
         let back: KeyFile = serde_json::from_str(&text).unwrap();
         assert_eq!(back.open(&pw, "k").unwrap(), Some(master));
         assert_eq!(back.open(&Password::new("wrong"), "k").unwrap(), None);
-        assert_eq!(format!("{pw:?}"), "Password(***)");
+        assert_eq!(format!("{pw:?}"), "Secret(redacted)");
     }
 }
