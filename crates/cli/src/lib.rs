@@ -54,32 +54,19 @@ pub fn write_structured<T: Serialize>(
     Ok(())
 }
 
-/// The texts of `err` and of each of its causes, outermost first.
-fn causes<'e>(err: &'e (dyn std::error::Error + 'static)) -> impl Iterator<Item = String> + 'e {
-    std::iter::successors(Some(err), |e| e.source()).map(ToString::to_string)
-}
+/// The one walk over an error's causes (a library function: the CockroachDB driver uses it too).
+pub use thinledger_topology::error_chain;
 
 /// Prints an error and its whole chain of causes to stderr, as `error: …` / `  caused by: …`,
-/// leaving out a cause whose text the line before already contains (store errors quote
+/// leaving out a cause whose text an earlier line already contains (store errors quote
 /// their sources).
 pub fn print_error(err: &anyhow::Error) {
     let mut stderr = std::io::stderr().lock();
-    let mut texts = causes(err.as_ref());
-    let mut last = texts.next().unwrap_or_default();
-    let _ = writeln!(stderr, "error: {last}");
+    let mut texts = thinledger_topology::error_causes(err.as_ref()).into_iter();
+    let _ = writeln!(stderr, "error: {}", texts.next().unwrap_or_default());
     for text in texts {
-        if last.contains(&text) {
-            continue;
-        }
         let _ = writeln!(stderr, "  caused by: {text}");
-        last = text;
     }
-}
-
-/// `err` and its causes on one line, joined by `: ` (for findings and reports that hold an
-/// error as one message; [`print_error`] prints the chain for people).
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    causes(err).collect::<Vec<_>>().join(": ")
 }
 
 /// The process exit status of a command's `result`: its own code on success; success when

@@ -37,7 +37,9 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::config::{Host, SslMode};
 use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 
-use super::error::{CockroachError, chain_text, scrub};
+use super::error::CockroachError;
+use thinledger_store::{REDACTED, Secret, scrub};
+use thinledger_topology::error_chain;
 
 /// How strictly the server is checked (`sslmode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +127,7 @@ impl ConnectionUrl {
             tokio_postgres::Config::from_str(&rest).map_err(|e| CockroachError::Config {
                 target: early_target.clone(),
                 // The parser's messages name options, never values; scrub anyway.
-                message: scrub(&chain_text(&e), &password_of(url)),
+                message: scrub(&error_chain(&e), &password_of(url)),
                 fix: "check the URL's form: postgresql://user@host:port/database?option=value"
                     .to_owned(),
             })?;
@@ -170,10 +172,10 @@ impl ConnectionUrl {
     }
 
     /// The password (if any) in the forms it could be echoed, for scrubbing.
-    pub(crate) fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
         self.config
             .get_password()
-            .map(|p| vec![String::from_utf8_lossy(p).into_owned()])
+            .map(|p| vec![Secret::new(String::from_utf8_lossy(p))])
             .unwrap_or_default()
     }
 
@@ -261,7 +263,7 @@ impl ConnectionUrl {
     }
 }
 
-fn password_of(url: &str) -> Vec<String> {
+fn password_of(url: &str) -> Vec<Secret> {
     // userinfo is between "://" and the last '@' before the path.
     let Some((_, rest)) = url.split_once("://") else {
         return Vec::new();
@@ -272,10 +274,8 @@ fn password_of(url: &str) -> Vec<String> {
     };
     match userinfo.split_once(':') {
         Some((_, password)) if !password.is_empty() => vec![
-            password.to_owned(),
-            percent_decode_str(password)
-                .decode_utf8_lossy()
-                .into_owned(),
+            Secret::new(password),
+            Secret::new(percent_decode_str(password).decode_utf8_lossy()),
         ],
         _ => Vec::new(),
     }
@@ -299,9 +299,9 @@ fn redact(config: &tokio_postgres::Config, mode: TlsMode) -> String {
         .collect();
     let user = config.get_user().unwrap_or("");
     let password = if config.get_password().is_some() {
-        ":redacted"
+        format!(":{REDACTED}")
     } else {
-        ""
+        String::new()
     };
     let mode = match mode {
         TlsMode::Disable => "disable",
@@ -568,7 +568,7 @@ mod tests {
     fn password_is_found_for_scrubbing() {
         assert_eq!(
             password_of("postgresql://u:p%40ss@h/db"),
-            vec!["p%40ss".to_owned(), "p@ss".to_owned()]
+            vec![Secret::new("p%40ss"), Secret::new("p@ss")]
         );
         assert!(password_of("postgresql://u@h/db").is_empty());
     }

@@ -123,36 +123,3 @@ impl CockroachError {
         }
     }
 }
-
-/// Replaces every non-empty secret (and its URL-encoded form, which is how secrets travel in
-/// URIs) in `text` with `redacted`.
-pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        // Very short values would blank out ordinary words; real keys and passphrases are long.
-        if secret.len() >= 4 {
-            out = out.replace(secret.as_str(), "redacted");
-            let encoded = super::uri::encode_component(secret);
-            if encoded != *secret {
-                out = out.replace(encoded.as_str(), "redacted");
-            }
-        }
-    }
-    out
-}
-
-/// An error's message followed by its causes' (client errors keep the useful part, such as the
-/// TLS or I/O failure or the unknown option, in their source).
-pub(crate) fn chain_text(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
-    }
-    text
-}

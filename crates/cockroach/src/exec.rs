@@ -15,9 +15,11 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::connect::ConnectionUrl;
-use super::error::{CockroachError, chain_text, scrub};
+use super::error::CockroachError;
 use super::sql::{Param, Rendered};
 use super::statement::{CHECK_FILES_LABEL, Statement};
+use thinledger_store::{Secret, scrub};
+use thinledger_topology::error_chain;
 
 impl Statement for Rendered {
     fn render(&self) -> Rendered {
@@ -183,7 +185,7 @@ impl BackupContents {
 pub struct CockroachClient {
     client: tokio_postgres::Client,
     connection: JoinHandle<()>,
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
     job_query: JobStatusQuery,
 }
 
@@ -251,7 +253,7 @@ impl CockroachClient {
     fn statement_error(
         &self,
         label: &str,
-        extra_secrets: &[String],
+        extra_secrets: &[Secret],
         e: &tokio_postgres::Error,
     ) -> CockroachError {
         let mut secrets = self.secrets.clone();
@@ -295,7 +297,7 @@ impl CockroachClient {
     async fn job_status_scrubbed(
         &self,
         job_id: i64,
-        secrets: &[String],
+        secrets: &[Secret],
     ) -> Result<JobStatus, CockroachError> {
         let rows = self
             .client
@@ -339,7 +341,7 @@ impl CockroachClient {
         job_id: i64,
         options: &WaitOptions,
         mut progress: impl FnMut(&JobStatus),
-        secrets: &[String],
+        secrets: &[Secret],
     ) -> Result<JobOutcome, CockroachError> {
         let started = Instant::now();
         loop {
@@ -499,6 +501,6 @@ fn error_text(e: &tokio_postgres::Error) -> String {
             }
             text
         }
-        None => chain_text(e),
+        None => error_chain(e),
     }
 }

@@ -102,4 +102,6 @@ pub use statement::{
     Encryption, FirstRun, FullBackup, OnFailure, OnPreviousRunning, RestoreStatement,
     ShowBackupStatement, ShowBackupsStatement, Statement, Subdir, TablePattern, Target,
 };
-pub use uri::{Destination, KmsUri, REDACTED, S3Credentials, S3Keys, StorageUri};
+/// The one secret type and redaction token of every thinledger crate (from `thinledger-store`).
+pub use thinledger_store::{REDACTED, Secret};
+pub use uri::{Destination, KmsUri, S3Credentials, S3Keys, StorageUri};

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use super::error::CockroachError;
+use thinledger_store::Secret;
 
 /// A SQL identifier (database, schema or table name), always written double-quoted.
 ///
@@ -73,7 +74,7 @@ pub fn quote_literal(text: &str) -> String {
 pub struct Param {
     value: String,
     display: String,
-    secrets: Vec<String>,
+    secrets: Vec<Secret>,
 }
 
 impl Param {
@@ -89,7 +90,7 @@ impl Param {
 
     /// A value holding secrets: `display` is its redacted form and `secrets` lists every secret
     /// string in `value` (for scrubbing what the server says back).
-    pub(crate) fn sensitive(value: String, display: String, secrets: Vec<String>) -> Self {
+    pub(crate) fn sensitive(value: String, display: String, secrets: Vec<Secret>) -> Self {
         Param {
             value,
             display,
@@ -112,7 +113,7 @@ impl Param {
         &self.value
     }
 
-    pub(crate) fn secrets(&self) -> &[String] {
+    pub(crate) fn secrets(&self) -> &[Secret] {
         &self.secrets
     }
 }
@@ -172,7 +173,7 @@ impl Rendered {
     }
 
     /// Every secret string the parameters hold.
-    pub(crate) fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
         self.params
             .iter()
             .flat_map(|p| p.secrets().iter().cloned())
@@ -327,7 +328,7 @@ mod tests {
             .param(Param::sensitive(
                 "s3cr3t-value".into(),
                 "redacted".into(),
-                vec!["s3cr3t-value".into()],
+                vec![Secret::new("s3cr3t-value")],
             ))
             .push(" FROM ")
             .ident(&Ident::new("t", "my\"table").unwrap());

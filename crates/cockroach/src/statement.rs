@@ -17,8 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::error::CockroachError;
 use super::sql::{Ident, Param, Rendered, SqlWriter};
-use super::uri::{Destination, KmsUri, REDACTED, StorageUri};
-use thinledger_store::Secret;
+use super::uri::{Destination, KmsUri, StorageUri};
+use thinledger_store::{REDACTED, Secret};
 
 /// The [`Rendered::label`] of `SHOW BACKUP … WITH check_files`; the driver reports its
 /// refusals as failed verifications.
@@ -333,7 +333,7 @@ impl Encryption {
                 w.param(Param::sensitive(
                     p.expose().to_owned(),
                     REDACTED.to_owned(),
-                    vec![p.expose().to_owned()],
+                    vec![p.clone()],
                 ));
                 true
             }

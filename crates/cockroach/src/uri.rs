@@ -25,7 +25,7 @@ use thinledger_topology::IdentityBinding;
 
 use super::error::CockroachError;
 use super::sql::Param;
-use thinledger_store::Secret;
+use thinledger_store::{REDACTED, Secret};
 
 /// Everything but RFC 3986's unreserved characters is encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -35,12 +35,9 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Percent-encodes one URI component (a path segment or a query value).
-pub(crate) fn encode_component(text: &str) -> String {
+fn encode_component(text: &str) -> String {
     utf8_percent_encode(text, COMPONENT).to_string()
 }
-
-/// What is shown in place of a secret.
-pub const REDACTED: &str = "redacted";
 
 #[derive(Clone)]
 enum Value {
@@ -407,11 +404,11 @@ impl StorageUri {
     }
 
     /// The secret values (raw), for scrubbing.
-    pub(crate) fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<Secret> {
         self.query
             .iter()
             .filter_map(|(_, v)| match v {
-                Value::Secret(s) => Some(s.expose().to_owned()),
+                Value::Secret(s) => Some(s.clone()),
                 Value::Plain(_) => None,
             })
             .collect()

@@ -24,6 +24,8 @@
 //!   `render` (feature `render`).
 //! - Errors: [`ModelError`], [`ParseError`], [`QuantityError`], [`BoundError`],
 //!   [`TenantError`] (each names the field, the value, the rule and the fix).
+//! - [`error_chain`] / [`error_causes`]: the one walk over an error's causes that every
+//!   thinledger crate and CLI uses to show an error whole.
 //!
 //! ```
 //! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
@@ -45,6 +47,7 @@
 //! ```
 
 pub mod bounds;
+mod chain;
 mod error;
 mod identity;
 mod instance;
@@ -60,6 +63,7 @@ mod tier;
 mod zones;
 
 pub use bounds::BoundError;
+pub use chain::{error_causes, error_chain};
 pub use error::{ModelError, ParseError};
 pub use identity::{
     AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,

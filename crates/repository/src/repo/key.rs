@@ -68,8 +68,10 @@ fn derive(password: &Password, salt: &[u8], params: KdfParams) -> Result<Key> {
         ),
     })?;
     let mut out = [0u8; 64];
-    scrypt::scrypt(password.expose().as_bytes(), salt, &p, &mut out).map_err(|e| Error::Unsupported {
-        detail: format!("scrypt output: {e}"),
+    scrypt::scrypt(password.expose().as_bytes(), salt, &p, &mut out).map_err(|e| {
+        Error::Unsupported {
+            detail: format!("scrypt output: {e}"),
+        }
     })?;
     Ok(Key::from_derived(&out))
 }
