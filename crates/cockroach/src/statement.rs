@@ -10,6 +10,7 @@
 //!   values ([`AsOf`], [`FirstRun`], …), never from free text.
 
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -84,6 +85,18 @@ impl Target {
             ));
         }
         Ok(Target::Tables(patterns))
+    }
+
+    /// What a command's selection covers: the databases if any are named, else the table
+    /// patterns if any, else the whole cluster.
+    pub fn select<S: AsRef<str>>(databases: &[S], tables: &[S]) -> Result<Self, CockroachError> {
+        if !databases.is_empty() {
+            Target::databases(databases.iter().map(|d| d.as_ref().to_owned()))
+        } else if !tables.is_empty() {
+            Target::tables(tables)
+        } else {
+            Ok(Target::Cluster)
+        }
     }
 
     fn write(&self, w: &mut SqlWriter) {
@@ -285,6 +298,29 @@ impl Subdir {
     }
 }
 
+impl FromStr for Subdir {
+    type Err = CockroachError;
+
+    /// `latest` (any case) or a subdirectory as `SHOW BACKUPS IN` lists it.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("latest") {
+            Ok(Subdir::Latest)
+        } else {
+            Subdir::path(text)
+        }
+    }
+}
+
+impl fmt::Display for Subdir {
+    /// `LATEST` or the subdirectory, as `SHOW BACKUPS IN` lists it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subdir::Latest => f.write_str("LATEST"),
+            Subdir::Path(p) => f.write_str(p),
+        }
+    }
+}
+
 /// How backup files are encrypted.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -318,6 +354,34 @@ impl Encryption {
             )),
             Encryption::Passphrase(_) => Ok(()),
         }
+    }
+
+    /// Encryption with a passphrase read from `path` (one trailing newline, `\n` or `\r\n`,
+    /// is not part of it). The plan checks its length.
+    pub fn passphrase_from_file(path: &Path) -> Result<Self, CockroachError> {
+        let raw = std::fs::read_to_string(path).map_err(|e| {
+            CockroachError::invalid(
+                "options.encryption_passphrase",
+                path.display().to_string(),
+                format!("the passphrase file cannot be read ({e})"),
+                "give a readable file holding the backup passphrase",
+            )
+        })?;
+        let pass = raw.strip_suffix('\n').unwrap_or(&raw);
+        let pass = pass.strip_suffix('\r').unwrap_or(pass);
+        Ok(Encryption::Passphrase(Secret::new(pass)))
+    }
+
+    /// Encryption with the KMS keys of these URIs (any one can decrypt), or none when the list
+    /// is empty. Each URI is parsed as [`KmsUri`]'s `FromStr` reads it.
+    pub fn from_kms_uris<S: AsRef<str>>(uris: &[S]) -> Result<Self, CockroachError> {
+        if uris.is_empty() {
+            return Ok(Encryption::None);
+        }
+        uris.iter()
+            .map(|u| u.as_ref().parse::<KmsUri>())
+            .collect::<Result<Vec<_>, _>>()
+            .map(Encryption::Kms)
     }
 
     fn write_option(&self, w: &mut SqlWriter) -> bool {
@@ -476,6 +540,15 @@ impl Crontab {
     }
 }
 
+impl FromStr for Crontab {
+    type Err = CockroachError;
+
+    /// [`Crontab::new`] for the schedule's `recurring` cadence (the field errors name).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Crontab::new("recurring", text)
+    }
+}
+
 /// When the full backups of a schedule run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FullBackup {
@@ -483,6 +556,18 @@ pub enum FullBackup {
     Always,
     /// Full backups on this schedule, incrementals on the `RECURRING` one in between.
     Every(Crontab),
+}
+
+impl FromStr for FullBackup {
+    type Err = CockroachError;
+
+    /// `always` (any case) or a crontab expression or macro (errors name `full_backup`).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("always") {
+            return Ok(FullBackup::Always);
+        }
+        Crontab::new("full_backup", text).map(FullBackup::Every)
+    }
 }
 
 /// When a new schedule first runs.
@@ -495,6 +580,27 @@ pub enum FirstRun {
     NextScheduled,
     /// At a given time.
     At(DateTime<Utc>),
+}
+
+impl FromStr for FirstRun {
+    type Err = CockroachError;
+
+    /// `now`, `next` (the schedule's next time) or an RFC 3339 time.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "now" => Ok(FirstRun::Now),
+            "next" => Ok(FirstRun::NextScheduled),
+            _ => match text.parse::<AsOf>() {
+                Ok(AsOf::At(t)) => Ok(FirstRun::At(t)),
+                _ => Err(CockroachError::invalid(
+                    "first_run",
+                    text.escape_debug().to_string(),
+                    "a first run is now, next or an RFC 3339 time",
+                    "e.g. now, next or 2025-06-01T02:00:00Z",
+                )),
+            },
+        }
+    }
 }
 
 /// What a schedule does when a run fails (`on_execution_failure`).

@@ -19,8 +19,10 @@
 //! Query values are percent-encoded (CockroachDB decodes them; `ASSUME_ROLE` must be encoded
 //! whole). A URI's `Display` and `Debug` show secret values as `redacted`.
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::str::FromStr;
 use thinledger_topology::IdentityBinding;
 
 use super::error::CockroachError;
@@ -693,9 +695,144 @@ impl fmt::Display for KmsUri {
     }
 }
 
+/// `%XX` escapes decoded; `None` for a malformed escape or a result that is not UTF-8.
+fn decode_component(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let well_formed = bytes.iter().enumerate().all(|(i, b)| {
+        *b != b'%'
+            || bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
+    }
+    percent_decode_str(text)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
+}
+
+impl FromStr for KmsUri {
+    type Err = CockroachError;
+
+    /// Reads the form [`Display`](fmt::Display) prints: `aws-kms:///KEY?REGION=R[&ASSUME_ROLE=…]`,
+    /// `gs:///projects/…/cryptoKeys/K[?ASSUME_ROLE=…]` or
+    /// `azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V`, with `AUTH=implicit` optional (the only
+    /// authentication: a KMS URI here never carries a key, so none can leak through the printed
+    /// statements), then [`KmsUri::validate`]s it. Errors name the field `options.kms` and echo
+    /// only the part before `?` or the parameter names, never a query value that could be a
+    /// credential.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let shown = text
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .escape_debug()
+            .to_string();
+        let fail = |value: String, rule: &str, fix: &str| {
+            CockroachError::invalid("options.kms", value, rule, fix)
+        };
+        let forms = "aws-kms:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C or azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V";
+        let (scheme, rest) = text.split_once(":///").ok_or_else(|| {
+            fail(
+                shown.clone(),
+                "a KMS URI is SCHEME:///KEY?PARAMETERS",
+                forms,
+            )
+        })?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let path = decode_component(path).ok_or_else(|| {
+            fail(
+                shown.clone(),
+                "the key path has a bad %-escape",
+                "write each escape as % and two hex digits",
+            )
+        })?;
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let value = decode_component(value).ok_or_else(|| {
+                fail(
+                    key.escape_debug().to_string(),
+                    "the parameter's value has a bad %-escape",
+                    "write each escape as % and two hex digits",
+                )
+            })?;
+            params.insert(key.to_owned(), value);
+        }
+        if let Some(auth) = params.remove("AUTH")
+            && auth != "implicit"
+        {
+            return Err(fail(
+                format!("AUTH={}", auth.escape_debug()),
+                "AUTH is not supported other than implicit: KMS keys are used with the nodes' own identity",
+                "use AUTH=implicit (or leave AUTH out)",
+            ));
+        }
+        let mut take = |key: &str| params.remove(key);
+        let kms = match scheme {
+            "aws-kms" => KmsUri::Aws {
+                key: path,
+                region: take("REGION").ok_or_else(|| {
+                    fail(
+                        shown.clone(),
+                        "an aws-kms URI needs REGION",
+                        "e.g. aws-kms:///alias/ledger-backup?REGION=us-east-1",
+                    )
+                })?,
+                assume_role: take("ASSUME_ROLE"),
+            },
+            "gs" => KmsUri::Gcp {
+                key: path,
+                assume_role: take("ASSUME_ROLE"),
+            },
+            "azure-kms" => {
+                let (key, version) = path.split_once('/').ok_or_else(|| {
+                    fail(
+                        shown.clone(),
+                        "an azure-kms URI names the key and its version",
+                        "azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V",
+                    )
+                })?;
+                KmsUri::Azure {
+                    vault: take("AZURE_VAULT_NAME").ok_or_else(|| {
+                        fail(
+                            shown.clone(),
+                            "an azure-kms URI needs AZURE_VAULT_NAME",
+                            "add AZURE_VAULT_NAME=<vault name>",
+                        )
+                    })?,
+                    key: key.to_owned(),
+                    version: version.to_owned(),
+                }
+            }
+            other => {
+                return Err(fail(
+                    other.escape_debug().to_string(),
+                    "unknown KMS scheme; KMS URIs are aws-kms, gs or azure-kms",
+                    forms,
+                ));
+            }
+        };
+        // Only the names are shown: an unexpected parameter could be a credential.
+        if !params.is_empty() {
+            let names: Vec<&str> = params.keys().map(String::as_str).collect();
+            return Err(fail(
+                names.join(", "),
+                "these parameters are not supported: KMS keys are used with the nodes' own identity (AUTH=implicit)",
+                "remove them",
+            ));
+        }
+        kms.validate()?;
+        Ok(kms)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
 
@@ -807,5 +944,71 @@ mod tests {
             assume_role: None,
         };
         assert!(bad.validate().is_err());
+    }
+
+    fn aws(key: &str, region: &str, assume_role: Option<&str>) -> KmsUri {
+        KmsUri::Aws {
+            key: key.into(),
+            region: region.into(),
+            assume_role: assume_role.map(Into::into),
+        }
+    }
+
+    #[rstest]
+    #[case::aws_arn(aws("arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e", "us-east-1", None))]
+    #[case::aws_alias_awkward(aws("alias/ledger+backup%20ü&x=y?#", "eu-west-1", None))]
+    #[case::aws_role_chain(aws(
+        "alias/k",
+        "us-west-2",
+        Some("arn:aws:iam::1:role/a,arn:aws:iam::2:role/b&c=d")
+    ))]
+    #[case::gcp(KmsUri::Gcp { key: "projects/p-1/locations/us/keyRings/r_1/cryptoKeys/k.2".into(), assume_role: Some("kms@p.iam.gserviceaccount.com".into()) })]
+    #[case::gcp_no_role(KmsUri::Gcp { key: "projects/p/locations/l/keyRings/r/cryptoKeys/c".into(), assume_role: None })]
+    #[case::azure(KmsUri::Azure { vault: "ledger-vault".into(), key: "backup-key".into(), version: "0a1b2c3d".into() })]
+    fn kms_uris_read_back_what_they_print(#[case] kms: KmsUri) {
+        kms.validate().unwrap();
+        let printed = kms.to_string();
+        assert_eq!(printed.parse::<KmsUri>().unwrap(), kms, "{printed}");
+    }
+
+    #[rstest]
+    #[case::no_scheme(
+        "alias/k",
+        "options.kms: \"alias/k\" is invalid: a KMS URI is SCHEME:///KEY?PARAMETERS"
+    )]
+    #[case::bad_escape("aws-kms:///alias%2?REGION=r", "bad %-escape")]
+    #[case::bad_value_escape(
+        "aws-kms:///a?REGION=%zz",
+        "\"REGION\" is invalid: the parameter's value has a bad %-escape"
+    )]
+    #[case::without_region("aws-kms:///alias/k", "an aws-kms URI needs REGION")]
+    #[case::other_auth(
+        "gs:///projects/p/locations/l/keyRings/r/cryptoKeys/c?AUTH=specified",
+        "\"AUTH=specified\" is invalid"
+    )]
+    #[case::unknown_scheme("vault:///k", "unknown KMS scheme")]
+    #[case::azure_without_version(
+        "azure-kms:///k?AZURE_VAULT_NAME=v",
+        "names the key and its version"
+    )]
+    #[case::azure_without_vault("azure-kms:///k/1", "needs AZURE_VAULT_NAME")]
+    #[case::bad_gcp_key("gs:///projects/p/keyRings/r", "options.kms.key")]
+    fn bad_kms_uris_name_the_rule(#[case] text: &str, #[case] needle: &str) {
+        let err = text.parse::<KmsUri>().unwrap_err().to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+
+    #[test]
+    fn kms_errors_never_echo_parameter_values() {
+        let err = "aws-kms:///k?REGION=us-east-1&AWS_SECRET_ACCESS_KEY=wJalr%2Fsecret"
+            .parse::<KmsUri>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"AWS_SECRET_ACCESS_KEY\" is invalid"),
+            "{err}"
+        );
+        assert!(err.contains("not supported"), "{err}");
+        assert!(!err.contains("wJalr"), "{err}");
     }
 }
