@@ -27,7 +27,7 @@ use thinledger_topology::IdentityBinding;
 
 use super::error::CockroachError;
 use super::sql::Param;
-use thinledger_store::{REDACTED, Secret};
+use thinledger_store::{EnvVars, REDACTED, Secret, StoreCredentials, StoreError};
 
 /// Everything but RFC 3986's unreserved characters is encoded.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -110,34 +110,43 @@ impl S3Keys {
         binding: Option<&IdentityBinding>,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, CockroachError> {
-        let (id_var, secret_var) = match binding {
-            Some(IdentityBinding::SecretRef {
-                access_key_key,
-                secret_key_key,
-                ..
-            }) => (access_key_key.as_str(), secret_key_key.as_str()),
-            _ => ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        let (id_var, secret_var) = StoreCredentials::s3_key_vars(binding);
+        let env: EnvVars = [id_var, secret_var, "AWS_SESSION_TOKEN"]
+            .into_iter()
+            .filter_map(|var| lookup(var).map(|value| (var, value)))
+            .collect();
+        // The store reads the pair (one reader of MinIO keys); the message is this driver's.
+        let keys = StoreCredentials::s3_keys_from_env(binding, &env).map_err(|e| match e {
+            StoreError::Missing { field, .. } => {
+                let var = field.trim_start_matches("env.");
+                CockroachError::Missing {
+                    field: var.to_owned(),
+                    why: "backups to MinIO sign requests with the access keys".to_owned(),
+                    fix: format!(
+                        "export {var} from the Secret named in the tenant's backup.identity (e.g. envFrom: secretRef), or let the CockroachDB pods hold the keys (S3 credentials: implicit)"
+                    ),
+                }
+            }
+            other => CockroachError::invalid("backup.identity", "", other.to_string(), "use a secret-ref identity"),
+        })?;
+        let StoreCredentials::S3Keys {
+            access_key_id,
+            secret_access_key,
+            ..
+        } = keys
+        else {
+            return Err(CockroachError::invalid(
+                "backup.identity",
+                "",
+                "MinIO keys come from a secret-ref identity",
+                "use a secret-ref identity",
+            ));
         };
-        let missing = |var: &str| CockroachError::Missing {
-            field: var.to_owned(),
-            why: "backups to MinIO sign requests with the access keys".to_owned(),
-            fix: format!(
-                "export {var} from the Secret named in the tenant's backup.identity (e.g. envFrom: secretRef), or let the CockroachDB pods hold the keys (S3 credentials: implicit)"
-            ),
-        };
-        let id = lookup(id_var)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| missing(id_var))?;
-        let secret = lookup(secret_var)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| missing(secret_var))?;
-        let keys = S3Keys::new(id, Secret::new(secret))?;
-        Ok(
-            match lookup("AWS_SESSION_TOKEN").filter(|v| !v.is_empty()) {
-                Some(token) => keys.with_session_token(Secret::new(token)),
-                None => keys,
-            },
-        )
+        let keys = S3Keys::new(access_key_id, secret_access_key)?;
+        Ok(match env.get("AWS_SESSION_TOKEN") {
+            Some(token) => keys.with_session_token(Secret::new(token)),
+            None => keys,
+        })
     }
 
     /// [`S3Keys::from_lookup`] on the process environment.

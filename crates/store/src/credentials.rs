@@ -210,29 +210,9 @@ impl StoreCredentials {
                     service_account: Some(service_account.clone()),
                 }
             }
-            IdentityBinding::SecretRef {
-                secret_name,
-                access_key_key,
-                secret_key_key,
-            } => {
+            IdentityBinding::SecretRef { .. } => {
                 require(StoreKind::S3)?;
-                let fix = || {
-                    format!(
-                        "expose Secret {secret_name} to the pod as environment variables (envFrom) so \
-                         {access_key_key} and {secret_key_key} are set, and build with StoreBuilder::from_env"
-                    )
-                };
-                let id = env.get(access_key_key).ok_or_else(|| {
-                    StoreError::missing(format!("env.{access_key_key}"), "s3", fix())
-                })?;
-                let secret = env.get(secret_key_key).ok_or_else(|| {
-                    StoreError::missing(format!("env.{secret_key_key}"), "s3", fix())
-                })?;
-                StoreCredentials::S3Keys {
-                    access_key_id: id.to_owned(),
-                    secret_access_key: Secret::new(secret),
-                    session_token: None,
-                }
+                StoreCredentials::s3_keys_from_env(Some(binding), env)?
             }
             other => {
                 return Err(StoreError::invalid(
@@ -242,6 +222,55 @@ impl StoreCredentials {
                     "use irsa, azure-workload-identity, azure-managed-identity, gke-workload-identity or secret-ref",
                 ));
             }
+        })
+    }
+
+    /// The environment variables holding the S3/MinIO access key id and secret key for
+    /// `binding`: a `secret-ref` binding's Secret keys, else `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`.
+    pub fn s3_key_vars(binding: Option<&IdentityBinding>) -> (&str, &str) {
+        match binding {
+            Some(IdentityBinding::SecretRef {
+                access_key_key,
+                secret_key_key,
+                ..
+            }) => (access_key_key.as_str(), secret_key_key.as_str()),
+            _ => ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        }
+    }
+
+    /// The S3/MinIO keys of a `secret-ref` binding, read from `env`: the variables are the
+    /// Secret's keys (`access_key_key`, `secret_key_key`), as a pod receives them with
+    /// `envFrom`; without a `secret-ref` binding, `AWS_ACCESS_KEY_ID` and
+    /// `AWS_SECRET_ACCESS_KEY`. No session token. The one reader of MinIO keys: the CockroachDB
+    /// driver's `S3Keys::from_lookup` uses it too.
+    ///
+    /// A missing (or empty) variable is [`StoreError::Missing`] with the field `env.<VARIABLE>`.
+    pub fn s3_keys_from_env(
+        binding: Option<&IdentityBinding>,
+        env: &EnvVars,
+    ) -> Result<Self, StoreError> {
+        let (id_var, secret_var) = StoreCredentials::s3_key_vars(binding);
+        let secret_name = match binding {
+            Some(IdentityBinding::SecretRef { secret_name, .. }) => secret_name.as_str(),
+            _ => "with the keys",
+        };
+        let read = |var: &str| {
+            env.get(var).ok_or_else(|| {
+                StoreError::missing(
+                    format!("env.{var}"),
+                    "s3",
+                    format!(
+                        "expose Secret {secret_name} to the pod as environment variables (envFrom) so \
+                         {id_var} and {secret_var} are set, and build with StoreBuilder::from_env"
+                    ),
+                )
+            })
+        };
+        Ok(StoreCredentials::S3Keys {
+            access_key_id: read(id_var)?.to_owned(),
+            secret_access_key: Secret::new(read(secret_var)?),
+            session_token: None,
         })
     }
 
