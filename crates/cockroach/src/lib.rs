@@ -94,7 +94,8 @@ pub use exec::{
     ScheduleCreated, WaitOptions,
 };
 pub use plan::{
-    CockroachBackupOptions, CockroachBackupPlan, PlanSummary, RestoreRequest, ScheduleOptions,
+    CockroachBackupOptions, CockroachBackupPlan, DryRun, PlanSummary, RestoreRequest,
+    ScheduleOptions,
 };
 pub use sql::{Ident, Param, Rendered, quote_literal};
 pub use statement::{
@@ -104,4 +105,4 @@ pub use statement::{
 };
 /// The one secret type and redaction token of every thinledger crate (from `thinledger-store`).
 pub use thinledger_store::{REDACTED, Secret};
-pub use uri::{Destination, KmsUri, S3Credentials, S3Keys, StorageUri};
+pub use uri::{Destination, KmsUri, MinioAuth, S3Credentials, S3Keys, StorageUri};

@@ -13,6 +13,7 @@ use super::statement::{
     ShowBackupsStatement, Statement, Subdir, Target,
 };
 use super::uri::{Destination, S3Credentials, StorageUri};
+use thinledger_store::REDACTED;
 
 /// Knobs of a tenant's CockroachDB backups. `Default` is the production setting: the whole
 /// cluster, `AS OF SYSTEM TIME '-10s'`, revision history (PITR), hourly incrementals and daily
@@ -281,6 +282,11 @@ impl CockroachBackupPlan {
         })
     }
 
+    /// `<tenant>-<environment>`, the name reports use.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
     /// The backup collection.
     pub fn destination(&self) -> &Destination {
         &self.destination
@@ -406,6 +412,71 @@ pub struct PlanSummary {
     pub statements: BTreeMap<&'static str, String>,
     /// Notes.
     pub notes: Vec<String>,
+}
+
+/// What one command would run, printed instead of running it (`--dry-run`): the plan summary,
+/// with the statements the command runs (such as a restore, or `verify` of a given backup) in
+/// it and named in `runs`. `Display` is the text form: one line per statement, secrets
+/// redacted, then the notes.
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct DryRun {
+    /// Always `true`, so a reader of the JSON can tell it from a run's report.
+    pub dry_run: bool,
+    /// The command, e.g. `backup`.
+    pub command: &'static str,
+    /// The names of the statements the command runs, in order.
+    pub runs: Vec<&'static str>,
+    /// The plan.
+    #[serde(flatten)]
+    pub plan: PlanSummary,
+}
+
+impl CockroachBackupPlan {
+    /// The dry run of `command`, which runs these named statements.
+    pub fn dry_run(
+        &self,
+        command: &'static str,
+        runs: &[(&'static str, &dyn Statement)],
+    ) -> DryRun {
+        let mut plan = self.summary();
+        for (name, statement) in runs {
+            plan.statements
+                .insert(name, statement.render().display().to_owned());
+        }
+        DryRun {
+            dry_run: true,
+            command,
+            runs: runs.iter().map(|(name, _)| *name).collect(),
+            plan,
+        }
+    }
+}
+
+impl std::fmt::Display for DryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.plan;
+        writeln!(
+            f,
+            "-- dry run of `cockroach {}` for {} ({}, identity {}): nothing was run; secrets show as {REDACTED}",
+            self.command, s.tenant, s.provider, s.identity
+        )?;
+        for uri in &s.destination {
+            writeln!(f, "-- destination: {uri}")?;
+        }
+        for name in &self.runs {
+            let text = s
+                .statements
+                .get(name)
+                .map(String::as_str)
+                .unwrap_or_default();
+            writeln!(f, "{name}: {text};")?;
+        }
+        for note in &s.notes {
+            writeln!(f, "-- note: {note}")?;
+        }
+        Ok(())
+    }
 }
 
 fn missing(field: &str, why: &str, fix: &str) -> CockroachError {

@@ -23,7 +23,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
-use thinledger_topology::IdentityBinding;
+use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
 use super::error::CockroachError;
 use super::sql::Param;
@@ -180,6 +180,46 @@ pub enum S3Credentials {
     /// `AWS_SECRET_ACCESS_KEY` from its own environment (mounted from the Secret). No key is in
     /// any statement, and schedules survive a key rotation (after the pods restart).
     Implicit,
+}
+
+/// How on-prem (MinIO) CockroachDB nodes authenticate to the bucket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MinioAuth {
+    /// The keys, read from the environment, go into the URIs ([`S3Credentials::Keys`]).
+    #[default]
+    Keys,
+    /// The pods hold the keys in their own environment ([`S3Credentials::Implicit`]).
+    Implicit,
+}
+
+impl S3Credentials {
+    /// The S3 credentials a tenant's backups use: none for a cloud provider (its nodes use
+    /// their own identity); on-prem, the keys read through `lookup` under the names of the
+    /// tenant's `secret-ref` binding ([`S3Keys::from_lookup`]), or the pods' own environment
+    /// with [`MinioAuth::Implicit`]. `auth` on a cloud tenant is refused (field
+    /// `options.s3_credentials`).
+    pub fn for_tenant(
+        tenant: &Tenant,
+        auth: Option<MinioAuth>,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, CockroachError> {
+        match (tenant.provider(), auth) {
+            (Provider::OnPrem, None | Some(MinioAuth::Keys)) => Ok(Some(S3Credentials::Keys(
+                S3Keys::from_lookup(tenant.spec().backup.identity.as_ref(), lookup)?,
+            ))),
+            (Provider::OnPrem, Some(MinioAuth::Implicit)) => Ok(Some(S3Credentials::Implicit)),
+            (provider, Some(auth)) => Err(CockroachError::invalid(
+                "options.s3_credentials",
+                format!("{auth:?}").to_lowercase(),
+                format!(
+                    "MinIO credentials apply to on-prem tenants (S3-compatible storage); this tenant is on {provider}, whose nodes use their own identity"
+                ),
+                "leave them out",
+            )),
+            (_, None) => Ok(None),
+        }
+    }
 }
 
 fn check_host(field: &str, host: &str) -> Result<(), CockroachError> {

@@ -19,7 +19,6 @@
 //! - Exit 2 for the library's `Invalid`/`Missing`/`Config` errors and unusable files or flags;
 //!   exit 1 for everything the cluster reports (connection, statement, job, verification).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,14 +27,13 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_backup::cockroach::{
     AsOf, BackupContents, CockroachBackupOptions, CockroachBackupPlan, CockroachClient,
-    CockroachError, ConnectionUrl, Crontab, Encryption, FirstRun, FullBackup, JobOutcome,
-    JobStatus, KmsUri, OnFailure, OnPreviousRunning, PlanSummary, RestoreRequest, S3Credentials,
-    S3Keys, ScheduleCreated, ScheduleOptions, Statement, Subdir, Target, WaitOptions,
+    CockroachError, ConnectionUrl, Crontab, DryRun, Encryption, FirstRun, FullBackup, JobOutcome,
+    JobStatus, MinioAuth, OnFailure, OnPreviousRunning, RestoreRequest, S3Credentials,
+    ScheduleCreated, ScheduleOptions, Statement, Subdir, Target, WaitOptions,
 };
 use thinledger_backup::schedule::DurationText;
-use thinledger_backup::store::Secret;
 use thinledger_cli::EXIT_OK;
-use thinledger_topology::{Provider, Tenant};
+use thinledger_topology::Tenant;
 
 use crate::context::{Globals, bad};
 use crate::output::{Ticker, human_bytes, print_data};
@@ -144,6 +142,15 @@ enum MinioCredentials {
     Implicit,
 }
 
+impl From<MinioCredentials> for MinioAuth {
+    fn from(m: MinioCredentials) -> Self {
+        match m {
+            MinioCredentials::Keys => MinioAuth::Keys,
+            MinioCredentials::Implicit => MinioAuth::Implicit,
+        }
+    }
+}
+
 /// How long to follow a job.
 #[derive(Debug, Args)]
 struct Wait {
@@ -174,13 +181,18 @@ struct ScheduleArgs {
     #[arg(long, value_name = "LABEL")]
     label: Option<String>,
     /// How often a backup runs (UTC crontab or @hourly, @daily, …).
-    #[arg(long, value_name = "CRON", default_value = "@hourly", value_parser = parse_recurring)]
+    #[arg(long, value_name = "CRON", default_value = "@hourly")]
     recurring: Crontab,
     /// When full backups run (crontab or macro), or `always` for full backups only.
-    #[arg(long, value_name = "CRON|always", default_value = "@daily", value_parser = parse_full_backup)]
+    #[arg(long, value_name = "CRON|always", default_value = "@daily")]
     full_backup: FullBackup,
     /// First run: now, next (the schedule's next time) or an RFC 3339 time.
-    #[arg(long, value_name = "WHEN", default_value = "now", value_parser = parse_first_run, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "WHEN",
+        default_value = "now",
+        allow_hyphen_values = true
+    )]
     first_run: FirstRun,
     /// What a failed run does to the schedule.
     #[arg(long, value_enum, default_value_t = FailurePolicy::Reschedule)]
@@ -218,7 +230,7 @@ struct VerifyArgs {
     #[command(flatten)]
     common: Common,
     /// The backup to check, as `list` shows it [default: LATEST].
-    #[arg(long, value_name = "PATH", value_parser = parse_subdir)]
+    #[arg(long, value_name = "PATH")]
     subdir: Option<Subdir>,
 }
 
@@ -227,11 +239,11 @@ struct RestoreArgs {
     #[command(flatten)]
     common: Common,
     /// The backup chain to restore from, as `list` shows it [default: LATEST].
-    #[arg(long, value_name = "PATH", value_parser = parse_subdir)]
+    #[arg(long, value_name = "PATH")]
     subdir: Option<Subdir>,
     /// Restore to this point in time (RFC 3339, e.g. 2025-06-01T12:00:00Z, or -10m); needs
     /// revision-history backups covering it [default: the end of the chain].
-    #[arg(long, value_name = "TIMESTAMP", value_parser = parse_as_of, allow_hyphen_values = true)]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     as_of: Option<AsOf>,
     /// Restore the one --database under this name (e.g. for a restore drill).
     #[arg(long, value_name = "NAME", requires = "databases")]
@@ -265,12 +277,7 @@ async fn backup(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
         ("full_backup", plan.full_backup())
     };
     if a.common.dry_run {
-        return dry_run(
-            g,
-            "backup",
-            &plan,
-            vec![(name, statement.render().display().to_owned())],
-        );
+        return dry_run(g, &plan.dry_run("backup", &[(name, statement)]));
     }
     let client = connect(&a.common, "backup", name, statement).await?;
     let outcome = follow_job(g, &client, statement, &a.wait).await?;
@@ -298,12 +305,7 @@ async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
     let (tenant, plan) = plan(&a.common, options)?;
     let statement = plan.schedule();
     if a.common.dry_run {
-        return dry_run(
-            g,
-            "schedule",
-            &plan,
-            vec![("schedule", statement.render().display().to_owned())],
-        );
+        return dry_run(g, &plan.dry_run("schedule", &[("schedule", statement)]));
     }
     let client = connect(&a.common, "schedule", "schedule", statement).await?;
     let created = client.create_schedule(statement).await.map_err(classify)?;
@@ -348,12 +350,7 @@ async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
     let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
     let statement = plan.list();
     if a.common.dry_run {
-        return dry_run(
-            g,
-            "list",
-            &plan,
-            vec![("list", statement.render().display().to_owned())],
-        );
+        return dry_run(g, &plan.dry_run("list", &[("list", statement)]));
     }
     let client = connect(&a.common, "list", "list", statement).await?;
     let backups = client.list_backups(statement).await.map_err(classify)?;
@@ -377,18 +374,13 @@ async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
     let subdir = a.subdir.clone().unwrap_or_default();
     let statement = plan.verify_subdir(subdir.clone());
     if a.common.dry_run {
-        return dry_run(
-            g,
-            "verify",
-            &plan,
-            vec![("verify", statement.render().display().to_owned())],
-        );
+        return dry_run(g, &plan.dry_run("verify", &[("verify", &statement)]));
     }
     let client = connect(&a.common, "verify", "verify", &statement).await?;
     let contents = client.show_backup(&statement).await.map_err(classify)?;
     let report = VerifyReport {
         tenant,
-        backup: subdir_text(&subdir),
+        backup: subdir.to_string(),
         verified: true,
         objects: contents.objects.len(),
         size_bytes: contents.total_size_bytes(),
@@ -418,7 +410,7 @@ async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
 async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
     let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
     let request = RestoreRequest {
-        target: target(&a.common)?,
+        target: Target::select(&a.common.databases, &a.common.tables).map_err(classify)?,
         subdir: a.subdir.clone().unwrap_or_default(),
         as_of: a.as_of,
         new_db_name: a.new_db_name.clone(),
@@ -426,12 +418,7 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
     };
     let statement = plan.restore(&request).map_err(classify)?;
     if a.common.dry_run {
-        return dry_run(
-            g,
-            "restore",
-            &plan,
-            vec![("restore", statement.render().display().to_owned())],
-        );
+        return dry_run(g, &plan.dry_run("restore", &[("restore", &statement)]));
     }
     let client = connect(&a.common, "restore", "restore", &statement).await?;
     let outcome = follow_job(g, &client, &statement, &a.wait).await?;
@@ -444,42 +431,31 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
 /// Reads the tenant and builds its plan; the first value is `<tenant>-<environment>`.
 fn plan(c: &Common, schedule: ScheduleOptions) -> anyhow::Result<(String, CockroachBackupPlan)> {
     let tenant = read_tenant(&c.tenant)?;
-    let spec = tenant.spec();
-    let s3_credentials = match (tenant.provider(), c.minio_credentials) {
-        (Provider::OnPrem, None | Some(MinioCredentials::Keys)) => Some(S3Credentials::Keys(
-            S3Keys::from_env(spec.backup.identity.as_ref()).map_err(|e| match e {
-                CockroachError::Missing { .. } => bad(format!(
-                    "{e} (or pass --minio-credentials implicit when the CockroachDB pods hold the keys)"
-                )),
-                other => classify(other),
-            })?,
-        )),
-        (Provider::OnPrem, Some(MinioCredentials::Implicit)) => Some(S3Credentials::Implicit),
-        (provider, Some(_)) => {
-            return Err(bad(format!(
-                "--minio-credentials applies to on-prem tenants (S3-compatible storage); {} is on {provider}, whose nodes use their own identity: drop the flag",
-                c.tenant.display()
-            )));
-        }
-        (_, None) => None,
+    let auth = c.minio_credentials.map(MinioAuth::from);
+    let s3_credentials = S3Credentials::for_tenant(&tenant, auth, |var| std::env::var(var).ok())
+        .map_err(|e| match e {
+            CockroachError::Missing { .. } => bad(format!(
+                "{e} (or pass --minio-credentials implicit when the CockroachDB pods hold the keys)"
+            )),
+            other => classify(other),
+        })?;
+    let encryption = match &c.encryption_passphrase_file {
+        Some(file) => Encryption::passphrase_from_file(file),
+        None => Encryption::from_kms_uris(&c.kms),
     };
     let options = CockroachBackupOptions {
         path: c.path.clone(),
-        target: target(c)?,
+        target: Target::select(&c.databases, &c.tables).map_err(classify)?,
         aws_region: c.aws_region.clone(),
         assume_role: c.assume_role.clone(),
-        regional_buckets: c
-            .regional_buckets
-            .iter()
-            .cloned()
-            .collect::<BTreeMap<_, _>>(),
+        regional_buckets: c.regional_buckets.iter().cloned().collect(),
         s3_credentials,
-        encryption: encryption(c)?,
+        encryption: encryption.map_err(classify)?,
         schedule,
         ..CockroachBackupOptions::default()
     };
     let plan = CockroachBackupPlan::for_tenant(&tenant, &options).map_err(classify)?;
-    Ok((format!("{}-{}", spec.tenant, spec.environment), plan))
+    Ok((plan.tenant().to_owned(), plan))
 }
 
 fn read_tenant(path: &Path) -> anyhow::Result<Tenant> {
@@ -495,123 +471,6 @@ fn read_tenant(path: &Path) -> anyhow::Result<Tenant> {
             path.display()
         ))
     })
-}
-
-fn target(c: &Common) -> anyhow::Result<Target> {
-    if !c.databases.is_empty() {
-        Target::databases(c.databases.iter().cloned()).map_err(classify)
-    } else if !c.tables.is_empty() {
-        Target::tables(&c.tables).map_err(classify)
-    } else {
-        Ok(Target::Cluster)
-    }
-}
-
-fn encryption(c: &Common) -> anyhow::Result<Encryption> {
-    if let Some(file) = &c.encryption_passphrase_file {
-        let raw = std::fs::read_to_string(file).map_err(|e| {
-            bad(format!(
-                "--encryption-passphrase-file {}: cannot read it ({e}); give a readable file holding the backup passphrase",
-                file.display()
-            ))
-        })?;
-        let pass = raw.strip_suffix('\n').unwrap_or(&raw);
-        let pass = pass.strip_suffix('\r').unwrap_or(pass);
-        return Ok(Encryption::Passphrase(Secret::new(pass)));
-    }
-    if c.kms.is_empty() {
-        return Ok(Encryption::None);
-    }
-    c.kms
-        .iter()
-        .map(|uri| parse_kms(uri))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map(Encryption::Kms)
-}
-
-/// A KMS URI in the form the library prints (`AUTH=implicit` is the only authentication: a KMS
-/// URI here never carries a key, so none can leak through the printed statements).
-fn parse_kms(text: &str) -> anyhow::Result<KmsUri> {
-    let fail = |why: String| bad(format!("--kms: {why}"));
-    let (scheme, rest) = text.split_once(":///").ok_or_else(|| {
-        fail("a KMS URI is aws-kms:///KEY?REGION=R, gs:///projects/…/cryptoKeys/K or azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V".to_owned())
-    })?;
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let path =
-        percent_decode(path).ok_or_else(|| fail("the key path has a bad %-escape".to_owned()))?;
-    let mut params: BTreeMap<String, String> = BTreeMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value =
-            percent_decode(value).ok_or_else(|| fail(format!("{key} has a bad %-escape")))?;
-        params.insert(key.to_owned(), value);
-    }
-    if let Some(auth) = params.remove("AUTH")
-        && auth != "implicit"
-    {
-        return Err(fail(format!(
-            "AUTH={auth} is not supported: KMS keys are used with the nodes' own identity; use AUTH=implicit (or leave AUTH out)"
-        )));
-    }
-    let mut take = |key: &str| params.remove(key);
-    let kms = match scheme {
-        "aws-kms" => KmsUri::Aws {
-            key: path,
-            region: take("REGION").ok_or_else(|| {
-                fail("an aws-kms URI needs REGION, e.g. aws-kms:///alias/ledger-backup?REGION=us-east-1".to_owned())
-            })?,
-            assume_role: take("ASSUME_ROLE"),
-        },
-        "gs" => KmsUri::Gcp {
-            key: path,
-            assume_role: take("ASSUME_ROLE"),
-        },
-        "azure-kms" => {
-            let (key, version) = path.split_once('/').ok_or_else(|| {
-                fail("an azure-kms URI is azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V".to_owned())
-            })?;
-            KmsUri::Azure {
-                vault: take("AZURE_VAULT_NAME").ok_or_else(|| {
-                    fail("an azure-kms URI needs AZURE_VAULT_NAME=<vault name>".to_owned())
-                })?,
-                key: key.to_owned(),
-                version: version.to_owned(),
-            }
-        }
-        other => {
-            return Err(fail(format!(
-                "unknown KMS scheme {other:?}; use aws-kms, gs or azure-kms"
-            )));
-        }
-    };
-    // Only the key names are shown: an unexpected parameter could be a credential.
-    if !params.is_empty() {
-        let names: Vec<&str> = params.keys().map(String::as_str).collect();
-        return Err(fail(format!(
-            "parameter(s) {} are not supported: KMS keys are used with the nodes' own identity (AUTH=implicit); remove them",
-            names.join(", ")
-        )));
-    }
-    kms.validate().map_err(classify)?;
-    Ok(kms)
-}
-
-/// `%XX` escapes decoded; `None` for a malformed escape or non-UTF-8 result.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Bad input from the library (exit 2) or a failure reported by the cluster (exit 1). The
@@ -638,6 +497,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "options.assume_role" => "--assume-role",
         "options.regional_buckets" | "options.localities" => "--regional-bucket",
         "options.encryption_passphrase" => "--encryption-passphrase-file",
+        "options.s3_credentials" => "--minio-credentials",
         "options.schedule.label" => "--label",
         "restore.new_db_name" => "--new-db-name",
         "restore.into_db" => "--into-db",
@@ -670,90 +530,12 @@ fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-fn parse_as_of(text: &str) -> Result<AsOf, String> {
-    text.parse::<AsOf>().map_err(|e| e.to_string())
-}
-
-fn parse_subdir(text: &str) -> Result<Subdir, String> {
-    if text.eq_ignore_ascii_case("latest") {
-        return Ok(Subdir::Latest);
-    }
-    Subdir::path(text).map_err(|e| e.to_string())
-}
-
-fn parse_recurring(text: &str) -> Result<Crontab, String> {
-    Crontab::new("recurring", text).map_err(|e| e.to_string())
-}
-
-fn parse_full_backup(text: &str) -> Result<FullBackup, String> {
-    if text.eq_ignore_ascii_case("always") {
-        return Ok(FullBackup::Always);
-    }
-    Crontab::new("full_backup", text)
-        .map(FullBackup::Every)
-        .map_err(|e| e.to_string())
-}
-
-fn parse_first_run(text: &str) -> Result<FirstRun, String> {
-    match text {
-        "now" => Ok(FirstRun::Now),
-        "next" => Ok(FirstRun::NextScheduled),
-        _ => match text.parse::<AsOf>() {
-            Ok(AsOf::At(t)) => Ok(FirstRun::At(t)),
-            _ => Err(
-                "expected now, next or an RFC 3339 time such as 2025-06-01T02:00:00Z".to_owned(),
-            ),
-        },
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Dry run, connection, jobs, reports
 
-/// The plan summary, with the statements this subcommand runs named in `runs`.
-#[derive(Serialize)]
-struct DryRun {
-    dry_run: bool,
-    command: &'static str,
-    runs: Vec<&'static str>,
-    #[serde(flatten)]
-    plan: PlanSummary,
-}
-
-fn dry_run(
-    g: &Globals,
-    command: &'static str,
-    plan: &CockroachBackupPlan,
-    runs: Vec<(&'static str, String)>,
-) -> anyhow::Result<u8> {
-    let mut summary = plan.summary();
-    for (name, text) in &runs {
-        summary.statements.insert(name, text.clone());
-    }
-    let report = DryRun {
-        dry_run: true,
-        command,
-        runs: runs.iter().map(|(name, _)| *name).collect(),
-        plan: summary,
-    };
-    print_data(g, &report, |out| {
-        let s = &report.plan;
-        writeln!(
-            out,
-            "-- dry run of `cockroach {command}` for {} ({}, identity {}): nothing was run; secrets show as redacted",
-            s.tenant, s.provider, s.identity
-        )?;
-        for uri in &s.destination {
-            writeln!(out, "-- destination: {uri}")?;
-        }
-        for (name, text) in &runs {
-            writeln!(out, "{name}: {text};")?;
-        }
-        for note in &s.notes {
-            writeln!(out, "-- note: {note}")?;
-        }
-        Ok(())
-    })?;
+/// Prints what the subcommand would run (the library's dry-run text, or the data).
+fn dry_run(g: &Globals, report: &DryRun) -> anyhow::Result<u8> {
+    print_data(g, report, |out| write!(out, "{report}"))?;
     Ok(EXIT_OK as u8)
 }
 
@@ -881,11 +663,4 @@ struct VerifyReport {
     rows: i64,
     end_time: Option<String>,
     contents: BackupContents,
-}
-
-fn subdir_text(subdir: &Subdir) -> String {
-    match subdir {
-        Subdir::Latest => "LATEST".to_owned(),
-        Subdir::Path(p) => p.clone(),
-    }
 }
