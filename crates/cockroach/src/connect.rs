@@ -223,13 +223,19 @@ impl ConnectionUrl {
                     .map_err(|e| fail(format!("TLS setup: {e}"), "check sslrootcert"))?
             }
             (TlsMode::VerifyCa | TlsMode::Require | TlsMode::Prefer, Some(roots)) => {
-                Arc::new(IgnoreHostName(
-                    WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-                        .build()
-                        .map_err(|e| fail(format!("TLS setup: {e}"), "check sslrootcert"))?,
-                ))
+                Arc::new(RelaxedVerifier {
+                    chain: Some(
+                        WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                            .build()
+                            .map_err(|e| fail(format!("TLS setup: {e}"), "check sslrootcert"))?,
+                    ),
+                    provider: provider.clone(),
+                })
             }
-            _ => Arc::new(EncryptOnly(provider.clone())),
+            _ => Arc::new(RelaxedVerifier {
+                chain: None,
+                provider: provider.clone(),
+            }),
         };
         let builder = builder
             .dangerous()
@@ -337,11 +343,17 @@ impl fmt::Debug for ConnectionUrl {
     }
 }
 
-/// Checks the chain against the roots but not the host name (`verify-ca`).
+/// The server check below `verify-full`. With a CA (`chain`): the certificate chain against
+/// it, but not the host name (`verify-ca`, and `prefer`/`require` given `sslrootcert`).
+/// Without one: nothing about who the server is (`prefer`/`require` without a CA, as libpq
+/// does). Either way the handshake's signatures are checked.
 #[derive(Debug)]
-struct IgnoreHostName(Arc<WebPkiServerVerifier>);
+struct RelaxedVerifier {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<CryptoProvider>,
+}
 
-impl ServerCertVerifier for IgnoreHostName {
+impl ServerCertVerifier for RelaxedVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -350,10 +362,10 @@ impl ServerCertVerifier for IgnoreHostName {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self
-            .0
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
-        {
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             // The chain is checked before the name, so this error means the chain is good.
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
@@ -368,51 +380,11 @@ impl ServerCertVerifier for IgnoreHostName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// Encrypts without checking who the server is (`prefer`/`require` without a CA), as libpq
-/// does; the handshake's signatures are still checked.
-#[derive(Debug)]
-struct EncryptOnly(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for EncryptOnly {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
         rustls::crypto::verify_tls12_signature(
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
@@ -426,12 +398,14 @@ impl ServerCertVerifier for EncryptOnly {
             message,
             cert,
             dss,
-            &self.0.signature_verification_algorithms,
+            &self.provider.signature_verification_algorithms,
         )
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
 }
 

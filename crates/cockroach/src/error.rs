@@ -123,3 +123,19 @@ impl CockroachError {
         }
     }
 }
+
+/// `Ok(())` when `ok`, else [`CockroachError::Invalid`]: each check reads as one condition
+/// and one message.
+pub(crate) fn ensure(
+    ok: bool,
+    field: &str,
+    value: impl Into<String>,
+    rule: &str,
+    fix: &str,
+) -> Result<(), CockroachError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(CockroachError::invalid(field, value, rule, fix))
+    }
+}

@@ -25,7 +25,7 @@ use std::fmt;
 use std::str::FromStr;
 use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
-use super::error::CockroachError;
+use super::error::{CockroachError, ensure};
 use super::sql::Param;
 use thinledger_store::{EnvVars, REDACTED, Secret, StoreCredentials, StoreError};
 
@@ -227,16 +227,13 @@ fn check_host(field: &str, host: &str) -> Result<(), CockroachError> {
         && host
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(CockroachError::invalid(
-            field,
-            host,
-            "a bucket or container name is lowercase letters, digits, '-', '.' and '_'",
-            "use the bucket name alone, without scheme or path, e.g. acme-ledger-backups",
-        ))
-    }
+    ensure(
+        ok,
+        field,
+        host,
+        "a bucket or container name is lowercase letters, digits, '-', '.' and '_'",
+        "use the bucket name alone, without scheme or path, e.g. acme-ledger-backups",
+    )
 }
 
 fn split_path(field: &str, path: &str) -> Result<Vec<String>, CockroachError> {
@@ -324,14 +321,13 @@ impl StorageUri {
             && !endpoint
                 .chars()
                 .any(|c| c.is_control() || c.is_whitespace());
-        if !endpoint_ok {
-            return Err(CockroachError::invalid(
-                "backup.endpoint",
-                endpoint.escape_debug().to_string(),
-                "an endpoint is an http(s) URL",
-                "e.g. https://minio.backup.svc:9000",
-            ));
-        }
+        ensure(
+            endpoint_ok,
+            "backup.endpoint",
+            endpoint.escape_debug().to_string(),
+            "an endpoint is an http(s) URL",
+            "e.g. https://minio.backup.svc:9000",
+        )?;
         let region = region.unwrap_or("us-east-1");
         check_value("options.aws_region", region, "us-east-1")?;
         let mut uri = StorageUri::new("s3", bucket, path)?;
@@ -366,14 +362,13 @@ impl StorageUri {
             && account
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        if !ok {
-            return Err(CockroachError::invalid(
-                "backup.account",
-                account,
-                "an Azure storage account name is 3-24 lowercase letters and digits",
-                "e.g. acmeledgerbackups",
-            ));
-        }
+        ensure(
+            ok,
+            "backup.account",
+            account,
+            "an Azure storage account name is 3-24 lowercase letters and digits",
+            "e.g. acmeledgerbackups",
+        )?;
         Ok(StorageUri::new("azure-blob", container, path)?
             .plain("AZURE_ACCOUNT_NAME", account)
             .plain("AUTH", "implicit"))
@@ -523,14 +518,13 @@ impl Destination {
                 };
                 part(k) && part(v)
             });
-            if !ok {
-                return Err(CockroachError::invalid(
-                    "options.localities",
-                    locality,
-                    "a locality filter is one key=value tier of the nodes' --locality",
-                    "e.g. region=us-east-1",
-                ));
-            }
+            ensure(
+                ok,
+                "options.localities",
+                locality.as_str(),
+                "a locality filter is one key=value tier of the nodes' --locality",
+                "e.g. region=us-east-1",
+            )?;
             if seen.contains(&locality) {
                 return Err(CockroachError::invalid(
                     "options.localities",
@@ -633,14 +627,13 @@ impl KmsUri {
                             && p.bytes()
                                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
                     });
-                if !ok {
-                    return Err(CockroachError::invalid(
-                        "options.kms.key",
-                        key.escape_debug().to_string(),
-                        "a Cloud KMS key is projects/P/locations/L/keyRings/R/cryptoKeys/K",
-                        "copy the key's resource name from `gcloud kms keys list`",
-                    ));
-                }
+                ensure(
+                    ok,
+                    "options.kms.key",
+                    key.escape_debug().to_string(),
+                    "a Cloud KMS key is projects/P/locations/L/keyRings/R/cryptoKeys/K",
+                    "copy the key's resource name from `gcloud kms keys list`",
+                )?;
                 if let Some(r) = assume_role {
                     check_value(
                         "options.kms.assume_role",
@@ -664,14 +657,13 @@ impl KmsUri {
                         && value
                             .bytes()
                             .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-                    if !ok {
-                        return Err(CockroachError::invalid(
-                            field,
-                            value.escape_debug().to_string(),
-                            "Key Vault names and versions are letters, digits and '-'",
-                            "copy them from `az keyvault key show`",
-                        ));
-                    }
+                    ensure(
+                        ok,
+                        field,
+                        value.escape_debug().to_string(),
+                        "Key Vault names and versions are letters, digits and '-'",
+                        "copy them from `az keyvault key show`",
+                    )?;
                 }
                 Ok(())
             }
