@@ -23,13 +23,22 @@
 //! (`$1`, `$2`, …; CockroachDB accepts placeholders there over pgwire, and they are sent typed
 //! as `TEXT`). Database and table names are always double-quoted identifiers (so they are
 //! case-sensitive). `AS OF SYSTEM TIME` and schedule options are escaped literals generated from
-//! typed values. See [`statement`] and [`sql`].
+//! typed values. See [`Statement`], [`Rendered`] and [`quote_literal`].
 //!
 //! **Secrets.** MinIO secret keys, session tokens, the passphrase and the connection password
-//! are held as [`Secret`](thinledger_store::Secret)s. Every display — `Display`/`Debug` of URIs,
-//! statements and plans, the dry-run text, tracing logs — shows them as `redacted` (e.g.
-//! `AWS_SECRET_ACCESS_KEY=redacted`, `encryption_passphrase = 'redacted'`), and every message
-//! coming back from the server is scrubbed of them before it reaches an error.
+//! are held as [`Secret`]s, the one secret type of every thinledger crate (re-exported from
+//! `thinledger-store`). Every display — `Display`/`Debug` of URIs, statements and plans, the
+//! dry-run text, tracing logs — shows them as [`REDACTED`] (`redacted`, e.g.
+//! `AWS_SECRET_ACCESS_KEY=redacted`, `encryption_passphrase = 'redacted'`,
+//! `postgresql://root:redacted@…`), and every message coming back from the server is scrubbed
+//! of them (`thinledger_store::scrub`) before it reaches an error.
+//!
+//! **Inputs as text.** What a command line or a config file gives parses with `FromStr` into
+//! the library's types, with typed errors naming the field, the value, the rule and the fix:
+//! [`KmsUri`] (the inverse of its `Display`), [`AsOf`], [`Subdir`], [`Crontab`], [`FullBackup`],
+//! [`FirstRun`], [`ConnectionUrl`]. [`Target::select`], [`Encryption::from_kms_uris`],
+//! [`Encryption::passphrase_from_file`] and [`S3Credentials::for_tenant`] turn a command's
+//! selections into options, and [`CockroachBackupPlan::dry_run`] is what `--dry-run` prints.
 //!
 //! ```
 //! use thinledger_cockroach::{CockroachBackupOptions, CockroachBackupPlan, Statement};
@@ -62,6 +71,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! A KMS URI reads back what it prints, and never echoes a parameter's value in an error:
+//!
+//! ```
+//! use thinledger_cockroach::KmsUri;
+//!
+//! let kms: KmsUri = "aws-kms:///alias/ledger-backup?REGION=us-east-1".parse()?;
+//! assert_eq!(kms.to_string(), "aws-kms:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1");
+//! assert_eq!(kms.to_string().parse::<KmsUri>()?, kms);
+//! let err = "aws-kms:///k?REGION=r&AWS_SECRET_ACCESS_KEY=abc".parse::<KmsUri>().unwrap_err();
+//! assert!(err.to_string().starts_with("options.kms: \"AWS_SECRET_ACCESS_KEY\" is invalid"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Running it (needs a cluster):
 //!
 //! ```no_run
@@ -83,8 +105,8 @@ mod connect;
 mod error;
 mod exec;
 mod plan;
-pub mod sql;
-pub mod statement;
+mod sql;
+mod statement;
 mod uri;
 
 pub use connect::{ConnectionUrl, TlsMode};
