@@ -46,7 +46,7 @@ async fn local_repository_files_are_private_and_check_reports_loose_modes() {
     let key = first_entry(&dir.join("keys"));
     assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o400);
 
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let clean = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
         clean.is_ok() && clean.loose_modes.is_empty() && clean.unknown_files.is_empty(),
@@ -90,7 +90,7 @@ async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
     std::fs::write(&notes, "mine, not the repository's\n").unwrap();
     let temp_rel = format!("data/{prefix}/{temp_name}");
 
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let report = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.errors);
     assert_eq!(report.temporary_files.len(), 1, "{report:?}");
@@ -160,7 +160,7 @@ async fn a_damaged_index_file_is_skipped_by_readers_reported_by_check_and_refuse
     assert!(!damaged.is_empty());
 
     // A restore of untouched data works.
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let target = setup.path("restored");
     restore(
         &repo,
@@ -207,12 +207,12 @@ async fn no_lock_reads_without_writing_and_refuses_exclusive_operations() {
 
     // Every write fails (FailAfterPuts with no writes allowed): as root, mode bits would not
     // stop one, so the store refuses instead. The CLI test uses a real read-only folder.
-    let ro = FailAfterPuts::open(&dir, 0, "").await;
+    let ro = FailAfterPuts::open(dir, 0, "").await;
     let locked = check(&ro, &CheckOptions::default()).await.unwrap_err();
     assert!(locked.to_string().contains("injected failure"), "{locked}");
 
     let ro = Arc::new(
-        Arc::try_unwrap(FailAfterPuts::open(&dir, 0, "").await)
+        Arc::try_unwrap(FailAfterPuts::open(dir, 0, "").await)
             .unwrap()
             .with_no_lock(),
     );
@@ -285,7 +285,7 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
 
     // Lose one pack of file data.
     let lost = lose_a_data_pack(&repo, dir).await;
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let before = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
         before
@@ -372,7 +372,7 @@ async fn a_backup_does_not_refer_to_blobs_whose_pack_is_gone() {
     lose_a_data_pack(&repo, dir).await;
 
     // No repair first: the backup itself notices the pack is gone and stores the data again.
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     let again = setup.backup(&repo, &BackupOptions::default()).await;
     assert!(again.data_blobs_added > 0, "{again:?}");
     setup

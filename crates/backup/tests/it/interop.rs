@@ -24,7 +24,7 @@ async fn restic_checks_and_restores_our_repository() {
 
     assert_restic_checks(&restic, dir);
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["snapshots", "--json"]);
+    let (ok, out, err) = run_restic(&restic, dir, &["snapshots", "--json"]);
     assert!(ok, "{err}");
     let snaps: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(snaps.as_array().unwrap().len(), 3);
@@ -53,13 +53,13 @@ async fn restic_checks_and_restores_our_repository() {
     let _ = latest_dir;
     let (ok, out, err) = run_restic(
         &restic,
-        &dir,
+        dir,
         &["restore", &second, "--target", target.to_str().unwrap()],
     );
     assert!(ok, "restic restore failed:\n{out}\n{err}");
-    assert_same_tree(&src, &under(&target, &src));
+    assert_same_tree(src, &under(&target, src));
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["dump", "latest", "/export.sql"]);
+    let (ok, out, err) = run_restic(&restic, dir, &["dump", "latest", "/export.sql"]);
     assert!(ok, "{err}");
     assert!(
         out.as_bytes() == piped.as_slice(),
@@ -74,7 +74,7 @@ async fn we_open_list_and_restore_a_restic_repository() {
     let (src, dir) = (&setup.src, &setup.dir);
     restic_init_and_backup(&restic, dir, src);
 
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     assert_eq!(repo.config().version, 2);
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(snaps.len(), 1);
@@ -108,14 +108,14 @@ async fn restic_backs_up_into_our_repository() {
     let (setup, repo) = Setup::with_repo().await;
     let (src, dir) = (&setup.src, &setup.dir);
     let ours = setup.backup(&repo, &BackupOptions::default()).await;
-    let (ok, out, err) = run_restic(&restic, &dir, &["backup", src.to_str().unwrap()]);
+    let (ok, out, err) = run_restic(&restic, dir, &["backup", src.to_str().unwrap()]);
     assert!(
         ok,
         "restic backup into our repository failed:\n{out}\n{err}"
     );
     assert_restic_checks(&restic, dir);
 
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(snaps.len(), 2);
     assert!(snaps.iter().any(|s| s.id == ours.snapshot_id));

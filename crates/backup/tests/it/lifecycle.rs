@@ -25,7 +25,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
         .unwrap();
 
     // Fail after a few writes: the lock, and some packs.
-    let repo = FailAfterPuts::open(&dir, 6, "").await;
+    let repo = FailAfterPuts::open(dir, 6, "").await;
     let err = backup_paths(&repo, std::slice::from_ref(src), &small_packs())
         .await
         .unwrap_err();
@@ -34,7 +34,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
     // No new snapshot; what exists is complete; leftovers are reported, not errors.
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(
         snaps.iter().map(|s| s.id).collect::<Vec<_>>(),
