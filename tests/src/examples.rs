@@ -48,3 +48,13 @@ pub fn policy_fixture(rel: &str) -> PathBuf {
         .join("crates/policy/tests/fixtures")
         .join(rel)
 }
+
+/// A folder `sub` in `dir` holding a copy of the policy fixture `rel` as `plan.json` and a
+/// link `loop` back up to `dir`: a tree a reader must walk once, not forever. Returns `sub`.
+pub fn policy_fixture_in_a_symlink_loop(dir: &Path, rel: &str) -> PathBuf {
+    let sub = dir.join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(policy_fixture(rel), sub.join("plan.json")).unwrap();
+    std::os::unix::fs::symlink("..", sub.join("loop")).unwrap();
+    sub
+}

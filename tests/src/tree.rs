@@ -1,7 +1,39 @@
 //! Comparing a restored tree with its original.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Every file, folder and link under `dir` (not `dir` itself), depth first, without following
+/// links.
+pub fn entries_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        out.push(p.clone());
+        if std::fs::symlink_metadata(&p).unwrap().is_dir() {
+            out.extend(entries_under(&p));
+        }
+    }
+    out
+}
+
+/// The files (and links) under `dir`, at any depth.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    entries_under(dir)
+        .into_iter()
+        .filter(|p| !std::fs::symlink_metadata(p).unwrap().is_dir())
+        .collect()
+}
+
+/// The first entry `read_dir` gives for `dir` (e.g. a repository's only key file).
+pub fn first_entry(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .next()
+        .unwrap_or_else(|| panic!("{} is empty", dir.display()))
+        .unwrap()
+        .path()
+}
 
 /// Which metadata [`assert_same_tree`] compares besides types, names, bytes, permission
 /// bits and symlink targets (always compared).

@@ -8,17 +8,24 @@ use std::sync::Arc;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use bytes::Bytes;
 use futures::stream::BoxStream;
 use object_store::path::Path as StorePath;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
+use thinledger_backup::saver::BlobSaver;
 use thinledger_backup::store::StoreBuilder;
-use thinledger_backup::{InitOptions, KdfParams, Password, Repository};
+use thinledger_backup::{
+    BackupOptions, BackupSummary, BlobType, CheckOptions, CheckReport, Id, InitOptions, KdfParams,
+    Password, ReadData, Repository, RestoreOptions, RestoreSummary, Snapshot, Tree, backup_paths,
+    check, restore,
+};
 pub use thinledger_tests::data::noise;
 pub use thinledger_tests::restic::find as restic;
 use thinledger_tests::tree;
+pub use thinledger_tests::tree::{entries_under, files_under, first_entry};
 
 pub const PASSWORD: &str = "test password, not a secret";
 
@@ -62,6 +69,141 @@ pub async fn open_local(dir: &Path) -> Arc<Repository> {
             .await
             .expect("open"),
     )
+}
+
+/// A temporary folder with a source tree ([`make_tree`]) in `src` and room for a
+/// repository at `dir`; `tmp` is removed when dropped.
+pub struct Setup {
+    pub tmp: tempfile::TempDir,
+    pub src: PathBuf,
+    pub dir: PathBuf,
+}
+
+impl Setup {
+    /// The source tree, no repository yet.
+    pub fn without_repo() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src");
+        make_tree(&src);
+        let dir = tmp.path().join("repo");
+        Setup { tmp, src, dir }
+    }
+
+    /// The source tree and a new repository in `dir`.
+    pub async fn with_repo() -> (Self, Arc<Repository>) {
+        let setup = Setup::without_repo();
+        let repo = init_local(&setup.dir).await;
+        (setup, repo)
+    }
+
+    /// `name` in the temporary folder.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    /// Backs `src` up into `repo`.
+    pub async fn backup(&self, repo: &Arc<Repository>, options: &BackupOptions) -> BackupSummary {
+        backup_paths(repo, std::slice::from_ref(&self.src), options)
+            .await
+            .unwrap()
+    }
+
+    /// Restores `snapshot` into `name` in the temporary folder with our restore and asserts
+    /// that it holds `src` again.
+    pub async fn restore_same(
+        &self,
+        repo: &Arc<Repository>,
+        snapshot: &str,
+        name: &str,
+    ) -> RestoreSummary {
+        let target = self.path(name);
+        let summary = restore(repo, snapshot, "", &target, &RestoreOptions::default())
+            .await
+            .unwrap();
+        assert_same_tree(&self.src, &under(&target, &self.src));
+        summary
+    }
+}
+
+/// `check --read-data`: structure and every pack's bytes.
+pub async fn check_all(repo: &Arc<Repository>) -> CheckReport {
+    let options = CheckOptions {
+        read_data: ReadData::All,
+        ..Default::default()
+    };
+    check(repo, &options).await.unwrap()
+}
+
+/// Asserts that `restic check --read-data` finds no error in the repository at `dir`.
+pub fn assert_restic_checks(restic: &Path, dir: &Path) {
+    let (ok, out, err) = run_restic(restic, dir, &["check", "--read-data"]);
+    assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+}
+
+/// [`assert_restic_checks`] when restic is installed.
+pub fn assert_restic_checks_if_installed(dir: &Path) {
+    if let Some(restic) = restic() {
+        assert_restic_checks(&restic, dir);
+    }
+}
+
+/// restic makes a repository at `dir` and backs `src` up into it.
+pub fn restic_init_and_backup(restic: &Path, dir: &Path, src: &Path) {
+    let (ok, _, err) = run_restic(restic, dir, &["init"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run_restic(restic, dir, &["backup", src.to_str().unwrap()]);
+    assert!(ok, "{err}");
+}
+
+/// Removes one pack of file data from the local repository at `dir`, behind the engine's
+/// back; returns its id.
+pub async fn lose_a_data_pack(repo: &Repository, dir: &Path) -> Id {
+    repo.load_index().await.unwrap();
+    let lost = repo
+        .with_index(|i| {
+            i.iter()
+                .find(|(k, _)| k.ty == BlobType::Data)
+                .map(|(_, l)| l.pack)
+        })
+        .unwrap();
+    let hex = lost.to_hex();
+    std::fs::remove_file(dir.join("data").join(&hex[..2]).join(&hex)).unwrap();
+    lost
+}
+
+/// Saves `tree` as a tree blob, as the engine writes one; returns its id.
+pub async fn save_tree(saver: &Arc<BlobSaver>, tree: &Tree) -> Id {
+    let mut json = serde_json::to_vec(tree).unwrap();
+    json.push(b'\n');
+    let id = Id::hash(&json);
+    saver
+        .save(BlobType::Tree, id, Bytes::from(json))
+        .await
+        .unwrap();
+    id
+}
+
+/// Saves a snapshot of the crafted tree `root` (path `/crafted`, host `test`, taken at
+/// `time`, RFC 3339); returns its id.
+pub async fn save_crafted_snapshot(repo: &Repository, root: Id, time: &str) -> Id {
+    let snapshot: Snapshot = serde_json::from_value(serde_json::json!({
+        "time": time,
+        "tree": root.to_hex(),
+        "paths": ["/crafted"],
+        "hostname": "test",
+    }))
+    .unwrap();
+    repo.save_snapshot(&snapshot).await.unwrap()
+}
+
+/// Flips the bits of `mask` in the middle byte of the repository file at `path` (made
+/// writable first: repository files are read-only, 0400, as restic makes them).
+pub fn flip_middle_byte(path: &Path, mask: u8) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= mask;
+    std::fs::write(path, bytes).unwrap();
 }
 
 /// Compressible text.

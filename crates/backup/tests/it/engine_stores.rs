@@ -259,22 +259,10 @@ async fn restic_interop_on_the_s3_emulator() {
     let Some((url, env)) = restic_s3(&prefix) else {
         return;
     };
-    let store = {
-        let e = services::env(Service::S3).unwrap();
-        let get = |k: &str| e.get(k).unwrap_or_default().to_owned();
-        thinledger_backup::store::StoreBuilder::new(format!(
-            "s3://{}/{prefix}",
-            get("THINLEDGER_TEST_S3_BUCKET")
-        ))
-        .with_endpoint(get("THINLEDGER_TEST_S3_ENDPOINT"))
-        .with_region(get("THINLEDGER_TEST_S3_REGION"))
-        .with_s3_keys(
-            get("THINLEDGER_TEST_S3_ACCESS_KEY_ID"),
-            thinledger_backup::store::Secret::new(get("THINLEDGER_TEST_S3_SECRET_ACCESS_KEY")),
-        )
-        .build()
+    let store = services::builder_at(Service::S3, &prefix, tmp.path())
         .unwrap()
-    };
+        .build()
+        .unwrap();
     let cache = tmp.path().join("restic-cache");
     let src = tmp.path().join("src");
     make_tree(&src);

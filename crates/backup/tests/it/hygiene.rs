@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use thinledger_backup::{
-    BackupOptions, BlobType, CheckOptions, Error, Id, Node, NodeType, PruneOptions, ReadData,
-    Repository, RestoreOptions, SaverOptions, Snapshot, Tree, backup_paths, check, prune, restore,
+    BackupOptions, CheckOptions, Error, Node, NodeType, PruneOptions, Repository, RestoreOptions,
+    SaverOptions, Tree, backup_paths, check, prune, restore,
 };
 
 use crate::common::*;
@@ -23,30 +22,15 @@ async fn open_rooted(dir: &Path) -> Arc<Repository> {
     Arc::new(repo)
 }
 
-fn walk_all(dir: &Path, out: &mut Vec<PathBuf>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        out.push(p.clone());
-        if p.is_dir() {
-            walk_all(&p, out);
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_repository_files_are_private_and_check_reports_loose_modes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
+    setup.backup(&repo, &BackupOptions::default()).await;
 
     // Created by the first write: the folder and everything in it.
     let mut all = vec![dir.clone()];
-    walk_all(&dir, &mut all);
+    all.extend(entries_under(dir));
     let (mut files, mut dirs) = (0, 0);
     for p in &all {
         let m = std::fs::metadata(p).unwrap();
@@ -59,15 +43,10 @@ async fn local_repository_files_are_private_and_check_reports_loose_modes() {
         }
     }
     assert!(dirs >= 5 && files >= 4, "{dirs} dirs, {files} files");
-    let key = std::fs::read_dir(dir.join("keys"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let key = first_entry(&dir.join("keys"));
     assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o400);
 
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let clean = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
         clean.is_ok() && clean.loose_modes.is_empty() && clean.unknown_files.is_empty(),
@@ -96,23 +75,13 @@ async fn local_repository_files_are_private_and_check_reports_loose_modes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
+    setup.backup(&repo, &BackupOptions::default()).await;
 
     // What a kill during an upload leaves: the store's temporary `<pack>#1` next to where the
     // pack would have gone (object_store's local store writes there, then links it in place).
-    let pack_dir = std::fs::read_dir(dir.join("data"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let pack_dir = first_entry(&dir.join("data"));
     let prefix = pack_dir.file_name().unwrap().to_string_lossy().into_owned();
     let temp_name = format!("{prefix}{}#1", "7".repeat(62));
     let temp = pack_dir.join(&temp_name);
@@ -121,7 +90,7 @@ async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
     std::fs::write(&notes, "mine, not the repository's\n").unwrap();
     let temp_rel = format!("data/{prefix}/{temp_name}");
 
-    let repo = open_rooted(&dir).await;
+    let repo = open_rooted(dir).await;
     let report = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.errors);
     assert_eq!(report.temporary_files.len(), 1, "{report:?}");
@@ -168,11 +137,8 @@ async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_index_file_is_skipped_by_readers_reported_by_check_and_refused_by_prune() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
+    let (setup, repo) = Setup::with_repo().await;
+    let (src, dir) = (&setup.src, &setup.dir);
     let first = backup_paths(&repo, &[src.join("sub/deeper")], &BackupOptions::default())
         .await
         .unwrap();
@@ -181,27 +147,21 @@ async fn a_damaged_index_file_is_skipped_by_readers_reported_by_check_and_refuse
         .map(|e| e.unwrap().path())
         .collect();
     std::fs::write(src.join("new.bin"), noise(2 * 1024 * 1024, 77)).unwrap();
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    setup.backup(&repo, &BackupOptions::default()).await;
     // Damage the second backup's index files (the first one's data stays described).
     let mut damaged = Vec::new();
     for e in std::fs::read_dir(dir.join("index")).unwrap() {
         let p = e.unwrap().path();
         if !before.contains(&p) {
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
-            let mut b = std::fs::read(&p).unwrap();
-            let n = b.len();
-            b[n / 2] ^= 0x01;
-            std::fs::write(&p, b).unwrap();
+            flip_middle_byte(&p, 0x01);
             damaged.push(p.file_name().unwrap().to_string_lossy()[..8].to_string());
         }
     }
     assert!(!damaged.is_empty());
 
     // A restore of untouched data works.
-    let repo = open_rooted(&dir).await;
-    let target = tmp.path().join("restored");
+    let repo = open_rooted(dir).await;
+    let target = setup.path("restored");
     restore(
         &repo,
         &first.snapshot_id.to_hex(),
@@ -231,63 +191,36 @@ async fn a_damaged_index_file_is_skipped_by_readers_reported_by_check_and_refuse
     }
 
     // prune: refuses, and deletes nothing.
-    let packs_before = count_files(&dir.join("data"));
+    let packs_before = files_under(&dir.join("data")).len();
     let err = prune(&repo, &PruneOptions::default()).await.unwrap_err();
     assert!(matches!(err, Error::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("refuses"), "{err}");
-    assert_eq!(count_files(&dir.join("data")), packs_before);
-}
-
-fn count_files(dir: &Path) -> usize {
-    let mut all = Vec::new();
-    walk_all(dir, &mut all);
-    all.iter().filter(|p| p.is_file()).count()
+    assert_eq!(files_under(&dir.join("data")).len(), packs_before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_lock_reads_without_writing_and_refuses_exclusive_operations() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    let snap = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
+    let snap = setup.backup(&repo, &BackupOptions::default()).await;
     drop(repo);
 
     // Every write fails (FailAfterPuts with no writes allowed): as root, mode bits would not
     // stop one, so the store refuses instead. The CLI test uses a real read-only folder.
-    let ro = FailAfterPuts::open(&dir, 0, "").await;
+    let ro = FailAfterPuts::open(dir, 0, "").await;
     let locked = check(&ro, &CheckOptions::default()).await.unwrap_err();
     assert!(locked.to_string().contains("injected failure"), "{locked}");
 
     let ro = Arc::new(
-        Arc::try_unwrap(FailAfterPuts::open(&dir, 0, "").await)
+        Arc::try_unwrap(FailAfterPuts::open(dir, 0, "").await)
             .unwrap()
             .with_no_lock(),
     );
-    let report = check(
-        &ro,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check_all(&ro).await;
     assert!(report.is_ok(), "{:?}", report.errors);
-    let target = tmp.path().join("restored");
-    restore(
-        &ro,
-        &snap.snapshot_id.to_hex(),
-        "",
-        &target,
-        &RestoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_same_tree(&src, &under(&target, &src));
+    setup
+        .restore_same(&ro, &snap.snapshot_id.to_hex(), "restored")
+        .await;
     assert!(
         std::fs::read_dir(dir.join("locks"))
             .unwrap()
@@ -319,13 +252,7 @@ async fn check_reports_two_entries_of_one_name() {
     // A crafted tree written with the engine: a symlink and a directory both called `x`.
     let saver =
         thinledger_backup::saver::BlobSaver::new(Arc::clone(&repo), SaverOptions::default());
-    let empty = Tree::default();
-    let empty_json = tree_blob(&empty);
-    let empty_id = Id::hash(&empty_json);
-    saver
-        .save(BlobType::Tree, empty_id, Bytes::from(empty_json))
-        .await
-        .unwrap();
+    let empty_id = save_tree(&saver, &Tree::default()).await;
     let mut link = Node::new("x", NodeType::Symlink);
     link.linktarget = "/outside".into();
     let mut sub = Node::new("x", NodeType::Dir);
@@ -333,20 +260,9 @@ async fn check_reports_two_entries_of_one_name() {
     let root = Tree {
         nodes: vec![link, sub],
     };
-    let root_json = tree_blob(&root);
-    let root_id = Id::hash(&root_json);
-    saver
-        .save(BlobType::Tree, root_id, Bytes::from(root_json))
-        .await
-        .unwrap();
+    let root_id = save_tree(&saver, &root).await;
     saver.finish().await.unwrap();
-    let snap: Snapshot = serde_json::from_value(serde_json::json!({
-        "time": "2026-01-01T00:00:00Z",
-        "tree": root_id.to_hex(),
-        "paths": ["/crafted"],
-    }))
-    .unwrap();
-    repo.save_snapshot(&snap).await.unwrap();
+    save_crafted_snapshot(&repo, root_id, "2026-01-01T00:00:00Z").await;
 
     let report = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
@@ -359,37 +275,17 @@ async fn check_reports_two_entries_of_one_name() {
     );
 }
 
-fn tree_blob(t: &Tree) -> Vec<u8> {
-    let mut v = serde_json::to_vec(t).unwrap();
-    v.push(b'\n');
-    v
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_backup() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
     let mut small = BackupOptions::default();
     small.saver.pack_size = 256 * 1024;
-    backup_paths(&repo, std::slice::from_ref(&src), &small)
-        .await
-        .unwrap();
+    setup.backup(&repo, &small).await;
 
     // Lose one pack of file data.
-    repo.load_index().await.unwrap();
-    let lost = repo
-        .with_index(|i| {
-            i.iter()
-                .find(|(k, _)| k.ty == BlobType::Data)
-                .map(|(_, l)| l.pack)
-        })
-        .unwrap();
-    let hex = lost.to_hex();
-    std::fs::remove_file(dir.join("data").join(&hex[..2]).join(&hex)).unwrap();
-    let repo = open_rooted(&dir).await;
+    let lost = lose_a_data_pack(&repo, dir).await;
+    let repo = open_rooted(dir).await;
     let before = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
         before
@@ -455,75 +351,31 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     assert_eq!(snaps.len(), 1);
     assert_eq!(snaps[0].snapshot.original, Some(snaps_before[0].id));
     assert!(snaps[0].snapshot.tags.contains(&"repaired".to_string()));
-    let clean = check(
-        &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let clean = check_all(&repo).await;
     assert!(clean.is_ok(), "{:?}", clean.errors);
-    if let Some(restic) = restic() {
-        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-        assert!(ok, "restic check after repair:\n{out}\n{err}");
-    }
+    // restic agrees that the repaired repository is whole.
+    assert_restic_checks_if_installed(dir);
 
     // The next backup stores the lost data again (the repaired files differ from the parent).
-    let again = backup_paths(&repo, std::slice::from_ref(&src), &small)
-        .await
-        .unwrap();
+    let again = setup.backup(&repo, &small).await;
     assert!(again.data_blobs_added > 0, "{again:?}");
-    let target = tmp.path().join("restored");
-    restore(
-        &repo,
-        &again.snapshot_id.to_hex(),
-        "",
-        &target,
-        &RestoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_same_tree(&src, &under(&target, &src));
+    setup
+        .restore_same(&repo, &again.snapshot_id.to_hex(), "restored")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_does_not_refer_to_blobs_whose_pack_is_gone() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
-    repo.load_index().await.unwrap();
-    let lost = repo
-        .with_index(|i| {
-            i.iter()
-                .find(|(k, _)| k.ty == BlobType::Data)
-                .map(|(_, l)| l.pack)
-        })
-        .unwrap();
-    let hex = lost.to_hex();
-    std::fs::remove_file(dir.join("data").join(&hex[..2]).join(&hex)).unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
+    setup.backup(&repo, &BackupOptions::default()).await;
+    lose_a_data_pack(&repo, dir).await;
 
     // No repair first: the backup itself notices the pack is gone and stores the data again.
-    let repo = open_local(&dir).await;
-    let again = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let repo = open_local(dir).await;
+    let again = setup.backup(&repo, &BackupOptions::default()).await;
     assert!(again.data_blobs_added > 0, "{again:?}");
-    let target = tmp.path().join("restored");
-    restore(
-        &repo,
-        &again.snapshot_id.to_hex(),
-        "",
-        &target,
-        &RestoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_same_tree(&src, &under(&target, &src));
+    setup
+        .restore_same(&repo, &again.snapshot_id.to_hex(), "restored")
+        .await;
 }

@@ -1,26 +1,17 @@
 //! Interop with Debian's restic 0.14 on a local folder, both directions.
 
-use thinledger_backup::{
-    BackupOptions, RestoreOptions, backup_paths, backup_reader, dump, restore,
-};
+use thinledger_backup::{BackupOptions, backup_reader, dump};
 
 use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restic_checks_and_restores_our_repository() {
     let Some(restic) = restic() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let (src, dir) = (&setup.src, &setup.dir);
+    setup.backup(&repo, &BackupOptions::default()).await;
     std::fs::write(src.join("sub/new.txt"), text(100_000, 3)).unwrap();
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    setup.backup(&repo, &BackupOptions::default()).await;
     let piped = text(1_500_000, 8);
     backup_reader(
         &repo,
@@ -31,16 +22,14 @@ async fn restic_checks_and_restores_our_repository() {
     .await
     .unwrap();
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-    assert!(ok, "restic check failed:\n{out}\n{err}");
-    assert!(out.contains("no errors were found"), "{out}\n{err}");
+    assert_restic_checks(&restic, dir);
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["snapshots", "--json"]);
+    let (ok, out, err) = run_restic(&restic, dir, &["snapshots", "--json"]);
     assert!(ok, "{err}");
     let snaps: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(snaps.as_array().unwrap().len(), 3);
 
-    let target = tmp.path().join("restic-restore");
+    let target = setup.path("restic-restore");
     let latest_dir = snaps
         .as_array()
         .unwrap()
@@ -64,13 +53,13 @@ async fn restic_checks_and_restores_our_repository() {
     let _ = latest_dir;
     let (ok, out, err) = run_restic(
         &restic,
-        &dir,
+        dir,
         &["restore", &second, "--target", target.to_str().unwrap()],
     );
     assert!(ok, "restic restore failed:\n{out}\n{err}");
-    assert_same_tree(&src, &under(&target, &src));
+    assert_same_tree(src, &under(&target, src));
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["dump", "latest", "/export.sql"]);
+    let (ok, out, err) = run_restic(&restic, dir, &["dump", "latest", "/export.sql"]);
     assert!(ok, "{err}");
     assert!(
         out.as_bytes() == piped.as_slice(),
@@ -81,27 +70,18 @@ async fn restic_checks_and_restores_our_repository() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn we_open_list_and_restore_a_restic_repository() {
     let Some(restic) = restic() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let (ok, _, err) = run_restic(&restic, &dir, &["init"]);
-    assert!(ok, "{err}");
-    let (ok, _, err) = run_restic(&restic, &dir, &["backup", src.to_str().unwrap()]);
-    assert!(ok, "{err}");
+    let setup = Setup::without_repo();
+    let (src, dir) = (&setup.src, &setup.dir);
+    restic_init_and_backup(&restic, dir, src);
 
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     assert_eq!(repo.config().version, 2);
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(snaps.len(), 1);
     assert_eq!(snaps[0].snapshot.paths, vec![src.display().to_string()]);
 
-    let out = tmp.path().join("ours");
-    let r = restore(&repo, "latest", "", &out, &RestoreOptions::default())
-        .await
-        .unwrap();
+    let r = setup.restore_same(&repo, "latest", "ours").await;
     assert!(r.files >= 55, "{r:?}");
-    assert_same_tree(&src, &under(&out, &src));
 
     let mut buf = Vec::new();
     dump(
@@ -116,52 +96,29 @@ async fn we_open_list_and_restore_a_restic_repository() {
 
     // Our backup into restic's repository, with restic's snapshot as parent, then restic checks.
     std::fs::write(src.join("hello.txt"), b"edited by a test\n").unwrap();
-    let s = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let s = setup.backup(&repo, &BackupOptions::default()).await;
     assert_eq!(s.parent, Some(snaps[0].id));
     assert_eq!(s.files_changed, 1, "{s:?}");
-    let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-    assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    assert_restic_checks(&restic, dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restic_backs_up_into_our_repository() {
     let Some(restic) = restic() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    let ours = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
-    let (ok, out, err) = run_restic(&restic, &dir, &["backup", src.to_str().unwrap()]);
+    let (setup, repo) = Setup::with_repo().await;
+    let (src, dir) = (&setup.src, &setup.dir);
+    let ours = setup.backup(&repo, &BackupOptions::default()).await;
+    let (ok, out, err) = run_restic(&restic, dir, &["backup", src.to_str().unwrap()]);
     assert!(
         ok,
         "restic backup into our repository failed:\n{out}\n{err}"
     );
-    let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-    assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    assert_restic_checks(&restic, dir);
 
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(snaps.len(), 2);
     assert!(snaps.iter().any(|s| s.id == ours.snapshot_id));
-    let target = tmp.path().join("ours");
-    restore(
-        &repo,
-        &snaps
-            .iter()
-            .find(|s| s.id != ours.snapshot_id)
-            .unwrap()
-            .id
-            .to_hex(),
-        "",
-        &target,
-        &RestoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_same_tree(&src, &under(&target, &src));
+    let theirs = snaps.iter().find(|s| s.id != ours.snapshot_id).unwrap();
+    setup.restore_same(&repo, &theirs.id.to_hex(), "ours").await;
 }

@@ -18,18 +18,15 @@ fn small_packs() -> BackupOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_backup_leaves_a_consistent_repository() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let good = init_local(&dir).await;
+    let (setup, good) = Setup::with_repo().await;
+    let (src, dir) = (&setup.src, &setup.dir);
     let first = backup_paths(&good, &[src.join("sub/deeper")], &BackupOptions::default())
         .await
         .unwrap();
 
     // Fail after a few writes: the lock, and some packs.
-    let repo = FailAfterPuts::open(&dir, 6, "").await;
-    let err = backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
+    let repo = FailAfterPuts::open(dir, 6, "").await;
+    let err = backup_paths(&repo, std::slice::from_ref(src), &small_packs())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
@@ -37,60 +34,31 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
     // No new snapshot; what exists is complete; leftovers are reported, not errors.
-    let repo = open_local(&dir).await;
+    let repo = open_local(dir).await;
     let snaps = repo.snapshots().await.unwrap();
     assert_eq!(
         snaps.iter().map(|s| s.id).collect::<Vec<_>>(),
         vec![first.snapshot_id]
     );
-    let report = check(
-        &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check_all(&repo).await;
     assert!(report.is_ok(), "{:?}", report.errors);
     assert!(
         !report.unreferenced_packs.is_empty(),
         "the failed backup left no packs? {report:?}"
     );
-    if let Some(restic) = restic() {
-        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
-    }
+    assert_restic_checks_if_installed(dir);
 
     // The next backup succeeds and restores; prune removes the leftovers.
-    let again = backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
-        .await
-        .unwrap();
-    let out = tmp.path().join("restored");
-    restore(
-        &repo,
-        &again.snapshot_id.to_hex(),
-        "",
-        &out,
-        &RestoreOptions::default(),
-    )
-    .await
-    .unwrap();
-    assert_same_tree(&src, &under(&out, &src));
+    let again = setup.backup(&repo, &small_packs()).await;
+    setup
+        .restore_same(&repo, &again.snapshot_id.to_hex(), "restored")
+        .await;
     let plan = prune(&repo, &PruneOptions::default()).await.unwrap();
     assert!(
         plan.applied && !plan.unreferenced_packs.is_empty(),
         "{plan:?}"
     );
-    let report = check(
-        &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check_all(&repo).await;
     assert!(
         report.is_ok() && report.unreferenced_packs.is_empty(),
         "{report:?}"
@@ -99,14 +67,9 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_finds_damage() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
+    setup.backup(&repo, &BackupOptions::default()).await;
     let clean = check(
         &repo,
         &CheckOptions {
@@ -119,30 +82,17 @@ async fn check_finds_damage() {
     assert!(clean.is_ok() && clean.packs_read >= 1, "{clean:?}");
 
     // Flip one byte in the middle of the largest pack.
-    let mut packs: Vec<_> = walk(&dir.join("data"));
+    let mut packs = files_under(&dir.join("data"));
     packs.sort_by_key(|p| std::fs::metadata(p).unwrap().len());
     let victim = packs.last().unwrap();
-    let mut bytes = std::fs::read(victim).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x40;
-    // Repository files are read-only (0400), as restic makes them.
-    std::fs::set_permissions(victim, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    std::fs::write(victim, bytes).unwrap();
+    flip_middle_byte(victim, 0x40);
 
     let structure = check(&repo, &CheckOptions::default()).await.unwrap();
     assert!(
         structure.is_ok(),
         "structure alone cannot see a flipped data byte"
     );
-    let full = check(
-        &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let full = check_all(&repo).await;
     assert!(!full.is_ok());
     assert!(
         full.errors
@@ -165,36 +115,19 @@ async fn check_finds_damage() {
     );
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let dir = tmp.path().join("repo");
-    let repo = init_local(&dir).await;
+    let (setup, repo) = Setup::with_repo().await;
+    let dir = &setup.dir;
     let mut ids = Vec::new();
     for i in 0..3 {
         // Each backup has its own big file, so forgetting a snapshot frees its data.
-        std::fs::write(src.join("rotating.bin"), noise(2 * 1024 * 1024, 100 + i)).unwrap();
-        ids.push(
-            backup_paths(&repo, std::slice::from_ref(&src), &small_packs())
-                .await
-                .unwrap()
-                .snapshot_id,
-        );
+        std::fs::write(
+            setup.src.join("rotating.bin"),
+            noise(2 * 1024 * 1024, 100 + i),
+        )
+        .unwrap();
+        ids.push(setup.backup(&repo, &small_packs()).await.snapshot_id);
     }
     let snaps = repo.snapshots().await.unwrap();
     let plan = plan_forget(
@@ -222,7 +155,7 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
         !dry.applied && (!dry.packs_to_delete.is_empty() || !dry.packs_to_repack.is_empty()),
         "{dry:?}"
     );
-    let before: u64 = walk(&dir.join("data"))
+    let before: u64 = files_under(&dir.join("data"))
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .sum();
@@ -236,7 +169,7 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
     .await
     .unwrap();
     assert!(done.applied);
-    let after: u64 = walk(&dir.join("data"))
+    let after: u64 = files_under(&dir.join("data"))
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .sum();
@@ -245,71 +178,35 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
         "before {before}, after {after}"
     );
 
-    let report = check(
-        &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check_all(&repo).await;
     assert!(
         report.is_ok() && report.unreferenced_packs.is_empty(),
         "{report:?}"
     );
-    let out = tmp.path().join("restored");
-    restore(&repo, "latest", "", &out, &RestoreOptions::default())
-        .await
-        .unwrap();
-    assert_same_tree(&src, &under(&out, &src));
-    if let Some(restic) = restic() {
-        let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
-    }
+    setup.restore_same(&repo, "latest", "restored").await;
+    assert_restic_checks_if_installed(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_to_another_repository_is_incremental() {
-    let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    make_tree(&src);
-    let a = init_local(&tmp.path().join("a")).await;
-    let b = init_local(&tmp.path().join("b")).await;
-    let first = backup_paths(&a, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    let setup = Setup::without_repo();
+    let a = init_local(&setup.path("a")).await;
+    let b = init_local(&setup.path("b")).await;
+    let first = setup.backup(&a, &BackupOptions::default()).await;
     let c1 = copy(&a, &b, &[]).await.unwrap();
     assert_eq!(c1.copied.len(), 1);
     assert!(c1.bytes > 0);
-    std::fs::write(src.join("hello.txt"), b"after the first copy\n").unwrap();
-    backup_paths(&a, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
+    std::fs::write(setup.src.join("hello.txt"), b"after the first copy\n").unwrap();
+    setup.backup(&a, &BackupOptions::default()).await;
     let c2 = copy(&a, &b, &[]).await.unwrap();
     assert_eq!(c2.copied.len(), 1);
     assert_eq!(c2.skipped, vec![first.snapshot_id]);
     assert!(c2.bytes < 1024, "only the changed file moves: {c2:?}");
 
-    let report = check(
-        &b,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check_all(&b).await;
     assert!(report.is_ok(), "{:?}", report.errors);
-    let out = tmp.path().join("from-b");
-    restore(&b, "latest", "", &out, &RestoreOptions::default())
-        .await
-        .unwrap();
-    assert_same_tree(&src, &under(&out, &src));
-    if let Some(restic) = restic() {
-        let (ok, out, err) = run_restic(&restic, &tmp.path().join("b"), &["check", "--read-data"]);
-        assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
-    }
+    setup.restore_same(&b, "latest", "from-b").await;
+    assert_restic_checks_if_installed(&setup.path("b"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

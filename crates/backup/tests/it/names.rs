@@ -99,9 +99,7 @@ async fn odd_names_we_back_up_restore_exactly_with_restic_and_with_us() {
     assert!(s.errors.is_empty(), "{:?}", s.errors);
     assert_eq!(s.files_new as usize, FILES.len() + 1, "{s:?}");
 
-    let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-    assert!(ok, "restic check failed:\n{out}\n{err}");
-    assert!(out.contains("no errors were found"), "{out}\n{err}");
+    assert_restic_checks(&restic, &dir);
 
     // restic 0.14 reads `linktarget` only (`linktarget_raw` is restic 0.16+).
     let target = tmp.path().join("restic-restore");
@@ -169,10 +167,7 @@ async fn odd_names_restic_backs_up_restore_exactly_here() {
     let src = tmp.path().join("src");
     make_names(&src);
     let dir = tmp.path().join("repo");
-    let (ok, _, err) = run_restic(&restic, &dir, &["init"]);
-    assert!(ok, "{err}");
-    let (ok, _, err) = run_restic(&restic, &dir, &["backup", src.to_str().unwrap()]);
-    assert!(ok, "{err}");
+    restic_init_and_backup(&restic, &dir, &src);
 
     let repo = open_local(&dir).await;
     let ours = tmp.path().join("ours");
@@ -225,8 +220,7 @@ async fn odd_names_restic_backs_up_restore_exactly_here() {
     backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
         .await
         .unwrap();
-    let (ok, out, err) = run_restic(&restic, &dir, &["check", "--read-data"]);
-    assert!(ok && out.contains("no errors were found"), "{out}\n{err}");
+    assert_restic_checks(&restic, &dir);
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {

@@ -12,7 +12,7 @@ use thinledger_backup::repo::tree::go_mode_from_unix;
 use thinledger_backup::saver::BlobSaver;
 use thinledger_backup::{
     BackupOptions, BlobType, Id, Node, NodeType, Overwrite, Repository, RestoreOptions,
-    RestoreSummary, SaverOptions, Snapshot, Tree, backup_paths, restore,
+    RestoreSummary, SaverOptions, Tree, backup_paths, restore,
 };
 
 use crate::common::*;
@@ -41,18 +41,6 @@ fn fingerprint(dir: &Path) -> BTreeMap<PathBuf, String> {
         }
     }
     out
-}
-
-/// Saves `tree` as a tree blob; returns its id.
-async fn save_tree(saver: &Arc<BlobSaver>, tree: &Tree) -> Id {
-    let mut json = serde_json::to_vec(tree).unwrap();
-    json.push(b'\n');
-    let id = Id::hash(&json);
-    saver
-        .save(BlobType::Tree, id, Bytes::from(json))
-        .await
-        .unwrap();
-    id
 }
 
 fn file_node(name: &str, blob: Id, size: u64, mode: u32) -> Node {
@@ -106,23 +94,7 @@ async fn crafted_snapshot(
     )
     .await;
     saver.finish().await.unwrap();
-    repo.save_snapshot(&Snapshot {
-        time: chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap(),
-        parent: None,
-        tree: root,
-        paths: vec!["/crafted".into()],
-        hostname: "test".into(),
-        username: String::new(),
-        uid: 0,
-        gid: 0,
-        excludes: vec![],
-        tags: vec![],
-        original: None,
-        program_version: String::new(),
-        extra: serde_json::Map::new(),
-    })
-    .await
-    .unwrap()
+    save_crafted_snapshot(repo, root, "2026-01-02T03:04:05Z").await
 }
 
 fn error_paths(s: &RestoreSummary) -> BTreeSet<PathBuf> {

@@ -23,12 +23,10 @@ use thinledger_tests::data::noise;
 use thinledger_tests::restic::find as restic;
 use thinledger_tests::tree;
 
+use crate::common::{ledger_backup, ledger_backup_bin};
+
 const PASSWORD: &str = "cli test password, not a secret";
 const NOBODY: u32 = 65534;
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
-}
 
 /// A temporary folder others can enter (the permission tests run the binary as `nobody`),
 /// with a password file.
@@ -52,15 +50,11 @@ impl Fixture {
 
     /// `ledger-backup -r REPO ARGS…` with the fixture's password and no ambient settings.
     fn cmd(&self, repo: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
+        let mut c = ledger_backup();
         c.arg("-r")
             .arg(repo)
             .args(args)
-            .env("THINLEDGER_PASSWORD_FILE", self.path("password"))
-            .env_remove("THINLEDGER_REPOSITORY")
-            .env_remove("THINLEDGER_PASSWORD_COMMAND")
-            .env_remove("THINLEDGER_LOG")
-            .stdin(Stdio::null());
+            .env("THINLEDGER_PASSWORD_FILE", self.path("password"));
         c
     }
 
@@ -71,6 +65,17 @@ impl Fixture {
     fn init(&self, repo: &Path) {
         let out = self.run(repo, &["init"]);
         assert_ok(&out, "init");
+    }
+
+    /// A new repository at `repo` in the fixture, holding one backup of `src`.
+    fn backed_up(&self, src: &Path) -> PathBuf {
+        let repo = self.path("repo");
+        self.init(&repo);
+        assert_ok(
+            &self.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
+            "backup",
+        );
+        repo
     }
 }
 
@@ -375,7 +380,7 @@ fn missing_repository_is_bad_input_naming_the_location_and_init() {
         "{err}"
     );
     // No --repo at all.
-    let out = Command::new(bin())
+    let out = Command::new(ledger_backup_bin())
         .arg("snapshots")
         .env_remove("THINLEDGER_REPOSITORY")
         .env("THINLEDGER_PASSWORD_FILE", f.path("password"))
@@ -498,7 +503,7 @@ fn in_small_tmpfs(f: &Fixture, dir: &Path, size: &str, script: &str) -> (String,
             "set -u; mount -t tmpfs -o size={size} thinledger-full \"$DIR\" || exit 99; {script}"
         ))
         .env("DIR", dir)
-        .env("BIN", bin())
+        .env("BIN", ledger_backup_bin())
         .env("THINLEDGER_PASSWORD_FILE", f.path("password"))
         .env_remove("THINLEDGER_REPOSITORY")
         .output()
@@ -517,12 +522,7 @@ fn a_full_disk_fails_the_job_with_a_clear_error_and_a_consistent_repository() {
     }
 
     // dump to a device that is always full.
-    let repo = f.path("repo");
-    f.init(&repo);
-    assert_ok(
-        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
-        "backup",
-    );
+    let repo = f.backed_up(&src);
     let dev_full = std::fs::File::create("/dev/full").unwrap();
     let file = format!("{}/f0.bin", src.display());
     let out = f
@@ -607,12 +607,7 @@ fn ls_lists_a_snapshot_like_restic_does() {
     let f = Fixture::new();
     let data = f.path("data");
     small_tree(&data);
-    let repo = f.path("repo");
-    f.init(&repo);
-    assert_ok(
-        &f.run(&repo, &["backup", "--quiet", data.to_str().unwrap()]),
-        "backup",
-    );
+    let repo = f.backed_up(&data);
 
     let out = f.run(&repo, &["ls", "latest", "--output", "json"]);
     assert_ok(&out, "ls --output json");
@@ -723,12 +718,7 @@ fn ls_shows_odd_names_escaped_one_per_line_and_json_keeps_their_bytes() {
         std::fs::write(data.join(OsStr::from_bytes(name)), name).unwrap();
     }
     std::os::unix::fs::symlink(OsStr::from_bytes(b"t\xff"), data.join("link")).unwrap();
-    let repo = f.path("repo");
-    f.init(&repo);
-    assert_ok(
-        &f.run(&repo, &["backup", "--quiet", data.to_str().unwrap()]),
-        "backup",
-    );
+    let repo = f.backed_up(&data);
 
     let out = f.run(&repo, &["ls", &format!("latest:{}", data.display())]);
     assert_ok(&out, "ls");
@@ -957,7 +947,7 @@ fn relative_paths_are_placed_like_restic_places_them() {
             &["restore", "latest", "--target", target.to_str().unwrap()],
         );
         assert_ok(&out, "restore");
-        let mut got: Vec<String> = walk_files(&target)
+        let mut got: Vec<String> = tree::files_under(&target)
             .into_iter()
             .map(|p| p.strip_prefix(&target).unwrap().display().to_string())
             .collect();
@@ -998,19 +988,6 @@ fn relative_paths_are_placed_like_restic_places_them() {
     }
 }
 
-fn walk_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk_files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// Changes the mode of everything under `p` (chmod -R), without following symlinks.
 fn chmod_tree(p: &Path, dirs: u32, files: u32) {
     let m = std::fs::symlink_metadata(p).unwrap();
@@ -1038,19 +1015,9 @@ fn repository_files_are_private_and_no_lock_reads_a_read_only_repository() {
     let f = Fixture::new();
     let src = f.path("src");
     small_tree(&src);
-    let repo = f.path("repo");
-    f.init(&repo);
-    assert_ok(
-        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
-        "backup",
-    );
+    let repo = f.backed_up(&src);
     // Keys and every other file 0400, every folder 0700: no other user reads a key file.
-    let key = std::fs::read_dir(repo.join("keys"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let key = tree::first_entry(&repo.join("keys"));
     assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o400);
     for d in ["", "keys", "data", "index", "snapshots"] {
         assert_eq!(
@@ -1120,12 +1087,7 @@ fn check_reports_temporary_files_prune_removes_them_and_repair_recovers_a_lost_p
     let f = Fixture::new();
     let src = f.path("src");
     small_tree(&src);
-    let repo = f.path("repo");
-    f.init(&repo);
-    assert_ok(
-        &f.run(&repo, &["backup", "--quiet", src.to_str().unwrap()]),
-        "backup",
-    );
+    let repo = f.backed_up(&src);
 
     // A temporary upload file, as a kill during an upload leaves it.
     let temp = repo.join("data/00").join(format!("{}#1", "0".repeat(64)));

@@ -3,34 +3,17 @@
 //! repository path that is a regular file.
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
+
+use crate::common::{described, ledger_backup};
 
 const MARKER: &str = "SECRET-MARKER-7f3a";
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
-}
-
 /// `ledger-backup ARGS…` without ambient settings.
 fn ledger(args: &[&str]) -> Command {
-    let mut c = Command::new(bin());
-    c.args(args)
-        .env_remove("THINLEDGER_REPOSITORY")
-        .env_remove("THINLEDGER_PASSWORD_FILE")
-        .env_remove("THINLEDGER_PASSWORD_COMMAND")
-        .env_remove("THINLEDGER_COCKROACH_URL")
-        .env_remove("THINLEDGER_LOG")
-        .stdin(Stdio::null());
+    let mut c = ledger_backup();
+    c.args(args);
     c
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Every secret-ish variable set to a marker: no `--help` prints it.
@@ -56,8 +39,8 @@ fn help_never_prints_secret_environment_values(#[case] args: &[&str]) {
         )
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    assert!(!text(&o).contains(MARKER), "{}", text(&o));
+    assert!(o.status.success(), "{}", described(&o));
+    assert!(!described(&o).contains(MARKER), "{}", described(&o));
 }
 
 /// A failing password command is named, with its exit status, never by its text; its own
@@ -75,7 +58,7 @@ fn a_failing_password_command_is_not_repeated() {
             _ => c.env("THINLEDGER_PASSWORD_COMMAND", &command),
         };
         let o = c.output().unwrap();
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(2), "{}", described(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(!err.contains(MARKER), "{how}: {err}");
         assert!(
@@ -96,7 +79,7 @@ fn a_wrong_password_from_a_command_does_not_repeat_the_command() {
     let init = ledger(&["-r", repo_arg, "--password-command", "echo right", "init"])
         .output()
         .unwrap();
-    assert!(init.status.success(), "{}", text(&init));
+    assert!(init.status.success(), "{}", described(&init));
     let o = ledger(&[
         "-r",
         repo_arg,
@@ -106,9 +89,13 @@ fn a_wrong_password_from_a_command_does_not_repeat_the_command() {
     ])
     .output()
     .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(!text(&o).contains(MARKER), "{}", text(&o));
-    assert!(text(&o).contains("--password-command"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    assert!(!described(&o).contains(MARKER), "{}", described(&o));
+    assert!(
+        described(&o).contains("--password-command"),
+        "{}",
+        described(&o)
+    );
 }
 
 /// Unknown URL options (a pre-signed URL's signature) are named, never echoed.
@@ -126,9 +113,9 @@ fn unknown_url_options_are_named_without_their_value(#[case] url: &str, #[case] 
     ])
     .output()
     .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(!text(&o).contains(MARKER), "{}", text(&o));
-    assert!(text(&o).contains(named), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    assert!(!described(&o).contains(MARKER), "{}", described(&o));
+    assert!(described(&o).contains(named), "{}", described(&o));
 }
 
 /// A repository path that is a regular file (or lies under one): exit 2 naming the path,
@@ -155,7 +142,7 @@ fn a_repository_path_that_is_a_file_is_bad_input(#[case] command: &str, #[case] 
     ])
     .output()
     .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains(&repo.display().to_string()), "{err}");
     assert!(err.contains("a repository is a directory"), "{err}");

@@ -1,6 +1,9 @@
 //! Integration tests of the thin binaries: one test binary, one module per tool.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "backup")]
+mod common;
+
 #[cfg(feature = "size")]
 mod size;
 

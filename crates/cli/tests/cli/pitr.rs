@@ -14,11 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "pitr test password, not a secret";
+use crate::common::{described, ledger_backup_bin};
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
-}
+const PASSWORD: &str = "pitr test password, not a secret";
 
 fn pg_bin() -> Option<PathBuf> {
     thinledger_tests::services::var("THINLEDGER_TEST_POSTGRES_BIN").map(PathBuf::from)
@@ -62,15 +60,6 @@ impl Drop for Pitr {
                 .output();
         }
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn free_port() -> u16 {
@@ -135,7 +124,7 @@ impl Pitr {
     }
 
     fn ledger(&self, args: &[&str]) -> Output {
-        let mut c = self.as_server(Command::new(bin()));
+        let mut c = self.as_server(Command::new(ledger_backup_bin()));
         c.args(self.repo_args())
             .args(args)
             .env_remove("THINLEDGER_REPOSITORY")
@@ -148,7 +137,11 @@ impl Pitr {
 
     fn ledger_ok(&self, args: &[&str]) -> String {
         let o = self.ledger(args);
-        assert!(o.status.success(), "ledger-backup {args:?}: {}", text(&o));
+        assert!(
+            o.status.success(),
+            "ledger-backup {args:?}: {}",
+            described(&o)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 
@@ -168,7 +161,7 @@ impl Pitr {
             .output()
             .unwrap();
         let log = std::fs::read_to_string(data.with_extension("log")).unwrap_or_default();
-        assert!(o.status.success(), "pg_ctl start: {}\n{log}", text(&o));
+        assert!(o.status.success(), "pg_ctl start: {}\n{log}", described(&o));
         self.servers.push(data.to_path_buf());
     }
 
@@ -180,7 +173,7 @@ impl Pitr {
             .args(["-m", "fast", "-w", "stop"])
             .output()
             .unwrap();
-        assert!(o.status.success(), "pg_ctl stop: {}", text(&o));
+        assert!(o.status.success(), "pg_ctl stop: {}", described(&o));
         self.servers.retain(|d| d != data);
     }
 
@@ -200,7 +193,7 @@ impl Pitr {
             .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", q])
             .output()
             .unwrap();
-        assert!(o.status.success(), "psql {q}: {}", text(&o));
+        assert!(o.status.success(), "psql {q}: {}", described(&o));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     }
 
@@ -274,13 +267,13 @@ fn restore_to_a_time_between_two_commits_gives_exactly_the_rows_before_it() {
         .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale"])
         .output()
         .unwrap();
-    assert!(o.status.success(), "initdb: {}", text(&o));
+    assert!(o.status.success(), "initdb: {}", described(&o));
 
     // archive_command: the real binary, asynchronous, through a wrapper that kills the
     // archive worker in the middle of its first push.
     let spool = t.path("spool");
     let push = {
-        let mut w: Vec<String> = vec![bin().display().to_string()];
+        let mut w: Vec<String> = vec![ledger_backup_bin().display().to_string()];
         w.extend(t.repo_args());
         w.extend(["wal", "push", "--async", "--spool"].map(String::from));
         w.push(spool.display().to_string());
@@ -391,11 +384,11 @@ fn restore_to_a_time_between_two_commits_gives_exactly_the_rows_before_it() {
         "--to-time",
         "2001-01-01 00:00:00",
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", described(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("no base backup"),
         "{}",
-        text(&o)
+        described(&o)
     );
 
     // Identical segment pushed again (synchronously): success. A different one under the
@@ -413,11 +406,11 @@ fn restore_to_a_time_between_two_commits_gives_exactly_the_rows_before_it() {
     changed[4096] ^= 0xFF;
     std::fs::write(&seg, &changed).unwrap();
     let o = t.ledger(&["wal", "push", &seg.display().to_string()]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", described(&o));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("already archived with different content"),
         "{}",
-        text(&o)
+        described(&o)
     );
     std::fs::remove_file(&fetched).unwrap();
     t.ledger_ok(&["wal", "fetch", &first, &fetched.display().to_string()]);
@@ -434,7 +427,7 @@ fn restore_to_a_time_between_two_commits_gives_exactly_the_rows_before_it() {
         "0000000100000000000000FF",
         &t.path("nope").display().to_string(),
     ]);
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", described(&o));
     assert!(started.elapsed() < Duration::from_secs(30));
     assert!(!t.path("nope").exists());
     // A name that is not a WAL file name: bad input.
@@ -444,7 +437,7 @@ fn restore_to_a_time_between_two_commits_gives_exactly_the_rows_before_it() {
         "../../etc/passwd",
         &t.path("nope").display().to_string(),
     ]);
-    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
 
     // Everything the archive holds reads back and verifies.
     t.ledger_ok(&["check", "--read-data"]);

@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use rstest::rstest;
 use serde_json::Value;
-use thinledger_tests::examples::policy_fixture;
+use thinledger_tests::examples::{self, policy_fixture};
 
 fn fixture(rel: &str) -> String {
     policy_fixture(rel).display().to_string()
@@ -272,10 +272,7 @@ fn one_refused_file_refuses_the_whole_check() {
 #[test]
 fn a_symlink_loop_is_read_once() {
     let dir = tempfile::tempdir().unwrap();
-    let sub = dir.path().join("sub");
-    std::fs::create_dir(&sub).unwrap();
-    std::fs::copy(fixture("terraform/pvc-delete.json"), sub.join("plan.json")).unwrap();
-    std::os::unix::fs::symlink("..", sub.join("loop")).unwrap();
+    examples::policy_fixture_in_a_symlink_loop(dir.path(), "terraform/pvc-delete.json");
     ledger_policy(&["check", dir.path().to_str().unwrap()])
         .code(1)
         .stdout(predicate::str::contains(
@@ -287,7 +284,7 @@ fn a_symlink_loop_is_read_once() {
 fn a_symlink_out_of_the_directory_exits_2_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
-        fixture("k8s/tenant-aws.yaml"),
+        policy_fixture("k8s/tenant-aws.yaml"),
         dir.path().join("tenant.yaml"),
     )
     .unwrap();

@@ -3,14 +3,12 @@
 //! has not marked `.ready`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-const MARKER: &str = "PASSWORD-COMMAND-MARKER-91c2";
+use crate::common::{described, ledger_backup};
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
-}
+const MARKER: &str = "PASSWORD-COMMAND-MARKER-91c2";
 
 struct Archive {
     tmp: tempfile::TempDir,
@@ -25,7 +23,7 @@ impl Archive {
         std::fs::write(archive.path("password"), "wal test password\n").unwrap();
         std::fs::create_dir(archive.path("pg_wal")).unwrap();
         let o = archive.ledger(&["init"]);
-        assert!(o.status.success(), "{}", text(&o));
+        assert!(o.status.success(), "{}", described(&o));
         archive
     }
 
@@ -35,18 +33,13 @@ impl Archive {
 
     fn ledger(&self, args: &[&str]) -> Output {
         let password = self.path("password");
-        Command::new(bin())
+        ledger_backup()
             .arg("-r")
             .arg(self.path("repo"))
             .arg("--password-command")
             .arg(format!("cat '{}' # {MARKER}", password.display()))
             .args(args)
-            .env_remove("THINLEDGER_REPOSITORY")
-            .env_remove("THINLEDGER_PASSWORD_FILE")
-            .env_remove("THINLEDGER_PASSWORD_COMMAND")
-            .env_remove("THINLEDGER_LOG")
             .env("XDG_CACHE_HOME", self.path("cache"))
-            .stdin(Stdio::null())
             .output()
             .unwrap()
     }
@@ -57,15 +50,6 @@ impl Archive {
         std::fs::write(&p, data).unwrap();
         p
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// A 0-byte (or truncated) file under a segment's name is refused, naming the file, with
@@ -79,7 +63,7 @@ fn a_segment_that_is_not_whole_is_refused() {
     ] {
         let seg = a.segment(name, len);
         let o = a.ledger(&["wal", "push", seg.to_str().unwrap()]);
-        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert_eq!(o.status.code(), Some(2), "{}", described(&o));
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(err.contains(&seg.display().to_string()), "{err}");
         assert!(err.contains("not a whole segment"), "{err}");
@@ -93,15 +77,19 @@ fn a_segment_that_is_not_whole_is_refused() {
             "30",
             seg.to_str().unwrap(),
         ]);
-        assert_ne!(o.status.code(), Some(0), "{}", text(&o));
-        assert!(text(&o).contains("not a whole segment"), "{}", text(&o));
+        assert_ne!(o.status.code(), Some(0), "{}", described(&o));
+        assert!(
+            described(&o).contains("not a whole segment"),
+            "{}",
+            described(&o)
+        );
     }
     let o = a.ledger(&["wal", "list"]);
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", described(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("no WAL archived"),
         "{}",
-        text(&o)
+        described(&o)
     );
     wait_for_worker(&a.path("spool"));
 }
@@ -126,7 +114,7 @@ fn async_push_without_ready_files_returns_promptly() {
         seg.to_str().unwrap(),
     ]);
     let took = started.elapsed();
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", described(&o));
     assert!(took < Duration::from_secs(20), "the push took {took:?}");
     // The worker idles a few seconds before it exits: it is still there to look at.
     if let Ok(pid) = std::fs::read_to_string(spool.join("worker.pid")) {
@@ -140,7 +128,7 @@ fn async_push_without_ready_files_returns_promptly() {
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("000000010000000000000001"),
         "{}",
-        text(&o)
+        described(&o)
     );
     wait_for_worker(&spool);
 }

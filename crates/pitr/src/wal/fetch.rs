@@ -114,13 +114,7 @@ pub enum FetchSource {
 /// Looks in the spool only; returns `true` if `name` was there and is now at `dest`. Needs no
 /// repository (and no password): the common case of a recovery with prefetch.
 pub async fn fetch_from_spool(spool: &Path, name: &str, dest: &Path) -> PitrResult<bool> {
-    let parsed: WalFileName =
-        name.parse()
-            .map_err(|e: super::name::BadWalName| PitrError::InvalidInput {
-                field: "WAL file name",
-                value: name.to_string(),
-                rule: e.to_string(),
-            })?;
+    let parsed = super::name::parse_input(name, "WAL file name", name)?;
     let src = spool.join(parsed.as_str());
     match tokio::fs::rename(&src, dest).await {
         Ok(()) => Ok(true),
@@ -224,13 +218,7 @@ pub async fn fetch(
         }
         write_listing(spool, catalog).await;
     }
-    let parsed: WalFileName =
-        name.parse()
-            .map_err(|e: super::name::BadWalName| PitrError::InvalidInput {
-                field: "WAL file name",
-                value: name.to_string(),
-                rule: e.to_string(),
-            })?;
+    let parsed = super::name::parse_input(name, "WAL file name", name)?;
     let entry = catalog
         .get(parsed.as_str())
         .cloned()

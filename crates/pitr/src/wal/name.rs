@@ -12,6 +12,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::{PitrError, PitrResult};
+
 /// PostgreSQL's default WAL segment size (`--wal-segsize` at initdb).
 pub const DEFAULT_SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
 /// Smallest WAL segment size PostgreSQL allows (`initdb --wal-segsize 1`).
@@ -158,6 +160,17 @@ impl fmt::Display for BadWalName {
 }
 
 impl std::error::Error for BadWalName {}
+
+/// Parses `name`, or fails with [`PitrError::InvalidInput`] naming `field` and `value` (the
+/// name as the user gave it: a file name, or a path ending in one).
+pub(crate) fn parse_input(name: &str, field: &'static str, value: &str) -> PitrResult<WalFileName> {
+    name.parse()
+        .map_err(|e: BadWalName| PitrError::InvalidInput {
+            field,
+            value: value.to_string(),
+            rule: e.to_string(),
+        })
+}
 
 impl FromStr for WalFileName {
     type Err = BadWalName;

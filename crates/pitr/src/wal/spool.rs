@@ -85,12 +85,7 @@ fn valid_name(path: &Path) -> PitrResult<WalFileName> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    name.parse()
-        .map_err(|e: super::name::BadWalName| PitrError::InvalidInput {
-            field: "WAL file path",
-            value: path.display().to_string(),
-            rule: e.to_string(),
-        })
+    super::name::parse_input(&name, "WAL file path", &path.display().to_string())
 }
 
 fn pid_alive(pid: u32) -> bool {

@@ -7,8 +7,9 @@ use std::process::Command;
 
 use rstest::rstest;
 use thinledger_policy::{DocumentKind, InputSet, MAX_INPUT_BYTES, PolicyError};
+use thinledger_tests::examples;
 
-use super::{builtin, fixture};
+use super::{builtin, copy_fixture, fixture};
 
 /// Every refused fixture: the error names the file and what was wrong. Unrecognised documents
 /// have no kind; malformed ones name the kind and the JSON path of the field.
@@ -170,11 +171,10 @@ fn refused_documents_name_file_field_and_finding(
 #[test]
 fn refusal_does_not_depend_on_how_the_document_arrives() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture("refused/actions-is-a-string.json"),
-        dir.path().join("plan.json"),
-    )
-    .unwrap();
+    copy_fixture(
+        "refused/actions-is-a-string.json",
+        &dir.path().join("plan.json"),
+    );
     let err = InputSet::load(&[dir.path()]).unwrap_err();
     assert!(
         matches!(err, PolicyError::MalformedDocument { ref field, .. } if field == "resource_changes[0].change.actions"),
@@ -234,10 +234,7 @@ fn what_terraform_and_kubernetes_write_is_accepted(#[case] json: &str) {
 #[test]
 fn a_symlink_loop_is_read_once() {
     let dir = tempfile::tempdir().unwrap();
-    let sub = dir.path().join("sub");
-    std::fs::create_dir(&sub).unwrap();
-    std::fs::copy(fixture("terraform/pvc-delete.json"), sub.join("plan.json")).unwrap();
-    symlink("..", sub.join("loop")).unwrap();
+    examples::policy_fixture_in_a_symlink_loop(dir.path(), "terraform/pvc-delete.json");
     symlink("sub", dir.path().join("again")).unwrap();
     let inputs = InputSet::load(&[dir.path()]).unwrap();
     // "again" sorts first, so the plan is read through it, and only there.
@@ -254,16 +251,11 @@ fn a_symlink_loop_is_read_once() {
 fn a_symlink_out_of_the_directory_is_refused_unless_its_target_is_given() {
     let root = tempfile::tempdir().unwrap();
     let outside = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        fixture("terraform/pvc-delete.json"),
-        outside.path().join("plan.json"),
-    )
-    .unwrap();
-    std::fs::copy(
-        fixture("k8s/tenant-aws.yaml"),
-        root.path().join("tenant.yaml"),
-    )
-    .unwrap();
+    copy_fixture(
+        "terraform/pvc-delete.json",
+        &outside.path().join("plan.json"),
+    );
+    copy_fixture("k8s/tenant-aws.yaml", &root.path().join("tenant.yaml"));
     symlink(outside.path(), root.path().join("elsewhere")).unwrap();
     let err = InputSet::load(&[root.path()]).unwrap_err();
     match &err {

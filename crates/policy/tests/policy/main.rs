@@ -16,6 +16,11 @@ fn fixture(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// Copies the fixture `rel` to `to`.
+fn copy_fixture(rel: &str, to: &Path) {
+    std::fs::copy(fixture(rel), to).unwrap();
+}
+
 fn builtin() -> &'static PolicySet {
     static SET: OnceLock<PolicySet> = OnceLock::new();
     SET.get_or_init(|| PolicySet::builtin().unwrap())

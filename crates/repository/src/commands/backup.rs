@@ -755,10 +755,8 @@ pub async fn backup_paths(
     }
     given.sort_by(|a, b| a.1.cmp(&b.1));
     given.dedup_by(|a, b| a.1 == b.1);
-    let lock = repo.lock(false).await?;
-    let res = backup_paths_locked(repo, given, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(false, backup_paths_locked(repo, given, opts))
+        .await
 }
 
 /// `given`: each path as given and made absolute.
@@ -826,10 +824,8 @@ pub async fn backup_reader<R: Read + Send + 'static>(
             rule: "must be a plain file name (no `/`, not `.` or `..`), e.g. `db.sql`".into(),
         });
     }
-    let lock = repo.lock(false).await?;
-    let res = backup_reader_locked(repo, reader, filename, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(false, backup_reader_locked(repo, reader, filename, opts))
+        .await
 }
 
 async fn backup_reader_locked<R: Read + Send + 'static>(

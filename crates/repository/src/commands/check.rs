@@ -85,10 +85,7 @@ impl CheckReport {
 
 /// Checks a repository. Takes a shared lock.
 pub async fn check(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<CheckReport> {
-    let lock = repo.lock(false).await?;
-    let res = check_locked(repo, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(false, check_locked(repo, opts)).await
 }
 
 async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<CheckReport> {

@@ -100,10 +100,7 @@ pub(crate) async fn used_blobs(repo: &Repository, roots: &[Id]) -> Result<HashSe
 
 /// Prunes a repository. Takes an exclusive lock for the whole run.
 pub async fn prune(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {
-    let lock = repo.lock(true).await?;
-    let res = prune_locked(repo, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(true, prune_locked(repo, opts)).await
 }
 
 async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {

@@ -177,6 +177,19 @@ impl Repository {
         Ok(id)
     }
 
+    /// Runs `work` holding a lock (see [`Repository::lock`]), and releases the lock however
+    /// `work` ends.
+    pub(crate) async fn locked<T>(
+        self: &Arc<Self>,
+        exclusive: bool,
+        work: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let lock = self.lock(exclusive).await?;
+        let res = work.await;
+        lock.release().await?;
+        res
+    }
+
     /// Takes a lock. While a live conflicting lock exists it retries for up to the
     /// repository's lock wait ([`Repository::with_lock_wait`], zero by default), then fails
     /// with [`Error::Locked`] naming the holder.

@@ -94,6 +94,21 @@ fn zstd_decompress_unknown(data: &[u8], what: &str) -> Result<Vec<u8>> {
 }
 
 impl Repository {
+    /// The repository on `backend` opened with `key`, with default locking and no index
+    /// loaded yet.
+    fn with_key(backend: Backend, key: Key, config: Config) -> Self {
+        Repository {
+            backend,
+            key,
+            config,
+            index: RwLock::new(Index::default()),
+            lock_refresh: lock::REFRESH_EVERY,
+            lock_wait: std::time::Duration::ZERO,
+            no_lock: false,
+            local_root: None,
+        }
+    }
+
     /// Creates a repository (format version 2) in an empty store location.
     pub async fn init(
         store: Arc<dyn ObjectStore>,
@@ -128,16 +143,7 @@ impl Repository {
         backend
             .put_create(FileType::Key, &Id::hash(&kf_json), Bytes::from(kf_json))
             .await?;
-        let repo = Repository {
-            backend,
-            key: master,
-            config,
-            index: RwLock::new(Index::default()),
-            lock_refresh: lock::REFRESH_EVERY,
-            lock_wait: std::time::Duration::ZERO,
-            no_lock: false,
-            local_root: None,
-        };
+        let repo = Repository::with_key(backend, master, config);
         // restic reads `config` before it knows the version, so it is never compressed.
         let cfg_json = serde_json::to_vec(&repo.config).map_err(|e| Error::Task(e.to_string()))?;
         let enc = repo.key.encrypt(&cfg_json)?;
@@ -199,16 +205,7 @@ impl Repository {
                 ),
             });
         }
-        Ok(Repository {
-            backend,
-            key,
-            config,
-            index: RwLock::new(Index::default()),
-            lock_refresh: lock::REFRESH_EVERY,
-            lock_wait: std::time::Duration::ZERO,
-            no_lock: false,
-            local_root: None,
-        })
+        Ok(Repository::with_key(backend, key, config))
     }
 
     /// Opens the repository for reading without locking it (restic's `--no-lock`): shared

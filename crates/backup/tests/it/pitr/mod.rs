@@ -12,7 +12,7 @@ use thinledger_backup::wal::{
 };
 use thinledger_backup::{KeepPolicy, Repository};
 
-use crate::common::{FailAfterPuts, init_local, noise, restic, run_restic};
+use crate::common::{FailAfterPuts, assert_restic_checks_if_installed, init_local, noise};
 
 const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
 
@@ -25,6 +25,20 @@ fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, noise(SEG, seed)).unwrap();
     p
+}
+
+/// The asynchronous push's worker for cluster `main`, in this process (the CLI starts it as a
+/// separate process).
+fn spawn_worker(
+    repo: &Arc<Repository>,
+    wal_dir: &Path,
+    opts: &AsyncPushOptions,
+) -> tokio::task::JoinHandle<wal::PitrResult<wal::WorkerSummary>> {
+    let (repo, wal_dir, opts) = (Arc::clone(repo), wal_dir.to_path_buf(), opts.clone());
+    tokio::spawn(async move {
+        let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
+        wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
+    })
 }
 
 /// Segments 1..=`count` of timeline 1, each marked ready for archiving as PostgreSQL does.
@@ -114,35 +128,26 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
         spool: Some(spool.clone()),
         ..FetchOptions::default()
     };
-    let src = wal::fetch(
-        &repo,
-        &mut cat2,
-        &names[0],
-        &out.join("RECOVERYXLOG"),
-        &opts,
-    )
-    .await
-    .unwrap();
-    assert_eq!(src, FetchSource::Repository);
-    assert_eq!(
-        std::fs::read(out.join("RECOVERYXLOG")).unwrap(),
-        noise(SEG, 0)
-    );
-    assert!(spool.join(&names[1]).exists() && spool.join(&names[2]).exists());
-    let src = wal::fetch(
-        &repo,
-        &mut cat2,
-        &names[1],
-        &out.join("RECOVERYXLOG"),
-        &opts,
-    )
-    .await
-    .unwrap();
-    assert_eq!(src, FetchSource::Spool);
-    assert_eq!(
-        std::fs::read(out.join("RECOVERYXLOG")).unwrap(),
-        noise(SEG, 1)
-    );
+    // The first from the repository (prefetching the next two), the second from the spool.
+    for (i, from) in [(0, FetchSource::Repository), (1, FetchSource::Spool)] {
+        let got = wal::fetch(
+            &repo,
+            &mut cat2,
+            &names[i],
+            &out.join("RECOVERYXLOG"),
+            &opts,
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, from, "{}", names[i]);
+        assert_eq!(
+            std::fs::read(out.join("RECOVERYXLOG")).unwrap(),
+            noise(SEG, i as u64)
+        );
+        if i == 0 {
+            assert!(spool.join(&names[1]).exists() && spool.join(&names[2]).exists());
+        }
+    }
     wal::fetch(&repo, &mut cat2, "00000002.history", &out.join("h"), &opts)
         .await
         .unwrap();
@@ -191,14 +196,12 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
     };
     let n = wal::seed_spool(&repo, &cat2, first, 2, &seeded, &opts).await;
     assert_eq!(n, 2);
-    assert_eq!(
-        std::fs::read(seeded.join(&names[0])).unwrap(),
-        noise(SEG, 0)
-    );
-    assert_eq!(
-        std::fs::read(seeded.join(&names[1])).unwrap(),
-        noise(SEG, 1)
-    );
+    for (i, name) in names[..2].iter().enumerate() {
+        assert_eq!(
+            std::fs::read(seeded.join(name)).unwrap(),
+            noise(SEG, i as u64)
+        );
+    }
     assert!(!seeded.join(&names[2]).exists());
     assert!(wal::known_missing(&seeded, "main", &seg_name(1, 9), fresh).await);
 
@@ -206,10 +209,7 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
     let cat3 = Catalog::load(&repo, "other-cluster", None).await.unwrap();
     assert!(cat3.get(&names[0]).is_none());
 
-    if let Some(r) = restic() {
-        let (ok, o, e) = run_restic(&r, &tmp.path().join("repo"), &["check", "--read-data"]);
-        assert!(ok, "restic check: {o}\n{e}");
-    }
+    assert_restic_checks_if_installed(&tmp.path().join("repo"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,13 +221,7 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
     opts.max_batch = 4;
     opts.timeout = Duration::from_secs(60);
     // The worker runs in this process (the CLI starts it as a separate process).
-    let worker = {
-        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
-        tokio::spawn(async move {
-            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
-        })
-    };
+    let worker = spawn_worker(&repo, &wal_dir, &opts);
     let no_spawn = || Ok(());
     for n in &names {
         wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
@@ -341,13 +335,7 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     assert_eq!(refused, 8, "the first batch of 4 is stored: {summary:?}");
 
     // PostgreSQL retries: a worker on the healthy store archives every file.
-    let worker = {
-        let (good, wal_dir, opts) = (Arc::clone(&good), wal_dir.clone(), opts.clone());
-        tokio::spawn(async move {
-            let mut cat = Catalog::load(&good, "main", None).await.unwrap();
-            wal::run_worker(&good, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
-        })
-    };
+    let worker = spawn_worker(&good, &wal_dir, &opts);
     for n in &names {
         wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
             .await
@@ -360,10 +348,7 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
         let sha = wal::push::sha256_file(&wal_dir.join(n)).await.unwrap();
         assert_eq!(f.file.sha256, sha, "{n} archived with other content");
     }
-    if let Some(restic) = restic() {
-        let (ok, o, e) = run_restic(&restic, &tmp.path().join("repo"), &["check", "--read-data"]);
-        assert!(ok, "restic check: {o}\n{e}");
-    }
+    assert_restic_checks_if_installed(&tmp.path().join("repo"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,13 +473,7 @@ async fn async_push_of_a_file_not_marked_ready_returns_promptly() {
     opts.idle_exit = Duration::from_secs(2);
     opts.timeout = Duration::from_secs(30);
     let started = std::time::Instant::now();
-    let worker = {
-        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
-        tokio::spawn(async move {
-            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
-        })
-    };
+    let worker = spawn_worker(&repo, &wal_dir, &opts);
     let no_spawn = || Ok(());
     wal::push_async(&path, &opts, &no_spawn).await.unwrap();
     let took = started.elapsed();

@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 use thinledger_backup::schedule::{
     BackupReport, Clock, CronSchedule, JobError, JobRunner, JobTiming, Overlap, RetryPolicy,
-    RunContext, ScheduledJob, Scheduler, SchedulerOptions, TokioClock,
+    RunContext, ScheduledJob, Scheduler, SchedulerOptions, StopReport, TokioClock,
 };
 
 fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
@@ -17,39 +17,57 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
 
 #[test]
 fn next_fire_in_time_zones_across_dst() {
-    // New York: 09:00 local is 13:00Z in summer and 14:00Z in winter.
-    let ny = CronSchedule::parse("schedule", "0 9 * * *", "America/New_York").unwrap();
-    assert_eq!(
-        ny.next_after(utc(2025, 7, 1, 0, 0)),
-        Some(utc(2025, 7, 1, 13, 0))
-    );
-    assert_eq!(
-        ny.next_after(utc(2025, 12, 1, 0, 0)),
-        Some(utc(2025, 12, 1, 14, 0))
-    );
-
-    // Zurich, spring forward (2025-03-30, 02:00 CET -> 03:00 CEST): 02:30 does not exist; the
-    // run happens at the first instant after the gap (03:00 CEST = 01:00Z), once.
-    let zh = CronSchedule::parse("schedule", "30 2 * * *", "Europe/Zurich").unwrap();
-    assert_eq!(
-        zh.next_after(utc(2025, 3, 29, 12, 0)),
-        Some(utc(2025, 3, 30, 1, 0))
-    );
-    assert_eq!(
-        zh.next_after(utc(2025, 3, 30, 1, 0)),
-        Some(utc(2025, 3, 31, 0, 30))
-    );
-
-    // Fall back (2025-10-26, 03:00 CEST -> 02:00 CET): 02:30 happens twice; a fixed-time job
-    // runs once, at the earlier instant (00:30Z), and next on the 27th (01:30Z, CET).
-    assert_eq!(
-        zh.next_after(utc(2025, 10, 25, 12, 0)),
-        Some(utc(2025, 10, 26, 0, 30))
-    );
-    assert_eq!(
-        zh.next_after(utc(2025, 10, 26, 0, 30)),
-        Some(utc(2025, 10, 27, 1, 30))
-    );
+    let (ny, zh) = ("America/New_York", "Europe/Zurich");
+    for (expr, zone, after, next) in [
+        // New York: 09:00 local is 13:00Z in summer and 14:00Z in winter.
+        (
+            "0 9 * * *",
+            ny,
+            utc(2025, 7, 1, 0, 0),
+            utc(2025, 7, 1, 13, 0),
+        ),
+        (
+            "0 9 * * *",
+            ny,
+            utc(2025, 12, 1, 0, 0),
+            utc(2025, 12, 1, 14, 0),
+        ),
+        // Zurich, spring forward (2025-03-30, 02:00 CET -> 03:00 CEST): 02:30 does not exist;
+        // the run happens at the first instant after the gap (03:00 CEST = 01:00Z), once.
+        (
+            "30 2 * * *",
+            zh,
+            utc(2025, 3, 29, 12, 0),
+            utc(2025, 3, 30, 1, 0),
+        ),
+        (
+            "30 2 * * *",
+            zh,
+            utc(2025, 3, 30, 1, 0),
+            utc(2025, 3, 31, 0, 30),
+        ),
+        // Fall back (2025-10-26, 03:00 CEST -> 02:00 CET): 02:30 happens twice; a fixed-time
+        // job runs once, at the earlier instant (00:30Z), and next on the 27th (01:30Z, CET).
+        (
+            "30 2 * * *",
+            zh,
+            utc(2025, 10, 25, 12, 0),
+            utc(2025, 10, 26, 0, 30),
+        ),
+        (
+            "30 2 * * *",
+            zh,
+            utc(2025, 10, 26, 0, 30),
+            utc(2025, 10, 27, 1, 30),
+        ),
+    ] {
+        let schedule = CronSchedule::parse("schedule", expr, zone).unwrap();
+        assert_eq!(
+            schedule.next_after(after),
+            Some(next),
+            "{expr} in {zone} after {after}"
+        );
+    }
 
     // An interval job runs on every real instant, both passes through the repeated hour.
     let every30 = CronSchedule::parse("schedule", "*/30 * * * *", "Europe/Zurich").unwrap();
@@ -165,14 +183,28 @@ fn scheduler(
 /// Runs the scheduler for `span` of (paused) time, then stops it; returns the metrics text.
 async fn run_for(s: Scheduler, clock: TokioClock, span: Duration) -> (String, u64) {
     let metrics = s.metrics();
+    let report = stop_after(s, span).await;
+    (metrics.encode(clock.now()), report.runs)
+}
+
+/// Runs the scheduler, asks it to stop after `span` of (paused) time, and waits until it has.
+async fn stop_after(s: Scheduler, span: Duration) -> StopReport {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(s.run_serving(None, async {
         let _ = rx.await;
     }));
     tokio::time::sleep(span).await;
     tx.send(()).unwrap();
-    let report = task.await.unwrap();
-    (metrics.encode(clock.now()), report.runs)
+    task.await.unwrap()
+}
+
+/// The value of the fake job's metric `thinledger_backup_job_<name>`, with `labels` after
+/// its `job` label.
+fn job_metric(text: &str, name: &str, labels: &str) -> f64 {
+    metric(
+        text,
+        &format!("thinledger_backup_job_{name}{{job=\"fake\"{labels}}}"),
+    )
 }
 
 fn metric(text: &str, line_start: &str) -> f64 {
@@ -201,47 +233,22 @@ async fn hourly_job_fires_on_the_hour() {
         ]
     );
     assert_eq!(runs, 3);
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_runs_total{job=\"fake\"}"),
-        3.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_last_success_timestamp_seconds{job=\"fake\"}"
+    for (name, labels, want) in [
+        ("runs_total", "", 3.0),
+        (
+            "last_success_timestamp_seconds",
+            "",
+            utc(2025, 1, 1, 3, 5).timestamp() as f64,
         ),
-        utc(2025, 1, 1, 3, 5).timestamp() as f64
-    );
-    // Stopped at 03:10: five minutes after the last success.
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_rpo_seconds{job=\"fake\"}"),
-        300.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_last_duration_seconds{job=\"fake\"}"
-        ),
-        300.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_last_bytes_added{job=\"fake\"}"
-        ),
-        1000.0
-    );
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_running{job=\"fake\"}"),
-        0.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_failures_total{job=\"fake\",stage=\"backup\"}"
-        ),
-        0.0
-    );
+        // Stopped at 03:10: five minutes after the last success.
+        ("rpo_seconds", "", 300.0),
+        ("last_duration_seconds", "", 300.0),
+        ("last_bytes_added", "", 1000.0),
+        ("running", "", 0.0),
+        ("failures_total", ",stage=\"backup\"", 0.0),
+    ] {
+        assert_eq!(job_metric(&text, name, labels), want, "{name}{labels}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -283,10 +290,7 @@ async fn overlap_skip_drops_fire_times_and_never_runs_twice_at_once() {
             utc(2025, 1, 1, 1, 10)
         ]
     );
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_skipped_total{job=\"fake\"}"),
-        4.0
-    );
+    assert_eq!(job_metric(&text, "skipped_total", ""), 4.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -314,10 +318,7 @@ async fn overlap_wait_runs_once_more_when_the_previous_run_ends() {
     for (i, s) in starts.iter().enumerate().skip(1) {
         assert!(*s >= ends[i - 1]);
     }
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_skipped_total{job=\"fake\"}"),
-        3.0
-    );
+    assert_eq!(job_metric(&text, "skipped_total", ""), 3.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -341,24 +342,12 @@ async fn retries_back_off_exponentially_then_succeed() {
         starts.iter().map(|s| s.1).collect::<Vec<_>>(),
         vec![1, 2, 3, 4]
     );
+    assert_eq!(job_metric(&text, "retries_total", ""), 3.0);
     assert_eq!(
-        metric(&text, "thinledger_backup_job_retries_total{job=\"fake\"}"),
-        3.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_failures_total{job=\"fake\",stage=\"backup\"}"
-        ),
+        job_metric(&text, "failures_total", ",stage=\"backup\""),
         0.0
     );
-    assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_last_duration_seconds{job=\"fake\"}"
-        ),
-        124.0
-    );
+    assert_eq!(job_metric(&text, "last_duration_seconds", ""), 124.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -371,18 +360,12 @@ async fn a_run_that_exhausts_its_retries_counts_one_failure() {
     let (text, _) = run_for(s, clock, Duration::from_secs(30 * 60)).await;
     assert_eq!(job.starts().len(), 3);
     assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_failures_total{job=\"fake\",stage=\"backup\"}"
-        ),
+        job_metric(&text, "failures_total", ",stage=\"backup\""),
         1.0
     );
     assert!(!text.contains("thinledger_backup_job_last_success_timestamp_seconds{"));
     // Never succeeded: the RPO counts from the scheduler's start (00:59 -> 01:29).
-    assert_eq!(
-        metric(&text, "thinledger_backup_job_rpo_seconds{job=\"fake\"}"),
-        1800.0
-    );
+    assert_eq!(job_metric(&text, "rpo_seconds", ""), 1800.0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -391,14 +374,8 @@ async fn stop_lets_a_running_backup_finish_within_the_stop_timeout() {
     let job = FakeJob::new(clock, Duration::from_secs(600), 0);
     let s = scheduler(&job, timing("0 * * * *"), clock, Duration::from_secs(3600));
     let metrics = s.metrics();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(s.run_serving(None, async {
-        let _ = rx.await;
-    }));
     // Stop five minutes into the 10-minute run that started at 01:00.
-    tokio::time::sleep(Duration::from_secs(6 * 60)).await;
-    tx.send(()).unwrap();
-    let report = task.await.unwrap();
+    let report = stop_after(s, Duration::from_secs(6 * 60)).await;
     assert_eq!(report.runs, 1);
     assert_eq!(
         clock.now(),
@@ -414,23 +391,14 @@ async fn stop_cancels_a_run_that_outlasts_the_stop_timeout() {
     let job = FakeJob::new(clock, Duration::from_secs(3600), 0);
     let s = scheduler(&job, timing("0 * * * *"), clock, Duration::from_secs(120));
     let metrics = s.metrics();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(s.run_serving(None, async {
-        let _ = rx.await;
-    }));
-    tokio::time::sleep(Duration::from_secs(6 * 60)).await;
-    tx.send(()).unwrap();
-    task.await.unwrap();
+    stop_after(s, Duration::from_secs(6 * 60)).await;
     // Stop at 01:05, cancelled at 01:07; the attempt never ended.
     assert_eq!(clock.now(), utc(2025, 1, 1, 1, 7));
     assert!(job.ends.lock().unwrap().is_empty());
     assert_eq!(metrics.last_success("fake"), None);
     let text = metrics.encode(clock.now());
     assert_eq!(
-        metric(
-            &text,
-            "thinledger_backup_job_failures_total{job=\"fake\",stage=\"backup\"}"
-        ),
+        job_metric(&text, "failures_total", ",stage=\"backup\""),
         1.0
     );
 }
@@ -440,13 +408,7 @@ async fn stop_while_idle_returns_at_once() {
     let clock = TokioClock::starting_at(utc(2025, 1, 1, 0, 1));
     let job = FakeJob::new(clock, Duration::from_secs(1), 0);
     let s = scheduler(&job, timing("0 * * * *"), clock, Duration::from_secs(3600));
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(s.run_serving(None, async {
-        let _ = rx.await;
-    }));
-    tokio::time::sleep(Duration::from_secs(60)).await;
-    tx.send(()).unwrap();
-    let report = task.await.unwrap();
+    let report = stop_after(s, Duration::from_secs(60)).await;
     assert_eq!(report.runs, 0);
     assert_eq!(clock.now(), utc(2025, 1, 1, 0, 2));
 }

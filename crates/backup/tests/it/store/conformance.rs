@@ -26,6 +26,19 @@ fn build(service: Service, test: &str, tmp: &tempfile::TempDir) -> Option<Store>
     services::builder(service, test, tmp.path()).map(|b| b.build().unwrap())
 }
 
+/// The whole object at `path`.
+async fn read(store: &Arc<dyn ObjectStore>, path: &Path) -> Bytes {
+    store.get(path).await.unwrap().bytes().await.unwrap()
+}
+
+/// A copy that refuses to replace an existing object.
+fn create_only_copy() -> CopyOptions {
+    CopyOptions {
+        mode: CopyMode::Create,
+        ..Default::default()
+    }
+}
+
 async fn names(store: &Arc<dyn ObjectStore>, prefix: Option<&Path>) -> Vec<String> {
     let mut names: Vec<String> = store
         .list(prefix)
@@ -60,13 +73,7 @@ async fn put_get_range_head_list_delete(#[case] service: Service) {
         .unwrap();
     s.put(&Path::from("config"), "config".into()).await.unwrap();
 
-    let got = s
-        .get(&Path::from("data/ab/pack1"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = read(&s, &Path::from("data/ab/pack1")).await;
     assert_eq!(got, data);
     let range = s
         .get_range(&Path::from("data/ab/pack1"), 1000..1010)
@@ -171,11 +178,11 @@ async fn create_only_put_refuses_an_existing_name(#[case] service: Service) {
         matches!(second, Err(object_store::Error::AlreadyExists { .. })),
         "{service:?}: {second:?}"
     );
-    let kept = s.get(&path).await.unwrap().bytes().await.unwrap();
+    let kept = read(&s, &path).await;
     assert_eq!(kept, "first", "the first object is untouched");
     // An overwrite is still allowed where the caller asks for it.
     s.put(&path, "third".into()).await.unwrap();
-    assert_eq!(s.get(&path).await.unwrap().bytes().await.unwrap(), "third");
+    assert_eq!(read(&s, &path).await, "third");
 }
 
 #[rstest]
@@ -273,17 +280,10 @@ async fn copies_and_conditional_updates(#[case] service: Service) {
     let b = Path::from("index/b");
     let first = s.put(&a, "index a".into()).await.unwrap();
     s.copy(&a, &b).await.unwrap();
-    assert_eq!(s.get(&b).await.unwrap().bytes().await.unwrap(), "index a");
+    assert_eq!(read(&s, &b).await, "index a");
 
     let fresh = s
-        .copy_opts(
-            &a,
-            &Path::from("index/c"),
-            CopyOptions {
-                mode: CopyMode::Create,
-                ..Default::default()
-            },
-        )
+        .copy_opts(&a, &Path::from("index/c"), create_only_copy())
         .await;
     if service == Service::S3 {
         // S3 has no create-only copy without a server-specific setting; it says so.
@@ -297,28 +297,11 @@ async fn copies_and_conditional_updates(#[case] service: Service) {
         );
     } else {
         fresh.unwrap();
-        assert_eq!(
-            s.get(&Path::from("index/c"))
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap(),
-            "index a"
-        );
+        assert_eq!(read(&s, &Path::from("index/c")).await, "index a");
     }
     // fake-gcs-server ignores ifGenerationMatch on copies (real GCS honours it); S3 see above.
     if service != Service::S3 && service != Service::Gcs {
-        let refused = s
-            .copy_opts(
-                &a,
-                &b,
-                CopyOptions {
-                    mode: CopyMode::Create,
-                    ..Default::default()
-                },
-            )
-            .await;
+        let refused = s.copy_opts(&a, &b, create_only_copy()).await;
         assert!(
             matches!(refused, Err(object_store::Error::AlreadyExists { .. })),
             "{service:?}: {refused:?}"
@@ -343,10 +326,7 @@ async fn copies_and_conditional_updates(#[case] service: Service) {
         s.put_opts(&a, "index a v3".into(), update(&second))
             .await
             .unwrap();
-        assert_eq!(
-            s.get(&a).await.unwrap().bytes().await.unwrap(),
-            "index a v3"
-        );
+        assert_eq!(read(&s, &a).await, "index a v3");
     }
 }
 
@@ -386,13 +366,7 @@ async fn parallel_uploads_bounded_by_max_in_flight(#[case] service: Service) {
         .unwrap();
     assert!(peak.load(std::sync::atomic::Ordering::SeqCst) <= 4);
     assert_eq!(names(&s, Some(&Path::from("data"))).await.len(), 40);
-    let sample = s
-        .get(&Path::from("data/17"))
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let sample = read(&s, &Path::from("data/17")).await;
     assert_eq!(sample.len(), 64 * 1024);
     assert!(sample.iter().all(|b| *b == 17));
 }

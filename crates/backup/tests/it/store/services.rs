@@ -81,7 +81,15 @@ pub(crate) fn unique_prefix(test: &str) -> String {
 /// A store on `service` under a fresh prefix, with the credentials the service needs; `None`
 /// when the service is not running (and not required). Local stores live under `tmp`.
 pub(crate) fn builder(service: Service, test: &str, tmp: &std::path::Path) -> Option<StoreBuilder> {
-    let prefix = unique_prefix(test);
+    builder_at(service, &unique_prefix(test), tmp)
+}
+
+/// [`builder`] for the given prefix.
+pub(crate) fn builder_at(
+    service: Service,
+    prefix: &str,
+    tmp: &std::path::Path,
+) -> Option<StoreBuilder> {
     let env = env(service)?;
     let get = |name: &str| env.get(name).unwrap_or_default().to_owned();
     Some(match service {

@@ -60,10 +60,7 @@ pub async fn repair_index(
     repo: &Arc<Repository>,
     opts: &RepairIndexOptions,
 ) -> Result<RepairIndexReport> {
-    let lock = repo.lock(true).await?;
-    let res = repair_index_locked(repo, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(true, repair_index_locked(repo, opts)).await
 }
 
 async fn repair_index_locked(

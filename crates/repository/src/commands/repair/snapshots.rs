@@ -73,10 +73,7 @@ pub async fn repair_snapshots(
     repo: &Arc<Repository>,
     opts: &RepairSnapshotsOptions,
 ) -> Result<RepairSnapshotsReport> {
-    let lock = repo.lock(true).await?;
-    let res = repair_locked(repo, opts).await;
-    lock.release().await?;
-    res
+    repo.locked(true, repair_locked(repo, opts)).await
 }
 
 async fn repair_locked(

@@ -251,35 +251,25 @@ pub async fn restore(
     opts: &RestoreOptions,
 ) -> Result<RestoreSummary> {
     // A shared lock, so that a prune elsewhere cannot remove packs while they are read.
-    let lock = repo.lock(false).await?;
-    let res = restore_locked(repo, snapshot, subpath, target, opts).await;
-    lock.release().await?;
-    res
-}
-
-async fn restore_locked(
-    repo: &Arc<Repository>,
-    snapshot: &str,
-    subpath: &str,
-    target: &Path,
-    opts: &RestoreOptions,
-) -> Result<RestoreSummary> {
-    let started = Instant::now();
-    let snap = repo.find_snapshot(snapshot).await?;
-    repo.load_index().await?;
-    let start = resolve_path(repo, &snap, subpath).await?;
-    let root = confined::Dir::open_root(target)
-        .map_err(|e| Error::io("creating the restore target", target, e))?;
-    let r = Arc::new(walk::Restorer::new(
-        Arc::clone(repo),
-        opts.clone(),
-        snap.id,
-        Identity::current().uid == 0,
-    ));
-    r.run(Arc::new(root), &snap, start).await?;
-    let mut summary = r.take_summary();
-    summary.duration_secs = started.elapsed().as_secs_f64();
-    Ok(summary)
+    repo.locked(false, async {
+        let started = Instant::now();
+        let snap = repo.find_snapshot(snapshot).await?;
+        repo.load_index().await?;
+        let start = resolve_path(repo, &snap, subpath).await?;
+        let root = confined::Dir::open_root(target)
+            .map_err(|e| Error::io("creating the restore target", target, e))?;
+        let r = Arc::new(walk::Restorer::new(
+            Arc::clone(repo),
+            opts.clone(),
+            snap.id,
+            Identity::current().uid == 0,
+        ));
+        r.run(Arc::new(root), &snap, start).await?;
+        let mut summary = r.take_summary();
+        summary.duration_secs = started.elapsed().as_secs_f64();
+        Ok(summary)
+    })
+    .await
 }
 
 /// Writes one file of a snapshot to `out`. Returns the bytes written. Takes a shared lock.
@@ -290,12 +280,11 @@ pub async fn dump<W: tokio::io::AsyncWrite + Unpin>(
     path: &str,
     out: &mut W,
 ) -> Result<u64> {
-    let lock = repo.lock(false).await?;
-    let res = dump_locked(repo, snapshot, path, out).await;
-    lock.release().await?;
-    res
+    repo.locked(false, dump_locked(repo, snapshot, path, out))
+        .await
 }
 
+/// [`dump`] under its lock.
 async fn dump_locked<W: tokio::io::AsyncWrite + Unpin>(
     repo: &Arc<Repository>,
     snapshot: &str,

@@ -39,6 +39,28 @@ struct DirRecord {
     symlinks: Vec<Node>,
 }
 
+impl DirRecord {
+    /// The record of the directory restored into (`node`: the snapshot's, when a directory
+    /// of the snapshot is restored there).
+    fn root(node: Option<Node>) -> Self {
+        DirRecord {
+            depth: 0,
+            name: OsString::new(),
+            node,
+            symlinks: Vec::new(),
+        }
+    }
+}
+
+/// What the walk has planned so far: the directories visited, those still to walk, and the
+/// files of the batch being filled.
+#[derive(Default)]
+struct Walk {
+    records: Vec<DirRecord>,
+    stack: Vec<Pending>,
+    batch: Batch,
+}
+
 /// A directory waiting to be created and walked.
 struct Pending {
     parent: Arc<Dir>,
@@ -183,47 +205,21 @@ impl Restorer {
         snap: &SnapshotEntry,
         start: Option<Node>,
     ) -> Result<()> {
-        let mut batch = Batch::default();
-        let mut records = Vec::new();
-        let mut stack = Vec::new();
+        let mut walk = Walk::default();
         match start {
             None => {
-                records.push(DirRecord {
-                    depth: 0,
-                    name: OsString::new(),
-                    node: None,
-                    symlinks: Vec::new(),
-                });
-                self.visit(
-                    snap.snapshot.tree,
-                    &root,
-                    0,
-                    &mut records,
-                    &mut stack,
-                    &mut batch,
-                )
-                .await?;
+                walk.records.push(DirRecord::root(None));
+                self.visit(snap.snapshot.tree, &root, 0, &mut walk).await?;
             }
             Some(node) if node.node_type == NodeType::Dir => {
                 let sub = node
                     .subtree
                     .ok_or_else(|| Error::corrupt("tree", "directory without subtree"))?;
-                records.push(DirRecord {
-                    depth: 0,
-                    name: OsString::new(),
-                    node: Some(node),
-                    symlinks: Vec::new(),
-                });
-                self.visit(sub, &root, 0, &mut records, &mut stack, &mut batch)
-                    .await?;
+                walk.records.push(DirRecord::root(Some(node)));
+                self.visit(sub, &root, 0, &mut walk).await?;
             }
             Some(node) => {
-                records.push(DirRecord {
-                    depth: 0,
-                    name: OsString::new(),
-                    node: None,
-                    symlinks: Vec::new(),
-                });
+                walk.records.push(DirRecord::root(None));
                 let single = crate::repo::tree::Tree {
                     nodes: vec![node.clone()],
                 };
@@ -233,12 +229,11 @@ impl Restorer {
                         p.to_string(),
                     ));
                 }
-                self.restore_node(node, &root, 0, &mut records, &mut stack, &mut batch)
-                    .await?;
+                self.restore_node(node, &root, 0, &mut walk).await?;
             }
         }
         // Depth-first with an explicit stack, so deep trees do not recurse.
-        while let Some(p) = stack.pop() {
+        while let Some(p) = walk.stack.pop() {
             let name = node_name(&p.node).to_os_string();
             let path = p.parent.join(&name);
             let dir = match p.parent.make_dir(&name) {
@@ -250,19 +245,18 @@ impl Restorer {
             };
             self.count(|s| s.dirs += 1);
             let subtree = p.node.subtree;
-            records.push(DirRecord {
+            walk.records.push(DirRecord {
                 depth: p.depth,
                 name,
                 node: Some(p.node),
                 symlinks: Vec::new(),
             });
             if let Some(sub) = subtree {
-                self.visit(sub, &dir, p.depth, &mut records, &mut stack, &mut batch)
-                    .await?;
+                self.visit(sub, &dir, p.depth, &mut walk).await?;
             }
         }
-        self.run_batch(std::mem::take(&mut batch)).await?;
-        self.finish_dirs(&root, &records);
+        self.run_batch(std::mem::take(&mut walk.batch)).await?;
+        self.finish_dirs(&root, &walk.records);
         Ok(())
     }
 
@@ -272,9 +266,7 @@ impl Restorer {
         tree_id: Id,
         dir: &Arc<Dir>,
         depth: usize,
-        records: &mut [DirRecord],
-        stack: &mut Vec<Pending>,
-        batch: &mut Batch,
+        walk: &mut Walk,
     ) -> Result<()> {
         let tree = match self.repo.load_tree(&tree_id).await {
             Ok(t) => t,
@@ -296,8 +288,7 @@ impl Restorer {
             if refused.contains(node.name.as_bytes()) {
                 continue;
             }
-            self.restore_node(node, dir, depth, records, stack, batch)
-                .await?;
+            self.restore_node(node, dir, depth, walk).await?;
         }
         Ok(())
     }
@@ -307,23 +298,22 @@ impl Restorer {
         node: Node,
         dir: &Arc<Dir>,
         depth: usize,
-        records: &mut [DirRecord],
-        stack: &mut Vec<Pending>,
-        batch: &mut Batch,
+        walk: &mut Walk,
     ) -> Result<()> {
         match node.node_type {
-            NodeType::Dir => stack.push(Pending {
+            NodeType::Dir => walk.stack.push(Pending {
                 parent: Arc::clone(dir),
                 depth: depth + 1,
                 node,
             }),
             NodeType::Symlink => {
                 // The record of the directory being visited is the last one.
-                if let Some(r) = records.last_mut() {
+                if let Some(r) = walk.records.last_mut() {
                     r.symlinks.push(node);
                 }
             }
             NodeType::File => {
+                let batch = &mut walk.batch;
                 self.plan_file(node, dir, batch)?;
                 if batch.blobs >= BATCH_BLOBS
                     || batch.files.len() >= BATCH_BLOBS
