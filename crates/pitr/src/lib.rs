@@ -14,5 +14,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod command;
 pub mod pg;
 pub mod wal;
+
+pub use command::{ArchiveCommand, PASSWORD_COMMAND_ENV, sh_quote};

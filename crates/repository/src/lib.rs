@@ -39,6 +39,7 @@ pub use object_store;
 pub mod chunker;
 pub mod commands;
 pub mod error;
+mod password_source;
 pub mod repo;
 pub mod saver;
 mod targets;
@@ -60,6 +61,7 @@ pub use commands::restore::{
     restore,
 };
 pub use error::{Error, Result};
+pub use password_source::{PasswordError, PasswordSource};
 pub use repo::backend::FileType;
 pub use repo::config::Config;
 pub use repo::id::Id;

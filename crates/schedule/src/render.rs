@@ -30,8 +30,8 @@ use std::path::PathBuf;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretKeySelector,
-    ServiceAccount, Volume,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretKeySelector, ServiceAccount,
+    Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -272,7 +272,10 @@ fn cron_job(
         kit::mount("schedule", CONFIG_DIR, true),
         kit::mount("scratch", SCRATCH_DIR, false),
     ];
-    let mut envs = vec![kit::env("TMPDIR", SCRATCH_DIR), kit::env("HOME", SCRATCH_DIR)];
+    let mut envs = vec![
+        kit::env("TMPDIR", SCRATCH_DIR),
+        kit::env("HOME", SCRATCH_DIR),
+    ];
     let mut uses_identity = false;
     match &job.kind {
         JobKind::Repository(r) => {

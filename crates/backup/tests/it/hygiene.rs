@@ -317,8 +317,10 @@ async fn check_reports_two_entries_of_one_name() {
     repo.load_index().await.unwrap();
 
     // A crafted tree written with the engine: a symlink and a directory both called `x`.
-    let saver =
-        thinledger_backup::saver::BlobSaver::new(Arc::clone(&repo), SaverOptions::default());
+    let saver = thinledger_backup::repository::saver::BlobSaver::new(
+        Arc::clone(&repo),
+        SaverOptions::default(),
+    );
     let empty = Tree::default();
     let empty_json = tree_blob(&empty);
     let empty_id = Id::hash(&empty_json);
