@@ -202,12 +202,7 @@ pub fn read_password(
 /// it may be shown (no secrets).
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
     let store = StoreBuilder::from_env(url)
-        .build()
-        .map_err(|e| bad(format!("--repo: {e}")))?;
-    // A regular file as the repository would otherwise fail later as a raw I/O error.
-    store
-        .location()
-        .check_local_directory()
+        .build_for_repository()
         .map_err(|e| bad(format!("--repo: {e}")))?;
     let shown = store.display_url().to_string();
     Ok((store, shown))
