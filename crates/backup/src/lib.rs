@@ -13,6 +13,11 @@
 //! | `cockroach` | `cockroach` | `thinledger-cockroach` |
 //! | `schedule` (`kubernetes` adds `schedule::render`) | `schedule` | `thinledger-schedule` |
 //!
+//! Each crate is reachable once: the engine's items at the root ([`Repository`],
+//! [`backup_paths`], [`restore`], [`PasswordSource`], …) and its low-level API under
+//! [`repository`]; the others under their module. [`object_store`] is re-exported so users
+//! need not match its version.
+//!
 //! `full` enables all of them, `all-stores` every cloud store. The `kubernetes` feature uses
 //! `k8s-openapi` without a version feature: the application enables one (e.g. `v1_33`) on its
 //! own `k8s-openapi` dependency, re-exported here as `k8s_openapi` so the versions match.
@@ -26,7 +31,7 @@
 //! let store = StoreBuilder::new(dir.path().join("repo").to_string_lossy()).build()?;
 //! let password = Password::new("correct horse battery staple");
 //! // Cheap key derivation for the example; the default is restic's.
-//! let options = InitOptions { kdf: KdfParams { n: 1024, r: 8, p: 1 } };
+//! let options = InitOptions::default().with_kdf(KdfParams { n: 1024, r: 8, p: 1 });
 //! let repo = Repository::init(store.object_store(), store.display_url(), &password, &options).await?;
 //! assert_eq!(repo.config().version, 2);
 //! # Ok(()) }

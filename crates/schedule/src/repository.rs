@@ -241,10 +241,7 @@ impl RepositoryJob {
         if let Some(p) = drill.read_data_percent {
             let r = check(
                 &repo,
-                &CheckOptions {
-                    read_data: ReadData::Percent(p),
-                    ..CheckOptions::default()
-                },
+                &CheckOptions::default().with_read_data(ReadData::Percent(p)),
             )
             .await?;
             if !r.is_ok() {

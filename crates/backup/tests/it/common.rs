@@ -28,13 +28,11 @@ pub fn password() -> Password {
 
 /// Cheap scrypt for tests (restic reads whatever a key file states).
 pub fn init_options() -> InitOptions {
-    InitOptions {
-        kdf: KdfParams {
-            n: 1024,
-            r: 8,
-            p: 1,
-        },
-    }
+    InitOptions::default().with_kdf(KdfParams {
+        n: 1024,
+        r: 8,
+        p: 1,
+    })
 }
 
 pub fn local_store(dir: &Path) -> Arc<dyn ObjectStore> {

@@ -144,15 +144,9 @@ async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
         .unwrap()
         .set_modified(old)
         .unwrap();
-    let dry = prune(
-        &repo,
-        &PruneOptions {
-            dry_run: true,
-            ..PruneOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let dry = prune(&repo, &PruneOptions::default().with_dry_run(true))
+        .await
+        .unwrap();
     assert_eq!(dry.temporary_files.len(), 1, "{dry:?}");
     assert!(temp.exists());
     let done = prune(&repo, &PruneOptions::default()).await.unwrap();
@@ -267,15 +261,9 @@ async fn no_lock_reads_without_writing_and_refuses_exclusive_operations() {
             .unwrap()
             .with_no_lock(),
     );
-    let report = check(
-        &ro,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check(&ro, &CheckOptions::default().with_read_data(ReadData::All))
+        .await
+        .unwrap();
     assert!(report.is_ok(), "{:?}", report.errors);
     let target = tmp.path().join("restored");
     restore(
@@ -405,7 +393,7 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     // repair index: the lost pack's entries go; nothing else changes.
     let dry = thinledger_backup::repair_index(
         &repo,
-        &thinledger_backup::RepairIndexOptions { dry_run: true },
+        &thinledger_backup::RepairIndexOptions::default().with_dry_run(true),
     )
     .await
     .unwrap();
@@ -433,10 +421,9 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     let snaps_before = repo.snapshots().await.unwrap();
     let dry = thinledger_backup::repair_snapshots(
         &repo,
-        &thinledger_backup::RepairSnapshotsOptions {
-            dry_run: true,
-            forget: true,
-        },
+        &thinledger_backup::RepairSnapshotsOptions::default()
+            .with_dry_run(true)
+            .with_forget(true),
     )
     .await
     .unwrap();
@@ -445,10 +432,9 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     assert_eq!(repo.snapshots().await.unwrap(), snaps_before);
     let done = thinledger_backup::repair_snapshots(
         &repo,
-        &thinledger_backup::RepairSnapshotsOptions {
-            dry_run: false,
-            forget: true,
-        },
+        &thinledger_backup::RepairSnapshotsOptions::default()
+            .with_dry_run(false)
+            .with_forget(true),
     )
     .await
     .unwrap();
@@ -459,10 +445,7 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     assert!(snaps[0].snapshot.tags.contains(&"repaired".to_string()));
     let clean = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::All),
     )
     .await
     .unwrap();

@@ -45,10 +45,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
     );
     let report = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::All),
     )
     .await
     .unwrap();
@@ -84,10 +81,7 @@ async fn interrupted_backup_leaves_a_consistent_repository() {
     );
     let report = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::All),
     )
     .await
     .unwrap();
@@ -109,10 +103,7 @@ async fn check_finds_damage() {
         .unwrap();
     let clean = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::Percent(50.0),
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::Percent(50.0)),
     )
     .await
     .unwrap();
@@ -136,10 +127,7 @@ async fn check_finds_damage() {
     );
     let full = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::All),
     )
     .await
     .unwrap();
@@ -209,15 +197,9 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
     assert_eq!(apply_forget(&repo, &plan).await.unwrap(), 2);
     assert_eq!(repo.snapshots().await.unwrap().len(), 1);
 
-    let dry = prune(
-        &repo,
-        &PruneOptions {
-            dry_run: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let dry = prune(&repo, &PruneOptions::default().with_dry_run(true))
+        .await
+        .unwrap();
     assert!(
         !dry.applied && (!dry.packs_to_delete.is_empty() || !dry.packs_to_repack.is_empty()),
         "{dry:?}"
@@ -226,15 +208,9 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .sum();
-    let done = prune(
-        &repo,
-        &PruneOptions {
-            max_unused_percent: 0.0,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let done = prune(&repo, &PruneOptions::default().with_max_unused_percent(0.0))
+        .await
+        .unwrap();
     assert!(done.applied);
     let after: u64 = walk(&dir.join("data"))
         .iter()
@@ -247,10 +223,7 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
 
     let report = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::All),
     )
     .await
     .unwrap();
@@ -291,15 +264,9 @@ async fn copy_to_another_repository_is_incremental() {
     assert_eq!(c2.skipped, vec![first.snapshot_id]);
     assert!(c2.bytes < 1024, "only the changed file moves: {c2:?}");
 
-    let report = check(
-        &b,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let report = check(&b, &CheckOptions::default().with_read_data(ReadData::All))
+        .await
+        .unwrap();
     assert!(report.is_ok(), "{:?}", report.errors);
     let out = tmp.path().join("from-b");
     restore(&b, "latest", "", &out, &RestoreOptions::default())
