@@ -8,7 +8,7 @@
 //!
 //! # Public surface
 //! - [`wal`]: `archive_command`/`restore_command` ([`wal::push_batch`], [`wal::push_async`],
-//!   [`wal::fetch`]), the archive's [`wal::Catalog`] and recoverable window;
+//!   [`wal::fetch()`]), the archive's [`wal::Catalog`] and recoverable window;
 //!   [`wal::PitrError`] for both modules.
 //! - [`pg`]: base backups ([`pg::base_backup`]), listing, retention and restore to a point
 //!   in time ([`pg::restore`]).
