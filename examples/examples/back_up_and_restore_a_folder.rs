@@ -91,10 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 4. Check the repository, reading every pack.
-    let check_options = CheckOptions {
-        read_data: ReadData::All,
-        ..CheckOptions::default()
-    };
+    let check_options = CheckOptions::default().with_read_data(ReadData::All);
     let report = check(&repo, &check_options).await?;
     if !report.is_ok() {
         return Err(format!("check found problems: {report:?}").into());

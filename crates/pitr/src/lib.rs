@@ -6,6 +6,16 @@
 //! ([`thinledger_repository`]), so `restic check --read-data` stays clean and stock `restic
 //! restore` gives them back too. Both modules report [`wal::PitrError`].
 //!
+//! # Public surface
+//! - [`wal`]: `archive_command`/`restore_command` ([`wal::push_batch`], [`wal::push_async`],
+//!   [`wal::fetch()`]), the archive's [`wal::Catalog`] and recoverable window;
+//!   [`wal::PitrError`] for both modules.
+//! - [`pg`]: base backups ([`pg::base_backup`]), listing, retention and restore to a point
+//!   in time ([`pg::restore`]).
+//! - [`ArchiveCommand`]: the `ledger-backup` command lines another process runs against the
+//!   same archive (PostgreSQL's `restore_command`, the async archiver's worker), quoted with
+//!   [`sh_quote`].
+//!
 //! ```
 //! use thinledger_pitr::wal::WalFileName;
 //!
@@ -14,5 +24,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod command;
 pub mod pg;
 pub mod wal;
+
+pub use command::{ArchiveCommand, PASSWORD_COMMAND_ENV, sh_quote};

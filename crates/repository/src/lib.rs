@@ -16,6 +16,41 @@
 //! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
 //! [`Repository::load_index`] skips damaged index files with a warning.
 //!
+//! # Public surface
+//!
+//! The items re-exported at the root (one `pub use` block below) are the engine's API:
+//! - [`Repository`] (`init`, `open`, snapshots, locks) with [`InitOptions`], [`KdfParams`],
+//!   [`Password`], and where a password comes from: [`PasswordSource`] / [`PasswordError`];
+//! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
+//!   ([`BackupOptions`]), [`restore`] / [`dump`] ([`RestoreOptions`]), [`check()`]
+//!   ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`] ([`KeepPolicy`]),
+//!   [`prune()`] ([`PruneOptions`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
+//! - the format's values: [`Snapshot`], [`SnapshotFilter`], [`Tree`], [`Node`], [`Id`],
+//!   [`Config`], [`BlobType`], [`FileType`]; [`Error`].
+//!
+//! # Low-level API
+//!
+//! The modules [`repo`], [`saver`], [`chunker`], [`commands`] and [`error`] stay public as the
+//! engine's low-level API, for crates that store their own kinds of data in a repository
+//! (`thinledger-pitr` keeps its WAL catalog and base backups this way) and for tests that
+//! write damaged repositories on purpose. They are public rather than hidden behind a `raw`
+//! module because restic's format *is* this layer: a reader who knows restic finds
+//! `repo::pack`, `repo::index`, `repo::tree` where restic's docs put them. What they offer
+//! beyond the root items, and what uses it:
+//! - [`Repository::encode_unpacked`], [`Repository::decode_unpacked`],
+//!   [`Repository::load_unpacked_opt`], [`Repository::decode_blob`] and [`Tree::to_blob`]:
+//!   encrypted, compressed files and blobs of the format (PITR's catalog);
+//! - [`saver::BlobSaver`] (with [`saver::BlobSaver::with_file_buffers`]) and
+//!   [`chunker::BufferPool`]: writing blobs into packs with bounded memory (PITR's WAL
+//!   writer);
+//! - [`repo::host`]: the machine identity written into snapshots and locks;
+//! - [`commands::restore::confined`]: writing files below a directory without following
+//!   symbolic links out of it (PITR's base-backup restore);
+//! - [`Error::corrupt`], [`Error::task`]: building the engine's errors in such code.
+//!
+//! These follow the crate's version like the rest; they change when the format's handling
+//! does.
+//!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -24,7 +59,7 @@
 //! let store = Arc::new(object_store::memory::InMemory::new());
 //! let password = Password::new("correct horse battery staple");
 //! // Cheap key derivation for the example; the default is restic's.
-//! let options = InitOptions { kdf: KdfParams { n: 1024, r: 8, p: 1 } };
+//! let options = InitOptions::default().with_kdf(KdfParams { n: 1024, r: 8, p: 1 });
 //! let repo = Repository::init(store.clone(), "memory://", &password, &options).await?;
 //! assert_eq!(repo.config().version, 2);
 //!
@@ -39,6 +74,7 @@ pub use object_store;
 pub mod chunker;
 pub mod commands;
 pub mod error;
+mod password_source;
 pub mod repo;
 pub mod saver;
 mod targets;
@@ -60,6 +96,7 @@ pub use commands::restore::{
     restore,
 };
 pub use error::{Error, Result};
+pub use password_source::{PasswordError, PasswordSource};
 pub use repo::backend::FileType;
 pub use repo::config::Config;
 pub use repo::id::Id;

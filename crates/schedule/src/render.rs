@@ -30,21 +30,18 @@ use std::path::PathBuf;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource,
-    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, ResourceRequirements,
-    SecretKeySelector, SecretVolumeSource, ServiceAccount, Volume, VolumeMount,
+    PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec, SecretKeySelector, ServiceAccount,
+    Volume,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use thinledger_topology::IdentityBinding;
-use thinledger_topology::render::{container_security, kit, pod_security};
+use thinledger_topology::render::kit;
 
 use super::error::ScheduleError;
 use super::spec::{JobKind, KubernetesSpec, PasswordSource, Schedule, ScheduleSpec};
 use super::timing::Overlap;
 
-/// UID/GID the backup pods run as (the same as the Jobs `ledger-topology` renders).
-pub const POD_UID: i64 = 10_201;
 /// Where the ConfigMap with the schedule is mounted.
 pub const CONFIG_DIR: &str = "/etc/thinledger/schedule";
 /// Where repository passwords are mounted (one file per job).
@@ -134,31 +131,15 @@ impl ScheduleRendering {
 /// The ConfigMap's name.
 pub const CONFIG_MAP: &str = "ledger-backup-schedule";
 
+/// The `app.kubernetes.io/*` labels of every object rendered here, plus `extra`.
 fn labels(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
-    let mut l: BTreeMap<String, String> = [
-        ("app.kubernetes.io/name", "ledger-backup"),
-        ("app.kubernetes.io/component", "backup"),
-        ("app.kubernetes.io/part-of", "thinledger"),
-        ("app.kubernetes.io/managed-by", "ledger-backup"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    l.extend(
-        extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    let mut l = kit::app_labels("ledger-backup", "backup", "ledger-backup");
+    l.extend(kit::labels(extra));
     l
 }
 
 fn meta(name: &str, namespace: &str, extra: &[(&str, &str)]) -> ObjectMeta {
-    ObjectMeta {
-        name: Some(name.to_owned()),
-        namespace: Some(namespace.to_owned()),
-        labels: Some(labels(extra)),
-        ..Default::default()
-    }
+    kit::object_meta(name, namespace, labels(extra))
 }
 
 /// The schedule as the pods read it: passwords and connection URLs from the mounted Secrets,
@@ -255,40 +236,6 @@ pub fn render(
     Ok(ScheduleRendering { objects })
 }
 
-fn quantity(s: &str) -> Quantity {
-    Quantity(s.to_owned())
-}
-
-fn secret_volume(name: &str, secret: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.to_owned()),
-            // Owner root, group = fsGroup: readable by the pod's group only.
-            default_mode: Some(0o440),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
-fn env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.to_owned()),
-        ..Default::default()
-    }
-}
-
 fn cron_job(
     schedule: &Schedule,
     k: &KubernetesSpec,
@@ -322,16 +269,19 @@ fn cron_job(
         kit::empty_dir("scratch", false, &k.scratch_size),
     ];
     let mut mounts = vec![
-        mount("schedule", CONFIG_DIR, true),
-        mount("scratch", SCRATCH_DIR, false),
+        kit::mount("schedule", CONFIG_DIR, true),
+        kit::mount("scratch", SCRATCH_DIR, false),
     ];
-    let mut envs = vec![env("TMPDIR", SCRATCH_DIR), env("HOME", SCRATCH_DIR)];
+    let mut envs = vec![
+        kit::env("TMPDIR", SCRATCH_DIR),
+        kit::env("HOME", SCRATCH_DIR),
+    ];
     let mut uses_identity = false;
     match &job.kind {
         JobKind::Repository(r) => {
             if let Some(secret) = &k.password_secret {
-                volumes.push(secret_volume("password", secret));
-                mounts.push(mount("password", PASSWORD_DIR, true));
+                volumes.push(kit::secret_volume("password", secret));
+                mounts.push(kit::mount("password", PASSWORD_DIR, true));
             }
             for (i, v) in k.volumes.iter().enumerate() {
                 if r.paths.iter().any(|p| p.starts_with(&v.mount_path)) {
@@ -344,7 +294,7 @@ fn cron_job(
                         }),
                         ..Default::default()
                     });
-                    mounts.push(mount(&name, &v.mount_path.to_string_lossy(), true));
+                    mounts.push(kit::mount(&name, &v.mount_path.to_string_lossy(), true));
                 }
             }
             // The repository's own identity wins; the ServiceAccount's otherwise.
@@ -374,8 +324,8 @@ fn cron_job(
         }
         JobKind::Cockroach(_) => {
             if let Some(secret) = &k.cockroach_secret {
-                volumes.push(secret_volume("cockroach", secret));
-                mounts.push(mount("cockroach", COCKROACH_DIR, true));
+                volumes.push(kit::secret_volume("cockroach", secret));
+                mounts.push(kit::mount("cockroach", COCKROACH_DIR, true));
             }
         }
     }
@@ -389,12 +339,6 @@ fn cron_job(
     if let Some(b) = binding {
         pod_labels.extend(b.pod_labels());
     }
-    let resources: BTreeMap<String, Quantity> = [
-        ("cpu".to_owned(), quantity(&k.resources.cpu)),
-        ("memory".to_owned(), quantity(&k.resources.memory)),
-    ]
-    .into_iter()
-    .collect();
     let container = Container {
         name: "ledger-backup".to_owned(),
         image: Some(k.image.clone()),
@@ -408,12 +352,11 @@ fn cron_job(
         ]),
         env: Some(envs),
         volume_mounts: Some(mounts),
-        resources: Some(ResourceRequirements {
-            requests: Some(resources.clone()),
-            limits: Some(resources),
-            ..Default::default()
-        }),
-        security_context: Some(container_security(POD_UID)),
+        resources: Some(kit::guaranteed_quantities(
+            k.resources.cpu.as_str(),
+            k.resources.memory.as_str(),
+        )),
+        security_context: Some(kit::container_security(kit::JOB_UID)),
         termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
         ..Default::default()
     };
@@ -425,7 +368,7 @@ fn cron_job(
         termination_grace_period_seconds: Some(
             i64::try_from(schedule.stop_timeout().as_secs()).unwrap_or(300) + 30,
         ),
-        security_context: Some(pod_security(POD_UID)),
+        security_context: Some(kit::pod_security(kit::JOB_UID)),
         containers: vec![container],
         volumes: Some(volumes),
         ..Default::default()

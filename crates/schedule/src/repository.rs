@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, RunContext};
-use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, PasswordSource, RepositoryJobSpec};
+use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, RepositoryJobSpec};
 use thinledger_repository::commands::check::{CheckOptions, ReadData, check};
 use thinledger_repository::commands::forget::{apply_forget, plan_forget};
 use thinledger_repository::commands::prune::{PruneOptions, prune};
@@ -63,73 +63,12 @@ impl RepositoryJob {
     }
 
     async fn password(&self) -> Result<Password, JobError> {
-        let raw = match &self.spec.password {
-            PasswordSource::File(p) => {
-                let path = if p.is_absolute() {
-                    p.clone()
-                } else {
-                    self.base_dir.join(p)
-                };
-                tokio::fs::read_to_string(&path).await.map_err(|e| {
-                    JobError::failed(
-                        "password",
-                        format!("cannot read the password file {} ({e}); check the path and its permissions", path.display()),
-                    )
-                })?
-            }
-            PasswordSource::Command(cmd) => {
-                let out = tokio::process::Command::new("sh")
-                    .arg("-c")
-                    .arg(cmd)
-                    .stdin(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::inherit())
-                    .kill_on_drop(true)
-                    .output()
-                    .await
-                    .map_err(|e| {
-                        JobError::failed(
-                            "password",
-                            format!("cannot run the password command ({e})"),
-                        )
-                    })?;
-                if !out.status.success() {
-                    return Err(JobError::failed(
-                        "password",
-                        format!(
-                            "the password command `{cmd}` failed ({}); fix the command",
-                            out.status
-                        ),
-                    ));
-                }
-                String::from_utf8(out.stdout).map_err(|_| {
-                    JobError::failed(
-                        "password",
-                        "the password command printed something that is not UTF-8",
-                    )
-                })?
-            }
-            PasswordSource::Env(name) => self
-                .env
-                .get(name)
-                .ok_or_else(|| {
-                    JobError::failed(
-                        "password",
-                        format!(
-                            "environment variable {name} is not set; set it, or use a password file"
-                        ),
-                    )
-                })?
-                .to_owned(),
-        };
-        let pw = raw.strip_suffix('\n').unwrap_or(&raw);
-        let pw = pw.strip_suffix('\r').unwrap_or(pw);
-        if pw.is_empty() {
-            return Err(JobError::failed(
-                "password",
-                "the password source gave an empty password",
-            ));
-        }
-        Ok(Password::new(pw))
+        self.spec
+            .password
+            .resolve(&self.base_dir)
+            .read_async(&self.env)
+            .await
+            .map_err(|e| JobError::failed("password", e))
     }
 
     async fn open(&self) -> Result<Arc<Repository>, JobError> {
@@ -302,10 +241,7 @@ impl RepositoryJob {
         if let Some(p) = drill.read_data_percent {
             let r = check(
                 &repo,
-                &CheckOptions {
-                    read_data: ReadData::Percent(p),
-                    ..CheckOptions::default()
-                },
+                &CheckOptions::default().with_read_data(ReadData::Percent(p)),
             )
             .await?;
             if !r.is_ok() {

@@ -1,7 +1,6 @@
 //! The schedule file: what a user declares (`*Spec`), and the checked [`Schedule`].
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +11,9 @@ use thinledger_topology::IdentityBinding;
 use super::cron::CronSchedule;
 use super::error::ScheduleError;
 use super::timing::{DurationText, JobTiming, Overlap, RetryPolicy};
+/// Where a password comes from, read again on every run (a rotated password is picked up
+/// without a restart).
+pub use thinledger_repository::PasswordSource;
 use thinledger_repository::commands::forget::KeepPolicy;
 use thinledger_store::StoreBuilder;
 
@@ -181,91 +183,6 @@ pub struct StoreSpec {
     /// Azure storage account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure_account: Option<String>,
-}
-
-/// Where a password comes from. Written `{file: PATH}`, `{command: CMD}` or `{env: NAME}`;
-/// read again on every run, so a rotated password is picked up without a restart.
-#[derive(Clone, PartialEq, Eq)]
-pub enum PasswordSource {
-    /// A file holding the password (trailing newline ignored), e.g. a mounted Secret.
-    File(PathBuf),
-    /// A command (run with `sh -c`) that prints it.
-    Command(String),
-    /// The name of an environment variable holding it.
-    Env(String),
-}
-
-impl fmt::Debug for PasswordSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PasswordSource::File(p) => write!(f, "file {}", p.display()),
-            PasswordSource::Command(c) => write!(f, "command `{c}`"),
-            PasswordSource::Env(n) => write!(f, "env {n}"),
-        }
-    }
-}
-
-// A one-entry mapping (`{file: …}`), the form the file is written in.
-impl Serialize for PasswordSource {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = serializer.serialize_map(Some(1))?;
-        match self {
-            PasswordSource::File(p) => map.serialize_entry("file", p)?,
-            PasswordSource::Command(c) => map.serialize_entry("command", c)?,
-            PasswordSource::Env(n) => map.serialize_entry("env", n)?,
-        }
-        map.end()
-    }
-}
-
-const PASSWORD_FIX: &str = "write `password: {file: /run/secrets/backup-password}`, `{command: CMD}` or `{env: VARIABLE}`; the password itself never goes in the schedule file";
-
-// Hand-written so that a password written inline is refused without being echoed.
-impl<'de> Deserialize<'de> for PasswordSource {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = PasswordSource;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a mapping with one of file, command, env")
-            }
-            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "password: a plain value is not accepted (not shown here); {PASSWORD_FIX}"
-                )))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut found: Option<PasswordSource> = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    let value: String = map.next_value()?;
-                    let source = match key.as_str() {
-                        "file" => PasswordSource::File(PathBuf::from(value)),
-                        "command" => PasswordSource::Command(value),
-                        "env" => PasswordSource::Env(value),
-                        other => {
-                            return Err(serde::de::Error::custom(format!(
-                                "password: unknown key `{other}`; {PASSWORD_FIX}"
-                            )));
-                        }
-                    };
-                    if found.is_some() {
-                        return Err(serde::de::Error::custom(format!(
-                            "password: give exactly one source; {PASSWORD_FIX}"
-                        )));
-                    }
-                    found = Some(source);
-                }
-                found.ok_or_else(|| {
-                    serde::de::Error::custom(format!("password: no source; {PASSWORD_FIX}"))
-                })
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
 }
 
 /// A command whose output is backed up.

@@ -179,6 +179,26 @@ impl StoreBuilder {
         location::parse(&self.url, &cwd)
     }
 
+    /// [`StoreBuilder::build`] for a repository: a local path that exists but is no folder
+    /// (a regular file given as the repository) is refused now, naming the path, rather than
+    /// failing later as a raw I/O error.
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir()?;
+    /// let file = dir.path().join("repo");
+    /// std::fs::write(&file, "not a repository")?;
+    /// let err = thinledger_store::StoreBuilder::new(file.to_string_lossy())
+    ///     .build_for_repository()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("a repository is a directory"), "{err}");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build_for_repository(self) -> Result<Store, StoreError> {
+        let store = self.build()?;
+        store.location().check_local_directory()?;
+        Ok(store)
+    }
+
     /// Resolves everything and builds the client. Builds no connection: the first request
     /// tells whether the bucket exists and the credentials work.
     pub fn build(self) -> Result<Store, StoreError> {

@@ -114,10 +114,7 @@ async fn a_folder_backs_up_and_restores_byte_identical() {
     let compared = assert_same_tree(&data, &target, Compare::default());
     assert!(compared > 200, "{compared} entries compared");
 
-    let options = CheckOptions {
-        read_data: ReadData::All,
-        ..CheckOptions::default()
-    };
+    let options = CheckOptions::default().with_read_data(ReadData::All);
     let report = check(&reopened, &options).await.unwrap();
     assert!(report.is_ok(), "{report:?}");
 }

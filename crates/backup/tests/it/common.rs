@@ -15,7 +15,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use thinledger_backup::saver::BlobSaver;
+use thinledger_backup::repository::saver::BlobSaver;
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{
     BackupOptions, BackupSummary, BlobType, CheckOptions, CheckReport, Id, InitOptions, KdfParams,
@@ -35,13 +35,11 @@ pub fn password() -> Password {
 
 /// Cheap scrypt for tests (restic reads whatever a key file states).
 pub fn init_options() -> InitOptions {
-    InitOptions {
-        kdf: KdfParams {
-            n: 1024,
-            r: 8,
-            p: 1,
-        },
-    }
+    InitOptions::default().with_kdf(KdfParams {
+        n: 1024,
+        r: 8,
+        p: 1,
+    })
 }
 
 pub fn local_store(dir: &Path) -> Arc<dyn ObjectStore> {
@@ -127,10 +125,7 @@ impl Setup {
 
 /// `check --read-data`: structure and every pack's bytes.
 pub async fn check_all(repo: &Arc<Repository>) -> CheckReport {
-    let options = CheckOptions {
-        read_data: ReadData::All,
-        ..Default::default()
-    };
+    let options = CheckOptions::default().with_read_data(ReadData::All);
     check(repo, &options).await.unwrap()
 }
 

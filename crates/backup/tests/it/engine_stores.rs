@@ -29,15 +29,9 @@ fn small_packs() -> BackupOptions {
 }
 
 async fn check_all(repo: &Arc<Repository>) -> thinledger_backup::CheckReport {
-    check(
-        repo,
-        &CheckOptions {
-            read_data: ReadData::All,
-            ..CheckOptions::default()
-        },
-    )
-    .await
-    .unwrap()
+    check(repo, &CheckOptions::default().with_read_data(ReadData::All))
+        .await
+        .unwrap()
 }
 
 #[rstest::rstest]
@@ -166,10 +160,7 @@ async fn engine_scenario(#[case] service: Service) {
     assert_eq!(apply_forget(&opened, &plan).await.unwrap(), 1);
     let pruned = prune(
         &opened,
-        &PruneOptions {
-            max_unused_percent: 0.0,
-            ..PruneOptions::default()
-        },
+        &PruneOptions::default().with_max_unused_percent(0.0),
     )
     .await
     .unwrap();

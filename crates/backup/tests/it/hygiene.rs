@@ -113,15 +113,9 @@ async fn leftover_temporary_files_are_reported_by_check_and_removed_by_prune() {
         .unwrap()
         .set_modified(old)
         .unwrap();
-    let dry = prune(
-        &repo,
-        &PruneOptions {
-            dry_run: true,
-            ..PruneOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let dry = prune(&repo, &PruneOptions::default().with_dry_run(true))
+        .await
+        .unwrap();
     assert_eq!(dry.temporary_files.len(), 1, "{dry:?}");
     assert!(temp.exists());
     let done = prune(&repo, &PruneOptions::default()).await.unwrap();
@@ -250,8 +244,10 @@ async fn check_reports_two_entries_of_one_name() {
     repo.load_index().await.unwrap();
 
     // A crafted tree written with the engine: a symlink and a directory both called `x`.
-    let saver =
-        thinledger_backup::saver::BlobSaver::new(Arc::clone(&repo), SaverOptions::default());
+    let saver = thinledger_backup::repository::saver::BlobSaver::new(
+        Arc::clone(&repo),
+        SaverOptions::default(),
+    );
     let empty_id = save_tree(&saver, &Tree::default()).await;
     let mut link = Node::new("x", NodeType::Symlink);
     link.linktarget = "/outside".into();
@@ -299,7 +295,7 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     // repair index: the lost pack's entries go; nothing else changes.
     let dry = thinledger_backup::repair_index(
         &repo,
-        &thinledger_backup::RepairIndexOptions { dry_run: true },
+        &thinledger_backup::RepairIndexOptions::default().with_dry_run(true),
     )
     .await
     .unwrap();
@@ -327,10 +323,9 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     let snaps_before = repo.snapshots().await.unwrap();
     let dry = thinledger_backup::repair_snapshots(
         &repo,
-        &thinledger_backup::RepairSnapshotsOptions {
-            dry_run: true,
-            forget: true,
-        },
+        &thinledger_backup::RepairSnapshotsOptions::default()
+            .with_dry_run(true)
+            .with_forget(true),
     )
     .await
     .unwrap();
@@ -339,10 +334,9 @@ async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_b
     assert_eq!(repo.snapshots().await.unwrap(), snaps_before);
     let done = thinledger_backup::repair_snapshots(
         &repo,
-        &thinledger_backup::RepairSnapshotsOptions {
-            dry_run: false,
-            forget: true,
-        },
+        &thinledger_backup::RepairSnapshotsOptions::default()
+            .with_dry_run(false)
+            .with_forget(true),
     )
     .await
     .unwrap();

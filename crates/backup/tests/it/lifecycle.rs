@@ -72,10 +72,7 @@ async fn check_finds_damage() {
     setup.backup(&repo, &BackupOptions::default()).await;
     let clean = check(
         &repo,
-        &CheckOptions {
-            read_data: ReadData::Percent(50.0),
-            ..Default::default()
-        },
+        &CheckOptions::default().with_read_data(ReadData::Percent(50.0)),
     )
     .await
     .unwrap();
@@ -142,15 +139,9 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
     assert_eq!(apply_forget(&repo, &plan).await.unwrap(), 2);
     assert_eq!(repo.snapshots().await.unwrap().len(), 1);
 
-    let dry = prune(
-        &repo,
-        &PruneOptions {
-            dry_run: true,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let dry = prune(&repo, &PruneOptions::default().with_dry_run(true))
+        .await
+        .unwrap();
     assert!(
         !dry.applied && (!dry.packs_to_delete.is_empty() || !dry.packs_to_repack.is_empty()),
         "{dry:?}"
@@ -159,15 +150,9 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().len())
         .sum();
-    let done = prune(
-        &repo,
-        &PruneOptions {
-            max_unused_percent: 0.0,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let done = prune(&repo, &PruneOptions::default().with_max_unused_percent(0.0))
+        .await
+        .unwrap();
     assert!(done.applied);
     let after: u64 = files_under(&dir.join("data"))
         .iter()

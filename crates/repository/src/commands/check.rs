@@ -31,11 +31,26 @@ pub enum ReadData {
 
 /// Knobs of a check.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CheckOptions {
     /// Data reading.
     pub read_data: ReadData,
     /// Packs read at once.
     pub concurrency: usize,
+}
+
+impl CheckOptions {
+    /// Sets `read_data`: how much pack data to read and verify.
+    pub fn with_read_data(mut self, read_data: ReadData) -> Self {
+        self.read_data = read_data;
+        self
+    }
+
+    /// Sets `concurrency`: packs read at once.
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
 }
 
 impl Default for CheckOptions {

@@ -20,12 +20,27 @@ use crate::{Error, Result};
 
 /// Knobs of a prune.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PruneOptions {
     /// Compute and return the plan without changing anything.
     pub dry_run: bool,
     /// Unused bytes tolerated in partly used packs, as a percentage of the repository's pack
     /// bytes; above it, partly used packs are repacked.
     pub max_unused_percent: f64,
+}
+
+impl PruneOptions {
+    /// Sets `dry_run`: compute and return the plan only.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Sets `max_unused_percent`: unused bytes tolerated in partly used packs, in percent.
+    pub fn with_max_unused_percent(mut self, max_unused_percent: f64) -> Self {
+        self.max_unused_percent = max_unused_percent;
+        self
+    }
 }
 
 impl Default for PruneOptions {

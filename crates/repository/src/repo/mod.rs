@@ -52,9 +52,18 @@ pub struct IndexProblem {
 
 /// Options for [`Repository::init`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct InitOptions {
     /// scrypt parameters of the first key file.
     pub kdf: KdfParams,
+}
+
+impl InitOptions {
+    /// Sets `kdf`: scrypt parameters of the first key file.
+    pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
+        self.kdf = kdf;
+        self
+    }
 }
 
 /// An open repository: its store, master key and config, and (once loaded) its index.

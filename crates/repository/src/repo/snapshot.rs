@@ -74,6 +74,14 @@ pub struct SnapshotFilter {
 }
 
 impl SnapshotFilter {
+    /// Adds a path the snapshots must include: `path` made absolute against the current
+    /// directory, `.` and `..` resolved by name, the form backups record their paths in.
+    pub fn with_path(mut self, path: &std::path::Path) -> crate::Result<Self> {
+        let abs = crate::commands::backup::absolute(path)?;
+        self.paths.push(abs.display().to_string());
+        Ok(self)
+    }
+
     /// Whether nothing is filtered.
     pub fn is_empty(&self) -> bool {
         self.hosts.is_empty() && self.paths.is_empty() && self.tags.is_empty()
@@ -110,6 +118,18 @@ impl SnapshotFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_paths_are_absolute_and_resolved_by_name() {
+        let f = SnapshotFilter::default()
+            .with_path(std::path::Path::new("/srv/./data/../ledger/"))
+            .unwrap()
+            .with_path(std::path::Path::new("exports"))
+            .unwrap();
+        assert_eq!(f.paths[0], "/srv/ledger");
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(f.paths[1], cwd.join("exports").display().to_string());
+    }
 
     fn snap(host: &str, paths: &[&str], tags: &[&str]) -> Snapshot {
         serde_json::from_value(serde_json::json!({

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use thinledger_backup::wal::{
+use thinledger_backup::pitr::wal::{
     self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PitrError, PushOptions, PushOutcome,
 };
 use thinledger_backup::{KeepPolicy, Repository};

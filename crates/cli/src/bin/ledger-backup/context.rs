@@ -1,13 +1,12 @@
 //! What every command shares: the global flags, the password sources, opening a repository
 //! from its URL, and the mapping from errors to exit codes.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use thinledger_backup::store::{Store, StoreBuilder, StoreLocation};
-use thinledger_backup::{Error as EngineError, Password, Repository};
+use thinledger_backup::store::{EnvVars, Store, StoreBuilder, StoreLocation};
+use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
 use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
 
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
@@ -83,6 +82,15 @@ impl Globals {
             self.password_command.as_deref(),
             "repository",
         )
+    }
+
+    /// The password source --password-file or --password-command names, if any.
+    pub fn password_flag_source(&self) -> Option<PasswordSource> {
+        match (&self.password_file, &self.password_command) {
+            (Some(f), _) => Some(PasswordSource::File(f.clone())),
+            (None, Some(c)) => Some(PasswordSource::Command(c.clone())),
+            (None, None) => None,
+        }
     }
 
     /// Opens the repository at --repo with the password.
@@ -163,62 +171,38 @@ pub fn bad(msg: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(BadInput(msg.into()))
 }
 
-/// Reads a password from a file or a command's output; `what` names it in errors.
+/// Reads a password from a file or a command's output (the library's [`PasswordSource`]);
+/// messages name the flag and `what` password it is.
 pub fn read_password(
     file: Option<&PathBuf>,
     command: Option<&str>,
     what: &str,
 ) -> anyhow::Result<Password> {
-    let raw = match (file, command) {
-        (Some(f), _) => std::fs::read_to_string(f)
-            .map_err(|e| bad(format!("--password-file {}: cannot read it ({e}); give a readable file holding the {what} password", f.display())))?,
-        (None, Some(cmd)) => {
-            // Its stderr goes straight to ours; the command line itself is never repeated
-            // (it may embed a secret).
-            let out = std::process::Command::new("sh")
-                .arg("-c")
-                .arg(cmd)
-                .stderr(std::process::Stdio::inherit())
-                .output()
-                .map_err(|e| bad(format!("the {what} password command cannot run ({e})")))?;
-            if !out.status.success() {
-                let how = match (out.status.code(), out.status.signal()) {
-                    (Some(code), _) => format!("exit {code}"),
-                    (None, Some(signal)) => format!("killed by signal {signal}"),
-                    (None, None) => "no exit status".to_owned(),
-                };
-                return Err(bad(format!(
-                    "the {what} password command failed ({how}; its messages are above); fix the command"
-                )));
-            }
-            String::from_utf8(out.stdout).map_err(|_| bad(format!("the {what} password command printed something that is not UTF-8")))?
-        }
+    let (source, flag) = match (file, command) {
+        (Some(f), _) => (
+            PasswordSource::File(f.clone()),
+            format!("--password-file {}", f.display()),
+        ),
+        (None, Some(cmd)) => (
+            PasswordSource::Command(cmd.to_owned()),
+            "--password-command".to_owned(),
+        ),
         (None, None) => {
             return Err(bad(format!(
                 "no {what} password: give --password-file FILE or --password-command CMD (or set THINLEDGER_PASSWORD_FILE)"
             )));
         }
     };
-    let pw = raw.strip_suffix('\n').unwrap_or(&raw);
-    let pw = pw.strip_suffix('\r').unwrap_or(pw);
-    if pw.is_empty() {
-        return Err(bad(format!(
-            "the {what} password is empty; put the password in the file or command output"
-        )));
-    }
-    Ok(Password::new(pw))
+    source
+        .read(&EnvVars::from_process())
+        .map_err(|e| bad(format!("{flag} ({what} password): {e}")))
 }
 
 /// Builds the store for a repository URL (credentials from the environment) and the URL as
 /// it may be shown (no secrets).
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
     let store = StoreBuilder::from_env(url)
-        .build()
-        .map_err(|e| bad(format!("--repo: {e}")))?;
-    // A regular file as the repository would otherwise fail later as a raw I/O error.
-    store
-        .location()
-        .check_local_directory()
+        .build_for_repository()
         .map_err(|e| bad(format!("--repo: {e}")))?;
     let shown = store.display_url().to_string();
     Ok((store, shown))

@@ -142,14 +142,8 @@ pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     };
     let repo = g.open().await?;
     let ticker = Ticker::start(g.quiet, || "checking".to_string());
-    let res = thinledger_backup::check(
-        &repo,
-        &CheckOptions {
-            read_data,
-            ..CheckOptions::default()
-        },
-    )
-    .await;
+    let res =
+        thinledger_backup::check(&repo, &CheckOptions::default().with_read_data(read_data)).await;
     if let Some(t) = ticker {
         t.stop();
     }
@@ -242,14 +236,8 @@ pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
     };
     let prune = if a.prune {
         Some(
-            thinledger_backup::prune(
-                &repo,
-                &PruneOptions {
-                    dry_run: a.dry_run,
-                    ..PruneOptions::default()
-                },
-            )
-            .await?,
+            thinledger_backup::prune(&repo, &PruneOptions::default().with_dry_run(a.dry_run))
+                .await?,
         )
     } else {
         None
@@ -334,10 +322,9 @@ pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
     let repo = g.open().await?;
     let p = thinledger_backup::prune(
         &repo,
-        &PruneOptions {
-            dry_run: a.dry_run,
-            max_unused_percent: a.max_unused,
-        },
+        &PruneOptions::default()
+            .with_dry_run(a.dry_run)
+            .with_max_unused_percent(a.max_unused),
     )
     .await?;
     print_data(g, &p, |out| print_prune(out, &p, a.dry_run))?;
@@ -358,9 +345,11 @@ pub async fn repair(g: &Globals, c: &RepairCommand) -> anyhow::Result<u8> {
     let repo = g.open().await?;
     match c {
         RepairCommand::Index(a) => {
-            let r =
-                thinledger_backup::repair_index(&repo, &RepairIndexOptions { dry_run: a.dry_run })
-                    .await?;
+            let r = thinledger_backup::repair_index(
+                &repo,
+                &RepairIndexOptions::default().with_dry_run(a.dry_run),
+            )
+            .await?;
             print_data(g, &r, |out| {
                 for id in &r.packs_missing {
                     writeln!(
@@ -404,10 +393,9 @@ pub async fn repair(g: &Globals, c: &RepairCommand) -> anyhow::Result<u8> {
         RepairCommand::Snapshots(a) => {
             let r = thinledger_backup::repair_snapshots(
                 &repo,
-                &RepairSnapshotsOptions {
-                    dry_run: a.dry_run,
-                    forget: a.forget,
-                },
+                &RepairSnapshotsOptions::default()
+                    .with_dry_run(a.dry_run)
+                    .with_forget(a.forget),
             )
             .await?;
             print_data(g, &r, |out| {

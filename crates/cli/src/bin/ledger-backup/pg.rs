@@ -4,14 +4,15 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use thinledger_backup::pg::{self, BaseBackupOptions, PgRestoreOptions, RecoveryTarget};
-use thinledger_backup::wal::{self, CatalogBackup};
+use thinledger_backup::pitr::ArchiveCommand;
+use thinledger_backup::pitr::pg::{self, BaseBackupOptions, PgRestoreOptions, RecoveryTarget};
+use thinledger_backup::pitr::wal::{self, CatalogBackup};
 use thinledger_backup::{KeepPolicy, PruneOptions};
 use thinledger_cli::EXIT_OK;
 
 use crate::context::Globals;
 use crate::output::{human_bytes, print_data};
-use crate::wal::{ArchiveArgs, pitr_err, repo_flags};
+use crate::wal::{ArchiveArgs, archive_command, pitr_err};
 
 /// PostgreSQL commands.
 #[derive(Debug, Subcommand)]
@@ -159,17 +160,6 @@ async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
     Ok(EXIT_OK as u8)
 }
 
-/// Quotes a word for `sh -c` (PostgreSQL runs restore_command through the shell).
-fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
 async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
     let to = match &a.to_time {
         Some(t) => RecoveryTarget::parse_time(t).map_err(pitr_err)?,
@@ -181,19 +171,12 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
         .spool
         .clone()
         .unwrap_or_else(|| target.join("thinledger-prefetch"));
-    let exe = std::env::current_exe()?;
-    let mut words = vec![exe.display().to_string()];
-    words.extend(repo_flags(g)?);
-    words.extend(["wal".into(), "fetch".into()]);
-    words.extend(a.archive.flags());
-    words.extend(["--spool".into(), spool.display().to_string()]);
-    let mut cmd: Vec<String> = words.iter().map(|w| sh_quote(w)).collect();
-    cmd.extend(["%f".into(), "%p".into()]);
+    let command = archive_command(g, &a.archive)?;
     let opts = PgRestoreOptions {
         target_dir: target.clone(),
         to,
-        restore_command: cmd.join(" "),
-        recovery_end_command: Some(format!("rm -rf {}", sh_quote(&spool.display().to_string()))),
+        restore_command: command.restore_command(&spool),
+        recovery_end_command: Some(ArchiveCommand::recovery_end_command(&spool)),
         prefetch_spool: Some(spool.clone()),
         concurrency: 8,
     };

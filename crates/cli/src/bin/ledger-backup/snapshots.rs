@@ -1,7 +1,7 @@
 //! Reading snapshots: `snapshots`, `ls`, `restore`, `dump`.
 
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -31,9 +31,14 @@ pub struct FilterArgs {
 
 impl FilterArgs {
     fn filter(&self) -> anyhow::Result<SnapshotFilter> {
-        let mut paths = Vec::new();
+        let mut filter = SnapshotFilter::default();
         for p in &self.paths {
-            paths.push(absolute_clean(p)?);
+            filter = filter.with_path(p).map_err(|e| {
+                bad(format!(
+                    "--path {}: {e}; give an absolute path",
+                    p.display()
+                ))
+            })?;
         }
         let mut tags = Vec::new();
         for list in &self.tags {
@@ -50,37 +55,10 @@ impl FilterArgs {
             }
             tags.push(l);
         }
-        Ok(SnapshotFilter {
-            hosts: self.hosts.clone(),
-            paths,
-            tags,
-        })
+        filter.hosts = self.hosts.clone();
+        filter.tags = tags;
+        Ok(filter)
     }
-}
-
-/// `p` made absolute against the current directory, with `.` and `..` resolved by name (the
-/// form snapshots record their paths in).
-fn absolute_clean(p: &Path) -> anyhow::Result<String> {
-    let mut out = if p.is_absolute() {
-        PathBuf::from("/")
-    } else {
-        std::env::current_dir().map_err(|e| {
-            bad(format!(
-                "--path {}: the current directory is unreadable ({e}); give an absolute path",
-                p.display()
-            ))
-        })?
-    };
-    for c in p.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(n) => out.push(n),
-            _ => {}
-        }
-    }
-    Ok(out.display().to_string())
 }
 
 /// The snapshot `query` names, with `latest` limited by the filter.

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use thinledger_backup::Repository;
-use thinledger_backup::wal::{
+use thinledger_backup::pitr::ArchiveCommand;
+use thinledger_backup::pitr::wal::{
     self, AsyncPushOptions, Catalog, FetchOptions, PitrError, PushOptions, PushOutcome,
 };
 use thinledger_cli::EXIT_OK;
@@ -51,18 +52,6 @@ impl ArchiveArgs {
             .map_err(pitr_err)?;
         Ok((repo, catalog))
     }
-
-    /// The flags that select this archive, for a command line another process runs.
-    pub fn flags(&self) -> Vec<String> {
-        let mut v = vec!["--cluster".to_string(), self.cluster.clone()];
-        if self.no_cache {
-            v.push("--no-cache".into());
-        } else if let Some(d) = &self.cache_dir {
-            v.push("--cache-dir".into());
-            v.push(d.display().to_string());
-        }
-        v
-    }
 }
 
 /// Maps a PITR error so the exit code is right: bad input 2, everything else 1.
@@ -74,19 +63,15 @@ pub fn pitr_err(e: PitrError) -> anyhow::Error {
     }
 }
 
-/// The global flags that reach the same repository, for a command line another process runs
-/// (the async worker, PostgreSQL's restore_command).
-pub fn repo_flags(g: &Globals) -> anyhow::Result<Vec<String>> {
-    let mut v = vec!["--repo".to_string(), g.repo_url()?];
-    if let Some(f) = &g.password_file {
-        let abs = std::path::absolute(f).unwrap_or_else(|_| f.clone());
-        v.push("--password-file".into());
-        v.push(abs.display().to_string());
-    } else if let Some(c) = &g.password_command {
-        v.push("--password-command".into());
-        v.push(c.clone());
-    }
-    Ok(v)
+/// How another process (the async worker, PostgreSQL's restore_command) reaches the same
+/// archive with the same repository and password flags.
+pub fn archive_command(g: &Globals, archive: &ArchiveArgs) -> anyhow::Result<ArchiveCommand> {
+    Ok(
+        ArchiveCommand::new(std::env::current_exe()?, g.repo_url()?, &archive.cluster)
+            .with_password(g.password_flag_source())
+            .with_cache_dir(archive.cache_dir.clone())
+            .with_no_cache(archive.no_cache),
+    )
 }
 
 /// WAL archive commands.
@@ -217,21 +202,9 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
         .ok_or_else(|| bad(format!("{}: not a file in pg_wal", a.path.display())))?;
     // The password command goes to the worker through its environment, not its command
     // line, which every local user can read (`ps`).
-    let mut worker_cmd = vec!["--repo".to_string(), g.repo_url()?];
-    let mut worker_env = None;
-    match (&g.password_file, &g.password_command) {
-        (Some(_), _) => worker_cmd = repo_flags(g)?,
-        (None, Some(c)) => worker_env = Some(("THINLEDGER_PASSWORD_COMMAND", c.clone())),
-        (None, None) => {}
-    }
-    worker_cmd.extend(["wal".into(), "push-worker".into()]);
-    worker_cmd.extend(a.archive.flags());
-    worker_cmd.extend([
-        "--wal-dir".into(),
-        wal_dir.display().to_string(),
-        "--spool".into(),
-        spool.display().to_string(),
-    ]);
+    let command = archive_command(g, &a.archive)?;
+    let worker_cmd = command.worker_args(&wal_dir, &spool);
+    let worker_env = command.worker_env();
     let mut opts = AsyncPushOptions::new(&spool);
     opts.timeout = Duration::from_secs(a.timeout.max(1));
     let log = spool.join("worker.log");

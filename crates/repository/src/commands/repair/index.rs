@@ -28,9 +28,18 @@ const HEADER_READS: usize = 4;
 
 /// Knobs of [`repair_index`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RepairIndexOptions {
     /// Compute the report without writing or deleting anything.
     pub dry_run: bool,
+}
+
+impl RepairIndexOptions {
+    /// Sets `dry_run`: report only; write and delete nothing.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
 }
 
 /// What [`repair_index`] found and did.

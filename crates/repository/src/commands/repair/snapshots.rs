@@ -31,12 +31,27 @@ pub const REPAIRED_TAG: &str = "repaired";
 
 /// Knobs of [`repair_snapshots`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct RepairSnapshotsOptions {
     /// Report what would change; write and delete nothing.
     pub dry_run: bool,
     /// Remove each original snapshot once its repaired one is stored (and snapshots whose
     /// root cannot be read).
     pub forget: bool,
+}
+
+impl RepairSnapshotsOptions {
+    /// Sets `dry_run`: report only; write and delete nothing.
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Sets `forget`: remove each original once its repaired snapshot is stored.
+    pub fn with_forget(mut self, forget: bool) -> Self {
+        self.forget = forget;
+        self
+    }
 }
 
 /// One snapshot that needed repair.
