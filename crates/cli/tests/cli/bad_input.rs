@@ -150,3 +150,28 @@ fn a_repository_path_that_is_a_file_is_bad_input(#[case] command: &str, #[case] 
     assert!(err.contains("fix:"), "{err}");
     assert_eq!(std::fs::read(&file).unwrap(), b"some file");
 }
+
+/// Percentages out of range, or not numbers, are refused by the engine's rules with exit 2,
+/// naming the flag: the CLI keeps no rule of its own.
+#[rstest::rstest]
+#[case(&["check", "--read-data-subset", "0%"], "read-data-subset")]
+#[case(&["check", "--read-data-subset", "ten%"], "read-data-subset")]
+#[case(&["check", "--read-data-subset", "100.5"], "read-data-subset")]
+#[case(&["prune", "--max-unused", "150"], "max-unused")]
+fn percentages_are_checked_by_the_engine(#[case] args: &[&str], #[case] named: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let password = tmp.path().join("password");
+    std::fs::write(&password, "correct horse").unwrap();
+    let global = [
+        "-r",
+        repo.to_str().unwrap(),
+        "--password-file",
+        password.to_str().unwrap(),
+    ];
+    let o = ledger(&[&global[..], &["init"]].concat()).output().unwrap();
+    assert!(o.status.success(), "{}", described(&o));
+    let o = ledger(&[&global[..], args].concat()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    assert!(described(&o).contains(named), "{}", described(&o));
+}

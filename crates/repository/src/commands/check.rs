@@ -29,6 +29,38 @@ pub enum ReadData {
     Percent(f64),
 }
 
+impl ReadData {
+    /// A random share of the packs, refused unless above 0 and at most 100 percent.
+    pub fn percent(p: f64) -> Result<Self> {
+        if p > 0.0 && p <= 100.0 {
+            Ok(Self::Percent(p))
+        } else {
+            Err(subset_error(format!("{p}%")))
+        }
+    }
+}
+
+/// restic's `--read-data-subset` percentage form: `10%` (or `10`), `2.5%`.
+impl std::str::FromStr for ReadData {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let number = text.trim().strip_suffix('%').unwrap_or(text.trim());
+        match number.parse::<f64>() {
+            Ok(p) => Self::percent(p),
+            Err(_) => Err(subset_error(text.to_owned())),
+        }
+    }
+}
+
+fn subset_error(value: String) -> Error {
+    Error::InvalidInput {
+        field: "read-data-subset",
+        value,
+        rule: "must be a percentage above 0 and at most 100, e.g. `10%`".into(),
+    }
+}
+
 /// Knobs of a check.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -241,13 +273,8 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         ReadData::None => to_read.clear(),
         ReadData::All => {}
         ReadData::Percent(p) => {
-            if !(p > 0.0 && p <= 100.0) {
-                return Err(Error::InvalidInput {
-                    field: "read-data-subset",
-                    value: format!("{p}%"),
-                    rule: "must be a percentage above 0 and at most 100, e.g. `10%`".into(),
-                });
-            }
+            // A `Percent` built directly (not through `ReadData::percent`) is checked here.
+            ReadData::percent(p)?;
             let n = ((to_read.len() as f64) * p / 100.0).ceil() as usize;
             let mut salt = [0u8; 16];
             crate::repo::crypto::fill_random(&mut salt)?;
@@ -322,4 +349,32 @@ async fn verify_pack(repo: &Arc<Repository>, id: Id, expected: Vec<PackedBlob>) 
     })
     .await;
     res.unwrap_or_else(|e| vec![format!("pack {}: {e}", id.short())])
+}
+
+#[cfg(test)]
+mod read_data_tests {
+    use super::ReadData;
+
+    #[rstest::rstest]
+    #[case("10%", Some(10.0))]
+    #[case("10", Some(10.0))]
+    #[case(" 2.5% ", Some(2.5))]
+    #[case("100%", Some(100.0))]
+    #[case("0%", None)]
+    #[case("-5%", None)]
+    #[case("100.1%", None)]
+    #[case("NaN", None)]
+    #[case("ten%", None)]
+    #[case("", None)]
+    fn read_data_subset_text(#[case] text: &str, #[case] expected: Option<f64>) {
+        match (text.parse::<ReadData>(), expected) {
+            (Ok(ReadData::Percent(p)), Some(e)) => assert_eq!(p, e, "{text}"),
+            (Err(e), None) => {
+                let message = e.to_string();
+                assert!(message.contains("read-data-subset"), "{message}");
+                assert!(message.contains("e.g. `10%`"), "{message}");
+            }
+            (got, expected) => panic!("{text:?}: got {got:?}, expected {expected:?}"),
+        }
+    }
 }

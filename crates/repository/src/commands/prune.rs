@@ -115,6 +115,13 @@ pub(crate) async fn used_blobs(repo: &Repository, roots: &[Id]) -> Result<HashSe
 
 /// Prunes a repository. Takes an exclusive lock for the whole run.
 pub async fn prune(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PrunePlan> {
+    if !(0.0..=100.0).contains(&opts.max_unused_percent) {
+        return Err(Error::InvalidInput {
+            field: "max-unused",
+            value: opts.max_unused_percent.to_string(),
+            rule: "must be a percentage from 0 to 100, e.g. 5".into(),
+        });
+    }
     repo.locked(true, prune_locked(repo, opts)).await
 }
 

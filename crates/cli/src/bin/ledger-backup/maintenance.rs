@@ -10,7 +10,7 @@ use thinledger_backup::{
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
-use crate::context::{BadInput, Globals, bad, store_for};
+use crate::context::{BadInput, Globals, store_for};
 use crate::output::{Ticker, human_bytes, print_data};
 
 #[derive(Debug, Args)]
@@ -129,14 +129,7 @@ pub async fn init(g: &Globals) -> anyhow::Result<u8> {
 
 pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
     let read_data = match (&a.read_data_subset, a.read_data) {
-        (Some(p), _) => {
-            let n: f64 = p.trim_end_matches('%').parse().map_err(|_| {
-                bad(format!(
-                    "--read-data-subset `{p}`: give a percentage such as `10%`"
-                ))
-            })?;
-            ReadData::Percent(n)
-        }
+        (Some(p), _) => p.parse::<ReadData>()?,
         (None, true) => ReadData::All,
         (None, false) => ReadData::None,
     };
@@ -313,12 +306,6 @@ fn print_prune(
 }
 
 pub async fn prune(g: &Globals, a: &PruneArgs) -> anyhow::Result<u8> {
-    if !(0.0..=100.0).contains(&a.max_unused) {
-        bail!(BadInput(format!(
-            "--max-unused {}: give a percentage from 0 to 100",
-            a.max_unused
-        )));
-    }
     let repo = g.open().await?;
     let p = thinledger_backup::prune(
         &repo,
