@@ -129,18 +129,11 @@ impl Schedule {
         spec: &CockroachJobSpec,
         env: &EnvVars,
     ) -> Result<Arc<dyn JobRunner>, ScheduleError> {
-        let path = self.resolve(&spec.tenant);
-        let text = std::fs::read_to_string(&path).map_err(|e| ScheduleError::Job {
-            job: job.name.clone(),
-            message: format!(
-                "cannot read the tenant file {} ({e}); fix cockroach.tenant",
-                path.display()
-            ),
-        })?;
+        let text = self.read_tenant_file(&job.name, &spec.tenant)?;
         let tenant =
             thinledger_topology::Tenant::from_yaml(&text).map_err(|e| ScheduleError::Job {
                 job: job.name.clone(),
-                message: format!("tenant file {}: {e}", path.display()),
+                message: format!("tenant file {}: {e}", self.resolve(&spec.tenant).display()),
             })?;
         Ok(Arc::new(CockroachJob::new(
             &job.name,

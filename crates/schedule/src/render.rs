@@ -436,14 +436,7 @@ impl Schedule {
         let mut out = BTreeMap::new();
         for job in self.jobs() {
             if let JobKind::Cockroach(c) = &job.kind {
-                let path = self.resolve(&c.tenant);
-                let text = std::fs::read_to_string(&path).map_err(|e| ScheduleError::Job {
-                    job: job.name.clone(),
-                    message: format!(
-                        "cannot read the tenant file {} ({e}); fix cockroach.tenant",
-                        path.display()
-                    ),
-                })?;
+                let text = self.read_tenant_file(&job.name, &c.tenant)?;
                 out.insert(job.name.clone(), text);
             }
         }

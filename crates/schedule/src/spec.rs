@@ -530,6 +530,23 @@ impl Schedule {
         &self.base_dir
     }
 
+    /// The text of job `job`'s tenant file `tenant` (resolved against [`Schedule::base_dir`]).
+    #[cfg(any(feature = "cockroach", feature = "kubernetes"))]
+    pub(crate) fn read_tenant_file(
+        &self,
+        job: &str,
+        tenant: &Path,
+    ) -> Result<String, ScheduleError> {
+        let path = self.resolve(tenant);
+        std::fs::read_to_string(&path).map_err(|e| ScheduleError::Job {
+            job: job.to_owned(),
+            message: format!(
+                "cannot read the tenant file {} ({e}); fix cockroach.tenant",
+                path.display()
+            ),
+        })
+    }
+
     /// `path` resolved against [`Schedule::base_dir`].
     pub fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
