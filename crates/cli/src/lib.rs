@@ -54,9 +54,6 @@ pub fn write_structured<T: Serialize>(
     Ok(())
 }
 
-/// The one walk over an error's causes (a library function: the CockroachDB driver uses it too).
-pub use thinledger_topology::error_chain;
-
 /// Prints an error and its whole chain of causes to stderr, as `error: …` / `  caused by: …`,
 /// leaving out a cause whose text an earlier line already contains (store errors quote
 /// their sources).

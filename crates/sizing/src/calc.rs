@@ -11,14 +11,15 @@ use crate::disk::{self, DiskChoice, DiskNeed};
 use crate::error::SizingError;
 use crate::node;
 use crate::plan::{
-    CockroachPlan, DiskPlan, Forecast, NodeFit, PodResources, RedpandaDisk, RedpandaPlan,
+    CockroachPlan, DiskPlan, Forecast, NodeFit, PodResources, RedpandaDisk, RedpandaPlan, RuleLog,
     SizingMode, SizingPlan,
 };
 use crate::rules::{
     self, CRDB_CHECKLIST, CRDB_KUBERNETES, KUBERNETES_DOCS, NODE_RESERVE, QUORUM_RULES,
-    REDPANDA_REQUIREMENTS, RuleLog, THINLEDGER_POLICY, TierRules, human_size, percent_of,
+    REDPANDA_REQUIREMENTS, THINLEDGER_POLICY, percent_of,
 };
 use crate::spec::{SizingOptions, SizingSpec};
+use crate::tier::TierRules;
 
 /// Largest node count the workload search considers.
 const MAX_NODES: u32 = thinledger_topology::bounds::NODES.max;
@@ -180,7 +181,7 @@ impl<'a> Calculator<'a> {
                     "data at the horizon = data × (1 + yearly growth)^years, compounded",
                     format!(
                         "{} × (1 + {growth}%)^{} = {}",
-                        human_size(w.data),
+                        w.data.to_iec(),
                         w.horizon_years,
                         data_at_horizon.to_gib_text()
                     ),
@@ -281,7 +282,7 @@ impl<'a> Calculator<'a> {
             ),
             format!(
                 "{} for {} vCPU ({:.1} GiB per vCPU)",
-                human_size(shape.memory),
+                shape.memory.to_iec(),
                 shape.vcpu,
                 shape.memory.as_gib_f64() / f64::from(shape.vcpu)
             ),
@@ -407,7 +408,7 @@ impl<'a> Calculator<'a> {
                 if data_per_node.is_some() && gib < computed_gib {
                     return Err(SizingError::invalid(
                         "disk",
-                        human_size(disk),
+                        disk.to_iec(),
                         format!(
                             "the data needs {computed_gib} GiB per node at {}% fill",
                             self.options.disk_utilisation_percent
@@ -515,8 +516,8 @@ impl<'a> Calculator<'a> {
             cache,
             max_sql_memory,
             flags: vec![
-                format!("--cache={}", human_size(cache)),
-                format!("--max-sql-memory={}", human_size(max_sql_memory)),
+                format!("--cache={}", cache.to_iec()),
+                format!("--max-sql-memory={}", max_sql_memory.to_iec()),
             ],
             disk,
             node,
@@ -771,10 +772,10 @@ impl<'a> Calculator<'a> {
             let fix = format!(
                 "keep 2 × max-sql-memory + cache ≤ {}: with --cache {} use --max-sql-memory {} or \
                  less, or leave both at 25% ({})",
-                human_size(budget),
-                human_size(cache),
-                human_size(percent_of(max_sql, 100)),
-                human_size(quarter)
+                budget.to_iec(),
+                cache.to_iec(),
+                percent_of(max_sql, 100).to_iec(),
+                quarter.to_iec()
             );
             return Err(SizingError::MemoryFlagsOverBudget {
                 cache,
@@ -792,7 +793,7 @@ impl<'a> Calculator<'a> {
         self.log.add(
             "crdb.cache",
             "--cache = 25% of the container's memory limit (CockroachDB does not detect the pod's limit by itself)",
-            format!("{} of {} = {}", share(self.options.cache), human_size(memory), human_size(cache)),
+            format!("{} of {} = {}", share(self.options.cache), memory.to_iec(), cache.to_iec()),
             CRDB_CHECKLIST,
         );
         self.log.add(
@@ -801,8 +802,8 @@ impl<'a> Calculator<'a> {
             format!(
                 "{} of {} = {}",
                 share(self.options.max_sql_memory),
-                human_size(memory),
-                human_size(sql)
+                memory.to_iec(),
+                sql.to_iec()
             ),
             CRDB_CHECKLIST,
         );
@@ -857,7 +858,7 @@ impl<'a> Calculator<'a> {
     ) -> Result<NodeFit, SizingError> {
         let families = self.provider.instance_families();
         let daemonsets = self.options.daemonsets;
-        let fit = node::fit(families, cpu, memory, daemonsets);
+        let fit = node::fit_node(families, cpu, memory, daemonsets);
         let id_reserve = if workload == "redpanda" {
             "redpanda.node-reserve"
         } else {
@@ -874,7 +875,7 @@ impl<'a> Calculator<'a> {
             format!(
                 "a node keeps kube-reserved CPU/memory (tiered formula), a {} eviction threshold \
                  and the daemonsets' {} CPU / {} for itself; the pod must fit what is left",
-                node::EVICTION_MEMORY,
+                rules::EVICTION_MEMORY,
                 daemonsets.cpu,
                 daemonsets.memory
             ),
@@ -896,7 +897,7 @@ impl<'a> Calculator<'a> {
                 format!(
                     "nodes of at least {} vCPU and {}",
                     fit.minimum_vcpu,
-                    human_size(fit.minimum_memory)
+                    fit.minimum_memory.to_iec()
                 ),
                 NODE_RESERVE,
             );
@@ -934,7 +935,7 @@ impl<'a> Calculator<'a> {
                 "{} ({} vCPU, {}): allocatable {} CPU, {}",
                 instance.name,
                 instance.vcpu,
-                human_size(instance.memory),
+                instance.memory.to_iec(),
                 instance.allocatable_cpu,
                 instance.allocatable_memory.to_gib_text()
             ),
@@ -1048,7 +1049,7 @@ impl<'a> Calculator<'a> {
                 },
                 rules::REDPANDA_MIN_GIB_PER_CORE
             ),
-            format!("{cores} cores, {}", human_size(memory)),
+            format!("{cores} cores, {}", memory.to_iec()),
             REDPANDA_REQUIREMENTS,
         );
         let rp_memory = percent_of(memory, rules::REDPANDA_MEMORY_PERCENT);
@@ -1079,7 +1080,7 @@ impl<'a> Calculator<'a> {
                 self.log.add(
                     "redpanda.disk",
                     "broker volume as given",
-                    human_size(disk),
+                    disk.to_iec(),
                     THINLEDGER_POLICY,
                 );
                 ByteSize::gib(disk.bytes().div_ceil(ByteSize::GIB))
@@ -1104,7 +1105,7 @@ impl<'a> Calculator<'a> {
                     ),
                     format!(
                         "{}/s × {} h × 3 ÷ {brokers} → {gib} GiB",
-                        human_size(rate),
+                        rate.to_iec(),
                         o.retention_hours
                     ),
                     THINLEDGER_POLICY,
@@ -1126,7 +1127,7 @@ impl<'a> Calculator<'a> {
         if size.bytes() / ByteSize::GIB > profile.max_size_gib {
             return Err(SizingError::invalid(
                 "redpanda disk",
-                human_size(size),
+                size.to_iec(),
                 format!(
                     "a {} volume holds at most {} GiB",
                     profile.class_name, profile.max_size_gib

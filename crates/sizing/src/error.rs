@@ -2,8 +2,6 @@
 
 use thinledger_topology::{BoundError, ByteSize, Cpu, ModelError, ParseError, Provider, Tier};
 
-use crate::rules::human_size;
-
 /// Why a sizing was refused. Nothing is silently adjusted: every variant says what to change.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -49,7 +47,7 @@ pub enum SizingError {
         "memory = {memory}: {tier} nodes need at least {minimum_gib_per_vcpu} GiB per vCPU \
          ({vcpu} vCPU need {needed}); less starves the block cache and SQL memory ({reference}). \
          Fix: use --memory {needed} or more{dev_hint}",
-        needed = human_size(ByteSize::gib(*minimum_gib_per_vcpu * u64::from(*vcpu))),
+        needed = ByteSize::gib(*minimum_gib_per_vcpu * u64::from(*vcpu)).to_iec(),
         dev_hint = if *tier == Tier::Dev { "" } else { " (2 GiB per vCPU is allowed in dev only)" }
     )]
     MemoryPerVcpuTooLow {
@@ -74,7 +72,7 @@ pub enum SizingError {
     /// The data a node must hold does not fit the per-vCPU or per-node storage ceiling.
     #[error(
         "disk per node = {needed} at {nodes} nodes: {rule} ({reference}). Fix: {fix}",
-        needed = human_size(*needed)
+        needed = needed.to_iec()
     )]
     DiskPerNodeTooLarge {
         /// Node count the data was spread over.
@@ -97,11 +95,11 @@ pub enum SizingError {
         "cache = {cache}, max-sql-memory = {sql}: 2 × max-sql-memory + cache = {used} exceeds \
          80% of the {memory} memory limit ({budget}); the rest is needed by the Go runtime and \
          other allocations, or the pod is OOM-killed ({reference}). Fix: {fix}",
-        cache = human_size(*cache),
-        sql = human_size(*max_sql_memory),
-        memory = human_size(*memory),
-        budget = human_size(*budget),
-        used = human_size(ByteSize(max_sql_memory.bytes().saturating_mul(2).saturating_add(cache.bytes())))
+        cache = cache.to_iec(),
+        sql = max_sql_memory.to_iec(),
+        memory = memory.to_iec(),
+        budget = budget.to_iec(),
+        used = ByteSize(max_sql_memory.bytes().saturating_mul(2).saturating_add(cache.bytes())).to_iec()
     )]
     MemoryFlagsOverBudget {
         /// Requested `--cache`.
@@ -133,8 +131,8 @@ pub enum SizingError {
     #[error(
         "redpanda memory = {memory}: Redpanda needs at least 2 GiB per core ({cores} cores need \
          {needed}) ({reference}). Fix: use --redpanda-memory {needed} or more, or fewer cores",
-        memory = human_size(*memory),
-        needed = human_size(ByteSize::gib(2 * u64::from(*cores)))
+        memory = memory.to_iec(),
+        needed = ByteSize::gib(2 * u64::from(*cores)).to_iec()
     )]
     RedpandaMemoryPerCore {
         /// The requested memory.
@@ -149,7 +147,7 @@ pub enum SizingError {
         "{workload} pod of {cpu} vCPU / {memory} does not fit any {provider} instance of \
          families {families} once the node's system reserve is subtracted (largest: {largest}). \
          Fix: use fewer vCPU or less memory per node and more nodes",
-        memory = human_size(*memory)
+        memory = memory.to_iec()
     )]
     NoInstanceFits {
         /// `cockroachdb` or `redpanda`.

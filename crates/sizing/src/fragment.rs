@@ -23,7 +23,6 @@ use thinledger_topology::ByteSize;
 use thinledger_topology::render::{CrdbClusterFragment, CrdbClusterSpec};
 
 use crate::plan::{PodResources, SizingPlan};
-use crate::rules::human_size;
 
 /// Values for the `cockroachdb` Helm chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,8 +193,8 @@ impl SizingPlan {
                 resources: (&c.resources).into(),
             },
             conf: HelmConf {
-                cache: human_size(c.cache),
-                max_sql_memory: human_size(c.max_sql_memory),
+                cache: c.cache.to_iec(),
+                max_sql_memory: c.max_sql_memory.to_iec(),
             },
             storage: HelmStorage {
                 persistent_volume: HelmPersistentVolume {
@@ -217,8 +216,8 @@ impl SizingPlan {
             c.nodes,
             c.resources.limits.cpu,
             c.resources.limits.memory,
-            human_size(c.cache),
-            human_size(c.max_sql_memory),
+            c.cache.to_iec(),
+            c.max_sql_memory.to_iec(),
             c.disk.size,
             &c.disk.storage_class,
         )

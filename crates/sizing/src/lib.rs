@@ -17,7 +17,7 @@
 //!   320 GiB/vCPU and 10 TiB/node, delivering 500 IOPS and 30 MB/s per vCPU on the provider's
 //!   class (gp3 provisioned IOPS/throughput, io2 when gp3 cannot; Azure Premium SSD sized up to
 //!   the tier that delivers; GCP pd-ssd sized up; on-prem a requirement to verify), and the
-//!   smallest approved instance type that holds the pod plus the node's reserve ([`node`]).
+//!   smallest approved instance type that holds the pod plus the node's reserve ([`system_reserve`]).
 //! - Redpanda: brokers (odd, ≥ 3), cores (even and ≥ 4 in production), ≥ 2 GiB per core,
 //!   `--smp`, `--memory` ≈ 90% of the request, `--reserve-memory 0`, a disk from ingest ×
 //!   retention.
@@ -38,11 +38,14 @@
 //!   [`SizingPlan::cockroach_helm_values`], `SizingPlan::crdb_cluster_spec` (feature
 //!   `render`: topology's `CrdbClusterSpec` cut to the keys sizing decides),
 //!   [`SizingPlan::redpanda_helm_values`].
-//! - [`tenant`]: a tenant file sized ([`tenant::size_tenant`]) and, with the `render` cargo
-//!   feature, rendered or checked the whole way (`plan_tenant`, `render_tenant`,
-//!   `check_tenant`), with [`tenant::TenantPlanError`].
-//! - Namespaces: [`rules`] (the rules' constants and sources), [`node`] (node reserve
-//!   formulas).
+//! - A tenant file sized: [`size_tenant`] (from [`tenant_sizing_spec`] and
+//!   [`tenant_sizing_options`]) and, with the `render` cargo feature, the whole tenant →
+//!   sizing → rendering composition `ledger-topology` runs: `plan_tenant` (a `TenantPlan` from
+//!   a `ResourceSource`), `resource_plan`, `render_tenant`, and `check_tenant` (a `TenantCheck`
+//!   of `Finding`s with a `FindingSeverity`); errors are [`TenantPlanError`].
+//! - Fitting a pod onto a node: [`fit_node`], [`allocatable`], [`system_reserve`],
+//!   [`kube_reserved_cpu`], [`kube_reserved_memory`]; a tier's demands: [`TierRules`].
+//! - The namespace [`rules`]: the figures sizing applies, as constants with their sources.
 //! - Errors: [`SizingError`] (names the input, the rule with its source, and the fix).
 //!
 //! ```
@@ -69,11 +72,12 @@ mod error;
 mod fragment;
 mod limits;
 mod locality;
-pub mod node;
+mod node;
 mod plan;
 pub mod rules;
 mod spec;
-pub mod tenant;
+mod tenant;
+mod tier;
 
 pub use calc::plan;
 pub use error::SizingError;
@@ -83,15 +87,22 @@ pub use fragment::{
     RedpandaProcessMemory, RedpandaResources, RedpandaStatefulSet, ResourceYaml,
 };
 pub use locality::default_locality;
+pub use node::{allocatable, fit_node, kube_reserved_cpu, kube_reserved_memory, system_reserve};
 pub use plan::{
-    CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources, QosClass,
-    RedpandaDisk, RedpandaPlan, ResourceList, SizingMode, SizingPlan, SystemReserve,
+    AppliedRule, CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources,
+    QosClass, RedpandaDisk, RedpandaPlan, ResourceList, SizingMode, SizingPlan, SystemReserve,
 };
-pub use rules::{AppliedRule, TierRules};
 pub use spec::{
     DaemonsetOverhead, MemoryShare, NodeShapeSpec, RedpandaOptions, SizingOptions, SizingSpec,
     WorkloadSpec,
 };
+#[cfg(feature = "render")]
+pub use tenant::{
+    Finding, FindingSeverity, ResourceSource, TenantCheck, TenantPlan, check_tenant, plan_tenant,
+    render_tenant, resource_plan,
+};
+pub use tenant::{TenantPlanError, size_tenant, tenant_sizing_options, tenant_sizing_spec};
+pub use tier::TierRules;
 
 #[cfg(test)]
 mod tests;

@@ -4,10 +4,10 @@
 //! Fields are named as `ledger-size` spells its flags (`memory`, `redpanda-cores`), which are
 //! also the spec's field names with `-` for `_`.
 
-use thinledger_topology::BoundError;
 use thinledger_topology::bounds::{
-    DATA, HORIZON_YEARS, Limit, NODE_MEMORY, NODE_VCPU, NODES, RETENTION_HOURS, VOLUME, WRITE_RATE,
+    DATA, HORIZON_YEARS, NODE_MEMORY, NODE_VCPU, NODES, RETENTION_HOURS, VOLUME, WRITE_RATE,
 };
+use thinledger_topology::{BoundError, Limit};
 
 use crate::spec::{MemoryShare, SizingOptions, SizingSpec};
 

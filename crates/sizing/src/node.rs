@@ -1,21 +1,11 @@
 //! Fitting a pod onto a Kubernetes node: what the node keeps for itself, and which instance
 //! type leaves enough for the pod.
-//!
-//! Reserve model (the same for every provider, so a plan does not change with the bootstrap
-//! script's version): kube-reserved CPU is 6% of the first core, 1% of the second, 0.5% of the
-//! third and fourth and 0.25% of every further core; kube-reserved memory is 25% of the first
-//! 4 GiB, 20% of the next 4 GiB, 10% of the next 8 GiB, 6% of the next 112 GiB and 2% of the
-//! rest; plus a 100 MiB hard eviction threshold and the daemonsets' requests. These are the
-//! tiers GKE publishes and AKS uses; for ledger-sized nodes they reserve more than EKS's
-//! max-pods based formula, so a pod that fits here fits on all three.
 
 use thinledger_topology::{ByteSize, Cpu, InstanceFamily, InstanceType};
 
 use crate::plan::{InstanceChoice, NodeFit, SystemReserve};
+use crate::rules::EVICTION_MEMORY;
 use crate::spec::DaemonsetOverhead;
-
-/// Hard eviction threshold kept free on every node.
-pub const EVICTION_MEMORY: ByteSize = ByteSize::mib(100);
 
 /// kube-reserved CPU for a node of `vcpu` cores, rounded up to a millicore.
 pub fn kube_reserved_cpu(vcpu: u32) -> Cpu {
@@ -76,6 +66,14 @@ pub fn kube_reserved_memory(memory: ByteSize) -> ByteSize {
 }
 
 /// The reserve of a node of `vcpu` cores and `memory`.
+///
+/// Reserve model (the same for every provider, so a plan does not change with the bootstrap
+/// script's version): kube-reserved CPU is 6% of the first core, 1% of the second, 0.5% of the
+/// third and fourth and 0.25% of every further core; kube-reserved memory is 25% of the first
+/// 4 GiB, 20% of the next 4 GiB, 10% of the next 8 GiB, 6% of the next 112 GiB and 2% of the
+/// rest; plus a 100 MiB hard eviction threshold and the daemonsets' requests. These are the
+/// tiers GKE publishes and AKS uses; for ledger-sized nodes they reserve more than EKS's
+/// max-pods based formula, so a pod that fits here fits on all three.
 pub fn system_reserve(vcpu: u32, memory: ByteSize, daemonsets: DaemonsetOverhead) -> SystemReserve {
     SystemReserve {
         kube_reserved_cpu: kube_reserved_cpu(vcpu),
@@ -112,7 +110,7 @@ fn fits(size: &InstanceType, cpu: Cpu, memory: ByteSize, daemonsets: DaemonsetOv
 /// Fits a pod of `cpu` and `memory` onto the smallest instance of `families` (fewest vCPU,
 /// then least memory, then the families' order). `None` for the instance when no size fits or
 /// there are no families (on-prem); the minimum node capacity is always computed.
-pub fn fit(
+pub fn fit_node(
     families: &'static [InstanceFamily],
     cpu: Cpu,
     memory: ByteSize,
@@ -213,7 +211,7 @@ mod tests {
     #[case(Cpu::cores(3), ByteSize::gib(7))]
     fn huge_pods_are_fitted_without_a_linear_search(#[case] cpu: Cpu, #[case] memory: ByteSize) {
         let started = std::time::Instant::now();
-        let fit = fit(
+        let fit = fit_node(
             Provider::OnPrem.instance_families(),
             cpu,
             memory,
@@ -261,7 +259,7 @@ mod tests {
         #[case] gib: u64,
         #[case] expected: &str,
     ) {
-        let fit = fit(
+        let fit = fit_node(
             provider.instance_families(),
             Cpu::cores(vcpu),
             ByteSize::gib(gib),
@@ -275,7 +273,7 @@ mod tests {
 
     #[test]
     fn onprem_states_the_minimum_node_instead_of_an_instance() {
-        let fit = fit(
+        let fit = fit_node(
             Provider::OnPrem.instance_families(),
             Cpu::cores(8),
             ByteSize::gib(32),
@@ -299,7 +297,7 @@ mod tests {
 
     #[test]
     fn nothing_fits_a_pod_bigger_than_the_largest_size() {
-        let fit = fit(
+        let fit = fit_node(
             Provider::Aws.instance_families(),
             Cpu::cores(128),
             ByteSize::gib(512),

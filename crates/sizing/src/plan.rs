@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use thinledger_topology::{ByteSize, Cpu, Placement, Provider, SurvivalGoal, Tier};
 
-use crate::rules::AppliedRule;
-
 /// A sizing: CockroachDB and Redpanda resources, flags, disks and nodes, with the rules
 /// applied, advice and warnings. Printed by `ledger-size`; consumed by rendering.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,4 +279,39 @@ pub struct RedpandaDisk {
     /// Ingest rate the size was computed from, bytes per second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ingest_per_second: Option<ByteSize>,
+}
+
+/// One rule the calculator applied: what it says, what it gave for this plan, and its source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AppliedRule {
+    /// Stable identifier, e.g. `crdb.cache`.
+    pub id: String,
+    /// The rule, in words.
+    pub rule: String,
+    /// What the rule produced here.
+    pub result: String,
+    /// Where the rule comes from.
+    pub source: String,
+}
+
+/// Collects rules as the calculator applies them.
+#[derive(Debug, Default)]
+pub(crate) struct RuleLog(pub(crate) Vec<AppliedRule>);
+
+impl RuleLog {
+    pub(crate) fn add(
+        &mut self,
+        id: &'static str,
+        rule: impl Into<String>,
+        result: impl Into<String>,
+        source: &'static str,
+    ) {
+        self.0.push(AppliedRule {
+            id: id.to_owned(),
+            rule: rule.into(),
+            result: result.into(),
+            source: source.to_owned(),
+        });
+    }
 }

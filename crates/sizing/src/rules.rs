@@ -5,8 +5,7 @@
 //! makes where the sources are silent (disk headroom, daemonset overhead, staging's rules) are
 //! marked [`THINLEDGER_POLICY`] so a reader can tell a vendor rule from a house decision.
 
-use serde::{Deserialize, Serialize};
-use thinledger_topology::{ByteSize, Tier};
+use thinledger_topology::ByteSize;
 
 /// CockroachDB's production checklist (hardware, memory flags, storage).
 pub const CRDB_CHECKLIST: &str = "CockroachDB production checklist";
@@ -62,6 +61,9 @@ pub const DEFAULT_WRITE_AMPLIFICATION: u32 = 3;
 /// sequential writes (WAL, flushes, compactions) are issued in large blocks.
 pub const LARGE_IO_KIB: u64 = 256;
 
+/// Hard eviction threshold kept free on every node ([`NODE_RESERVE`]).
+pub const EVICTION_MEMORY: ByteSize = ByteSize::mib(100);
+
 /// Redpanda: at least this much memory per core in every tier.
 pub const REDPANDA_MIN_GIB_PER_CORE: u64 = 2;
 /// Redpanda `--memory` as a share of the container's memory request, percent.
@@ -72,111 +74,6 @@ pub const REDPANDA_REPLICATION_FACTOR: u32 = 3;
 pub const DEFAULT_REDPANDA_RETENTION_HOURS: u32 = 168;
 /// Redpanda volume size when no ingest rate is known (GiB).
 pub const DEFAULT_REDPANDA_DISK_GIB: u64 = 128;
-
-/// What a tier demands. `staging` keeps production's memory ratio (so caches and SQL memory
-/// behave as in production and memory problems show up before release) but allows smaller
-/// nodes; only `dev` may run at 2 GiB per vCPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct TierRules {
-    /// Fewest vCPU per CockroachDB node.
-    pub min_vcpu: u32,
-    /// vCPU per node used when a workload is sized without `--vcpu`.
-    pub default_vcpu: u32,
-    /// Least memory per vCPU, GiB.
-    pub min_gib_per_vcpu: u64,
-    /// Memory per vCPU used when no memory is given, GiB.
-    pub default_gib_per_vcpu: u64,
-    /// Fewest Redpanda cores per broker.
-    pub redpanda_min_cores: u32,
-    /// Whether Redpanda cores must be even.
-    pub redpanda_even_cores: bool,
-    /// Redpanda memory per core when no memory is given, GiB.
-    pub redpanda_default_gib_per_core: u64,
-}
-
-impl TierRules {
-    /// The rules of `tier`.
-    pub fn of(tier: Tier) -> TierRules {
-        match tier {
-            Tier::Prod => TierRules {
-                min_vcpu: PROD_MIN_VCPU,
-                default_vcpu: RECOMMENDED_VCPU,
-                min_gib_per_vcpu: 4,
-                default_gib_per_vcpu: 4,
-                redpanda_min_cores: 4,
-                redpanda_even_cores: true,
-                redpanda_default_gib_per_core: 4,
-            },
-            Tier::Staging => TierRules {
-                min_vcpu: 2,
-                default_vcpu: 4,
-                min_gib_per_vcpu: 4,
-                default_gib_per_vcpu: 4,
-                redpanda_min_cores: 2,
-                redpanda_even_cores: true,
-                redpanda_default_gib_per_core: 4,
-            },
-            Tier::Dev => TierRules {
-                min_vcpu: 1,
-                default_vcpu: 2,
-                min_gib_per_vcpu: 2,
-                default_gib_per_vcpu: 4,
-                redpanda_min_cores: 1,
-                redpanda_even_cores: false,
-                redpanda_default_gib_per_core: 2,
-            },
-            // Tier is non-exhaustive: a tier added later gets production's rules until it is
-            // given its own.
-            _ => TierRules::of(Tier::Prod),
-        }
-    }
-}
-
-/// One rule the calculator applied: what it says, what it gave for this plan, and its source.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct AppliedRule {
-    /// Stable identifier, e.g. `crdb.cache`.
-    pub id: String,
-    /// The rule, in words.
-    pub rule: String,
-    /// What the rule produced here.
-    pub result: String,
-    /// Where the rule comes from.
-    pub source: String,
-}
-
-/// Collects rules as the calculator applies them.
-#[derive(Debug, Default)]
-pub(crate) struct RuleLog(pub(crate) Vec<AppliedRule>);
-
-impl RuleLog {
-    pub(crate) fn add(
-        &mut self,
-        id: &'static str,
-        rule: impl Into<String>,
-        result: impl Into<String>,
-        source: &'static str,
-    ) {
-        self.0.push(AppliedRule {
-            id: id.to_owned(),
-            rule: rule.into(),
-            result: result.into(),
-            source: source.to_owned(),
-        });
-    }
-}
-
-/// Renders a size the way CockroachDB's and the runbooks' flags are written: whole GiB as
-/// `8GiB`, otherwise whole MiB (`8704MiB`).
-pub fn human_size(size: ByteSize) -> String {
-    let bytes = size.bytes();
-    if bytes >= ByteSize::GIB && bytes.is_multiple_of(ByteSize::GIB) {
-        format!("{}GiB", bytes / ByteSize::GIB)
-    } else {
-        format!("{}MiB", bytes / ByteSize::MIB)
-    }
-}
 
 /// `percent`% of `size`, rounded down to a whole MiB.
 pub(crate) fn percent_of(size: ByteSize, percent: u64) -> ByteSize {

@@ -1,8 +1,10 @@
 //! The one walk over an error's chain of causes, for every thinledger crate and binary.
 //!
-//! It lives here because every library and every CLI binary already depends on this crate:
-//! the CockroachDB driver flattens client errors with it (before scrubbing their secrets), and
-//! the CLIs print `error: …` / `caused by: …` and one-line findings with it.
+//! Not a topology concept, but it has to live in a library: the CockroachDB driver (a library)
+//! flattens pgwire client errors with it before scrubbing their secrets, and the CLIs print
+//! `error: …` / `caused by: …` and one-line findings with it. This crate is the one library
+//! both depend on in every build (a `ledger-size`-only CLI pulls in no backup crate), so the
+//! walk sits here rather than in a crate of its own for twenty lines.
 
 use std::error::Error;
 

@@ -12,6 +12,7 @@ pub(crate) fn ensure<E>(ok: bool, err: impl FnOnce() -> E) -> Result<(), E> {
 ///
 /// The message names what was being parsed, the rejected value and every valid value.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseError {
     /// What was being parsed, e.g. `"provider"`.
     pub what: &'static str,

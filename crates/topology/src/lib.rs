@@ -5,27 +5,36 @@
 //! rules and approved instance families — shared by sizing, rendering, guardrails and backups.
 //! This part holds no Kubernetes types.
 //!
-//! [`bounds`] gives every quantity (vCPU, memory, disk, data, rates, node counts…) a
-//! documented upper bound, checked before any rule or search.
-//!
-//! [`tenant`] reads and checks a tenant file (one YAML file per tenant ledger). The
-//! `render` module, behind the `render` cargo feature, turns a checked tenant plus per-node
-//! resources into typed `k8s-openapi` objects and YAML; its `render::kit` is the rendering
-//! kit (labels, quantities, restricted security contexts, UIDs) every thinledger renderer
-//! shares. Composing a tenant with the sizing calculator is `thinledger_sizing::tenant`'s job.
+//! [`Tenant`] reads and checks a tenant file (one YAML file per tenant ledger), reporting every
+//! [`Problem`] at once. The `render` module, behind the `render` cargo feature, turns a checked
+//! tenant plus per-node resources into typed `k8s-openapi` objects and YAML; its `render::kit`
+//! is the rendering kit (labels, quantities, restricted security contexts, UIDs) every
+//! thinledger renderer shares. Composing a tenant with the sizing calculator is
+//! `thinledger_sizing`'s job (`plan_tenant`, `render_tenant`).
 //!
 //! # Public surface
-//! - The provider model, at the root: [`Provider`] (with its one zone-naming function,
+//! Every type is at the root; the three namespaces hold what reads best qualified.
+//! - The provider model: [`Provider`] (with its one zone-naming function,
 //!   [`Provider::zone_name`], and [`Provider::default_zones`]), [`Tier`], [`Locality`],
-//!   [`RegionSpec`], [`SurvivalGoal`], [`StorageProfile`], [`InstanceFamily`],
-//!   [`IdentityBinding`], the quantities [`Cpu`] and [`ByteSize`], and the checked [`Tenant`].
-//! - Namespaces for rules and schemas: [`quorum`] (node-count rules), [`bounds`] (upper
-//!   bounds of every quantity), [`tenant`] (the tenant file's schema and its problems), and
-//!   `render` (feature `render`).
+//!   [`RegionSpec`], [`SurvivalGoal`], [`StorageProfile`] ([`DiskPerformance`], [`DiskTier`]),
+//!   [`InstanceFamily`] ([`InstanceType`]), [`IdentityBinding`] and the labels and annotations
+//!   it sets ([`ZONE_LABEL`], [`IRSA_ROLE_ANNOTATION`]…).
+//! - Quantities: [`Cpu`] and [`ByteSize`] (parsed as Kubernetes writes them; written as
+//!   quantities, or as CockroachDB's size flags with [`ByteSize::to_iec`]).
+//! - The tenant file: [`Tenant`] (checked) from a [`TenantSpec`] and its sections
+//!   ([`TenantRegion`], [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
+//!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`], [`NetworkSpec`],
+//!   [`ImagesSpec`], [`Ring`]).
+//! - Node counts: [`QuorumPlan`] and its [`Placement`]s, from [`quorum::plan`]; the namespace
+//!   [`quorum`] holds the count rules ([`quorum::check_count`], [`quorum::valid_counts`]…).
+//! - Bounds: [`Limit`] and the namespace [`bounds`] of every quantity's upper bound
+//!   ([`bounds::NODES`], [`bounds::NODE_MEMORY`]…), checked before any rule or search.
+//! - `render` (feature `render`): the namespace of Kubernetes rendering, with its own list;
+//!   `k8s_openapi` is re-exported with it, so an application uses the same version.
 //! - Errors: [`ModelError`], [`ParseError`], [`QuantityError`], [`BoundError`],
 //!   [`TenantError`] (each names the field, the value, the rule and the fix).
-//! - [`error_chain`] / [`error_causes`]: the one walk over an error's causes that every
-//!   thinledger crate and CLI uses to show an error whole.
+//! - [`error_chain`] / [`error_causes`]: the one walk over an error's causes, for every
+//!   thinledger crate and CLI (see [`error_chain`] for why it lives here).
 //!
 //! ```
 //! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
@@ -51,18 +60,19 @@ mod chain;
 mod error;
 mod identity;
 mod instance;
+mod limit;
 mod locality;
+mod placement;
 mod provider;
 mod quantity;
 pub mod quorum;
 #[cfg(feature = "render")]
 pub mod render;
 mod storage;
-pub mod tenant;
+mod tenant;
 mod tier;
 mod zones;
 
-pub use bounds::BoundError;
 pub use chain::{error_causes, error_chain};
 pub use error::{ModelError, ParseError};
 pub use identity::{
@@ -72,10 +82,14 @@ pub use identity::{
 pub use instance::{InstanceFamily, InstanceType};
 #[cfg(feature = "render")]
 pub use k8s_openapi;
+pub use limit::{BoundError, Limit};
 pub use locality::{Locality, RegionSpec, SurvivalGoal};
+pub use placement::{Placement, QuorumPlan};
 pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
-pub use quorum::{Placement, QuorumPlan};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
-pub use tenant::{Ring, Tenant, TenantError, TenantSpec};
+pub use tenant::{
+    BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources, Problem, RedpandaSpec, Ring,
+    StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec, TopicSpec, WorkloadSpec,
+};
 pub use tier::Tier;

@@ -93,6 +93,13 @@ impl ByteSize {
         }
         self.0.to_string()
     }
+
+    /// The size as CockroachDB's size flags (`--cache`, `--max-sql-memory`) take it, and as
+    /// every thinledger plan and message writes a size: the exact [quantity](Self::to_quantity)
+    /// with `B` (`8GiB`, `8704MiB`, `6TiB`; `1000B` when no binary unit divides it).
+    pub fn to_iec(self) -> String {
+        format!("{}B", self.to_quantity())
+    }
 }
 
 impl fmt::Display for ByteSize {
@@ -301,6 +308,17 @@ mod tests {
     #[case("")]
     fn malformed_cpus(#[case] input: &str) {
         assert!(input.parse::<Cpu>().is_err(), "{input}");
+    }
+
+    /// CockroachDB's size flags (and every plan's message) spell sizes one way.
+    #[rstest]
+    #[case(ByteSize::gib(8), "8GiB")]
+    #[case(ByteSize::mib(8704), "8704MiB")]
+    #[case(ByteSize::tib(6), "6TiB")]
+    #[case(ByteSize(1536 << 10), "1536KiB")]
+    #[case(ByteSize(1000), "1000B")]
+    fn sizes_as_cockroachdb_flags(#[case] size: ByteSize, #[case] text: &str) {
+        assert_eq!(size.to_iec(), text);
     }
 
     #[rstest]

@@ -4,10 +4,9 @@
 //! majority of their replicas is up. Odd counts add a failure tolerated per two nodes; an even
 //! count costs a node and tolerates no more failures than the odd count below it.
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::ModelError;
 use crate::locality::{Locality, SurvivalGoal};
+use crate::placement::{Placement, QuorumPlan};
 
 /// Smallest count that survives the loss of one node.
 pub const MIN_NODES: u32 = 3;
@@ -15,32 +14,6 @@ pub const MIN_NODES: u32 = 3;
 pub const RECOMMENDED_MULTI_REGION_NODES: u32 = 5;
 /// Fewest zones (or regions, for region survival) an even spread needs.
 pub const MIN_FAILURE_DOMAINS: usize = 3;
-
-/// How many nodes go to one region (and zone).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Placement {
-    /// Region name.
-    pub region: String,
-    /// Zone name, absent on-prem.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub zone: Option<String>,
-    /// Nodes placed there.
-    pub nodes: u32,
-}
-
-/// A checked node count and its spread.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct QuorumPlan {
-    /// Total nodes (or brokers).
-    pub nodes: u32,
-    /// Replicas per range, from the survival goal.
-    pub replication_factor: u32,
-    /// The even spread over regions and zones.
-    pub placements: Vec<Placement>,
-    /// Recommendations that are not refusals.
-    pub advice: Vec<String>,
-}
 
 /// Checks that `count` keeps a quorum: odd and at least 3. `field` names the input in errors.
 pub fn check_count(field: &str, count: u32) -> Result<(), ModelError> {

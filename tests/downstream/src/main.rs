@@ -13,7 +13,7 @@ use thinledger_backup::schedule::Schedule;
 use thinledger_backup::schedule::render::render as render_schedule;
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{InitOptions, Password, Repository};
-use thinledger_sizing::tenant::{ResourceSource, render_tenant};
+use thinledger_sizing::{ResourceSource, render_tenant};
 use thinledger_topology::render::{CockroachMode, RenderOptions};
 
 const TENANT: &str = include_str!("../../../examples/tenants/gcp.yaml");

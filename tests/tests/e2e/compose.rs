@@ -1,8 +1,7 @@
 //! Tenant → sizing → the renderer's inputs, through the library composition
-//! (`thinledger_sizing::tenant`), exactly as `ledger-topology render --resources sizing` does.
+//! (`thinledger_sizing::plan_tenant`), exactly as `ledger-topology render --resources sizing` does.
 
-use thinledger_sizing::SizingPlan;
-use thinledger_sizing::tenant::{resource_plan, size_tenant};
+use thinledger_sizing::{SizingPlan, resource_plan, size_tenant};
 use thinledger_topology::Tenant;
 use thinledger_topology::render::ResourcePlan;
 

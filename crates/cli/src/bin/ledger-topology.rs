@@ -1,8 +1,8 @@
 //! `ledger-topology`: render a tenant file into hardened Kubernetes objects, or check it.
 //!
-//! Parsing, one library call and printing: `render` is `thinledger_sizing::tenant::render_tenant`
+//! Parsing, one library call and printing: `render` is `thinledger_sizing::render_tenant`
 //! (tenant file → sizing calculator → typed Kubernetes objects), `validate` is
-//! `thinledger_sizing::tenant::check_tenant` (the same way, as findings). `--resources tenant`
+//! `thinledger_sizing::check_tenant` (the same way, as findings). `--resources tenant`
 //! skips the calculator and takes the per-node resources written in the tenant file (with the
 //! runbook's fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
 //!
@@ -18,12 +18,12 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, error_chain, exit_status, verdict_after,
-    write_structured,
+    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, exit_status, verdict_after, write_structured,
 };
-use thinledger_sizing::tenant::{
+use thinledger_sizing::{
     Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
 };
+use thinledger_topology::error_chain;
 use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering};
 
 const EXAMPLES: &str = "\

@@ -3,9 +3,9 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use thinledger_topology::Problem;
 use thinledger_topology::TenantError;
 use thinledger_topology::render::{RenderOptions, check_crdb_cluster};
-use thinledger_topology::tenant::Problem;
 
 use super::TenantPlanError;
 use super::compose::{ResourceSource, plan_tenant};
@@ -127,7 +127,7 @@ impl TenantCheck {
 /// the tenant rules find is a finding, and so are the plan's warnings and advice.
 ///
 /// ```
-/// use thinledger_sizing::tenant::{ResourceSource, check_tenant};
+/// use thinledger_sizing::{ResourceSource, check_tenant};
 /// use thinledger_topology::render::{CockroachMode, RenderOptions};
 ///
 /// let yaml = include_str!("../../../../examples/tenants/aws.yaml").replace("nodes: 3", "nodes: 4");

@@ -49,7 +49,7 @@ impl TenantPlan {
 /// from `source`, with the notes and warnings gathered on the way.
 ///
 /// ```
-/// use thinledger_sizing::tenant::{ResourceSource, plan_tenant};
+/// use thinledger_sizing::{ResourceSource, plan_tenant};
 /// use thinledger_topology::render::{CockroachMode, RenderOptions};
 ///
 /// let yaml = include_str!("../../../../examples/tenants/aws.yaml");
@@ -57,7 +57,7 @@ impl TenantPlan {
 /// assert_eq!(plan.resources.cockroach.nodes, 3);
 /// let rendering = plan.render(&RenderOptions::new(CockroachMode::StatefulSet))?;
 /// assert!(rendering.objects.iter().any(|o| o.kind() == "StatefulSet"));
-/// # Ok::<(), thinledger_sizing::tenant::TenantPlanError>(())
+/// # Ok::<(), thinledger_sizing::TenantPlanError>(())
 /// ```
 pub fn plan_tenant(yaml: &str, source: ResourceSource) -> Result<TenantPlan, TenantPlanError> {
     let tenant = Tenant::from_yaml(yaml)?;

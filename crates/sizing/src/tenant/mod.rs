@@ -10,7 +10,7 @@
 //! stopping at the first refusal (what `ledger-topology validate` prints).
 //!
 //! ```
-//! use thinledger_sizing::tenant::size_tenant;
+//! use thinledger_sizing::size_tenant;
 //! use thinledger_topology::Tenant;
 //!
 //! let tenant = Tenant::from_yaml(include_str!("../../../../examples/tenants/aws.yaml"))?;

@@ -20,7 +20,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, CRDB_ROOT_SECRET,
-    CRDB_SQL_PORT, Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag, purpose,
+    CRDB_SQL_PORT, Context, DOC_PREFIX, cpu_manager_note, crdb_selector, purpose,
 };
 use super::job::ScriptJob;
 use super::kit::{
@@ -207,8 +207,8 @@ fn start_script(ctx: &Context<'_>) -> String {
         "exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr=\"${{POD_NAME}}.{domain}:{CRDB_GRPC_PORT}\" \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
         domain = ctx.service_domain(CRDB_NAME, &ctx.region),
         join = join_list(ctx),
-        cache = crdb_size_flag(c.cache),
-        sql = crdb_size_flag(c.max_sql_memory),
+        cache = c.cache.to_iec(),
+        sql = c.max_sql_memory.to_iec(),
     )
 }
 

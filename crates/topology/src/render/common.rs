@@ -8,9 +8,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::kit::{labels, object_meta};
 use super::{CockroachMode, RenderError, RenderOptions, ResourcePlan, input_error};
+use crate::placement::QuorumPlan;
 use crate::provider::Provider;
 use crate::quantity::{ByteSize, Cpu};
-use crate::quorum::QuorumPlan;
 use crate::tenant::Tenant;
 
 /// Label clients put on their pods to reach CockroachDB SQL and the Kafka API.
@@ -333,12 +333,6 @@ pub fn redpanda_selector() -> BTreeMap<String, String> {
         ("app.kubernetes.io/instance", RP_NAME),
         ("app.kubernetes.io/component", "broker"),
     ])
-}
-
-/// `8GiB`-style size for CockroachDB flags.
-pub fn crdb_size_flag(size: ByteSize) -> String {
-    let q = size.to_quantity();
-    if q.ends_with('i') { format!("{q}B") } else { q }
 }
 
 /// `14745M` (MiB, as Seastar reads it) for Redpanda's memory flags.

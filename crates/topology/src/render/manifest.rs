@@ -107,6 +107,7 @@ impl Manifest {
 
 /// Everything rendered for one region, in apply order (namespace and accounts first).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct Rendering {
     /// The objects.
     pub objects: Vec<Manifest>,

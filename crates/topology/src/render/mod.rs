@@ -37,6 +37,15 @@
 //! whole-CPU Guaranteed pods get exclusive cores. Run ledger node pools with
 //! `--cpu-manager-policy=static`. The rendered pods say so in an annotation.
 //!
+//! # Public surface
+//! - [`render`]: a [`Tenant`] and a [`ResourcePlan`] ([`CockroachResources`],
+//!   [`RedpandaResources`]) with [`RenderOptions`] ([`CockroachMode`]) to a [`Rendering`] of
+//!   [`Manifest`]s; [`RenderError`].
+//! - The operator's `CrdbCluster`: [`CrdbCluster`], [`CrdbClusterSpec`] and its parts,
+//!   [`CrdbClusterFragment`] (the keys sizing decides), [`check_crdb_cluster`],
+//!   [`CRDB_API_VERSION`], [`REQUIRED_FEATURE_GATES`].
+//! - [`kit`]: the rendering kit every thinledger renderer shares.
+//!
 //! ```
 //! use thinledger_topology::render::{render, CockroachMode, RenderOptions, ResourcePlan};
 //! use thinledger_topology::Tenant;
@@ -71,9 +80,6 @@ use crate::error::ParseError;
 use crate::quantity::{ByteSize, Cpu};
 use crate::tenant::Tenant;
 
-/// The Pod Security Standards *restricted* settings every rendered pod uses (also in
-/// [`kit`], with the rest of the rendering kit).
-pub use kit::{container_security, pod_security};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
     CRDB_API_VERSION, CrdbCluster, CrdbClusterFragment, CrdbClusterSpec, CrdbDataStore, CrdbImage,
@@ -141,6 +147,12 @@ impl RenderOptions {
         }
     }
 
+    /// Sets how CockroachDB is deployed.
+    pub fn with_cockroach_mode(mut self, mode: CockroachMode) -> Self {
+        self.cockroach_mode = mode;
+        self
+    }
+
     /// Selects the region to render.
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
@@ -189,7 +201,7 @@ pub struct RedpandaResources {
 }
 
 /// The computed resources a rendering needs: from the sizing plan
-/// (`thinledger_sizing::tenant::resource_plan`), from the tenant file
+/// (`thinledger_sizing::resource_plan`), from the tenant file
 /// ([`ResourcePlan::from_tenant`]), or built with [`ResourcePlan::new`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]

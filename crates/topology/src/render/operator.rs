@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use super::cockroach::{affinity, join_list, locality_prefix, spread};
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_ROOT_SECRET, CRDB_SQL_PORT,
-    Context, DOC_PREFIX, cpu_manager_note, crdb_selector, crdb_size_flag,
+    Context, DOC_PREFIX, cpu_manager_note, crdb_selector,
 };
 use super::kit::{env, field_env, guaranteed, volume_claim};
 use super::manifest::Manifest;
@@ -292,8 +292,8 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
                 ctx.crdb_replicas,
                 c.cpu,
                 c.memory,
-                crdb_size_flag(c.cache),
-                crdb_size_flag(c.max_sql_memory),
+                c.cache.to_iec(),
+                c.max_sql_memory.to_iec(),
                 c.disk,
                 ctx.tenant.storage().class_name,
             )

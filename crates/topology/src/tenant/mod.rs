@@ -43,9 +43,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ParseError;
 use crate::identity::IdentityBinding;
 use crate::locality::{Locality, SurvivalGoal};
+use crate::placement::QuorumPlan;
 use crate::provider::Provider;
 use crate::quantity::{ByteSize, Cpu};
-use crate::quorum::QuorumPlan;
 use crate::storage::StorageProfile;
 use crate::tier::Tier;
 

@@ -7,8 +7,9 @@ use super::{Problem, Tenant, TenantError, TenantSpec, TopicSpec};
 use crate::error::ensure;
 use crate::identity::is_dns_label_byte;
 use crate::locality::{Locality, RegionSpec};
+use crate::placement::QuorumPlan;
 use crate::provider::Provider;
-use crate::quorum::{self, QuorumPlan};
+use crate::quorum;
 use crate::tier::Tier;
 
 const MAX_TENANT_LEN: usize = 30;

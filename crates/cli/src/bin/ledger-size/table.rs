@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use thinledger_sizing::{NodeFit, SizingMode, SizingPlan, rules::human_size};
+use thinledger_sizing::{NodeFit, SizingMode, SizingPlan};
 use thinledger_topology::Placement;
 
 const LABEL: usize = 18;
@@ -30,7 +30,7 @@ fn node(out: &mut String, fit: &NodeFit) {
                 "{} ({} vCPU, {}; allocatable {} CPU, {})",
                 i.name,
                 i.vcpu,
-                human_size(i.memory),
+                i.memory.to_iec(),
                 i.allocatable_cpu,
                 i.allocatable_memory.to_gib_text()
             ),
@@ -41,7 +41,7 @@ fn node(out: &mut String, fit: &NodeFit) {
             format!(
                 "at least {} vCPU and {} per node (hardware is yours: no instance families)",
                 fit.minimum_vcpu,
-                human_size(fit.minimum_memory)
+                fit.minimum_memory.to_iec()
             ),
         ),
     }
@@ -72,7 +72,7 @@ pub fn render(plan: &SizingPlan) -> String {
             f.data_at_horizon.to_gib_text()
         );
         if let Some(rate) = f.write_rate_per_second {
-            let _ = write!(line, "; writes {}/s", human_size(rate));
+            let _ = write!(line, "; writes {}/s", rate.to_iec());
         }
         let _ = writeln!(out, "{line}");
     }
@@ -172,7 +172,7 @@ pub fn render(plan: &SizingPlan) -> String {
         r.disk.size, r.disk.storage_class, r.disk.retention_hours
     );
     if let Some(rate) = r.disk.ingest_per_second {
-        let _ = write!(disk, " at {}/s", human_size(rate));
+        let _ = write!(disk, " at {}/s", rate.to_iec());
     }
     row(&mut out, "disk", disk);
     node(&mut out, &r.node);
