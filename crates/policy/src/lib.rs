@@ -11,7 +11,8 @@
 //! - [`PolicySet`]: built-in and user policies; [`PolicySet::evaluate`] returns a [`Report`].
 //! - [`InputSet`]: files and directories read into the policies' input; [`InputFile`];
 //!   [`MAX_INPUT_BYTES`]; [`DocumentKind`] and [`TERRAFORM_ACTIONS`] (what is accepted).
-//! - [`Finding`], [`Severity`], [`Report`]: the results.
+//! - [`Finding`], [`Severity`], [`Report`]: the results; [`Report::render`] prints one as a
+//!   table, JSON, YAML, SARIF, JUnit XML or GitHub Actions annotations ([`ReportFormat`]).
 //! - [`PolicyError`]: what went wrong (input vs policy, see [`PolicyError::is_input_error`]).
 //!
 //! ```
@@ -165,11 +166,13 @@
 mod error;
 mod finding;
 mod input;
+mod output;
 mod policy;
 mod shape;
 
 pub use error::PolicyError;
 pub use finding::{Finding, Report, Severity};
 pub use input::{InputFile, InputSet, MAX_INPUT_BYTES};
+pub use output::ReportFormat;
 pub use policy::{BUILTIN_POLICIES, PolicySet};
 pub use shape::{DocumentKind, TERRAFORM_ACTIONS};
