@@ -132,6 +132,20 @@ pub enum PolicyError {
         /// The Rego engine's message.
         message: String,
     },
+    /// A report format name that is not one of [`ReportFormat`](crate::ReportFormat)'s.
+    #[error("unknown report format {name:?}; use table, json, yaml, sarif, junit or github")]
+    UnknownFormat {
+        /// The name given.
+        name: String,
+    },
+    /// A report could not be rendered in a format.
+    #[error("rendering the report as {format}: {message}")]
+    Render {
+        /// The format.
+        format: crate::ReportFormat,
+        /// The serializer's message.
+        message: String,
+    },
     /// A deny or warn rule produced a value that is neither a string nor an object with a
     /// string `msg` field.
     #[error(

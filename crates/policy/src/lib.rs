@@ -11,7 +11,8 @@
 //! - [`PolicySet`]: built-in and user policies; [`PolicySet::evaluate`] returns a [`Report`].
 //! - [`InputSet`]: files and directories read into the policies' input; [`InputFile`];
 //!   [`MAX_INPUT_BYTES`]; [`DocumentKind`] and [`TERRAFORM_ACTIONS`] (what is accepted).
-//! - [`Finding`], [`Severity`], [`Report`]: the results.
+//! - [`Finding`], [`Severity`], [`Report`]: the results; [`Report::render`] prints one as a
+//!   table, JSON, YAML, SARIF, JUnit XML or GitHub Actions annotations ([`ReportFormat`]).
 //! - [`PolicyError`]: what went wrong (input vs policy, see [`PolicyError::is_input_error`]).
 //!
 //! ```
@@ -113,6 +114,7 @@
 //!
 //! | rule | severity | scope | fires when |
 //! |---|---|---|---|
+//! | `input.malformed` | deny | all tiers | a field a rule reads is missing (where required) or of the wrong type: a Kubernetes object's `metadata.name`/`namespace` (strings), `labels` (an object; the tier, provider and ledger labels strings); a ledger database container's `name` (a non-empty string), `command`/`args` (arrays of strings), `resources` (objects of CPU and memory quantities), `--cache`/`--max-sql-memory` (a fraction, percentage or size); `replicas`, a CrdbCluster's `nodes` and `maxUnavailable`, Redpanda's replicas and replication factors (whole numbers); a tenant file's `resources.cpu`. What a rule cannot read is denied, never passed |
 //! | `antideletion.pvc_destroyed` | deny | all tiers | a plan deletes or replaces a `kubernetes_persistent_volume_claim(_v1)` (actions contain `delete`), or a `kubernetes_manifest` holding a PVC, CrdbCluster or Redpanda |
 //! | `antideletion.statefulset_pvc_retention` | deny | all tiers | a StatefulSet (manifest or `kubernetes_stateful_set(_v1)`) has `whenDeleted`/`whenScaled: Delete` |
 //! | `antideletion.helm_release_destroyed` | deny | all tiers | a plan deletes or replaces a `helm_release` whose chart or name contains `cockroach`, `crdb` or `redpanda` |
@@ -142,14 +144,26 @@
 //! ```text
 //! # from a checkout (or write them out with: ledger-policy policies --write ./policy)
 //! conftest test --combine --all-namespaces -p crates/policy/policies plan.json manifests/ tenant.yaml
-//! opa eval -d crates/policy/policies -i input.json 'data.thinledger'
+//! # the document ledger-policy evaluates: ledger-policy input plan.json manifests/ > input.json
+//! opa eval --fail-defined -d crates/policy/policies -i input.json 'data.thinledger[_].deny[_]'
 //! ```
 //!
 //! `--combine` gives the policies the same input `ledger-policy` does; without it conftest
 //! evaluates file by file, so cross-file rules (e.g. a PodDisruptionBudget in another file) see
 //! less. `--all-namespaces` is needed because the packages are `thinledger.*`, not `main`.
-//! The policies avoid builtins outside regorus' `std` + `graph` features and engine-specific
-//! behaviour (for instance they never pass `".25"` to `to_number`, which regorus rejects).
+//! [`InputSet::to_rego_input`] is that input.
+//!
+//! The findings are the same under OPA (Go) and regorus; the repository's test command checks
+//! it on every fixture, rendered example tenant and edge case, with OPA's strict builtin errors
+//! off (as `opa eval` and conftest run) and on. To keep it so, the policies use only builtins of
+//! regorus' `std` + `graph` features and nothing whose result differs between engines:
+//! quantities (`"3500m"`, `"32Gi"`, `"6.4GiB"`, `"25%"`) are parsed in Rego into exact whole
+//! numbers (`thinledger.lib.cpu`, `bytes`, `decimal`; no `units.parse`/`units.parse_bytes`,
+//! which round differently) and compared by cross-multiplying; `count()` and `substring()` are
+//! applied only to strings checked to be ASCII (engines count other characters as runes or as
+//! UTF-16 units); no `%` on numbers (one engine refuses `3.0 % 2`); messages format only whole
+//! numbers and quote fields as written; and every builtin's arguments are type-checked first,
+//! so no builtin fails on any input.
 //!
 //! # Performance
 //!
@@ -165,11 +179,13 @@
 mod error;
 mod finding;
 mod input;
+mod output;
 mod policy;
 mod shape;
 
 pub use error::PolicyError;
 pub use finding::{Finding, Report, Severity};
 pub use input::{InputFile, InputSet, MAX_INPUT_BYTES};
+pub use output::ReportFormat;
 pub use policy::{BUILTIN_POLICIES, PolicySet};
 pub use shape::{DocumentKind, TERRAFORM_ACTIONS};

@@ -17,6 +17,10 @@ pub const BUILTIN_POLICIES: &[(&str, &str)] = &[
         include_str!("../policies/thinledger/lib.rego"),
     ),
     (
+        "thinledger/input.rego",
+        include_str!("../policies/thinledger/input.rego"),
+    ),
+    (
         "thinledger/antideletion.rego",
         include_str!("../policies/thinledger/antideletion.rego"),
     ),

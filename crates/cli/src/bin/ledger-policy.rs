@@ -6,19 +6,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use serde_json::json;
 use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, verdict_after};
-use thinledger_policy::{
-    BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
-};
+use thinledger_policy::{BUILTIN_POLICIES, InputSet, PolicyError, PolicySet, Report, ReportFormat};
 
 const EXAMPLES: &str = "\
 Examples:
   terraform show -json tfplan > plan.json
   ledger-policy check plan.json
   ledger-policy check deploy/ tenant.yaml --output sarif > policy.sarif
+  ledger-policy check deploy/ tenant.yaml --output github   # annotations in a GitHub Actions job
   ledger-policy check plan.json --policy ./our-policies --strict
   ledger-policy policies --write ./policy   # then: conftest test --combine --all-namespaces -p ./policy FILES
+  ledger-policy input plan.json deploy/ > input.json   # then: opa eval -d ./policy -i input.json 'data.thinledger[_].deny'
 
 Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable,
 malformed or unrecognised input (anything but Terraform plans, Kubernetes objects and tenant
@@ -40,6 +39,13 @@ struct Cli {
 enum Command {
     /// Evaluate every policy against all inputs together and print the findings.
     Check(CheckArgs),
+    /// Print the document the policies see (JSON), for `opa eval -i`: the same input `check`
+    /// evaluates.
+    Input {
+        /// The inputs, as for `check`.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        inputs: Vec<PathBuf>,
+    },
     /// List the built-in policy files, or write them to a directory for OPA or conftest.
     Policies {
         /// Directory to write the built-in .rego files into (created if missing).
@@ -69,21 +75,41 @@ struct CheckArgs {
     strict: bool,
 }
 
-/// ledger-policy prints SARIF for code-scanning tools besides the shared formats.
+/// The shared formats, and what CI systems read: SARIF, JUnit XML, GitHub annotations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// Human-readable findings.
     Table,
     /// One JSON document.
     Json,
+    /// The JSON document as YAML.
+    Yaml,
     /// SARIF 2.1.0, for code-scanning dashboards.
     Sarif,
+    /// JUnit XML, for CI test reports.
+    Junit,
+    /// GitHub Actions annotations (::error / ::warning lines).
+    Github,
+}
+
+impl From<Format> for ReportFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => ReportFormat::Table,
+            Format::Json => ReportFormat::Json,
+            Format::Yaml => ReportFormat::Yaml,
+            Format::Sarif => ReportFormat::Sarif,
+            Format::Junit => ReportFormat::Junit,
+            Format::Github => ReportFormat::Github,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check(&args),
+        Command::Input { inputs } => input(&inputs),
         Command::Policies { write } => policies(write),
     };
     // `policies | head` is the reader's choice, not an error; `check` keeps its verdict.
@@ -114,27 +140,10 @@ fn check(args: &CheckArgs) -> anyhow::Result<i32> {
 }
 
 fn write_report(args: &CheckArgs, report: &Report) -> anyhow::Result<()> {
+    let text = report.render(args.output.into(), args.strict)?;
     let mut out = std::io::stdout().lock();
-    match args.output {
-        Format::Table => write_table(&mut out, report, args.strict)?,
-        Format::Json => {
-            let doc = json!({
-                "passed": !report.fails(args.strict),
-                "denied": report.denials().count(),
-                "warned": report.warnings().count(),
-                "strict": args.strict,
-                "files": report.files,
-                "packages": report.packages,
-                "findings": report.findings,
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        Format::Sarif => {
-            serde_json::to_writer_pretty(&mut out, &sarif(report))?;
-            writeln!(out)?;
-        }
-    }
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
     Ok(())
 }
 
@@ -142,91 +151,13 @@ fn input_error(err: PolicyError) -> anyhow::Error {
     anyhow::Error::new(err).context("reading the inputs")
 }
 
-fn write_table(out: &mut dyn Write, report: &Report, strict: bool) -> anyhow::Result<()> {
-    for f in &report.findings {
-        let tag = match f.severity {
-            Severity::Deny => "DENY",
-            _ => "WARN",
-        };
-        let file = if f.file.is_empty() {
-            String::new()
-        } else {
-            format!("  ({})", f.file)
-        };
-        writeln!(out, "{tag}  {}  {}{file}", f.rule, display_resource(f))?;
-        writeln!(out, "      {}", f.message)?;
-        if !f.remediation.is_empty() {
-            writeln!(out, "      fix: {}", f.remediation)?;
-        }
-    }
-    let denied = report.denials().count();
-    let warned = report.warnings().count();
-    let verdict = if report.fails(strict) {
-        "FAILED"
-    } else {
-        "PASSED"
-    };
-    writeln!(
-        out,
-        "{verdict}: {denied} denied, {warned} warning{} in {} file{}{}",
-        if warned == 1 { "" } else { "s" },
-        report.files.len(),
-        if report.files.len() == 1 { "" } else { "s" },
-        if strict && warned > 0 && denied == 0 {
-            " (warnings fail with --strict)"
-        } else {
-            ""
-        },
-    )?;
-    Ok(())
-}
-
-fn display_resource(f: &Finding) -> &str {
-    if f.resource.is_empty() {
-        "-"
-    } else {
-        &f.resource
-    }
-}
-
-/// A SARIF 2.1.0 log: one run, one rule per rule id, one result per finding, located at the
-/// input file with the resource as a logical location.
-fn sarif(report: &Report) -> serde_json::Value {
-    let mut rules: Vec<&str> = report.findings.iter().map(|f| f.rule.as_str()).collect();
-    rules.sort_unstable();
-    rules.dedup();
-    let results: Vec<_> = report
-        .findings
-        .iter()
-        .map(|f| {
-            let mut result = json!({
-                "ruleId": f.rule,
-                "level": if f.severity == Severity::Deny { "error" } else { "warning" },
-                "message": { "text": format!("{}: {}", display_resource(f), f.message) },
-                "properties": { "resource": f.resource, "remediation": f.remediation },
-            });
-            let mut location = json!({
-                "logicalLocations": [{ "fullyQualifiedName": f.resource, "kind": "resource" }]
-            });
-            if !f.file.is_empty() {
-                location["physicalLocation"] = json!({ "artifactLocation": { "uri": f.file } });
-            }
-            result["locations"] = json!([location]);
-            result
-        })
-        .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "ledger-policy",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|r| json!({ "id": r, "name": r })).collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }],
-    })
+/// The document the policies see, for `opa eval -i` (the same input `check` evaluates).
+fn input(paths: &[PathBuf]) -> anyhow::Result<i32> {
+    let inputs = InputSet::load(paths).map_err(input_error)?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &inputs.to_rego_input())?;
+    writeln!(out)?;
+    Ok(EXIT_OK)
 }
 
 fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {

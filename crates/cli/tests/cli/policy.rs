@@ -329,3 +329,298 @@ fn dev_zero_and_a_fifo_exit_2_without_hanging() {
             .stderr(predicate::str::contains(what));
     }
 }
+
+/// `ledger-policy check` run from the fixtures folder with relative paths, so outputs are
+/// the same on every machine.
+fn check_in_fixtures(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("ledger-policy")
+        .unwrap()
+        .current_dir(policy_fixture(""))
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const GOLDEN_INPUTS: [&str; 2] = [
+    "k8s/crdb-2vcpu.yaml",
+    "terraform/backup-buckets-untiered.json",
+];
+
+/// What each format prints for a denial and three warnings (golden files).
+#[rstest]
+fn every_output_format_is_golden(
+    #[values("table", "json", "yaml", "sarif", "junit", "github")] format: &str,
+) {
+    let mut args = GOLDEN_INPUTS.to_vec();
+    args.extend(["--output", format]);
+    let out = check_in_fixtures(&args);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    insta::assert_snapshot!(
+        format!("policy_check_output_{format}"),
+        String::from_utf8(out.stdout).unwrap()
+    );
+}
+
+/// `(severity, rule, resource)` of each finding, read back from each format.
+fn findings_in(format: &str, text: &str) -> Vec<(String, String, String)> {
+    let mut found: Vec<(String, String, String)> = match format {
+        "json" | "yaml" => {
+            let doc: Value = if format == "json" {
+                serde_json::from_str(text).unwrap()
+            } else {
+                serde_yaml_ng::from_str(text).unwrap()
+            };
+            doc["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["severity"].as_str().unwrap().to_owned(),
+                        f["rule"].as_str().unwrap().to_owned(),
+                        f["resource"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        }
+        "sarif" => {
+            let doc: Value = serde_json::from_str(text).unwrap();
+            doc["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let severity = if r["level"] == "error" {
+                        "deny"
+                    } else {
+                        "warn"
+                    };
+                    (
+                        severity.to_owned(),
+                        r["ruleId"].as_str().unwrap().to_owned(),
+                        r["properties"]["resource"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        }
+        "table" => text
+            .lines()
+            .filter(|l| l.starts_with("DENY") || l.starts_with("WARN"))
+            .map(|l| {
+                let mut parts = l.split("  ");
+                let severity = parts.next().unwrap().to_lowercase();
+                (
+                    severity,
+                    parts.next().unwrap().to_owned(),
+                    parts.next().unwrap().to_owned(),
+                )
+            })
+            .collect(),
+        "github" => text
+            .lines()
+            .filter_map(|l| {
+                let (command, rest) = l.strip_prefix("::")?.split_once(' ')?;
+                let severity = if command == "error" { "deny" } else { "warn" };
+                let (properties, message) = rest.split_once("::")?;
+                let rule = properties
+                    .split(',')
+                    .find_map(|p| p.strip_prefix("title="))?;
+                let resource = message.split(": ").next()?;
+                Some((severity.to_owned(), rule.to_owned(), resource.to_owned()))
+            })
+            .collect(),
+        "junit" => text
+            .split("<testcase ")
+            .skip(1)
+            .filter(|case| !case.contains("every guardrail passes"))
+            .map(|case| {
+                let name = case
+                    .split(" name=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap();
+                let name = name
+                    .replace("&quot;", "\"")
+                    .replace("&apos;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                let (rule, resource) = name.split_once(' ').unwrap();
+                let severity = if case.contains("<failure type=\"deny\"") {
+                    "deny"
+                } else {
+                    "warn"
+                };
+                (severity.to_owned(), rule.to_owned(), resource.to_owned())
+            })
+            .collect(),
+        other => panic!("no reader for {other}"),
+    };
+    found.sort();
+    found
+}
+
+/// Every format carries the same findings.
+#[test]
+fn every_output_format_carries_the_same_findings() {
+    let formats = ["table", "json", "yaml", "sarif", "junit", "github"];
+    let mut seen = Vec::new();
+    for format in formats {
+        let mut args = vec!["k8s", "terraform"];
+        args.extend(["--output", format]);
+        let out = check_in_fixtures(&args);
+        assert_eq!(out.status.code(), Some(1), "{format}: {out:?}");
+        seen.push((
+            format,
+            findings_in(format, &String::from_utf8(out.stdout).unwrap()),
+        ));
+    }
+    let (_, reference) = &seen[1];
+    assert!(reference.len() > 20, "{reference:?}");
+    for (format, found) in &seen {
+        assert_eq!(found, reference, "{format} differs from json");
+    }
+}
+
+/// A malformed production input is denied (exit 1) or refused (exit 2), never passed, in
+/// every output format.
+#[rstest]
+#[case::db_container_without_name_at_2_vcpu(
+    "k8s/crdb-2vcpu.yaml",
+    "- name: db\n        image",
+    "- image",
+    "sizing.min_vcpu"
+)]
+#[case::container_name_7(
+    "k8s/crdb-2vcpu.yaml",
+    "- name: db\n",
+    "- name: 7\n",
+    "input.malformed"
+)]
+#[case::replicas_string(
+    "production/aws/cockroachdb.yaml",
+    "replicas: 3",
+    "replicas: \"3\"",
+    "input.malformed"
+)]
+#[case::nodes_fractional(
+    "k8s/crdbcluster-8vcpu.yaml",
+    "nodes: 3",
+    "nodes: 3.5",
+    "input.malformed"
+)]
+#[case::nodes_string(
+    "k8s/crdbcluster-8vcpu.yaml",
+    "nodes: 3",
+    "nodes: \"3\"",
+    "input.malformed"
+)]
+#[case::cpu_unreadable(
+    "production/aws/cockroachdb.yaml",
+    "cpu: \"8\"",
+    "cpu: abc",
+    "input.malformed"
+)]
+#[case::memory_unreadable(
+    "production/aws/cockroachdb.yaml",
+    "memory: 32Gi",
+    "memory: lots",
+    "input.malformed"
+)]
+#[case::cache_flag_unreadable(
+    "production/aws/cockroachdb.yaml",
+    "--cache=.25",
+    "--cache=.２５",
+    "input.malformed"
+)]
+#[case::name_a_number(
+    "production/aws/cockroachdb.yaml",
+    "name: cockroachdb\n",
+    "name: 12345678901234567890\n",
+    "input.malformed"
+)]
+#[case::namespace_a_number(
+    "k8s/crdb-2vcpu.yaml",
+    "namespace: ledger-acme-bank",
+    "namespace: 42",
+    "input.malformed"
+)]
+#[case::redpanda_replicas_string(
+    "production/aws/redpanda.yaml",
+    "replicas: 3",
+    "replicas: \"3\"",
+    "input.malformed"
+)]
+fn malformed_production_input_is_never_passed(
+    #[case] file: &str,
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] rule: &str,
+    #[values("table", "json", "github")] format: &str,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    // The whole folder of a production set (its PDB, namespace and tenant), one file edited.
+    let source = policy_fixture(file);
+    let folder = if file.starts_with("production/") {
+        source.parent().unwrap().to_path_buf()
+    } else {
+        source.clone()
+    };
+    let inputs: Vec<std::path::PathBuf> = if folder.is_dir() {
+        std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect()
+    } else {
+        vec![folder]
+    };
+    for input in inputs {
+        let mut text = std::fs::read_to_string(&input).unwrap();
+        if input == source {
+            assert!(text.contains(from), "{file}: no {from:?}");
+            text = text.replacen(from, to, 1);
+        }
+        std::fs::write(dir.path().join(input.file_name().unwrap()), text).unwrap();
+    }
+    let out = Command::cargo_bin("ledger-policy")
+        .unwrap()
+        .args(["check", "--output", format])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(1 | 2)),
+        "{file}: {to:?} passed: {out:?}"
+    );
+    if code == Some(1) {
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(rule),
+            "{file}: {to:?} denied without {rule}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// `ledger-policy input` prints the document `check` evaluates, as `opa eval -i` takes it.
+#[test]
+fn input_prints_the_combined_document() {
+    let out = Command::cargo_bin("ledger-policy")
+        .unwrap()
+        .current_dir(policy_fixture(""))
+        .args(["input", "terraform/pvc-delete.json", "k8s/tenant-aws.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc[0]["path"], "terraform/pvc-delete.json");
+    assert_eq!(doc[0]["contents"]["format_version"], "1.2");
+    assert_eq!(doc[1]["path"], "k8s/tenant-aws.yaml");
+    // Refused inputs are refused here too.
+    ledger_policy(&["input", &fixture("refused/empty-object.json")])
+        .code(2)
+        .stdout("");
+}

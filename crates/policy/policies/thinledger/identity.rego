@@ -96,6 +96,8 @@ key_literals(doc) := {sprintf("%s (%s)", [path_text(path), what]) |
 # An AWS access key id, or a GCP service-account key file.
 key_literal(v) := "an AWS access key id" if {
 	startswith(v, "AKIA")
+	# ASCII first: engines count other characters differently (runes, UTF-16 units).
+	lib.only(v, key_id_chars)
 	count(v) == 20
 } else := "a service-account private key" if {
 	contains(v, "\"private_key\"")
@@ -109,6 +111,11 @@ key_mentions(doc) := {sprintf("%s (mentions %s)", [path_text(path), name]) |
 	some name in static_key_names
 	contains(lower(v), concat("", [name, ":"]))
 }
+
+key_id_chars := object.union(lib.digit_chars, {c: "" |
+	some c in split("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "")
+	c != ""
+})
 
 configured_env(v) if {
 	is_string(v.value)

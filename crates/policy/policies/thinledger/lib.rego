@@ -87,13 +87,23 @@ manifests_by_kind[kind] contains m if {
 	kind := m.obj.kind
 }
 
-name(o) := object.get(o, ["metadata", "name"], "<unnamed>")
+# Metadata as the rules read it. A name or namespace that is not a string is reported by
+# input.malformed; the object is then named "<unnamed>" (or has no namespace) here.
+name(o) := n if {
+	n := object.get(o, ["metadata", "name"], "<unnamed>")
+	is_string(n)
+} else := "<unnamed>"
 
-namespace(o) := object.get(o, ["metadata", "namespace"], "")
+namespace(o) := n if {
+	n := object.get(o, ["metadata", "namespace"], "")
+	is_string(n)
+} else := ""
 
-labels(o) := object.get(o, ["metadata", "labels"], {})
+spec(o) := as_object(object.get(o, "spec", {}))
 
-annotations(o) := object.get(o, ["metadata", "annotations"], {})
+labels(o) := as_object(object.get(o, ["metadata", "labels"], {}))
+
+annotations(o) := as_object(object.get(o, ["metadata", "annotations"], {}))
 
 k8s_address(o) := sprintf("%s/%s/%s", [o.kind, namespace(o), name(o)]) if {
 	namespace(o) != ""
@@ -113,7 +123,7 @@ pod_labels(o) := labels(o) if {
 	o.kind == "Pod"
 } else := object.get(o, ["spec", "template", "metadata", "labels"], {})
 
-containers(o) := object.get(pod_spec(o), "containers", [])
+containers(o) := [c | some c in as_array(object.get(as_object(pod_spec(o)), "containers", [])); is_object(c)]
 
 # ---------------------------------------------------------------------------------------------
 # Which objects are the ledger
@@ -140,8 +150,10 @@ is_redpanda_cluster(o) if {
 }
 
 image_component(image) := "cockroachdb" if {
+	is_string(image)
 	contains(lower(image), "cockroachdb/cockroach")
 } else := "redpanda" if {
+	is_string(image)
 	contains(lower(image), "redpanda")
 }
 
@@ -176,7 +188,7 @@ ledger_manifests contains m if {
 main_containers(o) := recognised if {
 	recognised := [c |
 		some c in containers(o)
-		image_component(c.image)
+		image_component(object.get(c, "image", ""))
 	]
 	count(recognised) > 0
 } else := [c | c := containers(o)[0]]
@@ -199,6 +211,7 @@ production_tiers := {"prod", "production"}
 
 is_production(o) if {
 	tier := labels(o)[tier_label]
+	is_string(tier)
 	lower(tier) in production_tiers
 }
 
@@ -213,6 +226,7 @@ namespace_tiers(ns) := {lower(tier) |
 	some m in manifests_by_kind.Namespace
 	name(m.obj) == ns
 	tier := labels(m.obj)[tier_label]
+	is_string(tier)
 }
 
 namespace_production(ns) if {
@@ -252,6 +266,7 @@ tf_tags(after) := object.union_n([
 
 tf_production(after) if {
 	tier := tf_tags(after)[tier_label]
+	is_string(tier)
 	lower(tier) in production_tiers
 }
 
@@ -289,6 +304,7 @@ tenant_tier if {
 
 tenant_production if {
 	some t in tenants
+	is_string(t.doc.tier)
 	lower(t.doc.tier) in production_tiers
 }
 
@@ -296,6 +312,7 @@ tenant_production if {
 	not tenant_tier
 	some t in tenants
 	some k in {"environment", "ring"}
+	is_string(t.doc[k])
 	env := lower(t.doc[k])
 	env in {"prod", "production", "ring-2-prod"}
 }
@@ -361,22 +378,156 @@ change_verb(rc) := "replaces" if {
 block(x, key) := object.get(x, [key, 0], {})
 
 # ---------------------------------------------------------------------------------------------
-# Quantities
+# Reading fields the same way in every Rego engine
+#
+# What a rule cannot read must not make it pass: a field of the wrong type is reported by
+# thinledger.input (rule input.malformed), and the helpers here are undefined for it. They use
+# no builtin whose result differs between engines (OPA, regorus): no units.parse or
+# units.parse_bytes (rounding), no count() or substring() of a string that may hold non-ASCII
+# characters (runes versus UTF-16 units), no arithmetic on fractions (exact decimals versus
+# floating point) and no number formatted into text unless it is an integer.
 # ---------------------------------------------------------------------------------------------
 
-# Kubernetes CPU quantity (4, "4", "3500m") as a number of cores.
-cpu(q) := q if {
-	is_number(q)
-} else := units.parse(q) if {
-	is_string(q)
+# A value's type, for messages: strings are quoted as they are, other values only named.
+describe(v) := "null" if {
+	v == null
+} else := sprintf("the boolean %v", [v]) if {
+	is_boolean(v)
+} else := sprintf("the number %v", [v]) if {
+	is_int(v)
+} else := "a fractional number" if {
+	is_number(v)
+} else := concat("", ["the string \"", v, "\""]) if {
+	is_string(v)
+} else := "an array" if {
+	is_array(v)
+} else := "an object"
+
+is_int(v) if {
+	is_number(v)
+	v == floor(v)
 }
 
-# Kubernetes memory quantity ("16Gi", "17179869184", 17179869184) in bytes.
-bytes(q) := q if {
-	is_number(q)
-} else := units.parse_bytes(q) if {
-	is_string(q)
+# A count of things (replicas, nodes, a replication factor): a whole number, 0 or more.
+is_count(v) if {
+	is_int(v)
+	v >= 0
 }
+
+# Whether n is even, without `%` (which one engine refuses on a number written as 3.0).
+is_even(n) if floor(n / 2) * 2 == n
+
+# Whether the whole number n is a multiple of d (without `%`, as for is_even).
+divisible(n, d) if floor(n / d) * d == n
+
+as_array(x) := x if is_array(x) else := []
+
+as_object(x) := x if is_object(x) else := {}
+
+# Whether s holds only the characters that are keys of `chars` (each mapped to "").
+only(s, chars) if strings.replace_n(chars, s) == ""
+
+digit_chars := {"0": "", "1": "", "2": "", "3": "", "4": "", "5": "", "6": "", "7": "", "8": "", "9": ""}
+
+decimal_chars := object.union(digit_chars, {".": ""})
+
+# Powers of ten, for exact integer arithmetic on decimals.
+pow10 := [
+	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 10000000000,
+	100000000000, 1000000000000, 10000000000000, 100000000000000, 1000000000000000,
+]
+
+# A plain decimal such as "12", "1.5" or ".25" (ASCII digits and one point, at most 15 digits)
+# as {"n": N, "s": S}, the value N / 10^S with N a whole number.
+decimal(s) := {"n": digits_value(digits), "s": count(fraction)} if {
+	is_string(s)
+	s != ""
+	only(s, decimal_chars)
+	parts := split(s, ".")
+	count(parts) <= 2
+	digits := concat("", parts)
+	digits != ""
+	count(digits) <= 15
+	fraction := second(parts)
+}
+
+second(parts) := parts[1] if count(parts) == 2 else := ""
+
+# A string of ASCII digits as a number (leading zeros removed: not every engine's to_number
+# takes them).
+digits_value(d) := 0 if {
+	trim_left(d, "0") == ""
+} else := to_number(trim_left(d, "0"))
+
+# A non-negative JSON number as {"n", "s"}: the fewest decimal places that hold it.
+number_decimal(v) := {"n": round(v * pow10[k]), "s": k} if {
+	is_number(v)
+	v >= 0
+	places := [k |
+		some k in numbers.range(0, 9)
+		abs((v * pow10[k]) - round(v * pow10[k])) < 0.000001
+	]
+	count(places) > 0
+	k := places[0]
+}
+
+# A Kubernetes quantity, a number or a string "<decimal><suffix>", as {"n", "s"} in units of
+# `suffixes` (a map from suffix to a whole multiplier). Suffixes are tried longest first.
+quantity(q, suffixes) := {"n": d.n * suffixes[""], "s": d.s} if {
+	d := number_decimal(q)
+} else := {"n": d.n * suffixes[suffix], "s": d.s} if {
+	is_string(q)
+	matches := [[suffix, d] |
+		some suffix in suffix_order
+		suffix in object.keys(suffixes)
+		endswith(q, suffix)
+		d := decimal(trim_suffix(q, suffix))
+	]
+	count(matches) > 0
+	[suffix, d] := matches[0]
+}
+
+suffix_order := [
+	"KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+	"Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+	"KB", "MB", "GB", "TB", "PB", "EB",
+	"k", "K", "M", "G", "T", "P", "E", "m", "B", "",
+]
+
+# CPU in millicores: 4, "4", "3500m", 0.5.
+cpu_suffixes := {"": 1000, "m": 1}
+
+# Bytes: "16Gi", "16GiB", "16G", "17179869184", 17179869184.
+byte_suffixes := {
+	"": 1, "B": 1,
+	"k": 1000, "K": 1000, "KB": 1000, "M": 1000000, "MB": 1000000, "G": 1000000000, "GB": 1000000000,
+	"T": 1000000000000, "TB": 1000000000000, "P": 1000000000000000, "PB": 1000000000000000,
+	"E": 1000000000000000000, "EB": 1000000000000000000,
+	"Ki": 1024, "KiB": 1024, "Mi": 1048576, "MiB": 1048576, "Gi": 1073741824, "GiB": 1073741824,
+	"Ti": 1099511627776, "TiB": 1099511627776, "Pi": 1125899906842624, "PiB": 1125899906842624,
+	"Ei": 1152921504606846976, "EiB": 1152921504606846976,
+}
+
+# Kubernetes CPU quantity as {"n", "s"}: n / 10^s millicores. Undefined when unreadable.
+cpu(q) := quantity(q, cpu_suffixes)
+
+# Kubernetes memory quantity as {"n", "s"}: n / 10^s bytes. Undefined when unreadable.
+bytes(q) := quantity(q, byte_suffixes)
+
+# Exact comparisons of {"n", "s"} values.
+less(a, b) if a.n * pow10[b.s] < b.n * pow10[a.s]
+
+same(a, b) if a.n * pow10[b.s] == b.n * pow10[a.s]
+
+# A number of whole units: {"n": N, "s": 0}.
+whole(n) := {"n": n, "s": 0}
+
+# A quantity as written, for messages: strings as they are, whole numbers as numbers.
+shown(q) := q if {
+	is_string(q)
+} else := sprintf("%v", [q]) if {
+	is_int(q)
+} else := describe(q)
 
 # ---------------------------------------------------------------------------------------------
 # Findings: every deny/warn rule yields an object conftest prints by its "msg" field; the other

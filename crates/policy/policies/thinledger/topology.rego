@@ -19,7 +19,7 @@ production_db_workloads contains m if {
 
 # Every matchLabels pair of a selector is among the labels.
 selects(selector, pod_labels) if {
-	match := object.get(selector, "matchLabels", {})
+	match := lib.as_object(object.get(selector, "matchLabels", {}))
 	count(match) > 0
 	every k, v in match {
 		pod_labels[k] == v
@@ -27,9 +27,9 @@ selects(selector, pod_labels) if {
 }
 
 has_required_anti_affinity(m) if {
-	some term in object.get(lib.pod_spec(m.obj), ["affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], [])
+	some term in object.get(lib.as_object(lib.pod_spec(m.obj)), ["affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], [])
 	term.topologyKey in spread_keys
-	selects(term.labelSelector, lib.pod_labels(m.obj))
+	selects(lib.as_object(object.get(term, "labelSelector", {})), lib.pod_labels(m.obj))
 }
 
 deny contains lib.finding(
@@ -75,7 +75,7 @@ deny contains lib.finding(
 budgets_for(m) := [b |
 	some b in lib.manifests_by_kind.PodDisruptionBudget
 	lib.namespace(b.obj) == lib.namespace(m.obj)
-	selects(b.obj.spec.selector, lib.pod_labels(m.obj))
+	selects(lib.as_object(object.get(lib.spec(b.obj), "selector", {})), lib.pod_labels(m.obj))
 ]
 
 deny contains lib.finding(
@@ -88,7 +88,12 @@ deny contains lib.finding(
 	count(budgets_for(m)) == 0
 }
 
-replicas(o) := object.get(o, ["spec", "replicas"], 1)
+# A StatefulSet or Deployment without replicas runs one pod. A value that is not a count is
+# reported by input.malformed; the rules read nothing then.
+replicas(o) := n if {
+	n := object.get(lib.spec(o), "replicas", 1)
+	lib.is_count(n)
+}
 
 deny contains lib.finding(
 	"topology.pdb",
@@ -103,9 +108,9 @@ deny contains lib.finding(
 }
 
 unavailable(spec, n) := spec.maxUnavailable if {
-	is_number(spec.maxUnavailable)
+	lib.is_count(spec.maxUnavailable)
 } else := n - spec.minAvailable if {
-	is_number(spec.minAvailable)
+	lib.is_count(spec.minAvailable)
 }
 
 deny contains lib.finding(
@@ -117,13 +122,21 @@ deny contains lib.finding(
 	some m in lib.manifests_by_kind.CrdbCluster
 	lib.is_crdb_cluster(m.obj)
 	lib.is_production(m.obj)
+	lib.is_count(m.obj.spec.maxUnavailable)
 	m.obj.spec.maxUnavailable > 1
 }
 
 # Node counts: odd, 3 or more.
-bad_count(n) if n < 3
+# Counts that are not whole numbers are reported by input.malformed instead.
+bad_count(n) if {
+	lib.is_count(n)
+	n < 3
+}
 
-bad_count(n) if n % 2 == 0
+bad_count(n) if {
+	lib.is_count(n)
+	lib.is_even(n)
+}
 
 count_problem(n) := sprintf("%v nodes: a quorum needs at least 3", [n]) if {
 	n < 3
@@ -169,6 +182,7 @@ deny contains lib.finding(
 	startswith(m.obj.apiVersion, "cluster.redpanda.com/")
 	lib.is_production(m.obj)
 	rf := m.obj.spec.replicationFactor
+	lib.is_count(rf)
 	rf < min_replication
 }
 
@@ -182,6 +196,7 @@ deny contains lib.finding(
 	lib.is_redpanda_cluster(m.obj)
 	lib.is_production(m.obj)
 	rf := m.obj.spec.clusterSpec.config.cluster.default_topic_replications
+	lib.is_count(rf)
 	rf < min_replication
 }
 
@@ -195,5 +210,6 @@ deny contains lib.finding(
 	some p in lib.present_by_type[topic_type]
 	lib.tf_production(p.after)
 	rf := p.after.replication_factor
+	lib.is_count(rf)
 	rf < min_replication
 }

@@ -9,8 +9,9 @@ use thinledger_policy::{InputSet, PolicyError, PolicySet, Report, Severity};
 
 mod inputs;
 mod large_plan;
+mod opa;
 
-fn fixture(rel: &str) -> PathBuf {
+pub(crate) fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel)
@@ -21,7 +22,7 @@ fn copy_fixture(rel: &str, to: &Path) {
     std::fs::copy(fixture(rel), to).unwrap();
 }
 
-fn builtin() -> &'static PolicySet {
+pub(crate) fn builtin() -> &'static PolicySet {
     static SET: OnceLock<PolicySet> = OnceLock::new();
     SET.get_or_init(|| PolicySet::builtin().unwrap())
 }
