@@ -18,13 +18,8 @@ pub(crate) trait Overrides: fmt::Debug + fmt::Display + Send + Sync + 'static {
     /// The client every call not overridden goes to.
     fn inner(&self) -> &dyn ObjectStore;
 
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        self.inner().put_opts(location, payload, opts).await
+    async fn put_opts(&self, to: &Path, body: PutPayload, opts: PutOptions) -> Result<PutResult> {
+        self.inner().put_opts(to, body, opts).await
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
@@ -49,13 +44,8 @@ impl<T: Overrides> fmt::Display for Forward<T> {
 
 #[async_trait]
 impl<T: Overrides> ObjectStore for Forward<T> {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> Result<PutResult> {
-        self.0.put_opts(location, payload, opts).await
+    async fn put_opts(&self, to: &Path, body: PutPayload, opts: PutOptions) -> Result<PutResult> {
+        self.0.put_opts(to, body, opts).await
     }
 
     async fn put_multipart_opts(
