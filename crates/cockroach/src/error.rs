@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use thinledger_store::{Invalid, InvalidInput};
+
 /// Why building, connecting or running a CockroachDB backup statement failed.
 ///
 /// No message carries a secret: values of secret fields are never stored here, and every text
@@ -10,17 +12,17 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CockroachError {
-    /// An input breaks a rule.
-    #[error("{field}: {value:?} is invalid: {rule}; fix: {fix}")]
-    Invalid {
-        /// Where the value came from, e.g. `backup.bucket` or `options.as_of`.
-        field: String,
-        /// The offending value (`redacted` for secret fields).
-        value: String,
-        /// The rule it breaks.
-        rule: String,
-        /// What to do.
-        fix: String,
+    /// An input breaks a rule (its field is e.g. `backup.bucket` or `options.as_of`; the value
+    /// of a secret field is `redacted`).
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
+    /// The tenant file cannot be read or is not a valid tenant.
+    #[error("{path}: {reason}")]
+    TenantFile {
+        /// The file's path.
+        path: String,
+        /// What is wrong, with the fix.
+        reason: String,
     },
     /// A value the chosen provider needs is missing.
     #[error("{field} is missing: {why}; fix: {fix}")]
@@ -109,18 +111,49 @@ pub enum CockroachError {
 }
 
 impl CockroachError {
-    pub(crate) fn invalid(
-        field: impl Into<String>,
-        value: impl Into<String>,
-        rule: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        CockroachError::Invalid {
-            field: field.into(),
-            value: value.into(),
-            rule: rule.into(),
-            fix: fix.into(),
-        }
+    /// Whether the caller's input is at fault (a value breaks a rule, a setting is missing, the
+    /// tenant file or the connection URL is unusable) rather than the cluster (connection,
+    /// statement, job, verification). Command lines exit 2 for the first, 1 for the second.
+    pub fn is_input(&self) -> bool {
+        matches!(
+            self,
+            CockroachError::Invalid(_)
+                | CockroachError::Missing { .. }
+                | CockroachError::TenantFile { .. }
+                | CockroachError::Config { .. }
+        )
+    }
+
+    /// The input that set the offending value, in the words `ledger-backup cockroach` names
+    /// its flags with (`tenant`, `path`, `database`, `kms`, `url`, …), so a caller can point at
+    /// what its user typed; `None` for a failure of the cluster or a value no single input set
+    /// (such as a MinIO key read from the environment).
+    pub fn input(&self) -> Option<&'static str> {
+        let field = match self {
+            CockroachError::Invalid(e) => e.field.as_str(),
+            CockroachError::Missing { field, .. } => field.as_str(),
+            CockroachError::TenantFile { .. } => return Some("tenant"),
+            CockroachError::Config { .. } => return Some("url"),
+            _ => return None,
+        };
+        Some(match field {
+            "options.path" => "path",
+            "options.databases" => "database",
+            "options.tables" => "table",
+            "options.aws_region" => "aws-region",
+            "options.assume_role" => "assume-role",
+            "options.regional_buckets" | "options.localities" => "regional-bucket",
+            "options.encryption_passphrase" => "encryption-passphrase-file",
+            "options.s3_credentials" => "minio-credentials",
+            "options.schedule.label" => "label",
+            "options.wait.timeout" => "timeout",
+            "options.wait.poll_interval" => "poll-interval",
+            "restore.new_db_name" => "new-db-name",
+            "restore.into_db" => "into-db",
+            f if f.starts_with("options.kms") => "kms",
+            f if f.starts_with("backup.") => "tenant",
+            _ => return None,
+        })
     }
 }
 
@@ -137,5 +170,42 @@ pub(crate) fn ensure(
         Ok(())
     } else {
         Err(CockroachError::invalid(field, value, rule, fix))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::path("options.path", Some("path"))]
+    #[case::databases("options.databases", Some("database"))]
+    #[case::tables("options.tables", Some("table"))]
+    #[case::localities("options.localities", Some("regional-bucket"))]
+    #[case::passphrase("options.encryption_passphrase", Some("encryption-passphrase-file"))]
+    #[case::kms_part("options.kms.region", Some("kms"))]
+    #[case::tenant_field("backup.bucket", Some("tenant"))]
+    #[case::timeout("options.wait.timeout", Some("timeout"))]
+    #[case::new_db_name("restore.new_db_name", Some("new-db-name"))]
+    #[case::unknown("options.as_of", None)]
+    fn invalid_fields_name_their_input(#[case] field: &str, #[case] input: Option<&str>) {
+        let e = CockroachError::invalid(field, "v", "rule", "fix");
+        assert!(e.is_input());
+        assert_eq!(e.input(), input);
+    }
+
+    #[test]
+    fn cluster_failures_are_not_input() {
+        let e = CockroachError::JobNotFound { job_id: 7 };
+        assert!(!e.is_input());
+        assert_eq!(e.input(), None);
+        let e = CockroachError::Missing {
+            field: "AWS_SECRET_ACCESS_KEY".into(),
+            why: "w".into(),
+            fix: "f".into(),
+        };
+        assert!(e.is_input());
+        assert_eq!(e.input(), None, "a variable, not a flag");
     }
 }

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
 use super::connect::ConnectionUrl;
-use super::error::CockroachError;
+use super::error::{CockroachError, ensure};
 use super::sql::{Param, Rendered};
 use super::statement::{CHECK_FILES_LABEL, Statement};
 use thinledger_store::{Secret, scrub};
@@ -53,8 +53,10 @@ impl JobStatusQuery {
     }
 }
 
-/// How long to wait for a job and how often to look.
+/// How long to wait for a job and how often to look. Both are longer than zero
+/// ([`WaitOptions::new`] and every wait check it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WaitOptions {
     /// Give up waiting after this long (the job keeps running). Default 6 hours.
     pub timeout: Duration,
@@ -68,6 +70,49 @@ impl Default for WaitOptions {
             timeout: Duration::from_secs(6 * 3600),
             poll_interval: Duration::from_secs(2),
         }
+    }
+}
+
+impl WaitOptions {
+    /// Waits of at most `timeout`, polling every `poll_interval`; refuses a zero duration
+    /// (fields `options.wait.timeout`, `options.wait.poll_interval`).
+    pub fn new(timeout: Duration, poll_interval: Duration) -> Result<Self, CockroachError> {
+        let options = WaitOptions {
+            timeout,
+            poll_interval,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+
+    /// The same with another timeout.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The same with another poll interval.
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// Checks that both durations are longer than zero: a zero timeout gives up before the
+    /// first poll, a zero interval would poll the cluster in a busy loop.
+    pub fn validate(&self) -> Result<(), CockroachError> {
+        for (field, value, example) in [
+            ("options.wait.timeout", self.timeout, "6h"),
+            ("options.wait.poll_interval", self.poll_interval, "2s"),
+        ] {
+            ensure(
+                !value.is_zero(),
+                field,
+                format!("{value:?}"),
+                "must be longer than zero",
+                &format!("e.g. {example}"),
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -343,6 +388,7 @@ impl CockroachClient {
         mut progress: impl FnMut(&JobStatus),
         secrets: &[Secret],
     ) -> Result<JobOutcome, CockroachError> {
+        options.validate()?;
         let started = Instant::now();
         loop {
             let status = self.job_status_scrubbed(job_id, secrets).await?;
@@ -387,6 +433,8 @@ impl CockroachClient {
         options: &WaitOptions,
         progress: impl FnMut(&JobStatus),
     ) -> Result<JobOutcome, CockroachError> {
+        // Refused before the job starts, not after.
+        options.validate()?;
         let started = Instant::now();
         let rendered = statement.render();
         let job_id = self.start_job(&rendered).await?;

@@ -36,9 +36,24 @@
 //! **Inputs as text.** What a command line or a config file gives parses with `FromStr` into
 //! the library's types, with typed errors naming the field, the value, the rule and the fix:
 //! [`KmsUri`] (the inverse of its `Display`), [`AsOf`], [`Subdir`], [`Crontab`], [`FullBackup`],
-//! [`FirstRun`], [`ConnectionUrl`]. [`Target::select`], [`Encryption::from_kms_uris`],
-//! [`Encryption::passphrase_from_file`] and [`S3Credentials::for_tenant`] turn a command's
-//! selections into options, and [`CockroachBackupPlan::dry_run`] is what `--dry-run` prints.
+//! [`FirstRun`], [`RegionalBucket`], [`ConnectionUrl`]. A [`CockroachBackupSpec`] holds what a
+//! user declares (tenant file, selections, KMS URIs, passphrase file); [`CockroachBackupSpec::plan`]
+//! reads the files and the MinIO keys and computes the plan, and [`CockroachError::input`] names
+//! the input at fault (in the words of `ledger-backup cockroach`'s flags).
+//! [`CockroachBackupPlan::dry_run`] is what `--dry-run` prints; [`WaitOptions::new`] refuses
+//! waits of zero.
+//!
+//! ```
+//! use thinledger_cockroach::{CockroachBackupSpec, RegionalBucket};
+//!
+//! let bucket: RegionalBucket = "us-west-2=acme-ledger-backups-usw2".parse()?;
+//! let mut spec = CockroachBackupSpec::new("/nonexistent/tenant.yaml");
+//! spec.regional_buckets.push(bucket);
+//! let err = spec.plan(|var| std::env::var(var).ok()).unwrap_err();
+//! assert_eq!(err.input(), Some("tenant"));
+//! assert!(err.to_string().contains("cannot read the tenant file"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ```
 //! use thinledger_cockroach::{CockroachBackupOptions, CockroachBackupPlan, Statement};
@@ -105,6 +120,7 @@ mod connect;
 mod error;
 mod exec;
 mod plan;
+mod spec;
 mod sql;
 mod statement;
 mod uri;
@@ -119,12 +135,14 @@ pub use plan::{
     CockroachBackupOptions, CockroachBackupPlan, DryRun, PlanSummary, RestoreRequest,
     ScheduleOptions,
 };
+pub use spec::{CockroachBackupSpec, RegionalBucket};
 pub use sql::{Ident, Param, Rendered, quote_literal};
 pub use statement::{
     AsOf, BackupMode, BackupStatement, CHECK_FILES_LABEL, CreateScheduleStatement, Crontab,
     Encryption, FirstRun, FullBackup, OnFailure, OnPreviousRunning, RestoreStatement,
     ShowBackupStatement, ShowBackupsStatement, Statement, Subdir, TablePattern, Target,
 };
-/// The one secret type and redaction token of every thinledger crate (from `thinledger-store`).
-pub use thinledger_store::{REDACTED, Secret};
+/// The one secret type, redaction token and "a value breaks a rule" error of every thinledger
+/// crate (from `thinledger-store`).
+pub use thinledger_store::{InvalidInput, REDACTED, Secret};
 pub use uri::{Destination, KmsUri, MinioAuth, S3Credentials, S3Keys, StorageUri};

@@ -6,6 +6,7 @@ use serde::Serialize;
 use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
 use super::error::CockroachError;
+use super::spec::RegionalBucket;
 use super::sql::Rendered;
 use super::statement::{
     AsOf, BackupMode, BackupStatement, CreateScheduleStatement, Crontab, Encryption, FirstRun,
@@ -13,12 +14,14 @@ use super::statement::{
     ShowBackupsStatement, Statement, Subdir, Target,
 };
 use super::uri::{Destination, S3Credentials, StorageUri};
+use thinledger_store::Invalid;
 use thinledger_store::REDACTED;
 
 /// Knobs of a tenant's CockroachDB backups. `Default` is the production setting: the whole
 /// cluster, `AS OF SYSTEM TIME '-10s'`, revision history (PITR), hourly incrementals and daily
-/// full backups.
+/// full backups. Set fields with the `with_*` setters.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CockroachBackupOptions {
     /// Collection path inside the bucket (default `cockroach/<tenant>-<environment>`).
     pub path: Option<String>,
@@ -62,8 +65,9 @@ impl Default for CockroachBackupOptions {
     }
 }
 
-/// The schedule CockroachDB runs by itself.
+/// The schedule CockroachDB runs by itself. Set fields with the `with_*` setters.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ScheduleOptions {
     /// Label (default `ledger-<tenant>-<environment>`).
     pub label: Option<String>,
@@ -92,6 +96,116 @@ impl Default for ScheduleOptions {
             on_previous_running: OnPreviousRunning::Skip,
             ignore_existing_backups: false,
         }
+    }
+}
+
+impl CockroachBackupOptions {
+    /// The collection path inside the bucket.
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// What to back up.
+    pub fn with_target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// The bucket's `AWS_REGION`.
+    pub fn with_aws_region(mut self, region: impl Into<String>) -> Self {
+        self.aws_region = Some(region.into());
+        self
+    }
+
+    /// The role or service account the nodes assume.
+    pub fn with_assume_role(mut self, role: impl Into<String>) -> Self {
+        self.assume_role = Some(role.into());
+        self
+    }
+
+    /// Adds locality-aware buckets (region → bucket).
+    pub fn with_regional_buckets(
+        mut self,
+        buckets: impl IntoIterator<Item = RegionalBucket>,
+    ) -> Self {
+        self.regional_buckets
+            .extend(buckets.into_iter().map(|b| (b.region, b.bucket)));
+        self
+    }
+
+    /// MinIO authentication (on-prem).
+    pub fn with_s3_credentials(mut self, credentials: Option<S3Credentials>) -> Self {
+        self.s3_credentials = credentials;
+        self
+    }
+
+    /// Encryption.
+    pub fn with_encryption(mut self, encryption: Encryption) -> Self {
+        self.encryption = encryption;
+        self
+    }
+
+    /// The backup read time.
+    pub fn with_as_of(mut self, as_of: AsOf) -> Self {
+        self.as_of = as_of;
+        self
+    }
+
+    /// Whether MVCC revisions are kept (point-in-time restores).
+    pub fn with_revision_history(mut self, on: bool) -> Self {
+        self.revision_history = on;
+        self
+    }
+
+    /// The schedule.
+    pub fn with_schedule(mut self, schedule: ScheduleOptions) -> Self {
+        self.schedule = schedule;
+        self
+    }
+}
+
+impl ScheduleOptions {
+    /// The schedule's label.
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// How often a backup runs.
+    pub fn with_recurring(mut self, recurring: Crontab) -> Self {
+        self.recurring = recurring;
+        self
+    }
+
+    /// When full backups run.
+    pub fn with_full_backup(mut self, full_backup: FullBackup) -> Self {
+        self.full_backup = full_backup;
+        self
+    }
+
+    /// The first run.
+    pub fn with_first_run(mut self, first_run: FirstRun) -> Self {
+        self.first_run = first_run;
+        self
+    }
+
+    /// What a failed run does.
+    pub fn with_on_execution_failure(mut self, on_failure: OnFailure) -> Self {
+        self.on_execution_failure = on_failure;
+        self
+    }
+
+    /// What a run does while the previous one is still going.
+    pub fn with_on_previous_running(mut self, on_previous: OnPreviousRunning) -> Self {
+        self.on_previous_running = on_previous;
+        self
+    }
+
+    /// Create the schedule even if the collection holds backups already.
+    pub fn with_ignore_existing_backups(mut self, ignore: bool) -> Self {
+        self.ignore_existing_backups = ignore;
+        self
     }
 }
 
@@ -253,12 +367,7 @@ impl CockroachBackupPlan {
             destination: destination.clone(),
             revision_history: options.revision_history,
             encryption: options.encryption.clone(),
-            recurring: options.schedule.recurring.clone(),
-            full_backup: options.schedule.full_backup.clone(),
-            first_run: options.schedule.first_run,
-            on_execution_failure: options.schedule.on_execution_failure,
-            on_previous_running: options.schedule.on_previous_running,
-            ignore_existing_backups: options.schedule.ignore_existing_backups,
+            schedule: options.schedule.clone(),
         };
         Ok(CockroachBackupPlan {
             tenant: format!("{}-{}", spec.tenant, spec.environment),
@@ -280,6 +389,11 @@ impl CockroachBackupPlan {
             encryption: options.encryption.clone(),
             notes,
         })
+    }
+
+    /// What the backups hold (and a restore restores by default).
+    pub fn target(&self) -> &Target {
+        &self.full.target
     }
 
     /// `<tenant>-<environment>`, the name reports use.

@@ -10,6 +10,7 @@
 use std::fmt;
 
 use super::error::CockroachError;
+use thinledger_store::Invalid;
 use thinledger_store::Secret;
 
 /// A SQL identifier (database, schema or table name), always written double-quoted.

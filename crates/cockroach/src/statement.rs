@@ -16,9 +16,11 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use super::error::CockroachError;
+use super::error::{CockroachError, ensure};
+use super::plan::ScheduleOptions;
 use super::sql::{Ident, Param, Rendered, SqlWriter};
 use super::uri::{Destination, KmsUri, StorageUri};
+use thinledger_store::Invalid;
 use thinledger_store::{REDACTED, Secret};
 
 /// The [`Rendered::label`] of `SHOW BACKUP … WITH check_files`; the driver reports its
@@ -88,8 +90,20 @@ impl Target {
     }
 
     /// What a command's selection covers: the databases if any are named, else the table
-    /// patterns if any, else the whole cluster.
+    /// patterns if any, else the whole cluster. Naming both is refused (field
+    /// `options.tables`): a backup holds whole databases or single tables.
     pub fn select<S: AsRef<str>>(databases: &[S], tables: &[S]) -> Result<Self, CockroachError> {
+        ensure(
+            databases.is_empty() || tables.is_empty(),
+            "options.tables",
+            tables
+                .iter()
+                .map(|t| t.as_ref())
+                .collect::<Vec<_>>()
+                .join(" "),
+            "a selection names databases or tables, not both",
+            "leave out the databases, or name their tables as db.*",
+        )?;
         if !databases.is_empty() {
             Target::databases(databases.iter().map(|d| d.as_ref().to_owned()))
         } else if !tables.is_empty() {
@@ -641,18 +655,9 @@ pub struct CreateScheduleStatement {
     pub revision_history: bool,
     /// Encryption. With a passphrase, CockroachDB keeps it in the schedule.
     pub encryption: Encryption,
-    /// How often a backup runs (incrementals when `full_backup` is a different schedule).
-    pub recurring: Crontab,
-    /// When full backups run.
-    pub full_backup: FullBackup,
-    /// First run.
-    pub first_run: FirstRun,
-    /// On failure.
-    pub on_execution_failure: OnFailure,
-    /// On overlap.
-    pub on_previous_running: OnPreviousRunning,
-    /// Create the schedule even if the collection already holds backups.
-    pub ignore_existing_backups: bool,
+    /// Cadence (backups `recurring`, incrementals when `full_backup` is a different schedule),
+    /// first run and policies. Its `label` is not read: [`label`](Self::label) is the one.
+    pub schedule: ScheduleOptions,
 }
 
 impl Statement for CreateScheduleStatement {
@@ -670,8 +675,8 @@ impl Statement for CreateScheduleStatement {
             &self.encryption,
         );
         w.push(" RECURRING ")
-            .param(Param::text(self.recurring.as_str()));
-        match &self.full_backup {
+            .param(Param::text(self.schedule.recurring.as_str()));
+        match &self.schedule.full_backup {
             FullBackup::Always => {
                 w.push(" FULL BACKUP ALWAYS");
             }
@@ -680,7 +685,7 @@ impl Statement for CreateScheduleStatement {
             }
         }
         w.push(" WITH SCHEDULE OPTIONS ");
-        match self.first_run {
+        match self.schedule.first_run {
             FirstRun::Now => {
                 w.push("first_run = 'now', ");
             }
@@ -692,18 +697,18 @@ impl Statement for CreateScheduleStatement {
             FirstRun::NextScheduled => {}
         }
         w.push("on_execution_failure = ")
-            .push(match self.on_execution_failure {
+            .push(match self.schedule.on_execution_failure {
                 OnFailure::Retry => "'retry'",
                 OnFailure::Reschedule => "'reschedule'",
                 OnFailure::Pause => "'pause'",
             })
             .push(", on_previous_running = ")
-            .push(match self.on_previous_running {
+            .push(match self.schedule.on_previous_running {
                 OnPreviousRunning::Start => "'start'",
                 OnPreviousRunning::Skip => "'skip'",
                 OnPreviousRunning::Wait => "'wait'",
             });
-        if self.ignore_existing_backups {
+        if self.schedule.ignore_existing_backups {
             w.push(", ignore_existing_backups");
         }
         w.finish("CREATE SCHEDULE FOR BACKUP")

@@ -27,6 +27,7 @@ use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
 use super::error::{CockroachError, ensure};
 use super::sql::Param;
+use thinledger_store::Invalid;
 use thinledger_store::{EnvVars, REDACTED, Secret, StoreCredentials, StoreError};
 
 /// Everything but RFC 3986's unreserved characters is encoded.
@@ -595,27 +596,15 @@ impl KmsUri {
     /// Checks the parts.
     pub fn validate(&self) -> Result<(), CockroachError> {
         match self {
-            KmsUri::Aws {
-                key,
-                region,
-                assume_role,
-            } => {
+            KmsUri::Aws { key, region, .. } => {
                 check_value(
                     "options.kms.key",
                     key,
                     "arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d",
                 )?;
                 check_value("options.kms.region", region, "us-east-1")?;
-                if let Some(r) = assume_role {
-                    check_value(
-                        "options.kms.assume_role",
-                        r,
-                        "arn:aws:iam::123456789012:role/ledger-kms",
-                    )?;
-                }
-                Ok(())
             }
-            KmsUri::Gcp { key, assume_role } => {
+            KmsUri::Gcp { key, .. } => {
                 let parts: Vec<&str> = key.split('/').collect();
                 let ok = parts.len() == 8
                     && parts[0] == "projects"
@@ -634,14 +623,6 @@ impl KmsUri {
                     "a Cloud KMS key is projects/P/locations/L/keyRings/R/cryptoKeys/K",
                     "copy the key's resource name from `gcloud kms keys list`",
                 )?;
-                if let Some(r) = assume_role {
-                    check_value(
-                        "options.kms.assume_role",
-                        r,
-                        "ledger-kms@my-project.iam.gserviceaccount.com",
-                    )?;
-                }
-                Ok(())
             }
             KmsUri::Azure {
                 vault,
@@ -665,8 +646,30 @@ impl KmsUri {
                         "copy them from `az keyvault key show`",
                     )?;
                 }
-                Ok(())
             }
+        }
+        match (self, self.assume_role()) {
+            (KmsUri::Gcp { .. }, Some(r)) => check_value(
+                "options.kms.assume_role",
+                r,
+                "ledger-kms@my-project.iam.gserviceaccount.com",
+            ),
+            (_, Some(r)) => check_value(
+                "options.kms.assume_role",
+                r,
+                "arn:aws:iam::123456789012:role/ledger-kms",
+            ),
+            (_, None) => Ok(()),
+        }
+    }
+
+    /// The role (AWS) or service account (GCP) assumed to use the key.
+    pub fn assume_role(&self) -> Option<&str> {
+        match self {
+            KmsUri::Aws { assume_role, .. } | KmsUri::Gcp { assume_role, .. } => {
+                assume_role.as_deref()
+            }
+            KmsUri::Azure { .. } => None,
         }
     }
 
@@ -675,26 +678,16 @@ impl KmsUri {
         let mut out = String::new();
         let mut query: Vec<(&str, &str)> = Vec::new();
         match self {
-            KmsUri::Aws {
-                key,
-                region,
-                assume_role,
-            } => {
+            KmsUri::Aws { key, region, .. } => {
                 out.push_str("aws-kms:///");
                 out.push_str(&encode_kms_path(key));
                 query.push(("AUTH", "implicit"));
                 query.push(("REGION", region));
-                if let Some(r) = assume_role {
-                    query.push(("ASSUME_ROLE", r));
-                }
             }
-            KmsUri::Gcp { key, assume_role } => {
+            KmsUri::Gcp { key, .. } => {
                 out.push_str("gs:///");
                 out.push_str(&encode_kms_path(key));
                 query.push(("AUTH", "implicit"));
-                if let Some(r) = assume_role {
-                    query.push(("ASSUME_ROLE", r));
-                }
             }
             KmsUri::Azure {
                 vault,
@@ -706,6 +699,9 @@ impl KmsUri {
                 query.push(("AZURE_VAULT_NAME", vault));
                 query.push(("AUTH", "implicit"));
             }
+        }
+        if let Some(r) = self.assume_role() {
+            query.push(("ASSUME_ROLE", r));
         }
         for (i, (k, v)) in query.iter().enumerate() {
             out.push(if i == 0 { '?' } else { '&' });

@@ -47,12 +47,10 @@ impl CockroachJob {
         base_dir: impl Into<PathBuf>,
     ) -> Result<Self, ScheduleError> {
         let name = name.into();
-        let options = CockroachBackupOptions {
-            path: spec.path.clone(),
-            aws_region: spec.aws_region.clone(),
-            assume_role: spec.assume_role.clone(),
-            ..CockroachBackupOptions::default()
-        };
+        let mut options = CockroachBackupOptions::default();
+        options.path.clone_from(&spec.path);
+        options.aws_region.clone_from(&spec.aws_region);
+        options.assume_role.clone_from(&spec.assume_role);
         let plan =
             CockroachBackupPlan::for_tenant(tenant, &options).map_err(|e| ScheduleError::Job {
                 job: name.clone(),
@@ -144,13 +142,11 @@ impl Inner {
     }
 
     fn wait(&self) -> WaitOptions {
-        WaitOptions {
-            timeout: self
-                .spec
+        WaitOptions::default().with_timeout(
+            self.spec
                 .wait_timeout
                 .map_or(Duration::from_secs(6 * 3600), |d| d.0),
-            ..WaitOptions::default()
-        }
+        )
     }
 
     async fn run_backup(self: Arc<Self>) -> Result<BackupReport, JobError> {

@@ -12,7 +12,7 @@ use object_store::prefix::PrefixStore;
 use thinledger_topology::IdentityBinding;
 
 use super::credentials::{EnvVars, StoreCredentials};
-use super::error::StoreError;
+use super::error::{Invalid, StoreError};
 use super::location::{self, StoreKind, StoreLocation, UrlSettings};
 use super::options::{RetryOptions, StoreOptions};
 use super::secret::{REDACTED, Secret};

@@ -191,7 +191,9 @@ pub(crate) fn build_azure(
     let store = b
         .build()
         .map_err(|e| enabled::client_error("azure", credentials, e))?;
-    Ok(Arc::new(super::suffix::SuffixViaHead(store)))
+    Ok(Arc::new(super::forward::Forward(
+        super::suffix::SuffixViaHead(store),
+    )))
 }
 
 #[cfg(not(feature = "azure"))]
@@ -256,13 +258,15 @@ pub(crate) fn build_gcs(
     let http = ReqwestConnector::default()
         .connect(&client_options)
         .map_err(|e| enabled::client_error("gcs", credentials, e))?;
-    Ok(Arc::new(super::gcs::GcsStore::new(
-        gcs,
-        http,
-        anonymous,
-        base_url,
-        bucket,
-        options.retry.clone(),
+    Ok(Arc::new(super::forward::Forward(
+        super::gcs::GcsStore::new(
+            gcs,
+            http,
+            anonymous,
+            base_url,
+            bucket,
+            options.retry.clone(),
+        ),
     )))
 }
 

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use thinledger_topology::IdentityBinding;
 
-use super::error::StoreError;
+use super::error::{Invalid, StoreError};
 use super::location::StoreKind;
 use super::secret::Secret;
 

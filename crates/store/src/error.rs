@@ -1,4 +1,5 @@
-//! Errors from building a store.
+//! Errors from building a store, and [`InvalidInput`], the "a value breaks a rule" error every
+//! thinledger crate reports.
 
 /// Why a store could not be built. Every message names the input, the rule and the fix, and
 /// never contains a secret: values of secret fields are printed as `redacted`, and messages that come
@@ -6,18 +7,10 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// A value in the URL or the options breaks a rule.
-    #[error("{field}: {value:?} is invalid: {rule}; fix: {fix}")]
-    Invalid {
-        /// Where the value came from, e.g. `url.scheme` or `option.endpoint`.
-        field: String,
-        /// The offending value (`redacted` for secret fields).
-        value: String,
-        /// The rule it breaks.
-        rule: String,
-        /// What to do.
-        fix: String,
-    },
+    /// A value in the URL or the options breaks a rule (its field is e.g. `url.scheme` or
+    /// `option.endpoint`).
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     /// A setting the chosen store needs is missing.
     #[error("{field} is required for {store} stores; fix: {fix}")]
     Missing {
@@ -49,20 +42,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn invalid(
-        field: impl Into<String>,
-        value: impl Into<String>,
-        rule: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        StoreError::Invalid {
-            field: field.into(),
-            value: value.into(),
-            rule: rule.into(),
-            fix: fix.into(),
-        }
-    }
-
     pub(crate) fn missing(
         field: impl Into<String>,
         store: &'static str,
@@ -75,3 +54,53 @@ impl StoreError {
         }
     }
 }
+
+/// A value that breaks a rule, naming the field, the value, the rule and the fix: the error
+/// every thinledger crate reports for bad input (each crate's error type wraps it in its
+/// `Invalid` case and builds it with [`Invalid::invalid`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {value:?} is invalid: {rule}; fix: {fix}")]
+#[non_exhaustive]
+pub struct InvalidInput {
+    /// Where the value came from, e.g. `url.scheme` or `options.path`.
+    pub field: String,
+    /// The offending value (`redacted` for secret fields).
+    pub value: String,
+    /// The rule it breaks.
+    pub rule: String,
+    /// What to do.
+    pub fix: String,
+}
+
+impl InvalidInput {
+    /// The error for `value` of `field`, which breaks `rule`; `fix` says what to do.
+    pub fn new(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        InvalidInput {
+            field: field.into(),
+            value: value.into(),
+            rule: rule.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+/// `E::invalid(field, value, rule, fix)` for every error type with an [`InvalidInput`] case
+/// (`From<InvalidInput>`), so that no crate writes the constructor again.
+pub trait Invalid: From<InvalidInput> {
+    /// [`InvalidInput::new`] as this error type.
+    fn invalid(
+        field: impl Into<String>,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        InvalidInput::new(field, value, rule, fix).into()
+    }
+}
+
+impl<E: From<InvalidInput>> Invalid for E {}

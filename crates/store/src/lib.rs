@@ -84,6 +84,8 @@ mod builder;
 mod cloud;
 mod credentials;
 mod error;
+#[cfg(any(feature = "gcs", feature = "azure"))]
+mod forward;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod local;
@@ -97,7 +99,7 @@ pub use builder::{Store, StoreBuilder};
 pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };
-pub use error::StoreError;
+pub use error::{Invalid, InvalidInput, StoreError};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
 pub use options::{DEFAULT_MAX_IN_FLIGHT, RetryOptions, StoreOptions};

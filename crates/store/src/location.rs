@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 
-use super::error::StoreError;
+use super::error::{Invalid, StoreError};
 use super::secret::REDACTED;
 
 /// The kind of object store a URL selects.

@@ -1,15 +1,14 @@
 //! Golden statements for every provider/identity combination (insta snapshots), checked
 //! against CockroachDB's documented syntax by review; the SQL/parameter split is asserted too.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use rstest::rstest;
 use thinledger_backup::cockroach::{
     AsOf, CockroachBackupOptions, CockroachBackupPlan, Encryption, FirstRun, FullBackup, KmsUri,
-    OnFailure, OnPreviousRunning, RestoreRequest, S3Credentials, S3Keys, ScheduleOptions,
-    Statement, Subdir, Target,
+    OnFailure, OnPreviousRunning, RegionalBucket, RestoreRequest, S3Credentials, S3Keys,
+    ScheduleOptions, Statement, Subdir, Target,
 };
 use thinledger_backup::store::Secret;
 use thinledger_topology::Tenant;
@@ -51,21 +50,17 @@ fn kms_aws() -> Encryption {
 
 #[rstest]
 #[case::aws_irsa("aws_irsa", aws(), CockroachBackupOptions::default())]
-#[case::aws_irsa_assume_role("aws_irsa_assume_role", aws(), CockroachBackupOptions {
-    aws_region: Some("us-east-1".into()),
-    assume_role: Some("arn:aws:iam::210987654321:role/ledger-backup-writer".into()),
-    ..Default::default()
-})]
-#[case::aws_irsa_kms("aws_irsa_kms", aws(), CockroachBackupOptions { encryption: kms_aws(), ..Default::default() })]
-#[case::aws_locality_aware("aws_locality_aware", aws_multi_region(), CockroachBackupOptions {
-    regional_buckets: BTreeMap::from([
-        ("us-east-1".to_owned(), "acme-ledger-backups-use1".to_owned()),
-        ("us-west-2".to_owned(), "acme-ledger-backups-usw2".to_owned()),
-        ("eu-west-1".to_owned(), "acme-ledger-backups-euw1".to_owned()),
-    ]),
-    aws_region: Some("us-east-1".into()),
-    ..Default::default()
-})]
+#[case::aws_irsa_assume_role("aws_irsa_assume_role", aws(), CockroachBackupOptions::default()
+    .with_aws_region("us-east-1")
+    .with_assume_role("arn:aws:iam::210987654321:role/ledger-backup-writer"))]
+#[case::aws_irsa_kms("aws_irsa_kms", aws(), CockroachBackupOptions::default().with_encryption(kms_aws()))]
+#[case::aws_locality_aware("aws_locality_aware", aws_multi_region(), CockroachBackupOptions::default()
+    .with_regional_buckets([
+        RegionalBucket::new("us-east-1", "acme-ledger-backups-use1"),
+        RegionalBucket::new("us-west-2", "acme-ledger-backups-usw2"),
+        RegionalBucket::new("eu-west-1", "acme-ledger-backups-euw1"),
+    ])
+    .with_aws_region("us-east-1"))]
 #[case::azure_workload_identity(
     "azure_workload_identity",
     azure_workload(),
@@ -76,57 +71,40 @@ fn kms_aws() -> Encryption {
     azure_managed(),
     CockroachBackupOptions::default()
 )]
-#[case::azure_kms("azure_kms", azure_workload(), CockroachBackupOptions {
-    encryption: Encryption::Kms(vec![KmsUri::Azure {
-        vault: "acme-ledger-kv".into(),
-        key: "ledger-backup".into(),
-        version: "b3c5e1d2a4f64e0c9a7b8d6e5f4a3b2c".into(),
-    }]),
-    ..Default::default()
-})]
+#[case::azure_kms("azure_kms", azure_workload(), CockroachBackupOptions::default().with_encryption(Encryption::Kms(vec![KmsUri::Azure {
+    vault: "acme-ledger-kv".into(),
+    key: "ledger-backup".into(),
+    version: "b3c5e1d2a4f64e0c9a7b8d6e5f4a3b2c".into(),
+}])))]
 #[case::gcp_workload_identity("gcp_workload_identity", gcp(), CockroachBackupOptions::default())]
-#[case::gcp_workload_identity_assume_role("gcp_workload_identity_assume_role", gcp(), CockroachBackupOptions {
-    assume_role: Some("ledger-backup-writer@acme-shared.iam.gserviceaccount.com".into()),
-    encryption: Encryption::Kms(vec![KmsUri::Gcp {
+#[case::gcp_workload_identity_assume_role("gcp_workload_identity_assume_role", gcp(), CockroachBackupOptions::default()
+    .with_assume_role("ledger-backup-writer@acme-shared.iam.gserviceaccount.com")
+    .with_encryption(Encryption::Kms(vec![KmsUri::Gcp {
         key: "projects/acme-prod/locations/europe-west1/keyRings/ledger/cryptoKeys/backup".into(),
         assume_role: None,
-    }]),
-    ..Default::default()
-})]
-#[case::minio_keys("minio_keys", onprem(), CockroachBackupOptions {
-    s3_credentials: Some(S3Credentials::Keys(minio_keys())),
-    ..Default::default()
-})]
-#[case::minio_keys_passphrase("minio_keys_passphrase", onprem(), CockroachBackupOptions {
-    s3_credentials: Some(S3Credentials::Keys(minio_keys())),
-    encryption: Encryption::Passphrase(Secret::new(PASSPHRASE)),
-    ..Default::default()
-})]
-#[case::minio_implicit("minio_implicit", onprem(), CockroachBackupOptions {
-    s3_credentials: Some(S3Credentials::Implicit),
-    aws_region: Some("eu-central-1".into()),
-    ..Default::default()
-})]
-#[case::databases_custom_schedule("databases_custom_schedule", aws(), CockroachBackupOptions {
-    path: Some("crdb/ledger".into()),
-    target: Target::databases(["ledger", "Ledger Audit\"; --"]).unwrap(),
-    as_of: AsOf::Ago(Duration::from_secs(30)),
-    schedule: ScheduleOptions {
-        label: Some("acme's ledger".into()),
-        recurring: thinledger_backup::cockroach::Crontab::new("s", "*/15 * * * *").unwrap(),
-        full_backup: FullBackup::Always,
-        first_run: FirstRun::At(Utc.with_ymd_and_hms(2025, 7, 1, 2, 0, 0).unwrap()),
-        on_execution_failure: OnFailure::Pause,
-        on_previous_running: OnPreviousRunning::Wait,
-        ignore_existing_backups: true,
-    },
-    ..Default::default()
-})]
-#[case::tables("tables", gcp(), CockroachBackupOptions {
-    target: Target::tables(["ledger.public.entries", "ledger.audit.*"]).unwrap(),
-    revision_history: false,
-    ..Default::default()
-})]
+    }])))]
+#[case::minio_keys("minio_keys", onprem(), CockroachBackupOptions::default().with_s3_credentials(Some(S3Credentials::Keys(minio_keys()))))]
+#[case::minio_keys_passphrase("minio_keys_passphrase", onprem(), CockroachBackupOptions::default()
+    .with_s3_credentials(Some(S3Credentials::Keys(minio_keys())))
+    .with_encryption(Encryption::Passphrase(Secret::new(PASSPHRASE))))]
+#[case::minio_implicit("minio_implicit", onprem(), CockroachBackupOptions::default()
+    .with_s3_credentials(Some(S3Credentials::Implicit))
+    .with_aws_region("eu-central-1"))]
+#[case::databases_custom_schedule("databases_custom_schedule", aws(), CockroachBackupOptions::default()
+    .with_path("crdb/ledger")
+    .with_target(Target::databases(["ledger", "Ledger Audit\"; --"]).unwrap())
+    .with_as_of(AsOf::Ago(Duration::from_secs(30)))
+    .with_schedule(ScheduleOptions::default()
+        .with_label("acme's ledger")
+        .with_recurring(thinledger_backup::cockroach::Crontab::new("s", "*/15 * * * *").unwrap())
+        .with_full_backup(FullBackup::Always)
+        .with_first_run(FirstRun::At(Utc.with_ymd_and_hms(2025, 7, 1, 2, 0, 0).unwrap()))
+        .with_on_execution_failure(OnFailure::Pause)
+        .with_on_previous_running(OnPreviousRunning::Wait)
+        .with_ignore_existing_backups(true)))]
+#[case::tables("tables", gcp(), CockroachBackupOptions::default()
+    .with_target(Target::tables(["ledger.public.entries", "ledger.audit.*"]).unwrap())
+    .with_revision_history(false))]
 fn plans(#[case] name: &str, #[case] tenant: Tenant, #[case] options: CockroachBackupOptions) {
     let plan = CockroachBackupPlan::for_tenant(&tenant, &options).unwrap();
     let text = golden(&plan);
@@ -151,11 +129,9 @@ fn plans(#[case] name: &str, #[case] tenant: Tenant, #[case] options: CockroachB
     ..Default::default()
 })]
 fn restores(#[case] name: &str, #[case] request: RestoreRequest) {
-    let options = CockroachBackupOptions {
-        s3_credentials: Some(S3Credentials::Keys(minio_keys())),
-        encryption: Encryption::Passphrase(Secret::new(PASSPHRASE)),
-        ..Default::default()
-    };
+    let options = CockroachBackupOptions::default()
+        .with_s3_credentials(Some(S3Credentials::Keys(minio_keys())))
+        .with_encryption(Encryption::Passphrase(Secret::new(PASSPHRASE)));
     let plan = CockroachBackupPlan::for_tenant(&onprem(), &options).unwrap();
     let r = plan.restore(&request).unwrap().render();
     let text = format!(
@@ -197,11 +173,9 @@ fn documented_statement_shapes() {
     // Spot checks of the grammar, independent of the snapshots.
     let plan = CockroachBackupPlan::for_tenant(
         &aws_multi_region(),
-        &CockroachBackupOptions {
-            regional_buckets: BTreeMap::from([("us-west-2".to_owned(), "b-usw2".to_owned())]),
-            encryption: kms_aws(),
-            ..Default::default()
-        },
+        &CockroachBackupOptions::default()
+            .with_regional_buckets([RegionalBucket::new("us-west-2", "b-usw2")])
+            .with_encryption(kms_aws()),
     )
     .unwrap();
     assert_eq!(
@@ -237,29 +211,21 @@ fn documented_statement_shapes() {
 }
 
 #[rstest]
-#[case::unknown_region(aws(), CockroachBackupOptions {
-    regional_buckets: BTreeMap::from([("eu-north-1".to_owned(), "b".to_owned())]),
-    ..Default::default()
-}, "options.regional_buckets")]
+#[case::unknown_region(aws(), CockroachBackupOptions::default()
+    .with_regional_buckets([RegionalBucket::new("eu-north-1", "b")]), "options.regional_buckets")]
 #[case::minio_without_credentials(
     onprem(),
     CockroachBackupOptions::default(),
     "S3 credentials is missing"
 )]
-#[case::short_passphrase(aws(), CockroachBackupOptions {
-    encryption: Encryption::Passphrase(Secret::new("short")),
-    ..Default::default()
-}, "at least 8 characters")]
-#[case::empty_kms(aws(), CockroachBackupOptions {
-    encryption: Encryption::Kms(vec![]),
-    ..Default::default()
-}, "at least one KMS key")]
-#[case::bad_path(aws(), CockroachBackupOptions { path: Some("a/../b".into()), ..Default::default() }, "options.path")]
-#[case::bad_assume_role(aws(), CockroachBackupOptions { assume_role: Some("arn with space".into()), ..Default::default() }, "options.assume_role")]
-#[case::control_char_label(aws(), CockroachBackupOptions {
-    schedule: ScheduleOptions { label: Some("a\nb".into()), ..Default::default() },
-    ..Default::default()
-}, "options.schedule.label")]
+#[case::short_passphrase(aws(), CockroachBackupOptions::default()
+    .with_encryption(Encryption::Passphrase(Secret::new("short"))), "at least 8 characters")]
+#[case::empty_kms(aws(), CockroachBackupOptions::default()
+    .with_encryption(Encryption::Kms(vec![])), "at least one KMS key")]
+#[case::bad_path(aws(), CockroachBackupOptions::default().with_path("a/../b"), "options.path")]
+#[case::bad_assume_role(aws(), CockroachBackupOptions::default().with_assume_role("arn with space"), "options.assume_role")]
+#[case::control_char_label(aws(), CockroachBackupOptions::default()
+    .with_schedule(ScheduleOptions::default().with_label("a\nb")), "options.schedule.label")]
 fn refused_inputs_name_the_field(
     #[case] tenant: Tenant,
     #[case] options: CockroachBackupOptions,
@@ -277,11 +243,9 @@ fn refused_inputs_name_the_field(
 fn summary_serialises_redacted() {
     let plan = CockroachBackupPlan::for_tenant(
         &onprem(),
-        &CockroachBackupOptions {
-            s3_credentials: Some(S3Credentials::Keys(minio_keys())),
-            encryption: Encryption::Passphrase(Secret::new(PASSPHRASE)),
-            ..Default::default()
-        },
+        &CockroachBackupOptions::default()
+            .with_s3_credentials(Some(S3Credentials::Keys(minio_keys())))
+            .with_encryption(Encryption::Passphrase(Secret::new(PASSPHRASE))),
     )
     .unwrap();
     let json = serde_json::to_string_pretty(&plan.summary()).unwrap();

@@ -8,8 +8,8 @@ use std::time::Duration;
 use thinledger_backup::cockroach::{
     AsOf, BackupMode, BackupStatement, CockroachClient, ConnectionUrl, CreateScheduleStatement,
     Crontab, Destination, Encryption, FirstRun, FullBackup, OnFailure, OnPreviousRunning, Param,
-    Rendered, RestoreStatement, ShowBackupStatement, ShowBackupsStatement, StorageUri, Subdir,
-    Target, WaitOptions,
+    Rendered, RestoreStatement, ScheduleOptions, ShowBackupStatement, ShowBackupsStatement,
+    StorageUri, Subdir, Target, WaitOptions,
 };
 
 #[tokio::test]
@@ -38,10 +38,7 @@ async fn backup_verify_and_point_in_time_restore() {
     let uri = StorageUri::nodelocal(1, &format!("thinledger-test/{stamp}")).unwrap();
     let destination = Destination::single(uri.clone());
     let target = Target::databases(["tl_ledger"]).unwrap();
-    let wait = WaitOptions {
-        timeout: Duration::from_secs(300),
-        poll_interval: Duration::from_millis(500),
-    };
+    let wait = WaitOptions::new(Duration::from_secs(300), Duration::from_millis(500)).unwrap();
     let backup = |mode| BackupStatement {
         target: target.clone(),
         destination: destination.clone(),
@@ -123,12 +120,12 @@ async fn backup_verify_and_point_in_time_restore() {
         ),
         revision_history: true,
         encryption: Encryption::None,
-        recurring: Crontab::hourly(),
-        full_backup: FullBackup::Every(Crontab::daily()),
-        first_run: FirstRun::NextScheduled,
-        on_execution_failure: OnFailure::Reschedule,
-        on_previous_running: OnPreviousRunning::Skip,
-        ignore_existing_backups: false,
+        schedule: ScheduleOptions::default()
+            .with_recurring(Crontab::hourly())
+            .with_full_backup(FullBackup::Every(Crontab::daily()))
+            .with_first_run(FirstRun::NextScheduled)
+            .with_on_execution_failure(OnFailure::Reschedule)
+            .with_on_previous_running(OnPreviousRunning::Skip),
     };
     let created = client.create_schedule(&schedule).await.unwrap();
     assert_eq!(created.len(), 2, "{created:?}");

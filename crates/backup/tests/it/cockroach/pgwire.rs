@@ -101,10 +101,7 @@ fn minio_uri() -> StorageUri {
 }
 
 fn fast() -> WaitOptions {
-    WaitOptions {
-        timeout: Duration::from_secs(20),
-        poll_interval: Duration::from_millis(50),
-    }
+    WaitOptions::new(Duration::from_secs(20), Duration::from_millis(50)).unwrap()
 }
 
 #[tokio::test]
@@ -177,10 +174,7 @@ async fn wait_times_out_and_says_the_job_keeps_running() {
         return;
     };
     let (client, _url) = scratch(&base).await;
-    let options = WaitOptions {
-        timeout: Duration::from_millis(300),
-        poll_interval: Duration::from_millis(50),
-    };
+    let options = WaitOptions::new(Duration::from_millis(300), Duration::from_millis(50)).unwrap();
     let started = std::time::Instant::now();
     let err = client
         .run_job(&start_job(303, Param::text("slow")), &options, |_| {})

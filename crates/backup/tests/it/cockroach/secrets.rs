@@ -11,15 +11,13 @@ use super::*;
 fn plan() -> CockroachBackupPlan {
     CockroachBackupPlan::for_tenant(
         &onprem(),
-        &CockroachBackupOptions {
-            s3_credentials: Some(S3Credentials::Keys(
+        &CockroachBackupOptions::default()
+            .with_s3_credentials(Some(S3Credentials::Keys(
                 S3Keys::new("ledger-backup", Secret::new(SECRET_KEY))
                     .unwrap()
                     .with_session_token(Secret::new(format!("token-{SECRET_KEY}"))),
-            )),
-            encryption: Encryption::Passphrase(Secret::new(PASSPHRASE)),
-            ..Default::default()
-        },
+            )))
+            .with_encryption(Encryption::Passphrase(Secret::new(PASSPHRASE))),
     )
     .unwrap()
 }
@@ -69,10 +67,8 @@ fn errors_about_secrets_do_not_echo_them() {
     assert!(!format!("{err} {err:?}").contains("seven77"));
     let err = CockroachBackupPlan::for_tenant(
         &aws(),
-        &CockroachBackupOptions {
-            encryption: Encryption::Passphrase(Secret::new("short12")),
-            ..Default::default()
-        },
+        &CockroachBackupOptions::default()
+            .with_encryption(Encryption::Passphrase(Secret::new("short12"))),
     )
     .unwrap_err();
     assert!(!format!("{err} {err:?}").contains("short12"));
@@ -89,14 +85,12 @@ fn hostile_identifiers_and_values_stay_quoted() {
     use thinledger_backup::cockroach::Target;
     let plan = CockroachBackupPlan::for_tenant(
         &aws(),
-        &CockroachBackupOptions {
-            target: Target::tables([r#"led"ger.pub;lic.en\tries"#]).unwrap(),
-            schedule: thinledger_backup::cockroach::ScheduleOptions {
-                label: Some(r"it's'; DROP DATABASE ledger; --\".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        },
+        &CockroachBackupOptions::default()
+            .with_target(Target::tables([r#"led"ger.pub;lic.en\tries"#]).unwrap())
+            .with_schedule(
+                thinledger_backup::cockroach::ScheduleOptions::default()
+                    .with_label(r"it's'; DROP DATABASE ledger; --\"),
+            ),
     )
     .unwrap();
     let s = plan.schedule().render();

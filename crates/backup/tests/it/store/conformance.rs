@@ -11,9 +11,19 @@ use object_store::{
     UpdateVersion,
 };
 use rstest::rstest;
+use rstest_reuse::{self, apply, template};
 use thinledger_backup::store::{Store, StoreBuilder};
 
 use super::services::{self, Service};
+
+/// The stores every conformance test runs against.
+#[template]
+#[rstest]
+#[case::local(Service::Local)]
+#[case::s3(Service::S3)]
+#[case::azurite(Service::Azurite)]
+#[case::gcs(Service::Gcs)]
+fn every_service(#[case] service: Service) {}
 
 fn create() -> PutOptions {
     PutOptions {
@@ -50,13 +60,9 @@ async fn names(store: &Arc<dyn ObjectStore>, prefix: Option<&Path>) -> Vec<Strin
     names
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn put_get_range_head_list_delete(#[case] service: Service) {
+async fn put_get_range_head_list_delete(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(store) = build(service, "basic", &tmp) else {
         return;
@@ -158,13 +164,9 @@ async fn put_get_range_head_list_delete(#[case] service: Service) {
     assert_eq!(names(&s, None).await, ["config", "data/ab/pack1"]);
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn create_only_put_refuses_an_existing_name(#[case] service: Service) {
+async fn create_only_put_refuses_an_existing_name(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(store) = build(service, "create", &tmp) else {
         return;
@@ -185,13 +187,9 @@ async fn create_only_put_refuses_an_existing_name(#[case] service: Service) {
     assert_eq!(read(&s, &path).await, "third");
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn concurrent_creates_of_one_name_have_one_winner(#[case] service: Service) {
+async fn concurrent_creates_of_one_name_have_one_winner(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(store) = build(service, "race", &tmp) else {
         return;
@@ -215,13 +213,9 @@ async fn concurrent_creates_of_one_name_have_one_winner(#[case] service: Service
     assert_eq!((won, lost), (1, 7), "{service:?}: {results:?}");
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn prefix_scopes_every_operation(#[case] service: Service) {
+async fn prefix_scopes_every_operation(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(builder) = services::builder(service, "prefix", tmp.path()) else {
         return;
@@ -264,13 +258,9 @@ fn rebuild(builder: StoreBuilder, url: &str) -> StoreBuilder {
     builder.with_url(url)
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn copies_and_conditional_updates(#[case] service: Service) {
+async fn copies_and_conditional_updates(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(store) = build(service, "copy", &tmp) else {
         return;
@@ -330,13 +320,9 @@ async fn copies_and_conditional_updates(#[case] service: Service) {
     }
 }
 
-#[rstest]
-#[case::local(Service::Local)]
-#[case::s3(Service::S3)]
-#[case::azurite(Service::Azurite)]
-#[case::gcs(Service::Gcs)]
+#[apply(every_service)]
 #[tokio::test]
-async fn parallel_uploads_bounded_by_max_in_flight(#[case] service: Service) {
+async fn parallel_uploads_bounded_by_max_in_flight(service: Service) {
     let tmp = tempfile::tempdir().unwrap();
     let Some(builder) = services::builder(service, "parallel", tmp.path()) else {
         return;

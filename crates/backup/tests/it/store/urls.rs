@@ -1,7 +1,7 @@
 //! Store URLs and options: what is accepted, and errors that name the field and the fix.
 
 use rstest::rstest;
-use thinledger_backup::store::{StoreBuilder, StoreError, StoreKind, StoreLocation};
+use thinledger_backup::store::{InvalidInput, StoreBuilder, StoreError, StoreKind, StoreLocation};
 
 #[rstest]
 #[case::empty("", "url", "the store URL is empty", "give a folder path")]
@@ -119,7 +119,9 @@ fn bad_urls_name_the_field_and_the_fix(
         .unwrap_err();
     let message = err.to_string();
     let got_field = match &err {
-        StoreError::Invalid { field, .. } | StoreError::Missing { field, .. } => field.as_str(),
+        StoreError::Invalid(InvalidInput { field, .. }) | StoreError::Missing { field, .. } => {
+            field.as_str()
+        }
         other => panic!("{url}: unexpected error kind {other:?}"),
     };
     assert_eq!(got_field, field, "{url}: {message}");
@@ -179,7 +181,9 @@ fn good_urls_build_with_a_display_url(
         .with_credentials(thinledger_backup::store::StoreCredentials::Anonymous)
         .build();
     let store = match (kind, store) {
-        (StoreKind::Local, Err(StoreError::Invalid { field, .. })) if field == "credentials" => {
+        (StoreKind::Local, Err(StoreError::Invalid(InvalidInput { field, .. })))
+            if field == "credentials" =>
+        {
             StoreBuilder::new(url)
                 .with_base_dir("/work")
                 .build()

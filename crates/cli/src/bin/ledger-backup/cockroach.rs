@@ -16,24 +16,26 @@
 //!   included) plus `runs`, the names of the statements this subcommand would run.
 //! - On-prem dry runs need the MinIO keys in the environment too (or `--minio-credentials
 //!   implicit`): the printed statements are then exactly the ones a real run sends.
-//! - Exit 2 for the library's `Invalid`/`Missing`/`Config` errors and unusable files or flags;
-//!   exit 1 for everything the cluster reports (connection, statement, job, verification).
+//! - Exit 2 for what the library calls the caller's input (`CockroachError::is_input`), naming
+//!   the flag it names (`CockroachError::input`); exit 1 for everything the cluster reports
+//!   (connection, statement, job, verification).
+//! - The flags fill a `CockroachBackupSpec`; the library reads the tenant file, the passphrase
+//!   file and the MinIO keys and computes the plan.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_backup::cockroach::{
-    AsOf, BackupContents, CockroachBackupOptions, CockroachBackupPlan, CockroachClient,
-    CockroachError, ConnectionUrl, Crontab, DryRun, Encryption, FirstRun, FullBackup, JobOutcome,
-    JobStatus, MinioAuth, OnFailure, OnPreviousRunning, RestoreRequest, S3Credentials,
-    ScheduleCreated, ScheduleOptions, Statement, Subdir, Target, WaitOptions,
+    AsOf, BackupContents, CockroachBackupPlan, CockroachBackupSpec, CockroachClient,
+    CockroachError, ConnectionUrl, Crontab, DryRun, FirstRun, FullBackup, JobOutcome, JobStatus,
+    MinioAuth, OnFailure, OnPreviousRunning, RegionalBucket, RestoreRequest, ScheduleCreated,
+    ScheduleOptions, Statement, Subdir, WaitOptions,
 };
 use thinledger_backup::schedule::DurationText;
 use thinledger_cli::EXIT_OK;
-use thinledger_topology::Tenant;
 
 use crate::context::{Globals, bad};
 use crate::output::{Ticker, human_bytes, print_data};
@@ -116,19 +118,15 @@ struct Common {
     #[arg(long, value_name = "ROLE")]
     assume_role: Option<String>,
     /// Locality-aware backups: the bucket for one region's nodes (repeatable).
-    #[arg(long = "regional-bucket", value_name = "REGION=BUCKET", value_parser = parse_regional_bucket)]
-    regional_buckets: Vec<(String, String)>,
+    #[arg(long = "regional-bucket", value_name = "REGION=BUCKET")]
+    regional_buckets: Vec<RegionalBucket>,
     /// Encrypt with this KMS key (repeatable; any one can decrypt), used with the nodes'
     /// identity: aws-kms:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C,
     /// azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V.
-    #[arg(
-        long = "kms",
-        value_name = "URI",
-        conflicts_with = "encryption_passphrase_file"
-    )]
+    #[arg(long = "kms", value_name = "URI")]
     kms: Vec<String>,
     /// Encrypt with the passphrase in this file (trailing newline ignored).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "kms")]
     encryption_passphrase_file: Option<PathBuf>,
     /// On-prem MinIO: `keys` puts the keys from the environment into the URIs; `implicit`
     /// leaves them to the CockroachDB pods' own environment [default: keys].
@@ -155,11 +153,17 @@ impl From<MinioCredentials> for MinioAuth {
 #[derive(Debug, Args)]
 struct Wait {
     /// Stop waiting after this long (the job keeps running in the cluster): 90s, 30m, 6h.
-    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "6h", value_parser = parse_duration)]
     timeout: Duration,
     /// Time between job status polls.
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_positive_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     poll_interval: Duration,
+}
+
+impl Wait {
+    fn options(&self) -> anyhow::Result<WaitOptions> {
+        WaitOptions::new(self.timeout, self.poll_interval).map_err(classify)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -270,7 +274,8 @@ pub async fn run(g: &Globals, c: &CockroachCommand) -> anyhow::Result<u8> {
 // Subcommands
 
 async fn backup(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
-    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let wait = a.wait.options()?;
+    let plan = plan(&a.common, ScheduleOptions::default())?;
     let (name, statement) = if a.incremental {
         ("incremental_backup", plan.incremental_backup())
     } else {
@@ -280,29 +285,28 @@ async fn backup(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
         return dry_run(g, &plan.dry_run("backup", &[(name, statement)]));
     }
     let client = connect(&a.common, "backup", name, statement).await?;
-    let outcome = follow_job(g, &client, statement, &a.wait).await?;
-    print_job(g, &tenant, name, &outcome)
+    let outcome = follow_job(g, &client, statement, &wait).await?;
+    print_job(g, plan.tenant(), name, &outcome)
 }
 
 async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
-    let options = ScheduleOptions {
-        label: a.label.clone(),
-        recurring: a.recurring.clone(),
-        full_backup: a.full_backup.clone(),
-        first_run: a.first_run,
-        on_execution_failure: match a.on_failure {
+    let mut options = ScheduleOptions::default()
+        .with_recurring(a.recurring.clone())
+        .with_full_backup(a.full_backup.clone())
+        .with_first_run(a.first_run)
+        .with_on_execution_failure(match a.on_failure {
             FailurePolicy::Retry => OnFailure::Retry,
             FailurePolicy::Reschedule => OnFailure::Reschedule,
             FailurePolicy::Pause => OnFailure::Pause,
-        },
-        on_previous_running: match a.on_previous_running {
+        })
+        .with_on_previous_running(match a.on_previous_running {
             OverlapPolicy::Start => OnPreviousRunning::Start,
             OverlapPolicy::Skip => OnPreviousRunning::Skip,
             OverlapPolicy::Wait => OnPreviousRunning::Wait,
-        },
-        ignore_existing_backups: a.ignore_existing_backups,
-    };
-    let (tenant, plan) = plan(&a.common, options)?;
+        })
+        .with_ignore_existing_backups(a.ignore_existing_backups);
+    options.label.clone_from(&a.label);
+    let plan = plan(&a.common, options)?;
     let statement = plan.schedule();
     if a.common.dry_run {
         return dry_run(g, &plan.dry_run("schedule", &[("schedule", statement)]));
@@ -310,7 +314,7 @@ async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
     let client = connect(&a.common, "schedule", "schedule", statement).await?;
     let created = client.create_schedule(statement).await.map_err(classify)?;
     let report = ScheduleReport {
-        tenant: tenant.clone(),
+        tenant: plan.tenant().to_owned(),
         label: statement.label.clone(),
         created: !created.is_empty(),
         schedules: created,
@@ -347,7 +351,7 @@ async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
 }
 
 async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
-    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let plan = plan(&a.common, ScheduleOptions::default())?;
     let statement = plan.list();
     if a.common.dry_run {
         return dry_run(g, &plan.dry_run("list", &[("list", statement)]));
@@ -355,7 +359,7 @@ async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
     let client = connect(&a.common, "list", "list", statement).await?;
     let backups = client.list_backups(statement).await.map_err(classify)?;
     let report = ListReport {
-        tenant,
+        tenant: plan.tenant().to_owned(),
         collection: statement.collection.redacted(),
         backups,
     };
@@ -370,7 +374,7 @@ async fn list(g: &Globals, a: &ListArgs) -> anyhow::Result<u8> {
 }
 
 async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
-    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let plan = plan(&a.common, ScheduleOptions::default())?;
     let subdir = a.subdir.clone().unwrap_or_default();
     let statement = plan.verify_subdir(subdir.clone());
     if a.common.dry_run {
@@ -379,7 +383,7 @@ async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
     let client = connect(&a.common, "verify", "verify", &statement).await?;
     let contents = client.show_backup(&statement).await.map_err(classify)?;
     let report = VerifyReport {
-        tenant,
+        tenant: plan.tenant().to_owned(),
         backup: subdir.to_string(),
         verified: true,
         objects: contents.objects.len(),
@@ -408,9 +412,10 @@ async fn verify(g: &Globals, a: &VerifyArgs) -> anyhow::Result<u8> {
 }
 
 async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
-    let (tenant, plan) = plan(&a.common, ScheduleOptions::default())?;
+    let wait = a.wait.options()?;
+    let plan = plan(&a.common, ScheduleOptions::default())?;
     let request = RestoreRequest {
-        target: Target::select(&a.common.databases, &a.common.tables).map_err(classify)?,
+        target: plan.target().clone(),
         subdir: a.subdir.clone().unwrap_or_default(),
         as_of: a.as_of,
         new_db_name: a.new_db_name.clone(),
@@ -421,113 +426,52 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
         return dry_run(g, &plan.dry_run("restore", &[("restore", &statement)]));
     }
     let client = connect(&a.common, "restore", "restore", &statement).await?;
-    let outcome = follow_job(g, &client, &statement, &a.wait).await?;
-    print_job(g, &tenant, "restore", &outcome)
+    let outcome = follow_job(g, &client, &statement, &wait).await?;
+    print_job(g, plan.tenant(), "restore", &outcome)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The plan from the tenant file and the flags
 
-/// Reads the tenant and builds its plan; the first value is `<tenant>-<environment>`.
-fn plan(c: &Common, schedule: ScheduleOptions) -> anyhow::Result<(String, CockroachBackupPlan)> {
-    let tenant = read_tenant(&c.tenant)?;
-    let auth = c.minio_credentials.map(MinioAuth::from);
-    let s3_credentials = S3Credentials::for_tenant(&tenant, auth, |var| std::env::var(var).ok())
-        .map_err(|e| match e {
-            CockroachError::Missing { .. } => bad(format!(
-                "{e} (or pass --minio-credentials implicit when the CockroachDB pods hold the keys)"
-            )),
-            other => classify(other),
-        })?;
-    let encryption = match &c.encryption_passphrase_file {
-        Some(file) => Encryption::passphrase_from_file(file),
-        None => Encryption::from_kms_uris(&c.kms),
-    };
-    let options = CockroachBackupOptions {
-        path: c.path.clone(),
-        target: Target::select(&c.databases, &c.tables).map_err(classify)?,
-        aws_region: c.aws_region.clone(),
-        assume_role: c.assume_role.clone(),
-        regional_buckets: c.regional_buckets.iter().cloned().collect(),
-        s3_credentials,
-        encryption: encryption.map_err(classify)?,
-        schedule,
-        ..CockroachBackupOptions::default()
-    };
-    let plan = CockroachBackupPlan::for_tenant(&tenant, &options).map_err(classify)?;
-    Ok((plan.tenant().to_owned(), plan))
+/// The tenant's plan from the flags (MinIO keys from the environment).
+fn plan(c: &Common, schedule: ScheduleOptions) -> anyhow::Result<CockroachBackupPlan> {
+    let mut spec = CockroachBackupSpec::new(&c.tenant);
+    spec.path.clone_from(&c.path);
+    spec.databases.clone_from(&c.databases);
+    spec.tables.clone_from(&c.tables);
+    spec.aws_region.clone_from(&c.aws_region);
+    spec.assume_role.clone_from(&c.assume_role);
+    spec.regional_buckets.clone_from(&c.regional_buckets);
+    spec.kms.clone_from(&c.kms);
+    spec.encryption_passphrase_file
+        .clone_from(&c.encryption_passphrase_file);
+    spec.minio_auth = c.minio_credentials.map(MinioAuth::from);
+    spec.schedule = schedule;
+    spec.plan(|var| std::env::var(var).ok()).map_err(classify)
 }
 
-fn read_tenant(path: &Path) -> anyhow::Result<Tenant> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        bad(format!(
-            "--tenant {}: cannot read the tenant file ({e}); give the path of a tenant file such as examples/tenants/aws.yaml",
-            path.display()
-        ))
-    })?;
-    Tenant::from_yaml(&text).map_err(|e| {
-        bad(format!(
-            "--tenant {}: the tenant file is not valid: {e}",
-            path.display()
-        ))
-    })
-}
-
-/// Bad input from the library (exit 2) or a failure reported by the cluster (exit 1). The
-/// message names the flag that set the field where there is one.
+/// Exit 2 naming the flag for what the user gave, exit 1 for what the cluster reported.
 fn classify(e: CockroachError) -> anyhow::Error {
-    match &e {
-        CockroachError::Invalid { field, .. } | CockroachError::Missing { field, .. } => {
-            match flag_for(field) {
-                Some(flag) => bad(format!("{flag}: {e}")),
-                None => bad(e.to_string()),
-            }
+    match (e.is_input(), e.input()) {
+        (false, _) => anyhow::Error::new(e),
+        // The message starts with the file's path.
+        (true, Some("tenant")) if matches!(e, CockroachError::TenantFile { .. }) => {
+            bad(format!("--tenant {e}"))
         }
-        CockroachError::Config { .. } => bad(format!("--url: {e}")),
-        _ => anyhow::Error::new(e),
+        (true, Some(input)) => bad(format!("--{input}: {e}")),
+        // A MinIO key missing from the environment.
+        (true, None) if matches!(e, CockroachError::Missing { .. }) => bad(format!(
+            "{e} (or pass --minio-credentials implicit when the CockroachDB pods hold the keys)"
+        )),
+        (true, None) => bad(e.to_string()),
     }
 }
 
-fn flag_for(field: &str) -> Option<&'static str> {
-    Some(match field {
-        "options.path" => "--path",
-        "options.databases" => "--database",
-        "options.tables" => "--table",
-        "options.aws_region" => "--aws-region",
-        "options.assume_role" => "--assume-role",
-        "options.regional_buckets" | "options.localities" => "--regional-bucket",
-        "options.encryption_passphrase" => "--encryption-passphrase-file",
-        "options.s3_credentials" => "--minio-credentials",
-        "options.schedule.label" => "--label",
-        "restore.new_db_name" => "--new-db-name",
-        "restore.into_db" => "--into-db",
-        f if f.starts_with("options.kms") => "--kms",
-        f if f.starts_with("backup.") => "--tenant",
-        _ => return None,
-    })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Flag parsers (clap reports their errors with the flag's name and exits 2)
-
-fn parse_regional_bucket(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((region, bucket)) if !region.is_empty() && !bucket.is_empty() => {
-            Ok((region.to_owned(), bucket.to_owned()))
-        }
-        _ => Err("expected REGION=BUCKET, e.g. us-west-2=acme-ledger-backups-us-west-2".to_owned()),
-    }
-}
-
-fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    let d = text
-        .parse::<DurationText>()
-        .map_err(|e| format!("{e}; write a duration such as 90s, 30m, 6h or 1h30m"))?
-        .0;
-    if d.is_zero() {
-        return Err("must be longer than zero, e.g. 2s".to_owned());
-    }
-    Ok(d)
+/// Clap reports the error with the flag's name and exits 2.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    text.parse::<DurationText>()
+        .map(|d| d.0)
+        .map_err(|e| format!("{e}; write a duration such as 90s, 30m, 6h or 1h30m"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -568,7 +512,7 @@ async fn follow_job(
     g: &Globals,
     client: &CockroachClient,
     statement: &dyn Statement,
-    wait: &Wait,
+    options: &WaitOptions,
 ) -> anyhow::Result<JobOutcome> {
     let latest: Arc<Mutex<Option<JobStatus>>> = Arc::new(Mutex::new(None));
     let shown = Arc::clone(&latest);
@@ -583,12 +527,8 @@ async fn follow_job(
             None => "starting the job".to_owned(),
         }
     });
-    let options = WaitOptions {
-        timeout: wait.timeout,
-        poll_interval: wait.poll_interval,
-    };
     let result = client
-        .run_job(statement, &options, |status| {
+        .run_job(statement, options, |status| {
             let changed = latest.lock().ok().is_some_and(|mut last| {
                 let changed = last.as_ref().is_none_or(|l| l.status != status.status);
                 *last = Some(status.clone());
