@@ -6,8 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use serde::Serialize;
 use serde_json::json;
-use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, verdict_after};
+use thinledger_cli::{
+    EXIT_FAILED, EXIT_OK, GlobalArgs, OutputArgs, OutputFormat, ToolCommand, exit_status,
+    verdict_after, write_structured,
+};
 use thinledger_policy::{
     BUILTIN_POLICIES, Finding, InputSet, PolicyError, PolicySet, Report, Severity,
 };
@@ -19,19 +23,35 @@ Examples:
   ledger-policy check deploy/ tenant.yaml --output sarif > policy.sarif
   ledger-policy check plan.json --policy ./our-policies --strict
   ledger-policy policies --write ./policy   # then: conftest test --combine --all-namespaces -p ./policy FILES
+  ledger-policy completion bash > ~/.local/share/bash-completion/completions/ledger-policy
 
 Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable,
 malformed or unrecognised input (anything but Terraform plans, Kubernetes objects and tenant
 files), or a bad policy.";
 
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  terraform show -json tfplan > plan.json && ledger-policy check plan.json
+  ledger-topology render tenant.yaml --out deploy/ && ledger-policy check deploy/ tenant.yaml
+  ledger-policy check plan.json --output json
+  ledger-policy check deploy/ --output sarif > policy.sarif
+  ledger-policy check plan.json --policy ./our-policies --no-builtin --strict";
+
+const POLICIES_EXAMPLES: &str = "\
+Examples:
+  ledger-policy policies
+  ledger-policy policies --output json
+  ledger-policy policies --write ./policy && conftest test --combine --all-namespaces -p ./policy deploy/";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger-policy",
-    version,
     about = "Guardrail checks of Terraform plans, Kubernetes manifests and tenant files (Rego, evaluated in-process)",
     after_help = EXAMPLES
 )]
 struct Cli {
+    #[command(flatten)]
+    globals: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -39,13 +59,19 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate every policy against all inputs together and print the findings.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// List the built-in policy files, or write them to a directory for OPA or conftest.
+    #[command(after_help = POLICIES_EXAMPLES)]
     Policies {
         /// Directory to write the built-in .rego files into (created if missing).
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
+    #[command(flatten)]
+    Tool(ToolCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -81,10 +107,13 @@ enum Format {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = thinledger_cli::parse(&[]);
     let result = match cli.command {
         Command::Check(args) => check(&args),
-        Command::Policies { write } => policies(write),
+        Command::Policies { write, output } => {
+            policies(write, output.format_or(OutputFormat::Table))
+        }
+        Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     // `policies | head` is the reader's choice, not an error; `check` keeps its verdict.
     exit_status(result)
@@ -229,10 +258,20 @@ fn sarif(report: &Report) -> serde_json::Value {
     })
 }
 
-fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {
-    let mut out = std::io::stdout().lock();
+/// One built-in policy file as `policies --output json|yaml` lists it.
+#[derive(Debug, Serialize)]
+struct PolicyFile {
+    /// Its name among the built-in policies (`thinledger/….rego`).
+    name: &'static str,
+    /// Where `--write` put it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathBuf>,
+}
+
+fn policies(write: Option<PathBuf>, output: OutputFormat) -> anyhow::Result<i32> {
+    let mut files = Vec::new();
     for (name, source) in BUILTIN_POLICIES {
-        match &write {
+        let path = match &write {
             Some(dir) => {
                 let path = dir.join(name);
                 if let Some(parent) = path.parent() {
@@ -241,10 +280,23 @@ fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {
                 }
                 std::fs::write(&path, source)
                     .with_context(|| format!("writing {}", path.display()))?;
-                writeln!(out, "{}", path.display())?;
+                Some(path)
             }
-            None => writeln!(out, "{name}")?,
+            None => None,
+        };
+        files.push(PolicyFile { name, path });
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Table => {
+            for file in &files {
+                match &file.path {
+                    Some(path) => writeln!(out, "{}", path.display())?,
+                    None => writeln!(out, "{}", file.name)?,
+                }
+            }
         }
+        format => write_structured(&mut out, format, &files)?,
     }
     Ok(EXIT_OK)
 }

@@ -1,5 +1,5 @@
-//! What every command shares: the global flags, the password sources, opening a repository
-//! from its URL, and the mapping from errors to exit codes.
+//! What every command shares: the repository's global flags, the password sources and
+//! opening a repository from its URL. (Exit codes: `thinledger_cli::exit_code_for`.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,7 +7,8 @@ use std::sync::Arc;
 use clap::Args;
 use thinledger_backup::store::{EnvVars, Store, StoreBuilder, StoreLocation};
 use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
-use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
+use thinledger_cli::OutputFormat;
+pub use thinledger_cli::{BadInput, bad};
 
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
 #[derive(Debug, Args)]
@@ -44,20 +45,32 @@ pub struct Globals {
         value_name = "CMD"
     )]
     pub password_command: Option<String>,
-    /// How data is printed.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// How data is printed: the shared `--output` (`thinledger_cli::OutputArgs`), resolved
+    /// by `main`.
+    #[arg(skip)]
     pub output: OutputFormat,
-    /// No progress display.
-    #[arg(long, short = 'q', global = true)]
+    /// No progress display: the shared `--quiet` (`thinledger_cli::GlobalArgs`), set by `main`.
+    #[arg(skip)]
     pub quiet: bool,
     /// How long to keep retrying while another process holds a conflicting repository lock
-    /// (e.g. 5m); by default a locked repository fails at once.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// (e.g. 5m); by default a locked repository fails at once (exit 11).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        env = "THINLEDGER_RETRY_LOCK"
+    )]
     pub retry_lock: Option<std::time::Duration>,
     /// Do not lock the repository (read-only commands only: snapshots, ls, restore, dump,
     /// check, wal fetch/list, pg list/restore). For read-only access (credentials without
     /// write permission, immutable buckets); a concurrent prune may then remove data being read.
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "THINLEDGER_NO_LOCK",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub no_lock: bool,
 }
 
@@ -134,41 +147,6 @@ impl Globals {
             (None, None) => "nowhere".to_string(),
         }
     }
-}
-
-/// Errors that mean "bad input" (exit 2) rather than "the job failed" (exit 1).
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<BadInput>().is_some() {
-        return EXIT_BAD_INPUT as u8;
-    }
-    match err.downcast_ref::<EngineError>() {
-        Some(
-            EngineError::InvalidInput { .. }
-            | EngineError::WrongPassword { .. }
-            | EngineError::NoRepository { .. }
-            | EngineError::AlreadyInitialized { .. }
-            | EngineError::SnapshotNotFound { .. }
-            | EngineError::PathNotFound { .. },
-        ) => EXIT_BAD_INPUT as u8,
-        _ => EXIT_FAILED as u8,
-    }
-}
-
-/// Input the tool cannot use (exit 2): the message names the flag and the fix.
-#[derive(Debug)]
-pub struct BadInput(pub String);
-
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BadInput {}
-
-/// A [`BadInput`] error (exit 2).
-pub fn bad(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(BadInput(msg.into()))
 }
 
 /// Reads a password from a file or a command's output (the library's [`PasswordSource`]);

@@ -1,0 +1,112 @@
+//! What every tool's command line has besides its own commands: `completion SHELL` and `man`,
+//! the version, examples in every subcommand's `--help`, and the colour of clap's own output.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::exit::EXIT_OK;
+use crate::globals::ColorChoice;
+use crate::version::VERSION;
+
+/// `completion` and `man`: flattened into each tool's subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ToolCommand {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into --dir.
+    #[command(after_help = MAN_EXAMPLES)]
+    Man {
+        /// Write TOOL.1 and TOOL-SUBCOMMAND.1 pages into this directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples (shown for ledger-backup; every tool has the same subcommand):
+  ledger-backup completion bash > ~/.local/share/bash-completion/completions/ledger-backup
+  ledger-backup completion zsh > \"${fpath[1]}/_ledger-backup\"
+  ledger-backup completion fish > ~/.config/fish/completions/ledger-backup.fish
+  source <(ledger-backup completion bash)   # this shell only";
+
+const MAN_EXAMPLES: &str = "\
+Examples (shown for ledger-backup; every tool has the same subcommand):
+  ledger-backup man | man -l -
+  ledger-backup man --dir ~/.local/share/man/man1   # one page per command";
+
+impl ToolCommand {
+    /// Prints the completion script or the man page(s) of `cmd` (the tool's whole command
+    /// line, from `CommandFactory::command`).
+    pub fn run(&self, cmd: clap::Command) -> anyhow::Result<i32> {
+        let mut cmd = cmd;
+        let name = cmd.get_name().to_owned();
+        match self {
+            ToolCommand::Completion { shell } => {
+                // clap_complete panics on a write error: render first, so `| head` stays quiet
+                let mut script = Vec::new();
+                clap_complete::generate(*shell, &mut cmd, name, &mut script);
+                let mut out = std::io::stdout().lock();
+                out.write_all(&script)?;
+                out.flush()?;
+            }
+            ToolCommand::Man { dir: None } => {
+                let mut out = std::io::stdout().lock();
+                clap_mangen::Man::new(cmd).render(&mut out)?;
+                out.flush()?;
+            }
+            ToolCommand::Man { dir: Some(dir) } => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+                clap_mangen::generate_to(cmd, dir)
+                    .with_context(|| format!("writing man pages into {}", dir.display()))?;
+            }
+        }
+        Ok(EXIT_OK)
+    }
+}
+
+/// The tool's command line as users see it: `T`'s clap command with the [`VERSION`] (commit
+/// and features), `examples` as the `--help` epilogue of subcommands that have none of their
+/// own (each `(path, text)`, the path as typed: `"wal push"`), and clap's colour from
+/// `--color`/`THINLEDGER_COLOR`.
+pub fn command<T: CommandFactory>(examples: &[(&str, &'static str)]) -> clap::Command {
+    let mut cmd = T::command()
+        .version(VERSION)
+        .color(ColorChoice::from_args_and_env().into());
+    for (path, text) in examples {
+        let words: Vec<&str> = path.split_whitespace().collect();
+        cmd = with_examples(cmd, &words, text);
+    }
+    cmd
+}
+
+fn with_examples(cmd: clap::Command, path: &[&str], text: &'static str) -> clap::Command {
+    match path.split_first() {
+        None if cmd.get_after_help().is_some() => cmd,
+        None => cmd.after_help(text),
+        Some((first, rest)) => {
+            let first = (*first).to_owned();
+            if cmd.find_subcommand(&first).is_none() {
+                // a table entry for a command that is gone: a test over every subcommand's
+                // --help catches the missing examples
+                return cmd;
+            }
+            cmd.mut_subcommand(first, |sub| with_examples(sub, rest, text))
+        }
+    }
+}
+
+/// Parses the process's arguments into `T` through [`command`]: prints help, the version or
+/// a usage error (exit 2) and exits as clap does.
+pub fn parse<T: CommandFactory + FromArgMatches>(examples: &[(&str, &'static str)]) -> T {
+    let matches = command::<T>(examples).get_matches();
+    T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
