@@ -174,6 +174,7 @@ mod tests {
     #[test]
     fn codes_are_distinct_and_documented_once() {
         let mut codes: Vec<i32> = EXIT_CODES.iter().map(|(c, _)| *c).collect();
+        codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), EXIT_CODES.len());
     }

@@ -15,14 +15,12 @@ use crate::version::VERSION;
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum ToolCommand {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
-    #[command(after_help = COMPLETION_EXAMPLES)]
     Completion {
         /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff) to stdout, or write one page per command into --dir.
-    #[command(after_help = MAN_EXAMPLES)]
     Man {
         /// Write TOOL.1 and TOOL-SUBCOMMAND.1 pages into this directory (created if missing).
         #[arg(long, value_name = "DIR")]
@@ -30,17 +28,23 @@ pub enum ToolCommand {
     },
 }
 
-const COMPLETION_EXAMPLES: &str = "\
-Examples (shown for ledger-backup; every tool has the same subcommand):
-  ledger-backup completion bash > ~/.local/share/bash-completion/completions/ledger-backup
-  ledger-backup completion zsh > \"${fpath[1]}/_ledger-backup\"
-  ledger-backup completion fish > ~/.config/fish/completions/ledger-backup.fish
-  source <(ledger-backup completion bash)   # this shell only";
-
-const MAN_EXAMPLES: &str = "\
-Examples (shown for ledger-backup; every tool has the same subcommand):
-  ledger-backup man | man -l -
-  ledger-backup man --dir ~/.local/share/man/man1   # one page per command";
+/// The examples of `completion` and `man`, for the tool `name`.
+fn tool_examples(name: &str) -> (String, String) {
+    (
+        format!(
+            "Examples:
+  {name} completion bash > ~/.local/share/bash-completion/completions/{name}
+  {name} completion zsh > \"${{fpath[1]}}/_{name}\"
+  {name} completion fish > ~/.config/fish/completions/{name}.fish
+  source <({name} completion bash)   # this shell only"
+        ),
+        format!(
+            "Examples:
+  {name} man | man -l -
+  {name} man --dir ~/.local/share/man/man1   # one page per command"
+        ),
+    )
+}
 
 impl ToolCommand {
     /// Prints the completion script or the man page(s) of `cmd` (the tool's whole command
@@ -81,6 +85,12 @@ pub fn command<T: CommandFactory>(examples: &[(&str, &'static str)]) -> clap::Co
     let mut cmd = T::command()
         .version(VERSION)
         .color(ColorChoice::from_args_and_env().into());
+    let (completion, man) = tool_examples(cmd.get_name());
+    for (sub, text) in [("completion", completion), ("man", man)] {
+        if cmd.find_subcommand(sub).is_some() {
+            cmd = cmd.mut_subcommand(sub, |c| c.after_help(text));
+        }
+    }
     for (path, text) in examples {
         let words: Vec<&str> = path.split_whitespace().collect();
         cmd = with_examples(cmd, &words, text);

@@ -164,14 +164,17 @@ fn every_subcommand_help_has_examples() {
     }
 }
 
+#[cfg(any(feature = "size", feature = "topology", feature = "policy"))]
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}:\n{text}"))
 }
 
+#[cfg(any(feature = "size", feature = "topology", feature = "policy"))]
 fn yaml(text: &str) -> serde_json::Value {
     serde_yaml_ng::from_str(text).unwrap_or_else(|e| panic!("{e}:\n{text}"))
 }
 
+#[cfg(any(feature = "size", feature = "topology", feature = "policy"))]
 /// `--output json` and `--output yaml` of `args` print the same data.
 fn same_data(name: &str, args: &[&str]) -> serde_json::Value {
     let as_json = json(&ok(&mut tool(
