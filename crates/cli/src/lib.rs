@@ -44,5 +44,5 @@ pub use exit::{
 };
 pub use globals::{ColorChoice, GlobalArgs, OutputArgs};
 pub use output::{OutputFormat, write_structured};
-pub use tools::{ToolCommand, command, parse};
+pub use tools::{ToolCommand, command, parse, typed_on_command_line};
 pub use version::{COMMIT, FEATURES, VERSION};

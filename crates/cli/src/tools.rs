@@ -115,8 +115,74 @@ fn with_examples(cmd: clap::Command, path: &[&str], text: &'static str) -> clap:
 }
 
 /// Parses the process's arguments into `T` through [`command`]: prints help, the version or
-/// a usage error (exit 2) and exits as clap does.
+/// a usage error (exit 2) and exits as clap does. A usage error that a `THINLEDGER_*`
+/// variable caused (set but empty, or an invalid value) names the variable, not a flag the
+/// user never typed.
 pub fn parse<T: CommandFactory + FromArgMatches>(examples: &[(&str, &'static str)]) -> T {
-    let matches = command::<T>(examples).get_matches();
+    let mut cmd = command::<T>(examples);
+    let matches = cmd
+        .try_get_matches_from_mut(std::env::args_os())
+        .unwrap_or_else(|e| blame_variable(&mut cmd, e).exit());
     T::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// Whether `--long` (or `--long=…`) is on this process's command line: a value clap took
+/// from its `THINLEDGER_*` variable instead is named by the variable in messages.
+pub fn typed_on_command_line(long: &str) -> bool {
+    let flag = format!("--{long}");
+    std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == flag || a.starts_with(&format!("{flag}="))
+    })
+}
+
+fn blame_variable(cmd: &mut clap::Command, err: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    let Some(ContextValue::String(shown)) = err.get(ContextKind::InvalidArg) else {
+        return err;
+    };
+    // "--password-file <FILE>" → "password-file"
+    let long = shown
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('-')
+        .to_owned();
+    let Some(arg) = find_arg(cmd, &long) else {
+        return err;
+    };
+    let Some(var) = arg.get_env().map(|v| v.to_string_lossy().into_owned()) else {
+        return err;
+    };
+    let short = arg.get_short().map(|c| format!("-{c}"));
+    let typed = std::env::args_os().skip(1).any(|a| {
+        let a = a.to_string_lossy();
+        a == format!("--{long}")
+            || a.starts_with(&format!("--{long}="))
+            || short.as_deref().is_some_and(|s| a.starts_with(s))
+    });
+    let Some(value) = std::env::var_os(&var).filter(|_| !typed) else {
+        return err;
+    };
+    let message = if value.is_empty() {
+        format!(
+            "the environment variable {var} is set but empty: unset it, or set it to a value for {shown}"
+        )
+    } else {
+        // clap's own words (the value, the possible values), without its usage lines
+        let rendered = err.render().to_string();
+        let reason: Vec<&str> = rendered.lines().take_while(|l| !l.is_empty()).collect();
+        format!(
+            "the environment variable {var}: {}",
+            reason.join("\n").trim_start_matches("error: ")
+        )
+    };
+    cmd.error(err.kind(), message)
+}
+
+/// The argument `--long` of `cmd` or of any of its subcommands (global flags live on the top).
+fn find_arg<'a>(cmd: &'a clap::Command, long: &str) -> Option<&'a clap::Arg> {
+    cmd.get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .or_else(|| cmd.get_subcommands().find_map(|s| find_arg(s, long)))
 }

@@ -308,3 +308,49 @@ fn usage_errors_exit_2_in_every_tool() {
         assert_eq!(o.status.code(), Some(2), "{name}: {}", described(&o));
     }
 }
+
+/// A variable set but empty, or set to a value the flag refuses, is named as the cause (the
+/// user never typed the flag).
+#[cfg(feature = "backup")]
+#[test]
+fn a_bad_variable_is_named_not_its_flag() {
+    let o = tool("ledger-backup", &["-r", "/nonexistent", "snapshots"])
+        .env("THINLEDGER_PASSWORD_FILE", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("THINLEDGER_PASSWORD_FILE is set but empty"),
+        "{err}"
+    );
+    let o = tool("ledger-backup", &["snapshots"])
+        .env("THINLEDGER_OUTPUT", "xml")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("the environment variable THINLEDGER_OUTPUT: invalid value 'xml'"),
+        "{err}"
+    );
+    // a file the variable names that cannot be read
+    let o = tool("ledger-backup", &["-r", "/nonexistent", "snapshots"])
+        .env("THINLEDGER_PASSWORD_FILE", "/nonexistent/password")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("THINLEDGER_PASSWORD_FILE=/nonexistent/password"),
+        "{err}"
+    );
+    assert!(!err.contains("--password-file"), "{err}");
+    // typed on the command line, the flag is the cause as usual
+    let o = tool("ledger-backup", &["snapshots", "--output", "xml"])
+        .env("THINLEDGER_OUTPUT", "xml")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("environment variable"), "{err}");
+}

@@ -88,12 +88,15 @@ impl Globals {
             .ok_or_else(|| bad("no repository: give --repo URL or set THINLEDGER_REPOSITORY"))
     }
 
-    /// The repository password from --password-file or --password-command.
+    /// The repository password from --password-file or --password-command (or their
+    /// variables, which messages then name).
     pub fn password(&self) -> anyhow::Result<Password> {
-        read_password(
+        read_password_as(
             self.password_file.as_ref(),
             self.password_command.as_deref(),
             "repository",
+            given_as("password-file", "THINLEDGER_PASSWORD_FILE"),
+            given_as("password-command", "THINLEDGER_PASSWORD_COMMAND"),
         )
     }
 
@@ -142,10 +145,42 @@ impl Globals {
     /// command's text (it may embed a secret).
     pub fn password_source(&self) -> String {
         match (&self.password_file, &self.password_command) {
-            (Some(f), _) => format!("--password-file {}", f.display()),
-            (None, Some(_)) => "the password command (--password-command)".to_string(),
+            (Some(f), _) => given_as("password-file", "THINLEDGER_PASSWORD_FILE").with(f),
+            (None, Some(_)) => format!(
+                "the password command ({})",
+                given_as("password-command", "THINLEDGER_PASSWORD_COMMAND").name
+            ),
             (None, None) => "nowhere".to_string(),
         }
+    }
+}
+
+/// How a setting was given, for messages: `--flag` when typed, else the variable that set
+/// it (naming a flag the user never typed misleads).
+#[derive(Debug)]
+struct GivenAs {
+    name: String,
+    variable: bool,
+}
+
+impl GivenAs {
+    /// The setting with its value: `--password-file F` or `THINLEDGER_PASSWORD_FILE=F`.
+    fn with(&self, path: &std::path::Path) -> String {
+        let sep = if self.variable { "=" } else { " " };
+        format!("{}{sep}{}", self.name, path.display())
+    }
+}
+
+fn given_as(flag: &str, variable: &str) -> GivenAs {
+    let from_variable =
+        !thinledger_cli::typed_on_command_line(flag) && std::env::var_os(variable).is_some();
+    GivenAs {
+        name: if from_variable {
+            variable.to_owned()
+        } else {
+            format!("--{flag}")
+        },
+        variable: from_variable,
     }
 }
 
@@ -156,15 +191,29 @@ pub fn read_password(
     command: Option<&str>,
     what: &str,
 ) -> anyhow::Result<Password> {
+    let flag = |name: &str| GivenAs {
+        name: format!("--{name}"),
+        variable: false,
+    };
+    read_password_as(
+        file,
+        command,
+        what,
+        flag("password-file"),
+        flag("password-command"),
+    )
+}
+
+fn read_password_as(
+    file: Option<&PathBuf>,
+    command: Option<&str>,
+    what: &str,
+    file_given: GivenAs,
+    command_given: GivenAs,
+) -> anyhow::Result<Password> {
     let (source, flag) = match (file, command) {
-        (Some(f), _) => (
-            PasswordSource::File(f.clone()),
-            format!("--password-file {}", f.display()),
-        ),
-        (None, Some(cmd)) => (
-            PasswordSource::Command(cmd.to_owned()),
-            "--password-command".to_owned(),
-        ),
+        (Some(f), _) => (PasswordSource::File(f.clone()), file_given.with(f)),
+        (None, Some(cmd)) => (PasswordSource::Command(cmd.to_owned()), command_given.name),
         (None, None) => {
             return Err(bad(format!(
                 "no {what} password: give --password-file FILE or --password-command CMD (or set THINLEDGER_PASSWORD_FILE)"
