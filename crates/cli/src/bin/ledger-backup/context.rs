@@ -12,6 +12,7 @@ pub use thinledger_cli::{BadInput, bad};
 
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Globals {
     // `--help` never prints these variables' values (hide_env_values): a URL may carry
     // an endpoint's credentials, and a password command may embed a secret.
