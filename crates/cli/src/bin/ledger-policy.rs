@@ -6,7 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use thinledger_cli::{EXIT_FAILED, EXIT_OK, exit_status, verdict_after};
+use serde::Serialize;
+use thinledger_cli::{
+    EXIT_FAILED, EXIT_OK, GlobalArgs, OutputArgs, OutputFormat, ToolCommand, exit_status,
+    verdict_after, write_structured,
+};
 use thinledger_policy::{BUILTIN_POLICIES, InputSet, PolicyError, PolicySet, Report, ReportFormat};
 
 const EXAMPLES: &str = "\
@@ -18,19 +22,41 @@ Examples:
   ledger-policy check plan.json --policy ./our-policies --strict
   ledger-policy policies --write ./policy   # then: conftest test --combine --all-namespaces -p ./policy FILES
   ledger-policy input plan.json deploy/ > input.json   # then: opa eval -d ./policy -i input.json 'data.thinledger[_].deny'
+  ledger-policy completion bash > ~/.local/share/bash-completion/completions/ledger-policy
 
 Exit status: 0 nothing denied, 1 something denied (or warned, with --strict), 2 unreadable,
 malformed or unrecognised input (anything but Terraform plans, Kubernetes objects and tenant
 files), or a bad policy.";
 
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  terraform show -json tfplan > plan.json && ledger-policy check plan.json
+  ledger-topology render tenant.yaml --out deploy/ && ledger-policy check deploy/ tenant.yaml
+  ledger-policy check plan.json --output json
+  ledger-policy check deploy/ --output sarif > policy.sarif
+  ledger-policy check plan.json --policy ./our-policies --no-builtin --strict";
+
+const INPUT_EXAMPLES: &str = "\
+Examples:
+  ledger-policy input plan.json > input.json
+  ledger-policy policies --write ./policy && ledger-policy input deploy/ tenant.yaml > input.json
+  opa eval -d ./policy -i input.json 'data.thinledger[_].deny'";
+
+const POLICIES_EXAMPLES: &str = "\
+Examples:
+  ledger-policy policies
+  ledger-policy policies --output json
+  ledger-policy policies --write ./policy && conftest test --combine --all-namespaces -p ./policy deploy/";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger-policy",
-    version,
     about = "Guardrail checks of Terraform plans, Kubernetes manifests and tenant files (Rego, evaluated in-process)",
     after_help = EXAMPLES
 )]
 struct Cli {
+    #[command(flatten)]
+    globals: GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,20 +64,27 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Evaluate every policy against all inputs together and print the findings.
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
     /// Print the document the policies see (JSON), for `opa eval -i`: the same input `check`
     /// evaluates.
+    #[command(after_help = INPUT_EXAMPLES)]
     Input {
         /// The inputs, as for `check`.
         #[arg(required = true, value_name = "FILE|DIR")]
         inputs: Vec<PathBuf>,
     },
     /// List the built-in policy files, or write them to a directory for OPA or conftest.
+    #[command(after_help = POLICIES_EXAMPLES)]
     Policies {
         /// Directory to write the built-in .rego files into (created if missing).
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
+    #[command(flatten)]
+    Tool(ToolCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,7 +101,7 @@ struct CheckArgs {
     #[arg(long)]
     no_builtin: bool,
     /// Output format.
-    #[arg(long, short, value_enum, default_value_t = Format::Table)]
+    #[arg(long, short, value_enum, default_value_t = Format::Table, env = "THINLEDGER_OUTPUT")]
     output: Format,
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
@@ -106,11 +139,14 @@ impl From<Format> for ReportFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = thinledger_cli::parse(&[]);
     let result = match cli.command {
         Command::Check(args) => check(&args),
         Command::Input { inputs } => input(&inputs),
-        Command::Policies { write } => policies(write),
+        Command::Policies { write, output } => {
+            policies(write, output.format_or(OutputFormat::Table))
+        }
+        Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     // `policies | head` is the reader's choice, not an error; `check` keeps its verdict.
     exit_status(result)
@@ -160,10 +196,20 @@ fn input(paths: &[PathBuf]) -> anyhow::Result<i32> {
     Ok(EXIT_OK)
 }
 
-fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {
-    let mut out = std::io::stdout().lock();
+/// One built-in policy file as `policies --output json|yaml` lists it.
+#[derive(Debug, Serialize)]
+struct PolicyFile {
+    /// Its name among the built-in policies (`thinledger/….rego`).
+    name: &'static str,
+    /// Where `--write` put it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<PathBuf>,
+}
+
+fn policies(write: Option<PathBuf>, output: OutputFormat) -> anyhow::Result<i32> {
+    let mut files = Vec::new();
     for (name, source) in BUILTIN_POLICIES {
-        match &write {
+        let path = match &write {
             Some(dir) => {
                 let path = dir.join(name);
                 if let Some(parent) = path.parent() {
@@ -172,10 +218,23 @@ fn policies(write: Option<PathBuf>) -> anyhow::Result<i32> {
                 }
                 std::fs::write(&path, source)
                     .with_context(|| format!("writing {}", path.display()))?;
-                writeln!(out, "{}", path.display())?;
+                Some(path)
             }
-            None => writeln!(out, "{name}")?,
+            None => None,
+        };
+        files.push(PolicyFile { name, path });
+    }
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Table => {
+            for file in &files {
+                match &file.path {
+                    Some(path) => writeln!(out, "{}", path.display())?,
+                    None => writeln!(out, "{}", file.name)?,
+                }
+            }
         }
+        format => write_structured(&mut out, format, &files)?,
     }
     Ok(EXIT_OK)
 }

@@ -6,8 +6,9 @@
 //! skips the calculator and takes the per-node resources written in the tenant file (with the
 //! runbook's fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
 //!
-//! Exit codes: 0 success; 1 `validate` found problems; 2 bad input (unreadable or malformed
-//! file, a quantity above its bound, a rule broken while rendering, bad flags).
+//! Exit codes (thinledger_cli's table): 0 success; 1 `validate` found problems; 2 bad input
+//! (unreadable or malformed file, a quantity above its bound, a rule broken while rendering,
+//! bad flags).
 
 use std::fs;
 use std::io::Write;
@@ -18,7 +19,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat, exit_status, verdict_after, write_structured,
+    EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, GlobalArgs, OutputArgs, OutputFormat, ToolCommand,
+    exit_codes_help, exit_status, verdict_after, write_structured,
 };
 use thinledger_sizing::{
     Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
@@ -32,18 +34,36 @@ Examples:
   ledger-topology render examples/tenants/azure.yaml --cockroach-mode operator --out manifests/
   ledger-topology render tenant.yaml --region us-west-2 --output json
   ledger-topology validate examples/tenants/onprem.yaml --output json
+  ledger-topology completion bash > ~/.local/share/bash-completion/completions/ledger-topology
 
 Manifests reference Secrets the platform creates: cockroachdb-node and cockroachdb-root
 (kubernetes.io/tls with ca.crt) for CockroachDB, redpanda-tls for Redpanda.";
 
+const RENDER_EXAMPLES: &str = "\
+Examples:
+  ledger-topology render examples/tenants/aws.yaml > acme.yaml
+  ledger-topology render examples/tenants/aws.yaml | kubectl apply --dry-run=server -f -
+  ledger-topology render examples/tenants/azure.yaml --cockroach-mode operator --out manifests/
+  ledger-topology render tenant.yaml --region us-west-2 --output json   # a v1 List
+  ledger-topology render tenant.yaml --output table                     # KIND NAMESPACE NAME";
+
+const VALIDATE_EXAMPLES: &str = "\
+Examples:
+  ledger-topology validate examples/tenants/onprem.yaml
+  ledger-topology validate tenant.yaml --resources tenant --output json
+  ledger-topology validate tenant.yaml --region eu-west-1 --output yaml";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger-topology",
-    version,
     about = "Render a thin-ledger tenant file into hardened Kubernetes objects, or check it",
-    after_help = EXAMPLES
+    after_help = format!("{EXAMPLES}\n\n{}", exit_codes_help(&[EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT]))
 )]
 struct Cli {
+    #[command(flatten)]
+    globals: GlobalArgs,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,9 +72,13 @@ struct Cli {
 enum Command {
     /// Render TENANT into Kubernetes objects: multi-document YAML on stdout, or one file per
     /// object in --out DIR.
+    #[command(after_help = RENDER_EXAMPLES)]
     Render(RenderArgs),
     /// Check TENANT (tenant rules, sizing, rendering) and print the findings only.
+    #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    #[command(flatten)]
+    Tool(ToolCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,28 +140,27 @@ struct RenderArgs {
     #[command(flatten)]
     common: Common,
     /// Write one file per object (NN-kind-name.yaml) into this directory instead of stdout.
-    /// Files of an earlier rendering that no longer apply are removed.
+    /// Files of an earlier rendering that no longer apply are removed. (--output yaml: on
+    /// stdout, multi-document YAML, the default; json: a v1 List; table: the objects, one per
+    /// line.)
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-    /// yaml: multi-document YAML; json: a v1 List; table: the objects, one per line.
-    #[arg(long, value_enum, default_value = "yaml")]
-    output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
 struct ValidateArgs {
     #[command(flatten)]
     common: Common,
-    /// How to print the findings.
-    #[arg(long, value_enum, default_value = "table")]
-    output: OutputFormat,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli: Cli = thinledger_cli::parse(&[]);
     let result = match &cli.command {
-        Command::Render(args) => run_render(args).map(|()| 0),
-        Command::Validate(args) => run_validate(args),
+        Command::Render(args) => {
+            run_render(args, cli.output.format_or(OutputFormat::Yaml), &cli.globals).map(|()| 0)
+        }
+        Command::Validate(args) => run_validate(args, cli.output.format_or(OutputFormat::Table)),
+        Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     exit_status(result)
 }
@@ -154,7 +177,7 @@ fn render_options(common: &Common) -> RenderOptions {
     }
 }
 
-fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
+fn run_render(args: &RenderArgs, output: OutputFormat, globals: &GlobalArgs) -> anyhow::Result<()> {
     let path = &args.common.tenant;
     let text = read_tenant(path)?;
     let (plan, rendering) = render_tenant(
@@ -173,22 +196,26 @@ fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
     for w in &plan.warnings {
         writeln!(stderr, "warning: {w}")?;
     }
-    for n in &plan.notes {
-        writeln!(stderr, "note: {n}")?;
+    if !globals.quiet {
+        for n in &plan.notes {
+            writeln!(stderr, "note: {n}")?;
+        }
     }
     match &args.out {
         Some(dir) => {
             let written = write_files(dir, &rendering)?;
-            writeln!(
-                stderr,
-                "wrote {written} objects to {} (apply with: kubectl apply -f {})",
-                dir.display(),
-                dir.display()
-            )?;
+            if !globals.quiet {
+                writeln!(
+                    stderr,
+                    "wrote {written} objects to {} (apply with: kubectl apply -f {})",
+                    dir.display(),
+                    dir.display()
+                )?;
+            }
         }
         None => {
             let mut stdout = std::io::stdout().lock();
-            match args.output {
+            match output {
                 OutputFormat::Yaml => stdout.write_all(rendering.to_yaml()?.as_bytes())?,
                 OutputFormat::Json => {
                     let list = serde_json::json!({
@@ -267,7 +294,7 @@ struct Report {
     findings: Vec<Finding>,
 }
 
-fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
+fn run_validate(args: &ValidateArgs, output: OutputFormat) -> anyhow::Result<i32> {
     let path = &args.common.tenant;
     let text = read_tenant(path)?;
     let options = render_options(&args.common);
@@ -294,7 +321,7 @@ fn run_validate(args: &ValidateArgs) -> anyhow::Result<i32> {
     };
     let write = || -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();
-        match args.output {
+        match output {
             OutputFormat::Table => stdout.write_all(findings_table(&report).as_bytes())?,
             format => write_structured(&mut stdout, format, &report)?,
         }

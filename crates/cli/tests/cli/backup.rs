@@ -334,7 +334,7 @@ fn a_backup_killed_midway_leaves_a_consistent_repository() {
 }
 
 #[test]
-fn wrong_password_is_bad_input_and_does_not_echo_the_password() {
+fn wrong_password_exits_12_and_does_not_echo_the_password() {
     let f = Fixture::new();
     let repo = f.path("repo");
     f.init(&repo);
@@ -345,7 +345,7 @@ fn wrong_password_is_bad_input_and_does_not_echo_the_password() {
         .env("THINLEDGER_PASSWORD_FILE", &wrong)
         .output()
         .unwrap();
-    let err = assert_code(&out, 2, "wrong password");
+    let err = assert_code(&out, 12, "wrong password");
     assert!(
         err.contains("wrong password") && err.contains("check the password file or command"),
         "{err}"
@@ -369,11 +369,11 @@ fn wrong_password_is_bad_input_and_does_not_echo_the_password() {
 }
 
 #[test]
-fn missing_repository_is_bad_input_naming_the_location_and_init() {
+fn missing_repository_exits_10_naming_the_location_and_init() {
     let f = Fixture::new();
     let nowhere = f.path("no-repo-here");
     let out = f.run(&nowhere, &["snapshots"]);
-    let err = assert_code(&out, 2, "missing repository");
+    let err = assert_code(&out, 10, "missing repository");
     assert!(
         err.contains(&format!("no repository at file://{}", nowhere.display()))
             && err.contains("run `init`"),

@@ -69,8 +69,8 @@ fn a_failing_password_command_is_not_repeated() {
     }
 }
 
-/// A wrong password from a password command: the error says where the password came from,
-/// not the command.
+/// A wrong password from a password command: exit 12 (restic's), and the error says where the
+/// password came from, not the command.
 #[test]
 fn a_wrong_password_from_a_command_does_not_repeat_the_command() {
     let tmp = tempfile::tempdir().unwrap();
@@ -89,7 +89,7 @@ fn a_wrong_password_from_a_command_does_not_repeat_the_command() {
     ])
     .output()
     .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", described(&o));
+    assert_eq!(o.status.code(), Some(12), "{}", described(&o));
     assert!(!described(&o).contains(MARKER), "{}", described(&o));
     assert!(
         described(&o).contains("--password-command"),

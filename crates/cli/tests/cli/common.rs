@@ -9,18 +9,28 @@ pub fn ledger_backup_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ledger-backup"))
 }
 
+/// The `THINLEDGER_*` variables `ledger-backup` reads: a test sets what it means to.
+pub const SETTINGS: &[&str] = &[
+    "THINLEDGER_REPOSITORY",
+    "THINLEDGER_PASSWORD_FILE",
+    "THINLEDGER_PASSWORD_COMMAND",
+    "THINLEDGER_COCKROACH_URL",
+    "THINLEDGER_LOG",
+    "THINLEDGER_LOG_FORMAT",
+    "THINLEDGER_OUTPUT",
+    "THINLEDGER_VERBOSE",
+    "THINLEDGER_QUIET",
+    "THINLEDGER_COLOR",
+    "THINLEDGER_RETRY_LOCK",
+    "THINLEDGER_NO_LOCK",
+];
+
 /// `ledger-backup` without the settings it would read from this process's environment
-/// (repository, password source, CockroachDB URL, log filter) and with no stdin: a test sets
-/// what it means to.
+/// ([`SETTINGS`]: repository, password source, CockroachDB URL, log filter, global flags) and
+/// with no stdin: a test sets what it means to.
 pub fn ledger_backup() -> Command {
     let mut c = Command::new(ledger_backup_bin());
-    for var in [
-        "THINLEDGER_REPOSITORY",
-        "THINLEDGER_PASSWORD_FILE",
-        "THINLEDGER_PASSWORD_COMMAND",
-        "THINLEDGER_COCKROACH_URL",
-        "THINLEDGER_LOG",
-    ] {
+    for var in SETTINGS {
         c.env_remove(var);
     }
     c.stdin(Stdio::null());

@@ -33,3 +33,10 @@ mod schedule;
 
 #[cfg(feature = "backup")]
 mod cockroach;
+
+// completion, man, --version, examples, --output and THINLEDGER_* variables of every tool
+mod conventions;
+
+// exit codes per failure class (a repository's failures need ledger-backup)
+#[cfg(feature = "backup")]
+mod exit_codes;

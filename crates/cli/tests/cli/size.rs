@@ -326,7 +326,7 @@ fn the_printed_json_reads_back_into_the_plan(#[case] args: &[&str]) {
     }
 }
 
-/// `--fragment plan` prints the plan as YAML after comment lines; it reads back too.
+/// `--output yaml` prints the plan as YAML; it reads back too.
 #[test]
 fn the_printed_yaml_plan_reads_back() {
     let yaml = stdout(&[
@@ -338,8 +338,6 @@ fn the_printed_yaml_plan_reads_back() {
         "32GiB",
         "--output",
         "yaml",
-        "--fragment",
-        "plan",
     ]);
     let plan: thinledger_sizing::SizingPlan = serde_yaml_ng::from_str(&yaml).unwrap();
     assert_eq!(plan.cockroachdb.nodes, 3);

@@ -1,5 +1,5 @@
-//! What every command shares: the global flags, the password sources, opening a repository
-//! from its URL, and the mapping from errors to exit codes.
+//! What every command shares: the repository's global flags, the password sources and
+//! opening a repository from its URL. (Exit codes: `thinledger_cli::exit_code_for`.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,10 +7,12 @@ use std::sync::Arc;
 use clap::Args;
 use thinledger_backup::store::{EnvVars, Store, StoreBuilder, StoreLocation};
 use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
-use thinledger_cli::{EXIT_BAD_INPUT, EXIT_FAILED, OutputFormat};
+use thinledger_cli::OutputFormat;
+pub use thinledger_cli::{BadInput, bad};
 
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Globals {
     // `--help` never prints these variables' values (hide_env_values): a URL may carry
     // an endpoint's credentials, and a password command may embed a secret.
@@ -44,20 +46,32 @@ pub struct Globals {
         value_name = "CMD"
     )]
     pub password_command: Option<String>,
-    /// How data is printed.
-    #[arg(long, short = 'o', global = true, value_enum, default_value_t = OutputFormat::Table)]
+    /// How data is printed: the shared `--output` (`thinledger_cli::OutputArgs`), resolved
+    /// by `main`.
+    #[arg(skip)]
     pub output: OutputFormat,
-    /// No progress display.
-    #[arg(long, short = 'q', global = true)]
+    /// No progress display: the shared `--quiet` (`thinledger_cli::GlobalArgs`), set by `main`.
+    #[arg(skip)]
     pub quiet: bool,
     /// How long to keep retrying while another process holds a conflicting repository lock
-    /// (e.g. 5m); by default a locked repository fails at once.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    /// (e.g. 5m); by default a locked repository fails at once (exit 11).
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        value_parser = parse_duration,
+        env = "THINLEDGER_RETRY_LOCK"
+    )]
     pub retry_lock: Option<std::time::Duration>,
     /// Do not lock the repository (read-only commands only: snapshots, ls, restore, dump,
     /// check, wal fetch/list, pg list/restore). For read-only access (credentials without
     /// write permission, immutable buckets); a concurrent prune may then remove data being read.
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "THINLEDGER_NO_LOCK",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
     pub no_lock: bool,
 }
 
@@ -75,12 +89,15 @@ impl Globals {
             .ok_or_else(|| bad("no repository: give --repo URL or set THINLEDGER_REPOSITORY"))
     }
 
-    /// The repository password from --password-file or --password-command.
+    /// The repository password from --password-file or --password-command (or their
+    /// variables, which messages then name).
     pub fn password(&self) -> anyhow::Result<Password> {
-        read_password(
+        read_password_as(
             self.password_file.as_ref(),
             self.password_command.as_deref(),
             "repository",
+            given_as("password-file", "THINLEDGER_PASSWORD_FILE"),
+            given_as("password-command", "THINLEDGER_PASSWORD_COMMAND"),
         )
     }
 
@@ -129,46 +146,43 @@ impl Globals {
     /// command's text (it may embed a secret).
     pub fn password_source(&self) -> String {
         match (&self.password_file, &self.password_command) {
-            (Some(f), _) => format!("--password-file {}", f.display()),
-            (None, Some(_)) => "the password command (--password-command)".to_string(),
+            (Some(f), _) => given_as("password-file", "THINLEDGER_PASSWORD_FILE").with(f),
+            (None, Some(_)) => format!(
+                "the password command ({})",
+                given_as("password-command", "THINLEDGER_PASSWORD_COMMAND").name
+            ),
             (None, None) => "nowhere".to_string(),
         }
     }
 }
 
-/// Errors that mean "bad input" (exit 2) rather than "the job failed" (exit 1).
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<BadInput>().is_some() {
-        return EXIT_BAD_INPUT as u8;
-    }
-    match err.downcast_ref::<EngineError>() {
-        Some(
-            EngineError::InvalidInput { .. }
-            | EngineError::WrongPassword { .. }
-            | EngineError::NoRepository { .. }
-            | EngineError::AlreadyInitialized { .. }
-            | EngineError::SnapshotNotFound { .. }
-            | EngineError::PathNotFound { .. },
-        ) => EXIT_BAD_INPUT as u8,
-        _ => EXIT_FAILED as u8,
-    }
-}
-
-/// Input the tool cannot use (exit 2): the message names the flag and the fix.
+/// How a setting was given, for messages: `--flag` when typed, else the variable that set
+/// it (naming a flag the user never typed misleads).
 #[derive(Debug)]
-pub struct BadInput(pub String);
+struct GivenAs {
+    name: String,
+    variable: bool,
+}
 
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl GivenAs {
+    /// The setting with its value: `--password-file F` or `THINLEDGER_PASSWORD_FILE=F`.
+    fn with(&self, path: &std::path::Path) -> String {
+        let sep = if self.variable { "=" } else { " " };
+        format!("{}{sep}{}", self.name, path.display())
     }
 }
 
-impl std::error::Error for BadInput {}
-
-/// A [`BadInput`] error (exit 2).
-pub fn bad(msg: impl Into<String>) -> anyhow::Error {
-    anyhow::Error::new(BadInput(msg.into()))
+fn given_as(flag: &str, variable: &str) -> GivenAs {
+    let from_variable =
+        !thinledger_cli::typed_on_command_line(flag) && std::env::var_os(variable).is_some();
+    GivenAs {
+        name: if from_variable {
+            variable.to_owned()
+        } else {
+            format!("--{flag}")
+        },
+        variable: from_variable,
+    }
 }
 
 /// Reads a password from a file or a command's output (the library's [`PasswordSource`]);
@@ -178,15 +192,29 @@ pub fn read_password(
     command: Option<&str>,
     what: &str,
 ) -> anyhow::Result<Password> {
+    let flag = |name: &str| GivenAs {
+        name: format!("--{name}"),
+        variable: false,
+    };
+    read_password_as(
+        file,
+        command,
+        what,
+        flag("password-file"),
+        flag("password-command"),
+    )
+}
+
+fn read_password_as(
+    file: Option<&PathBuf>,
+    command: Option<&str>,
+    what: &str,
+    file_given: GivenAs,
+    command_given: GivenAs,
+) -> anyhow::Result<Password> {
     let (source, flag) = match (file, command) {
-        (Some(f), _) => (
-            PasswordSource::File(f.clone()),
-            format!("--password-file {}", f.display()),
-        ),
-        (None, Some(cmd)) => (
-            PasswordSource::Command(cmd.to_owned()),
-            "--password-command".to_owned(),
-        ),
+        (Some(f), _) => (PasswordSource::File(f.clone()), file_given.with(f)),
+        (None, Some(cmd)) => (PasswordSource::Command(cmd.to_owned()), command_given.name),
         (None, None) => {
             return Err(bad(format!(
                 "no {what} password: give --password-file FILE or --password-command CMD (or set THINLEDGER_PASSWORD_FILE)"

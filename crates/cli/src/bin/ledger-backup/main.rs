@@ -10,6 +10,7 @@ mod backup;
 mod cockroach;
 mod context;
 mod copy;
+mod examples;
 mod maintenance;
 mod output;
 mod pg;
@@ -19,12 +20,16 @@ mod wal;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use thinledger_cli::EXIT_FAILED;
+use thinledger_cli::{
+    EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_NO_REPOSITORY, EXIT_OK,
+    EXIT_WRONG_PASSWORD, GlobalArgs, OutputArgs, OutputFormat, ToolCommand, exit_codes_help,
+    exit_status_or, print_error,
+};
 
 use crate::context::Globals;
-use thinledger_cli::{is_broken_pipe, print_error};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -41,29 +46,37 @@ Examples:
   ledger-backup repair index && ledger-backup repair snapshots --forget
   ledger-backup --no-lock restore latest --target /restore   # read-only access
   ledger-backup forget --keep-daily 7 --keep-weekly 5 --keep-monthly 12 --prune --dry-run
-  ledger-backup copy --to az://backups/ledger-a?account=ledgerdr
+  ledger-backup copy --to 'az://backups/ledger-a?account=ledgerdr'
+  ledger-backup completion zsh > \"${fpath[1]}/_ledger-backup\"
 
 The repository is restic's format v2: `restic -r URL check --read-data` and `restic restore`
-work on it with the same password.
-
-Exit status: 0 success, 1 a failed check or job (or files skipped by a backup), 2 bad input
-(flags, password, missing repository or snapshot).";
+work on it with the same password. A failed check or job (or files skipped by a backup)
+exits 1; exit codes 10-12 are restic's.";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger-backup",
-    version,
     about = "Encrypted, deduplicated backups to object storage (restic repository format v2)",
-    after_help = EXAMPLES
+    after_help = format!("{EXAMPLES}\n\n{}", exit_codes_help(&[
+        EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_REPOSITORY, EXIT_LOCKED,
+        EXIT_WRONG_PASSWORD, EXIT_INTERRUPTED,
+    ]))
 )]
 struct Cli {
     #[command(flatten)]
     globals: Globals,
-    /// More log output (-v info, -vv debug). Logs go to stderr.
-    #[arg(long, short = 'v', global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
+    #[command(flatten)]
+    conventions: GlobalArgs,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Log lines as JSON (default when stderr is not a terminal) or text.
-    #[arg(long, global = true, value_enum)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "THINLEDGER_LOG_FORMAT",
+        help_heading = "Global options"
+    )]
     log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
@@ -113,13 +126,27 @@ enum Command {
     /// Scheduled backups: the daemon, one job now, or Kubernetes CronJobs.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
+    #[command(flatten)]
+    Tool(ToolCommand),
 }
 
 /// Blocking threads of `restore`'s runtime (see `main`).
 const RESTORE_BLOCKING_THREADS: usize = 4;
 
+/// How long an interrupted command gets to remove its lock files (their removal is spawned
+/// when the command's future is dropped; a local delete takes well under this).
+const INTERRUPT_GRACE: Duration = Duration::from_millis(500);
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli: Cli = thinledger_cli::parse(examples::EXAMPLES);
+    if let Command::Tool(tool) = &cli.command {
+        return exit_status_or(
+            tool.run(thinledger_cli::command::<Cli>(examples::EXAMPLES)),
+            EXIT_FAILED,
+        );
+    }
+    cli.globals.output = cli.output.format_or(OutputFormat::Table);
+    cli.globals.quiet = cli.conventions.quiet;
     init_logging(&cli);
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if matches!(cli.command, Command::Restore(_)) {
@@ -135,15 +162,30 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILED as u8);
         }
     };
-    match rt.block_on(run(cli)) {
-        Ok(code) => ExitCode::from(code),
-        // A closed pipe (`| head`) is the reader's choice, not an error.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            print_error(&e);
-            ExitCode::from(context::exit_code_for(&e))
+    // The scheduler stops on SIGINT itself (finishing or cancelling its jobs); every other
+    // command stops where it is, releases its locks and exits 130, as restic does.
+    let interruptible = !matches!(cli.command, Command::Schedule(_));
+    let (result, interrupted) = rt.block_on(async move {
+        if !interruptible {
+            return (run(cli).await.map(i32::from), false);
         }
+        tokio::select! {
+            result = run(cli) => (result.map(i32::from), false),
+            Ok(()) = tokio::signal::ctrl_c() => {
+                // `run`'s future is dropped here: its locks spawn their removal.
+                tokio::time::sleep(INTERRUPT_GRACE).await;
+                eprintln!("interrupted");
+                (Ok(EXIT_INTERRUPTED), true)
+            }
+        }
+    });
+    if interrupted {
+        // A blocking read (of stdin, say) may still be running: do not wait for it.
+        rt.shutdown_background();
     }
+    // A closed pipe (`| head`) is the reader's choice, not an error; an error of no known
+    // class is a job that failed.
+    exit_status_or(result, EXIT_FAILED)
 }
 
 /// Runs one command; the result is the process exit code.
@@ -171,6 +213,8 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Wal(c) => wal::run(g, c).await,
         Command::Pg(c) => pg::run(g, c).await,
         Command::Cockroach(c) => cockroach::run(g, c).await,
+        // handled in `main`, before a runtime exists
+        Command::Tool(_) => Ok(EXIT_OK as u8),
         // Further command groups: one dispatch line each, e.g.
         // `Command::Wal(c) => wal::run(g, c).await,`
     }
@@ -191,7 +235,7 @@ fn reads_only(command: &Command) -> bool {
 }
 
 fn init_logging(cli: &Cli) {
-    let default = match cli.verbose {
+    let default = match cli.conventions.verbose {
         0 => "warn,progress=info",
         1 => "info",
         _ => "debug",
@@ -205,6 +249,7 @@ fn init_logging(cli: &Cli) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(cli.conventions.color.for_stderr())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

@@ -2,7 +2,9 @@
 
 use anyhow::{Context, bail};
 use clap::{Parser, ValueEnum};
-use thinledger_cli::OutputFormat;
+use thinledger_cli::{
+    EXIT_BAD_INPUT, EXIT_OK, GlobalArgs, OutputArgs, ToolCommand, exit_codes_help,
+};
 use thinledger_sizing::{
     DaemonsetOverhead, MemoryShare, NodeShapeSpec, SizingOptions, SizingSpec, WorkloadSpec,
 };
@@ -19,10 +21,15 @@ Examples:
   ledger-size --provider aws --data 800GiB --growth 25% --horizon 5 --write-rate 20MiB/s \\
       --regions eu-west-1 --zones eu-west-1a,eu-west-1b,eu-west-1c
 
-  # Paste-ready fragments
-  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml                        # cockroachdb Helm values
-  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml --fragment crdb-cluster # CrdbCluster spec
-  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml --fragment redpanda     # redpanda Helm values
+  # The whole plan as YAML, or a paste-ready fragment of it
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --fragment helm          # cockroachdb Helm values
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --fragment crdb-cluster  # CrdbCluster spec
+  ledger-size --provider aws --vcpu 8 --memory 32GiB --fragment redpanda      # redpanda Helm values
+
+  # Shell completion and the man page
+  ledger-size completion bash > ~/.local/share/bash-completion/completions/ledger-size
+  ledger-size man | man -l -
 
 Quantities are Kubernetes-style: 32Gi, 32GiB, 32768Mi, 6TiB, 500G; CPUs 4 or 4000m (whole CPUs only).
 Each has an upper bound far beyond real machines (1024 vCPU and 64Ti per node, 1Pi disks, 16Pi of data,
@@ -30,20 +37,29 @@ Each has an upper bound far beyond real machines (1024 vCPU and 64Ti per node, 1
 Without --regions/--zones, placements use a placeholder locality per provider (AWS us-east-1 a/b/c,
 Azure eastus 1/2/3, GCP us-central1 a/b/c, on-prem dc-1; three regions for --survive region).
 
-Exit status: 0 planned, 2 bad input or a refused size (the error names the rule and the fix).";
+A refused size exits 2; the error names the rule and the fix.";
 
 /// Flags of `ledger-size`.
 #[derive(Debug, Parser)]
 #[command(
     name = "ledger-size",
-    version,
     about = "Size a thin ledger: CockroachDB and Redpanda nodes, flags, disks and instance types, with every rule explained",
-    after_help = EXAMPLES
+    after_help = format!("{EXAMPLES}\n\n{}", exit_codes_help(&[EXIT_OK, EXIT_BAD_INPUT])),
+    // `ledger-size completion bash` needs no --provider
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
 )]
 pub struct Args {
+    #[command(subcommand)]
+    pub tool: Option<ToolCommand>,
+    #[command(flatten)]
+    pub globals: GlobalArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+
     /// Where the ledger runs: aws, azure, gcp or onprem.
-    #[arg(long, value_parser = parsed::<Provider>)]
-    pub provider: Provider,
+    #[arg(long, required = true, value_parser = parsed::<Provider>)]
+    pub provider: Option<Provider>,
     /// dev, staging or prod (production rules at full strength).
     #[arg(long, value_parser = parsed::<Tier>, default_value = "prod")]
     pub tier: Tier,
@@ -133,15 +149,13 @@ pub struct Args {
     #[arg(long, value_parser = parsed::<ByteSize>, default_value = "1Gi", help_heading = "Node reserve")]
     pub daemonset_memory: ByteSize,
 
-    /// Output format: table, json (the whole plan) or yaml (a paste-ready fragment).
-    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-    /// Which YAML to print with --output yaml.
-    #[arg(long, value_enum, default_value_t = Fragment::Helm)]
-    pub fragment: Fragment,
+    /// Print a paste-ready fragment of the plan instead of the plan: YAML with a comment
+    /// header (JSON with --output json).
+    #[arg(long, value_enum, value_name = "FRAGMENT")]
+    pub fragment: Option<Fragment>,
 }
 
-/// What `--output yaml` prints.
+/// What `--fragment` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Fragment {
     /// Values for the cockroachdb Helm chart (statefulset.*, conf.*, storage.persistentVolume.*).
@@ -150,11 +164,15 @@ pub enum Fragment {
     CrdbCluster,
     /// Values for the redpanda Helm chart (statefulset.replicas, resources.*, storage.*).
     Redpanda,
-    /// The whole plan, as YAML.
-    Plan,
 }
 
 impl Args {
+    /// `--provider` (required unless a subcommand is given).
+    pub fn provider(&self) -> anyhow::Result<Provider> {
+        self.provider
+            .ok_or_else(|| thinledger_cli::bad("--provider is required: aws, azure, gcp or onprem"))
+    }
+
     /// The spec: workload mode when `--data` is given, node-shape mode otherwise.
     pub fn spec(&self) -> anyhow::Result<SizingSpec> {
         if let Some(data) = self.data {
@@ -186,7 +204,7 @@ impl Args {
             None
         } else {
             Some(
-                Locality::from_names(self.provider, &self.regions, &self.zones)
+                Locality::from_names(self.provider()?, &self.regions, &self.zones)
                     .context("--regions/--zones")?,
             )
         };
