@@ -160,8 +160,13 @@ def main():
             results.append({"data": data} if args.raw else {"findings": findings(data, sorted(packages))})
         except RuntimeError as e:
             results.append({"error": str(e)})
-    json.dump(results, sys.stdout, ensure_ascii=False, indent=1)
-    sys.stdout.write("\n")
+    try:
+        json.dump(results, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): its choice, not an error.
+        sys.stderr.close()
 
 
 if __name__ == "__main__":
