@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use thinledger_backup::Repository;
-use thinledger_backup::pitr::ArchiveCommand;
 use thinledger_backup::pitr::wal::{
-    self, AsyncPushOptions, Catalog, FetchOptions, PitrError, PushOptions, PushOutcome,
+    self, AsyncPushOptions, Catalog, FetchOptions, PushOptions, PushOutcome,
 };
+use thinledger_backup::pitr::{ArchiveCommand, PitrError};
 use thinledger_cli::EXIT_OK;
 
 use crate::context::{Globals, bad};
@@ -57,7 +57,7 @@ impl ArchiveArgs {
 /// Maps a PITR error so the exit code is right: bad input 2, everything else 1.
 pub fn pitr_err(e: PitrError) -> anyhow::Error {
     match e {
-        PitrError::InvalidInput { .. } => bad(e.to_string()),
+        e if e.is_input_error() => bad(e.to_string()),
         PitrError::Engine(inner) => anyhow::Error::new(inner),
         other => anyhow::Error::new(other),
     }
@@ -205,8 +205,7 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
     let command = archive_command(g, &a.archive)?;
     let worker_cmd = command.worker_args(&wal_dir, &spool);
     let worker_env = command.worker_env();
-    let mut opts = AsyncPushOptions::new(&spool);
-    opts.timeout = Duration::from_secs(a.timeout.max(1));
+    let opts = AsyncPushOptions::default().with_timeout(Duration::from_secs(a.timeout.max(1)));
     let log = spool.join("worker.log");
     let start = move || -> std::io::Result<()> {
         use std::os::unix::process::CommandExt;
@@ -230,7 +229,7 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
             .spawn()
             .map(|_| ())
     };
-    wal::push_async(&path, &opts, &start)
+    wal::push_async(&path, &spool, &opts, &start)
         .await
         .map_err(pitr_err)?;
     Ok(EXIT_OK as u8)
@@ -238,12 +237,12 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
 
 async fn worker(g: &Globals, a: &WorkerArgs) -> anyhow::Result<u8> {
     let (repo, mut catalog) = a.archive.open(g).await?;
-    let opts = AsyncPushOptions::new(&a.spool);
     let s = wal::run_worker(
         &repo,
         &mut catalog,
         &a.wal_dir,
-        &opts,
+        &a.spool,
+        &AsyncPushOptions::default(),
         &PushOptions::default(),
     )
     .await
@@ -277,11 +276,10 @@ async fn fetch(g: &Globals, a: &FetchArgs) -> anyhow::Result<u8> {
         }
     }
     let (repo, mut catalog) = a.archive.open(g).await?;
-    let opts = FetchOptions {
-        spool: a.spool.clone(),
-        prefetch: a.prefetch,
-        ..FetchOptions::default()
-    };
+    let mut opts = FetchOptions::default().with_prefetch(a.prefetch);
+    if let Some(spool) = &a.spool {
+        opts = opts.with_spool(spool);
+    }
     wal::fetch(&repo, &mut catalog, &a.name, &a.dest, &opts)
         .await
         .map_err(pitr_err)?;
