@@ -121,6 +121,29 @@ pub async fn known_missing(spool: &Path, cluster: &str, name: &str, ttl: Duratio
     fresh && listing.cluster == cluster && !listing.names.contains(name)
 }
 
+/// The part of a fetch that needs no repository (and so no password, no key derivation): the
+/// file moved from `spool` to `dest` (`Ok(true)`), or [`PitrError::NotInArchive`] when the
+/// spool's listing, younger than `listing_ttl` and of `cluster`, says the archive does not hold
+/// `name` ([`known_missing`]). `Ok(false)`: only the repository can answer ([`fetch()`]).
+pub async fn fetch_without_repository(
+    spool: &Path,
+    cluster: &str,
+    name: &str,
+    dest: &Path,
+    listing_ttl: Duration,
+) -> PitrResult<bool> {
+    if fetch_from_spool(spool, name, dest).await? {
+        return Ok(true);
+    }
+    if known_missing(spool, cluster, name, listing_ttl).await {
+        return Err(PitrError::NotInArchive {
+            name: name.to_string(),
+            cluster: cluster.to_string(),
+        });
+    }
+    Ok(false)
+}
+
 /// Where a fetched file came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -95,7 +95,7 @@ pub use catalog::{
 };
 pub use fetch::{
     DEFAULT_LISTING_TTL, FetchOptions, FetchSource, LISTING_FILE, fetch, fetch_from_spool,
-    known_missing, seed_spool,
+    fetch_without_repository, known_missing, seed_spool,
 };
 pub use name::{BadWalName, Lsn, SegmentId, WalFileKind, WalFileName};
 pub use push::{PushOptions, PushOutcome, PushResult, file_identity, push_batch, sha256_file};

@@ -13,6 +13,8 @@ use thinledger_backup::pitr::wal::{
 };
 use thinledger_backup::{KeepPolicy, Repository};
 
+mod base_backup;
+
 use crate::common::{FailAfterPuts, assert_restic_checks_if_installed, init_local, noise};
 
 const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
