@@ -11,6 +11,10 @@
 //! into one snapshot tagged [`crate::wal::BASE_TAG`]; its record (label, timeline, start and
 //! stop LSN and time, size, SHA-256) is in the snapshot's JSON and is written only after
 //! `pg_basebackup` succeeded. One tablespace only (pg_basebackup cannot stream more to stdout).
+//! Where `pg_basebackup` runs elsewhere (a sidecar, another host), [`base_backup_from_tar`]
+//! takes its tar stream as a [`tokio::io::AsyncRead`] instead, read once in bounded memory;
+//! the record is written the same way, once the stream ended and the backup's history file
+//! reached the archive.
 //!
 //! **Restore** picks the newest base backup that ended before the target (and whose WAL chain
 //! reaches it), unpacks it into an empty directory, and writes the recovery settings to
