@@ -29,15 +29,16 @@ pub struct PushOptions {
 
 impl Default for PushOptions {
     fn default() -> Self {
-        let mut saver = SaverOptions::default();
-        // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left real WAL
-        // a third smaller, which the encryption, hashing and writing of fewer bytes paid back
-        // (bench/RESULTS.md, PITR).
-        saver.compression = Compression::Auto;
-        saver.upload_slots = 4;
         PushOptions {
             read_concurrency: 4,
-            saver,
+            saver: SaverOptions {
+                // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left
+                // real WAL a third smaller, which the encryption, hashing and writing of fewer
+                // bytes paid back (bench/RESULTS.md, PITR).
+                compression: Compression::Auto,
+                upload_slots: 4,
+                ..SaverOptions::default()
+            },
         }
     }
 }

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use thinledger_backup::pitr::PitrError;
 use thinledger_backup::pitr::wal::{
     self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PushOptions, PushOutcome,
 };
+use thinledger_backup::pitr::{PitrError, PitrResult};
 use thinledger_backup::{KeepPolicy, Repository};
 
 mod base_backup;
@@ -31,31 +31,32 @@ fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
 }
 
 /// The asynchronous push's worker for cluster `main`, in this process (the CLI starts it as a
-/// separate process).
+/// separate process), until it idles out.
+async fn run_worker(
+    repo: &Arc<Repository>,
+    wal_dir: &Path,
+    spool: &Path,
+    opts: &AsyncPushOptions,
+) -> PitrResult<wal::WorkerSummary> {
+    let mut cat = Catalog::load(repo, "main", None).await.unwrap();
+    let push = PushOptions::default();
+    wal::run_worker(repo, &mut cat, wal_dir, spool, opts, &push).await
+}
+
+/// [`run_worker`] as a task of its own.
 fn spawn_worker(
     repo: &Arc<Repository>,
     wal_dir: &Path,
     spool: &Path,
     opts: &AsyncPushOptions,
-) -> tokio::task::JoinHandle<thinledger_backup::pitr::PitrResult<wal::WorkerSummary>> {
+) -> tokio::task::JoinHandle<PitrResult<wal::WorkerSummary>> {
     let (repo, wal_dir, spool, opts) = (
         Arc::clone(repo),
         wal_dir.to_path_buf(),
         spool.to_path_buf(),
         opts.clone(),
     );
-    tokio::spawn(async move {
-        let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-        wal::run_worker(
-            &repo,
-            &mut cat,
-            &wal_dir,
-            &spool,
-            &opts,
-            &PushOptions::default(),
-        )
-        .await
-    })
+    tokio::spawn(async move { run_worker(&repo, &wal_dir, &spool, &opts).await })
 }
 
 /// Segments 1..=`count` of timeline 1, each marked ready for archiving as PostgreSQL does.
@@ -306,17 +307,7 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     let opts = AsyncPushOptions::default()
         .with_idle_exit(Duration::from_millis(200))
         .with_max_batch(4);
-    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-    let summary = wal::run_worker(
-        &repo,
-        &mut cat,
-        &wal_dir,
-        &spool,
-        &opts,
-        &PushOptions::default(),
-    )
-    .await
-    .unwrap();
+    let summary = run_worker(&repo, &wal_dir, &spool, &opts).await.unwrap();
     assert!(summary.failed > 0, "no batch failed: {summary:?}");
 
     let out = spool.join("out");
