@@ -161,6 +161,32 @@ impl ArchiveCommand {
             _ => None,
         }
     }
+
+    /// Starts the asynchronous archiver's worker for `wal_dir` and `spool` (what
+    /// [`crate::wal::push_async`] calls when none runs) and returns without waiting for it:
+    /// [`ArchiveCommand::worker_args`] with JSON logs appended to `SPOOL/worker.log`, the
+    /// password command in its environment, in a process group of its own (a signal to the
+    /// archive_command's group does not stop it).
+    pub fn start_worker(&self, wal_dir: &Path, spool: &Path) -> std::io::Result<()> {
+        use std::os::unix::process::CommandExt;
+        std::fs::create_dir_all(spool)?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(spool.join("worker.log"))?;
+        let mut cmd = std::process::Command::new(&self.program);
+        if let Some((key, value)) = self.worker_env() {
+            cmd.env(key, value);
+        }
+        cmd.args(self.worker_args(wal_dir, spool))
+            .args(["--log-format", "json"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .map(|_| ())
+    }
 }
 
 /// Quotes a word for `sh -c`: words of safe characters as they are, anything else in single

@@ -1,24 +1,7 @@
 //! The daemon: one task per job on tokio, sequencing fire times, retries, retention, drills,
 //! metrics, and a graceful stop.
 //!
-//! # Graceful stop
-//!
-//! When the stop future given to [`Scheduler::run`] resolves (the CLI passes
-//! [`shutdown_signal`]: SIGTERM or SIGINT):
-//! 1. no new run starts, and a job waiting for its next fire time ends at once;
-//! 2. a job waiting between retries ends without another attempt (the run counts as failed);
-//! 3. a step that is running (backup, retention or drill) may finish within the schedule's
-//!    `stop_timeout`; a finished backup is recorded, but retention and the drill are not
-//!    started after a stop;
-//! 4. when `stop_timeout` passes, steps still running are cancelled (their futures dropped).
-//!    This is safe for the repository: objects are written create-only under their content
-//!    hash and the snapshot is written last, so a cancelled backup leaves no snapshot, only
-//!    unreferenced packs that the next `prune` removes. Its lock file stays behind until it is
-//!    stale (30 minutes) or `ledger-backup unlock` removes it. A cancelled CockroachDB backup
-//!    keeps running inside the cluster (it is a cluster job); only the wait is abandoned.
-//!
-//! Kubernetes sends SIGTERM and kills after `terminationGracePeriodSeconds`: keep
-//! `stop_timeout` below it.
+//! (see the crate docs, "Graceful stop").
 
 use std::fmt;
 use std::future::Future;
@@ -176,6 +159,7 @@ pub enum RunOutcome {
 
 /// What one run did.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct RunReport {
     /// The job.
     pub job: String,
@@ -201,6 +185,7 @@ pub struct RunReport {
 
 /// What [`Scheduler::run`] did before it stopped.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct StopReport {
     /// Runs started, over all jobs.
     pub runs: u64,

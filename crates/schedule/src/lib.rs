@@ -20,10 +20,28 @@
 //! The [`Scheduler`] runs jobs through the [`JobRunner`] trait, so its timing can be tested
 //! with runners that only sleep on tokio's paused clock ([`TokioClock`]). It exports
 //! Prometheus metrics ([`SchedulerMetrics`], served by [`MetricsServer`]) and stops gracefully
-//! (see [`daemon`]'s docs for exactly what a SIGTERM does).
+//! (see [Graceful stop](#graceful-stop) for exactly what a SIGTERM does).
 //!
 //! Beyond one machine, `render` turns the same file into CronJobs — Kubernetes is the
 //! distributed scheduler; see the `render` module (feature `kubernetes`).
+//!
+//! # Public surface
+//! - The file: [`Schedule`] (read and checked: [`Schedule::from_file`],
+//!   [`Schedule::from_yaml_in`]; its real runners [`Schedule::runners`] and
+//!   [`Schedule::scheduler`]) and its declared form [`ScheduleSpec`] with [`JobSpec`],
+//!   [`RepositoryJobSpec`], [`CockroachJobSpec`], [`DrillSpec`], [`RetentionSpec`], … (serde).
+//! - The daemon: [`Scheduler`] ([`SchedulerOptions`]), [`ScheduledJob`], the [`JobRunner`]
+//!   trait and its reports, [`Clock`] ([`SystemClock`], [`TokioClock`]), [`RunReport`],
+//!   [`StopReport`], [`shutdown_signal`].
+//! - Timing: [`CronSchedule`], [`JobTiming`], [`RetryPolicy`], [`Overlap`], [`JitterSource`],
+//!   [`DurationText`].
+//! - Runners: [`RepositoryJob`] and `CockroachJob` (feature `cockroach`).
+//! - Metrics: [`SchedulerMetrics`], [`MetricsServer`].
+//! - [`ScheduleError`].
+//! - `render` (feature `kubernetes`): the schedule as Kubernetes objects — a namespace of its
+//!   own, as `thinledger_topology::render` is: `render::render`, `render::ScheduleRendering`,
+//!   `render::ScheduleObject` and the paths the pods mount; [`k8s_openapi`] is re-exported
+//!   so the application's version is the one used.
 //!
 //! ```
 //! use thinledger_schedule::{Overlap, Schedule};
@@ -54,6 +72,25 @@
 //! assert!(err.contains("password") && !err.contains("hunter2"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Graceful stop
+//!
+//! When the stop future given to [`Scheduler::run`] resolves (the CLI passes
+//! [`shutdown_signal`]: SIGTERM or SIGINT):
+//! 1. no new run starts, and a job waiting for its next fire time ends at once;
+//! 2. a job waiting between retries ends without another attempt (the run counts as failed);
+//! 3. a step that is running (backup, retention or drill) may finish within the schedule's
+//!    `stop_timeout`; a finished backup is recorded, but retention and the drill are not
+//!    started after a stop;
+//! 4. when `stop_timeout` passes, steps still running are cancelled (their futures dropped).
+//!    This is safe for the repository: objects are written create-only under their content
+//!    hash and the snapshot is written last, so a cancelled backup leaves no snapshot, only
+//!    unreferenced packs that the next `prune` removes. Its lock file stays behind until it is
+//!    stale (30 minutes) or `ledger-backup unlock` removes it. A cancelled CockroachDB backup
+//!    keeps running inside the cluster (it is a cluster job); only the wait is abandoned.
+//!
+//! Kubernetes sends SIGTERM and kills after `terminationGracePeriodSeconds`: keep
+//! `stop_timeout` below it.
 
 /// The Kubernetes types [`render`] returns, so the application's `k8s-openapi` (and its
 /// version feature) is the one used.
@@ -63,18 +100,18 @@ pub use k8s_openapi;
 #[cfg(feature = "cockroach")]
 mod cockroach_job;
 mod cron;
-pub mod daemon;
+mod daemon;
 mod error;
 mod job;
 mod metrics;
 #[cfg(feature = "kubernetes")]
 pub mod render;
 mod repository;
+mod runners;
 mod spec;
 mod timing;
 
-use std::sync::Arc;
-
+// The public surface: one list.
 #[cfg(feature = "cockroach")]
 pub use cockroach_job::CockroachJob;
 pub use cron::CronSchedule;
@@ -92,80 +129,3 @@ pub use spec::{
     RetentionSpec, RetrySpec, Schedule, ScheduleSpec, StdinSpec, StoreSpec,
 };
 pub use timing::{DurationText, JitterSource, JobTiming, Overlap, RetryPolicy};
-
-use thinledger_store::EnvVars;
-
-impl Schedule {
-    /// The real runners for every job: the engine for repository jobs, the CockroachDB driver
-    /// for cockroach jobs (tenant files are read now). `env` is where credentials and
-    /// `{env: …}` sources are read (pass [`EnvVars::from_process`] in the daemon).
-    pub fn runners(&self, env: &EnvVars) -> Result<Vec<ScheduledJob>, ScheduleError> {
-        self.jobs()
-            .iter()
-            .map(|job| {
-                let runner: Arc<dyn JobRunner> = match &job.kind {
-                    JobKind::Repository(spec) => Arc::new(RepositoryJob::new(
-                        &job.name,
-                        spec.clone(),
-                        job.drill.clone(),
-                        env.clone(),
-                        self.base_dir(),
-                    )),
-                    JobKind::Cockroach(spec) => self.cockroach_runner(job, spec, env)?,
-                };
-                Ok(ScheduledJob {
-                    name: job.name.clone(),
-                    timing: job.timing.clone(),
-                    runner,
-                })
-            })
-            .collect()
-    }
-
-    #[cfg(feature = "cockroach")]
-    fn cockroach_runner(
-        &self,
-        job: &CheckedJob,
-        spec: &CockroachJobSpec,
-        env: &EnvVars,
-    ) -> Result<Arc<dyn JobRunner>, ScheduleError> {
-        let text = self.read_tenant_file(&job.name, &spec.tenant)?;
-        let tenant =
-            thinledger_topology::Tenant::from_yaml(&text).map_err(|e| ScheduleError::Job {
-                job: job.name.clone(),
-                message: format!("tenant file {}: {e}", self.resolve(&spec.tenant).display()),
-            })?;
-        Ok(Arc::new(CockroachJob::new(
-            &job.name,
-            spec.clone(),
-            &tenant,
-            job.drill.clone(),
-            env.clone(),
-            self.base_dir(),
-        )?))
-    }
-
-    #[cfg(not(feature = "cockroach"))]
-    fn cockroach_runner(
-        &self,
-        job: &CheckedJob,
-        _spec: &CockroachJobSpec,
-        _env: &EnvVars,
-    ) -> Result<Arc<dyn JobRunner>, ScheduleError> {
-        Err(ScheduleError::Job {
-            job: job.name.clone(),
-            message: "this build has no CockroachDB support; build with the `cockroach` feature"
-                .to_owned(),
-        })
-    }
-
-    /// A [`Scheduler`] with the real runners, the file's stop timeout and metrics address.
-    pub fn scheduler(&self, env: &EnvVars) -> Result<Scheduler, ScheduleError> {
-        let options = SchedulerOptions {
-            stop_timeout: self.stop_timeout(),
-            metrics_listen: self.spec().metrics.listen.clone(),
-            jitter_seed: None,
-        };
-        Ok(Scheduler::new(self.runners(env)?, options))
-    }
-}

@@ -35,6 +35,7 @@ impl Overlap {
 
 /// Exponential backoff between attempts of a failed backup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts after the first (0: no retries).
     pub retries: u32,
@@ -55,6 +56,24 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Sets [`RetryPolicy::retries`].
+    pub fn with_retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Sets [`RetryPolicy::initial_backoff`].
+    pub fn with_initial_backoff(mut self, wait: Duration) -> Self {
+        self.initial_backoff = wait;
+        self
+    }
+
+    /// Sets [`RetryPolicy::max_backoff`].
+    pub fn with_max_backoff(mut self, wait: Duration) -> Self {
+        self.max_backoff = wait;
+        self
+    }
+
     /// The wait before retry number `retry` (1 for the first retry): `initial × 2^(retry-1)`,
     /// capped at `max_backoff`. No random part: one job's retries do not stampede anything.
     pub fn backoff(&self, retry: u32) -> Duration {
@@ -70,6 +89,7 @@ impl RetryPolicy {
 
 /// Everything about when one job runs.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct JobTiming {
     /// Fire times.
     pub cron: CronSchedule,

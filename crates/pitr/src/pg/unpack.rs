@@ -18,7 +18,7 @@ use rustix::fs::{Mode, OFlags};
 
 use futures::StreamExt;
 
-use crate::wal::{PitrError, PitrResult};
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::commands::restore::confined::{self, Dir};
 use thinledger_repository::repo::Repository;
 use thinledger_repository::repo::pack::BlobType;

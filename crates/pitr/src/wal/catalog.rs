@@ -14,9 +14,9 @@ use chrono::{DateTime, FixedOffset};
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use super::error::{PitrError, PitrResult};
 use super::name::{DEFAULT_SEGMENT_SIZE, Lsn, WalFileName};
 use super::writer::StoredBlob;
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::repo::Repository;
 use thinledger_repository::repo::backend::FileType;
 use thinledger_repository::repo::id::Id;
@@ -379,11 +379,11 @@ pub(crate) fn validate_cluster(cluster: &str) -> PitrResult<()> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
-        return Err(PitrError::InvalidInput {
-            field: "cluster",
-            value: cluster.to_string(),
-            rule: "use 1 to 64 letters, digits, `-`, `_` or `.` (e.g. `ledger-a`)".into(),
-        });
+        return Err(PitrError::invalid(
+            "cluster",
+            cluster.to_string(),
+            "use 1 to 64 letters, digits, `-`, `_` or `.` (e.g. `ledger-a`)",
+        ));
     }
     Ok(())
 }

@@ -12,9 +12,9 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::catalog::{Catalog, CatalogFile};
-use super::error::{PitrError, PitrResult};
 use super::name::{SegmentId, WalFileName};
 use super::writer::read_blob;
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::repo::Repository;
 
 /// Blobs read at once for one file.
@@ -22,13 +22,14 @@ const BLOB_CONCURRENCY: usize = 4;
 
 /// Knobs of fetching.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct FetchOptions {
     /// A local directory of prefetched files: looked in first, filled with the segments after
     /// a fetched one. `None`: no prefetch.
     pub spool: Option<PathBuf>,
-    /// How many following segments one fetch brings into the spool.
+    /// How many following segments one fetch brings into the spool. Default 16.
     pub prefetch: usize,
-    /// Files prefetched at once.
+    /// Files prefetched at once. Default 4.
     pub prefetch_concurrency: usize,
 }
 
@@ -39,6 +40,26 @@ impl Default for FetchOptions {
             prefetch: 16,
             prefetch_concurrency: 4,
         }
+    }
+}
+
+impl FetchOptions {
+    /// Sets [`FetchOptions::spool`].
+    pub fn with_spool(mut self, spool: impl Into<PathBuf>) -> Self {
+        self.spool = Some(spool.into());
+        self
+    }
+
+    /// Sets [`FetchOptions::prefetch`].
+    pub fn with_prefetch(mut self, segments: usize) -> Self {
+        self.prefetch = segments;
+        self
+    }
+
+    /// Sets [`FetchOptions::prefetch_concurrency`].
+    pub fn with_prefetch_concurrency(mut self, files: usize) -> Self {
+        self.prefetch_concurrency = files;
+        self
     }
 }
 
@@ -98,6 +119,29 @@ pub async fn known_missing(spool: &Path, cluster: &str, name: &str, ttl: Duratio
     let age_ms = chrono::Utc::now().timestamp_millis() - listing.listed_at_ms;
     let fresh = (0..i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)).contains(&age_ms);
     fresh && listing.cluster == cluster && !listing.names.contains(name)
+}
+
+/// The part of a fetch that needs no repository (and so no password, no key derivation): the
+/// file moved from `spool` to `dest` (`Ok(true)`), or [`PitrError::NotInArchive`] when the
+/// spool's listing, younger than `listing_ttl` and of `cluster`, says the archive does not hold
+/// `name` ([`known_missing`]). `Ok(false)`: only the repository can answer ([`fetch()`]).
+pub async fn fetch_without_repository(
+    spool: &Path,
+    cluster: &str,
+    name: &str,
+    dest: &Path,
+    listing_ttl: Duration,
+) -> PitrResult<bool> {
+    if fetch_from_spool(spool, name, dest).await? {
+        return Ok(true);
+    }
+    if known_missing(spool, cluster, name, listing_ttl).await {
+        return Err(PitrError::NotInArchive {
+            name: name.to_string(),
+            cluster: cluster.to_string(),
+        });
+    }
+    Ok(false)
 }
 
 /// Where a fetched file came from.
@@ -164,7 +208,10 @@ fn tmp_path(dest: &Path) -> PathBuf {
 }
 
 /// Reads an archived file fully and checks its SHA-256 and size.
-pub async fn read_archived(repo: &Arc<Repository>, entry: &CatalogFile) -> PitrResult<Vec<u8>> {
+pub(crate) async fn read_archived(
+    repo: &Arc<Repository>,
+    entry: &CatalogFile,
+) -> PitrResult<Vec<u8>> {
     let index = tokio::sync::OnceCell::new();
     let index = &index;
     let parts: Vec<Vec<u8>> = futures::stream::iter(entry.file.blobs.iter())
@@ -235,71 +282,101 @@ pub async fn fetch(
             timeline: start.timeline,
             segno: start.segno + 1,
         };
-        prefetch(repo, catalog, next, opts.prefetch, spool, opts).await;
+        Prefetch::new(repo, catalog, spool, opts)
+            .segments(next, opts.prefetch)
+            .await;
     }
     Ok(FetchSource::Repository)
 }
 
-/// Fills a new spool before recovery starts: the listing, and up to `count` segments from
-/// `first` on, so that the first fetches of a recovery need no repository (and no key
-/// derivation). Returns how many segments were prefetched; failures are only logged.
+/// Fills a new spool (`opts.spool`; without one nothing is done) before recovery starts: the
+/// listing, and up to `count` segments from `first` on, so that the first fetches of a
+/// recovery need no repository (and no key derivation). Returns how many segments were
+/// prefetched; failures are only logged.
 pub async fn seed_spool(
     repo: &Arc<Repository>,
     catalog: &Catalog,
     first: SegmentId,
     count: usize,
-    spool: &Path,
     opts: &FetchOptions,
 ) -> usize {
+    let Some(spool) = &opts.spool else {
+        return 0;
+    };
     write_listing(spool, catalog).await;
-    prefetch(repo, catalog, first, count, spool, opts).await
+    Prefetch::new(repo, catalog, spool, opts)
+        .segments(first, count)
+        .await
 }
 
-/// Brings `count` segments from `first` on (same timeline) into the spool; failures are only
-/// logged (the fetch that needs the file will try the repository itself).
-async fn prefetch(
-    repo: &Arc<Repository>,
-    catalog: &Catalog,
-    first: SegmentId,
-    count: usize,
-    spool: &Path,
-    opts: &FetchOptions,
-) -> usize {
-    let size = catalog.segment_size();
-    if let Err(e) = tokio::fs::create_dir_all(spool).await {
-        tracing::warn!(spool = %spool.display(), error = %e, "cannot create the prefetch spool");
-        return 0;
+/// Prefetching into a spool.
+struct Prefetch<'a> {
+    repo: &'a Arc<Repository>,
+    catalog: &'a Catalog,
+    spool: &'a Path,
+    concurrency: usize,
+}
+
+impl<'a> Prefetch<'a> {
+    fn new(
+        repo: &'a Arc<Repository>,
+        catalog: &'a Catalog,
+        spool: &'a Path,
+        opts: &FetchOptions,
+    ) -> Self {
+        Prefetch {
+            repo,
+            catalog,
+            spool,
+            concurrency: opts.prefetch_concurrency.max(1),
+        }
     }
-    let wanted: Vec<CatalogFile> = (0..count as u64)
-        .map(|i| {
-            SegmentId {
-                timeline: first.timeline,
-                segno: first.segno + i,
-            }
-            .file_name(size)
-        })
-        .filter(|n| !spool.join(n).exists())
-        .filter_map(|n| catalog.get(&n).cloned())
-        .collect();
-    let n = futures::stream::iter(wanted)
-        .map(|e| async move {
-            let dest = spool.join(&e.file.name);
-            match read_archived(repo, &e).await {
-                Ok(data) => write_durably(&dest, &data).await.map(|_| 1usize),
-                Err(err) => Err(err),
-            }
-        })
-        .buffer_unordered(opts.prefetch_concurrency.max(1))
-        .fold(0usize, |acc, r| async move {
-            match r {
-                Ok(n) => acc + n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "prefetch failed");
-                    acc
+
+    /// Brings `count` segments from `first` on (same timeline) into the spool; failures are
+    /// only logged (the fetch that needs the file will try the repository itself).
+    async fn segments(&self, first: SegmentId, count: usize) -> usize {
+        let Prefetch {
+            repo,
+            catalog,
+            spool,
+            concurrency,
+        } = *self;
+        let size = catalog.segment_size();
+        if let Err(e) = tokio::fs::create_dir_all(spool).await {
+            tracing::warn!(spool = %spool.display(), error = %e, "cannot create the prefetch spool");
+            return 0;
+        }
+        let wanted: Vec<CatalogFile> = (0..count as u64)
+            .map(|i| {
+                SegmentId {
+                    timeline: first.timeline,
+                    segno: first.segno + i,
                 }
-            }
-        })
-        .await;
-    tracing::debug!(prefetched = n, "prefetched segments");
-    n
+                .file_name(size)
+            })
+            .filter(|n| !spool.join(n).exists())
+            .filter_map(|n| catalog.get(&n).cloned())
+            .collect();
+        let n = futures::stream::iter(wanted)
+            .map(|e| async move {
+                let dest = spool.join(&e.file.name);
+                match read_archived(repo, &e).await {
+                    Ok(data) => write_durably(&dest, &data).await.map(|_| 1usize),
+                    Err(err) => Err(err),
+                }
+            })
+            .buffer_unordered(concurrency)
+            .fold(0usize, |acc, r| async move {
+                match r {
+                    Ok(n) => acc + n,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "prefetch failed");
+                        acc
+                    }
+                }
+            })
+            .await;
+        tracing::debug!(prefetched = n, "prefetched segments");
+        n
+    }
 }

@@ -12,14 +12,14 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::error::{PitrError, PitrResult};
+use crate::error::{PitrError, PitrResult};
 
 /// PostgreSQL's default WAL segment size (`--wal-segsize` at initdb).
-pub const DEFAULT_SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
+pub(crate) const DEFAULT_SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
 /// Smallest WAL segment size PostgreSQL allows (`initdb --wal-segsize 1`).
-pub const MIN_SEGMENT_SIZE: u64 = 1 << 20;
+pub(crate) const MIN_SEGMENT_SIZE: u64 = 1 << 20;
 /// Largest WAL segment size PostgreSQL allows (`initdb --wal-segsize 1024`).
-pub const MAX_SEGMENT_SIZE: u64 = 1 << 30;
+pub(crate) const MAX_SEGMENT_SIZE: u64 = 1 << 30;
 
 /// A WAL position (`pg_lsn`), printed `HI/LO` in hex like PostgreSQL does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -86,7 +86,7 @@ impl SegmentId {
 }
 
 /// Segments in one 4 GiB "log" (the middle eight hex digits of a segment name).
-pub fn segments_per_log(segment_size: u64) -> u64 {
+pub(crate) fn segments_per_log(segment_size: u64) -> u64 {
     (0x1_0000_0000 / segment_size.max(1)).max(1)
 }
 
@@ -165,11 +165,7 @@ impl std::error::Error for BadWalName {}
 /// name as the user gave it: a file name, or a path ending in one).
 pub(crate) fn parse_input(name: &str, field: &'static str, value: &str) -> PitrResult<WalFileName> {
     name.parse()
-        .map_err(|e: BadWalName| PitrError::InvalidInput {
-            field,
-            value: value.to_string(),
-            rule: e.to_string(),
-        })
+        .map_err(|e: BadWalName| PitrError::invalid(field, value.to_string(), e.to_string()))
 }
 
 impl FromStr for WalFileName {
@@ -254,7 +250,7 @@ impl WalFileName {
 
 /// One line of a timeline history file: `parent_tli  switch_lsn  reason`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HistoryEntry {
+pub(crate) struct HistoryEntry {
     /// A timeline in the ancestry.
     pub timeline: u32,
     /// Where the next timeline branched off it.
@@ -262,7 +258,7 @@ pub struct HistoryEntry {
 }
 
 /// Parses a `.history` file's content (comments and blank lines skipped).
-pub fn parse_history(text: &str) -> Vec<HistoryEntry> {
+pub(crate) fn parse_history(text: &str) -> Vec<HistoryEntry> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();

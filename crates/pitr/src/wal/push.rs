@@ -9,9 +9,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
-use super::error::{PitrError, PitrResult};
 use super::name::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, WalFileKind, WalFileName};
 use super::writer::{self, StreamSnapshot};
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::chunker::BufferPool;
 use thinledger_repository::repo::Repository;
 use thinledger_repository::repo::id::Id;
@@ -19,6 +19,7 @@ use thinledger_repository::saver::{Compression, SaverOptions};
 
 /// Knobs of pushing.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PushOptions {
     /// Files read (chunked, hashed) at once within a batch.
     pub read_concurrency: usize,
@@ -39,6 +40,20 @@ impl Default for PushOptions {
                 ..SaverOptions::default()
             },
         }
+    }
+}
+
+impl PushOptions {
+    /// Sets [`PushOptions::read_concurrency`].
+    pub fn with_read_concurrency(mut self, files: usize) -> Self {
+        self.read_concurrency = files;
+        self
+    }
+
+    /// Sets [`PushOptions::saver`].
+    pub fn with_saver(mut self, saver: SaverOptions) -> Self {
+        self.saver = saver;
+        self
     }
 }
 
@@ -186,11 +201,11 @@ pub(crate) async fn classify(catalog: &Catalog, paths: &[PathBuf]) -> Classified
                     name: p.display().to_string(),
                     sha256: None,
                     identity: None,
-                    outcome: Err(PitrError::InvalidInput {
-                        field: "WAL file path",
-                        value: p.display().to_string(),
-                        rule: e.to_string(),
-                    }),
+                    outcome: Err(PitrError::invalid(
+                        "WAL file path",
+                        p.display().to_string(),
+                        e.to_string(),
+                    )),
                 });
                 continue;
             }
@@ -276,11 +291,11 @@ async fn check_size(name: &WalFileName, path: &Path, known: Option<u64>) -> Pitr
         ),
         _ => return Ok(()),
     };
-    Err(PitrError::InvalidInput {
-        field: "WAL file",
-        value: path.display().to_string(),
+    Err(PitrError::invalid(
+        "WAL file",
+        path.display().to_string(),
         rule,
-    })
+    ))
 }
 
 /// A file read into the batch: name, identity while read, modification time, blobs.

@@ -1,29 +1,4 @@
-//! Asynchronous pushing: PostgreSQL's archive_command returns quickly during bursts while
-//! the durability contract holds.
-//!
-//! `wal push --async PATH` does not upload by itself. It makes sure one worker process runs for
-//! the spool directory, and waits until the worker reports on that file:
-//!
-//! - the worker scans `pg_wal/archive_status/*.ready` (every file PostgreSQL is waiting to
-//!   archive, not only the one asked for), stores up to a batch of them in one snapshot with
-//!   parallel uploads, and only after the snapshot is written (packs and index before it)
-//!   writes `SPOOL/out/NAME.ok` holding the file's SHA-256, or `SPOOL/out/NAME.error`;
-//! - `wal push --async` exits 0 only when `NAME.ok` exists **and** names the file it was
-//!   given: the worker writes the file's SHA-256 and its identity (device, inode, size,
-//!   modification and change times, the same before and after reading it), and the push
-//!   compares that identity with the file's, so exit 0 still means "this file's content is
-//!   durably in the repository" without hashing 16 MiB a second time. It exits non-zero
-//!   on `NAME.error` or when nothing arrives within the timeout, and PostgreSQL retries.
-//!
-//! - the push also leaves a request, `SPOOL/in/NAME`, which the worker treats like a
-//!   `.ready` file: a push of a file PostgreSQL has not marked ready (run by hand, or a
-//!   `pg_wal` without `archive_status`) is answered as promptly, instead of waiting out the
-//!   timeout. The push removes its request when it returns.
-//!
-//! Because the worker works ahead on every `.ready` file, the next archive_command calls find
-//! their `.ok` already written and return at once: a burst of segments is uploaded in parallel
-//! batches instead of one process (with its key derivation and lock) per segment.
-//! A worker exits after a short idle period; the next push starts a new one.
+//! Asynchronous pushing through a spool directory (documented in the parent module).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -33,50 +8,82 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::catalog::Catalog;
-use super::error::{PitrError, PitrResult};
 use super::name::WalFileName;
 use super::push::{
     Classified, CommittedBatch, PushOptions, PushOutcome, PushResult, classify, identity_of,
     sha256_file, stage,
 };
 use super::writer;
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::repo::Repository;
 
-/// Knobs of asynchronous pushing.
+/// Knobs of asynchronous pushing. The spool directory itself is an argument of
+/// [`push_async`] and [`run_worker`]: it has no default.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AsyncPushOptions {
-    /// The spool directory (local, writable by the PostgreSQL user; one per cluster).
-    pub spool: PathBuf,
     /// How long `wal push --async` waits for the worker's answer before failing (PostgreSQL
-    /// then retries).
+    /// then retries). Default 60 s.
     pub timeout: Duration,
-    /// Most files per batch snapshot.
+    /// Most files per batch snapshot. Default 64.
     pub max_batch: usize,
-    /// A worker with nothing to do for this long exits.
+    /// A worker with nothing to do for this long exits. Default 5 s.
     pub idle_exit: Duration,
 }
 
-impl AsyncPushOptions {
-    /// Defaults for a spool directory: 60 s timeout, 64 files per batch, 5 s idle exit.
-    pub fn new(spool: impl Into<PathBuf>) -> AsyncPushOptions {
+impl Default for AsyncPushOptions {
+    fn default() -> Self {
         AsyncPushOptions {
-            spool: spool.into(),
             timeout: Duration::from_secs(60),
             max_batch: 64,
             idle_exit: Duration::from_secs(5),
         }
     }
+}
 
-    fn out_dir(&self) -> PathBuf {
-        self.spool.join("out")
+impl AsyncPushOptions {
+    /// Sets [`AsyncPushOptions::timeout`].
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
-    fn in_dir(&self) -> PathBuf {
-        self.spool.join("in")
+    /// Sets [`AsyncPushOptions::max_batch`].
+    pub fn with_max_batch(mut self, max_batch: usize) -> Self {
+        self.max_batch = max_batch;
+        self
     }
 
-    fn pid_file(&self) -> PathBuf {
-        self.spool.join("worker.pid")
+    /// Sets [`AsyncPushOptions::idle_exit`].
+    pub fn with_idle_exit(mut self, idle_exit: Duration) -> Self {
+        self.idle_exit = idle_exit;
+        self
+    }
+}
+
+/// The spool directory's layout: `out/` (answers), `in/` (requests), `worker.pid`.
+#[derive(Debug, Clone, Copy)]
+struct Spool<'a>(&'a Path);
+
+impl Spool<'_> {
+    fn out_dir(self) -> PathBuf {
+        self.0.join("out")
+    }
+
+    fn in_dir(self) -> PathBuf {
+        self.0.join("in")
+    }
+
+    fn pid_file(self) -> PathBuf {
+        self.0.join("worker.pid")
+    }
+
+    /// Whether a worker process holds the spool.
+    fn worker_running(self) -> bool {
+        std::fs::read_to_string(self.pid_file())
+            .ok()
+            .and_then(|s| s.trim().parse::<u32>().ok())
+            .is_some_and(pid_alive)
     }
 }
 
@@ -92,37 +99,32 @@ fn pid_alive(pid: u32) -> bool {
     pid > 0 && Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Whether a worker process holds the spool.
-pub fn worker_running(opts: &AsyncPushOptions) -> bool {
-    std::fs::read_to_string(opts.pid_file())
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .is_some_and(pid_alive)
-}
-
 async fn write_status(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     tokio::fs::write(&tmp, text).await?;
     tokio::fs::rename(&tmp, path).await
 }
 
-/// The archive_command side of asynchronous pushing: waits until the worker has stored `path`
+/// The archive_command side of asynchronous pushing: waits until the worker of the `spool`
+/// directory (local, writable by the PostgreSQL user; one per cluster) has stored `path`
 /// (starting one with `start_worker` when none runs). Returns only once the file is durably in
 /// the repository.
 pub async fn push_async(
     path: &Path,
+    spool: &Path,
     opts: &AsyncPushOptions,
     start_worker: &(dyn Fn() -> std::io::Result<()> + Sync),
 ) -> PitrResult<()> {
     let name = valid_name(path)?;
-    let out = opts.out_dir();
+    let spool = Spool(spool);
+    let out = spool.out_dir();
     tokio::fs::create_dir_all(&out)
         .await
         .map_err(|e| PitrError::io("creating the spool", &out, e))?;
     // Who the file is now; the acknowledgement names who the worker read.
     let identity = identity_of(path).await?;
     // Ask for this file explicitly: the worker otherwise only sees `.ready` files.
-    let request = Request::make(&opts.in_dir(), &name.to_string()).await?;
+    let request = Request::make(&spool.in_dir(), &name.to_string()).await?;
     let ok = out.join(format!("{name}.ok"));
     let err = out.join(format!("{name}.error"));
     let deadline = Instant::now() + opts.timeout;
@@ -156,11 +158,12 @@ pub async fn push_async(
                 detail: format!(
                     "no answer from the worker within {} s (see {}/worker.log); PostgreSQL will retry",
                     opts.timeout.as_secs(),
-                    opts.spool.display()
+                    spool.0.display()
                 ),
             });
         }
-        if !worker_running(opts) && last_start.is_none_or(|t| t.elapsed() > Duration::from_secs(2))
+        if !spool.worker_running()
+            && last_start.is_none_or(|t| t.elapsed() > Duration::from_secs(2))
         {
             start_worker().map_err(|e| PitrError::Async {
                 name: name.to_string(),
@@ -237,8 +240,8 @@ impl Drop for PidFile {
     }
 }
 
-fn claim_spool(opts: &AsyncPushOptions) -> PitrResult<Option<PidFile>> {
-    let path = opts.pid_file();
+fn claim_spool(spool: Spool<'_>) -> PitrResult<Option<PidFile>> {
+    let path = spool.pid_file();
     for _ in 0..2 {
         match std::fs::OpenOptions::new()
             .write(true)
@@ -252,7 +255,7 @@ fn claim_spool(opts: &AsyncPushOptions) -> PitrResult<Option<PidFile>> {
                 return Ok(Some(PidFile(path)));
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                if worker_running(opts) {
+                if spool.worker_running() {
                     return Ok(None);
                 }
                 // Left by a worker that died: take it over.
@@ -300,8 +303,8 @@ async fn pending(
     names.into_iter().map(|n| wal_dir.join(n)).collect()
 }
 
-/// The worker: pushes every pending file of `wal_dir` in batches until idle. Returns at once
-/// (with `already_running`) if another worker holds the spool.
+/// The worker of the `spool` directory: pushes every pending file of `wal_dir` in batches
+/// until idle. Returns at once (with `already_running`) if another worker holds the spool.
 ///
 /// Batches overlap: while one batch's packs, index and snapshot are being stored, the next
 /// batch is already read and encoded, so the CPU does not idle at every batch boundary. A
@@ -310,15 +313,17 @@ pub async fn run_worker(
     repo: &Arc<Repository>,
     catalog: &mut Catalog,
     wal_dir: &Path,
+    spool: &Path,
     opts: &AsyncPushOptions,
     push: &PushOptions,
 ) -> PitrResult<WorkerSummary> {
-    let out = opts.out_dir();
+    let spool = Spool(spool);
+    let out = spool.out_dir();
     tokio::fs::create_dir_all(&out)
         .await
         .map_err(|e| PitrError::io("creating the spool", &out, e))?;
     let mut summary = WorkerSummary::default();
-    let Some(_pid) = claim_spool(opts)? else {
+    let Some(_pid) = claim_spool(spool)? else {
         summary.already_running = true;
         return Ok(summary);
     };
@@ -329,9 +334,11 @@ pub async fn run_worker(
         let repo = Arc::clone(repo);
         async move { repo.lock(false).await }
     });
+    let requests = spool.in_dir();
     let mut worker = Worker {
         repo,
         out: &out,
+        requests: &requests,
         summary: &mut summary,
         lock: LockState::Taking(lock),
     };
@@ -370,6 +377,7 @@ struct Committing {
 struct Worker<'a> {
     repo: &'a Arc<Repository>,
     out: &'a Path,
+    requests: &'a Path,
     summary: &'a mut WorkerSummary,
     lock: LockState,
 }
@@ -390,7 +398,7 @@ impl Worker<'_> {
         let mut idle_since = Instant::now();
         loop {
             let busy = committing.as_ref().map_or(&none, |c| &c.names);
-            let batch = pending(wal_dir, &opts.in_dir(), self.out, opts.max_batch, busy).await;
+            let batch = pending(wal_dir, self.requests, self.out, opts.max_batch, busy).await;
             if batch.is_empty() {
                 if let Some(c) = committing.take() {
                     self.finish(c, catalog).await;

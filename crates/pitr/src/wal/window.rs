@@ -7,9 +7,9 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 
 use super::catalog::{Catalog, CatalogBackup};
-use super::error::{PitrError, PitrResult};
 use super::fetch::read_archived;
 use super::name::{HistoryEntry, SegmentId, WalFileKind, WalFileName, parse_history};
+use crate::error::{PitrError, PitrResult};
 use thinledger_repository::commands::forget::{KeepPolicy, plan_forget};
 use thinledger_repository::repo::Repository;
 use thinledger_repository::repo::id::Id;
@@ -61,7 +61,7 @@ pub(crate) fn ancestry(
 }
 
 /// Reads every archived `.history` file.
-pub async fn load_histories(
+pub(crate) async fn load_histories(
     repo: &Arc<Repository>,
     catalog: &Catalog,
 ) -> PitrResult<BTreeMap<u32, Vec<HistoryEntry>>> {
@@ -120,7 +120,7 @@ fn usable(b: &CatalogBackup, anc: &Ancestry, size: u64) -> bool {
 /// The base backup to restore for a target time (`None`: latest) on `timeline` (`None`: the
 /// newest timeline), and the window it gives. Fails with a clear message when none fits or
 /// when WAL needed to reach the target is missing.
-pub fn choose_backup(
+pub(crate) fn choose_backup(
     catalog: &Catalog,
     histories: &BTreeMap<u32, Vec<HistoryEntry>>,
     target: Option<DateTime<FixedOffset>>,
@@ -214,7 +214,7 @@ fn max_segno(catalog: &Catalog, size: u64) -> u64 {
 }
 
 /// The recoverable window of every timeline that has archived segments.
-pub fn windows_with(
+pub(crate) fn windows_with(
     catalog: &Catalog,
     histories: &BTreeMap<u32, Vec<HistoryEntry>>,
 ) -> Vec<TimelineWindow> {

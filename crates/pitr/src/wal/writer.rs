@@ -8,10 +8,11 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncRead;
 
 use thinledger_repository::chunker::{BufferPool, Chunker};
 use thinledger_repository::repo::Repository;
@@ -48,6 +49,42 @@ pub(crate) const WHOLE_BLOB_MAX: usize = 16 * 1024 * 1024;
 /// Chunks of a stream whose ids are being computed and queued at once (see
 /// [`StreamSnapshot::save`]).
 const IDS_IN_FLIGHT: usize = 4;
+
+/// Bytes read from an async stream at once, and how many such reads may wait for the chunker
+/// (see [`StreamSnapshot::save_async`]).
+const PUMP_CHUNK: usize = 1 << 20;
+const PUMP_DEPTH: usize = 4;
+
+/// A blocking [`Read`] over the buffers an async task sends; the end of the channel is the
+/// end of the stream.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl ChannelReader {
+    fn new(rx: tokio::sync::mpsc::Receiver<std::io::Result<Bytes>>) -> Self {
+        ChannelReader {
+            rx,
+            current: Bytes::new(),
+        }
+    }
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
 
 /// Buffers for [`StreamSnapshot::save_file`], kept for reuse: at most `keep` of them.
 pub(crate) fn file_buffers(keep: usize) -> Arc<BufferPool> {
@@ -202,6 +239,42 @@ impl StreamSnapshot {
         })
         .await
         .map_err(Error::task)?
+    }
+
+    /// [`StreamSnapshot::save`] for an async stream: this task reads it into a few
+    /// [`PUMP_CHUNK`] buffers at a time ([`PUMP_DEPTH`] of them queued, so memory stays
+    /// bounded) while the blocking thread chunks, hashes and queues them.
+    pub(crate) async fn save_async<R: AsyncRead + Unpin + Send>(
+        &self,
+        mut reader: R,
+    ) -> Result<std::io::Result<SavedStream>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(PUMP_DEPTH);
+        let pump = async move {
+            loop {
+                let mut buf = BytesMut::with_capacity(PUMP_CHUNK);
+                match tokio::io::AsyncReadExt::read_buf(&mut reader, &mut buf).await {
+                    // The end of the stream: dropping the sender ends the reader's stream.
+                    Ok(0) => break,
+                    Ok(_) => {
+                        // A dropped receiver: saving stopped (its error is returned).
+                        if tx.send(Ok(buf.freeze())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                        break;
+                    }
+                }
+            }
+        };
+        let save = self.save(ChannelReader::new(rx));
+        tokio::pin!(save);
+        // Saving may stop first (a repository error): the stream is then not read further.
+        tokio::select! {
+            saved = &mut save => saved,
+            () = pump => save.await,
+        }
     }
 
     /// Stores the tree of `files` (name, size, mtime, blob ids) and then the snapshot, once every

@@ -8,9 +8,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use thinledger_backup::pitr::wal::{
-    self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PitrError, PushOptions, PushOutcome,
+    self, AsyncPushOptions, Catalog, FetchOptions, FetchSource, PushOptions, PushOutcome,
 };
+use thinledger_backup::pitr::{PitrError, PitrResult};
 use thinledger_backup::{KeepPolicy, Repository};
+
+mod base_backup;
 
 use crate::common::{FailAfterPuts, assert_restic_checks_if_installed, init_local, noise};
 
@@ -28,17 +31,32 @@ fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
 }
 
 /// The asynchronous push's worker for cluster `main`, in this process (the CLI starts it as a
-/// separate process).
+/// separate process), until it idles out.
+async fn run_worker(
+    repo: &Arc<Repository>,
+    wal_dir: &Path,
+    spool: &Path,
+    opts: &AsyncPushOptions,
+) -> PitrResult<wal::WorkerSummary> {
+    let mut cat = Catalog::load(repo, "main", None).await.unwrap();
+    let push = PushOptions::default();
+    wal::run_worker(repo, &mut cat, wal_dir, spool, opts, &push).await
+}
+
+/// [`run_worker`] as a task of its own.
 fn spawn_worker(
     repo: &Arc<Repository>,
     wal_dir: &Path,
+    spool: &Path,
     opts: &AsyncPushOptions,
-) -> tokio::task::JoinHandle<wal::PitrResult<wal::WorkerSummary>> {
-    let (repo, wal_dir, opts) = (Arc::clone(repo), wal_dir.to_path_buf(), opts.clone());
-    tokio::spawn(async move {
-        let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-        wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
-    })
+) -> tokio::task::JoinHandle<PitrResult<wal::WorkerSummary>> {
+    let (repo, wal_dir, spool, opts) = (
+        Arc::clone(repo),
+        wal_dir.to_path_buf(),
+        spool.to_path_buf(),
+        opts.clone(),
+    );
+    tokio::spawn(async move { run_worker(&repo, &wal_dir, &spool, &opts).await })
 }
 
 /// Segments 1..=`count` of timeline 1, each marked ready for archiving as PostgreSQL does.
@@ -115,19 +133,13 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
     let res = wal::push_batch(&repo, &mut cat2, &[bad], &PushOptions::default())
         .await
         .unwrap();
-    assert!(matches!(
-        res[0].outcome,
-        Err(PitrError::InvalidInput { .. })
-    ));
+    assert!(matches!(&res[0].outcome, Err(e) if e.is_input_error()));
 
     // Fetch: byte for byte, with prefetch of the following segments into a spool.
     let out = tmp.path().join("restore");
     std::fs::create_dir_all(&out).unwrap();
     let spool = tmp.path().join("prefetch");
-    let opts = FetchOptions {
-        spool: Some(spool.clone()),
-        ..FetchOptions::default()
-    };
+    let opts = FetchOptions::default().with_spool(&spool);
     // The first from the repository (prefetching the next two), the second from the spool.
     for (i, from) in [(0, FetchSource::Repository), (1, FetchSource::Spool)] {
         let got = wal::fetch(
@@ -194,7 +206,7 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
             .unwrap()
             .segno,
     };
-    let n = wal::seed_spool(&repo, &cat2, first, 2, &seeded, &opts).await;
+    let n = wal::seed_spool(&repo, &cat2, first, 2, &opts.clone().with_spool(&seeded)).await;
     assert_eq!(n, 2);
     for (i, name) in names[..2].iter().enumerate() {
         assert_eq!(
@@ -216,15 +228,16 @@ async fn push_is_idempotent_refuses_conflicts_and_fetch_verifies() {
 async fn async_push_acknowledges_only_stored_files_in_batches() {
     let (tmp, repo, wal_dir) = setup().await;
     let names = ready_segments(&wal_dir, 10, 100);
-    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
-    opts.idle_exit = Duration::from_millis(200);
-    opts.max_batch = 4;
-    opts.timeout = Duration::from_secs(60);
+    let spool = tmp.path().join("spool");
+    let opts = AsyncPushOptions::default()
+        .with_idle_exit(Duration::from_millis(200))
+        .with_max_batch(4)
+        .with_timeout(Duration::from_secs(60));
     // The worker runs in this process (the CLI starts it as a separate process).
-    let worker = spawn_worker(&repo, &wal_dir, &opts);
+    let worker = spawn_worker(&repo, &wal_dir, &spool, &opts);
     let no_spawn = || Ok(());
     for n in &names {
-        wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+        wal::push_async(&wal_dir.join(n), &spool, &opts, &no_spawn)
             .await
             .unwrap();
     }
@@ -239,16 +252,10 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
     // A conflicting file is reported through an .error status, and push_async fails.
     let other = seg_name(1, 3);
     std::fs::write(wal_dir.join(&other), noise(SEG, 999)).unwrap();
-    let out = opts.spool.join("out");
-    let worker = {
-        let (repo, wal_dir, opts) = (Arc::clone(&repo), wal_dir.clone(), opts.clone());
-        std::fs::remove_file(out.join(format!("{other}.ok"))).ok();
-        tokio::spawn(async move {
-            let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-            wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default()).await
-        })
-    };
-    let e = wal::push_async(&wal_dir.join(&other), &opts, &no_spawn)
+    let out = spool.join("out");
+    std::fs::remove_file(out.join(format!("{other}.ok"))).ok();
+    let worker = spawn_worker(&repo, &wal_dir, &spool, &opts);
+    let e = wal::push_async(&wal_dir.join(&other), &spool, &opts, &no_spawn)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("different content"), "{e}");
@@ -257,36 +264,31 @@ async fn async_push_acknowledges_only_stored_files_in_batches() {
     // An acknowledgement names the very file the worker read: one for another identity (a
     // file since replaced) is dropped, never taken for this file. No worker runs now, so
     // the push times out and PostgreSQL would retry.
-    let sha_now = wal::push::sha256_file(&wal_dir.join(&other)).await.unwrap();
+    let sha_now = wal::sha256_file(&wal_dir.join(&other)).await.unwrap();
     let stale = out.join(format!("{other}.ok"));
     std::fs::remove_file(out.join(format!("{other}.error"))).ok();
     std::fs::write(&stale, format!("{sha_now} 1:2:9:0.000000000:0.000000000")).unwrap();
-    let mut short = opts.clone();
-    short.timeout = Duration::from_millis(300);
-    let e = wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+    let short = opts.clone().with_timeout(Duration::from_millis(300));
+    let e = wal::push_async(&wal_dir.join(&other), &spool, &short, &no_spawn)
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no answer"), "{e}");
     assert!(!stale.exists(), "the stale acknowledgement was kept");
     // The identity written by a worker is the file's as it is now.
     let meta = std::fs::metadata(wal_dir.join(&other)).unwrap();
-    std::fs::write(
-        &stale,
-        format!("{sha_now} {}", wal::push::file_identity(&meta)),
-    )
-    .unwrap();
-    wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+    std::fs::write(&stale, format!("{sha_now} {}", wal::file_identity(&meta))).unwrap();
+    wal::push_async(&wal_dir.join(&other), &spool, &short, &no_spawn)
         .await
         .unwrap();
     // An older worker's acknowledgement (SHA-256 only) is checked by hashing.
     std::fs::write(&stale, "0".repeat(64)).unwrap();
     assert!(
-        wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+        wal::push_async(&wal_dir.join(&other), &spool, &short, &no_spawn)
             .await
             .is_err()
     );
     std::fs::write(&stale, &sha_now).unwrap();
-    wal::push_async(&wal_dir.join(&other), &short, &no_spawn)
+    wal::push_async(&wal_dir.join(&other), &spool, &short, &no_spawn)
         .await
         .unwrap();
 }
@@ -301,16 +303,14 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     // The first batch's snapshot gets through, the later ones fail (after their packs and
     // index were stored, maybe while the next batch was being read).
     let repo = FailAfterPuts::open(&tmp.path().join("repo"), 1, "snapshots/").await;
-    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
-    opts.idle_exit = Duration::from_millis(200);
-    opts.max_batch = 4;
-    let mut cat = Catalog::load(&repo, "main", None).await.unwrap();
-    let summary = wal::run_worker(&repo, &mut cat, &wal_dir, &opts, &PushOptions::default())
-        .await
-        .unwrap();
+    let spool = tmp.path().join("spool");
+    let opts = AsyncPushOptions::default()
+        .with_idle_exit(Duration::from_millis(200))
+        .with_max_batch(4);
+    let summary = run_worker(&repo, &wal_dir, &spool, &opts).await.unwrap();
     assert!(summary.failed > 0, "no batch failed: {summary:?}");
 
-    let out = opts.spool.join("out");
+    let out = spool.join("out");
     let archived = Catalog::load(&good, "main", None).await.unwrap();
     let no_spawn = || Ok(());
     let mut refused = 0;
@@ -325,7 +325,7 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
         if !acked {
             refused += 1;
             assert!(
-                wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+                wal::push_async(&wal_dir.join(n), &spool, &opts, &no_spawn)
                     .await
                     .is_err(),
                 "{n} was not stored, yet its push succeeded"
@@ -335,9 +335,9 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     assert_eq!(refused, 8, "the first batch of 4 is stored: {summary:?}");
 
     // PostgreSQL retries: a worker on the healthy store archives every file.
-    let worker = spawn_worker(&good, &wal_dir, &opts);
+    let worker = spawn_worker(&good, &wal_dir, &spool, &opts);
     for n in &names {
-        wal::push_async(&wal_dir.join(n), &opts, &no_spawn)
+        wal::push_async(&wal_dir.join(n), &spool, &opts, &no_spawn)
             .await
             .unwrap();
     }
@@ -345,7 +345,7 @@ async fn async_worker_acknowledges_nothing_of_a_failed_batch() {
     let archived = Catalog::load(&good, "main", None).await.unwrap();
     for n in &names {
         let f = archived.get(n).unwrap_or_else(|| panic!("{n} lost"));
-        let sha = wal::push::sha256_file(&wal_dir.join(n)).await.unwrap();
+        let sha = wal::sha256_file(&wal_dir.join(n)).await.unwrap();
         assert_eq!(f.file.sha256, sha, "{n} archived with other content");
     }
     assert_restic_checks_if_installed(&tmp.path().join("repo"));
@@ -406,9 +406,10 @@ async fn push_refuses_a_segment_of_the_wrong_size() {
         .unwrap();
     assert_eq!(res.len(), refused.len());
     for (r, p) in res.iter().zip(&refused) {
-        let Err(e @ PitrError::InvalidInput { .. }) = &r.outcome else {
+        let Err(e) = &r.outcome else {
             panic!("{}: {:?}", p.display(), r.outcome)
         };
+        assert!(e.is_input_error(), "{e}");
         let text = e.to_string();
         assert!(text.contains(&p.display().to_string()), "{text}");
         assert!(text.contains("not a whole segment"), "{text}");
@@ -469,21 +470,24 @@ async fn async_push_of_a_file_not_marked_ready_returns_promptly() {
     std::fs::remove_dir_all(wal_dir.join("archive_status")).unwrap();
     let name = seg_name(1, 1);
     let path = write_seg(&wal_dir, &name, 31);
-    let mut opts = AsyncPushOptions::new(tmp.path().join("spool"));
-    opts.idle_exit = Duration::from_secs(2);
-    opts.timeout = Duration::from_secs(30);
+    let spool = tmp.path().join("spool");
+    let opts = AsyncPushOptions::default()
+        .with_idle_exit(Duration::from_secs(2))
+        .with_timeout(Duration::from_secs(30));
     let started = std::time::Instant::now();
-    let worker = spawn_worker(&repo, &wal_dir, &opts);
+    let worker = spawn_worker(&repo, &wal_dir, &spool, &opts);
     let no_spawn = || Ok(());
-    wal::push_async(&path, &opts, &no_spawn).await.unwrap();
+    wal::push_async(&path, &spool, &opts, &no_spawn)
+        .await
+        .unwrap();
     let took = started.elapsed();
     assert!(took < Duration::from_secs(10), "the push took {took:?}");
     let summary = worker.await.unwrap().unwrap();
     assert_eq!(summary.stored, 1, "{summary:?}");
     let cat = Catalog::load(&repo, "main", None).await.unwrap();
-    let sha = wal::push::sha256_file(&path).await.unwrap();
+    let sha = wal::sha256_file(&path).await.unwrap();
     assert_eq!(cat.get(&name).map(|f| f.file.sha256.clone()), Some(sha));
     // The request is gone with the push: nothing is left for a later worker to redo.
-    let requests = opts.spool.join("in");
+    let requests = spool.join("in");
     assert_eq!(std::fs::read_dir(&requests).unwrap().count(), 0);
 }

@@ -15,60 +15,47 @@ fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
 }
 
-#[test]
-fn next_fire_in_time_zones_across_dst() {
-    let (ny, zh) = ("America/New_York", "Europe/Zurich");
-    for (expr, zone, after, next) in [
-        // New York: 09:00 local is 13:00Z in summer and 14:00Z in winter.
-        (
-            "0 9 * * *",
-            ny,
-            utc(2025, 7, 1, 0, 0),
-            utc(2025, 7, 1, 13, 0),
-        ),
-        (
-            "0 9 * * *",
-            ny,
-            utc(2025, 12, 1, 0, 0),
-            utc(2025, 12, 1, 14, 0),
-        ),
-        // Zurich, spring forward (2025-03-30, 02:00 CET -> 03:00 CEST): 02:30 does not exist;
-        // the run happens at the first instant after the gap (03:00 CEST = 01:00Z), once.
-        (
-            "30 2 * * *",
-            zh,
-            utc(2025, 3, 29, 12, 0),
-            utc(2025, 3, 30, 1, 0),
-        ),
-        (
-            "30 2 * * *",
-            zh,
-            utc(2025, 3, 30, 1, 0),
-            utc(2025, 3, 31, 0, 30),
-        ),
-        // Fall back (2025-10-26, 03:00 CEST -> 02:00 CET): 02:30 happens twice; a fixed-time
-        // job runs once, at the earlier instant (00:30Z), and next on the 27th (01:30Z, CET).
-        (
-            "30 2 * * *",
-            zh,
-            utc(2025, 10, 25, 12, 0),
-            utc(2025, 10, 26, 0, 30),
-        ),
-        (
-            "30 2 * * *",
-            zh,
-            utc(2025, 10, 26, 0, 30),
-            utc(2025, 10, 27, 1, 30),
-        ),
-    ] {
-        let schedule = CronSchedule::parse("schedule", expr, zone).unwrap();
-        assert_eq!(
-            schedule.next_after(after),
-            Some(next),
-            "{expr} in {zone} after {after}"
-        );
-    }
+const NEW_YORK: &str = "America/New_York";
+const ZURICH: &str = "Europe/Zurich";
 
+// New York: 09:00 local is 13:00Z in summer and 14:00Z in winter.
+#[rstest::rstest]
+#[case::new_york_summer("0 9 * * *", NEW_YORK, utc(2025, 7, 1, 0, 0), utc(2025, 7, 1, 13, 0))]
+#[case::new_york_winter("0 9 * * *", NEW_YORK, utc(2025, 12, 1, 0, 0), utc(2025, 12, 1, 14, 0))]
+// Zurich, spring forward (2025-03-30, 02:00 CET -> 03:00 CEST): 02:30 does not exist; the run
+// happens at the first instant after the gap (03:00 CEST = 01:00Z), once.
+#[case::spring_gap("30 2 * * *", ZURICH, utc(2025, 3, 29, 12, 0), utc(2025, 3, 30, 1, 0))]
+#[case::after_the_gap("30 2 * * *", ZURICH, utc(2025, 3, 30, 1, 0), utc(2025, 3, 31, 0, 30))]
+// Fall back (2025-10-26, 03:00 CEST -> 02:00 CET): 02:30 happens twice; a fixed-time job runs
+// once, at the earlier instant (00:30Z), and next on the 27th (01:30Z, CET).
+#[case::fall_repeat(
+    "30 2 * * *",
+    ZURICH,
+    utc(2025, 10, 25, 12, 0),
+    utc(2025, 10, 26, 0, 30)
+)]
+#[case::after_the_repeat(
+    "30 2 * * *",
+    ZURICH,
+    utc(2025, 10, 26, 0, 30),
+    utc(2025, 10, 27, 1, 30)
+)]
+fn next_fire_in_time_zones_across_dst(
+    #[case] expr: &str,
+    #[case] zone: &str,
+    #[case] after: DateTime<Utc>,
+    #[case] next: DateTime<Utc>,
+) {
+    let schedule = CronSchedule::parse("schedule", expr, zone).unwrap();
+    assert_eq!(
+        schedule.next_after(after),
+        Some(next),
+        "{expr} in {zone} after {after}"
+    );
+}
+
+#[test]
+fn an_interval_job_runs_through_the_repeated_hour() {
     // An interval job runs on every real instant, both passes through the repeated hour.
     let every30 = CronSchedule::parse("schedule", "*/30 * * * *", "Europe/Zurich").unwrap();
     let fires = every30.fires_between(utc(2025, 10, 25, 23, 59), utc(2025, 10, 26, 2, 0), 100);
@@ -152,11 +139,10 @@ impl JobRunner for FakeJob {
 
 fn timing(expr: &str) -> JobTiming {
     let mut t = JobTiming::new(CronSchedule::parse("schedule", expr, "UTC").unwrap());
-    t.retry = RetryPolicy {
-        retries: 0,
-        initial_backoff: Duration::from_secs(30),
-        max_backoff: Duration::from_secs(600),
-    };
+    t.retry = RetryPolicy::default()
+        .with_retries(0)
+        .with_initial_backoff(Duration::from_secs(30))
+        .with_max_backoff(Duration::from_secs(600));
     t
 }
 
@@ -326,11 +312,10 @@ async fn retries_back_off_exponentially_then_succeed() {
     let clock = TokioClock::starting_at(utc(2025, 1, 1, 0, 59));
     let job = FakeJob::new(clock, Duration::from_secs(1), 3);
     let mut t = timing("0 * * * *");
-    t.retry = RetryPolicy {
-        retries: 3,
-        initial_backoff: Duration::from_secs(30),
-        max_backoff: Duration::from_secs(45),
-    };
+    t.retry = RetryPolicy::default()
+        .with_retries(3)
+        .with_initial_backoff(Duration::from_secs(30))
+        .with_max_backoff(Duration::from_secs(45));
     let s = scheduler(&job, t, clock, Duration::from_secs(60));
     let (text, _) = run_for(s, clock, Duration::from_secs(30 * 60)).await;
     let starts = job.starts.lock().unwrap().clone();

@@ -137,12 +137,15 @@ fn print_backups(out: &mut dyn Write, list: &[CatalogBackup]) -> std::io::Result
 
 async fn base_backup(g: &Globals, a: &BaseBackupArgs) -> anyhow::Result<u8> {
     let (repo, mut catalog) = a.archive.open(g).await?;
-    let mut opts = BaseBackupOptions::new(a.dbname.clone());
+    let mut opts = BaseBackupOptions::default()
+        .with_connection(&a.dbname)
+        .with_fast_checkpoint(!a.spread_checkpoint);
     if let Some(bin) = &a.pg_bin {
-        opts.pg_basebackup = bin.join("pg_basebackup");
+        opts = opts.with_pg_basebackup(bin.join("pg_basebackup"));
     }
-    opts.label = a.label.clone();
-    opts.fast_checkpoint = !a.spread_checkpoint;
+    if let Some(label) = &a.label {
+        opts = opts.with_label(label);
+    }
     let s = pg::base_backup(&repo, &mut catalog, &opts)
         .await
         .map_err(pitr_err)?;
@@ -172,17 +175,19 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
         .clone()
         .unwrap_or_else(|| target.join("thinledger-prefetch"));
     let command = archive_command(g, &a.archive)?;
-    let opts = PgRestoreOptions {
-        target_dir: target.clone(),
-        to,
-        restore_command: command.restore_command(&spool),
-        recovery_end_command: Some(ArchiveCommand::recovery_end_command(&spool)),
-        prefetch_spool: Some(spool.clone()),
-        concurrency: 8,
-    };
-    let s = pg::restore(&repo, &catalog, &opts)
-        .await
-        .map_err(pitr_err)?;
+    let opts = PgRestoreOptions::default()
+        .with_to(to)
+        .with_recovery_end_command(ArchiveCommand::recovery_end_command(&spool))
+        .with_prefetch_spool(&spool);
+    let s = pg::restore(
+        &repo,
+        &catalog,
+        &target,
+        &command.restore_command(&spool),
+        &opts,
+    )
+    .await
+    .map_err(pitr_err)?;
     print_data(g, &s, |out: &mut dyn Write| {
         writeln!(
             out,

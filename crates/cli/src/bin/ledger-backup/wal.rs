@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use thinledger_backup::Repository;
-use thinledger_backup::pitr::ArchiveCommand;
 use thinledger_backup::pitr::wal::{
-    self, AsyncPushOptions, Catalog, FetchOptions, PitrError, PushOptions, PushOutcome,
+    self, AsyncPushOptions, Catalog, FetchOptions, PushOptions, PushOutcome,
 };
+use thinledger_backup::pitr::{ArchiveCommand, PitrError};
 use thinledger_cli::EXIT_OK;
 
 use crate::context::{Globals, bad};
@@ -57,7 +57,7 @@ impl ArchiveArgs {
 /// Maps a PITR error so the exit code is right: bad input 2, everything else 1.
 pub fn pitr_err(e: PitrError) -> anyhow::Error {
     match e {
-        PitrError::InvalidInput { .. } => bad(e.to_string()),
+        e if e.is_input_error() => bad(e.to_string()),
         PitrError::Engine(inner) => anyhow::Error::new(inner),
         other => anyhow::Error::new(other),
     }
@@ -200,37 +200,10 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
         .parent()
         .map(Path::to_path_buf)
         .ok_or_else(|| bad(format!("{}: not a file in pg_wal", a.path.display())))?;
-    // The password command goes to the worker through its environment, not its command
-    // line, which every local user can read (`ps`).
     let command = archive_command(g, &a.archive)?;
-    let worker_cmd = command.worker_args(&wal_dir, &spool);
-    let worker_env = command.worker_env();
-    let mut opts = AsyncPushOptions::new(&spool);
-    opts.timeout = Duration::from_secs(a.timeout.max(1));
-    let log = spool.join("worker.log");
-    let start = move || -> std::io::Result<()> {
-        use std::os::unix::process::CommandExt;
-        std::fs::create_dir_all(log.parent().unwrap_or(Path::new(".")))?;
-        let err = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log)?;
-        let mut cmd = std::process::Command::new(std::env::current_exe()?);
-        if let Some((key, value)) = &worker_env {
-            cmd.env(key, value);
-        }
-        cmd.args(&worker_cmd)
-            .arg("--log-format")
-            .arg("json")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(err)
-            // Its own process group: a signal to the archive_command's group does not stop it.
-            .process_group(0)
-            .spawn()
-            .map(|_| ())
-    };
-    wal::push_async(&path, &opts, &start)
+    let opts = AsyncPushOptions::default().with_timeout(Duration::from_secs(a.timeout.max(1)));
+    let start = || command.start_worker(&wal_dir, &spool);
+    wal::push_async(&path, &spool, &opts, &start)
         .await
         .map_err(pitr_err)?;
     Ok(EXIT_OK as u8)
@@ -238,12 +211,12 @@ async fn push_async(g: &Globals, a: &PushArgs) -> anyhow::Result<u8> {
 
 async fn worker(g: &Globals, a: &WorkerArgs) -> anyhow::Result<u8> {
     let (repo, mut catalog) = a.archive.open(g).await?;
-    let opts = AsyncPushOptions::new(&a.spool);
     let s = wal::run_worker(
         &repo,
         &mut catalog,
         &a.wal_dir,
-        &opts,
+        &a.spool,
+        &AsyncPushOptions::default(),
         &PushOptions::default(),
     )
     .await
@@ -261,27 +234,21 @@ async fn worker(g: &Globals, a: &WorkerArgs) -> anyhow::Result<u8> {
 async fn fetch(g: &Globals, a: &FetchArgs) -> anyhow::Result<u8> {
     // A prefetched file, or one a fresh listing says is not archived, needs neither the
     // repository nor its password (no key derivation).
-    let listing_ttl = std::time::Duration::from_secs(a.listing_ttl);
     if let Some(spool) = &a.spool {
-        if wal::fetch_from_spool(spool, &a.name, &a.dest)
+        let ttl = Duration::from_secs(a.listing_ttl);
+        let cluster = &a.archive.cluster;
+        if wal::fetch_without_repository(spool, cluster, &a.name, &a.dest, ttl)
             .await
             .map_err(pitr_err)?
         {
             return Ok(EXIT_OK as u8);
         }
-        if wal::known_missing(spool, &a.archive.cluster, &a.name, listing_ttl).await {
-            return Err(pitr_err(PitrError::NotInArchive {
-                name: a.name.clone(),
-                cluster: a.archive.cluster.clone(),
-            }));
-        }
     }
     let (repo, mut catalog) = a.archive.open(g).await?;
-    let opts = FetchOptions {
-        spool: a.spool.clone(),
-        prefetch: a.prefetch,
-        ..FetchOptions::default()
-    };
+    let mut opts = FetchOptions::default().with_prefetch(a.prefetch);
+    if let Some(spool) = &a.spool {
+        opts = opts.with_spool(spool);
+    }
     wal::fetch(&repo, &mut catalog, &a.name, &a.dest, &opts)
         .await
         .map_err(pitr_err)?;

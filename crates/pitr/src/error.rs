@@ -5,8 +5,13 @@ use std::path::PathBuf;
 /// What can go wrong archiving WAL, taking base backups and restoring to a point in time.
 ///
 /// The CLI maps [`PitrError::NotInArchive`] to a plain failure (PostgreSQL's restore_command
-/// treats it as "end of the archive"), [`PitrError::Conflict`] to a loud failure, and
-/// [`PitrError::InvalidInput`] to bad input.
+/// treats it as "end of the archive"), [`PitrError::Conflict`] to a loud failure, and an
+/// input error ([`PitrError::is_input_error`]) to bad input.
+///
+/// A caller-supplied value that breaks a rule (a WAL file name, a segment size, a label, a
+/// recovery target, a non-empty target directory) is the engine's own
+/// [`thinledger_repository::Error::InvalidInput`] (naming the field, the value, the rule and
+/// the fix) inside [`PitrError::Engine`]: one invalid-input error for the whole engine.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PitrError {
@@ -40,16 +45,6 @@ pub enum PitrError {
         name: String,
         /// What did not match.
         detail: String,
-    },
-    /// A caller-supplied value breaks a rule.
-    #[error("invalid {field} `{value}`: {rule}")]
-    InvalidInput {
-        /// The field or flag.
-        field: &'static str,
-        /// The value.
-        value: String,
-        /// The rule and the fix.
-        rule: String,
     },
     /// A local file operation failed.
     #[error("{op} {}: {source}", path.display())]
@@ -91,6 +86,28 @@ pub enum PitrError {
 }
 
 impl PitrError {
+    /// Whether the caller's input was refused (the engine's `InvalidInput`), rather than the
+    /// archive, the repository or a tool failing.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            PitrError::Engine(thinledger_repository::Error::InvalidInput { .. })
+        )
+    }
+
+    /// A caller-supplied `value` of `field` breaks `rule` (which says the fix).
+    pub(crate) fn invalid(
+        field: &'static str,
+        value: impl Into<String>,
+        rule: impl Into<String>,
+    ) -> Self {
+        PitrError::Engine(thinledger_repository::Error::InvalidInput {
+            field,
+            value: value.into(),
+            rule: rule.into(),
+        })
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         PitrError::Io {
             op,
