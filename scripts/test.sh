@@ -26,7 +26,16 @@ for setup in scripts/services/*.sh; do
     source "$setup"
 done
 
-cargo test --workspace --all-features --locked "$@"
+# `--workspace` would override a `-p PACKAGE` given for a targeted run, so it is added only
+# when no package is named.
+scope=(--workspace)
+for arg in "$@"; do
+    case "$arg" in
+    --) break ;;
+    -p | --package | -p* | --package=*) scope=() ;;
+    esac
+done
+cargo test "${scope[@]}" --all-features --locked "$@"
 
 # A downstream application outside the workspace (tests/downstream, its own Cargo.lock) that
 # picks its own Kubernetes version: it builds only while no library crate picks one. It uses
