@@ -8,12 +8,9 @@ use futures::future::BoxFuture;
 
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, RunContext};
 use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, RepositoryJobSpec};
-use thinledger_repository::commands::check::{CheckOptions, ReadData, check};
-use thinledger_repository::commands::forget::{apply_forget, plan_forget};
-use thinledger_repository::commands::prune::{PruneOptions, prune};
-use thinledger_repository::commands::restore::{RestoreOptions, restore};
 use thinledger_repository::{
-    BackupOptions, Error, InitOptions, Password, Repository, backup_paths, backup_reader,
+    BackupOptions, CheckOptions, Error, InitOptions, Password, PruneOptions, ReadData, Repository,
+    RestoreOptions, apply_forget, backup_paths, backup_reader, check, plan_forget, prune, restore,
 };
 use thinledger_store::{EnvVars, StoreBuilder};
 

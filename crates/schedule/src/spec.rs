@@ -11,10 +11,10 @@ use thinledger_topology::IdentityBinding;
 use super::cron::CronSchedule;
 use super::error::ScheduleError;
 use super::timing::{DurationText, JobTiming, Overlap, RetryPolicy};
+use thinledger_repository::KeepPolicy;
 /// Where a password comes from, read again on every run (a rotated password is picked up
 /// without a restart).
 pub use thinledger_repository::PasswordSource;
-use thinledger_repository::commands::forget::KeepPolicy;
 use thinledger_store::StoreBuilder;
 
 /// The whole schedule file.

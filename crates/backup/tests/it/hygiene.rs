@@ -244,10 +244,7 @@ async fn check_reports_two_entries_of_one_name() {
     repo.load_index().await.unwrap();
 
     // A crafted tree written with the engine: a symlink and a directory both called `x`.
-    let saver = thinledger_backup::repository::saver::BlobSaver::new(
-        Arc::clone(&repo),
-        SaverOptions::default(),
-    );
+    let saver = thinledger_backup::raw::BlobSaver::new(Arc::clone(&repo), SaverOptions::default());
     let empty_id = save_tree(&saver, &Tree::default()).await;
     let mut link = Node::new("x", NodeType::Symlink);
     link.linktarget = "/outside".into();

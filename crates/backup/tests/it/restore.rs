@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use thinledger_backup::repository::repo::tree::go_mode_from_unix;
-use thinledger_backup::repository::saver::BlobSaver;
+use thinledger_backup::raw::{BlobSaver, go_mode_from_unix};
 use thinledger_backup::{
     BackupOptions, BlobType, Id, Node, NodeType, Overwrite, Repository, RestoreOptions,
     RestoreSummary, SaverOptions, Tree, backup_paths, restore,

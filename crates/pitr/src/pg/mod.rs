@@ -45,9 +45,7 @@ use crate::wal::{
     BaseBackup, Catalog, CatalogBackup, FetchOptions, Lsn, PitrError, PitrResult, SegmentId,
     choose_backup, load_histories,
 };
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::tree::NodeType;
-use thinledger_repository::saver::SaverOptions;
+use thinledger_repository::{NodeType, Repository, SaverOptions};
 
 /// Knobs of a base backup.
 #[derive(Debug, Clone)]

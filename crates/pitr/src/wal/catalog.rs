@@ -17,10 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::error::{PitrError, PitrResult};
 use super::name::{DEFAULT_SEGMENT_SIZE, Lsn, WalFileName};
 use super::writer::StoredBlob;
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::backend::FileType;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::repo::snapshot::Snapshot;
+use thinledger_repository::{FileType, Id, Repository, Snapshot};
 
 /// Tag of snapshots holding archived WAL files.
 pub const WAL_TAG: &str = "thinledger-wal";

@@ -12,10 +12,8 @@ use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
 use super::error::{PitrError, PitrResult};
 use super::name::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, WalFileKind, WalFileName};
 use super::writer::{self, StreamSnapshot};
-use thinledger_repository::chunker::BufferPool;
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::saver::{Compression, SaverOptions};
+use thinledger_repository::raw::BufferPool;
+use thinledger_repository::{Compression, Id, Repository, SaverOptions};
 
 /// Knobs of pushing.
 #[derive(Debug, Clone)]

@@ -40,7 +40,7 @@ use super::push::{
     sha256_file, stage,
 };
 use super::writer;
-use thinledger_repository::repo::Repository;
+use thinledger_repository::Repository;
 
 /// Knobs of asynchronous pushing.
 #[derive(Debug, Clone)]
@@ -351,12 +351,8 @@ pub async fn run_worker(
 }
 
 enum LockState {
-    Taking(
-        tokio::task::JoinHandle<
-            thinledger_repository::Result<thinledger_repository::repo::lock::Lock>,
-        >,
-    ),
-    Held(thinledger_repository::repo::lock::Lock),
+    Taking(tokio::task::JoinHandle<thinledger_repository::Result<thinledger_repository::Lock>>),
+    Held(thinledger_repository::Lock),
     Released,
 }
 

@@ -125,12 +125,13 @@ pub fn display_path(p: &Path) -> String {
 }
 
 impl LsEntry {
-    /// [`LsEntry::path`] for people (see [`display_path`]).
+    /// [`LsEntry::path`] for people: each name escaped as restic stores it
+    /// (`/data/caf\xe9.txt`, `/data/nl\nx`, `/data/a\\b`), so the path is unambiguous on one line.
     pub fn display_path(&self) -> String {
         display_path(&self.path)
     }
 
-    /// [`LsEntry::link_target`] for people (see [`display_path`]).
+    /// [`LsEntry::link_target`] for people, escaped as [`LsEntry::display_path`] escapes.
     pub fn display_link_target(&self) -> String {
         display_path(&self.link_target)
     }

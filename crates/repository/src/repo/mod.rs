@@ -245,7 +245,7 @@ impl Repository {
     }
 
     /// Sets how often a lock this repository holds is rewritten with a fresh time (default
-    /// [`lock::REFRESH_EVERY`]). Others treat a lock as stale after [`lock::STALE_AFTER`], so
+    /// 5 minutes). Others treat a lock as stale after 30 minutes without a refresh, so
     /// the interval is kept between 100 ms and a third of that.
     #[must_use]
     pub fn with_lock_refresh(mut self, every: std::time::Duration) -> Repository {
