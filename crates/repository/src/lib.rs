@@ -14,7 +14,8 @@
 //!
 //! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
 //! folder, see [`Repository::scan_strays`]), [`prune()`], [`repair_index`] and
-//! [`repair_snapshots`] (`repair index`, `repair snapshots`). [`Repository::with_no_lock`] reads without
+//! [`repair_snapshots`] (`repair index`, `repair snapshots`), and [`forget()`]: forget by a
+//! policy, then prune, as one call with one report. [`Repository::with_no_lock`] reads without
 //! writing a lock; [`Repository::load_index`] skips damaged index files with a warning.
 //!
 //! # Public surface
@@ -25,7 +26,8 @@
 //! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
 //!   ([`BackupOptions`], [`SaverOptions`]), [`restore`] / [`dump`] ([`RestoreOptions`]),
 //!   [`check()`] ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`]
-//!   ([`KeepPolicy`]), [`prune()`] ([`PruneOptions`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
+//!   ([`KeepPolicy`]), [`prune()`] ([`PruneOptions`]), [`forget()`]
+//!   ([`ForgetOptions`], [`ForgetReport`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
 //! - the format's values: [`Snapshot`], [`SnapshotFilter`], [`Tree`], [`Node`], [`Id`],
 //!   [`Config`], [`BlobType`], [`FileType`]; [`Error`].
 //!
@@ -74,7 +76,10 @@ pub use commands::backup::{
 };
 pub use commands::check::{CheckOptions, CheckReport, ReadData, check};
 pub use commands::copy::{CopySummary, copy};
-pub use commands::forget::{ForgetGroup, ForgetPlan, KeepPolicy, Kept, apply_forget, plan_forget};
+pub use commands::forget::{
+    ForgetGroup, ForgetOptions, ForgetPlan, ForgetReport, KeepPolicy, Kept, apply_forget, forget,
+    plan_forget,
+};
 pub use commands::ls::{LsEntry, ls};
 pub use commands::prune::{PruneOptions, PrunePlan, prune};
 pub use commands::repair::{

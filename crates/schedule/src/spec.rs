@@ -229,14 +229,13 @@ fn yes() -> bool {
 impl RetentionSpec {
     /// The engine's policy.
     pub fn policy(&self) -> KeepPolicy {
-        KeepPolicy {
-            last: self.keep_last,
-            hourly: self.keep_hourly,
-            daily: self.keep_daily,
-            weekly: self.keep_weekly,
-            monthly: self.keep_monthly,
-            yearly: self.keep_yearly,
-        }
+        KeepPolicy::default()
+            .with_last(self.keep_last)
+            .with_hourly(self.keep_hourly)
+            .with_daily(self.keep_daily)
+            .with_weekly(self.keep_weekly)
+            .with_monthly(self.keep_monthly)
+            .with_yearly(self.keep_yearly)
     }
 }
 

@@ -272,8 +272,8 @@ async fn check_reports_two_entries_of_one_name() {
 async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_backup() {
     let (setup, repo) = Setup::with_repo().await;
     let dir = &setup.dir;
-    let mut small = BackupOptions::default();
-    small.saver.pack_size = 256 * 1024;
+    let small =
+        BackupOptions::default().with_saver(SaverOptions::default().with_pack_size(256 * 1024));
     setup.backup(&repo, &small).await;
 
     // Lose one pack of file data.

@@ -28,14 +28,12 @@ impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
             read_concurrency: 4,
-            saver: SaverOptions {
-                // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left
-                // real WAL a third smaller, which the encryption, hashing and writing of fewer
-                // bytes paid back (bench/RESULTS.md, PITR).
-                compression: Compression::Auto,
-                upload_slots: 4,
-                ..SaverOptions::default()
-            },
+            // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left real
+            // WAL a third smaller, which the encryption, hashing and writing of fewer bytes
+            // paid back (bench/RESULTS.md, PITR).
+            saver: SaverOptions::default()
+                .with_compression(Compression::Auto)
+                .with_upload_slots(4),
         }
     }
 }

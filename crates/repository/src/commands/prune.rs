@@ -54,6 +54,7 @@ impl Default for PruneOptions {
 
 /// What prune will do (or did).
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct PrunePlan {
     /// Snapshots considered.
     pub snapshots: usize,
