@@ -7,15 +7,16 @@
 //!
 //! | feature | module | crate |
 //! |---|---|---|
-//! | (always) | root (the engine's items), [`repository`] (its low-level API) | `thinledger-repository` |
+//! | (always) | root (the engine's items), [`raw`] (its format layer) | `thinledger-repository` |
 //! | (always; `s3`, `azure`, `gcs` add cloud stores) | [`store`] | `thinledger-store` |
 //! | `pitr` | `pitr` (`pitr::wal`, `pitr::pg`) | `thinledger-pitr` |
 //! | `cockroach` | `cockroach` | `thinledger-cockroach` |
 //! | `schedule` (`kubernetes` adds `schedule::render`) | `schedule` | `thinledger-schedule` |
 //!
-//! Each crate is reachable once: the engine's items at the root ([`Repository`],
-//! [`backup_paths`], [`restore`], [`PasswordSource`], …) and its low-level API under
-//! [`repository`]; the others under their module. [`object_store`] is re-exported so users
+//! Each item is reachable once: the engine's items at the root ([`Repository`],
+//! [`backup_paths`], [`restore`], [`PasswordSource`], …) and its format layer under [`raw`]
+//! (what a crate storing its own kinds of data needs, as `thinledger-pitr` does); the other
+//! crates under their module. [`object_store`] is re-exported so users
 //! need not match its version.
 //!
 //! `full` enables all of them, `all-stores` every cloud store. The `kubernetes` feature uses
@@ -37,27 +38,11 @@
 //! # Ok(()) }
 //! ```
 
-/// The object-store crate the engine and the stores are written against, so users need not
-/// match its version.
-pub use thinledger_repository::object_store;
-
-/// The repository engine as a namespace: its low-level API (`repository::repo`,
-/// `repository::saver`, `repository::chunker`, `repository::commands`), for tools that work
-/// below the verbs re-exported at this crate's root.
-pub use thinledger_repository as repository;
-
-// The engine's public surface, as `thinledger_repository` lists it.
-pub use thinledger_repository::{
-    BackupOptions, BackupProgress, BackupSummary, BlobType, CheckOptions, CheckReport, Compression,
-    Config, CopySummary, DamagedFile, EntryError, Error, FileType, ForgetPlan, Id, InitOptions,
-    KdfParams, KeepPolicy, Lock, LockFile, LsEntry, NameProblem, NameProblemKind, Node, NodeName,
-    NodeType, Overwrite, ParentSelection, Password, PasswordError, PasswordSource, PruneOptions,
-    PrunePlan, ReadData, RepairIndexOptions, RepairIndexReport, RepairSnapshotsOptions,
-    RepairSnapshotsReport, RepairedSnapshot, Repository, RestoreOptions, RestoreProgress,
-    RestoreSummary, Result, SaverOptions, Snapshot, SnapshotEntry, SnapshotFilter, Tree,
-    apply_forget, backup_paths, backup_reader, check, copy, dump, ls, plan_forget, prune,
-    repair_index, repair_snapshots, restore,
-};
+// The engine's public surface, exactly as `thinledger_repository`'s root lists it (one list to
+// keep, not two): `Repository`, the verbs, their options and reports, the format's values,
+// `raw` (the format layer) and `object_store` (the store crate, so users need not match its
+// version).
+pub use thinledger_repository::*;
 
 pub use thinledger_store as store;
 

@@ -38,9 +38,8 @@ mod version;
 
 pub use exit::{
     BadInput, EXIT_BAD_INPUT, EXIT_CODES, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED,
-    EXIT_NO_REPOSITORY, EXIT_OK, EXIT_WRONG_PASSWORD, bad, exit_code_for,
-    exit_codes_help, exit_status, exit_status_or, is_broken_pipe, print_error, to_exit_code,
-    verdict_after,
+    EXIT_NO_REPOSITORY, EXIT_OK, EXIT_WRONG_PASSWORD, bad, exit_code_for, exit_codes_help,
+    exit_status, exit_status_or, is_broken_pipe, print_error, to_exit_code, verdict_after,
 };
 pub use globals::{ColorChoice, GlobalArgs, OutputArgs};
 pub use output::{OutputFormat, write_structured};

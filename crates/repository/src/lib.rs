@@ -2,19 +2,21 @@
 //! restic's repository format version 2, on any [`object_store::ObjectStore`].
 //!
 //! Most users import it through `thinledger-backup`, which re-exports it at its root and adds
-//! object stores, PITR, CockroachDB and the scheduler behind features. The crate's layout:
-//! [`repo`] is the format (keys, packs, index, trees, snapshots, locks), [`chunker`] and
-//! [`saver`] turn data into packs, and [`commands`] holds the verbs (backup, restore and
-//! dump, check, copy, forget, ls, prune, repair).
+//! object stores, PITR, CockroachDB and the scheduler behind features. The crate's layout
+//! (private modules; the items are re-exported below): `repo` is the format (keys, packs,
+//! index, trees, snapshots, locks), `chunker` and `saver` turn data into packs, and `commands`
+//! holds the verbs (backup, restore and dump, check, copy, forget, ls, prune, repair), one
+//! module each.
 //!
 //! A repository written here passes stock `restic check --read-data` and restores with
 //! `restic restore`; one written by restic opens, lists and restores here. Everything is async
 //! on tokio; file data streams through with bounded memory.
 //!
 //! Upkeep: [`check()`] (also temporary upload files, unknown files and loose modes of a local
-//! folder, see [`repo::stray`]), [`prune()`], and [`commands::repair`] (`repair index`, `repair
-//! snapshots`). [`Repository::with_no_lock`] reads without writing a lock;
-//! [`Repository::load_index`] skips damaged index files with a warning.
+//! folder, see [`Repository::scan_strays`]), [`prune()`], [`repair_index`] and
+//! [`repair_snapshots`] (`repair index`, `repair snapshots`), and [`forget()`]: forget by a
+//! policy, then prune, as one call with one report. [`Repository::with_no_lock`] reads without
+//! writing a lock; [`Repository::load_index`] skips damaged index files with a warning.
 //!
 //! # Public surface
 //!
@@ -22,34 +24,23 @@
 //! - [`Repository`] (`init`, `open`, snapshots, locks) with [`InitOptions`], [`KdfParams`],
 //!   [`Password`], and where a password comes from: [`PasswordSource`] / [`PasswordError`];
 //! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
-//!   ([`BackupOptions`]), [`restore`] / [`dump`] ([`RestoreOptions`]), [`check()`]
-//!   ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`] ([`KeepPolicy`]),
-//!   [`prune()`] ([`PruneOptions`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
+//!   ([`BackupOptions`], [`SaverOptions`]), [`restore`] / [`dump`] ([`RestoreOptions`]),
+//!   [`check()`] ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`]
+//!   ([`KeepPolicy`]), [`prune()`] ([`PruneOptions`]), [`forget()`]
+//!   ([`ForgetOptions`], [`ForgetReport`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
 //! - the format's values: [`Snapshot`], [`SnapshotFilter`], [`Tree`], [`Node`], [`Id`],
 //!   [`Config`], [`BlobType`], [`FileType`]; [`Error`].
 //!
-//! # Low-level API
+//! Option structs are `#[non_exhaustive]`: start from `Default::default()` and set fields with
+//! their `with_*` setters, so a new knob is not a breaking change.
 //!
-//! The modules [`repo`], [`saver`], [`chunker`], [`commands`] and [`error`] stay public as the
-//! engine's low-level API, for crates that store their own kinds of data in a repository
-//! (`thinledger-pitr` keeps its WAL catalog and base backups this way) and for tests that
-//! write damaged repositories on purpose. They are public rather than hidden behind a `raw`
-//! module because restic's format *is* this layer: a reader who knows restic finds
-//! `repo::pack`, `repo::index`, `repo::tree` where restic's docs put them. What they offer
-//! beyond the root items, and what uses it:
-//! - [`Repository::encode_unpacked`], [`Repository::decode_unpacked`],
-//!   [`Repository::load_unpacked_opt`], [`Repository::decode_blob`] and [`Tree::to_blob`]:
-//!   encrypted, compressed files and blobs of the format (PITR's catalog);
-//! - [`saver::BlobSaver`] (with [`saver::BlobSaver::with_file_buffers`]) and
-//!   [`chunker::BufferPool`]: writing blobs into packs with bounded memory (PITR's WAL
-//!   writer);
-//! - [`repo::host`]: the machine identity written into snapshots and locks;
-//! - [`commands::restore::confined`]: writing files below a directory without following
-//!   symbolic links out of it (PITR's base-backup restore);
-//! - [`Error::corrupt`], [`Error::task`]: building the engine's errors in such code.
+//! # The format layer: [`raw`]
 //!
-//! These follow the crate's version like the rest; they change when the format's handling
-//! does.
+//! One module, [`raw`], holds what a crate storing its own kinds of data in a repository
+//! needs beyond the root (`thinledger-pitr` keeps its WAL catalog and base backups this way),
+//! and what tests that write damaged repositories on purpose use: the blob saver, the chunker,
+//! the index, confined file operations. Its documentation lists the [`Repository`] methods
+//! that belong to this layer.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -71,12 +62,13 @@
 /// The object-store crate this engine is written against, so users need not match its version.
 pub use object_store;
 
-pub mod chunker;
-pub mod commands;
-pub mod error;
+mod chunker;
+mod commands;
+mod error;
 mod password_source;
-pub mod repo;
-pub mod saver;
+pub mod raw;
+mod repo;
+mod saver;
 mod targets;
 
 pub use commands::backup::{
@@ -84,7 +76,10 @@ pub use commands::backup::{
 };
 pub use commands::check::{CheckOptions, CheckReport, ReadData, check};
 pub use commands::copy::{CopySummary, copy};
-pub use commands::forget::{ForgetPlan, KeepPolicy, apply_forget, plan_forget};
+pub use commands::forget::{
+    ForgetGroup, ForgetOptions, ForgetPlan, ForgetReport, KeepPolicy, Kept, apply_forget, forget,
+    plan_forget,
+};
 pub use commands::ls::{LsEntry, ls};
 pub use commands::prune::{PruneOptions, PrunePlan, prune};
 pub use commands::repair::{
@@ -98,12 +93,14 @@ pub use commands::restore::{
 pub use error::{Error, Result};
 pub use password_source::{PasswordError, PasswordSource};
 pub use repo::backend::FileType;
-pub use repo::config::Config;
-pub use repo::id::Id;
+pub use repo::config::{Config, Polynomial};
+pub use repo::goquote::UnquoteError;
+pub use repo::id::{Id, ParseIdError};
 pub use repo::key::{KdfParams, Password};
 pub use repo::lock::{Lock, LockFile};
 pub use repo::pack::BlobType;
 pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
+pub use repo::stray::{LooseMode, StrayFile, StrayScan};
 pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
 pub use repo::{InitOptions, Repository};
 pub use saver::{Compression, SaverOptions};

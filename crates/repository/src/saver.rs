@@ -62,8 +62,9 @@ impl Compression {
     }
 }
 
-/// Knobs of the blob saver.
+/// Knobs of the blob saver: `SaverOptions::default()` and the `with_*` setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SaverOptions {
     /// Compression of data blobs.
     pub compression: Compression,
@@ -86,6 +87,36 @@ impl Default for SaverOptions {
             encode_slots: cores.min(8),
             upload_slots: 2,
         }
+    }
+}
+
+impl SaverOptions {
+    /// Sets `compression`: of data blobs.
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
+    /// Sets `pack_size`: a pack is uploaded once it reaches this many bytes.
+    #[must_use]
+    pub fn with_pack_size(mut self, pack_size: usize) -> Self {
+        self.pack_size = pack_size;
+        self
+    }
+
+    /// Sets `encode_slots`: threads compressing and encrypting data blobs.
+    #[must_use]
+    pub fn with_encode_slots(mut self, encode_slots: usize) -> Self {
+        self.encode_slots = encode_slots;
+        self
+    }
+
+    /// Sets `upload_slots`: packs uploaded at once.
+    #[must_use]
+    pub fn with_upload_slots(mut self, upload_slots: usize) -> Self {
+        self.upload_slots = upload_slots;
+        self
     }
 }
 

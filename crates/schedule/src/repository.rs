@@ -8,12 +8,9 @@ use futures::future::BoxFuture;
 
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RetentionReport, RunContext};
 use super::spec::{DEFAULT_LOCK_WAIT, DrillSpec, RepositoryJobSpec};
-use thinledger_repository::commands::check::{CheckOptions, ReadData, check};
-use thinledger_repository::commands::forget::{apply_forget, plan_forget};
-use thinledger_repository::commands::prune::{PruneOptions, prune};
-use thinledger_repository::commands::restore::{RestoreOptions, restore};
 use thinledger_repository::{
-    BackupOptions, Error, InitOptions, Password, Repository, backup_paths, backup_reader,
+    BackupOptions, CheckOptions, Error, InitOptions, Password, PruneOptions, ReadData, Repository,
+    RestoreOptions, apply_forget, backup_paths, backup_reader, check, plan_forget, prune, restore,
 };
 use thinledger_store::{EnvVars, StoreBuilder};
 
@@ -122,11 +119,9 @@ impl RepositoryJob {
     fn backup_options(&self) -> BackupOptions {
         let mut tags = vec![self.tag()];
         tags.extend(self.spec.tags.iter().cloned());
-        BackupOptions {
-            tags,
-            hostname: self.spec.hostname.clone(),
-            ..BackupOptions::default()
-        }
+        BackupOptions::default()
+            .with_tags(tags)
+            .with_hostname(self.spec.hostname.clone())
     }
 
     async fn run_backup(&self) -> Result<BackupReport, JobError> {
@@ -154,6 +149,8 @@ impl RepositoryJob {
                     child.0.stdout.take().ok_or_else(|| {
                         JobError::failed("stdin command", "no standard output pipe")
                     })?;
+                let stdout = tokio::process::ChildStdout::from_std(stdout)
+                    .map_err(|e| JobError::failed("stdin command", e))?;
                 let summary = backup_reader(&repo, stdout, &stdin.filename, &opts).await?;
                 // Dropping the guard after `wait` sends no signal: the child is reaped.
                 let status = tokio::task::spawn_blocking(move || child.0.wait())

@@ -11,10 +11,10 @@ use thinledger_topology::IdentityBinding;
 use super::cron::CronSchedule;
 use super::error::ScheduleError;
 use super::timing::{DurationText, JobTiming, Overlap, RetryPolicy};
+use thinledger_repository::KeepPolicy;
 /// Where a password comes from, read again on every run (a rotated password is picked up
 /// without a restart).
 pub use thinledger_repository::PasswordSource;
-use thinledger_repository::commands::forget::KeepPolicy;
 use thinledger_store::StoreBuilder;
 
 /// The whole schedule file.
@@ -229,14 +229,13 @@ fn yes() -> bool {
 impl RetentionSpec {
     /// The engine's policy.
     pub fn policy(&self) -> KeepPolicy {
-        KeepPolicy {
-            last: self.keep_last,
-            hourly: self.keep_hourly,
-            daily: self.keep_daily,
-            weekly: self.keep_weekly,
-            monthly: self.keep_monthly,
-            yearly: self.keep_yearly,
-        }
+        KeepPolicy::default()
+            .with_last(self.keep_last)
+            .with_hourly(self.keep_hourly)
+            .with_daily(self.keep_daily)
+            .with_weekly(self.keep_weekly)
+            .with_monthly(self.keep_monthly)
+            .with_yearly(self.keep_yearly)
     }
 }
 

@@ -15,7 +15,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use thinledger_backup::repository::saver::BlobSaver;
+use thinledger_backup::raw::BlobSaver;
 use thinledger_backup::store::StoreBuilder;
 use thinledger_backup::{
     BackupOptions, BackupSummary, BlobType, CheckOptions, CheckReport, Id, InitOptions, KdfParams,

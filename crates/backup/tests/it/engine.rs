@@ -118,10 +118,7 @@ async fn backup_restore_incremental_and_dump() {
     assert!(matches!(missing, Error::PathNotFound { .. }), "{missing:?}");
 
     // With no parent, everything is read, nothing new is stored.
-    let opts = BackupOptions {
-        parent: ParentSelection::None,
-        ..BackupOptions::default()
-    };
+    let opts = BackupOptions::default().with_parent(ParentSelection::None);
     let third = backup_paths(&repo, std::slice::from_ref(&src), &opts)
         .await
         .unwrap();
@@ -150,7 +147,7 @@ async fn stdin_backup_and_dump() {
         .unwrap();
     assert!(out == data);
 
-    let bad = backup_reader(&repo, std::io::empty(), "../x", &BackupOptions::default())
+    let bad = backup_reader(&repo, tokio::io::empty(), "../x", &BackupOptions::default())
         .await
         .unwrap_err();
     assert!(bad.to_string().contains("stdin-filename"), "{bad}");

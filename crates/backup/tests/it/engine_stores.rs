@@ -11,7 +11,8 @@ use std::sync::Arc;
 use thinledger_backup::store::Store;
 use thinledger_backup::{
     BackupOptions, CheckOptions, Error, KeepPolicy, Password, PruneOptions, ReadData, Repository,
-    RestoreOptions, apply_forget, backup_paths, check, copy, dump, plan_forget, prune, restore,
+    RestoreOptions, SaverOptions, apply_forget, backup_paths, check, copy, dump, plan_forget,
+    prune, restore,
 };
 
 use crate::common::*;
@@ -23,9 +24,7 @@ fn build(service: Service, test: &str, tmp: &Path) -> Option<Store> {
 
 /// Many small packs, so prune has whole packs to delete and checks read several.
 fn small_packs() -> BackupOptions {
-    let mut o = BackupOptions::default();
-    o.saver.pack_size = 512 * 1024;
-    o
+    BackupOptions::default().with_saver(SaverOptions::default().with_pack_size(512 * 1024))
 }
 
 async fn check_all(repo: &Arc<Repository>) -> thinledger_backup::CheckReport {
@@ -149,14 +148,7 @@ async fn engine_scenario(#[case] service: Service) {
 
     // forget --keep-last 1 + prune: the first snapshot's unique data goes, the rest restores.
     let snaps = opened.snapshots().await.unwrap();
-    let plan = plan_forget(
-        &snaps,
-        KeepPolicy {
-            last: 1,
-            ..KeepPolicy::default()
-        },
-    )
-    .unwrap();
+    let plan = plan_forget(&snaps, KeepPolicy::default().with_last(1)).unwrap();
     assert_eq!(apply_forget(&opened, &plan).await.unwrap(), 1);
     let pruned = prune(
         &opened,

@@ -244,10 +244,7 @@ async fn check_reports_two_entries_of_one_name() {
     repo.load_index().await.unwrap();
 
     // A crafted tree written with the engine: a symlink and a directory both called `x`.
-    let saver = thinledger_backup::repository::saver::BlobSaver::new(
-        Arc::clone(&repo),
-        SaverOptions::default(),
-    );
+    let saver = thinledger_backup::raw::BlobSaver::new(Arc::clone(&repo), SaverOptions::default());
     let empty_id = save_tree(&saver, &Tree::default()).await;
     let mut link = Node::new("x", NodeType::Symlink);
     link.linktarget = "/outside".into();
@@ -275,8 +272,8 @@ async fn check_reports_two_entries_of_one_name() {
 async fn a_lost_pack_is_repaired_by_repair_index_repair_snapshots_and_the_next_backup() {
     let (setup, repo) = Setup::with_repo().await;
     let dir = &setup.dir;
-    let mut small = BackupOptions::default();
-    small.saver.pack_size = 256 * 1024;
+    let small =
+        BackupOptions::default().with_saver(SaverOptions::default().with_pack_size(256 * 1024));
     setup.backup(&repo, &small).await;
 
     // Lose one pack of file data.

@@ -4,16 +4,15 @@ use std::sync::Arc;
 
 use thinledger_backup::{
     BackupOptions, CheckOptions, Error, KeepPolicy, PruneOptions, ReadData, Repository,
-    RestoreOptions, apply_forget, backup_paths, check, copy, plan_forget, prune, restore,
+    RestoreOptions, SaverOptions, apply_forget, backup_paths, check, copy, plan_forget, prune,
+    restore,
 };
 
 use crate::common::*;
 
 fn small_packs() -> BackupOptions {
-    let mut o = BackupOptions::default();
     // Many small packs, so the failure lands in the middle of the uploads.
-    o.saver.pack_size = 256 * 1024;
-    o
+    BackupOptions::default().with_saver(SaverOptions::default().with_pack_size(256 * 1024))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -127,14 +126,7 @@ async fn forget_then_prune_frees_space_and_keeps_the_rest_restorable() {
         ids.push(setup.backup(&repo, &small_packs()).await.snapshot_id);
     }
     let snaps = repo.snapshots().await.unwrap();
-    let plan = plan_forget(
-        &snaps,
-        KeepPolicy {
-            last: 1,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let plan = plan_forget(&snaps, KeepPolicy::default().with_last(1)).unwrap();
     assert_eq!(plan.to_remove().count(), 2);
     assert_eq!(apply_forget(&repo, &plan).await.unwrap(), 2);
     assert_eq!(repo.snapshots().await.unwrap().len(), 1);

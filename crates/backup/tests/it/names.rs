@@ -5,9 +5,10 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use thinledger_backup::repository::commands::restore::resolve_path;
-use thinledger_backup::repository::repo::tree::NodeName;
-use thinledger_backup::{BackupOptions, BlobType, RestoreOptions, backup_paths, ls, restore};
+use thinledger_backup::raw::resolve_path;
+use thinledger_backup::{
+    BackupOptions, BlobType, NodeName, RestoreOptions, backup_paths, ls, restore,
+};
 
 use crate::common::*;
 

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use thinledger_backup::repository::repo::tree::go_mode_from_unix;
-use thinledger_backup::repository::saver::BlobSaver;
+use thinledger_backup::raw::{BlobSaver, go_mode_from_unix};
 use thinledger_backup::{
     BackupOptions, BlobType, Id, Node, NodeType, Overwrite, Repository, RestoreOptions,
     RestoreSummary, SaverOptions, Tree, backup_paths, restore,
@@ -217,13 +216,8 @@ async fn many_packs(tmp: &Path) -> (Arc<Repository>, PathBuf) {
     std::fs::set_permissions(src.join("f00"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::fs::set_permissions(src.join("d"), std::fs::Permissions::from_mode(0o700)).unwrap();
     let repo = init_local(&tmp.join("repo")).await;
-    let opts = BackupOptions {
-        saver: SaverOptions {
-            pack_size: 256 * 1024,
-            ..SaverOptions::default()
-        },
-        ..BackupOptions::default()
-    };
+    let opts =
+        BackupOptions::default().with_saver(SaverOptions::default().with_pack_size(256 * 1024));
     let b = backup_paths(&repo, std::slice::from_ref(&src), &opts)
         .await
         .unwrap();
@@ -406,10 +400,7 @@ async fn overwrite_modes() {
             std::fs::write(target.join("b"), b"edited").unwrap();
             filetime::set_file_mtime(target.join("b"), if name == "newer" { new } else { old })
                 .unwrap();
-            let opts = RestoreOptions {
-                overwrite: mode,
-                ..RestoreOptions::default()
-            };
+            let opts = RestoreOptions::default().with_overwrite(mode);
             let s = restore(&repo, "latest", &sub, &target, &opts)
                 .await
                 .unwrap();

@@ -15,8 +15,8 @@ use crate::wal::{
     BASE_KEY, BASE_TAG, BaseBackup, Catalog, CatalogBackup, CatalogFile, Lsn, StreamSnapshot,
     read_archived, validate_cluster,
 };
-use thinledger_repository::repo::Repository;
-use thinledger_repository::saver::SaverOptions;
+use thinledger_repository::Repository;
+use thinledger_repository::SaverOptions;
 
 /// Knobs of a base backup.
 #[derive(Debug, Clone)]

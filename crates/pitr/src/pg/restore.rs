@@ -14,8 +14,8 @@ use crate::error::{PitrError, PitrResult};
 use crate::wal::{
     Catalog, CatalogBackup, FetchOptions, SegmentId, choose_backup, load_histories, seed_spool,
 };
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::tree::NodeType;
+use thinledger_repository::NodeType;
+use thinledger_repository::Repository;
 
 /// Where recovery stops.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

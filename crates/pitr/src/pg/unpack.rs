@@ -19,10 +19,10 @@ use rustix::fs::{Mode, OFlags};
 use futures::StreamExt;
 
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::commands::restore::confined::{self, Dir};
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::pack::BlobType;
-use thinledger_repository::repo::tree::Node;
+use thinledger_repository::BlobType;
+use thinledger_repository::Node;
+use thinledger_repository::Repository;
+use thinledger_repository::raw::confined::{self, Dir};
 
 /// Size of the writes into restored files: std's `io::copy` into a `BufWriter` reads straight
 /// into its buffer, so a 1 GiB relation file takes a thousand writes instead of the 131,072
@@ -128,7 +128,7 @@ pub(super) async fn unpack_base(
 /// directory. A restore that reports success is on disk, and PostgreSQL's start-up sync of
 /// the data directory finds nothing left to flush.
 ///
-/// Confined like every restore (see [`thinledger_repository::commands::restore::confined`]): entries are created
+/// Confined like every restore (see [`thinledger_repository::raw::confined`]): entries are created
 /// relative to open directory descriptors and no path is resolved through a symbolic link.
 /// The archive's links (tablespaces in `pg_tblspc`) are created last and never traversed; an
 /// entry below one of them, a path leaving the directory, a second entry of one name, a hard

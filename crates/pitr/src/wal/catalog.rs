@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use super::name::{DEFAULT_SEGMENT_SIZE, Lsn, WalFileName};
 use super::writer::StoredBlob;
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::backend::FileType;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::repo::snapshot::Snapshot;
+use thinledger_repository::FileType;
+use thinledger_repository::Id;
+use thinledger_repository::Repository;
+use thinledger_repository::Snapshot;
 
 /// Tag of snapshots holding archived WAL files.
 pub const WAL_TAG: &str = "thinledger-wal";

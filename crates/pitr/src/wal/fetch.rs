@@ -15,7 +15,7 @@ use super::catalog::{Catalog, CatalogFile};
 use super::name::{SegmentId, WalFileName};
 use super::writer::read_blob;
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::repo::Repository;
+use thinledger_repository::Repository;
 
 /// Blobs read at once for one file.
 const BLOB_CONCURRENCY: usize = 4;

@@ -12,10 +12,10 @@ use super::catalog::{ArchivedFile, Catalog, WAL_KEY, WAL_TAG, WalBatch};
 use super::name::{MAX_SEGMENT_SIZE, MIN_SEGMENT_SIZE, WalFileKind, WalFileName};
 use super::writer::{self, StreamSnapshot};
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::chunker::BufferPool;
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::saver::{Compression, SaverOptions};
+use thinledger_repository::Id;
+use thinledger_repository::Repository;
+use thinledger_repository::raw::BufferPool;
+use thinledger_repository::{Compression, SaverOptions};
 
 /// Knobs of pushing.
 #[derive(Debug, Clone)]
@@ -31,14 +31,12 @@ impl Default for PushOptions {
     fn default() -> Self {
         PushOptions {
             read_concurrency: 4,
-            saver: SaverOptions {
-                // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left
-                // real WAL a third smaller, which the encryption, hashing and writing of fewer
-                // bytes paid back (bench/RESULTS.md, PITR).
-                compression: Compression::Auto,
-                upload_slots: 4,
-                ..SaverOptions::default()
-            },
+            // zstd level 1, as pgBackRest's `compress-level=1`: against level -1 it left real
+            // WAL a third smaller, which the encryption, hashing and writing of fewer bytes
+            // paid back (bench/RESULTS.md, PITR).
+            saver: SaverOptions::default()
+                .with_compression(Compression::Auto)
+                .with_upload_slots(4),
         }
     }
 }

@@ -15,7 +15,7 @@ use super::push::{
 };
 use super::writer;
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::repo::Repository;
+use thinledger_repository::Repository;
 
 /// Knobs of asynchronous pushing. The spool directory itself is an argument of
 /// [`push_async`] and [`run_worker`]: it has no default.
@@ -358,12 +358,8 @@ pub async fn run_worker(
 }
 
 enum LockState {
-    Taking(
-        tokio::task::JoinHandle<
-            thinledger_repository::Result<thinledger_repository::repo::lock::Lock>,
-        >,
-    ),
-    Held(thinledger_repository::repo::lock::Lock),
+    Taking(tokio::task::JoinHandle<thinledger_repository::Result<thinledger_repository::Lock>>),
+    Held(thinledger_repository::Lock),
     Released,
 }
 

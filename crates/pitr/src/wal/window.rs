@@ -10,10 +10,10 @@ use super::catalog::{Catalog, CatalogBackup};
 use super::fetch::read_archived;
 use super::name::{HistoryEntry, SegmentId, WalFileKind, WalFileName, parse_history};
 use crate::error::{PitrError, PitrResult};
-use thinledger_repository::commands::forget::{KeepPolicy, plan_forget};
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::repo::snapshot::{Snapshot, SnapshotEntry};
+use thinledger_repository::Id;
+use thinledger_repository::Repository;
+use thinledger_repository::{KeepPolicy, plan_forget};
+use thinledger_repository::{Snapshot, SnapshotEntry};
 
 /// What can be restored on one timeline.
 #[derive(Debug, Clone, PartialEq, Serialize)]

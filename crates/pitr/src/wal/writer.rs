@@ -14,17 +14,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncRead;
 
-use thinledger_repository::chunker::{BufferPool, Chunker};
-use thinledger_repository::repo::Repository;
-use thinledger_repository::repo::backend::FileType;
-use thinledger_repository::repo::host::Identity;
-use thinledger_repository::repo::id::Id;
-use thinledger_repository::repo::index::BlobLocation;
-use thinledger_repository::repo::pack::BlobType;
-use thinledger_repository::repo::snapshot::Snapshot;
-use thinledger_repository::repo::tree::{Node, NodeType, Tree};
-use thinledger_repository::saver::{BlobSaver, SaverOptions};
-use thinledger_repository::{Error, Result};
+use thinledger_repository::raw::{BlobLocation, BlobSaver, BufferPool, Chunker, Identity};
+use thinledger_repository::{
+    BlobType, Error, FileType, Id, Node, NodeType, Repository, Result, SaverOptions, Snapshot, Tree,
+};
 
 /// A data blob of an archived file and where it was written. The location is a hint: `prune`
 /// may move blobs, and reading falls back to the index when the hint is stale.

@@ -18,7 +18,9 @@ use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use futures::future::BoxFuture;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
+use tokio::io::AsyncRead;
 use tokio::sync::Semaphore;
+use tokio_util::io::SyncIoBridge;
 
 use crate::chunker::Chunker;
 use crate::repo::Repository;
@@ -45,8 +47,9 @@ pub enum ParentSelection {
     Snapshot(String),
 }
 
-/// Knobs of a backup.
+/// Knobs of a backup: `BackupOptions::default()` and the `with_*` setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct BackupOptions {
     /// Parent snapshot selection.
     pub parent: ParentSelection,
@@ -75,6 +78,57 @@ impl Default for BackupOptions {
             read_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: None,
         }
+    }
+}
+
+impl BackupOptions {
+    /// Sets `parent`: which snapshot unchanged files are compared against.
+    #[must_use]
+    pub fn with_parent(mut self, parent: ParentSelection) -> Self {
+        self.parent = parent;
+        self
+    }
+
+    /// Sets `tags`: the snapshot's tags.
+    #[must_use]
+    pub fn with_tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `hostname`: the host name recorded (`None`: this machine's).
+    #[must_use]
+    pub fn with_hostname(mut self, hostname: Option<String>) -> Self {
+        self.hostname = hostname;
+        self
+    }
+
+    /// Sets `time`: the snapshot's time (`None`: now).
+    #[must_use]
+    pub fn with_time(mut self, time: Option<DateTime<FixedOffset>>) -> Self {
+        self.time = time;
+        self
+    }
+
+    /// Sets `saver`: how blobs are compressed and packed.
+    #[must_use]
+    pub fn with_saver(mut self, saver: SaverOptions) -> Self {
+        self.saver = saver;
+        self
+    }
+
+    /// Sets `read_concurrency`: files read at once.
+    #[must_use]
+    pub fn with_read_concurrency(mut self, read_concurrency: usize) -> Self {
+        self.read_concurrency = read_concurrency;
+        self
+    }
+
+    /// Sets `progress`: live counters for a progress display.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<BackupProgress>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 }
 
@@ -806,7 +860,34 @@ async fn backup_paths_locked(
 }
 
 /// Backs up a stream (an export piped in) as one file called `filename`. Takes a shared lock.
-pub async fn backup_reader<R: Read + Send + 'static>(
+///
+/// The stream is read as the chunker needs it (one chunk, at most 8 MiB, at a time), so
+/// memory stays bounded whatever its length: `tokio::io::stdin()`, a
+/// `tokio::process::ChildStdout`, a `tokio::fs::File` or a network stream go straight in.
+/// A synchronous [`std::io::Read`] is adapted by copying it on a blocking thread into one end
+/// of a [`tokio::io::duplex`] pipe and passing the other end here:
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # use std::sync::Arc;
+/// # use thinledger_repository::{BackupOptions, InitOptions, KdfParams, Password, Repository, backup_reader};
+/// # let store = Arc::new(object_store::memory::InMemory::new());
+/// # let options = InitOptions::default().with_kdf(KdfParams { n: 1024, r: 8, p: 1 });
+/// # let repo = Arc::new(Repository::init(store, "memory://", &Password::new("pw"), &options).await?);
+/// let sync_reader = std::io::Cursor::new(b"CREATE TABLE ledger ();\n".to_vec()); // any std::io::Read
+/// let (piped, writer) = tokio::io::duplex(256 * 1024);
+/// // tokio-util's bridge: blocking writes into the pipe (made here, on the runtime).
+/// let mut writer = tokio_util::io::SyncIoBridge::new(writer);
+/// let copy = tokio::task::spawn_blocking(move || {
+///     let mut sync_reader = sync_reader;
+///     std::io::copy(&mut sync_reader, &mut writer)
+/// });
+/// let summary = backup_reader(&repo, piped, "db.sql", &BackupOptions::default()).await?;
+/// copy.await??;
+/// assert_eq!(summary.bytes_total, 24);
+/// # Ok(()) }
+/// ```
+pub async fn backup_reader<R: AsyncRead + Unpin + Send + 'static>(
     repo: &Arc<Repository>,
     reader: R,
     filename: &str,
@@ -828,7 +909,7 @@ pub async fn backup_reader<R: Read + Send + 'static>(
         .await
 }
 
-async fn backup_reader_locked<R: Read + Send + 'static>(
+async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
     repo: &Arc<Repository>,
     reader: R,
     filename: &str,
@@ -845,6 +926,9 @@ async fn backup_reader_locked<R: Read + Send + 'static>(
     let a = new_archiver(repo, opts);
     let read = {
         let a = Arc::clone(&a);
+        // The chunker reads synchronously on a blocking thread; the bridge blocks that thread
+        // on the runtime for each read, straight into the chunk's buffer (no copy, no queue).
+        let reader = SyncIoBridge::new(reader);
         tokio::task::spawn_blocking(move || a.read_stream(reader, u64::MAX))
             .await
             .map_err(Error::task)??

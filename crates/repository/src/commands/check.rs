@@ -112,7 +112,7 @@ pub struct CheckReport {
     pub unreferenced_packs: Vec<Id>,
     /// Temporary upload files (`name#N`) left by interrupted writes, with their sizes (a local
     /// folder's are found only with [`Repository::with_local_root`]). Not an error: `prune`
-    /// removes those older than [`crate::repo::stray::TEMPORARY_FILE_MARGIN`].
+    /// removes those untouched for as long as a lock takes to go stale (30 minutes).
     pub temporary_files: Vec<StrayFile>,
     /// Files that are not part of the repository's layout. Not an error; never removed.
     pub unknown_files: Vec<StrayFile>,

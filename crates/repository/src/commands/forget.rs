@@ -1,4 +1,5 @@
-//! Forget: choose which snapshots a retention policy keeps (a pure plan), then delete the rest.
+//! Forget: choose which snapshots a retention policy keeps (a pure plan), then delete the rest;
+//! [`forget()`] does both and prunes afterwards if asked.
 //!
 //! Rules follow restic: snapshots are grouped by host and paths; within a group, newest
 //! first, `keep-last N` keeps the N newest, and each `keep-<period> N` keeps the newest
@@ -11,12 +12,15 @@ use std::sync::Arc;
 use chrono::{Datelike, Timelike};
 use serde::Serialize;
 
+use crate::commands::prune::{PruneOptions, PrunePlan, prune};
 use crate::repo::Repository;
 use crate::repo::snapshot::SnapshotEntry;
 use crate::{Error, Result};
 
-/// How many snapshots each rule keeps (0 = rule off).
+/// How many snapshots each rule keeps (0 = rule off): `KeepPolicy::default()` (keeps
+/// nothing by rule) and the `with_*` setters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct KeepPolicy {
     /// The N newest.
     pub last: u32,
@@ -36,6 +40,48 @@ impl KeepPolicy {
     /// Whether no rule is set.
     pub fn is_empty(&self) -> bool {
         *self == KeepPolicy::default()
+    }
+
+    /// Sets `last`: the N newest.
+    #[must_use]
+    pub fn with_last(mut self, n: u32) -> Self {
+        self.last = n;
+        self
+    }
+
+    /// Sets `hourly`: one per hour, N hours.
+    #[must_use]
+    pub fn with_hourly(mut self, n: u32) -> Self {
+        self.hourly = n;
+        self
+    }
+
+    /// Sets `daily`: one per day, N days.
+    #[must_use]
+    pub fn with_daily(mut self, n: u32) -> Self {
+        self.daily = n;
+        self
+    }
+
+    /// Sets `weekly`: one per ISO week, N weeks.
+    #[must_use]
+    pub fn with_weekly(mut self, n: u32) -> Self {
+        self.weekly = n;
+        self
+    }
+
+    /// Sets `monthly`: one per month, N months.
+    #[must_use]
+    pub fn with_monthly(mut self, n: u32) -> Self {
+        self.monthly = n;
+        self
+    }
+
+    /// Sets `yearly`: one per year, N years.
+    #[must_use]
+    pub fn with_yearly(mut self, n: u32) -> Self {
+        self.yearly = n;
+        self
     }
 }
 
@@ -64,6 +110,7 @@ pub struct ForgetGroup {
 
 /// What `forget` will do.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct ForgetPlan {
     /// The policy.
     pub policy: KeepPolicy,
@@ -80,13 +127,7 @@ impl ForgetPlan {
 
 /// Applies `policy` to `snapshots`. Refuses an empty policy (it would remove everything).
 pub fn plan_forget(snapshots: &[SnapshotEntry], policy: KeepPolicy) -> Result<ForgetPlan> {
-    if policy.is_empty() {
-        return Err(Error::InvalidInput {
-            field: "policy",
-            value: "no --keep-* rule".into(),
-            rule: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly".into(),
-        });
-    }
+    refuse_empty(policy)?;
     let mut groups: BTreeMap<(String, Vec<String>), Vec<SnapshotEntry>> = BTreeMap::new();
     for s in snapshots {
         let mut paths = s.snapshot.paths.clone();
@@ -161,6 +202,18 @@ pub fn plan_forget(snapshots: &[SnapshotEntry], policy: KeepPolicy) -> Result<Fo
     })
 }
 
+/// An empty policy would remove every snapshot.
+fn refuse_empty(policy: KeepPolicy) -> Result<()> {
+    if policy.is_empty() {
+        return Err(Error::InvalidInput {
+            field: "policy",
+            value: "no --keep-* rule".into(),
+            rule: "give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Deletes the snapshots a plan removes. Takes an exclusive lock. Returns how many.
 pub async fn apply_forget(repo: &Arc<Repository>, plan: &ForgetPlan) -> Result<usize> {
     let lock = repo.lock(true).await?;
@@ -175,6 +228,84 @@ pub async fn apply_forget(repo: &Arc<Repository>, plan: &ForgetPlan) -> Result<u
     }
     lock.release().await?;
     res.map(|()| n)
+}
+
+/// Knobs of [`forget()`]: `ForgetOptions::default()` and the `with_*` setters. The default
+/// policy is empty, which `forget` refuses: set at least one rule.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ForgetOptions {
+    /// Which snapshots are kept.
+    pub policy: KeepPolicy,
+    /// Plan only: remove nothing (and make the prune, if any, a dry run too).
+    pub dry_run: bool,
+    /// Prune afterwards with these options (restic's `forget --prune`).
+    pub prune: Option<PruneOptions>,
+}
+
+impl ForgetOptions {
+    /// Sets `policy`: which snapshots are kept.
+    #[must_use]
+    pub fn with_policy(mut self, policy: KeepPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets `dry_run`: plan only, for the prune too.
+    #[must_use]
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Sets `prune`: prune afterwards with these options.
+    #[must_use]
+    pub fn with_prune(mut self, prune: PruneOptions) -> Self {
+        self.prune = Some(prune);
+        self
+    }
+}
+
+/// What [`forget()`] did (or, in a dry run, would do).
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct ForgetReport {
+    /// Which snapshots the policy keeps and removes, per host and paths.
+    pub plan: ForgetPlan,
+    /// Nothing was removed.
+    pub dry_run: bool,
+    /// Snapshots removed (0 in a dry run).
+    pub removed: usize,
+    /// The prune's plan, when one was asked for (applied unless a dry run).
+    pub prune: Option<PrunePlan>,
+}
+
+/// Forgets snapshots by a policy, then prunes if asked: [`plan_forget`] over every snapshot,
+/// [`apply_forget`] unless a dry run, then [`prune()`](crate::prune()) (a dry run too when this
+/// is one). An empty policy is refused before anything is read.
+pub async fn forget(repo: &Arc<Repository>, opts: &ForgetOptions) -> Result<ForgetReport> {
+    // Before the listing, so a mistake costs nothing.
+    refuse_empty(opts.policy)?;
+    let snapshots = repo.snapshots().await?;
+    let plan = plan_forget(&snapshots, opts.policy)?;
+    let removed = if opts.dry_run {
+        0
+    } else {
+        apply_forget(repo, &plan).await?
+    };
+    let prune = match &opts.prune {
+        Some(p) => {
+            let p = p.clone().with_dry_run(p.dry_run || opts.dry_run);
+            Some(prune(repo, &p).await?)
+        }
+        None => None,
+    };
+    Ok(ForgetReport {
+        plan,
+        dry_run: opts.dry_run,
+        removed,
+        prune,
+    })
 }
 
 #[cfg(test)]
@@ -257,5 +388,86 @@ mod tests {
         .unwrap();
         assert_eq!(plan.groups.len(), 2);
         assert_eq!(plan.to_remove().count(), 12);
+    }
+
+    /// A repository in memory with three backups of one host and path, a day apart.
+    async fn three_days() -> Arc<Repository> {
+        use crate::repo::InitOptions;
+        use crate::repo::key::{KdfParams, Password};
+        use crate::{BackupOptions, backup_reader};
+
+        let store = Arc::new(object_store::memory::InMemory::new());
+        // Cheap key derivation: the test is about forget.
+        let init = InitOptions::default().with_kdf(KdfParams {
+            n: 1024,
+            r: 8,
+            p: 1,
+        });
+        let repo = Repository::init(store, "memory://", &Password::new("pw"), &init)
+            .await
+            .unwrap();
+        let repo = Arc::new(repo);
+        for day in 1..=3u8 {
+            let time =
+                chrono::DateTime::parse_from_rfc3339(&format!("2026-01-0{day}T12:00:00Z")).unwrap();
+            let opts = BackupOptions::default()
+                .with_hostname(Some("h".into()))
+                .with_time(Some(time));
+            // Different data each day, so each backup leaves its own pack.
+            let data = std::io::Cursor::new(vec![day; 100_000]);
+            backup_reader(&repo, data, "db.sql", &opts).await.unwrap();
+        }
+        repo
+    }
+
+    #[tokio::test]
+    async fn forget_then_prune_is_one_call_and_a_dry_run_changes_nothing() {
+        let repo = three_days().await;
+        let keep_newest = ForgetOptions::default()
+            .with_policy(KeepPolicy::default().with_last(1))
+            .with_prune(PruneOptions::default());
+
+        let planned = forget(&repo, &keep_newest.clone().with_dry_run(true))
+            .await
+            .unwrap();
+        assert!(planned.dry_run);
+        assert_eq!(planned.plan.to_remove().count(), 2);
+        assert_eq!(planned.removed, 0);
+        let prune_plan = planned.prune.expect("a prune plan");
+        assert!(!prune_plan.applied, "the prune of a dry run is a dry run");
+        assert_eq!(repo.snapshots().await.unwrap().len(), 3);
+
+        let done = forget(&repo, &keep_newest).await.unwrap();
+        assert_eq!(done.removed, 2);
+        let kept = &done.plan.groups[0].keep;
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept[0].snapshot.snapshot.time.format("%d").to_string(),
+            "03"
+        );
+        let pruned = done.prune.expect("a prune report");
+        assert!(pruned.applied);
+        assert!(
+            !pruned.packs_to_delete.is_empty(),
+            "the forgotten days' data is freed: {pruned:?}"
+        );
+        assert_eq!(repo.snapshots().await.unwrap().len(), 1);
+        let report = crate::check(&repo, &crate::CheckOptions::default())
+            .await
+            .unwrap();
+        assert!(report.is_ok(), "{report:?}");
+
+        // An empty policy would remove everything: refused.
+        let none = forget(&repo, &ForgetOptions::default()).await.unwrap_err();
+        assert!(
+            matches!(
+                none,
+                Error::InvalidInput {
+                    field: "policy",
+                    ..
+                }
+            ),
+            "{none}"
+        );
     }
 }

@@ -12,8 +12,6 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, FixedOffset};
 use serde::{Serialize, Serializer};
 
@@ -21,7 +19,7 @@ use crate::commands::restore::resolve_path;
 use crate::repo::Repository;
 use crate::repo::goquote;
 use crate::repo::snapshot::SnapshotEntry;
-use crate::repo::tree::{Node, NodeName, NodeType, Tree};
+use crate::repo::tree::{Node, NodeName, NodeType, OwnerJson, Tree, json_text_and_raw};
 use crate::{Error, Result};
 
 /// One entry of a snapshot listing.
@@ -65,33 +63,19 @@ struct LsEntryJson<'a> {
     mode: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     mtime: Option<DateTime<FixedOffset>>,
-    uid: u32,
-    gid: u32,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    user: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    group: &'a str,
+    #[serde(flatten)]
+    owner: OwnerJson<'a>,
     #[serde(skip_serializing_if = "str::is_empty")]
     link_target: std::borrow::Cow<'a, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     link_target_raw: Option<String>,
 }
 
-/// Text for JSON, and the exact bytes in base64 when the text had to replace some.
-fn text_and_raw(p: &Path) -> (std::borrow::Cow<'_, str>, Option<String>) {
-    let bytes = p.as_os_str().as_bytes();
-    let text = goquote::json_lossy(bytes);
-    let raw = match text {
-        std::borrow::Cow::Borrowed(_) => None,
-        std::borrow::Cow::Owned(_) => Some(BASE64.encode(bytes)),
-    };
-    (text, raw)
-}
-
 impl Serialize for LsEntry {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (path, path_raw) = text_and_raw(&self.path);
-        let (link_target, link_target_raw) = text_and_raw(&self.link_target);
+        let (path, path_raw) = json_text_and_raw(self.path.as_os_str().as_bytes());
+        let (link_target, link_target_raw) =
+            json_text_and_raw(self.link_target.as_os_str().as_bytes());
         LsEntryJson {
             path,
             path_raw,
@@ -99,10 +83,7 @@ impl Serialize for LsEntry {
             size: self.size,
             mode: self.mode,
             mtime: self.mtime,
-            uid: self.uid,
-            gid: self.gid,
-            user: &self.user,
-            group: &self.group,
+            owner: OwnerJson::new(self.uid, self.gid, &self.user, &self.group),
             link_target,
             link_target_raw,
         }
@@ -125,12 +106,13 @@ pub fn display_path(p: &Path) -> String {
 }
 
 impl LsEntry {
-    /// [`LsEntry::path`] for people (see [`display_path`]).
+    /// [`LsEntry::path`] for people: each name escaped as restic stores it
+    /// (`/data/caf\xe9.txt`, `/data/nl\nx`, `/data/a\\b`), so the path is unambiguous on one line.
     pub fn display_path(&self) -> String {
         display_path(&self.path)
     }
 
-    /// [`LsEntry::link_target`] for people (see [`display_path`]).
+    /// [`LsEntry::link_target`] for people, escaped as [`LsEntry::display_path`] escapes.
     pub fn display_link_target(&self) -> String {
         display_path(&self.link_target)
     }

@@ -6,7 +6,7 @@
 //! | `restore`, `dump` | [`restore`] | [`restore`](restore::restore), [`dump`](restore::dump) |
 //! | `check` | [`check`] | [`check`](check::check) |
 //! | `copy` | [`copy`] | [`copy`](copy::copy) |
-//! | `forget` | [`forget`] | [`plan_forget`](forget::plan_forget) → [`apply_forget`](forget::apply_forget) |
+//! | `forget` | [`forget`] | [`plan_forget`](forget::plan_forget) → [`apply_forget`](forget::apply_forget); [`forget`](forget::forget()) does both, then prunes if asked |
 //! | `ls` | [`ls`] | [`ls`](ls::ls) |
 //! | `prune` | [`prune`] | [`prune`](prune::prune) (plans, then applies unless a dry run) |
 //! | `repair index`, `repair snapshots` | [`repair`] | [`repair_index`](repair::repair_index), [`repair_snapshots`](repair::repair_snapshots) |

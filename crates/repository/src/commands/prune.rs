@@ -54,6 +54,7 @@ impl Default for PruneOptions {
 
 /// What prune will do (or did).
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct PrunePlan {
     /// Snapshots considered.
     pub snapshots: usize,
@@ -68,7 +69,7 @@ pub struct PrunePlan {
     /// Packs in the store no index names (from interrupted backups): deleted.
     pub unreferenced_packs: Vec<Id>,
     /// Temporary upload files left by interrupted writes, untouched for at least
-    /// [`TEMPORARY_FILE_MARGIN`]: deleted (under the exclusive lock no writer is live).
+    /// the time a lock takes to go stale (30 minutes): deleted (under the exclusive lock no writer is live).
     pub temporary_files: Vec<StrayFile>,
     /// Temporary upload files younger than the margin: kept, in case a writer whose lock
     /// went stale is still at work.

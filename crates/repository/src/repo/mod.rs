@@ -245,7 +245,7 @@ impl Repository {
     }
 
     /// Sets how often a lock this repository holds is rewritten with a fresh time (default
-    /// [`lock::REFRESH_EVERY`]). Others treat a lock as stale after [`lock::STALE_AFTER`], so
+    /// 5 minutes). Others treat a lock as stale after 30 minutes without a refresh, so
     /// the interval is kept between 100 ms and a third of that.
     #[must_use]
     pub fn with_lock_refresh(mut self, every: std::time::Duration) -> Repository {
@@ -543,6 +543,13 @@ impl Repository {
         Ok(all)
     }
 
+    /// The snapshots that pass `filter`, oldest first.
+    pub async fn snapshots_matching(&self, filter: &SnapshotFilter) -> Result<Vec<SnapshotEntry>> {
+        let mut all = self.snapshots().await?;
+        all.retain(|s| filter.matches(&s.snapshot));
+        Ok(all)
+    }
+
     /// Finds a snapshot by `latest`, a full id or a unique id prefix.
     pub async fn find_snapshot(&self, query: &str) -> Result<SnapshotEntry> {
         self.find_snapshot_matching(query, &SnapshotFilter::default())
@@ -556,12 +563,7 @@ impl Repository {
         query: &str,
         filter: &SnapshotFilter,
     ) -> Result<SnapshotEntry> {
-        let all: Vec<SnapshotEntry> = self
-            .snapshots()
-            .await?
-            .into_iter()
-            .filter(|s| filter.matches(&s.snapshot))
-            .collect();
+        let all = self.snapshots_matching(filter).await?;
         let not_found = |detail: String| Error::SnapshotNotFound {
             query: query.to_string(),
             detail,

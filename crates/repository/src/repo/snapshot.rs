@@ -62,8 +62,10 @@ pub struct SnapshotEntry {
 }
 
 /// Which snapshots `latest` and listings consider, like restic's `--host`, `--path` and
-/// `--tag`. An empty filter matches every snapshot.
+/// `--tag`. An empty filter matches every snapshot: `SnapshotFilter::default()` and the
+/// `with_*` setters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SnapshotFilter {
     /// The snapshot was made on one of these hosts.
     pub hosts: Vec<String>,
@@ -74,6 +76,20 @@ pub struct SnapshotFilter {
 }
 
 impl SnapshotFilter {
+    /// Adds a host the snapshot may have been made on (any of them passes).
+    #[must_use]
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.hosts.push(host.into());
+        self
+    }
+
+    /// Adds a list of tags the snapshot may carry (all of one list passes).
+    #[must_use]
+    pub fn with_tags(mut self, tags: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.tags.push(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
     /// Adds a path the snapshots must include: `path` made absolute against the current
     /// directory, `.` and `..` resolved by name, the form backups record their paths in.
     pub fn with_path(mut self, path: &std::path::Path) -> crate::Result<Self> {

@@ -189,6 +189,41 @@ pub struct Node {
     pub subtree: Option<Id>,
 }
 
+/// Bytes as restic's JSON holds a link target: text (U+FFFD for bytes that are not UTF-8),
+/// and the exact bytes in base64 only when the text had to replace some (restic 0.16's
+/// `linktarget_raw`). Listings use the same rule for paths.
+pub(crate) fn json_text_and_raw(bytes: &[u8]) -> (Cow<'_, str>, Option<String>) {
+    let text = goquote::json_lossy(bytes);
+    let raw = match text {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(_) => Some(BASE64.encode(bytes)),
+    };
+    (text, raw)
+}
+
+/// Who owns an entry, as restic's JSON writes it: ids always, names when known. Flattened
+/// into a tree node and into a listing entry.
+#[derive(Serialize)]
+pub(crate) struct OwnerJson<'a> {
+    uid: u32,
+    gid: u32,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    user: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    group: &'a str,
+}
+
+impl<'a> OwnerJson<'a> {
+    pub(crate) fn new(uid: u32, gid: u32, user: &'a str, group: &'a str) -> Self {
+        OwnerJson {
+            uid,
+            gid,
+            user,
+            group,
+        }
+    }
+}
+
 /// A node as restic writes it.
 #[derive(Serialize)]
 struct NodeJsonOut<'a> {
@@ -203,12 +238,8 @@ struct NodeJsonOut<'a> {
     atime: Option<DateTime<FixedOffset>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ctime: Option<DateTime<FixedOffset>>,
-    uid: u32,
-    gid: u32,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    user: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    group: &'a str,
+    #[serde(flatten)]
+    owner: OwnerJson<'a>,
     #[serde(skip_serializing_if = "is_zero")]
     inode: u64,
     #[serde(skip_serializing_if = "is_zero")]
@@ -307,13 +338,8 @@ impl TryFrom<NodeJson> for Node {
 
 impl Serialize for Node {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let target = self.linktarget.as_os_str().as_bytes();
-        let linktarget = goquote::json_lossy(target);
-        // Only where restic writes it: a target that is not UTF-8.
-        let linktarget_raw = match linktarget {
-            Cow::Borrowed(_) => None,
-            Cow::Owned(_) => Some(BASE64.encode(target)),
-        };
+        let (linktarget, linktarget_raw) =
+            json_text_and_raw(self.linktarget.as_os_str().as_bytes());
         NodeJsonOut {
             name: &self.name,
             node_type: self.node_type,
@@ -321,10 +347,7 @@ impl Serialize for Node {
             mtime: self.mtime,
             atime: self.atime,
             ctime: self.ctime,
-            uid: self.uid,
-            gid: self.gid,
-            user: &self.user,
-            group: &self.group,
+            owner: OwnerJson::new(self.uid, self.gid, &self.user, &self.group),
             inode: self.inode,
             device_id: self.device_id,
             size: self.size,
@@ -492,6 +515,15 @@ mod tests {
         assert!(out.ends_with("}\n"));
         assert!(out.contains(r#""content":[]"#), "{out}");
         assert!(out.contains(r#""content":null,"subtree":"d786"#), "{out}");
+        // Byte for byte in restic's field order (a tree's id is the hash of these bytes).
+        assert_eq!(
+            out,
+            concat!(
+                r#"{"nodes":[{"name":"empty","type":"file","mode":420,"mtime":"2026-11-22T04:51:23.327178056Z","atime":"2026-11-22T04:51:23.327178056Z","ctime":"2026-11-22T04:51:23.327178056Z","uid":0,"gid":0,"user":"root","group":"root","inode":10013111,"device_id":65024,"links":1,"content":[]},"#,
+                r#"{"name":"sub","type":"dir","mode":2147484141,"uid":0,"gid":0,"content":null,"subtree":"d786c13966a0c99d086d97ebc5913efc04be1e8ec95ef82022f975f5ba52ace1"}]}"#,
+                "\n"
+            )
+        );
     }
 
     #[test]

@@ -372,14 +372,7 @@ async fn retention_keeps_the_wal_kept_base_backups_need() {
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].segments, 8);
     assert_eq!(w[0].earliest, None);
-    let plan = wal::plan_retention(
-        &cat,
-        KeepPolicy {
-            last: 1,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let plan = wal::plan_retention(&cat, KeepPolicy::default().with_last(1)).unwrap();
     assert!(plan.remove_wal_snapshots.is_empty());
 }
 

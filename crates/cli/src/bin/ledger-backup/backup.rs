@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use clap::{Args, ValueEnum};
 use thinledger_backup::{
-    BackupOptions, BackupProgress, BackupSummary, Compression, ParentSelection,
+    BackupOptions, BackupProgress, BackupSummary, Compression, ParentSelection, SaverOptions,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
@@ -57,27 +57,23 @@ enum CompressionArg {
 pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
     let repo = g.open().await?;
     let progress = Arc::new(BackupProgress::default());
-    let saver = thinledger_backup::SaverOptions {
-        compression: match a.compression {
-            CompressionArg::Off => Compression::Off,
-            CompressionArg::Fast => Compression::Fast,
-            CompressionArg::Auto => Compression::Auto,
-            CompressionArg::Max => Compression::Max,
-        },
-        ..thinledger_backup::SaverOptions::default()
+    let compression = match a.compression {
+        CompressionArg::Off => Compression::Off,
+        CompressionArg::Fast => Compression::Fast,
+        CompressionArg::Auto => Compression::Auto,
+        CompressionArg::Max => Compression::Max,
     };
-    let opts = BackupOptions {
-        tags: a.tags.clone(),
-        hostname: a.host.clone(),
-        parent: match (&a.parent, a.force) {
-            (_, true) => ParentSelection::None,
-            (Some(p), _) => ParentSelection::Snapshot(p.clone()),
-            (None, false) => ParentSelection::Auto,
-        },
-        saver,
-        progress: Some(Arc::clone(&progress)),
-        ..BackupOptions::default()
+    let parent = match (&a.parent, a.force) {
+        (_, true) => ParentSelection::None,
+        (Some(p), _) => ParentSelection::Snapshot(p.clone()),
+        (None, false) => ParentSelection::Auto,
     };
+    let opts = BackupOptions::default()
+        .with_tags(a.tags.iter())
+        .with_hostname(a.host.clone())
+        .with_parent(parent)
+        .with_saver(SaverOptions::default().with_compression(compression))
+        .with_progress(Arc::clone(&progress));
     let p = Arc::clone(&progress);
     let started = std::time::Instant::now();
     let ticker = Ticker::start(g.quiet, move || {
@@ -97,7 +93,7 @@ pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
     });
     let res = if a.stdin {
         let name = a.stdin_filename.clone().unwrap_or_default();
-        thinledger_backup::backup_reader(&repo, std::io::stdin(), &name, &opts).await
+        thinledger_backup::backup_reader(&repo, tokio::io::stdin(), &name, &opts).await
     } else {
         thinledger_backup::backup_paths(&repo, &a.paths, &opts).await
     };

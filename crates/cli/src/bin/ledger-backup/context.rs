@@ -8,7 +8,7 @@ use clap::Args;
 use thinledger_backup::store::{EnvVars, Store, StoreBuilder, StoreLocation};
 use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
 use thinledger_cli::OutputFormat;
-pub use thinledger_cli::{BadInput, bad};
+pub use thinledger_cli::bad;
 
 /// Flags every subcommand accepts (flags win over `THINLEDGER_*` variables).
 #[derive(Debug, Args)]

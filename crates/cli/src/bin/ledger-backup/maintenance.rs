@@ -2,15 +2,14 @@
 
 use std::io::Write;
 
-use anyhow::bail;
 use clap::Args;
 use thinledger_backup::{
-    CheckOptions, InitOptions, KeepPolicy, PruneOptions, ReadData, RepairIndexOptions,
-    RepairSnapshotsOptions, Repository,
+    CheckOptions, ForgetOptions, InitOptions, KeepPolicy, PruneOptions, ReadData,
+    RepairIndexOptions, RepairSnapshotsOptions, Repository,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
-use crate::context::{BadInput, Globals, store_for};
+use crate::context::{Globals, store_for};
 use crate::output::{Ticker, human_bytes, print_data};
 
 #[derive(Debug, Args)]
@@ -206,38 +205,23 @@ pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
 }
 
 pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
-    let policy = KeepPolicy {
-        last: a.keep_last,
-        hourly: a.keep_hourly,
-        daily: a.keep_daily,
-        weekly: a.keep_weekly,
-        monthly: a.keep_monthly,
-        yearly: a.keep_yearly,
-    };
-    if policy.is_empty() {
-        bail!(BadInput(
-            "forget needs a policy: give at least one of --keep-last, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly, --keep-yearly".into()
-        ));
+    let policy = KeepPolicy::default()
+        .with_last(a.keep_last)
+        .with_hourly(a.keep_hourly)
+        .with_daily(a.keep_daily)
+        .with_weekly(a.keep_weekly)
+        .with_monthly(a.keep_monthly)
+        .with_yearly(a.keep_yearly);
+    let mut opts = ForgetOptions::default()
+        .with_policy(policy)
+        .with_dry_run(a.dry_run);
+    if a.prune {
+        opts = opts.with_prune(PruneOptions::default());
     }
     let repo = g.open().await?;
-    let snaps = repo.snapshots().await?;
-    let plan = thinledger_backup::plan_forget(&snaps, policy)?;
-    let removed = if a.dry_run {
-        0
-    } else {
-        thinledger_backup::apply_forget(&repo, &plan).await?
-    };
-    let prune = if a.prune {
-        Some(
-            thinledger_backup::prune(&repo, &PruneOptions::default().with_dry_run(a.dry_run))
-                .await?,
-        )
-    } else {
-        None
-    };
-    let value = serde_json::json!({ "plan": plan, "dry_run": a.dry_run, "removed": removed, "prune": prune });
-    print_data(g, &value, |out| {
-        for grp in &plan.groups {
+    let report = thinledger_backup::forget(&repo, &opts).await?;
+    print_data(g, &report, |out| {
+        for grp in &report.plan.groups {
             writeln!(out, "host {} paths {}:", grp.hostname, grp.paths.join(" "))?;
             for k in &grp.keep {
                 writeln!(
@@ -257,13 +241,13 @@ pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
                 )?;
             }
         }
-        if a.dry_run {
+        if report.dry_run {
             writeln!(out, "dry run: nothing removed")?;
         } else {
-            writeln!(out, "removed {removed} snapshot(s)")?;
+            writeln!(out, "removed {} snapshot(s)", report.removed)?;
         }
-        if let Some(p) = &prune {
-            print_prune(out, p, a.dry_run)?;
+        if let Some(p) = &report.prune {
+            print_prune(out, p, report.dry_run)?;
         }
         Ok(())
     })?;

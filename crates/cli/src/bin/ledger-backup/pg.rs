@@ -216,13 +216,11 @@ async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
 }
 
 async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
-    let policy = KeepPolicy {
-        last: a.keep_last,
-        daily: a.keep_daily,
-        weekly: a.keep_weekly,
-        monthly: a.keep_monthly,
-        ..KeepPolicy::default()
-    };
+    let policy = KeepPolicy::default()
+        .with_last(a.keep_last)
+        .with_daily(a.keep_daily)
+        .with_weekly(a.keep_weekly)
+        .with_monthly(a.keep_monthly);
     let (repo, catalog) = a.archive.open(g).await?;
     let plan = wal::plan_retention(&catalog, policy).map_err(pitr_err)?;
     let mut removed = 0;

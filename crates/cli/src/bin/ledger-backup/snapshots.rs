@@ -40,23 +40,22 @@ impl FilterArgs {
                 ))
             })?;
         }
-        let mut tags = Vec::new();
         for list in &self.tags {
-            let l: Vec<String> = list
+            let l: Vec<&str> = list
                 .split(',')
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .map(String::from)
                 .collect();
             if l.is_empty() {
                 return Err(bad(format!(
                     "--tag `{list}`: give a tag, or several separated by commas"
                 )));
             }
-            tags.push(l);
+            filter = filter.with_tags(l);
         }
-        filter.hosts = self.hosts.clone();
-        filter.tags = tags;
+        for host in &self.hosts {
+            filter = filter.with_host(host);
+        }
         Ok(filter)
     }
 }
@@ -131,12 +130,7 @@ pub struct DumpArgs {
 pub async fn list(g: &Globals, a: &SnapshotsArgs) -> anyhow::Result<u8> {
     let filter = a.filter.filter()?;
     let repo = g.open().await?;
-    let snaps: Vec<SnapshotEntry> = repo
-        .snapshots()
-        .await?
-        .into_iter()
-        .filter(|s| filter.matches(&s.snapshot))
-        .collect();
+    let snaps = repo.snapshots_matching(&filter).await?;
     print_data(g, &snaps, |out| print_snapshots(out, &snaps))?;
     Ok(EXIT_OK as u8)
 }
@@ -264,11 +258,9 @@ pub async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
             human_bytes(p.bytes_planned.load(Ordering::Relaxed))
         )
     });
-    let opts = RestoreOptions {
-        progress: Some(progress),
-        overwrite: a.overwrite.into(),
-        ..RestoreOptions::default()
-    };
+    let opts = RestoreOptions::default()
+        .with_progress(progress)
+        .with_overwrite(a.overwrite.into());
     let res = thinledger_backup::restore(&repo, snapshot, sub, target, &opts).await;
     if let Some(t) = ticker {
         t.stop();

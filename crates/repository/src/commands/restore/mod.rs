@@ -98,8 +98,9 @@ impl std::str::FromStr for Overwrite {
     }
 }
 
-/// Knobs of a restore.
+/// Knobs of a restore: `RestoreOptions::default()` and the `with_*` setters.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RestoreOptions {
     /// Packs read at once.
     pub concurrency: usize,
@@ -116,6 +117,29 @@ impl Default for RestoreOptions {
             overwrite: Overwrite::default(),
             progress: None,
         }
+    }
+}
+
+impl RestoreOptions {
+    /// Sets `concurrency`: packs read at once.
+    #[must_use]
+    pub fn with_concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+
+    /// Sets `overwrite`: what happens to entries already in the target.
+    #[must_use]
+    pub fn with_overwrite(mut self, overwrite: Overwrite) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// Sets `progress`: live counters for a progress display.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<RestoreProgress>) -> Self {
+        self.progress = Some(progress);
+        self
     }
 }
 
