@@ -40,7 +40,7 @@
 //! - [`ScheduleError`].
 //! - `render` (feature `kubernetes`): the schedule as Kubernetes objects — a namespace of its
 //!   own, as `thinledger_topology::render` is: `render::render`, `render::ScheduleRendering`,
-//!   `render::ScheduleObject` and the paths the pods mount; [`k8s_openapi`] is re-exported
+//!   `render::ScheduleObject` and the paths the pods mount; `k8s_openapi` is re-exported
 //!   so the application's version is the one used.
 //!
 //! ```
