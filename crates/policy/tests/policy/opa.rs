@@ -46,19 +46,25 @@ fn files_in(dir: &str) -> Vec<PathBuf> {
     files
 }
 
+/// The fixture files of `rels` (each a file, or a folder of them), in order.
+fn fixture_files(rels: &[&str]) -> Vec<PathBuf> {
+    rels.iter()
+        .flat_map(|r| {
+            let path = fixture(r);
+            if path.is_dir() {
+                files_in(r)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
 /// Loads fixtures (files or folders) under their relative names.
 fn load(rels: &[&str]) -> InputSet {
     let mut set = InputSet::new();
-    for r in rels {
-        let path = fixture(r);
-        let paths = if path.is_dir() {
-            files_in(r)
-        } else {
-            vec![path]
-        };
-        for p in paths {
-            add_text(&mut set, &rel(&p), &std::fs::read_to_string(&p).unwrap());
-        }
+    for p in fixture_files(rels) {
+        add_text(&mut set, &rel(&p), &std::fs::read_to_string(&p).unwrap());
     }
     set
 }
@@ -137,23 +143,15 @@ fn rendered_cases() -> Vec<Case> {
 fn edited(set_rels: &[&str], file: &str, from: &str, to: &str) -> InputSet {
     let mut set = InputSet::new();
     let mut hit = false;
-    for r in set_rels {
-        let path = fixture(r);
-        let paths = if path.is_dir() {
-            files_in(r)
-        } else {
-            vec![path]
-        };
-        for p in paths {
-            let name = rel(&p);
-            let mut text = std::fs::read_to_string(&p).unwrap();
-            if name == file {
-                assert!(text.contains(from), "{file} has no {from:?}");
-                text = text.replacen(from, to, 1);
-                hit = true;
-            }
-            add_text(&mut set, &name, &text);
+    for p in fixture_files(set_rels) {
+        let name = rel(&p);
+        let mut text = std::fs::read_to_string(&p).unwrap();
+        if name == file {
+            assert!(text.contains(from), "{file} has no {from:?}");
+            text = text.replacen(from, to, 1);
+            hit = true;
         }
+        add_text(&mut set, &name, &text);
     }
     assert!(hit, "{file} is not among {set_rels:?}");
     set
