@@ -213,6 +213,70 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Each line of stdout as JSON (`backup --output json`: status lines, then the summary).
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn backup_output_json_writes_status_lines_rising_to_100_percent_then_the_summary() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    // Enough to take a few status intervals: 40 files of 1 MiB of noise, and small ones.
+    for i in 0..40u64 {
+        let dir = src.join(format!("d{}", i % 4));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("big{i}")), noise(1024 * 1024, i)).unwrap();
+        std::fs::write(dir.join(format!("small{i}")), format!("{i}")).unwrap();
+    }
+    let repo = f.path("repo");
+    f.init(&repo);
+    let out = f
+        .cmd(&repo, &["backup", "--output", "json", src.to_str().unwrap()])
+        .env("THINLEDGER_PROGRESS_FPS", "50")
+        .output()
+        .unwrap();
+    assert_ok(&out, "backup --output json");
+    let lines = json_lines(&out);
+    let (summary, statuses) = lines.split_last().unwrap();
+    assert_eq!(summary["message_type"], "summary", "{summary}");
+    assert_eq!(summary["files_new"], 80, "{summary}");
+    assert!(summary["snapshot_id"].is_string(), "{summary}");
+    assert!(!statuses.is_empty());
+    let mut last = 0.0;
+    for s in statuses {
+        assert_eq!(s["message_type"], "status", "{s}");
+        let p = s["percent_done"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p) && p >= last, "{p} after {last}: {s}");
+        last = p;
+        for k in ["total_files", "files_done", "total_bytes", "bytes_done", "seconds_elapsed"] {
+            assert!(s[k].is_u64(), "{k} in {s}");
+        }
+        assert!(s["current_files"].is_array(), "{s}");
+    }
+    let end = statuses.last().unwrap();
+    assert_eq!(end["percent_done"], 1.0, "{end}");
+    assert_eq!(end["files_done"], 80, "{end}");
+    assert_eq!(end["total_files"], 80, "{end}");
+    assert_eq!(end["total_bytes"], end["bytes_done"], "{end}");
+    assert_eq!(end["seconds_remaining"], 0, "{end}");
+    // Before the end, the scan gave a total ahead of what was done.
+    if let Some(mid) = statuses.iter().find(|s| s["percent_done"].as_f64().unwrap() < 1.0) {
+        assert!(mid["total_bytes"].as_u64().unwrap() >= mid["bytes_done"].as_u64().unwrap());
+    }
+
+    // --quiet: only the summary.
+    let out = f.run(&repo, &["backup", "--quiet", "--output", "json", src.to_str().unwrap()]);
+    assert_ok(&out, "backup --quiet --output json");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["message_type"], "summary");
+    assert_eq!(lines[0]["files_unmodified"], 80);
+}
+
 #[test]
 fn a_backup_killed_midway_leaves_a_consistent_repository() {
     let f = Fixture::new();
@@ -1158,7 +1222,10 @@ fn check_reports_temporary_files_prune_removes_them_and_repair_recovers_a_lost_p
     );
     assert_ok(&out, "backup after repair");
     assert!(
-        json(&out)["data_blobs_added"].as_u64().unwrap() > 0,
+        json_lines(&out).last().unwrap()["data_blobs_added"]
+            .as_u64()
+            .unwrap()
+            > 0,
         "{}",
         text(&out).0
     );
