@@ -1308,3 +1308,90 @@ fn a_damaged_repository_restores_the_rest_and_exits_1_naming_each_damaged_file()
     assert_eq!(v["damaged"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["files"], 2, "{v}");
 }
+
+#[test]
+fn without_a_password_source_off_a_terminal_the_error_names_the_flags_and_variables() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.init(&repo);
+    // stdin is /dev/null (ledger_backup()): no prompt, the error at once.
+    let out = ledger_backup()
+        .arg("-r")
+        .arg(&repo)
+        .arg("snapshots")
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 2, "snapshots without a password");
+    for name in [
+        "--password-file",
+        "--password-command",
+        "THINLEDGER_PASSWORD_FILE",
+        "THINLEDGER_PASSWORD_COMMAND",
+    ] {
+        assert!(err.contains(name), "{name} missing: {err}");
+    }
+}
+
+/// Runs `ledger-backup -r REPO ARGS` on a pseudo-terminal made by script(1), typing `typed`
+/// (one line each, after a pause, as a person would); the terminal's output and exit code.
+fn on_a_terminal(repo: &Path, args: &str, typed: &[&str]) -> (String, Option<i32>) {
+    use std::io::Write as _;
+    let shell = format!(
+        "'{}' -r '{}' {args}",
+        ledger_backup_bin().display(),
+        repo.display()
+    );
+    let mut c = Command::new("script");
+    c.args(["-qec", &shell, "/dev/null"]);
+    for var in crate::common::SETTINGS {
+        c.env_remove(var);
+    }
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for t in typed {
+        std::thread::sleep(Duration::from_millis(800));
+        // The child may have exited already (a refused first entry).
+        let _ = stdin.write_all(format!("{t}\n").as_bytes());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn on_a_terminal_init_asks_twice_and_other_commands_once() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) (util-linux) is not installed");
+        return;
+    }
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    let (out, code) = on_a_terminal(&repo, "init", &["first", "second"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("enter a new repository password"), "{out}");
+    assert!(out.contains("enter the repository password again"), "{out}");
+    assert!(out.contains("do not match"), "{out}");
+    assert!(!repo.join("config").exists(), "a repository was made: {out}");
+
+    let (out, code) = on_a_terminal(&repo, "init", &[PASSWORD, PASSWORD]);
+    assert_eq!(code, Some(0), "{out}");
+    // The password file holds the same password: what was typed is what protects the keys.
+    assert_ok(&f.run(&repo, &["snapshots"]), "snapshots with the typed password");
+
+    let (out, code) = on_a_terminal(&repo, "snapshots", &[PASSWORD]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("enter repository password"), "{out}");
+    assert!(!out.contains("again"), "asked twice: {out}");
+    let (out, code) = on_a_terminal(&repo, "snapshots", &["not it"]);
+    assert_eq!(code, Some(12), "{out}");
+    assert!(out.contains("terminal prompt"), "{out}");
+}
