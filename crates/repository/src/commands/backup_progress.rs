@@ -385,6 +385,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_backup_ends_at_100_percent_with_the_totals_of_what_it_did() {
+        use crate::{BackupOptions, InitOptions, KdfParams, Password, Repository, backup_paths};
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..30 {
+            let d = dir.path().join(format!("d{}", i % 3));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("f{i}")), vec![i as u8; 1000 * i]).unwrap();
+        }
+        let store = Arc::new(object_store::memory::InMemory::new());
+        let options = InitOptions::default().with_kdf(KdfParams { n: 1024, r: 8, p: 1 });
+        let repo = Repository::init(store, "memory://", &Password::new("pw"), &options)
+            .await
+            .unwrap();
+        let progress = Arc::new(BackupProgress::default());
+        let opts = BackupOptions::default().with_progress(Arc::clone(&progress));
+        let summary = backup_paths(&Arc::new(repo), &[dir.path().to_path_buf()], &opts)
+            .await
+            .unwrap();
+        let s = progress.status();
+        assert_eq!(s.percent_done, 1.0);
+        assert!(s.scan_finished && s.current_files.is_empty());
+        assert_eq!((s.files_done, s.total_files), (30, 30));
+        assert_eq!(s.bytes_done, summary.bytes_total);
+        assert_eq!(s.total_bytes, (0..30).map(|i| 1000 * i as u64).sum::<u64>());
+        assert_eq!(s.seconds_remaining, Some(0));
+    }
+
+    #[tokio::test]
     async fn a_dropped_scan_stops_without_finishing() {
         let dir = tempfile::tempdir().unwrap();
         for i in 0..200 {
