@@ -90,7 +90,11 @@ mod tests {
         let (prompts, res, confirm) = typed(entries);
         assert_eq!(res.ok().as_deref(), expected);
         // An empty first entry is refused before asking again.
-        let asked = if confirm && !entries[0].is_empty() { 2 } else { 1 };
+        let asked = if confirm && !entries[0].is_empty() {
+            2
+        } else {
+            1
+        };
         assert_eq!(prompts.len(), asked, "{prompts:?}");
     }
 

@@ -235,7 +235,10 @@ fn backup_output_json_writes_status_lines_rising_to_100_percent_then_the_summary
     let repo = f.path("repo");
     f.init(&repo);
     let out = f
-        .cmd(&repo, &["backup", "--output", "json", src.to_str().unwrap()])
+        .cmd(
+            &repo,
+            &["backup", "--output", "json", src.to_str().unwrap()],
+        )
         .env("THINLEDGER_PROGRESS_FPS", "50")
         .output()
         .unwrap();
@@ -250,9 +253,18 @@ fn backup_output_json_writes_status_lines_rising_to_100_percent_then_the_summary
     for s in statuses {
         assert_eq!(s["message_type"], "status", "{s}");
         let p = s["percent_done"].as_f64().unwrap();
-        assert!((0.0..=1.0).contains(&p) && p >= last, "{p} after {last}: {s}");
+        assert!(
+            (0.0..=1.0).contains(&p) && p >= last,
+            "{p} after {last}: {s}"
+        );
         last = p;
-        for k in ["total_files", "files_done", "total_bytes", "bytes_done", "seconds_elapsed"] {
+        for k in [
+            "total_files",
+            "files_done",
+            "total_bytes",
+            "bytes_done",
+            "seconds_elapsed",
+        ] {
             assert!(s[k].is_u64(), "{k} in {s}");
         }
         assert!(s["current_files"].is_array(), "{s}");
@@ -264,12 +276,24 @@ fn backup_output_json_writes_status_lines_rising_to_100_percent_then_the_summary
     assert_eq!(end["total_bytes"], end["bytes_done"], "{end}");
     assert_eq!(end["seconds_remaining"], 0, "{end}");
     // Before the end, the scan gave a total ahead of what was done.
-    if let Some(mid) = statuses.iter().find(|s| s["percent_done"].as_f64().unwrap() < 1.0) {
+    if let Some(mid) = statuses
+        .iter()
+        .find(|s| s["percent_done"].as_f64().unwrap() < 1.0)
+    {
         assert!(mid["total_bytes"].as_u64().unwrap() >= mid["bytes_done"].as_u64().unwrap());
     }
 
     // --quiet: only the summary.
-    let out = f.run(&repo, &["backup", "--quiet", "--output", "json", src.to_str().unwrap()]);
+    let out = f.run(
+        &repo,
+        &[
+            "backup",
+            "--quiet",
+            "--output",
+            "json",
+            src.to_str().unwrap(),
+        ],
+    );
     assert_ok(&out, "backup --quiet --output json");
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{lines:?}");
@@ -1380,12 +1404,18 @@ fn on_a_terminal_init_asks_twice_and_other_commands_once() {
     assert!(out.contains("enter a new repository password"), "{out}");
     assert!(out.contains("enter the repository password again"), "{out}");
     assert!(out.contains("do not match"), "{out}");
-    assert!(!repo.join("config").exists(), "a repository was made: {out}");
+    assert!(
+        !repo.join("config").exists(),
+        "a repository was made: {out}"
+    );
 
     let (out, code) = on_a_terminal(&repo, "init", &[PASSWORD, PASSWORD]);
     assert_eq!(code, Some(0), "{out}");
     // The password file holds the same password: what was typed is what protects the keys.
-    assert_ok(&f.run(&repo, &["snapshots"]), "snapshots with the typed password");
+    assert_ok(
+        &f.run(&repo, &["snapshots"]),
+        "snapshots with the typed password",
+    );
 
     let (out, code) = on_a_terminal(&repo, "snapshots", &[PASSWORD]);
     assert_eq!(code, Some(0), "{out}");

@@ -817,7 +817,10 @@ async fn backup_paths_locked(
     // hence stopped, when this function returns).
     let _scan = opts.progress.as_ref().map(|p| {
         p.begin();
-        Scan::start(given.iter().map(|(_, a)| a.clone()).collect(), Arc::clone(p))
+        Scan::start(
+            given.iter().map(|(_, a)| a.clone()).collect(),
+            Arc::clone(p),
+        )
     });
     repo.load_index().await?;
     let paths: Vec<String> = given.iter().map(|(_, a)| a.display().to_string()).collect();
@@ -934,8 +937,8 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
             let _reading = a.progress.reading(&name);
             a.read_stream(reader, u64::MAX)
         })
-            .await
-            .map_err(Error::task)??
+        .await
+        .map_err(Error::task)??
     };
     let (ids, size) = read.map_err(|e| Error::io("reading", "standard input", e))?;
     let who = Identity::current();

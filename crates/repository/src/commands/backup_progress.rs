@@ -255,18 +255,14 @@ impl Totals<'_> {
             for e in entries.flatten() {
                 // The entry's own metadata (no extra lookup by path) for files.
                 match e.file_type() {
-                    Ok(t) if t.is_dir() => {
-                        if !self.walk(&e.path()) {
-                            return false;
-                        }
-                    }
+                    Ok(t) if t.is_dir() && !self.walk(&e.path()) => return false,
                     Ok(t) if t.is_file() => {
                         if let Ok(m) = e.metadata() {
                             p.total_files.fetch_add(1, Ordering::Relaxed);
                             p.total_bytes.fetch_add(m.len(), Ordering::Relaxed);
                         }
                     }
-                    _ => {}
+                    _ => {} // directories walked above; links and devices hold no data
                 }
                 if self.stop.load(Ordering::Relaxed) {
                     return false;
@@ -394,7 +390,11 @@ mod tests {
             std::fs::write(d.join(format!("f{i}")), vec![i as u8; 1000 * i]).unwrap();
         }
         let store = Arc::new(object_store::memory::InMemory::new());
-        let options = InitOptions::default().with_kdf(KdfParams { n: 1024, r: 8, p: 1 });
+        let options = InitOptions::default().with_kdf(KdfParams {
+            n: 1024,
+            r: 8,
+            p: 1,
+        });
         let repo = Repository::init(store, "memory://", &Password::new("pw"), &options)
             .await
             .unwrap();

@@ -126,7 +126,9 @@ fn interval(default: Duration) -> Duration {
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|fps| fps.is_finite() && *fps > 0.0)
-        .map_or(default, |fps| Duration::from_secs_f64((1.0 / fps).max(0.001)))
+        .map_or(default, |fps| {
+            Duration::from_secs_f64((1.0 / fps).max(0.001))
+        })
 }
 
 /// One JSON line as restic writes them: `{"message_type":"status",…}`.
