@@ -189,7 +189,7 @@ impl BackupDisplay {
                     b.set_length(1000);
                     b.set_position((s.percent_done * 1000.0) as u64);
                     b.set_prefix(status_line(&s));
-                    b.set_message(s.current_files.first().cloned().unwrap_or_default());
+                    b.set_message(tail(s.current_files.first().map_or("", String::as_str)));
                     tokio::time::sleep(every).await;
                 }
             });
@@ -241,6 +241,17 @@ impl BackupDisplay {
             let _ = print_json_line("status", &self.progress.status());
         }
     }
+}
+
+/// The end of a long path (its file name matters most): `…/exports/ledger-0007.sql`.
+fn tail(path: &str) -> String {
+    const KEEP: usize = 48;
+    let chars = path.chars().count();
+    if chars <= KEEP {
+        return path.to_owned();
+    }
+    let rest: String = path.chars().skip(chars - KEEP).collect();
+    format!("…{rest}")
 }
 
 /// `42.0%  1234 / 5000 files  1.2 GiB / 3.4 GiB  ETA 0:12` (while the scan runs, totals are
