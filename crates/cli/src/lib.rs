@@ -7,6 +7,8 @@
 //!   in each format;
 //! - [`ToolCommand`]: the `completion SHELL` and `man` subcommands; [`command`]/[`parse`]
 //!   add the [`VERSION`] (git commit, features) and per-subcommand examples;
+//! - [`prompt_password`]: `ledger-backup`'s password prompt on a terminal (no echo, twice
+//!   for a new password);
 //! - exit codes ([`EXIT_CODES`]) and the mapping from the libraries' typed errors to them
 //!   ([`exit_code_for`], [`exit_status`]).
 //!
@@ -33,6 +35,8 @@
 mod exit;
 mod globals;
 mod output;
+#[cfg(feature = "backup")]
+mod prompt;
 mod tools;
 mod version;
 
@@ -43,5 +47,7 @@ pub use exit::{
 };
 pub use globals::{ColorChoice, GlobalArgs, OutputArgs};
 pub use output::{OutputFormat, write_structured};
+#[cfg(feature = "backup")]
+pub use prompt::{PromptError, prompt_password, prompt_password_with};
 pub use tools::{ToolCommand, command, parse, typed_on_command_line};
 pub use version::{COMMIT, FEATURES, VERSION};

@@ -24,7 +24,8 @@
 //! - [`Repository`] (`init`, `open`, snapshots, locks) with [`InitOptions`], [`KdfParams`],
 //!   [`Password`], and where a password comes from: [`PasswordSource`] / [`PasswordError`];
 //! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
-//!   ([`BackupOptions`], [`SaverOptions`]), [`restore`] / [`dump`] ([`RestoreOptions`]),
+//!   ([`BackupOptions`], [`SaverOptions`]; live totals, share done, time left and current
+//!   files: [`BackupProgress`] / [`BackupStatus`]), [`restore`] / [`dump`] ([`RestoreOptions`]),
 //!   [`check()`] ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`]
 //!   ([`KeepPolicy`]), [`prune()`] ([`PruneOptions`]), [`forget()`]
 //!   ([`ForgetOptions`], [`ForgetReport`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
@@ -72,8 +73,9 @@ mod saver;
 mod targets;
 
 pub use commands::backup::{
-    BackupOptions, BackupProgress, BackupSummary, ParentSelection, backup_paths, backup_reader,
+    BackupOptions, BackupSummary, ParentSelection, backup_paths, backup_reader,
 };
+pub use commands::backup_progress::{BackupProgress, BackupStatus};
 pub use commands::check::{CheckOptions, CheckReport, ReadData, check};
 pub use commands::copy::{CopySummary, copy};
 pub use commands::forget::{

@@ -213,6 +213,94 @@ fn json(out: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(&out.stdout)))
 }
 
+/// Each line of stdout as JSON (`backup --output json`: status lines, then the summary).
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn backup_output_json_writes_status_lines_rising_to_100_percent_then_the_summary() {
+    let f = Fixture::new();
+    let src = f.path("src");
+    // Enough to take a few status intervals: 40 files of 1 MiB of noise, and small ones.
+    for i in 0..40u64 {
+        let dir = src.join(format!("d{}", i % 4));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("big{i}")), noise(1024 * 1024, i)).unwrap();
+        std::fs::write(dir.join(format!("small{i}")), format!("{i}")).unwrap();
+    }
+    let repo = f.path("repo");
+    f.init(&repo);
+    let out = f
+        .cmd(
+            &repo,
+            &["backup", "--output", "json", src.to_str().unwrap()],
+        )
+        .env("THINLEDGER_PROGRESS_FPS", "50")
+        .output()
+        .unwrap();
+    assert_ok(&out, "backup --output json");
+    let lines = json_lines(&out);
+    let (summary, statuses) = lines.split_last().unwrap();
+    assert_eq!(summary["message_type"], "summary", "{summary}");
+    assert_eq!(summary["files_new"], 80, "{summary}");
+    assert!(summary["snapshot_id"].is_string(), "{summary}");
+    assert!(!statuses.is_empty());
+    let mut last = 0.0;
+    for s in statuses {
+        assert_eq!(s["message_type"], "status", "{s}");
+        let p = s["percent_done"].as_f64().unwrap();
+        assert!(
+            (0.0..=1.0).contains(&p) && p >= last,
+            "{p} after {last}: {s}"
+        );
+        last = p;
+        for k in [
+            "total_files",
+            "files_done",
+            "total_bytes",
+            "bytes_done",
+            "seconds_elapsed",
+        ] {
+            assert!(s[k].is_u64(), "{k} in {s}");
+        }
+        assert!(s["current_files"].is_array(), "{s}");
+    }
+    let end = statuses.last().unwrap();
+    assert_eq!(end["percent_done"], 1.0, "{end}");
+    assert_eq!(end["files_done"], 80, "{end}");
+    assert_eq!(end["total_files"], 80, "{end}");
+    assert_eq!(end["total_bytes"], end["bytes_done"], "{end}");
+    assert_eq!(end["seconds_remaining"], 0, "{end}");
+    // Before the end, the scan gave a total ahead of what was done.
+    if let Some(mid) = statuses
+        .iter()
+        .find(|s| s["percent_done"].as_f64().unwrap() < 1.0)
+    {
+        assert!(mid["total_bytes"].as_u64().unwrap() >= mid["bytes_done"].as_u64().unwrap());
+    }
+
+    // --quiet: only the summary.
+    let out = f.run(
+        &repo,
+        &[
+            "backup",
+            "--quiet",
+            "--output",
+            "json",
+            src.to_str().unwrap(),
+        ],
+    );
+    assert_ok(&out, "backup --quiet --output json");
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["message_type"], "summary");
+    assert_eq!(lines[0]["files_unmodified"], 80);
+}
+
 #[test]
 fn a_backup_killed_midway_leaves_a_consistent_repository() {
     let f = Fixture::new();
@@ -1158,7 +1246,10 @@ fn check_reports_temporary_files_prune_removes_them_and_repair_recovers_a_lost_p
     );
     assert_ok(&out, "backup after repair");
     assert!(
-        json(&out)["data_blobs_added"].as_u64().unwrap() > 0,
+        json_lines(&out).last().unwrap()["data_blobs_added"]
+            .as_u64()
+            .unwrap()
+            > 0,
         "{}",
         text(&out).0
     );
@@ -1240,4 +1331,97 @@ fn a_damaged_repository_restores_the_rest_and_exits_1_naming_each_damaged_file()
     let v = json(&out);
     assert_eq!(v["damaged"].as_array().unwrap().len(), 1, "{v}");
     assert_eq!(v["files"], 2, "{v}");
+}
+
+#[test]
+fn without_a_password_source_off_a_terminal_the_error_names_the_flags_and_variables() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.init(&repo);
+    // stdin is /dev/null (ledger_backup()): no prompt, the error at once.
+    let out = ledger_backup()
+        .arg("-r")
+        .arg(&repo)
+        .arg("snapshots")
+        .output()
+        .unwrap();
+    let err = assert_code(&out, 2, "snapshots without a password");
+    for name in [
+        "--password-file",
+        "--password-command",
+        "THINLEDGER_PASSWORD_FILE",
+        "THINLEDGER_PASSWORD_COMMAND",
+    ] {
+        assert!(err.contains(name), "{name} missing: {err}");
+    }
+}
+
+/// Runs `ledger-backup -r REPO ARGS` on a pseudo-terminal made by script(1), typing `typed`
+/// (one line each, after a pause, as a person would); the terminal's output and exit code.
+fn on_a_terminal(repo: &Path, args: &str, typed: &[&str]) -> (String, Option<i32>) {
+    use std::io::Write as _;
+    let shell = format!(
+        "'{}' -r '{}' {args}",
+        ledger_backup_bin().display(),
+        repo.display()
+    );
+    let mut c = Command::new("script");
+    c.args(["-qec", &shell, "/dev/null"]);
+    for var in crate::common::SETTINGS {
+        c.env_remove(var);
+    }
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for t in typed {
+        std::thread::sleep(Duration::from_millis(800));
+        // The child may have exited already (a refused first entry).
+        let _ = stdin.write_all(format!("{t}\n").as_bytes());
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn on_a_terminal_init_asks_twice_and_other_commands_once() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: script(1) (util-linux) is not installed");
+        return;
+    }
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    let (out, code) = on_a_terminal(&repo, "init", &["first", "second"]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("enter a new repository password"), "{out}");
+    assert!(out.contains("enter the repository password again"), "{out}");
+    assert!(out.contains("do not match"), "{out}");
+    assert!(
+        !repo.join("config").exists(),
+        "a repository was made: {out}"
+    );
+
+    let (out, code) = on_a_terminal(&repo, "init", &[PASSWORD, PASSWORD]);
+    assert_eq!(code, Some(0), "{out}");
+    // The password file holds the same password: what was typed is what protects the keys.
+    assert_ok(
+        &f.run(&repo, &["snapshots"]),
+        "snapshots with the typed password",
+    );
+
+    let (out, code) = on_a_terminal(&repo, "snapshots", &[PASSWORD]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("enter repository password"), "{out}");
+    assert!(!out.contains("again"), "asked twice: {out}");
+    let (out, code) = on_a_terminal(&repo, "snapshots", &["not it"]);
+    assert_eq!(code, Some(12), "{out}");
+    assert!(out.contains("terminal prompt"), "{out}");
 }

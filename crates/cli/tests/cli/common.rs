@@ -23,6 +23,7 @@ pub const SETTINGS: &[&str] = &[
     "THINLEDGER_COLOR",
     "THINLEDGER_RETRY_LOCK",
     "THINLEDGER_NO_LOCK",
+    "THINLEDGER_PROGRESS_FPS",
 ];
 
 /// `ledger-backup` without the settings it would read from this process's environment

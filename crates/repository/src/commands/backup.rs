@@ -22,6 +22,7 @@ use tokio::io::AsyncRead;
 use tokio::sync::Semaphore;
 use tokio_util::io::SyncIoBridge;
 
+use super::backup_progress::{BackupProgress, Scan};
 use crate::chunker::Chunker;
 use crate::repo::Repository;
 use crate::repo::host::{self, Identity};
@@ -63,7 +64,8 @@ pub struct BackupOptions {
     pub saver: SaverOptions,
     /// Files read at once.
     pub read_concurrency: usize,
-    /// Live counters, for a progress display.
+    /// Live state for a progress display; when set, the backup also scans its paths ahead
+    /// of itself for the totals (metadata only, beside the backup, never waited for).
     pub progress: Option<Arc<BackupProgress>>,
 }
 
@@ -124,25 +126,13 @@ impl BackupOptions {
         self
     }
 
-    /// Sets `progress`: live counters for a progress display.
+    /// Sets `progress`: live state for a progress display (this also starts the scan that
+    /// gives the totals; see [`BackupProgress`]).
     #[must_use]
     pub fn with_progress(mut self, progress: Arc<BackupProgress>) -> Self {
         self.progress = Some(progress);
         self
     }
-}
-
-/// Live counters of a running backup.
-#[derive(Debug, Default)]
-pub struct BackupProgress {
-    /// Files finished.
-    pub files: AtomicU64,
-    /// Directories finished.
-    pub dirs: AtomicU64,
-    /// File bytes finished (read, or unchanged and skipped).
-    pub bytes: AtomicU64,
-    /// Entries that could not be read.
-    pub errors: AtomicU64,
 }
 
 /// What a backup did.
@@ -519,10 +509,12 @@ impl Archiver {
             was_known,
         } in jobs
         {
+            let reading = self.progress.reading(&path);
             let read = match std::fs::File::open(&path) {
                 Ok(f) => self.read_stream(f, node.size)?,
                 Err(e) => Err(e),
             };
+            drop(reading);
             match read {
                 Ok((ids, size)) => {
                     node.content = Some(ids);
@@ -743,6 +735,7 @@ async fn finish(
 ) -> Result<BackupSummary> {
     // Packs and index first; the snapshot only once they are stored.
     let saved = a.saver.finish().await?;
+    a.progress.finish();
     let who = Identity::current();
     let snapshot = Snapshot {
         time: opts.time.unwrap_or_else(|| Utc::now().fixed_offset()),
@@ -820,6 +813,15 @@ async fn backup_paths_locked(
     opts: &BackupOptions,
 ) -> Result<BackupSummary> {
     let started = Instant::now();
+    // Totals for a display: walked beside the backup, which never waits for it (dropped,
+    // hence stopped, when this function returns).
+    let _scan = opts.progress.as_ref().map(|p| {
+        p.begin();
+        Scan::start(
+            given.iter().map(|(_, a)| a.clone()).collect(),
+            Arc::clone(p),
+        )
+    });
     repo.load_index().await?;
     let paths: Vec<String> = given.iter().map(|(_, a)| a.display().to_string()).collect();
     let host = opts
@@ -924,14 +926,19 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
         .unwrap_or_else(|| Identity::current().hostname);
     let parent = select_parent(repo, &opts.parent, &host, &paths).await?;
     let a = new_archiver(repo, opts);
+    a.progress.begin();
     let read = {
         let a = Arc::clone(&a);
+        let name = PathBuf::from(format!("/{filename}"));
         // The chunker reads synchronously on a blocking thread; the bridge blocks that thread
         // on the runtime for each read, straight into the chunk's buffer (no copy, no queue).
         let reader = SyncIoBridge::new(reader);
-        tokio::task::spawn_blocking(move || a.read_stream(reader, u64::MAX))
-            .await
-            .map_err(Error::task)??
+        tokio::task::spawn_blocking(move || {
+            let _reading = a.progress.reading(&name);
+            a.read_stream(reader, u64::MAX)
+        })
+        .await
+        .map_err(Error::task)??
     };
     let (ids, size) = read.map_err(|e| Error::io("reading", "standard input", e))?;
     let who = Identity::current();

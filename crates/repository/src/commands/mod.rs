@@ -2,7 +2,7 @@
 //!
 //! | verb | module | entry points |
 //! |---|---|---|
-//! | `backup` | [`backup`] | [`backup_paths`](backup::backup_paths), [`backup_reader`](backup::backup_reader) |
+//! | `backup` | [`backup`] | [`backup_paths`](backup::backup_paths), [`backup_reader`](backup::backup_reader); its live state: [`backup_progress`] |
 //! | `restore`, `dump` | [`restore`] | [`restore`](restore::restore), [`dump`](restore::dump) |
 //! | `check` | [`check`] | [`check`](check::check) |
 //! | `copy` | [`copy`] | [`copy`](copy::copy) |
@@ -15,6 +15,7 @@
 //! share (pack saving, chunking, the repository format) live beside this module.
 
 pub mod backup;
+pub mod backup_progress;
 pub mod check;
 pub mod copy;
 pub mod forget;

@@ -3,16 +3,15 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use clap::{Args, ValueEnum};
 use thinledger_backup::{
     BackupOptions, BackupProgress, BackupSummary, Compression, ParentSelection, SaverOptions,
 };
-use thinledger_cli::{EXIT_FAILED, EXIT_OK};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK, OutputFormat};
 
 use crate::context::Globals;
-use crate::output::{Ticker, human_bytes, print_data};
+use crate::output::{BackupDisplay, human_bytes, print_data, print_json_line};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -72,36 +71,30 @@ pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
         .with_tags(a.tags.iter())
         .with_hostname(a.host.clone())
         .with_parent(parent)
-        .with_saver(SaverOptions::default().with_compression(compression))
-        .with_progress(Arc::clone(&progress));
-    let p = Arc::clone(&progress);
-    let started = std::time::Instant::now();
-    let ticker = Ticker::start(g.quiet, move || {
-        let bytes = p.bytes.load(Ordering::Relaxed);
-        let secs = started.elapsed().as_secs_f64().max(0.001);
-        format!(
-            "{} files, {} dirs, {} ({}/s){}",
-            p.files.load(Ordering::Relaxed),
-            p.dirs.load(Ordering::Relaxed),
-            human_bytes(bytes),
-            human_bytes((bytes as f64 / secs) as u64),
-            match p.errors.load(Ordering::Relaxed) {
-                0 => String::new(),
-                n => format!(", {n} skipped"),
-            }
-        )
-    });
+        .with_saver(SaverOptions::default().with_compression(compression));
+    // Quiet: no display, so no progress (and no scan for its totals).
+    let opts = if g.quiet {
+        opts
+    } else {
+        opts.with_progress(Arc::clone(&progress))
+    };
+    let display = BackupDisplay::start(g, &progress);
     let res = if a.stdin {
         let name = a.stdin_filename.clone().unwrap_or_default();
         thinledger_backup::backup_reader(&repo, tokio::io::stdin(), &name, &opts).await
     } else {
         thinledger_backup::backup_paths(&repo, &a.paths, &opts).await
     };
-    if let Some(t) = ticker {
-        t.stop();
+    if let Some(d) = display {
+        d.stop(res.is_ok()).await;
     }
     let summary = res?;
-    print_data(g, &summary, |out| print_backup(out, &summary))?;
+    if g.output == OutputFormat::Json {
+        // After the status lines: one `{"message_type":"summary",…}` line, as restic's --json.
+        print_json_line("summary", &summary)?;
+    } else {
+        print_data(g, &summary, |out| print_backup(out, &summary))?;
+    }
     if summary.errors.is_empty() {
         Ok(EXIT_OK as u8)
     } else {

@@ -1,6 +1,7 @@
 //! What every command shares: the repository's global flags, the password sources and
 //! opening a repository from its URL. (Exit codes: `thinledger_cli::exit_code_for`.)
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -90,8 +91,27 @@ impl Globals {
     }
 
     /// The repository password from --password-file or --password-command (or their
-    /// variables, which messages then name).
+    /// variables, which messages then name); without either, asked for on a terminal.
     pub fn password(&self) -> anyhow::Result<Password> {
+        self.password_or_prompt(false)
+    }
+
+    /// The password of a new repository (`init`): as [`Globals::password`], but a terminal
+    /// is asked twice, and the two entries must match.
+    pub fn new_password(&self) -> anyhow::Result<Password> {
+        self.password_or_prompt(true)
+    }
+
+    fn password_or_prompt(&self, confirm: bool) -> anyhow::Result<Password> {
+        if self.password_file.is_none()
+            && self.password_command.is_none()
+            && std::io::stdin().is_terminal()
+        {
+            // Never off a terminal: a job or a pipe gets the error below, naming the flags.
+            return thinledger_cli::prompt_password("repository", confirm)
+                .map(Password::new)
+                .map_err(|e| bad(e.to_string()));
+        }
         read_password_as(
             self.password_file.as_ref(),
             self.password_command.as_deref(),
@@ -151,7 +171,7 @@ impl Globals {
                 "the password command ({})",
                 given_as("password-command", "THINLEDGER_PASSWORD_COMMAND").name
             ),
-            (None, None) => "nowhere".to_string(),
+            (None, None) => "the terminal prompt".to_string(),
         }
     }
 }
@@ -217,7 +237,7 @@ fn read_password_as(
         (None, Some(cmd)) => (PasswordSource::Command(cmd.to_owned()), command_given.name),
         (None, None) => {
             return Err(bad(format!(
-                "no {what} password: give --password-file FILE or --password-command CMD (or set THINLEDGER_PASSWORD_FILE)"
+                "no {what} password: give --password-file FILE or --password-command CMD, or set THINLEDGER_PASSWORD_FILE or THINLEDGER_PASSWORD_COMMAND (on a terminal, ledger-backup asks for it)"
             )));
         }
     };

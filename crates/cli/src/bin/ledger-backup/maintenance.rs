@@ -98,7 +98,7 @@ pub struct UnlockArgs {
 
 pub async fn init(g: &Globals) -> anyhow::Result<u8> {
     let url = g.repo_url()?;
-    let password = g.password()?;
+    let password = g.new_password()?;
     let (store, shown) = store_for(&url).await?;
     let repo = Repository::init(
         store.object_store(),
