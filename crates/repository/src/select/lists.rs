@@ -20,7 +20,8 @@ pub enum FilesFrom {
     /// `#` skipped, each line expanded as a glob (`*`, `?`, `[…]`; a pattern matching nothing
     /// is skipped with a warning).
     Globbed,
-    /// `--files-from-verbatim`: each non-empty line is one path, exactly as written.
+    /// `--files-from-verbatim`: each non-empty line is one path, exactly as written (a path
+    /// that does not exist is skipped with a warning, as restic does).
     Verbatim,
 }
 
@@ -160,9 +161,16 @@ pub fn parse_files_from(data: &[u8], mode: FilesFrom) -> Result<Vec<PathBuf>> {
     for line in lines(&text) {
         match mode {
             FilesFrom::Verbatim => {
-                if !line.is_empty() {
-                    out.push(PathBuf::from(OsString::from_vec(line.to_vec())));
+                if line.is_empty() {
+                    continue;
                 }
+                let path = PathBuf::from(OsString::from_vec(line.to_vec()));
+                // restic skips a listed path that does not exist, with a warning.
+                if std::fs::symlink_metadata(&path).is_err() {
+                    tracing::warn!(path = %path.display(), "files-from path does not exist, skipping");
+                    continue;
+                }
+                out.push(path);
             }
             FilesFrom::Globbed => {
                 let line = trim_space(line);
@@ -338,15 +346,14 @@ mod tests {
         .collect();
         assert_eq!(got, want);
 
-        let list = format!("{b}/*.txt\n#not a comment\n\n {b}/a.txt\n");
+        std::fs::write(base.join("*.txt"), b"x").unwrap();
+        std::fs::write(base.join("#c"), b"x").unwrap();
+        std::fs::write(base.join(" a.txt"), b"x").unwrap();
+        let list = format!("{b}/*.txt\n{b}/#c\n\n{b}/ a.txt\n{b}/missing\n");
         let got = parse_files_from(list.as_bytes(), FilesFrom::Verbatim).unwrap();
         assert_eq!(
             got,
-            [
-                PathBuf::from(format!("{b}/*.txt")),
-                PathBuf::from("#not a comment"),
-                PathBuf::from(format!(" {b}/a.txt")),
-            ]
+            [base.join("*.txt"), base.join("#c"), base.join(" a.txt"),]
         );
 
         let err = parse_files_from(b"/srv/[\n", FilesFrom::Globbed).unwrap_err();
