@@ -84,11 +84,7 @@ fn scan_chunk(pattern: &[u8]) -> (bool, &[u8], &[u8]) {
     let mut i = 0;
     while i < pattern.len() {
         match pattern[i] {
-            b'\\' => {
-                if i + 1 < pattern.len() {
-                    i += 1;
-                }
-            }
+            b'\\' if i + 1 < pattern.len() => i += 1,
             b'[' => in_range = true,
             b']' => in_range = false,
             b'*' if !in_range => break,
@@ -236,9 +232,8 @@ pub(crate) fn go_clean(path: &[u8]) -> Vec<u8> {
         dotdot = 1;
     }
     while r < n {
-        if path[r] == b'/' {
-            r += 1;
-        } else if path[r] == b'.' && (r + 1 == n || path[r + 1] == b'/') {
+        // An empty element or `.`: skipped.
+        if path[r] == b'/' || (path[r] == b'.' && (r + 1 == n || path[r + 1] == b'/')) {
             r += 1;
         } else if path[r] == b'.' && path[r + 1] == b'.' && (r + 2 == n || path[r + 2] == b'/') {
             r += 2;
