@@ -92,6 +92,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
             E::Locked { .. } => Some(EXIT_LOCKED),
             E::WrongPassword { .. } => Some(EXIT_WRONG_PASSWORD),
             E::InvalidInput { .. }
+            | E::Pattern(_)
             | E::AlreadyInitialized { .. }
             | E::SnapshotNotFound { .. }
             | E::PathNotFound { .. } => Some(EXIT_BAD_INPUT),

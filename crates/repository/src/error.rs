@@ -115,6 +115,9 @@ pub enum Error {
         /// The rule and the fix.
         rule: String,
     },
+    /// An exclude pattern or a `--files-from` glob that cannot be parsed.
+    #[error(transparent)]
+    Pattern(#[from] crate::select::PatternError),
     /// A background task of the engine panicked or was cancelled.
     #[error("internal task failed: {0}")]
     Task(String),

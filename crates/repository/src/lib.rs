@@ -25,7 +25,9 @@
 //!   [`Password`], and where a password comes from: [`PasswordSource`] / [`PasswordError`];
 //! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
 //!   ([`BackupOptions`], [`SaverOptions`]; live totals, share done, time left and current
-//!   files: [`BackupProgress`] / [`BackupStatus`]), [`restore`] / [`dump`] ([`RestoreOptions`]),
+//!   files: [`BackupProgress`] / [`BackupStatus`]) and what a backup reads: [`ExcludePatterns`]
+//!   ([`PatternError`]), [`read_exclude_file`], [`read_files_from`] ([`FilesFrom`]),
+//!   [`CACHEDIR_TAG`]; [`restore`] / [`dump`] ([`RestoreOptions`]),
 //!   [`check()`] ([`CheckOptions`]), [`copy()`], [`plan_forget`] / [`apply_forget`]
 //!   ([`KeepPolicy`]), [`prune()`] ([`PruneOptions`]), [`forget()`]
 //!   ([`ForgetOptions`], [`ForgetReport`]), [`repair_index`] / [`repair_snapshots`], [`ls()`];
@@ -70,6 +72,7 @@ mod password_source;
 pub mod raw;
 mod repo;
 mod saver;
+mod select;
 mod targets;
 
 pub use commands::backup::{
@@ -106,3 +109,7 @@ pub use repo::stray::{LooseMode, StrayFile, StrayScan};
 pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};
 pub use repo::{InitOptions, Repository};
 pub use saver::{Compression, SaverOptions};
+pub use select::{
+    CACHEDIR_SIGNATURE, CACHEDIR_TAG, ExcludePatterns, FilesFrom, PatternError, parse_exclude_file,
+    parse_files_from, read_exclude_file, read_files_from,
+};

@@ -1425,3 +1425,189 @@ fn on_a_terminal_init_asks_twice_and_other_commands_once() {
     assert_eq!(code, Some(12), "{out}");
     assert!(out.contains("terminal prompt"), "{out}");
 }
+
+/// A tree for the selection flags: `*.tmp` files at several depths (and a directory and a
+/// symlink named so), a valid and an invalid cache tag, a directory matching a pattern,
+/// names with spaces, a file the list does not name.
+fn selection_tree(root: &Path) {
+    for (file, body) in [
+        ("a.txt", "a"),
+        ("a.tmp", "tmp"),
+        ("with space.txt", "s"),
+        ("with space.tmp", "s"),
+        ("dir.tmp/inner.txt", "inside a directory named *.tmp"),
+        ("sub/b.txt", "b"),
+        ("sub/b.tmp", "b"),
+        ("sub/keep.TMP", "upper case: --exclude is case-sensitive"),
+        ("sub/deeper/c.tmp", "c"),
+        ("sub/deeper/c.dat", "c"),
+        ("sub/deeper/d.txt", "d"),
+        (
+            "cache/CACHEDIR.TAG",
+            "Signature: 8a477f597d28d172789f06886806bc55\n# a cache\n",
+        ),
+        ("cache/blob", "cached"),
+        ("cache/inner/x", "cached"),
+        ("badcache/CACHEDIR.TAG", "Signature: not the standard one\n"),
+        ("badcache/blob", "kept"),
+        ("build/out.o", "excluded by name"),
+        ("dir with space/f.tmp", "f"),
+        ("dir with space/keep me.txt", "k"),
+        ("logs/app.LOG", "--iexclude *.log"),
+        ("logs/readme.md", "r"),
+        ("other/not-listed.txt", "o"),
+    ] {
+        let p = root.join(file);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    std::os::unix::fs::symlink("../a.txt", root.join("sub/link.tmp")).unwrap();
+}
+
+/// `restic ls --json latest` as a sorted list of (path, type).
+fn restic_listing(restic: &Path, repo: &Path) -> Vec<(String, String)> {
+    let out = run_restic(restic, repo, &["ls", "--json", "latest"]);
+    assert_ok(&out, "restic ls");
+    let mut v: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["struct_type"] == "node")
+        .map(|v| {
+            (
+                v["path"].as_str().unwrap().to_string(),
+                v["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn exclude_and_files_from_back_up_exactly_what_restic_does() {
+    let f = Fixture::new();
+    let data = f.path("data");
+    selection_tree(&data);
+    let d = data.display();
+    let list = f.path("list.txt");
+    std::fs::write(
+        &list,
+        format!(
+            "# what to back up\n\n{d}/sub\n{d}/*.t*\n  {d}/cache  \n{d}/badcache\n{d}/build\n\
+             {d}/dir with space\n{d}/logs\n{d}/nothing-matches-*\n"
+        ),
+    )
+    .unwrap();
+    let excludes = f.path("excludes.txt");
+    std::fs::write(&excludes, "# patterns\n\nbuild\n$SELECTION_TEST_PATTERN\n").unwrap();
+    let list_s = list.to_str().unwrap();
+    let excludes_s = excludes.to_str().unwrap();
+    let flags = [
+        "--exclude",
+        "*.tmp",
+        "--exclude-caches",
+        "--iexclude",
+        "*.log",
+        "--exclude-file",
+        excludes_s,
+        "--files-from",
+        list_s,
+    ];
+
+    let ours = f.path("ours");
+    f.init(&ours);
+    let out = f
+        .cmd(&ours, &[&["backup", "--quiet"][..], &flags[..]].concat())
+        .env("SELECTION_TEST_PATTERN", "*.dat")
+        .output()
+        .unwrap();
+    assert_ok(&out, "ledger-backup backup with selection flags");
+
+    let out = f.run(&ours, &["ls", "latest", "--output", "json"]);
+    assert_ok(&out, "ls");
+    let prefix = format!("{d}/");
+    let mut got: Vec<String> = json(&out)["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["path"].as_str()?.strip_prefix(&prefix).map(String::from))
+        .collect();
+    got.sort();
+    let want = [
+        "a.txt",
+        "badcache",
+        "badcache/CACHEDIR.TAG",
+        "badcache/blob",
+        "cache",
+        "cache/CACHEDIR.TAG",
+        "dir with space",
+        "dir with space/keep me.txt",
+        "logs",
+        "logs/readme.md",
+        "sub",
+        "sub/b.txt",
+        "sub/deeper",
+        "sub/deeper/d.txt",
+        "sub/keep.TMP",
+        "with space.txt",
+    ];
+    assert_eq!(got, want);
+
+    // restic with the same flags on the same tree; both repositories listed by restic.
+    let Some(restic) = restic() else { return };
+    let theirs = f.path("theirs");
+    assert_ok(&run_restic(&restic, &theirs, &["init"]), "restic init");
+    let out = thinledger_tests::restic::command(
+        &restic,
+        &theirs,
+        PASSWORD,
+        &[&["backup"][..], &flags[..]].concat(),
+    )
+    .env("SELECTION_TEST_PATTERN", "*.dat")
+    .output()
+    .unwrap();
+    assert_ok(&out, "restic backup with selection flags");
+    assert_eq!(
+        restic_listing(&restic, &ours),
+        restic_listing(&restic, &theirs)
+    );
+}
+
+#[test]
+fn a_bad_pattern_exits_2_naming_it_and_the_fix() {
+    let f = Fixture::new();
+    let data = f.path("data");
+    selection_tree(&data);
+    let repo = f.path("repo");
+    f.init(&repo);
+    let out = f.run(
+        &repo,
+        &["backup", data.to_str().unwrap(), "--exclude", "*.[ch"],
+    );
+    let err = assert_code(&out, 2, "backup --exclude with a bad pattern");
+    assert!(err.contains("invalid pattern `*.[ch`"), "{err}");
+    assert!(err.contains("close each class"), "{err}");
+
+    let out = f.run(
+        &repo,
+        &[
+            "backup",
+            "--files-from",
+            f.path("missing.txt").to_str().unwrap(),
+        ],
+    );
+    let err = assert_code(&out, 2, "backup --files-from of a missing list");
+    assert!(
+        err.contains("--files-from") && err.contains("missing.txt"),
+        "{err}"
+    );
+    // Nothing was backed up by either.
+    let out = f.run(&repo, &["snapshots", "--output", "json"]);
+    assert_ok(&out, "snapshots");
+    assert_eq!(
+        json(&out).as_array().map(Vec::len),
+        Some(0),
+        "{:?}",
+        json(&out)
+    );
+}

@@ -32,6 +32,7 @@ use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeName, NodeType, Tree, go_mode_from_unix};
 use crate::saver::{BlobSaver, SaverOptions};
+use crate::select::{Selection, rejected_by_tags};
 use crate::targets::{self, TargetNode};
 use crate::{Error, Result};
 
@@ -67,6 +68,14 @@ pub struct BackupOptions {
     /// Live state for a progress display; when set, the backup also scans its paths ahead
     /// of itself for the totals (metadata only, beside the backup, never waited for).
     pub progress: Option<Arc<BackupProgress>>,
+    /// Exclude patterns (restic's `--exclude` and `--exclude-file`), in order; see
+    /// [`ExcludePatterns`](crate::ExcludePatterns). Recorded in the snapshot.
+    pub excludes: Vec<String>,
+    /// Case-insensitive exclude patterns (`--iexclude`, `--iexclude-file`).
+    pub iexcludes: Vec<String>,
+    /// Skip the contents of directories tagged with a valid `CACHEDIR.TAG` (`--exclude-caches`);
+    /// the directory and its tag file are kept.
+    pub exclude_caches: bool,
 }
 
 impl Default for BackupOptions {
@@ -79,6 +88,9 @@ impl Default for BackupOptions {
             saver: SaverOptions::default(),
             read_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get()),
             progress: None,
+            excludes: Vec::new(),
+            iexcludes: Vec::new(),
+            exclude_caches: false,
         }
     }
 }
@@ -131,6 +143,27 @@ impl BackupOptions {
     #[must_use]
     pub fn with_progress(mut self, progress: Arc<BackupProgress>) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Sets `excludes`: exclude patterns, in order (`!pattern` takes back an earlier match).
+    #[must_use]
+    pub fn with_excludes(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.excludes = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `iexcludes`: case-insensitive exclude patterns, in order.
+    #[must_use]
+    pub fn with_iexcludes(mut self, patterns: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.iexcludes = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `exclude_caches`: skip what directories tagged with `CACHEDIR.TAG` hold.
+    #[must_use]
+    pub fn with_exclude_caches(mut self, exclude_caches: bool) -> Self {
+        self.exclude_caches = exclude_caches;
         self
     }
 }
@@ -190,6 +223,8 @@ struct Archiver {
     progress: Arc<BackupProgress>,
     counts: Counts,
     errors: Mutex<Vec<String>>,
+    /// What is left out (restic's exclude options).
+    select: Arc<Selection>,
 }
 
 /// How many entries of one directory are worked on at once.
@@ -316,6 +351,20 @@ impl Archiver {
         parent: Option<Node>,
     ) -> BoxFuture<'static, Result<Option<Node>>> {
         Box::pin(async move {
+            // A given path is tested like a walked one: by its name first, then by a tag
+            // file beside it (restic does the same before reading its metadata).
+            if self.select.excludes_path(&path) {
+                return Ok(None);
+            }
+            let excluded = {
+                let (select, path) = (Arc::clone(&self.select), path.clone());
+                tokio::task::spawn_blocking(move || select.excluded_by_tag(&path))
+                    .await
+                    .map_err(Error::task)?
+            };
+            if excluded {
+                return Ok(None);
+            }
             let meta = match tokio::fs::symlink_metadata(&path).await {
                 Ok(m) => m,
                 Err(e) => {
@@ -360,12 +409,20 @@ impl Archiver {
         mut node: Node,
         parent: Option<Node>,
     ) -> Result<Option<Node>> {
-        let listing = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || list_dir(&path))
-                .await
-                .map_err(Error::task)?
+        let (listing, tags) = {
+            let (path, select) = (path.clone(), Arc::clone(&self.select));
+            tokio::task::spawn_blocking(move || {
+                let tags: Vec<OsString> = select
+                    .tags_in(&path)
+                    .into_iter()
+                    .map(OsString::from)
+                    .collect();
+                (list_dir(&path), tags)
+            })
+            .await
+            .map_err(Error::task)?
         };
+        let tags: Vec<&std::ffi::OsStr> = tags.iter().map(OsString::as_os_str).collect();
         let entries = match listing {
             Ok(n) => n,
             Err(e) => {
@@ -386,6 +443,10 @@ impl Archiver {
         let mut batch_bytes = 0u64;
         for Listed { name, meta, link } in entries {
             let child = path.join(&name);
+            // Excluded entries are left out silently and never descended into.
+            if self.select.excludes_path(&child) || rejected_by_tags(&tags, &name) {
+                continue;
+            }
             let meta = match meta {
                 Ok(m) => m,
                 Err(e) => {
@@ -713,8 +774,9 @@ async fn select_parent(
     }
 }
 
-fn new_archiver(repo: &Arc<Repository>, opts: &BackupOptions) -> Arc<Archiver> {
+fn new_archiver(repo: &Arc<Repository>, opts: &BackupOptions, select: Selection) -> Arc<Archiver> {
     Arc::new(Archiver {
+        select: Arc::new(select),
         saver: BlobSaver::new(Arc::clone(repo), opts.saver.clone()),
         chunker: Arc::new(Chunker::for_config(repo.config())),
         file_slots: Arc::new(Semaphore::new(opts.read_concurrency.max(1))),
@@ -746,7 +808,7 @@ async fn finish(
         username: who.username,
         uid: who.uid,
         gid: who.gid,
-        excludes: Vec::new(),
+        excludes: opts.excludes.clone(),
         tags: opts.tags.clone(),
         original: None,
         program_version: format!("thinledger-backup {}", env!("CARGO_PKG_VERSION")),
@@ -788,6 +850,8 @@ pub async fn backup_paths(
             rule: "give at least one file or directory to back up".into(),
         });
     }
+    // Bad patterns fail before anything is locked or read.
+    let select = Selection::new(&opts.excludes, &opts.iexcludes, opts.exclude_caches)?;
     let mut given = Vec::new();
     for p in paths {
         let a = absolute(p)?;
@@ -802,7 +866,7 @@ pub async fn backup_paths(
     }
     given.sort_by(|a, b| a.1.cmp(&b.1));
     given.dedup_by(|a, b| a.1 == b.1);
-    repo.locked(false, backup_paths_locked(repo, given, opts))
+    repo.locked(false, backup_paths_locked(repo, given, opts, select))
         .await
 }
 
@@ -811,6 +875,7 @@ async fn backup_paths_locked(
     repo: &Arc<Repository>,
     given: Vec<(PathBuf, PathBuf)>,
     opts: &BackupOptions,
+    select: Selection,
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     // Totals for a display: walked beside the backup, which never waits for it (dropped,
@@ -819,6 +884,7 @@ async fn backup_paths_locked(
         p.begin();
         Scan::start(
             given.iter().map(|(_, a)| a.clone()).collect(),
+            select.clone(),
             Arc::clone(p),
         )
     });
@@ -832,7 +898,7 @@ async fn backup_paths_locked(
     if let Some((pid, _)) = parent {
         tracing::info!(parent = %pid.short(), "comparing with parent snapshot");
     }
-    let a = new_archiver(repo, opts);
+    let a = new_archiver(repo, opts, select);
     let parent_root = match parent {
         Some((_, tree)) => repo.load_tree(&tree).await.ok(),
         None => None,
@@ -925,7 +991,7 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
         .clone()
         .unwrap_or_else(|| Identity::current().hostname);
     let parent = select_parent(repo, &opts.parent, &host, &paths).await?;
-    let a = new_archiver(repo, opts);
+    let a = new_archiver(repo, opts, Selection::default());
     a.progress.begin();
     let read = {
         let a = Arc::clone(&a);

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::select::{Selection, rejected_by_tags};
+
 /// Live state of a running backup, shared between the backup and a display.
 ///
 /// Attach one with [`BackupOptions::with_progress`](crate::BackupOptions::with_progress); the
@@ -201,17 +203,25 @@ pub(crate) struct Scan {
 
 impl Scan {
     /// Starts walking `paths` (absolute) on a blocking thread, adding what it finds to the
-    /// totals of `progress`.
-    pub(crate) fn start(paths: Vec<PathBuf>, progress: Arc<BackupProgress>) -> Scan {
+    /// totals of `progress`; what `select` leaves out is not counted, as the backup skips it.
+    pub(crate) fn start(
+        paths: Vec<PathBuf>,
+        select: Selection,
+        progress: Arc<BackupProgress>,
+    ) -> Scan {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         // Not awaited: dropping the handle detaches the thread, which ends at the stop flag.
         drop(tokio::task::spawn_blocking(move || {
             let totals = Totals {
                 progress: &progress,
+                select: &select,
                 stop: &flag,
             };
             for p in &paths {
+                if select.excludes_path(p) || select.excluded_by_tag(p) {
+                    continue;
+                }
                 if !totals.walk(p) {
                     return;
                 }
@@ -230,6 +240,7 @@ impl Drop for Scan {
 
 struct Totals<'a> {
     progress: &'a BackupProgress,
+    select: &'a Selection,
     stop: &'a AtomicBool,
 }
 
@@ -252,7 +263,12 @@ impl Totals<'_> {
             let Ok(entries) = std::fs::read_dir(path) else {
                 return true;
             };
+            let tags = self.select.tags_in(path);
             for e in entries.flatten() {
+                if self.select.excludes_path(&e.path()) || rejected_by_tags(&tags, &e.file_name())
+                {
+                    continue;
+                }
                 // The entry's own metadata (no extra lookup by path) for files.
                 match e.file_type() {
                     Ok(t) if t.is_dir() && !self.walk(&e.path()) => return false,
@@ -369,6 +385,7 @@ mod tests {
         let progress = Arc::new(BackupProgress::default());
         let _scan = Scan::start(
             vec![root.to_path_buf(), root.join("missing")],
+            Selection::default(),
             Arc::clone(&progress),
         );
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -420,7 +437,11 @@ mod tests {
         }
         let progress = Arc::new(BackupProgress::default());
         let stop = {
-            let scan = Scan::start(vec![dir.path().to_path_buf()], Arc::clone(&progress));
+            let scan = Scan::start(
+                vec![dir.path().to_path_buf()],
+                Selection::default(),
+                Arc::clone(&progress),
+            );
             Arc::clone(&scan.stop)
         };
         assert!(stop.load(Ordering::Relaxed));

@@ -1,14 +1,15 @@
 //! `backup`: files and directories, or standard input, into a new snapshot.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, ValueEnum};
 use thinledger_backup::{
-    BackupOptions, BackupProgress, BackupSummary, Compression, ParentSelection, SaverOptions,
+    BackupOptions, BackupProgress, BackupSummary, Compression, FilesFrom, ParentSelection,
+    SaverOptions,
 };
-use thinledger_cli::{EXIT_FAILED, EXIT_OK, OutputFormat};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK, OutputFormat, bad};
 
 use crate::context::Globals;
 use crate::output::{BackupDisplay, human_bytes, print_data, print_json_line};
@@ -18,7 +19,7 @@ pub struct BackupArgs {
     /// Files and directories to back up.
     #[arg(
         value_name = "PATH",
-        required_unless_present = "stdin",
+        required_unless_present_any = ["stdin", "files_from", "files_from_verbatim"],
         conflicts_with = "stdin"
     )]
     paths: Vec<PathBuf>,
@@ -43,6 +44,91 @@ pub struct BackupArgs {
     /// Compression of file data.
     #[arg(long, value_enum, default_value_t = CompressionArg::Auto)]
     compression: CompressionArg,
+    #[command(flatten)]
+    select: SelectArgs,
+}
+
+/// What is backed up, with restic's flags and semantics.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Selection (as restic)")]
+struct SelectArgs {
+    /// Leave out what matches PATTERN (repeatable): `*.tmp` at any depth, `/srv/cache` from
+    /// the root, `**` across directories, `!pattern` takes back an earlier match. Quote it.
+    #[arg(long, short = 'e', value_name = "PATTERN")]
+    exclude: Vec<String>,
+    /// As --exclude, ignoring case (repeatable).
+    #[arg(long, value_name = "PATTERN")]
+    iexclude: Vec<String>,
+    /// Read --exclude patterns from FILE, one per line: `#` comments and blank lines are
+    /// skipped, `$VAR`/`${VAR}` expanded (`$$` is a literal `$`) (repeatable).
+    #[arg(long, value_name = "FILE")]
+    exclude_file: Vec<PathBuf>,
+    /// As --exclude-file, ignoring case (repeatable).
+    #[arg(long, value_name = "FILE")]
+    iexclude_file: Vec<PathBuf>,
+    /// Leave out what directories tagged with a valid CACHEDIR.TAG hold (the tag file stays).
+    #[arg(long)]
+    exclude_caches: bool,
+    /// Also back up the paths listed in FILE (`-`: standard input), one per line: `#`
+    /// comments and blank lines skipped, globs expanded (repeatable).
+    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    files_from: Vec<PathBuf>,
+    /// As --files-from, but each non-empty line is a path exactly as written: no comments,
+    /// no globs, no trimming (repeatable).
+    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    files_from_verbatim: Vec<PathBuf>,
+}
+
+impl SelectArgs {
+    /// The paths to back up: the lists' paths, then the command line's (as restic orders them).
+    fn paths(&self, args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+        let mut out = Vec::new();
+        for (files, mode) in [
+            (&self.files_from, FilesFrom::Globbed),
+            (&self.files_from_verbatim, FilesFrom::Verbatim),
+        ] {
+            for f in files {
+                let flag = match mode {
+                    FilesFrom::Verbatim => "--files-from-verbatim",
+                    _ => "--files-from",
+                };
+                let read = if f.as_os_str() == "-" {
+                    let mut data = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut data)
+                        .map_err(|e| bad(format!("{flag} -: reading standard input: {e}")))?;
+                    thinledger_backup::parse_files_from(&data, mode)
+                } else {
+                    thinledger_backup::read_files_from(f, mode)
+                };
+                out.extend(read.map_err(|e| bad(format!("{flag}: {e}")))?);
+            }
+        }
+        out.extend(args.iter().cloned());
+        Ok(out)
+    }
+
+    /// The pattern lists: the flags' patterns, then the files' (as restic appends them).
+    fn apply(&self, opts: BackupOptions) -> anyhow::Result<BackupOptions> {
+        let mut excludes = self.exclude.clone();
+        for f in &self.exclude_file {
+            excludes.extend(
+                thinledger_backup::read_exclude_file(f)
+                    .map_err(|e| bad(format!("--exclude-file: {e}")))?,
+            );
+        }
+        let mut iexcludes = self.iexclude.clone();
+        for f in &self.iexclude_file {
+            iexcludes.extend(
+                thinledger_backup::read_exclude_file(f)
+                    .map_err(|e| bad(format!("--iexclude-file: {e}")))?,
+            );
+        }
+        Ok(opts
+            .with_excludes(excludes)
+            .with_iexcludes(iexcludes)
+            .with_exclude_caches(self.exclude_caches))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -54,6 +140,13 @@ enum CompressionArg {
 }
 
 pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
+    // Lists and patterns are read before the repository is opened: a typo fails fast.
+    let paths = if a.stdin {
+        Vec::new()
+    } else {
+        a.select.paths(&a.paths)?
+    };
+    let select_opts = a.select.apply(BackupOptions::default())?;
     let repo = g.open().await?;
     let progress = Arc::new(BackupProgress::default());
     let compression = match a.compression {
@@ -67,7 +160,7 @@ pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
         (Some(p), _) => ParentSelection::Snapshot(p.clone()),
         (None, false) => ParentSelection::Auto,
     };
-    let opts = BackupOptions::default()
+    let opts = select_opts
         .with_tags(a.tags.iter())
         .with_hostname(a.host.clone())
         .with_parent(parent)
@@ -83,7 +176,7 @@ pub async fn run(g: &Globals, a: &BackupArgs) -> anyhow::Result<u8> {
         let name = a.stdin_filename.clone().unwrap_or_default();
         thinledger_backup::backup_reader(&repo, tokio::io::stdin(), &name, &opts).await
     } else {
-        thinledger_backup::backup_paths(&repo, &a.paths, &opts).await
+        thinledger_backup::backup_paths(&repo, &paths, &opts).await
     };
     if let Some(d) = display {
         d.stop(res.is_ok()).await;

@@ -21,7 +21,9 @@ Examples:
   ledger-backup backup /var/lib/exports
   ledger-backup backup /etc /var/lib/exports --tag daily,config --host ledger-a
   pg_dump ledger | ledger-backup backup --stdin --stdin-filename ledger.sql
-  ledger-backup backup /var/lib/exports --output json   # the summary as JSON",
+  ledger-backup backup /var/lib/exports --output json   # the summary as JSON
+  ledger-backup backup /home --exclude '*.tmp' --exclude '/home/*/.cache' --exclude-caches
+  ledger-backup backup --files-from paths.txt --exclude-file excludes.txt",
     ),
     (
         "snapshots",
