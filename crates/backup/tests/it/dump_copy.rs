@@ -250,3 +250,42 @@ async fn init_refuses_a_chunker_polynomial_restic_would_not_use(#[case] poly: u6
     .unwrap();
     assert_eq!(repo.config().chunker_params(), params);
 }
+
+/// The same into a cloud (the S3 emulator): init with the local source's chunker parameters,
+/// copy, then a backup straight into the cloud stores no data; a dump from there is a tar.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_to_a_new_s3_repository_with_the_source_chunker_params() {
+    use crate::store::services::{self, Service};
+    let (setup, repo) = Setup::with_repo().await;
+    let Some(b) = services::builder(Service::S3, "copy-chunker", setup.tmp.path()) else {
+        return;
+    };
+    let store = b.build().unwrap();
+    setup.backup(&repo, &BackupOptions::default()).await;
+    let options = init_options().with_chunker_params(repo.config().chunker_params());
+    let dst = std::sync::Arc::new(
+        Repository::init(
+            store.object_store(),
+            store.display_url().to_string(),
+            &password(),
+            &options,
+        )
+        .await
+        .unwrap(),
+    );
+    let c = copy(&repo, &dst, &[]).await.unwrap();
+    assert_eq!(c.copied.len(), 1);
+    let no_parent = BackupOptions::default().with_parent(ParentSelection::None);
+    let direct = setup.backup(&dst, &no_parent).await;
+    assert_eq!(direct.data_blobs_added, 0, "{direct:?}");
+    let mut archive = Vec::new();
+    dump(
+        &dst,
+        "latest",
+        &setup.src.display().to_string(),
+        &mut archive,
+    )
+    .await
+    .unwrap();
+    assert!(members(&archive).len() > 50);
+}
