@@ -198,7 +198,8 @@ async fn copy_into_a_repository_with_the_source_chunker_params_dedupes() {
     // chunker cuts them where the source's did.
     let direct = setup.backup(&dst, &no_parent).await;
     assert_eq!(direct.data_blobs_added, 0, "{direct:?}");
-    assert_eq!(files_under(&dst_dir.join("data")).len(), packs);
+    // At most a pack of trees (directories' access times change between backups).
+    assert!(files_under(&dst_dir.join("data")).len() <= packs + 1);
     check_all(&dst).await;
     // restic reads a config carrying the chunker id.
     assert_restic_checks_if_installed(&dst_dir);
