@@ -7,7 +7,7 @@
 //!   in each format;
 //! - [`ToolCommand`]: the `completion SHELL` and `man` subcommands; [`command`]/[`parse`]
 //!   add the [`VERSION`] (git commit, features) and per-subcommand examples;
-//! - [`prompt_password`]: `ledger-backup`'s password prompt on a terminal (no echo, twice
+//! - `prompt_password` (feature `backup`): `ledger-backup`'s password prompt on a terminal (no echo, twice
 //!   for a new password);
 //! - exit codes ([`EXIT_CODES`]) and the mapping from the libraries' typed errors to them
 //!   ([`exit_code_for`], [`exit_status`]).

@@ -42,7 +42,8 @@ impl Chunker {
     pub fn for_config(config: &Config) -> Chunker {
         let mut seed = Vec::with_capacity(64);
         seed.extend_from_slice(b"thinledger fastcdc gear v1");
-        seed.extend_from_slice(config.id.as_bytes());
+        // The repository's own id, or the one whose chunker parameters it was created with.
+        seed.extend_from_slice(config.chunker_key_id().as_bytes());
         seed.extend_from_slice(&config.chunker_polynomial.0.to_le_bytes());
         Chunker::with_seed(&seed)
     }

@@ -22,6 +22,7 @@
 //!
 //! The items re-exported at the root (one `pub use` block below) are the engine's API:
 //! - [`Repository`] (`init`, `open`, snapshots, locks) with [`InitOptions`], [`KdfParams`],
+//!   [`ChunkerParams`] (a new repository that chunks like another, for `copy`),
 //!   [`Password`], and where a password comes from: [`PasswordSource`] / [`PasswordError`];
 //! - the verbs and their options, reports and plans: [`backup_paths`] / [`backup_reader`]
 //!   ([`BackupOptions`], [`SaverOptions`]; live totals, share done, time left and current
@@ -98,7 +99,7 @@ pub use commands::restore::{
 pub use error::{Error, Result};
 pub use password_source::{PasswordError, PasswordSource};
 pub use repo::backend::FileType;
-pub use repo::config::{Config, Polynomial};
+pub use repo::config::{ChunkerParams, Config, Polynomial};
 pub use repo::goquote::UnquoteError;
 pub use repo::id::{Id, ParseIdError};
 pub use repo::key::{KdfParams, Password};

@@ -6,6 +6,7 @@
 
 mod cockroach;
 mod common;
+mod dump_copy;
 mod engine;
 mod engine_stores;
 mod hygiene;

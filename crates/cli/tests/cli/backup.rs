@@ -1611,3 +1611,61 @@ fn a_bad_pattern_exits_2_naming_it_and_the_fix() {
         json(&out)
     );
 }
+
+/// `copy --to` a place with no repository names the command that makes one; that command
+/// (`init --copy-chunker-params --from-repo`) makes a target the copy and later backups
+/// deduplicate with; `dump` of a directory writes a tar.
+#[test]
+fn copy_needs_an_initialised_target_that_init_copy_chunker_params_makes() {
+    let f = Fixture::new();
+    let src = f.path("data");
+    make_data_set(&src);
+    let repo = f.backed_up(&src);
+    let dst = f.path("dst");
+    let to = dst.to_str().unwrap();
+
+    let out = f.run(&repo, &["copy", "--to", to]);
+    let err = assert_code(&out, 10, "copy to nowhere");
+    assert!(
+        err.contains("init --copy-chunker-params --from-repo") && err.contains(to),
+        "{err}"
+    );
+    assert!(!dst.exists(), "a failed copy must not create the target");
+
+    // --from-repo is the source, with this repository's password (the default).
+    let from = repo.to_str().unwrap();
+    let out = f.run(
+        &dst,
+        &["init", "--copy-chunker-params", "--from-repo", from],
+    );
+    assert_ok(&out, "init --copy-chunker-params");
+    // --from-repo alone is refused (restic needs both too).
+    let out = f.run(&f.path("x"), &["init", "--from-repo", from]);
+    assert_code(&out, 2, "--from-repo without --copy-chunker-params");
+
+    assert_ok(&f.run(&repo, &["copy", "--to", to]), "copy");
+    let before = packs(&dst);
+    let out = f.run(&dst, &["backup", "--output", "json", src.to_str().unwrap()]);
+    assert_ok(&out, "backup into the copy");
+    assert_eq!(json(&out)["data_blobs_added"], 0, "{}", text(&out).0);
+    assert!(packs(&dst) <= before + 1, "only a tree pack may be added");
+
+    // dump of a directory: a tar with the snapshot's paths.
+    let out = f.run(&dst, &["dump", "latest", src.to_str().unwrap()]);
+    assert_ok(&out, "dump of a directory");
+    let tar_file = f.path("dump.tar");
+    std::fs::write(&tar_file, &out.stdout).unwrap();
+    let list = Command::new("tar")
+        .arg("-tf")
+        .arg(&tar_file)
+        .output()
+        .unwrap();
+    assert_ok(&list, "tar -tf");
+    let names = String::from_utf8(list.stdout).unwrap();
+    let prefix = src.strip_prefix("/").unwrap().display().to_string();
+    assert!(!names.is_empty());
+    assert!(
+        names.lines().all(|l| l.starts_with(&format!("{prefix}/"))),
+        "{names}"
+    );
+}

@@ -4,9 +4,7 @@
 //! variables for the global flags.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::common::described;
+use std::process::{Command, Output};
 
 /// The tools this test binary was built with.
 fn tools() -> Vec<&'static str> {
@@ -60,6 +58,15 @@ pub fn ok(c: &mut Command) -> String {
     let o = c.output().unwrap();
     assert!(o.status.success(), "{c:?}: {}", described(&o));
     String::from_utf8(o.stdout).unwrap()
+}
+
+pub fn described(o: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[rstest::rstest]

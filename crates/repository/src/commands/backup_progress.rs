@@ -265,8 +265,7 @@ impl Totals<'_> {
             };
             let tags = self.select.tags_in(path);
             for e in entries.flatten() {
-                if self.select.excludes_path(&e.path()) || rejected_by_tags(&tags, &e.file_name())
-                {
+                if self.select.excludes_path(&e.path()) || rejected_by_tags(&tags, &e.file_name()) {
                     continue;
                 }
                 // The entry's own metadata (no extra lookup by path) for files.

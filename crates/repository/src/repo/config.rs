@@ -15,6 +15,32 @@ pub struct Config {
     /// restic's chunker parameter: a random irreducible polynomial of degree 53 over GF(2).
     /// restic chunks with it; this engine only uses it to key its own chunker.
     pub chunker_polynomial: Polynomial,
+    /// The id this engine keys its chunker with, when it is not [`Config::id`]: a repository
+    /// created with another's chunker parameters ([`ChunkerParams`]) carries that one's, so
+    /// both cut files into the same chunks. restic ignores the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunker_id: Option<Id>,
+}
+
+/// What decides where files are cut into chunks: restic's polynomial and the id this engine
+/// keys its chunker with. Two repositories with the same parameters store the same file as
+/// the same blobs, so `copy` between them and backups into either deduplicate (restic's
+/// `init --copy-chunker-params`). From [`Config::chunker_params`], for
+/// [`InitOptions::with_chunker_params`](crate::InitOptions::with_chunker_params).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChunkerParams {
+    /// restic's chunker polynomial (irreducible, degree 53).
+    pub polynomial: Polynomial,
+    /// The id keying this engine's chunker.
+    pub key_id: Id,
+}
+
+impl ChunkerParams {
+    /// Parameters from their parts (e.g. to recreate a repository's).
+    pub fn new(polynomial: Polynomial, key_id: Id) -> ChunkerParams {
+        ChunkerParams { polynomial, key_id }
+    }
 }
 
 impl Config {
@@ -24,7 +50,21 @@ impl Config {
             version: 2,
             id: Id::random()?,
             chunker_polynomial: Polynomial::random()?,
+            chunker_id: None,
         })
+    }
+
+    /// This repository's chunker parameters, to create another that chunks alike.
+    pub fn chunker_params(&self) -> ChunkerParams {
+        ChunkerParams {
+            polynomial: self.chunker_polynomial,
+            key_id: self.chunker_key_id(),
+        }
+    }
+
+    /// The id the chunker is keyed with.
+    pub(crate) fn chunker_key_id(&self) -> Id {
+        self.chunker_id.unwrap_or(self.id)
     }
 }
 
@@ -47,7 +87,7 @@ impl<'de> Deserialize<'de> for Polynomial {
     }
 }
 
-fn degree(p: u64) -> i32 {
+pub(crate) fn degree(p: u64) -> i32 {
     63 - p.leading_zeros() as i32
 }
 

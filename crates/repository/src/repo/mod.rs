@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use backend::{Backend, FileType};
-use config::Config;
+use config::{ChunkerParams, Config};
 use crypto::Key;
 use id::Id;
 use index::{BlobKey, BlobLocation, Index, IndexFile};
@@ -56,12 +56,26 @@ pub struct IndexProblem {
 pub struct InitOptions {
     /// scrypt parameters of the first key file.
     pub kdf: KdfParams,
+    /// Chunk files as another repository does (restic's `init --copy-chunker-params`);
+    /// `None`: new random parameters.
+    pub chunker_params: Option<ChunkerParams>,
 }
 
 impl InitOptions {
     /// Sets `kdf`: scrypt parameters of the first key file.
+    #[must_use]
     pub fn with_kdf(mut self, kdf: KdfParams) -> Self {
         self.kdf = kdf;
+        self
+    }
+
+    /// Sets `chunker_params`: the new repository cuts files into chunks where the one with
+    /// these parameters ([`Config::chunker_params`]) does, so `copy` into it and backups into
+    /// both deduplicate. [`Repository::init`] refuses a polynomial that is not irreducible of
+    /// degree 53.
+    #[must_use]
+    pub fn with_chunker_params(mut self, params: ChunkerParams) -> Self {
+        self.chunker_params = Some(params);
         self
     }
 }
@@ -135,8 +149,20 @@ impl Repository {
                 location: backend.location().to_string(),
             });
         }
+        let mut config = Config::new_v2()?;
+        if let Some(p) = options.chunker_params {
+            let poly = p.polynomial;
+            if config::degree(poly.0) != 53 || !poly.is_irreducible() {
+                return Err(Error::InvalidInput {
+                    field: "chunker_polynomial",
+                    value: format!("{:x}", poly.0),
+                    rule: "must be an irreducible polynomial of degree 53, as in a restic repository's config; take it from the source repository's config".into(),
+                });
+            }
+            config.chunker_polynomial = poly;
+            config.chunker_id = (p.key_id != config.id).then_some(p.key_id);
+        }
         let master = Key::random()?;
-        let config = Config::new_v2()?;
         let who = host::Identity::current();
         let kf = {
             let master = master.clone();

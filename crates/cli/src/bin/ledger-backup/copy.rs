@@ -13,7 +13,9 @@ use crate::output::{human_bytes, print_data};
 
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Destination repository URL (must exist: run `init` there first).
+    /// Destination repository URL. It must exist: create it with
+    /// `ledger-backup -r URL init --copy-chunker-params --from-repo SOURCE` so that it chunks
+    /// files as the source does.
     #[arg(long, value_name = "URL")]
     to: String,
     /// Password file of the destination (default: the source's password).
@@ -39,7 +41,20 @@ pub async fn run(g: &Globals, a: &CopyArgs) -> anyhow::Result<u8> {
         g.password()?
     };
     let (store, shown) = store_for(&a.to).await.context("--to")?;
-    let dst = Arc::new(Repository::open(store.object_store(), shown.clone(), &dst_password).await?);
+    let dst = match Repository::open(store.object_store(), shown.clone(), &dst_password).await {
+        Ok(r) => Arc::new(r),
+        // Creating a repository stays an explicit step (as in restic): a mistyped --to must
+        // not make a new bucket prefix; the error gives the command that makes a good one.
+        Err(e @ thinledger_backup::Error::NoRepository { .. }) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "--to {shown}: no repository there; create one that deduplicates with the source first: \
+                 ledger-backup -r '{}' init --copy-chunker-params --from-repo '{}' (add --from-password-file FILE when the passwords differ)",
+                a.to,
+                g.repo_url()?
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let s = thinledger_backup::copy(&src, &dst, &a.snapshots).await?;
     print_data(g, &s, |out| {
         for (from, to) in &s.copied {

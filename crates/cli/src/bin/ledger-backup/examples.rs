@@ -12,7 +12,10 @@ Examples:
   ledger-backup -r /srv/backups/ledger-a --password-file ~/.ledger-password init
   export THINLEDGER_REPOSITORY='s3://ledger-backups/eu-west-1/ledger-a'
   export THINLEDGER_PASSWORD_FILE=/run/secrets/backup-password
-  ledger-backup init",
+  ledger-backup init
+  # a second copy in another cloud that deduplicates with the first (for `copy`):
+  ledger-backup -r 'gs://ledger-dr/ledger-a' init --copy-chunker-params \\
+    --from-repo 's3://ledger-backups/eu-west-1/ledger-a'",
     ),
     (
         "backup",
@@ -54,7 +57,9 @@ Examples:
         "\
 Examples:
   ledger-backup dump latest /ledger.sql > ledger.sql
-  ledger-backup dump latest /ledger.sql --tag daily | psql ledger_drill",
+  ledger-backup dump latest /ledger.sql --tag daily | psql ledger_drill
+  ledger-backup dump latest /var/lib/exports > exports.tar   # a directory: a tar
+  ledger-backup dump latest / | tar -tvf -                   # the whole snapshot",
     ),
     (
         "check",
@@ -103,6 +108,9 @@ Examples:
         "copy",
         "\
 Examples:
+  # once: a target that deduplicates with this repository
+  ledger-backup -r 'az://backups/ledger-a?account=ledgerdr' init --copy-chunker-params \\
+    --from-repo \"$THINLEDGER_REPOSITORY\"
   ledger-backup copy --to 'az://backups/ledger-a?account=ledgerdr'
   ledger-backup copy --to 'gs://ledger-dr/ledger-a' --to-password-file /run/secrets/dr-password latest",
     ),

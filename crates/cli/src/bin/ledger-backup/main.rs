@@ -91,7 +91,7 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Create a repository (format version 2) at --repo.
-    Init,
+    Init(maintenance::InitArgs),
     /// Back up files and directories, or standard input, into a new snapshot.
     Backup(backup::BackupArgs),
     /// List snapshots.
@@ -197,7 +197,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         ));
     }
     match &cli.command {
-        Command::Init => maintenance::init(g).await,
+        Command::Init(a) => maintenance::init(g, a).await,
         Command::Backup(a) => backup::run(g, a).await,
         Command::Snapshots(a) => snapshots::list(g, a).await,
         Command::Ls(a) => snapshots::ls(g, a).await,

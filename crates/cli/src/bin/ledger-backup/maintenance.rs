@@ -1,6 +1,9 @@
 //! Repository upkeep: `init`, `check`, `forget`, `prune`, `repair`, `unlock`.
 
 use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
 
 use clap::Args;
 use thinledger_backup::{
@@ -9,7 +12,7 @@ use thinledger_backup::{
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
-use crate::context::{Globals, store_for};
+use crate::context::{Globals, read_password, store_for};
 use crate::output::{Ticker, human_bytes, print_data};
 
 #[derive(Debug, Args)]
@@ -96,17 +99,45 @@ pub struct UnlockArgs {
     remove_all: bool,
 }
 
-pub async fn init(g: &Globals) -> anyhow::Result<u8> {
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Chunk files as the repository at --from-repo does, so that `copy` between the two
+    /// and backups into either deduplicate (restic's flag).
+    #[arg(long, requires = "from_repo")]
+    copy_chunker_params: bool,
+    /// The repository whose chunker parameters to copy.
+    #[arg(long, value_name = "URL", requires = "copy_chunker_params")]
+    from_repo: Option<String>,
+    /// Password file of --from-repo (default: this repository's password).
+    #[arg(long, value_name = "FILE", conflicts_with = "from_password_command")]
+    from_password_file: Option<PathBuf>,
+    /// Command printing the password of --from-repo.
+    #[arg(long, value_name = "CMD")]
+    from_password_command: Option<String>,
+}
+
+pub async fn init(g: &Globals, a: &InitArgs) -> anyhow::Result<u8> {
     let url = g.repo_url()?;
     let password = g.new_password()?;
+    let mut options = InitOptions::default();
+    if let Some(from) = a.from_repo.as_deref().filter(|_| a.copy_chunker_params) {
+        let from_password = if a.from_password_file.is_some() || a.from_password_command.is_some() {
+            read_password(
+                a.from_password_file.as_ref(),
+                a.from_password_command.as_deref(),
+                "--from-repo",
+            )?
+        } else {
+            password.clone()
+        };
+        let (store, shown) = store_for(from).await.context("--from-repo")?;
+        let src = Repository::open(store.object_store(), shown.clone(), &from_password)
+            .await
+            .with_context(|| format!("--from-repo {shown}"))?;
+        options = options.with_chunker_params(src.config().chunker_params());
+    }
     let (store, shown) = store_for(&url).await?;
-    let repo = Repository::init(
-        store.object_store(),
-        shown.clone(),
-        &password,
-        &InitOptions::default(),
-    )
-    .await?;
+    let repo = Repository::init(store.object_store(), shown.clone(), &password, &options).await?;
     let value = serde_json::json!({
         "id": repo.config().id.to_hex(),
         "version": repo.config().version,

@@ -117,12 +117,21 @@ impl From<OverwriteArg> for Overwrite {
     }
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ArchiveArg {
+    Tar,
+}
+
 #[derive(Debug, Args)]
 pub struct DumpArgs {
     /// `latest`, an id or an id prefix.
     snapshot: String,
-    /// The file's path in the snapshot (e.g. /ledger.sql).
+    /// The path in the snapshot: a file is written as it is (e.g. /ledger.sql), a directory
+    /// as a tar archive (`/` for the whole snapshot), as `restic dump` does.
     path: String,
+    /// The archive format for a directory (only tar so far).
+    #[arg(long, value_enum, default_value = "tar")]
+    archive: ArchiveArg,
     #[command(flatten)]
     filter: FilterArgs,
 }
@@ -324,6 +333,8 @@ pub async fn restore(g: &Globals, a: &RestoreArgs) -> anyhow::Result<u8> {
 pub async fn dump(g: &Globals, a: &DumpArgs) -> anyhow::Result<u8> {
     let repo = g.open().await?;
     let snapshot = pick(&repo, &a.snapshot, &a.filter).await?.id.to_hex();
+    // The only format so far; a directory is always written as a tar.
+    let ArchiveArg::Tar = a.archive;
     let mut out = tokio::io::stdout();
     thinledger_backup::dump(&repo, &snapshot, &a.path, &mut out).await?;
     Ok(EXIT_OK as u8)

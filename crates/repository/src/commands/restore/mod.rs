@@ -1,5 +1,6 @@
 //! Restore and dump: read trees, fetch each pack's needed blobs with ranged reads, write them
-//! into place, then set modes, owners and times.
+//! into place, then set modes, owners and times. `dump` (its own module) streams one file, or
+//! a directory as a tar, to a writer.
 //!
 //! **Confined.** Every entry is created relative to an open descriptor of its directory and no
 //! path component is ever resolved through a symbolic link (the `confined` module): not one the
@@ -19,22 +20,23 @@
 //! pack read holds one range of at most a pack's size.
 
 pub mod confined;
+mod dump;
+mod tar;
 mod walk;
 mod write;
+
+pub use dump::dump;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
-use futures::StreamExt;
 use serde::{Serialize, Serializer};
-use tokio::io::AsyncWriteExt;
 
 use crate::repo::Repository;
 use crate::repo::host::Identity;
 use crate::repo::id::Id;
-use crate::repo::pack::BlobType;
 use crate::repo::snapshot::SnapshotEntry;
 use crate::repo::tree::{Node, NodeType, Tree};
 use crate::{Error, Result};
@@ -294,60 +296,4 @@ pub async fn restore(
         Ok(summary)
     })
     .await
-}
-
-/// Writes one file of a snapshot to `out`. Returns the bytes written. Takes a shared lock.
-/// An error names the file and the snapshot (what was written before it stays written).
-pub async fn dump<W: tokio::io::AsyncWrite + Unpin>(
-    repo: &Arc<Repository>,
-    snapshot: &str,
-    path: &str,
-    out: &mut W,
-) -> Result<u64> {
-    repo.locked(false, dump_locked(repo, snapshot, path, out))
-        .await
-}
-
-/// [`dump`] under its lock.
-async fn dump_locked<W: tokio::io::AsyncWrite + Unpin>(
-    repo: &Arc<Repository>,
-    snapshot: &str,
-    path: &str,
-    out: &mut W,
-) -> Result<u64> {
-    let snap = repo.find_snapshot(snapshot).await?;
-    repo.load_index().await?;
-    let node = resolve_path(repo, &snap, path).await?;
-    let node = match node {
-        Some(n) if n.node_type == NodeType::File => n,
-        _ => {
-            return Err(Error::InvalidInput {
-                field: "path",
-                value: path.to_string(),
-                rule: "dump writes one file; this is a directory or not a regular file (use `restore` for directories)".into(),
-            });
-        }
-    };
-    let content = node.content.unwrap_or_default();
-    let mut blobs = futures::stream::iter(content)
-        .map(|id| async move { repo.load_blob(&id, BlobType::Data).await })
-        .buffered(4);
-    let mut n = 0u64;
-    while let Some(b) = blobs.next().await {
-        let b = b.map_err(|e| Error::InFile {
-            snapshot: snap.id.short(),
-            path: path.to_string(),
-            detail: format!(
-                "data at byte {n} cannot be read (the bytes before it were written): {e}"
-            ),
-        })?;
-        out.write_all(&b)
-            .await
-            .map_err(|e| Error::io("writing", "the output", e))?;
-        n += b.len() as u64;
-    }
-    out.flush()
-        .await
-        .map_err(|e| Error::io("writing", "the output", e))?;
-    Ok(n)
 }
