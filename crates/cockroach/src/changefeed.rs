@@ -300,7 +300,7 @@ impl ChangefeedSpec {
             check_topic(&format!("{at}.topic"), &feed.topic)?;
             if topics.contains(&feed.topic.as_str()) {
                 return Err(CockroachError::invalid(
-                    &format!("{at}.topic"),
+                    format!("{at}.topic"),
                     feed.topic.clone(),
                     "each topic has one feed (one changefeed per topic)",
                     "list all of the topic's tables in one feed",
@@ -309,7 +309,7 @@ impl ChangefeedSpec {
             topics.push(&feed.topic);
             if feed.tables.is_empty() {
                 return Err(CockroachError::invalid(
-                    &format!("{at}.tables"),
+                    format!("{at}.tables"),
                     "",
                     "a feed names at least one table",
                     "e.g. tables: [ledger.public.balances]",
@@ -324,7 +324,7 @@ impl ChangefeedSpec {
                 Some(c) => {
                     if resolved.is_some() {
                         return Err(CockroachError::invalid(
-                            &format!("{at}.key_column"),
+                            format!("{at}.key_column"),
                             c.clone(),
                             "key_column needs the unordered option, which CockroachDB refuses together with resolved timestamps",
                             "drop key_column (messages are then keyed by primary key), or set resolved: off",
