@@ -150,8 +150,12 @@ impl CockroachError {
             "options.wait.poll_interval" => "poll-interval",
             "restore.new_db_name" => "new-db-name",
             "restore.into_db" => "into-db",
+            "options.primary_region" => "primary-region",
+            "survival" | "regions" => "tenant",
+            f if f.starts_with("regions[") => "tenant",
             f if f.starts_with("options.kms") => "kms",
-            f if f.starts_with("backup.") => "tenant",
+            f if f.starts_with("changefeeds") => "spec",
+            f if f.starts_with("backup.") || f.starts_with("cockroachdb.") => "tenant",
             _ => return None,
         })
     }
@@ -186,6 +190,7 @@ mod tests {
     #[case::passphrase("options.encryption_passphrase", Some("encryption-passphrase-file"))]
     #[case::kms_part("options.kms.region", Some("kms"))]
     #[case::tenant_field("backup.bucket", Some("tenant"))]
+    #[case::tenant_version("cockroachdb.version", Some("tenant"))]
     #[case::timeout("options.wait.timeout", Some("timeout"))]
     #[case::new_db_name("restore.new_db_name", Some("new-db-name"))]
     #[case::unknown("options.as_of", None)]

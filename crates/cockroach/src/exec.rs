@@ -14,8 +14,10 @@ use tokio::time::Instant;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::changefeed::{ChangefeedJob, ChangefeedOutcome, ChangefeedPlan, SHOW_CHANGEFEED_JOBS};
 use super::connect::ConnectionUrl;
 use super::error::{CockroachError, ensure};
+use super::regions::{RegionSurvivalPlan, SHOW_CLUSTER_REGIONS, check_cluster_regions};
 use super::sql::{Param, Rendered};
 use super::statement::{CHECK_FILES_LABEL, Statement};
 use thinledger_store::{Secret, scrub};
@@ -522,6 +524,107 @@ impl CockroachClient {
                 })
                 .collect(),
         })
+    }
+}
+
+impl CockroachClient {
+    /// The regions the nodes declare (`SHOW REGIONS FROM CLUSTER`).
+    pub async fn cluster_regions(&self) -> Result<Vec<String>, CockroachError> {
+        let rows = self
+            .query(&Rendered::from_static(
+                "SHOW REGIONS FROM CLUSTER",
+                SHOW_CLUSTER_REGIONS,
+                Vec::new(),
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<_, String>(0).ok())
+            .collect())
+    }
+
+    /// Runs a region-survival plan: checks that every database region is a cluster region
+    /// (else [`CockroachError::Invalid`] naming the missing ones, before any change), then runs
+    /// the statements in order. Each is idempotent, so a re-run is safe. Returns the statements
+    /// that ran.
+    pub async fn apply_region_survival(
+        &self,
+        plan: &RegionSurvivalPlan,
+    ) -> Result<Vec<String>, CockroachError> {
+        check_cluster_regions(plan, &self.cluster_regions().await?)?;
+        let mut ran = Vec::new();
+        for statement in plan.statements() {
+            let rendered = statement.render();
+            self.query(&rendered).await?;
+            ran.push(rendered.display().to_owned());
+        }
+        Ok(ran)
+    }
+}
+
+impl CockroachClient {
+    /// The changefeed jobs (`SHOW CHANGEFEED JOBS`), sink URIs as CockroachDB redacts them.
+    pub async fn changefeed_jobs(&self) -> Result<Vec<ChangefeedJob>, CockroachError> {
+        let rows = self
+            .query(&Rendered::from_static(
+                "SHOW CHANGEFEED JOBS",
+                SHOW_CHANGEFEED_JOBS,
+                Vec::new(),
+            ))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                ChangefeedJob::new(
+                    get(row, "job_id").unwrap_or_default(),
+                    &get::<String>(row, "status").unwrap_or_default(),
+                    &get::<String>(row, "sink_uri").unwrap_or_default(),
+                    &get::<String>(row, "tables").unwrap_or_default(),
+                    &get::<String>(row, "topics").unwrap_or_default(),
+                )
+            })
+            .collect())
+    }
+
+    /// Creates each changefeed of `plan` unless `SHOW CHANGEFEED JOBS` lists a live one of the
+    /// same tables, topic and broker, which is kept (idempotent: a re-run creates nothing). A
+    /// [`ChangefeedSpec::preview`](crate::ChangefeedSpec::preview) plan is refused.
+    pub async fn apply_changefeeds(
+        &self,
+        plan: &ChangefeedPlan,
+    ) -> Result<Vec<ChangefeedOutcome>, CockroachError> {
+        ensure(
+            plan.is_executable(),
+            "changefeeds",
+            "preview",
+            "a preview plan holds placeholders instead of the Secret values",
+            "build the plan with ChangefeedSpec::plan, which reads the Secret values",
+        )?;
+        let existing = self.changefeed_jobs().await?;
+        let mut outcomes = Vec::new();
+        for feed in plan.feeds() {
+            let topic = feed.sink.topic().to_owned();
+            if let Some(job) = existing.iter().find(|job| feed.matches(job)) {
+                tracing::info!(
+                    job_id = job.job_id,
+                    topic,
+                    "changefeed exists already; kept"
+                );
+                outcomes.push(ChangefeedOutcome {
+                    topic,
+                    job_id: job.job_id,
+                    created: false,
+                });
+                continue;
+            }
+            let job_id = self.start_job(feed).await?;
+            outcomes.push(ChangefeedOutcome {
+                topic,
+                job_id,
+                created: true,
+            });
+        }
+        Ok(outcomes)
     }
 }
 

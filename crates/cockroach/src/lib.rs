@@ -18,6 +18,16 @@
 //!   jobs `WITH detached`, polls `SHOW JOB` with a timeout, and returns typed errors carrying
 //!   the job id and the job's error text.
 //!
+//! - [`RegionSurvivalPlan::for_tenant`] makes a region-survival tenant's databases survive the
+//!   loss of a region with CockroachDB's multi-region SQL (`SET PRIMARY REGION`,
+//!   `ADD REGION IF NOT EXISTS`, `SURVIVE REGION FAILURE`) instead of hand-set replication
+//!   zones; [`CockroachClient::apply_region_survival`] checks `SHOW REGIONS FROM CLUSTER` first.
+//! - [`ChangefeedSpec`] declares changefeeds into Redpanda (tables → topics, TLS, SASL/SCRAM
+//!   or mTLS from Secret references, `updated`, `resolved`, `diff`, the envelope);
+//!   [`ChangefeedSpec::plan`] renders `CREATE CHANGEFEED FOR TABLE … INTO 'kafka://…'` and
+//!   [`CockroachClient::apply_changefeeds`] creates each one unless `SHOW CHANGEFEED JOBS`
+//!   lists it already.
+//!
 //! **How values reach SQL.** No input is spliced into statement text. URIs, KMS URIs, the
 //! passphrase, schedule labels, cron expressions and option values are bind parameters
 //! (`$1`, `$2`, …; CockroachDB accepts placeholders there over pgwire, and they are sent typed
@@ -91,11 +101,60 @@
 //! ```
 //! use thinledger_cockroach::KmsUri;
 //!
-//! let kms: KmsUri = "aws-kms:///alias/ledger-backup?REGION=us-east-1".parse()?;
-//! assert_eq!(kms.to_string(), "aws-kms:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1");
+//! let kms: KmsUri = "aws:///alias/ledger-backup?REGION=us-east-1".parse()?;
+//! assert_eq!(kms.to_string(), "aws:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1");
+//! // `aws-kms:///…` names the same key.
+//! assert_eq!("aws-kms:///alias/ledger-backup?REGION=us-east-1".parse::<KmsUri>()?, kms);
 //! assert_eq!(kms.to_string().parse::<KmsUri>()?, kms);
-//! let err = "aws-kms:///k?REGION=r&AWS_SECRET_ACCESS_KEY=abc".parse::<KmsUri>().unwrap_err();
+//! let err = "aws:///k?REGION=r&AWS_SECRET_ACCESS_KEY=abc".parse::<KmsUri>().unwrap_err();
 //! assert!(err.to_string().starts_with("options.kms: \"AWS_SECRET_ACCESS_KEY\" is invalid"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Region survival and an audit changefeed, computed without a cluster:
+//!
+//! ```
+//! use thinledger_cockroach::{ChangefeedSpec, RegionSurvivalOptions, RegionSurvivalPlan, Statement};
+//! use thinledger_topology::Tenant;
+//!
+//! let tenant = Tenant::from_yaml(r#"
+//! tenant: acme-bank
+//! environment: prod
+//! ring: ring-2-prod
+//! tier: prod
+//! provider: aws
+//! survival: region
+//! regions:
+//!   - {name: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], cluster_domain: use1.ledger.internal}
+//!   - {name: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], cluster_domain: usw2.ledger.internal}
+//!   - {name: eu-west-1, zones: [eu-west-1a, eu-west-1b, eu-west-1c], cluster_domain: euw1.ledger.internal}
+//! cockroachdb: {version: v25.2.4, nodes: 9}
+//! redpanda: {version: v25.1.9}
+//! backup:
+//!   bucket: acme-ledger-backups
+//!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
+//! network: {peer_cidrs: [10.20.0.0/16, 10.30.0.0/16, 10.40.0.0/16]}
+//! "#)?;
+//! let plan = RegionSurvivalPlan::for_tenant(
+//!     &tenant,
+//!     &RegionSurvivalOptions::default().with_databases(["ledger"]),
+//! )?;
+//! assert!(plan.script().contains("ALTER DATABASE \"ledger\" SURVIVE REGION FAILURE;"));
+//!
+//! let spec = ChangefeedSpec::from_yaml(r#"
+//! bootstrap: redpanda.ledger.svc.cluster.local:9093
+//! ca: {secret: redpanda-tls, key: ca.crt}
+//! auth:
+//!   kind: scram-sha-512
+//!   user: {secret: ledger-changefeed, key: username}
+//!   password: {secret: ledger-changefeed, key: password}
+//! feeds:
+//!   - {topic: ledger.balances.audit, tables: [ledger.public.balances]}
+//! "#)?;
+//! let feeds = spec.preview()?; // no Secret read: for printing only
+//! assert!(feeds.feeds()[0].render().sql().starts_with(
+//!     "CREATE CHANGEFEED FOR TABLE \"ledger\".\"public\".\"balances\" INTO $1 WITH updated, resolved = '10s'"
+//! ));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -116,15 +175,23 @@
 //! # let _ = (outcome, contents); Ok(()) }
 //! ```
 
+mod changefeed;
 mod connect;
 mod error;
 mod exec;
 mod plan;
+mod regions;
 mod spec;
 mod sql;
 mod statement;
 mod uri;
+mod version;
 
+pub use changefeed::{
+    ChangefeedFeedSummary, ChangefeedJob, ChangefeedOutcome, ChangefeedPlan, ChangefeedSpec,
+    ChangefeedSummary, CreateChangefeedStatement, Envelope, FeedSpec, FullTableName, KafkaAuth,
+    KafkaSink, OnError, SHOW_CHANGEFEED_JOBS, SecretKeyRef,
+};
 pub use connect::{ConnectionUrl, TlsMode};
 pub use error::CockroachError;
 pub use exec::{
@@ -134,6 +201,10 @@ pub use exec::{
 pub use plan::{
     CockroachBackupOptions, CockroachBackupPlan, DryRun, PlanSummary, RestoreRequest,
     ScheduleOptions,
+};
+pub use regions::{
+    RegionName, RegionStatement, RegionSurvivalOptions, RegionSurvivalPlan, RegionSurvivalSummary,
+    SHOW_CLUSTER_REGIONS,
 };
 pub use spec::{CockroachBackupSpec, RegionalBucket};
 pub use sql::{Ident, Param, Rendered, quote_literal};
@@ -146,3 +217,4 @@ pub use statement::{
 /// crate (from `thinledger-store`).
 pub use thinledger_store::{InvalidInput, REDACTED, Secret};
 pub use uri::{Destination, KmsUri, MinioAuth, S3Credentials, S3Keys, StorageUri};
+pub use version::CockroachVersion;

@@ -14,6 +14,7 @@ use super::statement::{
     ShowBackupsStatement, Statement, Subdir, Target,
 };
 use super::uri::{Destination, S3Credentials, StorageUri};
+use super::version::CockroachVersion;
 use thinledger_store::Invalid;
 use thinledger_store::REDACTED;
 
@@ -81,7 +82,9 @@ pub struct ScheduleOptions {
     pub on_execution_failure: OnFailure,
     /// On overlap (default skip: a late run is better than two at once).
     pub on_previous_running: OnPreviousRunning,
-    /// Create even if the collection holds backups already.
+    /// Create even if the collection holds backups already (default true: the default
+    /// collection is shared with one-off `BACKUP`s and the scheduler's jobs, and CockroachDB
+    /// refuses `CREATE SCHEDULE` on a collection holding backups without this option).
     pub ignore_existing_backups: bool,
 }
 
@@ -94,7 +97,7 @@ impl Default for ScheduleOptions {
             first_run: FirstRun::Now,
             on_execution_failure: OnFailure::Reschedule,
             on_previous_running: OnPreviousRunning::Skip,
-            ignore_existing_backups: false,
+            ignore_existing_backups: true,
         }
     }
 }
@@ -202,7 +205,8 @@ impl ScheduleOptions {
         self
     }
 
-    /// Create the schedule even if the collection holds backups already.
+    /// Create the schedule even if the collection holds backups already (`false`: let
+    /// CockroachDB refuse it then).
     pub fn with_ignore_existing_backups(mut self, ignore: bool) -> Self {
         self.ignore_existing_backups = ignore;
         self
@@ -264,8 +268,36 @@ impl CockroachBackupPlan {
                     IdentityBinding::kinds_for(tenant.provider()).join(", ")
                 ),
             })?;
-        options.encryption.validate()?;
+        if let IdentityBinding::AzureWorkloadIdentity { .. } = identity {
+            require_version(
+                &spec.cockroachdb.version,
+                CockroachVersion::AZURE_WORKLOAD_IDENTITY,
+                "Azure workload identity for backups (AUTH=implicit on azure-blob:// and azure-kms:// URIs, with the pods' federated token)",
+                "pin cockroachdb.version to v25.1 or later, or bind the CockroachDB nodes with an azure-managed-identity instead",
+            )?;
+        }
         let mut notes = Vec::new();
+        // The role assumed for the bucket is assumed for the KMS keys of the same cloud too,
+        // as CockroachDB's docs pass it to both.
+        let encryption = match options.assume_role.as_deref() {
+            Some(role) => {
+                let with_role = options
+                    .encryption
+                    .clone()
+                    .with_default_role(tenant.provider(), role);
+                if let (Encryption::Kms(before), Encryption::Kms(after)) =
+                    (&options.encryption, &with_role)
+                    && before != after
+                {
+                    notes.push(format!(
+                        "ASSUME_ROLE={role} is passed to the KMS URIs as well as to the bucket's (keys that name their own ASSUME_ROLE keep it)"
+                    ));
+                }
+                with_role
+            }
+            None => options.encryption.clone(),
+        };
+        encryption.validate()?;
 
         let uri_for = |bucket: &str, region: Option<&str>| -> Result<StorageUri, CockroachError> {
             let region = region.or(options.aws_region.as_deref());
@@ -335,7 +367,7 @@ impl CockroachBackupPlan {
         };
 
         notes.push(identity_note(identity, tenant.provider(), options));
-        if let Encryption::Passphrase(_) = options.encryption {
+        if let Encryption::Passphrase(_) = encryption {
             notes.push("encryption_passphrase: keep the passphrase outside the cluster; without it no backup can be restored. The schedule stores it in CockroachDB.".to_owned());
         }
 
@@ -352,13 +384,22 @@ impl CockroachBackupPlan {
                 "e.g. ledger-acme-bank-prod",
             ));
         }
+        notes.push(if options.schedule.ignore_existing_backups {
+            format!(
+                "schedule: ignore_existing_backups is set, because the collection {path} is shared with `ledger-backup cockroach backup` and the scheduler's jobs and may hold backups already (CockroachDB refuses CREATE SCHEDULE on such a collection without it); the schedule's backups join that collection"
+            )
+        } else {
+            format!(
+                "schedule: ignore_existing_backups is not set, so CREATE SCHEDULE fails if the collection {path} already holds backups (e.g. from `ledger-backup cockroach backup`); choose an empty path for the schedule or allow them"
+            )
+        });
         let backup_statement = |mode| BackupStatement {
             target: options.target.clone(),
             destination: destination.clone(),
             mode,
             as_of: Some(options.as_of),
             revision_history: options.revision_history,
-            encryption: options.encryption.clone(),
+            encryption: encryption.clone(),
             detached: true,
         };
         let schedule = CreateScheduleStatement {
@@ -366,7 +407,7 @@ impl CockroachBackupPlan {
             target: options.target.clone(),
             destination: destination.clone(),
             revision_history: options.revision_history,
-            encryption: options.encryption.clone(),
+            encryption: encryption.clone(),
             schedule: options.schedule.clone(),
         };
         Ok(CockroachBackupPlan {
@@ -383,10 +424,10 @@ impl CockroachBackupPlan {
                 subdir: Subdir::Latest,
                 destination: destination.clone(),
                 check_files: true,
-                encryption: options.encryption.clone(),
+                encryption: encryption.clone(),
             },
             destination,
-            encryption: options.encryption.clone(),
+            encryption: encryption.clone(),
             notes,
         })
     }
@@ -591,6 +632,28 @@ impl std::fmt::Display for DryRun {
         }
         Ok(())
     }
+}
+
+/// Refuses a tenant pinned to a release older than `first`, the release `feature` exists from.
+fn require_version(
+    pinned: &str,
+    first: CockroachVersion,
+    feature: &str,
+    fix: &str,
+) -> Result<(), CockroachError> {
+    let version: CockroachVersion = pinned.parse()?;
+    if version < first {
+        return Err(CockroachError::invalid(
+            "cockroachdb.version",
+            pinned,
+            format!(
+                "{feature} exists from CockroachDB v{}.{} on; this tenant pins {version}",
+                first.major, first.minor
+            ),
+            fix,
+        ));
+    }
+    Ok(())
 }
 
 fn missing(field: &str, why: &str, fix: &str) -> CockroachError {

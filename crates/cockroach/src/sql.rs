@@ -48,6 +48,11 @@ impl Ident {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name a caller has checked already (non-empty, no control characters).
+    pub(crate) fn from_checked(name: String) -> Self {
+        Ident(name)
+    }
 }
 
 impl fmt::Display for Ident {

@@ -398,6 +398,19 @@ impl Encryption {
             .map(Encryption::Kms)
     }
 
+    /// These keys with `role` as the `ASSUME_ROLE` of each key of `provider`'s cloud that has
+    /// none of its own ([`KmsUri::with_default_role`]); a passphrase or no encryption as it is.
+    pub fn with_default_role(self, provider: thinledger_topology::Provider, role: &str) -> Self {
+        match self {
+            Encryption::Kms(keys) => Encryption::Kms(
+                keys.into_iter()
+                    .map(|k| k.with_default_role(provider, role))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     fn write_option(&self, w: &mut SqlWriter) -> bool {
         match self {
             Encryption::None => false,

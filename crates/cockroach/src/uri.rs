@@ -38,7 +38,7 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 /// Percent-encodes one URI component (a path segment or a query value).
-fn encode_component(text: &str) -> String {
+pub(crate) fn encode_component(text: &str) -> String {
     utf8_percent_encode(text, COMPONENT).to_string()
 }
 
@@ -565,7 +565,8 @@ impl Destination {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KmsUri {
-    /// AWS KMS: `aws-kms:///KEY?AUTH=implicit&REGION=…[&ASSUME_ROLE=…]`.
+    /// AWS KMS: `aws:///KEY?AUTH=implicit&REGION=…[&ASSUME_ROLE=…]`, the scheme CockroachDB's
+    /// documentation uses (`aws-kms:///…` is read as well).
     Aws {
         /// Key id, alias (`alias/…`) or ARN.
         key: String,
@@ -673,13 +674,45 @@ impl KmsUri {
         }
     }
 
+    /// This key with `role` as its `ASSUME_ROLE` when it has none of its own and belongs to
+    /// `provider`'s cloud (an AWS key on AWS, a Cloud KMS key on GCP): CockroachDB's docs pass
+    /// the role assumed for the bucket to the KMS URI as well, since the nodes' own identity
+    /// is the same for both.
+    pub fn with_default_role(self, provider: Provider, role: &str) -> Self {
+        match (self, provider) {
+            (
+                KmsUri::Aws {
+                    key,
+                    region,
+                    assume_role: None,
+                },
+                Provider::Aws,
+            ) => KmsUri::Aws {
+                key,
+                region,
+                assume_role: Some(role.to_owned()),
+            },
+            (
+                KmsUri::Gcp {
+                    key,
+                    assume_role: None,
+                },
+                Provider::Gcp,
+            ) => KmsUri::Gcp {
+                key,
+                assume_role: Some(role.to_owned()),
+            },
+            (kms, _) => kms,
+        }
+    }
+
     /// The URI text (no secrets in it).
     pub fn uri(&self) -> String {
         let mut out = String::new();
         let mut query: Vec<(&str, &str)> = Vec::new();
         match self {
             KmsUri::Aws { key, region, .. } => {
-                out.push_str("aws-kms:///");
+                out.push_str("aws:///");
                 out.push_str(&encode_kms_path(key));
                 query.push(("AUTH", "implicit"));
                 query.push(("REGION", region));
@@ -753,7 +786,8 @@ fn decode_component(text: &str) -> Option<String> {
 impl FromStr for KmsUri {
     type Err = CockroachError;
 
-    /// Reads the form [`Display`](fmt::Display) prints: `aws-kms:///KEY?REGION=R[&ASSUME_ROLE=…]`,
+    /// Reads the form [`Display`](fmt::Display) prints: `aws:///KEY?REGION=R[&ASSUME_ROLE=…]`
+    /// (or `aws-kms:///…`, the same key),
     /// `gs:///projects/…/cryptoKeys/K[?ASSUME_ROLE=…]` or
     /// `azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V`, with `AUTH=implicit` optional (the only
     /// authentication: a KMS URI here never carries a key, so none can leak through the printed
@@ -770,7 +804,7 @@ impl FromStr for KmsUri {
         let fail = |value: String, rule: &str, fix: &str| {
             CockroachError::invalid("options.kms", value, rule, fix)
         };
-        let forms = "aws-kms:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C or azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V";
+        let forms = "aws:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C or azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V";
         let (scheme, rest) = text.split_once(":///").ok_or_else(|| {
             fail(
                 shown.clone(),
@@ -809,13 +843,14 @@ impl FromStr for KmsUri {
         }
         let mut take = |key: &str| params.remove(key);
         let kms = match scheme {
-            "aws-kms" => KmsUri::Aws {
+            // `aws` is the documented scheme; `aws-kms` names the same key.
+            "aws" | "aws-kms" => KmsUri::Aws {
                 key: path,
                 region: take("REGION").ok_or_else(|| {
                     fail(
                         shown.clone(),
-                        "an aws-kms URI needs REGION",
-                        "e.g. aws-kms:///alias/ledger-backup?REGION=us-east-1",
+                        "an AWS KMS URI needs REGION",
+                        "e.g. aws:///alias/ledger-backup?REGION=us-east-1",
                     )
                 })?,
                 assume_role: take("ASSUME_ROLE"),
@@ -847,7 +882,7 @@ impl FromStr for KmsUri {
             other => {
                 return Err(fail(
                     other.escape_debug().to_string(),
-                    "unknown KMS scheme; KMS URIs are aws-kms, gs or azure-kms",
+                    "unknown KMS scheme; KMS URIs are aws (or aws-kms), gs or azure-kms",
                     forms,
                 ));
             }
@@ -974,7 +1009,7 @@ mod tests {
         k.validate().unwrap();
         assert_eq!(
             k.uri(),
-            "aws-kms:///arn:aws:kms:us-east-1:123456789012:key/abc-def?AUTH=implicit&REGION=us-east-1"
+            "aws:///arn:aws:kms:us-east-1:123456789012:key/abc-def?AUTH=implicit&REGION=us-east-1"
         );
         let bad = KmsUri::Gcp {
             key: "projects/p/keyRings/r".into(),
@@ -1018,7 +1053,8 @@ mod tests {
         "aws-kms:///a?REGION=%zz",
         "\"REGION\" is invalid: the parameter's value has a bad %-escape"
     )]
-    #[case::without_region("aws-kms:///alias/k", "an aws-kms URI needs REGION")]
+    #[case::without_region("aws-kms:///alias/k", "an AWS KMS URI needs REGION")]
+    #[case::documented_without_region("aws:///alias/k", "an AWS KMS URI needs REGION")]
     #[case::other_auth(
         "gs:///projects/p/locations/l/keyRings/r/cryptoKeys/c?AUTH=specified",
         "\"AUTH=specified\" is invalid"
@@ -1033,6 +1069,53 @@ mod tests {
     fn bad_kms_uris_name_the_rule(#[case] text: &str, #[case] needle: &str) {
         let err = text.parse::<KmsUri>().unwrap_err().to_string();
         assert!(err.contains(needle), "{err}");
+    }
+
+    /// The documented `aws:///` form (as copied from CockroachDB's docs) and `aws-kms:///` name
+    /// the same key, and both print as the documented form.
+    #[rstest]
+    #[case::documented("aws:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1")]
+    #[case::documented_without_auth("aws:///alias/ledger-backup?REGION=us-east-1")]
+    #[case::aws_kms("aws-kms:///alias/ledger-backup?REGION=us-east-1")]
+    #[case::aws_kms_with_auth("aws-kms:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1")]
+    fn both_aws_kms_schemes_are_read(#[case] text: &str) {
+        let kms: KmsUri = text.parse().unwrap();
+        assert_eq!(kms, aws("alias/ledger-backup", "us-east-1", None));
+        assert_eq!(
+            kms.to_string(),
+            "aws:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1"
+        );
+    }
+
+    #[rstest]
+    #[case::aws_takes_the_role(
+        aws("alias/k", "us-east-1", None),
+        Provider::Aws,
+        Some("arn:aws:iam::1:role/backup")
+    )]
+    #[case::aws_keeps_its_own(
+        aws("alias/k", "us-east-1", Some("arn:aws:iam::1:role/kms")),
+        Provider::Aws,
+        Some("arn:aws:iam::1:role/kms")
+    )]
+    #[case::gcp_takes_the_account(
+        KmsUri::Gcp { key: "projects/p/locations/l/keyRings/r/cryptoKeys/c".into(), assume_role: None },
+        Provider::Gcp,
+        Some("arn:aws:iam::1:role/backup")
+    )]
+    #[case::aws_key_on_gcp_is_left(aws("alias/k", "us-east-1", None), Provider::Gcp, None)]
+    #[case::azure_has_no_role(
+        KmsUri::Azure { vault: "v".into(), key: "k".into(), version: "1".into() },
+        Provider::Azure,
+        None
+    )]
+    fn assumed_roles_reach_kms_uris_of_the_same_cloud(
+        #[case] kms: KmsUri,
+        #[case] provider: Provider,
+        #[case] role: Option<&str>,
+    ) {
+        let kms = kms.with_default_role(provider, "arn:aws:iam::1:role/backup");
+        assert_eq!(kms.assume_role(), role);
     }
 
     #[test]

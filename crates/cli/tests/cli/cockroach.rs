@@ -199,7 +199,7 @@ fn restore_as_of_an_offset_and_first_run_at_a_time() {
     );
     let out = dry_run(&["schedule", "--first-run", "next"], "azure").stdout;
     assert!(
-        out.contains("WITH SCHEDULE OPTIONS on_execution_failure = 'reschedule', on_previous_running = 'skip';"),
+        out.contains("WITH SCHEDULE OPTIONS on_execution_failure = 'reschedule', on_previous_running = 'skip', ignore_existing_backups;"),
         "{out}"
     );
 }
@@ -242,7 +242,8 @@ fn kms_uris_are_parsed_and_printed() {
         &[
             "backup",
             "--kms",
-            "aws-kms:///arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e?AUTH=implicit&REGION=us-east-1",
+            // As CockroachDB's docs write it, and the older aws-kms form: both read.
+            "aws:///arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e?AUTH=implicit&REGION=us-east-1",
             "--kms",
             "aws-kms:///alias/ledger-backup?REGION=us-west-2&ASSUME_ROLE=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fkms",
         ],
@@ -250,8 +251,118 @@ fn kms_uris_are_parsed_and_printed() {
     )
     .stdout;
     assert!(
-        out.contains("WITH revision_history, detached, kms = ('aws-kms:///arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e?AUTH=implicit&REGION=us-east-1', 'aws-kms:///alias/ledger-backup?AUTH=implicit&REGION=us-west-2&ASSUME_ROLE=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fkms');"),
+        out.contains("WITH revision_history, detached, kms = ('aws:///arn:aws:kms:us-east-1:123456789012:key/0f4c8a2e?AUTH=implicit&REGION=us-east-1', 'aws:///alias/ledger-backup?AUTH=implicit&REGION=us-west-2&ASSUME_ROLE=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fkms');"),
         "{out}"
+    );
+}
+
+#[test]
+fn an_assumed_role_reaches_the_kms_uri() {
+    let out = dry_run(
+        &[
+            "backup",
+            "--assume-role",
+            "arn:aws:iam::210987654321:role/writer",
+            "--kms",
+            "aws:///alias/ledger-backup?REGION=us-east-1",
+        ],
+        "aws",
+    )
+    .stdout;
+    assert!(
+        out.contains("?AUTH=implicit&ASSUME_ROLE=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fwriter' AS OF SYSTEM TIME")
+            && out.contains("kms = 'aws:///alias/ledger-backup?AUTH=implicit&REGION=us-east-1&ASSUME_ROLE=arn%3Aaws%3Aiam%3A%3A210987654321%3Arole%2Fwriter'"),
+        "{out}"
+    );
+}
+
+/// A tenant with `survival: region` over three regions, in a temporary folder.
+fn region_tenant() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tenant.yaml");
+    std::fs::write(&path, "tenant: acme-bank\nenvironment: prod\nring: ring-2-prod\ntier: prod\nprovider: aws\nsurvival: region\nregions:\n  - {name: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], cluster_domain: use1.ledger.internal}\n  - {name: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], cluster_domain: usw2.ledger.internal}\n  - {name: eu-west-1, zones: [eu-west-1a, eu-west-1b, eu-west-1c], cluster_domain: euw1.ledger.internal}\ncockroachdb: {version: v25.2.4, nodes: 9}\nredpanda: {version: v25.1.9}\nbackup:\n  bucket: acme-ledger-backups\n  identity: {kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-ledger-backup\"}\nnetwork: {peer_cidrs: [10.20.0.0/16, 10.30.0.0/16, 10.40.0.0/16]}\n").unwrap();
+    (dir, path)
+}
+
+#[test]
+fn survive_region_dry_run_prints_the_multi_region_statements() {
+    let (_dir, tenant) = region_tenant();
+    let out = run(cmd()
+        .args([
+            "cockroach",
+            "survive-region",
+            "--database",
+            "ledger",
+            "--dry-run",
+            "--tenant",
+        ])
+        .arg(&tenant));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "ALTER DATABASE \"ledger\" SET PRIMARY REGION \"us-east-1\";",
+        "ALTER DATABASE \"ledger\" ADD REGION IF NOT EXISTS \"us-west-2\";",
+        "ALTER DATABASE \"ledger\" ADD REGION IF NOT EXISTS \"eu-west-1\";",
+        "ALTER DATABASE \"ledger\" SURVIVE REGION FAILURE;",
+    ] {
+        assert!(out.stdout.contains(line), "{line} in:\n{}", out.stdout);
+    }
+    // No hand-set replication zone among the statements (the notes say why).
+    assert!(
+        !out.stdout
+            .lines()
+            .any(|l| !l.starts_with("--") && l.contains("CONFIGURE ZONE")),
+        "{}",
+        out.stdout
+    );
+
+    // A zone-survival tenant is refused, naming the field and the fix (exit 2).
+    let out = run(cmd()
+        .args([
+            "cockroach",
+            "survive-region",
+            "--database",
+            "ledger",
+            "--dry-run",
+            "--tenant",
+        ])
+        .arg(example("aws")));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("survival") && out.stderr.contains("fix:"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn changefeed_plan_prints_statements_without_reading_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("changefeeds.yaml");
+    std::fs::write(
+        &spec,
+        "bootstrap: redpanda.ledger.svc.cluster.local:9093\nca: {secret: redpanda-tls, key: ca.crt}\nauth:\n  kind: scram-sha-512\n  user: {secret: ledger-cdc, key: username}\n  password: {secret: ledger-cdc, key: password}\nfeeds:\n  - {topic: ledger.balances.audit, tables: [ledger.public.balances]}\n",
+    )
+    .unwrap();
+    let out = run(cmd()
+        .args(["cockroach", "changefeed", "plan", "--spec"])
+        .arg(&spec));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("CREATE CHANGEFEED FOR TABLE \"ledger\".\"public\".\"balances\" INTO 'kafka://redpanda.ledger.svc.cluster.local:9093?topic_name=ledger.balances.audit&tls_enabled=true&ca_cert=")
+            && out.stdout.contains("&sasl_password=redacted' WITH updated, resolved = '10s', min_checkpoint_frequency = '10s', diff, envelope = 'wrapped', format = 'json', on_error = 'pause';"),
+        "{}",
+        out.stdout
+    );
+    // apply reads the Secret values: a missing one names its variable and Secret (exit 2).
+    let out = run(cmd()
+        .args(["cockroach", "changefeed", "apply", "--spec"])
+        .arg(&spec));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("CA_CRT is missing")
+            && out.stderr.contains("Secret redpanda-tls key ca.crt"),
+        "{}",
+        out.stderr
     );
 }
 
@@ -273,6 +384,7 @@ fn kms_uris_are_parsed_and_printed() {
 #[case::regional_bucket_of_unknown_region(None, &["backup", "--regional-bucket", "eu-west-1=b2", "--dry-run"], &["--regional-bucket", "us-east-1"])]
 #[case::kms_with_a_key(None, &["backup", "--kms", "aws-kms:///k?REGION=us-east-1&AWS_SECRET_ACCESS_KEY=fake-MinIO%2Fsecret", "--dry-run"], &["--kms", "AWS_SECRET_ACCESS_KEY", "not supported"])]
 #[case::kms_without_region(None, &["backup", "--kms", "aws-kms:///alias/k", "--dry-run"], &["--kms", "REGION"])]
+#[case::azure_workload_identity_before_v25_1(Some(("azure", "version: v25.2.4", "version: v24.3.9")), &["list", "--dry-run"], &["--tenant", "cockroachdb.version", "\"v24.3.9\"", "v25.1", "azure-managed-identity"])]
 #[case::minio_flag_on_aws(None, &["backup", "--minio-credentials", "implicit", "--dry-run"], &["--minio-credentials", "on-prem"])]
 #[case::zero_timeout(None, &["backup", "--timeout", "0s", "--dry-run"], &["--timeout"])]
 #[case::no_connection(None, &["list"], &["--url", "THINLEDGER_COCKROACH_URL", "--dry-run"])]

@@ -61,6 +61,9 @@ fn kms_aws() -> Encryption {
         RegionalBucket::new("eu-west-1", "acme-ledger-backups-euw1"),
     ])
     .with_aws_region("us-east-1"))]
+#[case::aws_irsa_assume_role_kms("aws_irsa_assume_role_kms", aws(), CockroachBackupOptions::default()
+    .with_assume_role("arn:aws:iam::210987654321:role/ledger-backup-writer")
+    .with_encryption(kms_aws()))]
 #[case::azure_workload_identity(
     "azure_workload_identity",
     azure_workload(),
@@ -188,7 +191,7 @@ fn documented_statement_shapes() {
     );
     assert_eq!(
         plan.schedule().render().sql(),
-        "CREATE SCHEDULE IF NOT EXISTS $1 FOR BACKUP INTO ($2, $3) WITH revision_history, kms = ($4, $5) RECURRING $6 FULL BACKUP $7 WITH SCHEDULE OPTIONS first_run = 'now', on_execution_failure = 'reschedule', on_previous_running = 'skip'"
+        "CREATE SCHEDULE IF NOT EXISTS $1 FOR BACKUP INTO ($2, $3) WITH revision_history, kms = ($4, $5) RECURRING $6 FULL BACKUP $7 WITH SCHEDULE OPTIONS first_run = 'now', on_execution_failure = 'reschedule', on_previous_running = 'skip', ignore_existing_backups"
     );
     assert_eq!(plan.list().render().sql(), "SHOW BACKUPS IN $1");
     assert_eq!(
@@ -237,6 +240,94 @@ fn refused_inputs_name_the_field(
     assert!(err.contains(needle), "{err}");
     assert!(err.contains("fix"), "{err}");
     assert!(!err.contains("short\""), "{err}");
+}
+
+/// Azure workload identity for `AUTH=implicit` exists from CockroachDB v25.1: older pinned
+/// versions are refused naming the version and the fix; managed identity is older and allowed.
+#[rstest]
+#[case::v24_3(
+    "v24.3.9",
+    "azure-workload-identity",
+    Some("is invalid: Azure workload identity for backups")
+)]
+#[case::v24_1(
+    "v24.1.0",
+    "azure-workload-identity",
+    Some(
+        "exists from CockroachDB v25.1 on; this tenant pins v24.1.0; fix: pin cockroachdb.version to v25.1 or later"
+    )
+)]
+#[case::v25_1("v25.1.0", "azure-workload-identity", None)]
+#[case::v25_2("v25.2.4", "azure-workload-identity", None)]
+#[case::managed_on_v24_3("v24.3.9", "azure-managed-identity", None)]
+fn azure_workload_identity_needs_v25_1(
+    #[case] version: &str,
+    #[case] kind: &str,
+    #[case] refused: Option<&str>,
+) {
+    let text = format!(
+        "tenant: acme-bank\nenvironment: prod\nring: ring-2-prod\ntier: prod\nprovider: azure\nregions: [{{name: westeurope, zones: [\"1\", \"2\", \"3\"]}}]\ncockroachdb: {{version: {version}, nodes: 3}}\nredpanda: {{version: v25.1.9}}\nbackup:\n  bucket: ledger-backups\n  account: acmeledgerbackups\n  identity: {{kind: {kind}, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}}\n"
+    );
+    let tenant = Tenant::from_yaml(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let result = CockroachBackupPlan::for_tenant(&tenant, &CockroachBackupOptions::default());
+    match refused {
+        None => {
+            result.unwrap();
+        }
+        Some(needle) => {
+            let err = result.unwrap_err();
+            assert_eq!(err.input(), Some("tenant"));
+            let shown = err.to_string();
+            assert!(
+                shown.starts_with(&format!("cockroachdb.version: \"{version}\" is invalid")),
+                "{shown}"
+            );
+            assert!(shown.contains(needle), "{shown}");
+        }
+    }
+}
+
+/// The default schedule sets `ignore_existing_backups` (the collection is shared with one-off
+/// backups and the scheduler's jobs) and the plan says so; opting out says what happens then.
+#[test]
+fn schedules_ignore_existing_backups_and_say_so() {
+    let plan = CockroachBackupPlan::for_tenant(&aws(), &CockroachBackupOptions::default()).unwrap();
+    assert!(
+        plan.schedule()
+            .render()
+            .sql()
+            .ends_with("on_previous_running = 'skip', ignore_existing_backups"),
+        "{}",
+        plan.schedule().render().sql()
+    );
+    assert!(
+        plan.notes()
+            .iter()
+            .any(|n| n.starts_with("schedule: ignore_existing_backups is set")),
+        "{:?}",
+        plan.notes()
+    );
+    let refusing = CockroachBackupPlan::for_tenant(
+        &aws(),
+        &CockroachBackupOptions::default()
+            .with_schedule(ScheduleOptions::default().with_ignore_existing_backups(false)),
+    )
+    .unwrap();
+    assert!(
+        !refusing
+            .schedule()
+            .render()
+            .sql()
+            .contains("ignore_existing_backups")
+    );
+    assert!(
+        refusing
+            .notes()
+            .iter()
+            .any(|n| n.contains("CREATE SCHEDULE fails if the collection")),
+        "{:?}",
+        refusing.notes()
+    );
 }
 
 #[test]

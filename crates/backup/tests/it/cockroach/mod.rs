@@ -1,11 +1,14 @@
-//! CockroachDB native backups: golden statements for every provider and identity, redaction,
-//! quoting, and the pgwire plumbing against a real PostgreSQL (connection, TLS, job polling,
-//! timeouts, errors). Tests that need a real CockroachDB run only when
+//! CockroachDB native backups: golden statements for every provider and identity, region
+//! survival, changefeeds, the example schedules, redaction, quoting, and the pgwire plumbing
+//! against a real PostgreSQL (connection, TLS, job polling, timeouts, errors). Tests that need a real CockroachDB run only when
 //! THINLEDGER_TEST_COCKROACH_URL is set.
 
+mod changefeed;
+mod examples;
 mod golden;
 mod live_cockroach;
 mod pgwire;
+mod regions;
 mod secrets;
 
 use thinledger_topology::Tenant;

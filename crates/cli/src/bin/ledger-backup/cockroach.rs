@@ -1,5 +1,6 @@
 //! `ledger-backup cockroach backup|schedule|list|verify|restore`: CockroachDB native backups
-//! of a tenant, driven by `thinledger_backup::cockroach`.
+//! of a tenant, driven by `thinledger_backup::cockroach`; `survive-region` (multi-region SQL for
+//! a region-survival tenant) and `changefeed plan|apply` (changefeeds into Redpanda).
 //!
 //! Every subcommand builds the tenant's plan (statements computed from the tenant file and the
 //! flags), then either prints the statements it would run (`--dry-run`, no connection) or
@@ -29,13 +30,15 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_backup::cockroach::{
-    AsOf, BackupContents, CockroachBackupPlan, CockroachBackupSpec, CockroachClient,
-    CockroachError, ConnectionUrl, Crontab, DryRun, FirstRun, FullBackup, JobOutcome, JobStatus,
-    MinioAuth, OnFailure, OnPreviousRunning, RegionalBucket, RestoreRequest, ScheduleCreated,
-    ScheduleOptions, Statement, Subdir, WaitOptions,
+    AsOf, BackupContents, ChangefeedSpec, CockroachBackupPlan, CockroachBackupSpec,
+    CockroachClient, CockroachError, ConnectionUrl, Crontab, DryRun, FirstRun, FullBackup,
+    JobOutcome, JobStatus, MinioAuth, OnFailure, OnPreviousRunning, RegionSurvivalOptions,
+    RegionSurvivalPlan, RegionalBucket, RestoreRequest, ScheduleCreated, ScheduleOptions,
+    Statement, Subdir, WaitOptions,
 };
 use thinledger_backup::schedule::DurationText;
 use thinledger_cli::EXIT_OK;
+use thinledger_topology::Tenant;
 
 use crate::context::{Globals, bad};
 use crate::output::{Ticker, human_bytes, print_data};
@@ -82,6 +85,87 @@ enum Action {
     /// Restore the cluster, databases or tables, optionally to a point in time, and wait for it.
     #[command(after_help = EXAMPLES)]
     Restore(RestoreArgs),
+    /// Make databases survive a region failure (SET PRIMARY REGION, ADD REGION, SURVIVE
+    /// REGION FAILURE) for a tenant with `survival: region`.
+    #[command(after_help = REGION_EXAMPLES)]
+    SurviveRegion(SurviveRegionArgs),
+    /// Changefeeds into Redpanda (CREATE CHANGEFEED … INTO 'kafka://…').
+    #[command(subcommand)]
+    Changefeed(ChangefeedAction),
+}
+
+const REGION_EXAMPLES: &str = "\
+Examples:
+  ledger-backup cockroach survive-region --tenant multi-region.yaml --database ledger --dry-run
+  ledger-backup cockroach survive-region --tenant multi-region.yaml --database ledger --primary-region us-east-1
+
+Every statement is idempotent; SHOW REGIONS FROM CLUSTER is checked before any runs.";
+
+const CHANGEFEED_EXAMPLES: &str = "\
+Examples:
+  ledger-backup cockroach changefeed plan --spec changefeeds.yaml
+  ledger-backup cockroach changefeed apply --spec changefeeds.yaml
+
+The Secret values (CA, SASL user and password, or client certificate and key) are read from the
+variables the spec's references name (default: the key upper-cased, e.g. ca.crt -> CA_CRT);
+`plan` reads none of them. `apply` keeps a live changefeed of the same tables, topic and broker.";
+
+#[derive(Debug, Args)]
+struct SurviveRegionArgs {
+    /// The tenant file (survival: region, three or more regions).
+    #[arg(long, value_name = "TENANT.yaml")]
+    tenant: PathBuf,
+    /// A database to make multi-region (repeatable).
+    #[arg(long = "database", value_name = "NAME", required = true)]
+    databases: Vec<String>,
+    /// The home region [default: the tenant's first region].
+    #[arg(long, value_name = "REGION")]
+    primary_region: Option<String>,
+    /// Do not create missing databases.
+    #[arg(long)]
+    no_create: bool,
+    /// Print the statements and exit without connecting.
+    #[arg(long)]
+    dry_run: bool,
+    /// Cluster connection URL (see `cockroach backup --help`).
+    #[arg(
+        long,
+        env = "THINLEDGER_COCKROACH_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChangefeedAction {
+    /// Print the CREATE CHANGEFEED statements (no Secret is read, nothing runs).
+    #[command(after_help = CHANGEFEED_EXAMPLES)]
+    Plan(ChangefeedArgs),
+    /// Create each changefeed unless a live one of the same tables, topic and broker exists.
+    #[command(after_help = CHANGEFEED_EXAMPLES)]
+    Apply(ChangefeedApplyArgs),
+}
+
+#[derive(Debug, Args)]
+struct ChangefeedArgs {
+    /// The changefeed spec (YAML: bootstrap, ca, auth, feeds, …).
+    #[arg(long, value_name = "FILE")]
+    spec: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ChangefeedApplyArgs {
+    #[command(flatten)]
+    spec: ChangefeedArgs,
+    /// Cluster connection URL (see `cockroach backup --help`).
+    #[arg(
+        long,
+        env = "THINLEDGER_COCKROACH_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
+    url: Option<String>,
 }
 
 /// Flags every `cockroach` subcommand takes.
@@ -121,7 +205,7 @@ struct Common {
     #[arg(long = "regional-bucket", value_name = "REGION=BUCKET")]
     regional_buckets: Vec<RegionalBucket>,
     /// Encrypt with this KMS key (repeatable; any one can decrypt), used with the nodes'
-    /// identity: aws-kms:///KEY?REGION=R, gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C,
+    /// identity: aws:///KEY?REGION=R (or aws-kms:///…), gs:///projects/P/locations/L/keyRings/K/cryptoKeys/C,
     /// azure-kms:///KEY/VERSION?AZURE_VAULT_NAME=V.
     #[arg(long = "kms", value_name = "URI")]
     kms: Vec<String>,
@@ -204,9 +288,13 @@ struct ScheduleArgs {
     /// What a run does when the previous one is still going.
     #[arg(long, value_enum, default_value_t = OverlapPolicy::Skip)]
     on_previous_running: OverlapPolicy,
-    /// Create the schedule even if the collection already holds backups.
+    /// Create the schedule even if the collection already holds backups (the default: the
+    /// collection is shared with `cockroach backup` and the scheduler's jobs).
     #[arg(long)]
     ignore_existing_backups: bool,
+    /// Let CockroachDB refuse the schedule when the collection already holds backups.
+    #[arg(long, conflicts_with = "ignore_existing_backups")]
+    refuse_existing_backups: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -267,7 +355,115 @@ pub async fn run(g: &Globals, c: &CockroachCommand) -> anyhow::Result<u8> {
         Action::List(a) => list(g, a).await,
         Action::Verify(a) => verify(g, a).await,
         Action::Restore(a) => restore(g, a).await,
+        Action::SurviveRegion(a) => survive_region(g, a).await,
+        Action::Changefeed(ChangefeedAction::Plan(a)) => changefeed_plan(g, a),
+        Action::Changefeed(ChangefeedAction::Apply(a)) => changefeed_apply(g, a).await,
     }
+}
+
+async fn survive_region(g: &Globals, a: &SurviveRegionArgs) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(&a.tenant).map_err(|e| {
+        bad(format!(
+            "--tenant {}: cannot read the tenant file ({e})",
+            a.tenant.display()
+        ))
+    })?;
+    let tenant = Tenant::from_yaml(&text).map_err(|e| {
+        bad(format!(
+            "--tenant {}: the tenant file is not valid: {e}",
+            a.tenant.display()
+        ))
+    })?;
+    let mut options = RegionSurvivalOptions::default()
+        .with_databases(a.databases.iter().cloned())
+        .with_create_databases(!a.no_create);
+    options.primary_region.clone_from(&a.primary_region);
+    let plan = RegionSurvivalPlan::for_tenant(&tenant, &options).map_err(classify)?;
+    if a.dry_run {
+        print_data(g, &plan.summary(), |out| write!(out, "{plan}"))?;
+        return Ok(EXIT_OK as u8);
+    }
+    let client = connect_url(a.url.as_deref()).await?;
+    let ran = client
+        .apply_region_survival(&plan)
+        .await
+        .map_err(classify)?;
+    let report = RegionReport {
+        tenant: plan.tenant().to_owned(),
+        primary_region: plan.primary_region().to_string(),
+        ran,
+    };
+    print_data(g, &report, |out| {
+        for s in &report.ran {
+            writeln!(out, "{s};")?;
+        }
+        writeln!(
+            out,
+            "{}: databases survive a region failure (primary region {})",
+            report.tenant, report.primary_region
+        )
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+fn read_changefeed_spec(a: &ChangefeedArgs) -> anyhow::Result<ChangefeedSpec> {
+    let text = std::fs::read_to_string(&a.spec).map_err(|e| {
+        bad(format!(
+            "--spec {}: cannot read the changefeed spec ({e})",
+            a.spec.display()
+        ))
+    })?;
+    ChangefeedSpec::from_yaml(&text).map_err(|e| bad(format!("--spec {}: {e}", a.spec.display())))
+}
+
+fn changefeed_plan(g: &Globals, a: &ChangefeedArgs) -> anyhow::Result<u8> {
+    let plan = read_changefeed_spec(a)?
+        .preview()
+        .map_err(|e| bad(format!("--spec {}: {e}", a.spec.display())))?;
+    print_data(g, &plan.summary(), |out| write!(out, "{plan}"))?;
+    Ok(EXIT_OK as u8)
+}
+
+async fn changefeed_apply(g: &Globals, a: &ChangefeedApplyArgs) -> anyhow::Result<u8> {
+    // A missing Secret value names its variable and Secret; exit 2.
+    let plan = read_changefeed_spec(&a.spec)?
+        .plan(|var| std::env::var(var).ok())
+        .map_err(|e| bad(format!("--spec {}: {e}", a.spec.spec.display())))?;
+    let client = connect_url(a.url.as_deref()).await?;
+    let outcomes = client.apply_changefeeds(&plan).await.map_err(classify)?;
+    print_data(g, &outcomes, |out| {
+        for o in &outcomes {
+            writeln!(
+                out,
+                "{}: changefeed job {} {}",
+                o.topic,
+                o.job_id,
+                if o.created {
+                    "created"
+                } else {
+                    "exists already (kept)"
+                }
+            )?;
+        }
+        Ok(())
+    })?;
+    Ok(EXIT_OK as u8)
+}
+
+/// Connects with a URL from a flag or THINLEDGER_COCKROACH_URL.
+async fn connect_url(url: Option<&str>) -> anyhow::Result<CockroachClient> {
+    let raw = url.filter(|u| !u.trim().is_empty()).ok_or_else(|| {
+        bad("no cluster connection: give --url postgresql://USER@HOST:26257/defaultdb?sslmode=verify-full&sslrootcert=… or set THINLEDGER_COCKROACH_URL (or add --dry-run / use `plan` to only print the statements)")
+    })?;
+    let url = ConnectionUrl::parse(raw).map_err(classify)?;
+    CockroachClient::connect(&url).await.map_err(classify)
+}
+
+#[derive(Serialize)]
+struct RegionReport {
+    tenant: String,
+    primary_region: String,
+    ran: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -304,7 +500,7 @@ async fn schedule(g: &Globals, a: &ScheduleArgs) -> anyhow::Result<u8> {
             OverlapPolicy::Skip => OnPreviousRunning::Skip,
             OverlapPolicy::Wait => OnPreviousRunning::Wait,
         })
-        .with_ignore_existing_backups(a.ignore_existing_backups);
+        .with_ignore_existing_backups(a.ignore_existing_backups || !a.refuse_existing_backups);
     options.label.clone_from(&a.label);
     let plan = plan(&a.common, options)?;
     let statement = plan.schedule();

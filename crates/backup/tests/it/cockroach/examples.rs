@@ -1,0 +1,83 @@
+//! The example schedules: every command they run exists in CockroachDB v25.2 (`cockroach dump`
+//! was removed), and each file parses, builds its runners (the CockroachDB jobs compute their
+//! statements from the tenant files) and renders.
+
+use thinledger_backup::schedule::render::render;
+use thinledger_backup::schedule::{JobKind, Schedule};
+use thinledger_backup::store::EnvVars;
+use thinledger_tests::examples::{schedule as example, workspace_root};
+
+/// `cockroach sql` flags CockroachDB v25.2 documents (what the examples may use).
+const DOCUMENTED_SQL_FLAGS: [&str; 4] = ["--url", "--read-only", "--format=csv", "--execute"];
+
+#[test]
+fn no_example_runs_cockroach_dump() {
+    let dir = workspace_root().join("examples/schedules");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let commands: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect();
+        assert!(
+            !commands.iter().any(|l| l.contains("cockroach dump")),
+            "{} runs `cockroach dump`, which CockroachDB no longer has",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn the_onprem_export_runs_a_documented_cockroach_sql() {
+    let schedule = Schedule::from_file(&example("onprem-minio.yaml")).unwrap();
+    let job = &schedule.jobs()[0];
+    let JobKind::Repository(repo) = &job.kind else {
+        panic!("{} is a repository job", job.name);
+    };
+    let stdin = repo.stdin.as_ref().unwrap();
+    let words: Vec<&str> = stdin.command.split_whitespace().collect();
+    assert_eq!(&words[..2], ["cockroach", "sql"], "{}", stdin.command);
+    for flag in words.iter().filter(|w| w.starts_with("--")) {
+        assert!(
+            DOCUMENTED_SQL_FLAGS.contains(flag),
+            "{flag} in `{}`",
+            stdin.command
+        );
+    }
+    // One consistent snapshot, read-only, and the URL (which may hold a password) from the
+    // environment.
+    assert!(
+        stdin.command.contains("AS OF SYSTEM TIME '-10s'"),
+        "{}",
+        stdin.command
+    );
+    assert!(
+        stdin
+            .command
+            .contains("--url \"$THINLEDGER_COCKROACH_URL\""),
+        "{}",
+        stdin.command
+    );
+    assert_eq!(stdin.filename, "ledger-entries.csv");
+}
+
+#[test]
+fn example_schedules_parse_plan_and_render() {
+    for file in ["ledger.yaml", "onprem-minio.yaml"] {
+        let schedule = Schedule::from_file(&example(file)).unwrap();
+        let runners = schedule
+            .runners(&EnvVars::default())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(runners.len(), schedule.jobs().len(), "{file}");
+        let tenants = schedule.read_tenant_files().unwrap();
+        let rendering = render(&schedule, &tenants).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for job in schedule.jobs() {
+            assert!(
+                rendering.cron_job(&job.name).is_some(),
+                "{file}: {}",
+                job.name
+            );
+        }
+    }
+}
