@@ -200,7 +200,9 @@ mod tests {
         let r = rendering("v25.2.4");
         let first = r.out_dir_plan(&[], None).unwrap();
         let taken = first.write[0].0.clone();
-        let err = r.out_dir_plan(&[taken.clone()], None).unwrap_err();
+        let err = r
+            .out_dir_plan(std::slice::from_ref(&taken), None)
+            .unwrap_err();
         assert!(err.to_string().contains(&taken), "{err}");
         let err = r
             .out_dir_plan(&[KUSTOMIZATION_FILE.to_owned()], Some("resources: []\n"))

@@ -10,7 +10,7 @@ use super::*;
 
 const RUNBOOKS: &str = include_str!("../../../../docs/runbooks/alerts.md");
 
-fn find<'a>(r: &'a Rendering, kind: &str, name: &str) -> Value {
+fn find(r: &Rendering, kind: &str, name: &str) -> Value {
     json(
         r.find(kind, name)
             .unwrap_or_else(|| panic!("no {kind} {name}")),

@@ -1,7 +1,8 @@
-//! Monitoring rendered with every tenant: what Prometheus scrapes ([`monitors`]), the alerts a
-//! ledger's on-call needs ([`rules`]) and the Grafana dashboards ([`dashboards`]), as the
-//! Prometheus Operator's `monitoring.coreos.com/v1` kinds ([`types`]) and ConfigMaps. The
-//! metrics they query are listed in [`metrics`].
+//! Monitoring rendered with every tenant: what Prometheus scrapes ([`PodMonitor`]s), the alerts
+//! a ledger's on-call needs (a [`PrometheusRule`]) and the Grafana dashboards (ConfigMaps
+//! labelled [`DASHBOARD_LABEL`]), as the Prometheus Operator's `monitoring.coreos.com/v1` kinds.
+//! The metrics they query are listed in [`metrics`]; each alert's runbook is a section of
+//! `docs/runbooks/alerts.md` ([`RUNBOOK_URL`]).
 //!
 //! Per region (each region is its own cluster with its own Prometheus): CockroachDB's monitor
 //! and alerts where it has nodes, Redpanda's in its region, and the backup scheduler's in the
