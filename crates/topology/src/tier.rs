@@ -34,6 +34,16 @@ impl Tier {
         }
     }
 
+    /// The recovery point objective a tenant of this tier gets unless its file sets
+    /// `backup.rpo`: an hour in production, four hours in staging, a day in dev.
+    pub fn default_rpo_seconds(self) -> u64 {
+        match self {
+            Tier::Prod => 3_600,
+            Tier::Staging => 4 * 3_600,
+            Tier::Dev => 86_400,
+        }
+    }
+
     /// Whether production rules apply.
     pub fn is_production(self) -> bool {
         self == Tier::Prod

@@ -17,6 +17,9 @@ use thinledger_topology::render::{
 };
 use thinledger_topology::{Provider, Tenant, TenantError};
 
+#[path = "topology/monitoring.rs"]
+mod monitoring;
+
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
 
@@ -334,8 +337,8 @@ fn file_names_are_stable_and_ordered() {
     assert_eq!(r.files().unwrap(), files);
 }
 
-#[test]
-fn multi_region_needs_a_region_and_joins_across_clusters() {
+/// aws.yaml over three regions (three clusters), nine nodes, surviving a region's loss.
+fn multi_region_tenant() -> Tenant {
     let text = example_text("aws").replace(
         "regions:\n  - name: us-east-1\n    zones: [us-east-1a, us-east-1b, us-east-1c]\n",
         "regions:\n  - name: us-east-1\n    zones: [us-east-1a, us-east-1b, us-east-1c]\n    cluster_domain: use1.ledger.internal\n  - name: us-west-2\n    zones: [us-west-2a, us-west-2b, us-west-2c]\n    cluster_domain: usw2.ledger.internal\n  - name: eu-west-1\n    zones: [eu-west-1a, eu-west-1b, eu-west-1c]\n    cluster_domain: euw1.ledger.internal\n",
@@ -346,7 +349,12 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
         "  client_namespaces: [payments]",
         "  client_namespaces: [payments]\n  peer_cidrs: [10.20.0.0/16, 10.30.0.0/16]",
     );
-    let tenant = Tenant::from_yaml(&text).unwrap();
+    Tenant::from_yaml(&text).unwrap()
+}
+
+#[test]
+fn multi_region_needs_a_region_and_joins_across_clusters() {
+    let tenant = multi_region_tenant();
     let plan = ResourcePlan::from_tenant(&tenant).unwrap();
     let err = render(&tenant, &plan, &RenderOptions::default()).unwrap_err();
     assert!(err.to_string().contains("--region"), "{err}");
@@ -374,19 +382,14 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
     );
     // Redpanda and the init Job live in the first region only.
     assert!(west.find("StatefulSet", "redpanda").is_none());
-    assert!(west.find("Job", "cockroachdb-init").is_none());
+    assert!(west.job("cockroachdb-init").is_none());
     let east = render(
         &tenant,
         &plan,
         &RenderOptions::default().with_region("us-east-1"),
     )
     .unwrap();
-    assert!(east.find("Job", "cockroachdb-init").is_some());
-    let job = east
-        .find("Job", "cockroachdb-init")
-        .unwrap()
-        .to_yaml()
-        .unwrap();
+    let job = east.job("cockroachdb-init").unwrap().to_yaml().unwrap();
     assert!(job.contains("num_replicas = 5"), "{job}");
 }
 
@@ -569,15 +572,16 @@ fn plan_inconsistent_with_the_manifests_is_refused(
     assert!(says.iter().all(|s| err.contains(s)), "{err}");
 }
 
-/// Writes every rendering's documents (CrdbCluster excepted: a custom resource the
-/// Kubernetes schemas do not describe) into `dir`, one file per object.
+/// Writes every rendering's documents (custom resources excepted: CrdbCluster, PodMonitor and
+/// PrometheusRule, which the Kubernetes schemas do not describe; `monitoring` checks those)
+/// into `dir`, one file per object.
 fn write_documents(dir: &Path, modes: &[CockroachMode]) -> Vec<PathBuf> {
     let mut paths = Vec::new();
     for name in PROVIDERS {
         for mode in modes {
             let r = rendering(name, *mode);
             for (i, object) in r.objects.iter().enumerate() {
-                if object.kind() == "CrdbCluster" {
+                if object.is_custom_resource() {
                     continue;
                 }
                 let path = dir.join(format!("{name}-{mode}-{:02}-{}.yaml", i + 1, object.kind()));
@@ -716,6 +720,66 @@ fn rendered_shell_scripts_parse() {
             out.status.success(),
             "{what}: {}\n{script}",
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Jobs are named by what they do and a hash of their inputs: the same tenant renders the same
+/// names (re-applying is a no-op), a version bump renames exactly the Jobs it changes (a Job's
+/// pod template is immutable, so a fixed name could not be applied again); finished Jobs go
+/// away after a TTL.
+#[rstest]
+fn jobs_are_named_by_their_inputs(
+    #[values(CockroachMode::StatefulSet, CockroachMode::Operator)] mode: CockroachMode,
+) {
+    let names = |text: &str| {
+        let tenant = Tenant::from_yaml(text).unwrap();
+        let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+        let r = render(&tenant, &plan, &RenderOptions::new(mode)).unwrap();
+        let name = |what: &str| r.job(what).map(|j| j.name().to_owned());
+        (name("cockroachdb-init"), name("redpanda-topics").unwrap())
+    };
+    let text = example_text("aws");
+    let (init, topics) = names(&text);
+    assert_eq!(
+        names(&text),
+        (init.clone(), topics.clone()),
+        "unchanged tenant"
+    );
+    assert!(
+        topics.starts_with("redpanda-topics-") && topics.len() == 26,
+        "{topics}"
+    );
+    // The operator initialises its own cluster: no init Job there.
+    assert_eq!(init.is_some(), mode == CockroachMode::StatefulSet);
+
+    let crdb_bump = names(&text.replace("version: v25.2.4", "version: v25.3.1"));
+    assert_eq!(
+        crdb_bump.1, topics,
+        "the topics Job does not use CockroachDB"
+    );
+    if let Some(init) = &init {
+        assert!(
+            init.starts_with("cockroachdb-init-") && init.len() == 27,
+            "{init}"
+        );
+        assert_ne!(crdb_bump.0.as_ref(), Some(init), "a new image is a new Job");
+    }
+    let rp_bump = names(&text.replace("version: v25.1.9", "version: v25.1.10"));
+    assert_ne!(rp_bump.1, topics);
+    assert_eq!(rp_bump.0, init);
+    let topic_change = names(&text.replace("partitions: 12", "partitions: 24"));
+    assert_ne!(topic_change.1, topics, "the script is an input too");
+
+    let r = rendering("aws", mode);
+    for job in r.objects.iter().filter(|o| o.kind() == "Job") {
+        let spec = &json(job)["spec"];
+        assert_eq!(spec["ttlSecondsAfterFinished"], 86_400, "{}", job.name());
+        // Pods keep the Job's purpose as their name label, for the network policy and logs.
+        let what = &json(job)["metadata"]["labels"]["app.kubernetes.io/name"];
+        assert_eq!(
+            &spec["template"]["metadata"]["labels"]["app.kubernetes.io/name"],
+            what
         );
     }
 }

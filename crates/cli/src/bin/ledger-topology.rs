@@ -26,7 +26,7 @@ use thinledger_sizing::{
     Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
 };
 use thinledger_topology::error_chain;
-use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering};
+use thinledger_topology::render::{CockroachMode, KUSTOMIZATION_FILE, RenderOptions, Rendering};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -37,13 +37,16 @@ Examples:
   ledger-topology completion bash > ~/.local/share/bash-completion/completions/ledger-topology
 
 Manifests reference Secrets the platform creates: cockroachdb-node and cockroachdb-root
-(kubernetes.io/tls with ca.crt) for CockroachDB, redpanda-tls for Redpanda.";
+(kubernetes.io/tls with ca.crt) for CockroachDB, redpanda-tls for Redpanda. The monitoring
+objects (PodMonitor, PrometheusRule) need the Prometheus Operator's CRDs; alert runbooks are in
+docs/runbooks/alerts.md.";
 
 const RENDER_EXAMPLES: &str = "\
 Examples:
   ledger-topology render examples/tenants/aws.yaml > acme.yaml
   ledger-topology render examples/tenants/aws.yaml | kubectl apply --dry-run=server -f -
   ledger-topology render examples/tenants/azure.yaml --cockroach-mode operator --out manifests/
+  kubectl apply -k manifests/                                          # its kustomization.yaml
   ledger-topology render tenant.yaml --region us-west-2 --output json   # a v1 List
   ledger-topology render tenant.yaml --output table                     # KIND NAMESPACE NAME";
 
@@ -139,8 +142,9 @@ struct Common {
 struct RenderArgs {
     #[command(flatten)]
     common: Common,
-    /// Write one file per object (NN-kind-name.yaml) into this directory instead of stdout.
-    /// Files of an earlier rendering that no longer apply are removed. (--output yaml: on
+    /// Write one file per object (NN-kind-name.yaml) and a kustomization.yaml listing them
+    /// into this directory instead of stdout. Files an earlier run listed there that no longer
+    /// apply are removed; files it did not write are never overwritten or removed. (--output yaml: on
     /// stdout, multi-document YAML, the default; json: a v1 List; table: the objects, one per
     /// line.)
     #[arg(long, value_name = "DIR")]
@@ -203,11 +207,15 @@ fn run_render(args: &RenderArgs, output: OutputFormat, globals: &GlobalArgs) -> 
     }
     match &args.out {
         Some(dir) => {
-            let written = write_files(dir, &rendering)?;
+            let (written, removed) = write_files(dir, &rendering)?;
             if !globals.quiet {
+                let removed = match removed {
+                    0 => String::new(),
+                    n => format!("; removed {n} files of an earlier rendering"),
+                };
                 writeln!(
                     stderr,
-                    "wrote {written} objects to {} (apply with: kubectl apply -f {})",
+                    "wrote {written} objects and {KUSTOMIZATION_FILE} to {}{removed} (apply with: kubectl apply -k {})",
                     dir.display(),
                     dir.display()
                 )?;
@@ -257,29 +265,33 @@ fn object_table(rendering: &Rendering) -> String {
     out
 }
 
-/// Writes one file per object, removing files of an earlier rendering (`NN-*.yaml`) first so
-/// objects that no longer exist do not linger. Other files are left alone.
-fn write_files(dir: &Path, rendering: &Rendering) -> anyhow::Result<usize> {
+/// Writes one file per object and a kustomization.yaml listing them, and removes the files
+/// of an earlier rendering that this one no longer has ([`Rendering::out_dir_plan`] decides;
+/// files it did not write are never touched).
+fn write_files(dir: &Path, rendering: &Rendering) -> anyhow::Result<(usize, usize)> {
     fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut existing = Vec::new();
     for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let rendered = name.len() > 3
-            && name.as_bytes()[..2].iter().all(u8::is_ascii_digit)
-            && name.as_bytes()[2] == b'-'
-            && name.ends_with(".yaml");
-        if rendered && entry.file_type()?.is_file() {
-            fs::remove_file(entry.path())
-                .with_context(|| format!("cannot remove {}", entry.path().display()))?;
-        }
+        existing.push(entry?.file_name().to_string_lossy().into_owned());
     }
-    let files = rendering.files()?;
-    for (name, yaml) in &files {
+    let list = dir.join(KUSTOMIZATION_FILE);
+    let previous = match fs::read_to_string(&list) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", list.display())),
+    };
+    let plan = rendering
+        .out_dir_plan(&existing, previous.as_deref())
+        .with_context(|| format!("cannot write into {}", dir.display()))?;
+    for (name, yaml) in &plan.write {
         let path = dir.join(name);
         fs::write(&path, yaml).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(files.len())
+    for name in &plan.remove {
+        let path = dir.join(name);
+        fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    Ok((plan.objects(), plan.remove.len()))
 }
 
 #[derive(Debug, Serialize)]

@@ -80,36 +80,99 @@ fn object_table() {
     insta::assert_snapshot!("topology_gcp_objects", out);
 }
 
-#[test]
-fn out_dir_gets_stable_file_names_and_loses_stale_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("manifests");
-    std::fs::create_dir_all(&out).unwrap();
-    std::fs::write(out.join("99-stale-object.yaml"), "kind: Stale\n").unwrap();
-    std::fs::write(out.join("kustomization.yaml"), "resources: []\n").unwrap();
-    cmd()
-        .args(["render", "--out"])
-        .arg(&out)
-        .arg(example("onprem"))
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("wrote 21 objects"));
-    let mut names: Vec<String> = std::fs::read_dir(&out)
+/// The entries of `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
+    names
+}
+
+#[test]
+fn out_dir_writes_a_kustomization_and_leaves_foreign_files_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("manifests");
+    std::fs::create_dir_all(&out).unwrap();
+    // Files someone else put there, one looking like a rendered one.
+    std::fs::write(out.join("99-stale-object.yaml"), "kind: Stale\n").unwrap();
+    std::fs::write(out.join("README.md"), "ours\n").unwrap();
+    let render_into = |tenant: &std::path::Path| {
+        cmd()
+            .args(["render", "--out"])
+            .arg(&out)
+            .arg(tenant)
+            .assert()
+    };
+    render_into(&example("onprem"))
+        .success()
+        .stderr(predicate::str::contains("objects and kustomization.yaml"))
+        .stderr(predicate::str::contains("kubectl apply -k"));
+    let first = entries(&out);
     assert_eq!(
-        names.first().map(String::as_str),
+        first.first().map(String::as_str),
         Some("01-namespace-ledger-northwind-prod.yaml")
     );
-    assert!(names.contains(&"kustomization.yaml".to_owned()));
-    assert!(!names.contains(&"99-stale-object.yaml".to_owned()));
     assert!(
-        names.contains(&"09-statefulset-cockroachdb.yaml".to_owned()),
-        "{names:?}"
+        first.contains(&"09-statefulset-cockroachdb.yaml".to_owned()),
+        "{first:?}"
     );
-    assert_eq!(names.len(), 22);
+    assert!(first.contains(&"99-stale-object.yaml".to_owned()));
+    assert!(first.contains(&"README.md".to_owned()));
+    let kustomization = std::fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+    let listed: Value = serde_yaml_ng::from_str(&kustomization).unwrap();
+    let listed: Vec<String> = listed["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    // Everything but the list itself and the two foreign files.
+    assert_eq!(listed.len(), first.len() - 3, "{listed:?}");
+    assert!(listed.iter().all(|f| first.contains(f)));
+    assert!(!listed.contains(&"99-stale-object.yaml".to_owned()));
+    let init = |names: &[String]| {
+        names
+            .iter()
+            .find(|n| n.contains("-job-cockroachdb-init-"))
+            .cloned()
+            .unwrap()
+    };
+
+    // A version bump renames the init Job: its old file goes, nothing foreign does.
+    let (_tmp, bumped) = edited_tenant("onprem", "version: v25.2.4", "version: v25.3.1");
+    render_into(&bumped)
+        .success()
+        .stderr(predicate::str::contains(
+            "removed 1 files of an earlier rendering",
+        ));
+    let second = entries(&out);
+    assert_ne!(init(&first), init(&second));
+    assert!(!second.contains(&init(&first)));
+    assert!(second.contains(&"99-stale-object.yaml".to_owned()));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap(),
+        "ours\n"
+    );
+    assert_eq!(second.len(), first.len());
+
+    // A kustomization.yaml it did not write is neither overwritten nor used.
+    let foreign = dir.path().join("theirs");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(
+        foreign.join("kustomization.yaml"),
+        "resources: [app.yaml]\n",
+    )
+    .unwrap();
+    cmd()
+        .args(["render", "--out"])
+        .arg(&foreign)
+        .arg(example("onprem"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("did not write"));
+    assert_eq!(entries(&foreign), ["kustomization.yaml"]);
 }
 
 #[rstest]

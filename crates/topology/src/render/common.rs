@@ -354,3 +354,15 @@ pub fn cpu_manager_note() -> (String, String) {
         "Guaranteed QoS with whole CPUs: run this node pool with the kubelet's static CPU manager policy (--cpu-manager-policy=static) so limits pin exclusive cores instead of throttling".to_owned(),
     )
 }
+
+/// Ten hex digits of a 64-bit FNV-1a hash of `bytes`: stable across runs, platforms and Rust
+/// releases (unlike `std`'s hashers), for names that must change exactly when their inputs
+/// do. Not a cryptographic hash, nor does it need to be: it only tells renderings apart.
+pub fn short_hash(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{:010x}", hash >> 24)
+}

@@ -1,6 +1,14 @@
 //! The one-shot Jobs (CockroachDB's cluster init, Redpanda's topics): a bash script in the
 //! component's image, run once under the restricted profile by the jobs' ServiceAccount, with
 //! the labels the network policies admit to the databases.
+//!
+//! A Job's pod template is immutable, so re-applying a Job of a fixed name after any change
+//! (a version bump changes its image) fails in `kubectl apply`, Argo CD and Flux. Each Job is
+//! therefore named by what it does and a hash of its inputs (`cockroachdb-init-<hash>`): an
+//! unchanged tenant renders the same name (re-applying is a no-op), a changed one a new Job,
+//! which runs the idempotent script again. `ttlSecondsAfterFinished` removes finished Jobs, and
+//! with them the old names; a GitOps tool that re-creates one reruns a script that is safe to
+//! rerun.
 
 use std::collections::BTreeMap;
 
@@ -8,7 +16,7 @@ use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::common::{Context, JOB_LABEL, JOBS_SA, purpose};
+use super::common::{Context, JOB_LABEL, JOBS_SA, purpose, short_hash};
 use super::kit::{JOB_UID, container_security, env, labels, pod_security, small_resources};
 use super::manifest::Manifest;
 
@@ -38,9 +46,15 @@ pub fn job_pod(ctx: &Context<'_>, container: Container, volumes: Vec<Volume>) ->
     }
 }
 
+/// How long a finished Job (and its pod's log) stays before Kubernetes deletes it.
+pub const JOB_TTL_SECONDS: i32 = 86_400;
+
+/// The label on a rendered Job naming what it does (its name without the hash).
+pub const JOB_PURPOSE_LABEL: &str = "app.kubernetes.io/name";
+
 /// A Job that runs `script` once (retried up to 10 times) in `image`.
 pub struct ScriptJob<'a> {
-    /// The Job's name.
+    /// What the Job does (`cockroachdb-init`): its name before the inputs' hash.
     pub name: &'a str,
     /// Its container's name.
     pub container: &'a str,
@@ -70,26 +84,38 @@ impl ScriptJob<'_> {
             volume_mounts: Some(self.mounts),
             ..Default::default()
         };
+        let spec = JobSpec {
+            backoff_limit: Some(10),
+            ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(job_labels(ctx, self.name)),
+                    ..Default::default()
+                }),
+                spec: Some(job_pod(ctx, container, self.volumes)),
+            },
+            ..Default::default()
+        };
+        let name = format!("{}-{}", self.name, inputs_hash(&spec));
         let mut meta = ctx.meta(
-            self.name,
-            &labels(&[("app.kubernetes.io/component", "ledger-job")]),
+            &name,
+            &labels(&[
+                (JOB_PURPOSE_LABEL, self.name),
+                ("app.kubernetes.io/component", "ledger-job"),
+            ]),
         );
         meta.annotations = Some(purpose(self.purpose));
         Manifest::Job(Box::new(Job {
             metadata: meta,
-            spec: JobSpec {
-                backoff_limit: Some(10),
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(job_labels(ctx, self.name)),
-                        ..Default::default()
-                    }),
-                    spec: Some(job_pod(ctx, container, self.volumes)),
-                },
-                ..Default::default()
-            }
-            .into(),
+            spec: spec.into(),
             ..Default::default()
         }))
     }
+}
+
+/// The hash of the Job's spec as JSON: every input (image, script, volumes, labels) is in it,
+/// and the JSON of these plain structs (sorted maps) is the same on every run and platform.
+fn inputs_hash(spec: &JobSpec) -> String {
+    // Serialising plain data cannot fail; an empty string would still give a stable name.
+    short_hash(serde_json::to_string(spec).unwrap_or_default().as_bytes())
 }

@@ -11,6 +11,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::RenderError;
+use super::job::JOB_PURPOSE_LABEL;
+use super::monitoring::{PodMonitor, PrometheusRule};
 use super::operator::CrdbCluster;
 
 /// One rendered Kubernetes object, typed.
@@ -42,6 +44,10 @@ pub enum Manifest {
     NetworkPolicy(Box<NetworkPolicy>),
     /// The operator's custom resource.
     CrdbCluster(Box<CrdbCluster>),
+    /// A Prometheus Operator PodMonitor (custom resource).
+    PodMonitor(Box<PodMonitor>),
+    /// A Prometheus Operator PrometheusRule (custom resource).
+    PrometheusRule(Box<PrometheusRule>),
 }
 
 impl Manifest {
@@ -60,6 +66,8 @@ impl Manifest {
             Manifest::Job(_) => "Job",
             Manifest::NetworkPolicy(_) => "NetworkPolicy",
             Manifest::CrdbCluster(_) => "CrdbCluster",
+            Manifest::PodMonitor(_) => "PodMonitor",
+            Manifest::PrometheusRule(_) => "PrometheusRule",
         }
     }
 
@@ -78,7 +86,18 @@ impl Manifest {
             Manifest::Job(o) => &o.metadata,
             Manifest::NetworkPolicy(o) => &o.metadata,
             Manifest::CrdbCluster(o) => &o.metadata,
+            Manifest::PodMonitor(o) => &o.metadata,
+            Manifest::PrometheusRule(o) => &o.metadata,
         }
+    }
+
+    /// Whether the kind is a custom resource (its CRD comes from an operator, and the
+    /// Kubernetes OpenAPI schemas do not describe it).
+    pub fn is_custom_resource(&self) -> bool {
+        matches!(
+            self,
+            Manifest::CrdbCluster(_) | Manifest::PodMonitor(_) | Manifest::PrometheusRule(_)
+        )
     }
 
     /// The object's name.
@@ -144,6 +163,19 @@ impl Rendering {
                 Ok((name, o.to_yaml()?))
             })
             .collect()
+    }
+
+    /// The Job that does `what` (`cockroachdb-init`, `redpanda-topics`): Job names end in a
+    /// hash of their inputs, so they are found by the label naming what they do.
+    pub fn job(&self, what: &str) -> Option<&Manifest> {
+        self.objects.iter().find(|o| {
+            o.kind() == "Job"
+                && o.metadata()
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(JOB_PURPOSE_LABEL))
+                    .is_some_and(|v| v == what)
+        })
     }
 
     /// The first object of `kind` named `name`.

@@ -14,8 +14,13 @@
 //! read from nodes, the StorageClass where the platform owns it, CockroachDB (a StatefulSet with
 //! headless and public Services, a PodDisruptionBudget and the cluster-init Job — or, in
 //! [`CockroachMode::Operator`], a `CrdbCluster`), Redpanda (ConfigMap, Services,
-//! StatefulSet, PodDisruptionBudget, topic Job) in its region, and NetworkPolicies that deny
-//! everything except the ports each component needs.
+//! StatefulSet, PodDisruptionBudget, topic Job) in its region, NetworkPolicies that deny
+//! everything except the ports each component needs, and [`monitoring`]: PodMonitors,
+//! PrometheusRule alerts with the tenant's thresholds and Grafana dashboard ConfigMaps.
+//!
+//! Every object can be applied again after any tenant change: the one-shot Jobs are named by
+//! what they do and a hash of their inputs (`cockroachdb-init-<hash>`, found with
+//! [`Rendering::job`]), finish with a TTL and run idempotent scripts.
 //!
 //! # Locality from the node a pod lands on
 //!
@@ -44,6 +49,10 @@
 //! - The operator's `CrdbCluster`: [`CrdbCluster`], [`CrdbClusterSpec`] and its parts,
 //!   [`CrdbClusterFragment`] (the keys sizing decides), [`check_crdb_cluster`],
 //!   [`CRDB_API_VERSION`], [`REQUIRED_FEATURE_GATES`].
+//! - [`monitoring`]: the Prometheus Operator kinds ([`monitoring::PodMonitor`],
+//!   [`monitoring::PrometheusRule`]), the metric catalog and alert severities.
+//! - `--out DIR`: [`Rendering::out_dir_plan`] gives an [`OutDirPlan`] (files to write with a
+//!   [`KUSTOMIZATION_FILE`], files of an earlier rendering to remove).
 //! - [`kit`]: the rendering kit every thinledger renderer shares.
 //!
 //! ```
@@ -64,8 +73,10 @@ mod common;
 mod job;
 pub mod kit;
 mod manifest;
+pub mod monitoring;
 mod network;
 mod operator;
+mod outdir;
 mod platform;
 mod redpanda;
 mod scripts;
@@ -85,6 +96,7 @@ pub use operator::{
     CRDB_API_VERSION, CrdbCluster, CrdbClusterFragment, CrdbClusterSpec, CrdbDataStore, CrdbImage,
     CrdbVolumeClaim, REQUIRED_FEATURE_GATES, check_crdb_cluster,
 };
+pub use outdir::{KUSTOMIZATION_FILE, OutDirPlan};
 
 /// How CockroachDB is deployed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
@@ -348,6 +360,16 @@ pub enum RenderError {
         /// What to change.
         fix: String,
     },
+    /// `--out DIR` would overwrite or depend on a file it did not write.
+    #[error("{file}: {rule}. Fix: {fix}")]
+    OutDir {
+        /// The file in the directory.
+        file: String,
+        /// Why it is refused.
+        rule: String,
+        /// What to do.
+        fix: String,
+    },
     /// Serialising to YAML failed (a bug: every object is plain data).
     #[error("could not write {kind} {name} as YAML: {message}")]
     Yaml {
@@ -396,6 +418,7 @@ pub fn render(
         out.extend(redpanda::objects(&ctx));
     }
     out.extend(network::policies(&ctx));
+    out.extend(monitoring::objects(&ctx));
     Ok(Rendering::new(out))
 }
 

@@ -22,6 +22,7 @@ use super::common::{
 };
 use super::kit::{labels, selector};
 use super::manifest::Manifest;
+use super::monitoring::{BACKUP_METRICS_PORT, backup_selector};
 use crate::tenant::validate_endpoint_port;
 
 fn ports(list: &[(i32, &str)]) -> Option<Vec<NetworkPolicyPort>> {
@@ -266,6 +267,19 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
             &[RP_KAFKA_PORT, RP_ADMIN_PORT],
         ));
     }
+    if ctx.first_region
+        && let Some(scrapes) = ingress(monitoring(ctx), &[BACKUP_METRICS_PORT])
+    {
+        out.push(policy(
+            ctx,
+            "ledger-backup-metrics",
+            selector(&backup_selector()),
+            Some(vec![scrapes]),
+            None,
+            "the backup scheduler's /metrics from monitoring (its PodMonitor); its other traffic is the scheduler's own concern",
+        ));
+    }
+
     out.push(policy(
         ctx,
         "ledger-jobs",

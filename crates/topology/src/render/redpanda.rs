@@ -327,7 +327,9 @@ fn topics_script(ctx: &Context<'_>) -> String {
         all_brokers(ctx, RP_ADMIN_PORT)
     );
     let mut s = format!(
-        "set -eu\nX=\"{x}\"\nrpk cluster config set enable_rack_awareness true $X\nrpk cluster config set default_topic_replications {TOPIC_REPLICATION} $X\nrpk cluster config set auto_create_topics_enabled false $X\n"
+        "set -eu\nX=\"{x}\"\nrpk cluster config set enable_rack_awareness true $X\nrpk cluster config set default_topic_replications {TOPIC_REPLICATION} $X\nrpk cluster config set auto_create_topics_enabled false $X\n\
+# consumer-group lag on /public_metrics (the lag alerts and the stream dashboard read it; Redpanda v25.1 or later)\n\
+rpk cluster config set enable_consumer_group_metrics '[\"group\", \"partition\", \"consumer_lag\"]' $X || echo 'warning: could not enable consumer-group lag metrics (Redpanda v25.1 or later); the lag alerts stay silent' >&2\n"
     );
     for t in &ctx.tenant.spec().redpanda.topics {
         let config: String = t

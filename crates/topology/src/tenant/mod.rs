@@ -26,6 +26,7 @@
 //! backup:
 //!   bucket: acme-ledger-backups
 //!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
+//!   rpo: 1h                    # optional: the alerting threshold (default: the tier's)
 //! ```
 //!
 //! Every mapping rejects unknown fields. [`Tenant::from_yaml`] parses and checks every rule,
@@ -275,6 +276,11 @@ pub struct BackupSpec {
     /// Identity that writes the backups (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityBinding>,
+    /// Recovery point objective: the most time a restore may lose, written like `15m`,
+    /// `1h` or `1d` (whole seconds, minutes, hours or days). The backup alerts fire when the
+    /// newest successful backup is older. Default: the tier's ([`Tier::default_rpo_seconds`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<String>,
 }
 
 /// Network access to the ledger.
@@ -451,6 +457,17 @@ impl Tenant {
     /// The region Redpanda runs in.
     pub fn redpanda_region(&self) -> &str {
         &self.redpanda_region
+    }
+
+    /// The recovery point objective in seconds: `backup.rpo`, or the tier's default
+    /// ([`Tier::default_rpo_seconds`]).
+    pub fn rpo_seconds(&self) -> u64 {
+        self.spec
+            .backup
+            .rpo
+            .as_deref()
+            .and_then(validate::rpo_seconds)
+            .unwrap_or_else(|| self.spec.tier.default_rpo_seconds())
     }
 
     /// Recommendations that are not refusals.

@@ -158,3 +158,24 @@ fn quantities_above_their_bound_are_refused_first(
     assert!(text.contains(&format!("more than {bound}")), "{text}");
     assert!(text.contains("Fix: use at most"), "{text}");
 }
+
+#[rstest::rstest]
+#[case::default_of_prod(None, Some(3_600))]
+#[case::minutes(Some("15m"), Some(900))]
+#[case::days(Some("1d"), Some(86_400))]
+#[case::below_a_minute(Some("30s"), None)]
+#[case::above_30_days(Some("31d"), None)]
+#[case::no_unit(Some("60"), None)]
+#[case::fraction(Some("1.5h"), None)]
+fn rpo_is_the_file_s_or_the_tier_s(#[case] rpo: Option<&str>, #[case] seconds: Option<u64>) {
+    // AWS ends inside `backup`, so an appended `  rpo:` line belongs to it.
+    let text = match rpo {
+        Some(r) => format!("{AWS}  rpo: {r}\n"),
+        None => AWS.to_owned(),
+    };
+    match (Tenant::from_yaml(&text), seconds) {
+        (Ok(t), Some(s)) => assert_eq!(t.rpo_seconds(), s),
+        (Err(e), None) => assert!(e.to_string().contains("backup.rpo"), "{e}"),
+        (other, _) => panic!("{rpo:?}: {other:?}"),
+    }
+}

@@ -529,7 +529,42 @@ fn backup(spec: &TenantSpec) -> Result<(), Problem> {
     identity
         .validate_for(spec.provider)
         .map_err(|e| Problem::from_model(e, "backup."))?;
+    if let Some(rpo) = &b.rpo
+        && rpo_seconds(rpo).is_none()
+    {
+        return Err(Problem::new(
+            "backup.rpo",
+            rpo,
+            format!(
+                "a recovery point objective is a whole number of s, m, h or d between {} and {} minutes",
+                RPO_SECONDS.start() / 60,
+                RPO_SECONDS.end() / 60
+            ),
+            "e.g. rpo: 15m or rpo: 1h",
+        ));
+    }
     Ok(())
+}
+
+/// The RPOs accepted: a minute (the scheduler's finest schedule) to 30 days.
+const RPO_SECONDS: std::ops::RangeInclusive<u64> = 60..=30 * 86_400;
+
+/// `15m`, `1h`, `1d`, `90s` as seconds, within [`RPO_SECONDS`]; `None` otherwise.
+pub(crate) fn rpo_seconds(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let digits = &text[..text.len() - 1];
+    if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let seconds = digits.parse::<u64>().ok()? * unit;
+    RPO_SECONDS.contains(&seconds).then_some(seconds)
 }
 
 /// The port of an http(s) URL (explicit, or the scheme's default).
