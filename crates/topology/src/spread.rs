@@ -16,9 +16,25 @@
 
 use crate::placement::{NodeShare, Placement};
 
-/// How many ranges the balancing estimate places: divisible by every node count up to 10,
-/// so an even spread comes out exact.
-const RANGES: u64 = 2520;
+/// How many ranges the balancing estimate places: divisible by every node count up to 8, so
+/// an even spread comes out exact.
+const RANGES: u64 = 840;
+
+/// A load compared as a fraction (cross-multiplied, not reduced: a cheap sort key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Load(u64, u64);
+
+impl Ord for Load {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (u128::from(self.0) * u128::from(other.1)).cmp(&(u128::from(other.0) * u128::from(self.1)))
+    }
+}
+
+impl PartialOrd for Load {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 /// `total` over `slots` as evenly as possible, the first slots taking the remainder.
 pub(crate) fn even(total: u32, slots: usize) -> Vec<u32> {
@@ -148,7 +164,8 @@ impl Tree {
     /// when every node stores the same share).
     ///
     /// `rf ÷ nodes` when that balance exists (every group's proportional share of the replicas
-    /// lies between the fewest and the most it can hold); otherwise estimated by placing
+    /// lies between the fewest and the most it can hold); exact when every range puts the same
+    /// number of replicas in each place (three zones: one each); otherwise estimated by placing
     /// [`RANGES`] ranges one after another, each on the least-loaded nodes among its most
     /// diverse placements, as the allocator's rebalancing does.
     pub fn fullest_node(&self, rf: u32) -> (NodeShare, Option<usize>) {
@@ -167,11 +184,28 @@ impl Tree {
         if balanced {
             return (even, None);
         }
+        let fullest_of = |shares: Vec<(NodeShare, usize)>| {
+            match shares.into_iter().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) {
+                Some((share, leaf)) if share > even => (share, Some(leaf)),
+                _ => (even, None),
+            }
+        };
+        let leaves_with_nodes = || (0..self.paths.len()).filter(|&l| self.nodes[l] > 0);
+        let fixed: Option<Vec<(NodeShare, usize)>> = leaves_with_nodes()
+            .map(|l| {
+                let own = *self.ancestors[l].last()?;
+                let (lo, hi) = (self.fewest_in(own, rf), self.most_in(own, rf));
+                (lo == hi).then(|| (NodeShare::new(u64::from(lo), u64::from(self.nodes[l])), l))
+            })
+            .collect();
+        if let Some(shares) = fixed {
+            return fullest_of(shares);
+        }
         let mut placed = vec![0u64; self.paths.len()];
         for _ in 0..RANGES {
             // Ties go to the leaf whose nodes would be least loaded after one more replica.
             let per_leaf = self.place(rf, |l, current| {
-                NodeShare::new(
+                Load(
                     placed[l] + u64::from(current[l]) + 1,
                     u64::from(self.nodes[l]).max(1),
                 )
@@ -180,14 +214,11 @@ impl Tree {
                 *p += u64::from(n);
             }
         }
-        let fullest = (0..self.paths.len())
-            .filter(|&l| self.nodes[l] > 0)
-            .map(|l| (NodeShare::new(placed[l], u64::from(self.nodes[l]) * RANGES), l))
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-        match fullest {
-            Some((share, leaf)) if share > even => (share, Some(leaf)),
-            _ => (even, None),
-        }
+        fullest_of(
+            leaves_with_nodes()
+                .map(|l| (NodeShare::new(placed[l], u64::from(self.nodes[l]) * RANGES), l))
+                .collect(),
+        )
     }
 }
 
