@@ -420,7 +420,9 @@ fn check_tenant(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
 /// their zones, and Redpanda's region.
 fn check_tenant_layout(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
     let kind = DocumentKind::TenantFile;
-    let is_count = |v: &Value| v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0);
+    let is_count = |v: &Value| {
+        v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
+    };
     for (part, key) in [("cockroachdb", "nodes"), ("redpanda", "brokers")] {
         let v = obj.get(part).and_then(|p| p.get(key));
         if let Some(v) = v.filter(|v| !v.is_null() && !is_count(v)) {
@@ -434,7 +436,10 @@ fn check_tenant_layout(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
     }
     for (field, v) in [
         ("survival", obj.get("survival")),
-        ("redpanda.region", obj.get("redpanda").and_then(|r| r.get("region"))),
+        (
+            "redpanda.region",
+            obj.get("redpanda").and_then(|r| r.get("region")),
+        ),
     ] {
         if let Some(v) = v.filter(|v| !v.is_string()) {
             return Err(malformed(kind, field, Some(v), "a string such as \"zone\""));

@@ -405,9 +405,11 @@ impl<'a> Calculator<'a> {
             self.advise_bigger_nodes(
                 shape.vcpu,
                 nodes,
-                min_nodes,
-                locality,
-                survival,
+                &|| {
+                    node_counts(min_nodes, locality, survival)
+                        .take_while(|&n| n < nodes)
+                        .collect()
+                },
                 profile,
                 &capacity_at,
             );
@@ -441,13 +443,7 @@ impl<'a> Calculator<'a> {
                 node_counts(nodes, locality, survival).find(|&n| capacity_at(n).0 <= max_gib);
             return Err(self.disk_refusal(shape, nodes, capacity_gib, max_gib, profile, fits_at));
         }
-        self.record_capacity(
-            shape,
-            &quorum_plan,
-            capacity_gib,
-            max_gib,
-            data_per_node,
-        );
+        self.record_capacity(shape, &quorum_plan, capacity_gib, max_gib, data_per_node);
 
         // Performance.
         let write_mbps = shape
@@ -456,9 +452,9 @@ impl<'a> Calculator<'a> {
             .and_then(|f| f.write_rate_per_second)
             .map(|rate| {
                 // The fullest node takes its share of every write.
-                let bytes = quorum_plan.fullest_node.of(
-                    u128::from(rate.bytes()) * u128::from(self.options.write_amplification),
-                );
+                let bytes = quorum_plan
+                    .fullest_node
+                    .of(u128::from(rate.bytes()) * u128::from(self.options.write_amplification));
                 u64::try_from(bytes.div_ceil(1_000_000)).unwrap_or(u64::MAX)
             });
         let vcpu = u64::from(shape.vcpu);
@@ -554,9 +550,8 @@ impl<'a> Calculator<'a> {
         &mut self,
         vcpu: u32,
         nodes: u32,
-        min_nodes: u32,
-        locality: &Locality,
-        survival: SurvivalGoal,
+        // The node counts the quorum rule accepts, from the fewest the survival goal allows.
+        counts: &dyn Fn() -> Vec<u32>,
         profile: &StorageProfile,
         capacity_at: &dyn Fn(u32) -> (u64, Option<ByteSize>),
     ) {
@@ -571,7 +566,8 @@ impl<'a> Calculator<'a> {
                 let max_gib = (rules::MAX_STORAGE_GIB_PER_VCPU * u64::from(v))
                     .min(rules::MAX_STORAGE_GIB_PER_NODE)
                     .min(profile.max_size_gib);
-                node_counts(min_nodes, locality, survival)
+                counts()
+                    .into_iter()
                     .find(|&n| capacity_at(n).0 <= max_gib)
                     .filter(|&n| n < nodes)
                     .map(|n| format!("--vcpu {v} needs {n}"))
@@ -1134,9 +1130,9 @@ impl<'a> Calculator<'a> {
             (None, Some(rate)) => {
                 // The fullest broker's share of the partitions' replicas (3 ÷ brokers when
                 // they spread evenly over the zones).
-                let stored = placement.fullest_node.of(
-                    u128::from(rate.bytes()) * u128::from(o.retention_hours) * 3600,
-                );
+                let stored = placement
+                    .fullest_node
+                    .of(u128::from(rate.bytes()) * u128::from(o.retention_hours) * 3600);
                 let with_headroom =
                     (stored * 100).div_ceil(u128::from(self.options.disk_utilisation_percent));
                 let gib = u64::try_from(with_headroom.div_ceil(u128::from(ByteSize::GIB)))

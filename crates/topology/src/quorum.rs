@@ -459,8 +459,8 @@ fn explain_with(
         let counts: Vec<u32> = domains.iter().map(|d| d.nodes).collect();
         let most = domains.iter().map(|d| d.replicas).max().unwrap_or(0);
         // Evenly loaded nodes that would store what this cluster can: rf ÷ fullest share.
-        let equivalent = u128::from(rf) * u128::from(fullest.ranges) * 10
-            / u128::from(fullest.replicas.max(1));
+        let equivalent =
+            u128::from(rf) * u128::from(fullest.ranges) * 10 / u128::from(fullest.replicas.max(1));
         let equivalent = if equivalent % 10 == 0 {
             format!("{}", equivalent / 10)
         } else {
@@ -473,7 +473,11 @@ fn explain_with(
             .filter(|d| d % 2 == 1)
             .and_then(|d| {
                 let m = nodes.div_ceil(d).checked_mul(d)?;
-                if m % 2 == 0 { m.checked_add(d) } else { Some(m) }
+                if m % 2 == 0 {
+                    m.checked_add(d)
+                } else {
+                    Some(m)
+                }
             })
             .map(|m| format!("; {m} nodes would spread evenly"))
             .unwrap_or_default();
@@ -543,19 +547,61 @@ mod tests {
     #[case::five_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 5, Ok(&[2, 2, 1][..]))]
     #[case::seven_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 7, Ok(&[3, 2, 2][..]))]
     #[case::nine_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 9, Ok(&[3, 3, 3][..]))]
-    #[case::four_is_even(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 4, Err("nodes"))]
-    #[case::one_is_too_few(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 1, Err("nodes"))]
-    #[case::two_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b", SurvivalGoal::Zone, 3, Err("zones"))]
+    #[case::four_is_even(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b,us-east-1c",
+        SurvivalGoal::Zone,
+        4,
+        Err("nodes")
+    )]
+    #[case::one_is_too_few(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b,us-east-1c",
+        SurvivalGoal::Zone,
+        1,
+        Err("nodes")
+    )]
+    #[case::two_zones(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b",
+        SurvivalGoal::Zone,
+        3,
+        Err("zones")
+    )]
     #[case::three_over_four_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c,us-east-1d", SurvivalGoal::Zone, 3, Ok(&[1, 1, 1, 0][..]))]
     #[case::five_over_four_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c,us-east-1d", SurvivalGoal::Zone, 5, Ok(&[2, 1, 1, 1][..]))]
     #[case::zones_of_two_regions(Provider::Aws, "us-east-1:us-east-1a,us-east-1b;us-west-2:us-west-2a", SurvivalGoal::Zone, 3, Ok(&[1, 1, 1][..]))]
     #[case::five_over_three_regions(Provider::Gcp, "europe-west1:europe-west1-b,europe-west1-c,europe-west1-d;europe-west3:europe-west3-a,europe-west3-b,europe-west3-c;europe-west4:europe-west4-a,europe-west4-b,europe-west4-c", SurvivalGoal::Region, 5, Ok(&[1, 1, 0, 1, 1, 0, 1, 0, 0][..]))]
-    #[case::region_needs_five_nodes(Provider::Gcp, "europe-west1:europe-west1-b;europe-west3:europe-west3-a;europe-west4:europe-west4-a", SurvivalGoal::Region, 3, Err("nodes"))]
-    #[case::region_needs_three_regions(Provider::Gcp, "europe-west1:europe-west1-b;europe-west3:europe-west3-a", SurvivalGoal::Region, 5, Err("regions"))]
-    #[case::regions_of_one_zone_beside_one_of_three(Provider::Gcp, "europe-west1:europe-west1-b,europe-west1-c,europe-west1-d;europe-west3:europe-west3-a;europe-west4:europe-west4-a", SurvivalGoal::Region, 7, Err("regions"))]
+    #[case::region_needs_five_nodes(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b;europe-west3:europe-west3-a;europe-west4:europe-west4-a",
+        SurvivalGoal::Region,
+        3,
+        Err("nodes")
+    )]
+    #[case::region_needs_three_regions(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b;europe-west3:europe-west3-a",
+        SurvivalGoal::Region,
+        5,
+        Err("regions")
+    )]
+    #[case::regions_of_one_zone_beside_one_of_three(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b,europe-west1-c,europe-west1-d;europe-west3:europe-west3-a;europe-west4:europe-west4-a",
+        SurvivalGoal::Region,
+        7,
+        Err("regions")
+    )]
     #[case::onprem_hosts(Provider::OnPrem, "dc-1", SurvivalGoal::Zone, 3, Ok(&[3][..]))]
     #[case::onprem_data_centres(Provider::OnPrem, "dc-1;dc-2;dc-3", SurvivalGoal::Region, 5, Ok(&[2, 2, 1][..]))]
-    #[case::onprem_two_racks(Provider::OnPrem, "dc-1:rack-a,rack-b", SurvivalGoal::Zone, 5, Err("zones"))]
+    #[case::onprem_two_racks(
+        Provider::OnPrem,
+        "dc-1:rack-a,rack-b",
+        SurvivalGoal::Zone,
+        5,
+        Err("zones")
+    )]
     #[case::onprem_three_racks(Provider::OnPrem, "dc-1:rack-a,rack-b,rack-c", SurvivalGoal::Zone, 5, Ok(&[2, 2, 1][..]))]
     fn the_quorum_rule(
         #[case] provider: Provider,
@@ -638,18 +684,33 @@ mod tests {
                 Placement::new("dc-1", None, counts[2]).on(Provider::OnPrem),
             ]
         };
-        let ok = check_placements("nodes", Provider::Aws, layout([2, 2, 1]), DomainKind::Provider, 5)
-            .unwrap();
+        let ok = check_placements(
+            "nodes",
+            Provider::Aws,
+            layout([2, 2, 1]),
+            DomainKind::Provider,
+            5,
+        )
+        .unwrap();
         let names: Vec<(&str, u32)> = ok
             .failure_domains
             .iter()
             .map(|d| (d.name.as_str(), d.replicas))
             .collect();
         assert_eq!(names, [("aws", 2), ("azure", 2), ("onprem", 1)]);
-        let err = check_placements("nodes", Provider::Aws, layout([3, 1, 1]), DomainKind::Provider, 5)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas"), "{err}");
+        let err = check_placements(
+            "nodes",
+            Provider::Aws,
+            layout([3, 1, 1]),
+            DomainKind::Provider,
+            5,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas"),
+            "{err}"
+        );
         assert!(err.contains("Fix: move nodes out of provider aws: spread the 5 as evenly as possible over the 3 providers (2/2/1)"), "{err}");
     }
 
@@ -684,7 +745,10 @@ mod tests {
             valid_counts(998, &loc, SurvivalGoal::Zone).collect::<Vec<_>>(),
             [999]
         );
-        assert_eq!(valid_counts(u32::MAX - 1, &loc, SurvivalGoal::Zone).next(), None);
+        assert_eq!(
+            valid_counts(u32::MAX - 1, &loc, SurvivalGoal::Zone).next(),
+            None
+        );
     }
 
     #[test]

@@ -184,11 +184,12 @@ impl Tree {
         if balanced {
             return (even, None);
         }
-        let fullest_of = |shares: Vec<(NodeShare, usize)>| {
-            match shares.into_iter().max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1))) {
-                Some((share, leaf)) if share > even => (share, Some(leaf)),
-                _ => (even, None),
-            }
+        let fullest_of = |shares: Vec<(NodeShare, usize)>| match shares
+            .into_iter()
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        {
+            Some((share, leaf)) if share > even => (share, Some(leaf)),
+            _ => (even, None),
         };
         let leaves_with_nodes = || (0..self.paths.len()).filter(|&l| self.nodes[l] > 0);
         let fixed: Option<Vec<(NodeShare, usize)>> = leaves_with_nodes()
@@ -216,7 +217,12 @@ impl Tree {
         }
         fullest_of(
             leaves_with_nodes()
-                .map(|l| (NodeShare::new(placed[l], u64::from(self.nodes[l]) * RANGES), l))
+                .map(|l| {
+                    (
+                        NodeShare::new(placed[l], u64::from(self.nodes[l]) * RANGES),
+                        l,
+                    )
+                })
                 .collect(),
         )
     }
@@ -269,7 +275,11 @@ mod tests {
     fn regions_come_before_zones() {
         // Region x has one zone with 3 nodes, region y two zones of one node: the third
         // replica goes to y's second zone (more diverse), never a second one into x.
-        let t = tree(&[("x", Some("x1"), 3), ("y", Some("y1"), 1), ("y", Some("y2"), 1)]);
+        let t = tree(&[
+            ("x", Some("x1"), 3),
+            ("y", Some("y1"), 1),
+            ("y", Some("y2"), 1),
+        ]);
         let x = t.ancestors[0][1];
         assert_eq!(t.most_in(x, 3), 1);
     }

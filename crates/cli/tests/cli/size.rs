@@ -306,12 +306,7 @@ fn an_even_node_count_is_refused_naming_the_field_the_rule_and_the_fix() {
 
 #[test]
 fn two_zones_cannot_survive_a_zone() {
-    let placed = [
-        "--regions",
-        "us-east-1",
-        "--zones",
-        "us-east-1a,us-east-1b",
-    ];
+    let placed = ["--regions", "us-east-1", "--zones", "us-east-1a,us-east-1b"];
     ledger_size(&[&AWS_PROD_8X32[..], &placed].concat())
         .code(2)
         .stderr(predicate::str::contains(

@@ -26,11 +26,7 @@ fn model_verdict(text: &str) -> BTreeSet<String> {
     match Tenant::from_yaml(text) {
         Ok(_) => BTreeSet::new(),
         Err(err) => {
-            let fields: BTreeSet<String> = err
-                .problems()
-                .iter()
-                .map(|p| p.field.clone())
-                .collect();
+            let fields: BTreeSet<String> = err.problems().iter().map(|p| p.field.clone()).collect();
             assert!(
                 fields.iter().all(|f| QUORUM_FIELDS.contains(&f.as_str())),
                 "a fixture must fail only the quorum rule: {err}"
@@ -152,7 +148,11 @@ fn the_policies_hold_the_models_figures() {
         .unwrap();
     let rules: serde_json::Value = serde_json::to_value(&value).unwrap();
     let model = quorum::RULES;
-    let figure = |key: &str| rules[key].as_f64().unwrap_or_else(|| panic!("{key}: {rules}"));
+    let figure = |key: &str| {
+        rules[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key}: {rules}"))
+    };
     assert_eq!(rules.as_object().map(|o| o.len()), Some(4), "{rules}");
     assert_eq!(figure("min_nodes"), f64::from(model.min_nodes));
     assert_eq!(
