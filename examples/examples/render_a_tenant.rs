@@ -48,7 +48,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("  wrote {written} files (kubectl apply -f DIR)");
     }
 
-    // 3. An even node count cannot split evenly over three zones: refused with the field.
+    // 3. An even node count tolerates no more failures than the odd one below: refused with
+    //    the field, the rule and the fix.
     let even = TENANT.replacen("nodes: 3", "nodes: 4", 1);
     assert_ne!(even, TENANT, "the example tenant has `nodes: 3`");
     match Tenant::from_yaml(&even) {

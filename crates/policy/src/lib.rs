@@ -61,8 +61,9 @@
 //! - **Kubernetes object**: has `apiVersion` and `kind`.
 //! - **Tenant file** (`thinledger_topology`'s tenant spec, or any object shaped like it): has
 //!   a string `tenant` (or `tenant_id`/`id`) and one of `tier`, `provider`, `environment`,
-//!   `ring`; no `kind`. Only `tier`, `provider`, `environment`/`ring` and
-//!   `cockroachdb`/`redpanda.resources.cpu` are read.
+//!   `ring`; no `kind`. Only `tier`, `provider`, `environment`/`ring`,
+//!   `cockroachdb`/`redpanda.resources.cpu`, and for the quorum rule `survival`, `regions`
+//!   (`name`, `zones`), `cockroachdb.nodes`, `redpanda.brokers` and `redpanda.region` are read.
 //!
 //! **Inputs fail closed.** A document the policies do not recognise would match no rule and
 //! pass, so [`InputSet`] refuses, before any policy runs, every document that is none of the
@@ -76,9 +77,10 @@
 //! `change` object with `before`/`after` objects or null and `actions` one of
 //! [`TERRAFORM_ACTIONS`] (lower case, as Terraform writes them). Kubernetes objects need
 //! non-empty `apiVersion` and `kind` (also every item of a List); a tenant file's `tier`,
-//! `environment`, `ring`, `provider` and `resources.cpu` must have the types read. These checks
-//! are in Rust, so the Rego is the same under OPA. [`PolicySet::evaluate_value`] takes a raw
-//! document and does not check it.
+//! `environment`, `ring`, `provider`, `resources.cpu`, `survival`, `regions` (objects with a
+//! string `name` and an array of string `zones`), `nodes`, `brokers` and `redpanda.region`
+//! must have the types read. These checks are in Rust, so the Rego is the same under OPA.
+//! [`PolicySet::evaluate_value`] takes a raw document and does not check it.
 //!
 //! **Files.** Directories are searched recursively in name order; symbolic links found in
 //! them are followed only when they resolve inside a directory given, each resolved directory
@@ -125,6 +127,7 @@
 //! | `topology.anti_affinity` | deny | production | a database StatefulSet/Deployment has no *required* podAntiAffinity term over `kubernetes.io/hostname` or the zone that selects its own pod labels; a CrdbCluster has none; a Redpanda resource uses `soft` |
 //! | `topology.pdb` | deny | production | no PodDisruptionBudget in the same namespace selects the database pods, or one allows more than 1 unavailable; a CrdbCluster sets `maxUnavailable` > 1 |
 //! | `topology.node_count` | deny | production | replicas / `nodes` / brokers are even or under 3 (a StatefulSet without `replicas` has 1) |
+//! | `topology.quorum` | deny | all tiers | a tenant file breaks the quorum rule of `thinledger_topology::quorum` (the same figures, `thinledger_topology::quorum::RULES`, and the same verdicts as tenant validation, on the spread thinledger computes): `cockroachdb.nodes` or `redpanda.brokers` even or under 3; zone survival on a cloud with fewer than 3 zones listed; region survival with fewer than 3 regions or 5 nodes; or a failure domain (zone, or region) that could hold half of a range's replicas or more when replicas spread over the most diverse localities first (e.g. two racks on-prem). The message names the field, the value, the domain and the fix |
 //! | `topology.replication_factor` | deny | production | a Redpanda `Topic`, `default_topic_replications`, or a `redpanda_topic`/`kafka_topic` has replication under 3 |
 //! | `identity.static_cloud_key` | deny | cloud providers | a manifest or planned resource configures static keys (env vars, Secret/ConfigMap keys, Helm values named `AWS_SECRET_ACCESS_KEY`, `AZURE_CLIENT_SECRET`, `GOOGLE_APPLICATION_CREDENTIALS`, `cloud_storage_secret_key`, …; an `AKIA…` key id; a service-account key file), or a plan creates `aws_iam_access_key`, `google_service_account_key`, `azuread_*_password`. Exempt when the object is labelled `thinledger.io/provider: onprem` or the tenant file's provider is `onprem`. Messages name the location, never the value |
 //! | `cost.redpanda_untiered` | warn | all tiers | Redpanda (resource, StatefulSet, or Helm release) without `cloud_storage_enabled: true` (for a StatefulSet: in its arguments or a ConfigMap of its namespace in the input) |

@@ -398,6 +398,7 @@ fn check_tenant(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
             ));
         }
     }
+    check_tenant_layout(obj)?;
     for part in ["cockroachdb", "redpanda"] {
         let cpu = obj
             .get(part)
@@ -409,6 +410,77 @@ fn check_tenant(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
                 format!("{part}.resources.cpu"),
                 Some(v),
                 "a CPU quantity such as 8 or \"8\"",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What `topology.quorum` reads: node and broker counts, the survival goal, the regions with
+/// their zones, and Redpanda's region.
+fn check_tenant_layout(obj: &Map<String, Value>) -> Result<(), ShapeProblem> {
+    let kind = DocumentKind::TenantFile;
+    let is_count = |v: &Value| {
+        v.as_u64().is_some() || v.as_f64().is_some_and(|f| f >= 0.0 && f.fract() == 0.0)
+    };
+    for (part, key) in [("cockroachdb", "nodes"), ("redpanda", "brokers")] {
+        let v = obj.get(part).and_then(|p| p.get(key));
+        if let Some(v) = v.filter(|v| !v.is_null() && !is_count(v)) {
+            return Err(malformed(
+                kind,
+                format!("{part}.{key}"),
+                Some(v),
+                "a whole number such as 5",
+            ));
+        }
+    }
+    for (field, v) in [
+        ("survival", obj.get("survival")),
+        (
+            "redpanda.region",
+            obj.get("redpanda").and_then(|r| r.get("region")),
+        ),
+    ] {
+        if let Some(v) = v.filter(|v| !v.is_string()) {
+            return Err(malformed(kind, field, Some(v), "a string such as \"zone\""));
+        }
+    }
+    let Some(regions) = obj.get("regions") else {
+        return Ok(());
+    };
+    let Some(regions) = regions.as_array() else {
+        return Err(malformed(
+            kind,
+            "regions",
+            Some(regions),
+            "an array of regions such as [{name: us-east-1, zones: [us-east-1a]}]",
+        ));
+    };
+    for (i, region) in regions.iter().enumerate() {
+        let Some(region) = region.as_object() else {
+            return Err(malformed(
+                kind,
+                format!("regions[{i}]"),
+                Some(region),
+                "an object with a name and zones",
+            ));
+        };
+        if let Some(v) = region.get("name").filter(|v| !v.is_string()) {
+            return Err(malformed(
+                kind,
+                format!("regions[{i}].name"),
+                Some(v),
+                "a string such as \"us-east-1\"",
+            ));
+        }
+        let zones = region.get("zones");
+        let ok = zones.is_none_or(|z| z.as_array().is_some_and(|a| a.iter().all(Value::is_string)));
+        if !ok {
+            return Err(malformed(
+                kind,
+                format!("regions[{i}].zones"),
+                zones,
+                "an array of strings such as [us-east-1a, us-east-1b, us-east-1c]",
             ));
         }
     }

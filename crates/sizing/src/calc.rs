@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use thinledger_topology::{
-    ByteSize, Cpu, DiskPerformance, Locality, Provider, QuorumPlan, StorageProfile, SurvivalGoal,
-    Tier, quorum,
+    ByteSize, Cpu, DiskPerformance, Locality, NodeShare, Provider, QuorumPlan, StorageProfile,
+    SurvivalGoal, Tier, quorum,
 };
 
 use crate::disk::{self, DiskChoice, DiskNeed};
@@ -24,9 +24,22 @@ use crate::tier::TierRules;
 /// Largest node count the workload search considers.
 const MAX_NODES: u32 = thinledger_topology::bounds::NODES.max;
 
-/// Node counts the quorum rules accept over `locality`, from `from` up to [`MAX_NODES`].
-fn node_counts(from: u32, locality: &Locality) -> impl Iterator<Item = u32> {
-    quorum::valid_counts(from, locality).take_while(|&n| n <= MAX_NODES)
+/// Node counts the quorum rule accepts over `locality` for `goal`, from `from` up to
+/// [`MAX_NODES`].
+fn node_counts(
+    from: u32,
+    locality: &Locality,
+    goal: SurvivalGoal,
+) -> impl Iterator<Item = u32> + '_ {
+    quorum::valid_counts(from, locality, goal).take_while(|&n| n <= MAX_NODES)
+}
+
+/// The share of the data the fullest of `n` nodes stores: `rf ÷ n` spread evenly, more on
+/// the nodes of a smaller failure domain ([`QuorumPlan::fullest_node`]).
+fn fullest_share(n: u32, rf: u32, locality: &Locality, goal: SurvivalGoal) -> NodeShare {
+    quorum::plan("nodes", n, locality, goal)
+        .map(|p| p.fullest_node)
+        .unwrap_or_else(|_| NodeShare::new(u64::from(rf), u64::from(n.max(1))))
 }
 
 /// Sizes CockroachDB and Redpanda for `provider` and `tier` from `spec`.
@@ -342,12 +355,13 @@ impl<'a> Calculator<'a> {
             .min(profile.max_size_gib);
         let util = u64::from(self.options.disk_utilisation_percent);
         let data_at_horizon = shape.forecast.as_ref().map(|f| f.data_at_horizon);
-        // Disk one node needs at `n` nodes, GiB, and the data it holds.
+        let survival = shape.survival;
+        // Disk the fullest node needs at `n` nodes, GiB, and the data it holds.
         let capacity_at = |n: u32| -> (u64, Option<ByteSize>) {
             match data_at_horizon {
                 Some(data) => {
-                    let per_node =
-                        (u128::from(data.bytes()) * u128::from(rf)).div_ceil(u128::from(n.max(1)));
+                    let share = fullest_share(n, rf, locality, survival);
+                    let per_node = share.of(u128::from(data.bytes()));
                     let disk = (per_node * 100).div_ceil(u128::from(util));
                     let gib =
                         u64::try_from(disk.div_ceil(u128::from(ByteSize::GIB))).unwrap_or(u64::MAX);
@@ -367,7 +381,7 @@ impl<'a> Calculator<'a> {
         // odd count whose disks fit under the ceilings.
         let nodes = match (shape.nodes, shape.mode) {
             (Some(n), _) => n,
-            (None, SizingMode::Workload) => node_counts(min_nodes, locality)
+            (None, SizingMode::Workload) => node_counts(min_nodes, locality, survival)
                 .find(|&n| capacity_at(n).0 <= max_gib)
                 .ok_or_else(|| {
                     SizingError::invalid(
@@ -382,17 +396,20 @@ impl<'a> Calculator<'a> {
                         "use bigger nodes (--vcpu) or split the ledger",
                     )
                 })?,
-            // With no odd count that spreads evenly, `quorum::plan` below explains why.
+            // With no count the quorum rule accepts, `quorum::plan` below explains why.
             (None, SizingMode::NodeShape) => {
-                quorum::smallest_count(min_nodes, locality).unwrap_or(min_nodes)
+                quorum::smallest_count(min_nodes, locality, survival).unwrap_or(min_nodes)
             }
         };
         if shape.mode == SizingMode::Workload && shape.nodes.is_none() && !shape.vcpu_was_given {
             self.advise_bigger_nodes(
                 shape.vcpu,
                 nodes,
-                min_nodes,
-                locality,
+                &|| {
+                    node_counts(min_nodes, locality, survival)
+                        .take_while(|&n| n < nodes)
+                        .collect()
+                },
                 profile,
                 &capacity_at,
             );
@@ -422,10 +439,11 @@ impl<'a> Calculator<'a> {
         };
         let max_size = ByteSize::gib(max_gib);
         if capacity_gib > max_gib {
-            let fits_at = node_counts(nodes, locality).find(|&n| capacity_at(n).0 <= max_gib);
+            let fits_at =
+                node_counts(nodes, locality, survival).find(|&n| capacity_at(n).0 <= max_gib);
             return Err(self.disk_refusal(shape, nodes, capacity_gib, max_gib, profile, fits_at));
         }
-        self.record_capacity(shape, nodes, rf, capacity_gib, max_gib, data_per_node);
+        self.record_capacity(shape, &quorum_plan, capacity_gib, max_gib, data_per_node);
 
         // Performance.
         let write_mbps = shape
@@ -433,10 +451,11 @@ impl<'a> Calculator<'a> {
             .as_ref()
             .and_then(|f| f.write_rate_per_second)
             .map(|rate| {
-                let bytes = u128::from(rate.bytes())
-                    * u128::from(rf)
-                    * u128::from(self.options.write_amplification);
-                u64::try_from(bytes.div_ceil(u128::from(nodes) * 1_000_000)).unwrap_or(u64::MAX)
+                // The fullest node takes its share of every write.
+                let bytes = quorum_plan
+                    .fullest_node
+                    .of(u128::from(rate.bytes()) * u128::from(self.options.write_amplification));
+                u64::try_from(bytes.div_ceil(1_000_000)).unwrap_or(u64::MAX)
             });
         let vcpu = u64::from(shape.vcpu);
         let need = DiskNeed {
@@ -464,7 +483,8 @@ impl<'a> Calculator<'a> {
                 "disk.write-rate",
                 format!(
                     "disk throughput also covers the write rate: rate × replication factor × {} \
-                     (write amplification: Raft log, WAL and flush, compactions) ÷ nodes",
+                     (write amplification: Raft log, WAL and flush, compactions) ÷ nodes (the \
+                     fullest node's share of the replicas when the spread is uneven)",
                     self.options.write_amplification
                 ),
                 format!(
@@ -512,6 +532,7 @@ impl<'a> Calculator<'a> {
             nodes,
             replication_factor: rf,
             placements: quorum_plan.placements,
+            failure_domains: quorum_plan.failure_domains,
             resources,
             cache,
             max_sql_memory,
@@ -529,8 +550,8 @@ impl<'a> Calculator<'a> {
         &mut self,
         vcpu: u32,
         nodes: u32,
-        min_nodes: u32,
-        locality: &Locality,
+        // The node counts the quorum rule accepts, from the fewest the survival goal allows.
+        counts: &dyn Fn() -> Vec<u32>,
         profile: &StorageProfile,
         capacity_at: &dyn Fn(u32) -> (u64, Option<ByteSize>),
     ) {
@@ -545,7 +566,8 @@ impl<'a> Calculator<'a> {
                 let max_gib = (rules::MAX_STORAGE_GIB_PER_VCPU * u64::from(v))
                     .min(rules::MAX_STORAGE_GIB_PER_NODE)
                     .min(profile.max_size_gib);
-                node_counts(min_nodes, locality)
+                counts()
+                    .into_iter()
                     .find(|&n| capacity_at(n).0 <= max_gib)
                     .filter(|&n| n < nodes)
                     .map(|n| format!("--vcpu {v} needs {n}"))
@@ -586,17 +608,22 @@ impl<'a> Calculator<'a> {
         let spread: Vec<String> = quorum_plan
             .placements
             .iter()
-            .map(|p| match &p.zone {
-                Some(zone) => format!("{zone}: {}", p.nodes),
-                None => format!("{}: {}", p.region, p.nodes),
-            })
+            .map(|p| format!("{}: {}", p.name(), p.nodes))
             .collect();
         self.log.add(
             "quorum.spread",
-            "nodes spread evenly over at least 3 zones (3 regions for region survival), the same \
-             number in every zone, so losing any zone costs the same share of replicas and \
-             capacity; an on-prem data centre's hosts are its failure domains",
+            "nodes spread as evenly as possible over at least 3 zones (3 regions for region \
+             survival): counts differ by at most one; an on-prem data centre's hosts are its \
+             failure domains",
             spread.join(", "),
+            QUORUM_RULES,
+        );
+        self.log.add(
+            "quorum.failure-domains",
+            "replicas spread over the most diverse localities first (CockroachDB's allocator), so \
+             losing any one failure domain of the survival goal leaves a majority of every range; \
+             an uneven spread keeps quorum and costs capacity on the smaller domain's nodes",
+            quorum::losses(&quorum_plan.failure_domains, quorum_plan.replication_factor),
             QUORUM_RULES,
         );
         self.advice.extend(quorum_plan.advice.iter().cloned());
@@ -605,17 +632,23 @@ impl<'a> Calculator<'a> {
     fn record_capacity(
         &mut self,
         shape: &Shape,
-        nodes: u32,
-        rf: u32,
+        quorum_plan: &QuorumPlan,
         capacity_gib: u64,
         max_gib: u64,
         data_per_node: Option<ByteSize>,
     ) {
         let util = self.options.disk_utilisation_percent;
+        let (nodes, rf) = (quorum_plan.nodes, quorum_plan.replication_factor);
+        let share = if quorum_plan.is_even() {
+            format!("{rf} ÷ {nodes}")
+        } else {
+            let s = quorum_plan.fullest_node;
+            format!("{} ÷ {} (the fullest node's share)", s.replicas, s.ranges)
+        };
         let result = match (data_per_node, self.options.disk) {
             (_, Some(_)) => format!("{capacity_gib} GiB per node (given)"),
             (Some(per_node), None) => format!(
-                "{} × {rf} ÷ {nodes} = {} per node; ÷ {util}% = {capacity_gib} GiB",
+                "{} × {share} = {} per node; ÷ {util}% = {capacity_gib} GiB",
                 shape
                     .forecast
                     .as_ref()
@@ -631,9 +664,10 @@ impl<'a> Calculator<'a> {
         self.log.add(
             "disk.capacity",
             format!(
-                "disk per node = data at the horizon × replication factor ÷ nodes, planned to be at \
-                 most {util}% full (headroom for compactions, re-replicating a failed node's \
-                 ranges, and growth beyond the forecast)"
+                "disk per node = data at the horizon × replication factor ÷ nodes (for an uneven \
+                 spread, × the fullest node's share of the replicas), planned to be at most {util}% \
+                 full (headroom for compactions, re-replicating a failed node's ranges, and growth \
+                 beyond the forecast)"
             ),
             result,
             THINLEDGER_POLICY,
@@ -994,13 +1028,21 @@ impl<'a> Calculator<'a> {
         let placement = quorum::plan("redpanda.brokers", brokers, &region, SurvivalGoal::Zone)?;
         self.log.add(
             "redpanda.brokers",
-            "brokers are odd and at least 3, one per node, spread over zones (rack awareness \
-             from the zone label); ledger topics keep 3 replicas",
+            "brokers are odd and at least 3, one per node, spread as evenly as possible over \
+             zones (rack awareness from the zone label); ledger topics keep 3 replicas, one per \
+             rack, so losing a zone leaves 2 of 3",
             format!(
-                "{brokers} brokers, replication factor {}",
-                rules::REDPANDA_REPLICATION_FACTOR
+                "{brokers} brokers, replication factor {}; {}",
+                rules::REDPANDA_REPLICATION_FACTOR,
+                quorum::losses(&placement.failure_domains, placement.replication_factor)
             ),
             REDPANDA_REQUIREMENTS,
+        );
+        self.advice.extend(
+            placement
+                .advice
+                .iter()
+                .map(|a| format!("Redpanda: {}", a.replace(" nodes", " brokers"))),
         );
 
         let cores = o.cores.unwrap_or(r.redpanda_min_cores);
@@ -1086,11 +1128,11 @@ impl<'a> Calculator<'a> {
                 ByteSize::gib(disk.bytes().div_ceil(ByteSize::GIB))
             }
             (None, Some(rate)) => {
-                let stored = u128::from(rate.bytes())
-                    * u128::from(o.retention_hours)
-                    * 3600
-                    * u128::from(rules::REDPANDA_REPLICATION_FACTOR)
-                    / u128::from(brokers);
+                // The fullest broker's share of the partitions' replicas (3 ÷ brokers when
+                // they spread evenly over the zones).
+                let stored = placement
+                    .fullest_node
+                    .of(u128::from(rate.bytes()) * u128::from(o.retention_hours) * 3600);
                 let with_headroom =
                     (stored * 100).div_ceil(u128::from(self.options.disk_utilisation_percent));
                 let gib = u64::try_from(with_headroom.div_ceil(u128::from(ByteSize::GIB)))
@@ -1104,9 +1146,15 @@ impl<'a> Calculator<'a> {
                         self.options.disk_utilisation_percent
                     ),
                     format!(
-                        "{}/s × {} h × 3 ÷ {brokers} → {gib} GiB",
+                        "{}/s × {} h × {} → {gib} GiB",
                         rate.to_iec(),
-                        o.retention_hours
+                        o.retention_hours,
+                        if placement.is_even() {
+                            format!("3 ÷ {brokers}")
+                        } else {
+                            let s = placement.fullest_node;
+                            format!("{} ÷ {} (the fullest broker's share)", s.replicas, s.ranges)
+                        }
                     ),
                     THINLEDGER_POLICY,
                 );
@@ -1140,6 +1188,7 @@ impl<'a> Calculator<'a> {
             brokers,
             replication_factor: rules::REDPANDA_REPLICATION_FACTOR,
             placements: placement.placements,
+            failure_domains: placement.failure_domains,
             cores,
             resources: PodResources::guaranteed(cpu, memory),
             memory: rp_memory,

@@ -8,16 +8,19 @@
 //!   performance derived (the fewest odd node count whose disks fit 320 GiB/vCPU and 10 TiB).
 //!
 //! What a plan contains, and the rules behind it (all listed in [`SizingPlan::rules`]):
-//! - CockroachDB: node count (odd, ≥ 3; replication factor 3, or 5 across ≥ 3 regions for
-//!   region survival), requests = limits in whole CPUs (Guaranteed QoS — CPU limits are only
-//!   safe under the kubelet's static CPU manager policy, which the plan states as a condition),
-//!   `--cache` and `--max-sql-memory` at 25% of the memory limit (overrides allowed while
+//! - CockroachDB: node count and spread by `thinledger_topology::quorum` (odd, ≥ 3, as even
+//!   as possible over the zones, or ≥ 3 regions for region survival; replication factor 3, or
+//!   5 for region survival; what losing each zone or region leaves is in the plan), requests =
+//!   limits in whole CPUs (Guaranteed QoS — CPU limits are only safe under the kubelet's static
+//!   CPU manager policy, which the plan states as a condition), `--cache` and
+//!   `--max-sql-memory` at 25% of the memory limit (overrides allowed while
 //!   `2 × max-sql-memory + cache ≤ 80%`), a disk sized from data × replication factor ÷ nodes
-//!   at most 60% full ([`rules::DEFAULT_DISK_UTILISATION_PERCENT`] says why), within
-//!   320 GiB/vCPU and 10 TiB/node, delivering 500 IOPS and 30 MB/s per vCPU on the provider's
-//!   class (gp3 provisioned IOPS/throughput, io2 when gp3 cannot; Azure Premium SSD sized up to
-//!   the tier that delivers; GCP pd-ssd sized up; on-prem a requirement to verify), and the
-//!   smallest approved instance type that holds the pod plus the node's reserve ([`system_reserve`]).
+//!   (the fullest node's share when the spread is uneven) at most 60% full
+//!   ([`rules::DEFAULT_DISK_UTILISATION_PERCENT`] says why), within 320 GiB/vCPU and
+//!   10 TiB/node, delivering 500 IOPS and 30 MB/s per vCPU on the provider's class (gp3
+//!   provisioned IOPS/throughput, io2 when gp3 cannot; Azure Premium SSD sized up to the tier
+//!   that delivers; GCP pd-ssd sized up; on-prem a requirement to verify), and the smallest
+//!   approved instance type that holds the pod plus the node's reserve ([`system_reserve`]).
 //! - Redpanda: brokers (odd, ≥ 3), cores (even and ≥ 4 in production), ≥ 2 GiB per core,
 //!   `--smp`, `--memory` ≈ 90% of the request, `--reserve-memory 0`, a disk from ingest ×
 //!   retention.

@@ -73,7 +73,7 @@ mod tests {
     ) {
         let locality = default_locality(provider, goal).unwrap();
         let nodes =
-            thinledger_topology::quorum::smallest_count(goal.replication_factor(), &locality)
+            thinledger_topology::quorum::smallest_count(goal.replication_factor(), &locality, goal)
                 .unwrap();
         thinledger_topology::quorum::plan("nodes", nodes, &locality, goal).unwrap();
     }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use thinledger_topology::{ByteSize, Cpu, Placement, Provider, SurvivalGoal, Tier};
+use thinledger_topology::{ByteSize, Cpu, FailureDomain, Placement, Provider, SurvivalGoal, Tier};
 
 /// A sizing: CockroachDB and Redpanda resources, flags, disks and nodes, with the rules
 /// applied, advice and warnings. Printed by `ledger-size`; consumed by rendering.
@@ -130,8 +130,12 @@ pub struct CockroachPlan {
     pub nodes: u32,
     /// Replicas per range.
     pub replication_factor: u32,
-    /// Nodes per region and zone.
+    /// Nodes per region and zone: as even as possible (counts differ by at most one).
     pub placements: Vec<Placement>,
+    /// The survival goal's failure domains and the most replicas of one range each holds:
+    /// losing any one leaves a majority.
+    #[serde(default)]
+    pub failure_domains: Vec<FailureDomain>,
     /// Per-node container resources.
     pub resources: PodResources,
     /// `--cache`.
@@ -250,6 +254,9 @@ pub struct RedpandaPlan {
     pub replication_factor: u32,
     /// Brokers per region and zone (rack awareness follows the zone label).
     pub placements: Vec<Placement>,
+    /// The zones (racks) and the most replicas of one partition each holds.
+    #[serde(default)]
+    pub failure_domains: Vec<FailureDomain>,
     /// Cores per broker (`--smp`).
     pub cores: u32,
     /// Per-broker container resources.

@@ -303,7 +303,8 @@ impl Default for DaemonsetOverhead {
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct RedpandaOptions {
-    /// Brokers (odd, at least 3, the same number in every zone of their region); default 3.
+    /// Brokers (odd, at least 3, spread as evenly as possible over their region's zones);
+    /// default 3.
     pub brokers: Option<u32>,
     /// The region the brokers run in, one of the locality's; default the first.
     pub region: Option<String>,

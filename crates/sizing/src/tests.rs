@@ -122,11 +122,12 @@ fn fractional_cpus_are_refused_with_both_neighbours() {
 #[case(SurvivalGoal::Zone, 2, Some("at least 3"))]
 #[case(SurvivalGoal::Zone, 3, None)]
 #[case(SurvivalGoal::Zone, 4, Some("use 3 or 5"))]
-#[case(SurvivalGoal::Zone, 5, Some("use 3 or 9 nodes"))]
+#[case(SurvivalGoal::Zone, 5, None)]
 #[case(SurvivalGoal::Zone, 6, Some("use 5 or 7"))]
+#[case(SurvivalGoal::Zone, 7, None)]
 #[case(SurvivalGoal::Zone, 9, None)]
 #[case(SurvivalGoal::Region, 3, Some("at least 5"))]
-#[case(SurvivalGoal::Region, 5, Some("do not split evenly over 9 zones"))]
+#[case(SurvivalGoal::Region, 5, None)]
 #[case(SurvivalGoal::Region, 9, None)]
 fn node_counts_follow_quorum_rules(
     #[case] goal: SurvivalGoal,
@@ -145,6 +146,16 @@ fn node_counts_follow_quorum_rules(
             );
             let placed: u32 = plan.cockroachdb.placements.iter().map(|p| p.nodes).sum();
             assert_eq!(placed, nodes);
+            // Losing any failure domain of the goal leaves a majority of every range.
+            let rf = plan.cockroachdb.replication_factor;
+            assert!(
+                plan.cockroachdb
+                    .failure_domains
+                    .iter()
+                    .all(|d| 2 * d.replicas < rf),
+                "{:?}",
+                plan.cockroachdb.failure_domains
+            );
         }
         (Err(err @ SizingError::Topology(_)), Some(text)) => {
             assert!(err.to_string().contains(text), "{err}")
@@ -219,11 +230,13 @@ fn memory_flag_overrides_keep_the_80_percent_budget(
 }
 
 #[rstest]
-// 20 TiB × 3 ÷ 3 ÷ 60% = 33.3 TiB per node > 10 TiB: 11 nodes would fit (20 × 3 ÷ 11 ÷ 0.6
-// = 9.1), and 15 is the next count that splits evenly over the 3 zones.
-#[case(32, 128, 20, "more than 10 TiB per node", 15)]
-// 2 TiB × 3 ÷ 3 ÷ 60% = 3414 GiB > 320 × 8 = 2560: 5 nodes would fit; 9 spread evenly.
-#[case(8, 32, 2, "more than 320 GiB per vCPU", 9)]
+// 20 TiB × 3 ÷ 3 ÷ 60% = 33.3 TiB per node > 10 TiB. Over 3 zones each range keeps one replica
+// per zone, so the fullest node stores 1 ÷ (nodes in the smallest zone) of the data: 9 and 11
+// nodes (smallest zone 3) store 11.1 TiB ÷ 60%; 13 (5/4/4) store a quarter, 8.3 TiB.
+#[case(32, 128, 20, "more than 10 TiB per node", 13)]
+// 2 TiB × 3 ÷ 3 ÷ 60% = 3414 GiB > 320 × 8 = 2560; 5 nodes (2/2/1) still put every range on
+// the third zone's node; 7 (3/2/2) store half each: 1707 GiB.
+#[case(8, 32, 2, "more than 320 GiB per vCPU", 7)]
 fn disks_beyond_the_ceilings_are_refused_with_a_node_count_that_fits(
     #[case] vcpu: u32,
     #[case] gib: u64,
@@ -267,6 +280,41 @@ fn every_provider_locality(provider: Provider, goal: SurvivalGoal) -> Locality {
     default_locality(provider, goal).unwrap()
 }
 
+#[test]
+fn an_uneven_spread_sizes_disks_for_the_fullest_node() {
+    let sized = |nodes: u32| {
+        let mut spec = shape(8, 32);
+        spec.nodes = Some(nodes);
+        spec.data = Some(ByteSize::gib(600));
+        size(Provider::Aws, Tier::Prod, spec).unwrap()
+    };
+    let data = |plan: &SizingPlan| plan.cockroachdb.disk.data_per_node.unwrap();
+    // 3 nodes: every node stores every range.
+    assert_eq!(data(&sized(3)), ByteSize::gib(600));
+    // 5 nodes spread 2/2/1: the third zone's node still stores every range.
+    let five = sized(5);
+    assert_eq!(data(&five), ByteSize::gib(600));
+    assert!(
+        five.advice
+            .iter()
+            .any(|a| a.contains("store 100% of the data each where an even spread stores 60%")),
+        "{:?}",
+        five.advice
+    );
+    assert!(
+        rule(&five, "disk.capacity")
+            .result
+            .contains("× 1 ÷ 1 (the fullest node's share)"),
+        "{:?}",
+        rule(&five, "disk.capacity")
+    );
+    // 7 nodes spread 3/2/2: half; 9 spread 3/3/3: a third, as 3 ÷ 9.
+    assert_eq!(data(&sized(7)), ByteSize::gib(300));
+    let nine = sized(9);
+    assert_eq!(data(&nine), ByteSize::gib(200));
+    assert!(rule(&nine, "disk.capacity").result.contains("× 3 ÷ 9 ="));
+}
+
 #[rstest]
 fn workload_mode_gives_odd_evenly_spread_counts_and_disks_within_the_ceilings(
     #[values(Provider::Aws, Provider::Azure, Provider::Gcp, Provider::OnPrem)] provider: Provider,
@@ -292,28 +340,29 @@ fn workload_mode_gives_odd_evenly_spread_counts_and_disks_within_the_ceilings(
     // The data fits at the planned fill.
     let stored = c.disk.data_per_node.unwrap().bytes();
     assert!(stored * 100 <= c.disk.size.bytes() * u64::from(c.disk.target_utilisation_percent));
-    // Every zone (or data centre) holds the same number of nodes.
-    let per_domain = c.placements[0].nodes;
+    // The goal's failure domains hold counts that differ by at most one, and none holds a
+    // majority of a range.
+    let counts: Vec<u32> = c.failure_domains.iter().map(|d| d.nodes).collect();
+    let (least, most) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(most - least <= 1 || counts.len() == 1, "{counts:?}");
     assert!(
-        c.placements.iter().all(|p| p.nodes == per_domain),
-        "{:?}",
-        c.placements
+        c.failure_domains
+            .iter()
+            .all(|d| 2 * d.replicas < c.replication_factor)
     );
-    assert_eq!(per_domain * c.placements.len() as u32, c.nodes);
-    // And the next smaller count that spreads evenly would not have fitted (the count is the
-    // fewest): odd multiples of the failure domains step by twice their number.
-    let step = 2 * c.placements.len() as u32;
-    if c.nodes > step && c.nodes - step >= 3.max(goal.replication_factor()) {
-        let fewer = c.nodes - step;
-        let at_fewer = (u128::from(plan.forecast.as_ref().unwrap().data_at_horizon.bytes())
-            * u128::from(c.replication_factor))
-        .div_ceil(u128::from(fewer))
-            * 100
-            / 60;
+    assert_eq!(c.placements.iter().map(|p| p.nodes).sum::<u32>(), c.nodes);
+    // And the next smaller odd count would not have fitted (the count is the fewest).
+    let fewer = c.nodes - 2;
+    if fewer >= 3.max(goal.replication_factor()) {
+        let locality = every_provider_locality(provider, goal);
+        let share = thinledger_topology::quorum::plan("nodes", fewer, &locality, goal)
+            .unwrap()
+            .fullest_node;
+        let data = u128::from(plan.forecast.as_ref().unwrap().data_at_horizon.bytes());
+        let at_fewer = share.of(data) * 100 / 60;
         assert!(
             at_fewer > u128::from(c.disk.max_size.bytes()),
-            "{} nodes would have fitted",
-            fewer
+            "{fewer} nodes would have fitted"
         );
     }
 }

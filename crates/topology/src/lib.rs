@@ -25,8 +25,10 @@
 //!   ([`TenantRegion`], [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
 //!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`], [`NetworkSpec`],
 //!   [`ImagesSpec`], [`Ring`]).
-//! - Node counts: [`QuorumPlan`] and its [`Placement`]s, from [`quorum::plan`]; the namespace
-//!   [`quorum`] holds the count rules ([`quorum::check_count`], [`quorum::valid_counts`]…).
+//! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
+//!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
+//!   [`quorum`] holds the quorum rule ([`quorum::check_count`], [`quorum::spread`],
+//!   [`quorum::check_placements`], [`quorum::valid_counts`], [`quorum::RULES`]…).
 //! - Bounds: [`Limit`] and the namespace [`bounds`] of every quantity's upper bound
 //!   ([`bounds::NODES`], [`bounds::NODE_MEMORY`]…), checked before any rule or search.
 //! - `render` (feature `render`): the namespace of Kubernetes rendering, with its own list;
@@ -50,7 +52,10 @@
 //! let plan = quorum::plan("nodes", 9, &locality, SurvivalGoal::Zone)?;
 //! assert_eq!(plan.placements.len(), 3);
 //! assert!(plan.placements.iter().all(|p| p.nodes == 3));
-//! assert!(quorum::plan("nodes", 5, &locality, SurvivalGoal::Zone).is_err());
+//! // 5 nodes spread 2/2/1: quorum survives any zone; the capacity cost is advice.
+//! let five = quorum::plan("nodes", 5, &locality, SurvivalGoal::Zone)?;
+//! assert!(five.failure_domains.iter().all(|d| d.replicas == 1));
+//! assert_eq!(five.advice.len(), 1);
 //! assert!(quorum::check_count("nodes", 4).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -68,6 +73,7 @@ mod quantity;
 pub mod quorum;
 #[cfg(feature = "render")]
 pub mod render;
+mod spread;
 mod storage;
 mod tenant;
 mod tier;
@@ -84,7 +90,7 @@ pub use instance::{InstanceFamily, InstanceType};
 pub use k8s_openapi;
 pub use limit::{BoundError, Limit};
 pub use locality::{Locality, RegionSpec, SurvivalGoal};
-pub use placement::{Placement, QuorumPlan};
+pub use placement::{DomainKind, FailureDomain, NodeShare, Placement, QuorumPlan};
 pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};

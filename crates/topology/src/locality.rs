@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ModelError, ParseError};
 use crate::identity::validate_dns_subdomain;
+use crate::placement::DomainKind;
 use crate::provider::Provider;
 
 /// One region of a tenant and the zones its nodes may use.
@@ -156,8 +157,16 @@ impl SurvivalGoal {
     /// The replication factor that survives this failure with a majority left.
     pub fn replication_factor(self) -> u32 {
         match self {
-            SurvivalGoal::Zone => 3,
-            SurvivalGoal::Region => 5,
+            SurvivalGoal::Zone => crate::quorum::RULES.zone_replication_factor,
+            SurvivalGoal::Region => crate::quorum::RULES.region_replication_factor,
+        }
+    }
+
+    /// What fails as one under this goal: a zone, or a region.
+    pub fn domain_kind(self) -> DomainKind {
+        match self {
+            SurvivalGoal::Zone => DomainKind::Zone,
+            SurvivalGoal::Region => DomainKind::Region,
         }
     }
 }

@@ -1,19 +1,76 @@
-//! Quorum rules: how many nodes, and how they spread over failure domains.
+//! The quorum rule: how many nodes, how they spread over failure domains, and whether losing
+//! one failure domain of the survival goal keeps a majority of every range.
 //!
 //! CockroachDB ranges and Redpanda partitions are Raft groups: they keep working while a
-//! majority of their replicas is up. Odd counts add a failure tolerated per two nodes; an even
-//! count costs a node and tolerates no more failures than the odd count below it.
+//! majority of their replicas is up. The rule, used by sizing, tenant validation and (as the
+//! same figures, [`RULES`]) the Rego guardrails:
+//!
+//! 1. Node (and broker) counts are odd and at least 3 ([`check_count`]): an even count
+//!    tolerates no more failures than the odd count below it.
+//! 2. Nodes spread as evenly as possible over the failure domains of the survival goal
+//!    (zones for `zone`, regions for `region`): counts differ by at most one ([`spread`]).
+//! 3. Replicas spread over the most diverse localities first (CockroachDB's allocator;
+//!    Redpanda's rack awareness): replication factor 3 for zone survival, 5 for region
+//!    survival. A layout is refused when losing one failure domain could lose a majority of a
+//!    range's replicas, naming the domain and the fix ([`check_placements`] for a layout given
+//!    domain by domain, e.g. one per provider).
+//! 4. An uneven spread (5 nodes over 3 zones: 2/2/1) keeps quorum: every range still keeps one
+//!    replica per zone. It costs capacity, reported as advice: the node of the smaller zone
+//!    stores a replica of every range, so disks are sized for it
+//!    ([`QuorumPlan::fullest_node`]).
+//!
+//! ```
+//! use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
+//!
+//! let zones = Locality::new(Provider::Aws, vec![RegionSpec::new("us-east-1", ["us-east-1a", "us-east-1b", "us-east-1c"])])?;
+//! let plan = quorum::plan("nodes", 5, &zones, SurvivalGoal::Zone)?;
+//! let spread: Vec<u32> = plan.placements.iter().map(|p| p.nodes).collect();
+//! assert_eq!(spread, [2, 2, 1]);
+//! assert!(plan.failure_domains.iter().all(|d| d.replicas == 1));
+//! assert_eq!(plan.fullest_node.percent(), 100); // us-east-1c's node holds every range
+//! assert!(plan.advice[0].contains("uneven"));
+//!
+//! let err = quorum::plan("nodes", 4, &zones, SurvivalGoal::Zone).unwrap_err();
+//! assert_eq!(err.to_string(), "nodes = 4: counts must be odd: 4 tolerates no more failures than 3 and can split a vote in half. Fix: use 3 or 5");
+//! # Ok::<(), thinledger_topology::ModelError>(())
+//! ```
 
 use crate::error::ModelError;
 use crate::locality::{Locality, SurvivalGoal};
-use crate::placement::{Placement, QuorumPlan};
+use crate::placement::{DomainKind, FailureDomain, Placement, QuorumPlan};
+use crate::provider::Provider;
+use crate::spread::{Tree, even};
 
 /// Smallest count that survives the loss of one node.
 pub const MIN_NODES: u32 = 3;
 /// Count recommended when a tenant spans several regions.
 pub const RECOMMENDED_MULTI_REGION_NODES: u32 = 5;
-/// Fewest zones (or regions, for region survival) an even spread needs.
+/// Fewest failure domains (zones, or regions for region survival) a survival goal needs: with
+/// fewer, one of them holds a majority of some range's replicas.
 pub const MIN_FAILURE_DOMAINS: usize = 3;
+
+/// The rule's figures, as the Rego guardrails (`thinledger.topology.quorum_rules`) hold them;
+/// a test keeps the two equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Rules {
+    /// [`MIN_NODES`].
+    pub min_nodes: u32,
+    /// [`MIN_FAILURE_DOMAINS`].
+    pub min_failure_domains: usize,
+    /// Replication factor of zone survival (and of Redpanda's topics).
+    pub zone_replication_factor: u32,
+    /// Replication factor of region survival.
+    pub region_replication_factor: u32,
+}
+
+/// The figures of the rule.
+pub const RULES: Rules = Rules {
+    min_nodes: MIN_NODES,
+    min_failure_domains: MIN_FAILURE_DOMAINS,
+    zone_replication_factor: 3,
+    region_replication_factor: 5,
+};
 
 /// Checks that `count` keeps a quorum: odd and at least 3. `field` names the input in errors.
 pub fn check_count(field: &str, count: u32) -> Result<(), ModelError> {
@@ -32,7 +89,7 @@ pub fn check_count(field: &str, count: u32) -> Result<(), ModelError> {
             field: field.to_owned(),
             value: count,
             rule: format!(
-                "counts must be odd: {count} tolerates no more failures than {} and can split evenly",
+                "counts must be odd: {count} tolerates no more failures than {} and can split a vote in half",
                 count - 1
             ),
             fix: format!("use {} or {}", count - 1, count + 1),
@@ -41,73 +98,112 @@ pub fn check_count(field: &str, count: u32) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// Checks `nodes` against `locality` and `goal` and spreads them evenly.
+/// Checks `nodes` against `locality` and `goal`, spreads them ([`spread`]) and reports what
+/// losing each failure domain leaves.
 ///
-/// Rules: [`check_count`]; zone survival on a provider with zones needs at least 3 zones;
-/// region survival needs at least 3 regions and at least as many nodes as its replication
-/// factor (5); every failure domain holds the same number of nodes ([`failure_domains`]);
-/// several regions with fewer than 5 nodes is allowed but advised against.
+/// Refused: a count [`check_count`] refuses; zone survival on a provider with zones over fewer
+/// than 3 zones; region survival over fewer than 3 regions or with fewer nodes than its 5
+/// replicas; a spread where losing one failure domain loses a majority of a range (on-prem
+/// zones, e.g. two racks). An uneven spread is accepted with its capacity cost as advice;
+/// several regions with fewer than 5 nodes are advised against.
 pub fn plan(
     field: &str,
     nodes: u32,
     locality: &Locality,
     goal: SurvivalGoal,
 ) -> Result<QuorumPlan, ModelError> {
-    check_count(field, nodes)?;
-    let rf = goal.replication_factor();
-    let regions = locality.regions();
-    let mut advice = Vec::new();
-    match goal {
-        SurvivalGoal::Region => {
-            if regions.len() < MIN_FAILURE_DOMAINS {
-                return Err(ModelError::Quorum {
-                    field: "regions".to_owned(),
-                    value: u32::try_from(regions.len()).unwrap_or(u32::MAX),
-                    rule: format!(
-                        "surviving a region needs at least {MIN_FAILURE_DOMAINS} regions so a majority remains"
-                    ),
-                    fix: "add regions, or choose survival goal zone".to_owned(),
-                });
-            }
-            if nodes < rf {
-                return Err(ModelError::Quorum {
-                    field: field.to_owned(),
-                    value: nodes,
-                    rule: format!("region survival keeps {rf} replicas, each on its own node"),
-                    fix: format!("use at least {rf} nodes"),
-                });
-            }
-        }
-        SurvivalGoal::Zone => {
-            if locality.provider().has_zones() && locality.zone_count() < MIN_FAILURE_DOMAINS {
-                return Err(ModelError::Quorum {
-                    field: "zones".to_owned(),
-                    value: u32::try_from(locality.zone_count()).unwrap_or(u32::MAX),
-                    rule: format!(
-                        "surviving a zone needs nodes spread evenly over at least {MIN_FAILURE_DOMAINS} zones"
-                    ),
-                    fix: format!("list {MIN_FAILURE_DOMAINS} zones of the region"),
-                });
-            }
-        }
-    }
-    check_even_spread(field, nodes, MIN_NODES.max(rf), locality)?;
-    if regions.len() > 1 && nodes < RECOMMENDED_MULTI_REGION_NODES {
-        advice.push(format!(
-            "{nodes} nodes across {} regions: {RECOMMENDED_MULTI_REGION_NODES} or more are recommended for multi-region tenants",
-            regions.len()
+    let (placements, tree, domains) = judge(field, nodes, locality, goal)?;
+    let mut plan = explain(nodes, goal, placements, &tree, domains);
+    let regions = locality.regions().len();
+    if regions > 1 && nodes < RECOMMENDED_MULTI_REGION_NODES {
+        plan.advice.push(format!(
+            "{nodes} nodes across {regions} regions: {RECOMMENDED_MULTI_REGION_NODES} or more are recommended for multi-region tenants"
         ));
     }
-    Ok(QuorumPlan {
-        nodes,
-        replication_factor: rf,
-        placements: spread(nodes, locality),
-        advice,
-    })
+    Ok(plan)
 }
 
-/// Failure domains a tenant's nodes spread over: each listed zone, and each region that
-/// lists none (on-prem data centres, whose hosts are the failure domain within them).
+/// Checks a layout given placement by placement (e.g. the nodes each site of a multi-site
+/// tenant declares, [`Placement::on`] its provider): the count rule on the total, at least as
+/// many nodes as replicas, and no failure domain of `kind` holding a majority of a range's
+/// `replication_factor` replicas. Placements without a provider are on `provider`.
+pub fn check_placements(
+    field: &str,
+    provider: Provider,
+    placements: Vec<Placement>,
+    kind: DomainKind,
+    replication_factor: u32,
+) -> Result<QuorumPlan, ModelError> {
+    let nodes = placements.iter().map(|p| p.nodes).sum();
+    check_count(field, nodes)?;
+    if nodes < replication_factor {
+        return Err(too_few_for_replicas(field, nodes, replication_factor));
+    }
+    let tree = Tree::new(provider.as_str(), &placements);
+    let domains = failure_domains_of(&tree, kind, replication_factor);
+    if let Some(lost) = losing_majority(&domains, replication_factor) {
+        return Err(majority_lost(
+            field,
+            lost.nodes,
+            lost,
+            &domains,
+            nodes,
+            replication_factor,
+            true,
+        ));
+    }
+    Ok(explain_with(
+        nodes,
+        replication_factor,
+        kind,
+        placements,
+        &tree,
+        domains,
+    ))
+}
+
+/// The spread of `nodes` for `goal`: as evenly as possible over the goal's failure domains in
+/// the order listed (the first take the remainder; counts differ by at most one), then as
+/// evenly as possible over the zones inside each. Zone survival spreads over every listed
+/// zone (a region without zones counts as one place, its hosts being its failure domains);
+/// region survival over the regions first.
+pub fn spread(nodes: u32, locality: &Locality, goal: SurvivalGoal) -> Vec<Placement> {
+    let mut out = Vec::new();
+    match goal.domain_kind() {
+        DomainKind::Region | DomainKind::Provider => {
+            let per_region = even(nodes, locality.regions().len());
+            for (region, n) in locality.regions().iter().zip(per_region) {
+                if region.zones.is_empty() {
+                    out.push(Placement::new(region.name.clone(), None, n));
+                }
+                for (zone, z) in region.zones.iter().zip(even(n, region.zones.len())) {
+                    out.push(Placement::new(region.name.clone(), Some(zone.clone()), z));
+                }
+            }
+        }
+        DomainKind::Zone | DomainKind::Host => {
+            let places: Vec<(&str, Option<&String>)> = locality
+                .regions()
+                .iter()
+                .flat_map(|r| {
+                    let zones: Vec<Option<&String>> = if r.zones.is_empty() {
+                        vec![None]
+                    } else {
+                        r.zones.iter().map(Some).collect()
+                    };
+                    zones.into_iter().map(move |z| (r.name.as_str(), z))
+                })
+                .collect();
+            for ((region, zone), n) in places.iter().zip(even(nodes, places.len())) {
+                out.push(Placement::new(*region, zone.cloned(), n));
+            }
+        }
+    }
+    out
+}
+
+/// Places nodes spread over: each listed zone, and each region that lists none (on-prem data
+/// centres, whose hosts are the failure domain within them).
 pub fn failure_domains(locality: &Locality) -> u32 {
     let domains: usize = locality
         .regions()
@@ -117,107 +213,297 @@ pub fn failure_domains(locality: &Locality) -> u32 {
     u32::try_from(domains).unwrap_or(u32::MAX)
 }
 
-/// The smallest count of at least `at_least` that [`plan`]'s count and spread rules accept
-/// over `locality`: odd, at least 3, and the same number in every failure domain. `None`
-/// when no odd count splits evenly (an even number of failure domains).
-pub fn smallest_count(at_least: u32, locality: &Locality) -> Option<u32> {
-    valid_counts(at_least, locality).next()
+/// The smallest count of at least `at_least` that [`plan`] accepts over `locality` for
+/// `goal`; `None` when there is none up to [`bounds::NODES`](crate::bounds::NODES) (e.g. two
+/// zones cannot survive a zone, whatever the count).
+pub fn smallest_count(at_least: u32, locality: &Locality, goal: SurvivalGoal) -> Option<u32> {
+    valid_counts(at_least, locality, goal).next()
 }
 
-/// Every count of at least `at_least` that [`plan`]'s count and spread rules accept over
-/// `locality`, ascending: odd multiples of the failure domains, from 3 up.
-pub fn valid_counts(at_least: u32, locality: &Locality) -> impl Iterator<Item = u32> {
-    let domains = failure_domains(locality).max(1);
-    // An odd multiple of an even number does not exist.
-    let step = if domains.is_multiple_of(2) {
-        None
-    } else {
-        domains.checked_mul(2)
-    };
-    let floor = at_least.max(MIN_NODES);
-    // Checked: a count near u32::MAX has no valid count above it (none, not a wrapped one).
-    let first = floor
-        .div_ceil(domains)
-        .checked_mul(domains)
-        .and_then(|first| {
-            if first.is_multiple_of(2) {
-                first.checked_add(domains)
-            } else {
-                Some(first)
-            }
-        });
-    let first = step.and(first);
-    std::iter::successors(first, move |n| step.and_then(|s| n.checked_add(s)))
-}
-
-/// Equal counts per failure domain: losing any zone then loses the same share of replicas
-/// and of capacity, and the survivors take the same extra load.
-/// `min` is the fewest the survival goal allows, so that the counts suggested are valid.
-fn check_even_spread(
-    field: &str,
-    count: u32,
-    min: u32,
+/// Every count of at least `at_least`, up to [`bounds::NODES`](crate::bounds::NODES), that
+/// [`plan`] accepts over `locality` for `goal`, ascending: odd, at least 3 (5 for region
+/// survival), and keeping a majority through the loss of any failure domain.
+pub fn valid_counts(
+    at_least: u32,
     locality: &Locality,
-) -> Result<(), ModelError> {
-    let domains = failure_domains(locality);
-    if domains <= 1 || count.is_multiple_of(domains) {
-        return Ok(());
-    }
-    let what = field.rsplit('.').next().unwrap_or(field);
-    let (kind, one) = if locality.zone_count() > 0 {
-        ("zones", "zone")
-    } else {
-        ("regions", "region")
-    };
-    let fix = if domains.is_multiple_of(2) {
-        format!("an odd count cannot split evenly over {domains} {kind}: use 3 or 5 {kind}")
-    } else {
-        let below = (count / domains) * domains;
-        let lower = (below >= min && !below.is_multiple_of(2)).then_some(below);
-        let upper = smallest_count(count.max(min), locality).unwrap_or(count);
-        match lower {
-            Some(l) => format!("use {l} or {upper} {what}"),
-            None => format!("use {upper} {what}"),
-        }
-    };
-    Err(ModelError::Quorum {
-        field: field.to_owned(),
-        value: count,
-        rule: format!(
-            "{count} {what} do not split evenly over {domains} {kind}; every {one} must hold the same number"
-        ),
-        fix,
-    })
+    goal: SurvivalGoal,
+) -> impl Iterator<Item = u32> + '_ {
+    let floor = at_least.max(MIN_NODES);
+    let first = floor + u32::from(floor.is_multiple_of(2));
+    (first..=crate::bounds::NODES.max)
+        .step_by(2)
+        .filter(move |&n| judge("nodes", n, locality, goal).is_ok())
 }
 
-/// The same number of nodes in every failure domain ([`check_even_spread`] holds).
-fn spread(nodes: u32, locality: &Locality) -> Vec<Placement> {
-    let per_domain = nodes / failure_domains(locality).max(1);
+/// The count, spread and failure-domain rules, without the capacity estimate.
+fn judge(
+    field: &str,
+    nodes: u32,
+    locality: &Locality,
+    goal: SurvivalGoal,
+) -> Result<(Vec<Placement>, Tree, Vec<FailureDomain>), ModelError> {
+    check_count(field, nodes)?;
+    let rf = goal.replication_factor();
+    let kind = goal.domain_kind();
+    let (domains_field, listed) = match kind {
+        DomainKind::Zone | DomainKind::Host => ("zones", locality.zone_count()),
+        _ => ("regions", locality.regions().len()),
+    };
+    let needs_listing = match kind {
+        DomainKind::Zone | DomainKind::Host => locality.provider().has_zones(),
+        _ => true,
+    };
+    if needs_listing && listed < MIN_FAILURE_DOMAINS {
+        let (rule, fix) = if kind == DomainKind::Region {
+            (
+                format!(
+                    "surviving a region needs at least {MIN_FAILURE_DOMAINS} regions so a majority of 5 replicas remains"
+                ),
+                "add regions, or choose survival goal zone".to_owned(),
+            )
+        } else {
+            (
+                format!(
+                    "surviving a zone needs nodes in at least {MIN_FAILURE_DOMAINS} zones so a majority of 3 replicas remains"
+                ),
+                format!("list {MIN_FAILURE_DOMAINS} zones of the region"),
+            )
+        };
+        return Err(ModelError::Quorum {
+            field: domains_field.to_owned(),
+            value: u32::try_from(listed).unwrap_or(u32::MAX),
+            rule,
+            fix,
+        });
+    }
+    if nodes < rf {
+        return Err(too_few_for_replicas(field, nodes, rf));
+    }
+    let placements = spread(nodes, locality, goal);
+    let tree = Tree::new(locality.provider().as_str(), &placements);
+    let domains = failure_domains_of(&tree, kind, rf);
+    if let Some(lost) = losing_majority(&domains, rf) {
+        let holding = domains.iter().filter(|d| d.nodes > 0).count();
+        return Err(majority_lost(
+            domains_field,
+            u32::try_from(holding).unwrap_or(u32::MAX),
+            lost,
+            &domains,
+            nodes,
+            rf,
+            false,
+        ));
+    }
+    Ok((placements, tree, domains))
+}
+
+fn too_few_for_replicas(field: &str, nodes: u32, rf: u32) -> ModelError {
+    ModelError::Quorum {
+        field: field.to_owned(),
+        value: nodes,
+        rule: format!("the survival goal keeps {rf} replicas of every range, each on its own node"),
+        fix: format!("use at least {rf} nodes"),
+    }
+}
+
+/// The failure domains of `kind` in `tree`, with the most replicas of one range each holds.
+/// Leaves coarser than `kind` (a data centre without zones, under zone survival) fail host
+/// by host: each host holds at most one replica.
+fn failure_domains_of(tree: &Tree, kind: DomainKind, rf: u32) -> Vec<FailureDomain> {
+    let depth = match kind {
+        DomainKind::Provider => 1,
+        DomainKind::Region => 2,
+        DomainKind::Zone | DomainKind::Host => 3,
+    };
     let mut out = Vec::new();
-    for region in locality.regions() {
-        if region.zones.is_empty() {
-            out.push(Placement {
-                region: region.name.clone(),
-                zone: None,
-                nodes: per_domain,
+    for (g, path) in tree.groups.iter().enumerate() {
+        if path.len() == depth {
+            out.push(FailureDomain {
+                kind,
+                name: path[depth - 1].clone(),
+                nodes: tree.nodes_in(g),
+                replicas: tree.most_in(g, rf),
             });
         }
-        for zone in &region.zones {
-            out.push(Placement {
-                region: region.name.clone(),
-                zone: Some(zone.clone()),
-                nodes: per_domain,
+    }
+    for (l, path) in tree.paths.iter().enumerate() {
+        if path.len() < depth {
+            out.push(FailureDomain {
+                kind: DomainKind::Host,
+                name: path[path.len() - 1].clone(),
+                nodes: tree.nodes[l],
+                replicas: tree.nodes[l].min(1),
             });
         }
     }
     out
 }
 
+/// The domain whose loss could take a majority of a range's `rf` replicas: the one holding
+/// the most, when that is more than the `(rf - 1) / 2` a range can lose.
+fn losing_majority(domains: &[FailureDomain], rf: u32) -> Option<&FailureDomain> {
+    // The first of those holding the most (the Rego guardrails pick the same one).
+    domains
+        .iter()
+        .filter(|d| 2 * d.replicas >= rf)
+        .fold(None, |most: Option<&FailureDomain>, d| match most {
+            Some(m) if m.replicas >= d.replicas => Some(m),
+            _ => Some(d),
+        })
+}
+
+fn majority_lost(
+    field: &str,
+    value: u32,
+    lost: &FailureDomain,
+    domains: &[FailureDomain],
+    nodes: u32,
+    rf: u32,
+    // A layout given domain by domain (nodes can move), not thinledger's own even spread.
+    given: bool,
+) -> ModelError {
+    let kind = lost.kind;
+    // The fewest domains that keep each below a majority: ⌈rf ÷ ((rf - 1) ÷ 2)⌉.
+    let needed = rf.div_ceil(((rf - 1) / 2).max(1));
+    let holding = u32::try_from(domains.iter().filter(|d| d.nodes > 0).count()).unwrap_or(0);
+    let fix = if holding < needed {
+        format!("spread the nodes over at least {needed} {kind}s")
+    } else if !given && kind == DomainKind::Region {
+        // Replicas of the other regions would share a zone as often as three share this one.
+        "list at least 2 zones in every region (so its replicas need not share one), or add a region"
+            .to_owned()
+    } else if !given {
+        format!("spread the nodes over more {kind}s")
+    } else {
+        let counts = even(nodes, domains.len());
+        format!(
+            "move nodes out of {kind} {}: spread the {nodes} as evenly as possible over the {} {kind}s ({})",
+            lost.name,
+            domains.len(),
+            slashed(&counts)
+        )
+    };
+    ModelError::Quorum {
+        field: field.to_owned(),
+        value,
+        rule: format!(
+            "losing {kind} {} ({} of {nodes} nodes) would lose {} of the {rf} replicas of some ranges, a majority, and they would stop",
+            lost.name, lost.nodes, lost.replicas
+        ),
+        fix,
+    }
+}
+
+/// What losing each failure domain leaves, as plans print it, e.g. `zone us-east-1a (2 nodes):
+/// 1 of 3 replicas lost, 2 left; …`.
+pub fn losses(domains: &[FailureDomain], replication_factor: u32) -> String {
+    let rf = replication_factor;
+    domains
+        .iter()
+        .map(|d| {
+            let nodes = if d.nodes == 1 { "node" } else { "nodes" };
+            let what = if d.kind == DomainKind::Host {
+                format!("a host of {}", d.name)
+            } else {
+                format!("{} {}", d.kind, d.name)
+            };
+            format!(
+                "{what} ({} {nodes}): {} of {rf} replicas lost, {} left",
+                d.nodes,
+                d.replicas,
+                rf.saturating_sub(d.replicas)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn slashed(counts: &[u32]) -> String {
+    counts
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn explain(
+    nodes: u32,
+    goal: SurvivalGoal,
+    placements: Vec<Placement>,
+    tree: &Tree,
+    domains: Vec<FailureDomain>,
+) -> QuorumPlan {
+    explain_with(
+        nodes,
+        goal.replication_factor(),
+        goal.domain_kind(),
+        placements,
+        tree,
+        domains,
+    )
+}
+
+/// The plan, with the capacity cost of an uneven spread as advice.
+fn explain_with(
+    nodes: u32,
+    rf: u32,
+    kind: DomainKind,
+    placements: Vec<Placement>,
+    tree: &Tree,
+    domains: Vec<FailureDomain>,
+) -> QuorumPlan {
+    let (fullest, leaf) = tree.fullest_node(rf);
+    let mut advice = Vec::new();
+    if let Some(leaf) = leaf {
+        let even_share = crate::placement::NodeShare::new(u64::from(rf), u64::from(nodes));
+        let counts: Vec<u32> = domains.iter().map(|d| d.nodes).collect();
+        let most = domains.iter().map(|d| d.replicas).max().unwrap_or(0);
+        // Evenly loaded nodes that would store what this cluster can: rf ÷ fullest share.
+        let equivalent =
+            u128::from(rf) * u128::from(fullest.ranges) * 10 / u128::from(fullest.replicas.max(1));
+        let equivalent = if equivalent % 10 == 0 {
+            format!("{}", equivalent / 10)
+        } else {
+            format!("{}.{}", equivalent / 10, equivalent % 10)
+        };
+        let domains_count = domains.len();
+        // The next odd multiple of an odd number of domains spreads evenly.
+        let evenly = u32::try_from(domains_count)
+            .ok()
+            .filter(|d| d % 2 == 1)
+            .and_then(|d| {
+                let m = nodes.div_ceil(d).checked_mul(d)?;
+                if m % 2 == 0 {
+                    m.checked_add(d)
+                } else {
+                    Some(m)
+                }
+            })
+            .map(|m| format!("; {m} nodes would spread evenly"))
+            .unwrap_or_default();
+        advice.push(format!(
+            "{nodes} nodes spread unevenly over {domains_count} {kind}s ({}): losing any {kind} still leaves a majority (at most {most} of {rf} replicas of a range per {kind}), but the nodes in {} store {}% of the data each where an even spread stores {}%: disks are sized for them, and the cluster stores what {equivalent} evenly loaded nodes would{evenly}",
+            slashed(&counts),
+            tree.paths[leaf].last().map_or("", String::as_str),
+            fullest.percent(),
+            even_share.percent(),
+        ));
+    }
+    QuorumPlan {
+        nodes,
+        replication_factor: rf,
+        placements,
+        failure_domains: domains,
+        fullest_node: fullest,
+        advice,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::locality::RegionSpec;
-    use crate::provider::Provider;
+    use crate::placement::NodeShare;
     use rstest::rstest;
 
     fn aws(zones: &[&str]) -> Locality {
@@ -226,6 +512,12 @@ mod tests {
             vec![RegionSpec::new("us-east-1", zones.iter().copied())],
         )
         .unwrap()
+    }
+
+    const ABC: &[&str] = &["us-east-1a", "us-east-1b", "us-east-1c"];
+
+    fn counts(plan: &QuorumPlan) -> Vec<u32> {
+        plan.placements.iter().map(|p| p.nodes).collect()
     }
 
     #[rstest]
@@ -247,104 +539,215 @@ mod tests {
         assert!(err.contains("use 3 or 5"), "{err}");
     }
 
+    /// The verdict table: `regions` is `region:zone,zone;region:…` (a region without zones:
+    /// just its name). `tests/policy/quorum.rs` in thinledger-policy checks that the Rego
+    /// guardrails reach the verdicts of tenant validation on tenant files of the same layouts.
     #[rstest]
-    #[case(3, &[1, 1, 1])]
-    #[case(9, &[3, 3, 3])]
-    #[case(15, &[5, 5, 5])]
-    fn spread_evenly_over_three_zones(#[case] n: u32, #[case] expected: &[u32]) {
-        let plan = plan(
-            "nodes",
-            n,
-            &aws(&["us-east-1a", "us-east-1b", "us-east-1c"]),
-            SurvivalGoal::Zone,
+    #[case::three_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 3, Ok(&[1, 1, 1][..]))]
+    #[case::five_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 5, Ok(&[2, 2, 1][..]))]
+    #[case::seven_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 7, Ok(&[3, 2, 2][..]))]
+    #[case::nine_over_three_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c", SurvivalGoal::Zone, 9, Ok(&[3, 3, 3][..]))]
+    #[case::four_is_even(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b,us-east-1c",
+        SurvivalGoal::Zone,
+        4,
+        Err("nodes")
+    )]
+    #[case::one_is_too_few(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b,us-east-1c",
+        SurvivalGoal::Zone,
+        1,
+        Err("nodes")
+    )]
+    #[case::two_zones(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b",
+        SurvivalGoal::Zone,
+        3,
+        Err("zones")
+    )]
+    #[case::three_over_four_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c,us-east-1d", SurvivalGoal::Zone, 3, Ok(&[1, 1, 1, 0][..]))]
+    #[case::five_over_four_zones(Provider::Aws, "us-east-1:us-east-1a,us-east-1b,us-east-1c,us-east-1d", SurvivalGoal::Zone, 5, Ok(&[2, 1, 1, 1][..]))]
+    #[case::zones_of_two_regions(Provider::Aws, "us-east-1:us-east-1a,us-east-1b;us-west-2:us-west-2a", SurvivalGoal::Zone, 3, Ok(&[1, 1, 1][..]))]
+    #[case::five_over_three_regions(Provider::Gcp, "europe-west1:europe-west1-b,europe-west1-c,europe-west1-d;europe-west3:europe-west3-a,europe-west3-b,europe-west3-c;europe-west4:europe-west4-a,europe-west4-b,europe-west4-c", SurvivalGoal::Region, 5, Ok(&[1, 1, 0, 1, 1, 0, 1, 0, 0][..]))]
+    #[case::region_needs_five_nodes(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b;europe-west3:europe-west3-a;europe-west4:europe-west4-a",
+        SurvivalGoal::Region,
+        3,
+        Err("nodes")
+    )]
+    #[case::region_needs_three_regions(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b;europe-west3:europe-west3-a",
+        SurvivalGoal::Region,
+        5,
+        Err("regions")
+    )]
+    #[case::regions_of_one_zone_beside_one_of_three(
+        Provider::Gcp,
+        "europe-west1:europe-west1-b,europe-west1-c,europe-west1-d;europe-west3:europe-west3-a;europe-west4:europe-west4-a",
+        SurvivalGoal::Region,
+        7,
+        Err("regions")
+    )]
+    #[case::onprem_hosts(Provider::OnPrem, "dc-1", SurvivalGoal::Zone, 3, Ok(&[3][..]))]
+    #[case::onprem_data_centres(Provider::OnPrem, "dc-1;dc-2;dc-3", SurvivalGoal::Region, 5, Ok(&[2, 2, 1][..]))]
+    #[case::onprem_two_racks(
+        Provider::OnPrem,
+        "dc-1:rack-a,rack-b",
+        SurvivalGoal::Zone,
+        5,
+        Err("zones")
+    )]
+    #[case::onprem_three_racks(Provider::OnPrem, "dc-1:rack-a,rack-b,rack-c", SurvivalGoal::Zone, 5, Ok(&[2, 2, 1][..]))]
+    fn the_quorum_rule(
+        #[case] provider: Provider,
+        #[case] regions: &str,
+        #[case] goal: SurvivalGoal,
+        #[case] nodes: u32,
+        #[case] expected: Result<&[u32], &str>,
+    ) {
+        let locality = Locality::new(
+            provider,
+            regions
+                .split(';')
+                .map(|r| match r.split_once(':') {
+                    Some((name, zones)) => RegionSpec::new(name, zones.split(',')),
+                    None => RegionSpec::new(r, Vec::<String>::new()),
+                })
+                .collect(),
         )
         .unwrap();
-        let counts: Vec<u32> = plan.placements.iter().map(|p| p.nodes).collect();
-        assert_eq!(counts, expected);
-        assert_eq!(plan.replication_factor, 3);
-    }
-
-    #[rstest]
-    #[case(5, "use 3 or 9 nodes")]
-    #[case(7, "use 9 nodes")]
-    #[case(11, "use 9 or 15 nodes")]
-    fn uneven_spread_is_refused_with_the_neighbours(#[case] n: u32, #[case] fix: &str) {
-        let err = plan(
-            "nodes",
-            n,
-            &aws(&["us-east-1a", "us-east-1b", "us-east-1c"]),
-            SurvivalGoal::Zone,
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            err.contains("every zone must hold the same number"),
-            "{err}"
-        );
-        assert!(err.contains(fix), "{err}");
-    }
-
-    #[rstest]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 1, Some(3))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 4, Some(9))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 9, Some(9))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c"], 10, Some(15))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"], 3, Some(5))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"], 6, Some(15))]
-    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"], 3, None)]
-    fn smallest_count_is_odd_and_even_per_zone(
-        #[case] zones: &[&str],
-        #[case] at_least: u32,
-        #[case] expected: Option<u32>,
-    ) {
-        let loc = aws(zones);
-        assert_eq!(smallest_count(at_least, &loc), expected);
-        if let Some(n) = expected {
-            plan("nodes", n, &loc, SurvivalGoal::Zone).unwrap();
+        match (plan("nodes", nodes, &locality, goal), expected) {
+            (Ok(plan), Ok(spread)) => {
+                assert_eq!(counts(&plan), spread);
+                assert_eq!(plan.replication_factor, goal.replication_factor());
+                let most = plan.failure_domains.iter().map(|d| d.replicas).max();
+                assert!(most.unwrap() * 2 < plan.replication_factor, "{plan:?}");
+            }
+            (Err(ModelError::Quorum { field, fix, .. }), Err(want)) => {
+                assert_eq!(field, want);
+                assert!(!fix.is_empty());
+            }
+            (got, want) => panic!("{got:?}, expected {want:?}"),
         }
     }
 
     #[test]
-    fn valid_counts_step_by_odd_multiples() {
-        let loc = aws(&["us-east-1a", "us-east-1b", "us-east-1c"]);
-        let counts: Vec<u32> = valid_counts(3, &loc).take(4).collect();
-        assert_eq!(counts, [3, 9, 15, 21]);
-        // Near the top of u32: the counts that exist, then none, never a wrapped small one.
-        assert_eq!(
-            valid_counts(u32::MAX - 1, &loc).collect::<Vec<_>>(),
-            [u32::MAX]
-        );
-        let seven = aws(&[
-            "us-east-1a",
-            "us-east-1b",
-            "us-east-1c",
-            "us-east-1d",
-            "us-east-1e",
-            "us-east-1f",
-            "us-east-1g",
-        ]);
-        assert_eq!(valid_counts(u32::MAX - 1, &seven).next(), None);
+    fn an_uneven_spread_is_a_note_with_its_capacity_cost() {
+        let five = plan("nodes", 5, &aws(ABC), SurvivalGoal::Zone).unwrap();
+        assert_eq!(five.fullest_node, NodeShare::new(1, 1));
+        assert!(!five.is_even());
+        let note = &five.advice[0];
+        for part in [
+            "5 nodes spread unevenly over 3 zones (2/2/1)",
+            "at most 1 of 3 replicas",
+            "the nodes in us-east-1c store 100% of the data each where an even spread stores 60%",
+            "what 3 evenly loaded nodes would",
+            "9 nodes would spread evenly",
+        ] {
+            assert!(note.contains(part), "{part:?} missing: {note}");
+        }
+        let seven = plan("nodes", 7, &aws(ABC), SurvivalGoal::Zone).unwrap();
+        assert_eq!(seven.fullest_node, NodeShare::new(1, 2));
+        assert!(seven.advice[0].contains("what 6 evenly loaded nodes would"));
+        let nine = plan("nodes", 9, &aws(ABC), SurvivalGoal::Zone).unwrap();
+        assert!(nine.is_even() && nine.advice.is_empty());
+        assert_eq!(nine.fullest_node, NodeShare::new(1, 3));
     }
 
     #[test]
-    fn onprem_data_centres_each_hold_the_same_number() {
-        let loc = Locality::new(
+    fn the_refusal_names_the_domain_and_the_fix() {
+        let racks = Locality::new(
             Provider::OnPrem,
-            ["dc-1", "dc-2", "dc-3"]
-                .iter()
-                .map(|dc| RegionSpec::new(*dc, Vec::<String>::new()))
-                .collect(),
+            vec![RegionSpec::new("dc-1", ["rack-a", "rack-b"])],
         )
         .unwrap();
-        let err = plan("nodes", 5, &loc, SurvivalGoal::Region)
+        let err = plan("nodes", 5, &racks, SurvivalGoal::Zone)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("over 3 regions"), "{err}");
-        let ok = plan("nodes", 9, &loc, SurvivalGoal::Region).unwrap();
+        assert_eq!(
+            err,
+            "zones = 2: losing zone rack-a (3 of 5 nodes) would lose 2 of the 3 replicas of some ranges, a majority, and they would stop. Fix: spread the nodes over at least 3 zones"
+        );
+    }
+
+    #[test]
+    fn a_layout_over_providers_is_judged_provider_by_provider() {
+        let layout = |counts: [u32; 3]| {
+            vec![
+                Placement::new("us-east-1", Some("us-east-1a".into()), counts[0]).on(Provider::Aws),
+                Placement::new("eastus", Some("eastus-1".into()), counts[1]).on(Provider::Azure),
+                Placement::new("dc-1", None, counts[2]).on(Provider::OnPrem),
+            ]
+        };
+        let ok = check_placements(
+            "nodes",
+            Provider::Aws,
+            layout([2, 2, 1]),
+            DomainKind::Provider,
+            5,
+        )
+        .unwrap();
+        let names: Vec<(&str, u32)> = ok
+            .failure_domains
+            .iter()
+            .map(|d| (d.name.as_str(), d.replicas))
+            .collect();
+        assert_eq!(names, [("aws", 2), ("azure", 2), ("onprem", 1)]);
+        let err = check_placements(
+            "nodes",
+            Provider::Aws,
+            layout([3, 1, 1]),
+            DomainKind::Provider,
+            5,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            ok.placements
-                .iter()
-                .all(|p| p.nodes == 3 && p.zone.is_none())
+            err.contains("losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas"),
+            "{err}"
+        );
+        assert!(err.contains("Fix: move nodes out of provider aws: spread the 5 as evenly as possible over the 3 providers (2/2/1)"), "{err}");
+    }
+
+    #[rstest]
+    #[case(ABC, SurvivalGoal::Zone, 1, Some(3))]
+    #[case(ABC, SurvivalGoal::Zone, 4, Some(5))]
+    #[case(ABC, SurvivalGoal::Zone, 9, Some(9))]
+    #[case(ABC, SurvivalGoal::Zone, 10, Some(11))]
+    #[case(&["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"], SurvivalGoal::Zone, 3, Some(3))]
+    #[case(&["us-east-1a", "us-east-1b"], SurvivalGoal::Zone, 3, None)]
+    #[case(ABC, SurvivalGoal::Zone, 1000, None)]
+    fn smallest_count_is_odd_and_keeps_a_majority(
+        #[case] zones: &[&str],
+        #[case] goal: SurvivalGoal,
+        #[case] at_least: u32,
+        #[case] expected: Option<u32>,
+    ) {
+        let loc = aws(zones);
+        assert_eq!(smallest_count(at_least, &loc, goal), expected);
+        if let Some(n) = expected {
+            plan("nodes", n, &loc, goal).unwrap();
+        }
+    }
+
+    #[test]
+    fn valid_counts_are_the_odd_counts_up_to_the_bound() {
+        let loc = aws(ABC);
+        let counts: Vec<u32> = valid_counts(3, &loc, SurvivalGoal::Zone).take(4).collect();
+        assert_eq!(counts, [3, 5, 7, 9]);
+        // The bound ends the counts: none above it, never a wrapped small one.
+        assert_eq!(
+            valid_counts(998, &loc, SurvivalGoal::Zone).collect::<Vec<_>>(),
+            [999]
+        );
+        assert_eq!(
+            valid_counts(u32::MAX - 1, &loc, SurvivalGoal::Zone).next(),
+            None
         );
     }
 
@@ -368,18 +771,13 @@ mod tests {
         )
         .unwrap();
         let plan = plan("nodes", 3, &loc, SurvivalGoal::Zone).unwrap();
-        assert_eq!(
-            plan.placements,
-            vec![Placement {
-                region: "dc-1".into(),
-                zone: None,
-                nodes: 3
-            }]
-        );
+        assert_eq!(plan.placements, vec![Placement::new("dc-1", None, 3)]);
+        assert_eq!(plan.failure_domains[0].kind, DomainKind::Host);
+        assert_eq!(plan.failure_domains[0].replicas, 1);
     }
 
     #[test]
-    fn region_survival_needs_three_regions_and_five_nodes() {
+    fn region_survival_spreads_over_regions_then_zones() {
         let regions = |n: usize| {
             let names = ["europe-west1", "europe-west3", "europe-west4"];
             Locality::new(
@@ -395,9 +793,26 @@ mod tests {
         };
         assert!(plan("nodes", 5, &regions(2), SurvivalGoal::Region).is_err());
         assert!(plan("nodes", 3, &regions(3), SurvivalGoal::Region).is_err());
-        let ok = plan("nodes", 9, &regions(3), SurvivalGoal::Region).unwrap();
-        assert_eq!(ok.replication_factor, 5);
-        assert_eq!(ok.placements.iter().map(|p| p.nodes).sum::<u32>(), 9);
+        let five = plan("nodes", 5, &regions(3), SurvivalGoal::Region).unwrap();
+        let per_region: Vec<(&str, u32, u32)> = five
+            .failure_domains
+            .iter()
+            .map(|d| (d.name.as_str(), d.nodes, d.replicas))
+            .collect();
+        assert_eq!(
+            per_region,
+            [
+                ("europe-west1", 2, 2),
+                ("europe-west3", 2, 2),
+                ("europe-west4", 1, 1)
+            ]
+        );
+        // Five replicas on five nodes: every node stores every range, an even load.
+        assert!(five.is_even() && five.advice.is_empty(), "{five:?}");
+        let nine = plan("nodes", 9, &regions(3), SurvivalGoal::Region).unwrap();
+        assert_eq!(nine.replication_factor, 5);
+        assert_eq!(counts(&nine), [1; 9]);
+        assert_eq!(nine.fullest_node, NodeShare::new(5, 9));
     }
 
     #[test]

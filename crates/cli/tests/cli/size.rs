@@ -247,21 +247,71 @@ fn tenant_regions_and_zones_set_the_placements() {
     );
 }
 
-#[test]
-fn node_counts_that_do_not_split_evenly_over_the_zones_are_refused() {
-    let placed = [
+/// The runbook's odd increments: 5 and 7 nodes over three zones keep a majority through the
+/// loss of any zone (2/2/1 and 3/2/2), and 5 nodes over three regions survive a region. The
+/// plan explains the placement: what losing each zone or region leaves, and the capacity cost
+/// of an uneven spread.
+#[rstest]
+#[case::aws_5_nodes("aws_prod_8x32_5_nodes", "aws", "5", "zone", &[2, 2, 1])]
+#[case::aws_7_nodes("aws_prod_8x32_7_nodes", "aws", "7", "zone", &[3, 2, 2])]
+#[case::gcp_5_nodes_region("gcp_prod_8x32_5_nodes_region", "gcp", "5", "region", &[1, 1, 0, 1, 1, 0, 1, 0, 0])]
+fn odd_node_counts_are_placed_and_explained(
+    #[case] name: &str,
+    #[case] provider: &str,
+    #[case] nodes: &str,
+    #[case] survive: &str,
+    #[case] spread: &[u64],
+) {
+    let args = [
+        "--provider",
+        provider,
+        "--tier",
+        "prod",
+        "--vcpu",
+        "8",
+        "--memory",
+        "32GiB",
         "--nodes",
-        "5",
-        "--regions",
-        "us-east-1",
-        "--zones",
-        "us-east-1a,us-east-1b,us-east-1c",
+        nodes,
+        "--survive",
+        survive,
     ];
+    let plan = json(&args);
+    let c = &plan["cockroachdb"];
+    let placed: Vec<u64> = c["placements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["nodes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(placed, spread);
+    let rf = c["replication_factor"].as_u64().unwrap();
+    for domain in c["failure_domains"].as_array().unwrap() {
+        assert_eq!(domain["kind"], survive);
+        // Losing the domain leaves a majority.
+        assert!(2 * domain["replicas"].as_u64().unwrap() < rf, "{domain}");
+    }
+    insta::assert_json_snapshot!(format!("{name}_json"), plan);
+    insta::assert_snapshot!(format!("{name}_table"), stdout(&args));
+}
+
+#[test]
+fn an_even_node_count_is_refused_naming_the_field_the_rule_and_the_fix() {
+    on_aws(&["--vcpu", "8", "--memory", "32GiB", "--nodes", "4"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "nodes = 4: counts must be odd: 4 tolerates no more failures than 3 and can split a vote in half. Fix: use 3 or 5",
+        ));
+}
+
+#[test]
+fn two_zones_cannot_survive_a_zone() {
+    let placed = ["--regions", "us-east-1", "--zones", "us-east-1a,us-east-1b"];
     ledger_size(&[&AWS_PROD_8X32[..], &placed].concat())
-    .code(2)
-    .stderr(predicate::str::contains(
-        "nodes = 5: 5 nodes do not split evenly over 3 zones; every zone must hold the same number. Fix: use 3 or 9 nodes",
-    ));
+        .code(2)
+        .stderr(predicate::str::contains(
+            "zones = 2: surviving a zone needs nodes in at least 3 zones so a majority of 3 replicas remains. Fix: list 3 zones of the region",
+        ));
 }
 
 #[test]

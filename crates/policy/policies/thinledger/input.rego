@@ -224,3 +224,53 @@ problems contains bad(t, concat(".", [part, "resources.cpu"]), v, cpu_expected) 
 	v != null
 	not lib.cpu(v)
 }
+
+# ------------------------------------------------------------------ tenant layout (topology.quorum)
+
+problems contains bad(t, concat(".", path), v, count_expected) if {
+	some t in lib.tenants
+	some path in [["cockroachdb", "nodes"], ["redpanda", "brokers"]]
+	v := object.get(t.doc, path, null)
+	v != null
+	not lib.is_count(v)
+}
+
+problems contains bad(t, concat(".", path), v, "a string") if {
+	some t in lib.tenants
+	some path in [["survival"], ["redpanda", "region"]]
+	v := object.get(t.doc, path, "")
+	not is_string(v)
+}
+
+problems contains bad(t, "regions", v, "an array of regions") if {
+	some t in lib.tenants
+	v := object.get(t.doc, "regions", [])
+	not is_array(v)
+}
+
+problems contains bad(t, sprintf("regions[%d]", [i]), r, "an object with a name and zones") if {
+	some t in lib.tenants
+	some i, r in lib.as_array(object.get(t.doc, "regions", []))
+	not is_object(r)
+}
+
+problems contains bad(t, sprintf("regions[%d].name", [i]), v, "a string") if {
+	some t in lib.tenants
+	some i, r in lib.as_array(object.get(t.doc, "regions", []))
+	v := object.get(lib.as_object(r), "name", "")
+	not is_string(v)
+}
+
+problems contains bad(t, sprintf("regions[%d].zones", [i]), v, "an array of strings") if {
+	some t in lib.tenants
+	some i, r in lib.as_array(object.get(t.doc, "regions", []))
+	v := object.get(lib.as_object(r), "zones", [])
+	not strings_only(v)
+}
+
+strings_only(v) if {
+	is_array(v)
+	every z in v {
+		is_string(z)
+	}
+}

@@ -1,6 +1,7 @@
 # Topology: production ledger databases keep quorum through the loss of a node — required
 # pod anti-affinity, a PodDisruptionBudget of one, odd node counts of 3 or more, and
-# replication factor 3 or more for Redpanda topics.
+# replication factor 3 or more for Redpanda topics — and tenant files keep quorum through the
+# loss of a failure domain of their survival goal (the quorum rule, below).
 package thinledger.topology
 
 import data.thinledger.lib
@@ -140,9 +141,9 @@ bad_count(n) if {
 
 count_problem(n) := sprintf("%v nodes: a quorum needs at least 3", [n]) if {
 	n < 3
-} else := sprintf("%v nodes is even: an even count tolerates no more failures than the odd count below it and can split evenly between zones", [n])
+} else := sprintf("%v nodes is even: an even count tolerates no more failures than the odd count below it and can split a vote in half", [n])
 
-count_remediation := "Use an odd count of 3 or more: 3 to survive a node or zone, 5 recommended for multi-region."
+count_remediation := "Use an odd count of 3 or more (3, 5, 7…): 3 to survive a node or zone, 5 recommended for multi-region."
 
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
 	some m in production_db_workloads
@@ -212,4 +213,214 @@ deny contains lib.finding(
 	rf := p.after.replication_factor
 	lib.is_count(rf)
 	rf < min_replication
+}
+
+# ---------------------------------------------------------------------------------------------
+# Tenant files: the quorum rule of crates/topology's quorum module, over the spread thinledger
+# computes for the file's regions and zones. Any tier: tenant validation refuses these files
+# whatever the tier. The figures are thinledger_topology::quorum::RULES (a test keeps them
+# equal) and the tenant files under tests/fixtures/quorum are the verdict table both reach.
+#
+# 1. Counts are odd and at least 3.
+# 2. Zone survival on a cloud needs 3 listed zones; region survival 3 regions and 5 nodes.
+# 3. Nodes spread as evenly as possible over the goal's failure domains (zones; or regions,
+#    then their zones), the first taking the remainder.
+# 4. Replicas go one at a time where they share the fewest locality tiers with those already
+#    placed (CockroachDB's diversity score; Redpanda's racks), one per node. A domain that can
+#    end up with half the replicas or more (ties resolved in its favour) loses quorum with it.
+#
+# Booleans become counts with count([1 | condition]), so every engine computes the same.
+# ---------------------------------------------------------------------------------------------
+
+quorum_rules := {
+	"min_nodes": 3,
+	"min_failure_domains": 3,
+	"zone_replication_factor": 3,
+	"region_replication_factor": 5,
+}
+
+replication_factor("zone") := quorum_rules.zone_replication_factor
+
+replication_factor("region") := quorum_rules.region_replication_factor
+
+tenant_regions(doc) := [r |
+	some r in lib.as_array(object.get(doc, "regions", []))
+	is_object(r)
+]
+
+region_zones(r) := lib.as_array(object.get(r, "zones", []))
+
+cloud_provider(doc) if not lib.provider_name(object.get(doc, "provider", "")) in {"onprem", "on-prem"}
+
+# Slot i's share of n over k slots, as even as possible: the first n - k × ⌊n/k⌋ take one more.
+share_of(n, k, i) := base + count([1 | i < n - k * base]) if base := floor(n / k)
+
+# The places nodes go, in order: each listed zone, or the region when it lists none; each
+# {"i": region index, "j": zone index (-1 without zones), "nodes": count}.
+flat_places(regions) := sort([[i, j] |
+	some i, r in regions
+	some j in zone_indices(r)
+])
+
+zone_indices(r) := [-1] if count(region_zones(r)) == 0
+
+zone_indices(r) := numbers.range(0, count(region_zones(r)) - 1) if count(region_zones(r)) > 0
+
+places("zone", regions, n) := [{"i": at[0], "j": at[1], "nodes": share_of(n, count(flat), k)} |
+	flat := flat_places(regions)
+	some k, at in flat
+]
+
+places("region", regions, n) := [{"i": at[0], "j": at[1], "nodes": zone_share(per_region, regions[at[0]], at[1])} |
+	some at in flat_places(regions)
+	per_region := share_of(n, count(regions), at[0])
+]
+
+zone_share(n, _, j) := n if j < 0
+
+zone_share(n, r, j) := share_of(n, count(region_zones(r)), j) if j >= 0
+
+# Locality tiers two places share below the provider: none, the region, or the zone too.
+shared_tiers(a, b) := count([1 | a.i == b.i]) + count([1 | a.i == b.i; a.j == b.j; a.j >= 0])
+
+# One replica more, on the place with a free node that shares the fewest tiers with the
+# replicas placed so far; ties to the places `inside` marks (1), then to the first.
+place_one(ps, inside, x) := y if {
+	candidates := [[cost, 1 - inside[k], k] |
+		some k, p in ps
+		x[k] < p.nodes
+		cost := sum([c | some m, q in ps; c := x[m] * shared_tiers(p, q)])
+	]
+	count(candidates) > 0
+	best := min(candidates)
+	y := [v |
+		some k, n in x
+		v := n + count([1 | k == best[2]])
+	]
+} else := x
+
+# The replicas of one range per place, placed in favour of the places `inside` marks.
+range_replicas(ps, rf, inside) := {3: x3, 5: x5}[rf] if {
+	x1 := place_one(ps, inside, [0 | some _ in ps])
+	x2 := place_one(ps, inside, x1)
+	x3 := place_one(ps, inside, x2)
+	x4 := place_one(ps, inside, x3)
+	x5 := place_one(ps, inside, x4)
+}
+
+# The goal's failure domains, in order: [name, marks of the places in it].
+domains("zone", regions, ps) := [[region_zones(regions[p.i])[p.j], inside] |
+	some p in ps
+	p.j >= 0
+	inside := [count([1 | q.i == p.i; q.j == p.j]) | some q in ps]
+]
+
+domains("region", regions, ps) := [[object.get(r, "name", ""), inside] |
+	some i, r in regions
+	inside := [count([1 | q.i == i]) | some q in ps]
+]
+
+# Failure domains holding nodes: places (a data centre without zones counts once, as
+# thinledger_topology lists its hosts), or regions.
+domains_holding("zone", ps) := count([p | some p in ps; p.nodes > 0])
+
+domains_holding("region", ps) := count({p.i | some p in ps; p.nodes > 0})
+
+# The first failure domain holding the most replicas, when that is half of them or more:
+# [-replicas, index, name, nodes].
+majority_lost(goal, regions, ps, rf) := min(held) if {
+	held := [[0 - most, k, d[0], nodes] |
+		some k, d in domains(goal, regions, ps)
+		x := range_replicas(ps, rf, d[1])
+		most := sum([r | some m, r in x; d[1][m] == 1])
+		2 * most >= rf
+		nodes := sum([c | some m, p in ps; d[1][m] == 1; c := p.nodes])
+	]
+	count(held) > 0
+}
+
+domains_field("zone") := "zones"
+
+domains_field("region") := "regions"
+
+majority_fix(goal, ps) := sprintf("spread the nodes over at least 3 %ss", [goal]) if {
+	domains_holding(goal, ps) < quorum_rules.min_failure_domains
+} else := "list at least 2 zones in every region (so its replicas need not share one), or add a region" if {
+	goal == "region"
+} else := sprintf("spread the nodes over more %ss", [goal])
+
+# The first problem of a count `n` (field `field`) over `regions` for `goal`, as
+# thinledger_topology::quorum::plan reports it: {field, value, rule, fix}.
+quorum_problem(field, n, goal, doc, regions) := p if {
+	n < quorum_rules.min_nodes
+	p := {"field": field, "value": n, "rule": "at least 3 are needed to keep a Raft majority through the loss of one", "fix": "use 3 (or 5 to survive two failures)"}
+} else := p if {
+	lib.is_even(n)
+	p := {"field": field, "value": n, "rule": sprintf("counts must be odd: %v tolerates no more failures than %v and can split a vote in half", [n, n - 1]), "fix": sprintf("use %v or %v", [n - 1, n + 1])}
+} else := p if {
+	goal == "zone"
+	cloud_provider(doc)
+	listed := count([z | some r in regions; some z in region_zones(r)])
+	listed < quorum_rules.min_failure_domains
+	p := {"field": "zones", "value": listed, "rule": "surviving a zone needs nodes in at least 3 zones so a majority of 3 replicas remains", "fix": "list 3 zones of the region"}
+} else := p if {
+	goal == "region"
+	count(regions) < quorum_rules.min_failure_domains
+	p := {"field": "regions", "value": count(regions), "rule": "surviving a region needs at least 3 regions so a majority of 5 replicas remains", "fix": "add regions, or choose survival goal zone"}
+} else := p if {
+	n < replication_factor(goal)
+	p := {"field": field, "value": n, "rule": sprintf("the survival goal keeps %v replicas of every range, each on its own node", [replication_factor(goal)]), "fix": sprintf("use at least %v nodes", [replication_factor(goal)])}
+} else := p if {
+	rf := replication_factor(goal)
+	ps := places(goal, regions, n)
+	lost := majority_lost(goal, regions, ps, rf)
+	p := {
+		"field": domains_field(goal),
+		"value": domains_holding(goal, ps),
+		"rule": sprintf("losing %s %s (%v of %v nodes) would lose %v of the %v replicas of some ranges, a majority, and they would stop", [goal, lost[2], lost[3], n, 0 - lost[0], rf]),
+		"fix": majority_fix(goal, ps),
+	}
+}
+
+# Each tenant's problems: [tenant, {field, value, rule, fix}].
+# CockroachDB: the file's node count over its regions and zones.
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	n := object.get(t.doc, ["cockroachdb", "nodes"], null)
+	lib.is_count(n)
+	goal := object.get(t.doc, "survival", "zone")
+	goal in {"zone", "region"}
+	q := quorum_problem("cockroachdb.nodes", n, goal, t.doc, tenant_regions(t.doc))
+	p := object.union(q, {"field": cockroach_field(q.field)})
+}
+
+cockroach_field(f) := "regions[0].zones" if f == "zones"
+
+cockroach_field(f) := f if f != "zones"
+
+# Redpanda: its brokers over the zones of its one region (zone survival, 3 replicas).
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	n := object.get(t.doc, ["redpanda", "brokers"], 3)
+	lib.is_count(n)
+	regions := tenant_regions(t.doc)
+	count(regions) > 0
+	name := object.get(t.doc, ["redpanda", "region"], object.get(regions[0], "name", ""))
+	some r in regions
+	object.get(r, "name", "") == name
+	q := quorum_problem("redpanda.brokers", n, "zone", t.doc, [r])
+	p := redpanda_problem(q, name)
+}
+
+redpanda_problem(q, region) := object.union(q, {"field": "redpanda.region", "value": region}) if q.field == "zones"
+
+redpanda_problem(q, _) := q if q.field != "zones"
+
+deny contains lib.finding(
+	"topology.quorum",
+	tp[0],
+	sprintf("%s = %v: %s", [tp[1].field, tp[1].value, tp[1].rule]),
+	sprintf("Fix: %s.", [tp[1].fix]),
+) if {
+	some tp in tenant_quorum
 }

@@ -10,6 +10,7 @@ use thinledger_policy::{InputSet, PolicyError, PolicySet, Report, Severity};
 mod inputs;
 mod large_plan;
 mod opa;
+mod quorum;
 
 pub(crate) fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -77,6 +78,9 @@ fn empty_input_has_no_findings() {
 #[case::no_pdb(&["k8s/crdb-no-pdb.yaml"], "topology.pdb", Severity::Deny, &["StatefulSet/ledger-acme-bank/cockroachdb"])]
 #[case::even_replicas(&["k8s/crdb-4-replicas.yaml"], "topology.node_count", Severity::Deny, &["StatefulSet/ledger-acme-bank/cockroachdb"])]
 #[case::crdbcluster_even(&["k8s/crdbcluster-4-nodes.yaml"], "topology.node_count", Severity::Deny, &["CrdbCluster/ledger-acme-bank/cockroachdb"])]
+#[case::tenant_even_nodes(&["quorum/aws-4-nodes.yaml"], "topology.quorum", Severity::Deny, &["tenant/acme-bank"])]
+#[case::tenant_two_racks(&["quorum/onprem-2-racks.yaml"], "topology.quorum", Severity::Deny, &["tenant/acme-bank", "tenant/acme-bank"])]
+#[case::tenant_region_of_one_zone(&["quorum/gcp-region-one-zone-regions.yaml"], "topology.quorum", Severity::Deny, &["tenant/acme-bank"])]
 #[case::topic_rf1(&["k8s/topic-rf1.yaml"], "topology.replication_factor", Severity::Deny, &["Topic/ledger-acme-bank/ledger-events"])]
 #[case::tf_topic_rf1(&["terraform/topic-rf1.json", "k8s/tenant-aws.yaml"], "topology.replication_factor", Severity::Deny, &["redpanda_topic.ledger_events"])]
 // identity
@@ -130,6 +134,9 @@ fn rule_fires(
 #[case::tenant_8vcpu(&["production/aws/tenant.yaml"], "sizing.min_vcpu")]
 #[case::cache_sized(&["k8s/crdb-cache-sized.yaml"], "sizing.memory_flags")]
 #[case::five_replicas(&["k8s/crdb-5-replicas.yaml"], "topology.node_count")]
+#[case::tenant_5_nodes(&["quorum/aws-5-nodes.yaml"], "topology.quorum")]
+#[case::tenant_7_nodes(&["quorum/aws-7-nodes.yaml"], "topology.quorum")]
+#[case::tenant_5_nodes_3_regions(&["quorum/gcp-region-5-nodes.yaml"], "topology.quorum")]
 #[case::topic_rf3(&["k8s/topic-rf3.yaml"], "topology.replication_factor")]
 #[case::tf_topic_rf3(&["terraform/topic-rf3.json", "k8s/tenant-aws.yaml"], "topology.replication_factor")]
 #[case::tf_topic_not_production(&["terraform/topic-rf1.json"], "topology.replication_factor")]

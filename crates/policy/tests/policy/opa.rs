@@ -80,7 +80,7 @@ fn add_text(set: &mut InputSet, name: &str, text: &str) {
 /// Every fixture on its own, each production folder, and the pairs the rule tests use.
 fn fixture_cases() -> Vec<Case> {
     let mut cases = Vec::new();
-    for dir in ["k8s", "terraform"] {
+    for dir in ["k8s", "terraform", "quorum"] {
         for path in files_in(dir) {
             let name = rel(&path);
             cases.push(Case {

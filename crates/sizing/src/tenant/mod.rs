@@ -91,8 +91,9 @@ pub fn tenant_sizing_options(tenant: &Tenant) -> SizingOptions {
 }
 
 /// Runs the calculator on the tenant's shape or workload, with its locality, storage class
-/// and Redpanda settings. The calculator applies the model's quorum rules, so the node count
-/// it returns (given or computed) is one the tenant's zones split evenly.
+/// and Redpanda settings. The calculator applies the model's quorum rule, so the node count
+/// it returns (given or computed) keeps a majority through the loss of any of the tenant's
+/// failure domains.
 ///
 /// Fails when the file gives neither a node shape nor a workload, when the calculator
 /// refuses, or when the plan needs another storage class than the file names.

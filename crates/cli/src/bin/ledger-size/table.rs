@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use thinledger_sizing::{NodeFit, SizingMode, SizingPlan};
-use thinledger_topology::Placement;
+use thinledger_topology::{Placement, quorum};
 
 const LABEL: usize = 18;
 
@@ -13,10 +13,7 @@ fn row(out: &mut String, label: &str, value: impl AsRef<str>) {
 
 fn placements(list: &[Placement]) -> String {
     list.iter()
-        .map(|p| match &p.zone {
-            Some(zone) => format!("{zone}: {}", p.nodes),
-            None => format!("{}: {}", p.region, p.nodes),
-        })
+        .map(|p| format!("{}: {}", p.name(), p.nodes))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -87,6 +84,11 @@ pub fn render(plan: &SizingPlan) -> String {
     row(&mut out, "placement", placements(&c.placements));
     row(
         &mut out,
+        "if one fails",
+        quorum::losses(&c.failure_domains, c.replication_factor),
+    );
+    row(
+        &mut out,
         "cpu",
         format!(
             "{} per node (requests = limits, {} QoS)",
@@ -153,6 +155,11 @@ pub fn render(plan: &SizingPlan) -> String {
         ),
     );
     row(&mut out, "placement", placements(&r.placements));
+    row(
+        &mut out,
+        "if one fails",
+        quorum::losses(&r.failure_domains, r.replication_factor),
+    );
     row(
         &mut out,
         "cpu",
