@@ -88,6 +88,10 @@ impl RepositoryJob {
         if let Some(a) = &s.azure_account {
             builder = builder.with_azure_account(a);
         }
+        let encryption = s.encryption("store")?;
+        if !encryption.is_empty() {
+            builder = builder.with_encryption(encryption);
+        }
         if let Some(id) = &self.spec.identity {
             builder = builder.with_identity(id.clone());
         }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::encryption::EncryptionOptions;
+
 /// How transient failures are retried (cloud stores only; a local folder does not retry).
 ///
 /// Retried: connection errors, timeouts, HTTP 408, 429 and 5xx, for every request the store
@@ -79,6 +81,9 @@ pub struct StoreOptions {
     /// S3 only: send `If-None-Match: *` for create-only writes. Turn off only for an
     /// S3-compatible server that rejects it; create-only writes then fail as unsupported.
     pub s3_conditional_put: bool,
+    /// Server-side encryption every object is written with (unset: the bucket's default);
+    /// see [`EncryptionOptions`].
+    pub encryption: EncryptionOptions,
 }
 
 impl Default for StoreOptions {
@@ -95,6 +100,7 @@ impl Default for StoreOptions {
             request_timeout: Duration::from_secs(300),
             local_fsync: true,
             s3_conditional_put: true,
+            encryption: EncryptionOptions::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Stores against real servers on loopback (started by scripts/test.sh; see services.rs).
 
 mod conformance;
+mod encryption;
 mod identity;
 mod secrets;
 pub(crate) mod services;
