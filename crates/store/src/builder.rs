@@ -15,7 +15,7 @@ use super::credentials::{EnvVars, StoreCredentials};
 use super::encryption::EncryptionOptions;
 use super::error::{Invalid, StoreError};
 use super::location::{self, StoreKind, StoreLocation, UrlSettings};
-use super::options::{RetryOptions, StoreOptions};
+use super::options::{ObjectLockOptions, RetryOptions, StoreOptions};
 use super::secret::{REDACTED, Secret};
 
 /// Builds a [`Store`] from a URL, options and credentials.
@@ -136,6 +136,13 @@ impl StoreBuilder {
     /// [`EncryptionOptions::sse_kms`].
     pub fn with_sse_kms(self, key_id: impl Into<String>) -> Self {
         self.with_encryption(EncryptionOptions::sse_kms(key_id))
+    }
+
+    /// S3 Object Lock retention on every object written except lock files; see
+    /// [`StoreOptions::object_lock`]. Other stores refuse it at [`StoreBuilder::build`].
+    pub fn with_object_lock(mut self, lock: ObjectLockOptions) -> Self {
+        self.options.object_lock = Some(lock);
+        self
     }
 
     /// Explicit credentials (they win over an identity binding and the environment).
@@ -343,6 +350,24 @@ impl StoreBuilder {
                     endpoint.clone(),
                     "plain http sends data and request signatures unencrypted; only loopback endpoints use it by default",
                     "use https://, or set allow_http=true for a network you trust",
+                ));
+            }
+        }
+        if let Some(lock) = &options.object_lock {
+            if kind != StoreKind::S3 {
+                return Err(StoreError::invalid(
+                    "option.object_lock",
+                    lock.mode.as_str(),
+                    format!("object-lock retention is implemented for s3:// stores, and this is a {kind} store"),
+                    "use an S3 bucket with Object Lock enabled, or use the provider's immutability policy on the container or bucket",
+                ));
+            }
+            if lock.retain.is_zero() {
+                return Err(StoreError::invalid(
+                    "option.object_lock.retain",
+                    "0s",
+                    "a retention is at least one second",
+                    "give a duration such as 30d",
                 ));
             }
         }

@@ -187,9 +187,20 @@ pub(crate) fn build_s3(
         }
     }
     let store = b
+        .clone()
         .build()
         .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
-    Ok(Arc::new(store))
+    match options.object_lock {
+        Some(lock) => Ok(Arc::new(super::forward::Forward(
+            super::object_lock::ObjectLockStore::new(
+                store,
+                b,
+                enabled::client_options(resolved),
+                lock,
+            ),
+        ))),
+        None => Ok(Arc::new(store)),
+    }
 }
 
 #[cfg(not(feature = "s3"))]

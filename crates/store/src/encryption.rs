@@ -120,6 +120,34 @@ impl EncryptionOptions {
         }
     }
 
+    /// The settings a tenant file's `backup.encryption` section asks for (validated with the
+    /// tenant: one field, the provider's).
+    ///
+    /// ```
+    /// use thinledger_store::{EncryptionOptions, SseMode};
+    /// use thinledger_topology::BackupEncryptionSpec;
+    ///
+    /// let mut spec = BackupEncryptionSpec::default();
+    /// spec.kms_key_id = Some("alias/ledger".into());
+    /// let options = EncryptionOptions::from_tenant(&spec);
+    /// assert_eq!(options.server_side_encryption, Some(SseMode::Kms));
+    /// assert_eq!(options.sse_kms_key_id.as_deref(), Some("alias/ledger"));
+    /// ```
+    pub fn from_tenant(spec: &thinledger_topology::BackupEncryptionSpec) -> Self {
+        let mode = if spec.dsse {
+            SseMode::DsseKms
+        } else {
+            SseMode::Kms
+        };
+        EncryptionOptions {
+            server_side_encryption: spec.kms_key_id.as_ref().map(|_| mode),
+            sse_kms_key_id: spec.kms_key_id.clone(),
+            encryption_scope: spec.encryption_scope.clone(),
+            kms_key_name: spec.kms_key_name.clone(),
+            ..EncryptionOptions::default()
+        }
+    }
+
     /// Whether nothing is set.
     pub fn is_empty(&self) -> bool {
         self == &EncryptionOptions::default()

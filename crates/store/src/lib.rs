@@ -99,7 +99,10 @@ mod forward;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod local;
+mod lock_policy;
 mod location;
+#[cfg(feature = "s3")]
+mod object_lock;
 mod options;
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 mod refusal;
@@ -114,6 +117,9 @@ pub use credentials::{
 pub use encryption::{EncryptionOptions, SseMode};
 pub use error::{Invalid, InvalidInput, StoreError};
 pub use local::{DIR_MODE, FILE_MODE};
+pub use lock_policy::OBJECT_LOCK_POLICY;
 pub use location::{StoreKind, StoreLocation};
-pub use options::{DEFAULT_MAX_IN_FLIGHT, RetryOptions, StoreOptions};
+pub use options::{
+    DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
+};
 pub use secret::{REDACTED, Secret, scrub};

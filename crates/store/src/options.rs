@@ -84,6 +84,46 @@ pub struct StoreOptions {
     /// Server-side encryption every object is written with (unset: the bucket's default);
     /// see [`EncryptionOptions`].
     pub encryption: EncryptionOptions,
+    /// S3 only: Object Lock retention on every object written except lock files (the bucket
+    /// must have Object Lock enabled). Unset: no retention is asked for.
+    pub object_lock: Option<ObjectLockOptions>,
+}
+
+/// S3 Object Lock retention mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObjectLockMode {
+    /// Users with `s3:BypassGovernanceRetention` may still delete or shorten the retention.
+    Governance,
+    /// Nobody, not even the account's root user, can delete the object before the date.
+    Compliance,
+}
+
+impl ObjectLockMode {
+    /// The header value: `GOVERNANCE` or `COMPLIANCE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectLockMode::Governance => "GOVERNANCE",
+            ObjectLockMode::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// Object Lock retention for every object a store writes, lock files excepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ObjectLockOptions {
+    /// Governance or compliance.
+    pub mode: ObjectLockMode,
+    /// How long each object is retained from its upload (at least; see the store docs).
+    pub retain: Duration,
+}
+
+impl ObjectLockOptions {
+    /// `mode` retention for `retain` after each upload.
+    pub fn new(mode: ObjectLockMode, retain: Duration) -> Self {
+        ObjectLockOptions { mode, retain }
+    }
 }
 
 impl Default for StoreOptions {
@@ -101,6 +141,7 @@ impl Default for StoreOptions {
             local_fsync: true,
             s3_conditional_put: true,
             encryption: EncryptionOptions::default(),
+            object_lock: None,
         }
     }
 }

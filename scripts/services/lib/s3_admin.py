@@ -7,8 +7,13 @@ THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION; moto accepts any key pa
     create-key                 a KMS key on the same endpoint; prints its ARN
     deny-puts BUCKET           creates BUCKET (unless it exists) with a policy that denies
                                every PutObject
+    lock-bucket BUCKET         creates BUCKET with Object Lock enabled (and so versioning)
     heads BUCKET PREFIX        one JSON object per line: each object under PREFIX with the
-                               encryption headers HeadObject reports
+                               encryption and object-lock headers HeadObject reports
+    delete-versions BUCKET PREFIX
+                               tries to delete every version under PREFIX for good (with its
+                               version id, no governance bypass); prints {"deleted": N,
+                               "refused": M}
 """
 
 import json
@@ -59,6 +64,32 @@ def deny_puts(bucket):
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
+def lock_bucket(bucket):
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+
+
+def delete_versions(bucket, prefix):
+    s3 = client("s3")
+    deleted = refused = 0
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for version in page.get("Versions", []):
+            try:
+                s3.delete_object(
+                    Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]
+                )
+                deleted += 1
+            except s3.exceptions.ClientError as e:
+                if e.response["Error"]["Code"] != "AccessDenied":
+                    raise
+                refused += 1
+    print(json.dumps({"deleted": deleted, "refused": refused}))
+
+
 def heads(bucket, prefix):
     s3 = client("s3")
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
@@ -72,6 +103,10 @@ def heads(bucket, prefix):
                         "sse": head.get("ServerSideEncryption"),
                         "kms_key_id": head.get("SSEKMSKeyId"),
                         "bucket_key": head.get("BucketKeyEnabled"),
+                        "lock_mode": head.get("ObjectLockMode"),
+                        "retain_until": head["ObjectLockRetainUntilDate"].isoformat()
+                        if "ObjectLockRetainUntilDate" in head
+                        else None,
                     }
                 )
             )
@@ -85,6 +120,10 @@ def main(argv):
             deny_puts(bucket)
         case ["heads", bucket, prefix]:
             heads(bucket, prefix)
+        case ["lock-bucket", bucket]:
+            lock_bucket(bucket)
+        case ["delete-versions", bucket, prefix]:
+            delete_versions(bucket, prefix)
         case _:
             sys.exit(__doc__)
 

@@ -21,7 +21,7 @@ use super::services::{self, Service};
 use crate::common::{init_options, password};
 
 /// moto's Python and the admin script, or `None` when the S3 service is not running.
-fn admin() -> Option<(PathBuf, PathBuf)> {
+pub(super) fn admin() -> Option<(PathBuf, PathBuf)> {
     services::env(Service::S3)?;
     let python = std::env::var_os("THINLEDGER_TEST_S3_PYTHON")
         .map(PathBuf::from)
@@ -37,7 +37,7 @@ fn admin() -> Option<(PathBuf, PathBuf)> {
     Some((python, script))
 }
 
-fn run_admin(admin: &(PathBuf, PathBuf), args: &[&str]) -> String {
+pub(super) fn run_admin(admin: &(PathBuf, PathBuf), args: &[&str]) -> String {
     let out = Command::new(&admin.0)
         .arg(&admin.1)
         .args(args)
@@ -51,34 +51,41 @@ fn run_admin(admin: &(PathBuf, PathBuf), args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// One object's name under the prefix and the encryption HeadObject reports.
+/// One object's name under the prefix and what HeadObject reports of its encryption and
+/// retention.
 #[derive(Debug)]
-struct Head {
-    key: String,
-    sse: Option<String>,
-    kms_key_id: Option<String>,
+pub(super) struct Head {
+    pub key: String,
+    pub sse: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub lock_mode: Option<String>,
+    pub retain_until: Option<String>,
 }
 
 fn heads(admin: &(PathBuf, PathBuf), store: &Store) -> Vec<Head> {
     let bucket = std::env::var("THINLEDGER_TEST_S3_BUCKET").unwrap();
-    run_admin(
-        admin,
-        &["heads", &bucket, &format!("{}/", store.location().prefix())],
-    )
-    .lines()
-    .map(|l| {
-        let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        let text = |k: &str| v[k].as_str().map(str::to_owned);
-        Head {
-            key: text("key").unwrap(),
-            sse: text("sse"),
-            kms_key_id: text("kms_key_id"),
-        }
-    })
-    .collect()
+    heads_in(admin, &bucket, store.location().prefix())
 }
 
-fn small_tree(root: &std::path::Path) {
+/// Every object under `prefix` in `bucket`, with its headers.
+pub(super) fn heads_in(admin: &(PathBuf, PathBuf), bucket: &str, prefix: &str) -> Vec<Head> {
+    run_admin(admin, &["heads", bucket, &format!("{prefix}/")])
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let text = |k: &str| v[k].as_str().map(str::to_owned);
+            Head {
+                key: text("key").unwrap(),
+                sse: text("sse"),
+                kms_key_id: text("kms_key_id"),
+                lock_mode: text("lock_mode"),
+                retain_until: text("retain_until"),
+            }
+        })
+        .collect()
+}
+
+pub(super) fn small_tree(root: &std::path::Path) {
     std::fs::create_dir_all(root.join("sub")).unwrap();
     std::fs::write(root.join("hello.txt"), b"hello, ledger\n").unwrap();
     std::fs::write(
