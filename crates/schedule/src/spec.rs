@@ -736,12 +736,15 @@ fn check_repository(at: &str, r: &RepositoryJobSpec) -> Result<(), ScheduleError
         .map_err(|e| {
             ScheduleError::invalid(&f("url"), &r.url, e.to_string(), "fix the repository URL")
         })?;
-    r.store.encryption(&f("store")).map_err(|e| {
+    r.store.encryption(&f("store")).map_err(|_| {
         ScheduleError::invalid(
             &f("store.server_side_encryption"),
-            r.store.server_side_encryption.as_deref().unwrap_or_default(),
-            e.to_string(),
-            "write aws:kms, aws:kms:dsse, AES256 or sse-c",
+            r.store
+                .server_side_encryption
+                .as_deref()
+                .unwrap_or_default(),
+            "server_side_encryption is one of AES256, aws:kms, aws:kms:dsse, sse-c",
+            "write server_side_encryption: aws:kms (with sse_kms_key_id: ARN)",
         )
     })?;
     if !r.url.contains("://") && !Path::new(&r.url).is_absolute() {

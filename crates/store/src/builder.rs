@@ -268,7 +268,8 @@ impl StoreBuilder {
                 (store, true)
             }
             StoreLocation::Gcs { bucket, .. } => {
-                let store = super::cloud::build_gcs(bucket, &resolved, &credentials, encryption.as_ref())?;
+                let store =
+                    super::cloud::build_gcs(bucket, &resolved, &credentials, encryption.as_ref())?;
                 (store, true)
             }
         };
@@ -358,7 +359,9 @@ impl StoreBuilder {
                 return Err(StoreError::invalid(
                     "option.object_lock",
                     lock.mode.as_str(),
-                    format!("object-lock retention is implemented for s3:// stores, and this is a {kind} store"),
+                    format!(
+                        "object-lock retention is implemented for s3:// stores, and this is a {kind} store"
+                    ),
                     "use an S3 bucket with Object Lock enabled, or use the provider's immutability policy on the container or bucket",
                 ));
             }

@@ -168,7 +168,10 @@ impl EncryptionOptions {
 
     /// The variables of `env` that concern a store of `kind` (those of other clouds are left
     /// alone, so a stray `AWS_*` variable does not break an Azure store).
-    pub(crate) fn from_env(kind: StoreKind, env: &EnvVars) -> Result<EncryptionOptions, StoreError> {
+    pub(crate) fn from_env(
+        kind: StoreKind,
+        env: &EnvVars,
+    ) -> Result<EncryptionOptions, StoreError> {
         let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).map(str::to_owned);
         let mut out = EncryptionOptions::default();
         match kind {
@@ -268,13 +271,18 @@ impl EncryptionOptions {
         };
         for (field, given) in [
             ("sse_kms_key_id", self.sse_kms_key_id.is_some()),
-            ("sse_bucket_key_enabled", self.sse_bucket_key_enabled.is_some()),
+            (
+                "sse_bucket_key_enabled",
+                self.sse_bucket_key_enabled.is_some(),
+            ),
         ] {
             if given && !mode.uses_kms() {
                 return Err(StoreError::invalid(
                     format!("option.{field}"),
                     self.shown_value(field),
-                    format!("{field} applies to server_side_encryption=aws:kms or aws:kms:dsse, not {mode}"),
+                    format!(
+                        "{field} applies to server_side_encryption=aws:kms or aws:kms:dsse, not {mode}"
+                    ),
                     "set server_side_encryption=aws:kms, or remove it",
                 ));
             }
@@ -288,7 +296,9 @@ impl EncryptionOptions {
                 return Err(StoreError::missing(
                     "option.sse_customer_key",
                     "s3",
-                    format!("server_side_encryption=sse-c needs the key: set {ENV_SSE_C_KEY} to the base64 of 32 random bytes (keep it: without it nothing can be read back)"),
+                    format!(
+                        "server_side_encryption=sse-c needs the key: set {ENV_SSE_C_KEY} to the base64 of 32 random bytes (keep it: without it nothing can be read back)"
+                    ),
                 ));
             }
             (_, Some(_)) => {
@@ -346,12 +356,36 @@ impl EncryptionOptions {
     /// The fields that are set, with the store kind each belongs to.
     fn set_fields(&self) -> Vec<(&'static str, StoreKind)> {
         [
-            ("server_side_encryption", self.server_side_encryption.is_some(), StoreKind::S3),
-            ("sse_kms_key_id", self.sse_kms_key_id.is_some(), StoreKind::S3),
-            ("sse_bucket_key_enabled", self.sse_bucket_key_enabled.is_some(), StoreKind::S3),
-            ("sse_customer_key", self.sse_customer_key.is_some(), StoreKind::S3),
-            ("encryption_scope", self.encryption_scope.is_some(), StoreKind::Azure),
-            ("azure_encryption_key", self.azure_encryption_key.is_some(), StoreKind::Azure),
+            (
+                "server_side_encryption",
+                self.server_side_encryption.is_some(),
+                StoreKind::S3,
+            ),
+            (
+                "sse_kms_key_id",
+                self.sse_kms_key_id.is_some(),
+                StoreKind::S3,
+            ),
+            (
+                "sse_bucket_key_enabled",
+                self.sse_bucket_key_enabled.is_some(),
+                StoreKind::S3,
+            ),
+            (
+                "sse_customer_key",
+                self.sse_customer_key.is_some(),
+                StoreKind::S3,
+            ),
+            (
+                "encryption_scope",
+                self.encryption_scope.is_some(),
+                StoreKind::Azure,
+            ),
+            (
+                "azure_encryption_key",
+                self.azure_encryption_key.is_some(),
+                StoreKind::Azure,
+            ),
             ("kms_key_name", self.kms_key_name.is_some(), StoreKind::Gcs),
         ]
         .into_iter()
@@ -424,8 +458,13 @@ pub(crate) fn check_kms_key_id(field: &str, value: &str) -> Result<String, Store
 /// or digit.
 pub(crate) fn check_scope(field: &str, value: &str) -> Result<String, StoreError> {
     let ok = (3..=63).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && value.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric());
     if !ok {
         return Err(StoreError::invalid(
             field,
@@ -469,14 +508,21 @@ fn check_customer_key(field: &str, key: &Secret, env: &str) -> Result<(), StoreE
         Ok(bytes) => Err(StoreError::invalid(
             field,
             REDACTED,
-            format!("a customer key is 256 bits (32 bytes), this one decodes to {} bytes", bytes.len()),
-            format!("set {env} to the base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"),
+            format!(
+                "a customer key is 256 bits (32 bytes), this one decodes to {} bytes",
+                bytes.len()
+            ),
+            format!(
+                "set {env} to the base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"
+            ),
         )),
         Err(_) => Err(StoreError::invalid(
             field,
             REDACTED,
             "a customer key is given in standard base64",
-            format!("set {env} to the base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"),
+            format!(
+                "set {env} to the base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"
+            ),
         )),
     }
 }
@@ -616,7 +662,9 @@ mod tests {
     )]
     #[case::s3_option_on_azure(
         EncryptionOptions::sse_kms("alias/ledger"),
-        StoreKind::Azure, "option.server_side_encryption", "applies to s3:// stores"
+        StoreKind::Azure,
+        "option.server_side_encryption",
+        "applies to s3:// stores"
     )]
     #[case::scope_on_gcs(
         EncryptionOptions { encryption_scope: Some("ledger".into()), ..Default::default() },
@@ -624,7 +672,9 @@ mod tests {
     )]
     #[case::anything_on_a_folder(
         EncryptionOptions::sse_kms("alias/ledger"),
-        StoreKind::Local, "option.server_side_encryption", "a local folder has no server-side encryption"
+        StoreKind::Local,
+        "option.server_side_encryption",
+        "a local folder has no server-side encryption"
     )]
     #[case::scope_and_customer_key(
         EncryptionOptions { encryption_scope: Some("ledger".into()), azure_encryption_key: Some(key32()), ..Default::default() },
@@ -655,7 +705,10 @@ mod tests {
         let key = StoreCredentials::AzureAccessKey {
             key: Secret::new("a2V5"),
         };
-        let err = options.resolve(StoreKind::Azure, &key).unwrap_err().to_string();
+        let err = options
+            .resolve(StoreKind::Azure, &key)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Shared Key"), "{err}");
         assert!(
             options

@@ -99,8 +99,8 @@ mod forward;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod local;
-mod lock_policy;
 mod location;
+mod lock_policy;
 #[cfg(feature = "s3")]
 mod object_lock;
 mod options;
@@ -117,8 +117,8 @@ pub use credentials::{
 pub use encryption::{EncryptionOptions, SseMode};
 pub use error::{Invalid, InvalidInput, StoreError};
 pub use local::{DIR_MODE, FILE_MODE};
-pub use lock_policy::OBJECT_LOCK_POLICY;
 pub use location::{StoreKind, StoreLocation};
+pub use lock_policy::OBJECT_LOCK_POLICY;
 pub use options::{
     DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
 };

@@ -578,7 +578,10 @@ fn check_url_kms(e: &EncryptionOptions) -> Result<(), StoreError> {
     );
     for (name, value) in [
         ("sse_kms_key_id", e.sse_kms_key_id.clone()),
-        ("sse_bucket_key_enabled", e.sse_bucket_key_enabled.map(|b| b.to_string())),
+        (
+            "sse_bucket_key_enabled",
+            e.sse_bucket_key_enabled.map(|b| b.to_string()),
+        ),
     ] {
         if let Some(value) = value
             && !kms
@@ -590,7 +593,9 @@ fn check_url_kms(e: &EncryptionOptions) -> Result<(), StoreError> {
             return Err(StoreError::invalid(
                 format!("url.query.{name}"),
                 value,
-                format!("{name} applies to server_side_encryption=aws:kms or aws:kms:dsse, and the URL has {given}"),
+                format!(
+                    "{name} applies to server_side_encryption=aws:kms or aws:kms:dsse, and the URL has {given}"
+                ),
                 "add server_side_encryption=aws:kms to the URL",
             ));
         }
@@ -599,7 +604,12 @@ fn check_url_kms(e: &EncryptionOptions) -> Result<(), StoreError> {
 }
 
 /// Refuses an option of another store kind's URL.
-fn only_for(kind: StoreKind, wanted: StoreKind, field: &str, value: &str) -> Result<(), StoreError> {
+fn only_for(
+    kind: StoreKind,
+    wanted: StoreKind,
+    field: &str,
+    value: &str,
+) -> Result<(), StoreError> {
     if kind == wanted {
         return Ok(());
     }
@@ -714,18 +724,34 @@ mod tests {
     #[rstest::rstest]
     #[case::kms_with_key(
         "s3://ledger/a?server_side_encryption=aws:kms&sse_kms_key_id=arn:aws:kms:eu-west-1:111122223333:key/k1",
-        Some(SseMode::Kms), Some("arn:aws:kms:eu-west-1:111122223333:key/k1"), None
+        Some(SseMode::Kms),
+        Some("arn:aws:kms:eu-west-1:111122223333:key/k1"),
+        None
     )]
     #[case::dsse_with_bucket_key(
         "s3://ledger/a?server_side_encryption=aws:kms:dsse&sse_bucket_key_enabled=true",
-        Some(SseMode::DsseKms), None, Some(true)
+        Some(SseMode::DsseKms),
+        None,
+        Some(true)
     )]
     #[case::object_store_aliases(
         "s3://ledger/a?aws_server_side_encryption=aws:kms&aws_sse_kms_key_id=alias/ledger",
-        Some(SseMode::Kms), Some("alias/ledger"), None
+        Some(SseMode::Kms),
+        Some("alias/ledger"),
+        None
     )]
-    #[case::sse_s3("s3://ledger/a?server_side_encryption=AES256", Some(SseMode::S3Managed), None, None)]
-    #[case::sse_c_mode_only("s3://ledger/a?server_side_encryption=sse-c", Some(SseMode::CustomerKey), None, None)]
+    #[case::sse_s3(
+        "s3://ledger/a?server_side_encryption=AES256",
+        Some(SseMode::S3Managed),
+        None,
+        None
+    )]
+    #[case::sse_c_mode_only(
+        "s3://ledger/a?server_side_encryption=sse-c",
+        Some(SseMode::CustomerKey),
+        None,
+        None
+    )]
     fn encryption_options_in_s3_urls(
         #[case] url: &str,
         #[case] mode: Option<SseMode>,
@@ -741,7 +767,10 @@ mod tests {
     #[test]
     fn encryption_options_in_azure_and_gcs_urls() {
         let az = parse_ok("az://ledger/a?account=bank&encryption_scope=ledger-cmk").1;
-        assert_eq!(az.encryption.encryption_scope.as_deref(), Some("ledger-cmk"));
+        assert_eq!(
+            az.encryption.encryption_scope.as_deref(),
+            Some("ledger-cmk")
+        );
         let key = "projects/acme/locations/eu/keyRings/ledger/cryptoKeys/backups";
         let gs = parse_ok(&format!("gs://ledger/a?kms_key_name={key}")).1;
         assert_eq!(gs.encryption.kms_key_name.as_deref(), Some(key));
@@ -752,46 +781,68 @@ mod tests {
     #[rstest::rstest]
     #[case::unknown_mode(
         "s3://ledger/a?server_side_encryption=aws:kmz",
-        "url.query.server_side_encryption: \"aws:kmz\"", "one of AES256, aws:kms, aws:kms:dsse, sse-c"
+        "url.query.server_side_encryption: \"aws:kmz\"",
+        "one of AES256, aws:kms, aws:kms:dsse, sse-c"
     )]
     #[case::key_without_mode(
         "s3://ledger/a?sse_kms_key_id=alias/ledger",
-        "url.query.sse_kms_key_id: \"alias/ledger\"", "the URL has no server_side_encryption"
+        "url.query.sse_kms_key_id: \"alias/ledger\"",
+        "the URL has no server_side_encryption"
     )]
     #[case::key_with_aes256(
         "s3://ledger/a?server_side_encryption=AES256&sse_kms_key_id=alias/ledger",
-        "url.query.sse_kms_key_id", "the URL has server_side_encryption=AES256"
+        "url.query.sse_kms_key_id",
+        "the URL has server_side_encryption=AES256"
     )]
     #[case::bucket_key_without_kms(
         "s3://ledger/a?sse_bucket_key_enabled=true",
-        "url.query.sse_bucket_key_enabled", "applies to server_side_encryption=aws:kms"
+        "url.query.sse_bucket_key_enabled",
+        "applies to server_side_encryption=aws:kms"
     )]
     #[case::bucket_key_not_bool(
         "s3://ledger/a?server_side_encryption=aws:kms&sse_bucket_key_enabled=maybe",
-        "url.query.sse_bucket_key_enabled: \"maybe\"", "expected a boolean"
+        "url.query.sse_bucket_key_enabled: \"maybe\"",
+        "expected a boolean"
     )]
     #[case::key_with_space(
         "s3://ledger/a?server_side_encryption=aws:kms&sse_kms_key_id=alias%20ledger",
-        "url.query.sse_kms_key_id", "no spaces"
+        "url.query.sse_kms_key_id",
+        "no spaces"
     )]
     #[case::s3_option_on_azure(
         "az://ledger/a?server_side_encryption=aws:kms",
-        "url.query.server_side_encryption", "applies to s3:// stores only"
+        "url.query.server_side_encryption",
+        "applies to s3:// stores only"
     )]
-    #[case::scope_on_s3("s3://ledger/a?encryption_scope=cmk", "url.query.encryption_scope", "applies to az:// stores only")]
-    #[case::bad_scope("az://ledger/a?encryption_scope=-x", "url.query.encryption_scope: \"-x\"", "3 to 63 letters")]
-    #[case::gcs_key_on_s3("s3://ledger/a?kms_key_name=projects/p", "url.query.kms_key_name", "applies to gs:// stores only")]
+    #[case::scope_on_s3(
+        "s3://ledger/a?encryption_scope=cmk",
+        "url.query.encryption_scope",
+        "applies to az:// stores only"
+    )]
+    #[case::bad_scope(
+        "az://ledger/a?encryption_scope=-x",
+        "url.query.encryption_scope: \"-x\"",
+        "3 to 63 letters"
+    )]
+    #[case::gcs_key_on_s3(
+        "s3://ledger/a?kms_key_name=projects/p",
+        "url.query.kms_key_name",
+        "applies to gs:// stores only"
+    )]
     #[case::bad_gcs_key(
         "gs://ledger/a?kms_key_name=ledger-key",
-        "url.query.kms_key_name: \"ledger-key\"", "projects/PROJECT/locations/LOCATION"
+        "url.query.kms_key_name: \"ledger-key\"",
+        "projects/PROJECT/locations/LOCATION"
     )]
     #[case::customer_key_in_url(
         "s3://ledger/a?server_side_encryption=sse-c&sse_customer_key_base64=S0VZLU1BUktFUg==",
-        "url.query.sse_customer_key_base64: \"redacted\"", "a customer-provided encryption key is a secret"
+        "url.query.sse_customer_key_base64: \"redacted\"",
+        "a customer-provided encryption key is a secret"
     )]
     #[case::azure_key_in_url(
         "az://ledger/a?encryption_key=S0VZLU1BUktFUg==",
-        "url.query.encryption_key: \"redacted\"", "a customer-provided encryption key is a secret"
+        "url.query.encryption_key: \"redacted\"",
+        "a customer-provided encryption key is a secret"
     )]
     fn malformed_encryption_options_are_refused(
         #[case] url: &str,

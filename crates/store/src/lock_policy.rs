@@ -27,10 +27,11 @@ impl ObjectLockOptions {
             mode: self.mode.as_str().to_owned(),
             retain_seconds: self.retain.as_secs(),
         };
-        let body = serde_json::to_vec_pretty(&record).map_err(|e| object_store::Error::Generic {
-            store: "object-lock policy",
-            source: e.into(),
-        })?;
+        let body =
+            serde_json::to_vec_pretty(&record).map_err(|e| object_store::Error::Generic {
+                store: "object-lock policy",
+                source: e.into(),
+            })?;
         store
             .put_opts(
                 &Path::from(OBJECT_LOCK_POLICY),
@@ -42,7 +43,9 @@ impl ObjectLockOptions {
     }
 
     /// The policy recorded in the repository at `store`, if it has one.
-    pub async fn recorded(store: &dyn ObjectStore) -> Result<Option<ObjectLockOptions>, StoreError> {
+    pub async fn recorded(
+        store: &dyn ObjectStore,
+    ) -> Result<Option<ObjectLockOptions>, StoreError> {
         let body = match store.get(&Path::from(OBJECT_LOCK_POLICY)).await {
             Ok(result) => result.bytes().await,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
@@ -60,8 +63,8 @@ impl ObjectLockOptions {
                 "restore the object from the repository's first version, or write it again with the repository's policy",
             )
         };
-        let record: Record =
-            serde_json::from_slice(&body).map_err(|e| bad(format!("not the expected JSON: {e}")))?;
+        let record: Record = serde_json::from_slice(&body)
+            .map_err(|e| bad(format!("not the expected JSON: {e}")))?;
         let mode = match record.mode.as_str() {
             "GOVERNANCE" => ObjectLockMode::Governance,
             "COMPLIANCE" => ObjectLockMode::Compliance,
@@ -87,7 +90,8 @@ mod tests {
     async fn a_policy_round_trips_and_is_never_replaced() {
         let store = object_store::memory::InMemory::new();
         assert_eq!(ObjectLockOptions::recorded(&store).await.unwrap(), None);
-        let policy = ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(86_400));
+        let policy =
+            ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(86_400));
         policy.record(&store).await.unwrap();
         assert_eq!(
             ObjectLockOptions::recorded(&store).await.unwrap(),

@@ -27,7 +27,7 @@ use object_store::{
 };
 
 use super::forward::Overrides;
-use super::options::{ObjectLockMode, ObjectLockOptions};
+use super::options::ObjectLockOptions;
 
 /// How long one retain-until date is used before the locked client is rebuilt.
 pub(crate) const REFRESH: Duration = Duration::from_secs(15 * 60);
@@ -187,7 +187,10 @@ mod tests {
             retain_until(t, Duration::from_secs(86_400 * 30)),
             "2027-01-05T15:20:37Z"
         );
-        assert_eq!(retain_until(SystemTime::UNIX_EPOCH, Duration::ZERO), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            retain_until(SystemTime::UNIX_EPOCH, Duration::ZERO),
+            "1970-01-01T00:00:00Z"
+        );
     }
 
     #[test]

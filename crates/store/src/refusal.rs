@@ -33,14 +33,25 @@ impl Refusals {
         Refusals { inner, encryption }
     }
 
-    fn explain(&self, op: &'static str, at: &Path, err: object_store::Error) -> object_store::Error {
+    fn explain(
+        &self,
+        op: &'static str,
+        at: &Path,
+        err: object_store::Error,
+    ) -> object_store::Error {
         let typed = |cause: &dyn fmt::Display| -> Box<dyn std::error::Error + Send + Sync> {
             let rule = match op {
-                "read" => "an object written with a customer-provided key is read with the same key",
-                _ => "every object is written with these encryption options; the store refused an upload that carried them",
+                "read" => {
+                    "an object written with a customer-provided key is read with the same key"
+                }
+                _ => {
+                    "every object is written with these encryption options; the store refused an upload that carried them"
+                }
             };
             let fix = match op {
-                "read" => "give the key the repository was written with (a repository cannot be read without it)",
+                "read" => {
+                    "give the key the repository was written with (a repository cannot be read without it)"
+                }
                 _ => self.encryption.refusal_fix(),
             };
             Box::new(StoreError::EncryptionRefused {
@@ -75,9 +86,16 @@ impl Refusals {
 fn is_client_refusal(source: &(dyn std::error::Error + Send + Sync)) -> bool {
     let text = source.to_string();
     let lower = text.to_ascii_lowercase();
-    ["400", "bad request", "kms", "encryption", "invalidargument", "invalidrequest"]
-        .iter()
-        .any(|word| lower.contains(word))
+    [
+        "400",
+        "bad request",
+        "kms",
+        "encryption",
+        "invalidargument",
+        "invalidrequest",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
 }
 
 impl fmt::Display for Refusals {

@@ -89,7 +89,8 @@ pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
 pub use tenant::{
-    BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources, Problem, RedpandaSpec, Ring,
-    StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec, TopicSpec, WorkloadSpec,
+    BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources,
+    Problem, RedpandaSpec, Ring, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
+    TopicSpec, WorkloadSpec,
 };
 pub use tier::Tier;

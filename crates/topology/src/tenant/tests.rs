@@ -162,7 +162,10 @@ fn quantities_above_their_bound_are_refused_first(
 #[rstest::rstest]
 #[case::aws_key("    kms_key_id: arn:aws:kms:us-east-1:123456789012:key/k1", None)]
 #[case::aws_dsse("    kms_key_id: alias/ledger\n    dsse: true", None)]
-#[case::scope_on_aws("    encryption_scope: ledger-cmk", Some("backup.encryption.encryption_scope"))]
+#[case::scope_on_aws(
+    "    encryption_scope: ledger-cmk",
+    Some("backup.encryption.encryption_scope")
+)]
 #[case::gcs_key_on_aws(
     "    kms_key_name: projects/p/locations/l/keyRings/r/cryptoKeys/k",
     Some("backup.encryption.kms_key_name")
@@ -173,10 +176,7 @@ fn backup_encryption_names_the_providers_key(#[case] lines: &str, #[case] proble
     match (Tenant::from_yaml(&text), problem) {
         (Ok(t), None) => assert!(t.spec().backup.encryption.is_some()),
         (Err(err), Some(field)) => {
-            assert!(
-                err.problems().iter().any(|p| p.field == field),
-                "{err}"
-            );
+            assert!(err.problems().iter().any(|p| p.field == field), "{err}");
         }
         (other, _) => panic!("{text}: {other:?}"),
     }

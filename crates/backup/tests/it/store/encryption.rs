@@ -32,8 +32,8 @@ pub(super) fn admin() -> Option<(PathBuf, PathBuf)> {
         );
         return None;
     };
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../scripts/services/lib/s3_admin.py");
+    let script =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/services/lib/s3_admin.py");
     Some((python, script))
 }
 
@@ -123,9 +123,14 @@ async fn every_object_is_written_with_the_kms_key() {
     );
     let shown = store.display_url().to_owned();
     let repo = Arc::new(
-        Repository::init(store.object_store(), shown.clone(), &password(), &init_options())
-            .await
-            .unwrap(),
+        Repository::init(
+            store.object_store(),
+            shown.clone(),
+            &password(),
+            &init_options(),
+        )
+        .await
+        .unwrap(),
     );
     let src = tmp.path().join("src");
     small_tree(&src);
@@ -274,7 +279,13 @@ fn assert_refusal(err: &Error, key: &str) {
         &format!("server_side_encryption=aws:kms, sse_kms_key_id={key}")
     );
     assert!(fix.contains("bucket policy"), "{fix}");
-    for part in ["server_side_encryption=aws:kms", key, "refused", "rule:", "fix:"] {
+    for part in [
+        "server_side_encryption=aws:kms",
+        key,
+        "refused",
+        "rule:",
+        "fix:",
+    ] {
         assert!(shown.contains(part), "{part:?} missing from: {shown}");
     }
 }

@@ -27,9 +27,14 @@ async fn every_object_but_the_locks_is_retained() {
         .unwrap();
     let shown = store.display_url().to_owned();
     let repo = Arc::new(
-        Repository::init(store.object_store(), shown.clone(), &password(), &init_options())
-            .await
-            .unwrap(),
+        Repository::init(
+            store.object_store(),
+            shown.clone(),
+            &password(),
+            &init_options(),
+        )
+        .await
+        .unwrap(),
     );
     lock.record(store.object_store().as_ref()).await.unwrap();
     assert_eq!(
@@ -57,7 +62,10 @@ async fn every_object_but_the_locks_is_retained() {
     for head in &objects {
         let kind = head.key.split('/').next().unwrap().to_owned();
         if kind == "locks" {
-            assert_eq!(head.lock_mode, None, "a lock file must stay deletable: {head:?}");
+            assert_eq!(
+                head.lock_mode, None,
+                "a lock file must stay deletable: {head:?}"
+            );
             assert_eq!(head.retain_until, None, "{head:?}");
         } else {
             assert_eq!(head.lock_mode.as_deref(), Some("GOVERNANCE"), "{head:?}");
@@ -86,14 +94,20 @@ async fn every_object_but_the_locks_is_retained() {
     }
 
     // Nobody with the backup's rights deletes a retained version for good.
-    let outcome = run_admin(&admin, &["delete-versions", &bucket, &format!("{prefix}/data/")]);
+    let outcome = run_admin(
+        &admin,
+        &["delete-versions", &bucket, &format!("{prefix}/data/")],
+    );
     let outcome: serde_json::Value = serde_json::from_str(outcome.trim()).unwrap();
     assert_eq!(outcome["deleted"], 0, "{outcome}");
     assert!(outcome["refused"].as_u64().unwrap() > 0, "{outcome}");
 
     // The repository stays whole and readable.
-    let report = check(&repo, &CheckOptions::default().with_read_data(ReadData::All))
-        .await
-        .unwrap();
+    let report = check(
+        &repo,
+        &CheckOptions::default().with_read_data(ReadData::All),
+    )
+    .await
+    .unwrap();
     assert!(report.is_ok(), "{report:?}");
 }

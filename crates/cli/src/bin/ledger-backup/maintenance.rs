@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use clap::Args;
-use thinledger_backup::store::{ObjectLockMode, ObjectLockOptions, OBJECT_LOCK_POLICY};
+use thinledger_backup::store::{OBJECT_LOCK_POLICY, ObjectLockMode, ObjectLockOptions};
 use thinledger_backup::{
     CheckOptions, ForgetOptions, InitOptions, KeepPolicy, PruneOptions, ReadData,
     RepairIndexOptions, RepairSnapshotsOptions, Repository,
