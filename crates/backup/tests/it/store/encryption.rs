@@ -96,7 +96,7 @@ pub(super) fn small_tree(root: &std::path::Path) {
 }
 
 /// The `StoreError::EncryptionRefused` somewhere in `err`'s chain.
-fn refusal(err: &(dyn std::error::Error + 'static)) -> Option<&StoreError> {
+fn refusal<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreError> {
     let mut cause = Some(err);
     while let Some(c) = cause {
         if let Some(e @ StoreError::EncryptionRefused { .. }) = c.downcast_ref::<StoreError>() {
@@ -273,10 +273,10 @@ fn assert_refusal(err: &Error, key: &str) {
     else {
         unreachable!()
     };
-    assert_eq!(*op, "write");
+    assert_eq!(op.to_string(), "write");
     assert_eq!(
-        options,
-        &format!("server_side_encryption=aws:kms, sse_kms_key_id={key}")
+        options.to_string(),
+        format!("server_side_encryption=aws:kms, sse_kms_key_id={key}")
     );
     assert!(fix.contains("bucket policy"), "{fix}");
     for part in [
