@@ -48,9 +48,9 @@ pub enum StoreError {
         /// The store's answer, scrubbed of keys.
         cause: String,
         /// The rule the request followed.
-        rule: String,
+        rule: &'static str,
         /// What to check.
-        fix: String,
+        fix: &'static str,
     },
     /// The object-store client refused the configuration.
     #[error("configuring the {store} client failed: {message}")]

@@ -59,8 +59,8 @@ impl Refusals {
                 op,
                 path: at.to_string(),
                 cause: scrub(&cause.to_string(), self.encryption.secrets()),
-                rule: rule.to_owned(),
-                fix: fix.to_owned(),
+                rule,
+                fix,
             })
         };
         match err {
