@@ -545,6 +545,10 @@ pub(crate) enum Encryption {
     GcsKms(String),
 }
 
+#[cfg_attr(
+    not(any(feature = "s3", feature = "azure", feature = "gcs")),
+    allow(dead_code)
+)]
 impl Encryption {
     /// The options as `name=value` pairs, keys `redacted`: for messages and `Store::encryption`.
     pub(crate) fn summary(&self) -> String {
