@@ -1,5 +1,7 @@
 # An S3-compatible server for tests (standing in for MinIO and AWS): moto's server (PyPI).
-# Exports THINLEDGER_TEST_S3_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}.
+# Exports THINLEDGER_TEST_S3_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, and
+# THINLEDGER_TEST_S3_PYTHON: moto's Python (with boto3), which runs lib/s3_admin.py for the
+# control-plane steps of the encryption tests (KMS keys, bucket policies, HeadObject).
 # Sourced by scripts/test.sh.
 # shellcheck source=scripts/services/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -22,6 +24,7 @@ _tl_s3() {
     # moto accepts any key pair; these are test values, not secrets.
     export THINLEDGER_TEST_S3_ACCESS_KEY_ID=thinledger-test
     export THINLEDGER_TEST_S3_SECRET_ACCESS_KEY=thinledger-test-secret
+    export THINLEDGER_TEST_S3_PYTHON="$venv/bin/python"
     curl -sf -X PUT -o /dev/null "$THINLEDGER_TEST_S3_ENDPOINT/$THINLEDGER_TEST_S3_BUCKET" ||
         { tl_fail "could not create the S3 bucket on moto"; return 1; }
     tl_say "s3: moto on 127.0.0.1:$port (install ${installed_in}s, start $(tl_elapsed "$t0")s)"

@@ -138,6 +138,14 @@ fn io_hint(err: &std::io::Error) -> &'static str {
 
 /// The fix for a store failure whose cause is known: access refused, or a full local disk.
 fn store_hint(err: &object_store::Error) -> &'static str {
+    // A refused encrypted request says itself what to check.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(c) = cause {
+        if let Some(thinledger_store::StoreError::EncryptionRefused { .. }) = c.downcast_ref() {
+            return "";
+        }
+        cause = c.source();
+    }
     match err {
         object_store::Error::PermissionDenied { .. }
         | object_store::Error::Unauthenticated { .. } => {

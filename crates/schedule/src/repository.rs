@@ -88,10 +88,21 @@ impl RepositoryJob {
         if let Some(a) = &s.azure_account {
             builder = builder.with_azure_account(a);
         }
+        let encryption = s.encryption("store")?;
+        if !encryption.is_empty() {
+            builder = builder.with_encryption(encryption);
+        }
         if let Some(id) = &self.spec.identity {
             builder = builder.with_identity(id.clone());
         }
-        let store = builder.build()?;
+        let mut store = builder.clone().build()?;
+        // A repository made with `init --object-lock` records its retention: write with it.
+        if store.location().kind() == thinledger_store::StoreKind::S3
+            && let Some(lock) =
+                thinledger_store::ObjectLockOptions::recorded(store.object_store().as_ref()).await?
+        {
+            store = builder.with_object_lock(lock).build()?;
+        }
         let password = self.password().await?;
         let location = store.display_url().to_owned();
         let lock_wait = self

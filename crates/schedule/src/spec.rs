@@ -15,7 +15,7 @@ use thinledger_repository::KeepPolicy;
 /// Where a password comes from, read again on every run (a rotated password is picked up
 /// without a restart).
 pub use thinledger_repository::PasswordSource;
-use thinledger_store::StoreBuilder;
+use thinledger_store::{EncryptionOptions, SseMode, StoreBuilder, StoreError};
 
 /// The whole schedule file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -183,6 +183,40 @@ pub struct StoreSpec {
     /// Azure storage account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azure_account: Option<String>,
+    /// S3 server-side encryption of every object: `aws:kms`, `aws:kms:dsse`, `AES256` or
+    /// `sse-c` (whose key comes from `AWS_SSE_CUSTOMER_KEY_BASE64`, never from this file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_side_encryption: Option<String>,
+    /// S3: the KMS key (ARN, key id or alias) for `aws:kms`/`aws:kms:dsse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse_kms_key_id: Option<String>,
+    /// S3: use an S3 Bucket Key with SSE-KMS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sse_bucket_key_enabled: Option<bool>,
+    /// Azure: the encryption scope every blob is written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_scope: Option<String>,
+    /// GCS: the Cloud KMS key every object is written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_name: Option<String>,
+}
+
+impl StoreSpec {
+    /// The encryption settings this file gives (the URL and the environment fill the rest).
+    pub fn encryption(&self, field: &str) -> Result<EncryptionOptions, StoreError> {
+        let mut e = EncryptionOptions::default();
+        if let Some(mode) = &self.server_side_encryption {
+            e.server_side_encryption = Some(SseMode::parse(
+                &format!("{field}.server_side_encryption"),
+                mode,
+            )?);
+        }
+        e.sse_kms_key_id = self.sse_kms_key_id.clone();
+        e.sse_bucket_key_enabled = self.sse_bucket_key_enabled;
+        e.encryption_scope = self.encryption_scope.clone();
+        e.kms_key_name = self.kms_key_name.clone();
+        Ok(e)
+    }
 }
 
 /// A command whose output is backed up.
@@ -702,6 +736,17 @@ fn check_repository(at: &str, r: &RepositoryJobSpec) -> Result<(), ScheduleError
         .map_err(|e| {
             ScheduleError::invalid(&f("url"), &r.url, e.to_string(), "fix the repository URL")
         })?;
+    r.store.encryption(&f("store")).map_err(|_| {
+        ScheduleError::invalid(
+            &f("store.server_side_encryption"),
+            r.store
+                .server_side_encryption
+                .as_deref()
+                .unwrap_or_default(),
+            "server_side_encryption is one of AES256, aws:kms, aws:kms:dsse, sse-c",
+            "write server_side_encryption: aws:kms (with sse_kms_key_id: ARN)",
+        )
+    })?;
     if !r.url.contains("://") && !Path::new(&r.url).is_absolute() {
         return Err(ScheduleError::invalid(
             &f("url"),

@@ -12,9 +12,10 @@ use object_store::prefix::PrefixStore;
 use thinledger_topology::IdentityBinding;
 
 use super::credentials::{EnvVars, StoreCredentials};
+use super::encryption::EncryptionOptions;
 use super::error::{Invalid, StoreError};
 use super::location::{self, StoreKind, StoreLocation, UrlSettings};
-use super::options::{RetryOptions, StoreOptions};
+use super::options::{ObjectLockOptions, RetryOptions, StoreOptions};
 use super::secret::{REDACTED, Secret};
 
 /// Builds a [`Store`] from a URL, options and credentials.
@@ -124,6 +125,26 @@ impl StoreBuilder {
         self
     }
 
+    /// Server-side encryption for every object written; fields set here win over the URL's
+    /// options and the environment's (see [`EncryptionOptions`]).
+    pub fn with_encryption(mut self, encryption: EncryptionOptions) -> Self {
+        self.options.encryption = encryption;
+        self
+    }
+
+    /// SSE-KMS with a customer-managed key (an ARN, key id or `alias/…`); shorthand for
+    /// [`EncryptionOptions::sse_kms`].
+    pub fn with_sse_kms(self, key_id: impl Into<String>) -> Self {
+        self.with_encryption(EncryptionOptions::sse_kms(key_id))
+    }
+
+    /// S3 Object Lock retention on every object written except lock files; see
+    /// [`StoreOptions::object_lock`]. Other stores refuse it at [`StoreBuilder::build`].
+    pub fn with_object_lock(mut self, lock: ObjectLockOptions) -> Self {
+        self.options.object_lock = Some(lock);
+        self
+    }
+
     /// Explicit credentials (they win over an identity binding and the environment).
     pub fn with_credentials(mut self, credentials: StoreCredentials) -> Self {
         self.credentials = Some(credentials);
@@ -206,6 +227,7 @@ impl StoreBuilder {
         let kind = location.kind();
         let resolved = self.resolve(kind, settings)?;
         let credentials = self.resolve_credentials(kind)?;
+        let encryption = resolved.options.encryption.resolve(kind, &credentials)?;
         let (inner, atomic_create): (Arc<dyn ObjectStore>, bool) = match &location {
             StoreLocation::Local { root } => {
                 let fs = LocalFileSystem::new().with_fsync(resolved.options.local_fsync);
@@ -227,17 +249,33 @@ impl StoreBuilder {
                 )
             }
             StoreLocation::S3 { bucket, .. } => {
-                let store = super::cloud::build_s3(bucket, &resolved, &credentials, &self.env)?;
+                let store = super::cloud::build_s3(
+                    bucket,
+                    &resolved,
+                    &credentials,
+                    &self.env,
+                    encryption.as_ref(),
+                )?;
                 (store, resolved.options.s3_conditional_put)
             }
             StoreLocation::Azure { container, .. } => {
-                let store = super::cloud::build_azure(container, &resolved, &credentials)?;
+                let store = super::cloud::build_azure(
+                    container,
+                    &resolved,
+                    &credentials,
+                    encryption.as_ref(),
+                )?;
                 (store, true)
             }
             StoreLocation::Gcs { bucket, .. } => {
-                let store = super::cloud::build_gcs(bucket, &resolved, &credentials)?;
+                let store =
+                    super::cloud::build_gcs(bucket, &resolved, &credentials, encryption.as_ref())?;
                 (store, true)
             }
+        };
+        let inner = match &encryption {
+            Some(e) => super::cloud::with_refusals(inner, e.clone()),
+            None => inner,
         };
         let object_store: Arc<dyn ObjectStore> = match location.prefix() {
             "" => inner,
@@ -254,6 +292,7 @@ impl StoreBuilder {
             max_in_flight: resolved.options.max_in_flight,
             atomic_create,
             location,
+            encryption: encryption.map(|e| e.summary()),
         })
     }
 
@@ -282,6 +321,10 @@ impl StoreBuilder {
                 .or(env.get("AZURE_STORAGE_ACCOUNT"))
                 .map(str::to_owned)
         });
+        options.encryption = options
+            .encryption
+            .or(settings.encryption)
+            .or(EncryptionOptions::from_env(kind, env)?);
         if options.max_in_flight == 0 {
             return Err(StoreError::invalid(
                 "option.max_in_flight",
@@ -308,6 +351,26 @@ impl StoreBuilder {
                     endpoint.clone(),
                     "plain http sends data and request signatures unencrypted; only loopback endpoints use it by default",
                     "use https://, or set allow_http=true for a network you trust",
+                ));
+            }
+        }
+        if let Some(lock) = &options.object_lock {
+            if kind != StoreKind::S3 {
+                return Err(StoreError::invalid(
+                    "option.object_lock",
+                    lock.mode.as_str(),
+                    format!(
+                        "object-lock retention is implemented for s3:// stores, and this is a {kind} store"
+                    ),
+                    "use an S3 bucket with Object Lock enabled, or use the provider's immutability policy on the container or bucket",
+                ));
+            }
+            if lock.retain.is_zero() {
+                return Err(StoreError::invalid(
+                    "option.object_lock.retain",
+                    "0s",
+                    "a retention is at least one second",
+                    "give a duration such as 30d",
                 ));
             }
         }
@@ -443,6 +506,7 @@ pub struct Store {
     credentials: &'static str,
     max_in_flight: usize,
     atomic_create: bool,
+    encryption: Option<String>,
 }
 
 impl Store {
@@ -469,6 +533,13 @@ impl Store {
     /// How many requests the engine should keep in flight ([`StoreOptions::max_in_flight`]).
     pub fn max_in_flight(&self) -> usize {
         self.max_in_flight
+    }
+
+    /// The server-side encryption every write carries, as `name=value` options (customer keys
+    /// `redacted`), e.g. `server_side_encryption=aws:kms, sse_kms_key_id=arn:…`; `None` when the
+    /// bucket's default applies.
+    pub fn encryption(&self) -> Option<&str> {
+        self.encryption.as_deref()
     }
 
     /// Whether `PutMode::Create` is atomic here: a second create of the same name fails with

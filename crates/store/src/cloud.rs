@@ -6,7 +6,28 @@ use object_store::ObjectStore;
 
 use super::builder::Resolved;
 use super::credentials::{EnvVars, StoreCredentials};
+use super::encryption::Encryption;
 use super::error::StoreError;
+
+/// `inner`, with refusals of its encrypted requests explained (see the `refusal` module).
+#[cfg(any(feature = "s3", feature = "azure", feature = "gcs"))]
+pub(crate) fn with_refusals(
+    inner: Arc<dyn ObjectStore>,
+    encryption: Encryption,
+) -> Arc<dyn ObjectStore> {
+    Arc::new(super::forward::Forward(super::refusal::Refusals::new(
+        inner, encryption,
+    )))
+}
+
+/// Without cloud stores nothing is encrypted by a server (a folder refuses the options).
+#[cfg(not(any(feature = "s3", feature = "azure", feature = "gcs")))]
+pub(crate) fn with_refusals(
+    inner: Arc<dyn ObjectStore>,
+    _encryption: Encryption,
+) -> Arc<dyn ObjectStore> {
+    inner
+}
 
 #[cfg(any(feature = "s3", feature = "azure", feature = "gcs"))]
 mod enabled {
@@ -14,6 +35,7 @@ mod enabled {
 
     use super::super::builder::Resolved;
     use super::super::credentials::StoreCredentials;
+    use super::super::encryption::Encryption;
     use super::super::error::StoreError;
     use super::super::options::RetryOptions;
     use super::super::secret::scrub;
@@ -43,9 +65,21 @@ mod enabled {
         credentials: &StoreCredentials,
         e: impl std::fmt::Display,
     ) -> StoreError {
+        client_error_with(store, credentials, None, e)
+    }
+
+    /// [`client_error`], also scrubbing the customer key of `encryption`.
+    pub(super) fn client_error_with(
+        store: &'static str,
+        credentials: &StoreCredentials,
+        encryption: Option<&Encryption>,
+        e: impl std::fmt::Display,
+    ) -> StoreError {
+        let mut secrets = credentials.secrets();
+        secrets.extend(encryption.map(Encryption::secrets).unwrap_or_default());
         StoreError::Client {
             store,
-            message: scrub(&e.to_string(), credentials.secrets()),
+            message: scrub(&e.to_string(), secrets),
         }
     }
 }
@@ -56,6 +90,7 @@ pub(crate) fn build_s3(
     resolved: &Resolved,
     credentials: &StoreCredentials,
     env: &EnvVars,
+    encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 
@@ -127,10 +162,45 @@ pub(crate) fn build_s3(
             b
         }
     };
+    if let Some(Encryption::S3 {
+        mode,
+        kms_key_id,
+        bucket_key,
+        customer_key,
+    }) = encryption
+    {
+        // object_store's own option names; it sends the headers on every write (and the
+        // SSE-C ones on reads too).
+        let config = |name: &str| {
+            name.parse::<AmazonS3ConfigKey>()
+                .map_err(|e| enabled::client_error("s3", credentials, e))
+        };
+        b = b.with_config(config("aws_server_side_encryption")?, mode.as_str());
+        if let Some(id) = kms_key_id {
+            b = b.with_config(config("aws_sse_kms_key_id")?, id);
+        }
+        if let Some(enabled) = bucket_key {
+            b = b.with_config(config("aws_sse_bucket_key_enabled")?, enabled.to_string());
+        }
+        if let Some(key) = customer_key {
+            b = b.with_config(config("aws_sse_customer_key_base64")?, key.expose().trim());
+        }
+    }
     let store = b
+        .clone()
         .build()
-        .map_err(|e| enabled::client_error("s3", credentials, e))?;
-    Ok(Arc::new(store))
+        .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
+    match options.object_lock {
+        Some(lock) => Ok(Arc::new(super::forward::Forward(
+            super::object_lock::ObjectLockStore::new(
+                store,
+                b,
+                enabled::client_options(resolved),
+                lock,
+            ),
+        ))),
+        None => Ok(Arc::new(store)),
+    }
 }
 
 #[cfg(not(feature = "s3"))]
@@ -139,6 +209,7 @@ pub(crate) fn build_s3(
     _resolved: &Resolved,
     _credentials: &StoreCredentials,
     _env: &EnvVars,
+    _encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "s3",
@@ -151,15 +222,27 @@ pub(crate) fn build_azure(
     container: &str,
     resolved: &Resolved,
     credentials: &StoreCredentials,
+    encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     use object_store::azure::MicrosoftAzureBuilder;
+    use object_store::{HeaderMap, HeaderValue};
 
     let options = &resolved.options;
     let account = options.azure_account.as_deref().unwrap_or_default();
+    let mut client_options = enabled::client_options(resolved);
+    if let Some(Encryption::AzureScope(scope)) = encryption {
+        // object_store has no encryption-scope option: the header goes on every request
+        // (Azure ignores it on reads). Shared Key signing is refused with it (see encryption).
+        let value = HeaderValue::from_str(scope)
+            .map_err(|e| enabled::client_error("azure", credentials, e))?;
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ms-encryption-scope", value);
+        client_options = client_options.with_default_headers(headers);
+    }
     let mut b = MicrosoftAzureBuilder::new()
         .with_account(account)
         .with_container_name(container)
-        .with_client_options(enabled::client_options(resolved))
+        .with_client_options(client_options)
         .with_allow_http(resolved.allow_http)
         .with_retry(enabled::retry_config(&options.retry));
     if let Some(endpoint) = &options.endpoint {
@@ -188,9 +271,12 @@ pub(crate) fn build_azure(
         }
         _ => b.with_credential_type("managed_identity"),
     };
+    if let Some(Encryption::AzureCustomerKey(key)) = encryption {
+        b = b.with_encryption_key(key.expose().trim());
+    }
     let store = b
         .build()
-        .map_err(|e| enabled::client_error("azure", credentials, e))?;
+        .map_err(|e| enabled::client_error_with("azure", credentials, encryption, e))?;
     Ok(Arc::new(super::forward::Forward(
         super::suffix::SuffixViaHead(store),
     )))
@@ -201,6 +287,7 @@ pub(crate) fn build_azure(
     _container: &str,
     _resolved: &Resolved,
     _credentials: &StoreCredentials,
+    _encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "az",
@@ -217,6 +304,7 @@ pub(crate) fn build_gcs(
     bucket: &str,
     resolved: &Resolved,
     credentials: &StoreCredentials,
+    encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     use object_store::StaticCredentialProvider;
     use object_store::client::{HttpConnector, ReqwestConnector};
@@ -266,6 +354,10 @@ pub(crate) fn build_gcs(
             base_url,
             bucket,
             options.retry.clone(),
+            match encryption {
+                Some(Encryption::GcsKms(name)) => Some(name.clone()),
+                _ => None,
+            },
         ),
     )))
 }
@@ -275,6 +367,7 @@ pub(crate) fn build_gcs(
     _bucket: &str,
     _resolved: &Resolved,
     _credentials: &StoreCredentials,
+    _encryption: Option<&Encryption>,
 ) -> Result<Arc<dyn ObjectStore>, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "gs",

@@ -31,6 +31,27 @@ pub enum StoreError {
         /// The cargo feature that adds it.
         feature: &'static str,
     },
+    /// The store refused a request that carried the configured server-side encryption (an
+    /// unknown or unusable key, a bucket policy that wants other encryption, a read with the
+    /// wrong customer key). Carried as the source of the `object_store` error the engine sees,
+    /// so a failed `init`, lock or upload names the encryption options and what to check.
+    #[error(
+        "{options}: the store refused to {op} `{path}` with this encryption: {cause}; rule: {rule}; fix: {fix}"
+    )]
+    EncryptionRefused {
+        /// The encryption options as `name=value` pairs (customer keys `redacted`).
+        options: String,
+        /// `write` or `read`.
+        op: &'static str,
+        /// The object.
+        path: String,
+        /// The store's answer, scrubbed of keys.
+        cause: String,
+        /// The rule the request followed.
+        rule: &'static str,
+        /// What to check.
+        fix: &'static str,
+    },
     /// The object-store client refused the configuration.
     #[error("configuring the {store} client failed: {message}")]
     Client {

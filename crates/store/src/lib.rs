@@ -15,6 +15,15 @@
 //! model ([`thinledger_topology::IdentityBinding`]) selects the credentials with
 //! [`StoreBuilder::with_identity`]; see [`StoreCredentials::for_identity`] for the mapping.
 //!
+//! # Server-side encryption
+//!
+//! Every object a store writes can carry the bank's encryption: S3 SSE-KMS, DSSE-KMS, SSE-S3
+//! or SSE-C (`s3://bucket/prefix?server_side_encryption=aws:kms&sse_kms_key_id=ARN`), an Azure
+//! encryption scope or customer-provided key, a GCS Cloud KMS key (`kms_key_name`). Since the
+//! engine writes only through the store, packs, indexes, snapshots, keys, config, locks and
+//! WAL segments all carry it. See [`EncryptionOptions`] for the options, their environment
+//! variables and what is checked when; a refused upload is [`StoreError::EncryptionRefused`].
+//!
 //! # What the engine can rely on
 //!
 //! - **Prefix.** The returned client is scoped to the URL's prefix (`object_store`'s
@@ -83,14 +92,20 @@ pub use object_store;
 mod builder;
 mod cloud;
 mod credentials;
+mod encryption;
 mod error;
-#[cfg(any(feature = "gcs", feature = "azure"))]
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 mod forward;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod local;
 mod location;
+mod lock_policy;
+#[cfg(feature = "s3")]
+mod object_lock;
 mod options;
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+mod refusal;
 mod secret;
 #[cfg(feature = "azure")]
 mod suffix;
@@ -99,8 +114,12 @@ pub use builder::{Store, StoreBuilder};
 pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };
+pub use encryption::{EncryptionOptions, SseMode};
 pub use error::{Invalid, InvalidInput, StoreError};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
-pub use options::{DEFAULT_MAX_IN_FLIGHT, RetryOptions, StoreOptions};
+pub use lock_policy::OBJECT_LOCK_POLICY;
+pub use options::{
+    DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
+};
 pub use secret::{REDACTED, Secret, scrub};

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path as FsPath, PathBuf};
 
+use super::encryption::{self, EncryptionOptions, SseMode};
 use super::error::{Invalid, StoreError};
 use super::secret::REDACTED;
 
@@ -156,9 +157,11 @@ pub(crate) struct UrlSettings {
     pub path_style: Option<bool>,
     pub allow_http: Option<bool>,
     pub account: Option<String>,
+    pub encryption: EncryptionOptions,
 }
 
-const QUERY_KEYS: &str = "endpoint, region, path_style, allow_http, account";
+const QUERY_KEYS: &str = "endpoint, region, path_style, allow_http, account, \
+     server_side_encryption, sse_kms_key_id, sse_bucket_key_enabled, encryption_scope, kms_key_name";
 
 /// Query keys that would carry a secret; refused without echoing the value.
 const SECRET_QUERY_KEYS: &[&str] = &[
@@ -462,6 +465,21 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
                 SECRET_FIX,
             ));
         }
+        if encryption::SECRET_KEY_OPTIONS.contains(&key.as_str()) {
+            return Err(StoreError::invalid(
+                field,
+                REDACTED,
+                "a customer-provided encryption key is a secret, and secrets are not accepted in a store URL",
+                encryption::SECRET_KEY_FIX,
+            ));
+        }
+        // object_store also accepts its S3 names with an `aws_` prefix.
+        let key = match key.as_str() {
+            "aws_server_side_encryption" | "aws_sse_kms_key_id" | "aws_sse_bucket_key_enabled" => {
+                key["aws_".len()..].to_owned()
+            }
+            _ => key,
+        };
         // An unknown option may be a pre-signed URL's signature or token (`x-amz-signature`):
         // it is named, never echoed, and refused before its value is even decoded.
         if !QUERY_KEYS.split(", ").any(|k| k == key) {
@@ -514,6 +532,29 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
                 }
                 settings.account = Some(value)
             }
+            "server_side_encryption" | "sse_kms_key_id" | "sse_bucket_key_enabled" => {
+                only_for(kind, StoreKind::S3, &field, &value)?;
+                let e = &mut settings.encryption;
+                match key.as_str() {
+                    "server_side_encryption" => {
+                        e.server_side_encryption = Some(SseMode::parse(&field, &value)?)
+                    }
+                    "sse_kms_key_id" => {
+                        e.sse_kms_key_id = Some(encryption::check_kms_key_id(&field, &value)?)
+                    }
+                    _ => e.sse_bucket_key_enabled = Some(parse_bool(&field, &value)?),
+                }
+            }
+            "encryption_scope" => {
+                only_for(kind, StoreKind::Azure, &field, &value)?;
+                settings.encryption.encryption_scope =
+                    Some(encryption::check_scope(&field, &value)?);
+            }
+            "kms_key_name" => {
+                only_for(kind, StoreKind::Gcs, &field, &value)?;
+                settings.encryption.kms_key_name =
+                    Some(encryption::check_gcs_key_name(&field, &value)?);
+            }
             _ => {
                 return Err(StoreError::invalid(
                     field,
@@ -524,7 +565,70 @@ fn parse_query(query: &str, kind: StoreKind) -> Result<UrlSettings, StoreError> 
             }
         }
     }
+    check_url_kms(&settings.encryption)?;
     Ok(settings)
+}
+
+/// A URL that names a KMS key also says how it is used: `sse_kms_key_id` and
+/// `sse_bucket_key_enabled` need `server_side_encryption=aws:kms` (or `aws:kms:dsse`) beside them.
+fn check_url_kms(e: &EncryptionOptions) -> Result<(), StoreError> {
+    let kms = matches!(
+        e.server_side_encryption,
+        Some(SseMode::Kms | SseMode::DsseKms)
+    );
+    for (name, value) in [
+        ("sse_kms_key_id", e.sse_kms_key_id.clone()),
+        (
+            "sse_bucket_key_enabled",
+            e.sse_bucket_key_enabled.map(|b| b.to_string()),
+        ),
+    ] {
+        if let Some(value) = value
+            && !kms
+        {
+            let given = match e.server_side_encryption {
+                Some(mode) => format!("server_side_encryption={mode}"),
+                None => "no server_side_encryption".to_owned(),
+            };
+            return Err(StoreError::invalid(
+                format!("url.query.{name}"),
+                value,
+                format!(
+                    "{name} applies to server_side_encryption=aws:kms or aws:kms:dsse, and the URL has {given}"
+                ),
+                "add server_side_encryption=aws:kms to the URL",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an option of another store kind's URL.
+fn only_for(
+    kind: StoreKind,
+    wanted: StoreKind,
+    field: &str,
+    value: &str,
+) -> Result<(), StoreError> {
+    if kind == wanted {
+        return Ok(());
+    }
+    let scheme = match wanted {
+        StoreKind::S3 => "s3://",
+        StoreKind::Azure => "az://",
+        _ => "gs://",
+    };
+    let instead = match kind {
+        StoreKind::S3 => "server_side_encryption and sse_kms_key_id",
+        StoreKind::Azure => "encryption_scope",
+        _ => "kms_key_name",
+    };
+    Err(StoreError::invalid(
+        field,
+        value,
+        format!("this option applies to {scheme} stores only"),
+        format!("remove it; a {kind} store takes {instead}"),
+    ))
 }
 
 /// A name safe to repeat in an error: a short word of letters, digits, `-`, `_` and `.`.
@@ -615,6 +719,141 @@ mod tests {
             assert!(err.contains(says), "{err}");
             assert!(err.contains("fix:"), "{err}");
         }
+    }
+
+    #[rstest::rstest]
+    #[case::kms_with_key(
+        "s3://ledger/a?server_side_encryption=aws:kms&sse_kms_key_id=arn:aws:kms:eu-west-1:111122223333:key/k1",
+        Some(SseMode::Kms),
+        Some("arn:aws:kms:eu-west-1:111122223333:key/k1"),
+        None
+    )]
+    #[case::dsse_with_bucket_key(
+        "s3://ledger/a?server_side_encryption=aws:kms:dsse&sse_bucket_key_enabled=true",
+        Some(SseMode::DsseKms),
+        None,
+        Some(true)
+    )]
+    #[case::object_store_aliases(
+        "s3://ledger/a?aws_server_side_encryption=aws:kms&aws_sse_kms_key_id=alias/ledger",
+        Some(SseMode::Kms),
+        Some("alias/ledger"),
+        None
+    )]
+    #[case::sse_s3(
+        "s3://ledger/a?server_side_encryption=AES256",
+        Some(SseMode::S3Managed),
+        None,
+        None
+    )]
+    #[case::sse_c_mode_only(
+        "s3://ledger/a?server_side_encryption=sse-c",
+        Some(SseMode::CustomerKey),
+        None,
+        None
+    )]
+    fn encryption_options_in_s3_urls(
+        #[case] url: &str,
+        #[case] mode: Option<SseMode>,
+        #[case] key_id: Option<&str>,
+        #[case] bucket_key: Option<bool>,
+    ) {
+        let e = parse_ok(url).1.encryption;
+        assert_eq!(e.server_side_encryption, mode);
+        assert_eq!(e.sse_kms_key_id.as_deref(), key_id);
+        assert_eq!(e.sse_bucket_key_enabled, bucket_key);
+    }
+
+    #[test]
+    fn encryption_options_in_azure_and_gcs_urls() {
+        let az = parse_ok("az://ledger/a?account=bank&encryption_scope=ledger-cmk").1;
+        assert_eq!(
+            az.encryption.encryption_scope.as_deref(),
+            Some("ledger-cmk")
+        );
+        let key = "projects/acme/locations/eu/keyRings/ledger/cryptoKeys/backups";
+        let gs = parse_ok(&format!("gs://ledger/a?kms_key_name={key}")).1;
+        assert_eq!(gs.encryption.kms_key_name.as_deref(), Some(key));
+    }
+
+    /// Malformed encryption options are refused when the URL is parsed, naming the option,
+    /// the value, the rule and the fix.
+    #[rstest::rstest]
+    #[case::unknown_mode(
+        "s3://ledger/a?server_side_encryption=aws:kmz",
+        "url.query.server_side_encryption: \"aws:kmz\"",
+        "one of AES256, aws:kms, aws:kms:dsse, sse-c"
+    )]
+    #[case::key_without_mode(
+        "s3://ledger/a?sse_kms_key_id=alias/ledger",
+        "url.query.sse_kms_key_id: \"alias/ledger\"",
+        "the URL has no server_side_encryption"
+    )]
+    #[case::key_with_aes256(
+        "s3://ledger/a?server_side_encryption=AES256&sse_kms_key_id=alias/ledger",
+        "url.query.sse_kms_key_id",
+        "the URL has server_side_encryption=AES256"
+    )]
+    #[case::bucket_key_without_kms(
+        "s3://ledger/a?sse_bucket_key_enabled=true",
+        "url.query.sse_bucket_key_enabled",
+        "applies to server_side_encryption=aws:kms"
+    )]
+    #[case::bucket_key_not_bool(
+        "s3://ledger/a?server_side_encryption=aws:kms&sse_bucket_key_enabled=maybe",
+        "url.query.sse_bucket_key_enabled: \"maybe\"",
+        "expected a boolean"
+    )]
+    #[case::key_with_space(
+        "s3://ledger/a?server_side_encryption=aws:kms&sse_kms_key_id=alias%20ledger",
+        "url.query.sse_kms_key_id",
+        "no spaces"
+    )]
+    #[case::s3_option_on_azure(
+        "az://ledger/a?server_side_encryption=aws:kms",
+        "url.query.server_side_encryption",
+        "applies to s3:// stores only"
+    )]
+    #[case::scope_on_s3(
+        "s3://ledger/a?encryption_scope=cmk",
+        "url.query.encryption_scope",
+        "applies to az:// stores only"
+    )]
+    #[case::bad_scope(
+        "az://ledger/a?encryption_scope=-x",
+        "url.query.encryption_scope: \"-x\"",
+        "3 to 63 letters"
+    )]
+    #[case::gcs_key_on_s3(
+        "s3://ledger/a?kms_key_name=projects/p",
+        "url.query.kms_key_name",
+        "applies to gs:// stores only"
+    )]
+    #[case::bad_gcs_key(
+        "gs://ledger/a?kms_key_name=ledger-key",
+        "url.query.kms_key_name: \"ledger-key\"",
+        "projects/PROJECT/locations/LOCATION"
+    )]
+    #[case::customer_key_in_url(
+        "s3://ledger/a?server_side_encryption=sse-c&sse_customer_key_base64=S0VZLU1BUktFUg==",
+        "url.query.sse_customer_key_base64: \"redacted\"",
+        "a customer-provided encryption key is a secret"
+    )]
+    #[case::azure_key_in_url(
+        "az://ledger/a?encryption_key=S0VZLU1BUktFUg==",
+        "url.query.encryption_key: \"redacted\"",
+        "a customer-provided encryption key is a secret"
+    )]
+    fn malformed_encryption_options_are_refused(
+        #[case] url: &str,
+        #[case] starts: &str,
+        #[case] rule: &str,
+    ) {
+        let err = parse(url, FsPath::new("/work")).unwrap_err().to_string();
+        assert!(err.starts_with(starts), "{err}");
+        assert!(err.contains(rule), "{err}");
+        assert!(err.contains("fix: "), "{err}");
+        assert!(!err.contains("S0VZLU1BUktFUg"), "{err}");
     }
 
     /// Unknown options are named, never echoed with their value (a pre-signed URL's

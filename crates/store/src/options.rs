@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::encryption::EncryptionOptions;
+
 /// How transient failures are retried (cloud stores only; a local folder does not retry).
 ///
 /// Retried: connection errors, timeouts, HTTP 408, 429 and 5xx, for every request the store
@@ -79,6 +81,49 @@ pub struct StoreOptions {
     /// S3 only: send `If-None-Match: *` for create-only writes. Turn off only for an
     /// S3-compatible server that rejects it; create-only writes then fail as unsupported.
     pub s3_conditional_put: bool,
+    /// Server-side encryption every object is written with (unset: the bucket's default);
+    /// see [`EncryptionOptions`].
+    pub encryption: EncryptionOptions,
+    /// S3 only: Object Lock retention on every object written except lock files (the bucket
+    /// must have Object Lock enabled). Unset: no retention is asked for.
+    pub object_lock: Option<ObjectLockOptions>,
+}
+
+/// S3 Object Lock retention mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObjectLockMode {
+    /// Users with `s3:BypassGovernanceRetention` may still delete or shorten the retention.
+    Governance,
+    /// Nobody, not even the account's root user, can delete the object before the date.
+    Compliance,
+}
+
+impl ObjectLockMode {
+    /// The header value: `GOVERNANCE` or `COMPLIANCE`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectLockMode::Governance => "GOVERNANCE",
+            ObjectLockMode::Compliance => "COMPLIANCE",
+        }
+    }
+}
+
+/// Object Lock retention for every object a store writes, lock files excepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ObjectLockOptions {
+    /// Governance or compliance.
+    pub mode: ObjectLockMode,
+    /// How long each object is retained from its upload (at least; see the store docs).
+    pub retain: Duration,
+}
+
+impl ObjectLockOptions {
+    /// `mode` retention for `retain` after each upload.
+    pub fn new(mode: ObjectLockMode, retain: Duration) -> Self {
+        ObjectLockOptions { mode, retain }
+    }
 }
 
 impl Default for StoreOptions {
@@ -95,6 +140,8 @@ impl Default for StoreOptions {
             request_timeout: Duration::from_secs(300),
             local_fsync: true,
             s3_conditional_put: true,
+            encryption: EncryptionOptions::default(),
+            object_lock: None,
         }
     }
 }

@@ -23,7 +23,7 @@
 //!   quantities, or as CockroachDB's size flags with [`ByteSize::to_iec`]).
 //! - The tenant file: [`Tenant`] (checked) from a [`TenantSpec`] and its sections
 //!   ([`TenantRegion`], [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
-//!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`], [`NetworkSpec`],
+//!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`] ([`BackupEncryptionSpec`]), [`NetworkSpec`],
 //!   [`ImagesSpec`], [`Ring`]).
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
 //!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
@@ -95,7 +95,8 @@ pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
 pub use tenant::{
-    BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources, Problem, RedpandaSpec, Ring,
-    StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec, TopicSpec, WorkloadSpec,
+    BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources,
+    Problem, RedpandaSpec, Ring, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
+    TopicSpec, WorkloadSpec,
 };
 pub use tier::Tier;

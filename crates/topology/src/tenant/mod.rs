@@ -281,6 +281,28 @@ pub struct BackupSpec {
     /// newest successful backup is older. Default: the tier's ([`Tier::default_rpo_seconds`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpo: Option<String>,
+    /// Server-side encryption of every backup object with the bank's key (default: the
+    /// bucket's own default encryption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<BackupEncryptionSpec>,
+}
+
+/// The key every backup object is encrypted with, by provider: one field applies.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupEncryptionSpec {
+    /// AWS (and MinIO with KES): the KMS key for SSE-KMS, an ARN, key id or `alias/…`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// AWS: dual-layer SSE-KMS (`aws:kms:dsse`) instead of SSE-KMS.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dsse: bool,
+    /// Azure: the storage account's encryption scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_scope: Option<String>,
+    /// GCP: the Cloud KMS key, `projects/P/locations/L/keyRings/R/cryptoKeys/K`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_name: Option<String>,
 }
 
 /// Network access to the ledger.

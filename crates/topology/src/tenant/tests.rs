@@ -179,3 +179,26 @@ fn rpo_is_the_file_s_or_the_tier_s(#[case] rpo: Option<&str>, #[case] seconds: O
         (other, _) => panic!("{rpo:?}: {other:?}"),
     }
 }
+
+#[rstest::rstest]
+#[case::aws_key("    kms_key_id: arn:aws:kms:us-east-1:123456789012:key/k1", None)]
+#[case::aws_dsse("    kms_key_id: alias/ledger\n    dsse: true", None)]
+#[case::scope_on_aws(
+    "    encryption_scope: ledger-cmk",
+    Some("backup.encryption.encryption_scope")
+)]
+#[case::gcs_key_on_aws(
+    "    kms_key_name: projects/p/locations/l/keyRings/r/cryptoKeys/k",
+    Some("backup.encryption.kms_key_name")
+)]
+#[case::empty_key("    kms_key_id: ''", Some("backup.encryption.kms_key_id"))]
+fn backup_encryption_names_the_providers_key(#[case] lines: &str, #[case] problem: Option<&str>) {
+    let text = format!("{AWS}  encryption:\n{lines}\n");
+    match (Tenant::from_yaml(&text), problem) {
+        (Ok(t), None) => assert!(t.spec().backup.encryption.is_some()),
+        (Err(err), Some(field)) => {
+            assert!(err.problems().iter().any(|p| p.field == field), "{err}");
+        }
+        (other, _) => panic!("{text}: {other:?}"),
+    }
+}

@@ -543,6 +543,9 @@ fn backup(spec: &TenantSpec) -> Result<(), Problem> {
             "e.g. rpo: 15m or rpo: 1h",
         ));
     }
+    if let Some(e) = &b.encryption {
+        backup_encryption(spec.provider, e)?;
+    }
     Ok(())
 }
 
@@ -565,6 +568,57 @@ pub(crate) fn rpo_seconds(text: &str) -> Option<u64> {
     }
     let seconds = digits.parse::<u64>().ok()? * unit;
     RPO_SECONDS.contains(&seconds).then_some(seconds)
+}
+
+/// Exactly the field of the tenant's provider: a KMS key id on AWS and MinIO, an encryption
+/// scope on Azure, a Cloud KMS key name on GCP.
+fn backup_encryption(provider: Provider, e: &super::BackupEncryptionSpec) -> Result<(), Problem> {
+    let (wanted, example) = match provider {
+        Provider::Azure => ("encryption_scope", "encryption_scope: ledger-cmk"),
+        Provider::Gcp => (
+            "kms_key_name",
+            "kms_key_name: projects/acme/locations/europe-west3/keyRings/ledger/cryptoKeys/backups",
+        ),
+        _ => (
+            "kms_key_id",
+            "kms_key_id: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
+    };
+    let given = [
+        ("kms_key_id", e.kms_key_id.as_deref()),
+        ("encryption_scope", e.encryption_scope.as_deref()),
+        ("kms_key_name", e.kms_key_name.as_deref()),
+    ];
+    for (name, value) in given {
+        if let Some(value) = value
+            && name != wanted
+        {
+            return Err(Problem::new(
+                format!("backup.encryption.{name}"),
+                value,
+                format!("{name} does not apply to {} backups", provider.as_str()),
+                format!("use {example}"),
+            ));
+        }
+    }
+    if e.dsse && wanted != "kms_key_id" {
+        return Err(Problem::new(
+            "backup.encryption.dsse",
+            "true",
+            "dual-layer encryption (aws:kms:dsse) is an AWS option",
+            "remove dsse",
+        ));
+    }
+    match given.iter().find(|(n, _)| *n == wanted) {
+        Some((_, Some(v))) if !v.is_empty() && !v.contains(char::is_whitespace) => Ok(()),
+        Some((_, v)) => Err(Problem::new(
+            format!("backup.encryption.{wanted}"),
+            v.unwrap_or_default(),
+            "the key must be named (no spaces)",
+            format!("use {example}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The port of an http(s) URL (explicit, or the scheme's default).

@@ -1,7 +1,9 @@
 //! Stores against real servers on loopback (started by scripts/test.sh; see services.rs).
 
 mod conformance;
+mod encryption;
 mod identity;
+mod object_lock;
 mod secrets;
 pub(crate) mod services;
 mod urls;

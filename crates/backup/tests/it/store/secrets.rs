@@ -117,3 +117,42 @@ async fn a_wrong_key_against_azurite_fails_without_the_key() {
         "{shown}"
     );
 }
+
+/// Customer-provided encryption keys (S3 SSE-C, Azure CPK) are secrets too: not in Debug
+/// output of the builder or the store, not in what the store says about its encryption, not
+/// in the error for a malformed key.
+#[test]
+fn customer_encryption_keys_stay_hidden() {
+    use base64::Engine as _;
+    let raw = *b"customer-key-marker-32-bytes-ok!";
+    let key = base64::engine::general_purpose::STANDARD.encode(raw);
+    let hidden = |text: &str| {
+        assert!(!text.contains(&key), "key leaked: {text}");
+        assert!(!text.contains("customer-key-marker"), "key leaked: {text}");
+    };
+    for (url, var, summary) in [
+        (
+            "s3://ledger/x?endpoint=http://127.0.0.1:9000&server_side_encryption=sse-c",
+            "AWS_SSE_CUSTOMER_KEY_BASE64",
+            "server_side_encryption=sse-c, sse_customer_key=redacted",
+        ),
+        (
+            "az://ledger/x?account=bank&endpoint=http://127.0.0.1:10000/bank",
+            "AZURE_STORAGE_ENCRYPTION_KEY",
+            "azure_encryption_key=redacted",
+        ),
+    ] {
+        let env: EnvVars = [(var, key.as_str())].into_iter().collect();
+        let builder = StoreBuilder::new(url).with_env(env);
+        hidden(&format!("{builder:?}"));
+        let store = builder.build().unwrap();
+        hidden(&format!("{store:?}"));
+        assert_eq!(store.encryption(), Some(summary));
+
+        let short: EnvVars = [(var, &key[..20])].into_iter().collect();
+        let err = StoreBuilder::new(url).with_env(short).build().unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains(&key[..20]), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
+    }
+}

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
-use thinledger_backup::store::{EnvVars, Store, StoreBuilder, StoreLocation};
+use thinledger_backup::store::{
+    EnvVars, ObjectLockOptions, Store, StoreBuilder, StoreKind, StoreLocation,
+};
 use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
 use thinledger_cli::OutputFormat;
 pub use thinledger_cli::bad;
@@ -76,7 +78,7 @@ pub struct Globals {
     pub no_lock: bool,
 }
 
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     text.parse::<thinledger_backup::schedule::DurationText>()
         .map(|d| d.0)
         .map_err(|e| format!("{e}; write a duration such as 90s, 5m or 1h30m"))
@@ -248,10 +250,32 @@ fn read_password_as(
 
 /// Builds the store for a repository URL (credentials from the environment) and the URL as
 /// it may be shown (no secrets).
+///
+/// An S3 repository made with `init --object-lock` records its policy; the store is then
+/// rebuilt with it, so every command's writes keep the retention (lock files excepted).
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
-    let store = StoreBuilder::from_env(url)
-        .build_for_repository()
-        .map_err(|e| bad(format!("--repo: {e}")))?;
+    let store = store_with_lock(url, None)?;
+    if store.location().kind() == StoreKind::S3 {
+        let recorded = ObjectLockOptions::recorded(store.object_store().as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the repository's object-lock policy: {e}"))?;
+        if let Some(lock) = recorded {
+            let store = store_with_lock(url, Some(lock))?;
+            let shown = store.display_url().to_string();
+            return Ok((store, shown));
+        }
+    }
     let shown = store.display_url().to_string();
     Ok((store, shown))
+}
+
+/// The store for a repository URL, writing with `lock`'s retention when given.
+pub fn store_with_lock(url: &str, lock: Option<ObjectLockOptions>) -> anyhow::Result<Store> {
+    let mut builder = StoreBuilder::from_env(url);
+    if let Some(lock) = lock {
+        builder = builder.with_object_lock(lock);
+    }
+    builder
+        .build_for_repository()
+        .map_err(|e| bad(format!("--repo: {e}")))
 }

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use clap::Args;
+use thinledger_backup::store::{OBJECT_LOCK_POLICY, ObjectLockMode, ObjectLockOptions};
 use thinledger_backup::{
     CheckOptions, ForgetOptions, InitOptions, KeepPolicy, PruneOptions, ReadData,
     RepairIndexOptions, RepairSnapshotsOptions, Repository,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
-use crate::context::{Globals, read_password, store_for};
+use crate::context::{Globals, read_password, store_for, store_with_lock};
 use crate::output::{Ticker, human_bytes, print_data};
 
 #[derive(Debug, Args)]
@@ -114,6 +115,22 @@ pub struct InitArgs {
     /// Command printing the password of --from-repo.
     #[arg(long, value_name = "CMD")]
     from_password_command: Option<String>,
+    /// Make the repository immutable (S3 Object Lock; the bucket must have it enabled): every
+    /// object written from now on, lock files excepted, is retained for --retain.
+    #[arg(long, value_name = "MODE", requires = "retain")]
+    object_lock: Option<LockMode>,
+    /// How long each object is retained after its upload, e.g. 30d (with --object-lock).
+    #[arg(long, value_name = "DURATION", requires = "object_lock", value_parser = crate::context::parse_duration)]
+    retain: Option<std::time::Duration>,
+}
+
+/// `--object-lock` modes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LockMode {
+    /// Deletable before the date only by identities with s3:BypassGovernanceRetention.
+    Governance,
+    /// Deletable by nobody before the date.
+    Compliance,
 }
 
 pub async fn init(g: &Globals, a: &InitArgs) -> anyhow::Result<u8> {
@@ -136,19 +153,54 @@ pub async fn init(g: &Globals, a: &InitArgs) -> anyhow::Result<u8> {
             .with_context(|| format!("--from-repo {shown}"))?;
         options = options.with_chunker_params(src.config().chunker_params());
     }
-    let (store, shown) = store_for(&url).await?;
+    let lock = a.object_lock.zip(a.retain).map(|(mode, retain)| {
+        let mode = match mode {
+            LockMode::Governance => ObjectLockMode::Governance,
+            LockMode::Compliance => ObjectLockMode::Compliance,
+        };
+        ObjectLockOptions::new(mode, retain)
+    });
+    let (store, shown) = match lock {
+        Some(lock) => {
+            let store = store_with_lock(&url, Some(lock))?;
+            let shown = store.display_url().to_string();
+            (store, shown)
+        }
+        None => store_for(&url).await?,
+    };
     let repo = Repository::init(store.object_store(), shown.clone(), &password, &options).await?;
-    let value = serde_json::json!({
+    if let Some(lock) = lock {
+        lock.record(store.object_store().as_ref())
+            .await
+            .with_context(|| {
+                format!("the repository was created, but recording its object-lock policy ({OBJECT_LOCK_POLICY}) failed; later commands will not retain what they write until it is recorded")
+            })?;
+    }
+    let mut value = serde_json::json!({
         "id": repo.config().id.to_hex(),
         "version": repo.config().version,
         "location": shown,
     });
+    if let Some(l) = lock {
+        value["object_lock"] = serde_json::json!({
+            "mode": l.mode.as_str(),
+            "retain_seconds": l.retain.as_secs(),
+        });
+    }
     print_data(g, &value, |out| {
         writeln!(
             out,
             "created repository {} (format version 2) at {shown}",
             repo.config().id.short()
         )?;
+        if let Some(l) = lock {
+            writeln!(
+                out,
+                "object lock: {} retention of {}s on every object written (lock files excepted)",
+                l.mode.as_str(),
+                l.retain.as_secs()
+            )?;
+        }
         writeln!(
             out,
             "Keep the password safe: without it the data cannot be read."

@@ -1,0 +1,204 @@
+//! S3 Object Lock: every object written carries a retention (mode and retain-until date), except
+//! lock files, which must stay deletable.
+//!
+//! `object_store` has no per-request headers for a put (`PutOptions::attributes` is a fixed set,
+//! `extensions` are ignored by its clients), but its S3 client adds the client options' default
+//! headers to every request before signing. So the store keeps two S3 clients: the plain one for
+//! reads, listings, deletes and lock files, and one whose default headers carry
+//! `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` for every other put. Only
+//! puts and copies reach the second client. Its date is fixed when it is built, so it is rebuilt
+//! every [`REFRESH`], with a date [`REFRESH`] beyond `retain`: each object is retained at least
+//! `retain` from its upload, at most `retain + REFRESH`.
+//!
+//! S3 wants an integrity checksum on a put with retention (`Content-MD5`, or a flexible checksum
+//! announced by `x-amz-sdk-checksum-algorithm`): the locked client sends SHA-256 checksums and
+//! announces them.
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path;
+use object_store::{
+    ClientOptions, CopyOptions, HeaderMap, HeaderValue, ObjectStore, PutOptions, PutPayload,
+    PutResult, Result,
+};
+
+use super::forward::Overrides;
+use super::options::ObjectLockOptions;
+
+/// How long one retain-until date is used before the locked client is rebuilt.
+pub(crate) const REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// An S3 bucket whose writes carry Object Lock retention (lock files excepted).
+pub(crate) struct ObjectLockStore {
+    plain: AmazonS3,
+    /// Builds the locked client; holds credentials, so this type's `Debug` leaves it out.
+    builder: AmazonS3Builder,
+    client_options: ClientOptions,
+    lock: ObjectLockOptions,
+    locked: Mutex<Option<(SystemTime, Arc<AmazonS3>)>>,
+}
+
+impl ObjectLockStore {
+    pub(crate) fn new(
+        plain: AmazonS3,
+        builder: AmazonS3Builder,
+        client_options: ClientOptions,
+        lock: ObjectLockOptions,
+    ) -> Self {
+        ObjectLockStore {
+            plain,
+            builder,
+            client_options,
+            lock,
+            locked: Mutex::new(None),
+        }
+    }
+
+    /// The client for retained puts, rebuilt when its date is [`REFRESH`] old.
+    fn locked(&self) -> Result<Arc<AmazonS3>> {
+        let now = SystemTime::now();
+        let mut slot = self
+            .locked
+            .lock()
+            .map_err(|_| generic("the object-lock client's mutex is poisoned".into()))?;
+        if let Some((built, client)) = slot.as_ref()
+            && now.duration_since(*built).unwrap_or_default() < REFRESH
+        {
+            return Ok(Arc::clone(client));
+        }
+        let until = retain_until(now, self.lock.retain + REFRESH);
+        let mut headers = HeaderMap::new();
+        let value = |v: &str| {
+            HeaderValue::from_str(v).map_err(|e| generic(format!("object-lock header: {e}")))
+        };
+        headers.insert("x-amz-object-lock-mode", value(self.lock.mode.as_str())?);
+        headers.insert("x-amz-object-lock-retain-until-date", value(&until)?);
+        headers.insert("x-amz-sdk-checksum-algorithm", value("SHA256")?);
+        let client = self
+            .builder
+            .clone()
+            .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
+            .with_client_options(self.client_options.clone().with_default_headers(headers))
+            .build()?;
+        let client = Arc::new(client);
+        *slot = Some((now, Arc::clone(&client)));
+        Ok(client)
+    }
+}
+
+/// Lock files (`…/locks/ID`) are written without retention: they are removed when an
+/// operation ends.
+pub(crate) fn is_lock_file(location: &Path) -> bool {
+    location.as_ref().rsplit('/').nth(1) == Some("locks")
+}
+
+/// `now + retain` as S3 wants it (ISO 8601, UTC, whole seconds).
+pub(crate) fn retain_until(now: SystemTime, retain: Duration) -> String {
+    let secs = (now + retain)
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn generic(message: String) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "S3",
+        source: message.into(),
+    }
+}
+
+impl fmt::Debug for ObjectLockStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ObjectLockStore")
+            .field("plain", &self.plain)
+            .field("lock", &self.lock)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for ObjectLockStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (object lock {}, {}s)",
+            self.plain,
+            self.lock.mode.as_str(),
+            self.lock.retain.as_secs()
+        )
+    }
+}
+
+#[async_trait]
+impl Overrides for ObjectLockStore {
+    fn inner(&self) -> &dyn ObjectStore {
+        &self.plain
+    }
+
+    async fn put_opts(&self, to: &Path, body: PutPayload, opts: PutOptions) -> Result<PutResult> {
+        if is_lock_file(to) {
+            return self.plain.put_opts(to, body, opts).await;
+        }
+        self.locked()?.put_opts(to, body, opts).await
+    }
+
+    async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+        if is_lock_file(to) {
+            return self.plain.copy_opts(from, to, options).await;
+        }
+        self.locked()?.copy_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_iso_8601_utc() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_570_437);
+        assert_eq!(retain_until(t, Duration::ZERO), "2026-12-06T15:20:37Z");
+        assert_eq!(
+            retain_until(t, Duration::from_secs(86_400 * 30)),
+            "2027-01-05T15:20:37Z"
+        );
+        assert_eq!(
+            retain_until(SystemTime::UNIX_EPOCH, Duration::ZERO),
+            "1970-01-01T00:00:00Z"
+        );
+    }
+
+    #[test]
+    fn only_lock_files_go_unretained() {
+        assert!(is_lock_file(&Path::from("tenant/locks/abcd")));
+        assert!(is_lock_file(&Path::from("locks/abcd")));
+        assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
+        assert!(!is_lock_file(&Path::from("locks")));
+        assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
+    }
+}

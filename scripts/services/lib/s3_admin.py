@@ -1,0 +1,132 @@
+"""Control-plane steps the S3 tests need on moto, and the headers they assert on.
+
+Run with the Python of the venv that holds moto (boto3 comes with it); scripts/services/s3.sh
+exports it as THINLEDGER_TEST_S3_PYTHON. The endpoint and region come from
+THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION; moto accepts any key pair.
+
+    create-key                 a KMS key on the same endpoint; prints its ARN
+    deny-puts BUCKET           creates BUCKET (unless it exists) with a policy that denies
+                               every PutObject
+    lock-bucket BUCKET         creates BUCKET with Object Lock enabled (and so versioning)
+    heads BUCKET PREFIX        one JSON object per line: each object under PREFIX with the
+                               encryption and object-lock headers HeadObject reports
+    delete-versions BUCKET PREFIX
+                               tries to delete every version under PREFIX for good (with its
+                               version id, no governance bypass); prints {"deleted": N,
+                               "refused": M}
+"""
+
+import json
+import os
+import sys
+
+import boto3
+
+
+def client(service):
+    return boto3.client(
+        service,
+        endpoint_url=os.environ["THINLEDGER_TEST_S3_ENDPOINT"],
+        region_name=os.environ.get("THINLEDGER_TEST_S3_REGION", "us-east-1"),
+        aws_access_key_id="thinledger-test",
+        aws_secret_access_key="thinledger-test-secret",
+    )
+
+
+def create_key():
+    meta = client("kms").create_key(Description="thinledger test key")["KeyMetadata"]
+    print(meta["Arn"])
+
+
+def deny_puts(bucket):
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    # A bank's policy denies puts without its encryption (a Condition on
+    # s3:x-amz-server-side-encryption); moto ignores Conditions, so this denies every put.
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyUnencryptedPuts",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}
+                },
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def lock_bucket(bucket):
+    s3 = client("s3")
+    try:
+        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+
+
+def delete_versions(bucket, prefix):
+    s3 = client("s3")
+    deleted = refused = 0
+    pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for version in page.get("Versions", []):
+            try:
+                s3.delete_object(
+                    Bucket=bucket, Key=version["Key"], VersionId=version["VersionId"]
+                )
+                deleted += 1
+            except s3.exceptions.ClientError as e:
+                if e.response["Error"]["Code"] != "AccessDenied":
+                    raise
+                refused += 1
+    print(json.dumps({"deleted": deleted, "refused": refused}))
+
+
+def heads(bucket, prefix):
+    s3 = client("s3")
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
+        for obj in page.get("Contents", []):
+            head = s3.head_object(Bucket=bucket, Key=obj["Key"])
+            print(
+                json.dumps(
+                    {
+                        "key": obj["Key"][len(prefix) :].lstrip("/"),
+                        "sse": head.get("ServerSideEncryption"),
+                        "kms_key_id": head.get("SSEKMSKeyId"),
+                        "bucket_key": head.get("BucketKeyEnabled"),
+                        "lock_mode": head.get("ObjectLockMode"),
+                        "retain_until": head["ObjectLockRetainUntilDate"].isoformat()
+                        if "ObjectLockRetainUntilDate" in head
+                        else None,
+                    }
+                )
+            )
+
+
+def main(argv):
+    match argv:
+        case ["create-key"]:
+            create_key()
+        case ["deny-puts", bucket]:
+            deny_puts(bucket)
+        case ["heads", bucket, prefix]:
+            heads(bucket, prefix)
+        case ["lock-bucket", bucket]:
+            lock_bucket(bucket)
+        case ["delete-versions", bucket, prefix]:
+            delete_versions(bucket, prefix)
+        case _:
+            sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
