@@ -17,6 +17,8 @@ use thinledger_topology::render::{
 };
 use thinledger_topology::{Provider, Tenant, TenantError};
 
+mod iam;
+
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
 
