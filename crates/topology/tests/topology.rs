@@ -17,6 +17,7 @@ use thinledger_topology::render::{
 };
 use thinledger_topology::{Provider, Tenant, TenantError};
 
+#[path = "topology/iam.rs"]
 mod iam;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];

@@ -429,6 +429,7 @@ Examples:
   ledger-topology iam examples/tenants/aws.yaml                       # each document, described
   ledger-topology iam examples/tenants/aws.yaml --output json         # the plan: documents and notes
   ledger-topology iam examples/tenants/gcp.yaml --output terraform > backup-iam.tf
+  ledger-topology iam examples/tenants/{aws,azure,gcp}.yaml --output json   # a list of plans
   ledger-topology iam tenant.yaml --cockroach-mode operator           # trusts cockroachdb-sa
   ledger-topology iam tenant.yaml --no-cockroach                      # backup jobs only
 
@@ -438,8 +439,10 @@ GKE cluster_project). A missing input is refused, naming the field; nothing is w
 
 #[derive(Debug, Args)]
 struct IamArgs {
-    /// The tenant file (YAML).
-    tenant: PathBuf,
+    /// The tenant files (YAML). With several, JSON and YAML print a list of plans, and the
+    /// Terraform and table outputs follow one another.
+    #[arg(required = true, value_name = "TENANT")]
+    tenants: Vec<PathBuf>,
     /// How CockroachDB is deployed (its pods' service account is trusted for native BACKUP).
     #[arg(
         long,
@@ -457,8 +460,6 @@ struct IamArgs {
 }
 
 fn run_iam(args: &IamArgs, output: Format, globals: &GlobalArgs) -> anyhow::Result<i32> {
-    let path = &args.tenant;
-    let text = read_tenant(path)?;
     let account = match args.cockroach_mode {
         _ if args.no_cockroach => None,
         ModeArg::Statefulset => Some(iam::COCKROACH_SERVICE_ACCOUNT),
@@ -468,29 +469,54 @@ fn run_iam(args: &IamArgs, output: Format, globals: &GlobalArgs) -> anyhow::Resu
     if let Some(p) = &args.cockroach_path {
         options = options.with_cockroach_path(p.clone());
     }
-    let plan = iam::plan_yaml(&text, &options).map_err(|e| {
-        let context = if matches!(e, iam::IamError::Tenant(_)) {
-            format!("tenant file {} is not valid", path.display())
-        } else {
-            format!("cannot write the access documents of {}", path.display())
-        };
-        anyhow::Error::new(e).context(context)
-    })?;
+    // Every file is planned before anything is printed: all or nothing.
+    let mut plans = Vec::new();
+    for path in &args.tenants {
+        let text = read_tenant(path)?;
+        let plan = iam::plan_yaml(&text, &options).map_err(|e| {
+            let context = if matches!(e, iam::IamError::Tenant(_)) {
+                format!("tenant file {} is not valid", path.display())
+            } else {
+                format!("cannot write the access documents of {}", path.display())
+            };
+            anyhow::Error::new(e).context(context)
+        })?;
+        plans.push(plan);
+    }
     if !globals.quiet {
         let mut stderr = std::io::stderr().lock();
-        for n in &plan.notes {
-            writeln!(stderr, "note: {n}")?;
+        for plan in &plans {
+            for n in &plan.notes {
+                writeln!(stderr, "note: {}-{}: {n}", plan.tenant, plan.environment)?;
+            }
         }
     }
     let mut stdout = std::io::stdout().lock();
-    match output {
-        Format::Table => stdout.write_all(iam_table(&plan)?.as_bytes())?,
-        Format::Json => write_structured(&mut stdout, OutputFormat::Json, &plan)?,
-        Format::Yaml => write_structured(&mut stdout, OutputFormat::Yaml, &plan)?,
-        Format::Terraform => stdout.write_all(plan.terraform().as_bytes())?,
+    let texts = |each: &dyn Fn(&IamPlan) -> anyhow::Result<String>| -> anyhow::Result<String> {
+        Ok(plans.iter().map(each).collect::<anyhow::Result<Vec<_>>>()?.join("\n"))
+    };
+    match (output, plans.as_slice()) {
+        (Format::Table, _) => stdout.write_all(texts(&iam_table)?.as_bytes())?,
+        (Format::Terraform, _) => {
+            stdout.write_all(texts(&|p| Ok(p.terraform().to_owned()))?.as_bytes())?;
+        }
+        (Format::Json | Format::Yaml, [plan]) => {
+            write_structured(&mut stdout, shared_format(output), plan)?;
+        }
+        (Format::Json | Format::Yaml, several) => {
+            write_structured(&mut stdout, shared_format(output), &several)?;
+        }
     }
     stdout.flush()?;
     Ok(0)
+}
+
+fn shared_format(format: Format) -> OutputFormat {
+    match format {
+        Format::Json => OutputFormat::Json,
+        Format::Yaml => OutputFormat::Yaml,
+        Format::Table | Format::Terraform => OutputFormat::Table,
+    }
 }
 
 /// Each document under a line saying what it is and grants.

@@ -148,3 +148,36 @@ fn a_bad_input_is_a_tenant_problem_with_its_line() {
     assert!(err.contains("backup.prefix"), "{err}");
     assert!(err.contains("line "), "{err}");
 }
+
+/// The done-when line as typed: `iam examples/tenants/{aws,azure,gcp}.yaml --output json`,
+/// one list of the three plans.
+#[test]
+fn several_tenants_print_a_list_of_plans() {
+    let tenants: Vec<String> = ["aws", "azure", "gcp"]
+        .iter()
+        .map(|n| example(n).to_str().unwrap().to_owned())
+        .collect();
+    let args: Vec<&str> = tenants
+        .iter()
+        .map(String::as_str)
+        .chain(["--output", "json"])
+        .collect();
+    let text = stdout(&iam(&args).success());
+    assert!(!text.contains("\"Resource\": \"*\""), "{text}");
+    let plans: Value = serde_json::from_str(&text).unwrap();
+    let providers: Vec<&str> = plans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(providers, ["aws", "azure", "gcp"]);
+    // Terraform: the three tenants' blocks one after another, names not clashing
+    let args: Vec<&str> = tenants
+        .iter()
+        .map(String::as_str)
+        .chain(["--output", "terraform"])
+        .collect();
+    let tf = stdout(&iam(&args).success());
+    assert_eq!(tf.matches("# Least-privilege access for tenant").count(), 3, "{tf}");
+}

@@ -278,14 +278,14 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
 
     let mut subjects = vec![IamSubject {
         service_account: BACKUP_SERVICE_ACCOUNT.to_owned(),
-        purpose: "backup jobs (ledger-backup)".to_owned(),
+        purpose: "backup jobs".to_owned(),
     }];
     let mut prefixes: Vec<String> = backup.prefix.iter().cloned().collect();
     if let Some(sa) = &options.cockroach_service_account {
         spec::validate_service_account(sa)?;
         subjects.push(IamSubject {
             service_account: sa.clone(),
-            purpose: "CockroachDB nodes (native BACKUP)".to_owned(),
+            purpose: "CockroachDB nodes, for native BACKUP".to_owned(),
         });
         let path = options
             .cockroach_path

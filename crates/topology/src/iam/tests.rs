@@ -252,6 +252,7 @@ fn the_trust_policy_has_a_statement_per_cluster() {
     let text = aws_full("").replace(
         "regions: [{name: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c]}]",
         "survival: region
+network: {peer_cidrs: [10.20.0.0/16, 10.30.0.0/16]}
 regions:
   - {name: us-east-1, zones: [us-east-1a, us-east-1b, us-east-1c], cluster_domain: use1.ledger.internal}
   - {name: us-west-2, zones: [us-west-2a, us-west-2b, us-west-2c], cluster_domain: usw2.ledger.internal}
