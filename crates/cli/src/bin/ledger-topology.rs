@@ -28,8 +28,8 @@ use thinledger_cli::{
 use thinledger_sizing::{
     Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
 };
-use thinledger_topology::iam::{self, IamOptions, IamPlan};
 use thinledger_topology::error_chain;
+use thinledger_topology::iam::{self, IamOptions, IamPlan};
 use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering};
 
 const EXAMPLES: &str = "\
@@ -175,7 +175,11 @@ fn main() -> ExitCode {
             .output
             .data_format(OutputFormat::Table)
             .and_then(|output| run_validate(args, output)),
-        Command::Iam(args) => run_iam(args, cli.output.output.unwrap_or(Format::Table), &cli.globals),
+        Command::Iam(args) => run_iam(
+            args,
+            cli.output.output.unwrap_or(Format::Table),
+            &cli.globals,
+        ),
         Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     exit_status(result)
@@ -465,7 +469,8 @@ fn run_iam(args: &IamArgs, output: Format, globals: &GlobalArgs) -> anyhow::Resu
         ModeArg::Statefulset => Some(iam::COCKROACH_SERVICE_ACCOUNT),
         ModeArg::Operator => Some(iam::COCKROACH_OPERATOR_SERVICE_ACCOUNT),
     };
-    let mut options = IamOptions::default().with_cockroach_service_account(account.map(str::to_owned));
+    let mut options =
+        IamOptions::default().with_cockroach_service_account(account.map(str::to_owned));
     if let Some(p) = &args.cockroach_path {
         options = options.with_cockroach_path(p.clone());
     }
@@ -493,7 +498,11 @@ fn run_iam(args: &IamArgs, output: Format, globals: &GlobalArgs) -> anyhow::Resu
     }
     let mut stdout = std::io::stdout().lock();
     let texts = |each: &dyn Fn(&IamPlan) -> anyhow::Result<String>| -> anyhow::Result<String> {
-        Ok(plans.iter().map(each).collect::<anyhow::Result<Vec<_>>>()?.join("\n"))
+        Ok(plans
+            .iter()
+            .map(each)
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join("\n"))
     };
     match (output, plans.as_slice()) {
         (Format::Table, _) => stdout.write_all(texts(&iam_table)?.as_bytes())?,

@@ -107,7 +107,12 @@ fn terraform_is_written_for_iam_and_refused_elsewhere() {
     }
     let render = Command::cargo_bin("ledger-topology")
         .unwrap()
-        .args(["render", example("aws").to_str().unwrap(), "-o", "terraform"])
+        .args([
+            "render",
+            example("aws").to_str().unwrap(),
+            "-o",
+            "terraform",
+        ])
         .assert()
         .code(2);
     assert!(
@@ -124,8 +129,16 @@ fn the_table_describes_each_document() {
 }
 
 #[rstest]
-#[case::aws_issuer("aws", "  iam:                       # inputs of `ledger-topology iam` only\n    oidc_issuers:            # each region's EKS cluster (aws eks describe-cluster … oidc.issuer)\n      us-east-1: https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\n", "backup.iam.oidc_issuers.us-east-1")]
-#[case::azure_identity("azure", "    identity_name: contoso-ledger-backup       # the managed identity with the client id above\n", "backup.iam.identity_name")]
+#[case::aws_issuer(
+    "aws",
+    "  iam:                       # inputs of `ledger-topology iam` only\n    oidc_issuers:            # each region's EKS cluster (aws eks describe-cluster … oidc.issuer)\n      us-east-1: https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE\n",
+    "backup.iam.oidc_issuers.us-east-1"
+)]
+#[case::azure_identity(
+    "azure",
+    "    identity_name: contoso-ledger-backup       # the managed identity with the client id above\n",
+    "backup.iam.identity_name"
+)]
 fn a_missing_input_is_refused_with_exit_2_naming_the_field(
     #[case] name: &str,
     #[case] remove: &str,
@@ -179,5 +192,9 @@ fn several_tenants_print_a_list_of_plans() {
         .chain(["--output", "terraform"])
         .collect();
     let tf = stdout(&iam(&args).success());
-    assert_eq!(tf.matches("# Least-privilege access for tenant").count(), 3, "{tf}");
+    assert_eq!(
+        tf.matches("# Least-privilege access for tenant").count(),
+        3,
+        "{tf}"
+    );
 }

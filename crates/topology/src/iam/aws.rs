@@ -140,13 +140,19 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
                 .to_owned();
             // A Sid is alphanumeric: us-east-1 → TrustClusterUsEast1.
             let sid: String = std::iter::once("TrustCluster".to_owned())
-                .chain(region.split(|c: char| !c.is_ascii_alphanumeric()).map(|part| {
-                    let mut chars = part.chars();
-                    chars
-                        .next()
-                        .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
-                        .unwrap_or_default()
-                }))
+                .chain(
+                    region
+                        .split(|c: char| !c.is_ascii_alphanumeric())
+                        .map(|part| {
+                            let mut chars = part.chars();
+                            chars
+                                .next()
+                                .map(|first| {
+                                    first.to_ascii_uppercase().to_string() + chars.as_str()
+                                })
+                                .unwrap_or_default()
+                        }),
+                )
                 .collect();
             json!({
                 "Sid": sid,
@@ -236,7 +242,10 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
             .attr("policy", Expr::jsonencode(&permissions)),
         Block::resource("aws_iam_role_policy_attachment", &policy_id)
             .attr("role", Expr::raw(format!("aws_iam_role.{id}.name")))
-            .attr("policy_arn", Expr::raw(format!("aws_iam_policy.{policy_id}.arn"))),
+            .attr(
+                "policy_arn",
+                Expr::raw(format!("aws_iam_policy.{policy_id}.arn")),
+            ),
     ];
 
     let mut notes = vec![format!(

@@ -33,9 +33,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
             .prefixes
             .iter()
             .map(|p| {
-                format!(
-                    "resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/{p}/\")"
-                )
+                format!("resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/{p}/\")")
             })
             .collect();
         json!({

@@ -205,7 +205,11 @@ fn value(v: &Value, indent: usize) -> String {
             }
             let mut out = "{\n".to_owned();
             for (key, item) in map {
-                out.push_str(&format!("{pad}{} = {}\n", quote(key), value(item, indent + 1)));
+                out.push_str(&format!(
+                    "{pad}{} = {}\n",
+                    quote(key),
+                    value(item, indent + 1)
+                ));
             }
             out.push_str(&format!("{end}}}"));
             out

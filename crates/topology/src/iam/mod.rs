@@ -64,8 +64,8 @@ use crate::provider::Provider;
 use crate::tenant::{Tenant, TenantSpec};
 
 pub use error::IamError;
-pub use spec::{BackupIamSpec, ObjectLockMode};
 pub(crate) use spec::validate as validate_inputs;
+pub use spec::{BackupIamSpec, ObjectLockMode};
 
 /// The service account of the backup jobs (`ledger-backup`), as the rendering names it.
 pub const BACKUP_SERVICE_ACCOUNT: &str = "ledger-backup";
@@ -228,7 +228,12 @@ impl Context<'_> {
     fn kubernetes_subjects(&self) -> Vec<String> {
         self.subjects
             .iter()
-            .map(|s| format!("system:serviceaccount:{}:{}", self.namespace, s.service_account))
+            .map(|s| {
+                format!(
+                    "system:serviceaccount:{}:{}",
+                    self.namespace, s.service_account
+                )
+            })
             .collect()
     }
 

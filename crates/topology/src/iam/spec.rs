@@ -9,9 +9,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::IamError;
 use crate::error::{ParseError, ensure};
 use crate::provider::Provider;
-use super::IamError;
 use crate::tenant::{Problem, TenantSpec};
 
 /// S3 Object Lock mode of a bucket (AWS S3, MinIO).
@@ -190,7 +190,10 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
             "a user-assigned managed identity is Azure's",
         )?;
         let ok = (3..=128).contains(&name.len())
-            && name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+            && name
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_alphanumeric())
             && name
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -350,7 +353,10 @@ pub(crate) fn is_guid(value: &str) -> bool {
 
 pub(crate) fn is_gcp_project(project: &str) -> bool {
     (6..=30).contains(&project.len())
-        && project.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && project
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase())
         && !project.ends_with('-')
         && project
             .bytes()

@@ -16,8 +16,7 @@ redpanda: {version: v25.1.9}
 ";
 
 const ISSUER: &str = "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE";
-const AKS_ISSUER: &str =
-    "https://westeurope.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/1c1a5f2e-0c7a-4d0e-9c3b-2f4e5d6c7b8a/";
+const AKS_ISSUER: &str = "https://westeurope.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/1c1a5f2e-0c7a-4d0e-9c3b-2f4e5d6c7b8a/";
 
 fn aws(backup_extra: &str) -> String {
     format!(
@@ -48,7 +47,8 @@ backup:
     )
 }
 
-const WORKLOAD: &str = "{kind: azure-workload-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}";
+const WORKLOAD: &str =
+    "{kind: azure-workload-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}";
 const NODE_IDENTITY: &str =
     "{kind: azure-managed-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}";
 
@@ -127,7 +127,10 @@ fn each_provider_writes_its_documents(#[case] text: String, #[case] kinds: &[Iam
         .iter()
         .map(|s| s.service_account.as_str())
         .collect();
-    assert_eq!(subjects, [BACKUP_SERVICE_ACCOUNT, COCKROACH_SERVICE_ACCOUNT]);
+    assert_eq!(
+        subjects,
+        [BACKUP_SERVICE_ACCOUNT, COCKROACH_SERVICE_ACCOUNT]
+    );
     assert!(!plan.terraform().is_empty());
 }
 
@@ -148,14 +151,21 @@ fn a_missing_input_is_refused_naming_the_field(#[case] text: String, #[case] fie
 #[test]
 fn a_node_assigned_identity_needs_no_issuer() {
     let plan = planned(&azure(&azure_iam("oidc_issuers"), NODE_IDENTITY));
-    assert!(plan.notes.iter().any(|n| n.contains("every pod")), "{plan:?}");
+    assert!(
+        plan.notes.iter().any(|n| n.contains("every pod")),
+        "{plan:?}"
+    );
 }
 
 #[rstest]
 #[case::nothing("", false, false)]
 #[case::object_lock("  object_lock: governance\n", true, false)]
 #[case::compliance("  object_lock: compliance\n", true, false)]
-#[case::kms("  kms_key: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\n", false, true)]
+#[case::kms(
+    "  kms_key: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\n",
+    false,
+    true
+)]
 fn aws_actions_follow_object_lock_and_kms(
     #[case] extra: &str,
     #[case] retention: bool,
@@ -166,7 +176,12 @@ fn aws_actions_follow_object_lock_and_kms(
         .document(IamDocumentKind::AwsPermissionsPolicy)
         .unwrap();
     let actions = actions(policy);
-    for always in ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"] {
+    for always in [
+        "s3:ListBucket",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    ] {
         assert!(actions.contains(&always.to_owned()), "{actions:?}");
     }
     assert_eq!(
@@ -179,7 +194,11 @@ fn aws_actions_follow_object_lock_and_kms(
     );
     assert_eq!(actions.contains(&"kms:GenerateDataKey".to_owned()), kms);
     assert_eq!(actions.contains(&"kms:Decrypt".to_owned()), kms);
-    assert!(!actions.iter().any(|a| a.contains('*') || a.contains("Bypass")));
+    assert!(
+        !actions
+            .iter()
+            .any(|a| a.contains('*') || a.contains("Bypass"))
+    );
     if kms {
         let key = statements(policy).last().unwrap();
         assert_eq!(
@@ -213,7 +232,10 @@ fn aws_resources_are_the_bucket_and_its_prefixes(
         .document(IamDocumentKind::AwsPermissionsPolicy)
         .unwrap();
     let list = &statements(policy)[0];
-    assert_eq!(list["Resource"], serde_json::json!(["arn:aws:s3:::acme-ledger-backups"]));
+    assert_eq!(
+        list["Resource"],
+        serde_json::json!(["arn:aws:s3:::acme-ledger-backups"])
+    );
     if prefixes.is_empty() {
         assert!(list.get("Condition").is_none(), "{list}");
     } else {
@@ -226,10 +248,12 @@ fn aws_resources_are_the_bucket_and_its_prefixes(
             serde_json::json!(listed)
         );
     }
-    assert_eq!(statements(policy)[1]["Resource"], serde_json::json!(objects));
+    assert_eq!(
+        statements(policy)[1]["Resource"],
+        serde_json::json!(objects)
+    );
     let trust = plan.document(IamDocumentKind::AwsTrustPolicy).unwrap();
-    let subjects = &statements(trust)[0]["Condition"]["StringEquals"]
-        ["oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"];
+    let subjects = &statements(trust)[0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"];
     let expected: Vec<String> = std::iter::once("ledger-backup")
         .chain(cockroach)
         .map(|sa| format!("system:serviceaccount:ledger-acme-bank-prod:{sa}"))
@@ -259,7 +283,11 @@ regions:
   - {name: eu-west-1, zones: [eu-west-1a, eu-west-1b, eu-west-1c], cluster_domain: euw1.ledger.internal}",
     ).replace("nodes: 3", "nodes: 9");
     let err = plan_yaml(&text, &IamOptions::default()).unwrap_err();
-    assert_eq!(err.field(), Some("backup.iam.oidc_issuers.us-west-2"), "{err}");
+    assert_eq!(
+        err.field(),
+        Some("backup.iam.oidc_issuers.us-west-2"),
+        "{err}"
+    );
     let text = text.replace(
         &format!("{{us-east-1: \"{ISSUER}\"}}"),
         "{us-east-1: \"https://oidc.eks.us-east-1.amazonaws.com/id/A\", us-west-2: \"https://oidc.eks.us-west-2.amazonaws.com/id/B\", eu-west-1: \"https://oidc.eks.eu-west-1.amazonaws.com/id/C/\"}",
@@ -283,7 +311,14 @@ regions:
         .iter()
         .map(|s| s["Sid"].as_str().unwrap())
         .collect();
-    assert_eq!(sids, ["TrustClusterUsEast1", "TrustClusterUsWest2", "TrustClusterEuWest1"]);
+    assert_eq!(
+        sids,
+        [
+            "TrustClusterUsEast1",
+            "TrustClusterUsWest2",
+            "TrustClusterEuWest1"
+        ]
+    );
 }
 
 #[test]
@@ -315,7 +350,10 @@ fn azure_scopes_the_role_to_the_container_and_trusts_each_service_account() {
     for c in credentials {
         // Azure compares the issuer byte for byte: as written, trailing '/' included
         assert_eq!(c["issuer"], AKS_ISSUER);
-        assert_eq!(c["audiences"], serde_json::json!(["api://AzureADTokenExchange"]));
+        assert_eq!(
+            c["audiences"],
+            serde_json::json!(["api://AzureADTokenExchange"])
+        );
     }
 }
 
@@ -323,7 +361,9 @@ fn azure_scopes_the_role_to_the_container_and_trusts_each_service_account() {
 #[case::whole_bucket("", None)]
 #[case::prefix(
     "  prefix: fabrikam/prod\n",
-    Some("resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/fabrikam/prod/\") || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/cockroach/acme-bank-prod/\")")
+    Some(
+        "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/fabrikam/prod/\") || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/cockroach/acme-bank-prod/\")"
+    )
 )]
 fn gcp_binds_the_bucket_and_the_pool(#[case] extra: &str, #[case] condition: Option<&str>) {
     let plan = planned(&gcp(extra));
@@ -349,7 +389,9 @@ fn gcp_binds_the_bucket_and_the_pool(#[case] extra: &str, #[case] condition: Opt
         ]
     );
     // the pool is the cluster's project when it is not the service account's
-    let plan = planned(&gcp(&format!("{extra}  iam: {{cluster_project: fabrikam-gke}}\n")));
+    let plan = planned(&gcp(&format!(
+        "{extra}  iam: {{cluster_project: fabrikam-gke}}\n"
+    )));
     assert!(
         plan.documents[1].document["member"]
             .as_str()
@@ -383,20 +425,59 @@ fn minio_policy_is_the_s3_grammar_on_the_bucket(#[case] extra: &str, #[case] ret
 #[case::trailing_slash(aws("  prefix: acme/\n"), "backup.prefix")]
 #[case::empty_segment(aws("  prefix: acme//prod\n"), "backup.prefix")]
 #[case::dot_dot(aws("  prefix: acme/../other\n"), "backup.prefix")]
-#[case::kms_alias(aws("  kms_key: arn:aws:kms:us-east-1:123456789012:alias/backups\n"), "backup.kms_key")]
-#[case::kms_not_arn(aws("  kms_key: 1234abcd-12ab-34cd-56ef-1234567890ab\n"), "backup.kms_key")]
-#[case::kms_on_azure(azure("  kms_key: arn:aws:kms:us-east-1:123456789012:key/x\n", WORKLOAD), "backup.kms_key")]
-#[case::gcp_kms_malformed(gcp("  kms_key: projects/p/keyRings/r/cryptoKeys/k\n"), "backup.kms_key")]
+#[case::kms_alias(
+    aws("  kms_key: arn:aws:kms:us-east-1:123456789012:alias/backups\n"),
+    "backup.kms_key"
+)]
+#[case::kms_not_arn(
+    aws("  kms_key: 1234abcd-12ab-34cd-56ef-1234567890ab\n"),
+    "backup.kms_key"
+)]
+#[case::kms_on_azure(
+    azure("  kms_key: arn:aws:kms:us-east-1:123456789012:key/x\n", WORKLOAD),
+    "backup.kms_key"
+)]
+#[case::gcp_kms_malformed(
+    gcp("  kms_key: projects/p/keyRings/r/cryptoKeys/k\n"),
+    "backup.kms_key"
+)]
 #[case::object_lock_on_gcp(gcp("  object_lock: governance\n"), "backup.object_lock")]
-#[case::unknown_region(aws("  iam: {oidc_issuers: {us-west-2: \"https://oidc.example\"}}\n"), "backup.iam.oidc_issuers.us-west-2")]
-#[case::http_issuer(aws("  iam: {oidc_issuers: {us-east-1: \"http://oidc.example\"}}\n"), "backup.iam.oidc_issuers.us-east-1")]
-#[case::issuer_on_gcp(gcp("  iam: {oidc_issuers: {europe-west1: \"https://oidc.example\"}}\n"), "backup.iam.oidc_issuers.europe-west1")]
-#[case::subscription_not_guid(azure("  iam: {subscription_id: my-sub}\n", WORKLOAD), "backup.iam.subscription_id")]
-#[case::subscription_on_aws(aws("  iam: {subscription_id: 6d1f7f4e-3c2b-4a19-8e5d-9a0b1c2d3e4f}\n"), "backup.iam.subscription_id")]
-#[case::bad_group(azure("  iam: {resource_group: \"rg.\"}\n", WORKLOAD), "backup.iam.resource_group")]
-#[case::bad_identity_name(azure("  iam: {identity_name: \"-x\"}\n", WORKLOAD), "backup.iam.identity_name")]
-#[case::project_on_aws(aws("  iam: {cluster_project: fabrikam-gke}\n"), "backup.iam.cluster_project")]
-#[case::bad_project(gcp("  iam: {cluster_project: Fabrikam}\n"), "backup.iam.cluster_project")]
+#[case::unknown_region(
+    aws("  iam: {oidc_issuers: {us-west-2: \"https://oidc.example\"}}\n"),
+    "backup.iam.oidc_issuers.us-west-2"
+)]
+#[case::http_issuer(
+    aws("  iam: {oidc_issuers: {us-east-1: \"http://oidc.example\"}}\n"),
+    "backup.iam.oidc_issuers.us-east-1"
+)]
+#[case::issuer_on_gcp(
+    gcp("  iam: {oidc_issuers: {europe-west1: \"https://oidc.example\"}}\n"),
+    "backup.iam.oidc_issuers.europe-west1"
+)]
+#[case::subscription_not_guid(
+    azure("  iam: {subscription_id: my-sub}\n", WORKLOAD),
+    "backup.iam.subscription_id"
+)]
+#[case::subscription_on_aws(
+    aws("  iam: {subscription_id: 6d1f7f4e-3c2b-4a19-8e5d-9a0b1c2d3e4f}\n"),
+    "backup.iam.subscription_id"
+)]
+#[case::bad_group(
+    azure("  iam: {resource_group: \"rg.\"}\n", WORKLOAD),
+    "backup.iam.resource_group"
+)]
+#[case::bad_identity_name(
+    azure("  iam: {identity_name: \"-x\"}\n", WORKLOAD),
+    "backup.iam.identity_name"
+)]
+#[case::project_on_aws(
+    aws("  iam: {cluster_project: fabrikam-gke}\n"),
+    "backup.iam.cluster_project"
+)]
+#[case::bad_project(
+    gcp("  iam: {cluster_project: Fabrikam}\n"),
+    "backup.iam.cluster_project"
+)]
 fn bad_inputs_are_refused_by_the_tenant_rules(#[case] text: String, #[case] field: &str) {
     assert_eq!(problem_fields(&text), [field], "{text}");
 }
@@ -429,10 +510,16 @@ fn storage_resources(plan: &IamPlan) -> Vec<(String, String)> {
                 }
             }
             IamDocumentKind::AzureRoleAssignment => {
-                out.push(("azure role".into(), d.document["scope"].as_str().unwrap().into()));
+                out.push((
+                    "azure role".into(),
+                    d.document["scope"].as_str().unwrap().into(),
+                ));
             }
             IamDocumentKind::GcpBucketBinding => {
-                out.push(("gcp role".into(), d.document["bucket"].as_str().unwrap().into()));
+                out.push((
+                    "gcp role".into(),
+                    d.document["bucket"].as_str().unwrap().into(),
+                ));
             }
             _ => {}
         }
@@ -441,7 +528,9 @@ fn storage_resources(plan: &IamPlan) -> Vec<(String, String)> {
 }
 
 #[rstest]
-#[case(aws_full("  prefix: a/b\n  object_lock: governance\n  kms_key: arn:aws:kms:us-east-1:123456789012:key/k\n"))]
+#[case(aws_full(
+    "  prefix: a/b\n  object_lock: governance\n  kms_key: arn:aws:kms:us-east-1:123456789012:key/k\n"
+))]
 #[case(aws_full(""))]
 #[case(azure(&azure_iam(""), WORKLOAD))]
 #[case(gcp("  prefix: a/b\n"))]
@@ -455,7 +544,10 @@ fn no_storage_action_applies_to_a_wildcard_resource(#[case] text: String) {
         assert_ne!(resource, "*", "{action}");
         // the bucket (or account, or key) is always named: a '*' only ends an object path
         let named = resource.trim_end_matches("/*");
-        assert!(!named.contains('*') && !named.contains('?'), "{action} on {resource}");
+        assert!(
+            !named.contains('*') && !named.contains('?'),
+            "{action} on {resource}"
+        );
         assert!(
             resource.contains("acme-ledger-backups")
                 || resource.contains("ledger-backups")

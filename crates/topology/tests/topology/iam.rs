@@ -64,8 +64,7 @@ fn the_trusted_service_accounts_are_the_ones_the_rendering_binds(
     #[case] cockroach: &str,
 ) {
     let tenant = Tenant::from_yaml(&example_text("aws")).unwrap();
-    let options =
-        IamOptions::default().with_cockroach_service_account(Some(cockroach.to_owned()));
+    let options = IamOptions::default().with_cockroach_service_account(Some(cockroach.to_owned()));
     let plan = iam::plan(&tenant, &options).unwrap();
     let trusted: BTreeSet<(String, String)> = plan
         .subjects
@@ -377,5 +376,9 @@ fn terraform_passes_checkov() {
         .iter()
         .map(|c| format!("{} {} {}", c["check_id"], c["resource"], c["check_name"]))
         .collect();
-    assert!(failed.is_empty(), "checkov findings:\n{}", failed.join("\n"));
+    assert!(
+        failed.is_empty(),
+        "checkov findings:\n{}",
+        failed.join("\n")
+    );
 }
