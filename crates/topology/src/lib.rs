@@ -13,7 +13,7 @@
 //! `thinledger_sizing`'s job (`plan_tenant`, `render_tenant`).
 //!
 //! # Public surface
-//! Every type is at the root; the three namespaces hold what reads best qualified.
+//! Every type is at the root; the four namespaces hold what reads best qualified.
 //! - The provider model: [`Provider`] (with its one zone-naming function,
 //!   [`Provider::zone_name`], and [`Provider::default_zones`]), [`Tier`], [`Locality`],
 //!   [`RegionSpec`], [`SurvivalGoal`], [`StorageProfile`] ([`DiskPerformance`], [`DiskTier`]),
@@ -31,6 +31,11 @@
 //!   [`quorum::check_placements`], [`quorum::valid_counts`], [`quorum::RULES`]…).
 //! - Bounds: [`Limit`] and the namespace [`bounds`] of every quantity's upper bound
 //!   ([`bounds::NODES`], [`bounds::NODE_MEMORY`]…), checked before any rule or search.
+//! - Least-privilege access (namespace [`iam`]): [`iam::plan`] turns a tenant's backup
+//!   section and identity into an [`IamPlan`] of [`IamDocument`]s (AWS role and trust
+//!   policies, Azure role assignment and federated credentials, GCP bindings, MinIO policy)
+//!   and the same as Terraform; its inputs are [`BackupIamSpec`] and [`ObjectLockMode`],
+//!   knobs [`IamOptions`], errors [`IamError`].
 //! - `render` (feature `render`): the namespace of Kubernetes rendering, with its own list;
 //!   `k8s_openapi` is re-exported with it, so an application uses the same version.
 //! - Errors: [`ModelError`], [`ParseError`], [`QuantityError`], [`BoundError`],
@@ -63,6 +68,7 @@
 pub mod bounds;
 mod chain;
 mod error;
+pub mod iam;
 mod identity;
 mod instance;
 mod limit;
@@ -81,6 +87,10 @@ mod zones;
 
 pub use chain::{error_causes, error_chain};
 pub use error::{ModelError, ParseError};
+pub use iam::{
+    BackupIamSpec, IamDocument, IamDocumentKind, IamError, IamOptions, IamPlan, IamSubject,
+    ObjectLockMode,
+};
 pub use identity::{
     AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,
     GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION, IdentityBinding,

@@ -1,8 +1,11 @@
-//! `ledger-topology`: render a tenant file into hardened Kubernetes objects, or check it.
+//! `ledger-topology`: render a tenant file into hardened Kubernetes objects, check it, or
+//! write its least-privilege access documents.
 //!
 //! Parsing, one library call and printing: `render` is `thinledger_sizing::render_tenant`
 //! (tenant file → sizing calculator → typed Kubernetes objects), `validate` is
-//! `thinledger_sizing::check_tenant` (the same way, as findings). `--resources tenant`
+//! `thinledger_sizing::check_tenant` (the same way, as findings), `iam` is
+//! `thinledger_topology::iam::plan_yaml` (the backup identity's access, as JSON documents or
+//! Terraform). `--resources tenant`
 //! skips the calculator and takes the per-node resources written in the tenant file (with the
 //! runbook's fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
 //!
@@ -19,13 +22,14 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Serialize;
 use thinledger_cli::{
-    EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, GlobalArgs, OutputArgs, OutputFormat, ToolCommand,
+    EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, GlobalArgs, OutputFormat, ToolCommand, bad,
     exit_codes_help, exit_status, verdict_after, write_structured,
 };
 use thinledger_sizing::{
     Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
 };
 use thinledger_topology::error_chain;
+use thinledger_topology::iam::{self, IamOptions, IamPlan};
 use thinledger_topology::render::{CockroachMode, KUSTOMIZATION_FILE, RenderOptions, Rendering};
 
 const EXAMPLES: &str = "\
@@ -34,6 +38,7 @@ Examples:
   ledger-topology render examples/tenants/azure.yaml --cockroach-mode operator --out manifests/
   ledger-topology render tenant.yaml --region us-west-2 --output json
   ledger-topology validate examples/tenants/onprem.yaml --output json
+  ledger-topology iam examples/tenants/aws.yaml --output terraform > backup-iam.tf
   ledger-topology completion bash > ~/.local/share/bash-completion/completions/ledger-topology
 
 Manifests reference Secrets the platform creates: cockroachdb-node and cockroachdb-root
@@ -66,7 +71,7 @@ struct Cli {
     #[command(flatten)]
     globals: GlobalArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    output: TopologyOutputArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,6 +85,11 @@ enum Command {
     /// Check TENANT (tenant rules, sizing, rendering) and print the findings only.
     #[command(after_help = VALIDATE_EXAMPLES)]
     Validate(ValidateArgs),
+    /// Write the least-privilege access of TENANT's backup identity: the role, policy,
+    /// assignment and binding documents its provider needs (--output json|yaml), or the same
+    /// as Terraform (--output terraform).
+    #[command(after_help = IAM_EXAMPLES)]
+    Iam(IamArgs),
     #[command(flatten)]
     Tool(ToolCommand),
 }
@@ -160,10 +170,20 @@ struct ValidateArgs {
 fn main() -> ExitCode {
     let cli: Cli = thinledger_cli::parse(&[]);
     let result = match &cli.command {
-        Command::Render(args) => {
-            run_render(args, cli.output.format_or(OutputFormat::Yaml), &cli.globals).map(|()| 0)
-        }
-        Command::Validate(args) => run_validate(args, cli.output.format_or(OutputFormat::Table)),
+        Command::Render(args) => cli
+            .output
+            .data_format(OutputFormat::Yaml)
+            .and_then(|output| run_render(args, output, &cli.globals))
+            .map(|()| 0),
+        Command::Validate(args) => cli
+            .output
+            .data_format(OutputFormat::Table)
+            .and_then(|output| run_validate(args, output)),
+        Command::Iam(args) => run_iam(
+            args,
+            cli.output.output.unwrap_or(Format::Table),
+            &cli.globals,
+        ),
         Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     exit_status(result)
@@ -372,4 +392,169 @@ fn findings_table(report: &Report) -> String {
         ));
     }
     out
+}
+
+/// `--output`: the formats every tool shares, and Terraform for `iam`.
+#[derive(Debug, Clone, Default, Args)]
+struct TopologyOutputArgs {
+    /// How data is printed: table, json or yaml (the same data in each); `iam` also writes
+    /// terraform [default: table; `render`: yaml].
+    #[arg(
+        long,
+        short = 'o',
+        global = true,
+        value_enum,
+        env = "THINLEDGER_OUTPUT",
+        value_name = "FORMAT",
+        help_heading = "Global options"
+    )]
+    output: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// Human-readable text.
+    Table,
+    /// One JSON document.
+    Json,
+    /// One YAML document.
+    Yaml,
+    /// Terraform (`iam` only).
+    Terraform,
+}
+
+impl TopologyOutputArgs {
+    /// The shared format asked for, or the command's default; Terraform is `iam`'s alone.
+    fn data_format(&self, default: OutputFormat) -> anyhow::Result<OutputFormat> {
+        Ok(match self.output {
+            None => default,
+            Some(Format::Table) => OutputFormat::Table,
+            Some(Format::Json) => OutputFormat::Json,
+            Some(Format::Yaml) => OutputFormat::Yaml,
+            Some(Format::Terraform) => {
+                return Err(bad(
+                    "--output terraform is for `ledger-topology iam`; use table, json or yaml here",
+                ));
+            }
+        })
+    }
+}
+
+const IAM_EXAMPLES: &str = "\
+Examples:
+  ledger-topology iam examples/tenants/aws.yaml                       # each document, described
+  ledger-topology iam examples/tenants/aws.yaml --output json         # the plan: documents and notes
+  ledger-topology iam examples/tenants/gcp.yaml --output terraform > backup-iam.tf
+  ledger-topology iam examples/tenants/{aws,azure,gcp}.yaml --output json   # a list of plans
+  ledger-topology iam tenant.yaml --cockroach-mode operator           # trusts cockroachdb-sa
+  ledger-topology iam tenant.yaml --no-cockroach                      # backup jobs only
+
+Inputs come from the tenant's backup section: bucket, prefix, kms_key, object_lock, identity,
+and backup.iam (oidc_issuers per region, Azure subscription_id/resource_group/identity_name,
+GKE cluster_project). A missing input is refused, naming the field; nothing is widened.";
+
+#[derive(Debug, Args)]
+struct IamArgs {
+    /// The tenant files (YAML). With several, JSON and YAML print a list of plans, and the
+    /// Terraform and table outputs follow one another.
+    #[arg(required = true, value_name = "TENANT")]
+    tenants: Vec<PathBuf>,
+    /// How CockroachDB is deployed (its pods' service account is trusted for native BACKUP).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "statefulset",
+        env = "THINLEDGER_COCKROACH_MODE"
+    )]
+    cockroach_mode: ModeArg,
+    /// Leave CockroachDB's nodes out: only the backup jobs use the identity.
+    #[arg(long)]
+    no_cockroach: bool,
+    /// Where CockroachDB's native backups go in the bucket [default: cockroach/TENANT-ENV].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_cockroach")]
+    cockroach_path: Option<String>,
+}
+
+fn run_iam(args: &IamArgs, output: Format, globals: &GlobalArgs) -> anyhow::Result<i32> {
+    let account = match args.cockroach_mode {
+        _ if args.no_cockroach => None,
+        ModeArg::Statefulset => Some(iam::COCKROACH_SERVICE_ACCOUNT),
+        ModeArg::Operator => Some(iam::COCKROACH_OPERATOR_SERVICE_ACCOUNT),
+    };
+    let mut options =
+        IamOptions::default().with_cockroach_service_account(account.map(str::to_owned));
+    if let Some(p) = &args.cockroach_path {
+        options = options.with_cockroach_path(p.clone());
+    }
+    // Every file is planned before anything is printed: all or nothing.
+    let mut plans = Vec::new();
+    for path in &args.tenants {
+        let text = read_tenant(path)?;
+        let plan = iam::plan_yaml(&text, &options).map_err(|e| {
+            let context = if matches!(e, iam::IamError::Tenant(_)) {
+                format!("tenant file {} is not valid", path.display())
+            } else {
+                format!("cannot write the access documents of {}", path.display())
+            };
+            anyhow::Error::new(e).context(context)
+        })?;
+        plans.push(plan);
+    }
+    if !globals.quiet {
+        let mut stderr = std::io::stderr().lock();
+        for plan in &plans {
+            for n in &plan.notes {
+                writeln!(stderr, "note: {}-{}: {n}", plan.tenant, plan.environment)?;
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let texts = |each: &dyn Fn(&IamPlan) -> anyhow::Result<String>| -> anyhow::Result<String> {
+        Ok(plans
+            .iter()
+            .map(each)
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join("\n"))
+    };
+    match (output, plans.as_slice()) {
+        (Format::Table, _) => stdout.write_all(texts(&iam_table)?.as_bytes())?,
+        (Format::Terraform, _) => {
+            stdout.write_all(texts(&|p| Ok(p.terraform().to_owned()))?.as_bytes())?;
+        }
+        (Format::Json | Format::Yaml, [plan]) => {
+            write_structured(&mut stdout, shared_format(output), plan)?;
+        }
+        (Format::Json | Format::Yaml, several) => {
+            write_structured(&mut stdout, shared_format(output), &several)?;
+        }
+    }
+    stdout.flush()?;
+    Ok(0)
+}
+
+fn shared_format(format: Format) -> OutputFormat {
+    match format {
+        Format::Json => OutputFormat::Json,
+        Format::Yaml => OutputFormat::Yaml,
+        Format::Table | Format::Terraform => OutputFormat::Table,
+    }
+}
+
+/// Each document under a line saying what it is and grants.
+fn iam_table(plan: &IamPlan) -> anyhow::Result<String> {
+    let mut out = format!(
+        "{} {} on {}: bucket {}, namespace {}\n",
+        plan.tenant, plan.environment, plan.provider, plan.bucket, plan.namespace
+    );
+    for d in &plan.documents {
+        let kind = serde_json::to_value(d.kind)?;
+        out.push_str(&format!(
+            "\n# {} {}: {}\n{}\n",
+            kind.as_str().unwrap_or_default(),
+            d.name,
+            d.description,
+            serde_json::to_string_pretty(&d.document)?
+        ));
+    }
+    Ok(out)
 }

@@ -13,6 +13,10 @@ mod policy;
 #[cfg(feature = "topology")]
 mod topology;
 
+// `ledger-topology iam`: the access documents
+#[cfg(feature = "topology")]
+mod iam;
+
 #[cfg(feature = "backup")]
 mod backup;
 

@@ -42,6 +42,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ParseError;
+use crate::iam::{BackupIamSpec, ObjectLockMode};
 use crate::identity::IdentityBinding;
 use crate::locality::{Locality, SurvivalGoal};
 use crate::placement::QuorumPlan;
@@ -273,6 +274,24 @@ pub struct BackupSpec {
     /// S3-compatible endpoint URL (on-prem MinIO only), e.g. `https://minio.backup.svc:9000`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// Key prefix of the tenant's backups in the bucket, without a leading or trailing '/',
+    /// e.g. `acme-bank/prod`. The access documents of `ledger-topology iam` grant the backup
+    /// jobs this prefix only (default: the whole bucket, for a bucket that holds nothing else).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Customer-managed key that encrypts the backups: an AWS KMS key ARN
+    /// (`arn:aws:kms:REGION:ACCOUNT:key/ID`) or a Cloud KMS key name
+    /// (`projects/P/locations/L/keyRings/R/cryptoKeys/K`). On AWS the backup identity is
+    /// granted `kms:GenerateDataKey` and `kms:Decrypt` on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key: Option<String>,
+    /// The bucket's S3 Object Lock mode (AWS, MinIO): the backup identity may then set and
+    /// read retention, never bypass it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_lock: Option<ObjectLockMode>,
+    /// Inputs only the access documents need (OIDC issuers, Azure ids, GKE's pool project).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<BackupIamSpec>,
     /// Identity that writes the backups (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityBinding>,

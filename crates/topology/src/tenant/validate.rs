@@ -95,6 +95,7 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     };
     check(cluster_domains(&spec));
     check(backup(&spec));
+    check(crate::iam::validate_inputs(&spec));
 
     let mut advice = Vec::new();
     let mut cockroach_quorum = None;

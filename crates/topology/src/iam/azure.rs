@@ -1,0 +1,205 @@
+//! Azure: the role assignment of the managed identity on the backup container, and (workload
+//! identity) one federated identity credential per service account and cluster.
+
+use serde_json::json;
+
+use super::hcl::{Block, Expr, identifier};
+use super::{Context, IamDocument, IamDocumentKind, IamError, Output};
+
+/// The built-in role that reads, writes and deletes blobs (and nothing of the account).
+pub(super) const BLOB_DATA_CONTRIBUTOR: &str = "Storage Blob Data Contributor";
+const BLOB_DATA_CONTRIBUTOR_ID: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+/// The audience Azure AD's token exchange expects of a Kubernetes token.
+pub(super) const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+fn required<'a>(value: Option<&'a String>, field: &str, fix: &str) -> Result<&'a str, IamError> {
+    value.map(String::as_str).ok_or_else(|| {
+        IamError::missing(
+            field,
+            "the role assignment is scoped to the container's resource id, and names the managed identity",
+            fix,
+        )
+    })
+}
+
+pub(super) fn documents(
+    ctx: &Context<'_>,
+    client_id: &str,
+    federated: bool,
+) -> Result<Output, IamError> {
+    let iam = &ctx.iam;
+    let subscription = required(
+        iam.subscription_id.as_ref(),
+        "backup.iam.subscription_id",
+        "add backup.iam.subscription_id: <GUID> (`az storage account show -n ACCOUNT --query id`)",
+    )?;
+    let group = required(
+        iam.resource_group.as_ref(),
+        "backup.iam.resource_group",
+        "add backup.iam.resource_group: <the storage account's resource group>",
+    )?;
+    let account = required(
+        ctx.spec.backup.account.as_ref(),
+        "backup.account",
+        "add backup.account: <storage account name>",
+    )?;
+    let identity_name = required(
+        iam.identity_name.as_ref(),
+        "backup.iam.identity_name",
+        &format!(
+            "add backup.iam.identity_name: <name of the managed identity with client id {client_id}> (`az identity list --query \"[?clientId=='{client_id}'].name\"`)"
+        ),
+    )?;
+    let identity_group = iam.identity_resource_group.as_deref().unwrap_or(group);
+    let container = ctx.bucket();
+    let scope = format!(
+        "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{account}/blobServices/default/containers/{container}"
+    );
+    let identity_id = format!(
+        "/subscriptions/{subscription}/resourceGroups/{identity_group}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{identity_name}"
+    );
+
+    let assignment = json!({
+        "scope": scope,
+        "role": BLOB_DATA_CONTRIBUTOR,
+        "roleDefinitionId": format!(
+            "/subscriptions/{subscription}/providers/Microsoft.Authorization/roleDefinitions/{BLOB_DATA_CONTRIBUTOR_ID}"
+        ),
+        "assignee": client_id,
+        "assigneePrincipalType": "ServicePrincipal",
+        "assigneeIdentity": identity_id,
+    });
+    let mut documents = vec![IamDocument {
+        kind: IamDocumentKind::AzureRoleAssignment,
+        name: format!("{identity_name}-blob-data"),
+        description: format!(
+            "gives managed identity {identity_name} ({client_id}) {BLOB_DATA_CONTRIBUTOR} on container {container} of account {account} only (az role assignment create --assignee … --role … --scope …)"
+        ),
+        document: assignment,
+    }];
+
+    let id = identifier(&format!("{}-backup", ctx.id()));
+    let data_ref = format!("data.azurerm_user_assigned_identity.{id}");
+    let mut terraform = vec![
+        Block::data("azurerm_user_assigned_identity", &id)
+            .comment(&format!(
+                "The managed identity the tenant binds (client id {client_id})."
+            ))
+            .attr("name", Expr::string(identity_name))
+            .attr("resource_group_name", Expr::string(identity_group)),
+        Block::resource("azurerm_role_assignment", &format!("{id}_blob_data"))
+            .comment(&format!("{BLOB_DATA_CONTRIBUTOR} on container {container} only."))
+            .attr("scope", Expr::string(&scope))
+            .attr("role_definition_name", Expr::string(BLOB_DATA_CONTRIBUTOR))
+            .attr("principal_id", Expr::raw(format!("{data_ref}.principal_id")))
+            .attr("principal_type", Expr::string("ServicePrincipal"))
+            .attr(
+                "description",
+                Expr::string(&format!("thinledger backups of {}", ctx.id())),
+            )
+            .block(
+                Block::nested("lifecycle").block(
+                    Block::nested("precondition")
+                        .attr(
+                            "condition",
+                            Expr::raw(format!(
+                                "lower({data_ref}.client_id) == {}",
+                                super::hcl::quote(&client_id.to_ascii_lowercase())
+                            )),
+                        )
+                        .attr(
+                            "error_message",
+                            Expr::string(&format!(
+                                "managed identity {identity_name} is not the tenant's (client id {client_id})"
+                            )),
+                        ),
+                ),
+            ),
+    ];
+
+    let mut notes = vec![format!(
+        "Azure scopes the role to the container: use a container per tenant{}",
+        if ctx.prefixes.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (the prefixes {} are not enforced by Azure RBAC)",
+                ctx.prefixes.join(", ")
+            )
+        }
+    )];
+    if federated {
+        let issuers = ctx.issuers(
+            "each federated identity credential trusts one cluster's OIDC issuer for one service account",
+        )?;
+        for (region, issuer) in &issuers {
+            for subject in &ctx.subjects {
+                let name = credential_name(&ctx.id(), &subject.service_account, region);
+                let kubernetes = format!(
+                    "system:serviceaccount:{}:{}",
+                    ctx.namespace, subject.service_account
+                );
+                let credential = json!({
+                    "name": name,
+                    "identity": identity_id,
+                    "issuer": issuer,
+                    "subject": kubernetes,
+                    "audiences": [TOKEN_EXCHANGE_AUDIENCE],
+                });
+                terraform.push(
+                    Block::resource("azurerm_federated_identity_credential", &identifier(&name))
+                        .comment(&format!(
+                            "{} ({}) in region {region}'s cluster.",
+                            subject.service_account, subject.purpose
+                        ))
+                        .attr("name", Expr::string(&name))
+                        .attr("resource_group_name", Expr::string(identity_group))
+                        .attr("parent_id", Expr::raw(format!("{data_ref}.id")))
+                        .attr("audience", Expr::strings(&[TOKEN_EXCHANGE_AUDIENCE]))
+                        .attr("issuer", Expr::string(issuer))
+                        .attr("subject", Expr::string(&kubernetes)),
+                );
+                documents.push(IamDocument {
+                    kind: IamDocumentKind::AzureFederatedCredential,
+                    name,
+                    description: format!(
+                        "lets service account {} ({}) of region {region}'s cluster sign in as {identity_name}",
+                        subject.service_account, subject.purpose
+                    ),
+                    document: credential,
+                });
+            }
+        }
+        if documents.len() > 21 {
+            notes.push(
+                "a managed identity holds at most 20 federated credentials: split the tenant's regions over several identities"
+                    .to_owned(),
+            );
+        }
+    } else {
+        notes.push(format!(
+            "azure-managed-identity: every pod on the node pool's nodes can use {identity_name}; prefer azure-workload-identity, which binds the identity to the service accounts"
+        ));
+    }
+    Ok(Output {
+        documents,
+        terraform,
+        notes,
+    })
+}
+
+/// A federated credential's name: 3-120 letters, digits, '-' or '_'.
+fn credential_name(id: &str, service_account: &str, region: &str) -> String {
+    let name: String = format!("{id}-{service_account}-{region}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(120)
+        .collect();
+    name
+}
