@@ -449,7 +449,7 @@ Examples:
   ledger-topology iam tenant.yaml --cockroach-mode operator           # trusts cockroachdb-sa
   ledger-topology iam tenant.yaml --no-cockroach                      # backup jobs only
 
-Inputs come from the tenant's backup section: bucket, prefix, kms_key, object_lock, identity,
+Inputs come from the tenant's backup section: bucket, prefix, encryption, object_lock, identity,
 and backup.iam (oidc_issuers per region, Azure subscription_id/resource_group/identity_name,
 GKE cluster_project). A missing input is refused, naming the field; nothing is widened.";
 

@@ -112,7 +112,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
     let bucket = ctx.bucket();
     let mut statements =
         storage_statements(role.partition, bucket, &ctx.prefixes, backup.object_lock);
-    if let Some(key) = &backup.kms_key {
+    if let Some(key) = backup.kms_key() {
         // arn:PARTITION:kms:REGION:…: S3 calls KMS in the key's region.
         let region = key.split(':').nth(3).unwrap_or_default();
         statements.push(json!({
@@ -191,7 +191,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
                 } else {
                     ""
                 },
-                if backup.kms_key.is_some() {
+                if backup.kms_key().is_some() {
                     ", encrypting and decrypting with the backup key through S3"
                 } else {
                     ""
@@ -252,7 +252,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
         "the role is created in account {} (the role ARN's); its name must stay {} because the rendered service accounts carry that ARN",
         role.account, role.name
     )];
-    if let Some(key) = &backup.kms_key {
+    if let Some(key) = backup.kms_key() {
         notes.push(format!(
             "the key policy of {key} must let the account's IAM policies grant its use (the default key policy does)"
         ));

@@ -138,7 +138,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
             "IAM conditions on a bucket need uniform bucket-level access on {bucket}; listing is bucket-wide (names, not contents)"
         ));
     }
-    if let Some(key) = &ctx.spec.backup.kms_key {
+    if let Some(key) = ctx.spec.backup.kms_key() {
         notes.push(format!(
             "Cloud KMS: the bucket project's Cloud Storage service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on {key}; {service_account} needs no key permission"
         ));

@@ -162,7 +162,7 @@ fn a_node_assigned_identity_needs_no_issuer() {
 #[case::object_lock("  object_lock: governance\n", true, false)]
 #[case::compliance("  object_lock: compliance\n", true, false)]
 #[case::kms(
-    "  kms_key: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\n",
+    "  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab}\n",
     false,
     true
 )]
@@ -426,20 +426,20 @@ fn minio_policy_is_the_s3_grammar_on_the_bucket(#[case] extra: &str, #[case] ret
 #[case::empty_segment(aws("  prefix: acme//prod\n"), "backup.prefix")]
 #[case::dot_dot(aws("  prefix: acme/../other\n"), "backup.prefix")]
 #[case::kms_alias(
-    aws("  kms_key: arn:aws:kms:us-east-1:123456789012:alias/backups\n"),
-    "backup.kms_key"
+    aws("  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:alias/backups}\n"),
+    "backup.encryption.kms_key_id"
 )]
 #[case::kms_not_arn(
-    aws("  kms_key: 1234abcd-12ab-34cd-56ef-1234567890ab\n"),
-    "backup.kms_key"
+    aws("  encryption: {kms_key_id: 1234abcd-12ab-34cd-56ef-1234567890ab}\n"),
+    "backup.encryption.kms_key_id"
 )]
 #[case::kms_on_azure(
-    azure("  kms_key: arn:aws:kms:us-east-1:123456789012:key/x\n", WORKLOAD),
-    "backup.kms_key"
+    azure("  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/x}\n", WORKLOAD),
+    "backup.encryption.kms_key_id"
 )]
 #[case::gcp_kms_malformed(
-    gcp("  kms_key: projects/p/keyRings/r/cryptoKeys/k\n"),
-    "backup.kms_key"
+    gcp("  encryption: {kms_key_name: projects/p/keyRings/r/cryptoKeys/k}\n"),
+    "backup.encryption.kms_key_name"
 )]
 #[case::object_lock_on_gcp(gcp("  object_lock: governance\n"), "backup.object_lock")]
 #[case::unknown_region(
@@ -483,8 +483,8 @@ fn bad_inputs_are_refused_by_the_tenant_rules(#[case] text: String, #[case] fiel
 }
 
 #[rstest]
-#[case::aws_kms(aws("  kms_key: arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd\n"))]
-#[case::gcp_kms(gcp("  kms_key: projects/p-1/locations/europe/keyRings/r/cryptoKeys/k\n"))]
+#[case::aws_kms(aws("  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd}\n"))]
+#[case::gcp_kms(gcp("  encryption: {kms_key_name: projects/p-1/locations/europe/keyRings/r/cryptoKeys/k}\n"))]
 #[case::minio_lock(onprem("  object_lock: governance\n  prefix: a.b/c_d-e\n"))]
 fn good_inputs_pass_the_tenant_rules(#[case] text: String) {
     Tenant::from_yaml(&text).unwrap();
@@ -529,7 +529,7 @@ fn storage_resources(plan: &IamPlan) -> Vec<(String, String)> {
 
 #[rstest]
 #[case(aws_full(
-    "  prefix: a/b\n  object_lock: governance\n  kms_key: arn:aws:kms:us-east-1:123456789012:key/k\n"
+    "  prefix: a/b\n  object_lock: governance\n  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/k}\n"
 ))]
 #[case(aws_full(""))]
 #[case(azure(&azure_iam(""), WORKLOAD))]

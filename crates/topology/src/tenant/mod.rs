@@ -279,12 +279,6 @@ pub struct BackupSpec {
     /// jobs this prefix only (default: the whole bucket, for a bucket that holds nothing else).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// Customer-managed key that encrypts the backups: an AWS KMS key ARN
-    /// (`arn:aws:kms:REGION:ACCOUNT:key/ID`) or a Cloud KMS key name
-    /// (`projects/P/locations/L/keyRings/R/cryptoKeys/K`). On AWS the backup identity is
-    /// granted `kms:GenerateDataKey` and `kms:Decrypt` on it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kms_key: Option<String>,
     /// The bucket's S3 Object Lock mode (AWS, MinIO): the backup identity may then set and
     /// read retention, never bypass it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -306,11 +300,23 @@ pub struct BackupSpec {
     pub encryption: Option<BackupEncryptionSpec>,
 }
 
+impl BackupSpec {
+    /// The customer-managed key the backups are encrypted with, where the provider names one
+    /// by a KMS key (an AWS key ARN or a Cloud KMS key name): what the backup identity is
+    /// granted the use of. `None` for an Azure encryption scope or no key.
+    pub fn kms_key(&self) -> Option<&str> {
+        let e = self.encryption.as_ref()?;
+        e.kms_key_id.as_deref().or(e.kms_key_name.as_deref())
+    }
+}
+
 /// The key every backup object is encrypted with, by provider: one field applies.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackupEncryptionSpec {
-    /// AWS (and MinIO with KES): the KMS key for SSE-KMS, an ARN, key id or `alias/…`.
+    /// AWS (and MinIO with KES): the KMS key for SSE-KMS. On AWS its key ARN
+    /// (`arn:aws:kms:REGION:ACCOUNT:key/ID`): the backup identity is granted `kms:GenerateDataKey`
+    /// and `kms:Decrypt` on exactly that key, and an alias could be re-pointed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
     /// AWS: dual-layer SSE-KMS (`aws:kms:dsse`) instead of SSE-KMS.

@@ -131,7 +131,7 @@ fn aws_and_minio_policies_pass_parliament(
         text = text
             .lines()
             .filter(|l| {
-                !["  prefix:", "  kms_key:", "  object_lock:"]
+                !["  prefix:", "  encryption:", "  object_lock:"]
                     .iter()
                     .any(|f| l.starts_with(f))
             })
