@@ -115,6 +115,17 @@ pub enum Error {
         /// The rule and the fix.
         rule: String,
     },
+    /// The repository is immutable (an S3 Object Lock policy is recorded in it) and the
+    /// operation would delete objects, which this engine does not yet plan around retention.
+    #[error(
+        "{operation} refused: this repository is immutable ({policy}), and deleting objects under retention is not supported yet; nothing was deleted. Use a dry run to see the plan; objects leave the repository only through the bucket's lifecycle rules after their retention date"
+    )]
+    Retained {
+        /// What was refused (`forget`, `prune`).
+        operation: &'static str,
+        /// The recorded policy, e.g. `GOVERNANCE for 1d`.
+        policy: String,
+    },
     /// An exclude pattern or a `--files-from` glob that cannot be parsed.
     #[error(transparent)]
     Pattern(#[from] crate::select::PatternError),

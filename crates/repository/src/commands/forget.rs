@@ -216,6 +216,9 @@ fn refuse_empty(policy: KeepPolicy) -> Result<()> {
 
 /// Deletes the snapshots a plan removes. Takes an exclusive lock. Returns how many.
 pub async fn apply_forget(repo: &Arc<Repository>, plan: &ForgetPlan) -> Result<usize> {
+    if plan.to_remove().next().is_some() {
+        repo.refuse_deletes_if_retained("forget").await?;
+    }
     let lock = repo.lock(true).await?;
     let mut n = 0;
     let mut res = Ok(());

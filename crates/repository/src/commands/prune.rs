@@ -228,6 +228,7 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
     if opts.dry_run {
         return Ok(plan);
     }
+    repo.refuse_deletes_if_retained("prune").await?;
     if nothing {
         remove_temporaries(repo, &mut plan).await?;
         return Ok(plan);

@@ -296,6 +296,27 @@ impl Repository {
         self.backend.store()
     }
 
+    /// The object-lock (immutability) policy recorded in the repository, if any.
+    pub async fn object_lock(&self) -> Result<Option<thinledger_store::ObjectLockOptions>> {
+        thinledger_store::ObjectLockOptions::recorded(self.store().as_ref())
+            .await
+            .map_err(|e| Error::Unsupported {
+                detail: format!("the repository's object-lock policy cannot be read: {e}"),
+            })
+    }
+
+    /// Refuses `operation` (which deletes objects) on an immutable repository: deletes of
+    /// retained objects fail part-way on a store that enforces retention, so nothing starts.
+    pub(crate) async fn refuse_deletes_if_retained(&self, operation: &'static str) -> Result<()> {
+        match self.object_lock().await? {
+            Some(lock) => Err(Error::Retained {
+                operation,
+                policy: format!("{:?} for {}s", lock.mode, lock.retain.as_secs()).to_uppercase(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The files of one type and their sizes (a listing of the store, no index needed).
     pub async fn list_files(&self, ty: FileType) -> Result<Vec<(Id, u64)>> {
         self.backend.list(ty).await

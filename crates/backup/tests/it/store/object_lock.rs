@@ -5,7 +5,10 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use thinledger_backup::store::{ObjectLockMode, ObjectLockOptions};
-use thinledger_backup::{BackupOptions, CheckOptions, ReadData, Repository, backup_paths, check};
+use thinledger_backup::{
+    BackupOptions, CheckOptions, Error, ForgetOptions, KeepPolicy, PruneOptions, ReadData,
+    Repository, backup_paths, check, forget, prune,
+};
 
 use super::encryption::{admin, heads_in, run_admin, small_tree};
 use super::services::{self, Service};
@@ -110,4 +113,40 @@ async fn every_object_but_the_locks_is_retained() {
     .await
     .unwrap();
     assert!(report.is_ok(), "{report:?}");
+
+    // forget and prune would delete retained objects: both are refused before anything is
+    // deleted (a dry run still plans), and both snapshots stay.
+    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let keep_last = KeepPolicy {
+        last: 1,
+        ..KeepPolicy::default()
+    };
+    let dry = forget(
+        &repo,
+        &ForgetOptions::default()
+            .with_policy(keep_last)
+            .with_dry_run(true)
+            .with_prune(PruneOptions::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(dry.plan.to_remove().count(), 1);
+    let err = forget(
+        &repo,
+        &ForgetOptions::default()
+            .with_policy(keep_last)
+            .with_prune(PruneOptions::default()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Retained { operation: "forget", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("GOVERNANCE"), "{err}");
+    let err = prune(&repo, &PruneOptions::default()).await.unwrap_err();
+    assert!(matches!(err, Error::Retained { operation: "prune", .. }), "{err}");
+    assert_eq!(repo.snapshots().await.unwrap().len(), 2);
 }
