@@ -119,10 +119,7 @@ async fn every_object_but_the_locks_is_retained() {
     backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
         .await
         .unwrap();
-    let keep_last = KeepPolicy {
-        last: 1,
-        ..KeepPolicy::default()
-    };
+    let keep_last = KeepPolicy::default().with_last(1);
     let dry = forget(
         &repo,
         &ForgetOptions::default()
