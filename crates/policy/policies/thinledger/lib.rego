@@ -99,17 +99,31 @@ namespace(o) := n if {
 	is_string(n)
 } else := ""
 
-spec(o) := as_object(object.get(o, "spec", {}))
+# Objects read as objects, {} when missing or of another type. Written out rather than through
+# as_object: rules call these for many objects, and each function call costs regorus a few µs.
+spec(o) := x if {
+	x := object.get(o, "spec", {})
+	is_object(x)
+} else := {}
 
-labels(o) := as_object(object.get(o, ["metadata", "labels"], {}))
+labels(o) := x if {
+	x := object.get(o, ["metadata", "labels"], {})
+	is_object(x)
+} else := {}
 
-annotations(o) := as_object(object.get(o, ["metadata", "annotations"], {}))
+annotations(o) := x if {
+	x := object.get(o, ["metadata", "annotations"], {})
+	is_object(x)
+} else := {}
 
 k8s_address(o) := sprintf("%s/%s/%s", [o.kind, namespace(o), name(o)]) if {
 	namespace(o) != ""
 } else := sprintf("%s/%s", [o.kind, name(o)])
 
 workload_kinds := {"StatefulSet", "Deployment", "DaemonSet", "ReplicaSet", "Job"}
+
+# The kinds pod_spec reads a pod from.
+pod_kinds := workload_kinds | {"Pod", "CronJob"}
 
 pod_spec(o) := o.spec if {
 	o.kind == "Pod"
@@ -177,10 +191,29 @@ is_ledger(o) if component(o) != ""
 is_ledger(o) if labels(o)["app.kubernetes.io/part-of"] == ledger_part_of
 
 # The ledger's manifests, decided once: rules that look only at ledger objects iterate these
-# instead of deciding again for every object of the input.
+# instead of deciding again for every object of the input. The same set as
+# {m | some m in manifests; is_ledger(m.obj)}, computed cheaply for the many objects of other
+# kinds: only the ledger's own kinds and kinds with a pod can be the ledger by kind or image,
+# and any object by its labels (looked up with one object.filter, no function call).
+ledger_manifests contains m if {
+	some kind in pod_kinds | {"CrdbCluster", "Redpanda"}
+	some m in manifests_by_kind[kind]
+	is_ledger(m.obj)
+}
+
 ledger_manifests contains m if {
 	some m in manifests
-	is_ledger(m.obj)
+	l := object.get(m.obj, ["metadata", "labels"], {})
+	is_object(l)
+	some key, v in object.filter(l, ledger_labels)
+	v in ledger_labels[key]
+}
+
+# Labels that make an object part of the ledger, and the values that do.
+ledger_labels := {
+	"app.kubernetes.io/part-of": {ledger_part_of},
+	"app.kubernetes.io/name": ledger_apps,
+	"app.kubernetes.io/component": ledger_apps,
 }
 
 # The database's own container in a ledger pod: the one running the CockroachDB or Redpanda
