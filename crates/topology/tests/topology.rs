@@ -17,10 +17,10 @@ use thinledger_topology::render::{
 };
 use thinledger_topology::{Provider, Tenant, TenantError};
 
-#[path = "topology/monitoring.rs"]
-mod monitoring;
 #[path = "topology/iam.rs"]
 mod iam;
+#[path = "topology/monitoring.rs"]
+mod monitoring;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];

@@ -434,7 +434,10 @@ fn minio_policy_is_the_s3_grammar_on_the_bucket(#[case] extra: &str, #[case] ret
     "backup.encryption.kms_key_id"
 )]
 #[case::kms_on_azure(
-    azure("  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/x}\n", WORKLOAD),
+    azure(
+        "  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/x}\n",
+        WORKLOAD
+    ),
     "backup.encryption.kms_key_id"
 )]
 #[case::gcp_kms_malformed(
@@ -483,8 +486,12 @@ fn bad_inputs_are_refused_by_the_tenant_rules(#[case] text: String, #[case] fiel
 }
 
 #[rstest]
-#[case::aws_kms(aws("  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd}\n"))]
-#[case::gcp_kms(gcp("  encryption: {kms_key_name: projects/p-1/locations/europe/keyRings/r/cryptoKeys/k}\n"))]
+#[case::aws_kms(aws(
+    "  encryption: {kms_key_id: arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd}\n"
+))]
+#[case::gcp_kms(gcp(
+    "  encryption: {kms_key_name: projects/p-1/locations/europe/keyRings/r/cryptoKeys/k}\n"
+))]
 #[case::minio_lock(onprem("  object_lock: governance\n  prefix: a.b/c_d-e\n"))]
 fn good_inputs_pass_the_tenant_rules(#[case] text: String) {
     Tenant::from_yaml(&text).unwrap();

@@ -186,10 +186,7 @@ fn rpo_is_the_file_s_or_the_tier_s(#[case] rpo: Option<&str>, #[case] seconds: O
     "    kms_key_id: arn:aws:kms:us-east-1:123456789012:key/k1\n    dsse: true",
     None
 )]
-#[case::aws_alias(
-    "    kms_key_id: alias/ledger",
-    Some("backup.encryption.kms_key_id")
-)]
+#[case::aws_alias("    kms_key_id: alias/ledger", Some("backup.encryption.kms_key_id"))]
 #[case::scope_on_aws(
     "    encryption_scope: ledger-cmk",
     Some("backup.encryption.encryption_scope")

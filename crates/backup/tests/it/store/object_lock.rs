@@ -139,11 +139,26 @@ async fn every_object_but_the_locks_is_retained() {
     .await
     .unwrap_err();
     assert!(
-        matches!(err, Error::Retained { operation: "forget", .. }),
+        matches!(
+            err,
+            Error::Retained {
+                operation: "forget",
+                ..
+            }
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("GOVERNANCE"), "{err}");
     let err = prune(&repo, &PruneOptions::default()).await.unwrap_err();
-    assert!(matches!(err, Error::Retained { operation: "prune", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::Retained {
+                operation: "prune",
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(repo.snapshots().await.unwrap().len(), 2);
 }
