@@ -487,7 +487,10 @@ async fn links_are_made_in_place_and_replace_only_what_the_mode_allows() {
     let s = run(Overwrite::Always).await;
     assert!(s.is_complete() && s.symlinks == 1, "{s:?}");
     assert_eq!(link_of(&l), Path::new("the-target"));
-    let names: Vec<_> = std::fs::read_dir(&target).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("l")]);
 
     // A directory there is left alone and reported.
@@ -495,6 +498,9 @@ async fn links_are_made_in_place_and_replace_only_what_the_mode_allows() {
     std::fs::create_dir(&l).unwrap();
     let s = run(Overwrite::Always).await;
     assert_eq!(error_paths(&s), BTreeSet::from([l.clone()]), "{s:?}");
-    assert!(s.errors[0].reason.contains("directory is in the way"), "{s:?}");
+    assert!(
+        s.errors[0].reason.contains("directory is in the way"),
+        "{s:?}"
+    );
     assert!(l.is_dir());
 }

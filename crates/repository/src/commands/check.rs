@@ -391,12 +391,11 @@ fn verify_pack_stream(
             continue;
         }
         s.blob.clear();
-        let read = copy_hashed(&mut rd, start - pos, &mut hasher, &mut s.blob)
-            .and_then(|()| {
-                s.blob.clear();
-                s.blob.resize(b.length as usize, 0);
-                rd.read_exact(&mut s.blob)
-            });
+        let read = copy_hashed(&mut rd, start - pos, &mut hasher, &mut s.blob).and_then(|()| {
+            s.blob.clear();
+            s.blob.resize(b.length as usize, 0);
+            rd.read_exact(&mut s.blob)
+        });
         if let Err(e) = read {
             errors.push(format!("{what}: reading: {e}"));
             return errors;
@@ -439,7 +438,12 @@ fn verify_pack_stream(
 }
 
 /// Reads `n` bytes of `rd` into the hash only (bytes between blobs), through `buf`.
-fn copy_hashed(rd: &mut impl Read, n: u64, hasher: &mut Sha256, buf: &mut Vec<u8>) -> std::io::Result<()> {
+fn copy_hashed(
+    rd: &mut impl Read,
+    n: u64,
+    hasher: &mut Sha256,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
     let mut left = n;
     buf.resize(64 * 1024, 0);
     while left > 0 {
@@ -540,7 +544,8 @@ mod pack_tests {
             };
             let id = Id::hash(&plain);
             if i % 2 == 0 {
-                p.add_encrypting(key, BlobType::Data, id, &plain, None).unwrap();
+                p.add_encrypting(key, BlobType::Data, id, &plain, None)
+                    .unwrap();
             } else {
                 let z = zstd::bulk::compress(&plain, 3).unwrap();
                 p.add_encrypting(key, BlobType::Data, id, &z, Some(plain.len() as u32))
@@ -575,7 +580,11 @@ mod pack_tests {
         let (errors, s) = verify(&key, &done.data, done.id, done.blobs.clone());
         assert!(errors.is_empty(), "{errors:?}");
         // The memory bound: buffers the size of a blob, not of the 2 MiB pack.
-        for (name, cap) in [("blob", s.blob.capacity()), ("plain", s.plain.capacity()), ("tail", s.tail.capacity())] {
+        for (name, cap) in [
+            ("blob", s.blob.capacity()),
+            ("plain", s.plain.capacity()),
+            ("tail", s.tail.capacity()),
+        ] {
             assert!(cap <= 2 * blob, "{name} buffer holds {cap} bytes");
         }
     }
@@ -586,11 +595,16 @@ mod pack_tests {
         let done = pack(&key, 4, 4096);
         let mut data = done.data.to_vec();
         let victim = done.blobs[1];
-        data[victim.offset as usize + 100] ^= 0x40;
+        data[(victim.offset + victim.length / 2) as usize] ^= 0x40;
         let (errors, _) = verify(&key, &data, done.id, done.blobs.clone());
         assert!(errors[0].contains("does not match its name"), "{errors:?}");
         let named = format!("blob {} in pack {}", victim.id.short(), done.id.short());
-        assert!(errors.iter().any(|e| e.contains(&named) && e.contains("MAC")), "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains(&named) && e.contains("MAC")),
+            "{errors:?}"
+        );
         assert_eq!(errors.len(), 2, "{errors:?}");
     }
 
@@ -602,7 +616,13 @@ mod pack_tests {
         let mut missing = done.blobs.clone();
         missing.remove(2);
         let (errors, _) = verify(&key, &done.data, done.id, missing);
-        assert_eq!(errors, vec![format!("pack {}: header and index disagree about its blobs", done.id.short())]);
+        assert_eq!(
+            errors,
+            vec![format!(
+                "pack {}: header and index disagree about its blobs",
+                done.id.short()
+            )]
+        );
         // The index forgets the last blob: the header is found after it all the same.
         let mut last = done.blobs.clone();
         last.pop();
@@ -612,7 +632,10 @@ mod pack_tests {
         let mut beyond = done.blobs.clone();
         beyond[0].offset = done.data.len() as u32;
         let (errors, _) = verify(&key, &done.data, done.id, beyond);
-        assert!(errors.iter().any(|e| e.contains("past the pack's")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("past the pack's")),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -115,7 +115,10 @@ impl Key {
 
     /// Checks the MAC of `IV || CIPHERTEXT || MAC` and decrypts the ciphertext where it is:
     /// returns the plaintext, a part of `data`. No allocation, for callers that reuse buffers.
-    pub(crate) fn decrypt_in_place<'a>(&self, data: &'a mut [u8]) -> Result<&'a mut [u8], MacError> {
+    pub(crate) fn decrypt_in_place<'a>(
+        &self,
+        data: &'a mut [u8],
+    ) -> Result<&'a mut [u8], MacError> {
         if data.len() < OVERHEAD {
             return Err(MacError);
         }

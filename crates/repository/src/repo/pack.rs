@@ -302,9 +302,7 @@ pub(crate) fn read_header_at_end(
     if hlen + 4 > n {
         return Err(Error::corrupt(
             what,
-            format!(
-                "header length {hlen} reaches into the bytes where the index places blobs"
-            ),
+            format!("header length {hlen} reaches into the bytes where the index places blobs"),
         ));
     }
     let enc = &tail[n - 4 - hlen..n - 4];
