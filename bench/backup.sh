@@ -1,38 +1,63 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: ledger-backup vs restic 0.14 on the same data and the same disk.
 #
-#   bench/backup.sh [WORKDIR]
+#   bench/backup.sh [--data DIR] [WORKDIR]
 #
-# Builds ledger-backup (release), makes a reproducible ~1 GiB data set (incompressible files,
-# compressible text, 20,000 small files), then measures initial backup, a ~2% change backed up
-# incrementally, and a full restore, for both tools, plus `tar cf - DIR | cat` as the floor.
+# Builds ledger-backup (release), then measures on a data set: initial backup, a change backed
+# up incrementally, a full restore and `check --read-data`, for both tools, plus
+# `tar cf - DIR | cat` as the floor. Without `--data` the data set is generated: a reproducible
+# ~1 GiB (incompressible files, compressible text, 20,000 small files), changed by ~2% for the
+# incremental step. With `--data DIR` any directory is the data set (a copy of it, symbolic
+# links kept as links), and the change is one added file.
 # Wall time, CPU time (user+sys) and peak memory come from /usr/bin/time; each step runs
 # REPEAT times (default 3) per tool, alternating tools, and the run with the median wall time
 # is reported. The machine's load average is recorded with every figure: on a shared machine
 # wall times mean little when it is above the number of cores, CPU times much less so.
+# Then one more restore per tool runs under `strace -f -c` for its system call counts, and
+# both restored trees are compared with the data (`diff -r --no-dereference`).
 #
 # Environment: REPEAT=N; WAIT_LOAD=L waits (up to WAIT_MAX seconds, default 900) until the
-# 1-minute load average is below L before starting.
+# 1-minute load average is below L before starting; DROP_CACHES=0 keeps the page cache warm
+# (by default it is dropped before every step where that is permitted);
+# LEDGER_BACKUP_BIN=PATH uses an already built binary instead of building one.
 #
-# Writes the figures between the `bench:begin`/`bench:end` markers of bench/RESULTS.md and
-# keeps everything else in that file (the hand-written analysis). Not part of the test command.
+# The generated data set's figures go between the `bench:begin`/`bench:end` markers of
+# bench/RESULTS.md, keeping everything else in that file (the hand-written analysis). A
+# `--data` run leaves RESULTS.md alone and prints its section (also in WORKDIR/section.md).
+# Not part of the test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
+SOURCE=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --data) [ $# -ge 2 ] || { echo "--data needs a directory" >&2; exit 2; }
+                SOURCE="$(cd "$2" && pwd)"; shift 2 ;;
+        --data=*) SOURCE="$(cd "${1#--data=}" && pwd)"; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) break ;;
+    esac
+done
 WORK="${1:-$(mktemp -d "${TMPDIR:-/tmp}/ledger-bench.XXXXXX")}"
 REPEAT="${REPEAT:-3}"
 mkdir -p "$WORK"
 command -v restic >/dev/null || { echo "restic is needed: apt-get install -y restic" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is needed: apt-get install -y time" >&2; exit 2; }
+command -v strace >/dev/null || { echo "strace is needed: apt-get install -y strace" >&2; exit 2; }
 
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --release --locked -p thinledger-cli --no-default-features --features backup >&2
-LB="$CARGO_TARGET_DIR/release/ledger-backup"
+if [ -n "${LEDGER_BACKUP_BIN:-}" ]; then
+    LB="$LEDGER_BACKUP_BIN"
+else
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+    cargo build --release --locked -p thinledger-cli --no-default-features --features backup >&2
+    LB="$CARGO_TARGET_DIR/release/ledger-backup"
+fi
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a + b }'; }
 # Whether the page cache can be dropped here (containers usually may not).
-if sync && echo 3 2>/dev/null > /proc/sys/vm/drop_caches; then DROP=1; else DROP=0; fi
+if [ "${DROP_CACHES:-1}" != 0 ] && sync && echo 3 2>/dev/null > /proc/sys/vm/drop_caches; then DROP=1; else DROP=0; fi
 
 if [ -n "${WAIT_LOAD:-}" ]; then
     waited=0
@@ -43,7 +68,9 @@ if [ -n "${WAIT_LOAD:-}" ]; then
 fi
 
 DATA="$WORK/data"
-if [ ! -e "$DATA/.complete" ]; then
+if [ -n "$SOURCE" ]; then
+    DATA="$SOURCE"
+elif [ ! -e "$DATA/.complete" ]; then
     rm -rf "$DATA"
     python3 - "$DATA" <<'PY'
 import os, random, sys
@@ -79,7 +106,11 @@ open(f"{root}/.complete", "w").close()
 PY
 fi
 
-change() {  # ~2% of the bytes: rewrite one incompressible file's first 16 MiB, append text, touch 400 small files
+change() {  # --data: one file added; generated: ~2% of the bytes: rewrite one incompressible file's first 16 MiB, append text, touch 400 small files
+    if [ -n "$SOURCE" ]; then
+        python3 -c 'import random, sys; open(sys.argv[1], "wb").write(random.Random(7).randbytes(1 << 20))' "$1/ledger-bench-added.bin"
+        return
+    fi
     python3 - "$1" <<'PY'
 import os, random, sys
 root = sys.argv[1]
@@ -147,12 +178,36 @@ for run in $(seq "$REPEAT"); do
     measure restic restore "$run" -- restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-restic"
 done
 
+for run in $(seq "$REPEAT"); do
+    measure ledger-backup check "$run" -- "$LB" -q -r "$WORK/lb-repo" check --read-data
+    measure restic check "$run" -- restic -q -r "$WORK/restic-repo" check --read-data
+done
+
+# One more restore per tool, under strace: how many system calls of each kind a restore makes.
+STRACE_CALLS="openat close write pwrite64 fchmod fchmodat chmod utimensat fchown fchownat lchown renameat renameat2 mkdirat mkdir statx newfstatat fstat lstat fallocate ftruncate symlinkat"
+for tool in ledger-backup restic; do
+    rm -rf "$WORK/restore-strace"
+    if [ "$DROP" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
+    if [ "$tool" = ledger-backup ]; then
+        strace -f -c -o "$WORK/strace-$tool.txt" "$LB" -q -r "$WORK/lb-repo" restore latest --target "$WORK/restore-strace" > /dev/null
+    else
+        strace -f -c -o "$WORK/strace-$tool.txt" restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-strace" > /dev/null
+    fi
+done
+rm -rf "$WORK/restore-strace"
+calls() {  # calls TOOL SYSCALL -> the count (0 if never made); SYSCALL `total` for all
+    awk -v c="$2" '$NF == c && $4 ~ /^[0-9]+$/ { n = $4 } END { print n + 0 }' "$WORK/strace-$1.txt"
+}
+
 verdicts=()
-if diff -r "$DATA_RUN" "$WORK/restore-lb$DATA_RUN" > /dev/null; then
-    verdicts+=("ledger-backup's restore is identical to the data")
-else
-    verdicts+=("**ledger-backup's restore DIFFERS from the data**")
-fi
+for tool in lb restic; do
+    name=ledger-backup; [ "$tool" = restic ] && name=restic
+    if diff -r --no-dereference "$DATA_RUN" "$WORK/restore-$tool$DATA_RUN" > "$WORK/diff-$tool.log" 2>&1; then
+        verdicts+=("$name's restore is identical to the data (\`diff -r --no-dereference\`)")
+    else
+        verdicts+=("**$name's restore DIFFERS from the data** (see $WORK/diff-$tool.log)")
+    fi
+done
 if restic -q -r "$WORK/lb-repo" check --read-data > "$WORK/restic-check.log" 2>&1; then
     verdicts+=("\`restic check --read-data\` of ledger-backup's repository: no errors")
 else
@@ -160,6 +215,8 @@ else
 fi
 size_lb=$(du -sb "$WORK/lb-repo" | cut -f1); size_restic=$(du -sb "$WORK/restic-repo" | cut -f1)
 data_size=$(du -sb "$DATA_RUN" | cut -f1)
+n_files=$(find "$DATA_RUN" -type f | wc -l); n_links=$(find "$DATA_RUN" -type l | wc -l)
+n_dirs=$(find "$DATA_RUN" -type d | wc -l)
 
 # The run with the median wall time of each tool and step.
 median() {  # median TOOL STEP -> the results.tsv line
@@ -170,16 +227,21 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 SECTION="$WORK/section.md"
 {
-    echo "<!-- bench:begin (generated by bench/backup.sh; edit outside these markers) -->"
+    # Markers only for the generated data set: a --data section is pasted by hand.
+    [ -n "$SOURCE" ] || echo "<!-- bench:begin (generated by bench/backup.sh; edit outside these markers) -->"
     echo "## Figures ($(date -u +%Y-%m-%d), restic $(restic version | awk '{print $2}'))"
     echo
-    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB RAM; local folder repositories on the same disk; page cache $( [ "$DROP" = 1 ] && echo "dropped before each step" || echo "not dropped (not permitted here), so every tool reads cached data")."
-    echo "Data: $((data_size / 1048576)) MiB — 16×32 MiB incompressible, 12×35 MiB text, 20,000 small files; the change rewrites 16 MiB of one file, appends ~4 MiB of text and edits 400 small files (~2%)."
+    echo "Machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB RAM; local folder repositories on the same disk; page cache $( [ "$DROP" = 1 ] && echo "dropped before each step" || echo "not dropped ($( [ "${DROP_CACHES:-1}" = 0 ] && echo "DROP_CACHES=0" || echo "not permitted here")), so every tool reads cached data")."
+    if [ -n "$SOURCE" ]; then
+        echo "Data: a copy of \`$SOURCE\`, $((data_size / 1048576)) MiB in $n_files files, $n_links symbolic links and $n_dirs directories; the change adds one 1 MiB file."
+    else
+        echo "Data: $((data_size / 1048576)) MiB — 16×32 MiB incompressible, 12×35 MiB text, 20,000 small files; the change rewrites 16 MiB of one file, appends ~4 MiB of text and edits 400 small files (~2%)."
+    fi
     echo "Each step ran $REPEAT times per tool (tools alternating); the table shows the run with the median wall time. \`load\` is the 1-minute load average when that run started."
     echo
     echo "| step | tool | wall s | CPU s (user + sys) | peak MiB | load |"
     echo "|---|---|---|---|---|---|"
-    for step in tar initial incremental restore; do
+    for step in tar initial incremental restore check; do
         for tool in floor ledger-backup restic; do
             l=$(median "$tool" "$step"); [ -n "$l" ] || continue
             echo "| $step | $tool | $(field "$l" 4) | $(field "$l" 5) ($(field "$l" 6) + $(field "$l" 7)) | $(field "$l" 8) | $(field "$l" 9) |"
@@ -188,9 +250,9 @@ SECTION="$WORK/section.md"
     echo
     echo "| | ledger-backup | restic | restic / ledger-backup | target |"
     echo "|---|---|---|---|---|"
-    for step in initial incremental restore; do
+    for step in initial incremental restore check; do
         a=$(median ledger-backup "$step"); b=$(median restic "$step")
-        case $step in initial) t="≥ 2.5";; incremental) t="≥ 2";; restore) t="≥ 1.5";; esac
+        case $step in initial) t="≥ 2.5";; incremental) t="≥ 2";; restore) t="≥ 1.5";; *) t="";; esac
         echo "| $step wall s | $(field "$a" 4) | $(field "$b" 4) | $(ratio "$(field "$b" 4)" "$(field "$a" 4)") | $t |"
         echo "| $step CPU s | $(field "$a" 5) | $(field "$b" 5) | $(ratio "$(field "$b" 5)" "$(field "$a" 5)") | |"
         echo "| $step peak MiB | $(field "$a" 8) | $(field "$b" 8) | $(ratio "$(field "$b" 8)" "$(field "$a" 8)") | ≥ 1 |"
@@ -200,6 +262,16 @@ SECTION="$WORK/section.md"
     echo
     for v in "${verdicts[@]}"; do echo "- $v"; done
     echo
+    echo "System calls of one restore (\`strace -f -c\`, every thread; $n_files files, $n_links symbolic links, $n_dirs directories):"
+    echo
+    echo "| system call | ledger-backup | restic | ledger-backup per file | restic per file |"
+    echo "|---|---|---|---|---|"
+    for c in $STRACE_CALLS total; do
+        x=$(calls ledger-backup "$c"); y=$(calls restic "$c")
+        [ "$x" = 0 ] && [ "$y" = 0 ] && continue
+        echo "| \`$c\` | $x | $y | $(ratio "$x" "$n_files") | $(ratio "$y" "$n_files") |"
+    done
+    echo
     echo "<details><summary>Every run</summary>"
     echo
     echo "| tool | step | run | wall s | CPU s | user s | sys s | peak MiB | load |"
@@ -207,11 +279,13 @@ SECTION="$WORK/section.md"
     awk -F'\t' '{printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' "$RESULTS"
     echo
     echo "</details>"
-    echo "<!-- bench:end -->"
+    [ -n "$SOURCE" ] || echo "<!-- bench:end -->"
 } > "$SECTION"
 
 OUT="$ROOT/bench/RESULTS.md"
-if [ -f "$OUT" ] && grep -q '^<!-- bench:begin' "$OUT" && grep -q '^<!-- bench:end' "$OUT"; then
+if [ -n "$SOURCE" ]; then
+    echo "A --data run: bench/RESULTS.md left alone; the section is in $SECTION" >&2
+elif [ -f "$OUT" ] && grep -q '^<!-- bench:begin' "$OUT" && grep -q '^<!-- bench:end' "$OUT"; then
     # Replace only the generated section.
     python3 - "$OUT" "$SECTION" <<'PY'
 import re, sys

@@ -439,3 +439,68 @@ async fn overwrite_modes() {
         Overwrite::IfChanged
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_are_made_in_place_and_replace_only_what_the_mode_allows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::os::unix::fs::symlink("the-target", src.join("l")).unwrap();
+    let repo = init_local(&tmp.path().join("repo")).await;
+    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
+        .await
+        .unwrap();
+    let sub = src.display().to_string();
+    let target = tmp.path().join("target");
+    let l = target.join("l");
+    let run = |mode: Overwrite| {
+        let (repo, sub, target) = (Arc::clone(&repo), sub.clone(), target.clone());
+        async move {
+            let opts = RestoreOptions::default().with_overwrite(mode);
+            restore(&repo, "latest", &sub, &target, &opts)
+                .await
+                .unwrap()
+        }
+    };
+    let link_of = |p: &Path| std::fs::read_link(p).unwrap();
+
+    // A fresh target: the link, with the snapshot's time.
+    let s = run(Overwrite::Always).await;
+    assert!(s.is_complete() && s.symlinks == 1, "{s:?}");
+    assert_eq!(link_of(&l), Path::new("the-target"));
+    let taken = std::fs::symlink_metadata(src.join("l")).unwrap().mtime();
+    assert_eq!(std::fs::symlink_metadata(&l).unwrap().mtime(), taken);
+
+    // Another link there: `never` keeps it, `always` replaces it.
+    std::fs::remove_file(&l).unwrap();
+    std::os::unix::fs::symlink("elsewhere", &l).unwrap();
+    let s = run(Overwrite::Never).await;
+    assert!(s.files_skipped == 1 && s.symlinks == 0, "{s:?}");
+    assert_eq!(link_of(&l), Path::new("elsewhere"));
+    let s = run(Overwrite::Always).await;
+    assert!(s.is_complete() && s.symlinks == 1, "{s:?}");
+    assert_eq!(link_of(&l), Path::new("the-target"));
+
+    // A file there is replaced by the link (nothing is written into it); no temporary is left.
+    std::fs::remove_file(&l).unwrap();
+    std::fs::write(&l, b"a file").unwrap();
+    let s = run(Overwrite::Always).await;
+    assert!(s.is_complete() && s.symlinks == 1, "{s:?}");
+    assert_eq!(link_of(&l), Path::new("the-target"));
+    let names: Vec<_> = std::fs::read_dir(&target)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("l")]);
+
+    // A directory there is left alone and reported.
+    std::fs::remove_file(&l).unwrap();
+    std::fs::create_dir(&l).unwrap();
+    let s = run(Overwrite::Always).await;
+    assert_eq!(error_paths(&s), BTreeSet::from([l.clone()]), "{s:?}");
+    assert!(
+        s.errors[0].reason.contains("directory is in the way"),
+        "{s:?}"
+    );
+    assert!(l.is_dir());
+}

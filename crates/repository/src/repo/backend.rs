@@ -6,7 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{
+    GetResultPayload, ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload,
+};
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use super::id::Id;
 use crate::{Error, Result};
@@ -42,6 +45,9 @@ impl FileType {
         }
     }
 }
+
+/// Read-ahead of [`Backend::open_sequential`] on a local file.
+const SEQUENTIAL_BUFFER: usize = 128 * 1024;
 
 /// Reads and writes repository files; knows nothing of their content.
 #[derive(Clone)]
@@ -110,6 +116,48 @@ impl Backend {
             .bytes()
             .await
             .map_err(|e| self.err("read", &path, e))
+    }
+
+    /// Opens a whole file to be read front to back by a blocking reader (use it on a blocking
+    /// thread), and its size. A local file is read straight from disk; any other store's
+    /// response is read as it arrives. Either way only what the reader's caller keeps is held
+    /// in memory, never the whole file.
+    pub(crate) async fn open_sequential(
+        &self,
+        ty: FileType,
+        id: &Id,
+    ) -> Result<(Box<dyn std::io::Read + Send>, u64)> {
+        use std::io::{Read, Seek};
+        let path = path_of(ty, id);
+        let res = self
+            .store
+            .get(&path)
+            .await
+            .map_err(|e| self.err("read", &path, e))?;
+        let range = res.range.clone();
+        let size = range.end - range.start;
+        let reader: Box<dyn Read + Send> = match res.payload {
+            GetResultPayload::File(mut file, _) => {
+                if range.start > 0 {
+                    file.seek(std::io::SeekFrom::Start(range.start))
+                        .map_err(|e| {
+                            let at = format!("{}/{path}", self.location.trim_end_matches('/'));
+                            Error::io("reading", at, e)
+                        })?;
+                }
+                // Buffered for runs of small blobs; large reads go straight into the caller's
+                // buffer.
+                Box::new(std::io::BufReader::with_capacity(
+                    SEQUENTIAL_BUFFER,
+                    file.take(size),
+                ))
+            }
+            GetResultPayload::Stream(stream) => {
+                let stream = stream.map_err(std::io::Error::other);
+                Box::new(SyncIoBridge::new(StreamReader::new(stream)))
+            }
+        };
+        Ok((reader, size))
     }
 
     /// Reads part of a file.

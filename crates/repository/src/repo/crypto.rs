@@ -113,6 +113,32 @@ impl Key {
         Ok((iv, mac))
     }
 
+    /// Checks the MAC of `IV || CIPHERTEXT || MAC` and decrypts the ciphertext where it is:
+    /// returns the plaintext, a part of `data`. No allocation, for callers that reuse buffers.
+    pub(crate) fn decrypt_in_place<'a>(
+        &self,
+        data: &'a mut [u8],
+    ) -> Result<&'a mut [u8], MacError> {
+        if data.len() < OVERHEAD {
+            return Err(MacError);
+        }
+        let (iv, rest) = data.split_at_mut(IV_LEN);
+        let (ciphertext, mac) = rest.split_at_mut(rest.len() - MAC_LEN);
+        let mut iv_arr = [0u8; IV_LEN];
+        iv_arr.copy_from_slice(iv);
+        let expected = self.mac(&iv_arr, ciphertext);
+        let diff = expected
+            .iter()
+            .zip(mac.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if diff != 0 {
+            return Err(MacError);
+        }
+        let mut cipher = Aes256Ctr::new(&self.encrypt.into(), &iv_arr.into());
+        cipher.apply_keystream(ciphertext);
+        Ok(ciphertext)
+    }
+
     /// Checks the MAC and decrypts `IV || CIPHERTEXT || MAC`.
     pub fn decrypt(&self, data: &[u8]) -> Result<Vec<u8>, MacError> {
         if data.len() < OVERHEAD {
@@ -227,6 +253,12 @@ mod tests {
         let (iv, mac) = key.encrypt_in_place(&mut in_place).unwrap();
         let stored = [&iv[..], &in_place, &mac].concat();
         assert_eq!(key.decrypt(&stored).unwrap(), msg);
+        let mut again = stored.clone();
+        assert_eq!(key.decrypt_in_place(&mut again).unwrap(), &msg[..]);
+        let mut bad = stored;
+        bad[40] ^= 1;
+        assert_eq!(key.decrypt_in_place(&mut bad), Err(MacError));
+        assert_eq!(key.decrypt_in_place(&mut [0u8; 31]), Err(MacError));
     }
 
     #[test]

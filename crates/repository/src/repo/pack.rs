@@ -273,21 +273,39 @@ pub(crate) fn parse_header(plain: &[u8], what: &str) -> Result<Vec<PackedBlob>> 
 
 /// Reads the header of a whole pack held in memory.
 pub(crate) fn read_header(key: &Key, pack: &[u8], what: &str) -> Result<Vec<PackedBlob>> {
-    if pack.len() < 4 + OVERHEAD {
+    read_header_at_end(key, pack, pack.len() as u64, what)
+}
+
+/// Reads the header of a pack of `pack_len` bytes from `tail`, its last bytes (the whole pack
+/// or any suffix that holds the header and its length): a pack read in one pass needs to
+/// keep only what follows its last known blob.
+pub(crate) fn read_header_at_end(
+    key: &Key,
+    tail: &[u8],
+    pack_len: u64,
+    what: &str,
+) -> Result<Vec<PackedBlob>> {
+    if pack_len < (4 + OVERHEAD) as u64 || tail.len() < 4 {
         return Err(Error::corrupt(
             what,
-            format!("only {} bytes: too short for a pack", pack.len()),
+            format!("only {pack_len} bytes: too short for a pack"),
         ));
     }
-    let n = pack.len();
-    let hlen = u32::from_le_bytes([pack[n - 4], pack[n - 3], pack[n - 2], pack[n - 1]]) as usize;
-    if hlen + 4 > n || hlen < OVERHEAD {
+    let n = tail.len();
+    let hlen = u32::from_le_bytes([tail[n - 4], tail[n - 3], tail[n - 2], tail[n - 1]]) as usize;
+    if (hlen + 4) as u64 > pack_len || hlen < OVERHEAD {
         return Err(Error::corrupt(
             what,
-            format!("header length {hlen} does not fit a pack of {n} bytes"),
+            format!("header length {hlen} does not fit a pack of {pack_len} bytes"),
         ));
     }
-    let enc = &pack[n - 4 - hlen..n - 4];
+    if hlen + 4 > n {
+        return Err(Error::corrupt(
+            what,
+            format!("header length {hlen} reaches into the bytes where the index places blobs"),
+        ));
+    }
+    let enc = &tail[n - 4 - hlen..n - 4];
     let plain = key
         .decrypt(enc)
         .map_err(|e| Error::corrupt(what, format!("pack header: {e}")))?;
@@ -295,13 +313,11 @@ pub(crate) fn read_header(key: &Key, pack: &[u8], what: &str) -> Result<Vec<Pack
     let end = blobs
         .last()
         .map_or(0, |b| u64::from(b.offset) + u64::from(b.length));
-    if end != (n - 4 - hlen) as u64 {
+    let blob_bytes = pack_len - 4 - hlen as u64;
+    if end != blob_bytes {
         return Err(Error::corrupt(
             what,
-            format!(
-                "header lists {end} bytes of blobs, the pack holds {}",
-                n - 4 - hlen
-            ),
+            format!("header lists {end} bytes of blobs, the pack holds {blob_bytes}"),
         ));
     }
     Ok(blobs)
@@ -337,5 +353,12 @@ mod tests {
         assert_eq!(plain, b"charlie");
         let other = Key::random().unwrap();
         assert!(read_header(&other, &done.data, "pack").is_err());
+        // The header alone, read from the pack's last bytes.
+        let after_blobs = (c.offset + c.length) as usize;
+        let len = done.data.len() as u64;
+        let from_tail = read_header_at_end(&key, &done.data[after_blobs..], len, "pack").unwrap();
+        assert_eq!(from_tail, done.blobs);
+        let short = &done.data[after_blobs + 1..];
+        assert!(read_header_at_end(&key, short, len, "pack").is_err());
     }
 }

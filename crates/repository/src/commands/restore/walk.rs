@@ -499,6 +499,20 @@ impl Restorer {
         let name = node_name(node);
         let path = dir.join(name);
         let target = node.linktarget.as_os_str();
+        // Usually nothing is there yet (a fresh target): the link is made under its name at
+        // once (`symlinkat` never replaces anything, and a link is complete when it exists).
+        // Only an existing entry goes through the checks and the rename below.
+        match dir.symlink(target, name) {
+            Ok(()) => {
+                self.link_made(node, dir, &path);
+                return;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                let _ = self.failed("creating symlink", path, e);
+                return;
+            }
+        }
         match dir.stat(name) {
             Ok(None) => {}
             Ok(Some(ex)) if ex.kind == FileType::Directory => {
@@ -544,6 +558,12 @@ impl Restorer {
             let _ = self.failed("creating symlink", path, e);
             return;
         }
+        self.link_made(node, dir, &path);
+    }
+
+    /// A link of the snapshot is in place: its owner and times, and the count.
+    fn link_made(&self, node: &Node, dir: &Dir, path: &Path) {
+        let name = node_name(node);
         if let Err(e) = dir.set_times_and_owner_at(name, self.owner_of(node), Self::times_of(node))
         {
             self.warn(format!("{}: setting metadata: {e}", path.display()));
