@@ -5,9 +5,7 @@
 //! compresses a blob and encrypts it straight into its own open pack (hashing the pack as it
 //! grows); a full pack is sealed there and queued for the upload task, which stores a few at
 //! once. Tree blobs and already-encrypted blobs need little work and go into shared packs on
-//! the caller's task. A data blob smaller than the chunker's minimum (a small file) is encoded
-//! by the reader that read it, into the same pack: for those the hand-over would cost more than
-//! the work. Per large blob there is one hand-over between threads and no task spawn, and
+//! the caller's task. Per blob there is one hand-over between threads and no task spawn, and
 //! memory is bounded: the queue (`encode_slots` blobs), one open pack per encoder, one sealed
 //! pack waiting and `upload_slots` packs being stored.
 //!
