@@ -151,18 +151,6 @@ thread_local! {
     static ZSTD: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
 }
 
-/// A compression context (made for the first level it is used with) and the buffer its
-/// output goes to: what encoding a data blob needs besides the key.
-#[derive(Default)]
-struct Encoder {
-    zstd: Option<(i32, zstd::bulk::Compressor<'static>)>,
-    scratch: Vec<u8>,
-}
-
-/// Data blobs smaller than this (small files, and the last piece of a larger one) are
-/// compressed and encrypted on the thread that read them instead of an encoder thread.
-const INLINE_MAX: usize = crate::chunker::MIN_SIZE;
-
 /// Blobs at least this large are probed before being compressed whole.
 const PROBE_MIN: usize = 256 * 1024;
 /// The probe: zstd's largest block. Compressed first (with a flush, so the frame goes on
@@ -173,20 +161,11 @@ const PROBE_LEN: usize = 128 * 1024;
 /// Returns `false`, leaving `out` unusable, when a large blob's first block does not shrink:
 /// random or already-compressed data costs one block of work instead of the whole blob.
 fn compress_into(data: &[u8], level: i32, out: &mut Vec<u8>) -> Result<bool> {
-    ZSTD.with(|cell| compress_with(&mut cell.borrow_mut(), data, level, out))
-}
-
-/// [`compress_into`] with the context in `slot` (made, or remade for another level, there).
-fn compress_with(
-    slot: &mut Option<(i32, zstd::bulk::Compressor<'static>)>,
-    data: &[u8],
-    level: i32,
-    out: &mut Vec<u8>,
-) -> Result<bool> {
     use zstd::zstd_safe::zstd_sys::ZSTD_EndDirective;
     use zstd::zstd_safe::{InBuffer, OutBuffer, ResetDirective};
     let zerr = |e: usize| Error::Task(format!("zstd: {}", zstd::zstd_safe::get_error_name(e)));
-    {
+    ZSTD.with(|cell| {
+        let mut slot = cell.borrow_mut();
         if slot.as_ref().map(|(l, _)| *l) != Some(level) {
             let c = zstd::bulk::Compressor::new(level)
                 .map_err(|e| Error::Task(format!("zstd: {e}")))?;
@@ -224,7 +203,7 @@ fn compress_with(
             > 0
         {}
         Ok(true)
-    }
+    })
 }
 
 /// Compresses `data` when that makes it smaller. Returns what to encrypt and, if compressed,
@@ -286,9 +265,6 @@ struct Shared {
     pack_budget: Arc<Semaphore>,
     /// The data pack the encoders fill.
     data_pack: Mutex<Option<OpenPack>>,
-    /// Encoders of the readers that encode small blobs themselves (see [`INLINE_MAX`]): as
-    /// many as have done so at once, reused.
-    inline_encoders: Mutex<Vec<Encoder>>,
 }
 
 /// A sealed pack on its way to the store, with its share of the pack budget (none for the
@@ -416,14 +392,14 @@ impl Shared {
         packs: mpsc::Sender<Sealed>,
     ) {
         let key = self.repo.key.clone();
-        let mut encoder = Encoder::default();
+        let mut scratch = Vec::new();
         loop {
             let job = lock(&jobs).blocking_recv();
             let Some(job) = job else { break };
             if self.failed.load(Ordering::Acquire) {
                 continue;
             }
-            if let Err(e) = self.encode_one(&key, job, &mut encoder, &packs) {
+            if let Err(e) = self.encode_one(&key, job, &mut scratch, &packs) {
                 self.fail(&e);
             }
         }
@@ -443,14 +419,13 @@ impl Shared {
         &self,
         key: &Key,
         mut job: Job,
-        encoder: &mut Encoder,
+        scratch: &mut Vec<u8>,
         packs: &mpsc::Sender<Sealed>,
     ) -> Result<()> {
         let plain_len = job.data.len();
-        let Encoder { zstd, scratch } = encoder;
         let compressed = match self.level {
             Some(level) if plain_len > 0 => {
-                compress_with(zstd, &job.data, level, scratch)? && scratch.len() < plain_len
+                compress_into(&job.data, level, scratch)? && scratch.len() < plain_len
             }
             _ => false,
         };
@@ -597,7 +572,6 @@ impl BlobSaver {
                 packs,
                 pack_budget: Arc::new(Semaphore::new(budget)),
                 data_pack: Mutex::new(None),
-                inline_encoders: Mutex::new(Vec::new()),
                 repo,
                 opts,
                 level,
@@ -741,22 +715,7 @@ impl BlobSaver {
             self.shared.recycle(data);
             return Ok(false);
         }
-        let (jobs, packs) = self.senders()?;
-        if data.len() < INLINE_MAX {
-            // A small blob (a small file) is encoded here, on the reader's thread: handing it
-            // to an encoder costs a thread wake-up and switch per blob, more than the work.
-            let key = &self.shared.repo.key;
-            let mut encoder = lock(&self.shared.inline_encoders).pop().unwrap_or_default();
-            let done = self
-                .shared
-                .encode_one(key, Job { id, data }, &mut encoder, &packs);
-            lock(&self.shared.inline_encoders).push(encoder);
-            if let Err(e) = done {
-                self.shared.fail(&e);
-                return Err(e);
-            }
-            return Ok(true);
-        }
+        let (jobs, _) = self.senders()?;
         if jobs.blocking_send(Job { id, data }).is_err() {
             self.shared.check()?;
             return Err(Error::Task("the blob encoders stopped".into()));
