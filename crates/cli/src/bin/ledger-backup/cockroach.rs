@@ -90,7 +90,7 @@ enum Action {
     #[command(after_help = REGION_EXAMPLES)]
     SurviveRegion(SurviveRegionArgs),
     /// Changefeeds into Redpanda (CREATE CHANGEFEED … INTO 'kafka://…').
-    #[command(subcommand)]
+    #[command(subcommand, after_help = CHANGEFEED_EXAMPLES)]
     Changefeed(ChangefeedAction),
 }
 
