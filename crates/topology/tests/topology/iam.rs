@@ -345,40 +345,5 @@ fn terraform_passes_checkov() {
         )
         .unwrap();
     }
-    let out = Command::new(&tool)
-        .args([
-            "--framework",
-            "terraform",
-            "--quiet",
-            "--compact",
-            "--output",
-            "json",
-        ])
-        .arg("--directory")
-        .arg(dir.path())
-        .env("BC_SKIP_MAPPING", "TRUE")
-        .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "checkov output is not JSON ({e}):\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    let summary = &report["summary"];
-    assert!(summary["passed"].as_u64().unwrap() > 5, "{summary}");
-    let failed: Vec<String> = report["results"]["failed_checks"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|c| format!("{} {} {}", c["check_id"], c["resource"], c["check_name"]))
-        .collect();
-    assert!(
-        failed.is_empty(),
-        "checkov findings:\n{}",
-        failed.join("\n")
-    );
+    super::assert_checkov_clean(&tool, "terraform", &[], dir.path(), 5);
 }

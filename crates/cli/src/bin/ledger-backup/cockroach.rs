@@ -127,14 +127,8 @@ struct SurviveRegionArgs {
     /// Print the statements and exit without connecting.
     #[arg(long)]
     dry_run: bool,
-    /// Cluster connection URL (see `cockroach backup --help`).
-    #[arg(
-        long,
-        env = "THINLEDGER_COCKROACH_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    url: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterUrl,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +152,15 @@ struct ChangefeedArgs {
 struct ChangefeedApplyArgs {
     #[command(flatten)]
     spec: ChangefeedArgs,
-    /// Cluster connection URL (see `cockroach backup --help`).
+    #[command(flatten)]
+    cluster: ClusterUrl,
+}
+
+/// The cluster connection, for every subcommand that connects.
+#[derive(Debug, Args)]
+struct ClusterUrl {
+    /// Cluster connection URL (postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=…, password optional); the
+    /// password is never printed. Not needed with --dry-run.
     #[arg(
         long,
         env = "THINLEDGER_COCKROACH_URL",
@@ -177,15 +179,8 @@ struct Common {
     /// Print the statements (secrets redacted) and exit without connecting.
     #[arg(long)]
     dry_run: bool,
-    /// Cluster connection URL (postgresql://USER:PASSWORD@HOST:PORT/DB?sslmode=…, password optional); the
-    /// password is never printed. Not needed with --dry-run.
-    #[arg(
-        long,
-        env = "THINLEDGER_COCKROACH_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    url: Option<String>,
+    #[command(flatten)]
+    cluster: ClusterUrl,
     /// Collection path inside the bucket [default: cockroach/TENANT-ENVIRONMENT].
     #[arg(long, value_name = "PATH")]
     path: Option<String>,
@@ -383,7 +378,7 @@ async fn survive_region(g: &Globals, a: &SurviveRegionArgs) -> anyhow::Result<u8
         print_data(g, &plan.summary(), |out| write!(out, "{plan}"))?;
         return Ok(EXIT_OK as u8);
     }
-    let client = connect_url(a.url.as_deref()).await?;
+    let client = connect_url(a.cluster.url.as_deref()).await?;
     let ran = client
         .apply_region_survival(&plan)
         .await
@@ -429,7 +424,7 @@ async fn changefeed_apply(g: &Globals, a: &ChangefeedApplyArgs) -> anyhow::Resul
     let plan = read_changefeed_spec(&a.spec)?
         .plan(|var| std::env::var(var).ok())
         .map_err(|e| bad(format!("--spec {}: {e}", a.spec.spec.display())))?;
-    let client = connect_url(a.url.as_deref()).await?;
+    let client = connect_url(a.cluster.url.as_deref()).await?;
     let outcomes = client.apply_changefeeds(&plan).await.map_err(classify)?;
     print_data(g, &outcomes, |out| {
         for o in &outcomes {
@@ -687,6 +682,7 @@ async fn connect(
     statement: &dyn Statement,
 ) -> anyhow::Result<CockroachClient> {
     let raw = c
+        .cluster
         .url
         .as_deref()
         .filter(|u| !u.trim().is_empty())
