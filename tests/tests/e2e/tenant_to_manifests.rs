@@ -160,3 +160,72 @@ fn the_example_schedule_renders_cron_jobs_for_the_tenant() {
     let report = PolicySet::builtin().unwrap().evaluate(&inputs).unwrap();
     assert!(!report.fails(true), "{:#?}", report.findings);
 }
+
+/// `matchLabels` of a selector (JSON) against a pod's labels; a selector with
+/// `matchExpressions` would need more than this test models, so it fails the test.
+fn selects(selector: &Value, pod: &Value) -> bool {
+    assert!(selector.get("matchExpressions").is_none(), "{selector}");
+    selector["matchLabels"]
+        .as_object()
+        .is_none_or(|want| want.iter().all(|(k, v)| pod.get(k) == Some(v)))
+}
+
+fn ports(rule: &Value) -> BTreeSet<i64> {
+    rule["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["port"].as_i64())
+        .collect()
+}
+
+#[test]
+fn the_tenants_network_policies_let_the_scheduled_jobs_reach_storage_and_cockroachdb() {
+    // The scheduler's CronJobs run in the tenant's namespace, which the rendering closes with
+    // a default-deny policy: every backup would fail unless some policy opens its way out.
+    let schedule = Schedule::from_file(&examples::schedule("ledger.yaml")).unwrap();
+    let tenants = schedule.read_tenant_files().unwrap();
+    let jobs = render_schedule(&schedule, &tenants).unwrap();
+    let aws = tenant("aws");
+    let (_, plan) = size_and_plan(&aws);
+    for mode in MODES {
+        let rendering = render(&aws, &plan, &RenderOptions::new(mode)).unwrap();
+        let policies: Vec<Value> = rendering
+            .objects
+            .iter()
+            .filter(|o| o.kind() == "NetworkPolicy")
+            .map(|o| o.to_json().unwrap())
+            .collect();
+        let crdb_sql_ingress: Vec<&Value> = policies
+            .iter()
+            .filter(|p| p["metadata"]["name"] == "cockroachdb")
+            .flat_map(|p| p["spec"]["ingress"].as_array().unwrap())
+            .filter(|rule| ports(rule).contains(&26257))
+            .collect();
+        assert!(!crdb_sql_ingress.is_empty(), "{mode:?}");
+        for o in jobs.objects.iter().filter(|o| o.kind() == "CronJob") {
+            let cj = serde_json::to_value(jobs.cron_job(o.name()).unwrap()).unwrap();
+            let pod = &cj["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"];
+            let egress: Vec<&Value> = policies
+                .iter()
+                .filter(|p| selects(&p["spec"]["podSelector"], pod))
+                .filter(|p| p["spec"]["policyTypes"].to_string().contains("Egress"))
+                .flat_map(|p| p["spec"]["egress"].as_array().unwrap())
+                .collect();
+            let reach = |port: i64| egress.iter().any(|rule| ports(rule).contains(&port));
+            assert!(
+                reach(443),
+                "{mode:?} {}: no way to object storage",
+                o.name()
+            );
+            assert!(reach(26257), "{mode:?} {}: no way to CockroachDB", o.name());
+            let admitted = crdb_sql_ingress.iter().any(|rule| {
+                rule["from"].as_array().unwrap().iter().any(|peer| {
+                    peer.get("namespaceSelector").is_none()
+                        && peer.get("podSelector").is_some_and(|s| selects(s, pod))
+                })
+            });
+            assert!(admitted, "{mode:?} {}: CockroachDB refuses it", o.name());
+        }
+    }
+}

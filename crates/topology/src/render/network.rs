@@ -4,7 +4,9 @@
 //! Egress to the Kubernetes API (for the zone lookup) and to object storage (backups) is
 //! admitted on ports 443 and 6443 to any address: the API server's and the storage service's
 //! addresses are not known when rendering. DNS (port 53) is admitted to any address so node-local
-//! DNS caches work. Kubelet probes are not subject to NetworkPolicy.
+//! DNS caches work. Kubelet probes are not subject to NetworkPolicy. The backup scheduler's
+//! pods (`app.kubernetes.io/name: ledger-backup`) may reach object storage and CockroachDB's SQL
+//! port, which admits them.
 
 use std::collections::BTreeMap;
 
@@ -127,6 +129,23 @@ fn peer_cidrs(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
         .collect()
 }
 
+/// Object storage: HTTPS, and the port of the tenant's own endpoint (MinIO) when it has one.
+fn object_storage_ports(ctx: &Context<'_>) -> Vec<i32> {
+    let mut ports = vec![443];
+    if let Some(port) = ctx
+        .tenant
+        .spec()
+        .backup
+        .endpoint
+        .as_deref()
+        .and_then(validate_endpoint_port)
+        && !ports.contains(&i32::from(port))
+    {
+        ports.push(i32::from(port));
+    }
+    ports
+}
+
 fn ingress(from: Vec<NetworkPolicyPeer>, list: &[i32]) -> Option<NetworkPolicyIngressRule> {
     (!from.is_empty()).then(|| NetworkPolicyIngressRule {
         from: Some(from),
@@ -184,6 +203,8 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         [clients(ctx), vec![jobs()], peer_cidrs(ctx)].concat(),
         &[CRDB_SQL_PORT, CRDB_GRPC_PORT],
     ));
+    // The backup scheduler's CockroachDB jobs issue `BACKUP` over SQL.
+    crdb_in.extend(ingress(vec![pods(&backup_selector())], &[CRDB_SQL_PORT]));
     crdb_in.extend(ingress(monitoring(ctx), &[CRDB_HTTP_PORT]));
     if ctx.mode == CockroachMode::Operator {
         let operator = NetworkPolicyPeer {
@@ -203,16 +224,10 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         &[CRDB_GRPC_PORT],
     ));
     let mut outside = vec![443, 6443];
-    if let Some(port) = ctx
-        .tenant
-        .spec()
-        .backup
-        .endpoint
-        .as_deref()
-        .and_then(validate_endpoint_port)
-        && !outside.contains(&i32::from(port))
-    {
-        outside.push(i32::from(port));
+    for port in object_storage_ports(ctx) {
+        if !outside.contains(&port) {
+            outside.push(port);
+        }
     }
     crdb_out.push(egress_anywhere(&outside));
     out.push(policy(
@@ -279,6 +294,21 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
             "the backup scheduler's /metrics from monitoring (its PodMonitor); its other traffic is the scheduler's own concern",
         ));
     }
+
+    // Without this the namespace's default-deny would stop the scheduler's pods (rendered by
+    // `ledger-backup schedule render` into this namespace) from reaching the repository and
+    // CockroachDB: every scheduled backup would fail.
+    let mut backup_out = Vec::new();
+    backup_out.extend(egress_to(vec![pods(&crdb_selector())], &[CRDB_SQL_PORT]));
+    backup_out.push(egress_anywhere(&object_storage_ports(ctx)));
+    out.push(policy(
+        ctx,
+        "ledger-backup-egress",
+        selector(&backup_selector()),
+        None,
+        Some(backup_out),
+        "the backup scheduler reaches object storage (HTTPS and the tenant's endpoint) and CockroachDB's SQL port (native backups); other sources its jobs read need a policy of their own",
+    ));
 
     out.push(policy(
         ctx,
