@@ -10,9 +10,12 @@ use thinledger_topology::Tenant;
 
 use super::error::ScheduleError;
 use super::job::{BackupReport, DrillReport, JobError, JobRunner, RunContext};
-use super::spec::{CockroachBackupKind, CockroachJobSpec, DrillSpec, PasswordSource};
+use super::spec::{
+    CockroachBackupKind, CockroachJobSpec, DrillSpec, MinioCredentials, PasswordSource,
+};
 use thinledger_cockroach::{
-    CockroachBackupOptions, CockroachBackupPlan, CockroachClient, ConnectionUrl, WaitOptions,
+    CockroachBackupOptions, CockroachBackupPlan, CockroachClient, ConnectionUrl, MinioAuth,
+    S3Credentials, WaitOptions,
 };
 use thinledger_store::EnvVars;
 
@@ -51,6 +54,18 @@ impl CockroachJob {
         options.path.clone_from(&spec.path);
         options.aws_region.clone_from(&spec.aws_region);
         options.assume_role.clone_from(&spec.assume_role);
+        // On-prem: the MinIO keys from the environment the CronJob mounts from the tenant's
+        // Secret (or none, when the CockroachDB pods hold them).
+        let auth = spec.minio_credentials.map(|c| match c {
+            MinioCredentials::Keys => MinioAuth::Keys,
+            MinioCredentials::Implicit => MinioAuth::Implicit,
+        });
+        options.s3_credentials =
+            S3Credentials::for_tenant(tenant, auth, |var| env.get(var).map(str::to_owned))
+                .map_err(|e| ScheduleError::Job {
+                    job: name.clone(),
+                    message: e.to_string(),
+                })?;
         let plan =
             CockroachBackupPlan::for_tenant(tenant, &options).map_err(|e| ScheduleError::Job {
                 job: name.clone(),

@@ -125,7 +125,7 @@ pub use metrics::{MetricsServer, OPENMETRICS_CONTENT_TYPE, SchedulerMetrics};
 pub use repository::RepositoryJob;
 pub use spec::{
     CheckedJob, ClaimMount, CockroachBackupKind, CockroachJobSpec, DEFAULT_LOCK_WAIT, DrillSpec,
-    JobKind, JobSpec, KubernetesSpec, MetricsSpec, PasswordSource, PodResources, RepositoryJobSpec,
-    RetentionSpec, RetrySpec, Schedule, ScheduleSpec, StdinSpec, StoreSpec,
+    JobKind, JobSpec, KubernetesSpec, MetricsSpec, MinioCredentials, PasswordSource, PodResources,
+    RepositoryJobSpec, RetentionSpec, RetrySpec, Schedule, ScheduleSpec, StdinSpec, StoreSpec,
 };
 pub use timing::{DurationText, JitterSource, JobTiming, Overlap, RetryPolicy};

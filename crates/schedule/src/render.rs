@@ -35,11 +35,14 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
-use thinledger_topology::IdentityBinding;
 use thinledger_topology::render::kit;
+use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
 use super::error::ScheduleError;
-use super::spec::{JobKind, KubernetesSpec, PasswordSource, Schedule, ScheduleSpec};
+use super::spec::{
+    CockroachJobSpec, JobKind, KubernetesSpec, MinioCredentials, PasswordSource, Schedule,
+    ScheduleSpec,
+};
 use super::timing::Overlap;
 
 /// Where the ConfigMap with the schedule is mounted.
@@ -229,17 +232,80 @@ pub fn render(
     })));
 
     for job in schedule.jobs() {
+        let minio_keys = match &job.kind {
+            JobKind::Cockroach(c) => minio_keys(job, c, tenant_files)?,
+            JobKind::Repository(_) => None,
+        };
         objects.push(ScheduleObject::CronJob(Box::new(cron_job(
-            schedule, k, job,
+            schedule,
+            k,
+            job,
+            minio_keys.as_ref(),
         )?)));
     }
     Ok(ScheduleRendering { objects })
+}
+
+/// The `secret-ref` binding whose keys an on-prem CockroachDB job passes in its backup URIs
+/// (none for cloud tenants, or when the CockroachDB pods hold the keys).
+fn minio_keys(
+    job: &super::spec::CheckedJob,
+    spec: &CockroachJobSpec,
+    tenant_files: &BTreeMap<String, String>,
+) -> Result<Option<IdentityBinding>, ScheduleError> {
+    if spec.minio_credentials == Some(MinioCredentials::Implicit) {
+        return Ok(None);
+    }
+    let Some(text) = tenant_files.get(&job.name) else {
+        return Ok(None);
+    };
+    let tenant = Tenant::from_yaml(text).map_err(|e| ScheduleError::Job {
+        job: job.name.clone(),
+        message: format!("tenant file {}: {e}", spec.tenant.display()),
+    })?;
+    if tenant.provider() != Provider::OnPrem {
+        return Ok(None);
+    }
+    Ok(tenant
+        .spec()
+        .backup
+        .identity
+        .clone()
+        .filter(|b| matches!(b, IdentityBinding::SecretRef { .. })))
+}
+
+/// Environment variables read from a `secret-ref` binding's Secret, one per key.
+fn secret_key_env(binding: &IdentityBinding) -> Vec<EnvVar> {
+    let IdentityBinding::SecretRef {
+        secret_name,
+        access_key_key,
+        secret_key_key,
+    } = binding
+    else {
+        return Vec::new();
+    };
+    [access_key_key, secret_key_key]
+        .into_iter()
+        .map(|key| EnvVar {
+            name: key.clone(),
+            value_from: Some(EnvVarSource {
+                secret_key_ref: Some(SecretKeySelector {
+                    name: secret_name.clone(),
+                    key: key.clone(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn cron_job(
     schedule: &Schedule,
     k: &KubernetesSpec,
     job: &super::spec::CheckedJob,
+    minio_keys: Option<&IdentityBinding>,
 ) -> Result<CronJob, ScheduleError> {
     let timing = &job.timing;
     let starting_deadline = match timing.overlap {
@@ -300,29 +366,14 @@ fn cron_job(
             // The repository's own identity wins; the ServiceAccount's otherwise.
             let binding = r.identity.as_ref().or(k.identity.as_ref());
             uses_identity = binding.is_some();
-            if let Some(IdentityBinding::SecretRef {
-                secret_name,
-                access_key_key,
-                secret_key_key,
-            }) = binding
-            {
-                for key in [access_key_key, secret_key_key] {
-                    envs.push(EnvVar {
-                        name: key.clone(),
-                        value_from: Some(EnvVarSource {
-                            secret_key_ref: Some(SecretKeySelector {
-                                name: secret_name.clone(),
-                                key: key.clone(),
-                                optional: Some(false),
-                            }),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    });
-                }
+            if let Some(binding) = binding {
+                envs.extend(secret_key_env(binding));
             }
         }
         JobKind::Cockroach(_) => {
+            if let Some(binding) = minio_keys {
+                envs.extend(secret_key_env(binding));
+            }
             if let Some(secret) = &k.cockroach_secret {
                 volumes.push(kit::secret_volume("cockroach", secret));
                 mounts.push(kit::mount("cockroach", COCKROACH_DIR, true));

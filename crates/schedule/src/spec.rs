@@ -298,6 +298,24 @@ pub struct CockroachJobSpec {
     /// Longest wait for the backup job (default 6h).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wait_timeout: Option<DurationText>,
+    /// On-prem (MinIO) tenants: `keys` (default) reads the MinIO keys from the job's
+    /// environment — the CronJob mounts them from the Secret of the tenant's `secret-ref`
+    /// binding — and passes them in the backup URIs; `implicit` leaves them to the CockroachDB
+    /// pods' own environment. Refused on cloud tenants, whose nodes use their own identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minio_credentials: Option<MinioCredentials>,
+}
+
+/// Where an on-prem CockroachDB backup's MinIO keys come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MinioCredentials {
+    /// From the job's environment, into the backup URIs.
+    #[default]
+    Keys,
+    /// Held by the CockroachDB pods (`AUTH=implicit`).
+    Implicit,
 }
 
 /// Full or incremental CockroachDB backups.

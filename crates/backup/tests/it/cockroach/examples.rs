@@ -81,3 +81,59 @@ fn example_schedules_parse_plan_and_render() {
         }
     }
 }
+
+/// A schedule in `dir` with one CockroachDB job backing up the on-prem (MinIO) example tenant.
+fn onprem_cockroach_schedule(dir: &std::path::Path, credentials: &str) -> Schedule {
+    let tenant = workspace_root().join("examples/tenants/onprem.yaml");
+    let text = format!(
+        "kubernetes:\n  namespace: ledger-northwind-prod\n  image: registry.example/thinledger/ledger-backup:0.1.0\n  cockroach_secret: cockroach-backup\njobs:\n  - name: ledger-native\n    schedule: \"0 * * * *\"\n    cockroach:\n      tenant: {}\n      connection: {{env: THINLEDGER_COCKROACH_URL}}\n{credentials}",
+        tenant.display()
+    );
+    let path = dir.join("schedule.yaml");
+    std::fs::write(&path, text).unwrap();
+    Schedule::from_file(&path).unwrap()
+}
+
+fn cron_job_env(schedule: &Schedule) -> String {
+    let rendering = render(schedule, &schedule.read_tenant_files().unwrap()).unwrap();
+    let cron_job = serde_json::to_value(rendering.cron_job("ledger-native").unwrap()).unwrap();
+    cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"].to_string()
+}
+
+#[test]
+fn an_onprem_cockroach_job_gets_the_minio_keys_from_the_tenants_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let schedule = onprem_cockroach_schedule(dir.path(), "");
+    // Without the keys in its environment the job refuses to plan, naming the variable.
+    let err = schedule
+        .runners(&EnvVars::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("AWS_ACCESS_KEY_ID"), "{err}");
+    let secret = "minio-secret-value-0123";
+    let env: EnvVars = [
+        ("AWS_ACCESS_KEY_ID", "ledger-backup"),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+    ]
+    .into_iter()
+    .collect();
+    let runners = schedule.runners(&env).unwrap();
+    assert_eq!(runners.len(), 1);
+    assert!(!format!("{runners:?}").contains(secret));
+    // The CronJob mounts both keys from the Secret of the tenant's secret-ref binding.
+    let env = cron_job_env(&schedule);
+    for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        let wanted = format!(
+            r#"{{"name":"{key}","valueFrom":{{"secretKeyRef":{{"key":"{key}","name":"minio-ledger-backup","optional":false}}}}}}"#
+        );
+        assert!(env.contains(&wanted), "{env}");
+    }
+}
+
+#[test]
+fn an_onprem_cockroach_job_with_implicit_credentials_needs_no_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let schedule = onprem_cockroach_schedule(dir.path(), "      minio_credentials: implicit\n");
+    assert_eq!(schedule.runners(&EnvVars::default()).unwrap().len(), 1);
+    assert!(!cron_job_env(&schedule).contains("AWS_"));
+}
