@@ -198,9 +198,11 @@ pub(crate) fn build_s3(
         .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
     match options.object_lock {
         Some(lock) => {
-            let retention =
-                super::object_lock::S3Retention::new(store.clone(), &enabled::client_options(resolved))
-                    .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
+            let retention = super::object_lock::S3Retention::new(
+                store.clone(),
+                &enabled::client_options(resolved),
+            )
+            .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
             let locked = super::forward::Forward(super::object_lock::ObjectLockStore::new(
                 store,
                 b,

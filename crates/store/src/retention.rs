@@ -34,7 +34,11 @@ impl ObjectRetention {
     /// Whether the retention falls short of `policy`: no retention at all, or a retain-until
     /// date earlier than the write time plus the policy's retention (less `slack`, for clocks
     /// that differ between the writer and the store). The earliest date the policy asks for.
-    pub fn shortfall(&self, policy: &ObjectLockOptions, slack: chrono::Duration) -> Option<DateTime<Utc>> {
+    pub fn shortfall(
+        &self,
+        policy: &ObjectLockOptions,
+        slack: chrono::Duration,
+    ) -> Option<DateTime<Utc>> {
         let retain = chrono::Duration::from_std(policy.retain).unwrap_or(chrono::Duration::MAX);
         let wanted = self.last_modified.checked_add_signed(retain)?;
         match self.retain_until {
@@ -106,7 +110,8 @@ mod tests {
 
     #[test]
     fn shortfalls_are_measured_from_the_write() {
-        let policy = ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(86_400));
+        let policy =
+            ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(86_400));
         let slack = chrono::Duration::seconds(60);
         let written = at("2026-12-06T12:00:00Z");
         let with = |until: Option<&str>| ObjectRetention {
@@ -114,13 +119,22 @@ mod tests {
             retain_until: until.map(at),
             last_modified: written,
         };
-        assert_eq!(with(Some("2026-12-07T12:15:00Z")).shortfall(&policy, slack), None);
-        assert_eq!(with(Some("2026-12-07T11:59:30Z")).shortfall(&policy, slack), None);
+        assert_eq!(
+            with(Some("2026-12-07T12:15:00Z")).shortfall(&policy, slack),
+            None
+        );
+        assert_eq!(
+            with(Some("2026-12-07T11:59:30Z")).shortfall(&policy, slack),
+            None
+        );
         assert_eq!(
             with(Some("2026-12-07T11:00:00Z")).shortfall(&policy, slack),
             Some(at("2026-12-07T12:00:00Z"))
         );
-        assert_eq!(with(None).shortfall(&policy, slack), Some(at("2026-12-07T12:00:00Z")));
+        assert_eq!(
+            with(None).shortfall(&policy, slack),
+            Some(at("2026-12-07T12:00:00Z"))
+        );
         assert!(with(Some("2026-12-07T12:15:00Z")).retained_at(at("2026-12-07T12:00:00Z")));
         assert!(!with(Some("2026-12-07T12:15:00Z")).retained_at(at("2026-12-07T12:15:00Z")));
         assert!(!with(None).retained_at(written));

@@ -184,14 +184,20 @@ async fn engine_scenario(#[case] service: Service) {
 /// restic's repository URL and environment for the S3 store under `prefix`.
 fn restic_s3(prefix: &str) -> Option<(String, Vec<(String, String)>)> {
     let env = services::env(Service::S3)?;
-    restic_s3_in(env.get("THINLEDGER_TEST_S3_BUCKET").unwrap_or_default(), prefix)
+    restic_s3_in(
+        env.get("THINLEDGER_TEST_S3_BUCKET").unwrap_or_default(),
+        prefix,
+    )
 }
 
 /// restic's repository URL and environment for `prefix` in `bucket` on the S3 emulator.
 pub(crate) fn restic_s3_in(bucket: &str, prefix: &str) -> Option<(String, Vec<(String, String)>)> {
     let env = services::env(Service::S3)?;
     let get = |k: &str| env.get(k).unwrap_or_default().to_owned();
-    let url = format!("s3:{}/{bucket}/{prefix}", get("THINLEDGER_TEST_S3_ENDPOINT"));
+    let url = format!(
+        "s3:{}/{bucket}/{prefix}",
+        get("THINLEDGER_TEST_S3_ENDPOINT")
+    );
     Some((
         url,
         vec![

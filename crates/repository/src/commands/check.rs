@@ -330,7 +330,12 @@ async fn retention_findings(
     // The config's name is fixed: any id stands for it.
     let mut objects = vec![(FileType::Config, Id::hash(b""))];
     for ty in [FileType::Key, FileType::Snapshot, FileType::Index] {
-        objects.extend(repo.list_files(ty).await?.into_iter().map(|(id, _)| (ty, id)));
+        objects.extend(
+            repo.list_files(ty)
+                .await?
+                .into_iter()
+                .map(|(id, _)| (ty, id)),
+        );
     }
     objects.extend(stored.keys().map(|id| (FileType::Pack, *id)));
     shortfalls(lock, objects).await

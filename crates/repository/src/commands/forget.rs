@@ -15,6 +15,7 @@ use serde::Serialize;
 use crate::commands::prune::{PruneOptions, PrunePlan, prune};
 use crate::repo::Repository;
 use crate::repo::backend::FileType;
+use crate::repo::id::Id;
 use crate::repo::retained::{Deletes, RetainedObject, retained};
 use crate::repo::snapshot::SnapshotEntry;
 use crate::{Error, Result};
@@ -238,7 +239,10 @@ async fn retained_snapshots(
     match repo.deletes("forget").await? {
         Deletes::Free => Ok(Vec::new()),
         Deletes::AroundRetention(lock) => {
-            retained(&lock, FileType::Snapshot, plan.to_remove().map(|s| s.id)).await
+            // Collected first: a borrowing iterator held across the awaits would make the
+            // future not `Send` for every caller's lifetimes.
+            let ids: Vec<Id> = plan.to_remove().map(|s| s.id).collect();
+            retained(&lock, FileType::Snapshot, ids).await
         }
     }
 }

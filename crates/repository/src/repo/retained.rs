@@ -83,12 +83,12 @@ pub(crate) async fn retained(
     let deadline = Utc::now() + CLOCK_MARGIN;
     let answers: Vec<Result<Option<RetainedObject>>> = futures::stream::iter(ids)
         .map(|id| async move {
-            let found = lock
-                .retention(&path_of(ty, &id))
-                .await
-                .map_err(|e| Error::Unsupported {
-                    detail: e.to_string(),
-                })?;
+            let found =
+                lock.retention(&path_of(ty, &id))
+                    .await
+                    .map_err(|e| Error::Unsupported {
+                        detail: e.to_string(),
+                    })?;
             Ok(found
                 .filter(|r| r.retained_at(deadline))
                 .map(|r| RetainedObject {
@@ -162,9 +162,12 @@ pub(crate) async fn shortfalls(
     let answers: Vec<Result<Option<RetentionFinding>>> = futures::stream::iter(objects)
         .map(|(ty, id)| async move {
             let path = path_of(ty, &id);
-            let found = lock.retention(&path).await.map_err(|e| Error::Unsupported {
-                detail: e.to_string(),
-            })?;
+            let found = lock
+                .retention(&path)
+                .await
+                .map_err(|e| Error::Unsupported {
+                    detail: e.to_string(),
+                })?;
             // Gone since the listing (a concurrent forget): nothing to compare.
             Ok(found.and_then(|r| {
                 r.shortfall(&policy, CHECK_SLACK)

@@ -27,7 +27,6 @@ fn heads(admin: &Admin, store: &Store) -> Vec<Head> {
     heads_in(admin, &bucket, store.location().prefix())
 }
 
-
 /// The `StoreError::EncryptionRefused` somewhere in `err`'s chain.
 fn refusal<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreError> {
     let mut cause = Some(err);
