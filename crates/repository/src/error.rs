@@ -115,10 +115,12 @@ pub enum Error {
         /// The rule and the fix.
         rule: String,
     },
-    /// The repository is immutable (an S3 Object Lock policy is recorded in it) and the
-    /// operation would delete objects, which this engine does not yet plan around retention.
+    /// The repository is immutable (an S3 Object Lock policy is recorded in it), the
+    /// operation would delete objects, and the repository was opened without its store's
+    /// object lock ([`Repository::with_object_lock`](crate::Repository::with_object_lock)),
+    /// so it cannot tell which objects are still retained.
     #[error(
-        "{operation} refused: this repository is immutable ({policy}), and deleting objects under retention is not supported yet; nothing was deleted. Use a dry run to see the plan; objects leave the repository only through the bucket's lifecycle rules after their retention date"
+        "{operation} refused: this repository is immutable ({policy}) and was opened without a store that reads object retention; nothing was deleted. Open it through a store built with StoreBuilder::build_with_recorded_policy and pass Store::object_lock to Repository::with_object_lock (ledger-backup does), then forget and prune plan around retention"
     )]
     Retained {
         /// What was refused (`forget`, `prune`).

@@ -105,6 +105,7 @@ pub use repo::id::{Id, ParseIdError};
 pub use repo::key::{KdfParams, Password};
 pub use repo::lock::{Lock, LockFile};
 pub use repo::pack::BlobType;
+pub use repo::retained::{RetainedObject, RetentionFinding};
 pub use repo::snapshot::{Snapshot, SnapshotEntry, SnapshotFilter};
 pub use repo::stray::{LooseMode, StrayFile, StrayScan};
 pub use repo::tree::{NameProblem, NameProblemKind, Node, NodeName, NodeType, Tree};

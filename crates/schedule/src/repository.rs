@@ -95,14 +95,9 @@ impl RepositoryJob {
         if let Some(id) = &self.spec.identity {
             builder = builder.with_identity(id.clone());
         }
-        let mut store = builder.clone().build()?;
-        // A repository made with `init --object-lock` records its retention: write with it.
-        if store.location().kind() == thinledger_store::StoreKind::S3
-            && let Some(lock) =
-                thinledger_store::ObjectLockOptions::recorded(store.object_store().as_ref()).await?
-        {
-            store = builder.with_object_lock(lock).build()?;
-        }
+        // A repository made with `init --object-lock` records its retention: write with it,
+        // and let retention plan around the retained objects.
+        let store = builder.build_with_recorded_policy().await?;
         let password = self.password().await?;
         let location = store.display_url().to_owned();
         let lock_wait = self
@@ -110,8 +105,11 @@ impl RepositoryJob {
             .lock_wait
             .as_ref()
             .map_or(DEFAULT_LOCK_WAIT, |d| d.0);
+        let object_lock = store.object_lock().cloned();
         match Repository::open(store.object_store(), location.clone(), &password).await {
-            Ok(repo) => Ok(Arc::new(repo.with_lock_wait(lock_wait))),
+            Ok(repo) => Ok(Arc::new(
+                repo.with_lock_wait(lock_wait).with_object_lock(object_lock),
+            )),
             Err(Error::NoRepository { .. }) if self.spec.init => {
                 tracing::info!(job = %self.name, location = %location, "no repository yet; creating it (init: true)");
                 let repo = Repository::init(
@@ -121,7 +119,9 @@ impl RepositoryJob {
                     &self.init_options,
                 )
                 .await?;
-                Ok(Arc::new(repo.with_lock_wait(lock_wait)))
+                Ok(Arc::new(
+                    repo.with_lock_wait(lock_wait).with_object_lock(object_lock),
+                ))
             }
             Err(e) => Err(e.into()),
         }

@@ -16,6 +16,7 @@ use super::encryption::EncryptionOptions;
 use super::error::{Invalid, StoreError};
 use super::location::{self, StoreKind, StoreLocation, UrlSettings};
 use super::options::{ObjectLockOptions, RetryOptions, StoreOptions};
+use super::retention::ObjectLock;
 use super::secret::{REDACTED, Secret};
 
 /// Builds a [`Store`] from a URL, options and credentials.
@@ -220,6 +221,34 @@ impl StoreBuilder {
         Ok(store)
     }
 
+    /// [`StoreBuilder::build_for_repository`] for an existing repository that may be
+    /// immutable: an S3 repository made with `init --object-lock` records its policy
+    /// ([`OBJECT_LOCK_POLICY`](crate::OBJECT_LOCK_POLICY)), and the store is built again with
+    /// it, so every write keeps the repository's retention (lock files excepted) and
+    /// [`Store::object_lock`] can read each object's. One GET of the record, none when a
+    /// policy was given with [`StoreBuilder::with_object_lock`] (as `init` does) or the store
+    /// is not S3 (only S3 stores write with retention).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let dir = tempfile::tempdir()?;
+    /// let store = thinledger_store::StoreBuilder::new(dir.path().to_string_lossy())
+    ///     .build_with_recorded_policy()
+    ///     .await?;
+    /// assert!(store.object_lock().is_none());
+    /// # Ok(()) }
+    /// ```
+    pub async fn build_with_recorded_policy(self) -> Result<Store, StoreError> {
+        if self.options.object_lock.is_some() || self.location()?.kind() != StoreKind::S3 {
+            return self.build_for_repository();
+        }
+        let store = self.clone().build_for_repository()?;
+        match ObjectLockOptions::recorded(store.object_store().as_ref()).await? {
+            Some(policy) => self.with_object_lock(policy).build_for_repository(),
+            None => Ok(store),
+        }
+    }
+
     /// Resolves everything and builds the client. Builds no connection: the first request
     /// tells whether the bucket exists and the credentials work.
     pub fn build(self) -> Result<Store, StoreError> {
@@ -228,6 +257,7 @@ impl StoreBuilder {
         let resolved = self.resolve(kind, settings)?;
         let credentials = self.resolve_credentials(kind)?;
         let encryption = resolved.options.encryption.resolve(kind, &credentials)?;
+        let mut retention = None;
         let (inner, atomic_create): (Arc<dyn ObjectStore>, bool) = match &location {
             StoreLocation::Local { root } => {
                 let fs = LocalFileSystem::new().with_fsync(resolved.options.local_fsync);
@@ -249,13 +279,14 @@ impl StoreBuilder {
                 )
             }
             StoreLocation::S3 { bucket, .. } => {
-                let store = super::cloud::build_s3(
+                let (store, source) = super::cloud::build_s3(
                     bucket,
                     &resolved,
                     &credentials,
                     &self.env,
                     encryption.as_ref(),
                 )?;
+                retention = source;
                 (store, resolved.options.s3_conditional_put)
             }
             StoreLocation::Azure { container, .. } => {
@@ -285,8 +316,15 @@ impl StoreBuilder {
             Some(endpoint) => format!("{location} (endpoint {endpoint})"),
             None => location.to_string(),
         };
+        let object_lock = match (resolved.options.object_lock, retention) {
+            (Some(policy), Some(source)) => {
+                Some(ObjectLock::new(policy, source, location.prefix()))
+            }
+            _ => None,
+        };
         Ok(Store {
             object_store,
+            object_lock,
             display_url,
             credentials: credentials.describe(),
             max_in_flight: resolved.options.max_in_flight,
@@ -501,6 +539,7 @@ fn check_endpoint(endpoint: &str) -> Result<bool, StoreError> {
 #[derive(Debug, Clone)]
 pub struct Store {
     object_store: Arc<dyn ObjectStore>,
+    object_lock: Option<ObjectLock>,
     location: StoreLocation,
     display_url: String,
     credentials: &'static str,
@@ -513,6 +552,12 @@ impl Store {
     /// The client, already scoped to the URL's prefix.
     pub fn object_store(&self) -> Arc<dyn ObjectStore> {
         Arc::clone(&self.object_store)
+    }
+
+    /// The Object Lock policy this store writes with, and its objects' retention; `None`
+    /// when writes carry no retention (see [`StoreBuilder::build_with_recorded_policy`]).
+    pub fn object_lock(&self) -> Option<&ObjectLock> {
+        self.object_lock.as_ref()
     }
 
     /// Where the store lives.

@@ -84,6 +84,12 @@ mod enabled {
     }
 }
 
+/// An S3 store, and the reader of its objects' retention when it writes with Object Lock.
+pub(crate) type S3Built = (
+    Arc<dyn ObjectStore>,
+    Option<Arc<dyn super::retention::RetentionSource>>,
+);
+
 #[cfg(feature = "s3")]
 pub(crate) fn build_s3(
     bucket: &str,
@@ -91,7 +97,7 @@ pub(crate) fn build_s3(
     credentials: &StoreCredentials,
     env: &EnvVars,
     encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<S3Built, StoreError> {
     use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey, S3ConditionalPut};
 
     let options = &resolved.options;
@@ -191,15 +197,21 @@ pub(crate) fn build_s3(
         .build()
         .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
     match options.object_lock {
-        Some(lock) => Ok(Arc::new(super::forward::Forward(
-            super::object_lock::ObjectLockStore::new(
+        Some(lock) => {
+            let retention = super::object_lock::S3Retention::new(
+                store.clone(),
+                &enabled::client_options(resolved),
+            )
+            .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
+            let locked = super::forward::Forward(super::object_lock::ObjectLockStore::new(
                 store,
                 b,
                 enabled::client_options(resolved),
                 lock,
-            ),
-        ))),
-        None => Ok(Arc::new(store)),
+            ));
+            Ok((Arc::new(locked), Some(Arc::new(retention))))
+        }
+        None => Ok((Arc::new(store), None)),
     }
 }
 
@@ -210,7 +222,7 @@ pub(crate) fn build_s3(
     _credentials: &StoreCredentials,
     _env: &EnvVars,
     _encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<S3Built, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "s3",
         feature: "s3",

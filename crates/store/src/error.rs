@@ -52,6 +52,28 @@ pub enum StoreError {
         /// What to check.
         fix: &'static str,
     },
+    /// An object's Object Lock retention could not be read (a HEAD request the store refused or
+    /// answered without the expected headers).
+    #[error("reading the object-lock retention of `{path}` failed: {message}; fix: {fix}")]
+    RetentionUnreadable {
+        /// The object, relative to the store's prefix.
+        path: String,
+        /// What went wrong (scrubbed of secrets).
+        message: String,
+        /// What to check.
+        fix: &'static str,
+    },
+    /// The repository's object-lock policy record could not be read (it exists or may exist,
+    /// but the store did not answer with it).
+    #[error(
+        "reading the repository's object-lock policy ({object}) failed: {message}; fix: check the credentials may read the repository and the store is reachable"
+    )]
+    PolicyUnreadable {
+        /// The record's name ([`OBJECT_LOCK_POLICY`](crate::OBJECT_LOCK_POLICY)).
+        object: &'static str,
+        /// The store's answer.
+        message: String,
+    },
     /// The object-store client refused the configuration.
     #[error("configuring the {store} client failed: {message}")]
     Client {

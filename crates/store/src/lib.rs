@@ -24,6 +24,16 @@
 //! WAL segments all carry it. See [`EncryptionOptions`] for the options, their environment
 //! variables and what is checked when; a refused upload is [`StoreError::EncryptionRefused`].
 //!
+//! # Immutable repositories (S3 Object Lock)
+//!
+//! With [`StoreBuilder::with_object_lock`] every object an S3 store writes, lock files
+//! excepted, carries a retention (mode and retain-until date). `init --object-lock` records
+//! the policy in the repository ([`OBJECT_LOCK_POLICY`]);
+//! [`StoreBuilder::build_with_recorded_policy`] reads it back when a repository is opened, so
+//! no command forgets it. Such a store has an [`ObjectLock`] ([`Store::object_lock`]), which
+//! reads each object's retention ([`ObjectRetention`]) so that forget and prune plan around
+//! it and check compares it with the policy.
+//!
 //! # What the engine can rely on
 //!
 //! - **Prefix.** The returned client is scoped to the URL's prefix (`object_store`'s
@@ -106,6 +116,7 @@ mod object_lock;
 mod options;
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 mod refusal;
+mod retention;
 mod secret;
 #[cfg(feature = "azure")]
 mod suffix;
@@ -122,4 +133,5 @@ pub use lock_policy::OBJECT_LOCK_POLICY;
 pub use options::{
     DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
 };
+pub use retention::{ObjectLock, ObjectRetention};
 pub use secret::{REDACTED, Secret, scrub};

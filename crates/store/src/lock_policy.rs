@@ -51,8 +51,8 @@ impl ObjectLockOptions {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => Err(e),
         }
-        .map_err(|e| StoreError::Client {
-            store: "object-lock policy",
+        .map_err(|e| StoreError::PolicyUnreadable {
+            object: OBJECT_LOCK_POLICY,
             message: e.to_string(),
         })?;
         let bad = |rule: String| {

@@ -6,9 +6,14 @@
 //! headers to every request before signing. So the store keeps two S3 clients: the plain one for
 //! reads, listings, deletes and lock files, and one whose default headers carry
 //! `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` for every other put. Only
-//! puts and copies reach the second client. Its date is fixed when it is built, so it is rebuilt
-//! every [`REFRESH`], with a date [`REFRESH`] beyond `retain`: each object is retained at least
-//! `retain` from its upload, at most `retain + REFRESH`.
+//! puts and copies reach the second client. Its date is fixed when it is built, so it is rebuilt every
+//! [`refresh`] interval (a sixteenth of `retain`, from one second up to [`REFRESH`]), with a
+//! date that interval beyond `retain`: each object is retained at least `retain` from its
+//! upload, at most `retain + refresh`. (Short retentions, as tests use, stay short.)
+//!
+//! [`S3Retention`] reads an object's retention back: a HEAD request presigned by the plain
+//! client (`object_store` returns no response headers of its own HEAD), sent with
+//! `object_store`'s HTTP client.
 //!
 //! S3 wants an integrity checksum on a put with retention (`Content-MD5`, or a flexible checksum
 //! announced by `x-amz-sdk-checksum-algorithm`): the locked client sends SHA-256 checksums and
@@ -26,11 +31,23 @@ use object_store::{
     PutResult, Result,
 };
 
-use super::forward::Overrides;
-use super::options::ObjectLockOptions;
+use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
+use object_store::signer::Signer;
 
-/// How long one retain-until date is used before the locked client is rebuilt.
+use super::error::StoreError;
+use super::forward::Overrides;
+use super::options::{ObjectLockMode, ObjectLockOptions};
+use super::retention::{ObjectRetention, RetentionSource};
+use http::Method;
+
+/// The longest one retain-until date is used before the locked client is rebuilt.
 pub(crate) const REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// How long one retain-until date is used with `retain`: a sixteenth of it, from one second
+/// up to [`REFRESH`].
+pub(crate) fn refresh(retain: Duration) -> Duration {
+    (retain / 16).clamp(Duration::from_secs(1), REFRESH)
+}
 
 /// An S3 bucket whose writes carry Object Lock retention (lock files excepted).
 pub(crate) struct ObjectLockStore {
@@ -58,19 +75,20 @@ impl ObjectLockStore {
         }
     }
 
-    /// The client for retained puts, rebuilt when its date is [`REFRESH`] old.
+    /// The client for retained puts, rebuilt when its date is [`refresh`] old.
     fn locked(&self) -> Result<Arc<AmazonS3>> {
         let now = SystemTime::now();
+        let every = refresh(self.lock.retain);
         let mut slot = self
             .locked
             .lock()
             .map_err(|_| generic("the object-lock client's mutex is poisoned".into()))?;
         if let Some((built, client)) = slot.as_ref()
-            && now.duration_since(*built).unwrap_or_default() < REFRESH
+            && now.duration_since(*built).unwrap_or_default() < every
         {
             return Ok(Arc::clone(client));
         }
-        let until = retain_until(now, self.lock.retain + REFRESH);
+        let until = retain_until(now, self.lock.retain + every);
         let mut headers = HeaderMap::new();
         let value = |v: &str| {
             HeaderValue::from_str(v).map_err(|e| generic(format!("object-lock header: {e}")))
@@ -124,6 +142,80 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Reads objects' retention with HEAD requests presigned by the plain client.
+#[derive(Debug)]
+pub(crate) struct S3Retention {
+    plain: AmazonS3,
+    http: HttpClient,
+}
+
+impl S3Retention {
+    pub(crate) fn new(plain: AmazonS3, client_options: &ClientOptions) -> Result<Self> {
+        let http = ReqwestConnector::default().connect(client_options)?;
+        Ok(S3Retention { plain, http })
+    }
+}
+
+/// How long a presigned HEAD stays valid: it is sent at once.
+const PRESIGNED_FOR: Duration = Duration::from_secs(300);
+
+#[async_trait]
+impl RetentionSource for S3Retention {
+    async fn retention(&self, key: &Path) -> Result<Option<ObjectRetention>, StoreError> {
+        let failed = |message: String| StoreError::RetentionUnreadable {
+            path: key.to_string(),
+            message,
+            fix: "check that the credentials may read the object (s3:GetObject, s3:GetObjectRetention) and that the bucket has Object Lock enabled",
+        };
+        let url = self
+            .plain
+            .signed_url(Method::HEAD, key, PRESIGNED_FOR)
+            .await
+            .map_err(|e| failed(format!("presigning the HEAD request: {e}")))?;
+        let request = http::Request::builder()
+            .method(Method::HEAD)
+            .uri(url.as_str())
+            .body(HttpRequestBody::empty())
+            .map_err(|e| failed(format!("building the HEAD request: {e}")))?;
+        let response = self
+            .http
+            .execute(request)
+            .await
+            .map_err(|e| failed(format!("HEAD request: {e}")))?;
+        let status = response.status();
+        if status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(failed(format!("HEAD answered {status}")));
+        }
+        let headers = response.headers();
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let last_modified = text("last-modified")
+            .and_then(|t| chrono::DateTime::parse_from_rfc2822(t).ok())
+            .ok_or_else(|| failed("the answer has no readable Last-Modified header".into()))?
+            .with_timezone(&chrono::Utc);
+        let retain_until = match text("x-amz-object-lock-retain-until-date") {
+            None => None,
+            Some(t) => Some(
+                t.parse::<chrono::DateTime<chrono::Utc>>()
+                    .map_err(|e| failed(format!("retain-until date {t:?}: {e}")))?,
+            ),
+        };
+        let mode = match text("x-amz-object-lock-mode") {
+            Some("GOVERNANCE") => Some(ObjectLockMode::Governance),
+            Some("COMPLIANCE") => Some(ObjectLockMode::Compliance),
+            Some(other) => return Err(failed(format!("unknown object-lock mode {other:?}"))),
+            None => None,
+        };
+        Ok(Some(ObjectRetention {
+            mode,
+            retain_until,
+            last_modified,
+        }))
+    }
 }
 
 fn generic(message: String) -> object_store::Error {
@@ -191,6 +283,13 @@ mod tests {
             retain_until(SystemTime::UNIX_EPOCH, Duration::ZERO),
             "1970-01-01T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn short_retentions_refresh_their_date_often() {
+        assert_eq!(refresh(Duration::from_secs(86_400)), REFRESH);
+        assert_eq!(refresh(Duration::from_secs(160)), Duration::from_secs(10));
+        assert_eq!(refresh(Duration::from_secs(4)), Duration::from_secs(1));
     }
 
     #[test]

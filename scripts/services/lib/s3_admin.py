@@ -5,6 +5,7 @@ exports it as THINLEDGER_TEST_S3_PYTHON. The endpoint and region come from
 THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION; moto accepts any key pair.
 
     create-key                 a KMS key on the same endpoint; prints its ARN
+    create-bucket BUCKET       creates BUCKET (unless it exists)
     deny-puts BUCKET           creates BUCKET (unless it exists) with a policy that denies
                                every PutObject
     lock-bucket BUCKET         creates BUCKET with Object Lock enabled (and so versioning)
@@ -38,12 +39,17 @@ def create_key():
     print(meta["Arn"])
 
 
-def deny_puts(bucket):
+def create_bucket(bucket, **options):
     s3 = client("s3")
     try:
-        s3.create_bucket(Bucket=bucket)
+        s3.create_bucket(Bucket=bucket, **options)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
+    return s3
+
+
+def deny_puts(bucket):
+    s3 = create_bucket(bucket)
     # A bank's policy denies puts without its encryption (a Condition on
     # s3:x-amz-server-side-encryption); moto ignores Conditions, so this denies every put.
     policy = {
@@ -65,11 +71,7 @@ def deny_puts(bucket):
 
 
 def lock_bucket(bucket):
-    s3 = client("s3")
-    try:
-        s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
+    create_bucket(bucket, ObjectLockEnabledForBucket=True)
 
 
 def delete_versions(bucket, prefix):
@@ -116,6 +118,8 @@ def main(argv):
     match argv:
         case ["create-key"]:
             create_key()
+        case ["create-bucket", bucket]:
+            create_bucket(bucket)
         case ["deny-puts", bucket]:
             deny_puts(bucket)
         case ["heads", bucket, prefix]:

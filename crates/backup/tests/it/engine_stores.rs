@@ -184,11 +184,19 @@ async fn engine_scenario(#[case] service: Service) {
 /// restic's repository URL and environment for the S3 store under `prefix`.
 fn restic_s3(prefix: &str) -> Option<(String, Vec<(String, String)>)> {
     let env = services::env(Service::S3)?;
+    restic_s3_in(
+        env.get("THINLEDGER_TEST_S3_BUCKET").unwrap_or_default(),
+        prefix,
+    )
+}
+
+/// restic's repository URL and environment for `prefix` in `bucket` on the S3 emulator.
+pub(crate) fn restic_s3_in(bucket: &str, prefix: &str) -> Option<(String, Vec<(String, String)>)> {
+    let env = services::env(Service::S3)?;
     let get = |k: &str| env.get(k).unwrap_or_default().to_owned();
     let url = format!(
-        "s3:{}/{}/{prefix}",
-        get("THINLEDGER_TEST_S3_ENDPOINT"),
-        get("THINLEDGER_TEST_S3_BUCKET")
+        "s3:{}/{bucket}/{prefix}",
+        get("THINLEDGER_TEST_S3_ENDPOINT")
     );
     Some((
         url,
@@ -209,7 +217,7 @@ fn restic_s3(prefix: &str) -> Option<(String, Vec<(String, String)>)> {
     ))
 }
 
-fn run_restic_url(
+pub(crate) fn run_restic_url(
     restic: &Path,
     url: &str,
     env: &[(String, String)],

@@ -15,6 +15,7 @@ use crate::repo::crypto::Key;
 use crate::repo::id::Id;
 use crate::repo::index::BlobKey;
 use crate::repo::pack::{self, BlobType, PackedBlob};
+use crate::repo::retained::{RetentionFinding, shortfalls};
 use crate::repo::stray::{LooseMode, StrayFile};
 use crate::repo::tree::NodeType;
 use crate::{Error, Result};
@@ -122,14 +123,18 @@ pub struct CheckReport {
     /// Local files and directories others may access (repository modes are 0400 and 0700).
     /// Not an error; `chmod -R go-rwx FOLDER` tightens them.
     pub loose_modes: Vec<LooseMode>,
+    /// Immutable repositories: objects whose retention is shorter than the recorded policy
+    /// (written with a shorter retain-until date, or none), which could be deleted before the
+    /// policy's date. Each one fails the check, as an error does.
+    pub retention_findings: Vec<RetentionFinding>,
     /// Problems: any entry here means the repository is damaged.
     pub errors: Vec<String>,
 }
 
 impl CheckReport {
-    /// Whether no errors were found.
+    /// Whether no errors and no retention findings were found.
     pub fn is_ok(&self) -> bool {
-        self.errors.is_empty()
+        self.errors.is_empty() && self.retention_findings.is_empty()
     }
 }
 
@@ -197,6 +202,9 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         .collect();
     unref.sort();
     report.unreferenced_packs = unref;
+    if let Some(Some(lock)) = &repo.object_lock {
+        report.retention_findings = retention_findings(repo, lock, &stored).await?;
+    }
     let strays = repo.scan_strays().await?;
     report.temporary_files = strays.temporary;
     report.unknown_files = strays.unknown;
@@ -311,6 +319,26 @@ async fn check_locked(repo: &Arc<Repository>, opts: &CheckOptions) -> Result<Che
         "check finished"
     );
     Ok(report)
+}
+
+/// Every object of the repository but its lock files, compared with the policy.
+async fn retention_findings(
+    repo: &Repository,
+    lock: &thinledger_store::ObjectLock,
+    stored: &HashMap<Id, u64>,
+) -> Result<Vec<RetentionFinding>> {
+    // The config's name is fixed: any id stands for it.
+    let mut objects = vec![(FileType::Config, Id::hash(b""))];
+    for ty in [FileType::Key, FileType::Snapshot, FileType::Index] {
+        objects.extend(
+            repo.list_files(ty)
+                .await?
+                .into_iter()
+                .map(|(id, _)| (ty, id)),
+        );
+    }
+    objects.extend(stored.keys().map(|id| (FileType::Pack, *id)));
+    shortfalls(lock, objects).await
 }
 
 /// Buffers a pack check reuses from one pack to the next: the blob being checked, its

@@ -14,6 +14,9 @@ use serde::Serialize;
 
 use crate::commands::prune::{PruneOptions, PrunePlan, prune};
 use crate::repo::Repository;
+use crate::repo::backend::FileType;
+use crate::repo::id::Id;
+use crate::repo::retained::{Deletes, RetainedObject, retained};
 use crate::repo::snapshot::SnapshotEntry;
 use crate::{Error, Result};
 
@@ -215,14 +218,50 @@ fn refuse_empty(policy: KeepPolicy) -> Result<()> {
 }
 
 /// Deletes the snapshots a plan removes. Takes an exclusive lock. Returns how many.
+///
+/// On an immutable repository, snapshots still under retention stay (they are logged, and
+/// [`forget()`] lists them in [`ForgetReport::retained`]); a later run after their date
+/// removes them.
 pub async fn apply_forget(repo: &Arc<Repository>, plan: &ForgetPlan) -> Result<usize> {
-    if plan.to_remove().next().is_some() {
-        repo.refuse_deletes_if_retained("forget").await?;
+    let retained = retained_snapshots(repo, plan).await?;
+    apply_forget_around(repo, plan, &retained).await
+}
+
+/// The snapshots among those `plan` removes that are still retained (none on a repository
+/// without retention).
+async fn retained_snapshots(
+    repo: &Arc<Repository>,
+    plan: &ForgetPlan,
+) -> Result<Vec<RetainedObject>> {
+    if plan.to_remove().next().is_none() {
+        return Ok(Vec::new());
+    }
+    match repo.deletes("forget").await? {
+        Deletes::Free => Ok(Vec::new()),
+        Deletes::AroundRetention(lock) => {
+            // Collected first: a borrowing iterator held across the awaits would make the
+            // future not `Send` for every caller's lifetimes.
+            let ids: Vec<Id> = plan.to_remove().map(|s| s.id).collect();
+            retained(&lock, FileType::Snapshot, ids).await
+        }
+    }
+}
+
+async fn apply_forget_around(
+    repo: &Arc<Repository>,
+    plan: &ForgetPlan,
+    retained: &[RetainedObject],
+) -> Result<usize> {
+    for r in retained {
+        tracing::info!(snapshot = %r.id.short(), until = ?r.retained_until, "snapshot kept: under retention");
     }
     let lock = repo.lock(true).await?;
     let mut n = 0;
     let mut res = Ok(());
-    for s in plan.to_remove() {
+    for s in plan
+        .to_remove()
+        .filter(|s| !retained.iter().any(|r| r.id == s.id))
+    {
         if let Err(e) = repo.delete_snapshot(&s.id).await {
             res = Err(e);
             break;
@@ -279,6 +318,9 @@ pub struct ForgetReport {
     pub dry_run: bool,
     /// Snapshots removed (0 in a dry run).
     pub removed: usize,
+    /// Immutable repositories: snapshots the policy removes that are still under retention,
+    /// and stay until their date (a later forget removes them). Empty on other repositories.
+    pub retained: Vec<RetainedObject>,
     /// The prune's plan, when one was asked for (applied unless a dry run).
     pub prune: Option<PrunePlan>,
 }
@@ -291,10 +333,19 @@ pub async fn forget(repo: &Arc<Repository>, opts: &ForgetOptions) -> Result<Forg
     refuse_empty(opts.policy)?;
     let snapshots = repo.snapshots().await?;
     let plan = plan_forget(&snapshots, opts.policy)?;
+    let retained = match retained_snapshots(repo, &plan).await {
+        Ok(r) => r,
+        // A dry run plans even where deletes would be refused.
+        Err(e @ Error::Retained { .. }) if opts.dry_run => {
+            tracing::warn!("{e}");
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
     let removed = if opts.dry_run {
         0
     } else {
-        apply_forget(repo, &plan).await?
+        apply_forget_around(repo, &plan, &retained).await?
     };
     let prune = match &opts.prune {
         Some(p) => {
@@ -307,6 +358,7 @@ pub async fn forget(repo: &Arc<Repository>, opts: &ForgetOptions) -> Result<Forg
         plan,
         dry_run: opts.dry_run,
         removed,
+        retained,
         prune,
     })
 }

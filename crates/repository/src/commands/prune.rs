@@ -1,6 +1,14 @@
 //! Prune: remove data no snapshot needs. Plan first (under an exclusive lock), then apply in
 //! the order that keeps the repository valid at every step: write repacked packs, write the
 //! new index, delete the old index files, and only then delete packs.
+//!
+//! On an immutable repository (S3 Object Lock) the plan reads the retention of every pack
+//! and index file it would delete. Retained ones stay, listed in [`PrunePlan::retained`] with
+//! their dates: an unused pack stays until its date, a partly used one is not repacked (the
+//! copy would free nothing), and a retained index file keeps every pack it names (an index
+//! must not name a missing pack) and is not rewritten. A later prune, after the dates,
+//! removes them. Only objects past their retention are deleted, so an interrupted prune
+//! leaves what any interrupted prune leaves: nothing worse than a duplicate index entry.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -13,6 +21,7 @@ use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::{BlobKey, IndexFile, IndexPack};
 use crate::repo::pack::{BlobType, PackedBlob, pack_size};
+use crate::repo::retained::{Deletes, RetainedObject, retained};
 use crate::repo::stray::{StrayFile, TEMPORARY_FILE_MARGIN};
 use crate::repo::tree::NodeType;
 use crate::saver::{BlobSaver, SaverOptions};
@@ -78,8 +87,11 @@ pub struct PrunePlan {
     pub index_files_to_replace: usize,
     /// Bytes of packs deleted or repacked.
     pub bytes_freed_at_most: u64,
-    /// Bytes not needed that stay (in partly used packs below the threshold).
+    /// Bytes not needed that stay (in partly used packs below the threshold, or retained).
     pub bytes_unused_kept: u64,
+    /// Immutable repositories: packs and index files the plan would delete that are still
+    /// under retention, and stay (until when, and why). Empty on other repositories.
+    pub retained: Vec<RetainedObject>,
     /// Whether the plan was carried out.
     pub applied: bool,
 }
@@ -176,6 +188,8 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         }
     }
     let mut partly: Vec<(Id, u64, u64)> = Vec::new(); // (pack, unused bytes, size)
+    // What deleting or repacking each pack frees (for a plan that retention trims).
+    let mut frees: HashMap<Id, u64> = HashMap::new();
     let mut total: u64 = 0;
     for (id, blobs) in &packs {
         let size = pack_size(blobs);
@@ -189,6 +203,7 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         if used_bytes == 0 {
             plan.packs_to_delete.push(*id);
             plan.bytes_freed_at_most += size;
+            frees.insert(*id, size);
         } else if used_bytes < all_bytes {
             partly.push((*id, all_bytes - used_bytes, size));
         }
@@ -202,6 +217,7 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
             plan.packs_to_repack.push(id);
             plan.bytes_freed_at_most += unused;
             unused_left -= unused;
+            frees.insert(id, unused);
             let _ = size;
         }
     }
@@ -222,13 +238,84 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         });
     plan.temporary_files = old;
     plan.temporary_files_kept = young;
+    // Index files this prune may replace (all, unless retention keeps some).
+    let mut replaceable: Vec<Id> = files.iter().map(|(id, _)| *id).collect();
+    // Packs a retained index file names: they stay (and stay in that file only) as long as
+    // the index file, the latest one naming them.
+    let kept_index: Vec<RetainedObject>;
+    let mut pinned: HashMap<Id, &RetainedObject> = HashMap::new();
+    let anything = !(plan.packs_to_delete.is_empty()
+        && plan.packs_to_repack.is_empty()
+        && plan.unreferenced_packs.is_empty());
+    match repo.deletes("prune").await {
+        Ok(Deletes::Free) => {}
+        // Nothing to delete (temporaries aside, which carry no retention): nothing to look up.
+        Ok(Deletes::AroundRetention(_)) if !anything => {}
+        Ok(Deletes::AroundRetention(lock)) => {
+            kept_index = retained(&lock, FileType::Index, replaceable.iter().copied()).await?;
+            for r in &kept_index {
+                if let Some((_, f)) = files.iter().find(|(id, _)| *id == r.id) {
+                    for p in &f.packs {
+                        let by = pinned.entry(p.id).or_insert(r);
+                        if by.retained_until < r.retained_until {
+                            *by = r;
+                        }
+                    }
+                }
+            }
+            replaceable.retain(|id| !kept_index.iter().any(|r| r.id == *id));
+            plan.index_files_to_replace = replaceable.len();
+            plan.retained.extend(kept_index.iter().cloned());
+            let candidates = plan
+                .packs_to_delete
+                .iter()
+                .chain(&plan.packs_to_repack)
+                .chain(&plan.unreferenced_packs)
+                .copied()
+                .filter(|id| !pinned.contains_key(id))
+                .collect::<Vec<_>>();
+            let kept_packs = retained(&lock, FileType::Pack, candidates).await?;
+            let stays: HashSet<Id> = kept_packs.iter().map(|r| r.id).collect();
+            plan.retained.extend(kept_packs);
+            for id in plan
+                .packs_to_delete
+                .iter()
+                .chain(&plan.packs_to_repack)
+                .chain(&plan.unreferenced_packs)
+            {
+                if let Some(by) = pinned.get(id) {
+                    plan.retained.push(RetainedObject {
+                        kind: "pack",
+                        id: *id,
+                        retained_until: by.retained_until,
+                        reason: format!("named by retained index {}", by.id.short()),
+                    });
+                }
+            }
+            let gone = |id: &Id| !stays.contains(id) && !pinned.contains_key(id);
+            for id in plan.packs_to_delete.iter().chain(&plan.packs_to_repack) {
+                if !gone(id) {
+                    let freed = frees.get(id).copied().unwrap_or_default();
+                    plan.bytes_freed_at_most -= freed;
+                    plan.bytes_unused_kept += freed;
+                }
+            }
+            plan.packs_to_delete.retain(gone);
+            plan.packs_to_repack.retain(gone);
+            plan.unreferenced_packs.retain(gone);
+        }
+        // A dry run plans even where deletes would be refused.
+        Err(e @ Error::Retained { .. }) if opts.dry_run => {
+            tracing::warn!("{e}");
+        }
+        Err(e) => return Err(e),
+    }
     let nothing = plan.packs_to_delete.is_empty()
         && plan.packs_to_repack.is_empty()
         && plan.unreferenced_packs.is_empty();
     if opts.dry_run {
         return Ok(plan);
     }
-    repo.refuse_deletes_if_retained("prune").await?;
     if nothing {
         remove_temporaries(repo, &mut plan).await?;
         return Ok(plan);
@@ -270,12 +357,13 @@ async fn prune_locked(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<Pru
         .chain(repack_set.iter())
         .copied()
         .collect();
+    // Packs a retained index file names are described there already: not again.
     let keep: Vec<IndexPack> = packs
         .iter()
-        .filter(|(id, _)| !drop.contains(id))
+        .filter(|(id, _)| !drop.contains(id) && !pinned.contains_key(id))
         .map(|(id, blobs)| IndexPack::new(*id, blobs))
         .collect();
-    let old: Vec<Id> = files.iter().map(|(id, _)| *id).collect();
+    let old: Vec<Id> = replaceable;
     for chunk in keep.chunks(5000) {
         let f = IndexFile {
             supersedes: Vec::new(),

@@ -12,6 +12,7 @@ pub mod key;
 pub mod lock;
 pub mod name;
 pub mod pack;
+pub mod retained;
 pub mod snapshot;
 pub mod stray;
 pub mod tree;
@@ -94,6 +95,10 @@ pub struct Repository {
     pub(crate) no_lock: bool,
     /// The local folder, if any (see [`Repository::with_local_root`]).
     pub(crate) local_root: Option<std::path::PathBuf>,
+    /// What the store knows of the repository's object lock (see
+    /// [`Repository::with_object_lock`]); `None` until told, when it is read from the
+    /// repository's record where needed.
+    pub(crate) object_lock: Option<Option<thinledger_store::ObjectLock>>,
 }
 
 impl std::fmt::Debug for Repository {
@@ -129,6 +134,7 @@ impl Repository {
             lock_wait: std::time::Duration::ZERO,
             no_lock: false,
             local_root: None,
+            object_lock: None,
         }
     }
 
@@ -296,8 +302,12 @@ impl Repository {
         self.backend.store()
     }
 
-    /// The object-lock (immutability) policy recorded in the repository, if any.
+    /// The object-lock (immutability) policy of the repository, if any: the one given with
+    /// [`Repository::with_object_lock`], else the one recorded in the repository (a read).
     pub async fn object_lock(&self) -> Result<Option<thinledger_store::ObjectLockOptions>> {
+        if let Some(known) = &self.object_lock {
+            return Ok(known.as_ref().map(|l| l.policy()));
+        }
         thinledger_store::ObjectLockOptions::recorded(self.store().as_ref())
             .await
             .map_err(|e| Error::Unsupported {
@@ -305,16 +315,18 @@ impl Repository {
             })
     }
 
-    /// Refuses `operation` (which deletes objects) on an immutable repository: deletes of
-    /// retained objects fail part-way on a store that enforces retention, so nothing starts.
-    pub(crate) async fn refuse_deletes_if_retained(&self, operation: &'static str) -> Result<()> {
-        match self.object_lock().await? {
-            Some(lock) => Err(Error::Retained {
-                operation,
-                policy: format!("{:?} for {}s", lock.mode, lock.retain.as_secs()).to_uppercase(),
-            }),
-            None => Ok(()),
-        }
+    /// Tells the repository what its store knows of its object lock
+    /// ([`Store::object_lock`](thinledger_store::Store::object_lock) of a store built with
+    /// [`StoreBuilder::build_with_recorded_policy`](thinledger_store::StoreBuilder::build_with_recorded_policy)):
+    /// `Some` for an immutable repository, whose forget and prune then delete only objects
+    /// whose retention has passed and whose check compares each object's retention with the
+    /// policy; `None` for one without retention. Without this call the repository reads its
+    /// record when a command would delete, and refuses the deletes of an immutable repository
+    /// ([`Error::Retained`]), since it cannot tell which objects are retained.
+    #[must_use]
+    pub fn with_object_lock(mut self, lock: Option<thinledger_store::ObjectLock>) -> Repository {
+        self.object_lock = Some(lock);
+        self
     }
 
     /// The files of one type and their sizes (a listing of the store, no index needed).

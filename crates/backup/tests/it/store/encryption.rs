@@ -10,89 +10,21 @@
 //! request it does not accept.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 
 use thinledger_backup::store::{Store, StoreError};
 use thinledger_backup::{BackupOptions, Error, Repository, backup_paths};
 
+use super::moto::{
+    Admin, Bucket, Head, admin, bucket_store, heads_in, new_bucket, new_kms_key, run_admin,
+    small_tree,
+};
 use super::services::{self, Service};
 use crate::common::{init_options, password};
 
-/// moto's Python and the admin script, or `None` when the S3 service is not running.
-pub(super) fn admin() -> Option<(PathBuf, PathBuf)> {
-    services::env(Service::S3)?;
-    let python = std::env::var_os("THINLEDGER_TEST_S3_PYTHON")
-        .map(PathBuf::from)
-        .filter(|p| p.exists());
-    let Some(python) = python else {
-        thinledger_tests::services::missing(
-            "the encryption tests need THINLEDGER_TEST_S3_PYTHON (moto's Python with boto3; run `bash scripts/test.sh`)",
-        );
-        return None;
-    };
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/services/lib/s3_admin.py");
-    Some((python, script))
-}
-
-pub(super) fn run_admin(admin: &(PathBuf, PathBuf), args: &[&str]) -> String {
-    let out = Command::new(&admin.0)
-        .arg(&admin.1)
-        .args(args)
-        .output()
-        .expect("run s3_admin.py");
-    assert!(
-        out.status.success(),
-        "s3_admin.py {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// One object's name under the prefix and what HeadObject reports of its encryption and
-/// retention.
-#[derive(Debug)]
-pub(super) struct Head {
-    pub key: String,
-    pub sse: Option<String>,
-    pub kms_key_id: Option<String>,
-    pub lock_mode: Option<String>,
-    pub retain_until: Option<String>,
-}
-
-fn heads(admin: &(PathBuf, PathBuf), store: &Store) -> Vec<Head> {
+fn heads(admin: &Admin, store: &Store) -> Vec<Head> {
     let bucket = std::env::var("THINLEDGER_TEST_S3_BUCKET").unwrap();
     heads_in(admin, &bucket, store.location().prefix())
-}
-
-/// Every object under `prefix` in `bucket`, with its headers.
-pub(super) fn heads_in(admin: &(PathBuf, PathBuf), bucket: &str, prefix: &str) -> Vec<Head> {
-    run_admin(admin, &["heads", bucket, &format!("{prefix}/")])
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            let text = |k: &str| v[k].as_str().map(str::to_owned);
-            Head {
-                key: text("key").unwrap(),
-                sse: text("sse"),
-                kms_key_id: text("kms_key_id"),
-                lock_mode: text("lock_mode"),
-                retain_until: text("retain_until"),
-            }
-        })
-        .collect()
-}
-
-pub(super) fn small_tree(root: &std::path::Path) {
-    std::fs::create_dir_all(root.join("sub")).unwrap();
-    std::fs::write(root.join("hello.txt"), b"hello, ledger\n").unwrap();
-    std::fs::write(
-        root.join("sub/data.bin"),
-        thinledger_tests::data::noise(300_000, 7),
-    )
-    .unwrap();
 }
 
 /// The `StoreError::EncryptionRefused` somewhere in `err`'s chain.
@@ -110,7 +42,7 @@ fn refusal<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreEr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_object_is_written_with_the_kms_key() {
     let Some(admin) = admin() else { return };
-    let key = run_admin(&admin, &["create-key"]).trim().to_owned();
+    let key = new_kms_key(&admin);
     let tmp = tempfile::tempdir().unwrap();
     let store = services::builder(Service::S3, "sse-kms", tmp.path())
         .unwrap()
@@ -188,12 +120,9 @@ async fn a_refused_upload_names_the_encryption_on_init_and_on_open() {
     let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
     // init into a bucket that refuses the uploads.
-    let bucket = format!("thinledger-deny-{}", std::process::id());
-    run_admin(&admin, &["deny-puts", &bucket]);
+    let bucket = new_bucket(&admin, Bucket::DenyPuts, "deny");
     let prefix = services::unique_prefix("sse-refused");
-    let store = services::builder_at(Service::S3, &prefix, tmp.path())
-        .unwrap()
-        .with_url(format!("s3://{bucket}/{prefix}"))
+    let store = bucket_store(&bucket, &prefix, tmp.path())
         .with_sse_kms(key)
         .build()
         .unwrap();
@@ -231,22 +160,14 @@ async fn a_refused_upload_names_the_encryption_on_init_and_on_open() {
 /// A repository initialised with SSE-KMS, and a second store on the same prefix whose writes
 /// the bucket refuses (the policy is put in place after init).
 async fn two_stores_on_one_prefix(
-    admin: &(PathBuf, PathBuf),
+    admin: &Admin,
     tmp: &std::path::Path,
     key: &str,
 ) -> (Store, Store) {
-    let bucket = format!("thinledger-later-{}", std::process::id());
+    let bucket = new_bucket(admin, Bucket::Plain, "later");
     let prefix = services::unique_prefix("sse-open");
-    let endpoint = std::env::var("THINLEDGER_TEST_S3_ENDPOINT").unwrap();
-    let create = Command::new("curl")
-        .args(["-sf", "-X", "PUT", &format!("{endpoint}/{bucket}")])
-        .status()
-        .unwrap();
-    assert!(create.success());
     let build = || {
-        services::builder_at(Service::S3, &prefix, tmp)
-            .unwrap()
-            .with_url(format!("s3://{bucket}/{prefix}"))
+        bucket_store(&bucket, &prefix, tmp)
             .with_sse_kms(key)
             .build()
             .unwrap()

@@ -3,6 +3,7 @@
 mod conformance;
 mod encryption;
 mod identity;
+mod moto;
 mod object_lock;
 mod secrets;
 pub(crate) mod services;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use thinledger_backup::store::{
-    EnvVars, ObjectLockOptions, Store, StoreBuilder, StoreKind, StoreLocation,
+    EnvVars, ObjectLockOptions, Store, StoreBuilder, StoreError, StoreLocation,
 };
 use thinledger_backup::{Error as EngineError, Password, PasswordSource, Repository};
 use thinledger_cli::OutputFormat;
@@ -151,7 +151,9 @@ impl Globals {
                     e
                 }
             })?;
-        let mut repo = repo.with_lock_wait(self.retry_lock.unwrap_or_default());
+        let mut repo = repo
+            .with_lock_wait(self.retry_lock.unwrap_or_default())
+            .with_object_lock(store.object_lock().cloned());
         if let StoreLocation::Local { root } = store.location() {
             // Lets check report (and prune remove) temporaries the store's listing hides.
             repo = repo.with_local_root(root.clone());
@@ -251,20 +253,18 @@ fn read_password_as(
 /// Builds the store for a repository URL (credentials from the environment) and the URL as
 /// it may be shown (no secrets).
 ///
-/// An S3 repository made with `init --object-lock` records its policy; the store is then
-/// rebuilt with it, so every command's writes keep the retention (lock files excepted).
+/// An S3 repository made with `init --object-lock` records its policy; the store is built
+/// with it ([`StoreBuilder::build_with_recorded_policy`]), so every command's writes keep the
+/// retention (lock files excepted) and forget, prune and check see each object's.
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
-    let store = store_with_lock(url, None)?;
-    if store.location().kind() == StoreKind::S3 {
-        let recorded = ObjectLockOptions::recorded(store.object_store().as_ref())
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the repository's object-lock policy: {e}"))?;
-        if let Some(lock) = recorded {
-            let store = store_with_lock(url, Some(lock))?;
-            let shown = store.display_url().to_string();
-            return Ok((store, shown));
-        }
-    }
+    let store = StoreBuilder::from_env(url)
+        .build_with_recorded_policy()
+        .await
+        .map_err(|e| match e {
+            // The store's answer, not the user's input.
+            StoreError::PolicyUnreadable { .. } => anyhow::Error::new(e),
+            e => bad(format!("--repo: {e}")),
+        })?;
     let shown = store.display_url().to_string();
     Ok((store, shown))
 }

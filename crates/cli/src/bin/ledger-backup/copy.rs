@@ -42,7 +42,7 @@ pub async fn run(g: &Globals, a: &CopyArgs) -> anyhow::Result<u8> {
     };
     let (store, shown) = store_for(&a.to).await.context("--to")?;
     let dst = match Repository::open(store.object_store(), shown.clone(), &dst_password).await {
-        Ok(r) => Arc::new(r),
+        Ok(r) => Arc::new(r.with_object_lock(store.object_lock().cloned())),
         // Creating a repository stays an explicit step (as in restic): a mistyped --to must
         // not make a new bucket prefix; the error gives the command that makes a good one.
         Err(e @ thinledger_backup::Error::NoRepository { .. }) => {

@@ -274,10 +274,20 @@ pub async fn check(g: &Globals, a: &CheckArgs) -> anyhow::Result<u8> {
         for e in &r.errors {
             writeln!(out, "error: {e}")?;
         }
+        for f in &r.retention_findings {
+            writeln!(out, "retention: {f}")?;
+        }
         if r.is_ok() {
             writeln!(out, "no errors were found")
-        } else {
+        } else if r.retention_findings.is_empty() {
             writeln!(out, "{} error(s) found", r.errors.len())
+        } else {
+            writeln!(
+                out,
+                "{} error(s) and {} object(s) retained for less than the repository's object-lock policy found",
+                r.errors.len(),
+                r.retention_findings.len()
+            )
         }
     })?;
     Ok(if r.is_ok() {
@@ -329,6 +339,7 @@ pub async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
         } else {
             writeln!(out, "removed {} snapshot(s)", report.removed)?;
         }
+        print_retained(out, &report.retained)?;
         if let Some(p) = &report.prune {
             print_prune(out, p, report.dry_run)?;
         }
@@ -368,6 +379,34 @@ fn print_prune(
             "{} temporary upload file(s) kept: touched less than 30 minutes ago",
             p.temporary_files_kept.len()
         )?;
+    }
+    print_retained(out, &p.retained)
+}
+
+/// Objects an immutable repository keeps until their retention passes.
+fn print_retained(
+    out: &mut dyn Write,
+    retained: &[thinledger_backup::RetainedObject],
+) -> std::io::Result<()> {
+    if retained.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} object(s) kept under retention (a later run after the date removes them):",
+        retained.len()
+    )?;
+    for r in retained {
+        match &r.retained_until {
+            Some(until) => writeln!(
+                out,
+                "  {} {} retained until {}",
+                r.kind,
+                r.id.short(),
+                until.format("%Y-%m-%d %H:%M:%S UTC")
+            )?,
+            None => writeln!(out, "  {} {} {}", r.kind, r.id.short(), r.reason)?,
+        }
     }
     Ok(())
 }
