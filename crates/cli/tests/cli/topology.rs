@@ -111,7 +111,10 @@ fn multi_cloud_renders_a_folder_per_site() {
         ("onprem-fra", "cloud=onprem"),
     ] {
         let files = entries(&out.join(site));
-        assert!(files.contains(&"kustomization.yaml".to_owned()), "{files:?}");
+        assert!(
+            files.contains(&"kustomization.yaml".to_owned()),
+            "{files:?}"
+        );
         let sts = files
             .iter()
             .find(|f| f.ends_with("-statefulset-cockroachdb.yaml"))

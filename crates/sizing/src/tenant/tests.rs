@@ -102,8 +102,8 @@ mod render {
             assert_eq!(site.site, plan.site);
             let sts = site.rendering.find("StatefulSet", "cockroachdb").unwrap();
             let json = sts.to_json().unwrap();
-            let memory = &json["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
-                ["memory"];
+            let memory =
+                &json["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"];
             assert_eq!(memory, &plan.resources.cockroach.memory.to_quantity());
         }
     }

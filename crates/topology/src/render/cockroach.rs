@@ -560,7 +560,8 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
         .cockroach_quorum()
         .map(|q| q.replication_factor)
         .unwrap_or(ctx.tenant.spec().survival.replication_factor());
-    let sql = format!("/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT}");
+    let sql =
+        format!("/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT}");
     if let Some(step) = super::sites::replication_script(ctx, &sql) {
         script.push_str(&step);
     } else if replication != 3 {

@@ -236,7 +236,10 @@ pub(super) fn check(spec: &mut TenantSpec, problems: &mut Vec<Problem>) -> Optio
             "provider",
             spec.provider,
             "the tenant's provider is its first site's: backups go to that provider's storage and the first site initialises the cluster",
-            format!("set provider: {}, or list a {} site first", first.provider, spec.provider),
+            format!(
+                "set provider: {}, or list a {} site first",
+                first.provider, spec.provider
+            ),
         ));
     }
 
@@ -417,9 +420,7 @@ fn advertise(
                 ));
             }
             for (j, a) in s.advertise.addresses.iter().enumerate() {
-                if a.parse::<IpAddr>().is_err()
-                    && validate_dns_subdomain("address", a).is_err()
-                {
+                if a.parse::<IpAddr>().is_err() && validate_dns_subdomain("address", a).is_err() {
                     return Err(Problem::new(
                         format!("sites[{i}].advertise.addresses[{j}]"),
                         a,

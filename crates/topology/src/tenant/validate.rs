@@ -206,7 +206,10 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
                 redpanda_quorum,
                 redpanda_region,
                 advice,
-                sites: sites.and_then(Result::ok).map(|s| s.sites).unwrap_or_default(),
+                sites: sites
+                    .and_then(Result::ok)
+                    .map(|s| s.sites)
+                    .unwrap_or_default(),
                 site_view: None,
             })
         }

@@ -4,8 +4,7 @@
 use rstest::rstest;
 use serde_json::Value;
 use thinledger_topology::render::{
-    CockroachMode, RenderOptions, ResourcePlan, SiteRendering, render, render_sites,
-    sites_to_yaml,
+    CockroachMode, RenderOptions, ResourcePlan, SiteRendering, render, render_sites, sites_to_yaml,
 };
 use thinledger_topology::{DomainKind, Provider, SurvivalGoal, Tenant, TenantError};
 
@@ -63,7 +62,10 @@ fn losing_any_provider_keeps_a_majority_of_every_range() {
             (d.name.as_str(), d.nodes, d.replicas)
         })
         .collect();
-    assert_eq!(providers, [("aws", 2, 2), ("azure", 2, 2), ("onprem", 1, 1)]);
+    assert_eq!(
+        providers,
+        [("aws", 2, 2), ("azure", 2, 2), ("onprem", 1, 1)]
+    );
     let majority = plan.replication_factor / 2 + 1;
     for lost in [Provider::Aws, Provider::Azure, Provider::OnPrem] {
         // Replicas spread over the most diverse tier (cloud) first: with 5 replicas on 5
@@ -97,15 +99,55 @@ fn invalid(text: &str) -> Vec<(String, String)> {
 
 /// Layouts and declarations the model refuses, each naming the field and the fix.
 #[rstest]
-#[case::both_kinds_of_address("advertise: {addresses: [192.168.40.10]}", "advertise: {addresses: [192.168.40.10], dns_suffix: a.b}", "sites[2].advertise", "exactly one")]
-#[case::an_address_per_node("advertise: {addresses: [192.168.40.10]}", "advertise: {addresses: [192.168.40.10, 192.168.40.11]}", "sites[2].advertise.addresses", "one address per node")]
-#[case::databases_for_region_survival("databases: [ledger]", "databases: []", "cockroachdb.databases", "add databases")]
-#[case::total_must_match("  databases: [ledger]", "  nodes: 7\n  databases: [ledger]", "cockroachdb.nodes", "5 in all")]
-#[case::storage_class_of_the_provider("storage_class: managed-csi-premium-zrs", "storage_class: gp3", "sites[1].storage_class", "managed-csi-premium")]
-#[case::identity_of_the_provider("{kind: azure-workload-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}", "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/x\"}", "sites[1].identity", "")]
-#[case::regions_beside_sites("sites:\n", "regions: [{name: us-east-1}]\nsites:\n", "regions", "remove regions")]
+#[case::both_kinds_of_address(
+    "advertise: {addresses: [192.168.40.10]}",
+    "advertise: {addresses: [192.168.40.10], dns_suffix: a.b}",
+    "sites[2].advertise",
+    "exactly one"
+)]
+#[case::an_address_per_node(
+    "advertise: {addresses: [192.168.40.10]}",
+    "advertise: {addresses: [192.168.40.10, 192.168.40.11]}",
+    "sites[2].advertise.addresses",
+    "one address per node"
+)]
+#[case::databases_for_region_survival(
+    "databases: [ledger]",
+    "databases: []",
+    "cockroachdb.databases",
+    "add databases"
+)]
+#[case::total_must_match(
+    "  databases: [ledger]",
+    "  nodes: 7\n  databases: [ledger]",
+    "cockroachdb.nodes",
+    "5 in all"
+)]
+#[case::storage_class_of_the_provider(
+    "storage_class: managed-csi-premium-zrs",
+    "storage_class: gp3",
+    "sites[1].storage_class",
+    "managed-csi-premium"
+)]
+#[case::identity_of_the_provider(
+    "{kind: azure-workload-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}",
+    "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/x\"}",
+    "sites[1].identity",
+    ""
+)]
+#[case::regions_beside_sites(
+    "sites:\n",
+    "regions: [{name: us-east-1}]\nsites:\n",
+    "regions",
+    "remove regions"
+)]
 #[case::cidrs_needed("cidrs: [10.20.0.0/16]", "cidrs: []", "sites[1].cidrs", "10.10.0.0/16")]
-#[case::primary_provider("provider: aws                # the first", "provider: azure                # the first", "provider", "set provider: aws")]
+#[case::primary_provider(
+    "provider: aws                # the first",
+    "provider: azure                # the first",
+    "provider",
+    "set provider: aws"
+)]
 #[case::site_names_differ("name: azure-eastus", "name: aws-use1", "sites[1].name", "rename")]
 fn sites_are_refused_with_the_field_and_the_fix(
     #[case] from: &str,
@@ -130,7 +172,11 @@ fn sites_are_refused_with_the_field_and_the_fix(
 #[test]
 fn layouts_that_lose_a_majority_with_a_provider_are_refused() {
     let text = super::example_text("multi-cloud")
-        .replacen("    nodes: 2\n    storage_class: gp3", "    nodes: 3\n    storage_class: gp3", 1)
+        .replacen(
+            "    nodes: 2\n    storage_class: gp3",
+            "    nodes: 3\n    storage_class: gp3",
+            1,
+        )
         .replacen(
             "    nodes: 2\n    storage_class: managed-csi-premium-zrs",
             "    nodes: 1\n    storage_class: managed-csi-premium-zrs",
@@ -203,7 +249,13 @@ fn every_site_renders_its_own_cluster() {
     );
     for (name, cloud, region, class, replicas) in [
         ("aws-use1", "aws", "us-east-1", "gp3", 2),
-        ("azure-eastus", "azure", "eastus", "managed-csi-premium-zrs", 2),
+        (
+            "azure-eastus",
+            "azure",
+            "eastus",
+            "managed-csi-premium-zrs",
+            2,
+        ),
         ("onprem-fra", "onprem", "dc-frankfurt", "csi-ceph", 1),
     ] {
         let s = site(&sites, name);
@@ -230,10 +282,20 @@ fn every_site_renders_its_own_cluster() {
             "cockroachdb-0.use1.aws.ledger.acme.internal:26258,cockroachdb-1.use1.aws.ledger.acme.internal:26258,cockroachdb-0.eastus.azure.ledger.acme.internal:26258,cockroachdb-1.eastus.azure.ledger.acme.internal:26258,192.168.40.10:26258",
             "{name}"
         );
-        assert!(s.rendering.find("PodDisruptionBudget", "cockroachdb").is_some());
+        assert!(
+            s.rendering
+                .find("PodDisruptionBudget", "cockroachdb")
+                .is_some()
+        );
         for o in &s.rendering.objects {
             let labels = o.metadata().labels.as_ref().unwrap();
-            assert_eq!(labels["thinledger.io/site"], name, "{} {}", o.kind(), o.name());
+            assert_eq!(
+                labels["thinledger.io/site"],
+                name,
+                "{} {}",
+                o.kind(),
+                o.name()
+            );
         }
         // Peer CIDRs: the other sites', on CockroachDB's ports.
         let policy = serde_json::to_string(&json(
@@ -258,7 +320,11 @@ fn every_site_renders_its_own_cluster() {
     assert!(azure.contains("azure.workload.identity/client-id"));
     assert!(!azure.contains("eks.amazonaws.com"));
     // The StorageClass where the platform owns it (AWS, on-prem), not on Azure.
-    for (name, class) in [("aws-use1", Some("gp3")), ("azure-eastus", None), ("onprem-fra", Some("csi-ceph"))] {
+    for (name, class) in [
+        ("aws-use1", Some("gp3")),
+        ("azure-eastus", None),
+        ("onprem-fra", Some("csi-ceph")),
+    ] {
         let found = site(&sites, name)
             .rendering
             .objects
@@ -320,7 +386,10 @@ fn the_stream_labels_every_site_and_the_tenant_is_not_rendered_whole() {
     let yaml = sites_to_yaml(&sites).unwrap();
     for s in &sites {
         assert!(
-            yaml.contains(&format!("# site: {} (Kubernetes cluster {})", s.site, s.cluster)),
+            yaml.contains(&format!(
+                "# site: {} (Kubernetes cluster {})",
+                s.site, s.cluster
+            )),
             "{}",
             s.site
         );
@@ -334,12 +403,8 @@ fn the_stream_labels_every_site_and_the_tenant_is_not_rendered_whole() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("site by site"), "{err}");
-    let err = render_sites(
-        &tenant,
-        &plan,
-        &RenderOptions::new(CockroachMode::Operator),
-    )
-    .unwrap_err();
+    let err =
+        render_sites(&tenant, &plan, &RenderOptions::new(CockroachMode::Operator)).unwrap_err();
     assert!(err.to_string().contains("statefulset"), "{err}");
 }
 
