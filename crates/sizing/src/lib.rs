@@ -44,7 +44,8 @@
 //! - A tenant file sized: [`size_tenant`] (from [`tenant_sizing_spec`] and
 //!   [`tenant_sizing_options`]) and, with the `render` cargo feature, the whole tenant →
 //!   sizing → rendering composition `ledger-topology` runs: `plan_tenant` (a `TenantPlan` from
-//!   a `ResourceSource`), `resource_plan`, `render_tenant`, and `check_tenant` (a `TenantCheck`
+//!   a `ResourceSource`; a tenant with sites sized site by site, `SitePlan`, and rendered with
+//!   `TenantPlan::render_sites`), `resource_plan`, `render_tenant`, and `check_tenant` (a `TenantCheck`
 //!   of `Finding`s with a `FindingSeverity`); errors are [`TenantPlanError`].
 //! - Fitting a pod onto a node: [`fit_node`], [`allocatable`], [`system_reserve`],
 //!   [`kube_reserved_cpu`], [`kube_reserved_memory`]; a tier's demands: [`TierRules`].
@@ -101,8 +102,8 @@ pub use spec::{
 };
 #[cfg(feature = "render")]
 pub use tenant::{
-    Finding, FindingSeverity, ResourceSource, TenantCheck, TenantPlan, check_tenant, plan_tenant,
-    render_tenant, resource_plan,
+    Finding, FindingSeverity, ResourceSource, SitePlan, TenantCheck, TenantPlan, check_tenant,
+    plan_tenant, render_tenant, render_tenant_sites, resource_plan,
 };
 pub use tenant::{TenantPlanError, size_tenant, tenant_sizing_options, tenant_sizing_spec};
 pub use tier::TierRules;

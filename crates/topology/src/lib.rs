@@ -22,7 +22,8 @@
 //! - Quantities: [`Cpu`] and [`ByteSize`] (parsed as Kubernetes writes them; written as
 //!   quantities, or as CockroachDB's size flags with [`ByteSize::to_iec`]).
 //! - The tenant file: [`Tenant`] (checked) from a [`TenantSpec`] and its sections
-//!   ([`TenantRegion`], [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
+//!   ([`TenantRegion`], [`SiteSpec`] ([`AdvertiseSpec`]; checked: [`Site`], [`Advertise`]),
+//!   [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
 //!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`] ([`BackupEncryptionSpec`]), [`NetworkSpec`],
 //!   [`ImagesSpec`], [`Ring`]).
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
@@ -105,8 +106,8 @@ pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
 pub use tenant::{
-    BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources,
-    Problem, RedpandaSpec, Ring, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
-    TopicSpec, WorkloadSpec,
+    Advertise, AdvertiseSpec, BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec,
+    NetworkSpec, NodeResources, Problem, RedpandaSpec, Ring, Site, SiteSpec, StorageSpec, Tenant,
+    TenantError, TenantRegion, TenantSpec, TopicSpec, WorkloadSpec,
 };
 pub use tier::Tier;

@@ -140,17 +140,26 @@ pub enum SurvivalGoal {
     Zone,
     /// The loss of a whole region: at least 3 regions and replication factor 5.
     Region,
+    /// The loss of a whole cloud provider (or the on-prem estate): sites on at least 3
+    /// providers, one CockroachDB region each, and replication factor 5. Only a multi-site
+    /// tenant (`sites:`) can declare it.
+    Provider,
 }
 
 impl SurvivalGoal {
     /// Every goal.
-    pub const ALL: [SurvivalGoal; 2] = [SurvivalGoal::Zone, SurvivalGoal::Region];
+    pub const ALL: [SurvivalGoal; 3] = [
+        SurvivalGoal::Zone,
+        SurvivalGoal::Region,
+        SurvivalGoal::Provider,
+    ];
 
     /// Canonical name.
     pub fn as_str(self) -> &'static str {
         match self {
             SurvivalGoal::Zone => "zone",
             SurvivalGoal::Region => "region",
+            SurvivalGoal::Provider => "provider",
         }
     }
 
@@ -158,7 +167,9 @@ impl SurvivalGoal {
     pub fn replication_factor(self) -> u32 {
         match self {
             SurvivalGoal::Zone => crate::quorum::RULES.zone_replication_factor,
-            SurvivalGoal::Region => crate::quorum::RULES.region_replication_factor,
+            SurvivalGoal::Region | SurvivalGoal::Provider => {
+                crate::quorum::RULES.region_replication_factor
+            }
         }
     }
 
@@ -167,6 +178,7 @@ impl SurvivalGoal {
         match self {
             SurvivalGoal::Zone => DomainKind::Zone,
             SurvivalGoal::Region => DomainKind::Region,
+            SurvivalGoal::Provider => DomainKind::Provider,
         }
     }
 }
@@ -180,6 +192,7 @@ impl FromStr for SurvivalGoal {
         match s.trim().to_ascii_lowercase().as_str() {
             "zone" => Ok(SurvivalGoal::Zone),
             "region" => Ok(SurvivalGoal::Region),
+            "provider" => Ok(SurvivalGoal::Provider),
             _ => Err(ParseError::unknown(
                 "survival goal",
                 s,
@@ -398,6 +411,6 @@ mod tests {
             5
         );
         let err = "planet".parse::<SurvivalGoal>().unwrap_err().to_string();
-        assert!(err.contains("zone, region"), "{err}");
+        assert!(err.contains("zone, region, provider"), "{err}");
     }
 }

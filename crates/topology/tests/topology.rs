@@ -21,6 +21,8 @@ use thinledger_topology::{Provider, Tenant, TenantError};
 mod iam;
 #[path = "topology/monitoring.rs"]
 mod monitoring;
+#[path = "topology/sites.rs"]
+mod sites;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
@@ -611,6 +613,22 @@ fn write_documents(dir: &Path, modes: &[CockroachMode]) -> Vec<PathBuf> {
                 std::fs::write(&path, object.to_yaml().unwrap()).unwrap();
                 paths.push(path);
             }
+        }
+    }
+    // Every site of the multi-cloud tenant, each its own cluster's documents.
+    for site in sites::site_renderings() {
+        for (i, object) in site.rendering.objects.iter().enumerate() {
+            if object.is_custom_resource() {
+                continue;
+            }
+            let path = dir.join(format!(
+                "multi-cloud-{}-{:02}-{}.yaml",
+                site.site,
+                i + 1,
+                object.kind()
+            ));
+            std::fs::write(&path, object.to_yaml().unwrap()).unwrap();
+            paths.push(path);
         }
     }
     paths

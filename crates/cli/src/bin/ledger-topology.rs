@@ -26,11 +26,13 @@ use thinledger_cli::{
     exit_codes_help, exit_status, verdict_after, write_structured,
 };
 use thinledger_sizing::{
-    Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant,
+    Finding, FindingSeverity, ResourceSource, TenantPlanError, check_tenant, render_tenant_sites,
 };
 use thinledger_topology::error_chain;
 use thinledger_topology::iam::{self, IamOptions, IamPlan};
-use thinledger_topology::render::{CockroachMode, KUSTOMIZATION_FILE, RenderOptions, Rendering};
+use thinledger_topology::render::{
+    CockroachMode, KUSTOMIZATION_FILE, RenderOptions, Rendering, SiteRendering, sites_to_yaml,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -52,6 +54,7 @@ Examples:
   ledger-topology render examples/tenants/aws.yaml | kubectl apply --dry-run=server -f -
   ledger-topology render examples/tenants/azure.yaml --cockroach-mode operator --out manifests/
   kubectl apply -k manifests/                                          # its kustomization.yaml
+  ledger-topology render examples/tenants/multi-cloud.yaml --out sites/ # sites/<site>/ per site
   ledger-topology render tenant.yaml --region us-west-2 --output json   # a v1 List
   ledger-topology render tenant.yaml --output table                     # KIND NAMESPACE NAME";
 
@@ -153,7 +156,8 @@ struct RenderArgs {
     #[command(flatten)]
     common: Common,
     /// Write one file per object (NN-kind-name.yaml) and a kustomization.yaml listing them
-    /// into this directory instead of stdout. Files an earlier run listed there that no longer
+    /// into this directory instead of stdout; a tenant with sites gets one folder per site
+    /// (DIR/<site>/, each applied to its own cluster). Files an earlier run listed there that no longer
     /// apply are removed; files it did not write are never overwritten or removed. (--output yaml: on
     /// stdout, multi-document YAML, the default; json: a v1 List; table: the objects, one per
     /// line.)
@@ -204,7 +208,7 @@ fn render_options(common: &Common) -> RenderOptions {
 fn run_render(args: &RenderArgs, output: OutputFormat, globals: &GlobalArgs) -> anyhow::Result<()> {
     let path = &args.common.tenant;
     let text = read_tenant(path)?;
-    let (plan, rendering) = render_tenant(
+    let (plan, sites) = render_tenant_sites(
         &text,
         args.common.resources.into(),
         &render_options(&args.common),
@@ -225,6 +229,12 @@ fn run_render(args: &RenderArgs, output: OutputFormat, globals: &GlobalArgs) -> 
             writeln!(stderr, "note: {n}")?;
         }
     }
+    if plan.tenant.is_multi_site() {
+        return print_sites(args, output, globals, &sites);
+    }
+    let Some(SiteRendering { rendering, .. }) = sites.into_iter().next() else {
+        anyhow::bail!("the rendering of {} is empty", path.display());
+    };
     match &args.out {
         Some(dir) => {
             let (written, removed) = write_files(dir, &rendering)?;
@@ -254,6 +264,61 @@ fn run_render(args: &RenderArgs, output: OutputFormat, globals: &GlobalArgs) -> 
                     write_structured(&mut stdout, OutputFormat::Json, &list)?;
                 }
                 OutputFormat::Table => stdout.write_all(object_table(&rendering).as_bytes())?,
+            }
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}
+
+/// A tenant with sites: `--out DIR` writes `DIR/<site>/` per site (each with its
+/// kustomization.yaml); stdout gets every site's documents, introduced by the site's name.
+fn print_sites(
+    args: &RenderArgs,
+    output: OutputFormat,
+    globals: &GlobalArgs,
+    sites: &[SiteRendering],
+) -> anyhow::Result<()> {
+    let mut stderr = std::io::stderr().lock();
+    match &args.out {
+        Some(dir) => {
+            for site in sites {
+                let sub = dir.join(&site.site);
+                let (written, removed) = write_files(&sub, &site.rendering)?;
+                if !globals.quiet {
+                    let removed = match removed {
+                        0 => String::new(),
+                        n => format!("; removed {n} files of an earlier rendering"),
+                    };
+                    writeln!(
+                        stderr,
+                        "site {}: wrote {written} objects and {KUSTOMIZATION_FILE} to {}{removed} (apply to cluster {} with: kubectl apply -k {})",
+                        site.site,
+                        sub.display(),
+                        site.cluster,
+                        sub.display()
+                    )?;
+                }
+            }
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            match output {
+                OutputFormat::Yaml => stdout.write_all(sites_to_yaml(sites)?.as_bytes())?,
+                OutputFormat::Json => {
+                    let list = serde_json::json!({
+                        "apiVersion": "v1",
+                        "kind": "List",
+                        "items": sites.iter().flat_map(|s| &s.rendering.objects).collect::<Vec<_>>(),
+                    });
+                    write_structured(&mut stdout, OutputFormat::Json, &list)?;
+                }
+                OutputFormat::Table => {
+                    for site in sites {
+                        writeln!(stdout, "# site {} (cluster {})", site.site, site.cluster)?;
+                        stdout.write_all(object_table(&site.rendering).as_bytes())?;
+                    }
+                }
             }
             stdout.flush()?;
         }

@@ -90,6 +90,44 @@ fn entries(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
+/// A tenant with sites: one folder per site under --out, each with its kustomization.yaml;
+/// on stdout, every site's documents after a line naming the site.
+#[test]
+fn multi_cloud_renders_a_folder_per_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sites");
+    cmd()
+        .args(["render", "--out"])
+        .arg(&out)
+        .arg(example("multi-cloud"))
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("site azure-eastus: wrote"))
+        .stderr(predicate::str::contains("cluster acme-prod-dc-frankfurt"));
+    assert_eq!(entries(&out), ["aws-use1", "azure-eastus", "onprem-fra"]);
+    for (site, cloud) in [
+        ("aws-use1", "cloud=aws"),
+        ("azure-eastus", "cloud=azure"),
+        ("onprem-fra", "cloud=onprem"),
+    ] {
+        let files = entries(&out.join(site));
+        assert!(
+            files.contains(&"kustomization.yaml".to_owned()),
+            "{files:?}"
+        );
+        let sts = files
+            .iter()
+            .find(|f| f.ends_with("-statefulset-cockroachdb.yaml"))
+            .unwrap();
+        let text = std::fs::read_to_string(out.join(site).join(sts)).unwrap();
+        assert!(text.contains(cloud), "{site}");
+    }
+    let yaml = stdout(run(&["render"], example("multi-cloud")).success());
+    for site in ["aws-use1", "azure-eastus", "onprem-fra"] {
+        assert!(yaml.contains(&format!("# site: {site} ")), "{site}");
+    }
+}
+
 #[test]
 fn out_dir_writes_a_kustomization_and_leaves_foreign_files_alone() {
     let dir = tempfile::tempdir().unwrap();

@@ -179,12 +179,12 @@ pub fn check_tenant(yaml: &str, source: ResourceSource, options: &RenderOptions)
             check
                 .findings
                 .extend(notes.map(|n| Finding::new(FindingSeverity::Advice, n)));
-            match plan.render(options) {
-                Ok(rendering) => {
-                    check.objects = Some(rendering.objects.len());
-                    for object in rendering
-                        .objects
+            match plan.render_sites(options) {
+                Ok(sites) => {
+                    check.objects = Some(sites.iter().map(|s| s.rendering.objects.len()).sum());
+                    for object in sites
                         .iter()
+                        .flat_map(|s| &s.rendering.objects)
                         .filter(|o| o.kind() == "CrdbCluster")
                     {
                         let problems = match object.to_json() {

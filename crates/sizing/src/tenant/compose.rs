@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use thinledger_topology::Tenant;
 use thinledger_topology::render::{
-    CockroachResources, RedpandaResources, RenderOptions, Rendering, ResourcePlan, render,
+    CockroachResources, RedpandaResources, RenderOptions, Rendering, ResourcePlan, SiteRendering,
+    render, render_site,
 };
 
 use super::{TenantPlanError, size_tenant};
@@ -36,13 +37,77 @@ pub struct TenantPlan {
     pub notes: Vec<String>,
     /// Requirements the plan could not meet in full, each message once; read before applying.
     pub warnings: Vec<String>,
+    /// A tenant with sites: each site sized on its own provider, region, zones and storage
+    /// class ([`Tenant::for_site`]), in the file's order. `sizing` and `resources` above are
+    /// the first site's. Empty for a tenant without sites.
+    pub sites: Vec<SitePlan>,
+}
+
+/// One site of a tenant with sites, sized for its provider.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct SitePlan {
+    /// Site name.
+    pub site: String,
+    /// The sizing plan, when the calculator ran.
+    pub sizing: Option<SizingPlan>,
+    /// The renderer's per-node resources for this site (the node shape is the tenant's; disks
+    /// and StorageClass parameters follow the site's storage class).
+    pub resources: ResourcePlan,
 }
 
 impl TenantPlan {
     /// Renders the tenant with these resources ([`thinledger_topology::render::render`]).
+    /// A tenant with sites is rendered one site at a time: use [`TenantPlan::render_sites`].
     pub fn render(&self, options: &RenderOptions) -> Result<Rendering, TenantPlanError> {
         Ok(render(&self.tenant, &self.resources, options)?)
     }
+
+    /// Renders every site with its own resources: one [`SiteRendering`] per site, for its own
+    /// Kubernetes cluster. A tenant without sites gives one, named after its rendered region.
+    pub fn render_sites(
+        &self,
+        options: &RenderOptions,
+    ) -> Result<Vec<SiteRendering>, TenantPlanError> {
+        if self.sites.is_empty() {
+            return Ok(thinledger_topology::render::render_sites(
+                &self.tenant,
+                &self.resources,
+                options,
+            )?);
+        }
+        self.sites
+            .iter()
+            .zip(self.tenant.sites())
+            .map(|(plan, site)| {
+                let rendering = render_site(&self.tenant, &plan.site, &plan.resources, options)?;
+                Ok(SiteRendering::new(
+                    plan.site.clone(),
+                    site.cluster().to_owned(),
+                    rendering,
+                ))
+            })
+            .collect()
+    }
+}
+
+/// Sizes `tenant` (a tenant of one provider, or the view of one site) from `source`.
+fn resources_of(
+    tenant: &Tenant,
+    source: ResourceSource,
+    notes: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Result<(Option<SizingPlan>, ResourcePlan), TenantPlanError> {
+    Ok(match source {
+        ResourceSource::Tenant => (None, ResourcePlan::from_tenant(tenant)?),
+        ResourceSource::Sizing => {
+            let sized = size_tenant(tenant)?;
+            notes.extend(sized.advice.iter().cloned());
+            warnings.extend(sized.warnings.iter().cloned());
+            let resources = resource_plan(tenant, &sized)?;
+            (Some(sized), resources)
+        }
+    })
 }
 
 /// Reads the tenant file `yaml`, checks it, and derives the renderer's per-node resources
@@ -63,15 +128,19 @@ pub fn plan_tenant(yaml: &str, source: ResourceSource) -> Result<TenantPlan, Ten
     let tenant = Tenant::from_yaml(yaml)?;
     let mut notes: Vec<String> = tenant.advice().to_vec();
     let mut warnings = Vec::new();
-    let (sizing, resources) = match source {
-        ResourceSource::Tenant => (None, ResourcePlan::from_tenant(&tenant)?),
-        ResourceSource::Sizing => {
-            let sized = size_tenant(&tenant)?;
-            notes.extend(sized.advice.iter().cloned());
-            warnings.extend(sized.warnings.iter().cloned());
-            let resources = resource_plan(&tenant, &sized)?;
-            (Some(sized), resources)
-        }
+    let mut sites = Vec::new();
+    for site in tenant.sites() {
+        let view = tenant.for_site(site.name())?;
+        let (sizing, resources) = resources_of(&view, source, &mut notes, &mut warnings)?;
+        sites.push(SitePlan {
+            site: site.name().to_owned(),
+            sizing,
+            resources,
+        });
+    }
+    let (sizing, resources) = match sites.first() {
+        Some(first) => (first.sizing.clone(), first.resources.clone()),
+        None => resources_of(&tenant, source, &mut notes, &mut warnings)?,
     };
     dedup(&mut notes);
     dedup(&mut warnings);
@@ -81,6 +150,7 @@ pub fn plan_tenant(yaml: &str, source: ResourceSource) -> Result<TenantPlan, Ten
         resources,
         notes,
         warnings,
+        sites,
     })
 }
 
@@ -94,6 +164,18 @@ pub fn render_tenant(
     let plan = plan_tenant(yaml, source)?;
     let rendering = plan.render(options)?;
     Ok((plan, rendering))
+}
+
+/// [`plan_tenant`], then renders every site with `options` ([`TenantPlan::render_sites`]):
+/// what `ledger-topology render` runs. A tenant without sites gives one rendering.
+pub fn render_tenant_sites(
+    yaml: &str,
+    source: ResourceSource,
+    options: &RenderOptions,
+) -> Result<(TenantPlan, Vec<SiteRendering>), TenantPlanError> {
+    let plan = plan_tenant(yaml, source)?;
+    let sites = plan.render_sites(options)?;
+    Ok((plan, sites))
 }
 
 /// Drops repeated messages, keeping the first of each.

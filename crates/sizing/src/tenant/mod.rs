@@ -29,7 +29,10 @@ mod error;
 #[cfg(feature = "render")]
 pub use check::{Finding, FindingSeverity, TenantCheck, check_tenant};
 #[cfg(feature = "render")]
-pub use compose::{ResourceSource, TenantPlan, plan_tenant, render_tenant, resource_plan};
+pub use compose::{
+    ResourceSource, SitePlan, TenantPlan, plan_tenant, render_tenant, render_tenant_sites,
+    resource_plan,
+};
 pub use error::TenantPlanError;
 
 use thinledger_topology::Tenant;

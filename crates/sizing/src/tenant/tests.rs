@@ -65,6 +65,49 @@ mod render {
         );
     }
 
+    /// A tenant with sites is sized site by site: each on its own provider and storage class,
+    /// the node shape and count the tenant's; every site renders with its own resources.
+    #[test]
+    fn each_site_is_sized_for_its_provider() {
+        let yaml = include_str!("../../../../examples/tenants/multi-cloud.yaml");
+        let (plan, sites) = render_tenant_sites(
+            yaml,
+            ResourceSource::Sizing,
+            &RenderOptions::new(CockroachMode::StatefulSet),
+        )
+        .unwrap();
+        let classes: Vec<(&str, String, u32)> = plan
+            .sites
+            .iter()
+            .map(|s| {
+                let sized = s.sizing.as_ref().unwrap();
+                (
+                    s.site.as_str(),
+                    sized.cockroachdb.disk.storage_class.clone(),
+                    s.resources.cockroach.nodes,
+                )
+            })
+            .collect();
+        assert_eq!(
+            classes,
+            [
+                ("aws-use1", "gp3".to_owned(), 5),
+                ("azure-eastus", "managed-csi-premium-zrs".to_owned(), 5),
+                ("onprem-fra", "csi-ceph".to_owned(), 5),
+            ]
+        );
+        assert_eq!(plan.resources, plan.sites[0].resources);
+        assert_eq!(sites.len(), 3);
+        for (site, plan) in sites.iter().zip(&plan.sites) {
+            assert_eq!(site.site, plan.site);
+            let sts = site.rendering.find("StatefulSet", "cockroachdb").unwrap();
+            let json = sts.to_json().unwrap();
+            let memory =
+                &json["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"];
+            assert_eq!(memory, &plan.resources.cockroach.memory.to_quantity());
+        }
+    }
+
     #[test]
     fn both_resource_sources_render_the_example() {
         for source in [ResourceSource::Sizing, ResourceSource::Tenant] {

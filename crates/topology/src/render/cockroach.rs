@@ -166,6 +166,9 @@ pub fn spread(
 
 /// `--join` targets: up to three nodes of every region.
 pub fn join_list(ctx: &Context<'_>) -> String {
+    if let Some(join) = super::sites::join_list(ctx) {
+        return join;
+    }
     let mut targets = Vec::new();
     for (region, count) in &ctx.crdb_per_region {
         for i in 0..(*count).min(3) {
@@ -203,9 +206,18 @@ fn start_script(ctx: &Context<'_>) -> String {
     } else {
         format!("--locality={}", locality_prefix(ctx))
     };
+    // A site of a multi-site tenant advertises the address the other sites reach it at.
+    let (prelude, advertise) = super::sites::advertise(ctx).unwrap_or_else(|| {
+        (
+            String::new(),
+            format!(
+                "\"${{POD_NAME}}.{}:{CRDB_GRPC_PORT}\"",
+                ctx.service_domain(CRDB_NAME, &ctx.region)
+            ),
+        )
+    });
     format!(
-        "exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr=\"${{POD_NAME}}.{domain}:{CRDB_GRPC_PORT}\" \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
-        domain = ctx.service_domain(CRDB_NAME, &ctx.region),
+        "{prelude}exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr={advertise} \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
         join = join_list(ctx),
         cache = c.cache.to_iec(),
         sql = c.max_sql_memory.to_iec(),
@@ -548,7 +560,11 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
         .cockroach_quorum()
         .map(|q| q.replication_factor)
         .unwrap_or(ctx.tenant.spec().survival.replication_factor());
-    if replication != 3 {
+    let sql =
+        format!("/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT}");
+    if let Some(step) = super::sites::replication_script(ctx, &sql) {
+        script.push_str(&step);
+    } else if replication != 3 {
         script.push_str(&format!(
             "/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT} -e 'ALTER RANGE default CONFIGURE ZONE USING num_replicas = {replication}'\n"
         ));

@@ -11,12 +11,14 @@ use super::{CockroachMode, RenderError, RenderOptions, ResourcePlan, input_error
 use crate::placement::QuorumPlan;
 use crate::provider::Provider;
 use crate::quantity::{ByteSize, Cpu};
-use crate::tenant::Tenant;
+use crate::tenant::{Site, Tenant};
 
 /// Label clients put on their pods to reach CockroachDB SQL and the Kafka API.
 pub const CLIENT_LABEL: &str = "thinledger.io/ledger-client";
 /// Label of the rendered Jobs' pods (admitted to the databases by the network policy).
 pub const JOB_LABEL: &str = "thinledger.io/ledger-job";
+/// Label of every object of a multi-site tenant's rendering: the site it belongs to.
+pub const SITE_LABEL: &str = "thinledger.io/site";
 /// Annotation prefix for rendered explanations.
 pub const DOC_PREFIX: &str = "thinledger.io/";
 
@@ -98,6 +100,14 @@ impl<'a> Context<'a> {
                 ));
             }
         };
+        if tenant.site_view().is_some() && options.cockroach_mode == CockroachMode::Operator {
+            return Err(input_error(
+                "--cockroach-mode",
+                CockroachMode::Operator,
+                "the operator manages one Kubernetes cluster; a tenant with sites stretches CockroachDB over several",
+                "render the sites with --cockroach-mode statefulset",
+            ));
+        }
         check_plan(tenant, plan)?;
         let quorum = tenant
             .cockroach_quorum_for(plan.cockroach.nodes)
@@ -124,7 +134,8 @@ impl<'a> Context<'a> {
             plan,
             mode: options.cockroach_mode,
             namespace: tenant.namespace(),
-            first_region: regions.first().is_some_and(|r| r.name == region),
+            first_region: regions.first().is_some_and(|r| r.name == region)
+                && tenant.site_view().is_none_or(|v| v.index == 0),
             region,
             zones,
             crdb_replicas,
@@ -137,7 +148,14 @@ impl<'a> Context<'a> {
     }
 
     pub fn renders_redpanda(&self) -> bool {
+        // Until Redpanda is stretched over the sites, it runs in the first one.
         self.tenant.redpanda_region() == self.region
+            && self.tenant.site_view().is_none_or(|v| v.index == 0)
+    }
+
+    /// The site rendered, on the view of one site of a multi-site tenant.
+    pub fn site(&self) -> Option<&Site> {
+        self.tenant.viewed_site()
     }
 
     /// Whether pods read their zone from their Node (the region has zones).
@@ -179,13 +197,17 @@ impl<'a> Context<'a> {
     /// Labels every rendered object carries.
     pub fn common_labels(&self) -> BTreeMap<String, String> {
         let spec = self.tenant.spec();
-        labels(&[
+        let mut l = labels(&[
             ("app.kubernetes.io/part-of", "thinledger"),
             ("app.kubernetes.io/managed-by", "ledger-topology"),
             ("thinledger.io/tenant", &spec.tenant),
             ("thinledger.io/environment", &spec.environment),
             ("thinledger.io/ring", spec.ring.as_str()),
-        ])
+        ]);
+        if let Some(site) = self.site() {
+            l.insert(SITE_LABEL.to_owned(), site.name().to_owned());
+        }
+        l
     }
 
     /// Metadata of a namespaced object.

@@ -35,6 +35,23 @@
 //! offers no init containers, so the same lookup runs inside the start command
 //! (`--locality="$(…)"`); an empty answer makes CockroachDB refuse to start.
 //!
+//! # Sites: one ledger over several providers
+//!
+//! Each site is rendered from the tenant as that site sees it
+//! ([`Tenant::for_site`](crate::Tenant::for_site)): its provider's storage class, identity
+//! binding and zones, `--locality=cloud=<provider>,region=<region>,zone=<zone>` (on-prem:
+//! `cloud=onprem`, the data centre and the rack), `--advertise-addr` and `--join` from the
+//! addresses each site declares, a PodDisruptionBudget of its own and NetworkPolicies admitting
+//! the other sites' ranges on CockroachDB's ports. The first site runs `cockroach init` and the
+//! replication step. Surviving a provider (RF 5 over three providers) uses CockroachDB's
+//! multi-region SQL with one region per provider — `SET PRIMARY REGION`, `ADD REGION`,
+//! `SURVIVE REGION FAILURE` on each of `cockroachdb.databases` — because that is what
+//! CockroachDB documents for surviving the loss of a whole region (five voting replicas, at
+//! most two per region, at least three regions), and a provider is then exactly one region;
+//! replication zones with per-`cloud` constraints set by hand are what its docs advise
+//! against (they place replicas by count, not by region, and block `SET PRIMARY REGION`
+//! later). The init Job waits for every region's nodes (`SHOW REGIONS FROM CLUSTER`) first.
+//!
 //! # CPU limits
 //!
 //! Pods are Guaranteed QoS (requests equal limits, whole CPUs). CockroachDB's Kubernetes notes
@@ -51,6 +68,10 @@
 //!   [`CRDB_API_VERSION`], [`REQUIRED_FEATURE_GATES`].
 //! - [`monitoring`]: the Prometheus Operator kinds ([`monitoring::PodMonitor`],
 //!   [`monitoring::PrometheusRule`]), the metric catalog and alert severities.
+//! - A tenant with sites: [`render_sites`] (one [`SiteRendering`] per site, each for its own
+//!   Kubernetes cluster), [`render_site`] (one site, e.g. with resources sized for its
+//!   provider), [`sites_to_yaml`] (every site in one stream, introduced by the site's name);
+//!   [`render`] refuses such a tenant (see "Sites" above).
 //! - `--out DIR`: [`Rendering::out_dir_plan`] gives an [`OutDirPlan`] (files to write with a
 //!   [`KUSTOMIZATION_FILE`], files of an earlier rendering to remove).
 //! - [`kit`]: the rendering kit every thinledger renderer shares.
@@ -80,6 +101,7 @@ mod outdir;
 mod platform;
 mod redpanda;
 mod scripts;
+mod sites;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -97,6 +119,7 @@ pub use operator::{
     CrdbVolumeClaim, REQUIRED_FEATURE_GATES, check_crdb_cluster,
 };
 pub use outdir::{KUSTOMIZATION_FILE, OutDirPlan};
+pub use sites::{SiteRendering, render_site, render_sites, sites_to_yaml};
 
 /// How CockroachDB is deployed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
@@ -402,6 +425,14 @@ pub fn render(
     plan: &ResourcePlan,
     options: &RenderOptions,
 ) -> Result<Rendering, RenderError> {
+    if tenant.is_multi_site() {
+        return Err(input_error(
+            "sites",
+            tenant.sites().len(),
+            "a tenant with sites is rendered site by site, each for its own Kubernetes cluster",
+            "use render_sites (ledger-topology render renders every site)",
+        ));
+    }
     let ctx = common::Context::new(tenant, plan, options)?;
     let mut out = Vec::new();
     out.push(platform::namespace(&ctx));

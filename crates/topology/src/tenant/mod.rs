@@ -7,7 +7,7 @@
 //! ring: ring-2-prod            # ring-0-canary | ring-1-early | ring-2-prod
 //! tier: prod                   # dev | staging | prod (sizing strictness)
 //! provider: aws                # aws | azure | gcp | onprem
-//! survival: zone               # zone (default) | region
+//! survival: zone               # zone (default) | region | provider (needs sites)
 //! regions:
 //!   - name: us-east-1
 //!     zones: [us-east-1a, us-east-1b, us-east-1c]
@@ -29,11 +29,16 @@
 //!   rpo: 1h                    # optional: the alerting threshold (default: the tier's)
 //! ```
 //!
+//! A ledger over several providers declares `sites:` instead of `regions:` — each a
+//! Kubernetes cluster of its own provider, region and zones (see [`SiteSpec`],
+//! `examples/tenants/multi-cloud.yaml`); a file without sites is one site, as before.
+//!
 //! Every mapping rejects unknown fields. [`Tenant::from_yaml`] parses and checks every rule,
 //! reporting all problems at once, each with its field path, line, rule and fix.
 
 mod error;
 mod locate;
+mod site;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -52,6 +57,7 @@ use crate::storage::StorageProfile;
 use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
+pub use site::{Advertise, AdvertiseSpec, Site, SiteSpec};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
@@ -111,11 +117,19 @@ pub struct TenantSpec {
     pub tier: Tier,
     /// Where the ledger runs.
     pub provider: Provider,
-    /// What the ledger keeps running through (default: the loss of a zone).
+    /// What the ledger keeps running through (default: the loss of a zone; `provider` needs
+    /// sites on at least three providers).
     #[serde(default)]
     pub survival: SurvivalGoal,
     /// Regions and their zones; with several regions each is its own Kubernetes cluster.
+    /// Left out when the tenant declares `sites`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<TenantRegion>,
+    /// Sites: one ledger over several Kubernetes clusters, each of its own provider, region
+    /// and zones (see [`SiteSpec`]). Empty: the tenant is one site of `provider` and
+    /// `regions`. With sites, `provider` is the first site's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteSpec>,
     /// Namespace of the ledger's objects (default `ledger-<tenant>-<environment>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -211,6 +225,10 @@ pub struct CockroachSpec {
     /// Per-node shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<NodeResources>,
+    /// The ledger's databases. A tenant with sites and survival `region` or `provider` needs
+    /// them: the init Job makes each multi-region and sets `SURVIVE REGION FAILURE`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
 }
 
 /// One Redpanda topic the ledger needs.
@@ -387,6 +405,20 @@ pub struct Tenant {
     redpanda_quorum: QuorumPlan,
     redpanda_region: String,
     advice: Vec<String>,
+    sites: Vec<Site>,
+    /// Set on the view of one site ([`Tenant::for_site`]).
+    site_view: Option<SiteView>,
+}
+
+/// What the view of one site knows of the others.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SiteView {
+    /// The site's index in `sites`.
+    pub index: usize,
+    /// Every site, in the file's order.
+    pub sites: Vec<Site>,
+    /// The tenant's survival goal over the sites (the view's own is `zone`).
+    pub survival: SurvivalGoal,
 }
 
 impl TenantSpec {
@@ -492,6 +524,21 @@ impl Tenant {
     /// Checks a CockroachDB node count (e.g. one chosen by sizing) against this tenant's
     /// zones and survival goal.
     pub fn cockroach_quorum_for(&self, nodes: u32) -> Result<QuorumPlan, TenantError> {
+        if self.site_view.is_some() || !self.sites.is_empty() {
+            // The sites fix the count; their layout was judged when the file was read.
+            return match &self.cockroach_quorum {
+                Some(plan) if plan.nodes == nodes => Ok(plan.clone()),
+                plan => Err(TenantError::Invalid(vec![Problem::new(
+                    "cockroachdb.nodes",
+                    nodes,
+                    format!(
+                        "a tenant with sites runs the nodes its sites declare: {}",
+                        plan.as_ref().map_or(0, |p| p.nodes)
+                    ),
+                    "change the sites' nodes, not the total",
+                )])),
+            };
+        }
         validate::check_cockroach_quorum(&self.spec, &self.locality, nodes)
             .map_err(|p| TenantError::Invalid(vec![p]))
     }
@@ -520,6 +567,91 @@ impl Tenant {
     /// Recommendations that are not refusals.
     pub fn advice(&self) -> &[String] {
         &self.advice
+    }
+
+    /// The sites of a multi-site tenant, in the file's order (empty for a tenant of one
+    /// provider and its regions).
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// Whether the tenant declares sites.
+    pub fn is_multi_site(&self) -> bool {
+        !self.sites.is_empty()
+    }
+
+    /// The tenant as site `name` sees it: a tenant of the site's provider, region, zones,
+    /// storage class and identity, whose CockroachDB nodes join every site's and whose
+    /// network admits the other sites' ranges. Sizing and rendering take it as they take a
+    /// tenant of one provider; its own survival goal is `zone` (within a site zones fail), the
+    /// quorum plan is the whole tenant's ([`Tenant::cockroach_quorum`]).
+    pub fn for_site(&self, name: &str) -> Result<Tenant, TenantError> {
+        let Some(index) = self.sites.iter().position(|s| s.name() == name) else {
+            return Err(TenantError::Invalid(vec![Problem::new(
+                "site",
+                name,
+                "the site to render must be one of the tenant's",
+                if self.sites.is_empty() {
+                    "the tenant declares no sites: leave the site out".to_owned()
+                } else {
+                    format!(
+                        "use one of {}",
+                        self.sites
+                            .iter()
+                            .map(Site::name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            )]));
+        };
+        let site = &self.sites[index];
+        let s = site.spec();
+        let mut spec = self.spec.clone();
+        spec.provider = s.provider;
+        spec.survival = SurvivalGoal::Zone;
+        spec.sites = Vec::new();
+        spec.regions = vec![TenantRegion {
+            name: s.region.clone(),
+            zones: s.zones.clone(),
+            cluster_domain: s.cluster_domain.clone(),
+        }];
+        spec.storage = StorageSpec {
+            class: Some(site.storage().class_name.to_owned()),
+            render_class: s.render_storage_class,
+        };
+        spec.backup.identity.clone_from(&s.identity);
+        spec.network.peer_cidrs = self
+            .sites
+            .iter()
+            .filter(|o| o.name() != name)
+            .flat_map(|o| o.spec().cidrs.iter().cloned())
+            .collect();
+        Ok(Tenant {
+            spec,
+            locality: site.locality().clone(),
+            storage: site.storage(),
+            cockroach_quorum: self.cockroach_quorum.clone(),
+            redpanda_quorum: self.redpanda_quorum.clone(),
+            redpanda_region: s.region.clone(),
+            advice: Vec::new(),
+            sites: Vec::new(),
+            site_view: Some(SiteView {
+                index,
+                sites: self.sites.clone(),
+                survival: self.spec.survival,
+            }),
+        })
+    }
+
+    /// On the view of one site: which site, and the others.
+    pub(crate) fn site_view(&self) -> Option<&SiteView> {
+        self.site_view.as_ref()
+    }
+
+    /// The site this tenant is the view of ([`Tenant::for_site`]).
+    pub fn viewed_site(&self) -> Option<&Site> {
+        self.site_view.as_ref().map(|v| &v.sites[v.index])
     }
 
     /// The region's cluster DNS domain (`cluster.local` unless the file sets one).

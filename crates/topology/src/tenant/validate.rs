@@ -43,6 +43,22 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     if let Some(ns) = &spec.namespace {
         check(dns_label("namespace", ns, 63, "ledger-acme-prod"));
     }
+    if spec.survival == crate::SurvivalGoal::Provider && spec.sites.is_empty() {
+        check(Err(Problem::new(
+            "survival",
+            spec.survival,
+            "surviving a provider outage needs nodes on at least 3 providers, declared as sites",
+            "declare sites: on three providers, or choose survival: zone or region",
+        )));
+    }
+    for (i, db) in spec.cockroachdb.databases.iter().enumerate() {
+        check(dns_label(
+            &format!("cockroachdb.databases[{i}]"),
+            db,
+            63,
+            "ledger",
+        ));
+    }
     if spec.ring == super::Ring::Prod && spec.tier != Tier::Prod {
         check(Err(Problem::new(
             "tier",
@@ -56,7 +72,20 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     check(images(&spec));
     check(network(&spec));
 
+    // A tenant with sites: each site is checked, and the first one stands for the tenant
+    // where one provider, locality and storage class are asked for.
+    let mut site_problems = Vec::new();
+    let sites = (!spec.sites.is_empty())
+        .then(|| super::site::check(&mut spec, &mut site_problems))
+        .map(|s| s.ok_or(()));
+    for p in site_problems {
+        check(Err(p));
+    }
     let storage = match &spec.storage.class {
+        _ if sites.is_some() => sites
+            .as_ref()
+            .and_then(|s| s.as_ref().ok())
+            .map(|s| s.sites[0].storage()),
         None => Some(spec.provider.default_storage()),
         Some(class) => match spec.provider.storage_profile(class) {
             Ok(p) => Some(p),
@@ -86,12 +115,16 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
         .iter()
         .map(|r| RegionSpec::new(r.name.clone(), r.zones.iter().cloned()))
         .collect();
-    let locality = match Locality::new(spec.provider, regions) {
-        Ok(l) => Some(l),
-        Err(e) => {
-            check(Err(Problem::from_model(e, "")));
-            None
-        }
+    let locality = match &sites {
+        Some(Ok(s)) => Some(s.sites[0].locality().clone()),
+        Some(Err(())) => None,
+        None => match Locality::new(spec.provider, regions) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                check(Err(Problem::from_model(e, "")));
+                None
+            }
+        },
     };
     check(cluster_domains(&spec));
     check(backup(&spec));
@@ -100,12 +133,22 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     let mut advice = Vec::new();
     let mut cockroach_quorum = None;
     let mut redpanda = None;
+    if let Some(Ok(s)) = &sites {
+        // The sites fix the count: the total is what sizing and rendering are given.
+        spec.cockroachdb.nodes = Some(s.quorum.nodes);
+    }
     if let Some(locality) = &locality {
         // Keep the normalised zones (Azure `1` → `westeurope-1`) in the spec.
         for (region, normalised) in spec.regions.iter_mut().zip(locality.regions()) {
             region.zones.clone_from(&normalised.zones);
         }
         match (spec.cockroachdb.nodes, &spec.cockroachdb.workload) {
+            _ if sites.is_some() => {
+                if let Some(Ok(s)) = &sites {
+                    advice.extend(s.quorum.advice.iter().cloned());
+                    cockroach_quorum = Some(s.quorum.clone());
+                }
+            }
             (Some(nodes), _) => match check_cockroach_quorum(&spec, locality, nodes) {
                 Ok(plan) => {
                     advice.extend(plan.advice.iter().cloned());
@@ -163,6 +206,11 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
                 redpanda_quorum,
                 redpanda_region,
                 advice,
+                sites: sites
+                    .and_then(Result::ok)
+                    .map(|s| s.sites)
+                    .unwrap_or_default(),
+                site_view: None,
             })
         }
         _ => Err(TenantError::Invalid(problems)),
@@ -202,6 +250,9 @@ fn bounds(spec: &TenantSpec) -> Vec<Problem> {
         if let Some(years) = w.horizon_years {
             check(crate::bounds::HORIZON_YEARS.check("cockroachdb.workload.horizon_years", years));
         }
+    }
+    for (i, site) in spec.sites.iter().enumerate() {
+        check(crate::bounds::NODES.check(&format!("sites[{i}].nodes"), site.nodes));
     }
     check(crate::bounds::NODES.check("redpanda.brokers", spec.redpanda.brokers));
     for (i, topic) in spec.redpanda.topics.iter().enumerate() {
@@ -291,7 +342,12 @@ fn redpanda_quorum(
     Ok((plan, region))
 }
 
-fn dns_label(field: &str, value: &str, max: usize, example: &str) -> Result<(), Problem> {
+pub(super) fn dns_label(
+    field: &str,
+    value: &str,
+    max: usize,
+    example: &str,
+) -> Result<(), Problem> {
     let ok = !value.is_empty()
         && value.len() <= max
         && value.bytes().next().is_some_and(|b| b.is_ascii_lowercase())

@@ -1,0 +1,450 @@
+//! A tenant with sites: one ledger over AWS, Azure and an on-prem data centre
+//! (`examples/tenants/multi-cloud.yaml`), checked by the model and rendered site by site.
+
+use rstest::rstest;
+use serde_json::Value;
+use thinledger_topology::render::{
+    CockroachMode, RenderOptions, ResourcePlan, SiteRendering, render, render_sites, sites_to_yaml,
+};
+use thinledger_topology::{DomainKind, Provider, SurvivalGoal, Tenant, TenantError};
+
+use super::{example, json, pod_specs};
+
+pub fn multi_cloud() -> Tenant {
+    example("multi-cloud")
+}
+
+pub fn site_renderings() -> Vec<SiteRendering> {
+    let tenant = multi_cloud();
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    render_sites(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap()
+}
+
+fn site<'a>(sites: &'a [SiteRendering], name: &str) -> &'a SiteRendering {
+    sites.iter().find(|s| s.site == name).unwrap()
+}
+
+fn start_script(s: &SiteRendering) -> String {
+    let sts = json(s.rendering.find("StatefulSet", "cockroachdb").unwrap());
+    sts["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn prepare_script(s: &SiteRendering) -> String {
+    let sts = json(s.rendering.find("StatefulSet", "cockroachdb").unwrap());
+    sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Losing any one provider leaves a majority of every range's replicas: the model's failure
+/// domains are the providers, and what each holds is checked against the nodes left.
+#[test]
+fn losing_any_provider_keeps_a_majority_of_every_range() {
+    let tenant = multi_cloud();
+    assert_eq!(tenant.spec().survival, SurvivalGoal::Provider);
+    let plan = tenant.cockroach_quorum().unwrap();
+    assert_eq!(plan.nodes, 5);
+    assert_eq!(plan.replication_factor, 5);
+    let providers: Vec<(&str, u32, u32)> = plan
+        .failure_domains
+        .iter()
+        .map(|d| {
+            assert_eq!(d.kind, DomainKind::Provider);
+            (d.name.as_str(), d.nodes, d.replicas)
+        })
+        .collect();
+    assert_eq!(
+        providers,
+        [("aws", 2, 2), ("azure", 2, 2), ("onprem", 1, 1)]
+    );
+    let majority = plan.replication_factor / 2 + 1;
+    for lost in [Provider::Aws, Provider::Azure, Provider::OnPrem] {
+        // Replicas spread over the most diverse tier (cloud) first: with 5 replicas on 5
+        // nodes every node holds one, so what survives is the nodes of the other providers.
+        let left: u32 = tenant
+            .sites()
+            .iter()
+            .filter(|s| s.provider() != lost)
+            .map(|s| s.nodes())
+            .sum();
+        let kept = left.min(plan.replication_factor);
+        assert!(kept >= majority, "losing {lost}: {kept} of 5 replicas left");
+        let domain = plan
+            .failure_domains
+            .iter()
+            .find(|d| d.name == lost.as_str())
+            .unwrap();
+        assert_eq!(plan.replication_factor - domain.replicas, kept, "{lost}");
+    }
+}
+
+fn invalid(text: &str) -> Vec<(String, String)> {
+    match Tenant::from_yaml(text) {
+        Err(TenantError::Invalid(problems)) => problems
+            .into_iter()
+            .map(|p| (p.field, format!("{} Fix: {}", p.rule, p.fix)))
+            .collect(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+/// Layouts and declarations the model refuses, each naming the field and the fix.
+#[rstest]
+#[case::both_kinds_of_address(
+    "advertise: {addresses: [192.168.40.10]}",
+    "advertise: {addresses: [192.168.40.10], dns_suffix: a.b}",
+    "sites[2].advertise",
+    "exactly one"
+)]
+#[case::an_address_per_node(
+    "advertise: {addresses: [192.168.40.10]}",
+    "advertise: {addresses: [192.168.40.10, 192.168.40.11]}",
+    "sites[2].advertise.addresses",
+    "one address per node"
+)]
+#[case::databases_for_region_survival(
+    "databases: [ledger]",
+    "databases: []",
+    "cockroachdb.databases",
+    "add databases"
+)]
+#[case::total_must_match(
+    "  databases: [ledger]",
+    "  nodes: 7\n  databases: [ledger]",
+    "cockroachdb.nodes",
+    "5 in all"
+)]
+#[case::storage_class_of_the_provider(
+    "storage_class: managed-csi-premium-zrs",
+    "storage_class: gp3",
+    "sites[1].storage_class",
+    "managed-csi-premium"
+)]
+#[case::identity_of_the_provider(
+    "{kind: azure-workload-identity, client_id: 0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d}",
+    "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/x\"}",
+    "sites[1].identity",
+    ""
+)]
+#[case::regions_beside_sites(
+    "sites:\n",
+    "regions: [{name: us-east-1}]\nsites:\n",
+    "regions",
+    "remove regions"
+)]
+#[case::cidrs_needed("cidrs: [10.20.0.0/16]", "cidrs: []", "sites[1].cidrs", "10.10.0.0/16")]
+#[case::primary_provider(
+    "provider: aws                # the first",
+    "provider: azure                # the first",
+    "provider",
+    "set provider: aws"
+)]
+#[case::site_names_differ("name: azure-eastus", "name: aws-use1", "sites[1].name", "rename")]
+fn sites_are_refused_with_the_field_and_the_fix(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] field: &str,
+    #[case] says: &str,
+) {
+    let text = super::example_text("multi-cloud");
+    assert!(text.contains(from), "{from}");
+    let text = text.replacen(from, to, 1);
+    let problems = invalid(&text);
+    assert!(
+        problems
+            .iter()
+            .any(|(f, m)| f.starts_with(field) && m.contains(says)),
+        "{field} / {says}: {problems:?}"
+    );
+}
+
+/// A provider holding a majority of the replicas (3 of 5 nodes on AWS), and two providers
+/// only: the model's quorum rule over the sites refuses both.
+#[test]
+fn layouts_that_lose_a_majority_with_a_provider_are_refused() {
+    let text = super::example_text("multi-cloud")
+        .replacen(
+            "    nodes: 2\n    storage_class: gp3",
+            "    nodes: 3\n    storage_class: gp3",
+            1,
+        )
+        .replacen(
+            "    nodes: 2\n    storage_class: managed-csi-premium-zrs",
+            "    nodes: 1\n    storage_class: managed-csi-premium-zrs",
+            1,
+        );
+    let problems = invalid(&text);
+    assert!(
+        problems.iter().any(|(f, m)| f == "sites"
+            && m.contains("losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas")
+            && m.contains("Fix: move nodes out of provider aws")),
+        "{problems:?}"
+    );
+    // Without the on-prem site, two providers cannot survive either's loss.
+    let full = super::example_text("multi-cloud");
+    let start = full.find("  - name: onprem-fra").unwrap();
+    let end = full.find("cockroachdb:\n").unwrap();
+    let two = format!("{}{}", &full[..start], &full[end..]).replacen(
+        "    nodes: 2\n    storage_class: managed-csi-premium-zrs",
+        "    nodes: 3\n    storage_class: managed-csi-premium-zrs",
+        1,
+    );
+    let problems = invalid(&two);
+    assert!(
+        problems
+            .iter()
+            .any(|(f, m)| f == "sites" && m.contains("at least 3 providers")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn unknown_site_fields_are_refused() {
+    let text = super::example_text("multi-cloud").replacen(
+        "    nodes: 2\n",
+        "    nodes: 2\n    colour: blue\n",
+        1,
+    );
+    let err = Tenant::from_yaml(&text).unwrap_err();
+    assert!(matches!(err, TenantError::Syntax { .. }), "{err:?}");
+    assert!(err.to_string().contains("colour"), "{err}");
+}
+
+#[test]
+fn provider_survival_needs_sites() {
+    let text = super::example_text("aws").replacen("survival: zone", "survival: provider", 1);
+    let problems = invalid(&text);
+    assert!(
+        problems
+            .iter()
+            .any(|(f, m)| f == "survival" && m.contains("declare sites")),
+        "{problems:?}"
+    );
+}
+
+/// The done-when properties of a rendering per site.
+#[test]
+fn every_site_renders_its_own_cluster() {
+    let sites = site_renderings();
+    let names: Vec<(&str, &str)> = sites
+        .iter()
+        .map(|s| (s.site.as_str(), s.cluster.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("aws-use1", "acme-prod-aws-use1"),
+            ("azure-eastus", "acme-prod-azure-eastus"),
+            ("onprem-fra", "acme-prod-dc-frankfurt")
+        ]
+    );
+    for (name, cloud, region, class, replicas) in [
+        ("aws-use1", "aws", "us-east-1", "gp3", 2),
+        (
+            "azure-eastus",
+            "azure",
+            "eastus",
+            "managed-csi-premium-zrs",
+            2,
+        ),
+        ("onprem-fra", "onprem", "dc-frankfurt", "csi-ceph", 1),
+    ] {
+        let s = site(&sites, name);
+        let sts = json(s.rendering.find("StatefulSet", "cockroachdb").unwrap());
+        assert_eq!(sts["spec"]["replicas"], replicas, "{name}");
+        assert_eq!(
+            sts["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"], class,
+            "{name}"
+        );
+        // Locality: cloud and region fixed, the zone (rack) from the node.
+        let prepare = prepare_script(s);
+        assert!(
+            prepare.contains(&format!("'cloud={cloud},region={region}'")),
+            "{name}: {prepare}"
+        );
+        // --join spans every site's advertised addresses.
+        let start = start_script(s);
+        let join = start
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("--join="))
+            .unwrap();
+        assert_eq!(
+            join.trim_end_matches(" \\"),
+            "cockroachdb-0.use1.aws.ledger.acme.internal:26258,cockroachdb-1.use1.aws.ledger.acme.internal:26258,cockroachdb-0.eastus.azure.ledger.acme.internal:26258,cockroachdb-1.eastus.azure.ledger.acme.internal:26258,192.168.40.10:26258",
+            "{name}"
+        );
+        assert!(
+            s.rendering
+                .find("PodDisruptionBudget", "cockroachdb")
+                .is_some()
+        );
+        for o in &s.rendering.objects {
+            let labels = o.metadata().labels.as_ref().unwrap();
+            assert_eq!(
+                labels["thinledger.io/site"],
+                name,
+                "{} {}",
+                o.kind(),
+                o.name()
+            );
+        }
+        // Peer CIDRs: the other sites', on CockroachDB's ports.
+        let policy = serde_json::to_string(&json(
+            s.rendering.find("NetworkPolicy", "cockroachdb").unwrap(),
+        ))
+        .unwrap();
+        let own = ["10.10.0.0/16", "10.20.0.0/16", "192.168.40.0/24"];
+        let mine = match name {
+            "aws-use1" => own[0],
+            "azure-eastus" => own[1],
+            _ => own[2],
+        };
+        for cidr in own {
+            assert_eq!(policy.contains(cidr), cidr != mine, "{name}: {cidr}");
+        }
+    }
+    // Each site's identity binding on its ServiceAccounts and pods.
+    let aws = serde_json::to_string(&site(&sites, "aws-use1").rendering.objects).unwrap();
+    assert!(aws.contains("eks.amazonaws.com/role-arn"));
+    assert!(aws.contains("arn:aws:iam::123456789012:role/acme-ledger\""));
+    let azure = serde_json::to_string(&site(&sites, "azure-eastus").rendering.objects).unwrap();
+    assert!(azure.contains("azure.workload.identity/client-id"));
+    assert!(!azure.contains("eks.amazonaws.com"));
+    // The StorageClass where the platform owns it (AWS, on-prem), not on Azure.
+    for (name, class) in [
+        ("aws-use1", Some("gp3")),
+        ("azure-eastus", None),
+        ("onprem-fra", Some("csi-ceph")),
+    ] {
+        let found = site(&sites, name)
+            .rendering
+            .objects
+            .iter()
+            .find(|o| o.kind() == "StorageClass")
+            .map(|o| o.name().to_owned());
+        assert_eq!(found.as_deref(), class, "{name}");
+    }
+}
+
+#[test]
+fn advertised_addresses_follow_the_site() {
+    let sites = site_renderings();
+    let aws = start_script(site(&sites, "aws-use1"));
+    assert!(
+        aws.contains("--advertise-addr=\"${POD_NAME}.use1.aws.ledger.acme.internal:26258\""),
+        "{aws}"
+    );
+    let onprem = start_script(site(&sites, "onprem-fra"));
+    assert!(onprem.contains("addresses=(192.168.40.10)"), "{onprem}");
+    assert!(
+        onprem.contains("--advertise-addr=\"${ADVERTISE_HOST}:26258\""),
+        "{onprem}"
+    );
+}
+
+/// The first site initialises the cluster and makes the ledger's database survive a region
+/// (one region per provider); the others render no init Job. Redpanda runs in the first site.
+#[test]
+fn the_first_site_initialises_and_sets_the_survival_goal() {
+    let sites = site_renderings();
+    let first = site(&sites, "aws-use1");
+    let job = json(first.rendering.job("cockroachdb-init").unwrap());
+    let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    for statement in [
+        "CREATE DATABASE IF NOT EXISTS \"ledger\"",
+        "ALTER DATABASE \"ledger\" SET PRIMARY REGION \"us-east-1\"",
+        "ALTER DATABASE \"ledger\" ADD REGION IF NOT EXISTS \"eastus\"",
+        "ALTER DATABASE \"ledger\" ADD REGION IF NOT EXISTS \"dc-frankfurt\"",
+        "ALTER DATABASE \"ledger\" SURVIVE REGION FAILURE",
+        "SHOW REGIONS FROM CLUSTER",
+    ] {
+        assert!(script.contains(statement), "{statement}:\n{script}");
+    }
+    assert!(!script.contains("CONFIGURE ZONE"), "{script}");
+    assert!(first.rendering.find("StatefulSet", "redpanda").is_some());
+    for other in ["azure-eastus", "onprem-fra"] {
+        let r = &site(&sites, other).rendering;
+        assert!(r.job("cockroachdb-init").is_none(), "{other}");
+        assert!(r.find("StatefulSet", "redpanda").is_none(), "{other}");
+    }
+}
+
+#[test]
+fn the_stream_labels_every_site_and_the_tenant_is_not_rendered_whole() {
+    let sites = site_renderings();
+    let yaml = sites_to_yaml(&sites).unwrap();
+    for s in &sites {
+        assert!(
+            yaml.contains(&format!(
+                "# site: {} (Kubernetes cluster {})",
+                s.site, s.cluster
+            )),
+            "{}",
+            s.site
+        );
+    }
+    let tenant = multi_cloud();
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let err = render(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("site by site"), "{err}");
+    let err =
+        render_sites(&tenant, &plan, &RenderOptions::new(CockroachMode::Operator)).unwrap_err();
+    assert!(err.to_string().contains("statefulset"), "{err}");
+}
+
+#[rstest]
+fn statefulset_per_site(#[values("aws-use1", "azure-eastus", "onprem-fra")] name: &str) {
+    let sites = site_renderings();
+    let sts = site(&sites, name)
+        .rendering
+        .find("StatefulSet", "cockroachdb")
+        .unwrap()
+        .to_yaml()
+        .unwrap();
+    insta::assert_snapshot!(format!("multi-cloud-{name}-cockroachdb"), sts);
+}
+
+/// Every shell script of every site parses.
+#[test]
+fn site_scripts_parse() {
+    let mut n = 0;
+    for s in site_renderings() {
+        for (object, spec) in pod_specs(&s.rendering) {
+            let containers = [spec["initContainers"].clone(), spec["containers"].clone()];
+            for c in containers.iter().filter_map(Value::as_array).flatten() {
+                let command = c["command"].as_array().unwrap();
+                if command[0] == "/bin/bash" || command[0] == "/bin/sh" {
+                    let script = command.last().unwrap().as_str().unwrap();
+                    let out = std::process::Command::new("bash")
+                        .args(["-n", "-c", script])
+                        .output()
+                        .unwrap();
+                    assert!(
+                        out.status.success(),
+                        "{}/{object}: {}\n{script}",
+                        s.site,
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    n += 1;
+                }
+            }
+        }
+    }
+    assert!(n >= 6, "{n}");
+}
