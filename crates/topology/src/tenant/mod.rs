@@ -23,17 +23,21 @@
 //!   resources: {cpu: 4, memory: 16Gi, disk: 500Gi}
 //!   topics:
 //!     - {name: ledger.entries, partitions: 12}
+//!   tiered_storage: {enabled: true}   # optional: on by default in prod (see TieredStorageSpec)
 //! backup:
 //!   bucket: acme-ledger-backups
 //!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
 //!   rpo: 1h                    # optional: the alerting threshold (default: the tier's)
 //! ```
 //!
+//! Optional `changefeeds:` stream tables into Redpanda topics ([`ChangefeedsSpec`]).
+//!
 //! Every mapping rejects unknown fields. [`Tenant::from_yaml`] parses and checks every rule,
 //! reporting all problems at once, each with its field path, line, rule and fix.
 
 mod error;
 mod locate;
+mod stream;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -52,6 +56,9 @@ use crate::storage::StorageProfile;
 use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
+pub use stream::{
+    ChangefeedAuth, ChangefeedFeed, ChangefeedsSpec, TieredStorage, TieredStorageSpec,
+};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
@@ -134,6 +141,9 @@ pub struct TenantSpec {
     /// Image registry mirror and pull secret.
     #[serde(default)]
     pub images: ImagesSpec,
+    /// CockroachDB changefeeds into Redpanda (see [`ChangefeedsSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changefeeds: Option<ChangefeedsSpec>,
 }
 
 /// One region of a tenant.
@@ -260,6 +270,9 @@ pub struct RedpandaSpec {
     /// privileges the restricted Pod Security profile forbids; tune the nodes instead.
     #[serde(default)]
     pub tuning: bool,
+    /// Tiered storage (default: on for tier prod; see [`TieredStorageSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiered_storage: Option<TieredStorageSpec>,
 }
 
 /// Backup destination.
