@@ -232,7 +232,7 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         secret_items("tls", RP_TLS_SECRET, &[("ca.crt", "ca.crt")]),
         empty_dir("tmp", false, "64Mi"),
     ];
-    let job = named_job(
+    let mut job = named_job(
         ctx,
         CHANGEFEEDS_NAME,
         vec![wait_topics],
@@ -240,5 +240,6 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         volumes,
         "waits for the changefeed topics, then creates each changefeed unless a live one of the same tables, topic and broker exists (ledger-backup cockroach changefeed apply); safe to re-run",
     );
+    super::allow_secrets_as_env(&mut job);
     vec![config_map, job]
 }
