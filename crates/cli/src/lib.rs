@@ -9,6 +9,7 @@
 //!   add the [`VERSION`] (git commit, features) and per-subcommand examples;
 //! - `prompt_password` (feature `backup`): `ledger-backup`'s password prompt on a terminal (no echo, twice
 //!   for a new password);
+//! - [`read_input_file`]: tenant files and specs, read with a size cap ([`MAX_INPUT_FILE_BYTES`]);
 //! - exit codes ([`EXIT_CODES`]) and the mapping from the libraries' typed errors to them
 //!   ([`exit_code_for`], [`exit_status`]).
 //!
@@ -34,6 +35,7 @@
 
 mod exit;
 mod globals;
+mod input;
 mod output;
 #[cfg(feature = "backup")]
 mod prompt;
@@ -46,6 +48,7 @@ pub use exit::{
     exit_status, exit_status_or, is_broken_pipe, print_error, to_exit_code, verdict_after,
 };
 pub use globals::{ColorChoice, GlobalArgs, OutputArgs};
+pub use input::{MAX_INPUT_FILE_BYTES, read_input_file};
 pub use output::{OutputFormat, write_structured};
 #[cfg(feature = "backup")]
 pub use prompt::{PromptError, prompt_password, prompt_password_with};

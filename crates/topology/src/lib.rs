@@ -25,7 +25,11 @@
 //!   ([`TenantRegion`], [`SiteSpec`] ([`AdvertiseSpec`]; checked: [`Site`], [`Advertise`]),
 //!   [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
 //!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`] ([`BackupEncryptionSpec`]), [`NetworkSpec`],
-//!   [`ImagesSpec`], [`Ring`]).
+//!   [`ImagesSpec`], [`Ring`]); the stream's sections [`TieredStorageSpec`] (resolved:
+//!   [`TieredStorage`]) and [`ChangefeedsSpec`] ([`ChangefeedFeed`], [`ChangefeedAuth`]).
+//! - Redpanda rack awareness (namespace [`rack`]): [`rack::rack_of`] (the failure domain a
+//!   broker's rack names, a [`rack::RackKey`]), [`rack::racks`] and the replica model
+//!   [`rack::check_rack_loss`].
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
 //!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
 //!   [`quorum`] holds the quorum rule ([`quorum::check_count`], [`quorum::spread`],
@@ -78,6 +82,7 @@ mod placement;
 mod provider;
 mod quantity;
 pub mod quorum;
+pub mod rack;
 #[cfg(feature = "render")]
 pub mod render;
 mod spread;
@@ -106,8 +111,9 @@ pub use provider::{HOSTNAME_LABEL, Provider, REGION_LABEL, ZONE_LABEL};
 pub use quantity::{ByteSize, Cpu, QuantityError};
 pub use storage::{DiskPerformance, DiskTier, StorageProfile};
 pub use tenant::{
-    Advertise, AdvertiseSpec, BackupEncryptionSpec, BackupSpec, CockroachSpec, ImagesSpec,
-    NetworkSpec, NodeResources, Problem, RedpandaSpec, Ring, Site, SiteSpec, StorageSpec, Tenant,
-    TenantError, TenantRegion, TenantSpec, TopicSpec, WorkloadSpec,
+    Advertise, AdvertiseSpec, BackupEncryptionSpec, BackupSpec, ChangefeedAuth, ChangefeedFeed,
+    ChangefeedsSpec, CockroachSpec, ImagesSpec, NetworkSpec, NodeResources, Problem, RedpandaSpec,
+    Ring, Site, SiteSpec, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
+    TieredStorage, TieredStorageSpec, TopicSpec, WorkloadSpec,
 };
 pub use tier::Tier;

@@ -23,6 +23,8 @@ mod iam;
 mod monitoring;
 #[path = "topology/sites.rs"]
 mod sites;
+#[path = "topology/redpanda.rs"]
+mod redpanda;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
@@ -459,21 +461,21 @@ fn five_and_seven_nodes_over_three_zones_are_accepted(
     "  identity:\n    kind: irsa\n    role_arn: arn:aws:iam::123456789012:role/acme-ledger-backup\n",
     "",
     "backup.identity",
-    Some(36),
+    Some(41),
     "cloud backups need an identity"
 )]
 #[case::foreign_identity(
     "    kind: irsa\n    role_arn: arn:aws:iam::123456789012:role/acme-ledger-backup",
     "    kind: gke-workload-identity\n    service_account: ledger-backup@x-prod.iam.gserviceaccount.com",
     "backup.identity.kind",
-    Some(39),
+    Some(44),
     "work only on gcp"
 )]
 #[case::bad_role_arn(
     "role/acme-ledger-backup",
     "user/acme",
     "backup.identity.role_arn",
-    Some(40),
+    Some(45),
     "role/<name>"
 )]
 #[case::two_zones(

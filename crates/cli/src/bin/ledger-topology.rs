@@ -194,7 +194,8 @@ fn main() -> ExitCode {
 }
 
 fn read_tenant(path: &Path) -> anyhow::Result<String> {
-    fs::read_to_string(path).with_context(|| format!("cannot read tenant file {}", path.display()))
+    thinledger_cli::read_input_file(path, "tenant file")
+        .with_context(|| format!("cannot read tenant file {}", path.display()))
 }
 
 fn render_options(common: &Common) -> RenderOptions {

@@ -583,3 +583,61 @@ fn a_server_that_refuses_the_statement_exits_1(
     );
     assert!(out.stdout.is_empty(), "{}", out.stdout);
 }
+
+/// The changefeeds `ledger-topology render` writes for the AWS example (its
+/// `redpanda-changefeeds` ConfigMap) are the statements `changefeed plan` prints: pinned here.
+#[cfg(feature = "topology")]
+#[test]
+fn rendered_changefeeds_plan_the_pinned_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    Command::cargo_bin("ledger-topology")
+        .unwrap()
+        .args(["render", "--out"])
+        .arg(&manifests)
+        .arg(example("aws"))
+        .assert()
+        .success();
+    let spec_text = std::fs::read_dir(&manifests)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|text| {
+            text.contains("kind: ConfigMap") && text.contains("name: redpanda-changefeeds")
+        })
+        .expect("a redpanda-changefeeds ConfigMap");
+    let config_map: serde_yaml_ng::Value = serde_yaml_ng::from_str(&spec_text).unwrap();
+    let spec = dir.path().join("changefeeds.yaml");
+    std::fs::write(
+        &spec,
+        config_map["data"]["changefeeds.yaml"].as_str().unwrap(),
+    )
+    .unwrap();
+    let out = run(cmd()
+        .args(["cockroach", "changefeed", "plan", "--spec"])
+        .arg(&spec));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("rendered_changefeeds_plan", out.stdout);
+}
+
+/// `--spec` is read with the same size cap as tenant files: a huge file is refused unread.
+#[test]
+fn a_huge_changefeed_spec_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("changefeeds.yaml");
+    // Sparse: 64 GiB long, nothing written.
+    std::fs::File::create(&spec)
+        .unwrap()
+        .set_len(64 * 1024 * 1024 * 1024)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = run(cmd()
+        .args(["cockroach", "changefeed", "plan", "--spec"])
+        .arg(&spec));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("changefeed spec") && out.stderr.contains("more than the 4 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::batch::v1::{Job, JobSpec};
-use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, PodSpec, PodTemplateSpec, Volume, VolumeMount,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::common::{Context, JOB_LABEL, JOBS_SA, purpose, short_hash};
@@ -73,44 +75,73 @@ pub struct ScriptJob<'a> {
 impl ScriptJob<'_> {
     /// The Job, labelled and annotated like every rendered object.
     pub fn manifest(self, ctx: &Context<'_>) -> Manifest {
+        self.manifest_with_env(ctx, Vec::new())
+    }
+
+    /// The Job, with `extra` variables (e.g. from Secrets) after `HOME`.
+    pub fn manifest_with_env(self, ctx: &Context<'_>, extra: Vec<EnvVar>) -> Manifest {
         let container = Container {
             name: self.container.to_owned(),
             image: Some(self.image),
             image_pull_policy: Some("IfNotPresent".to_owned()),
             command: Some(vec!["/bin/bash".to_owned(), "-c".to_owned(), self.script]),
-            env: Some(vec![env("HOME", "/tmp")]),
+            env: Some(std::iter::once(env("HOME", "/tmp")).chain(extra).collect()),
             resources: Some(small_resources()),
             security_context: Some(container_security(JOB_UID)),
             volume_mounts: Some(self.mounts),
             ..Default::default()
         };
-        let spec = JobSpec {
-            backoff_limit: Some(10),
-            ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(job_labels(ctx, self.name)),
-                    ..Default::default()
-                }),
-                spec: Some(job_pod(ctx, container, self.volumes)),
-            },
-            ..Default::default()
-        };
-        let name = format!("{}-{}", self.name, inputs_hash(&spec));
-        let mut meta = ctx.meta(
-            &name,
-            &labels(&[
-                (JOB_PURPOSE_LABEL, self.name),
-                ("app.kubernetes.io/component", "ledger-job"),
-            ]),
-        );
-        meta.annotations = Some(purpose(self.purpose));
-        Manifest::Job(Box::new(Job {
-            metadata: meta,
-            spec: spec.into(),
-            ..Default::default()
-        }))
+        named_job(
+            ctx,
+            self.name,
+            Vec::new(),
+            container,
+            self.volumes,
+            self.purpose,
+        )
     }
+}
+
+/// A Job running `container` (after `init_containers`) with the restricted pod settings,
+/// named `NAME-<hash of its spec>`, with the TTL, labels and purpose every rendered Job has.
+pub fn named_job(
+    ctx: &Context<'_>,
+    name: &str,
+    init_containers: Vec<Container>,
+    container: Container,
+    volumes: Vec<Volume>,
+    purpose_text: &str,
+) -> Manifest {
+    let mut pod = job_pod(ctx, container, volumes);
+    if !init_containers.is_empty() {
+        pod.init_containers = Some(init_containers);
+    }
+    let spec = JobSpec {
+        backoff_limit: Some(10),
+        ttl_seconds_after_finished: Some(JOB_TTL_SECONDS),
+        template: PodTemplateSpec {
+            metadata: Some(ObjectMeta {
+                labels: Some(job_labels(ctx, name)),
+                ..Default::default()
+            }),
+            spec: Some(pod),
+        },
+        ..Default::default()
+    };
+    let full = format!("{name}-{}", inputs_hash(&spec));
+    let mut meta = ctx.meta(
+        &full,
+        &labels(&[
+            (JOB_PURPOSE_LABEL, name),
+            ("app.kubernetes.io/component", "ledger-job"),
+        ]),
+    );
+    meta.annotations = Some(purpose(purpose_text));
+    Manifest::Job(Box::new(Job {
+        metadata: meta,
+        spec: spec.into(),
+        ..Default::default()
+    }))
 }
 
 /// The hash of the Job's spec as JSON: every input (image, script, volumes, labels) is in it,

@@ -223,6 +223,14 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         [vec![crdb_pods], peer_cidrs(ctx)].concat(),
         &[CRDB_GRPC_PORT],
     ));
+    // Changefeeds: every CockroachDB node may run a changefeed's sink into Redpanda.
+    let changefeeds = ctx.tenant.spec().changefeeds.is_some();
+    if changefeeds {
+        crdb_out.extend(egress_to(
+            vec![pods(&redpanda_selector())],
+            &[RP_KAFKA_PORT],
+        ));
+    }
     let mut outside = vec![443, 6443];
     for port in object_storage_ports(ctx) {
         if !outside.contains(&port) {
@@ -247,10 +255,11 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
             vec![rp_pods.clone()],
             &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
         ));
-        rp_in.extend(ingress(
-            [clients(ctx), vec![jobs()]].concat(),
-            &[RP_KAFKA_PORT],
-        ));
+        let mut kafka_clients = [clients(ctx), vec![jobs()]].concat();
+        if changefeeds {
+            kafka_clients.push(pods(&crdb_selector()));
+        }
+        rp_in.extend(ingress(kafka_clients, &[RP_KAFKA_PORT]));
         rp_in.extend(ingress(
             [monitoring(ctx), vec![jobs()]].concat(),
             &[RP_ADMIN_PORT],
@@ -260,14 +269,26 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
             vec![rp_pods],
             &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
         ));
-        rp_out.push(egress_anywhere(&[443, 6443]));
+        // Tiered storage reaches object storage on 443, or MinIO on its endpoint's port.
+        let mut rp_outside = vec![443, 6443];
+        if let Some(port) = ctx
+            .tenant
+            .tiered_storage()
+            .and_then(|t| t.endpoint)
+            .as_deref()
+            .and_then(validate_endpoint_port)
+            && !rp_outside.contains(&i32::from(port))
+        {
+            rp_outside.push(i32::from(port));
+        }
+        rp_out.push(egress_anywhere(&rp_outside));
         out.push(policy(
             ctx,
             "redpanda",
             selector(&rp),
             Some(rp_in),
             Some(rp_out),
-            "Redpanda: Kafka, RPC and admin among brokers, Kafka from labelled clients and ledger Jobs, admin from monitoring and Jobs; out: brokers and the Kubernetes API",
+            "Redpanda: Kafka, RPC and admin among brokers, Kafka from labelled clients, ledger Jobs (and CockroachDB's changefeeds), admin from monitoring and Jobs; out: brokers, the Kubernetes API and object storage (tiered storage)",
         ));
     }
 

@@ -109,12 +109,21 @@ pub fn service_accounts(ctx: &Context<'_>) -> Vec<Manifest> {
         "CockroachDB nodes: native BACKUP runs on every node and writes to object storage with this identity",
     );
     if ctx.renders_redpanda() {
-        account(
-            RP_NAME,
-            "broker",
-            false,
-            "Redpanda brokers: no cloud identity; reads its node's zone for rack awareness",
-        );
+        if ctx.tenant.tiered_storage().is_some() {
+            account(
+                RP_NAME,
+                "broker",
+                true,
+                "Redpanda brokers: tiered storage writes closed segments to object storage with this identity; reads its node's zone for rack awareness",
+            );
+        } else {
+            account(
+                RP_NAME,
+                "broker",
+                false,
+                "Redpanda brokers: no cloud identity (tiered storage off); reads its node's zone for rack awareness",
+            );
+        }
     }
     account(
         BACKUP_SA,

@@ -23,6 +23,7 @@
 //!   resources: {cpu: 4, memory: 16Gi, disk: 500Gi}
 //!   topics:
 //!     - {name: ledger.entries, partitions: 12}
+//!   tiered_storage: {enabled: true}   # optional: on by default in prod (see TieredStorageSpec)
 //! backup:
 //!   bucket: acme-ledger-backups
 //!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
@@ -33,12 +34,15 @@
 //! Kubernetes cluster of its own provider, region and zones (see [`SiteSpec`],
 //! `examples/tenants/multi-cloud.yaml`); a file without sites is one site, as before.
 //!
+//! Optional `changefeeds:` stream tables into Redpanda topics ([`ChangefeedsSpec`]).
+//!
 //! Every mapping rejects unknown fields. [`Tenant::from_yaml`] parses and checks every rule,
 //! reporting all problems at once, each with its field path, line, rule and fix.
 
 mod error;
 mod locate;
 mod site;
+mod stream;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -58,6 +62,9 @@ use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
 pub use site::{Advertise, AdvertiseSpec, Site, SiteSpec};
+pub use stream::{
+    ChangefeedAuth, ChangefeedFeed, ChangefeedsSpec, TieredStorage, TieredStorageSpec,
+};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
@@ -148,6 +155,9 @@ pub struct TenantSpec {
     /// Image registry mirror and pull secret.
     #[serde(default)]
     pub images: ImagesSpec,
+    /// CockroachDB changefeeds into Redpanda (see [`ChangefeedsSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changefeeds: Option<ChangefeedsSpec>,
 }
 
 /// One region of a tenant.
@@ -278,6 +288,9 @@ pub struct RedpandaSpec {
     /// privileges the restricted Pod Security profile forbids; tune the nodes instead.
     #[serde(default)]
     pub tuning: bool,
+    /// Tiered storage (default: on for tier prod; see [`TieredStorageSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiered_storage: Option<TieredStorageSpec>,
 }
 
 /// Backup destination.

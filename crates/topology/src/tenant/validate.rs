@@ -128,9 +128,11 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
     };
     check(cluster_domains(&spec));
     check(backup(&spec));
+    check(super::stream::tiered_storage(&spec));
+    check(super::stream::changefeeds(&spec));
     check(crate::iam::validate_inputs(&spec));
 
-    let mut advice = Vec::new();
+    let mut advice = super::stream::advice(&spec);
     let mut cockroach_quorum = None;
     let mut redpanda = None;
     if let Some(Ok(s)) = &sites {

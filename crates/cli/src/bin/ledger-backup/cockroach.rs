@@ -357,12 +357,8 @@ pub async fn run(g: &Globals, c: &CockroachCommand) -> anyhow::Result<u8> {
 }
 
 async fn survive_region(g: &Globals, a: &SurviveRegionArgs) -> anyhow::Result<u8> {
-    let text = std::fs::read_to_string(&a.tenant).map_err(|e| {
-        bad(format!(
-            "--tenant {}: cannot read the tenant file ({e})",
-            a.tenant.display()
-        ))
-    })?;
+    let text = thinledger_cli::read_input_file(&a.tenant, "tenant file")
+        .map_err(|e| bad(format!("--tenant {e}")))?;
     let tenant = Tenant::from_yaml(&text).map_err(|e| {
         bad(format!(
             "--tenant {}: the tenant file is not valid: {e}",
@@ -402,12 +398,8 @@ async fn survive_region(g: &Globals, a: &SurviveRegionArgs) -> anyhow::Result<u8
 }
 
 fn read_changefeed_spec(a: &ChangefeedArgs) -> anyhow::Result<ChangefeedSpec> {
-    let text = std::fs::read_to_string(&a.spec).map_err(|e| {
-        bad(format!(
-            "--spec {}: cannot read the changefeed spec ({e})",
-            a.spec.display()
-        ))
-    })?;
+    let text = thinledger_cli::read_input_file(&a.spec, "changefeed spec")
+        .map_err(|e| bad(format!("--spec {e}")))?;
     ChangefeedSpec::from_yaml(&text).map_err(|e| bad(format!("--spec {}: {e}", a.spec.display())))
 }
 

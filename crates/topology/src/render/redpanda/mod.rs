@@ -1,17 +1,26 @@
-//! Redpanda: configuration, headless Service, StatefulSet, PodDisruptionBudget and the Job that
-//! sets cluster properties and creates the ledger's topics.
+//! Redpanda: configuration, headless Service, StatefulSet, PodDisruptionBudget, the Job that
+//! sets cluster properties and creates the ledger's topics, and the changefeeds into them.
 //!
-//! Cluster properties `enable_rack_awareness: true` and `default_topic_replications: 3` are
-//! written to `.bootstrap.yaml` (read when the cluster first forms) and re-applied by the topic
-//! Job on every rollout, so existing clusters converge too. Each broker's `redpanda.rack` is its
-//! Node's zone (on-prem without zones: its node name — the host is the failure domain).
+//! Cluster properties `enable_rack_awareness: true`, `default_topic_replications: 3` and, when
+//! tiered storage is on ([`tiered`]), the `cloud_storage_*` properties are written to
+//! `.bootstrap.yaml` (read when the cluster first forms) and re-applied by the topic Job on
+//! every rollout, so existing clusters converge too. Each broker's `redpanda.rack` follows
+//! [`crate::rack::rack_of`]: its Node's zone, its host on-prem without zones, or its region
+//! (provider) when the brokers span three or more. Topics are created with replication 3 and,
+//! when tiered, `redpanda.remote.write`/`redpanda.remote.read`. Brokers enter maintenance mode
+//! before they stop and leave it after they start ([`lifecycle`]). Declared changefeeds are
+//! applied by a Job ([`changefeed`]).
+
+mod changefeed;
+mod lifecycle;
+mod tiered;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, KeyToPath, Probe, SecretVolumeSource,
-    SecurityContext, TCPSocketAction, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, KeyToPath, Probe,
+    SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction, Volume,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
@@ -31,6 +40,7 @@ use super::kit::{
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
+use crate::rack::{RackKey, rack_of};
 
 const DATA_DIR: &str = "/var/lib/redpanda/data";
 const CONFIG_DIR: &str = "/etc/redpanda";
@@ -40,13 +50,91 @@ const TLS_DIR: &str = "/etc/tls";
 pub const TOPIC_REPLICATION: u32 = 3;
 
 pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
-    vec![
+    let mut out = vec![
         config_map(ctx),
         service(ctx),
         Manifest::StatefulSet(Box::new(statefulset(ctx))),
         pdb_for(ctx, RP_NAME, &redpanda_selector()),
         topics_job(ctx),
-    ]
+    ];
+    if !tiered_secret_env(ctx).is_empty() {
+        out.iter_mut().for_each(allow_secrets_as_env);
+    }
+    out.extend(changefeed::objects(ctx));
+    out
+}
+
+/// What the brokers' racks are: the one place rack awareness is decided ([`rack_of`] over the
+/// brokers' placements).
+fn rack_key(ctx: &Context<'_>) -> RackKey {
+    rack_of(&ctx.tenant.redpanda_quorum().placements)
+}
+
+/// The bash lines that set `rack` in the configure init container.
+fn rack_script(ctx: &Context<'_>) -> String {
+    match rack_key(ctx) {
+        RackKey::Zone if ctx.reads_node_zone() => {
+            format!("{}rack=\"$zone\"\n", checked_zone(KUBE_API_DIR, &ctx.zones))
+        }
+        // Region and provider racks are known when rendering (validated names).
+        key @ (RackKey::Region | RackKey::Provider) => {
+            let here = ctx
+                .tenant
+                .redpanda_quorum()
+                .placements
+                .iter()
+                .find(|p| p.region == ctx.region)
+                .and_then(|p| key.rack(p))
+                .unwrap_or_else(|| ctx.region.clone());
+            format!("rack=\"{here}\"\n")
+        }
+        _ => "rack=\"${NODE_NAME}\"\n".to_owned(),
+    }
+}
+
+/// A variable from a Secret's key.
+fn secret_env(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.to_owned(),
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: secret.to_owned(),
+                key: key.to_owned(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// checkov's per-object exception for Secret values passed as variables: the programs that
+/// read them (Redpanda's cluster config, `rpk`, the changefeed driver) take values, not files.
+const SECRETS_AS_ENV_SKIP: &str = "CKV_K8S_35=the value is a cluster property or a sink URI parameter that the program reads from a variable, never a file; it comes from a secretKeyRef and is never in the rendering";
+
+/// Adds the checkov exception above to a Job's or StatefulSet's annotations.
+fn allow_secrets_as_env(m: &mut Manifest) {
+    let meta = match m {
+        Manifest::Job(j) => &mut j.metadata,
+        Manifest::StatefulSet(s) => &mut s.metadata,
+        _ => return,
+    };
+    meta.annotations.get_or_insert_with(BTreeMap::new).insert(
+        "checkov.io/skip1".to_owned(),
+        SECRETS_AS_ENV_SKIP.to_owned(),
+    );
+}
+
+/// The variables carrying tiered storage's Secret values (MinIO keys), if any.
+fn tiered_secret_env(ctx: &Context<'_>) -> Vec<EnvVar> {
+    tiered::config(ctx)
+        .map(|t| {
+            t.secrets
+                .iter()
+                .map(|s| secret_env(s.env, &s.secret, &s.key))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn broker_host(ctx: &Context<'_>, ordinal: &str) -> String {
@@ -99,12 +187,17 @@ fn node_config(ctx: &Context<'_>) -> String {
     serde_yaml_ng::to_string(&config).unwrap_or_default()
 }
 
-fn bootstrap_config() -> String {
-    let config = json!({
+fn bootstrap_config(ctx: &Context<'_>) -> String {
+    let mut config = json!({
         "enable_rack_awareness": true,
         "default_topic_replications": TOPIC_REPLICATION,
         "auto_create_topics_enabled": false,
     });
+    if let Some(t) = tiered::config(ctx) {
+        for (key, value) in t.properties {
+            config[key] = value;
+        }
+    }
     serde_yaml_ng::to_string(&config).unwrap_or_default()
 }
 
@@ -118,7 +211,7 @@ fn config_map(ctx: &Context<'_>) -> Manifest {
         data: Some(
             [
                 ("redpanda.yaml".to_owned(), node_config(ctx)),
-                ("bootstrap.yaml".to_owned(), bootstrap_config()),
+                ("bootstrap.yaml".to_owned(), bootstrap_config(ctx)),
             ]
             .into_iter()
             .collect(),
@@ -141,15 +234,27 @@ fn service(ctx: &Context<'_>) -> Manifest {
 
 fn configure_script(ctx: &Context<'_>) -> String {
     let mut s = "set -eu\n".to_owned();
-    if ctx.reads_node_zone() {
-        s.push_str(&checked_zone(KUBE_API_DIR, &ctx.zones));
-        s.push_str("rack=\"$zone\"\n");
-    } else {
-        s.push_str("rack=\"${NODE_NAME}\"\n");
-    }
+    s.push_str(&rack_script(ctx));
     s.push_str(&format!(
-        "ordinal=\"${{POD_NAME##*-}}\"\nsed -e \"s/__ORDINAL__/${{ordinal}}/g\" -e \"s/__RACK__/${{rack}}/g\" {TEMPLATE_DIR}/redpanda.yaml > {CONFIG_DIR}/redpanda.yaml\ncp {TEMPLATE_DIR}/bootstrap.yaml {CONFIG_DIR}/.bootstrap.yaml\necho \"rack: ${{rack}}\"\n"
+        "ordinal=\"${{POD_NAME##*-}}\"\nsed -e \"s/__ORDINAL__/${{ordinal}}/g\" -e \"s/__RACK__/${{rack}}/g\" {TEMPLATE_DIR}/redpanda.yaml > {CONFIG_DIR}/redpanda.yaml\ncp {TEMPLATE_DIR}/bootstrap.yaml {CONFIG_DIR}/.bootstrap.yaml\n"
     ));
+    if let Some(t) = tiered::config(ctx)
+        && !t.secrets.is_empty()
+    {
+        // The keys come from the Secret as variables and are written as single-quoted YAML
+        // strings (a quote doubled), never into the rendering.
+        s.push_str(
+            "yaml_quote() { printf \"'%s'\" \"$(printf '%s' \"$1\" | sed \"s/'/''/g\")\"; }\n",
+        );
+        for secret in &t.secrets {
+            s.push_str(&format!(
+                "printf '%s: %s\\n' {property} \"$(yaml_quote \"${env}\")\" >> {CONFIG_DIR}/.bootstrap.yaml\n",
+                property = secret.property,
+                env = secret.env,
+            ));
+        }
+    }
+    s.push_str("echo \"rack: ${rack}\"\n");
     s
 }
 
@@ -167,6 +272,13 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
     let selector_labels = redpanda_selector();
     let mut pod_labels = ctx.common_labels();
     pod_labels.extend(selector_labels.clone());
+    let tiered = tiered::config(ctx);
+    if tiered.is_some()
+        && let Some(b) = &ctx.tenant.spec().backup.identity
+    {
+        // Tiered storage uses the backup identity (Azure's webhook selects pods by label).
+        pod_labels.extend(b.pod_labels());
+    }
     let image = ctx.redpanda_image();
 
     let mut volumes = vec![
@@ -187,7 +299,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         mount("templates", TEMPLATE_DIR, true),
         mount("config", CONFIG_DIR, false),
     ];
-    if ctx.reads_node_zone() {
+    if ctx.reads_node_zone() && rack_key(ctx) == RackKey::Zone {
         configure_mounts.push(mount("kube-api", KUBE_API_DIR, true));
         volumes.push(kube_api_volume());
     }
@@ -200,10 +312,15 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             "-c".to_owned(),
             configure_script(ctx),
         ]),
-        env: Some(vec![
-            field_env("POD_NAME", "metadata.name"),
-            field_env("NODE_NAME", "spec.nodeName"),
-        ]),
+        env: Some(
+            [
+                field_env("POD_NAME", "metadata.name"),
+                field_env("NODE_NAME", "spec.nodeName"),
+            ]
+            .into_iter()
+            .chain(tiered_secret_env(ctx))
+            .collect(),
+        ),
         resources: Some(small_resources()),
         security_context: Some(container_security(REDPANDA_UID)),
         volume_mounts: Some(configure_mounts),
@@ -260,6 +377,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             container_port("admin", RP_ADMIN_PORT),
         ]),
         resources: Some(guaranteed(r.cpu, r.memory)),
+        lifecycle: Some(lifecycle::lifecycle()),
         startup_probe: Some(ready_probe(10, 120)),
         readiness_probe: Some(ready_probe(5, 3)),
         liveness_probe: Some(Probe {
@@ -284,7 +402,44 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
     let mut annotations: BTreeMap<String, String> = [cpu_manager_note()].into_iter().collect();
     annotations.insert(
         format!("{DOC_PREFIX}rack-awareness"),
-        "redpanda.rack is the zone label of the pod's Node (read by the configure init container); enable_rack_awareness is on, default topic replication 3".to_owned(),
+        format!(
+            "redpanda.rack is the broker's {} ({}); enable_rack_awareness is on, default topic replication 3: each partition's replicas sit on distinct racks",
+            rack_key(ctx),
+            match rack_key(ctx) {
+                RackKey::Zone => "the zone label of the pod's Node, read by the configure init container",
+                RackKey::Host => "the pod's Node: no zones, the host is the failure domain",
+                _ => "written when rendering",
+            }
+        ),
+    );
+    annotations.insert(
+        format!("{DOC_PREFIX}maintenance-mode"),
+        format!(
+            "preStop: rpk cluster maintenance enable <node-id> --wait (at most {}s; leadership moves off the broker), postStart: rpk cluster maintenance disable <node-id>; terminationGracePeriodSeconds {} covers the drain and the shutdown. See docs/runbooks/redpanda-restarts.md",
+            lifecycle::DRAIN_SECONDS,
+            lifecycle::GRACE_SECONDS
+        ),
+    );
+    annotations.insert(
+        format!("{DOC_PREFIX}tiered-storage"),
+        match &tiered {
+            Some(t) => format!(
+                "on: closed segments go to object storage (cloud_storage_credentials_source {}); the read cache is {}% of the broker's disk",
+                t.credentials,
+                tiered::CACHE_PERCENT_OF_DISK
+            ),
+            None => match ctx
+                .tenant
+                .spec()
+                .redpanda
+                .tiered_storage
+                .as_ref()
+                .and_then(|t| t.reason.clone())
+            {
+                Some(reason) => format!("off: {reason}"),
+                None => "off (tier dev or staging; set redpanda.tiered_storage.enabled: true to opt in)".to_owned(),
+            },
+        },
     );
     let mut meta = ctx.meta(RP_NAME, &selector_labels);
     meta.annotations = Some(
@@ -308,7 +463,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         pod_annotations: annotations,
         service_account: RP_NAME.to_owned(),
         uid: REDPANDA_UID,
-        termination_grace_seconds: 120,
+        termination_grace_seconds: lifecycle::GRACE_SECONDS,
         init_containers: init,
         containers: vec![broker],
         volumes,
@@ -331,14 +486,43 @@ fn topics_script(ctx: &Context<'_>) -> String {
 # consumer-group lag on /public_metrics (the lag alerts and the stream dashboard read it; Redpanda v25.1 or later)\n\
 rpk cluster config set enable_consumer_group_metrics '[\"group\", \"partition\", \"consumer_lag\"]' $X || echo 'warning: could not enable consumer-group lag metrics (Redpanda v25.1 or later); the lag alerts stay silent' >&2\n"
     );
-    for t in &ctx.tenant.spec().redpanda.topics {
+    let tiered = tiered::config(ctx);
+    if let Some(t) = &tiered {
+        s.push_str("# tiered storage (cloud_storage_enabled and the credentials take effect after a rolling restart)\n");
+        for (key, value) in &t.properties {
+            s.push_str(&format!(
+                "rpk cluster config set {key} {} $X\n",
+                tiered::value_text(value)
+            ));
+        }
+        for secret in &t.secrets {
+            s.push_str(&format!(
+                "rpk cluster config set {} \"${}\" $X >/dev/null\n",
+                secret.property, secret.env
+            ));
+        }
+    }
+    let remote = if tiered.is_some() {
+        " -c redpanda.remote.write=true -c redpanda.remote.read=true"
+    } else {
+        ""
+    };
+    for t in ctx.tenant.stream_topics() {
         let config: String = t
             .config
             .iter()
             .map(|(k, v)| format!(" -c {k}={v}"))
             .collect();
+        let existing = if tiered.is_some() {
+            format!(
+                "rpk topic alter-config {name} --set redpanda.remote.write=true --set redpanda.remote.read=true $X >/dev/null; echo 'topic {name} exists'",
+                name = t.name
+            )
+        } else {
+            format!("echo 'topic {} exists'", t.name)
+        };
         s.push_str(&format!(
-            "if rpk topic describe {name} $X >/dev/null 2>&1; then echo 'topic {name} exists'; else rpk topic create {name} --partitions {p} --replicas {r}{config} $X; fi\n",
+            "if rpk topic describe {name} $X >/dev/null 2>&1; then {existing}; else rpk topic create {name} --partitions {p} --replicas {r}{config}{remote} $X; fi\n",
             name = t.name,
             p = t.partitions,
             r = t.replication,
@@ -372,7 +556,7 @@ fn topics_job(ctx: &Context<'_>) -> Manifest {
             },
             empty_dir("tmp", false, "64Mi"),
         ],
-        purpose: "sets rack awareness and default replication 3 on the cluster and creates the tenant's topics if missing; safe to re-run",
+        purpose: "sets rack awareness, default replication 3 and tiered storage on the cluster and creates the tenant's and the changefeeds' topics if missing (tiered topics: remote write and read); safe to re-run",
     }
-    .manifest(ctx)
+    .manifest_with_env(ctx, tiered_secret_env(ctx))
 }

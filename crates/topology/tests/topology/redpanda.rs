@@ -1,0 +1,304 @@
+//! Redpanda's rendering: tiered storage per identity binding, racks, maintenance mode around
+//! restarts, and the changefeeds' ConfigMap, topics and Job.
+
+use rstest::rstest;
+use serde_json::Value;
+use thinledger_topology::Tenant;
+use thinledger_topology::rack::{self, RackKey};
+use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering, ResourcePlan, render};
+
+use super::{example, example_text, json, rendering};
+
+/// The AWS example's tiered-storage section.
+const TIERED_BLOCK: &str = "  tiered_storage:\n    max_upload_interval_seconds: 600   # upload open segments at least every 10 minutes\n";
+
+fn render_text(text: &str) -> Rendering {
+    let tenant = Tenant::from_yaml(text).unwrap();
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    render(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap()
+}
+
+fn object(r: &Rendering, kind: &str, name: &str) -> Value {
+    r.objects
+        .iter()
+        .find(|o| o.kind() == kind && o.name() == name)
+        .map(json)
+        .unwrap_or_else(|| panic!("no {kind} {name}"))
+}
+
+fn job(r: &Rendering, prefix: &str) -> Value {
+    r.objects
+        .iter()
+        .find(|o| o.kind() == "Job" && o.name().starts_with(&format!("{prefix}-")))
+        .map(json)
+        .unwrap_or_else(|| panic!("no Job {prefix}-<hash>"))
+}
+
+fn bootstrap(r: &Rendering) -> serde_yaml_ng::Value {
+    let cm = object(r, "ConfigMap", "redpanda");
+    serde_yaml_ng::from_str(cm["data"]["bootstrap.yaml"].as_str().unwrap()).unwrap()
+}
+
+fn script(job: &Value, container: usize) -> String {
+    job["spec"]["template"]["spec"]["containers"][container]["command"][2]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[rstest]
+#[case::aws("aws", "sts", &[("cloud_storage_bucket", "acme-ledger-backups"), ("cloud_storage_region", "us-east-1")], Some("eks.amazonaws.com/role-arn"))]
+#[case::azure("azure", "azure_aks_oidc_federation", &[("cloud_storage_azure_container", "ledger-backups"), ("cloud_storage_azure_storage_account", "contosoledgerbackups")], Some("azure.workload.identity/client-id"))]
+#[case::gcp("gcp", "gcp_instance_metadata", &[("cloud_storage_bucket", "fabrikam-ledger-backups"), ("cloud_storage_api_endpoint", "storage.googleapis.com")], Some("iam.gke.io/gcp-service-account"))]
+#[case::onprem("onprem", "config_file", &[("cloud_storage_bucket", "northwind-ledger"), ("cloud_storage_api_endpoint", "minio.backup.svc"), ("cloud_storage_url_style", "path")], None)]
+fn production_tenants_are_tiered_with_their_identity(
+    #[case] name: &str,
+    #[case] source: &str,
+    #[case] properties: &[(&str, &str)],
+    #[case] annotation: Option<&str>,
+) {
+    let r = rendering(name, CockroachMode::StatefulSet);
+    let b = bootstrap(&r);
+    assert_eq!(b["cloud_storage_enabled"], serde_yaml_ng::Value::Bool(true));
+    assert_eq!(b["cloud_storage_credentials_source"].as_str(), Some(source));
+    for (key, value) in properties {
+        assert_eq!(b[*key].as_str(), Some(*value), "{name}: {key}");
+    }
+    let cache = b["cloud_storage_cache_size"].as_u64().unwrap();
+    assert!(cache > 0);
+    assert_eq!(
+        b["cloud_storage_segment_max_upload_interval_sec"].as_u64(),
+        Some(if name == "aws" { 600 } else { 3600 })
+    );
+
+    // The brokers' ServiceAccount carries the backup identity.
+    let sa = object(&r, "ServiceAccount", "redpanda");
+    if let Some(a) = annotation {
+        assert!(sa["metadata"]["annotations"][a].is_string(), "{sa}");
+    }
+    // Topics are created tiered, existing ones are altered; the Job sets the properties too.
+    let topics = script(&job(&r, "redpanda-topics"), 0);
+    assert!(
+        topics.contains("-c redpanda.remote.write=true -c redpanda.remote.read=true"),
+        "{topics}"
+    );
+    assert!(
+        topics.contains("rpk topic alter-config ledger.entries --set redpanda.remote.write=true"),
+        "{topics}"
+    );
+    assert!(
+        topics.contains(&format!(
+            "rpk cluster config set cloud_storage_credentials_source {source} $X"
+        )),
+        "{topics}"
+    );
+}
+
+#[test]
+fn minio_keys_come_from_the_secret_never_the_rendering() {
+    let r = rendering("onprem", CockroachMode::StatefulSet);
+    let yaml = r.to_yaml().unwrap();
+    assert!(
+        !yaml.contains("cloud_storage_secret_key:"),
+        "no key in the bootstrap template"
+    );
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let configure = &sts["spec"]["template"]["spec"]["initContainers"][0];
+    let env = serde_json::to_string(&configure["env"]).unwrap();
+    assert!(
+        env.contains(
+            "\"secretKeyRef\":{\"key\":\"AWS_SECRET_ACCESS_KEY\",\"name\":\"minio-ledger-backup\"}"
+        ),
+        "{env}"
+    );
+    let script = configure["command"][2].as_str().unwrap();
+    assert!(script.contains("cloud_storage_secret_key \"$(yaml_quote \"$RP_CLOUD_SECRET_KEY\")\" >> /etc/redpanda/.bootstrap.yaml"), "{script}");
+    // The Job sets them from the same Secret, and the brokers reach MinIO's port.
+    let topics = job(&r, "redpanda-topics");
+    let env =
+        serde_json::to_string(&topics["spec"]["template"]["spec"]["containers"][0]["env"]).unwrap();
+    assert!(env.contains("RP_CLOUD_ACCESS_KEY"), "{env}");
+    let policy = object(&r, "NetworkPolicy", "redpanda");
+    assert!(policy.to_string().contains("9000"), "{policy}");
+}
+
+/// The configure script writes the MinIO key as YAML that reads back exactly, whatever it holds.
+#[test]
+fn minio_keys_are_quoted_as_yaml() {
+    let r = rendering("onprem", CockroachMode::StatefulSet);
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let script = sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = script
+        .lines()
+        .find(|l| l.contains("cloud_storage_secret_key"))
+        .unwrap()
+        .replace("/etc/redpanda/.bootstrap.yaml", "\"$OUT\"");
+    let quote = script
+        .lines()
+        .find(|l| l.starts_with("yaml_quote()"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bootstrap.yaml");
+    let key = "it's a \"key\" with: colons/+=";
+    let ok = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -eu\n{quote}\n{line}\n"))
+        .env("RP_CLOUD_SECRET_KEY", key)
+        .env("OUT", &out)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let read: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(read["cloud_storage_secret_key"].as_str(), Some(key));
+}
+
+#[test]
+fn dev_and_staging_opt_in_production_opts_out_with_a_reason() {
+    assert!(example_text("aws").contains(TIERED_BLOCK));
+    let dev = example_text("aws")
+        .replace("ring: ring-2-prod", "ring: ring-0-canary")
+        .replace("tier: prod ", "tier: dev ")
+        .replace(TIERED_BLOCK, "");
+    let r = render_text(&dev);
+    assert!(bootstrap(&r)["cloud_storage_enabled"].is_null());
+    let sa = object(&r, "ServiceAccount", "redpanda");
+    assert!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null());
+
+    let opted_in = dev.replace(
+        "  topics:\n",
+        "  tiered_storage: {enabled: true}\n  topics:\n",
+    );
+    assert_eq!(
+        bootstrap(&render_text(&opted_in))["cloud_storage_enabled"],
+        serde_yaml_ng::Value::Bool(true)
+    );
+
+    let opted_out = example_text("aws").replace(
+        TIERED_BLOCK,
+        "  tiered_storage:\n    enabled: false\n    reason: \"no object storage in this account yet\"\n",
+    );
+    let r = render_text(&opted_out);
+    assert!(bootstrap(&r)["cloud_storage_enabled"].is_null());
+    let sts = object(&r, "StatefulSet", "redpanda");
+    assert_eq!(
+        sts["spec"]["template"]["metadata"]["annotations"]["thinledger.io/tiered-storage"],
+        "off: no object storage in this account yet"
+    );
+}
+
+#[test]
+fn brokers_drain_before_they_stop_and_return_after_they_start() {
+    let r = rendering("aws", CockroachMode::StatefulSet);
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let pod = &sts["spec"]["template"]["spec"];
+    assert_eq!(pod["terminationGracePeriodSeconds"], 180);
+    let lifecycle = &pod["containers"][0]["lifecycle"];
+    let stop = lifecycle["preStop"]["exec"]["command"][2].as_str().unwrap();
+    assert!(
+        stop.contains("rpk cluster maintenance enable \"$id\" --wait"),
+        "{stop}"
+    );
+    assert!(stop.contains("/v1/node_config"), "{stop}");
+    let start = lifecycle["postStart"]["exec"]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        start.contains("rpk cluster maintenance disable \"$id\""),
+        "{start}"
+    );
+}
+
+#[rstest]
+#[case::zones("aws", RackKey::Zone, "rack=\"$zone\"")]
+#[case::hosts("onprem", RackKey::Host, "rack=\"${NODE_NAME}\"")]
+fn racks_follow_rack_of(#[case] name: &str, #[case] key: RackKey, #[case] line: &str) {
+    let tenant = example(name);
+    assert_eq!(rack::rack_of(&tenant.redpanda_quorum().placements), key);
+    let r = rendering(name, CockroachMode::StatefulSet);
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let configure = sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(configure.contains(line), "{configure}");
+    assert_eq!(
+        bootstrap(&r)["enable_rack_awareness"],
+        serde_yaml_ng::Value::Bool(true)
+    );
+    // The model: every example's brokers keep a majority of each partition's 3 replicas
+    // through the loss of any one rack.
+    let racks = rack::racks(&tenant.redpanda_quorum().placements);
+    rack::check_rack_loss(&racks, 3, 24).unwrap();
+}
+
+#[test]
+fn changefeeds_render_topics_a_spec_and_a_job_named_by_its_inputs() {
+    let r = rendering("aws", CockroachMode::StatefulSet);
+    let topics = script(&job(&r, "redpanda-topics"), 0);
+    assert!(
+        topics.contains("rpk topic create ledger.balances.audit --partitions 12 --replicas 3"),
+        "{topics}"
+    );
+    let cm = object(&r, "ConfigMap", "redpanda-changefeeds");
+    let spec: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(cm["data"]["changefeeds.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        spec["bootstrap"].as_str(),
+        Some("redpanda.ledger-acme-bank-prod.svc.cluster.local:9092")
+    );
+    assert_eq!(spec["auth"]["kind"].as_str(), Some("mtls"));
+    assert_eq!(
+        spec["auth"]["key"]["secret"].as_str(),
+        Some("redpanda-changefeed-client")
+    );
+
+    let j = job(&r, "redpanda-changefeeds");
+    let pod = &j["spec"]["template"]["spec"];
+    assert_eq!(pod["initContainers"][0]["name"], "wait-for-topics");
+    let apply = &pod["containers"][0];
+    assert_eq!(apply["command"][3], "apply");
+    let env = serde_json::to_string(&apply["env"]).unwrap();
+    assert!(
+        env.contains("KAFKA_CLIENT_KEY") && env.contains("secretKeyRef"),
+        "{env}"
+    );
+    assert!(j["spec"]["ttlSecondsAfterFinished"].is_number());
+
+    // CockroachDB's nodes reach Redpanda's Kafka API.
+    let crdb = object(&r, "NetworkPolicy", "cockroachdb").to_string();
+    assert!(crdb.contains("9092"), "{crdb}");
+
+    // A changed feed is a new Job.
+    let changed = render_text(
+        &example_text("aws")
+            .replace(
+                "      tables: [ledger.public.balances]\n",
+                "      tables: [ledger.public.balances]\n      key_column: account_id\n",
+            )
+            .replace("resolved: 10s", "resolved: \"off\""),
+    );
+    assert_ne!(
+        job(&changed, "redpanda-changefeeds")["metadata"]["name"],
+        j["metadata"]["name"]
+    );
+}
+
+#[test]
+fn tenants_without_changefeeds_render_none() {
+    let r = rendering("gcp", CockroachMode::StatefulSet);
+    assert!(
+        !r.objects
+            .iter()
+            .any(|o| o.name().starts_with("redpanda-changefeeds"))
+    );
+    let crdb = object(&r, "NetworkPolicy", "cockroachdb").to_string();
+    assert!(!crdb.contains("9092"), "{crdb}");
+}
