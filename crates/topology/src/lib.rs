@@ -24,7 +24,9 @@
 //! - The tenant file: [`Tenant`] (checked) from a [`TenantSpec`] and its sections
 //!   ([`TenantRegion`], [`StorageSpec`], [`CockroachSpec`], [`WorkloadSpec`],
 //!   [`NodeResources`], [`RedpandaSpec`], [`TopicSpec`], [`BackupSpec`] ([`BackupEncryptionSpec`]), [`NetworkSpec`],
-//!   [`ImagesSpec`], [`Ring`]).
+//!   [`ImagesSpec`], [`Ring`]); who issues the certificates: [`CertificatesSpec`]
+//!   ([`IssuerRefSpec`]).
+//! - Upgrades: [`CockroachVersion`] and the [`UpgradeStep`] between two of them.
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
 //!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
 //!   [`quorum`] holds the quorum rule ([`quorum::check_count`], [`quorum::spread`],
@@ -83,6 +85,7 @@ mod spread;
 mod storage;
 mod tenant;
 mod tier;
+mod version;
 mod zones;
 
 pub use chain::{error_causes, error_chain};
@@ -109,4 +112,6 @@ pub use tenant::{
     Problem, RedpandaSpec, Ring, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
     TopicSpec, WorkloadSpec,
 };
+pub use tenant::{CertificatesSpec, IssuerRefSpec};
 pub use tier::Tier;
+pub use version::{CockroachVersion, UpgradeStep};

@@ -23,6 +23,8 @@
 //!   resources: {cpu: 4, memory: 16Gi, disk: 500Gi}
 //!   topics:
 //!     - {name: ledger.entries, partitions: 12}
+//! certificates:                # optional: default is a CA of the tenant's own (cert-manager)
+//!   issuer_ref: {name: bank-ca, kind: ClusterIssuer}   # or `provided: true` (own PKI)
 //! backup:
 //!   bucket: acme-ledger-backups
 //!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
@@ -34,6 +36,7 @@
 
 mod error;
 mod locate;
+mod pki;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -52,6 +55,9 @@ use crate::storage::StorageProfile;
 use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
+pub use pki::{CertificatesSpec, IssuerRefSpec};
+#[cfg(feature = "render")]
+pub(crate) use pki::CERT_MANAGER_GROUP;
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
@@ -134,6 +140,10 @@ pub struct TenantSpec {
     /// Image registry mirror and pull secret.
     #[serde(default)]
     pub images: ImagesSpec,
+    /// Who issues the TLS certificates (default: a CA of the tenant's own, through
+    /// cert-manager).
+    #[serde(default, skip_serializing_if = "CertificatesSpec::is_default")]
+    pub certificates: CertificatesSpec,
 }
 
 /// One region of a tenant.
@@ -211,6 +221,11 @@ pub struct CockroachSpec {
     /// Per-node shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<NodeResources>,
+    /// The version the cluster runs now, while `version` is the one it is upgraded to
+    /// (e.g. `v25.1.6` → `v25.2.4`). A major upgrade renders the upgrade Job that preserves the
+    /// downgrade option; a patch upgrade needs nothing else (docs/runbooks/upgrade.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_from: Option<String>,
 }
 
 /// One Redpanda topic the ledger needs.
