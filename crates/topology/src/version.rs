@@ -130,9 +130,9 @@ pub(crate) fn check_upgrade(version: &str, upgrade_from: Option<&str>) -> Result
         return Ok(());
     };
     let field = "cockroachdb.upgrade_from";
-    let from: CockroachVersion = from
-        .parse()
-        .map_err(|rule| Problem::new(field, from, rule, "write the running version, e.g. v25.1.6"))?;
+    let from: CockroachVersion = from.parse().map_err(|rule| {
+        Problem::new(field, from, rule, "write the running version, e.g. v25.1.6")
+    })?;
     let to: CockroachVersion = version.parse().map_err(|rule| {
         Problem::new(
             "cockroachdb.version",

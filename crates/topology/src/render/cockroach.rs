@@ -22,11 +22,11 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle,
-    LifecycleHandler, NodeAffinity, NodeSelector,
-    NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
-    SecretProjection, Service, ServiceAccountTokenProjection, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeProjection,
+    LifecycleHandler, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    PodTemplateSpec, Probe, ProjectedVolumeSource, SecretProjection, Service,
+    ServiceAccountTokenProjection, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;

@@ -65,7 +65,7 @@ pub fn cert_refresh_loop(
 ) -> String {
     let pairs: Vec<String> = files.iter().map(|(s, d)| format!("{s}:{d}")).collect();
     format!(
-        "# cert-manager renews the certificates in the Secret; copy renewed files in and SIGHUP\n# CockroachDB (this shell's PID after exec), which reloads them.\n(\n  set +e\n  while sleep {period_seconds}; do\n    changed=0\n    for pair in {pairs}; do\n      src=\"{secret_dir}/${{pair%%:*}}\"; dst=\"{certs_dir}/${{pair##*:}}\"\n      if [ -s \"$src\" ] && [ \"$(cat \"$src\")\" != \"$(cat \"$dst\" 2>/dev/null)\" ]; then\n        cp -L \"$src\" \"$dst.new\" && chmod 0400 \"$dst.new\" && mv -f \"$dst.new\" \"$dst\" && changed=1\n      fi\n    done\n    if [ \"$changed\" = 1 ]; then echo 'renewed certificates copied in: reloading (SIGHUP)'; kill -HUP $$; fi\n  done\n) &\n",
+        "# cert-manager renews the certificates in the Secret; copy renewed files in and SIGHUP\n# CockroachDB (this shell's PID after exec), which reloads them.\n(\n  set +e\n  while sleep {period_seconds}; do\n    changed=0\n    for pair in {pairs}; do\n      src=\"{secret_dir}/${{pair%%:*}}\"; dst=\"{certs_dir}/${{pair##*:}}\"\n      if [ -s \"$src\" ] && [ \"$(cat \"$src\")\" != \"$(cat \"$dst\" 2>/dev/null)\" ]; then\n        rm -f \"$dst.new\"; cp -L \"$src\" \"$dst.new\" && chmod 0400 \"$dst.new\" && mv -f \"$dst.new\" \"$dst\" && changed=1\n      fi\n    done\n    if [ \"$changed\" = 1 ]; then echo 'renewed certificates copied in: reloading (SIGHUP)'; kill -HUP $$; fi\n  done\n) &\n",
         pairs = pairs.join(" "),
     )
 }
@@ -188,10 +188,15 @@ mod tests {
             ),
         )
         .unwrap();
-        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
         let script = upgrade_script("/certs", "cockroachdb-public:26257", "25.1", "25.2")
             .replace("/cockroach/cockroach", &fake.display().to_string());
-        let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -218,7 +223,10 @@ mod tests {
         // Anything else (an upgrade_from that is not what runs): refused.
         let (ok, _, err, calls) = run_upgrade("24.3");
         assert!(!ok);
-        assert!(err.contains("24.3") && err.contains("upgrade_from"), "{err}");
+        assert!(
+            err.contains("24.3") && err.contains("upgrade_from"),
+            "{err}"
+        );
         assert!(calls.is_empty(), "{calls}");
     }
 
@@ -245,7 +253,11 @@ mod tests {
             marker = marker.display(),
             secret = secret.display(),
         );
-        let out = Command::new("bash").arg("-c").arg(&script).output().unwrap();
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{}",
@@ -253,7 +265,9 @@ mod tests {
         );
         assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "new");
         let mode = std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(certs.join("node.crt")).unwrap().permissions(),
+            &std::fs::metadata(certs.join("node.crt"))
+                .unwrap()
+                .permissions(),
         );
         assert_eq!(mode & 0o777, 0o400);
     }

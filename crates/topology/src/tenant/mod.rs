@@ -55,9 +55,9 @@ use crate::storage::StorageProfile;
 use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
-pub use pki::{CertificatesSpec, IssuerRefSpec};
 #[cfg(feature = "render")]
 pub(crate) use pki::CERT_MANAGER_GROUP;
+pub use pki::{CertificatesSpec, IssuerRefSpec};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 

@@ -17,11 +17,7 @@ use super::Problem;
 pub struct CertificatesSpec {
     /// Sign the certificates with this existing cert-manager issuer instead of a CA of the
     /// tenant's own (a multi-region tenant's regions then share it).
-    #[serde(
-        default,
-        alias = "issuerRef",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, alias = "issuerRef", skip_serializing_if = "Option::is_none")]
     pub issuer_ref: Option<IssuerRefSpec>,
     /// The platform brings its own PKI: no cert-manager objects are rendered, and the Secrets
     /// `cockroachdb-node`, `cockroachdb-root` and `redpanda-tls` must exist.

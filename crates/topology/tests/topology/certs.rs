@@ -79,7 +79,10 @@ fn every_tenant_gets_its_certificates(
             "client auth"
         ])
     );
-    assert_eq!(node["spec"]["ipAddresses"], serde_json::json!(["127.0.0.1"]));
+    assert_eq!(
+        node["spec"]["ipAddresses"],
+        serde_json::json!(["127.0.0.1"])
+    );
     let root = json(r.find("Certificate", "cockroachdb-root").unwrap());
     assert_eq!(root["spec"]["commonName"], "root");
     assert!(root["spec"].get("dnsNames").is_none());
@@ -116,12 +119,7 @@ fn certificate_snapshots() {
 #[case(3, "ledger-acme-bank-prod", "cluster.local", 3 * 4 + 4 + 4 + 1)]
 #[case(5, "ledger-a-uat", "use1.ledger.internal", 5 * 4 + 4 + 4 + 1)]
 #[case(9, "ledger-contoso-prod", "cluster.local", 9 * 4 + 4 + 4 + 1)]
-fn node_dns_names(
-    #[case] pods: u32,
-    #[case] ns: &str,
-    #[case] domain: &str,
-    #[case] count: usize,
-) {
+fn node_dns_names(#[case] pods: u32, #[case] ns: &str, #[case] domain: &str, #[case] count: usize) {
     let names = cockroach_node_dns_names(ns, domain, pods);
     assert_eq!(names.len(), count, "{names:?}");
     for i in 0..pods {
@@ -251,13 +249,21 @@ fn the_platform_may_bring_its_issuer_or_its_pki() {
 }
 
 #[rstest]
-#[case::both("  issuer_ref: {name: bank-ca}\n  provided: true", "certificates.provided")]
-#[case::kind("  issuer_ref: {name: bank-ca, kind: Vault}", "certificates.issuer_ref.kind")]
+#[case::both(
+    "  issuer_ref: {name: bank-ca}\n  provided: true",
+    "certificates.provided"
+)]
+#[case::kind(
+    "  issuer_ref: {name: bank-ca, kind: Vault}",
+    "certificates.issuer_ref.kind"
+)]
 #[case::name("  issuer_ref: {name: Bank_CA}", "certificates.issuer_ref.name")]
 #[case::unknown("  issuer: bank-ca", "issuer")]
 fn certificate_mistakes_are_refused(#[case] section: &str, #[case] field: &str) {
-    let text =
-        example_text("aws").replace("network:\n", &format!("certificates:\n{section}\nnetwork:\n"));
+    let text = example_text("aws").replace(
+        "network:\n",
+        &format!("certificates:\n{section}\nnetwork:\n"),
+    );
     let err = Tenant::from_yaml(&text).unwrap_err().to_string();
     assert!(err.contains(field), "{err}");
 }
@@ -268,7 +274,10 @@ fn cockroach_pods_drain_before_they_stop() {
     let r = rendering("aws", CockroachMode::StatefulSet);
     let sts = json(r.find("StatefulSet", "cockroachdb").unwrap());
     let pod = &sts["spec"]["template"]["spec"];
-    assert_eq!(pod["terminationGracePeriodSeconds"], TERMINATION_GRACE_SECONDS);
+    assert_eq!(
+        pod["terminationGracePeriodSeconds"],
+        TERMINATION_GRACE_SECONDS
+    );
     let hook = pod["containers"][0]["lifecycle"]["preStop"]["exec"]["command"][2]
         .as_str()
         .unwrap();

@@ -37,12 +37,11 @@ pub use types::{
 };
 
 use super::common::{
-    CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, DOC_PREFIX, RP_NAME, RP_TLS_SECRET,
-    purpose,
+    CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, DOC_PREFIX, RP_NAME, RP_TLS_SECRET, purpose,
 };
-use super::monitoring::CERT_WARNING_SECONDS;
 use super::kit::labels;
 use super::manifest::Manifest;
+use super::monitoring::CERT_WARNING_SECONDS;
 use crate::tenant::IssuerRefSpec;
 
 /// The self-signed Issuer that issues the tenant's CA certificate (and nothing else).

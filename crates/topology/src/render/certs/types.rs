@@ -74,7 +74,7 @@ pub struct CertificateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<X509Subject>,
     /// Whether this is a CA certificate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "isCA", default, skip_serializing_if = "Option::is_none")]
     pub is_ca: Option<bool>,
     /// Validity (Go duration, `2160h`).
     pub duration: String,
