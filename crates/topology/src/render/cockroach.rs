@@ -58,6 +58,8 @@ const LOCALITY_DIR: &str = "/cockroach/locality";
 pub const TERMINATION_GRACE_SECONDS: i64 = 300;
 /// `--drain-wait` of the preStop drain: the grace period less 30 s for the process to exit.
 pub const DRAIN_WAIT_SECONDS: i64 = TERMINATION_GRACE_SECONDS - 30;
+// CockroachDB asks for a grace period at least 5 s longer than the drain timeout.
+const _: () = assert!(TERMINATION_GRACE_SECONDS - DRAIN_WAIT_SECONDS >= 5);
 /// How often the database container checks the Secret for renewed certificates.
 const CERT_REFRESH_SECONDS: u32 = 300;
 /// The node certificate's files: Secret key (as projected) → CockroachDB's name.

@@ -63,6 +63,17 @@ pub const CA_DURATION_HOURS: u64 = 87_600;
 /// Renewal of the CA a year before expiry (same key: see the module docs).
 pub const CA_RENEW_BEFORE_HOURS: u64 = 8_760;
 
+// Checked when the crate compiles: a healthy renewal comes before expiry and at least two
+// weeks before the expiry alerts (so it never trips them), and a failed one trips them with
+// time left to fix it.
+const _: () = {
+    let alert_hours = CERT_WARNING_SECONDS / 3_600;
+    assert!(LEAF_RENEW_BEFORE_HOURS < LEAF_DURATION_HOURS);
+    assert!(CA_RENEW_BEFORE_HOURS < CA_DURATION_HOURS);
+    assert!(LEAF_RENEW_BEFORE_HOURS >= alert_hours + 14 * 24);
+    assert!(CA_RENEW_BEFORE_HOURS > alert_hours);
+};
+
 /// The component label of every certificate object.
 const COMPONENT: &str = "certificates";
 
@@ -337,29 +348,4 @@ fn leaf(ctx: &Context<'_>, issuer: &IssuerRef, l: Leaf<'_>) -> Manifest {
             issuer_ref: issuer.clone(),
         },
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A healthy renewal never trips the expiry alerts; a failed one trips them with time
-    /// left to fix it.
-    #[test]
-    fn renewal_comes_before_the_expiry_alerts() {
-        let alert_hours = CERT_WARNING_SECONDS / 3_600;
-        assert!(LEAF_RENEW_BEFORE_HOURS > alert_hours);
-        assert!(LEAF_RENEW_BEFORE_HOURS < LEAF_DURATION_HOURS);
-        assert!(CA_RENEW_BEFORE_HOURS > alert_hours);
-        assert!(CA_RENEW_BEFORE_HOURS < CA_DURATION_HOURS);
-        // Renewal leaves at least two weeks before the alert.
-        assert!(LEAF_RENEW_BEFORE_HOURS - alert_hours >= 14 * 24);
-    }
-
-    #[test]
-    fn secrets_are_the_ones_the_pods_mount() {
-        assert_eq!(CRDB_NODE_SECRET, "cockroachdb-node");
-        assert_eq!(ROOT_CERTIFICATE, crate::render::common::CRDB_ROOT_SECRET);
-        assert_eq!(RP_TLS_SECRET, "redpanda-tls");
-    }
 }
