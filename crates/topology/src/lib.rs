@@ -30,6 +30,9 @@
 //! - Redpanda rack awareness (namespace [`rack`]): [`rack::rack_of`] (the failure domain a
 //!   broker's rack names, a [`rack::RackKey`]), [`rack::racks`] and the replica model
 //!   [`rack::check_rack_loss`].
+//!   [`ImagesSpec`], [`Ring`]); who issues the certificates: [`CertificatesSpec`]
+//!   ([`IssuerRefSpec`]).
+//! - Upgrades: [`CockroachVersion`] and the [`UpgradeStep`] between two of them.
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
 //!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
 //!   [`quorum`] holds the quorum rule ([`quorum::check_count`], [`quorum::spread`],
@@ -89,6 +92,7 @@ mod spread;
 mod storage;
 mod tenant;
 mod tier;
+mod version;
 mod zones;
 
 pub use chain::{error_causes, error_chain};
@@ -116,4 +120,6 @@ pub use tenant::{
     Ring, Site, SiteSpec, StorageSpec, Tenant, TenantError, TenantRegion, TenantSpec,
     TieredStorage, TieredStorageSpec, TopicSpec, WorkloadSpec,
 };
+pub use tenant::{CertificatesSpec, IssuerRefSpec};
 pub use tier::Tier;
+pub use version::{CockroachVersion, UpgradeStep};

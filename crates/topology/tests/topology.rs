@@ -17,6 +17,8 @@ use thinledger_topology::render::{
 };
 use thinledger_topology::{Provider, Tenant, TenantError};
 
+#[path = "topology/certs.rs"]
+mod certs;
 #[path = "topology/iam.rs"]
 mod iam;
 #[path = "topology/monitoring.rs"]
@@ -599,8 +601,9 @@ fn plan_inconsistent_with_the_manifests_is_refused(
     assert!(says.iter().all(|s| err.contains(s)), "{err}");
 }
 
-/// Writes every rendering's documents (custom resources excepted: CrdbCluster, PodMonitor and
-/// PrometheusRule, which the Kubernetes schemas do not describe; `monitoring` checks those)
+/// Writes every rendering's documents (custom resources excepted: CrdbCluster, PodMonitor,
+/// PrometheusRule, Issuer and Certificate, which the Kubernetes schemas do not describe;
+/// `monitoring` and `certs` check those against their CRDs)
 /// into `dir`, one file per object.
 fn write_documents(dir: &Path, modes: &[CockroachMode]) -> Vec<PathBuf> {
     let mut paths = Vec::new();

@@ -4,6 +4,7 @@
 // Run from the npm prefix holding node_modules (scripts/services/kubernetes-models.sh does),
 // so the bare imports below resolve.
 import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
@@ -11,6 +12,17 @@ import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitorin
 const models = {
   "monitoring.coreos.com/v1": { PodMonitor, PrometheusRule, ServiceMonitor },
 };
+
+// cert-manager's models, from their own npm prefix (CERT_MANAGER_MODELS: the package folder).
+if (process.env.CERT_MANAGER_MODELS) {
+  const load = async (kind) =>
+    (await import(pathToFileURL(`${process.env.CERT_MANAGER_MODELS}/cert-manager.io/v1/${kind}.js`).href))[kind];
+  models["cert-manager.io/v1"] = {
+    Certificate: await load("Certificate"),
+    Issuer: await load("Issuer"),
+    ClusterIssuer: await load("ClusterIssuer"),
+  };
+}
 
 let failed = 0;
 for (const file of process.argv.slice(2)) {

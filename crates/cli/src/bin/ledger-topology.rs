@@ -43,10 +43,11 @@ Examples:
   ledger-topology iam examples/tenants/aws.yaml --output terraform > backup-iam.tf
   ledger-topology completion bash > ~/.local/share/bash-completion/completions/ledger-topology
 
-Manifests reference Secrets the platform creates: cockroachdb-node and cockroachdb-root
-(kubernetes.io/tls with ca.crt) for CockroachDB, redpanda-tls for Redpanda. The monitoring
-objects (PodMonitor, PrometheusRule) need the Prometheus Operator's CRDs; alert runbooks are in
-docs/runbooks/alerts.md.";
+The TLS Secrets cockroachdb-node, cockroachdb-root and redpanda-tls are cert-manager
+Certificates (a CA of the tenant's own, or certificates.issuer_ref; certificates.provided: true
+renders none and the platform creates them): docs/certificates.md. The monitoring objects
+(PodMonitor, PrometheusRule) need the Prometheus Operator's CRDs; alert runbooks are in
+docs/runbooks/alerts.md. Major CockroachDB upgrades: docs/runbooks/upgrade.md.";
 
 const RENDER_EXAMPLES: &str = "\
 Examples:

@@ -1,5 +1,18 @@
 //! CockroachDB as a StatefulSet: headless and public Services, the StatefulSet, its
-//! PodDisruptionBudget and the cluster-init Job. Scheduling rules are shared with operator mode.
+//! PodDisruptionBudget and the cluster-init Job; the upgrade Job of a major upgrade (both
+//! modes). Scheduling rules are shared with operator mode.
+//!
+//! # Stopping a node
+//! A pod that stops (rolling update, eviction, node drain) first runs a preStop hook, `cockroach
+//! node drain --self`, then gets SIGTERM. The drain has [`DRAIN_WAIT_SECONDS`] (270 s) and the
+//! pod [`TERMINATION_GRACE_SECONDS`] (300 s, CockroachDB's recommendation): the hook's time
+//! counts against the grace period, which leaves 30 s for the drained process to exit after
+//! SIGTERM (CockroachDB asks for at least 5 s more than the drain timeout). The drain's own
+//! phases are bounded by the cluster settings: `server.shutdown.initial_wait` (0 s by default) +
+//! `server.shutdown.connections.timeout` (0 s) + 2 x `server.shutdown.transactions.timeout`
+//! (2 x 10 s) + `server.shutdown.lease_transfer_iteration.timeout` (5 s) = 25 s by default, well
+//! inside 270 s; CockroachDB raises `--drain-wait` to that sum if it is larger, so raising those
+//! settings past 270 s means raising both numbers here (docs/runbooks/upgrade.md).
 
 use std::collections::BTreeMap;
 
@@ -8,11 +21,12 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMapProjection, Container, ContainerPort, KeyToPath, NodeAffinity, NodeSelector,
-    NodeSelectorRequirement, NodeSelectorTerm, PersistentVolumeClaim, PersistentVolumeClaimSpec,
-    PodAffinityTerm, PodAntiAffinity, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
-    SecretProjection, Service, ServiceAccountTokenProjection, ServicePort, ServiceSpec,
-    TopologySpreadConstraint, Volume, VolumeProjection,
+    Affinity, ConfigMapProjection, Container, ContainerPort, ExecAction, KeyToPath, Lifecycle,
+    LifecycleHandler, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec,
+    PodTemplateSpec, Probe, ProjectedVolumeSource, SecretProjection, Service,
+    ServiceAccountTokenProjection, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
+    VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -29,7 +43,9 @@ use super::kit::{
 };
 use super::manifest::Manifest;
 use super::platform::cockroach_service_account;
-use super::scripts::{KUBE_API_DIR, checked_zone};
+use super::scripts::{
+    KUBE_API_DIR, cert_refresh_loop, checked_zone, drain_command, upgrade_script,
+};
 use crate::provider::HOSTNAME_LABEL;
 use crate::provider::ZONE_LABEL;
 
@@ -37,7 +53,21 @@ const DATA_DIR: &str = "/cockroach/cockroach-data";
 const CERTS_DIR: &str = "/cockroach/cockroach-certs";
 const CERTS_SECRET_DIR: &str = "/cockroach/certs-secret";
 const LOCALITY_DIR: &str = "/cockroach/locality";
-const TERMINATION_GRACE_SECONDS: i64 = 300;
+/// How long Kubernetes waits for a stopping CockroachDB pod (preStop drain included) before
+/// killing it: CockroachDB's recommended 300 s. The operator's pods get the same.
+pub const TERMINATION_GRACE_SECONDS: i64 = 300;
+/// `--drain-wait` of the preStop drain: the grace period less 30 s for the process to exit.
+pub const DRAIN_WAIT_SECONDS: i64 = TERMINATION_GRACE_SECONDS - 30;
+// CockroachDB asks for a grace period at least 5 s longer than the drain timeout.
+const _: () = assert!(TERMINATION_GRACE_SECONDS - DRAIN_WAIT_SECONDS >= 5);
+/// How often the database container checks the Secret for renewed certificates.
+const CERT_REFRESH_SECONDS: u32 = 300;
+/// The node certificate's files: Secret key (as projected) → CockroachDB's name.
+const NODE_CERT_FILES: [(&str, &str); 3] = [
+    ("ca.crt", "ca.crt"),
+    ("node.crt", "node.crt"),
+    ("node.key", "node.key"),
+];
 
 pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
     let mut out = vec![crdb_headless_service(ctx), public_service(ctx)];
@@ -189,6 +219,12 @@ pub fn locality_prefix(ctx: &Context<'_>) -> String {
 fn pod_annotations(ctx: &Context<'_>) -> BTreeMap<String, String> {
     let mut a: BTreeMap<String, String> = [cpu_manager_note()].into_iter().collect();
     a.insert(
+        format!("{DOC_PREFIX}drain"),
+        format!(
+            "preStop runs cockroach node drain --self (--drain-wait={DRAIN_WAIT_SECONDS}s) before SIGTERM, within terminationGracePeriodSeconds {TERMINATION_GRACE_SECONDS}; renewed certificates are copied in and reloaded (SIGHUP) without a restart"
+        ),
+    );
+    a.insert(
         format!("{DOC_PREFIX}locality"),
         if ctx.reads_node_zone() {
             "the init container reads this pod's Node label topology.kubernetes.io/zone via the Kubernetes API and writes cloud,region,zone for --locality; it fails if the zone is not one of the tenant's".to_owned()
@@ -216,8 +252,14 @@ fn start_script(ctx: &Context<'_>) -> String {
             ),
         )
     });
+    let refresh = cert_refresh_loop(
+        CERTS_SECRET_DIR,
+        CERTS_DIR,
+        &NODE_CERT_FILES,
+        CERT_REFRESH_SECONDS,
+    );
     format!(
-        "{prelude}exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr={advertise} \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
+        "{prelude}{refresh}exec /cockroach/cockroach start \\\n  --certs-dir={CERTS_DIR} \\\n  --store=path={DATA_DIR} \\\n  --listen-addr=:{CRDB_GRPC_PORT} \\\n  --sql-addr=:{CRDB_SQL_PORT} \\\n  --http-addr=:{CRDB_HTTP_PORT} \\\n  --advertise-addr={advertise} \\\n  --join={join} \\\n  {locality} \\\n  --cache={cache} \\\n  --max-sql-memory={sql} \\\n  --logtostderr=INFO\n",
         join = join_list(ctx),
         cache = c.cache.to_iec(),
         sql = c.max_sql_memory.to_iec(),
@@ -376,13 +418,28 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             container_port("http", CRDB_HTTP_PORT),
         ]),
         resources: Some(guaranteed(c.cpu, c.memory)),
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction {
+                    command: Some(vec![
+                        "/bin/bash".to_owned(),
+                        "-c".to_owned(),
+                        drain_command(CERTS_DIR, CRDB_GRPC_PORT, DRAIN_WAIT_SECONDS),
+                    ]),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         startup_probe: Some(https_probe("/health", 10, 60)),
         liveness_probe: Some(https_probe("/health", 10, 3)),
         readiness_probe: Some(https_probe("/health?ready=1", 5, 2)),
         security_context: Some(container_security(COCKROACH_UID)),
         volume_mounts: Some(vec![
             mount("datadir", DATA_DIR, false),
-            mount("certs", CERTS_DIR, true),
+            // Writable: renewed certificates are copied in (see the start script).
+            mount("certs", CERTS_DIR, false),
+            mount("certs-secret", CERTS_SECRET_DIR, true),
             mount("locality", LOCALITY_DIR, true),
             mount("tmp", "/tmp", false),
         ]),
@@ -580,21 +637,85 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
             mount("tmp", "/tmp", false),
         ],
         volumes: vec![
-            projected(
-                "certs-secret",
-                vec![secret_items(
-                    CRDB_ROOT_SECRET,
-                    &[
-                        ("ca.crt", "ca.crt"),
-                        ("tls.crt", "client.root.crt"),
-                        ("tls.key", "client.root.key"),
-                    ],
-                )],
-            ),
+            root_client_certs(),
             empty_dir("certs", true, "1Mi"),
             empty_dir("tmp", false, "64Mi"),
         ],
         purpose: "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)",
     }
     .manifest(ctx)
+}
+
+/// The upgrade Job of a major upgrade (`cockroachdb.upgrade_from` in another major than
+/// `cockroachdb.version`), rendered in the first region: it sets
+/// `cluster.preserve_downgrade_option` to the running major through the public Service. It
+/// must complete before the pods roll to the new version (docs/runbooks/upgrade.md: apply it
+/// first with `-l app.kubernetes.io/name=cockroachdb-upgrade`). A patch upgrade renders none.
+pub fn upgrade_job(ctx: &Context<'_>) -> Option<Manifest> {
+    let spec = &ctx.tenant.spec().cockroachdb;
+    let from_tag = spec.upgrade_from.as_deref()?.trim();
+    let from = from_tag.parse().ok();
+    let to = spec.version.parse().ok()?;
+    let step = crate::UpgradeStep::between(from, to).ok()?;
+    let crate::UpgradeStep::Major { from, to } = step else {
+        return None;
+    };
+    if !ctx.first_region {
+        return None;
+    }
+    let name = format!("{CRDB_NAME}-upgrade");
+    let host = format!(
+        "{}:{CRDB_SQL_PORT}",
+        ctx.service_domain(CRDB_PUBLIC, &ctx.region)
+    );
+    let script = format!(
+        "rm -f {CERTS_DIR}/*\ncp -L {CERTS_SECRET_DIR}/* {CERTS_DIR}/\nchmod 0400 {CERTS_DIR}/*\n{}",
+        upgrade_script(CERTS_DIR, &host, &from.major(), &to.major())
+    );
+    Some(
+        ScriptJob {
+            name: &name,
+            container: "upgrade",
+            // The running version's CLI: the new binary is not running anywhere yet.
+            image: ctx.image("cockroachdb/cockroach", from_tag),
+            script,
+            mounts: vec![
+                mount("certs-secret", CERTS_SECRET_DIR, true),
+                mount("certs", CERTS_DIR, false),
+                mount("tmp", "/tmp", false),
+            ],
+            volumes: vec![
+                root_client_certs(),
+                empty_dir("certs", true, "1Mi"),
+                empty_dir("tmp", false, "64Mi"),
+            ],
+            purpose: "before a major upgrade: sets cluster.preserve_downgrade_option to the running major so the upgrade stays reversible until finalized (RESET CLUSTER SETTING cluster.preserve_downgrade_option after the rollout is healthy); safe to re-run",
+        }
+        .manifest(ctx),
+    )
+    .map(|mut job| {
+        // Argo CD applies an earlier wave first and waits for the Job to complete.
+        if let Manifest::Job(j) = &mut job {
+            j.metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert("argocd.argoproj.io/sync-wave".to_owned(), "-1".to_owned());
+        }
+        job
+    })
+}
+
+/// The root client certificate under CockroachDB's file names.
+fn root_client_certs() -> Volume {
+    projected(
+        "certs-secret",
+        vec![secret_items(
+            CRDB_ROOT_SECRET,
+            &[
+                ("ca.crt", "ca.crt"),
+                ("tls.crt", "client.root.crt"),
+                ("tls.key", "client.root.key"),
+            ],
+        )],
+    )
 }

@@ -11,6 +11,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
 use super::RenderError;
+use super::certs::{Certificate, Issuer};
 use super::job::JOB_PURPOSE_LABEL;
 use super::monitoring::{PodMonitor, PrometheusRule};
 use super::operator::CrdbCluster;
@@ -48,6 +49,10 @@ pub enum Manifest {
     PodMonitor(Box<PodMonitor>),
     /// A Prometheus Operator PrometheusRule (custom resource).
     PrometheusRule(Box<PrometheusRule>),
+    /// A cert-manager Issuer (custom resource).
+    Issuer(Box<Issuer>),
+    /// A cert-manager Certificate (custom resource).
+    Certificate(Box<Certificate>),
 }
 
 impl Manifest {
@@ -68,6 +73,8 @@ impl Manifest {
             Manifest::CrdbCluster(_) => "CrdbCluster",
             Manifest::PodMonitor(_) => "PodMonitor",
             Manifest::PrometheusRule(_) => "PrometheusRule",
+            Manifest::Issuer(_) => "Issuer",
+            Manifest::Certificate(_) => "Certificate",
         }
     }
 
@@ -88,6 +95,8 @@ impl Manifest {
             Manifest::CrdbCluster(o) => &o.metadata,
             Manifest::PodMonitor(o) => &o.metadata,
             Manifest::PrometheusRule(o) => &o.metadata,
+            Manifest::Issuer(o) => &o.metadata,
+            Manifest::Certificate(o) => &o.metadata,
         }
     }
 
@@ -96,7 +105,11 @@ impl Manifest {
     pub fn is_custom_resource(&self) -> bool {
         matches!(
             self,
-            Manifest::CrdbCluster(_) | Manifest::PodMonitor(_) | Manifest::PrometheusRule(_)
+            Manifest::CrdbCluster(_)
+                | Manifest::PodMonitor(_)
+                | Manifest::PrometheusRule(_)
+                | Manifest::Issuer(_)
+                | Manifest::Certificate(_)
         )
     }
 

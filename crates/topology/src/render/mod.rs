@@ -14,7 +14,8 @@
 //! read from nodes, the StorageClass where the platform owns it, CockroachDB (a StatefulSet with
 //! headless and public Services, a PodDisruptionBudget and the cluster-init Job — or, in
 //! [`CockroachMode::Operator`], a `CrdbCluster`), Redpanda (ConfigMap, Services,
-//! StatefulSet, PodDisruptionBudget, topic Job) in its region, NetworkPolicies that deny
+//! StatefulSet, PodDisruptionBudget, topic Job) in its region, the TLS [`certs`] (cert-manager
+//! Issuers and Certificates for the Secrets the pods mount), NetworkPolicies that deny
 //! everything except the ports each component needs, and [`monitoring`]: PodMonitors,
 //! PrometheusRule alerts with the tenant's thresholds and Grafana dashboard ConfigMaps.
 //!
@@ -66,6 +67,12 @@
 //! - The operator's `CrdbCluster`: [`CrdbCluster`], [`CrdbClusterSpec`] and its parts,
 //!   [`CrdbClusterFragment`] (the keys sizing decides), [`check_crdb_cluster`],
 //!   [`CRDB_API_VERSION`], [`REQUIRED_FEATURE_GATES`].
+//! - [`certs`]: cert-manager's kinds ([`certs::Issuer`], [`certs::Certificate`]), the
+//!   certificates' names, DNS names and renewal windows.
+//! - Upgrades: a major CockroachDB upgrade (`cockroachdb.upgrade_from`) renders the
+//!   `cockroachdb-upgrade-<hash>` Job ([`Rendering::job`]) that preserves the downgrade option;
+//!   CockroachDB pods drain in a preStop hook ([`DRAIN_WAIT_SECONDS`] within
+//!   [`TERMINATION_GRACE_SECONDS`]). docs/runbooks/upgrade.md has the order.
 //! - [`monitoring`]: the Prometheus Operator kinds ([`monitoring::PodMonitor`],
 //!   [`monitoring::PrometheusRule`]), the metric catalog and alert severities.
 //! - A tenant with sites: [`render_sites`] (one [`SiteRendering`] per site, each for its own
@@ -89,6 +96,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod certs;
 mod cockroach;
 mod common;
 mod job;
@@ -113,6 +121,7 @@ use crate::error::ParseError;
 use crate::quantity::{ByteSize, Cpu};
 use crate::tenant::Tenant;
 
+pub use cockroach::{DRAIN_WAIT_SECONDS, TERMINATION_GRACE_SECONDS};
 pub use manifest::{Manifest, Rendering};
 pub use operator::{
     CRDB_API_VERSION, CrdbCluster, CrdbClusterFragment, CrdbClusterSpec, CrdbDataStore, CrdbImage,
@@ -441,10 +450,13 @@ pub fn render(
     if let Some(sc) = platform::storage_class(&ctx) {
         out.push(sc);
     }
+    // Before the pods that mount the Secrets cert-manager writes.
+    out.extend(certs::objects(&ctx));
     match options.cockroach_mode {
         CockroachMode::StatefulSet => out.extend(cockroach::objects(&ctx)),
         CockroachMode::Operator => out.push(operator::crdb_cluster(&ctx)),
     }
+    out.extend(cockroach::upgrade_job(&ctx));
     if ctx.renders_redpanda() {
         out.extend(redpanda::objects(&ctx));
     }

@@ -9,6 +9,11 @@
 //! `--feature-gates=AffinityRules=true,TopologySpreadRules=true`. `--cache` and
 //! `--max-sql-memory` are set explicitly (the operator would otherwise derive 25% of
 //! `limits.memory`), and its PodDisruptionBudget comes from `maxUnavailable`.
+//!
+//! Stopping a node: the operator offers no preStop hook, so CockroachDB drains on SIGTERM
+//! (the same phases as `cockroach node drain`) within `terminationGracePeriodSecs`
+//! ([`TERMINATION_GRACE_SECONDS`]); the operator rolls one pod at a time. A major upgrade's
+//! downgrade option is set by the same upgrade Job as in StatefulSet mode.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +24,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 
-use super::cockroach::{affinity, join_list, locality_prefix, spread};
+use super::cockroach::{TERMINATION_GRACE_SECONDS, affinity, join_list, locality_prefix, spread};
 use super::common::{
     CRDB_GRPC_PORT, CRDB_HTTP_PORT, CRDB_NAME, CRDB_NODE_SECRET, CRDB_ROOT_SECRET, CRDB_SQL_PORT,
     Context, DOC_PREFIX, cpu_manager_note, crdb_selector,
@@ -249,6 +254,12 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
                 "the start command reads this pod's Node label topology.kubernetes.io/zone through the Kubernetes API (token automounted, ClusterRole get nodes); an unknown zone leaves --locality empty and CockroachDB refuses to start".to_owned(),
             ),
             (
+                format!("{DOC_PREFIX}drain"),
+                format!(
+                    "the operator's pods take no preStop hook: on SIGTERM CockroachDB drains itself (unready, SQL, DistSQL and lease-transfer phases) within terminationGracePeriodSecs {TERMINATION_GRACE_SECONDS}, and the operator restarts one pod at a time; a renewed node certificate is read when each pod restarts (docs/certificates.md)"
+                ),
+            ),
+            (
                 format!("{DOC_PREFIX}service-account"),
                 format!(
                     "the operator runs pods as ServiceAccount {CRDB_NAME}-sa, rendered here with the backup identity"
@@ -287,7 +298,7 @@ pub fn crdb_cluster(ctx: &Context<'_>) -> Manifest {
             additional_labels,
             additional_annotations,
             automount_service_account_token: ctx.reads_node_zone(),
-            termination_grace_period_secs: 300,
+            termination_grace_period_secs: TERMINATION_GRACE_SECONDS,
             ..CrdbClusterSpec::sized(
                 ctx.crdb_replicas,
                 c.cpu,

@@ -24,6 +24,8 @@
 //!   topics:
 //!     - {name: ledger.entries, partitions: 12}
 //!   tiered_storage: {enabled: true}   # optional: on by default in prod (see TieredStorageSpec)
+//! certificates:                # optional: default is a CA of the tenant's own (cert-manager)
+//!   issuer_ref: {name: bank-ca, kind: ClusterIssuer}   # or `provided: true` (own PKI)
 //! backup:
 //!   bucket: acme-ledger-backups
 //!   identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger-backup"}
@@ -43,6 +45,7 @@ mod error;
 mod locate;
 mod site;
 mod stream;
+mod pki;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -65,6 +68,9 @@ pub use site::{Advertise, AdvertiseSpec, Site, SiteSpec};
 pub use stream::{
     ChangefeedAuth, ChangefeedFeed, ChangefeedsSpec, TieredStorage, TieredStorageSpec,
 };
+#[cfg(feature = "render")]
+pub(crate) use pki::CERT_MANAGER_GROUP;
+pub use pki::{CertificatesSpec, IssuerRefSpec};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
@@ -158,6 +164,10 @@ pub struct TenantSpec {
     /// CockroachDB changefeeds into Redpanda (see [`ChangefeedsSpec`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub changefeeds: Option<ChangefeedsSpec>,
+    /// Who issues the TLS certificates (default: a CA of the tenant's own, through
+    /// cert-manager).
+    #[serde(default, skip_serializing_if = "CertificatesSpec::is_default")]
+    pub certificates: CertificatesSpec,
 }
 
 /// One region of a tenant.
@@ -239,6 +249,11 @@ pub struct CockroachSpec {
     /// them: the init Job makes each multi-region and sets `SURVIVE REGION FAILURE`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<String>,
+    /// The version the cluster runs now, while `version` is the one it is upgraded to
+    /// (e.g. `v25.1.6` → `v25.2.4`). A major upgrade renders the upgrade Job that preserves the
+    /// downgrade option; a patch upgrade needs nothing else (docs/runbooks/upgrade.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_from: Option<String>,
 }
 
 /// One Redpanda topic the ledger needs.

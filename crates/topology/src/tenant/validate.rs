@@ -127,6 +127,11 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
         },
     };
     check(cluster_domains(&spec));
+    check(super::pki::validate(&spec.certificates));
+    check(crate::version::check_upgrade(
+        &spec.cockroachdb.version,
+        spec.cockroachdb.upgrade_from.as_deref(),
+    ));
     check(backup(&spec));
     check(super::stream::tiered_storage(&spec));
     check(super::stream::changefeeds(&spec));

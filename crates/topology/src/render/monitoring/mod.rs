@@ -33,6 +33,7 @@ mod types;
 pub use dashboards::DASHBOARD_LABEL;
 pub use metrics::{METRICS, Metric, MetricSource};
 pub(crate) use monitors::backup_selector;
+pub(crate) use rules::CERT_WARNING_SECONDS;
 pub use types::{
     MONITORING_API_VERSION, PodMetricsEndpoint, PodMonitor, PodMonitorSpec, PrometheusRule,
     PrometheusRuleSpec, Rule, RuleGroup, SafeTlsConfig, SecretKeyRef, SecretOrConfigMap,

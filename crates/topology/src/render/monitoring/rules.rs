@@ -19,8 +19,9 @@ pub const RULE_NAME: &str = "ledger-alerts";
 /// CockroachDB stops a node whose clock is more than 80% of `--max-offset` (500ms by default)
 /// away from the others; warn at half the maximum.
 const CLOCK_OFFSET_NANOS: u64 = 250_000_000;
-/// Warn this long before a certificate expires.
-const CERT_WARNING_SECONDS: u64 = 30 * 86_400;
+/// Warn this long before a certificate expires (the certificates renew earlier:
+/// `render::certs`).
+pub(crate) const CERT_WARNING_SECONDS: u64 = 30 * 86_400;
 /// Free-space fraction of a CockroachDB store below which to alert (CockroachDB rejects
 /// writes near 5%; rebalancing needs headroom).
 const DISK_FREE_FRACTION: &str = "0.15";
