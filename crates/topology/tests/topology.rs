@@ -21,6 +21,8 @@ use thinledger_topology::{Provider, Tenant, TenantError};
 mod iam;
 #[path = "topology/monitoring.rs"]
 mod monitoring;
+#[path = "topology/rollout.rs"]
+mod rollout;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];
