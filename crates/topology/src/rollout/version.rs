@@ -277,12 +277,12 @@ pub fn classify(
             ),
         ));
     };
-    let allowed = |s: &(u32, u32)| {
-        component == Component::Cockroachdb && COCKROACH_INNOVATION_RELEASES.contains(s)
+    let allowed = |s: (u32, u32)| {
+        component == Component::Cockroachdb && COCKROACH_INNOVATION_RELEASES.contains(&s)
     };
     let must: Vec<String> = skipped
         .iter()
-        .filter(|s| !allowed(s))
+        .filter(|s| !allowed(**s))
         .map(|(a, b)| format!("v{a}.{b}"))
         .collect();
     if let Some(first) = must.first() {
