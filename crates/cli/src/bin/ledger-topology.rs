@@ -13,6 +13,8 @@
 //! (unreadable or malformed file, a quantity above its bound, a rule broken while rendering,
 //! bad flags).
 
+// `rollout plan|check`, in a file of its own.
+#[path = "ledger-topology/rollout.rs"]
 mod rollout;
 
 use std::fs;
