@@ -135,7 +135,10 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf
     let mut out = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
-        out.push((entry.file_name().to_string_lossy().into_owned(), entry.path()));
+        out.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            entry.path(),
+        ));
     }
     out.sort();
     Ok(out)

@@ -100,6 +100,6 @@ pub use status::{
     BakeTimes, RolloutStatus, RunningVersion, TenantStatus, format_duration, parse_duration,
 };
 pub use version::{
-    COCKROACH_INNOVATION_RELEASES, ChangeClass, Component, Version, VersionChange,
-    VersionRefusal, classify,
+    COCKROACH_INNOVATION_RELEASES, ChangeClass, Component, Version, VersionChange, VersionRefusal,
+    classify,
 };

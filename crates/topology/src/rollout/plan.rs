@@ -339,21 +339,24 @@ fn step(
     {
         Some((status, r)) => {
             let on = r.version.parse::<Version>().is_ok_and(|v| &v == to);
-            let running = if on { to.to_string() } else { r.version.clone() };
+            let running = if on {
+                to.to_string()
+            } else {
+                r.version.clone()
+            };
             (running, on.then(|| status.baked(r)))
         }
         None => (change.from.clone(), None),
     };
-    let target_yaml = with_version(&t.yaml, component, &change.to).map_err(|message| {
-        RolloutError::Tenant {
+    let target_yaml =
+        with_version(&t.yaml, component, &change.to).map_err(|message| RolloutError::Tenant {
             file: t.file.clone(),
             source: crate::TenantError::Syntax {
                 message,
                 line: None,
                 column: None,
             },
-        }
-    })?;
+        })?;
     let after = render_regions(t, &target_yaml, options, inspector);
     let (diff, guardrails) = match after {
         Err(e) => (
@@ -424,7 +427,11 @@ fn render_regions(
 
 /// The tenant file with `component`'s version set to `version` (comments are dropped: the
 /// text is only rendered and judged).
-pub(crate) fn with_version(yaml: &str, component: Component, version: &str) -> Result<String, String> {
+pub(crate) fn with_version(
+    yaml: &str,
+    component: Component,
+    version: &str,
+) -> Result<String, String> {
     let mut doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).map_err(|e| e.to_string())?;
     let section = doc
         .get_mut(component.as_str())
@@ -466,12 +473,22 @@ impl RolloutPlan {
         if let Some(at) = &self.status_updated_at {
             let _ = writeln!(out, "Status observed at {at}");
         }
-        let mut rows = vec![[
-            "WAVE", "RING", "STATE", "TENANT", "FROM", "TO", "CHANGE", "RUNS", "OBJECTS",
-            "GUARDRAILS",
-        ]
-        .map(str::to_owned)
-        .to_vec()];
+        let mut rows = vec![
+            [
+                "WAVE",
+                "RING",
+                "STATE",
+                "TENANT",
+                "FROM",
+                "TO",
+                "CHANGE",
+                "RUNS",
+                "OBJECTS",
+                "GUARDRAILS",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
         let mut notes: Vec<(usize, Vec<String>)> = Vec::new();
         for w in &self.waves {
             for s in &w.tenants {

@@ -10,7 +10,9 @@ use super::RolloutError;
 use crate::tenant::TenantSpec;
 
 /// The component a rollout moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum Component {
@@ -218,7 +220,11 @@ pub struct VersionRefusal {
 
 impl fmt::Display for VersionRefusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} -> {}: {}. Fix: {}", self.from, self.to, self.rule, self.fix)
+        write!(
+            f,
+            "{} -> {}: {}. Fix: {}",
+            self.from, self.to, self.rule, self.fix
+        )
     }
 }
 

@@ -9,9 +9,9 @@ use thinledger_policy::{InputSet, PolicySet, Severity};
 use thinledger_tests::examples::workspace_root;
 use thinledger_topology::render::{RenderOptions, Rendering};
 use thinledger_topology::rollout::{
-    self, BakeTimes, ChangeClass, CheckOptions, Component, FileResources, Fleet,
-    GuardrailFinding, GuardrailSeverity, Inspect, InspectError, RolloutError, RolloutOptions,
-    RolloutPlan, RolloutStatus, RunningVersion, Version, WaveState,
+    self, BakeTimes, ChangeClass, CheckOptions, Component, FileResources, Fleet, GuardrailFinding,
+    GuardrailSeverity, Inspect, InspectError, RolloutError, RolloutOptions, RolloutPlan,
+    RolloutStatus, RunningVersion, Version, WaveState,
 };
 use thinledger_topology::{Ring, error_chain};
 
@@ -95,10 +95,16 @@ fn at(text: &str) -> DateTime<Utc> {
 /// before.
 fn status(tenants: &[(&str, u64)]) -> RolloutStatus {
     let now = at("2026-12-10T00:00:00Z");
-    tenants.iter().fold(RolloutStatus::new(now), |s, (id, hours)| {
-        let since = now - chrono::Duration::hours(*hours as i64);
-        s.with_running(*id, Component::Cockroachdb, RunningVersion::new(TARGET, since))
-    })
+    tenants
+        .iter()
+        .fold(RolloutStatus::new(now), |s, (id, hours)| {
+            let since = now - chrono::Duration::hours(*hours as i64);
+            s.with_running(
+                *id,
+                Component::Cockroachdb,
+                RunningVersion::new(TARGET, since),
+            )
+        })
 }
 
 fn plan_with(fleet: &Fleet, options: &RolloutOptions) -> RolloutPlan {
@@ -215,7 +221,10 @@ fn a_bake_in_progress_says_how_long_of_how_long() {
         plan.waves[1].blocked_by,
         ["fabrikam-prod (ring-0-canary) has run v25.3.1 for 5h of its 1d bake time"]
     );
-    assert_eq!(plan.waves[0].tenants[0].baked, Some(Duration::from_secs(5 * 3600)));
+    assert_eq!(
+        plan.waves[0].tenants[0].baked,
+        Some(Duration::from_secs(5 * 3600))
+    );
 }
 
 #[rstest]
@@ -286,7 +295,9 @@ fn a_failing_guardrail_blocks_its_wave(
     let step = w.tenants.iter().find(|s| s.tenant == tenant).unwrap();
     assert!(!step.guardrails.passed);
     assert!(
-        step.guardrails.denials().any(|d| d.rule == "sizing.min_vcpu"),
+        step.guardrails
+            .denials()
+            .any(|d| d.rule == "sizing.min_vcpu"),
         "{:?}",
         step.guardrails
     );
@@ -320,7 +331,11 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
         assert_eq!(step.change.from, "v25.2.4");
         assert_eq!(step.change.to, TARGET);
         assert_eq!(step.change.class, ChangeClass::Minor);
-        assert!(step.guardrails.passed, "{}: {:?}", step.tenant, step.guardrails);
+        assert!(
+            step.guardrails.passed,
+            "{}: {:?}",
+            step.tenant, step.guardrails
+        );
         let diff = step.diff.as_ref().unwrap();
         // The image changes in the StatefulSet; the init Job is named by its inputs' hash.
         assert!(
@@ -328,8 +343,18 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
             "{}: {diff:?}",
             step.tenant
         );
-        assert!(diff.added.iter().any(|a| a.starts_with("Job/cockroachdb-init-")), "{diff:?}");
-        assert!(diff.removed.iter().any(|a| a.starts_with("Job/cockroachdb-init-")), "{diff:?}");
+        assert!(
+            diff.added
+                .iter()
+                .any(|a| a.starts_with("Job/cockroachdb-init-")),
+            "{diff:?}"
+        );
+        assert!(
+            diff.removed
+                .iter()
+                .any(|a| a.starts_with("Job/cockroachdb-init-")),
+            "{diff:?}"
+        );
         assert!(diff.unchanged > 0);
     }
 }
@@ -340,13 +365,28 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
 #[case::next_series(Component::Cockroachdb, "v25.2.4", "v25.3.1", Ok(ChangeClass::Minor))]
 #[case::next_year(Component::Cockroachdb, "v24.3.9", "v25.1.0", Ok(ChangeClass::Major))]
 #[case::skip_innovation(Component::Cockroachdb, "v25.2.4", "v25.4.0", Ok(ChangeClass::Minor))]
-#[case::skip_innovation_across_years(Component::Cockroachdb, "v24.3.9", "v25.2.0", Ok(ChangeClass::Major))]
+#[case::skip_innovation_across_years(
+    Component::Cockroachdb,
+    "v24.3.9",
+    "v25.2.0",
+    Ok(ChangeClass::Major)
+)]
 #[case::skip_regular(Component::Cockroachdb, "v25.1.4", "v25.3.0", Err("skips v25.2"))]
-#[case::skip_a_year(Component::Cockroachdb, "v23.2.4", "v25.1.0", Err("skips at least one year"))]
+#[case::skip_a_year(
+    Component::Cockroachdb,
+    "v23.2.4",
+    "v25.1.0",
+    Err("skips at least one year")
+)]
 #[case::downgrade(Component::Cockroachdb, "v25.2.4", "v25.2.3", Err("never downgrades"))]
 #[case::redpanda_next(Component::Redpanda, "v25.1.9", "v25.2.1", Ok(ChangeClass::Minor))]
 #[case::redpanda_no_innovation_skips(Component::Redpanda, "v24.1.9", "v24.3.1", Err("skips v24.2"))]
-#[case::release_after_its_candidate(Component::Redpanda, "v25.2.1-rc1", "v25.2.1", Ok(ChangeClass::Patch))]
+#[case::release_after_its_candidate(
+    Component::Redpanda,
+    "v25.2.1-rc1",
+    "v25.2.1",
+    Ok(ChangeClass::Patch)
+)]
 fn version_changes_are_classified_or_refused(
     #[case] component: Component,
     #[case] from: &str,
@@ -387,15 +427,23 @@ fn a_plan_refuses_every_tenant_the_upgrade_rules_refuse() {
     };
     let ids: Vec<&str> = list.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(ids, ["acme-bank-prod", "northwind-prod"]);
-    assert!(err.to_string().contains("v25.4.0 -> v25.3.1: a rollout never downgrades"));
+    assert!(
+        err.to_string()
+            .contains("v25.4.0 -> v25.3.1: a rollout never downgrades")
+    );
 }
 
 #[rstest]
 #[case::bad_version("v25.3", "vMAJOR.MINOR.PATCH")]
 #[case::latest("latest", "vMAJOR.MINOR.PATCH")]
 fn a_target_that_is_no_release_tag_is_refused(#[case] to: &str, #[case] part: &str) {
-    let err = rollout::plan(&example_fleet(), to, &RolloutOptions::default(), &FileResources)
-        .unwrap_err();
+    let err = rollout::plan(
+        &example_fleet(),
+        to,
+        &RolloutOptions::default(),
+        &FileResources,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains(part), "{err}");
 }
 
@@ -406,7 +454,11 @@ fn a_ring_folder_that_contradicts_the_tenant_names_both() {
         (path, text)
     });
     let err = Fleet::from_files(files).unwrap_err().to_string();
-    for part in ["ring-2-prod/contoso.yaml", "folder ring-2-prod", "ring: ring-1-early"] {
+    for part in [
+        "ring-2-prod/contoso.yaml",
+        "folder ring-2-prod",
+        "ring: ring-1-early",
+    ] {
         assert!(err.contains(part), "{err}");
     }
 }
@@ -417,7 +469,10 @@ fn a_tenant_described_twice_is_refused() {
     let copy = files[0].clone();
     files.push(("ring-0-canary/copy.yaml".to_owned(), copy.1));
     let err = Fleet::from_files(files).unwrap_err().to_string();
-    assert!(err.contains("fabrikam-prod is already described by ring-0-canary/fabrikam.yaml"), "{err}");
+    assert!(
+        err.contains("fabrikam-prod is already described by ring-0-canary/fabrikam.yaml"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -450,7 +505,9 @@ fn status_files_are_read_or_refused(#[case] text: &str, #[case] part: &str) {
     match RolloutStatus::from_yaml(&text) {
         Ok(status) => {
             assert!(part.starts_with("tenants"));
-            let r = status.running("fabrikam-prod", Component::Cockroachdb).unwrap();
+            let r = status
+                .running("fabrikam-prod", Component::Cockroachdb)
+                .unwrap();
             assert_eq!(r.version, TARGET);
             assert_eq!(status.baked(r), Duration::from_secs(48 * 3600));
         }
@@ -468,13 +525,13 @@ fn status_files_are_read_or_refused(#[case] text: &str, #[case] part: &str) {
 #[case("1w", None)]
 #[case("", None)]
 fn durations(#[case] text: &str, #[case] secs: Option<u64>) {
-    assert_eq!(
-        rollout::parse_duration(text),
-        secs.map(Duration::from_secs)
-    );
+    assert_eq!(rollout::parse_duration(text), secs.map(Duration::from_secs));
     if let Some(s) = secs {
         let d = Duration::from_secs(s);
-        assert_eq!(rollout::parse_duration(&rollout::format_duration(d)), Some(d));
+        assert_eq!(
+            rollout::parse_duration(&rollout::format_duration(d)),
+            Some(d)
+        );
     }
 }
 
@@ -517,18 +574,29 @@ fn the_gate_refuses_a_later_ring_ahead_of_an_earlier_one(
 
 #[test]
 fn the_gate_names_tenant_ring_versions_and_the_fix() {
-    let head = edited_fleet("ring-1-early/contoso.yaml", "version: v25.2.4", "version: v25.3.1");
+    let head = edited_fleet(
+        "ring-1-early/contoso.yaml",
+        "version: v25.2.4",
+        "version: v25.3.1",
+    );
     let result = rollout::check(&example_fleet(), &head, &CheckOptions::default());
     let f = &result.findings[0];
     assert_eq!(f.tenant, "contoso-prod");
     assert_eq!(f.ring, Ring::Early);
-    assert_eq!((f.from.as_deref(), f.to.as_str()), (Some("v25.2.4"), TARGET));
+    assert_eq!(
+        (f.from.as_deref(), f.to.as_str()),
+        (Some("v25.2.4"), TARGET)
+    );
     assert_eq!(
         f.message,
         "contoso-prod (ring-1-early) moves cockroachdb v25.2.4 -> v25.3.1, but ring-0-canary \
          does not run it yet: fabrikam-prod runs v25.2.4"
     );
-    assert!(f.fix.starts_with("roll v25.3.1 out to ring-0-canary first"), "{}", f.fix);
+    assert!(
+        f.fix.starts_with("roll v25.3.1 out to ring-0-canary first"),
+        "{}",
+        f.fix
+    );
 }
 
 #[rstest]
@@ -540,7 +608,11 @@ fn with_a_status_file_the_earlier_ring_must_also_have_baked(
     #[case] hours: u64,
     #[case] rules: &[&str],
 ) {
-    let base = edited_fleet("ring-0-canary/fabrikam.yaml", "version: v25.2.4", "version: v25.3.1");
+    let base = edited_fleet(
+        "ring-0-canary/fabrikam.yaml",
+        "version: v25.2.4",
+        "version: v25.3.1",
+    );
     let head = Fleet::from_files(fleet_files(|p, text| {
         if p == "ring-0-canary/fabrikam.yaml" || p == "ring-1-early/contoso.yaml" {
             text.replace("version: v25.2.4", "version: v25.3.1")
@@ -584,7 +656,9 @@ fn plan_snapshots() {
                 let n = step["diff"][list].as_array().map_or(0, Vec::len);
                 step["diff"][list] = Value::from(format!("[{n} objects]"));
             }
-            let n = step["guardrails"]["findings"].as_array().map_or(0, Vec::len);
+            let n = step["guardrails"]["findings"]
+                .as_array()
+                .map_or(0, Vec::len);
             step["guardrails"]["findings"] = Value::from(format!("[{n} findings]"));
         }
     }
@@ -593,7 +667,11 @@ fn plan_snapshots() {
 
 #[test]
 fn check_snapshot() {
-    let head = edited_fleet("ring-2-prod/acme-bank.yaml", "version: v25.2.4", "version: v25.3.1");
+    let head = edited_fleet(
+        "ring-2-prod/acme-bank.yaml",
+        "version: v25.2.4",
+        "version: v25.3.1",
+    );
     let result = rollout::check(&example_fleet(), &head, &CheckOptions::default());
     insta::assert_snapshot!("rollout-check-table", result.to_table());
 }

@@ -12,8 +12,8 @@ use thinledger_policy::{InputSet, PolicySet, Severity};
 use thinledger_sizing::{ResourceSource, render_tenant};
 use thinledger_topology::render::{RenderOptions, Rendering};
 use thinledger_topology::rollout::{
-    self, BakeTimes, CheckOptions, Component, Fleet, GuardrailFinding, GuardrailSeverity,
-    Inspect, InspectError, RolloutOptions, RolloutStatus,
+    self, BakeTimes, CheckOptions, Component, Fleet, GuardrailFinding, GuardrailSeverity, Inspect,
+    InspectError, RolloutOptions, RolloutStatus,
 };
 
 use super::{ModeArg, ResourcesArg};
@@ -213,7 +213,11 @@ impl std::fmt::Debug for Guardrails {
 }
 
 impl Inspect for Guardrails {
-    fn render(&self, tenant_yaml: &str, options: &RenderOptions) -> Result<Rendering, InspectError> {
+    fn render(
+        &self,
+        tenant_yaml: &str,
+        options: &RenderOptions,
+    ) -> Result<Rendering, InspectError> {
         Ok(render_tenant(tenant_yaml, self.source, options)?.1)
     }
 
