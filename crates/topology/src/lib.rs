@@ -46,6 +46,8 @@
 //!   knobs [`IamOptions`], errors [`IamError`].
 //! - `render` (feature `render`): the namespace of Kubernetes rendering, with its own list;
 //!   `k8s_openapi` is re-exported with it, so an application uses the same version.
+//! - `rollout` (feature `render`): ring rollouts — a fleet of tenant files, the
+//!   `RolloutPlan` of waves canary → early → prod, and the CI gate `rollout::check`.
 //! - Errors: [`ModelError`], [`ParseError`], [`QuantityError`], [`BoundError`],
 //!   [`TenantError`] (each names the field, the value, the rule and the fix).
 //! - [`error_chain`] / [`error_causes`]: the one walk over an error's causes, for every
@@ -88,6 +90,8 @@ pub mod quorum;
 pub mod rack;
 #[cfg(feature = "render")]
 pub mod render;
+#[cfg(feature = "render")]
+pub mod rollout;
 mod spread;
 mod storage;
 mod tenant;

@@ -27,6 +27,8 @@ mod monitoring;
 mod sites;
 #[path = "topology/redpanda.rs"]
 mod redpanda;
+#[path = "topology/rollout.rs"]
+mod rollout;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];

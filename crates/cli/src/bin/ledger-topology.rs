@@ -13,6 +13,10 @@
 //! (unreadable or malformed file, a quantity above its bound, a rule broken while rendering,
 //! bad flags).
 
+// `rollout plan|check`, in a file of its own.
+#[path = "ledger-topology/rollout.rs"]
+mod rollout;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,7 @@ Examples:
   ledger-topology render tenant.yaml --region us-west-2 --output json
   ledger-topology validate examples/tenants/onprem.yaml --output json
   ledger-topology iam examples/tenants/aws.yaml --output terraform > backup-iam.tf
+  ledger-topology rollout plan examples/fleet --to-version v25.3.1
   ledger-topology completion bash > ~/.local/share/bash-completion/completions/ledger-topology
 
 The TLS Secrets cockroachdb-node, cockroachdb-root and redpanda-tls are cert-manager
@@ -94,6 +99,9 @@ enum Command {
     /// as Terraform (--output terraform).
     #[command(after_help = IAM_EXAMPLES)]
     Iam(IamArgs),
+    /// Ring rollouts: plan waves canary -> early -> prod, or gate a change in CI.
+    #[command(subcommand, after_help = rollout::ROLLOUT_EXAMPLES)]
+    Rollout(rollout::RolloutCommand),
     #[command(flatten)]
     Tool(ToolCommand),
 }
@@ -189,6 +197,10 @@ fn main() -> ExitCode {
             cli.output.output.unwrap_or(Format::Table),
             &cli.globals,
         ),
+        Command::Rollout(command) => cli
+            .output
+            .data_format(OutputFormat::Table)
+            .and_then(|output| rollout::run(command, output)),
         Command::Tool(tool) => tool.run(thinledger_cli::command::<Cli>(&[])),
     };
     exit_status(result)

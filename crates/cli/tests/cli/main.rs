@@ -13,6 +13,10 @@ mod policy;
 #[cfg(feature = "topology")]
 mod topology;
 
+// `ledger-topology rollout plan|check`: ring rollouts and their CI gate
+#[cfg(feature = "topology")]
+mod rollout;
+
 // `ledger-topology iam`: the access documents
 #[cfg(feature = "topology")]
 mod iam;
