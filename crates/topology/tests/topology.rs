@@ -23,12 +23,12 @@ mod certs;
 mod iam;
 #[path = "topology/monitoring.rs"]
 mod monitoring;
-#[path = "topology/sites.rs"]
-mod sites;
 #[path = "topology/redpanda.rs"]
 mod redpanda;
 #[path = "topology/rollout.rs"]
 mod rollout;
+#[path = "topology/sites.rs"]
+mod sites;
 
 const PROVIDERS: [&str; 4] = ["aws", "azure", "gcp", "onprem"];
 const MODES: [CockroachMode; 2] = [CockroachMode::StatefulSet, CockroachMode::Operator];

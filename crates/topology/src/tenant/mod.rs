@@ -43,9 +43,9 @@
 
 mod error;
 mod locate;
+mod pki;
 mod site;
 mod stream;
-mod pki;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -64,13 +64,13 @@ use crate::storage::StorageProfile;
 use crate::tier::Tier;
 
 pub use error::{Problem, TenantError};
+#[cfg(feature = "render")]
+pub(crate) use pki::CERT_MANAGER_GROUP;
+pub use pki::{CertificatesSpec, IssuerRefSpec};
 pub use site::{Advertise, AdvertiseSpec, Site, SiteSpec};
 pub use stream::{
     ChangefeedAuth, ChangefeedFeed, ChangefeedsSpec, TieredStorage, TieredStorageSpec,
 };
-#[cfg(feature = "render")]
-pub(crate) use pki::CERT_MANAGER_GROUP;
-pub use pki::{CertificatesSpec, IssuerRefSpec};
 #[cfg(feature = "render")]
 pub(crate) use validate::endpoint_port as validate_endpoint_port;
 
