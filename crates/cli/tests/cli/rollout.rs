@@ -76,7 +76,7 @@ fn plan_orders_the_example_fleet_canary_then_early_then_prod() {
         assert!(!w["blocked_by"].as_array().unwrap().is_empty());
     }
     for step in waves.iter().flat_map(|w| w["tenants"].as_array().unwrap()) {
-        assert_eq!(step["change"]["class"], "minor");
+        assert_eq!(step["change"]["class"], "major");
         assert_eq!(step["guardrails"]["passed"], true, "{step}");
         assert!(
             step["diff"]["changed"]

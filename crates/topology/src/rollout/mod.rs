@@ -12,7 +12,7 @@
 //!
 //! [`plan`] gives a [`RolloutPlan`]: one [`Wave`] per ring, production split into batches
 //! of [`RolloutOptions::batch`] tenants (default 1: one at a time), production last. For
-//! each tenant ([`TenantStep`]) it shows the [`VersionChange`] (patch, minor or major:
+//! each tenant ([`TenantStep`]) it shows the [`VersionChange`] (patch or major:
 //! [`ChangeClass`]), what the change does to the rendered objects ([`ObjectDiff`]: objects
 //! added, changed and removed, by kind and name) and the guardrails' verdict at the target
 //! ([`GuardrailVerdict`]). Rendering and guardrails come from an [`Inspect`]: the

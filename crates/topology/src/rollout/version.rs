@@ -166,11 +166,11 @@ impl PartialOrd for Version {
 pub enum ChangeClass {
     /// No change: the tenant already pins the target.
     None,
-    /// A patch release of the same series (`v25.2.4` → `v25.2.6`).
+    /// A patch release of the same series (`v25.2.4` → `v25.2.6`): a rolling restart.
     Patch,
-    /// The next series of the same year (`v25.2` → `v25.3`).
-    Minor,
-    /// A series of the next year (`v24.3` → `v25.1`).
+    /// A new release series (`v25.2` → `v25.3`, `v24.3` → `v25.1`): what CockroachDB and
+    /// Redpanda call a major version. CockroachDB's needs `cluster.preserve_downgrade_option`
+    /// before it and finalization after it (the rendered upgrade Job, `UpgradeStep::Major`).
     Major,
 }
 
@@ -180,7 +180,6 @@ impl ChangeClass {
         match self {
             ChangeClass::None => "none",
             ChangeClass::Patch => "patch",
-            ChangeClass::Minor => "minor",
             ChangeClass::Major => "major",
         }
     }
@@ -305,9 +304,5 @@ pub fn classify(
             format!("roll the fleet to a {first}.x release first, then to {to}"),
         ));
     }
-    Ok(if to.major == from.major {
-        ChangeClass::Minor
-    } else {
-        ChangeClass::Major
-    })
+    Ok(ChangeClass::Major)
 }

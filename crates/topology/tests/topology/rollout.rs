@@ -330,7 +330,7 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
     for step in plan.waves.iter().flat_map(|w| &w.tenants) {
         assert_eq!(step.change.from, "v25.2.4");
         assert_eq!(step.change.to, TARGET);
-        assert_eq!(step.change.class, ChangeClass::Minor);
+        assert_eq!(step.change.class, ChangeClass::Major);
         assert!(
             step.guardrails.passed,
             "{}: {:?}",
@@ -362,9 +362,9 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
 #[rstest]
 #[case::patch(Component::Cockroachdb, "v25.2.4", "v25.2.6", Ok(ChangeClass::Patch))]
 #[case::same(Component::Cockroachdb, "v25.2.4", "v25.2.4", Ok(ChangeClass::None))]
-#[case::next_series(Component::Cockroachdb, "v25.2.4", "v25.3.1", Ok(ChangeClass::Minor))]
+#[case::next_series(Component::Cockroachdb, "v25.2.4", "v25.3.1", Ok(ChangeClass::Major))]
 #[case::next_year(Component::Cockroachdb, "v24.3.9", "v25.1.0", Ok(ChangeClass::Major))]
-#[case::skip_innovation(Component::Cockroachdb, "v25.2.4", "v25.4.0", Ok(ChangeClass::Minor))]
+#[case::skip_innovation(Component::Cockroachdb, "v25.2.4", "v25.4.0", Ok(ChangeClass::Major))]
 #[case::skip_innovation_across_years(
     Component::Cockroachdb,
     "v24.3.9",
@@ -379,7 +379,7 @@ fn every_tenant_shows_its_change_and_rendered_diff() {
     Err("skips at least one year")
 )]
 #[case::downgrade(Component::Cockroachdb, "v25.2.4", "v25.2.3", Err("never downgrades"))]
-#[case::redpanda_next(Component::Redpanda, "v25.1.9", "v25.2.1", Ok(ChangeClass::Minor))]
+#[case::redpanda_next(Component::Redpanda, "v25.1.9", "v25.2.1", Ok(ChangeClass::Major))]
 #[case::redpanda_no_innovation_skips(Component::Redpanda, "v24.1.9", "v24.3.1", Err("skips v24.2"))]
 #[case::release_after_its_candidate(
     Component::Redpanda,
