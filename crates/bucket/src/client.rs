@@ -281,11 +281,7 @@ impl Bucket {
         let plan = self.plan(options).await?;
         let mut outcomes = Vec::new();
         for change in &plan.changes {
-            let result = match &self.inner {
-                #[cfg(feature = "s3")]
-                Inner::S3(s3) => s3.apply(change).await?,
-                Inner::Never(never) => match *never {},
-            };
+            let result = self.apply_change(change).await?;
             outcomes.push(ChangeOutcome {
                 change: change.clone(),
                 result,
@@ -297,6 +293,15 @@ impl Bucket {
             outcomes,
             after,
         })
+    }
+
+    #[cfg_attr(not(feature = "s3"), allow(unused_variables))]
+    async fn apply_change(&self, change: &BucketChange) -> Result<ChangeResult, BucketError> {
+        match &self.inner {
+            #[cfg(feature = "s3")]
+            Inner::S3(s3) => s3.apply(change).await,
+            Inner::Never(never) => match *never {},
+        }
     }
 
     /// `options`, with the URL's prefix when they name none and the URL's `sse_kms_key_id`

@@ -101,14 +101,17 @@ impl S3Bucket {
 
     pub(crate) async fn read(&self) -> Result<BucketConfig, BucketError> {
         let b = self.bucket.as_str();
-        let versioning = self
-            .get(GET_VERSIONING, self.client.get_bucket_versioning().bucket(b).send().await, &[])?
-            .map(|v| match v.status() {
+        let versioning = match self.client.get_bucket_versioning().bucket(b).send().await {
+            Ok(out) => match out.status() {
                 Some(BucketVersioningStatus::Enabled) => Versioning::Enabled,
                 Some(BucketVersioningStatus::Suspended) => Versioning::Suspended,
                 _ => Versioning::Off,
-            })
-            .unwrap_or_default();
+            },
+            Err(e) => match wrapped_versioning(&e) {
+                Some(state) => state,
+                None => return Err(self.request_error(GET_VERSIONING, erase(e))),
+            },
+        };
         let object_lock = self
             .get(
                 GET_LOCK,
@@ -397,6 +400,27 @@ where
         denied,
         message: DisplayErrorContext(&e).to_string(),
     }
+}
+
+/// The versioning state from a 200 answer the SDK could not parse because its root element is
+/// `GetBucketVersioningResponse` rather than S3's `VersioningConfiguration` (moto 5.2 answers
+/// so; the SDK insists on the root's name). `None` for any other failure.
+fn wrapped_versioning<E>(e: &SdkError<E>) -> Option<Versioning> {
+    let raw = e.raw_response()?;
+    if raw.status().as_u16() != 200 {
+        return None;
+    }
+    let body = std::str::from_utf8(raw.body().bytes()?).ok()?;
+    if !body.contains("<GetBucketVersioningResponse") {
+        return None;
+    }
+    Some(if body.contains("<Status>Enabled</Status>") {
+        Versioning::Enabled
+    } else if body.contains("<Status>Suspended</Status>") {
+        Versioning::Suspended
+    } else {
+        Versioning::Off
+    })
 }
 
 fn days_i32(days: u32) -> i32 {
