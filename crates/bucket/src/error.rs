@@ -54,7 +54,9 @@ pub enum BucketError {
         fix: String,
     },
     /// The bucket policy cannot be extended with the TLS statement.
-    #[error("bucket {bucket}: {reason}; fix: correct the bucket policy (or add the TLS statement by hand), then plan again")]
+    #[error(
+        "bucket {bucket}: {reason}; fix: correct the bucket policy (or add the TLS statement by hand), then plan again"
+    )]
     Policy {
         /// The bucket.
         bucket: String,

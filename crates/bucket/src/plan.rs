@@ -81,8 +81,12 @@ impl BucketChange {
             BucketChange::SetDefaultEncryption {
                 kms_key: Some(key), ..
             } => format!("set default encryption: SSE-KMS with {key} (bucket key on)"),
-            BucketChange::SetDefaultEncryption { .. } => "set default encryption: SSE-S3 (AES256)".into(),
-            BucketChange::BlockPublicAccess => "turn on all four public-access-block switches".into(),
+            BucketChange::SetDefaultEncryption { .. } => {
+                "set default encryption: SSE-S3 (AES256)".into()
+            }
+            BucketChange::BlockPublicAccess => {
+                "turn on all four public-access-block switches".into()
+            }
             BucketChange::RequireTls { .. } => format!(
                 "add the bucket-policy statement {} (deny aws:SecureTransport = false), keeping the other statements",
                 policy::TLS_STATEMENT_SID
@@ -105,7 +109,10 @@ impl BucketChange {
                 } else {
                     format!("prefix {prefix}")
                 };
-                format!("add lifecycle rule {id} on {scope}: {} (other rules kept)", parts.join(", "))
+                format!(
+                    "add lifecycle rule {id} on {scope}: {} (other rules kept)",
+                    parts.join(", ")
+                )
             }
         }
     }

@@ -64,7 +64,9 @@ pub(crate) fn with_tls_statement(
             list
         }
         Some(single @ Value::Object(_)) => vec![single, statement],
-        Some(_) => return Err("the bucket policy's Statement is neither a list nor an object".into()),
+        Some(_) => {
+            return Err("the bucket policy's Statement is neither a list nor an object".into());
+        }
     };
     object.insert("Statement".into(), Value::Array(list));
     Ok(doc.to_string())
@@ -92,7 +94,9 @@ fn statements(doc: &Value) -> Vec<&Value> {
 fn all_principals(principal: Option<&Value>) -> bool {
     match principal {
         Some(Value::String(s)) => s == "*",
-        Some(Value::Object(o)) => o.get("AWS").is_some_and(|v| one_or_many(Some(v)).any(|p| p == "*")),
+        Some(Value::Object(o)) => o
+            .get("AWS")
+            .is_some_and(|v| one_or_many(Some(v)).any(|p| p == "*")),
         _ => false,
     }
 }

@@ -281,7 +281,10 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                 enc.algorithm,
                 EncryptionAlgorithm::Kms | EncryptionAlgorithm::DualLayerKms
             );
-            let same_key = enc.kms_key.as_deref().is_some_and(|k| same_kms_key(k, want));
+            let same_key = enc
+                .kms_key
+                .as_deref()
+                .is_some_and(|k| same_kms_key(k, want));
             if !kms || !same_key {
                 findings.push(Finding::new(
                     RuleId::EncryptionKey,
@@ -304,10 +307,7 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
         }
         (Some(_), None) => {}
     }
-    if !config
-        .public_access_block
-        .is_some_and(|b| b.is_complete())
-    {
+    if !config.public_access_block.is_some_and(|b| b.is_complete()) {
         findings.push(Finding::new(
             RuleId::PublicAccess,
             Severity::High,
@@ -338,11 +338,26 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
         ));
     }
     let prefix = options.prefix.as_str();
-    for rule in config.lifecycle.iter().filter(|r| r.enabled && r.overlaps(prefix)) {
+    for rule in config
+        .lifecycle
+        .iter()
+        .filter(|r| r.enabled && r.overlaps(prefix))
+    {
         for t in &rule.transitions {
-            let versions = if t.noncurrent { "noncurrent versions" } else { "objects" };
-            let after = t.days.map(|d| format!(" after {d} days")).unwrap_or_default();
-            let name = if rule.id.is_empty() { "(no id)" } else { rule.id.as_str() };
+            let versions = if t.noncurrent {
+                "noncurrent versions"
+            } else {
+                "objects"
+            };
+            let after = t
+                .days
+                .map(|d| format!(" after {d} days"))
+                .unwrap_or_default();
+            let name = if rule.id.is_empty() {
+                "(no id)"
+            } else {
+                rule.id.as_str()
+            };
             match Tier::of(provider, &t.storage_class) {
                 Tier::Online => {}
                 Tier::Offline => findings.push(Finding::new(
@@ -377,8 +392,7 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
     // Azure deletes previous versions and uncommitted blocks by its own rules (a management
     // policy's version actions, uncommitted blocks expire in 7 days): S3 and GCS only.
     let covering = || config.lifecycle.iter().filter(|r| r.covers(prefix));
-    if provider != crate::Provider::Azure
-        && !covering().any(|r| r.noncurrent_expiry_days.is_some())
+    if provider != crate::Provider::Azure && !covering().any(|r| r.noncurrent_expiry_days.is_some())
     {
         findings.push(Finding::new(
             RuleId::NoncurrentExpiryMissing,

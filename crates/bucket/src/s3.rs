@@ -115,7 +115,11 @@ impl S3Bucket {
         let object_lock = self
             .get(
                 GET_LOCK,
-                self.client.get_object_lock_configuration().bucket(b).send().await,
+                self.client
+                    .get_object_lock_configuration()
+                    .bucket(b)
+                    .send()
+                    .await,
                 &["ObjectLockConfigurationNotFoundError"],
             )?
             .and_then(|out| out.object_lock_configuration().cloned())
@@ -313,7 +317,10 @@ impl S3Bucket {
                             .build(),
                     );
                 }
-                rules.push(rule.build().map_err(|e| self.build_error(PUT_LIFECYCLE, e))?);
+                rules.push(
+                    rule.build()
+                        .map_err(|e| self.build_error(PUT_LIFECYCLE, e))?,
+                );
                 let config = BucketLifecycleConfiguration::builder()
                     .set_rules(Some(rules))
                     .build()
@@ -451,15 +458,23 @@ fn lifecycle_rule(rule: &SdkRule) -> LifecycleRule {
         .transitions()
         .iter()
         .map(|t| Transition {
-            storage_class: t.storage_class().map(|c| c.as_str().to_owned()).unwrap_or_default(),
+            storage_class: t
+                .storage_class()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
             days: days(t.days()),
             noncurrent: false,
         })
         .collect();
-    transitions.extend(rule.noncurrent_version_transitions().iter().map(|t| Transition {
-        storage_class: t.storage_class().map(|c| c.as_str().to_owned()).unwrap_or_default(),
-        days: days(t.noncurrent_days()),
-        noncurrent: true,
+    transitions.extend(rule.noncurrent_version_transitions().iter().map(|t| {
+        Transition {
+            storage_class: t
+                .storage_class()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            days: days(t.noncurrent_days()),
+            noncurrent: true,
+        }
     }));
     LifecycleRule {
         id: rule.id().unwrap_or_default().to_owned(),

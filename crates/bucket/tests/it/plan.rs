@@ -62,7 +62,10 @@ fn broken_bucket_gets_every_fix_and_keeps_the_owners_rules() {
     assert_eq!(sids, ["OwnerRead", TLS_STATEMENT_SID]);
     assert_eq!(
         doc["Statement"][1]["Resource"],
-        serde_json::json!(["arn:aws:s3:::ledger-backups", "arn:aws:s3:::ledger-backups/*"])
+        serde_json::json!([
+            "arn:aws:s3:::ledger-backups",
+            "arn:aws:s3:::ledger-backups/*"
+        ])
     );
     let without_policy: Vec<&BucketChange> = plan
         .changes
@@ -123,7 +126,10 @@ fn a_policy_that_is_not_json_is_an_error_naming_the_bucket() {
     c.tls_only = false;
     c.policy = Some("{not json".into());
     let err = plan(&c, &options()).unwrap_err().to_string();
-    assert!(err.contains("ledger-backups") && err.contains("not JSON"), "{err}");
+    assert!(
+        err.contains("ledger-backups") && err.contains("not JSON"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -137,5 +143,8 @@ fn new_policy_when_the_bucket_has_none() {
     };
     let doc: Value = serde_json::from_str(policy).unwrap();
     assert_eq!(doc["Version"], "2012-10-17");
-    assert_eq!(doc["Statement"][0]["Resource"][0], "arn:aws-cn:s3:::ledger-backups");
+    assert_eq!(
+        doc["Statement"][0]["Resource"][0],
+        "arn:aws-cn:s3:::ledger-backups"
+    );
 }

@@ -2,9 +2,9 @@
 
 use rstest::rstest;
 use thinledger_bucket::{
-    BucketConfig, BucketOptions, DefaultEncryption, EncryptionAlgorithm, LifecycleRule,
-    LockMode, ObjectLock, Provider, PublicAccessBlock, RuleId, Tier, Transition, Versioning,
-    check, requires_tls,
+    BucketConfig, BucketOptions, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode,
+    ObjectLock, Provider, PublicAccessBlock, RuleId, Tier, Transition, Versioning, check,
+    requires_tls,
 };
 
 pub(crate) const KEY: &str =
@@ -149,7 +149,10 @@ fn deep_archive_and_no_versioning_are_both_flagged() {
         .unwrap();
     assert!(offline.message.contains("DEEP_ARCHIVE"), "{offline:?}");
     assert!(offline.message.contains("tier-DEEP_ARCHIVE"), "{offline:?}");
-    assert!(!offline.applicable, "moving objects out of an owner's tier is the owner's call");
+    assert!(
+        !offline.applicable,
+        "moving objects out of an owner's tier is the owner's call"
+    );
     assert!(report.rules().contains(&RuleId::VersioningOff));
 }
 

@@ -116,14 +116,19 @@ async fn a_good_bucket_passes() {
     let config = client.config().await.unwrap();
     assert_eq!(config.versioning, Versioning::Enabled);
     let lock = config.object_lock.as_ref().unwrap();
-    assert_eq!((lock.default_mode, lock.default_days), (Some(LockMode::Governance), Some(7)));
+    assert_eq!(
+        (lock.default_mode, lock.default_days),
+        (Some(LockMode::Governance), Some(7))
+    );
     let encryption = config.encryption.as_ref().unwrap();
     assert_eq!(encryption.algorithm, EncryptionAlgorithm::Kms);
     assert_eq!(encryption.kms_key.as_deref(), Some(key.as_str()));
     assert!(config.tls_only);
     assert_eq!(config.lifecycle.len(), 2);
 
-    let options = BucketOptions::default().with_immutable(true).with_kms_key(&key);
+    let options = BucketOptions::default()
+        .with_immutable(true)
+        .with_kms_key(&key);
     let report = client.check(&options).await.unwrap();
     assert!(report.passed(), "{report:#?}");
     assert!(client.plan(&options).await.unwrap().is_empty());
@@ -147,12 +152,26 @@ async fn deep_archive_and_no_versioning_are_flagged() {
             }]
         }),
     );
-    let report = moto.client(&bucket).check(&BucketOptions::default()).await.unwrap();
+    let report = moto
+        .client(&bucket)
+        .check(&BucketOptions::default())
+        .await
+        .unwrap();
     let mut rules = report.rules();
     rules.sort();
-    assert_eq!(rules, [RuleId::VersioningOff, RuleId::OfflineTier], "{report:#?}");
-    let offline = report.findings.iter().find(|f| f.rule == RuleId::OfflineTier).unwrap();
-    assert!(offline.message.contains("to-deep-archive") && offline.message.contains("DEEP_ARCHIVE"));
+    assert_eq!(
+        rules,
+        [RuleId::VersioningOff, RuleId::OfflineTier],
+        "{report:#?}"
+    );
+    let offline = report
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::OfflineTier)
+        .unwrap();
+    assert!(
+        offline.message.contains("to-deep-archive") && offline.message.contains("DEEP_ARCHIVE")
+    );
 }
 
 #[tokio::test]
@@ -212,15 +231,27 @@ async fn plan_apply_check_is_clean_and_keeps_the_owners_rules() {
     let ours = &described["lifecycle"][1];
     assert_eq!(ours["Filter"]["Prefix"], "eu-west-1/ledger-a/");
     assert_eq!(ours["NoncurrentVersionExpiration"]["NoncurrentDays"], 30);
-    assert_eq!(ours["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"], 7);
+    assert_eq!(
+        ours["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"],
+        7
+    );
 }
 
 #[test]
 fn local_folders_and_missing_regions_are_refused_with_the_fix() {
-    let err = BucketBuilder::new("/srv/backups").build().unwrap_err().to_string();
+    let err = BucketBuilder::new("/srv/backups")
+        .build()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("give an s3:// URL"), "{err}");
-    let err = BucketBuilder::new("s3://ledger-backups/a").build().unwrap_err().to_string();
-    assert!(err.contains("region") && err.contains("AWS_REGION"), "{err}");
+    let err = BucketBuilder::new("s3://ledger-backups/a")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("region") && err.contains("AWS_REGION"),
+        "{err}"
+    );
     let err = BucketBuilder::new("s3://ledger-backups/a?endpoint=http://minio.example:9000")
         .build()
         .unwrap_err()
