@@ -101,6 +101,6 @@ pub use config::{
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
 pub use policy::{TLS_STATEMENT_SID, requires_tls};
-pub use rules::{BucketOptions, Finding, RuleId, Severity, check};
+pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
 /// The store crate's credentials and secrets, which [`BucketBuilder`] takes.
 pub use thinledger_store::{EnvVars, Secret, StoreCredentials};
