@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-/// The `Sid` of the statement [`with_tls_statement`] adds.
+/// The `Sid` of the statement a plan adds to require TLS ([`BucketChange::RequireTls`](crate::BucketChange::RequireTls)).
 pub const TLS_STATEMENT_SID: &str = "ThinledgerDenyInsecureTransport";
 
 /// Whether the policy has a statement denying every principal every S3 action when
