@@ -12,6 +12,7 @@
 //! | `pitr` | `pitr` (`pitr::wal`, `pitr::pg`) | `thinledger-pitr` |
 //! | `cockroach` | `cockroach` | `thinledger-cockroach` |
 //! | `schedule` (`kubernetes` adds `schedule::render`) | `schedule` | `thinledger-schedule` |
+//! | `bucket` (`s3` adds S3 buckets) | `bucket` | `thinledger-bucket` |
 //!
 //! Each item is reachable once: the engine's items at the root ([`Repository`],
 //! [`backup_paths`], [`restore`], [`PasswordSource`], …) and its format layer under [`raw`]
@@ -54,6 +55,9 @@ pub use thinledger_cockroach as cockroach;
 
 #[cfg(feature = "schedule")]
 pub use thinledger_schedule as schedule;
+
+#[cfg(feature = "bucket")]
+pub use thinledger_bucket as bucket;
 
 /// The Kubernetes types of `schedule::render`, so the application's version is the one used.
 #[cfg(feature = "kubernetes")]

@@ -24,6 +24,7 @@ pub const SETTINGS: &[&str] = &[
     "THINLEDGER_RETRY_LOCK",
     "THINLEDGER_NO_LOCK",
     "THINLEDGER_PROGRESS_FPS",
+    "THINLEDGER_BUCKET_KMS_KEY",
 ];
 
 /// `ledger-backup` without the settings it would read from this process's environment

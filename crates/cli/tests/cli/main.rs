@@ -42,6 +42,10 @@ mod schedule;
 #[cfg(feature = "backup")]
 mod cockroach;
 
+// `ledger-backup bucket check|plan|apply` on moto
+#[cfg(feature = "backup")]
+mod bucket;
+
 // completion, man, --version, examples, --output and THINLEDGER_* variables of every tool
 mod conventions;
 

@@ -1,6 +1,8 @@
 # Cost: un-tiered storage, flagged as warnings in every tier.
 #   - Redpanda without tiered storage (cloud_storage_enabled not true);
 #   - a backup bucket with no lifecycle rule that moves objects to a colder class;
+#   - denied: a backup bucket whose lifecycle rules move objects to an offline tier (S3
+#     GLACIER / DEEP_ARCHIVE, the Azure archive tier), where the repository is unreadable;
 #   - a legacy disk class (gp2, io1, st1, sc1, pd-standard, in-tree provisioners).
 package thinledger.cost
 
@@ -192,6 +194,123 @@ azure_tiered_modules contains object.get(l.rc, "module_address", "") if {
 	startswith(k, "tier_to_")
 	v != null
 	v != -1
+}
+
+# ------------------------------------------------------------------ offline tiers
+#
+# The cheapest tiers are offline: objects in S3 Glacier Flexible Retrieval / Deep Archive or the
+# Azure archive tier must be restored (hours) before a read, so restic or ledger-backup cannot
+# read, check or prune a repository with objects there. Online cold tiers (S3 STANDARD_IA /
+# GLACIER_IR, Azure cool/cold, every GCS class) are fine. `ledger-backup bucket check` applies
+# the same rule to a live bucket.
+
+offline_s3_classes := {"GLACIER", "DEEP_ARCHIVE"}
+
+offline_tier_remediation := "Transition backups only to online tiers (S3 STANDARD_IA or GLACIER_IR, Azure cool or cold, any GCS class), or scope the rule to prefixes that hold no repository."
+
+offline_tier_message(what, classes) := sprintf(
+	"%s moves objects to %s, an offline tier: the backup repository cannot be read, checked or pruned until they are restored",
+	[what, concat(", ", sort(classes))],
+)
+
+deny contains lib.finding(
+	"cost.backup_bucket_offline_tier",
+	{"address": p.rc.address, "path": p.path},
+	offline_tier_message("a lifecycle rule of this backup bucket", classes),
+	offline_tier_remediation,
+) if {
+	some p in lib.present_by_type.aws_s3_bucket
+	backup_bucket(p)
+	classes := s3_offline_classes(object.get(p.after, "lifecycle_rule", []))
+	count(classes) > 0
+}
+
+deny contains lib.finding(
+	"cost.backup_bucket_offline_tier",
+	{"address": l.rc.address, "path": l.path},
+	offline_tier_message("this lifecycle configuration of a backup bucket", classes),
+	offline_tier_remediation,
+) if {
+	some l in lib.present_by_type.aws_s3_bucket_lifecycle_configuration
+	backup_lifecycle(l)
+	classes := s3_offline_classes(object.get(l.after, "rule", []))
+	count(classes) > 0
+}
+
+# The offline classes that enabled rules (inline `enabled`, or a configuration's `status`)
+# transition current or noncurrent versions to.
+s3_offline_classes(rules) := {c |
+	some r in rules
+	object.get(r, "enabled", true) != false
+	object.get(r, "status", "Enabled") != "Disabled"
+	some t in array.concat(object.get(r, "transition", []), object.get(r, "noncurrent_version_transition", []))
+	is_string(t.storage_class)
+	c := upper(t.storage_class)
+	c in offline_s3_classes
+}
+
+# A lifecycle configuration belongs to a backup bucket by its own name or address, by the
+# bucket's name, or (when the name is only known after apply) by sharing a module with one.
+backup_lifecycle(l) if backup_bucket(l)
+
+backup_lifecycle(l) if l.after.bucket in backup_bucket_names
+
+backup_lifecycle(l) if {
+	object.get(l.rc.change, ["after_unknown", "bucket"], false) == true
+	object.get(l.rc, "module_address", "") in backup_bucket_modules
+}
+
+# Collected once, not searched per lifecycle configuration.
+backup_bucket_names contains p.after.bucket if {
+	some p in lib.present_by_type.aws_s3_bucket
+	backup_bucket(p)
+}
+
+backup_bucket_modules contains object.get(p.rc, "module_address", "") if {
+	some p in lib.present_by_type.aws_s3_bucket
+	backup_bucket(p)
+}
+
+deny contains lib.finding(
+	"cost.backup_bucket_offline_tier",
+	{"address": l.rc.address, "path": l.path},
+	offline_tier_message("this management policy of a backup storage account", {"Archive"}),
+	offline_tier_remediation,
+) if {
+	some l in lib.present_by_type.azurerm_storage_management_policy
+	backup_management_policy(l)
+	azure_archives(l.after)
+}
+
+# The actions that move blobs, snapshots or versions to the archive tier (a value of -1 or null
+# leaves the action off). One object.filter per action block, not a scan of every key.
+azure_archive_actions := {
+	"tier_to_archive_after_days_since_modification_greater_than",
+	"tier_to_archive_after_days_since_last_access_time_greater_than",
+	"tier_to_archive_after_days_since_creation_greater_than",
+	"change_tier_to_archive_after_days_since_creation",
+}
+
+azure_archives(after) if {
+	some r in object.get(after, "rule", [])
+	object.get(r, "enabled", true) != false
+	some a in r.actions
+	some kind in ["base_blob", "snapshot", "version"]
+	some b in object.get(a, kind, [])
+	some v in object.filter(b, azure_archive_actions)
+	v != null
+	v != -1
+}
+
+backup_management_policy(l) if contains(lower(l.rc.address), "backup")
+
+backup_management_policy(l) if contains(lower(object.get(l.after, "storage_account_id", "")), "backup")
+
+backup_management_policy(l) if object.get(l.rc, "module_address", "") in backup_account_modules
+
+backup_account_modules contains object.get(p.rc, "module_address", "") if {
+	some p in lib.present_by_type.azurerm_storage_account
+	backup_bucket(p)
 }
 
 # ------------------------------------------------------------------ legacy disk classes

@@ -92,6 +92,7 @@ fn empty_input_has_no_findings() {
 #[case::redpanda_cr(&["k8s/redpanda-cr-untiered.yaml"], "cost.redpanda_untiered", Severity::Warn, &["Redpanda/ledger-acme-bank/redpanda"])]
 #[case::redpanda_helm(&["terraform/redpanda-helm-untiered.json"], "cost.redpanda_untiered", Severity::Warn, &["module.ledger.helm_release.redpanda"])]
 #[case::backup_buckets(&["terraform/backup-buckets-untiered.json"], "cost.backup_bucket_untiered", Severity::Warn, &["module.backup.aws_s3_bucket.backups", "module.backup.azurerm_storage_account.backups", "module.backup.google_storage_bucket.backups"])]
+#[case::backup_buckets_offline(&["terraform/backup-buckets-offline.json"], "cost.backup_bucket_offline_tier", Severity::Deny, &["module.backup.aws_s3_bucket.backups", "module.backup.aws_s3_bucket_lifecycle_configuration.backups", "module.backup.azurerm_storage_management_policy.backups"])]
 #[case::gp2_volumes(&["k8s/crdb-gp2.yaml"], "cost.legacy_disk_class", Severity::Warn, &["StatefulSet/ledger-acme-bank/cockroachdb"])]
 #[case::gp2_ebs(&["terraform/ebs-gp2.json"], "cost.legacy_disk_class", Severity::Warn, &["aws_ebs_volume.scratch"])]
 fn rule_fires(
@@ -145,6 +146,7 @@ fn rule_fires(
 #[case::redpanda_cr_tiered(&["k8s/redpanda-cr-tiered.yaml"], "cost.redpanda_untiered")]
 #[case::redpanda_helm_tiered(&["terraform/redpanda-helm-tiered.json"], "cost.redpanda_untiered")]
 #[case::backup_buckets_tiered(&["terraform/backup-buckets-tiered.json"], "cost.backup_bucket_untiered")]
+#[case::backup_buckets_online_tiers(&["terraform/backup-buckets-tiered.json"], "cost.backup_bucket_offline_tier")]
 #[case::ebs_gp3(&["terraform/ebs-gp3.json"], "cost.legacy_disk_class")]
 fn rule_passes(#[case] inputs: &[&str], #[case] rule: &str) {
     let report = check(inputs);
@@ -356,7 +358,7 @@ fn policy_errors_name_the_file() {
 #[test]
 fn all_fixtures_together_evaluate_without_conflicts() {
     let report = check(&["terraform", "k8s"]);
-    assert_eq!(report.files.len(), 22 + 27);
+    assert_eq!(report.files.len(), 23 + 27);
     let staging = resources_of(&report, "sizing.min_vcpu");
     assert!(
         staging

@@ -162,6 +162,7 @@ const AWS_CRDB: &str = "production/aws/cockroachdb.yaml";
 const AWS_REDPANDA: &str = "production/aws/redpanda.yaml";
 const STS_2VCPU: &str = "k8s/crdb-2vcpu.yaml";
 const CRDB_CLUSTER: &str = "k8s/crdbcluster-8vcpu.yaml";
+const OFFLINE: &str = "terraform/backup-buckets-offline.json";
 
 /// Inputs the engines used to disagree on, or that passed silently: `(name, set, file,
 /// from, to, malformed production input?)`.
@@ -393,6 +394,54 @@ const EDGES: &[(&str, &str, &str, &str, &str, bool)] = &[
         "replicas: 3",
         "replicas: \"3\"",
         true,
+    ),
+    (
+        "S3 storage class in lower case",
+        OFFLINE,
+        OFFLINE,
+        "\"storage_class\": \"DEEP_ARCHIVE\"",
+        "\"storage_class\": \"deep_archive\"",
+        false,
+    ),
+    (
+        "S3 storage class null",
+        OFFLINE,
+        OFFLINE,
+        "\"storage_class\": \"DEEP_ARCHIVE\"",
+        "\"storage_class\": null",
+        false,
+    ),
+    (
+        "S3 storage class a number",
+        OFFLINE,
+        OFFLINE,
+        "\"storage_class\": \"GLACIER\"",
+        "\"storage_class\": 7",
+        false,
+    ),
+    (
+        "S3 lifecycle rule status null",
+        OFFLINE,
+        OFFLINE,
+        "\"status\": \"Enabled\"",
+        "\"status\": null",
+        false,
+    ),
+    (
+        "Azure archive action null",
+        OFFLINE,
+        OFFLINE,
+        "\"tier_to_archive_after_days_since_modification_greater_than\": 180",
+        "\"tier_to_archive_after_days_since_modification_greater_than\": null",
+        false,
+    ),
+    (
+        "Azure archive action a string",
+        OFFLINE,
+        OFFLINE,
+        "\"tier_to_archive_after_days_since_modification_greater_than\": 180",
+        "\"tier_to_archive_after_days_since_modification_greater_than\": \"180\"",
+        false,
     ),
 ];
 

@@ -189,6 +189,40 @@ Examples:
   ledger-backup pg forget --keep-last 3 --prune",
     ),
     (
+        "bucket",
+        "\
+Examples:
+  ledger-backup -r 's3://ledger-backups/eu-west-1/ledger-a?region=eu-west-1' bucket check
+  ledger-backup bucket check --kms-key arn:aws:kms:eu-west-1:111122223333:key/ledger --object-lock
+  ledger-backup bucket plan --output json
+  ledger-backup bucket apply
+
+Credentials are the repository's (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). check exits 1
+while the bucket breaks a rule; apply makes the changes the identity may and checks again.",
+    ),
+    (
+        "bucket check",
+        "\
+Examples:
+  ledger-backup -r 's3://ledger-backups/eu-west-1/ledger-a?region=eu-west-1' bucket check
+  ledger-backup bucket check --object-lock --kms-key arn:aws:kms:eu-west-1:111122223333:key/ledger
+  ledger-backup bucket check --output json | jq '.findings[].rule'",
+    ),
+    (
+        "bucket plan",
+        "\
+Examples:
+  ledger-backup bucket plan
+  ledger-backup bucket plan --kms-key arn:aws:kms:eu-west-1:111122223333:key/ledger --output json",
+    ),
+    (
+        "bucket apply",
+        "\
+Examples:
+  ledger-backup bucket plan && ledger-backup bucket apply
+  ledger-backup bucket apply --noncurrent-days 90 --multipart-days 3 --output json",
+    ),
+    (
         "schedule",
         "\
 Examples:

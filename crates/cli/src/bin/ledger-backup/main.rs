@@ -7,6 +7,7 @@
 //! file, one `Command` variant and one dispatch line below.
 
 mod backup;
+mod bucket;
 mod cockroach;
 mod context;
 mod copy;
@@ -123,6 +124,9 @@ enum Command {
     Pg(pg::PgCommand),
     /// CockroachDB native backups of a tenant: backup, schedule, list, verify, restore.
     Cockroach(cockroach::CockroachCommand),
+    /// The repository's bucket against a bank's rules: check, plan and apply the fixes.
+    #[command(subcommand)]
+    Bucket(bucket::BucketCommand),
     /// Scheduled backups: the daemon, one job now, or Kubernetes CronJobs.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -209,6 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Repair(c) => maintenance::repair(g, c).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::Schedule(c) => schedule::run(g, c).await,
+        Command::Bucket(c) => bucket::run(g, c).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,
         Command::Wal(c) => wal::run(g, c).await,
         Command::Pg(c) => pg::run(g, c).await,

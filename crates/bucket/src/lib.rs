@@ -1,0 +1,106 @@
+//! The thin ledger's storage control plane: what a bank's backup bucket must have, checked,
+//! planned and applied.
+//!
+//! `object_store` (through `thinledger-store`) is the data plane: it reads and writes objects
+//! but cannot see or change a bucket's configuration. This crate is the control plane, with
+//! each cloud's SDK behind a cargo feature:
+//!
+//! | feature | provider | SDK |
+//! |---|---|---|
+//! | (always) | the rules: [`check`], [`plan`] on a [`BucketConfig`] | none |
+//! | `s3` | S3 and S3-compatible buckets: [`BucketBuilder`] → [`Bucket`] | `aws-sdk-s3` |
+//!
+//! # The rules
+//!
+//! [`check`] is pure: a provider-neutral [`BucketConfig`] (read by [`Bucket::config`], or
+//! built by hand) and [`BucketOptions`] in, a [`BucketReport`] of [`Finding`]s out (each with
+//! its [`RuleId`], [`Severity`], what is wrong and the fix):
+//!
+//! | rule | finding when |
+//! |---|---|
+//! | `bucket.versioning_off` | versioning is off or suspended |
+//! | `bucket.object_lock_missing` | the repository is immutable ([`BucketOptions::immutable`]) and the bucket has no object lock with a default retention |
+//! | `bucket.encryption_missing` | no default encryption |
+//! | `bucket.encryption_key` | default encryption without the tenant's KMS key ([`BucketOptions::kms_key`]) |
+//! | `bucket.public_access` | public access is not fully blocked |
+//! | `bucket.tls_not_required` | requests without TLS are not denied (S3: no `aws:SecureTransport = false` deny statement) |
+//! | `bucket.offline_tier` | a lifecycle rule moves the repository's objects to an offline tier (S3 `GLACIER`, `DEEP_ARCHIVE`; Azure `Archive`): see [`Tier`] |
+//! | `bucket.unknown_tier` | … to a storage class this crate does not know |
+//! | `bucket.noncurrent_expiry_missing` | no rule covering the repository expires noncurrent versions (S3, GCS) |
+//! | `bucket.multipart_cleanup_missing` | no rule covering the repository aborts incomplete multipart uploads (S3) |
+//!
+//! [`plan`] turns the findings into a [`BucketPlan`]: the [`BucketChange`]s that fix them
+//! (versioning, default encryption, the public-access block, a TLS-only statement added to the
+//! bucket policy, one lifecycle rule for noncurrent expiry and multipart cleanup) and the
+//! findings left to the bucket's owner (object lock, offline tiers). No change removes an
+//! owner's rule or statement or turns object lock off. [`Bucket::apply`] makes the changes the
+//! identity may ([`ChangeResult::Denied`] names the missing permission) and checks again.
+//!
+//! ```
+//! use thinledger_bucket::{
+//!     BucketChange, BucketConfig, BucketOptions, LifecycleRule, RuleId, Transition, Versioning,
+//!     check, plan,
+//! };
+//!
+//! let config = BucketConfig {
+//!     bucket: "ledger-backups".into(),
+//!     versioning: Versioning::Off,
+//!     lifecycle: vec![LifecycleRule {
+//!         id: "cold".into(),
+//!         enabled: true,
+//!         transitions: vec![Transition { storage_class: "DEEP_ARCHIVE".into(), days: Some(90), noncurrent: false }],
+//!         ..Default::default()
+//!     }],
+//!     ..Default::default()
+//! };
+//! let options = BucketOptions::default().with_prefix("eu-west-1/ledger-a");
+//! let report = check(&config, &options);
+//! assert!(report.rules().contains(&RuleId::VersioningOff));
+//! assert!(report.rules().contains(&RuleId::OfflineTier));
+//!
+//! let plan = plan(&config, &options)?;
+//! assert!(plan.changes.contains(&BucketChange::EnableVersioning));
+//! // Moving the owner's objects back from Deep Archive is the owner's decision.
+//! assert!(plan.manual.iter().any(|f| f.rule == RuleId::OfflineTier));
+//! # Ok::<(), thinledger_bucket::BucketError>(())
+//! ```
+//!
+//! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
+//! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the
+//! SDK's own credential chain is not built in):
+//!
+//! ```no_run
+//! # #[cfg(feature = "s3")]
+//! # async fn run() -> Result<(), thinledger_bucket::BucketError> {
+//! use thinledger_bucket::{BucketBuilder, BucketOptions};
+//!
+//! let bucket = BucketBuilder::from_env("s3://ledger-backups/eu-west-1/ledger-a?region=eu-west-1").build()?;
+//! let options = BucketOptions::default().with_kms_key("arn:aws:kms:eu-west-1:111122223333:key/ledger");
+//! let report = bucket.check(&options).await?;
+//! if !report.passed() {
+//!     let applied = bucket.apply(&options).await?;
+//!     assert!(applied.after.findings.iter().all(|f| !f.applicable));
+//! }
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod config;
+mod error;
+mod plan;
+mod policy;
+mod rules;
+#[cfg(feature = "s3")]
+mod s3;
+
+pub use client::{Bucket, BucketApplied, BucketBuilder, ChangeOutcome, ChangeResult};
+pub use config::{
+    BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, ObjectLock,
+    Provider, PublicAccessBlock, Tier, Transition, Versioning,
+};
+pub use error::BucketError;
+pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
+pub use policy::{TLS_STATEMENT_SID, requires_tls};
+pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
+/// The store crate's credentials and secrets, which [`BucketBuilder`] takes.
+pub use thinledger_store::{EnvVars, Secret, StoreCredentials};

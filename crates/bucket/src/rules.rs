@@ -1,0 +1,457 @@
+//! The rules a bank's backup bucket must meet, as data: [`check`] turns a [`BucketConfig`]
+//! into a [`BucketReport`] of [`Finding`]s. Pure: no provider is asked anything.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{BucketConfig, EncryptionAlgorithm, Tier, Versioning};
+
+/// What the bucket is expected to have beyond the rules every backup bucket meets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BucketOptions {
+    /// The repository's prefix in the bucket: lifecycle rules are judged for the objects
+    /// under it (empty: the whole bucket).
+    pub prefix: String,
+    /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
+    /// a default retention (Azure: version-level immutability; GCS: a retention policy).
+    pub immutable: bool,
+    /// The tenant's KMS key: the default encryption must use it. `None`: any default
+    /// encryption will do.
+    pub kms_key: Option<String>,
+    /// Days after which noncurrent versions should expire (the fix's value; any value
+    /// passes the check).
+    pub noncurrent_expiry_days: u32,
+    /// Days after which incomplete multipart uploads should be aborted (the fix's value).
+    pub abort_multipart_days: u32,
+}
+
+impl Default for BucketOptions {
+    fn default() -> Self {
+        BucketOptions {
+            prefix: String::new(),
+            immutable: false,
+            kms_key: None,
+            noncurrent_expiry_days: 30,
+            abort_multipart_days: 7,
+        }
+    }
+}
+
+impl BucketOptions {
+    /// Judge lifecycle rules for the objects under `prefix`.
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into().trim_matches('/').to_owned();
+        self
+    }
+
+    /// Expect object lock (an immutable repository).
+    pub fn with_immutable(mut self, immutable: bool) -> Self {
+        self.immutable = immutable;
+        self
+    }
+
+    /// Expect default encryption with this KMS key.
+    pub fn with_kms_key(mut self, key: impl Into<String>) -> Self {
+        self.kms_key = Some(key.into());
+        self
+    }
+
+    /// The noncurrent-version expiry a fix sets.
+    pub fn with_noncurrent_expiry_days(mut self, days: u32) -> Self {
+        self.noncurrent_expiry_days = days;
+        self
+    }
+
+    /// The incomplete-multipart cleanup a fix sets.
+    pub fn with_abort_multipart_days(mut self, days: u32) -> Self {
+        self.abort_multipart_days = days;
+        self
+    }
+}
+
+/// The rules, one id each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+#[non_exhaustive]
+pub enum RuleId {
+    /// Versioning is off or suspended.
+    VersioningOff,
+    /// The repository is immutable but the bucket has no object lock (or no default).
+    ObjectLockMissing,
+    /// No default encryption.
+    EncryptionMissing,
+    /// Default encryption without the tenant's KMS key.
+    EncryptionKey,
+    /// Public access is not fully blocked.
+    PublicAccess,
+    /// Requests without TLS are not refused.
+    TlsNotRequired,
+    /// A lifecycle rule moves repository objects to an offline tier.
+    OfflineTier,
+    /// A lifecycle rule moves repository objects to a class this crate does not know.
+    UnknownTier,
+    /// No rule expires noncurrent versions.
+    NoncurrentExpiryMissing,
+    /// No rule aborts incomplete multipart uploads.
+    MultipartCleanupMissing,
+}
+
+impl RuleId {
+    /// Every rule, in report order.
+    pub const ALL: [RuleId; 10] = [
+        RuleId::VersioningOff,
+        RuleId::ObjectLockMissing,
+        RuleId::EncryptionMissing,
+        RuleId::EncryptionKey,
+        RuleId::PublicAccess,
+        RuleId::TlsNotRequired,
+        RuleId::OfflineTier,
+        RuleId::UnknownTier,
+        RuleId::NoncurrentExpiryMissing,
+        RuleId::MultipartCleanupMissing,
+    ];
+
+    /// The id as printed: `bucket.versioning_off`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleId::VersioningOff => "bucket.versioning_off",
+            RuleId::ObjectLockMissing => "bucket.object_lock_missing",
+            RuleId::EncryptionMissing => "bucket.encryption_missing",
+            RuleId::EncryptionKey => "bucket.encryption_key",
+            RuleId::PublicAccess => "bucket.public_access",
+            RuleId::TlsNotRequired => "bucket.tls_not_required",
+            RuleId::OfflineTier => "bucket.offline_tier",
+            RuleId::UnknownTier => "bucket.unknown_tier",
+            RuleId::NoncurrentExpiryMissing => "bucket.noncurrent_expiry_missing",
+            RuleId::MultipartCleanupMissing => "bucket.multipart_cleanup_missing",
+        }
+    }
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<RuleId> for &'static str {
+    fn from(id: RuleId) -> Self {
+        id.as_str()
+    }
+}
+
+impl TryFrom<String> for RuleId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        RuleId::ALL
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| format!("unknown bucket rule {text:?}"))
+    }
+}
+
+/// How serious a finding is. Every finding fails `bucket check`; the severity orders them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Data can be lost, exposed or made unreadable.
+    High,
+    /// Costs grow without bound, or an unknown class needs a look.
+    Medium,
+}
+
+/// One rule the bucket breaks: what is wrong and the fix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Finding {
+    /// The rule.
+    pub rule: RuleId,
+    /// How serious it is.
+    pub severity: Severity,
+    /// What is wrong, naming the bucket's setting.
+    pub message: String,
+    /// What to do.
+    pub fix: String,
+    /// Whether `bucket apply` makes the fix (else it is for the bucket's owner).
+    pub applicable: bool,
+}
+
+impl Finding {
+    fn new(
+        rule: RuleId,
+        severity: Severity,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+        applicable: bool,
+    ) -> Self {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            fix: fix.into(),
+            applicable,
+        }
+    }
+}
+
+/// The result of [`check`]: the bucket's findings, most serious first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct BucketReport {
+    /// The provider.
+    pub provider: crate::Provider,
+    /// The bucket (container) name.
+    pub bucket: String,
+    /// What is wrong; empty when the bucket passes.
+    pub findings: Vec<Finding>,
+}
+
+impl BucketReport {
+    /// Whether the bucket meets every rule.
+    pub fn passed(&self) -> bool {
+        self.findings.is_empty()
+    }
+
+    /// The ids of the rules broken, in report order.
+    pub fn rules(&self) -> Vec<RuleId> {
+        self.findings.iter().map(|f| f.rule).collect()
+    }
+}
+
+/// Judges `config` against the backup-bucket rules and `options`.
+///
+/// ```
+/// use thinledger_bucket::{BucketConfig, BucketOptions, RuleId, check};
+///
+/// let bare = BucketConfig { bucket: "ledger-backups".into(), ..Default::default() };
+/// let report = check(&bare, &BucketOptions::default());
+/// assert!(report.rules().contains(&RuleId::VersioningOff));
+/// ```
+pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
+    let mut findings = Vec::new();
+    let provider = config.provider;
+    match config.versioning {
+        Versioning::Enabled => {}
+        state => findings.push(Finding::new(
+            RuleId::VersioningOff,
+            Severity::High,
+            format!(
+                "versioning is {}: an overwrite or delete (by a bug, a stolen credential or ransomware) loses the backup",
+                if state == Versioning::Off { "off" } else { "suspended" }
+            ),
+            "enable versioning on the bucket",
+            true,
+        )),
+    }
+    if options.immutable {
+        match &config.object_lock {
+            None => findings.push(Finding::new(
+                RuleId::ObjectLockMissing,
+                Severity::High,
+                "the repository is immutable but the bucket has no object lock: nothing stops the backup credentials from deleting backups",
+                lock_fix(provider),
+                false,
+            )),
+            Some(lock) if lock.default_mode.is_none() || lock.default_days.is_none() => {
+                findings.push(Finding::new(
+                    RuleId::ObjectLockMissing,
+                    Severity::High,
+                    "object lock is enabled without a default retention: objects written without a retain-until date (by another tool) are unprotected",
+                    lock_fix(provider),
+                    false,
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    match (&config.encryption, &options.kms_key) {
+        (None, key) => findings.push(Finding::new(
+            RuleId::EncryptionMissing,
+            Severity::High,
+            "the bucket has no default encryption",
+            match key {
+                Some(k) => format!("set default encryption with the tenant's KMS key {k}"),
+                None => "set default encryption (SSE-S3, or SSE-KMS with the bank's key)".into(),
+            },
+            true,
+        )),
+        (Some(enc), Some(want)) => {
+            let kms = matches!(
+                enc.algorithm,
+                EncryptionAlgorithm::Kms | EncryptionAlgorithm::DualLayerKms
+            );
+            let same_key = enc
+                .kms_key
+                .as_deref()
+                .is_some_and(|k| same_kms_key(k, want));
+            if !kms || !same_key {
+                findings.push(Finding::new(
+                    RuleId::EncryptionKey,
+                    Severity::High,
+                    match (&enc.algorithm, &enc.kms_key) {
+                        (EncryptionAlgorithm::ProviderManaged, _) => format!(
+                            "default encryption uses provider-managed keys, not the tenant's KMS key {want}"
+                        ),
+                        (_, Some(k)) => format!(
+                            "default encryption uses the KMS key {k}, not the tenant's {want}"
+                        ),
+                        (_, None) => format!(
+                            "default encryption uses the provider's default KMS key, not the tenant's {want}"
+                        ),
+                    },
+                    format!("set default encryption with the KMS key {want}"),
+                    true,
+                ));
+            }
+        }
+        (Some(_), None) => {}
+    }
+    if !config.public_access_block.is_some_and(|b| b.is_complete()) {
+        findings.push(Finding::new(
+            RuleId::PublicAccess,
+            Severity::High,
+            match config.public_access_block {
+                None => "the bucket has no public-access block".to_owned(),
+                Some(_) => "the bucket's public-access block leaves some switches off".to_owned(),
+            },
+            match provider {
+                crate::Provider::S3 => "turn on all four public-access-block switches",
+                crate::Provider::Azure => "disallow blob public access on the storage account",
+                crate::Provider::Gcs => "enforce public access prevention on the bucket",
+            },
+            provider == crate::Provider::S3,
+        ));
+    }
+    if !config.tls_only {
+        findings.push(Finding::new(
+            RuleId::TlsNotRequired,
+            Severity::High,
+            "the bucket accepts requests without TLS",
+            match provider {
+                crate::Provider::S3 => {
+                    "add a bucket-policy statement denying every request with aws:SecureTransport = false"
+                }
+                _ => "require secure transfer (HTTPS only)",
+            },
+            provider == crate::Provider::S3,
+        ));
+    }
+    let prefix = options.prefix.as_str();
+    for rule in config
+        .lifecycle
+        .iter()
+        .filter(|r| r.enabled && r.overlaps(prefix))
+    {
+        for t in &rule.transitions {
+            let versions = if t.noncurrent {
+                "noncurrent versions"
+            } else {
+                "objects"
+            };
+            let after = t
+                .days
+                .map(|d| format!(" after {d} days"))
+                .unwrap_or_default();
+            let name = if rule.id.is_empty() {
+                "(no id)"
+            } else {
+                rule.id.as_str()
+            };
+            match Tier::of(provider, &t.storage_class) {
+                Tier::Online => {}
+                Tier::Offline => findings.push(Finding::new(
+                    RuleId::OfflineTier,
+                    Severity::High,
+                    format!(
+                        "lifecycle rule {name} moves {versions}{after} to {}, an offline tier: the repository cannot be read, checked or pruned until they are restored",
+                        t.storage_class
+                    ),
+                    format!(
+                        "transition to an online tier instead ({}), or exclude the repository's prefix from rule {name}",
+                        online_examples(provider)
+                    ),
+                    false,
+                )),
+                Tier::Unknown => findings.push(Finding::new(
+                    RuleId::UnknownTier,
+                    Severity::Medium,
+                    format!(
+                        "lifecycle rule {name} moves {versions}{after} to {}, a storage class thinledger does not know",
+                        t.storage_class
+                    ),
+                    format!(
+                        "make sure it serves reads at once ({}), or transition to one of those",
+                        online_examples(provider)
+                    ),
+                    false,
+                )),
+            }
+        }
+    }
+    // Azure deletes previous versions and uncommitted blocks by its own rules (a management
+    // policy's version actions, uncommitted blocks expire in 7 days): S3 and GCS only.
+    let covering = || config.lifecycle.iter().filter(|r| r.covers(prefix));
+    if provider != crate::Provider::Azure && !covering().any(|r| r.noncurrent_expiry_days.is_some())
+    {
+        findings.push(Finding::new(
+            RuleId::NoncurrentExpiryMissing,
+            Severity::Medium,
+            "no lifecycle rule expires noncurrent versions: every pruned or overwritten object is kept (and billed) forever",
+            format!(
+                "add a lifecycle rule expiring noncurrent versions after {} days (longer than the restore window)",
+                options.noncurrent_expiry_days
+            ),
+            provider == crate::Provider::S3,
+        ));
+    }
+    if provider == crate::Provider::S3 && !covering().any(|r| r.abort_multipart_days.is_some()) {
+        findings.push(Finding::new(
+            RuleId::MultipartCleanupMissing,
+            Severity::Medium,
+            "no lifecycle rule aborts incomplete multipart uploads: interrupted uploads are billed forever",
+            format!(
+                "add a lifecycle rule aborting incomplete multipart uploads after {} days",
+                options.abort_multipart_days
+            ),
+            true,
+        ));
+    }
+    findings.sort_by_key(|f| f.severity);
+    BucketReport {
+        provider,
+        bucket: config.bucket.clone(),
+        findings,
+    }
+}
+
+fn lock_fix(provider: crate::Provider) -> &'static str {
+    match provider {
+        crate::Provider::S3 => {
+            "enable object lock with a default retention (governance or compliance mode) on the bucket, or move the repository to a bucket created with object lock"
+        }
+        crate::Provider::Azure => {
+            "enable version-level immutability with a time-based retention policy on the container"
+        }
+        crate::Provider::Gcs => "set a retention policy on the bucket (and lock it for compliance)",
+    }
+}
+
+fn online_examples(provider: crate::Provider) -> &'static str {
+    match provider {
+        crate::Provider::S3 => "STANDARD_IA or GLACIER_IR",
+        crate::Provider::Azure => "Cool or Cold",
+        crate::Provider::Gcs => "NEARLINE, COLDLINE or ARCHIVE",
+    }
+}
+
+/// Whether two spellings of a KMS key name the same key: equal, or one is the other's key id
+/// at the end of an ARN (`arn:aws:kms:…:key/ID` and `ID`, `…:alias/NAME` and `alias/NAME`).
+pub(crate) fn same_kms_key(a: &str, b: &str) -> bool {
+    let ends = |long: &str, short: &str| {
+        long.len() > short.len()
+            && long.ends_with(short)
+            && matches!(long.as_bytes()[long.len() - short.len() - 1], b'/' | b':')
+    };
+    a == b || ends(a, b) || ends(b, a)
+}

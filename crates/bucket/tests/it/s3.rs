@@ -1,0 +1,260 @@
+//! The S3 control plane against moto: buckets made with boto3 in a known configuration
+//! (scripts/services/lib/s3_buckets.py), read, checked, planned and fixed through aws-sdk-s3.
+//!
+//! What moto cannot show: it does not enforce IAM, so a change the identity may not make
+//! (`ChangeResult::Denied`) is not exercised here; it accepts any KMS key id.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{Value, json};
+use thinledger_bucket::{
+    BucketBuilder, BucketOptions, ChangeResult, EncryptionAlgorithm, LockMode, RuleId, Secret,
+    Versioning,
+};
+
+/// What the tests need of the S3 service, or `None` (skipped) when it is not running.
+struct Moto {
+    endpoint: String,
+    region: String,
+    python: PathBuf,
+}
+
+fn moto() -> Option<Moto> {
+    let endpoint = thinledger_tests::services::var("THINLEDGER_TEST_S3_ENDPOINT")?;
+    let region = thinledger_tests::services::var("THINLEDGER_TEST_S3_REGION")?;
+    let python = thinledger_tests::services::var("THINLEDGER_TEST_S3_PYTHON")?;
+    Some(Moto {
+        endpoint,
+        region,
+        python: python.into(),
+    })
+}
+
+impl Moto {
+    fn admin(&self, args: &[&str]) -> String {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/services/lib/s3_buckets.py");
+        let out = Command::new(&self.python)
+            .arg(script)
+            .args(args)
+            .output()
+            .expect("run s3_buckets.py");
+        assert!(
+            out.status.success(),
+            "s3_buckets.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// A new bucket configured as `spec` says; its name.
+    fn bucket(&self, test: &str, spec: Value) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("tl-{test}-{}-{nanos}", std::process::id());
+        self.admin(&["make", &name, &spec.to_string()]);
+        name
+    }
+
+    fn client(&self, bucket: &str) -> thinledger_bucket::Bucket {
+        BucketBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))
+            .with_endpoint(&self.endpoint)
+            .with_region(&self.region)
+            .with_s3_keys("thinledger-test", Secret::new("thinledger-test-secret"))
+            .build()
+            .unwrap()
+    }
+}
+
+fn tls_statement() -> Value {
+    json!({
+        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+    })
+}
+
+fn owner_statement() -> Value {
+    json!({
+        "Sid": "OwnerRead", "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/*"
+    })
+}
+
+/// The owner's tiering rule: online (Standard-IA) after 30 days.
+fn owner_rule() -> Value {
+    json!({
+        "ID": "owner-ia", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "Transitions": [{"Days": 30, "StorageClass": "STANDARD_IA"}]
+    })
+}
+
+#[tokio::test]
+async fn a_good_bucket_passes() {
+    let Some(moto) = moto() else { return };
+    let key = moto.admin(&["create-key"]).trim().to_owned();
+    let bucket = moto.bucket(
+        "good",
+        json!({
+            "lock": {"mode": "GOVERNANCE", "days": 7},
+            "versioning": true,
+            "encryption": {"kms": key},
+            "public_access_block": true,
+            "policy": [tls_statement()],
+            "lifecycle": [owner_rule(), {
+                "ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""},
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}
+            }]
+        }),
+    );
+    let client = moto.client(&bucket);
+    let config = client.config().await.unwrap();
+    assert_eq!(config.versioning, Versioning::Enabled);
+    let lock = config.object_lock.as_ref().unwrap();
+    assert_eq!(
+        (lock.default_mode, lock.default_days),
+        (Some(LockMode::Governance), Some(7))
+    );
+    let encryption = config.encryption.as_ref().unwrap();
+    assert_eq!(encryption.algorithm, EncryptionAlgorithm::Kms);
+    assert_eq!(encryption.kms_key.as_deref(), Some(key.as_str()));
+    assert!(config.tls_only);
+    assert_eq!(config.lifecycle.len(), 2);
+
+    let options = BucketOptions::default()
+        .with_immutable(true)
+        .with_kms_key(&key);
+    let report = client.check(&options).await.unwrap();
+    assert!(report.passed(), "{report:#?}");
+    assert!(client.plan(&options).await.unwrap().is_empty());
+}
+
+/// The done-when bucket: no versioning and a Deep Archive transition are both flagged.
+#[tokio::test]
+async fn deep_archive_and_no_versioning_are_flagged() {
+    let Some(moto) = moto() else { return };
+    let bucket = moto.bucket(
+        "bad",
+        json!({
+            "encryption": "AES256",
+            "public_access_block": true,
+            "policy": [tls_statement()],
+            "lifecycle": [{
+                "ID": "to-deep-archive", "Status": "Enabled", "Filter": {"Prefix": "eu-west-1/"},
+                "Transitions": [{"Days": 90, "StorageClass": "DEEP_ARCHIVE"}],
+                "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}
+            }]
+        }),
+    );
+    let report = moto
+        .client(&bucket)
+        .check(&BucketOptions::default())
+        .await
+        .unwrap();
+    let mut rules = report.rules();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [RuleId::VersioningOff, RuleId::OfflineTier],
+        "{report:#?}"
+    );
+    let offline = report
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::OfflineTier)
+        .unwrap();
+    assert!(
+        offline.message.contains("to-deep-archive") && offline.message.contains("DEEP_ARCHIVE")
+    );
+}
+
+#[tokio::test]
+async fn plan_apply_check_is_clean_and_keeps_the_owners_rules() {
+    let Some(moto) = moto() else { return };
+    let key = moto.admin(&["create-key"]).trim().to_owned();
+    let bucket = moto.bucket(
+        "apply",
+        json!({"policy": [owner_statement()], "lifecycle": [owner_rule()]}),
+    );
+    let client = moto.client(&bucket);
+    let options = BucketOptions::default().with_kms_key(&key);
+
+    let before = client.check(&options).await.unwrap();
+    let mut rules = before.rules();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            RuleId::VersioningOff,
+            RuleId::EncryptionMissing,
+            RuleId::PublicAccess,
+            RuleId::TlsNotRequired,
+            RuleId::NoncurrentExpiryMissing,
+            RuleId::MultipartCleanupMissing,
+        ]
+    );
+    let plan = client.plan(&options).await.unwrap();
+    assert_eq!(plan.changes.len(), 5, "{plan:#?}");
+    assert!(plan.manual.is_empty());
+
+    let applied = client.apply(&options).await.unwrap();
+    assert_eq!(applied.plan, plan);
+    for outcome in &applied.outcomes {
+        assert_eq!(outcome.result, ChangeResult::Applied, "{outcome:?}");
+    }
+    assert!(applied.after.passed(), "{:#?}", applied.after);
+    assert!(client.check(&options).await.unwrap().passed());
+    assert!(client.plan(&options).await.unwrap().is_empty());
+
+    // Read back with boto3: the owner's statement and rule are still there.
+    let described: Value = serde_json::from_str(&moto.admin(&["describe", &bucket])).unwrap();
+    let sids: Vec<&str> = described["policy"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert_eq!(sids, ["OwnerRead", thinledger_bucket::TLS_STATEMENT_SID]);
+    let ids: Vec<&str> = described["lifecycle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["ID"].as_str())
+        .collect();
+    assert_eq!(ids, ["owner-ia", thinledger_bucket::LIFECYCLE_RULE_ID]);
+    let ours = &described["lifecycle"][1];
+    assert_eq!(ours["Filter"]["Prefix"], "eu-west-1/ledger-a/");
+    assert_eq!(ours["NoncurrentVersionExpiration"]["NoncurrentDays"], 30);
+    assert_eq!(
+        ours["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"],
+        7
+    );
+}
+
+#[test]
+fn local_folders_and_missing_regions_are_refused_with_the_fix() {
+    let err = BucketBuilder::new("/srv/backups")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("give an s3:// URL"), "{err}");
+    let err = BucketBuilder::new("s3://ledger-backups/a")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("region") && err.contains("AWS_REGION"),
+        "{err}"
+    );
+    let err = BucketBuilder::new("s3://ledger-backups/a?endpoint=http://minio.example:9000")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("allow_http=true"), "{err}");
+}

@@ -1,0 +1,133 @@
+//! `bucket check|plan|apply`: the repository's bucket against a bank's rules (versioning,
+//! object lock, encryption, public access, TLS, lifecycle tiers and cleanup), through the
+//! cloud's control plane (`thinledger_backup::bucket`).
+
+use clap::{Args, Subcommand};
+use thinledger_backup::bucket::{
+    BucketBuilder, BucketOptions, BucketReport, ChangeResult, Finding,
+};
+use thinledger_cli::{EXIT_FAILED, EXIT_OK};
+
+use crate::context::{Globals, bad};
+use crate::output::print_data;
+
+#[derive(Debug, Subcommand)]
+pub enum BucketCommand {
+    /// Report what the repository's bucket lacks (exit 1 with findings).
+    Check(BucketArgs),
+    /// Show the changes `apply` would make, and the findings left to the bucket's owner.
+    Plan(BucketArgs),
+    /// Make the planned changes the identity may, then check again (exit 1 while findings
+    /// remain).
+    Apply(BucketArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BucketArgs {
+    /// The tenant's KMS key (ARN or key id): default encryption must use it. Default: the
+    /// repository URL's sse_kms_key_id, if any.
+    #[arg(long, value_name = "KEY", env = "THINLEDGER_BUCKET_KMS_KEY")]
+    kms_key: Option<String>,
+    /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
+    /// a default retention.
+    #[arg(long)]
+    object_lock: bool,
+    /// Expire noncurrent versions after this many days (the lifecycle rule `apply` adds).
+    #[arg(long, value_name = "DAYS", default_value_t = 30)]
+    noncurrent_days: u32,
+    /// Abort incomplete multipart uploads after this many days (the rule `apply` adds).
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    multipart_days: u32,
+}
+
+impl BucketArgs {
+    fn options(&self) -> BucketOptions {
+        let options = BucketOptions::default()
+            .with_immutable(self.object_lock)
+            .with_noncurrent_expiry_days(self.noncurrent_days)
+            .with_abort_multipart_days(self.multipart_days);
+        match &self.kms_key {
+            Some(key) => options.with_kms_key(key),
+            None => options,
+        }
+    }
+}
+
+pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
+    let url = g.repo_url()?;
+    let bucket = BucketBuilder::from_env(&url)
+        .build()
+        .map_err(|e| bad(format!("--repo: {e}")))?;
+    match c {
+        BucketCommand::Check(a) => {
+            let report = bucket.check(&a.options()).await?;
+            print_data(g, &report, |out| write_report(out, &report))?;
+            Ok(exit(report.passed()))
+        }
+        BucketCommand::Plan(a) => {
+            let plan = bucket.plan(&a.options()).await?;
+            print_data(g, &plan, |out| {
+                if plan.is_empty() {
+                    return writeln!(out, "bucket {}: nothing to change", plan.bucket);
+                }
+                for change in &plan.changes {
+                    writeln!(out, "change  {}", change.describe())?;
+                }
+                for f in &plan.manual {
+                    write_finding(out, "manual", f)?;
+                }
+                writeln!(
+                    out,
+                    "{} change(s) for `bucket apply`, {} left to the bucket's owner",
+                    plan.changes.len(),
+                    plan.manual.len()
+                )
+            })?;
+            Ok(EXIT_OK as u8)
+        }
+        BucketCommand::Apply(a) => {
+            let applied = bucket.apply(&a.options()).await?;
+            print_data(g, &applied, |out| {
+                for o in &applied.outcomes {
+                    match &o.result {
+                        ChangeResult::Applied => writeln!(out, "applied {}", o.change.describe())?,
+                        ChangeResult::Denied { permission, .. } => writeln!(
+                            out,
+                            "denied  {} (the identity needs {permission})",
+                            o.change.describe()
+                        )?,
+                        _ => writeln!(out, "?       {}", o.change.describe())?,
+                    }
+                }
+                write_report(out, &applied.after)
+            })?;
+            Ok(exit(applied.after.passed()))
+        }
+    }
+}
+
+fn exit(passed: bool) -> u8 {
+    (if passed { EXIT_OK } else { EXIT_FAILED }) as u8
+}
+
+fn write_report(out: &mut dyn std::io::Write, report: &BucketReport) -> std::io::Result<()> {
+    for f in &report.findings {
+        write_finding(out, &format!("{:?}", f.severity).to_uppercase(), f)?;
+    }
+    if report.passed() {
+        writeln!(out, "bucket {}: every rule met", report.bucket)
+    } else {
+        let fixable = report.findings.iter().filter(|f| f.applicable).count();
+        writeln!(
+            out,
+            "bucket {}: {} finding(s), {fixable} fixed by `bucket apply`",
+            report.bucket,
+            report.findings.len()
+        )
+    }
+}
+
+fn write_finding(out: &mut dyn std::io::Write, label: &str, f: &Finding) -> std::io::Result<()> {
+    writeln!(out, "{label:<7} {}  {}", f.rule, f.message)?;
+    writeln!(out, "        fix: {}", f.fix)
+}
