@@ -166,7 +166,7 @@ struct RenderArgs {
     common: Common,
     /// Write one file per object (NN-kind-name.yaml) and a kustomization.yaml listing them
     /// into this directory instead of stdout; a tenant with sites gets one folder per site
-    /// (DIR/<site>/, each applied to its own cluster). Files an earlier run listed there that no longer
+    /// (`DIR/<site>/`, each applied to its own cluster). Files an earlier run listed there that no longer
     /// apply are removed; files it did not write are never overwritten or removed. (--output yaml: on
     /// stdout, multi-document YAML, the default; json: a v1 List; table: the objects, one per
     /// line.)
