@@ -351,6 +351,41 @@ fn advertised_addresses_follow_the_site() {
     );
 }
 
+/// Every address in the `--join` list (what the other sites dial, as each site advertises its
+/// pods) is named by the node certificate of the site it belongs to, so TLS hostname checks
+/// pass across sites; each site's certificate names every one of its own pods' addresses.
+#[test]
+fn node_certificates_name_the_addresses_the_other_sites_dial() {
+    let sites = site_renderings();
+    let names = |s: &SiteRendering| -> Vec<String> {
+        let cert = json(s.rendering.find("Certificate", "cockroachdb-node").unwrap());
+        ["dnsNames", "ipAddresses"]
+            .iter()
+            .flat_map(|k| cert["spec"][k].as_array().cloned().unwrap_or_default())
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let aws = names(site(&sites, "aws-use1"));
+    for pod in ["cockroachdb-0", "cockroachdb-1"] {
+        let host = format!("{pod}.use1.aws.ledger.acme.internal");
+        assert!(aws.contains(&host), "{host} not in {aws:?}");
+    }
+    assert!(names(site(&sites, "onprem-fra")).contains(&"192.168.40.10".to_owned()));
+    let script = start_script(site(&sites, "aws-use1"));
+    let join = script
+        .split("--join=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap();
+    for target in join.split(',') {
+        let host = target.rsplit_once(':').unwrap().0;
+        assert!(
+            sites.iter().any(|s| names(s).contains(&host.to_owned())),
+            "{host} (from --join={join}) is in no site's node certificate"
+        );
+    }
+}
+
 /// The first site initialises the cluster and makes the ledger's database survive a region
 /// (one region per provider); the others render no init Job. Redpanda runs in the first site.
 #[test]

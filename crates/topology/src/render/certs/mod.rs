@@ -102,13 +102,19 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
             let why = if ctx.first_region {
                 "signs the tenant's certificates with the CA in Secret ledger-ca".to_owned()
             } else {
-                format!(
-                    "signs the tenant's certificates with the CA in Secret {CA_SECRET}, which is issued in the first region's cluster ({}): copy that Secret here (kubectl get secret {CA_SECRET} -o yaml in the first region, kubectl apply here) so every region trusts one CA",
-                    ctx.tenant
+                // A site's view of the tenant holds its own region only: the CA lives in the
+                // first site's cluster.
+                let first = match ctx.tenant.site_view() {
+                    Some(view) => view.sites.first().map_or("", |s| s.cluster()),
+                    None => ctx
+                        .tenant
                         .locality()
                         .regions()
                         .first()
-                        .map_or("", |r| r.name.as_str())
+                        .map_or("", |r| r.name.as_str()),
+                };
+                format!(
+                    "signs the tenant's certificates with the CA in Secret {CA_SECRET}, which is issued in the first region's cluster ({first}): copy that Secret here (kubectl get secret {CA_SECRET} -o yaml in the first region, kubectl apply here) so every region trusts one CA"
                 )
             };
             out.push(Manifest::Issuer(Box::new(issuer(
@@ -130,6 +136,7 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         }
     };
     let domain = ctx.tenant.cluster_domain(&ctx.region);
+    let (node_dns, node_ips) = cockroach_node_names(ctx, domain);
     if ctx.crdb_replicas > 0 {
         out.push(leaf(
             ctx,
@@ -138,8 +145,8 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
                 name: CRDB_NODE_SECRET,
                 common_name: "node",
                 organization: Some("Cockroach"),
-                dns_names: cockroach_node_dns_names(&ctx.namespace, domain, ctx.crdb_replicas),
-                ip_addresses: vec!["127.0.0.1".to_owned()],
+                dns_names: node_dns,
+                ip_addresses: node_ips,
                 usages: &["digital signature", "key encipherment", "server auth", "client auth"],
                 why: "CockroachDB's node certificate (user node): every pod's DNS names, the public Service's, localhost; server and client auth",
             },
@@ -181,6 +188,30 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
 }
 
 /// The names one Service gives: `name`, `name.<ns>`, `name.<ns>.svc`, `name.<ns>.svc.<domain>`.
+/// The node certificate's DNS names and IP addresses: the in-cluster names and localhost,
+/// plus, on a site of a multi-site tenant, the addresses the other sites reach its pods at
+/// (`--advertise-addr`): without them a node of another site fails the hostname check.
+fn cockroach_node_names(ctx: &Context<'_>, domain: &str) -> (Vec<String>, Vec<String>) {
+    let mut dns = cockroach_node_dns_names(&ctx.namespace, domain, ctx.crdb_replicas);
+    let mut ips = vec!["127.0.0.1".to_owned()];
+    if let Some(site) = ctx.site() {
+        for n in 0..ctx.crdb_replicas {
+            let Some(host) = site.node_host(n, CRDB_NAME) else {
+                continue;
+            };
+            let list = if host.parse::<std::net::IpAddr>().is_ok() {
+                &mut ips
+            } else {
+                &mut dns
+            };
+            if !list.contains(&host) {
+                list.push(host);
+            }
+        }
+    }
+    (dns, ips)
+}
+
 fn service_names(name: &str, namespace: &str, domain: &str) -> [String; 4] {
     [
         name.to_owned(),
