@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
+use std::io::Read;
+
 use super::RolloutError;
 use crate::tenant::{Ring, Tenant};
 
@@ -55,13 +57,13 @@ impl Fleet {
                 if folder.starts_with("ring-") {
                     for (name, file) in sorted_entries(&path).map_err(|e| io(&path, e))? {
                         if is_tenant_file(&name, &file) {
-                            let text = fs::read_to_string(&file).map_err(|e| io(&file, e))?;
+                            let text = read_tenant_text(&file)?;
                             files.push((format!("{folder}/{name}"), text));
                         }
                     }
                 }
             } else if is_tenant_file(&folder, &path) {
-                let text = fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+                let text = read_tenant_text(&path)?;
                 files.push((folder, text));
             }
         }
@@ -142,4 +144,28 @@ fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(String, std::path::PathBuf
     }
     out.sort();
     Ok(out)
+}
+
+/// The most a fleet's tenant file may hold: far above any real tenant file, low enough that a
+/// wrong path (a disk image, a log) is refused at once instead of read whole.
+pub const MAX_TENANT_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads one tenant file of the fleet, at most [`MAX_TENANT_FILE_BYTES`].
+fn read_tenant_text(path: &Path) -> Result<String, RolloutError> {
+    let io = |message: String| RolloutError::Io {
+        path: path.display().to_string(),
+        message,
+    };
+    let file = fs::File::open(path).map_err(|e| io(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_TENANT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io(e.to_string()))?;
+    if bytes.len() as u64 > MAX_TENANT_FILE_BYTES {
+        return Err(io(format!(
+            "holds more than the {} MiB a tenant file may have; move it out of the fleet folder",
+            MAX_TENANT_FILE_BYTES / (1024 * 1024)
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| io("is not UTF-8 text; a tenant file is YAML".to_owned()))
 }

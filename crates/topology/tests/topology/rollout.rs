@@ -675,3 +675,17 @@ fn check_snapshot() {
     let result = rollout::check(&example_fleet(), &head, &CheckOptions::default());
     insta::assert_snapshot!("rollout-check-table", result.to_table());
 }
+
+/// A huge file in the fleet folder (a wrong path, a disk image) is refused without reading it
+/// whole: 64 GiB sparse, so reading it would take minutes and all memory.
+#[test]
+fn a_huge_file_in_the_fleet_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("huge.yaml");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let err = Fleet::read(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("huge.yaml") && err.contains("4 MiB"), "{err}");
+}

@@ -1,7 +1,6 @@
 //! `ledger-topology rollout plan|check`: parsing and printing around
 //! `thinledger_topology::rollout::{plan, check}`.
 
-use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -138,8 +137,7 @@ fn read_fleet(dir: &Path) -> anyhow::Result<Fleet> {
 
 fn read_status(path: Option<&PathBuf>) -> anyhow::Result<Option<RolloutStatus>> {
     let Some(path) = path else { return Ok(None) };
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("cannot read status file {}", path.display()))?;
+    let text = thinledger_cli::read_input_file(path, "status file")?;
     let status = RolloutStatus::from_yaml(&text)
         .map_err(|e| bad(format!("status file {}: {e}", path.display())))?;
     Ok(Some(status))
