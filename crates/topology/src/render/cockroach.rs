@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSpec,
     PodTemplateSpec, Probe, ProjectedVolumeSource, SecretProjection, Service,
     ServiceAccountTokenProjection, ServicePort, ServiceSpec, TopologySpreadConstraint, Volume,
-    VolumeProjection,
+    VolumeMount, VolumeProjection,
 };
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -631,19 +631,30 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
         container: "init",
         image: ctx.cockroach_image(),
         script,
-        mounts: vec![
-            mount("certs-secret", CERTS_SECRET_DIR, true),
-            mount("certs", CERTS_DIR, false),
-            mount("tmp", "/tmp", false),
-        ],
-        volumes: vec![
-            root_client_certs(),
-            empty_dir("certs", true, "1Mi"),
-            empty_dir("tmp", false, "64Mi"),
-        ],
+        mounts: root_client_mounts(),
+        volumes: root_client_volumes(),
         purpose: "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)",
     }
     .manifest(ctx)
+}
+
+/// The mounts of a Job that connects as `root`: the client certificate Secret, the copy
+/// with tight modes CockroachDB demands, and `/tmp` (the root filesystem is read-only).
+fn root_client_mounts() -> Vec<VolumeMount> {
+    vec![
+        mount("certs-secret", CERTS_SECRET_DIR, true),
+        mount("certs", CERTS_DIR, false),
+        mount("tmp", "/tmp", false),
+    ]
+}
+
+/// The volumes behind [`root_client_mounts`].
+fn root_client_volumes() -> Vec<Volume> {
+    vec![
+        root_client_certs(),
+        empty_dir("certs", true, "1Mi"),
+        empty_dir("tmp", false, "64Mi"),
+    ]
 }
 
 /// The upgrade Job of a major upgrade (`cockroachdb.upgrade_from` in another major than
@@ -679,16 +690,8 @@ pub fn upgrade_job(ctx: &Context<'_>) -> Option<Manifest> {
             // The running version's CLI: the new binary is not running anywhere yet.
             image: ctx.image("cockroachdb/cockroach", from_tag),
             script,
-            mounts: vec![
-                mount("certs-secret", CERTS_SECRET_DIR, true),
-                mount("certs", CERTS_DIR, false),
-                mount("tmp", "/tmp", false),
-            ],
-            volumes: vec![
-                root_client_certs(),
-                empty_dir("certs", true, "1Mi"),
-                empty_dir("tmp", false, "64Mi"),
-            ],
+            mounts: root_client_mounts(),
+            volumes: root_client_volumes(),
             purpose: "before a major upgrade: sets cluster.preserve_downgrade_option to the running major so the upgrade stays reversible until finalized (RESET CLUSTER SETTING cluster.preserve_downgrade_option after the rollout is healthy); safe to re-run",
         }
         .manifest(ctx),
