@@ -31,7 +31,7 @@ use crate::repo::index::BlobKey;
 use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeName, NodeType, Tree, go_mode_from_unix};
-use crate::saver::{BlobSaver, SaverOptions};
+use crate::saver::{BlobBatch, BlobSaver, SaverOptions};
 use crate::select::{Selection, rejected_by_tags};
 use crate::targets::{self, TargetNode};
 use crate::{Error, Result};
@@ -563,6 +563,8 @@ impl Archiver {
 
     fn read_files_blocking(&self, jobs: Vec<FileJob>) -> Result<Placed> {
         let mut out = Vec::with_capacity(jobs.len());
+        // Small files' blobs go to the encoders together, not one hand-over each.
+        let mut batch = BlobBatch::default();
         for FileJob {
             slot,
             path,
@@ -572,7 +574,7 @@ impl Archiver {
         {
             let reading = self.progress.reading(&path);
             let read = match std::fs::File::open(&path) {
-                Ok(f) => self.read_stream(f, node.size)?,
+                Ok(f) => self.read_stream(f, node.size, &mut batch)?,
                 Err(e) => Err(e),
             };
             drop(reading);
@@ -596,6 +598,7 @@ impl Archiver {
                 }
             }
         }
+        self.saver.flush_batch_blocking(&mut batch)?;
         Ok(out)
     }
 
@@ -605,6 +608,7 @@ impl Archiver {
         &self,
         reader: R,
         expected_len: u64,
+        batch: &mut BlobBatch,
     ) -> Result<std::io::Result<(Vec<Id>, u64)>> {
         let mut ids = Vec::new();
         let mut size = 0u64;
@@ -619,7 +623,7 @@ impl Archiver {
             let len = chunk.len() as u64;
             let id = Id::hash(&chunk);
             ids.push(id);
-            self.saver.save_data_blocking(id, chunk)?;
+            self.saver.save_data_batched(batch, id, chunk)?;
             size += len;
             self.counts.bytes_read.fetch_add(len, Ordering::Relaxed);
             self.progress.bytes.fetch_add(len, Ordering::Relaxed);
@@ -1001,7 +1005,10 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
         let reader = SyncIoBridge::new(reader);
         tokio::task::spawn_blocking(move || {
             let _reading = a.progress.reading(&name);
-            a.read_stream(reader, u64::MAX)
+            let mut batch = BlobBatch::default();
+            let read = a.read_stream(reader, u64::MAX, &mut batch)?;
+            a.saver.flush_batch_blocking(&mut batch)?;
+            Ok::<_, Error>(read)
         })
         .await
         .map_err(Error::task)??
