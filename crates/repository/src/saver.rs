@@ -2,12 +2,13 @@
 //! index.
 //!
 //! Data blobs go through a short bounded queue to a fixed set of encoder threads. Each encoder
-//! compresses a blob and encrypts it straight into its own open pack (hashing the pack as it
-//! grows); a full pack is sealed there and queued for the upload task, which stores a few at
-//! once. Tree blobs and already-encrypted blobs need little work and go into shared packs on
-//! the caller's task. Per blob there is one hand-over between threads and no task spawn, and
-//! memory is bounded: the queue (`encode_slots` blobs), one open pack per encoder, one sealed
-//! pack waiting and `upload_slots` packs being stored.
+//! compresses and encrypts a blob in its own buffer, then appends it to the one open data pack
+//! they share (hashing the pack as it grows); a full pack is sealed there and queued for the
+//! upload task, which stores a few at once. Tree blobs and already-encrypted blobs need little
+//! work and go into shared packs on the caller's task. Per blob there is at most one hand-over
+//! between threads and no task spawn: a reader hands its small files' blobs over in batches.
+//! Memory is bounded: the queue (`encode_slots` jobs), one open data pack, one sealed pack
+//! waiting and `upload_slots` packs being stored.
 //!
 //! Ordering for crash safety: a pack is uploaded (create-only) before any index file names
 //! it, and [`BlobSaver::finish`] returns only when every pack and index file is stored, so a
