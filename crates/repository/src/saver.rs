@@ -2,12 +2,13 @@
 //! index.
 //!
 //! Data blobs go through a short bounded queue to a fixed set of encoder threads. Each encoder
-//! compresses a blob and encrypts it straight into its own open pack (hashing the pack as it
-//! grows); a full pack is sealed there and queued for the upload task, which stores a few at
-//! once. Tree blobs and already-encrypted blobs need little work and go into shared packs on
-//! the caller's task. Per blob there is one hand-over between threads and no task spawn, and
-//! memory is bounded: the queue (`encode_slots` blobs), one open pack per encoder, one sealed
-//! pack waiting and `upload_slots` packs being stored.
+//! compresses and encrypts a blob in its own buffer, then appends it to the one open data pack
+//! they share (hashing the pack as it grows); a full pack is sealed there and queued for the
+//! upload task, which stores a few at once. Tree blobs and already-encrypted blobs need little
+//! work and go into shared packs on the caller's task. Per blob there is at most one hand-over
+//! between threads and no task spawn: a reader hands its small files' blobs over in batches.
+//! Memory is bounded: the queue (`encode_slots` jobs), one open data pack, one sealed pack
+//! waiting and `upload_slots` packs being stored.
 //!
 //! Ordering for crash safety: a pack is uploaded (create-only) before any index file names
 //! it, and [`BlobSaver::finish`] returns only when every pack and index file is stored, so a
@@ -276,10 +277,30 @@ struct Sealed {
 
 /// The open data pack and its share of the budget.
 type OpenPack = (PackBuilder, OwnedSemaphorePermit);
-/// A data blob on its way to an encoder.
-struct Job {
-    id: Id,
-    data: Vec<u8>,
+/// Data blobs on their way to an encoder.
+enum Job {
+    /// One blob.
+    One(Id, Vec<u8>),
+    /// Small blobs of one reader ([`BlobBatch`]): one hand-over between threads and one
+    /// section under the pack lock for all of them, instead of one each.
+    Many(Vec<(Id, Vec<u8>)>),
+}
+
+/// Blobs under this size are collected into a [`BlobBatch`] (whole small files, mostly).
+const SMALL_BLOB: usize = 64 * 1024;
+/// A batch is handed to the encoders once it holds this many bytes (less than one chunk
+/// buffer, so batching adds no memory beyond what a large file's chunk has in flight)…
+const BATCH_BLOB_BYTES: usize = 512 * 1024;
+/// … or this many blobs.
+const BATCH_BLOBS: usize = 64;
+
+/// Small data blobs a reader collects before handing them to the encoders together. Whoever
+/// fills one calls [`BlobSaver::flush_batch_blocking`] before its blobs are needed (before
+/// [`BlobSaver::finish`]).
+#[derive(Debug, Default)]
+pub(crate) struct BlobBatch {
+    blobs: Vec<(Id, Vec<u8>)>,
+    bytes: usize,
 }
 
 /// The running part of a saver, started on first use (it needs the async runtime).
@@ -393,13 +414,20 @@ impl Shared {
     ) {
         let key = self.repo.key.clone();
         let mut scratch = Vec::new();
+        let mut staged = Vec::new();
         loop {
             let job = lock(&jobs).blocking_recv();
             let Some(job) = job else { break };
             if self.failed.load(Ordering::Acquire) {
                 continue;
             }
-            if let Err(e) = self.encode_one(&key, job, &mut scratch, &packs) {
+            let done = match job {
+                Job::One(id, data) => self.encode_one(&key, id, data, &mut scratch, &packs),
+                Job::Many(blobs) => {
+                    self.encode_many(&key, blobs, &mut scratch, &mut staged, &packs)
+                }
+            };
+            if let Err(e) = done {
                 self.fail(&e);
             }
         }
@@ -412,49 +440,116 @@ impl Shared {
         }
     }
 
+    /// Compresses `data` into `scratch` when that makes it smaller. Returns what to encrypt
+    /// (one of the two buffers) and, if compressed, the plaintext length to record.
+    fn compress_for_pack<'a>(
+        &self,
+        data: &'a mut Vec<u8>,
+        scratch: &'a mut Vec<u8>,
+    ) -> Result<(&'a mut [u8], Option<u32>)> {
+        let plain_len = data.len();
+        let compressed = match self.level {
+            Some(level) if plain_len > 0 => {
+                compress_into(data, level, scratch)? && scratch.len() < plain_len
+            }
+            _ => false,
+        };
+        if compressed {
+            let ulen =
+                u32::try_from(plain_len).map_err(|_| Error::Task("blob beyond 4 GiB".into()))?;
+            Ok((scratch.as_mut_slice(), Some(ulen)))
+        } else {
+            Ok((data.as_mut_slice(), None))
+        }
+    }
+
+    /// Appends an encrypted blob to the shared data pack (under its lock); returns the packs
+    /// that filled up, to be sealed once the lock is released.
+    fn append_locked(
+        &self,
+        open: &mut Option<OpenPack>,
+        id: Id,
+        parts: &[&[u8]],
+        ulen: Option<u32>,
+        sealed: &mut Vec<OpenPack>,
+    ) -> Result<()> {
+        let stored: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(p) = open.take_if(|(p, _)| !p.fits(stored)) {
+            sealed.push(p);
+        }
+        let (p, _) = match open {
+            Some(p) => p,
+            None => open.insert(self.new_pack_blocking(stored)?),
+        };
+        p.add_parts(BlobType::Data, id, parts, ulen)?;
+        if let Some(p) = open.take_if(|(p, _)| p.len() >= self.opts.pack_size) {
+            sealed.push(p);
+        }
+        Ok(())
+    }
+
     /// Compresses and encrypts one blob in its own buffer (no lock held), then appends it to
     /// the shared data pack. One open data pack for all encoders keeps memory low; the
     /// section under the lock is a copy and the pack's running hash.
     fn encode_one(
         &self,
         key: &Key,
-        mut job: Job,
+        id: Id,
+        mut data: Vec<u8>,
         scratch: &mut Vec<u8>,
         packs: &mpsc::Sender<Sealed>,
     ) -> Result<()> {
-        let plain_len = job.data.len();
-        let compressed = match self.level {
-            Some(level) if plain_len > 0 => {
-                compress_into(&job.data, level, scratch)? && scratch.len() < plain_len
-            }
-            _ => false,
-        };
-        let (payload, ulen) = if compressed {
-            let ulen =
-                u32::try_from(plain_len).map_err(|_| Error::Task("blob beyond 4 GiB".into()))?;
-            (&mut *scratch, Some(ulen))
-        } else {
-            (&mut job.data, None)
-        };
+        let plain_len = data.len();
+        let (payload, ulen) = self.compress_for_pack(&mut data, scratch)?;
         let (iv, mac) = key.encrypt_in_place(payload)?;
         let stored = payload.len() + OVERHEAD;
         let mut sealed = Vec::new();
+        self.append_locked(
+            &mut lock(&self.data_pack),
+            id,
+            &[&iv, payload, &mac],
+            ulen,
+            &mut sealed,
+        )?;
+        self.count(BlobType::Data, plain_len, stored);
+        self.recycle(data);
+        for p in sealed {
+            self.seal_blocking(key, p, packs)?;
+        }
+        Ok(())
+    }
+
+    /// Compresses and encrypts a batch of small blobs one after another into `staged` (no
+    /// lock held), then appends them all to the shared data pack in one section under its
+    /// lock.
+    fn encode_many(
+        &self,
+        key: &Key,
+        blobs: Vec<(Id, Vec<u8>)>,
+        scratch: &mut Vec<u8>,
+        staged: &mut Vec<u8>,
+        packs: &mpsc::Sender<Sealed>,
+    ) -> Result<()> {
+        staged.clear();
+        let mut placed = Vec::with_capacity(blobs.len());
+        for (id, mut data) in blobs {
+            let plain_len = data.len();
+            let (payload, ulen) = self.compress_for_pack(&mut data, scratch)?;
+            let (iv, mac) = key.encrypt_in_place(payload)?;
+            let start = staged.len();
+            staged.extend_from_slice(&iv);
+            staged.extend_from_slice(payload);
+            staged.extend_from_slice(&mac);
+            self.count(BlobType::Data, plain_len, staged.len() - start);
+            placed.push((id, start..staged.len(), ulen));
+        }
+        let mut sealed = Vec::new();
         {
             let mut open = lock(&self.data_pack);
-            if let Some(p) = open.take_if(|(p, _)| !p.fits(stored)) {
-                sealed.push(p);
-            }
-            let (p, _) = match &mut *open {
-                Some(p) => p,
-                None => open.insert(self.new_pack_blocking(stored)?),
-            };
-            p.add_parts(BlobType::Data, job.id, &[&iv, payload, &mac], ulen)?;
-            if let Some(p) = open.take_if(|(p, _)| p.len() >= self.opts.pack_size) {
-                sealed.push(p);
+            for (id, range, ulen) in placed {
+                self.append_locked(&mut open, id, &[&staged[range]], ulen, &mut sealed)?;
             }
         }
-        self.count(BlobType::Data, plain_len, stored);
-        self.recycle(std::mem::take(&mut job.data));
         for p in sealed {
             self.seal_blocking(key, p, packs)?;
         }
@@ -654,7 +749,7 @@ impl BlobSaver {
             BlobType::Data => {
                 let (jobs, _) = self.senders()?;
                 let data = Vec::from(data);
-                if jobs.send(Job { id, data }).await.is_err() {
+                if jobs.send(Job::One(id, data)).await.is_err() {
                     self.shared.check()?;
                     return Err(Error::Task("the blob encoders stopped".into()));
                 }
@@ -715,12 +810,52 @@ impl BlobSaver {
             self.shared.recycle(data);
             return Ok(false);
         }
+        self.send_blocking(Job::One(id, data))?;
+        Ok(true)
+    }
+
+    /// Like [`BlobSaver::save_data_blocking`], collecting a small blob into `batch` (handed
+    /// over once full; [`BlobSaver::flush_batch_blocking`] hands over the rest).
+    pub(crate) fn save_data_batched(
+        &self,
+        batch: &mut BlobBatch,
+        id: Id,
+        data: Vec<u8>,
+    ) -> Result<bool> {
+        if data.len() >= SMALL_BLOB {
+            return self.save_data_blocking(id, data);
+        }
+        self.shared.check()?;
+        if !self.claim(BlobKey {
+            id,
+            ty: BlobType::Data,
+        }) {
+            return Ok(false);
+        }
+        batch.bytes += data.len();
+        batch.blobs.push((id, data));
+        if batch.bytes >= BATCH_BLOB_BYTES || batch.blobs.len() >= BATCH_BLOBS {
+            self.flush_batch_blocking(batch)?;
+        }
+        Ok(true)
+    }
+
+    /// Hands the blobs collected in `batch` to the encoders (blocking).
+    pub(crate) fn flush_batch_blocking(&self, batch: &mut BlobBatch) -> Result<()> {
+        if batch.blobs.is_empty() {
+            return Ok(());
+        }
+        batch.bytes = 0;
+        self.send_blocking(Job::Many(std::mem::take(&mut batch.blobs)))
+    }
+
+    fn send_blocking(&self, job: Job) -> Result<()> {
         let (jobs, _) = self.senders()?;
-        if jobs.blocking_send(Job { id, data }).is_err() {
+        if jobs.blocking_send(job).is_err() {
             self.shared.check()?;
             return Err(Error::Task("the blob encoders stopped".into()));
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Reusable chunk buffers for the readers feeding this saver.

@@ -126,6 +126,44 @@ async fn backup_restore_incremental_and_dump() {
     assert_eq!(repo.snapshots().await.unwrap().len(), 3);
 }
 
+/// More directories than the walk runs ahead of the readers (32), nested four deep, with one
+/// reader: every directory and file arrives, and small files with the same contents (handed
+/// to the encoders in the same batch or in different ones) are stored once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_of_a_tree_wider_and_deeper_than_the_walk_ahead() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let mut dirs = vec![src.clone()];
+    for _ in 0..3 {
+        dirs = dirs
+            .iter()
+            .flat_map(|d| (0..5).map(move |i| d.join(format!("d{i}"))))
+            .collect();
+        for d in &dirs {
+            std::fs::create_dir_all(d).unwrap();
+        }
+    }
+    for (n, leaf) in dirs.iter().enumerate() {
+        std::fs::write(leaf.join("same.txt"), b"the same in every directory\n").unwrap();
+        std::fs::write(leaf.join("also-same.txt"), b"the same in every directory\n").unwrap();
+        std::fs::write(leaf.join("own.txt"), text(3000 + n, n as u64)).unwrap();
+    }
+    let repo = init_local(&tmp.path().join("repo")).await;
+    let opts = BackupOptions::default().with_read_concurrency(1);
+    let s = backup_paths(&repo, std::slice::from_ref(&src), &opts)
+        .await
+        .unwrap();
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    assert_eq!(s.files_new, 3 * 125, "{s:?}");
+    assert_eq!(s.dirs, 1 + 5 + 25 + 125, "{s:?}");
+    assert_eq!(s.data_blobs_added, 1 + 125, "{s:?}");
+    let out = tmp.path().join("restore");
+    restore(&repo, "latest", "", &out, &RestoreOptions::default())
+        .await
+        .unwrap();
+    assert_same_tree(&src, &under(&out, &src));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdin_backup_and_dump() {
     let tmp = tempfile::tempdir().unwrap();

@@ -31,7 +31,7 @@ use crate::repo::index::BlobKey;
 use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeName, NodeType, Tree, go_mode_from_unix};
-use crate::saver::{BlobSaver, SaverOptions};
+use crate::saver::{BlobBatch, BlobSaver, SaverOptions};
 use crate::select::{Selection, rejected_by_tags};
 use crate::targets::{self, TargetNode};
 use crate::{Error, Result};
@@ -220,6 +220,11 @@ struct Archiver {
     saver: Arc<BlobSaver>,
     chunker: Arc<Chunker>,
     file_slots: Arc<Semaphore>,
+    /// Directories listed whose files are not all read yet (see [`WALK_AHEAD`]).
+    walk_slots: Arc<Semaphore>,
+    /// Directories being listed at once: as many as files being read. Each listing is a
+    /// blocking thread, and every extra thread is another glibc heap keeping freed memory.
+    list_slots: Semaphore,
     progress: Arc<BackupProgress>,
     counts: Counts,
     errors: Mutex<Vec<String>>,
@@ -229,6 +234,12 @@ struct Archiver {
 
 /// How many entries of one directory are worked on at once.
 const DIR_CONCURRENCY: usize = 16;
+
+/// How far the walk runs ahead of the readers: directories listed whose files are not all
+/// read yet. Without a bound, listing (fast) outruns reading (slow) and the whole tree's
+/// metadata waits in memory (tens of MiB for 60,000 files) on as many blocking threads as
+/// there are directories being listed; a few dozen directories keep the readers supplied.
+const WALK_AHEAD: usize = 32;
 
 fn time_of(secs: i64, nsec: i64) -> Option<DateTime<FixedOffset>> {
     Utc.timestamp_opt(secs, nsec.clamp(0, 999_999_999) as u32)
@@ -409,7 +420,18 @@ impl Archiver {
         mut node: Node,
         parent: Option<Node>,
     ) -> Result<Option<Node>> {
+        // Held while this directory is listed and its files are read, not while its
+        // subdirectories are (they take their own, so the walk cannot deadlock).
+        let walking = Arc::clone(&self.walk_slots)
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::Task(e.to_string()))?;
         let (listing, tags) = {
+            let _listing = self
+                .list_slots
+                .acquire()
+                .await
+                .map_err(|e| Error::Task(e.to_string()))?;
             let (path, select) = (path.clone(), Arc::clone(&self.select));
             tokio::task::spawn_blocking(move || {
                 let tags: Vec<OsString> = select
@@ -438,7 +460,8 @@ impl Archiver {
             .collect();
         // Each entry gets a slot; what needs reading or descending into is filled in later.
         let mut slots: Vec<Option<Node>> = Vec::with_capacity(entries.len());
-        let mut work: Vec<Work> = Vec::new();
+        let mut files: Vec<Vec<FileJob>> = Vec::new();
+        let mut subdirs: Vec<SubDir> = Vec::new();
         let mut batch: Vec<FileJob> = Vec::new();
         let mut batch_bytes = 0u64;
         for Listed { name, meta, link } in entries {
@@ -469,7 +492,7 @@ impl Archiver {
                     if !batch.is_empty()
                         && (batch.len() >= BATCH_FILES || batch_bytes + n.size > BATCH_BYTES)
                     {
-                        work.push(Work::Files(std::mem::take(&mut batch)));
+                        files.push(std::mem::take(&mut batch));
                         batch_bytes = 0;
                     }
                     batch_bytes += n.size;
@@ -482,12 +505,12 @@ impl Archiver {
                 }
                 NodeType::Dir => {
                     slots.push(None);
-                    work.push(Work::Dir(Box::new(SubDir {
+                    subdirs.push(SubDir {
                         slot,
                         path: child,
                         node: n,
                         parent: prev.cloned(),
-                    })));
+                    });
                 }
                 NodeType::Symlink => match link {
                     Some(Err(e)) => self.warn(&child, &e),
@@ -501,15 +524,26 @@ impl Archiver {
             }
         }
         if !batch.is_empty() {
-            work.push(Work::Files(batch));
+            files.push(batch);
         }
         drop(previous);
-        let done: Vec<Placed> = futures::stream::iter(work)
-            .map(|w| Arc::clone(&self).run(w))
+        // Files and subdirectories run side by side; the walk slot goes once the files are
+        // read, whatever the subdirectories (waiting for slots of their own) are doing.
+        let read = futures::stream::iter(files)
+            .map(|jobs| Arc::clone(&self).read_files(jobs))
             .buffer_unordered(DIR_CONCURRENCY)
-            .try_collect()
-            .await?;
-        for (slot, n) in done.into_iter().flatten() {
+            .try_collect::<Vec<Placed>>();
+        let read = async move {
+            let read = read.await;
+            drop(walking);
+            read
+        };
+        let descended = futures::stream::iter(subdirs)
+            .map(|d| Arc::clone(&self).subdir(d))
+            .buffer_unordered(DIR_CONCURRENCY)
+            .try_collect::<Vec<Placed>>();
+        let (read, descended) = futures::try_join!(read, descended)?;
+        for (slot, n) in read.into_iter().chain(descended).flatten() {
             if let Some(s) = slots.get_mut(slot) {
                 *s = n;
             }
@@ -531,20 +565,15 @@ impl Archiver {
         Ok(Some(node))
     }
 
-    fn run(self: Arc<Self>, work: Work) -> BoxFuture<'static, Result<Placed>> {
+    fn subdir(self: Arc<Self>, d: SubDir) -> BoxFuture<'static, Result<Placed>> {
         Box::pin(async move {
-            match work {
-                Work::Dir(d) => {
-                    let SubDir {
-                        slot,
-                        path,
-                        node,
-                        parent,
-                    } = *d;
-                    Ok(vec![(slot, self.dir(path, node, parent).await?)])
-                }
-                Work::Files(jobs) => self.read_files(jobs).await,
-            }
+            let SubDir {
+                slot,
+                path,
+                node,
+                parent,
+            } = d;
+            Ok(vec![(slot, self.dir(path, node, parent).await?)])
         })
     }
 
@@ -563,6 +592,8 @@ impl Archiver {
 
     fn read_files_blocking(&self, jobs: Vec<FileJob>) -> Result<Placed> {
         let mut out = Vec::with_capacity(jobs.len());
+        // Small files' blobs go to the encoders together, not one hand-over each.
+        let mut batch = BlobBatch::default();
         for FileJob {
             slot,
             path,
@@ -572,7 +603,7 @@ impl Archiver {
         {
             let reading = self.progress.reading(&path);
             let read = match std::fs::File::open(&path) {
-                Ok(f) => self.read_stream(f, node.size)?,
+                Ok(f) => self.read_stream(f, node.size, &mut batch)?,
                 Err(e) => Err(e),
             };
             drop(reading);
@@ -596,6 +627,7 @@ impl Archiver {
                 }
             }
         }
+        self.saver.flush_batch_blocking(&mut batch)?;
         Ok(out)
     }
 
@@ -605,6 +637,7 @@ impl Archiver {
         &self,
         reader: R,
         expected_len: u64,
+        batch: &mut BlobBatch,
     ) -> Result<std::io::Result<(Vec<Id>, u64)>> {
         let mut ids = Vec::new();
         let mut size = 0u64;
@@ -619,7 +652,7 @@ impl Archiver {
             let len = chunk.len() as u64;
             let id = Id::hash(&chunk);
             ids.push(id);
-            self.saver.save_data_blocking(id, chunk)?;
+            self.saver.save_data_batched(batch, id, chunk)?;
             size += len;
             self.counts.bytes_read.fetch_add(len, Ordering::Relaxed);
             self.progress.bytes.fetch_add(len, Ordering::Relaxed);
@@ -703,7 +736,8 @@ struct FileJob {
     was_known: bool,
 }
 
-/// Nodes finished by one piece of [`Work`], with their slots in the directory's listing.
+/// Nodes finished by a batch of files or a subdirectory, with their slots in the
+/// directory's listing.
 type Placed = Vec<(usize, Option<Node>)>;
 
 /// A subdirectory to back up.
@@ -712,14 +746,6 @@ struct SubDir {
     path: PathBuf,
     node: Node,
     parent: Option<Node>,
-}
-
-/// What a directory still needs done for its entries.
-enum Work {
-    /// A subdirectory.
-    Dir(Box<SubDir>),
-    /// Files read one after another on one blocking thread.
-    Files(Vec<FileJob>),
 }
 
 /// Small files are read in batches, so 20,000 of them do not cost 20,000 thread hand-overs.
@@ -780,6 +806,8 @@ fn new_archiver(repo: &Arc<Repository>, opts: &BackupOptions, select: Selection)
         saver: BlobSaver::new(Arc::clone(repo), opts.saver.clone()),
         chunker: Arc::new(Chunker::for_config(repo.config())),
         file_slots: Arc::new(Semaphore::new(opts.read_concurrency.max(1))),
+        walk_slots: Arc::new(Semaphore::new(WALK_AHEAD)),
+        list_slots: Semaphore::new(opts.read_concurrency.max(1)),
         progress: opts.progress.clone().unwrap_or_default(),
         counts: Counts::default(),
         errors: Mutex::new(Vec::new()),
@@ -1001,7 +1029,10 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
         let reader = SyncIoBridge::new(reader);
         tokio::task::spawn_blocking(move || {
             let _reading = a.progress.reading(&name);
-            a.read_stream(reader, u64::MAX)
+            let mut batch = BlobBatch::default();
+            let read = a.read_stream(reader, u64::MAX, &mut batch)?;
+            a.saver.flush_batch_blocking(&mut batch)?;
+            Ok::<_, Error>(read)
         })
         .await
         .map_err(Error::task)??
