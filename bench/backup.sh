@@ -14,12 +14,25 @@
 # is reported. The machine's load average is recorded with every figure: on a shared machine
 # wall times mean little when it is above the number of cores, CPU times much less so.
 # Then one more restore per tool runs under `strace -f -c` for its system call counts, and
-# both restored trees are compared with the data (`diff -r --no-dereference`).
+# both tools' first restored trees are compared with the data (`diff -r --no-dereference`).
+#
+# Restores: every restore (measured or under strace) goes into a directory of its own, and none
+# is removed until all are done; which tool restores first alternates from run to run. Why: on
+# an ext4 file system without a journal (this machine's root), creating a file skips every free
+# inode whose dtime is recent (within `dirtime_expire_interval`, 12 h), reading its inode-table
+# block to find out (`find_inode_bit` -> `recently_deleted`), so whoever creates tens of thousands
+# of files right after a mass deletion pays seconds of system time: with the restored trees
+# removed between runs, `perf record -a -g` put ~40% of all samples of a slow restore there, and
+# the same restore took 6.5 s in one run and 15-17 s in the next. RESTORE_DIR=DIR restores onto
+# another file system (e.g. /dev/shm, tmpfs: no such effect, and the disk's speed drops out);
+# the file system restored onto is named in the figures. Room needed there: (REPEAT + 1) x 2
+# copies of the data.
 #
 # Environment: REPEAT=N; WAIT_LOAD=L waits (up to WAIT_MAX seconds, default 900) until the
 # 1-minute load average is below L before starting; DROP_CACHES=0 keeps the page cache warm
 # (by default it is dropped before every step where that is permitted);
-# LEDGER_BACKUP_BIN=PATH uses an already built binary instead of building one.
+# LEDGER_BACKUP_BIN=PATH uses an already built binary instead of building one; RESTORE_DIR=DIR
+# restores under DIR (default WORKDIR; see above).
 #
 # The generated data set's figures go between the `bench:begin`/`bench:end` markers of
 # bench/RESULTS.md, keeping everything else in that file (the hand-written analysis). A
@@ -172,10 +185,21 @@ for run in $(seq "$REPEAT"); do
     measure restic incremental "$run" -- restic -q -r "$WORK/restic-repo" backup "$DATA_RUN"
 done
 
+# Restores: each into a fresh directory, none removed before the last (see the header: on ext4
+# without a journal, creating files right after a mass deletion is slow for whoever comes next);
+# the first tool alternates.
+RESTORES="$(mktemp -d "${RESTORE_DIR:-$WORK}/ledger-bench-restores.XXXXXX")"
+RESTORE_FS="$( (findmnt -n -o FSTYPE -T "$RESTORES" 2>/dev/null || stat -f -c %T "$RESTORES") | head -n 1)"
+restore() {  # restore TOOL RUN
+    if [ "$1" = ledger-backup ]; then
+        measure ledger-backup restore "$2" -- "$LB" -q -r "$WORK/lb-repo" restore latest --target "$RESTORES/lb-$2"
+    else
+        measure restic restore "$2" -- restic -q -r "$WORK/restic-repo" restore latest --target "$RESTORES/restic-$2"
+    fi
+}
 for run in $(seq "$REPEAT"); do
-    rm -rf "$WORK/restore-lb" "$WORK/restore-restic"
-    measure ledger-backup restore "$run" -- "$LB" -q -r "$WORK/lb-repo" restore latest --target "$WORK/restore-lb"
-    measure restic restore "$run" -- restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-restic"
+    if [ $((run % 2)) = 1 ]; then restore ledger-backup "$run"; restore restic "$run"
+    else restore restic "$run"; restore ledger-backup "$run"; fi
 done
 
 for run in $(seq "$REPEAT"); do
@@ -186,15 +210,13 @@ done
 # One more restore per tool, under strace: how many system calls of each kind a restore makes.
 STRACE_CALLS="openat close write pwrite64 fchmod fchmodat chmod utimensat fchown fchownat lchown renameat renameat2 mkdirat mkdir statx newfstatat fstat lstat fallocate ftruncate symlinkat"
 for tool in ledger-backup restic; do
-    rm -rf "$WORK/restore-strace"
     if [ "$DROP" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
     if [ "$tool" = ledger-backup ]; then
-        strace -f -c -o "$WORK/strace-$tool.txt" "$LB" -q -r "$WORK/lb-repo" restore latest --target "$WORK/restore-strace" > /dev/null
+        strace -f -c -o "$WORK/strace-$tool.txt" "$LB" -q -r "$WORK/lb-repo" restore latest --target "$RESTORES/strace-lb" > /dev/null
     else
-        strace -f -c -o "$WORK/strace-$tool.txt" restic -q -r "$WORK/restic-repo" restore latest --target "$WORK/restore-strace" > /dev/null
+        strace -f -c -o "$WORK/strace-$tool.txt" restic -q -r "$WORK/restic-repo" restore latest --target "$RESTORES/strace-restic" > /dev/null
     fi
 done
-rm -rf "$WORK/restore-strace"
 calls() {  # calls TOOL SYSCALL -> the count (0 if never made); SYSCALL `total` for all
     awk -v c="$2" '$NF == c && $4 ~ /^[0-9]+$/ { n = $4 } END { print n + 0 }' "$WORK/strace-$1.txt"
 }
@@ -202,7 +224,7 @@ calls() {  # calls TOOL SYSCALL -> the count (0 if never made); SYSCALL `total` 
 verdicts=()
 for tool in lb restic; do
     name=ledger-backup; [ "$tool" = restic ] && name=restic
-    if diff -r --no-dereference "$DATA_RUN" "$WORK/restore-$tool$DATA_RUN" > "$WORK/diff-$tool.log" 2>&1; then
+    if diff -r --no-dereference "$DATA_RUN" "$RESTORES/$tool-1$DATA_RUN" > "$WORK/diff-$tool.log" 2>&1; then
         verdicts+=("$name's restore is identical to the data (\`diff -r --no-dereference\`)")
     else
         verdicts+=("**$name's restore DIFFERS from the data** (see $WORK/diff-$tool.log)")
@@ -213,6 +235,7 @@ if restic -q -r "$WORK/lb-repo" check --read-data > "$WORK/restic-check.log" 2>&
 else
     verdicts+=("**\`restic check --read-data\` of ledger-backup's repository FAILED** (see $WORK/restic-check.log)")
 fi
+rm -rf "$RESTORES"
 size_lb=$(du -sb "$WORK/lb-repo" | cut -f1); size_restic=$(du -sb "$WORK/restic-repo" | cut -f1)
 data_size=$(du -sb "$DATA_RUN" | cut -f1)
 n_files=$(find "$DATA_RUN" -type f | wc -l); n_links=$(find "$DATA_RUN" -type l | wc -l)
@@ -238,6 +261,7 @@ SECTION="$WORK/section.md"
         echo "Data: $((data_size / 1048576)) MiB — 16×32 MiB incompressible, 12×35 MiB text, 20,000 small files; the change rewrites 16 MiB of one file, appends ~4 MiB of text and edits 400 small files (~2%)."
     fi
     echo "Each step ran $REPEAT times per tool (tools alternating); the table shows the run with the median wall time. \`load\` is the 1-minute load average when that run started."
+    echo "Restores onto $RESTORE_FS (\`$( [ -n "${RESTORE_DIR:-}" ] && echo "RESTORE_DIR=$RESTORE_DIR" || echo "the work directory's file system")\`), each into a fresh directory, none removed before the last, the first tool alternating per run."
     echo
     echo "| step | tool | wall s | CPU s (user + sys) | peak MiB | load |"
     echo "|---|---|---|---|---|---|"
