@@ -95,7 +95,9 @@ fn every_site_of_the_multi_cloud_example_passes_every_rule_strictly() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert!(
-            files.iter().any(|f| f.ends_with("-statefulset-redpanda.yaml")),
+            files
+                .iter()
+                .any(|f| f.ends_with("-statefulset-redpanda.yaml")),
             "{site}: no Redpanda brokers in {files:?}"
         );
         let (code, text) = check_strict(&folder, &example("multi-cloud"));

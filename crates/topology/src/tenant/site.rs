@@ -501,9 +501,7 @@ fn redpanda_layout(
                     problems.push(Problem::new(
                         field(i, "advertise.brokers"),
                         listed.len(),
-                        format!(
-                            "with dns_suffix the brokers are named redpanda-<n>.{suffix}"
-                        ),
+                        format!("with dns_suffix the brokers are named redpanda-<n>.{suffix}"),
                         "remove advertise.brokers, or list addresses instead of dns_suffix",
                     ));
                 }
@@ -524,8 +522,7 @@ fn redpanda_layout(
                     ));
                 }
                 for (j, a) in listed.iter().enumerate() {
-                    if a.parse::<IpAddr>().is_err()
-                        && validate_dns_subdomain("address", a).is_err()
+                    if a.parse::<IpAddr>().is_err() && validate_dns_subdomain("address", a).is_err()
                     {
                         problems.push(Problem::new(
                             format!("sites[{i}].advertise.brokers[{j}]"),
@@ -540,7 +537,6 @@ fn redpanda_layout(
     }
     (problems.len() == before).then_some(plan)
 }
-
 
 fn advertise(
     i: usize,

@@ -344,8 +344,8 @@ fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
         script.find("rpk security user create").unwrap()
             < script.find("rpk topic describe").unwrap()
     );
-    let env = serde_json::to_string(&topics["spec"]["template"]["spec"]["containers"][0]["env"])
-        .unwrap();
+    let env =
+        serde_json::to_string(&topics["spec"]["template"]["spec"]["containers"][0]["env"]).unwrap();
     assert!(
         env.contains(
             "\"name\":\"KAFKA_SASL_PASSWORD\",\"valueFrom\":{\"secretKeyRef\":{\"key\":\"password\",\"name\":\"redpanda-changefeed-user\"}}"

@@ -3,10 +3,10 @@
 
 use rstest::rstest;
 use serde_json::Value;
+use thinledger_topology::rack::{self, RackKey};
 use thinledger_topology::render::{
     CockroachMode, RenderOptions, ResourcePlan, SiteRendering, render, render_sites, sites_to_yaml,
 };
-use thinledger_topology::rack::{self, RackKey};
 use thinledger_topology::{DomainKind, Placement, Provider, SurvivalGoal, Tenant, TenantError};
 
 use super::{example, json, pod_specs};
@@ -21,7 +21,12 @@ pub fn site_renderings() -> Vec<SiteRendering> {
 
 fn renderings_of(tenant: &Tenant) -> Vec<SiteRendering> {
     let plan = ResourcePlan::from_tenant(tenant).unwrap();
-    render_sites(tenant, &plan, &RenderOptions::new(CockroachMode::StatefulSet)).unwrap()
+    render_sites(
+        tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap()
 }
 
 fn site<'a>(sites: &'a [SiteRendering], name: &str) -> &'a SiteRendering {
@@ -122,7 +127,11 @@ fn rendered_topics(first: &SiteRendering) -> Vec<(String, u32, u32)> {
                 let i = words.iter().position(|w| *w == flag).unwrap();
                 words[i + 1].parse().unwrap()
             };
-            (words[0].to_owned(), after("--partitions"), after("--replicas"))
+            (
+                words[0].to_owned(),
+                after("--partitions"),
+                after("--replicas"),
+            )
         })
         .collect()
 }
@@ -227,12 +236,7 @@ fn invalid(text: &str) -> Vec<(String, String)> {
     "sites[1].advertise.brokers",
     "redpanda-<n>.eastus.azure.ledger.acme.internal"
 )]
-#[case::brokers_are_odd(
-    "  brokers: 3 ",
-    "  brokers: 4 ",
-    "redpanda.brokers",
-    "use 3 or 5"
-)]
+#[case::brokers_are_odd("  brokers: 3 ", "  brokers: 4 ", "redpanda.brokers", "use 3 or 5")]
 #[case::redpanda_has_no_one_region(
     "  brokers: 3 ",
     "  region: us-east-1\n  brokers: 3 ",
@@ -597,11 +601,21 @@ fn redpanda_is_stretched_rack_aware_across_the_sites() {
     ] {
         let s = site(&sites, name);
         assert_eq!(rendered_brokers(s), (1, rack_name.to_owned()), "{name}");
-        assert_eq!(seeds(s), expected_seeds, "{name}: the same seeds everywhere");
+        assert_eq!(
+            seeds(s),
+            expected_seeds,
+            "{name}: the same seeds everywhere"
+        );
         let config = redpanda_yaml(s);
         let rp = &config["redpanda"];
-        assert!(rp.get("node_id").is_none(), "{name}: Redpanda assigns node ids");
-        assert_eq!(rp["advertised_rpc_api"]["address"].as_str(), Some(advertised));
+        assert!(
+            rp.get("node_id").is_none(),
+            "{name}: Redpanda assigns node ids"
+        );
+        assert_eq!(
+            rp["advertised_rpc_api"]["address"].as_str(),
+            Some(advertised)
+        );
         assert_eq!(
             rp["advertised_kafka_api"][0]["address"].as_str(),
             Some(advertised)
@@ -633,7 +647,11 @@ fn redpanda_is_stretched_rack_aware_across_the_sites() {
                     "azure-eastus" => own[1],
                     _ => own[2],
                 };
-                assert_eq!(text.contains(cidr), cidr != mine, "{name} {direction}: {cidr}");
+                assert_eq!(
+                    text.contains(cidr),
+                    cidr != mine,
+                    "{name} {direction}: {cidr}"
+                );
             }
         }
     }
@@ -647,8 +665,14 @@ fn redpanda_is_stretched_rack_aware_across_the_sites() {
     let configure = onprem["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
         .as_str()
         .unwrap();
-    assert!(configure.contains("addresses=(192.168.40.20)"), "{configure}");
-    assert!(configure.contains("s/__ADVERTISED__/${advertised}/g"), "{configure}");
+    assert!(
+        configure.contains("addresses=(192.168.40.20)"),
+        "{configure}"
+    );
+    assert!(
+        configure.contains("s/__ADVERTISED__/${advertised}/g"),
+        "{configure}"
+    );
     // Each site's certificate names the addresses the others dial.
     for (name, host, key) in [
         (
@@ -671,7 +695,12 @@ fn redpanda_is_stretched_rack_aware_across_the_sites() {
         );
     }
     // The first site's topic Job reaches every broker as it advertises itself.
-    let job = json(site(&sites, "aws-use1").rendering.job("redpanda-topics").unwrap());
+    let job = json(
+        site(&sites, "aws-use1")
+            .rendering
+            .job("redpanda-topics")
+            .unwrap(),
+    );
     let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
         .as_str()
         .unwrap();

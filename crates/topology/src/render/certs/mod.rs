@@ -166,11 +166,8 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         ));
     }
     if ctx.renders_redpanda() {
-        let mut dns_names = redpanda_dns_names(
-            &ctx.namespace,
-            domain,
-            super::redpanda::brokers_here(ctx),
-        );
+        let mut dns_names =
+            redpanda_dns_names(&ctx.namespace, domain, super::redpanda::brokers_here(ctx));
         // On a site: the addresses the other sites dial, or their hostname checks fail.
         let mut ip_addresses = Vec::new();
         super::redpanda::advertised_names(ctx, &mut dns_names, &mut ip_addresses);
