@@ -68,6 +68,10 @@ crate::error::display_as_str!(RackKey);
 /// span at least three of (provider, then region), so that replication factor 3 puts each
 /// replica in its own; otherwise the zone, or the host where there are no zones. Brokers in
 /// two regions are racked by zone: two regions cannot hold a majority of 3 replicas apart.
+///
+/// The one rule for every layout: a tenant of one region, and a tenant with sites, whose
+/// brokers' placements carry each site's provider ([`Placement::on`]), so Redpanda stretched
+/// over AWS, Azure and an on-prem data centre is racked by provider whatever each site's zones.
 pub fn rack_of(placements: &[Placement]) -> RackKey {
     let distinct = |f: &dyn Fn(&Placement) -> Option<String>| -> usize {
         placements
@@ -240,6 +244,7 @@ mod tests {
     #[case(zones(&[3, 2, 2]))]
     #[case(zones(&[3, 3, 3]))]
     #[case(vec![Placement::new("dc", None, 5)])]
+    #[case(stretched())]
     fn losing_any_rack_keeps_every_partition_a_majority(#[case] placements: Vec<Placement>) {
         let racks = racks(&placements);
         let assignment = assign_replicas(&racks, 3, 24);
@@ -248,6 +253,27 @@ mod tests {
             assert_eq!(distinct.len(), 3, "{replicas:?}: one replica per rack");
         }
         check_rack_loss(&racks, 3, 24).unwrap();
+    }
+
+    /// Five brokers stretched over three providers' sites (2/2/1), each site's share over its
+    /// own zones.
+    fn stretched() -> Vec<Placement> {
+        vec![
+            Placement::new("us-east-1", Some("us-east-1a".into()), 1).on(Provider::Aws),
+            Placement::new("us-east-1", Some("us-east-1b".into()), 1).on(Provider::Aws),
+            Placement::new("eastus", Some("eastus-1".into()), 1).on(Provider::Azure),
+            Placement::new("eastus", Some("eastus-2".into()), 1).on(Provider::Azure),
+            Placement::new("dc-frankfurt", Some("rack-a".into()), 1).on(Provider::OnPrem),
+        ]
+    }
+
+    #[test]
+    fn stretched_brokers_are_racked_by_provider() {
+        let placements = stretched();
+        assert_eq!(rack_of(&placements), RackKey::Provider);
+        let racks = racks(&placements);
+        let named: Vec<(&str, u32)> = racks.iter().map(|r| (r.name.as_str(), r.brokers)).collect();
+        assert_eq!(named, [("aws", 2), ("azure", 2), ("onprem", 1)]);
     }
 
     #[test]

@@ -148,8 +148,22 @@ count_remediation := "Use an odd count of 3 or more (3, 5, 7…): 3 to survive a
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
 	some m in production_db_workloads
 	m.obj.kind == "StatefulSet"
+	not site_share(m.obj)
 	n := replicas(m.obj)
 	bad_count(n)
+}
+
+# One site's share of a ledger stretched over several Kubernetes clusters: labelled
+# thinledger.io/site with the name of a site that a tenant file in the input declares. Its
+# count is not the cluster's: topology.quorum judges the whole layout on that tenant file.
+site_share(o) if {
+	site := object.get(lib.labels(o), "thinledger.io/site", "")
+	is_string(site)
+	site != ""
+	some t in lib.tenants
+	some s in lib.as_array(object.get(t.doc, "sites", []))
+	is_object(s)
+	object.get(s, "name", "") == site
 }
 
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {

@@ -148,9 +148,17 @@ impl<'a> Context<'a> {
     }
 
     pub fn renders_redpanda(&self) -> bool {
-        // Until Redpanda is stretched over the sites, it runs in the first one.
-        self.tenant.redpanda_region() == self.region
-            && self.tenant.site_view().is_none_or(|v| v.index == 0)
+        match self.site() {
+            // Stretched over the sites: every site with a share of the brokers.
+            Some(site) => site.brokers() > 0,
+            None => self.tenant.redpanda_region() == self.region,
+        }
+    }
+
+    /// Whether this rendering holds the Redpanda cluster's one-off Jobs (topics, changefeeds):
+    /// Redpanda's region, or the first site of a tenant with sites.
+    pub fn redpanda_jobs_here(&self) -> bool {
+        self.renders_redpanda() && self.tenant.site_view().is_none_or(|v| v.index == 0)
     }
 
     /// The site rendered, on the view of one site of a multi-site tenant.

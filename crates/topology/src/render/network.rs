@@ -129,6 +129,16 @@ fn peer_cidrs(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
         .collect()
 }
 
+/// The other sites' ranges, for Redpanda stretched over sites (a tenant of one provider runs
+/// Redpanda in one region: none).
+fn redpanda_peers(ctx: &Context<'_>) -> Vec<NetworkPolicyPeer> {
+    if ctx.site().is_some() {
+        peer_cidrs(ctx)
+    } else {
+        Vec::new()
+    }
+}
+
 /// Object storage: HTTPS, and the port of the tenant's own endpoint (MinIO) when it has one.
 fn object_storage_ports(ctx: &Context<'_>) -> Vec<i32> {
     let mut ports = vec![443];
@@ -226,8 +236,9 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
     // Changefeeds: every CockroachDB node may run a changefeed's sink into Redpanda.
     let changefeeds = ctx.tenant.spec().changefeeds.is_some();
     if changefeeds {
+        // Stretched over sites, a partition's leader may be another site's broker.
         crdb_out.extend(egress_to(
-            vec![pods(&redpanda_selector())],
+            [vec![pods(&redpanda_selector())], redpanda_peers(ctx)].concat(),
             &[RP_KAFKA_PORT],
         ));
     }
@@ -251,8 +262,9 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         let rp = redpanda_selector();
         let rp_pods = pods(&rp);
         let mut rp_in = Vec::new();
+        // Brokers of this site and, stretched over sites, of the others (their ranges).
         rp_in.extend(ingress(
-            vec![rp_pods.clone()],
+            [vec![rp_pods.clone()], redpanda_peers(ctx)].concat(),
             &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
         ));
         let mut kafka_clients = [clients(ctx), vec![jobs()]].concat();
@@ -266,7 +278,7 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         ));
         let mut rp_out = Vec::new();
         rp_out.extend(egress_to(
-            vec![rp_pods],
+            [vec![rp_pods], redpanda_peers(ctx)].concat(),
             &[RP_KAFKA_PORT, RP_RPC_PORT, RP_ADMIN_PORT],
         ));
         // Tiered storage reaches object storage on 443, or MinIO on its endpoint's port.
@@ -288,7 +300,11 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
             selector(&rp),
             Some(rp_in),
             Some(rp_out),
-            "Redpanda: Kafka, RPC and admin among brokers, Kafka from labelled clients, ledger Jobs (and CockroachDB's changefeeds), admin from monitoring and Jobs; out: brokers, the Kubernetes API and object storage (tiered storage)",
+            if ctx.site().is_some() {
+                "Redpanda stretched over the sites: Kafka, RPC and admin among brokers, this site's and the other sites' (their ranges), Kafka from labelled clients, ledger Jobs (and CockroachDB's changefeeds), admin from monitoring and Jobs; out: brokers (every site's), the Kubernetes API and object storage (tiered storage)"
+            } else {
+                "Redpanda: Kafka, RPC and admin among brokers, Kafka from labelled clients, ledger Jobs (and CockroachDB's changefeeds), admin from monitoring and Jobs; out: brokers, the Kubernetes API and object storage (tiered storage)"
+            },
         ));
     }
 
@@ -298,8 +314,9 @@ pub fn policies(ctx: &Context<'_>) -> Vec<Manifest> {
         &[CRDB_SQL_PORT, CRDB_GRPC_PORT],
     ));
     if ctx.renders_redpanda() {
+        // The topic and changefeed Jobs reach every site's brokers.
         job_out.extend(egress_to(
-            vec![pods(&redpanda_selector())],
+            [vec![pods(&redpanda_selector())], redpanda_peers(ctx)].concat(),
             &[RP_KAFKA_PORT, RP_ADMIN_PORT],
         ));
     }

@@ -290,7 +290,8 @@ pub struct RedpandaSpec {
     #[serde(default = "default_brokers")]
     pub brokers: u32,
     /// Region the brokers run in (default: the first region). Redpanda is not stretched
-    /// across regions.
+    /// across the regions of one provider; a tenant with sites stretches it over every site
+    /// (and refuses this field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Per-broker shape.

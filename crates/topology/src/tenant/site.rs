@@ -18,12 +18,22 @@
 //!     identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-ledger"}
 //!     advertise: {dns_suffix: use1.ledger.acme.internal}   # or addresses: [one per node]
 //!     cidrs: [10.10.0.0/16]     # where this site's nodes connect from, as the others see them
+//! redpanda:
+//!   brokers: 3                  # spread over the sites: one per provider here (5: 2/2/1)
 //! ```
 //!
 //! Cross-site networking is declared, not invented: each site says how the others reach its
-//! nodes (`advertise`: a DNS suffix under which `cockroachdb-<n>.<suffix>` resolves to pod
-//! `n`, or one address per node) and where its traffic comes from (`cidrs`, admitted by the
-//! other sites' NetworkPolicies on CockroachDB's ports).
+//! nodes (`advertise`: a DNS suffix under which `cockroachdb-<n>.<suffix>` and
+//! `redpanda-<n>.<suffix>` resolve to pod `n`, or one address per node and, in `brokers`, one
+//! per Redpanda broker) and where its traffic comes from (`cidrs`, admitted by the other sites'
+//! NetworkPolicies on CockroachDB's and Redpanda's ports).
+//!
+//! Redpanda is stretched over the sites too: `redpanda.brokers` spread as evenly as possible
+//! over them (file order; the first take the remainder, counts differ by at most one), each
+//! site's share over its zones, racked by provider (or region) with
+//! [`crate::rack::rack_of`]. The layout must keep a majority of every partition's 3 replicas
+//! through the loss of any one site (a provider under `survival: provider`): the model's
+//! [`crate::quorum::check_placements`] judges it, naming the domain and the fix.
 //!
 //! The quorum rule is the model's ([`crate::quorum::check_placements`]): each site's nodes
 //! spread evenly over its zones, and no failure domain of the survival goal (a provider, a
@@ -37,7 +47,7 @@ use serde::{Deserialize, Serialize};
 use super::{Problem, TenantSpec};
 use crate::identity::{IdentityBinding, validate_dns_subdomain};
 use crate::locality::{Locality, RegionSpec, SurvivalGoal};
-use crate::placement::{Placement, QuorumPlan};
+use crate::placement::{DomainKind, Placement, QuorumPlan};
 use crate::provider::Provider;
 use crate::quorum;
 use crate::storage::StorageProfile;
@@ -97,6 +107,11 @@ pub struct AdvertiseSpec {
     /// One address (IP or DNS name) per node, in pod-ordinal order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
+    /// With `addresses`: one address (IP or DNS name) per Redpanda broker of the site, in
+    /// pod-ordinal order (its own LoadBalancer Service per broker pod). With `dns_suffix` the
+    /// brokers are `redpanda-<n>.<suffix>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub brokers: Vec<String>,
 }
 
 /// How a site's nodes are reached from the others, checked.
@@ -117,6 +132,8 @@ pub struct Site {
     storage: &'static StorageProfile,
     advertise: Advertise,
     primary: bool,
+    /// Redpanda brokers in the site (its share of `redpanda.brokers`).
+    brokers: u32,
 }
 
 impl Site {
@@ -166,9 +183,34 @@ impl Site {
     }
 
     /// Whether this is the first site: it runs `cockroach init`, the replication step and
-    /// (until Redpanda is stretched) Redpanda, and its provider holds the backups.
+    /// Redpanda's topic and changefeed Jobs, and its provider holds the backups.
     pub fn is_primary(&self) -> bool {
         self.primary
+    }
+
+    /// Redpanda brokers in this site: its share of `redpanda.brokers`.
+    pub fn brokers(&self) -> u32 {
+        self.brokers
+    }
+
+    /// `host` of Redpanda broker `n` of this site as the other sites reach it (without the
+    /// port): `redpanda-<n>.<suffix>`, or the declared `advertise.brokers[n]`.
+    pub fn broker_host(&self, broker: u32, service: &str) -> Option<String> {
+        match &self.advertise {
+            Advertise::DnsSuffix(_) => self.node_host(broker, service),
+            Advertise::Addresses(_) => usize::try_from(broker)
+                .ok()
+                .and_then(|i| self.spec.advertise.brokers.get(i))
+                .cloned(),
+        }
+    }
+
+    /// The site's brokers spread evenly over its zones, on its provider.
+    pub fn broker_placements(&self) -> Vec<Placement> {
+        quorum::spread(self.brokers, &self.locality, SurvivalGoal::Zone)
+            .into_iter()
+            .map(|p| p.on(self.spec.provider))
+            .collect()
     }
 
     /// `host` of node `n` as the other sites reach it (without the port).
@@ -195,6 +237,8 @@ impl Site {
 pub(super) struct Sites {
     pub sites: Vec<Site>,
     pub quorum: QuorumPlan,
+    /// Redpanda's brokers over the sites.
+    pub redpanda: QuorumPlan,
 }
 
 fn field(i: usize, name: &str) -> String {
@@ -376,6 +420,7 @@ pub(super) fn check(spec: &mut TenantSpec, problems: &mut Vec<Problem>) -> Optio
                 storage,
                 advertise,
                 primary: i == 0,
+                brokers: 0,
             });
         }
     }
@@ -384,8 +429,113 @@ pub(super) fn check(spec: &mut TenantSpec, problems: &mut Vec<Problem>) -> Optio
     }
     let mut problems_here = Vec::new();
     let quorum = layout(spec, &sites, &mut problems_here);
+    let redpanda = redpanda_layout(spec, &mut sites, &mut problems_here);
     problems.extend(problems_here);
-    quorum.map(|quorum| Sites { sites, quorum })
+    Some(Sites {
+        sites,
+        quorum: quorum?,
+        redpanda: redpanda?,
+    })
+}
+
+/// Redpanda over the sites: `redpanda.brokers` spread evenly over them (file order, the first
+/// taking the remainder), each share over its site's zones, judged by the model's quorum rule
+/// for topic replication 3 over the failure domain a site is (its provider under survival
+/// provider, its region otherwise). Sets each site's broker count, then checks the addresses
+/// of sites that list them.
+fn redpanda_layout(
+    spec: &TenantSpec,
+    sites: &mut [Site],
+    problems: &mut Vec<Problem>,
+) -> Option<QuorumPlan> {
+    let brokers_field = "redpanda.brokers";
+    if let Some(region) = &spec.redpanda.region {
+        problems.push(Problem::new(
+            "redpanda.region",
+            region,
+            "a tenant with sites stretches Redpanda over every site (brokers racked by provider or region), so it has no one region",
+            "remove redpanda.region",
+        ));
+        return None;
+    }
+    let brokers = spec.redpanda.brokers;
+    let counts = crate::spread::even(brokers, sites.len());
+    for (site, n) in sites.iter_mut().zip(counts) {
+        site.brokers = n;
+    }
+    let placements: Vec<Placement> = sites.iter().flat_map(Site::broker_placements).collect();
+    let kind = match spec.survival {
+        SurvivalGoal::Provider => DomainKind::Provider,
+        // A site is its own region: losing one must keep every partition's majority.
+        _ => DomainKind::Region,
+    };
+    let plan = match quorum::check_placements(
+        brokers_field,
+        spec.provider,
+        placements,
+        kind,
+        quorum::RULES.zone_replication_factor,
+    ) {
+        Ok(plan) => plan,
+        Err(e) => {
+            let mut p = Problem::from_model(e, "");
+            p.rule = format!(
+                "Redpanda's topics keep 3 replicas, racked by {kind}, and the brokers spread over the sites ({}): {}",
+                sites
+                    .iter()
+                    .map(|s| format!("{} {}", s.name(), s.brokers))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                p.rule
+            );
+            problems.push(p);
+            return None;
+        }
+    };
+    let before = problems.len();
+    for (i, s) in sites.iter().enumerate() {
+        let listed = &s.spec.advertise.brokers;
+        match &s.advertise {
+            Advertise::DnsSuffix(suffix) => {
+                if !listed.is_empty() {
+                    problems.push(Problem::new(
+                        field(i, "advertise.brokers"),
+                        listed.len(),
+                        format!("with dns_suffix the brokers are named redpanda-<n>.{suffix}"),
+                        "remove advertise.brokers, or list addresses instead of dns_suffix",
+                    ));
+                }
+            }
+            Advertise::Addresses(_) => {
+                if listed.len() != usize::try_from(s.brokers).unwrap_or(usize::MAX) {
+                    problems.push(Problem::new(
+                        field(i, "advertise.brokers"),
+                        listed.len(),
+                        format!(
+                            "one address per Redpanda broker, in pod order, where the other sites reach it: the site runs {} of the {brokers} brokers",
+                            s.brokers
+                        ),
+                        format!(
+                            "list {} address(es) in advertise.brokers (a LoadBalancer Service per broker pod), or use dns_suffix",
+                            s.brokers
+                        ),
+                    ));
+                }
+                for (j, a) in listed.iter().enumerate() {
+                    if a.parse::<IpAddr>().is_err() && validate_dns_subdomain("address", a).is_err()
+                    {
+                        problems.push(Problem::new(
+                            format!("sites[{i}].advertise.brokers[{j}]"),
+                            a,
+                            "an address is an IP address or a DNS name (no port, no scheme)",
+                            "e.g. 192.168.40.20 or redpanda-0.fra.ledger.internal",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    (problems.len() == before).then_some(plan)
 }
 
 fn advertise(

@@ -563,7 +563,10 @@ pub(super) fn advice(spec: &TenantSpec) -> Vec<String> {
     if let Some(c) = &spec.changefeeds
         && !matches!(c.auth, ChangefeedAuth::Mtls { .. })
     {
-        out.push("changefeeds.auth: SASL/SCRAM needs SASL on Redpanda's Kafka listener and the user created there; the rendered listener authenticates by TLS only, so use kind: mtls or enable SASL on the platform".to_owned());
+        out.push(format!(
+            "changefeeds.auth: SASL/SCRAM turns on SASL and authorization on Redpanda's Kafka listener; the topic Job makes the user of Secret {} a superuser, and every other Kafka client needs a SCRAM user of its own",
+            c.auth.secret()
+        ));
     }
     out
 }

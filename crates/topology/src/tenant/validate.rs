@@ -171,9 +171,16 @@ pub(super) fn validate(mut spec: TenantSpec) -> Result<Tenant, TenantError> {
                 "add nodes: 3, or a workload: {data: 2TiB, growth_percent_per_year: 40}",
             ))),
         }
-        match redpanda_quorum(&spec, locality) {
-            Ok(r) => redpanda = Some(r),
-            Err(p) => check(Err(p)),
+        match &sites {
+            // Stretched over the sites, judged with them (site.rs); named after the first.
+            Some(Ok(s)) => {
+                redpanda = Some((s.redpanda.clone(), s.sites[0].region().to_owned()));
+            }
+            Some(Err(())) => {}
+            None => match redpanda_quorum(&spec, locality) {
+                Ok(r) => redpanda = Some(r),
+                Err(p) => check(Err(p)),
+            },
         }
     }
     if let Some(w) = &spec.cockroachdb.workload

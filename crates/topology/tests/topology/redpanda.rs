@@ -302,3 +302,72 @@ fn tenants_without_changefeeds_render_none() {
     let crdb = object(&r, "NetworkPolicy", "cockroachdb").to_string();
     assert!(!crdb.contains("9092"), "{crdb}");
 }
+
+/// Changefeeds authenticating with SCRAM turn SASL on for the Kafka listener (TLS stays); the
+/// topic Job creates the user from the Secret's variables and authenticates as it; the
+/// changefeed Job's wait step does too. mTLS leaves the listener as it is.
+#[test]
+fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
+    let scram = example_text("aws").replace(
+        "    kind: mtls\n    secret: redpanda-changefeed-client\n",
+        "    kind: scram-sha-512\n    secret: redpanda-changefeed-user\n",
+    );
+    assert_ne!(scram, example_text("aws"));
+    let r = render_text(&scram);
+    let cm = object(&r, "ConfigMap", "redpanda");
+    let node: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(cm["data"]["redpanda.yaml"].as_str().unwrap()).unwrap();
+    let listener = &node["redpanda"]["kafka_api"][0];
+    assert_eq!(listener["authentication_method"].as_str(), Some("sasl"));
+    assert_eq!(
+        node["redpanda"]["kafka_api_tls"][0]["enabled"],
+        serde_yaml_ng::Value::Bool(true)
+    );
+    let b = bootstrap(&r);
+    assert_eq!(
+        b["kafka_enable_authorization"],
+        serde_yaml_ng::Value::Bool(true)
+    );
+    assert_eq!(b["sasl_mechanisms"][0].as_str(), Some("SCRAM"));
+
+    let topics = job(&r, "redpanda-topics");
+    let script = script(&topics, 0);
+    for line in [
+        "rpk security user create \"$KAFKA_SASL_USER\" --password \"$KAFKA_SASL_PASSWORD\" --mechanism SCRAM-SHA-512",
+        "rpk cluster config set superusers",
+        "export RPK_USER=\"$KAFKA_SASL_USER\" RPK_PASS=\"$KAFKA_SASL_PASSWORD\" RPK_SASL_MECHANISM=SCRAM-SHA-512",
+    ] {
+        assert!(script.contains(line), "{line}:\n{script}");
+    }
+    // The user is created before the first topic call.
+    assert!(
+        script.find("rpk security user create").unwrap()
+            < script.find("rpk topic describe").unwrap()
+    );
+    let env =
+        serde_json::to_string(&topics["spec"]["template"]["spec"]["containers"][0]["env"]).unwrap();
+    assert!(
+        env.contains(
+            "\"name\":\"KAFKA_SASL_PASSWORD\",\"valueFrom\":{\"secretKeyRef\":{\"key\":\"password\",\"name\":\"redpanda-changefeed-user\"}}"
+        ),
+        "{env}"
+    );
+    let wait = &job(&r, "redpanda-changefeeds")["spec"]["template"]["spec"]["initContainers"][0];
+    let env = serde_json::to_string(&wait["env"]).unwrap();
+    assert!(
+        env.contains("\"name\":\"RPK_PASS\",\"valueFrom\":{\"secretKeyRef\"")
+            && env.contains("SCRAM-SHA-512"),
+        "{env}"
+    );
+
+    // mTLS: the listener authenticates by TLS as before.
+    let mtls = rendering("aws", CockroachMode::StatefulSet);
+    let cm = object(&mtls, "ConfigMap", "redpanda");
+    assert!(
+        !cm["data"]["redpanda.yaml"]
+            .as_str()
+            .unwrap()
+            .contains("authentication_method")
+    );
+    assert!(bootstrap(&mtls)["kafka_enable_authorization"].is_null());
+}

@@ -3,10 +3,11 @@
 
 use rstest::rstest;
 use serde_json::Value;
+use thinledger_topology::rack::{self, RackKey};
 use thinledger_topology::render::{
     CockroachMode, RenderOptions, ResourcePlan, SiteRendering, render, render_sites, sites_to_yaml,
 };
-use thinledger_topology::{DomainKind, Provider, SurvivalGoal, Tenant, TenantError};
+use thinledger_topology::{DomainKind, Placement, Provider, SurvivalGoal, Tenant, TenantError};
 
 use super::{example, json, pod_specs};
 
@@ -15,10 +16,13 @@ pub fn multi_cloud() -> Tenant {
 }
 
 pub fn site_renderings() -> Vec<SiteRendering> {
-    let tenant = multi_cloud();
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    renderings_of(&multi_cloud())
+}
+
+fn renderings_of(tenant: &Tenant) -> Vec<SiteRendering> {
+    let plan = ResourcePlan::from_tenant(tenant).unwrap();
     render_sites(
-        &tenant,
+        tenant,
         &plan,
         &RenderOptions::new(CockroachMode::StatefulSet),
     )
@@ -85,6 +89,115 @@ fn losing_any_provider_keeps_a_majority_of_every_range() {
             .unwrap();
         assert_eq!(plan.replication_factor - domain.replicas, kept, "{lost}");
     }
+    redpanda_partitions_keep_a_majority_without_any_provider(&tenant, &site_renderings());
+}
+
+/// What each site's rendering runs of Redpanda: its brokers (StatefulSet replicas) and the
+/// rack its configure script writes (`rack="…"`).
+fn rendered_brokers(s: &SiteRendering) -> (u32, String) {
+    let Some(sts) = s.rendering.find("StatefulSet", "redpanda") else {
+        return (0, String::new());
+    };
+    let sts = json(sts);
+    let replicas = u32::try_from(sts["spec"]["replicas"].as_u64().unwrap()).unwrap();
+    let configure = sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    let rack = configure
+        .lines()
+        .find_map(|l| l.strip_prefix("rack=\""))
+        .map(|r| r.trim_end_matches('"').to_owned())
+        .unwrap_or_else(|| panic!("{}: no rack line in {configure}", s.site));
+    (replicas, rack)
+}
+
+/// The topics the first site's Job creates: `(name, partitions, replicas)`.
+fn rendered_topics(first: &SiteRendering) -> Vec<(String, u32, u32)> {
+    let job = json(first.rendering.job("redpanda-topics").unwrap());
+    let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    script
+        .split("rpk topic create ")
+        .skip(1)
+        .map(|rest| {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let after = |flag: &str| -> u32 {
+                let i = words.iter().position(|w| *w == flag).unwrap();
+                words[i + 1].parse().unwrap()
+            };
+            (
+                words[0].to_owned(),
+                after("--partitions"),
+                after("--replicas"),
+            )
+        })
+        .collect()
+}
+
+/// The Redpanda half of the provider-loss model: the brokers and racks each site renders,
+/// the topics the first site creates, and Redpanda's rack-aware placement of their replicas
+/// ([`rack::assign_replicas`]); removing each provider in turn leaves every partition a
+/// majority of its replicas.
+fn redpanda_partitions_keep_a_majority_without_any_provider(
+    tenant: &Tenant,
+    sites: &[SiteRendering],
+) {
+    let mut placements = Vec::new();
+    for (site, rendered) in tenant.sites().iter().zip(sites) {
+        assert_eq!(site.name(), rendered.site);
+        let (brokers, rack_name) = rendered_brokers(rendered);
+        assert!(brokers > 0, "{}: no brokers", site.name());
+        let placement = Placement::new(site.region(), None, brokers).on(site.provider());
+        // The rendered rack is the one rack awareness is modelled with: the provider.
+        assert_eq!(
+            RackKey::Provider.rack(&placement).as_deref(),
+            Some(rack_name.as_str()),
+            "{}",
+            site.name()
+        );
+        placements.push(placement);
+    }
+    assert_eq!(rack::rack_of(&placements), RackKey::Provider);
+    let racks = rack::racks(&placements);
+    let topics = rendered_topics(&sites[0]);
+    assert!(!topics.is_empty(), "{topics:?}");
+    for (topic, partitions, replication) in topics {
+        assert_eq!(replication, 3, "{topic}");
+        let assignment = rack::assign_replicas(&racks, replication, partitions);
+        assert_eq!(assignment.len(), partitions as usize);
+        let majority = replication / 2 + 1;
+        for lost in [Provider::Aws, Provider::Azure, Provider::OnPrem] {
+            let lost = racks
+                .iter()
+                .position(|r| r.name == lost.as_str())
+                .unwrap_or_else(|| panic!("no rack {lost} in {racks:?}"));
+            for (p, replicas) in assignment.iter().enumerate() {
+                assert_eq!(replicas.len(), replication as usize, "{topic}/{p}");
+                let left = replicas.iter().filter(|r| **r != lost).count() as u32;
+                assert!(
+                    left >= majority,
+                    "losing {}: {topic} partition {p} keeps {left} of {replication} replicas ({replicas:?})",
+                    racks[lost].name
+                );
+            }
+        }
+        rack::check_rack_loss(&racks, replication, partitions).unwrap();
+    }
+}
+
+/// Five brokers over the three providers: 2/2/1, still one replica per provider.
+#[test]
+fn five_brokers_spread_two_two_one_and_keep_every_partition() {
+    let text = super::example_text("multi-cloud").replacen("  brokers: 3 ", "  brokers: 5 ", 1);
+    let tenant = Tenant::from_yaml(&text).unwrap();
+    let counts: Vec<u32> = tenant.sites().iter().map(|s| s.brokers()).collect();
+    assert_eq!(counts, [2, 2, 1]);
+    let sites = renderings_of(&tenant);
+    let rendered: Vec<u32> = sites.iter().map(|s| rendered_brokers(s).0).collect();
+    assert_eq!(rendered, [2, 2, 1]);
+    redpanda_partitions_keep_a_majority_without_any_provider(&tenant, &sites);
 }
 
 fn invalid(text: &str) -> Vec<(String, String)> {
@@ -100,16 +213,35 @@ fn invalid(text: &str) -> Vec<(String, String)> {
 /// Layouts and declarations the model refuses, each naming the field and the fix.
 #[rstest]
 #[case::both_kinds_of_address(
-    "advertise: {addresses: [192.168.40.10]}",
-    "advertise: {addresses: [192.168.40.10], dns_suffix: a.b}",
+    "advertise: {addresses: [192.168.40.10],",
+    "advertise: {addresses: [192.168.40.10], dns_suffix: a.b,",
     "sites[2].advertise",
     "exactly one"
 )]
 #[case::an_address_per_node(
-    "advertise: {addresses: [192.168.40.10]}",
-    "advertise: {addresses: [192.168.40.10, 192.168.40.11]}",
+    "advertise: {addresses: [192.168.40.10]",
+    "advertise: {addresses: [192.168.40.10, 192.168.40.11]",
     "sites[2].advertise.addresses",
     "one address per node"
+)]
+#[case::an_address_per_broker(
+    ", brokers: [192.168.40.20]}",
+    "}",
+    "sites[2].advertise.brokers",
+    "list 1 address"
+)]
+#[case::broker_addresses_come_from_the_suffix(
+    "advertise: {dns_suffix: eastus.azure.ledger.acme.internal}",
+    "advertise: {dns_suffix: eastus.azure.ledger.acme.internal, brokers: [10.20.0.5]}",
+    "sites[1].advertise.brokers",
+    "redpanda-<n>.eastus.azure.ledger.acme.internal"
+)]
+#[case::brokers_are_odd("  brokers: 3 ", "  brokers: 4 ", "redpanda.brokers", "use 3 or 5")]
+#[case::redpanda_has_no_one_region(
+    "  brokers: 3 ",
+    "  region: us-east-1\n  brokers: 3 ",
+    "redpanda.region",
+    "remove redpanda.region"
 )]
 #[case::databases_for_region_survival(
     "databases: [ledger]",
@@ -387,7 +519,8 @@ fn node_certificates_name_the_addresses_the_other_sites_dial() {
 }
 
 /// The first site initialises the cluster and makes the ledger's database survive a region
-/// (one region per provider); the others render no init Job. Redpanda runs in the first site.
+/// (one region per provider); the others render no init Job. Redpanda runs in every site, its
+/// topic and changefeed Jobs in the first only.
 #[test]
 fn the_first_site_initialises_and_sets_the_survival_goal() {
     let sites = site_renderings();
@@ -408,11 +541,188 @@ fn the_first_site_initialises_and_sets_the_survival_goal() {
     }
     assert!(!script.contains("CONFIGURE ZONE"), "{script}");
     assert!(first.rendering.find("StatefulSet", "redpanda").is_some());
+    assert!(first.rendering.job("redpanda-topics").is_some());
     for other in ["azure-eastus", "onprem-fra"] {
         let r = &site(&sites, other).rendering;
         assert!(r.job("cockroachdb-init").is_none(), "{other}");
-        assert!(r.find("StatefulSet", "redpanda").is_none(), "{other}");
+        assert!(r.find("StatefulSet", "redpanda").is_some(), "{other}");
+        assert!(r.job("redpanda-topics").is_none(), "{other}");
+        assert!(
+            !r.objects
+                .iter()
+                .any(|o| o.name().starts_with("redpanda-changefeeds")),
+            "{other}"
+        );
     }
+}
+
+fn redpanda_yaml(s: &SiteRendering) -> serde_yaml_ng::Value {
+    let cm = json(s.rendering.find("ConfigMap", "redpanda").unwrap());
+    serde_yaml_ng::from_str(cm["data"]["redpanda.yaml"].as_str().unwrap()).unwrap()
+}
+
+/// The done-when's "Redpanda is rack-aware across the sites": brokers in every site, racked
+/// by provider, seeds and advertised addresses the other sites can dial (named by each site's
+/// certificate), the peer ranges admitted on Redpanda's ports, a budget per site.
+#[test]
+fn redpanda_is_stretched_rack_aware_across_the_sites() {
+    let sites = site_renderings();
+    let seeds = |s: &SiteRendering| -> Vec<String> {
+        redpanda_yaml(s)["redpanda"]["seed_servers"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{}:{}",
+                    h["host"]["address"].as_str().unwrap(),
+                    h["host"]["port"].as_u64().unwrap()
+                )
+            })
+            .collect()
+    };
+    let expected_seeds = [
+        "redpanda-0.use1.aws.ledger.acme.internal:33145",
+        "redpanda-0.eastus.azure.ledger.acme.internal:33145",
+        "192.168.40.20:33145",
+    ];
+    for (name, rack_name, advertised) in [
+        (
+            "aws-use1",
+            "aws",
+            "redpanda-__ORDINAL__.use1.aws.ledger.acme.internal",
+        ),
+        (
+            "azure-eastus",
+            "azure",
+            "redpanda-__ORDINAL__.eastus.azure.ledger.acme.internal",
+        ),
+        ("onprem-fra", "onprem", "__ADVERTISED__"),
+    ] {
+        let s = site(&sites, name);
+        assert_eq!(rendered_brokers(s), (1, rack_name.to_owned()), "{name}");
+        assert_eq!(
+            seeds(s),
+            expected_seeds,
+            "{name}: the same seeds everywhere"
+        );
+        let config = redpanda_yaml(s);
+        let rp = &config["redpanda"];
+        assert!(
+            rp.get("node_id").is_none(),
+            "{name}: Redpanda assigns node ids"
+        );
+        assert_eq!(
+            rp["advertised_rpc_api"]["address"].as_str(),
+            Some(advertised)
+        );
+        assert_eq!(
+            rp["advertised_kafka_api"][0]["address"].as_str(),
+            Some(advertised)
+        );
+        assert!(
+            s.rendering
+                .find("PodDisruptionBudget", "redpanda")
+                .is_some(),
+            "{name}"
+        );
+        // The other sites' ranges on Kafka, RPC and admin, in and out.
+        let policy = json(s.rendering.find("NetworkPolicy", "redpanda").unwrap());
+        let own = ["10.10.0.0/16", "10.20.0.0/16", "192.168.40.0/24"];
+        for (direction, peers) in [("ingress", "from"), ("egress", "to")] {
+            let rule = policy["spec"][direction]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["ports"].to_string().contains("33145"))
+                .unwrap();
+            let text = rule[peers].to_string();
+            let ports = rule["ports"].to_string();
+            for port in ["9092", "33145", "9644"] {
+                assert!(ports.contains(port), "{name} {direction}: {ports}");
+            }
+            for cidr in own {
+                let mine = match name {
+                    "aws-use1" => own[0],
+                    "azure-eastus" => own[1],
+                    _ => own[2],
+                };
+                assert_eq!(
+                    text.contains(cidr),
+                    cidr != mine,
+                    "{name} {direction}: {cidr}"
+                );
+            }
+        }
+    }
+    // The on-prem broker's address comes from its declared list, by ordinal.
+    let onprem = json(
+        site(&sites, "onprem-fra")
+            .rendering
+            .find("StatefulSet", "redpanda")
+            .unwrap(),
+    );
+    let configure = onprem["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        configure.contains("addresses=(192.168.40.20)"),
+        "{configure}"
+    );
+    assert!(
+        configure.contains("s/__ADVERTISED__/${advertised}/g"),
+        "{configure}"
+    );
+    // Each site's certificate names the addresses the others dial.
+    for (name, host, key) in [
+        (
+            "aws-use1",
+            "redpanda-0.use1.aws.ledger.acme.internal",
+            "dnsNames",
+        ),
+        ("onprem-fra", "192.168.40.20", "ipAddresses"),
+    ] {
+        let cert = json(
+            site(&sites, name)
+                .rendering
+                .find("Certificate", "redpanda-tls")
+                .unwrap(),
+        );
+        assert!(
+            cert["spec"][key].to_string().contains(host),
+            "{name}: {host} not in {}",
+            cert["spec"]
+        );
+    }
+    // The first site's topic Job reaches every broker as it advertises itself.
+    let job = json(
+        site(&sites, "aws-use1")
+            .rendering
+            .job("redpanda-topics")
+            .unwrap(),
+    );
+    let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(
+        script.contains("-X brokers=redpanda-0.use1.aws.ledger.acme.internal:9092,redpanda-0.eastus.azure.ledger.acme.internal:9092,192.168.40.20:9092"),
+        "{script}"
+    );
+}
+
+#[rstest]
+fn redpanda_per_site(#[values("aws-use1", "azure-eastus", "onprem-fra")] name: &str) {
+    let sites = site_renderings();
+    let r = &site(&sites, name).rendering;
+    let yaml = [
+        r.find("ConfigMap", "redpanda").unwrap().to_yaml().unwrap(),
+        r.find("NetworkPolicy", "redpanda")
+            .unwrap()
+            .to_yaml()
+            .unwrap(),
+    ]
+    .join("---\n");
+    insta::assert_snapshot!(format!("multi-cloud-{name}-redpanda"), yaml);
 }
 
 #[test]

@@ -166,6 +166,11 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         ));
     }
     if ctx.renders_redpanda() {
+        let mut dns_names =
+            redpanda_dns_names(&ctx.namespace, domain, super::redpanda::brokers_here(ctx));
+        // On a site: the addresses the other sites dial, or their hostname checks fail.
+        let mut ip_addresses = Vec::new();
+        super::redpanda::advertised_names(ctx, &mut dns_names, &mut ip_addresses);
         out.push(leaf(
             ctx,
             &issuer,
@@ -173,12 +178,8 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
                 name: RP_TLS_SECRET,
                 common_name: RP_NAME,
                 organization: None,
-                dns_names: redpanda_dns_names(
-                    &ctx.namespace,
-                    domain,
-                    ctx.plan.redpanda.brokers,
-                ),
-                ip_addresses: Vec::new(),
+                dns_names,
+                ip_addresses,
                 usages: &["digital signature", "key encipherment", "server auth", "client auth"],
                 why: "Redpanda's listeners (Kafka API, RPC): every broker's DNS names and the redpanda Service's",
             },

@@ -156,7 +156,8 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         image: Some(ctx.redpanda_image()),
         image_pull_policy: Some("IfNotPresent".to_owned()),
         command: Some(vec!["/bin/bash".to_owned(), "-c".to_owned(), wait]),
-        env: Some(vec![env("HOME", "/tmp")]),
+        // With SCRAM on the listener, rpk authenticates as the changefeeds' user.
+        env: Some([vec![env("HOME", "/tmp")], super::rpk_sasl_env(ctx)].concat()),
         resources: Some(small_resources()),
         security_context: Some(container_security(JOB_UID)),
         volume_mounts: Some(vec![

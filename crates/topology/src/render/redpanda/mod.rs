@@ -10,6 +10,31 @@
 //! when tiered, `redpanda.remote.write`/`redpanda.remote.read`. Brokers enter maintenance mode
 //! before they stop and leave it after they start ([`lifecycle`]). Declared changefeeds are
 //! applied by a Job ([`changefeed`]).
+//!
+//! # Stretched over sites
+//!
+//! A tenant with sites runs brokers in every site (its share of `redpanda.brokers`,
+//! [`crate::tenant::Site::brokers`]): each site renders its own ConfigMap, headless Service,
+//! StatefulSet and PodDisruptionBudget, and only the first site the topic and changefeed Jobs.
+//! Brokers are racked by provider (or region) with [`rack_of`], so each partition's 3 replicas
+//! sit on 3 sites. Each broker advertises its Kafka and RPC addresses as the other sites reach
+//! it (`redpanda-<n>.<dns_suffix>`, or the site's declared `advertise.brokers`), its
+//! certificate names them, and the seed servers are the first broker of every site (then the
+//! second, up to three): the same list in every site, as seed-driven cluster formation needs.
+//! Node ids are left to Redpanda, which assigns each joining broker a cluster-wide unique id
+//! and keeps it with the broker's data (its documentation advises against setting
+//! `node_id`: an id reused after a lost volume corrupts the cluster's membership).
+//!
+//! # SASL/SCRAM
+//!
+//! When the changefeeds authenticate with SCRAM (`changefeeds.auth.kind: scram-sha-256 |
+//! scram-sha-512`), the Kafka listener takes `authentication_method: sasl` (TLS stays on), and
+//! the cluster `kafka_enable_authorization: true` with `sasl_mechanisms: [SCRAM]`. The topic
+//! Job creates the changefeeds' user over the Admin API (`rpk security user create`, password
+//! from the Secret's variable, never the rendering; an existing user gets the password
+//! again), makes it a superuser (`superusers`, which Redpanda needs before any ACL exists),
+//! and authenticates as it for the topic calls. Other Kafka clients then need users of their
+//! own (and ACLs). With mTLS the listener is as before.
 
 mod changefeed;
 mod lifecycle;
@@ -41,6 +66,7 @@ use super::kit::{
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
 use crate::rack::{RackKey, rack_of};
+use crate::tenant::{Advertise, ChangefeedAuth, Site};
 
 const DATA_DIR: &str = "/var/lib/redpanda/data";
 const CONFIG_DIR: &str = "/etc/redpanda";
@@ -54,14 +80,83 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         config_map(ctx),
         service(ctx),
         Manifest::StatefulSet(Box::new(statefulset(ctx))),
-        pdb_for(ctx, RP_NAME, &redpanda_selector()),
-        topics_job(ctx),
+        pdb(ctx),
     ];
-    if !tiered_secret_env(ctx).is_empty() {
+    // One cluster, one set of topics: its Jobs run in one place.
+    if ctx.redpanda_jobs_here() {
+        out.push(topics_job(ctx));
+    }
+    if !tiered_secret_env(ctx).is_empty() || sasl(ctx).is_some() {
         out.iter_mut().for_each(allow_secrets_as_env);
     }
-    out.extend(changefeed::objects(ctx));
+    if ctx.redpanda_jobs_here() {
+        out.extend(changefeed::objects(ctx));
+    }
     out
+}
+
+fn pdb(ctx: &Context<'_>) -> Manifest {
+    let mut pdb = pdb_for(ctx, RP_NAME, &redpanda_selector());
+    if ctx.site().is_some()
+        && let Manifest::PodDisruptionBudget(p) = &mut pdb
+    {
+        // A budget counts the pods of its own cluster only.
+        p.metadata.annotations.get_or_insert_with(BTreeMap::new).insert(
+            format!("{DOC_PREFIX}purpose"),
+            "voluntary disruptions (drains, upgrades) take at most one of this site's brokers at a time; the budget sees only this cluster's pods, so drain one site at a time (maintenance mode admits one broker of the whole cluster at once)".to_owned(),
+        );
+    }
+    pdb
+}
+
+/// Brokers in this rendering: the site's share, or every broker in Redpanda's region.
+pub(super) fn brokers_here(ctx: &Context<'_>) -> u32 {
+    match ctx.site() {
+        Some(site) => site.brokers(),
+        None => ctx.plan.redpanda.brokers,
+    }
+}
+
+/// The SASL mechanism of the Kafka listener, when the changefeeds authenticate with SCRAM.
+fn sasl(ctx: &Context<'_>) -> Option<&'static str> {
+    match ctx.tenant.spec().changefeeds.as_ref().map(|c| &c.auth) {
+        Some(ChangefeedAuth::ScramSha256 { .. }) => Some("SCRAM-SHA-256"),
+        Some(ChangefeedAuth::ScramSha512 { .. }) => Some("SCRAM-SHA-512"),
+        _ => None,
+    }
+}
+
+/// `rpk`'s SASL variables (user, password and mechanism from the changefeeds' Secret) for
+/// containers that call the Kafka API; none without SCRAM.
+pub(super) fn rpk_sasl_env(ctx: &Context<'_>) -> Vec<EnvVar> {
+    let (Some(mechanism), Some(c)) = (sasl(ctx), &ctx.tenant.spec().changefeeds) else {
+        return Vec::new();
+    };
+    let [user, password] = c.auth.keys();
+    vec![
+        secret_env("RPK_USER", c.auth.secret(), user),
+        secret_env("RPK_PASS", c.auth.secret(), password),
+        env("RPK_SASL_MECHANISM", mechanism),
+    ]
+}
+
+/// The names Redpanda's certificate adds to the in-cluster ones: on a site, the addresses
+/// the other sites reach its brokers at (DNS names to `dns`, IP addresses to `ips`).
+pub(super) fn advertised_names(ctx: &Context<'_>, dns: &mut Vec<String>, ips: &mut Vec<String>) {
+    let Some(site) = ctx.site() else { return };
+    for n in 0..site.brokers() {
+        let Some(host) = site.broker_host(n, RP_NAME) else {
+            continue;
+        };
+        let list = if host.parse::<std::net::IpAddr>().is_ok() {
+            &mut *ips
+        } else {
+            &mut *dns
+        };
+        if !list.contains(&host) {
+            list.push(host);
+        }
+    }
 }
 
 /// What the brokers' racks are: the one place rack awareness is decided ([`rack_of`] over the
@@ -144,21 +239,61 @@ fn broker_host(ctx: &Context<'_>, ordinal: &str) -> String {
     )
 }
 
+/// Seed servers: three brokers (fewer if there are fewer). Over sites, the first broker of
+/// each site, then the second, …, three in all: the sites share the formation, and every
+/// site's brokers list the same seeds.
 fn seeds(ctx: &Context<'_>) -> Vec<String> {
-    (0..ctx.plan.redpanda.brokers.min(3))
-        .map(|i| broker_host(ctx, &i.to_string()))
+    const SEEDS: usize = 3;
+    let Some(view) = ctx.tenant.site_view() else {
+        return (0..ctx.plan.redpanda.brokers.min(3))
+            .map(|i| broker_host(ctx, &i.to_string()))
+            .collect();
+    };
+    let most = view.sites.iter().map(Site::brokers).max().unwrap_or(0);
+    (0..most)
+        .flat_map(|n| {
+            view.sites
+                .iter()
+                .filter(move |s| s.brokers() > n)
+                .filter_map(move |s| s.broker_host(n, RP_NAME))
+        })
+        .take(SEEDS)
         .collect()
 }
 
+/// Every broker's `host:port`: in Redpanda's region, or over every site as they advertise
+/// themselves.
 fn all_brokers(ctx: &Context<'_>, port: i32) -> String {
-    (0..ctx.plan.redpanda.brokers)
-        .map(|i| format!("{}:{port}", broker_host(ctx, &i.to_string())))
+    let hosts: Vec<String> = match ctx.tenant.site_view() {
+        Some(view) => view
+            .sites
+            .iter()
+            .flat_map(|s| (0..s.brokers()).filter_map(move |n| s.broker_host(n, RP_NAME)))
+            .collect(),
+        None => (0..ctx.plan.redpanda.brokers)
+            .map(|i| broker_host(ctx, &i.to_string()))
+            .collect(),
+    };
+    hosts
+        .iter()
+        .map(|h| format!("{h}:{port}"))
         .collect::<Vec<_>>()
         .join(",")
 }
 
+/// The address this site's broker `__ORDINAL__` advertises (what the other sites dial), as
+/// the template writes it; `__ADVERTISED__` is filled in by the configure script from the
+/// site's list of broker addresses.
+fn advertised_template(ctx: &Context<'_>) -> String {
+    match ctx.site().map(Site::advertise) {
+        Some(Advertise::DnsSuffix(suffix)) => format!("{RP_NAME}-__ORDINAL__.{suffix}"),
+        Some(Advertise::Addresses(_)) => "__ADVERTISED__".to_owned(),
+        _ => broker_host(ctx, "__ORDINAL__"),
+    }
+}
+
 fn node_config(ctx: &Context<'_>) -> String {
-    let advertised = broker_host(ctx, "__ORDINAL__");
+    let advertised = advertised_template(ctx);
     let tls = json!({
         "enabled": true,
         "require_client_auth": false,
@@ -168,6 +303,10 @@ fn node_config(ctx: &Context<'_>) -> String {
     });
     let mut kafka_tls = tls.clone();
     kafka_tls["name"] = json!("internal");
+    let mut kafka = json!({"name": "internal", "address": "0.0.0.0", "port": RP_KAFKA_PORT});
+    if sasl(ctx).is_some() {
+        kafka["authentication_method"] = json!("sasl");
+    }
     let config = json!({
         "redpanda": {
             "data_directory": DATA_DIR,
@@ -176,7 +315,7 @@ fn node_config(ctx: &Context<'_>) -> String {
             "rpc_server": {"address": "0.0.0.0", "port": RP_RPC_PORT},
             "advertised_rpc_api": {"address": advertised, "port": RP_RPC_PORT},
             "rpc_server_tls": tls,
-            "kafka_api": [{"name": "internal", "address": "0.0.0.0", "port": RP_KAFKA_PORT}],
+            "kafka_api": [kafka],
             "advertised_kafka_api": [{"name": "internal", "address": advertised, "port": RP_KAFKA_PORT}],
             "kafka_api_tls": [kafka_tls],
             "admin": [{"name": "internal", "address": "0.0.0.0", "port": RP_ADMIN_PORT}],
@@ -197,6 +336,11 @@ fn bootstrap_config(ctx: &Context<'_>) -> String {
         for (key, value) in t.properties {
             config[key] = value;
         }
+    }
+    if sasl(ctx).is_some() {
+        // The superuser (the changefeeds' user, named in a Secret) is set by the topic Job.
+        config["kafka_enable_authorization"] = json!(true);
+        config["sasl_mechanisms"] = json!(["SCRAM"]);
     }
     serde_yaml_ng::to_string(&config).unwrap_or_default()
 }
@@ -235,8 +379,19 @@ fn service(ctx: &Context<'_>) -> Manifest {
 fn configure_script(ctx: &Context<'_>) -> String {
     let mut s = "set -eu\n".to_owned();
     s.push_str(&rack_script(ctx));
+    s.push_str("ordinal=\"${POD_NAME##*-}\"\n");
+    let mut advertised = String::new();
+    if let Some(site) = ctx.site()
+        && let Advertise::Addresses(_) = site.advertise()
+    {
+        s.push_str(&format!(
+            "# The address the other sites reach this broker at: one per pod ordinal.\naddresses=({})\nadvertised=\"${{addresses[$ordinal]}}\"\n",
+            site.spec().advertise.brokers.join(" ")
+        ));
+        advertised = " -e \"s/__ADVERTISED__/${advertised}/g\"".to_owned();
+    }
     s.push_str(&format!(
-        "ordinal=\"${{POD_NAME##*-}}\"\nsed -e \"s/__ORDINAL__/${{ordinal}}/g\" -e \"s/__RACK__/${{rack}}/g\" {TEMPLATE_DIR}/redpanda.yaml > {CONFIG_DIR}/redpanda.yaml\ncp {TEMPLATE_DIR}/bootstrap.yaml {CONFIG_DIR}/.bootstrap.yaml\n"
+        "sed -e \"s/__ORDINAL__/${{ordinal}}/g\" -e \"s/__RACK__/${{rack}}/g\"{advertised} {TEMPLATE_DIR}/redpanda.yaml > {CONFIG_DIR}/redpanda.yaml\ncp {TEMPLATE_DIR}/bootstrap.yaml {CONFIG_DIR}/.bootstrap.yaml\n"
     ));
     if let Some(t) = tiered::config(ctx)
         && !t.secrets.is_empty()
@@ -457,7 +612,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         ctx,
         name: RP_NAME,
         meta,
-        replicas: r.brokers,
+        replicas: brokers_here(ctx),
         selector_labels,
         pod_labels,
         pod_annotations: annotations,
@@ -486,6 +641,9 @@ fn topics_script(ctx: &Context<'_>) -> String {
 # consumer-group lag on /public_metrics (the lag alerts and the stream dashboard read it; Redpanda v25.1 or later)\n\
 rpk cluster config set enable_consumer_group_metrics '[\"group\", \"partition\", \"consumer_lag\"]' $X || echo 'warning: could not enable consumer-group lag metrics (Redpanda v25.1 or later); the lag alerts stay silent' >&2\n"
     );
+    if let Some(mechanism) = sasl(ctx) {
+        s.push_str(&sasl_script(mechanism));
+    }
     let tiered = tiered::config(ctx);
     if let Some(t) = &tiered {
         s.push_str("# tiered storage (cloud_storage_enabled and the credentials take effect after a rolling restart)\n");
@@ -531,6 +689,35 @@ rpk cluster config set enable_consumer_group_metrics '[\"group\", \"partition\",
     s
 }
 
+/// SCRAM on the Kafka listener (see the module docs): authorization on, the changefeeds' user
+/// created (or its password set again) over the Admin API and made the superuser, then
+/// `rpk`'s Kafka calls authenticate as it. The user and password are variables from the
+/// Secret.
+fn sasl_script(mechanism: &str) -> String {
+    format!(
+        "# SASL/SCRAM: the changefeeds' user, from its Secret, is the superuser this Job authenticates as\n\
+rpk cluster config set sasl_mechanisms '[\"SCRAM\"]' $X\n\
+rpk cluster config set kafka_enable_authorization true $X\n\
+if rpk security user create \"$KAFKA_SASL_USER\" --password \"$KAFKA_SASL_PASSWORD\" --mechanism {mechanism} $X >/dev/null 2>&1; then echo \"user $KAFKA_SASL_USER created\"; else rpk security user update \"$KAFKA_SASL_USER\" --new-password \"$KAFKA_SASL_PASSWORD\" --mechanism {mechanism} $X >/dev/null; echo \"user $KAFKA_SASL_USER exists: password set again\"; fi\n\
+rpk cluster config get superusers $X | grep -qw -- \"$KAFKA_SASL_USER\" || rpk cluster config set superusers \"[\\\"$KAFKA_SASL_USER\\\"]\" $X\n\
+export RPK_USER=\"$KAFKA_SASL_USER\" RPK_PASS=\"$KAFKA_SASL_PASSWORD\" RPK_SASL_MECHANISM={mechanism}\n"
+    )
+}
+
+/// The variables of the changefeeds' SCRAM user and password, from their Secret.
+fn sasl_user_env(ctx: &Context<'_>) -> Vec<EnvVar> {
+    match (sasl(ctx), &ctx.tenant.spec().changefeeds) {
+        (Some(_), Some(c)) => {
+            let [user, password] = c.auth.keys();
+            vec![
+                secret_env("KAFKA_SASL_USER", c.auth.secret(), user),
+                secret_env("KAFKA_SASL_PASSWORD", c.auth.secret(), password),
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn topics_job(ctx: &Context<'_>) -> Manifest {
     let name = format!("{RP_NAME}-topics");
     ScriptJob {
@@ -558,5 +745,5 @@ fn topics_job(ctx: &Context<'_>) -> Manifest {
         ],
         purpose: "sets rack awareness, default replication 3 and tiered storage on the cluster and creates the tenant's and the changefeeds' topics if missing (tiered topics: remote write and read); safe to re-run",
     }
-    .manifest_with_env(ctx, tiered_secret_env(ctx))
+    .manifest_with_env(ctx, [tiered_secret_env(ctx), sasl_user_env(ctx)].concat())
 }
