@@ -52,3 +52,51 @@ fn rendered_examples_pass_every_rule_strictly(
     );
     assert!(!text.contains("cost.redpanda_untiered"), "{text}");
 }
+
+/// A tenant with sites: each site's rendering (`render --out DIR` writes `DIR/<site>/`), with
+/// the tenant file, passes every rule strictly — the quorum rule over the providers included.
+#[test]
+fn each_site_of_the_multi_cloud_tenant_passes_every_rule_strictly() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    Command::cargo_bin("ledger-topology")
+        .unwrap()
+        .args(["render", "--out"])
+        .arg(&manifests)
+        .arg(example("multi-cloud"))
+        .assert()
+        .success();
+    let mut sites: Vec<_> = std::fs::read_dir(&manifests)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    sites.sort();
+    let names: Vec<String> = sites
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["aws-use1", "azure-eastus", "onprem-fra"]);
+    for site in &sites {
+        let out = Command::cargo_bin("ledger-policy")
+            .unwrap()
+            .args(["check", "--strict", "--output", "json"])
+            .arg(site)
+            .arg(example("multi-cloud"))
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{}: not JSON ({e}): {}",
+                site.display(),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        let text = serde_json::to_string_pretty(&report).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{} denied or warned:\n{text}",
+            site.display()
+        );
+    }
+}
