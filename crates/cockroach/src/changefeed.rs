@@ -419,9 +419,10 @@ fn check_locality(locality: &str) -> Result<(), CockroachError> {
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     };
-    let ok = locality
-        .split(',')
-        .all(|tier| tier.split_once('=').is_some_and(|(k, v)| word(k) && word(v)));
+    let ok = locality.split(',').all(|tier| {
+        tier.split_once('=')
+            .is_some_and(|(k, v)| word(k) && word(v))
+    });
     if ok {
         Ok(())
     } else {

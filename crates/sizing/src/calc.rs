@@ -33,7 +33,11 @@ enum Layout {
 
 impl Layout {
     /// The quorum rule's verdict on `n` nodes for `goal`.
-    fn plan(&self, n: u32, goal: SurvivalGoal) -> Result<QuorumPlan, thinledger_topology::ModelError> {
+    fn plan(
+        &self,
+        n: u32,
+        goal: SurvivalGoal,
+    ) -> Result<QuorumPlan, thinledger_topology::ModelError> {
         match self {
             Layout::One(locality) => quorum::plan("nodes", n, locality, goal),
             Layout::Sites(sites) => quorum::plan_over("nodes", n, sites, goal),
@@ -52,9 +56,9 @@ impl Layout {
     /// Node counts the quorum rule accepts for `goal`, from `from` up to [`MAX_NODES`].
     fn counts(&self, from: u32, goal: SurvivalGoal) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
-            Layout::One(locality) => Box::new(
-                quorum::valid_counts(from, locality, goal).take_while(|&n| n <= MAX_NODES),
-            ),
+            Layout::One(locality) => {
+                Box::new(quorum::valid_counts(from, locality, goal).take_while(|&n| n <= MAX_NODES))
+            }
             Layout::Sites(sites) => Box::new(
                 quorum::valid_counts_over(from, sites, goal).take_while(|&n| n <= MAX_NODES),
             ),
@@ -470,11 +474,9 @@ impl<'a> Calculator<'a> {
                     )
                 })?,
             // With no count the quorum rule accepts, `quorum::plan` below explains why.
-            (None, SizingMode::NodeShape) => {
-                node_counts(min_nodes, locality, survival)
-                    .next()
-                    .unwrap_or(min_nodes)
-            }
+            (None, SizingMode::NodeShape) => node_counts(min_nodes, locality, survival)
+                .next()
+                .unwrap_or(min_nodes),
         };
         if shape.mode == SizingMode::Workload && shape.nodes.is_none() && !shape.vcpu_was_given {
             self.advise_bigger_nodes(

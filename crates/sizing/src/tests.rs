@@ -844,7 +844,9 @@ fn a_ledger_over_providers_gets_tenant_validations_verdicts(
             .collect();
         assert_eq!(providers, ["aws", "azure", "onprem"]);
         assert!(
-            plan.advice.iter().any(|a| a.contains("spread over 3 sites")),
+            plan.advice
+                .iter()
+                .any(|a| a.contains("spread over 3 sites")),
             "{:?}",
             plan.advice
         );

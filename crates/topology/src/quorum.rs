@@ -864,7 +864,8 @@ mod tests {
             .collect()
     }
 
-    const THREE_PROVIDERS: &str = "aws:us-east-1:us-east-1a,us-east-1b,us-east-1c;azure:eastus:1,2,3;onprem:dc-frankfurt:";
+    const THREE_PROVIDERS: &str =
+        "aws:us-east-1:us-east-1a,us-east-1b,us-east-1c;azure:eastus:1,2,3;onprem:dc-frankfurt:";
 
     /// Nodes spread over several providers: the verdicts tenant validation reaches on sites of
     /// the same counts (`Site::placements` is [`site_placements`]).
@@ -902,7 +903,12 @@ mod tests {
                     "{nodes} is a valid count"
                 );
             }
-            (Err(ModelError::Quorum { field, rule, fix, .. }), Err((want, says))) => {
+            (
+                Err(ModelError::Quorum {
+                    field, rule, fix, ..
+                }),
+                Err((want, says)),
+            ) => {
                 assert_eq!(field, want);
                 assert!(
                     format!("{rule} {fix}").contains(says),

@@ -708,5 +708,8 @@ fn survive_region_plans_what_the_rendered_init_job_runs() {
         .filter(|s| s.starts_with("CREATE ") || s.starts_with("ALTER "))
         .collect();
     assert!(!rendered.is_empty(), "{script}");
-    assert_eq!(rendered, planned, "the init Job and survive-region disagree");
+    assert_eq!(
+        rendered, planned,
+        "the init Job and survive-region disagree"
+    );
 }

@@ -331,7 +331,14 @@ fn surviving_a_provider_is_placed_per_provider(
 ) {
     let args = [
         &AWS_PROD_8X32[..],
-        &["--nodes", nodes, "--survive", "provider", "--providers", providers],
+        &[
+            "--nodes",
+            nodes,
+            "--survive",
+            "provider",
+            "--providers",
+            providers,
+        ],
     ]
     .concat();
     if let Some(message) = refused {
@@ -375,12 +382,18 @@ fn surviving_a_provider_is_placed_per_provider(
 /// One provider cannot survive its own loss: refused (exit 2) naming the fix.
 #[test]
 fn surviving_a_provider_needs_several() {
-    ledger_size(&[&AWS_PROD_8X32[..], &["--nodes", "5", "--survive", "provider"]].concat())
-        .code(2)
-        .stderr(predicate::str::contains(
-            "providers = 1: surviving a provider outage needs nodes on at least 3 providers",
-        ))
-        .stderr(predicate::str::contains("--providers"));
+    ledger_size(
+        &[
+            &AWS_PROD_8X32[..],
+            &["--nodes", "5", "--survive", "provider"],
+        ]
+        .concat(),
+    )
+    .code(2)
+    .stderr(predicate::str::contains(
+        "providers = 1: surviving a provider outage needs nodes on at least 3 providers",
+    ))
+    .stderr(predicate::str::contains("--providers"));
 }
 
 #[test]

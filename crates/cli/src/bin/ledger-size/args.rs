@@ -235,7 +235,7 @@ impl Args {
                     "--providers {}: the first provider is --provider's ({provider}), whose disks and instance types are sized; list it first",
                     self.providers
                         .iter()
-                        .map(Provider::as_str)
+                        .map(|p| p.as_str())
                         .collect::<Vec<_>>()
                         .join(",")
                 )));
