@@ -148,9 +148,15 @@ count_remediation := "Use an odd count of 3 or more (3, 5, 7…): 3 to survive a
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
 	some m in production_db_workloads
 	m.obj.kind == "StatefulSet"
+	not site_share(m.obj)
 	n := replicas(m.obj)
 	bad_count(n)
 }
+
+# One site's share of a cluster stretched over several Kubernetes clusters (label
+# thinledger.io/site; e.g. 2 of 2/2/1): its own count need not be odd. The total is the
+# tenant's, which topology.quorum judges on the tenant file's sites.
+site_share(o) if is_string(object.get(o, ["metadata", "labels", "thinledger.io/site"], null))
 
 deny contains lib.finding("topology.node_count", m, count_problem(n), count_remediation) if {
 	some m in lib.manifests_by_kind.CrdbCluster
