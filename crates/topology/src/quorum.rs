@@ -864,6 +864,10 @@ mod tests {
             .collect()
     }
 
+    /// Each failure domain holding nodes: (name, nodes, most replicas of a range); or the
+    /// refused field and words of the rule or fix.
+    type Verdict<'a> = Result<&'a [(&'a str, u32, u32)], (&'a str, &'a str)>;
+
     const THREE_PROVIDERS: &str =
         "aws:us-east-1:us-east-1a,us-east-1b,us-east-1c;azure:eastus:1,2,3;onprem:dc-frankfurt:";
 
@@ -885,7 +889,7 @@ mod tests {
         #[case] text: &str,
         #[case] goal: SurvivalGoal,
         #[case] nodes: u32,
-        #[case] expected: Result<&[(&str, u32, u32)], (&str, &str)>,
+        #[case] expected: Verdict<'_>,
     ) {
         let sites = sites(text);
         match (plan_over("nodes", nodes, &sites, goal), expected) {
