@@ -10,10 +10,14 @@
 //! values are escaped literals generated from typed values, or bind parameters for names a user
 //! wrote (the key column).
 //!
-//! The statements follow CockroachDB's documented rules: SASL needs `tls_enabled=true`;
-//! `diff` needs the `wrapped` or `enriched` envelope; `key_column` needs `unordered`, which
-//! cannot be combined with `resolved`; a `resolved` interval under 30 s needs
-//! `min_checkpoint_frequency` no longer than it (set to the same value here).
+//! The statements follow CockroachDB's documented rules: rangefeeds must be on before a
+//! changefeed starts on a self-hosted cluster, so every plan begins with
+//! [`ENABLE_RANGEFEEDS`] (a setting, so running it again changes nothing); SASL needs
+//! `tls_enabled=true`; `diff` needs the `wrapped` or `enriched` envelope; `key_column` needs
+//! `unordered`, which cannot be combined with `resolved`; a `resolved` interval under 30 s needs
+//! `min_checkpoint_frequency` no longer than it (set to the same value here);
+//! `execution_locality` keeps the work (and so the connections to the sink) on the nodes of
+//! one locality, for a sink only they can reach.
 
 use std::fmt;
 use std::time::Duration;
@@ -197,6 +201,12 @@ pub struct ChangefeedSpec {
     /// On a non-retryable error (default `pause`).
     #[serde(default)]
     pub on_error: OnError,
+    /// Only nodes of this locality run the changefeed and connect to the sink
+    /// (`execution_locality`, e.g. `cloud=aws,region=us-east-1`): for a sink that only
+    /// they can reach, such as the Kafka Service of one site of a ledger over several
+    /// Kubernetes clusters. Default: every node takes part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_locality: Option<String>,
     /// The tables and their topics, one changefeed per topic.
     pub feeds: Vec<FeedSpec>,
 }
@@ -257,6 +267,9 @@ impl ChangefeedSpec {
     ) -> Result<ChangefeedPlan, CockroachError> {
         check_bootstrap(&self.bootstrap)?;
         let resolved = parse_resolved(&self.resolved)?;
+        if let Some(locality) = &self.execution_locality {
+            check_locality(locality)?;
+        }
         if self.diff && !matches!(self.envelope, Envelope::Wrapped | Envelope::Enriched) {
             return Err(CockroachError::invalid(
                 "changefeeds.envelope",
@@ -347,10 +360,14 @@ impl ChangefeedSpec {
                 diff: self.diff,
                 envelope: self.envelope,
                 on_error: self.on_error,
+                execution_locality: self.execution_locality.clone(),
                 key_column,
             });
         }
         let mut notes = vec![
+            format!(
+                "{ENABLE_RANGEFEEDS} runs first: CockroachDB self-hosted refuses to start a changefeed until rangefeeds are on (a cluster setting: running it again changes nothing; it needs the admin role or MODIFYCLUSTERSETTING)"
+            ),
             format!(
                 "one changefeed per topic into kafka://{} over TLS; before creating one, SHOW CHANGEFEED JOBS is searched for a running or paused changefeed of the same tables, topic and broker, which is kept instead",
                 self.bootstrap
@@ -359,6 +376,12 @@ impl ChangefeedSpec {
         ];
         if self.on_error == OnError::Pause {
             notes.push("on_error = 'pause': a failing changefeed pauses instead of ending, so RESUME JOB continues it without a gap in the audit stream (mind gc.ttlseconds while it is paused)".to_owned());
+        }
+        if let Some(locality) = &self.execution_locality {
+            notes.push(format!(
+                "execution_locality = '{locality}': only the nodes of that locality run the changefeeds and connect to {}; while none of them is up the changefeeds cannot run",
+                self.bootstrap
+            ));
         }
         Ok(ChangefeedPlan {
             feeds,
@@ -384,6 +407,30 @@ fn check_bootstrap(bootstrap: &str) -> Result<(), CockroachError> {
             bootstrap.escape_debug().to_string(),
             "the bootstrap address is HOST:PORT of Redpanda's Kafka API, without scheme",
             "e.g. redpanda.ledger.svc.cluster.local:9093",
+        ))
+    }
+}
+
+/// `key=value[,key=value…]`, as the nodes' `--locality` tiers are written.
+fn check_locality(locality: &str) -> Result<(), CockroachError> {
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 63
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    };
+    let ok = locality.split(',').all(|tier| {
+        tier.split_once('=')
+            .is_some_and(|(k, v)| word(k) && word(v))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(CockroachError::invalid(
+            "changefeeds.execution_locality",
+            locality.escape_debug().to_string(),
+            "an execution locality is key=value tiers separated by commas, as the nodes' --locality names them",
+            "e.g. cloud=aws,region=us-east-1",
         ))
     }
 }
@@ -618,6 +665,8 @@ pub struct CreateChangefeedStatement {
     pub envelope: Envelope,
     /// `on_error = '…'`.
     pub on_error: OnError,
+    /// `execution_locality = '…'`.
+    pub execution_locality: Option<String>,
     /// `key_column = $n, unordered`.
     pub key_column: Option<Ident>,
 }
@@ -691,6 +740,9 @@ impl Statement for CreateChangefeedStatement {
             OnError::Pause => "'pause'",
             OnError::Fail => "'fail'",
         });
+        if let Some(locality) = &self.execution_locality {
+            w.push(", execution_locality = ").literal(locality);
+        }
         if let Some(column) = &self.key_column {
             w.push(", key_column = ")
                 .param(Param::text(column.as_str()))
@@ -749,6 +801,10 @@ impl ChangefeedJob {
     }
 }
 
+/// Turns rangefeeds on, which changefeeds need on CockroachDB self-hosted (CockroachDB's
+/// "Enable rangefeeds"): the first statement of every [`ChangefeedPlan`], idempotent.
+pub const ENABLE_RANGEFEEDS: &str = "SET CLUSTER SETTING kv.rangefeed.enabled = true";
+
 /// The changefeed jobs with the columns [`ChangefeedJob::new`] reads.
 pub const SHOW_CHANGEFEED_JOBS: &str = "SELECT job_id, status, COALESCE(sink_uri, '') AS sink_uri, COALESCE(array_to_string(full_table_names, ','), '') AS tables, COALESCE(topics, '') AS topics FROM [SHOW CHANGEFEED JOBS]";
 
@@ -761,6 +817,15 @@ pub struct ChangefeedPlan {
 }
 
 impl ChangefeedPlan {
+    /// [`ENABLE_RANGEFEEDS`]: run before any changefeed is created.
+    pub fn enable_rangefeeds(&self) -> Rendered {
+        Rendered::from_static(
+            "SET CLUSTER SETTING kv.rangefeed.enabled",
+            ENABLE_RANGEFEEDS,
+            Vec::new(),
+        )
+    }
+
     /// One statement per topic.
     pub fn feeds(&self) -> &[CreateChangefeedStatement] {
         &self.feeds
@@ -780,6 +845,7 @@ impl ChangefeedPlan {
     /// A redacted, serialisable view.
     pub fn summary(&self) -> ChangefeedSummary {
         ChangefeedSummary {
+            setup: vec![ENABLE_RANGEFEEDS.to_owned()],
             feeds: self
                 .feeds
                 .iter()
@@ -797,6 +863,8 @@ impl ChangefeedPlan {
 impl fmt::Display for ChangefeedPlan {
     /// The statements (redacted) and the notes.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "-- rangefeeds on (needed by every changefeed)")?;
+        writeln!(f, "{ENABLE_RANGEFEEDS};")?;
         for feed in &self.feeds {
             writeln!(f, "-- topic {}", feed.sink.topic())?;
             writeln!(f, "{};", feed.render().display())?;
@@ -812,6 +880,8 @@ impl fmt::Display for ChangefeedPlan {
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
 pub struct ChangefeedSummary {
+    /// What runs before the changefeeds ([`ENABLE_RANGEFEEDS`]).
+    pub setup: Vec<String>,
     /// One entry per changefeed.
     pub feeds: Vec<ChangefeedFeedSummary>,
     /// Notes.
@@ -880,6 +950,16 @@ mod tests {
         let b = pem_base64(pem);
         assert!(!b.contains("BEGIN"));
         assert_eq!(pem_base64(&b), b);
+    }
+
+    #[rstest]
+    #[case("cloud=aws,region=us-east-1", true)]
+    #[case("region=dc-frankfurt", true)]
+    #[case("region", false)]
+    #[case("region=us-east-1'", false)]
+    #[case("cloud=aws,,region=x", false)]
+    fn execution_localities(#[case] locality: &str, #[case] ok: bool) {
+        assert_eq!(check_locality(locality).is_ok(), ok, "{locality}");
     }
 
     #[rstest]

@@ -586,9 +586,10 @@ impl CockroachClient {
             .collect())
     }
 
-    /// Creates each changefeed of `plan` unless `SHOW CHANGEFEED JOBS` lists a live one of the
-    /// same tables, topic and broker, which is kept (idempotent: a re-run creates nothing). A
-    /// [`ChangefeedSpec::preview`](crate::ChangefeedSpec::preview) plan is refused.
+    /// Turns rangefeeds on ([`ENABLE_RANGEFEEDS`](crate::ENABLE_RANGEFEEDS), a no-op when they
+    /// are), then creates each changefeed of `plan` unless `SHOW CHANGEFEED JOBS` lists a live
+    /// one of the same tables, topic and broker, which is kept (idempotent: a re-run creates
+    /// nothing). A [`ChangefeedSpec::preview`](crate::ChangefeedSpec::preview) plan is refused.
     pub async fn apply_changefeeds(
         &self,
         plan: &ChangefeedPlan,
@@ -600,6 +601,8 @@ impl CockroachClient {
             "a preview plan holds placeholders instead of the Secret values",
             "build the plan with ChangefeedSpec::plan, which reads the Secret values",
         )?;
+        // Before anything else: CREATE CHANGEFEED fails on a self-hosted cluster without it.
+        self.query(&plan.enable_rangefeeds()).await?;
         let existing = self.changefeed_jobs().await?;
         let mut outcomes = Vec::new();
         for feed in plan.feeds() {

@@ -24,9 +24,10 @@
 //!   zones; [`CockroachClient::apply_region_survival`] checks `SHOW REGIONS FROM CLUSTER` first.
 //! - [`ChangefeedSpec`] declares changefeeds into Redpanda (tables → topics, TLS, SASL/SCRAM
 //!   or mTLS from Secret references, `updated`, `resolved`, `diff`, the envelope);
-//!   [`ChangefeedSpec::plan`] renders `CREATE CHANGEFEED FOR TABLE … INTO 'kafka://…'` and
-//!   [`CockroachClient::apply_changefeeds`] creates each one unless `SHOW CHANGEFEED JOBS`
-//!   lists it already.
+//!   [`ChangefeedSpec::plan`] renders `CREATE CHANGEFEED FOR TABLE … INTO 'kafka://…'` after
+//!   [`ENABLE_RANGEFEEDS`] (`SET CLUSTER SETTING kv.rangefeed.enabled = true`, which
+//!   self-hosted clusters need first) and [`CockroachClient::apply_changefeeds`] runs that
+//!   setting, then creates each changefeed unless `SHOW CHANGEFEED JOBS` lists it already.
 //!
 //! **How values reach SQL.** No input is spliced into statement text. URIs, KMS URIs, the
 //! passphrase, schedule labels, cron expressions and option values are bind parameters
@@ -189,8 +190,8 @@ mod version;
 
 pub use changefeed::{
     ChangefeedFeedSummary, ChangefeedJob, ChangefeedOutcome, ChangefeedPlan, ChangefeedSpec,
-    ChangefeedSummary, CreateChangefeedStatement, Envelope, FeedSpec, FullTableName, KafkaAuth,
-    KafkaSink, OnError, SHOW_CHANGEFEED_JOBS, SecretKeyRef,
+    ChangefeedSummary, CreateChangefeedStatement, ENABLE_RANGEFEEDS, Envelope, FeedSpec,
+    FullTableName, KafkaAuth, KafkaSink, OnError, SHOW_CHANGEFEED_JOBS, SecretKeyRef,
 };
 pub use connect::{ConnectionUrl, TlsMode};
 pub use error::CockroachError;

@@ -1,6 +1,11 @@
 //! Region survival through CockroachDB's multi-region SQL: `SET PRIMARY REGION`, `ADD REGION`
 //! and `SURVIVE REGION FAILURE` on each of the tenant's databases.
 //!
+//! A tenant with sites (`survival: region` or `provider`) has one database region per site,
+//! named as the rendering names the nodes' `region=` tier (the site's region), the first site's
+//! the primary one: the statements are the ones its init Job runs (a test in `ledger-backup`'s
+//! CLI tests compares them with the rendered Job).
+//!
 //! CockroachDB's documentation advises against managing replication zones by hand
 //! (`ALTER RANGE default CONFIGURE ZONE USING num_replicas = 5`): zone configs set that way
 //! block `SET PRIMARY REGION` later, and they place replicas by count, not by region. A
@@ -63,14 +68,16 @@ impl fmt::Display for RegionName {
     }
 }
 
-/// What a tenant's region survival covers. `Default`: no databases (name them), the tenant's
-/// first region as the primary one, databases created when missing.
+/// What a tenant's region survival covers. `Default`: the tenant's `cockroachdb.databases`,
+/// its first region (first site) as the primary one, databases created when missing.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RegionSurvivalOptions {
-    /// The databases to make multi-region (the survival goal is per database).
+    /// The databases to make multi-region (the survival goal is per database); empty: the
+    /// tenant's `cockroachdb.databases`.
     pub databases: Vec<String>,
-    /// The primary (home) region; default the tenant's first region.
+    /// The primary (home) region; default the tenant's first region (with sites: the first
+    /// site's, the only one allowed).
     pub primary_region: Option<String>,
     /// Run `CREATE DATABASE IF NOT EXISTS` first, so a new cluster can be set up before the
     /// application starts (default true).
@@ -197,39 +204,84 @@ pub struct RegionSurvivalPlan {
 }
 
 impl RegionSurvivalPlan {
-    /// The plan for a tenant whose survival goal is `region`. Refused (errors name the field,
-    /// the value, the rule and the fix): another survival goal (`survival`), fewer than three
-    /// regions (`regions`), an invalid or unknown region (`regions[i].name`,
-    /// `options.primary_region`), no or invalid database names (`options.databases`).
+    /// The plan for a tenant whose survival goal is `region`, or (a tenant with sites) `region`
+    /// or `provider`.
+    ///
+    /// The database regions are the `region=` tiers the rendering gives the nodes'
+    /// `--locality`: the tenant's regions, or for a tenant with sites each site's region in the
+    /// file's order, the first site's the primary one (it runs `cockroach init`, and its init
+    /// Job runs these same statements). Each provider of a `provider`-survival tenant is one
+    /// region, so surviving a region is surviving a provider. With no databases in the options,
+    /// the tenant's `cockroachdb.databases` are taken.
+    ///
+    /// Refused (errors name the field, the value, the rule and the fix): another survival goal
+    /// (`survival`), fewer than three regions (`regions`, `sites`), an invalid or unknown region
+    /// (`regions[i].name`, `sites[i].region`, `options.primary_region`; with sites, a primary
+    /// region other than the first site's), no or invalid database names
+    /// (`options.databases`).
     pub fn for_tenant(
         tenant: &Tenant,
         options: &RegionSurvivalOptions,
     ) -> Result<Self, CockroachError> {
         let spec = tenant.spec();
-        if spec.survival != SurvivalGoal::Region {
+        let sites = tenant.sites();
+        let goal_ok = match spec.survival {
+            SurvivalGoal::Region => true,
+            SurvivalGoal::Provider => !sites.is_empty(),
+            _ => false,
+        };
+        if !goal_ok {
             return Err(CockroachError::invalid(
                 "survival",
                 spec.survival.to_string(),
-                "SURVIVE REGION FAILURE is for tenants whose survival goal is region",
+                "SURVIVE REGION FAILURE is for tenants whose survival goal is region (or provider, over sites: one region per provider)",
                 "set survival: region (with at least three regions), or leave replication at CockroachDB's zone-survival default",
             ));
         }
-        let regions = spec
-            .regions
-            .iter()
-            .enumerate()
-            .map(|(i, r)| RegionName::new(&format!("regions[{i}].name"), r.name.clone()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let (list, regions) = if sites.is_empty() {
+            let regions = spec
+                .regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| RegionName::new(&format!("regions[{i}].name"), r.name.clone()))
+                .collect::<Result<Vec<_>, _>>()?;
+            ("regions", regions)
+        } else {
+            let regions = sites
+                .iter()
+                .enumerate()
+                .map(|(i, s)| RegionName::new(&format!("sites[{i}].region"), s.region()))
+                .collect::<Result<Vec<_>, _>>()?;
+            ("sites", regions)
+        };
         if regions.len() < 3 {
             return Err(CockroachError::invalid(
-                "regions",
+                list,
                 regions
                     .iter()
                     .map(RegionName::as_str)
                     .collect::<Vec<_>>()
                     .join(", "),
                 "surviving a region failure needs at least three database regions (CockroachDB refuses SURVIVE REGION FAILURE with fewer)",
-                "declare three or more regions, or set survival: zone",
+                if sites.is_empty() {
+                    "declare three or more regions, or set survival: zone"
+                } else {
+                    "declare sites in three or more regions, or set survival: zone"
+                },
+            ));
+        }
+        if !sites.is_empty()
+            && let Some(name) = &options.primary_region
+            && name != regions[0].as_str()
+        {
+            return Err(CockroachError::invalid(
+                "options.primary_region",
+                name.clone(),
+                format!(
+                    "a tenant with sites has its first site's region ({}) as the primary region: that site runs cockroach init, and its init Job sets the same primary region",
+                    regions[0]
+                ),
+                "list the site of the home region first in the tenant file, or leave the primary region out",
             ));
         }
         let primary = match &options.primary_region {
@@ -254,16 +306,21 @@ impl RegionSurvivalPlan {
                 region
             }
         };
-        if options.databases.is_empty() {
+        let names = if options.databases.is_empty() {
+            &spec.cockroachdb.databases
+        } else {
+            &options.databases
+        };
+        if names.is_empty() {
             return Err(CockroachError::invalid(
                 "options.databases",
                 "",
-                "the survival goal is set per database: name at least one",
+                "the survival goal is set per database: name at least one (or list them in the tenant's cockroachdb.databases)",
                 "give the ledger's database, e.g. ledger",
             ));
         }
         let mut databases: Vec<Ident> = Vec::new();
-        for name in &options.databases {
+        for name in names {
             let db = Ident::new("options.databases", name.clone())?;
             if ["system", "postgres"].contains(&name.as_str()) {
                 return Err(CockroachError::invalid(
@@ -299,7 +356,7 @@ impl RegionSurvivalPlan {
                 database: database.clone(),
             });
         }
-        let notes = vec![
+        let mut notes = vec![
             format!(
                 "every CockroachDB node must start with --locality region=<one of {}>: SHOW REGIONS FROM CLUSTER is checked before the statements run",
                 regions
@@ -313,6 +370,16 @@ impl RegionSurvivalPlan {
             ),
             "no replication zone is set by hand (ALTER … CONFIGURE ZONE): zone configs set that way block SET PRIMARY REGION, and CockroachDB's docs advise against them".to_owned(),
         ];
+        if spec.survival == SurvivalGoal::Provider {
+            let per_provider: Vec<String> = sites
+                .iter()
+                .map(|s| format!("{} = {}", s.provider(), s.region()))
+                .collect();
+            notes.push(format!(
+                "survival provider: each provider is one region ({}), so losing a provider loses one region, which SURVIVE REGION FAILURE keeps to a minority of every range's replicas",
+                per_provider.join(", ")
+            ));
+        }
         Ok(RegionSurvivalPlan {
             tenant: format!("{}-{}", spec.tenant, spec.environment),
             primary,

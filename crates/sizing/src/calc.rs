@@ -24,20 +24,59 @@ use crate::tier::TierRules;
 /// Largest node count the workload search considers.
 const MAX_NODES: u32 = thinledger_topology::bounds::NODES.max;
 
-/// Node counts the quorum rule accepts over `locality` for `goal`, from `from` up to
+/// Where the nodes go: the regions and zones of the plan's provider, or several sites
+/// ([`SizingOptions::sites`]), e.g. one per provider.
+enum Layout {
+    One(Locality),
+    Sites(Vec<Locality>),
+}
+
+impl Layout {
+    /// The quorum rule's verdict on `n` nodes for `goal`.
+    fn plan(
+        &self,
+        n: u32,
+        goal: SurvivalGoal,
+    ) -> Result<QuorumPlan, thinledger_topology::ModelError> {
+        match self {
+            Layout::One(locality) => quorum::plan("nodes", n, locality, goal),
+            Layout::Sites(sites) => quorum::plan_over("nodes", n, sites, goal),
+        }
+    }
+
+    /// The first locality: the plan's provider's, where Redpanda runs.
+    fn first(&self) -> &Locality {
+        match self {
+            Layout::One(locality) => locality,
+            // Checked non-empty when the layout is made.
+            Layout::Sites(sites) => &sites[0],
+        }
+    }
+
+    /// Node counts the quorum rule accepts for `goal`, from `from` up to [`MAX_NODES`].
+    fn counts(&self, from: u32, goal: SurvivalGoal) -> Box<dyn Iterator<Item = u32> + '_> {
+        match self {
+            Layout::One(locality) => {
+                Box::new(quorum::valid_counts(from, locality, goal).take_while(|&n| n <= MAX_NODES))
+            }
+            Layout::Sites(sites) => Box::new(
+                quorum::valid_counts_over(from, sites, goal).take_while(|&n| n <= MAX_NODES),
+            ),
+        }
+    }
+}
+
+/// Node counts the quorum rule accepts over `layout` for `goal`, from `from` up to
 /// [`MAX_NODES`].
-fn node_counts(
-    from: u32,
-    locality: &Locality,
-    goal: SurvivalGoal,
-) -> impl Iterator<Item = u32> + '_ {
-    quorum::valid_counts(from, locality, goal).take_while(|&n| n <= MAX_NODES)
+fn node_counts(from: u32, layout: &Layout, goal: SurvivalGoal) -> impl Iterator<Item = u32> + '_ {
+    layout.counts(from, goal)
 }
 
 /// The share of the data the fullest of `n` nodes stores: `rf ÷ n` spread evenly, more on
 /// the nodes of a smaller failure domain ([`QuorumPlan::fullest_node`]).
-fn fullest_share(n: u32, rf: u32, locality: &Locality, goal: SurvivalGoal) -> NodeShare {
-    quorum::plan("nodes", n, locality, goal)
+fn fullest_share(n: u32, rf: u32, layout: &Layout, goal: SurvivalGoal) -> NodeShare {
+    layout
+        .plan(n, goal)
         .map(|p| p.fullest_node)
         .unwrap_or_else(|_| NodeShare::new(u64::from(rf), u64::from(n.max(1))))
 }
@@ -117,9 +156,9 @@ impl<'a> Calculator<'a> {
 
     fn run(mut self, spec: &SizingSpec) -> Result<SizingPlan, SizingError> {
         let shape = self.resolve_shape(spec)?;
-        let locality = self.locality(shape.survival)?;
-        let cockroachdb = self.cockroach(&shape, &locality)?;
-        let redpanda = self.redpanda(&shape, &locality, &cockroachdb.disk)?;
+        let layout = self.layout(shape.survival)?;
+        let cockroachdb = self.cockroach(&shape, &layout)?;
+        let redpanda = self.redpanda(&shape, layout.first(), &cockroachdb.disk)?;
         Ok(SizingPlan {
             provider: self.provider,
             tier: self.tier,
@@ -304,6 +343,44 @@ impl<'a> Calculator<'a> {
         Ok(())
     }
 
+    fn layout(&mut self, survival: SurvivalGoal) -> Result<Layout, SizingError> {
+        let sites = &self.options.sites;
+        if let Some(first) = sites.first() {
+            if first.provider() != self.provider {
+                return Err(SizingError::invalid(
+                    "sites",
+                    first.provider(),
+                    format!(
+                        "the first site is on the plan's provider ({}): its disks and instance types are the ones sized",
+                        self.provider
+                    ),
+                    format!("list a {} site first", self.provider),
+                ));
+            }
+            let listed: Vec<String> = sites
+                .iter()
+                .flat_map(|site| {
+                    site.regions().iter().map(move |r| {
+                        let zones = if r.zones.is_empty() {
+                            "its hosts".to_owned()
+                        } else {
+                            r.zones.join(", ")
+                        };
+                        format!("{} {} ({zones})", site.provider(), r.name)
+                    })
+                })
+                .collect();
+            self.advice.push(format!(
+                "the nodes spread over {} sites in this order, as evenly as possible, then over each site's zones: {}; the disks and instance types sized are {}'s",
+                sites.len(),
+                listed.join("; "),
+                self.provider
+            ));
+            return Ok(Layout::Sites(sites.clone()));
+        }
+        self.locality(survival).map(Layout::One)
+    }
+
     fn locality(&mut self, survival: SurvivalGoal) -> Result<Locality, SizingError> {
         match &self.options.locality {
             Some(locality) => {
@@ -345,7 +422,7 @@ impl<'a> Calculator<'a> {
     fn cockroach(
         &mut self,
         shape: &Shape,
-        locality: &Locality,
+        locality: &Layout,
     ) -> Result<CockroachPlan, SizingError> {
         let rf = shape.survival.replication_factor();
         let min_nodes = quorum::MIN_NODES.max(rf);
@@ -397,9 +474,9 @@ impl<'a> Calculator<'a> {
                     )
                 })?,
             // With no count the quorum rule accepts, `quorum::plan` below explains why.
-            (None, SizingMode::NodeShape) => {
-                quorum::smallest_count(min_nodes, locality, survival).unwrap_or(min_nodes)
-            }
+            (None, SizingMode::NodeShape) => node_counts(min_nodes, locality, survival)
+                .next()
+                .unwrap_or(min_nodes),
         };
         if shape.mode == SizingMode::Workload && shape.nodes.is_none() && !shape.vcpu_was_given {
             self.advise_bigger_nodes(
@@ -414,7 +491,7 @@ impl<'a> Calculator<'a> {
                 &capacity_at,
             );
         }
-        let quorum_plan = quorum::plan("nodes", nodes, locality, shape.survival)?;
+        let quorum_plan = locality.plan(nodes, shape.survival)?;
         self.record_quorum(&quorum_plan, shape.survival, shape.nodes.is_some());
 
         // Capacity.
@@ -608,7 +685,10 @@ impl<'a> Calculator<'a> {
         let spread: Vec<String> = quorum_plan
             .placements
             .iter()
-            .map(|p| format!("{}: {}", p.name(), p.nodes))
+            .map(|p| match p.provider {
+                Some(provider) => format!("{provider} {}: {}", p.name(), p.nodes),
+                None => format!("{}: {}", p.name(), p.nodes),
+            })
             .collect();
         self.log.add(
             "quorum.spread",

@@ -33,7 +33,10 @@
 //! # Public surface
 //! - The calculator: [`plan`] from a [`SizingSpec`] ([`NodeShapeSpec`] or [`WorkloadSpec`])
 //!   and [`SizingOptions`] (with [`RedpandaOptions`], [`DaemonsetOverhead`], [`MemoryShare`])
-//!   to a [`SizingPlan`]; [`default_locality`] is the placeholder locality it uses. Options
+//!   to a [`SizingPlan`]; [`default_locality`] is the placeholder locality it uses, and
+//!   [`default_sites`] a placeholder site per provider for a ledger over several providers
+//!   ([`SizingOptions::sites`], survival goal `provider`: the nodes spread over the providers
+//!   and judged per provider by `thinledger_topology::quorum::plan_over`). Options
 //!   and specs start from `Default`/`new` and change with `with_*` setters.
 //! - The plan: [`SizingPlan`] and its parts ([`CockroachPlan`], [`RedpandaPlan`],
 //!   [`DiskPlan`], [`NodeFit`]…), serialisable and deserialisable: the JSON `ledger-size
@@ -90,7 +93,7 @@ pub use fragment::{
     PodResourcesYaml, RedpandaContainerMemory, RedpandaCpu, RedpandaHelmValues, RedpandaMemory,
     RedpandaProcessMemory, RedpandaResources, RedpandaStatefulSet, ResourceYaml,
 };
-pub use locality::default_locality;
+pub use locality::{default_locality, default_sites};
 pub use node::{allocatable, fit_node, kube_reserved_cpu, kube_reserved_memory, system_reserve};
 pub use plan::{
     AppliedRule, CockroachPlan, DiskPlan, Forecast, InstanceChoice, NodeFit, PodResources,

@@ -60,6 +60,25 @@ pub fn default_locality(provider: Provider, goal: SurvivalGoal) -> Result<Locali
     Ok(Locality::new(provider, regions(provider, goal))?)
 }
 
+/// One placeholder site per provider, in order ([`default_locality`] of each, for zone
+/// survival within the site): the layout `ledger-size --providers` sizes when no tenant file
+/// gives the sites' regions and zones. A provider listed twice is refused.
+pub fn default_sites(providers: &[Provider]) -> Result<Vec<Locality>, SizingError> {
+    let mut out: Vec<Locality> = Vec::with_capacity(providers.len());
+    for (i, &provider) in providers.iter().enumerate() {
+        if providers[..i].contains(&provider) {
+            return Err(SizingError::invalid(
+                "providers",
+                provider,
+                "each provider is one site of the layout, listed once",
+                "remove the duplicate",
+            ));
+        }
+        out.push(default_locality(provider, SurvivalGoal::Zone)?);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -221,6 +221,13 @@ pub struct SizingOptions {
     /// Regions and zones; by default a documented placeholder locality per provider
     /// ([`crate::default_locality`]).
     pub locality: Option<Locality>,
+    /// A ledger over several sites, one locality each (e.g. AWS `us-east-1`, Azure `eastus`
+    /// and an on-prem data centre, for survival goal `provider`), in order: the nodes spread
+    /// as evenly as possible over them (the first taking the remainder), then over each one's
+    /// zones, and the quorum rule judges the layout per provider, region or zone
+    /// (`thinledger_topology::quorum::plan_over`). The first site is on the plan's provider
+    /// (its disks and instance types are the ones sized). Empty: one site, [`Self::locality`].
+    pub sites: Vec<Locality>,
     /// Storage class for data volumes; by default the provider's first class (switching AWS
     /// gp3 to io2 only when gp3 cannot deliver the performance).
     pub storage_class: Option<String>,
@@ -245,6 +252,7 @@ impl Default for SizingOptions {
     fn default() -> Self {
         SizingOptions {
             locality: None,
+            sites: Vec::new(),
             storage_class: None,
             disk: None,
             cache: None,
@@ -259,6 +267,7 @@ impl Default for SizingOptions {
 
 setters!(SizingOptions {
     some with_locality => locality: Locality,
+    set with_sites => sites: Vec<Locality>,
     into with_storage_class => storage_class: String,
     some with_disk => disk: ByteSize,
     some with_cache => cache: MemoryShare,

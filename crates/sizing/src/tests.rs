@@ -769,3 +769,86 @@ fn plans_round_trip_through_serde(
     let back: SizingPlan = serde_yaml_ng::from_str(&yaml).unwrap();
     assert_eq!(back, sized);
 }
+
+/// Survival goal provider: the nodes spread over the sites of the multi-cloud example (AWS,
+/// Azure, on-prem), judged per provider. The calculator's verdict on each count is tenant
+/// validation's on the same file with the sites holding that spread (one quorum rule,
+/// `thinledger_topology::quorum`).
+#[rstest]
+fn a_ledger_over_providers_gets_tenant_validations_verdicts(
+    #[values(3, 4, 5, 6, 7, 9)] nodes: u32,
+    #[values(2, 3)] providers: usize,
+) {
+    let yaml = include_str!("../../../examples/tenants/multi-cloud.yaml");
+    let tenant = thinledger_topology::Tenant::from_yaml(yaml).unwrap();
+    let sites: Vec<Locality> = tenant.sites()[..providers]
+        .iter()
+        .map(|s| s.locality().clone())
+        .collect();
+    let mut spec = shape(8, 32);
+    spec.nodes = Some(nodes);
+    spec.survival = SurvivalGoal::Provider;
+    let sized = size_with(
+        Provider::Aws,
+        Tier::Prod,
+        spec,
+        &SizingOptions::default().with_sites(sites),
+    );
+
+    // The same spread, declared site by site: as even as possible, the first taking more.
+    let per_site: Vec<u32> = (0..providers)
+        .map(|i| {
+            let n = u32::try_from(providers).unwrap();
+            nodes / n + u32::from(u32::try_from(i).unwrap() < nodes % n)
+        })
+        .collect();
+    let mut text = yaml.to_owned();
+    for (i, declared) in ["    nodes: 2\n", "    nodes: 2\n", "    nodes: 1\n"]
+        .iter()
+        .enumerate()
+    {
+        let at = text.find(declared).unwrap();
+        let with = match per_site.get(i) {
+            Some(n) => format!("    nodes: {n}\n"),
+            None => "    nodes: 0\n".to_owned(),
+        };
+        text.replace_range(at..at + declared.len(), &with.replace("nodes:", "nodes="));
+    }
+    // A name per node whatever the count (the example lists one address for its one node).
+    let text = text.replace("    nodes= ", "    nodes: ").replace(
+        "advertise: {addresses: [192.168.40.10]}",
+        "advertise: {dns_suffix: fra.onprem.ledger.acme.internal}",
+    );
+    // Two providers: the third site is left out.
+    let text = if providers == 2 {
+        let start = text.find("  - name: onprem-fra").unwrap();
+        let end = text.find("cockroachdb:\n").unwrap();
+        format!("{}{}", &text[..start], &text[end..])
+    } else {
+        text
+    };
+    let validated = thinledger_topology::Tenant::from_yaml(&text);
+    assert_eq!(
+        sized.is_ok(),
+        validated.is_ok(),
+        "{nodes} nodes over {providers} providers: sizing {:?}, tenant validation {:?}",
+        sized.as_ref().map(|p| p.cockroachdb.nodes),
+        validated.as_ref().map(|t| t.spec().cockroachdb.nodes)
+    );
+    if let Ok(plan) = sized {
+        let providers: Vec<&str> = plan
+            .cockroachdb
+            .failure_domains
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(providers, ["aws", "azure", "onprem"]);
+        assert!(
+            plan.advice
+                .iter()
+                .any(|a| a.contains("spread over 3 sites")),
+            "{:?}",
+            plan.advice
+        );
+    }
+}

@@ -9,6 +9,9 @@
 //!    tolerates no more failures than the odd count below it.
 //! 2. Nodes spread as evenly as possible over the failure domains of the survival goal
 //!    (zones for `zone`, regions for `region`): counts differ by at most one ([`spread`]).
+//!    A ledger over several sites (one per provider for `provider`) spreads them over the
+//!    sites, then over each site's zones ([`spread_over`], [`plan_over`]); one locality, a
+//!    single provider, cannot survive the loss of its provider.
 //! 3. Replicas spread over the most diverse localities first (CockroachDB's allocator;
 //!    Redpanda's rack awareness): replication factor 3 for zone survival, 5 for region
 //!    survival. A layout is refused when losing one failure domain could lose a majority of a
@@ -134,6 +137,20 @@ pub fn check_placements(
     kind: DomainKind,
     replication_factor: u32,
 ) -> Result<QuorumPlan, ModelError> {
+    judge_placements(field, None, provider, placements, kind, replication_factor)
+}
+
+/// [`check_placements`]; with `domains_field`, the spread is thinledger's own (nodes cannot
+/// move between domains), so a lost majority is reported on that field with the number of
+/// domains holding nodes, as [`plan`] reports it.
+fn judge_placements(
+    field: &str,
+    domains_field: Option<&str>,
+    provider: Provider,
+    placements: Vec<Placement>,
+    kind: DomainKind,
+    replication_factor: u32,
+) -> Result<QuorumPlan, ModelError> {
     let nodes = placements.iter().map(|p| p.nodes).sum();
     check_count(field, nodes)?;
     if nodes < replication_factor {
@@ -142,14 +159,21 @@ pub fn check_placements(
     let tree = Tree::new(provider.as_str(), &placements);
     let domains = failure_domains_of(&tree, kind, replication_factor);
     if let Some(lost) = losing_majority(&domains, replication_factor) {
+        let (field, value, given) = match domains_field {
+            None => (field, lost.nodes, true),
+            Some(f) => {
+                let holding = domains.iter().filter(|d| d.nodes > 0).count();
+                (f, u32::try_from(holding).unwrap_or(u32::MAX), false)
+            }
+        };
         return Err(majority_lost(
             field,
-            lost.nodes,
+            value,
             lost,
             &domains,
             nodes,
             replication_factor,
-            true,
+            given,
         ));
     }
     Ok(explain_with(
@@ -160,6 +184,87 @@ pub fn check_placements(
         &tree,
         domains,
     ))
+}
+
+/// The nodes of one site (one Kubernetes cluster of one provider and region) spread as evenly
+/// as possible over its zones (a site without zones is one place, its hosts its failure
+/// domains), on its provider: what each site of a multi-site tenant places.
+pub fn site_placements(nodes: u32, site: &Locality) -> Vec<Placement> {
+    spread(nodes, site, SurvivalGoal::Zone)
+        .into_iter()
+        .map(|p| p.on(site.provider()))
+        .collect()
+}
+
+/// `nodes` spread over `sites` (one per provider, say), in the order given: as evenly as
+/// possible over the sites, the first taking the remainder, then within each
+/// ([`site_placements`]).
+pub fn spread_over(nodes: u32, sites: &[Locality]) -> Vec<Placement> {
+    sites
+        .iter()
+        .zip(even(nodes, sites.len()))
+        .flat_map(|(site, n)| site_placements(n, site))
+        .collect()
+}
+
+/// Checks `nodes` spread over several sites ([`spread_over`]; e.g. AWS, Azure and an on-prem
+/// data centre, one locality each) for `goal`, as [`check_placements`] judges the sites of a
+/// tenant file: the count rule, at least as many nodes as replicas, and no failure domain of
+/// the goal (a provider, for survival goal provider) holding a majority of a range's replicas.
+/// A lost majority is reported on field `sites` (value: the sites holding nodes), naming the
+/// domain; e.g. 5 nodes over two providers lose 3 of 5 replicas with the first.
+///
+/// ```
+/// use thinledger_topology::{Locality, Provider, RegionSpec, SurvivalGoal, quorum};
+///
+/// let site = |p, r: &str, zones: &[&str]| Locality::new(p, vec![RegionSpec::new(r, zones.iter().copied())]);
+/// let aws = site(Provider::Aws, "us-east-1", &["us-east-1a", "us-east-1b", "us-east-1c"])?;
+/// let azure = site(Provider::Azure, "eastus", &["1", "2", "3"])?;
+/// let onprem = site(Provider::OnPrem, "dc-frankfurt", &[])?;
+/// let plan = quorum::plan_over("nodes", 5, &[aws.clone(), azure.clone(), onprem], SurvivalGoal::Provider)?;
+/// let per_provider: Vec<(&str, u32)> = plan.failure_domains.iter().map(|d| (d.name.as_str(), d.replicas)).collect();
+/// assert_eq!(per_provider, [("aws", 2), ("azure", 2), ("onprem", 1)]);
+///
+/// let err = quorum::plan_over("nodes", 5, &[aws, azure], SurvivalGoal::Provider).unwrap_err();
+/// assert!(err.to_string().contains("losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas"));
+/// # Ok::<(), thinledger_topology::ModelError>(())
+/// ```
+pub fn plan_over(
+    field: &str,
+    nodes: u32,
+    sites: &[Locality],
+    goal: SurvivalGoal,
+) -> Result<QuorumPlan, ModelError> {
+    let Some(first) = sites.first() else {
+        return Err(ModelError::Quorum {
+            field: "sites".to_owned(),
+            value: 0,
+            rule: "nodes need at least one site".to_owned(),
+            fix: "give the sites' localities".to_owned(),
+        });
+    };
+    judge_placements(
+        field,
+        Some("sites"),
+        first.provider(),
+        spread_over(nodes, sites),
+        goal.domain_kind(),
+        goal.replication_factor(),
+    )
+}
+
+/// Every count of at least `at_least`, up to [`bounds::NODES`](crate::bounds::NODES), that
+/// [`plan_over`] accepts over `sites` for `goal`, ascending.
+pub fn valid_counts_over<'a>(
+    at_least: u32,
+    sites: &'a [Locality],
+    goal: SurvivalGoal,
+) -> impl Iterator<Item = u32> + 'a {
+    let floor = at_least.max(MIN_NODES);
+    let first = floor + u32::from(floor.is_multiple_of(2));
+    (first..=crate::bounds::NODES.max)
+        .step_by(2)
+        .filter(move |&n| plan_over("nodes", n, sites, goal).is_ok())
 }
 
 /// The spread of `nodes` for `goal`: as evenly as possible over the goal's failure domains in
@@ -245,6 +350,18 @@ fn judge(
     check_count(field, nodes)?;
     let rf = goal.replication_factor();
     let kind = goal.domain_kind();
+    if kind == DomainKind::Provider {
+        // One locality is one provider: losing it loses every replica.
+        return Err(ModelError::Quorum {
+            field: "providers".to_owned(),
+            value: 1,
+            rule: format!(
+                "surviving a provider outage needs nodes on at least {MIN_FAILURE_DOMAINS} providers so a majority of {rf} replicas remains, and these nodes are all on {}",
+                locality.provider()
+            ),
+            fix: "spread the nodes over three providers (a tenant file's sites; ledger-size --providers), or choose survival goal region".to_owned(),
+        });
+    }
     let (domains_field, listed) = match kind {
         DomainKind::Zone | DomainKind::Host => ("zones", locality.zone_count()),
         _ => ("regions", locality.regions().len()),
@@ -603,6 +720,13 @@ mod tests {
         Err("zones")
     )]
     #[case::onprem_three_racks(Provider::OnPrem, "dc-1:rack-a,rack-b,rack-c", SurvivalGoal::Zone, 5, Ok(&[2, 2, 1][..]))]
+    #[case::one_provider_cannot_survive_itself(
+        Provider::Aws,
+        "us-east-1:us-east-1a,us-east-1b,us-east-1c;us-east-2:us-east-2a;us-west-2:us-west-2a",
+        SurvivalGoal::Provider,
+        5,
+        Err("providers")
+    )]
     fn the_quorum_rule(
         #[case] provider: Provider,
         #[case] regions: &str,
@@ -712,6 +836,105 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("Fix: move nodes out of provider aws: spread the 5 as evenly as possible over the 3 providers (2/2/1)"), "{err}");
+    }
+
+    fn site(provider: Provider, region: &str, zones: &[&str]) -> Locality {
+        Locality::new(
+            provider,
+            vec![RegionSpec::new(region, zones.iter().copied())],
+        )
+        .unwrap()
+    }
+
+    /// Sites as `provider:region:zone,zone;…` (no zones: `onprem:dc-1:`).
+    fn sites(text: &str) -> Vec<Locality> {
+        text.split(';')
+            .map(|s| {
+                let mut parts = s.split(':');
+                let provider: Provider = parts.next().unwrap().parse().unwrap();
+                let region = parts.next().unwrap();
+                let zones: Vec<&str> = parts
+                    .next()
+                    .unwrap_or("")
+                    .split(',')
+                    .filter(|z| !z.is_empty())
+                    .collect();
+                site(provider, region, &zones)
+            })
+            .collect()
+    }
+
+    /// Each failure domain holding nodes: (name, nodes, most replicas of a range); or the
+    /// refused field and words of the rule or fix.
+    type Verdict<'a> = Result<&'a [(&'a str, u32, u32)], (&'a str, &'a str)>;
+
+    const THREE_PROVIDERS: &str =
+        "aws:us-east-1:us-east-1a,us-east-1b,us-east-1c;azure:eastus:1,2,3;onprem:dc-frankfurt:";
+
+    /// Nodes spread over several providers: the verdicts tenant validation reaches on sites of
+    /// the same counts (`Site::placements` is [`site_placements`]).
+    #[rstest]
+    #[case::five_over_three_providers(THREE_PROVIDERS, SurvivalGoal::Provider, 5, Ok(&[("aws", 2, 2), ("azure", 2, 2), ("onprem", 1, 1)][..]))]
+    #[case::seven_over_three_providers(THREE_PROVIDERS, SurvivalGoal::Provider, 7, Ok(&[("aws", 3, 2), ("azure", 2, 2), ("onprem", 2, 2)][..]))]
+    #[case::three_is_fewer_than_five_replicas(THREE_PROVIDERS, SurvivalGoal::Provider, 3, Err(("nodes", "at least 5 nodes")))]
+    #[case::even(THREE_PROVIDERS, SurvivalGoal::Provider, 6, Err(("nodes", "use 5 or 7")))]
+    #[case::two_providers(
+        "aws:us-east-1:us-east-1a,us-east-1b,us-east-1c;azure:eastus:1,2,3",
+        SurvivalGoal::Provider,
+        5,
+        Err(("sites", "losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas"))
+    )]
+    #[case::zones_of_three_providers(THREE_PROVIDERS, SurvivalGoal::Zone, 3, Ok(&[("us-east-1a", 1, 1), ("eastus-1", 1, 1), ("dc-frankfurt", 1, 1)][..]))]
+    fn layouts_over_providers(
+        #[case] text: &str,
+        #[case] goal: SurvivalGoal,
+        #[case] nodes: u32,
+        #[case] expected: Verdict<'_>,
+    ) {
+        let sites = sites(text);
+        match (plan_over("nodes", nodes, &sites, goal), expected) {
+            (Ok(plan), Ok(domains)) => {
+                let got: Vec<(&str, u32, u32)> = plan
+                    .failure_domains
+                    .iter()
+                    .filter(|d| d.nodes > 0)
+                    .map(|d| (d.name.as_str(), d.nodes, d.replicas))
+                    .collect();
+                assert_eq!(got, domains);
+                assert_eq!(
+                    valid_counts_over(nodes, &sites, goal).next(),
+                    Some(nodes),
+                    "{nodes} is a valid count"
+                );
+            }
+            (
+                Err(ModelError::Quorum {
+                    field, rule, fix, ..
+                }),
+                Err((want, says)),
+            ) => {
+                assert_eq!(field, want);
+                assert!(
+                    format!("{rule} {fix}").contains(says),
+                    "{says:?} in {rule} / {fix}"
+                );
+            }
+            (got, want) => panic!("{got:?}, expected {want:?}"),
+        }
+    }
+
+    #[test]
+    fn a_site_places_its_nodes_over_its_zones_on_its_provider() {
+        let azure = site(Provider::Azure, "eastus", &["1", "2", "3"]);
+        let placed = site_placements(2, &azure);
+        assert_eq!(
+            placed,
+            vec![
+                Placement::new("eastus", Some("eastus-1".into()), 1).on(Provider::Azure),
+                Placement::new("eastus", Some("eastus-2".into()), 1).on(Provider::Azure),
+                Placement::new("eastus", Some("eastus-3".into()), 0).on(Provider::Azure),
+            ]
+        );
     }
 
     #[rstest]

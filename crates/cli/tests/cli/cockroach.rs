@@ -641,3 +641,80 @@ fn a_huge_changefeed_spec_is_refused_unread() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+/// One source of truth for a multi-site tenant's region survival: the statements
+/// `survive-region` plans for `examples/tenants/multi-cloud.yaml` (survival provider: one
+/// region per site, the first site's the primary one) are exactly the ones its first site's
+/// rendered init Job runs, in the same order.
+#[cfg(feature = "topology")]
+#[test]
+fn survive_region_plans_what_the_rendered_init_job_runs() {
+    let out = run(cmd()
+        .args([
+            "cockroach",
+            "survive-region",
+            "--dry-run",
+            "--output",
+            "json",
+            "--tenant",
+        ])
+        .arg(example("multi-cloud")));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    let planned: Vec<String> = plan["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(plan["primary_region"], "us-east-1", "{plan}");
+    assert_eq!(
+        plan["regions"],
+        serde_json::json!(["us-east-1", "eastus", "dc-frankfurt"]),
+        "{plan}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("manifests");
+    Command::cargo_bin("ledger-topology")
+        .unwrap()
+        .args(["render", "--out"])
+        .arg(&manifests)
+        .arg(example("multi-cloud"))
+        .assert()
+        .success();
+    let init_jobs: Vec<Value> = std::fs::read_dir(&manifests)
+        .unwrap()
+        .flat_map(|site| std::fs::read_dir(site.unwrap().path()).unwrap())
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|text| text.contains("kind: Job") && text.contains("name: cockroachdb-init"))
+        .map(|text| serde_yaml_ng::from_str::<Value>(&text).unwrap())
+        .filter(|doc| {
+            doc["kind"] == "Job"
+                && doc["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with("cockroachdb-init"))
+        })
+        .collect();
+    assert_eq!(init_jobs.len(), 1, "the first site initialises the cluster");
+    let job = &init_jobs[0];
+    assert_eq!(job["metadata"]["labels"]["thinledger.io/site"], "aws-use1");
+    let script = job["spec"]["template"]["spec"]["containers"][0]["command"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap();
+    let rendered: Vec<String> = script
+        .split("-e '")
+        .skip(1)
+        .map(|rest| rest.split('\'').next().unwrap().to_owned())
+        .filter(|s| s.starts_with("CREATE ") || s.starts_with("ALTER "))
+        .collect();
+    assert!(!rendered.is_empty(), "{script}");
+    assert_eq!(
+        rendered, planned,
+        "the init Job and survive-region disagree"
+    );
+}

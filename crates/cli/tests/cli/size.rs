@@ -304,6 +304,98 @@ fn an_even_node_count_is_refused_naming_the_field_the_rule_and_the_fix() {
         ));
 }
 
+/// `--survive provider`: the nodes spread over the providers of `--providers` (one site
+/// each), each provider a failure domain; the verdicts are tenant validation's on sites of
+/// the same counts (`thinledger_topology::quorum`).
+#[rstest]
+#[case::five_over_three("aws,azure,onprem", "5", None, &[("aws", 2, 2), ("azure", 2, 2), ("onprem", 1, 1)])]
+#[case::seven_over_three("aws,azure,onprem", "7", None, &[("aws", 3, 2), ("azure", 2, 2), ("onprem", 2, 2)])]
+#[case::two_providers(
+    "aws,azure",
+    "5",
+    Some("sites = 2: losing provider aws (3 of 5 nodes) would lose 3 of the 5 replicas of some ranges, a majority, and they would stop. Fix: spread the nodes over at least 3 providers"),
+    &[]
+)]
+#[case::four_nodes("aws,azure,onprem", "4", Some("nodes = 4: counts must be odd"), &[])]
+#[case::provider_not_first(
+    "azure,aws,onprem",
+    "5",
+    Some("--providers azure,aws,onprem: the first provider is --provider's (aws)"),
+    &[]
+)]
+fn surviving_a_provider_is_placed_per_provider(
+    #[case] providers: &str,
+    #[case] nodes: &str,
+    #[case] refused: Option<&str>,
+    #[case] domains: &[(&str, u64, u64)],
+) {
+    let args = [
+        &AWS_PROD_8X32[..],
+        &[
+            "--nodes",
+            nodes,
+            "--survive",
+            "provider",
+            "--providers",
+            providers,
+        ],
+    ]
+    .concat();
+    if let Some(message) = refused {
+        ledger_size(&args)
+            .code(2)
+            .stderr(predicate::str::contains(message));
+        return;
+    }
+    let plan = json(&args);
+    let c = &plan["cockroachdb"];
+    assert_eq!(c["replication_factor"], 5);
+    let got: Vec<(String, u64, u64)> = c["failure_domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["kind"], "provider");
+            (
+                d["name"].as_str().unwrap().to_owned(),
+                d["nodes"].as_u64().unwrap(),
+                d["replicas"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, u64)> = domains
+        .iter()
+        .map(|(n, a, b)| ((*n).to_owned(), *a, *b))
+        .collect();
+    assert_eq!(got, want);
+    let table = stdout(&args);
+    for needle in [
+        "provider aws (",
+        "provider azure (",
+        "provider onprem (",
+        "azure eastus-1: 1",
+    ] {
+        assert!(table.contains(needle), "{needle:?} in:\n{table}");
+    }
+}
+
+/// One provider cannot survive its own loss: refused (exit 2) naming the fix.
+#[test]
+fn surviving_a_provider_needs_several() {
+    ledger_size(
+        &[
+            &AWS_PROD_8X32[..],
+            &["--nodes", "5", "--survive", "provider"],
+        ]
+        .concat(),
+    )
+    .code(2)
+    .stderr(predicate::str::contains(
+        "providers = 1: surviving a provider outage needs nodes on at least 3 providers",
+    ))
+    .stderr(predicate::str::contains("--providers"));
+}
+
 #[test]
 fn two_zones_cannot_survive_a_zone() {
     let placed = ["--regions", "us-east-1", "--zones", "us-east-1a,us-east-1b"];

@@ -278,6 +278,41 @@ problems contains bad(t, sprintf("regions[%d].zones", [i]), v, "an array of stri
 	not strings_only(v)
 }
 
+problems contains bad(t, "sites", v, "an array of sites") if {
+	some t in lib.tenants
+	v := object.get(t.doc, "sites", [])
+	not is_array(v)
+}
+
+problems contains bad(t, sprintf("sites[%d]", [i]), s, "an object with a provider, region, zones and nodes") if {
+	some t in lib.tenants
+	some i, s in lib.as_array(object.get(t.doc, "sites", []))
+	not is_object(s)
+}
+
+problems contains bad(t, sprintf("sites[%d].nodes", [i]), v, count_expected) if {
+	some t in lib.tenants
+	some i, s in lib.as_array(object.get(t.doc, "sites", []))
+	v := object.get(lib.as_object(s), "nodes", null)
+	not lib.is_count(v)
+}
+
+problems contains bad(t, sprintf("sites[%d].%s", [i, key]), v, "a string") if {
+	some t in lib.tenants
+	some i, s in lib.as_array(object.get(t.doc, "sites", []))
+	some key in ["provider", "region", "data_centre"]
+	v := object.get(lib.as_object(s), key, "")
+	not is_string(v)
+}
+
+problems contains bad(t, sprintf("sites[%d].%s", [i, key]), v, "an array of strings") if {
+	some t in lib.tenants
+	some i, s in lib.as_array(object.get(t.doc, "sites", []))
+	some key in ["zones", "racks"]
+	v := object.get(lib.as_object(s), key, [])
+	not strings_only(v)
+}
+
 strings_only(v) if {
 	is_array(v)
 	every z in v {

@@ -257,6 +257,8 @@ replication_factor("zone") := quorum_rules.zone_replication_factor
 
 replication_factor("region") := quorum_rules.region_replication_factor
 
+replication_factor("provider") := quorum_rules.region_replication_factor
+
 tenant_regions(doc) := [r |
 	some r in lib.as_array(object.get(doc, "regions", []))
 	is_object(r)
@@ -294,8 +296,9 @@ zone_share(n, _, j) := n if j < 0
 
 zone_share(n, r, j) := share_of(n, count(region_zones(r)), j) if j >= 0
 
-# Locality tiers two places share below the provider: none, the region, or the zone too.
-shared_tiers(a, b) := count([1 | a.i == b.i]) + count([1 | a.i == b.i; a.j == b.j; a.j >= 0])
+# Locality tiers two places share: the provider (places of a tenant without sites have no "p":
+# they all share it), the region, the zone.
+shared_tiers(a, b) := (count([1 | object.get(a, "p", "") == object.get(b, "p", "")]) + count([1 | a.i == b.i])) + count([1 | a.i == b.i; a.j == b.j; a.j >= 0])
 
 # One replica more, on the place with a free node that shares the fewest tiers with the
 # replicas placed so far; ties to the places `inside` marks (1), then to the first.
@@ -334,11 +337,24 @@ domains("region", regions, ps) := [[object.get(r, "name", ""), inside] |
 	inside := [count([1 | q.i == i]) | some q in ps]
 ]
 
+domains("provider", _, ps) := [[name, inside] |
+	some name in provider_order(ps)
+	inside := [count([1 | q.p == name]) | some q in ps]
+]
+
+# The providers of the places, in the order they first appear.
+provider_order(ps) := [q.p |
+	some k, q in ps
+	count([1 | some m, r in ps; m < k; r.p == q.p]) == 0
+]
+
 # Failure domains holding nodes: places (a data centre without zones counts once, as
 # thinledger_topology lists its hosts), or regions.
 domains_holding("zone", ps) := count([p | some p in ps; p.nodes > 0])
 
 domains_holding("region", ps) := count({p.i | some p in ps; p.nodes > 0})
+
+domains_holding("provider", ps) := count({p.p | some p in ps; p.nodes > 0})
 
 # The first failure domain holding the most replicas, when that is half of them or more:
 # [-replicas, index, name, nodes].
@@ -372,6 +388,9 @@ quorum_problem(field, n, goal, doc, regions) := p if {
 	lib.is_even(n)
 	p := {"field": field, "value": n, "rule": sprintf("counts must be odd: %v tolerates no more failures than %v and can split a vote in half", [n, n - 1]), "fix": sprintf("use %v or %v", [n - 1, n + 1])}
 } else := p if {
+	goal == "provider"
+	p := {"field": "providers", "value": 1, "rule": sprintf("surviving a provider outage needs nodes on at least 3 providers so a majority of 5 replicas remains, and these nodes are all on %s", [site_provider(doc)]), "fix": "spread the nodes over three providers (a tenant file's sites; ledger-size --providers), or choose survival goal region"}
+} else := p if {
 	goal == "zone"
 	cloud_provider(doc)
 	listed := count([z | some r in regions; some z in region_zones(r)])
@@ -400,12 +419,35 @@ quorum_problem(field, n, goal, doc, regions) := p if {
 # CockroachDB: the file's node count over its regions and zones.
 tenant_quorum contains [t, p] if {
 	some t in lib.tenants
+	count(tenant_sites(t.doc)) == 0
 	n := object.get(t.doc, ["cockroachdb", "nodes"], null)
 	lib.is_count(n)
 	goal := object.get(t.doc, "survival", "zone")
-	goal in {"zone", "region"}
+	goal in {"zone", "region", "provider"}
 	q := quorum_problem("cockroachdb.nodes", n, goal, t.doc, tenant_regions(t.doc))
 	p := object.union(q, {"field": cockroach_field(q.field)})
+}
+
+# Surviving a provider is declared with sites.
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	count(tenant_sites(t.doc)) == 0
+	object.get(t.doc, "survival", "zone") == "provider"
+	p := {"field": "survival", "value": "provider", "rule": "surviving a provider outage needs nodes on at least 3 providers, declared as sites", "fix": "declare sites: on three providers, or choose survival: zone or region"}
+}
+
+# CockroachDB over sites: the nodes each site declares, spread over its zones.
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	sites := tenant_sites(t.doc)
+	count(sites) > 0
+	every s in sites {
+		lib.is_count(object.get(s, "nodes", null))
+	}
+	goal := object.get(t.doc, "survival", "zone")
+	goal in {"zone", "region", "provider"}
+	p := sites_problem(t.doc, sites, goal)
+	p != null
 }
 
 cockroach_field(f) := "regions[0].zones" if f == "zones"
@@ -417,7 +459,7 @@ tenant_quorum contains [t, p] if {
 	some t in lib.tenants
 	n := object.get(t.doc, ["redpanda", "brokers"], 3)
 	lib.is_count(n)
-	regions := tenant_regions(t.doc)
+	regions := redpanda_regions(t.doc)
 	count(regions) > 0
 	name := object.get(t.doc, ["redpanda", "region"], object.get(regions[0], "name", ""))
 	some r in regions
@@ -425,6 +467,116 @@ tenant_quorum contains [t, p] if {
 	q := quorum_problem("redpanda.brokers", n, "zone", t.doc, [r])
 	p := redpanda_problem(q, name)
 }
+
+# ---------------------------------------------------------------------------------------------
+# Tenant files with sites (crates/topology's tenant::site): one ledger over several Kubernetes
+# clusters, each of one provider and region. Each site's nodes spread over its zones (or its
+# hosts); the survival goal's failure domains are providers, regions (one per site) or zones,
+# judged with the same replica model as above (thinledger_topology::quorum::check_placements).
+# ---------------------------------------------------------------------------------------------
+
+tenant_sites(doc) := [s |
+	some s in lib.as_array(object.get(doc, "sites", []))
+	is_object(s)
+]
+
+site_provider(s) := "onprem" if {
+	lib.provider_name(object.get(s, "provider", "")) == "on-prem"
+} else := lib.provider_name(object.get(s, "provider", ""))
+
+site_region(s) := object.get(s, "region", object.get(s, "data_centre", ""))
+
+# Each site as a region of the replica model.
+site_regions(sites) := [{"name": site_region(s), "zones": lib.as_array(object.get(s, "zones", object.get(s, "racks", [])))} | some s in sites]
+
+site_places(sites) := [{"p": site_provider(sites[at[0]]), "i": at[0], "j": at[1], "nodes": zone_share(sites[at[0]].nodes, regions[at[0]], at[1])} |
+	regions := site_regions(sites)
+	some at in flat_places(regions)
+]
+
+site_providers(sites) := {site_provider(s) | some s in sites}
+
+# A provider whose sites are in several regions: [provider, index of its last site, regions].
+provider_spanning_regions(sites) := min(spans) if {
+	spans := [[provider, last, sort(regions)] |
+		some provider in site_providers(sites)
+		regions := {site_region(s) | some s in sites; site_provider(s) == provider}
+		count(regions) > 1
+		last := max([i | some i, s in sites; site_provider(s) == provider])
+	]
+	count(spans) > 0
+}
+
+# The number of failure domains of `goal` the model lists: providers, sites (regions), or
+# zones and zone-less sites.
+domain_count("provider", sites, _) := count(site_providers(sites))
+
+domain_count("region", sites, _) := count(sites)
+
+domain_count("zone", _, ps) := count(ps)
+
+# The fix of a lost majority in a layout given site by site.
+given_fix(goal, sites, ps, lost, total) := sprintf("spread the nodes over at least 3 %ss", [goal]) if {
+	domains_holding(goal, ps) < quorum_rules.min_failure_domains
+} else := sprintf("move nodes out of %s %s: spread the %v as evenly as possible over the %v %ss (%s)", [goal, lost[2], total, k, goal, concat("/", [sprintf("%v", [share_of(total, k, i)]) | some i in numbers.range(0, k - 1)])]) if {
+	k := domain_count(goal, sites, ps)
+}
+
+# The first problem of a tenant's sites, as tenant validation reports it.
+sites_problem(doc, sites, goal) := p if {
+	total := sum([s.nodes | some s in sites])
+	n := object.get(doc, ["cockroachdb", "nodes"], null)
+	lib.is_count(n)
+	n != total
+	p := {"field": "cockroachdb.nodes", "value": n, "rule": sprintf("a tenant with sites runs the nodes its sites declare: %v in all", [total]), "fix": sprintf("set nodes: %v, or leave it out", [total])}
+} else := p if {
+	goal == "provider"
+	count(site_providers(sites)) < quorum_rules.min_failure_domains
+	p := {"field": "sites", "value": count(site_providers(sites)), "rule": "surviving a provider outage needs nodes on at least 3 providers, so a majority of 5 replicas remains", "fix": "add a site on another provider (aws, azure, gcp, onprem), or choose survival: region"}
+} else := p if {
+	goal == "provider"
+	x := provider_spanning_regions(sites)
+	p := {
+		"field": sprintf("sites[%v].region", [x[1]]),
+		"value": site_region(sites[x[1]]),
+		"rule": sprintf("with survival provider each provider is one CockroachDB region: SURVIVE REGION FAILURE then keeps any provider's loss to a minority of the 5 replicas, where %s spans %s", [x[0], concat(", ", x[2])]),
+		"fix": sprintf("keep %s's sites in one region, or choose survival: region", [x[0]]),
+	}
+} else := p if {
+	# The init Job needs the databases first (another rule's refusal): no quorum verdict.
+	goal != "zone"
+	count(lib.as_array(object.get(doc, ["cockroachdb", "databases"], []))) == 0
+	p := null
+} else := p if {
+	total := sum([s.nodes | some s in sites])
+	total < quorum_rules.min_nodes
+	p := {"field": "sites", "value": total, "rule": "at least 3 are needed to keep a Raft majority through the loss of one", "fix": "use 3 (or 5 to survive two failures)"}
+} else := p if {
+	total := sum([s.nodes | some s in sites])
+	lib.is_even(total)
+	p := {"field": "sites", "value": total, "rule": sprintf("counts must be odd: %v tolerates no more failures than %v and can split a vote in half", [total, total - 1]), "fix": sprintf("use %v or %v", [total - 1, total + 1])}
+} else := p if {
+	total := sum([s.nodes | some s in sites])
+	total < replication_factor(goal)
+	p := {"field": "sites", "value": total, "rule": sprintf("the survival goal keeps %v replicas of every range, each on its own node", [replication_factor(goal)]), "fix": sprintf("use at least %v nodes", [replication_factor(goal)])}
+} else := p if {
+	total := sum([s.nodes | some s in sites])
+	rf := replication_factor(goal)
+	ps := site_places(sites)
+	lost := majority_lost(goal, site_regions(sites), ps, rf)
+	p := {
+		"field": "sites",
+		"value": lost[3],
+		"rule": sprintf("losing %s %s (%v of %v nodes) would lose %v of the %v replicas of some ranges, a majority, and they would stop", [goal, lost[2], lost[3], total, 0 - lost[0], rf]),
+		"fix": given_fix(goal, sites, ps, lost, total),
+	}
+}
+
+# Redpanda's regions: the tenant's, or (sites) the first site's, where it runs.
+redpanda_regions(doc) := [site_regions(sites)[0]] if {
+	sites := tenant_sites(doc)
+	count(sites) > 0
+} else := tenant_regions(doc)
 
 redpanda_problem(q, region) := object.union(q, {"field": "redpanda.region", "value": region}) if q.field == "zones"
 

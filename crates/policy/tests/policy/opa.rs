@@ -15,7 +15,9 @@ use serde_json::Value;
 use thinledger_policy::{Finding, InputSet, PolicyError, Report};
 use thinledger_tests::{examples, services};
 use thinledger_topology::Tenant;
-use thinledger_topology::render::{CockroachMode, RenderOptions, ResourcePlan, render};
+use thinledger_topology::render::{
+    CockroachMode, RenderOptions, ResourcePlan, render, render_sites,
+};
 
 use crate::{builtin, fixture};
 
@@ -135,6 +137,27 @@ fn rendered_cases() -> Vec<Case> {
                 inputs,
             });
         }
+    }
+    // A tenant with sites: each site's rendering with the tenant file.
+    let text = examples::tenant_text("multi-cloud");
+    let tenant = Tenant::from_yaml(&text).unwrap();
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let sites = render_sites(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap();
+    for site in sites {
+        let mut inputs = InputSet::new();
+        inputs.add_yaml("multi-cloud.yaml", &text).unwrap();
+        for (file, yaml) in site.rendering.files().unwrap() {
+            inputs.add_yaml(file, &yaml).unwrap();
+        }
+        cases.push(Case {
+            name: format!("rendered multi-cloud/{}", site.site),
+            inputs,
+        });
     }
     cases
 }

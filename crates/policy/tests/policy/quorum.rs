@@ -12,14 +12,21 @@ use thinledger_topology::{Tenant, quorum};
 
 use crate::{builtin, fixture};
 
-/// Fields a quorum refusal names in a tenant file.
-const QUORUM_FIELDS: [&str; 5] = [
+/// Fields a quorum refusal names in a tenant file (and every `sites…` field: a tenant with
+/// sites is judged site by site, e.g. `sites[1].region`).
+const QUORUM_FIELDS: [&str; 7] = [
     "cockroachdb.nodes",
     "regions",
     "regions[0].zones",
     "redpanda.brokers",
     "redpanda.region",
+    "survival",
+    "providers",
 ];
+
+fn is_quorum_field(field: &str) -> bool {
+    QUORUM_FIELDS.contains(&field) || field == "sites" || field.starts_with("sites[")
+}
 
 /// The fields tenant validation refuses for quorum.
 fn model_verdict(text: &str) -> BTreeSet<String> {
@@ -28,7 +35,7 @@ fn model_verdict(text: &str) -> BTreeSet<String> {
         Err(err) => {
             let fields: BTreeSet<String> = err.problems().iter().map(|p| p.field.clone()).collect();
             assert!(
-                fields.iter().all(|f| QUORUM_FIELDS.contains(&f.as_str())),
+                fields.iter().all(|f| is_quorum_field(f)),
                 "a fixture must fail only the quorum rule: {err}"
             );
             fields
@@ -71,6 +78,13 @@ fn the_model_and_the_policies_reach_the_same_verdicts() {
         .collect();
     dir.sort();
     assert!(dir.len() >= 10, "{dir:?}");
+    assert!(
+        dir.iter()
+            .filter(|p| p.to_string_lossy().contains("sites-"))
+            .count()
+            >= 5,
+        "multi-site cases: {dir:?}"
+    );
     let mut cases: Vec<(String, String, Option<BTreeSet<String>>)> = dir
         .iter()
         .map(|p| {
@@ -83,7 +97,7 @@ fn the_model_and_the_policies_reach_the_same_verdicts() {
             )
         })
         .collect();
-    for name in ["aws", "azure", "gcp", "onprem"] {
+    for name in ["aws", "azure", "gcp", "onprem", "multi-cloud"] {
         cases.push((
             format!("{name}.yaml"),
             examples::tenant_text(name),
@@ -167,4 +181,43 @@ fn the_policies_hold_the_models_figures() {
         figure("region_replication_factor"),
         f64::from(model.region_replication_factor)
     );
+}
+
+/// For a tenant with sites the policies say what tenant validation says, word for word: the
+/// field, the value, the rule naming the failure domain, and the fix.
+#[test]
+fn sites_refusals_say_what_tenant_validation_says() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixture("quorum")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if !name.starts_with("sites-") || declared_verdict(&text).is_empty() {
+            continue;
+        }
+        let model: BTreeSet<(String, String)> = Tenant::from_yaml(&text)
+            .unwrap_err()
+            .problems()
+            .iter()
+            .map(|p| {
+                (
+                    format!("{} = {}: {}", p.field, p.value, p.rule),
+                    format!("Fix: {}.", p.fix),
+                )
+            })
+            .collect();
+        let mut inputs = InputSet::new();
+        inputs.add_yaml(&name, &text).unwrap();
+        let policy: BTreeSet<(String, String)> = builtin()
+            .evaluate(&inputs)
+            .unwrap()
+            .findings
+            .iter()
+            .filter(|f| f.rule == "topology.quorum")
+            .map(|f| (f.message.clone(), f.remediation.clone()))
+            .collect();
+        assert_eq!(policy, model, "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 4, "{checked} refused sites fixtures");
 }

@@ -224,12 +224,10 @@ impl Site {
         }
     }
 
-    /// The site's nodes spread evenly over its zones, on its provider.
+    /// The site's nodes spread evenly over its zones, on its provider
+    /// ([`quorum::site_placements`]).
     pub fn placements(&self) -> Vec<Placement> {
-        quorum::spread(self.spec.nodes, &self.locality, SurvivalGoal::Zone)
-            .into_iter()
-            .map(|p| p.on(self.spec.provider))
-            .collect()
+        quorum::site_placements(self.spec.nodes, &self.locality)
     }
 }
 

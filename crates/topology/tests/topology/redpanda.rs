@@ -371,3 +371,76 @@ fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
     );
     assert!(bootstrap(&mtls)["kafka_enable_authorization"].is_null());
 }
+
+/// The multi-cloud tenant streams its balance changes: the first site renders the changefeed
+/// spec and Job (no other site does), the sink is a `kafka://` address of a Service rendered
+/// in that site on its Kafka port, and the changefeed runs on that site's nodes only
+/// (`execution_locality` is the start of their `--locality`).
+#[test]
+fn a_tenant_with_sites_streams_from_its_first_site_to_a_service_there() {
+    let tenant = example("multi-cloud");
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let sites = thinledger_topology::render::render_sites(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap();
+    let first = &sites[0].rendering;
+    assert_eq!(sites[0].site, "aws-use1");
+    for other in &sites[1..] {
+        assert!(
+            !other
+                .rendering
+                .objects
+                .iter()
+                .any(|o| o.name().starts_with("redpanda-changefeeds")),
+            "{} renders changefeeds",
+            other.site
+        );
+    }
+    let cm = object(first, "ConfigMap", "redpanda-changefeeds");
+    let spec: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(cm["data"]["changefeeds.yaml"].as_str().unwrap()).unwrap();
+    assert_eq!(spec["updated"].as_bool(), Some(true));
+    assert_eq!(spec["diff"].as_bool(), Some(true));
+    assert_eq!(spec["resolved"].as_str(), Some("10s"));
+    assert_eq!(spec["auth"]["kind"].as_str(), Some("mtls"));
+    assert_eq!(
+        spec["execution_locality"].as_str(),
+        Some("cloud=aws,region=us-east-1")
+    );
+    let sts = object(first, "StatefulSet", "cockroachdb").to_string();
+    assert!(sts.contains("cloud=aws,region=us-east-1"), "{sts}");
+
+    // host:port → a Service of the first site's namespace, on a port it serves.
+    let bootstrap = spec["bootstrap"].as_str().unwrap();
+    let (host, port) = bootstrap.rsplit_once(':').unwrap();
+    let (service, rest) = host.split_once('.').unwrap();
+    let namespace = tenant.namespace();
+    assert_eq!(
+        rest,
+        format!("{namespace}.svc.cluster.local"),
+        "{bootstrap}"
+    );
+    let svc = object(first, "Service", service);
+    assert_eq!(svc["metadata"]["namespace"], namespace.as_str());
+    let ports: Vec<u64> = svc["spec"]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert!(
+        ports.contains(&port.parse::<u64>().unwrap()),
+        "{service} serves {ports:?}, not {port}"
+    );
+    let topics = script(&job(first, "redpanda-topics"), 0);
+    assert!(
+        topics.contains("rpk topic create ledger.balances.audit --partitions 12 --replicas 3"),
+        "{topics}"
+    );
+    let apply = job(first, "redpanda-changefeeds");
+    let purpose = apply["metadata"]["annotations"].to_string();
+    assert!(purpose.contains("kv.rangefeed.enabled"), "{purpose}");
+}

@@ -86,7 +86,8 @@ enum Action {
     #[command(after_help = EXAMPLES)]
     Restore(RestoreArgs),
     /// Make databases survive a region failure (SET PRIMARY REGION, ADD REGION, SURVIVE
-    /// REGION FAILURE) for a tenant with `survival: region`.
+    /// REGION FAILURE) for a tenant with `survival: region`, or with sites and `survival:
+    /// provider` (one region per site, the first site's the primary one).
     #[command(after_help = REGION_EXAMPLES)]
     SurviveRegion(SurviveRegionArgs),
     /// Changefeeds into Redpanda (CREATE CHANGEFEED … INTO 'kafka://…').
@@ -98,8 +99,11 @@ const REGION_EXAMPLES: &str = "\
 Examples:
   ledger-backup cockroach survive-region --tenant multi-region.yaml --database ledger --dry-run
   ledger-backup cockroach survive-region --tenant multi-region.yaml --database ledger --primary-region us-east-1
+  ledger-backup cockroach survive-region --tenant examples/tenants/multi-cloud.yaml --dry-run
 
-Every statement is idempotent; SHOW REGIONS FROM CLUSTER is checked before any runs.";
+Every statement is idempotent; SHOW REGIONS FROM CLUSTER is checked before any runs. A tenant with
+sites gets the statements its first site's init Job runs: one region per site, as the nodes'
+--locality names it.";
 
 const CHANGEFEED_EXAMPLES: &str = "\
 Examples:
@@ -112,13 +116,15 @@ variables the spec's references name (default: the key upper-cased, e.g. ca.crt 
 
 #[derive(Debug, Args)]
 struct SurviveRegionArgs {
-    /// The tenant file (survival: region, three or more regions).
+    /// The tenant file (survival: region with three or more regions; or sites and survival
+    /// region or provider).
     #[arg(long, value_name = "TENANT.yaml")]
     tenant: PathBuf,
-    /// A database to make multi-region (repeatable).
-    #[arg(long = "database", value_name = "NAME", required = true)]
+    /// A database to make multi-region (repeatable) [default: the tenant's
+    /// cockroachdb.databases].
+    #[arg(long = "database", value_name = "NAME")]
     databases: Vec<String>,
-    /// The home region [default: the tenant's first region].
+    /// The home region [default: the tenant's first region; with sites, the first site's].
     #[arg(long, value_name = "REGION")]
     primary_region: Option<String>,
     /// Do not create missing databases.

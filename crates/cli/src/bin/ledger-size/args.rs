@@ -21,6 +21,10 @@ Examples:
   ledger-size --provider aws --data 800GiB --growth 25% --horizon 5 --write-rate 20MiB/s \\
       --regions eu-west-1 --zones eu-west-1a,eu-west-1b,eu-west-1c
 
+  # One ledger over AWS, Azure and on-prem that survives the loss of a whole provider (2/2/1)
+  ledger-size --provider aws --tier prod --vcpu 8 --memory 32GiB --nodes 5 --survive provider \\
+      --providers aws,azure,onprem
+
   # The whole plan as YAML, or a paste-ready fragment of it
   ledger-size --provider aws --vcpu 8 --memory 32GiB --output yaml
   ledger-size --provider aws --vcpu 8 --memory 32GiB --fragment helm          # cockroachdb Helm values
@@ -35,7 +39,8 @@ Quantities are Kubernetes-style: 32Gi, 32GiB, 32768Mi, 6TiB, 500G; CPUs 4 or 400
 Each has an upper bound far beyond real machines (1024 vCPU and 64Ti per node, 1Pi disks, 16Pi of data,
 1Ti/s, 999 nodes or brokers, 87600h retention, 30 years); a larger value is refused (exit 2).
 Without --regions/--zones, placements use a placeholder locality per provider (AWS us-east-1 a/b/c,
-Azure eastus 1/2/3, GCP us-central1 a/b/c, on-prem dc-1; three regions for --survive region).
+Azure eastus 1/2/3, GCP us-central1 a/b/c, on-prem dc-1; three regions for --survive region); with
+--providers, one such site per provider, the nodes spread over them in order.
 
 A refused size exits 2; the error names the rule and the fix.";
 
@@ -86,7 +91,8 @@ pub struct Args {
     /// Peak logical writes per second (20MiB/s); raises disk throughput and sizes Redpanda.
     #[arg(long, value_parser = parse_rate, requires = "data", help_heading = "Workload")]
     pub write_rate: Option<ByteSize>,
-    /// What the cluster must survive: zone (replication factor 3) or region (5, across 3+ regions).
+    /// What the cluster must survive: zone (replication factor 3), region (5, across 3+
+    /// regions) or provider (5, across 3+ providers: give --providers).
     #[arg(long, value_parser = parsed::<SurvivalGoal>, default_value = "zone", help_heading = "Workload")]
     pub survive: SurvivalGoal,
 
@@ -102,6 +108,18 @@ pub struct Args {
         help_heading = "Placement"
     )]
     pub zones: Vec<String>,
+
+    /// Providers the ledger spreads over, comma-separated, --provider's first
+    /// (aws,azure,onprem): one site each (its placeholder region and zones), the nodes spread
+    /// as evenly as possible over them, each provider a failure domain.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_parser = parsed::<Provider>,
+        conflicts_with = "regions",
+        help_heading = "Placement"
+    )]
+    pub providers: Vec<Provider>,
 
     /// Storage class for data volumes (default: the provider's first, e.g. gp3).
     #[arg(long, help_heading = "Storage")]
@@ -208,7 +226,24 @@ impl Args {
                     .context("--regions/--zones")?,
             )
         };
+        let sites = if self.providers.is_empty() {
+            Vec::new()
+        } else {
+            let provider = self.provider()?;
+            if self.providers.first() != Some(&provider) {
+                return Err(thinledger_cli::bad(format!(
+                    "--providers {}: the first provider is --provider's ({provider}), whose disks and instance types are sized; list it first",
+                    self.providers
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )));
+            }
+            thinledger_sizing::default_sites(&self.providers).context("--providers")?
+        };
         let mut options = SizingOptions::default()
+            .with_sites(sites)
             .with_disk_utilisation_percent(self.disk_fill)
             .with_write_amplification(self.write_amplification)
             .with_daemonsets(DaemonsetOverhead::new(

@@ -13,7 +13,10 @@ fn row(out: &mut String, label: &str, value: impl AsRef<str>) {
 
 fn placements(list: &[Placement]) -> String {
     list.iter()
-        .map(|p| format!("{}: {}", p.name(), p.nodes))
+        .map(|p| match p.provider {
+            Some(provider) => format!("{provider} {}: {}", p.name(), p.nodes),
+            None => format!("{}: {}", p.name(), p.nodes),
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }

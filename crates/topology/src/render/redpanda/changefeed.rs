@@ -11,7 +11,16 @@
 //! through the rendering.
 //!
 //! The Job waits (init container, Redpanda's image) until every changefeed topic exists — the
-//! topic Job creates them with replication 3 and auto-creation is off — then applies the spec.
+//! topic Job creates them with replication 3 and auto-creation is off — then applies the spec:
+//! the driver turns rangefeeds on first (`SET CLUSTER SETTING kv.rangefeed.enabled = true`,
+//! which CockroachDB self-hosted needs before `CREATE CHANGEFEED`; a no-op when they are on).
+//!
+//! The sink address is [`bootstrap`], the one place it is made: Redpanda's Kafka Service as
+//! the site that renders Redpanda resolves it. A tenant with sites renders the changefeeds in
+//! its first site only, and pins them there with `execution_locality` (the first site's
+//! `cloud=…,region=…`, as its nodes' `--locality` starts): CockroachDB spreads a changefeed's
+//! work over the nodes holding the watched ranges, each connecting to the sink itself, and
+//! only the first site's nodes resolve that Service.
 //! Its name is a hash of its inputs, so a changed spec (or image) renders a new Job, and an
 //! unchanged one re-applies as a no-op.
 
@@ -44,7 +53,8 @@ const CA_ENV: &str = "REDPANDA_CA";
 const FIRST_ENV: [&str; 2] = ["KAFKA_CLIENT_CERT", "KAFKA_SASL_USER"];
 const SECOND_ENV: [&str; 2] = ["KAFKA_CLIENT_KEY", "KAFKA_SASL_PASSWORD"];
 
-/// `HOST:PORT` of Redpanda's Kafka API for CockroachDB (the headless Service: every broker).
+/// `HOST:PORT` of Redpanda's Kafka API for CockroachDB (the headless Service: every broker),
+/// in the cluster of the site rendered. The only place the changefeeds' sink address is made.
 pub fn bootstrap(ctx: &Context<'_>) -> String {
     format!(
         "{}:{RP_KAFKA_PORT}",
@@ -54,6 +64,13 @@ pub fn bootstrap(ctx: &Context<'_>) -> String {
 
 fn key_ref(secret: &str, key: &str, env: &str) -> serde_json::Value {
     json!({"secret": secret, "key": key, "env": env})
+}
+
+/// Where the changefeeds run: for a tenant with sites, the nodes of the site rendered (the
+/// first: the one that resolves [`bootstrap`]), named as their `--locality` starts.
+fn execution_locality(ctx: &Context<'_>) -> Option<String> {
+    ctx.site()
+        .map(|_| super::super::cockroach::locality_prefix(ctx))
 }
 
 /// The spec in the CockroachDB driver's format (`ChangefeedSpec`).
@@ -83,7 +100,7 @@ pub fn spec_yaml(ctx: &Context<'_>, c: &ChangefeedsSpec) -> String {
             v
         })
         .collect();
-    let spec = json!({
+    let mut spec = json!({
         "bootstrap": bootstrap(ctx),
         "ca": key_ref(RP_TLS_SECRET, "ca.crt", CA_ENV),
         "auth": auth,
@@ -94,6 +111,9 @@ pub fn spec_yaml(ctx: &Context<'_>, c: &ChangefeedsSpec) -> String {
         "on_error": "pause",
         "feeds": feeds,
     });
+    if let Some(locality) = execution_locality(ctx) {
+        spec["execution_locality"] = json!(locality);
+    }
     // A JSON value of strings, numbers and maps always serialises.
     serde_yaml_ng::to_string(&spec).unwrap_or_default()
 }
@@ -125,6 +145,10 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
     let Some(c) = &ctx.tenant.spec().changefeeds else {
         return Vec::new();
     };
+    // One apply Job per ledger: a tenant with sites runs it in its first site.
+    if ctx.tenant.site_view().is_some_and(|v| v.index != 0) {
+        return Vec::new();
+    }
     let spec = spec_yaml(ctx, c);
     // The Job mounts the ConfigMap by name: the spec's hash in its environment makes a changed
     // spec a new Job (its name is the hash of its own spec), which applies the new feeds.
@@ -239,7 +263,7 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         vec![wait_topics],
         apply,
         volumes,
-        "waits for the changefeed topics, then creates each changefeed unless a live one of the same tables, topic and broker exists (ledger-backup cockroach changefeed apply); safe to re-run",
+        "waits for the changefeed topics, turns rangefeeds on (SET CLUSTER SETTING kv.rangefeed.enabled = true, needed before CREATE CHANGEFEED), then creates each changefeed unless a live one of the same tables, topic and broker exists (ledger-backup cockroach changefeed apply); safe to re-run",
     );
     super::allow_secrets_as_env(&mut job);
     vec![config_map, job]
