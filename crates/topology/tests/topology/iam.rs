@@ -279,7 +279,7 @@ const TRUST_POLICY_FINDINGS: [&str; 2] = ["MALFORMED", "UNKNOWN_FEDERATION_SOURC
 
 #[rstest]
 fn aws_and_minio_policies_pass_parliament(
-    #[values("aws", "onprem")] provider: &str,
+    #[values("aws", "onprem", "multi-cloud")] provider: &str,
     #[values(false, true)] narrow: bool,
 ) {
     let Some(tool) = service("THINLEDGER_TEST_PARLIAMENT") else {
@@ -361,7 +361,7 @@ fn block<'a>(hcl: &'a Value, section: &str, kind: &str) -> Vec<&'a Value> {
 
 #[rstest]
 fn terraform_parses_and_encodes_the_json_documents(
-    #[values("aws", "azure", "gcp", "onprem")] provider: &str,
+    #[values("aws", "azure", "gcp", "onprem", "multi-cloud")] provider: &str,
 ) {
     let Some(tool) = service("THINLEDGER_TEST_HCL2_JSON") else {
         return;
@@ -410,6 +410,20 @@ fn terraform_parses_and_encodes_the_json_documents(
                 block(hcl, "resource", "aws_iam_role_policy_attachment").len(),
                 2
             );
+        }
+        "multi-cloud" => {
+            // a role per identity: the AWS site's, the backup role of the other sites, Redpanda's
+            let roles: Vec<Value> = block(hcl, "resource", "aws_iam_role")
+                .into_iter()
+                .map(|r| r["assume_role_policy"]["jsonencode"].clone())
+                .collect();
+            assert_eq!(roles, documents(IamDocumentKind::AwsTrustPolicy));
+            let policies: Vec<Value> = block(hcl, "resource", "aws_iam_policy")
+                .into_iter()
+                .map(|r| r["policy"]["jsonencode"].clone())
+                .collect();
+            assert_eq!(policies, documents(IamDocumentKind::AwsPermissionsPolicy));
+            assert_eq!(roles.len(), 3);
         }
         "azure" => {
             let assignment = block(hcl, "resource", "azurerm_role_assignment");
@@ -508,12 +522,11 @@ fn terraform_passes_checkov() {
         .prefix("thinledger-checkov-")
         .tempdir()
         .unwrap();
-    for provider in PROVIDERS {
-        std::fs::write(
-            dir.path().join(format!("{provider}.tf")),
-            plan(provider).terraform(),
-        )
-        .unwrap();
+    // one folder (Terraform module) per tenant: the AWS and multi-cloud tenants share names
+    for provider in PROVIDERS.iter().chain(&["multi-cloud"]) {
+        let module = dir.path().join(provider);
+        std::fs::create_dir(&module).unwrap();
+        std::fs::write(module.join("main.tf"), plan(provider).terraform()).unwrap();
     }
     super::assert_checkov_clean(&tool, "terraform", &[], dir.path(), 5);
 }
