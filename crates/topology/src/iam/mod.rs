@@ -98,8 +98,8 @@ use crate::provider::Provider;
 use crate::tenant::Tenant;
 
 pub use error::IamError;
-pub(crate) use spec::{validate as validate_inputs, validate_iam_section, validate_kms_key_field};
 pub use spec::{BackupIamSpec, ObjectLockMode};
+pub(crate) use spec::{validate as validate_inputs, validate_iam_section, validate_kms_key_field};
 
 /// The service account of the backup jobs (`ledger-backup`), as the rendering names it.
 pub const BACKUP_SERVICE_ACCOUNT: &str = "ledger-backup";
@@ -466,7 +466,10 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
                 (&mut iam.subscription_id, &own.subscription_id),
                 (&mut iam.resource_group, &own.resource_group),
                 (&mut iam.identity_name, &own.identity_name),
-                (&mut iam.identity_resource_group, &own.identity_resource_group),
+                (
+                    &mut iam.identity_resource_group,
+                    &own.identity_resource_group,
+                ),
                 (&mut iam.cluster_project, &own.cluster_project),
             ] {
                 if theirs.is_some() {

@@ -575,7 +575,8 @@ fn tiered(text: &str, bucket: &str, identity: &str, extra: &str) -> String {
     )
 }
 
-const REDPANDA_ROLE: &str = "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-redpanda\"}";
+const REDPANDA_ROLE: &str =
+    "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-redpanda\"}";
 
 fn tiered_documents(plan: &IamPlan) -> Vec<&IamDocument> {
     plan.documents
@@ -687,8 +688,7 @@ fn redpanda_on_aws_gets_get_put_delete_list_and_the_bucket_key(
     assert!(statements(policy)[0].get("Condition").is_none());
     let trust = &tiered_documents(&plan)[1].document;
     assert_eq!(
-        statements(trust)[0]["Condition"]["StringEquals"]
-            ["oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"],
+        statements(trust)[0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"],
         serde_json::json!(["system:serviceaccount:ledger-acme-bank-prod:redpanda"])
     );
 }

@@ -95,17 +95,18 @@ pub fn service_accounts(ctx: &Context<'_>) -> Vec<Manifest> {
         .map(identity)
         .unwrap_or_default();
     let mut out = Vec::new();
-    let mut account = |name: &str, component: &str, identity: &BTreeMap<String, String>, why: &str| {
-        let mut meta = ctx.meta(name, &labels(&[("app.kubernetes.io/component", component)]));
-        let mut annotations = identity.clone();
-        annotations.extend(purpose(why));
-        meta.annotations = Some(annotations);
-        out.push(Manifest::ServiceAccount(Box::new(ServiceAccount {
-            metadata: meta,
-            automount_service_account_token: Some(false),
-            ..Default::default()
-        })));
-    };
+    let mut account =
+        |name: &str, component: &str, identity: &BTreeMap<String, String>, why: &str| {
+            let mut meta = ctx.meta(name, &labels(&[("app.kubernetes.io/component", component)]));
+            let mut annotations = identity.clone();
+            annotations.extend(purpose(why));
+            meta.annotations = Some(annotations);
+            out.push(Manifest::ServiceAccount(Box::new(ServiceAccount {
+                metadata: meta,
+                automount_service_account_token: Some(false),
+                ..Default::default()
+            })));
+        };
     account(
         &cockroach_service_account(ctx.mode),
         "database",

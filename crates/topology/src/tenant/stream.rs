@@ -307,7 +307,10 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                 "redpanda.tiered_storage.bucket",
                 b,
                 "Redpanda writes at its bucket's root and deletes segments: in the backup bucket its brokers could delete backups, so tiered storage has a bucket of its own",
-                format!("create a bucket for Redpanda only, e.g. bucket: {}", suggested_bucket(spec)),
+                format!(
+                    "create a bucket for Redpanda only, e.g. bucket: {}",
+                    suggested_bucket(spec)
+                ),
             ));
         }
     }
@@ -343,7 +346,9 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
             .iter()
             .map(|b| ("backup.identity".to_owned(), b))
             .chain(spec.sites.iter().enumerate().filter_map(|(i, s)| {
-                s.identity.as_ref().map(|b| (format!("sites[{i}].identity"), b))
+                s.identity
+                    .as_ref()
+                    .map(|b| (format!("sites[{i}].identity"), b))
             }))
             .find(|(_, b)| same_identity(b, identity));
         if let Some((other, _)) = shared {
@@ -353,7 +358,10 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                 format!(
                     "the brokers' identity is {other}, which may delete backups: Redpanda's tiered storage has an identity of its own, granted its bucket only"
                 ),
-                format!("create an identity for Redpanda only, e.g. identity: {}", example_identity(spec.provider)),
+                format!(
+                    "create an identity for Redpanda only, e.g. identity: {}",
+                    example_identity(spec.provider)
+                ),
             ));
         }
     }
@@ -366,7 +374,11 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                 "remove kms_key_id",
             ));
         }
-        crate::iam::validate_kms_key_field("redpanda.tiered_storage.kms_key_id", spec.provider, key)?;
+        crate::iam::validate_kms_key_field(
+            "redpanda.tiered_storage.kms_key_id",
+            spec.provider,
+            key,
+        )?;
     }
     if let Some(iam) = &t.iam {
         crate::iam::validate_iam_section(spec, "redpanda.tiered_storage.iam", iam)?;
@@ -381,7 +393,10 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                     "redpanda.tiered_storage.bucket",
                     "",
                     "tiered storage needs Redpanda's own bucket: it writes at the bucket's root and deletes segments, so never the backup bucket",
-                    format!("add bucket: {} (a bucket for Redpanda only)", suggested_bucket(spec)),
+                    format!(
+                        "add bucket: {} (a bucket for Redpanda only)",
+                        suggested_bucket(spec)
+                    ),
                 ));
             }
             (Some(_), None) => {
@@ -429,8 +444,12 @@ fn suggested_bucket(spec: &TenantSpec) -> String {
 /// An identity of the provider's kind, as the fix of a missing one shows it.
 fn example_identity(provider: Provider) -> &'static str {
     match provider {
-        Provider::Aws => "{kind: irsa, role_arn: \"arn:aws:iam::<account>:role/<tenant>-redpanda\"}",
-        Provider::Azure => "{kind: azure-workload-identity, client_id: <client id of a managed identity for Redpanda>}",
+        Provider::Aws => {
+            "{kind: irsa, role_arn: \"arn:aws:iam::<account>:role/<tenant>-redpanda\"}"
+        }
+        Provider::Azure => {
+            "{kind: azure-workload-identity, client_id: <client id of a managed identity for Redpanda>}"
+        }
         Provider::Gcp => {
             "{kind: gke-workload-identity, service_account: <name>-redpanda@<project>.iam.gserviceaccount.com}"
         }

@@ -88,7 +88,8 @@ fn production_tenants_are_tiered_with_their_own_bucket_and_identity(
     assert!(!sa_text.contains("role/acme-ledger-backup"), "{sa_text}");
     assert!(!sa_text.contains("minio-ledger-backup"), "{sa_text}");
     // Azure's webhook selects the brokers by label.
-    let pod_labels = &object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]["labels"];
+    let pod_labels =
+        &object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]["labels"];
     assert_eq!(
         pod_labels["azure.workload.identity/use"].as_str(),
         (name == "azure").then_some("true")
@@ -214,13 +215,19 @@ fn dev_and_staging_opt_in_production_opts_out_with_a_reason() {
     ));
     assert!(bootstrap(&r)["cloud_storage_enabled"].is_null());
     let sa = object(&r, "ServiceAccount", "redpanda");
-    assert!(sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(), "{sa}");
-    let note = object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]
-        ["annotations"]["thinledger.io/tiered-storage"]
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+        "{sa}"
+    );
+    let note = object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]["annotations"]
+        ["thinledger.io/tiered-storage"]
         .as_str()
         .unwrap()
         .to_owned();
-    assert!(note.starts_with("off: Redpanda has no bucket and identity of its own"), "{note}");
+    assert!(
+        note.starts_with("off: Redpanda has no bucket and identity of its own"),
+        "{note}"
+    );
 }
 
 #[test]
