@@ -660,7 +660,7 @@ pub(super) fn changefeeds(spec: &TenantSpec) -> Result<(), Problem> {
 
 impl super::Tenant {
     /// Redpanda's tiered storage, when it is on and has its own bucket and identity
-    /// ([`TieredStorageSpec`]; [`Tenant::tiered_storage_off_reason`] says why not).
+    /// ([`TieredStorageSpec`]; [`super::Tenant::tiered_storage_off_reason`] says why not).
     pub fn tiered_storage(&self) -> Option<TieredStorage> {
         let spec = &self.spec;
         let t = spec.redpanda.tiered_storage.as_ref()?;
@@ -697,7 +697,7 @@ impl super::Tenant {
         })
     }
 
-    /// Why Redpanda's tiered storage is off, when it is ([`Tenant::tiered_storage`] is `None`).
+    /// Why Redpanda's tiered storage is off, when it is ([`super::Tenant::tiered_storage`] is `None`).
     pub fn tiered_storage_off_reason(&self) -> Option<String> {
         if self.tiered_storage().is_some() {
             return None;
