@@ -41,10 +41,12 @@
 //! - Bounds: [`Limit`] and the namespace [`bounds`] of every quantity's upper bound
 //!   ([`bounds::NODES`], [`bounds::NODE_MEMORY`]…), checked before any rule or search.
 //! - Least-privilege access (namespace [`iam`]): [`iam::plan`] turns a tenant's backup
-//!   section and identity into an [`IamPlan`] of [`IamDocument`]s (AWS role and trust
-//!   policies, Azure role assignment and federated credentials, GCP bindings, MinIO policy)
-//!   and the same as Terraform; its inputs are [`BackupIamSpec`] and [`ObjectLockMode`],
-//!   knobs [`IamOptions`], errors [`IamError`].
+//!   section and identity, and Redpanda's tiered-storage bucket and identity (every site's,
+//!   for a tenant with sites), into an [`IamPlan`] of [`IamDocument`]s (AWS role and trust
+//!   policies, Azure role assignment and federated credentials, GCP bindings, MinIO policy),
+//!   each for an [`IamGrant`], with an [`IamGrantSummary`] per identity and the same as
+//!   Terraform; its inputs are [`BackupIamSpec`] and [`ObjectLockMode`], knobs
+//!   [`IamOptions`], errors [`IamError`].
 //! - `render` (feature `render`): the namespace of Kubernetes rendering, with its own list;
 //!   `k8s_openapi` is re-exported with it, so an application uses the same version.
 //! - `rollout` (feature `render`): ring rollouts — a fleet of tenant files, the
@@ -103,8 +105,8 @@ mod zones;
 pub use chain::{error_causes, error_chain};
 pub use error::{ModelError, ParseError};
 pub use iam::{
-    BackupIamSpec, IamDocument, IamDocumentKind, IamError, IamOptions, IamPlan, IamSubject,
-    ObjectLockMode,
+    BackupIamSpec, IamDocument, IamDocumentKind, IamError, IamGrant, IamGrantSummary, IamOptions,
+    IamPlan, IamSubject, ObjectLockMode,
 };
 pub use identity::{
     AZURE_WI_CLIENT_ID_ANNOTATION, AZURE_WI_TENANT_ID_ANNOTATION, AZURE_WI_USE_LABEL,

@@ -465,21 +465,21 @@ fn five_and_seven_nodes_over_three_zones_are_accepted(
     "  identity:\n    kind: irsa\n    role_arn: arn:aws:iam::123456789012:role/acme-ledger-backup\n",
     "",
     "backup.identity",
-    Some(41),
+    Some(44),
     "cloud backups need an identity"
 )]
 #[case::foreign_identity(
     "    kind: irsa\n    role_arn: arn:aws:iam::123456789012:role/acme-ledger-backup",
     "    kind: gke-workload-identity\n    service_account: ledger-backup@x-prod.iam.gserviceaccount.com",
     "backup.identity.kind",
-    Some(44),
+    Some(47),
     "work only on gcp"
 )]
 #[case::bad_role_arn(
     "role/acme-ledger-backup",
     "user/acme",
     "backup.identity.role_arn",
-    Some(45),
+    Some(48),
     "role/<name>"
 )]
 #[case::two_zones(

@@ -4,7 +4,7 @@
 //! Parsing, one library call and printing: `render` is `thinledger_sizing::render_tenant`
 //! (tenant file → sizing calculator → typed Kubernetes objects), `validate` is
 //! `thinledger_sizing::check_tenant` (the same way, as findings), `iam` is
-//! `thinledger_topology::iam::plan_yaml` (the backup identity's access, as JSON documents or
+//! `thinledger_topology::iam::plan_yaml` (the backup and tiered-storage identities' access, as JSON documents or
 //! Terraform). `--resources tenant`
 //! skips the calculator and takes the per-node resources written in the tenant file (with the
 //! runbook's fixed ratios for `--cache`, `--max-sql-memory` and Redpanda's flags).
@@ -529,8 +529,11 @@ Examples:
   ledger-topology iam tenant.yaml --no-cockroach                      # backup jobs only
 
 Inputs come from the tenant's backup section: bucket, prefix, encryption, object_lock, identity,
-and backup.iam (oidc_issuers per region, Azure subscription_id/resource_group/identity_name,
-GKE cluster_project). A missing input is refused, naming the field; nothing is widened.";
+and backup.iam (oidc_issuers per region or site, Azure subscription_id/resource_group/
+identity_name, GKE cluster_project); and, with Redpanda's tiered storage on, from
+redpanda.tiered_storage: its own bucket and identity (never the backups'), kms_key_id, iam.
+A tenant with sites grants every site's cluster. A missing input is refused, naming the
+field; nothing is widened.";
 
 #[derive(Debug, Args)]
 struct IamArgs {
@@ -619,12 +622,33 @@ fn shared_format(format: Format) -> OutputFormat {
     }
 }
 
-/// Each document under a line saying what it is and grants.
+/// Each grant in a line (who may touch what, from where), then each document under a line
+/// saying what it is and grants.
 fn iam_table(plan: &IamPlan) -> anyhow::Result<String> {
     let mut out = format!(
         "{} {} on {}: bucket {}, namespace {}\n",
         plan.tenant, plan.environment, plan.provider, plan.bucket, plan.namespace
     );
+    for g in &plan.grants {
+        let grant = serde_json::to_value(g.grant)?;
+        let scope = if g.prefixes.is_empty() {
+            g.bucket.clone()
+        } else {
+            g.prefixes
+                .iter()
+                .map(|p| format!("{}/{p}/", g.bucket))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        out.push_str(&format!(
+            "  {}: {} ({}) on {scope}, for {} from {}\n",
+            grant.as_str().unwrap_or_default(),
+            g.identity,
+            g.identity_field,
+            g.service_accounts.join(", "),
+            g.clusters.join(", "),
+        ));
+    }
     for d in &plan.documents {
         let kind = serde_json::to_value(d.kind)?;
         out.push_str(&format!(

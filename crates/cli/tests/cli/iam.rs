@@ -35,11 +35,13 @@ fn kinds(plan: &Value) -> Vec<&str> {
 }
 
 /// The done-when: the documents of each cloud example, no `*` resource.
+/// Each example grants its backups, then Redpanda's tiered storage (its own bucket and identity).
 #[rstest]
-#[case("aws", &["aws-permissions-policy", "aws-trust-policy"])]
-#[case("azure", &["azure-role-assignment", "azure-federated-credential", "azure-federated-credential"])]
-#[case("gcp", &["gcp-bucket-binding", "gcp-service-account-binding", "gcp-service-account-binding"])]
-#[case("onprem", &["minio-policy"])]
+#[case("aws", &["aws-permissions-policy", "aws-trust-policy", "aws-permissions-policy", "aws-trust-policy"])]
+#[case("azure", &["azure-role-assignment", "azure-federated-credential", "azure-federated-credential", "azure-role-assignment", "azure-federated-credential"])]
+#[case("gcp", &["gcp-bucket-binding", "gcp-service-account-binding", "gcp-service-account-binding", "gcp-bucket-binding", "gcp-service-account-binding"])]
+#[case("onprem", &["minio-policy", "minio-policy"])]
+#[case("multi-cloud", &["aws-permissions-policy", "aws-trust-policy", "aws-permissions-policy", "aws-trust-policy", "aws-permissions-policy", "aws-trust-policy"])]
 fn renders_the_documents_of_each_example(#[case] name: &str, #[case] expected: &[&str]) {
     let tenant = example(name);
     let run = iam(&[tenant.to_str().unwrap(), "--output", "json"]).success();
@@ -48,6 +50,13 @@ fn renders_the_documents_of_each_example(#[case] name: &str, #[case] expected: &
     assert!(!text.contains("\"*\""), "{text}");
     let plan: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(kinds(&plan), expected);
+    let grants: Vec<&str> = plan["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["grant"].as_str().unwrap())
+        .collect();
+    assert_eq!(grants.last(), Some(&"tiered-storage"), "{grants:?}");
     // notes go to stderr, the data to stdout
     assert!(stderr(&run).contains("note: "), "{}", stderr(&run));
     let yaml = stdout(&iam(&[tenant.to_str().unwrap(), "-o", "yaml", "--quiet"]).success());
@@ -126,6 +135,34 @@ fn terraform_is_written_for_iam_and_refused_elsewhere() {
 fn the_table_describes_each_document() {
     let out = stdout(&iam(&[example("gcp").to_str().unwrap(), "--quiet"]).success());
     insta::assert_snapshot!("iam_gcp_table", out);
+}
+
+/// Tiered storage without Redpanda's own identity is refused by the tenant rules, and a tenant
+/// that declares neither bucket nor identity gets no Redpanda grant, and is told why.
+#[test]
+fn redpanda_never_gets_the_backup_identity() {
+    let (_dir, path) = edited_tenant(
+        "aws",
+        "arn:aws:iam::123456789012:role/acme-ledger-redpanda",
+        "arn:aws:iam::123456789012:role/acme-ledger-backup",
+    );
+    let err = stderr(&iam(&[path.to_str().unwrap()]).code(2));
+    assert!(err.contains("redpanda.tiered_storage.identity"), "{err}");
+    assert!(err.contains("may delete backups"), "{err}");
+    let (_dir, path) = edited_tenant(
+        "aws",
+        "    bucket: acme-bank-prod-redpanda      # Redpanda's own: it writes at the root and deletes segments\n    identity: {kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-ledger-redpanda\"}\n",
+        "",
+    );
+    let run = iam(&[path.to_str().unwrap(), "-o", "json"]).success();
+    let plan: Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert!(!stdout(&run).contains("tiered-storage"));
+    assert_eq!(plan["grants"].as_array().unwrap().len(), 1);
+    assert!(
+        stderr(&run).contains("no grant for Redpanda's tiered storage"),
+        "{}",
+        stderr(&run)
+    );
 }
 
 #[rstest]

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::hcl::{Block, Expr, identifier};
-use super::{Context, IamDocument, IamDocumentKind, IamError, ObjectLockMode, Output};
+use super::{Context, IamDocument, IamDocumentKind, IamError, IamGrant, ObjectLockMode, Output};
 
 /// The statements that let an identity use the bucket's `prefixes` (the whole bucket when
 /// empty): list them, read, write and delete objects there (abandoned multipart uploads
@@ -12,10 +12,29 @@ use super::{Context, IamDocument, IamDocumentKind, IamError, ObjectLockMode, Out
 /// for an object action, and never `s3:BypassGovernanceRetention`.
 pub(super) fn storage_statements(
     partition: &str,
+    grant: IamGrant,
     bucket: &str,
     prefixes: &[String],
     object_lock: Option<ObjectLockMode>,
 ) -> Vec<Value> {
+    // Redpanda uploads each segment in one request: no multipart upload to abort.
+    let (list_sid, objects_sid, actions): (&str, &str, &[&str]) = match grant {
+        IamGrant::Backups => (
+            "ListBackups",
+            "ReadWriteBackupObjects",
+            &[
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:DeleteObject",
+                "s3:AbortMultipartUpload",
+            ],
+        ),
+        IamGrant::TieredStorage => (
+            "ListSegments",
+            "ReadWriteSegments",
+            &["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        ),
+    };
     let bucket_arn = format!("arn:{partition}:s3:::{bucket}");
     let objects: Vec<String> = if prefixes.is_empty() {
         vec![format!("{bucket_arn}/*")]
@@ -26,7 +45,7 @@ pub(super) fn storage_statements(
             .collect()
     };
     let mut list = json!({
-        "Sid": "ListBackups",
+        "Sid": list_sid,
         "Effect": "Allow",
         "Action": ["s3:ListBucket"],
         "Resource": [bucket_arn],
@@ -41,14 +60,9 @@ pub(super) fn storage_statements(
     let mut statements = vec![
         list,
         json!({
-            "Sid": "ReadWriteBackupObjects",
+            "Sid": objects_sid,
             "Effect": "Allow",
-            "Action": [
-                "s3:GetObject",
-                "s3:PutObject",
-                "s3:DeleteObject",
-                "s3:AbortMultipartUpload",
-            ],
+            "Action": actions,
             "Resource": objects,
         }),
     ];
@@ -71,11 +85,11 @@ struct Role<'a> {
     name: &'a str,
 }
 
-fn role(arn: &str) -> Result<Role<'_>, IamError> {
+fn role<'a>(arn: &'a str, field: &str) -> Result<Role<'a>, IamError> {
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
     let bad = || {
         IamError::invalid(
-            "backup.identity.role_arn",
+            format!("{field}.role_arn"),
             arn,
             "an IAM role ARN is arn:<partition>:iam::<account>:role/<name>",
             "give the IAM role's ARN, e.g. arn:aws:iam::123456789012:role/ledger-backup",
@@ -106,17 +120,24 @@ fn dns_suffix(partition: &str) -> &'static str {
     }
 }
 
-pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, IamError> {
-    let role = role(role_arn)?;
-    let backup = &ctx.spec.backup;
+pub(super) fn documents(ctx: &Context, role_arn: &str) -> Result<Output, IamError> {
+    let role = role(role_arn, &ctx.identity_field)?;
     let bucket = ctx.bucket();
-    let mut statements =
-        storage_statements(role.partition, bucket, &ctx.prefixes, backup.object_lock);
-    if let Some(key) = backup.kms_key() {
+    let mut statements = storage_statements(
+        role.partition,
+        ctx.grant,
+        bucket,
+        &ctx.prefixes,
+        ctx.object_lock,
+    );
+    if let Some(key) = ctx.kms_key.as_deref() {
         // arn:PARTITION:kms:REGION:…: S3 calls KMS in the key's region.
         let region = key.split(':').nth(3).unwrap_or_default();
         statements.push(json!({
-            "Sid": "UseBackupKey",
+            "Sid": match ctx.grant {
+                IamGrant::Backups => "UseBackupKey",
+                IamGrant::TieredStorage => "UseBucketKey",
+            },
             "Effect": "Allow",
             "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
             "Resource": [key],
@@ -171,7 +192,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
         .collect();
     let trust = json!({"Version": "2012-10-17", "Statement": trust_statements});
 
-    let scope = scope_text(bucket, &ctx.prefixes);
+    let scope = scope_text(ctx.grant, bucket, &ctx.prefixes);
     let policy_name = format!("{}-storage", role.name);
     let who = ctx
         .subjects
@@ -182,17 +203,19 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
     let documents = vec![
         IamDocument {
             kind: IamDocumentKind::AwsPermissionsPolicy,
+            grant: ctx.grant,
             name: policy_name.clone(),
             description: format!(
-                "lets role {} list, read, write and delete the backups under {scope}{}{} — nothing else",
+                "lets role {} list, read, write and delete {} under {scope}{}{} — nothing else",
                 role.name,
-                if backup.object_lock.is_some() {
+                ctx.contents(),
+                if ctx.object_lock.is_some() {
                     ", and set their Object Lock retention (never bypass it)"
                 } else {
                     ""
                 },
-                if backup.kms_key().is_some() {
-                    ", encrypting and decrypting with the backup key through S3"
+                if ctx.kms_key.is_some() {
+                    ", encrypting and decrypting with the bucket's key through S3"
                 } else {
                     ""
                 },
@@ -201,6 +224,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
         },
         IamDocument {
             kind: IamDocumentKind::AwsTrustPolicy,
+            grant: ctx.grant,
             name: role.name.to_owned(),
             description: format!(
                 "lets service accounts {who} of namespace {} assume role {} with their projected token, from the tenant's {} only",
@@ -216,7 +240,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
         },
     ];
 
-    let id = identifier(&format!("{}-backup", ctx.id()));
+    let id = identifier(&format!("{}-{}", ctx.id(), ctx.what()));
     let policy_id = format!("{id}_storage");
     let terraform = vec![
         Block::resource("aws_iam_role", &id)
@@ -228,7 +252,7 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
             .attr("path", Expr::string(&role.path))
             .attr(
                 "description",
-                Expr::string(&format!("thinledger backups of {}", ctx.id())),
+                Expr::string(&format!("thinledger {} of {}", ctx.what_plural(), ctx.id())),
             )
             .attr("assume_role_policy", Expr::jsonencode(&trust)),
         Block::resource("aws_iam_policy", &policy_id)
@@ -237,7 +261,11 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
             .attr("path", Expr::string(&role.path))
             .attr(
                 "description",
-                Expr::string(&format!("thinledger backups of {}: {scope}", ctx.id())),
+                Expr::string(&format!(
+                    "thinledger {} of {}: {scope}",
+                    ctx.what_plural(),
+                    ctx.id()
+                )),
             )
             .attr("policy", Expr::jsonencode(&permissions)),
         Block::resource("aws_iam_role_policy_attachment", &policy_id)
@@ -252,12 +280,12 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
         "the role is created in account {} (the role ARN's); its name must stay {} because the rendered service accounts carry that ARN",
         role.account, role.name
     )];
-    if let Some(key) = backup.kms_key() {
+    if let Some(key) = ctx.kms_key.as_deref() {
         notes.push(format!(
             "the key policy of {key} must let the account's IAM policies grant its use (the default key policy does)"
         ));
     }
-    if backup.object_lock == Some(ObjectLockMode::Governance) {
+    if ctx.object_lock == Some(ObjectLockMode::Governance) {
         notes.push(
             "governance mode: keep s3:BypassGovernanceRetention away from this role (it is not granted here)"
                 .to_owned(),
@@ -271,9 +299,14 @@ pub(super) fn documents(ctx: &Context<'_>, role_arn: &str) -> Result<Output, Iam
 }
 
 /// `s3://BUCKET/PREFIX/` for each prefix, or the bucket.
-pub(super) fn scope_text(bucket: &str, prefixes: &[String]) -> String {
+pub(super) fn scope_text(grant: IamGrant, bucket: &str, prefixes: &[String]) -> String {
     if prefixes.is_empty() {
-        format!("s3://{bucket} (the whole bucket: set backup.prefix to narrow it)")
+        match grant {
+            IamGrant::Backups => {
+                format!("s3://{bucket} (the whole bucket: set backup.prefix to narrow it)")
+            }
+            IamGrant::TieredStorage => format!("s3://{bucket} (Redpanda's own bucket)"),
+        }
     } else {
         prefixes
             .iter()

@@ -23,7 +23,7 @@ fn required<'a>(value: Option<&'a String>, field: &str, fix: &str) -> Result<&'a
 }
 
 pub(super) fn documents(
-    ctx: &Context<'_>,
+    ctx: &Context,
     client_id: &str,
     federated: bool,
 ) -> Result<Output, IamError> {
@@ -39,15 +39,16 @@ pub(super) fn documents(
         "add backup.iam.resource_group: <the storage account's resource group>",
     )?;
     let account = required(
-        ctx.spec.backup.account.as_ref(),
-        "backup.account",
-        "add backup.account: <storage account name>",
+        ctx.account.0.as_ref(),
+        ctx.account.1,
+        &format!("add {}: <storage account name>", ctx.account.1),
     )?;
+    let identity_field = format!("{}.identity_name", ctx.iam_field);
     let identity_name = required(
         iam.identity_name.as_ref(),
-        "backup.iam.identity_name",
+        &identity_field,
         &format!(
-            "add backup.iam.identity_name: <name of the managed identity with client id {client_id}> (`az identity list --query \"[?clientId=='{client_id}'].name\"`)"
+            "add {identity_field}: <name of the managed identity with client id {client_id}> (`az identity list --query \"[?clientId=='{client_id}'].name\"`)"
         ),
     )?;
     let identity_group = iam.identity_resource_group.as_deref().unwrap_or(group);
@@ -71,6 +72,7 @@ pub(super) fn documents(
     });
     let mut documents = vec![IamDocument {
         kind: IamDocumentKind::AzureRoleAssignment,
+        grant: ctx.grant,
         name: format!("{identity_name}-blob-data"),
         description: format!(
             "gives managed identity {identity_name} ({client_id}) {BLOB_DATA_CONTRIBUTOR} on container {container} of account {account} only (az role assignment create --assignee … --role … --scope …)"
@@ -78,7 +80,7 @@ pub(super) fn documents(
         document: assignment,
     }];
 
-    let id = identifier(&format!("{}-backup", ctx.id()));
+    let id = identifier(&format!("{}-{}", ctx.id(), ctx.what()));
     let data_ref = format!("data.azurerm_user_assigned_identity.{id}");
     let mut terraform = vec![
         Block::data("azurerm_user_assigned_identity", &id)
@@ -95,7 +97,7 @@ pub(super) fn documents(
             .attr("principal_type", Expr::string("ServicePrincipal"))
             .attr(
                 "description",
-                Expr::string(&format!("thinledger backups of {}", ctx.id())),
+                Expr::string(&format!("thinledger {} of {}", ctx.what_plural(), ctx.id())),
             )
             .block(
                 Block::nested("lifecycle").block(
@@ -161,6 +163,7 @@ pub(super) fn documents(
                 );
                 documents.push(IamDocument {
                     kind: IamDocumentKind::AzureFederatedCredential,
+                    grant: ctx.grant,
                     name,
                     description: format!(
                         "lets service account {} ({}) of region {region}'s cluster sign in as {identity_name}",

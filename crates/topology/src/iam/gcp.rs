@@ -11,13 +11,13 @@ pub(super) const OBJECT_USER: &str = "roles/storage.objectUser";
 /// The right to impersonate a Google service account with a Kubernetes token.
 pub(super) const WORKLOAD_IDENTITY_USER: &str = "roles/iam.workloadIdentityUser";
 
-pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Output, IamError> {
+pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, IamError> {
     let project = service_account
         .split_once('@')
         .and_then(|(_, domain)| domain.strip_suffix(".iam.gserviceaccount.com"))
         .ok_or_else(|| {
             IamError::invalid(
-                "backup.identity.service_account",
+                format!("{}.service_account", ctx.identity_field),
                 service_account,
                 "a Workload Identity service account is NAME@PROJECT.iam.gserviceaccount.com",
                 "give the Google service account's email",
@@ -37,7 +37,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
             })
             .collect();
         json!({
-            "title": format!("{}-backup-prefixes", ctx.id()),
+            "title": format!("{}-{}-prefixes", ctx.id(), ctx.what()),
             "description": format!(
                 "objects under {} only (and listing the bucket)",
                 ctx.prefixes
@@ -62,11 +62,17 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
     }
     let mut documents = vec![IamDocument {
         kind: IamDocumentKind::GcpBucketBinding,
+        grant: ctx.grant,
         name: format!("{bucket}-{}", ctx.id()),
         description: format!(
             "gives {service_account} {OBJECT_USER} on bucket {bucket}{}",
             if ctx.prefixes.is_empty() {
-                " (the whole bucket: set backup.prefix to narrow it)".to_owned()
+                match ctx.grant {
+                    super::IamGrant::Backups => {
+                        " (the whole bucket: set backup.prefix to narrow it)".to_owned()
+                    }
+                    super::IamGrant::TieredStorage => " (Redpanda's own bucket)".to_owned(),
+                }
             } else {
                 format!(
                     ", its objects limited to {} by an IAM condition",
@@ -81,7 +87,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
         document: binding,
     }];
 
-    let id = identifier(&format!("{}-backup", ctx.id()));
+    let id = identifier(&format!("{}-{}", ctx.id(), ctx.what()));
     let mut bucket_block = Block::resource("google_storage_bucket_iam_member", &id)
         .comment(&format!("{OBJECT_USER} on bucket {bucket} only."))
         .attr("bucket", Expr::string(bucket))
@@ -106,6 +112,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
         );
         documents.push(IamDocument {
             kind: IamDocumentKind::GcpServiceAccountBinding,
+            grant: ctx.grant,
             name: format!("{}-{}", ctx.id(), subject.service_account),
             description: format!(
                 "lets Kubernetes service account {} ({}) of namespace {} act as {service_account}",
@@ -138,7 +145,7 @@ pub(super) fn documents(ctx: &Context<'_>, service_account: &str) -> Result<Outp
             "IAM conditions on a bucket need uniform bucket-level access on {bucket}; listing is bucket-wide (names, not contents)"
         ));
     }
-    if let Some(key) = ctx.spec.backup.kms_key() {
+    if let Some(key) = ctx.kms_key.as_deref() {
         notes.push(format!(
             "Cloud KMS: the bucket project's Cloud Storage service agent needs roles/cloudkms.cryptoKeyEncrypterDecrypter on {key}; {service_account} needs no key permission"
         ));

@@ -5,22 +5,26 @@ use serde_json::json;
 
 use super::aws::{scope_text, storage_statements};
 use super::hcl::{Block, Expr, identifier};
-use super::{Context, IamDocument, IamDocumentKind, IamError, Output};
+use super::{Context, IamDocument, IamDocumentKind, IamError, IamGrant, Output};
 
-pub(super) fn documents(ctx: &Context<'_>, secret_name: &str) -> Result<Output, IamError> {
-    let backup = &ctx.spec.backup;
+pub(super) fn documents(ctx: &Context, secret_name: &str) -> Result<Output, IamError> {
     let policy = json!({
         "Version": "2012-10-17",
-        "Statement": storage_statements("aws", ctx.bucket(), &ctx.prefixes, backup.object_lock),
+        "Statement": storage_statements("aws", ctx.grant, ctx.bucket(), &ctx.prefixes, ctx.object_lock),
     });
-    let name = format!("{}-ledger-backup", ctx.id());
-    let scope = scope_text(ctx.bucket(), &ctx.prefixes);
+    let name = match ctx.grant {
+        IamGrant::Backups => format!("{}-ledger-backup", ctx.id()),
+        IamGrant::TieredStorage => format!("{}-redpanda", ctx.id()),
+    };
+    let scope = scope_text(ctx.grant, ctx.bucket(), &ctx.prefixes);
     let documents = vec![IamDocument {
         kind: IamDocumentKind::MinioPolicy,
+        grant: ctx.grant,
         name: name.clone(),
         description: format!(
-            "lets the MinIO user of Secret {secret_name} list, read, write and delete the backups under {scope}{} — nothing else",
-            if backup.object_lock.is_some() {
+            "lets the MinIO user of Secret {secret_name} list, read, write and delete {} under {scope}{} — nothing else",
+            ctx.contents(),
+            if ctx.object_lock.is_some() {
                 ", and set their Object Lock retention"
             } else {
                 ""

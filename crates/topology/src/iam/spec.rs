@@ -91,7 +91,11 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
         validate_prefix("backup.prefix", prefix)?;
     }
     if let Some(key) = b.kms_key() {
-        validate_kms_key(provider, key)?;
+        let field = match provider {
+            Provider::Gcp => "backup.encryption.kms_key_name",
+            _ => "backup.encryption.kms_key_id",
+        };
+        validate_kms_key(field, provider, key)?;
     }
     if let Some(mode) = b.object_lock
         && !matches!(provider, Provider::Aws | Provider::OnPrem)
@@ -110,38 +114,54 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
             },
         ));
     }
-    let Some(iam) = &b.iam else { return Ok(()) };
+    match &b.iam {
+        Some(iam) => validate_iam_section(spec, "backup.iam", iam),
+        None => Ok(()),
+    }
+}
+
+/// Checks an `iam` section (`backup.iam`, `redpanda.tiered_storage.iam`) whose fields are
+/// written under `at`.
+pub(crate) fn validate_iam_section(
+    spec: &TenantSpec,
+    at: &str,
+    iam: &BackupIamSpec,
+) -> Result<(), Problem> {
+    let provider = spec.provider;
     let only_on = |field: &str, value: &str, providers: &[Provider], what: &str| {
         ensure(providers.contains(&provider), || {
             Problem::new(
-                format!("backup.iam.{field}"),
+                format!("{at}.{field}"),
                 value,
                 format!("{what} (not provider {provider})"),
-                format!("remove backup.iam.{field}"),
+                format!("remove {at}.{field}"),
             )
         })
     };
+    // Issuers are keyed by region; a tenant with sites by its sites' regions (one cluster each).
+    let regions: Vec<&str> = if spec.sites.is_empty() {
+        spec.regions.iter().map(|r| r.name.as_str()).collect()
+    } else {
+        spec.sites.iter().map(|s| s.region.as_str()).collect()
+    };
     for (region, issuer) in &iam.oidc_issuers {
-        let field = format!("backup.iam.oidc_issuers.{region}");
+        let field = format!("{at}.oidc_issuers.{region}");
         only_on(
             &format!("oidc_issuers.{region}"),
             issuer,
             &[Provider::Aws, Provider::Azure],
             "AWS IRSA and Azure workload identity trust a cluster's OIDC issuer; GKE trusts the project's pool",
         )?;
-        if !spec.regions.iter().any(|r| &r.name == region) {
+        if !regions.contains(&region.as_str()) {
             return Err(Problem::new(
                 &field,
                 region,
-                "issuers are listed by the tenant's region names",
-                format!(
-                    "use one of {}",
-                    spec.regions
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                if spec.sites.is_empty() {
+                    "issuers are listed by the tenant's region names"
+                } else {
+                    "issuers are listed by the sites' region names (one Kubernetes cluster each)"
+                },
+                format!("use one of {}", regions.join(", ")),
             ));
         }
         validate_issuer(&field, issuer)?;
@@ -155,7 +175,7 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
         )?;
         ensure(is_guid(id), || {
             Problem::new(
-                "backup.iam.subscription_id",
+                format!("{at}.subscription_id"),
                 id,
                 "an Azure subscription id is a GUID (8-4-4-4-12 hexadecimal digits)",
                 "copy it from `az account show --query id`",
@@ -175,7 +195,7 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
             && !rg.ends_with('.');
         ensure(ok, || {
             Problem::new(
-                format!("backup.iam.{field}"),
+                format!("{at}.{field}"),
                 rg,
                 "a resource group name is 1-90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'",
                 "e.g. rg-ledger-prod",
@@ -199,7 +219,7 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ensure(ok, || {
             Problem::new(
-                "backup.iam.identity_name",
+                format!("{at}.identity_name"),
                 name,
                 "a managed identity name is 3-128 letters, digits, '-' or '_', starting with a letter or digit",
                 "copy it from `az identity list --query [].name`",
@@ -215,7 +235,7 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
         )?;
         ensure(is_gcp_project(project), || {
             Problem::new(
-                "backup.iam.cluster_project",
+                format!("{at}.cluster_project"),
                 project,
                 "a project id is 6-30 lowercase letters, digits or '-', starting with a letter and not ending with '-'",
                 "e.g. fabrikam-prod",
@@ -249,10 +269,9 @@ fn validate_prefix(field: &str, prefix: &str) -> Result<(), Problem> {
 
 /// The key must be named so that a policy can grant exactly it. Which encryption field a
 /// provider takes is the tenant rules' (`backup.encryption`); this checks the name's form.
-fn validate_kms_key(provider: Provider, key: &str) -> Result<(), Problem> {
+fn validate_kms_key(field: &str, provider: Provider, key: &str) -> Result<(), Problem> {
     match provider {
         Provider::Aws => {
-            let field = "backup.encryption.kms_key_id";
             let parts: Vec<&str> = key.splitn(6, ':').collect();
             let fix = "give the key's ARN, arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (`aws kms describe-key --key-id alias/NAME --query KeyMetadata.Arn`)";
             let [arn, partition, "kms", region, account, resource] = parts.as_slice() else {
@@ -292,7 +311,6 @@ fn validate_kms_key(provider: Provider, key: &str) -> Result<(), Problem> {
             })
         }
         Provider::Gcp => {
-            let field = "backup.encryption.kms_key_name";
             let parts: Vec<&str> = key.split('/').collect();
             let ok = matches!(
                 parts.as_slice(),
@@ -333,6 +351,15 @@ fn validate_issuer(field: &str, issuer: &str) -> Result<(), Problem> {
             "copy it from `aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer` or `az aks show -n CLUSTER -g GROUP --query oidcIssuerProfile.issuerUrl`",
         )
     })
+}
+
+/// Checks a KMS key named in field `field` (e.g. `redpanda.tiered_storage.kms_key_id`).
+pub(crate) fn validate_kms_key_field(
+    field: &str,
+    provider: Provider,
+    key: &str,
+) -> Result<(), Problem> {
+    validate_kms_key(field, provider, key)
 }
 
 pub(crate) fn is_guid(value: &str) -> bool {

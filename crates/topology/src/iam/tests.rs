@@ -564,3 +564,162 @@ fn no_storage_action_applies_to_a_wildcard_resource(#[case] text: String) {
         );
     }
 }
+
+/// `text` with Redpanda's tiered storage on, to `bucket` with `identity` (and `extra` keys).
+fn tiered(text: &str, bucket: &str, identity: &str, extra: &str) -> String {
+    text.replace(
+        "redpanda: {version: v25.1.9}\n",
+        &format!(
+            "redpanda:\n  version: v25.1.9\n  tiered_storage: {{bucket: {bucket}, identity: {identity}{extra}}}\n"
+        ),
+    )
+}
+
+const REDPANDA_ROLE: &str =
+    "{kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-redpanda\"}";
+
+fn tiered_documents(plan: &IamPlan) -> Vec<&IamDocument> {
+    plan.documents
+        .iter()
+        .filter(|d| d.grant == IamGrant::TieredStorage)
+        .collect()
+}
+
+#[rstest]
+#[case::aws(
+    tiered(&aws_full(""), "acme-redpanda", REDPANDA_ROLE, ""),
+    &[IamDocumentKind::AwsPermissionsPolicy, IamDocumentKind::AwsTrustPolicy]
+)]
+#[case::azure(
+    tiered(
+        &azure(&azure_iam(""), WORKLOAD),
+        "ledger-redpanda",
+        "{kind: azure-workload-identity, client_id: 7b1e3c5d-2a4f-4e6b-9c8d-1f2e3d4c5b6a}",
+        ", iam: {identity_name: contoso-redpanda}"
+    ),
+    &[IamDocumentKind::AzureRoleAssignment, IamDocumentKind::AzureFederatedCredential]
+)]
+#[case::gcp(
+    tiered(
+        &gcp(""),
+        "fabrikam-redpanda",
+        "{kind: gke-workload-identity, service_account: ledger-redpanda@fabrikam-prod.iam.gserviceaccount.com}",
+        ""
+    ),
+    &[IamDocumentKind::GcpBucketBinding, IamDocumentKind::GcpServiceAccountBinding]
+)]
+#[case::onprem(
+    tiered(&onprem(""), "northwind-redpanda", "{kind: secret-ref, secret_name: minio-redpanda}", ""),
+    &[IamDocumentKind::MinioPolicy]
+)]
+fn redpanda_is_granted_its_own_bucket_for_its_service_account_only(
+    #[case] text: String,
+    #[case] kinds: &[IamDocumentKind],
+) {
+    let plan = planned(&text);
+    let docs = tiered_documents(&plan);
+    let got: Vec<IamDocumentKind> = docs.iter().map(|d| d.kind).collect();
+    assert_eq!(got, kinds);
+    let bucket = plan.tiered_storage_bucket.clone().unwrap();
+    for d in &docs {
+        let text = d.document.to_string();
+        assert!(!text.contains(&plan.bucket), "{}: {text}", d.name);
+        assert!(!text.contains("ledger-backup"), "{}: {text}", d.name);
+    }
+    assert!(docs[0].document.to_string().contains(&bucket));
+    // the brokers' service account only, and never in the backups' documents
+    let trusted = |grant: IamGrant| -> String {
+        plan.documents
+            .iter()
+            .filter(|d| d.grant == grant)
+            .map(|d| d.document.to_string())
+            .collect()
+    };
+    if kinds.len() > 1 {
+        assert!(trusted(IamGrant::TieredStorage).contains("redpanda"));
+    }
+    assert!(!trusted(IamGrant::Backups).contains(":redpanda\""));
+    assert!(!trusted(IamGrant::Backups).contains("/redpanda]"));
+    let summary = plan
+        .grants
+        .iter()
+        .find(|g| g.grant == IamGrant::TieredStorage)
+        .unwrap();
+    assert_eq!(summary.service_accounts, [REDPANDA_SERVICE_ACCOUNT]);
+    assert_eq!(summary.identity_field, "redpanda.tiered_storage.identity");
+    assert!(summary.prefixes.is_empty());
+}
+
+#[rstest]
+#[case::no_key("", false)]
+#[case::key(
+    ", kms_key_id: \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+    true
+)]
+fn redpanda_on_aws_gets_get_put_delete_list_and_the_bucket_key(
+    #[case] extra: &str,
+    #[case] kms: bool,
+) {
+    let plan = planned(&tiered(
+        &aws_full("  prefix: acme/prod\n  object_lock: governance\n"),
+        "acme-redpanda",
+        REDPANDA_ROLE,
+        extra,
+    ));
+    let policy = &tiered_documents(&plan)[0].document;
+    let mut got = actions(policy);
+    got.sort();
+    let mut want = vec![
+        "s3:DeleteObject",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+    ];
+    if kms {
+        want.extend(["kms:Decrypt", "kms:GenerateDataKey"]);
+    }
+    want.sort();
+    assert_eq!(got, want);
+    // the whole bucket (Redpanda writes at its root), and no list condition
+    assert_eq!(
+        statements(policy)[1]["Resource"],
+        serde_json::json!(["arn:aws:s3:::acme-redpanda/*"])
+    );
+    assert!(statements(policy)[0].get("Condition").is_none());
+    let trust = &tiered_documents(&plan)[1].document;
+    assert_eq!(
+        statements(trust)[0]["Condition"]["StringEquals"]["oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE:sub"],
+        serde_json::json!(["system:serviceaccount:ledger-acme-bank-prod:redpanda"])
+    );
+}
+
+#[test]
+fn azure_redpanda_needs_its_own_identity_name() {
+    // backup.iam's identity_name is the backup identity's: never used for Redpanda
+    let text = tiered(
+        &azure(&azure_iam(""), WORKLOAD),
+        "ledger-redpanda",
+        "{kind: azure-workload-identity, client_id: 7b1e3c5d-2a4f-4e6b-9c8d-1f2e3d4c5b6a}",
+        "",
+    );
+    let err = plan_yaml(&text, &IamOptions::default()).unwrap_err();
+    assert_eq!(
+        err.field(),
+        Some("redpanda.tiered_storage.iam.identity_name"),
+        "{err}"
+    );
+}
+
+#[test]
+fn without_tiered_storage_of_its_own_redpanda_gets_nothing_and_the_plan_says_why() {
+    let plan = planned(&aws_full(""));
+    assert!(tiered_documents(&plan).is_empty());
+    assert!(plan.tiered_storage_bucket.is_none());
+    assert!(
+        plan.notes
+            .iter()
+            .any(|n| n.starts_with("no grant for Redpanda's tiered storage")),
+        "{:?}",
+        plan.notes
+    );
+}

@@ -86,55 +86,53 @@ fn identity(binding: &IdentityBinding) -> BTreeMap<String, String> {
 }
 
 pub fn service_accounts(ctx: &Context<'_>) -> Vec<Manifest> {
-    let binding = ctx.tenant.spec().backup.identity.as_ref();
+    let backup_identity = ctx
+        .tenant
+        .spec()
+        .backup
+        .identity
+        .as_ref()
+        .map(identity)
+        .unwrap_or_default();
     let mut out = Vec::new();
-    let mut account = |name: &str, component: &str, with_identity: bool, why: &str| {
-        let mut meta = ctx.meta(name, &labels(&[("app.kubernetes.io/component", component)]));
-        let mut annotations = BTreeMap::new();
-        if with_identity && let Some(b) = binding {
-            annotations.extend(identity(b));
-        }
-        annotations.extend(purpose(why));
-        meta.annotations = Some(annotations);
-        out.push(Manifest::ServiceAccount(Box::new(ServiceAccount {
-            metadata: meta,
-            automount_service_account_token: Some(false),
-            ..Default::default()
-        })));
-    };
+    let mut account =
+        |name: &str, component: &str, identity: &BTreeMap<String, String>, why: &str| {
+            let mut meta = ctx.meta(name, &labels(&[("app.kubernetes.io/component", component)]));
+            let mut annotations = identity.clone();
+            annotations.extend(purpose(why));
+            meta.annotations = Some(annotations);
+            out.push(Manifest::ServiceAccount(Box::new(ServiceAccount {
+                metadata: meta,
+                automount_service_account_token: Some(false),
+                ..Default::default()
+            })));
+        };
     account(
         &cockroach_service_account(ctx.mode),
         "database",
-        true,
+        &backup_identity,
         "CockroachDB nodes: native BACKUP runs on every node and writes to object storage with this identity",
     );
     if ctx.renders_redpanda() {
-        if ctx.tenant.tiered_storage().is_some() {
-            account(
-                RP_NAME,
-                "broker",
-                true,
-                "Redpanda brokers: tiered storage writes closed segments to object storage with this identity; reads its node's zone for rack awareness",
-            );
+        // Redpanda's own identity, never the backups': the brokers cannot touch backups.
+        let tiered = super::redpanda::tiered::service_account_annotations(ctx);
+        let why = if ctx.tenant.tiered_storage().is_some() {
+            "Redpanda brokers: tiered storage writes closed segments to Redpanda's own bucket with Redpanda's own identity (never the backup identity); reads its node's zone for rack awareness"
         } else {
-            account(
-                RP_NAME,
-                "broker",
-                false,
-                "Redpanda brokers: no cloud identity (tiered storage off); reads its node's zone for rack awareness",
-            );
-        }
+            "Redpanda brokers: no cloud identity (tiered storage off); reads its node's zone for rack awareness"
+        };
+        account(RP_NAME, "broker", &tiered, why);
     }
     account(
         BACKUP_SA,
         "backup",
-        true,
+        &backup_identity,
         "backup jobs (ledger-backup) write to object storage with this identity",
     );
     account(
         JOBS_SA,
         "ledger-job",
-        false,
+        &BTreeMap::new(),
         "one-shot Jobs (cluster init, topics): no identity, no token",
     );
     out

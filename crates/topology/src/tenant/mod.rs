@@ -23,7 +23,9 @@
 //!   resources: {cpu: 4, memory: 16Gi, disk: 500Gi}
 //!   topics:
 //!     - {name: ledger.entries, partitions: 12}
-//!   tiered_storage: {enabled: true}   # optional: on by default in prod (see TieredStorageSpec)
+//!   tiered_storage:            # on by default in prod: Redpanda's own bucket and identity
+//!     bucket: acme-redpanda    # (never the backups'; see TieredStorageSpec)
+//!     identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-redpanda"}
 //! certificates:                # optional: default is a CA of the tenant's own (cert-manager)
 //!   issuer_ref: {name: bank-ca, kind: ClusterIssuer}   # or `provided: true` (own PKI)
 //! backup:
@@ -68,6 +70,7 @@ pub use error::{Problem, TenantError};
 pub(crate) use pki::CERT_MANAGER_GROUP;
 pub use pki::{CertificatesSpec, IssuerRefSpec};
 pub use site::{Advertise, AdvertiseSpec, Site, SiteSpec};
+pub(crate) use stream::identity_ref;
 pub use stream::{
     ChangefeedAuth, ChangefeedFeed, ChangefeedsSpec, TieredStorage, TieredStorageSpec,
 };

@@ -4,11 +4,14 @@
 //! ```yaml
 //! redpanda:
 //!   tiered_storage:              # default: on for tier prod, off for dev and staging
-//!     enabled: true              # false in prod needs a reason:
-//!     # reason: "regulator requires on-prem only data, no object storage yet"
-//!     bucket: acme-redpanda      # optional: a dedicated bucket (default: backup.bucket)
+//!     bucket: acme-redpanda      # Redpanda's own bucket (Azure: container), never the backups'
+//!     identity: {kind: irsa, role_arn: "arn:aws:iam::123456789012:role/acme-redpanda"}
 //!     region: us-east-1          # optional: the bucket's region (default: Redpanda's region)
+//!     kms_key_id: "arn:aws:kms:…:key/…"   # optional (AWS): the bucket's default SSE-KMS key
+//!     iam: {identity_name: acme-redpanda} # optional: inputs of `ledger-topology iam` (as backup.iam)
 //!     max_upload_interval_seconds: 600   # optional (default 3600)
+//!     # enabled: false           # in prod needs a reason:
+//!     # reason: "regulator requires on-prem only data, no object storage yet"
 //! changefeeds:
 //!   image: registry.example/thinledger/ledger-backup:v0.1.0   # runs `changefeed apply`
 //!   auth: {kind: mtls, secret: redpanda-changefeed-client}   # keys tls.crt and tls.key
@@ -19,16 +22,34 @@
 //!       partitions: 12
 //! ```
 //!
-//! Tiered storage uses the backup bucket and the backup identity (IRSA, Azure workload
-//! identity, GKE workload identity, MinIO keys from the Secret the identity names) unless a
-//! dedicated bucket is declared. Redpanda writes its objects at the bucket's root (its keys
-//! start with a hash, so no key prefix applies): `backup.prefix` narrows the backup jobs'
-//! grant, not Redpanda's, and a bucket shared by several tenants should not hold their
-//! Redpanda data — declare a dedicated bucket then.
+//! # Tiered storage never touches the backups
+//!
+//! Redpanda writes its objects at the root of its bucket (its keys start with a hash, so no key
+//! prefix can fence it) and deletes segments as retention passes. Given the backup bucket, or
+//! the backup identity, brokers could delete backups. So tiered storage needs **a bucket of
+//! its own** (`bucket`, refused when it is the backup bucket) and **an identity of its own**
+//! (`identity`, of the tenant's provider: IRSA role, Azure managed identity, Google service
+//! account, or a Secret with MinIO keys; refused when it is the backup identity or a site's).
+//! Both are named in the file, so a platform team can audit what the brokers may touch;
+//! `ledger-topology iam` writes their grants (the bucket only, and the `redpanda` service
+//! account only).
+//!
+//! Tiered storage is on by default in production. A production tenant that declares neither
+//! the bucket nor the identity renders with tiered storage off and says so (tenant advice, the
+//! StatefulSet's `thinledger.io/tiered-storage` annotation, the `cost.redpanda_untiered`
+//! guardrail); declaring one without the other, or `enabled: true` without both, is refused.
+//!
+//! A tenant with sites runs one Redpanda cluster, whose `cloud_storage_*` properties are
+//! cluster-wide: one bucket (on the tenant's provider, the first site's) and one credentials
+//! source for every broker. The identity is therefore one identity of the tenant's provider,
+//! trusted from every site's Kubernetes cluster (its OIDC issuer, `backup.iam.oidc_issuers`
+//! by the site's region).
 
 use serde::{Deserialize, Serialize};
 
 use super::{Problem, TenantSpec};
+use crate::iam::BackupIamSpec;
+use crate::identity::IdentityBinding;
 use crate::provider::Provider;
 use crate::tier::Tier;
 
@@ -43,12 +64,25 @@ pub struct TieredStorageSpec {
     /// Why a production tenant runs without tiered storage (required to turn it off there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// A dedicated bucket (Azure: container) for Redpanda (default: `backup.bucket`).
+    /// Redpanda's own bucket (Azure: container); never the backup bucket. Required with
+    /// tiered storage on (see the module docs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bucket: Option<String>,
-    /// Azure: the storage account of a dedicated container (default: `backup.account`).
+    /// Azure: the storage account of the container (default: `backup.account`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// Redpanda's own identity, of the tenant's provider; never the backup identity or a
+    /// site's. Required with tiered storage on. The `redpanda` ServiceAccount carries it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<IdentityBinding>,
+    /// AWS: the key ARN of the bucket's default SSE-KMS encryption, when it has one: the
+    /// identity is granted `kms:GenerateDataKey`/`kms:Decrypt` on it, through S3 only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+    /// Inputs of `ledger-topology iam` for Redpanda's identity, over `backup.iam` (e.g. the
+    /// Azure managed identity's `identity_name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam: Option<BackupIamSpec>,
     /// The bucket's region (default: the region Redpanda runs in; on-prem MinIO `us-east-1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -75,8 +109,8 @@ pub struct TieredStorage {
     pub endpoint: Option<String>,
     /// `cloud_storage_segment_max_upload_interval_sec`.
     pub max_upload_interval_seconds: u32,
-    /// Whether the bucket is the backup bucket (so the backup identity's grant covers it).
-    pub shared_with_backups: bool,
+    /// Redpanda's own identity (the `redpanda` ServiceAccount's).
+    pub identity: IdentityBinding,
 }
 
 /// How the changefeeds authenticate to Redpanda (always over TLS).
@@ -267,6 +301,18 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                 "e.g. bucket: acme-redpanda",
             ));
         }
+        let same_account = t.account.is_none() || t.account == spec.backup.account;
+        if *b == spec.backup.bucket && same_account {
+            return Err(Problem::new(
+                "redpanda.tiered_storage.bucket",
+                b,
+                "Redpanda writes at its bucket's root and deletes segments: in the backup bucket its brokers could delete backups, so tiered storage has a bucket of its own",
+                format!(
+                    "create a bucket for Redpanda only, e.g. bucket: {}",
+                    suggested_bucket(spec)
+                ),
+            ));
+        }
     }
     if let Some(a) = &t.account {
         if spec.provider != Provider::Azure {
@@ -288,6 +334,79 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
                 "an Azure storage account name is 3-24 lowercase letters and digits",
                 "e.g. account: acmeredpanda",
             ));
+        }
+    }
+    if let Some(identity) = &t.identity {
+        identity
+            .validate_for(spec.provider)
+            .map_err(|e| Problem::from_model(e, "redpanda.tiered_storage."))?;
+        let shared = spec
+            .backup
+            .identity
+            .iter()
+            .map(|b| ("backup.identity".to_owned(), b))
+            .chain(spec.sites.iter().enumerate().filter_map(|(i, s)| {
+                s.identity
+                    .as_ref()
+                    .map(|b| (format!("sites[{i}].identity"), b))
+            }))
+            .find(|(_, b)| same_identity(b, identity));
+        if let Some((other, _)) = shared {
+            return Err(Problem::new(
+                "redpanda.tiered_storage.identity",
+                identity_ref(identity),
+                format!(
+                    "the brokers' identity is {other}, which may delete backups: Redpanda's tiered storage has an identity of its own, granted its bucket only"
+                ),
+                format!(
+                    "create an identity for Redpanda only, e.g. identity: {}",
+                    example_identity(spec.provider)
+                ),
+            ));
+        }
+    }
+    if let Some(key) = &t.kms_key_id {
+        if spec.provider != Provider::Aws {
+            return Err(Problem::new(
+                "redpanda.tiered_storage.kms_key_id",
+                key,
+                "a bucket key granted to the brokers is AWS's (GCS and Azure encrypt with the service's own identity, MinIO with KES)",
+                "remove kms_key_id",
+            ));
+        }
+        crate::iam::validate_kms_key_field(
+            "redpanda.tiered_storage.kms_key_id",
+            spec.provider,
+            key,
+        )?;
+    }
+    if let Some(iam) = &t.iam {
+        crate::iam::validate_iam_section(spec, "redpanda.tiered_storage.iam", iam)?;
+    }
+    if on {
+        let explicit = t.enabled == Some(true);
+        match (&t.bucket, &t.identity) {
+            (Some(_), Some(_)) => {}
+            (None, None) if !explicit => {}
+            (None, _) => {
+                return Err(Problem::new(
+                    "redpanda.tiered_storage.bucket",
+                    "",
+                    "tiered storage needs Redpanda's own bucket: it writes at the bucket's root and deletes segments, so never the backup bucket",
+                    format!(
+                        "add bucket: {} (a bucket for Redpanda only)",
+                        suggested_bucket(spec)
+                    ),
+                ));
+            }
+            (Some(_), None) => {
+                return Err(Problem::new(
+                    "redpanda.tiered_storage.identity",
+                    "",
+                    "tiered storage needs Redpanda's own identity: the backup identity may delete backups, so the brokers never hold it",
+                    format!("add identity: {}", example_identity(spec.provider)),
+                ));
+            }
         }
     }
     if let Some(r) = &t.region
@@ -315,6 +434,44 @@ pub(super) fn tiered_storage(spec: &TenantSpec) -> Result<(), Problem> {
         ));
     }
     Ok(())
+}
+
+/// A bucket name to suggest: `TENANT-ENVIRONMENT-redpanda`.
+fn suggested_bucket(spec: &TenantSpec) -> String {
+    format!("{}-{}-redpanda", spec.tenant, spec.environment)
+}
+
+/// An identity of the provider's kind, as the fix of a missing one shows it.
+fn example_identity(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Aws => {
+            "{kind: irsa, role_arn: \"arn:aws:iam::<account>:role/<tenant>-redpanda\"}"
+        }
+        Provider::Azure => {
+            "{kind: azure-workload-identity, client_id: <client id of a managed identity for Redpanda>}"
+        }
+        Provider::Gcp => {
+            "{kind: gke-workload-identity, service_account: <name>-redpanda@<project>.iam.gserviceaccount.com}"
+        }
+        _ => "{kind: secret-ref, secret_name: <Secret with the keys of a MinIO user for Redpanda>}",
+    }
+}
+
+/// Whether two bindings name the same principal (the same role, managed identity, Google
+/// service account or Secret of keys), whatever their other fields.
+fn same_identity(a: &IdentityBinding, b: &IdentityBinding) -> bool {
+    identity_ref(a).eq_ignore_ascii_case(&identity_ref(b))
+}
+
+/// The principal a binding names.
+pub(crate) fn identity_ref(b: &IdentityBinding) -> String {
+    match b {
+        IdentityBinding::Irsa { role_arn } => role_arn.clone(),
+        IdentityBinding::AzureWorkloadIdentity { client_id, .. }
+        | IdentityBinding::AzureManagedIdentity { client_id } => client_id.clone(),
+        IdentityBinding::GkeWorkloadIdentity { service_account } => service_account.clone(),
+        IdentityBinding::SecretRef { secret_name, .. } => format!("Secret {secret_name}"),
+    }
 }
 
 /// A Secret or Secret-key name: DNS-subdomain characters (keys also '_' and upper case).
@@ -502,32 +659,61 @@ pub(super) fn changefeeds(spec: &TenantSpec) -> Result<(), Problem> {
 }
 
 impl super::Tenant {
-    /// Redpanda's tiered storage, when it is on ([`TieredStorageSpec`]).
+    /// Redpanda's tiered storage, when it is on and has its own bucket and identity
+    /// ([`TieredStorageSpec`]; [`super::Tenant::tiered_storage_off_reason`] says why not).
     pub fn tiered_storage(&self) -> Option<TieredStorage> {
         let spec = &self.spec;
-        let t = spec.redpanda.tiered_storage.as_ref();
-        if !TieredStorageSpec::enabled_for(t, spec.tier) {
+        let t = spec.redpanda.tiered_storage.as_ref()?;
+        if !TieredStorageSpec::enabled_for(Some(t), spec.tier) {
             return None;
         }
-        let dedicated = t.and_then(|t| t.bucket.clone());
-        let region = t.and_then(|t| t.region.clone()).unwrap_or_else(|| {
-            if spec.provider == Provider::OnPrem {
+        let (bucket, identity) = (t.bucket.clone()?, t.identity.clone()?);
+        // The bucket is the tenant's provider's (on a site's view: the first site's).
+        let (provider, region) = match &self.site_view {
+            Some(v) => v
+                .sites
+                .first()
+                .map_or((spec.provider, self.redpanda_region.clone()), |s| {
+                    (s.provider(), s.region().to_owned())
+                }),
+            None => (spec.provider, self.redpanda_region.clone()),
+        };
+        let region = t.region.clone().unwrap_or_else(|| {
+            if provider == Provider::OnPrem {
                 "us-east-1".to_owned()
             } else {
-                self.redpanda_region.clone()
+                region
             }
         });
         Some(TieredStorage {
-            shared_with_backups: dedicated.is_none(),
-            bucket: dedicated.unwrap_or_else(|| spec.backup.bucket.clone()),
-            account: t
-                .and_then(|t| t.account.clone())
-                .or_else(|| spec.backup.account.clone()),
+            bucket,
+            account: t.account.clone().or_else(|| spec.backup.account.clone()),
             region,
             endpoint: spec.backup.endpoint.clone(),
             max_upload_interval_seconds: t
-                .and_then(|t| t.max_upload_interval_seconds)
+                .max_upload_interval_seconds
                 .unwrap_or(DEFAULT_UPLOAD_INTERVAL_SECONDS),
+            identity,
+        })
+    }
+
+    /// Why Redpanda's tiered storage is off, when it is ([`super::Tenant::tiered_storage`] is `None`).
+    pub fn tiered_storage_off_reason(&self) -> Option<String> {
+        if self.tiered_storage().is_some() {
+            return None;
+        }
+        let spec = &self.spec;
+        let t = spec.redpanda.tiered_storage.as_ref();
+        Some(if TieredStorageSpec::enabled_for(t, spec.tier) {
+            format!(
+                "Redpanda has no bucket and identity of its own yet (it never uses the backup bucket or identity): add redpanda.tiered_storage.bucket (e.g. {}) and redpanda.tiered_storage.identity",
+                suggested_bucket(spec)
+            )
+        } else {
+            match t.and_then(|t| t.reason.clone()) {
+                Some(reason) => reason,
+                None => "tier dev or staging; set redpanda.tiered_storage.enabled: true (with its bucket and identity) to opt in".to_owned(),
+            }
         })
     }
 
@@ -552,12 +738,12 @@ pub(super) fn advice(spec: &TenantSpec) -> Vec<String> {
     let mut out = Vec::new();
     let t = spec.redpanda.tiered_storage.as_ref();
     if TieredStorageSpec::enabled_for(t, spec.tier)
-        && t.and_then(|t| t.bucket.as_ref()).is_none()
-        && spec.backup.prefix.is_some()
+        && t.is_none_or(|t| t.bucket.is_none() && t.identity.is_none())
     {
         out.push(format!(
-            "redpanda.tiered_storage: Redpanda writes at the root of {} (its object keys start with a hash; backup.prefix narrows only the backup jobs), so its identity needs the whole bucket; declare a dedicated bucket to keep tenants apart",
-            spec.backup.bucket
+            "redpanda.tiered_storage: production runs Redpanda tiered to a bucket and with an identity of its own (never the backups'); neither is declared, so the rendering keeps segments on the brokers' disks (cost.redpanda_untiered warns). Fix: add bucket: {} and identity: {}",
+            suggested_bucket(spec),
+            example_identity(spec.provider)
         ));
     }
     if let Some(c) = &spec.changefeeds
@@ -583,23 +769,52 @@ mod tests {
         super::super::Tenant::from_yaml(&format!("{base}{extra}"))
     }
 
+    const REDPANDA_ROLE: &str = "arn:aws:iam::123456789012:role/acme-ledger-redpanda";
+    const BACKUP_ROLE: &str = "arn:aws:iam::123456789012:role/acme-ledger-backup";
+
     #[test]
-    fn production_tenants_are_tiered_on_the_backup_bucket_by_default() {
+    fn production_tenants_tier_to_their_own_bucket_with_their_own_identity() {
         let t = tenant("").unwrap();
         let ts = t.tiered_storage().unwrap();
-        assert_eq!(ts.bucket, "acme-ledger-backups");
+        assert_eq!(ts.bucket, "acme-bank-prod-redpanda");
+        assert_ne!(ts.bucket, t.spec().backup.bucket);
         assert_eq!(ts.region, "us-east-1");
-        assert!(ts.shared_with_backups);
+        assert_eq!(
+            ts.identity,
+            IdentityBinding::Irsa {
+                role_arn: REDPANDA_ROLE.to_owned()
+            }
+        );
         assert_eq!(ts.max_upload_interval_seconds, 600);
-        let default = with_tiered("").unwrap().tiered_storage().unwrap();
+        assert!(t.tiered_storage_off_reason().is_none());
+        let default = with_tiered(&format!(
+            "  tiered_storage: {{bucket: acme-redpanda, identity: {{kind: irsa, role_arn: \"{REDPANDA_ROLE}\"}}}}\n"
+        ))
+        .unwrap()
+        .tiered_storage()
+        .unwrap();
         assert_eq!(
             default.max_upload_interval_seconds,
             DEFAULT_UPLOAD_INTERVAL_SECONDS
         );
     }
 
+    /// A production tenant that declares neither is not refused (every tenant file written
+    /// before stays valid), but it is not tiered either: the brokers never fall back on the
+    /// backup bucket or identity, and the tenant is told how to fix it.
+    #[test]
+    fn without_a_bucket_and_identity_of_its_own_production_is_untiered_and_told_why() {
+        let t = with_tiered("").unwrap();
+        assert!(t.tiered_storage().is_none());
+        let why = t.tiered_storage_off_reason().unwrap();
+        assert!(why.contains("redpanda.tiered_storage.bucket"), "{why}");
+        let advice = t.advice().join("\n");
+        assert!(advice.contains("acme-bank-prod-redpanda"), "{advice}");
+        assert!(advice.contains("identity: {kind: irsa"), "{advice}");
+    }
+
     /// The AWS example's tiered-storage section, replaced by each case.
-    const TIERED: &str = "  tiered_storage:\n    max_upload_interval_seconds: 600   # upload open segments at least every 10 minutes\n";
+    const TIERED: &str = "  tiered_storage:\n    bucket: acme-bank-prod-redpanda      # Redpanda's own: it writes at the root and deletes segments\n    identity: {kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-ledger-redpanda\"}\n    max_upload_interval_seconds: 600   # upload open segments at least every 10 minutes\n";
 
     fn with_tiered(section: &str) -> Result<super::super::Tenant, crate::TenantError> {
         let base = include_str!("../../../../examples/tenants/aws.yaml");
@@ -607,26 +822,86 @@ mod tests {
         super::super::Tenant::from_yaml(&base.replace(TIERED, section))
     }
 
+    fn own(extra: &str) -> String {
+        format!(
+            "  tiered_storage: {{bucket: acme-redpanda, identity: {{kind: irsa, role_arn: \"{REDPANDA_ROLE}\"}}{extra}}}\n"
+        )
+    }
+
     #[rstest]
     #[case::off_without_reason(
-        "  tiered_storage: {enabled: false}\n",
-        "redpanda.tiered_storage.reason"
+        "  tiered_storage: {enabled: false}\n".to_owned(),
+        "redpanda.tiered_storage.reason",
+        "reason"
     )]
     #[case::bad_bucket(
-        "  tiered_storage: {bucket: Bad_Bucket}\n",
-        "redpanda.tiered_storage.bucket"
+        own("").replace("acme-redpanda", "Bad_Bucket"),
+        "redpanda.tiered_storage.bucket",
+        "3-63"
+    )]
+    #[case::the_backup_bucket(
+        own("").replace("acme-redpanda", "acme-ledger-backups"),
+        "redpanda.tiered_storage.bucket",
+        "could delete backups"
+    )]
+    #[case::the_backup_identity(
+        own("").replace(REDPANDA_ROLE, BACKUP_ROLE),
+        "redpanda.tiered_storage.identity",
+        "backup.identity, which may delete backups"
+    )]
+    #[case::identity_of_another_provider(
+        "  tiered_storage: {bucket: acme-redpanda, identity: {kind: secret-ref, secret_name: minio-redpanda}}\n".to_owned(),
+        "redpanda.tiered_storage.identity",
+        "work only on"
+    )]
+    #[case::bucket_without_identity(
+        "  tiered_storage: {bucket: acme-redpanda}\n".to_owned(),
+        "redpanda.tiered_storage.identity",
+        "add identity: {kind: irsa"
+    )]
+    #[case::identity_without_bucket(
+        format!("  tiered_storage: {{identity: {{kind: irsa, role_arn: \"{REDPANDA_ROLE}\"}}}}\n"),
+        "redpanda.tiered_storage.bucket",
+        "add bucket: acme-bank-prod-redpanda"
+    )]
+    #[case::enabled_without_either(
+        "  tiered_storage: {enabled: true}\n".to_owned(),
+        "redpanda.tiered_storage.bucket",
+        "add bucket: acme-bank-prod-redpanda"
+    )]
+    #[case::kms_alias(
+        own(", kms_key_id: \"arn:aws:kms:us-east-1:123456789012:alias/redpanda\""),
+        "redpanda.tiered_storage.kms_key_id",
+        "alias"
     )]
     #[case::account_off_azure(
-        "  tiered_storage: {account: acme}\n",
-        "redpanda.tiered_storage.account"
+        "  tiered_storage: {account: acme}\n".to_owned(),
+        "redpanda.tiered_storage.account",
+        "Azure only"
+    )]
+    #[case::azure_inputs_on_aws(
+        own(", iam: {identity_name: acme-redpanda}"),
+        "redpanda.tiered_storage.iam.identity_name",
+        "not provider aws"
     )]
     #[case::interval(
-        "  tiered_storage: {max_upload_interval_seconds: 5}\n",
-        "redpanda.tiered_storage.max_upload_interval_seconds"
+        "  tiered_storage: {max_upload_interval_seconds: 5}\n".to_owned(),
+        "redpanda.tiered_storage.max_upload_interval_seconds",
+        "60 seconds"
     )]
-    fn tiered_storage_rules(#[case] section: &str, #[case] field: &str) {
-        let err = with_tiered(section).unwrap_err().to_string();
+    fn tiered_storage_rules(#[case] section: String, #[case] field: &str, #[case] says: &str) {
+        let err = with_tiered(&section).unwrap_err().to_string();
         assert!(err.contains(field), "{err}");
+        assert!(err.contains(says), "{says}: {err}");
+    }
+
+    #[test]
+    fn a_bucket_key_and_a_reason_are_accepted() {
+        let t = with_tiered(&own(
+            ", kms_key_id: \"arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab\"",
+        ))
+        .unwrap();
+        assert!(t.tiered_storage().is_some());
     }
 
     #[test]
@@ -636,6 +911,10 @@ mod tests {
         )
         .unwrap();
         assert!(t.tiered_storage().is_none());
+        assert_eq!(
+            t.tiered_storage_off_reason().unwrap(),
+            "no object storage in this account yet"
+        );
     }
 
     const FEEDS: &str = "changefeeds:\n  image: registry.example/thinledger/ledger-backup:v0.1.0\n  auth: {kind: mtls, secret: redpanda-changefeed-client}\n  feeds:\n    - {topic: ledger.balances.audit, tables: [ledger.public.balances]}\n";

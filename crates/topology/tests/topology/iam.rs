@@ -1,5 +1,7 @@
 //! The least-privilege access documents of the example tenants: golden snapshots (JSON and
-//! Terraform), the service accounts they trust are the ones the rendering binds, every AWS
+//! Terraform), the service accounts each identity trusts are the ones the rendering binds it
+//! to (the brokers to Redpanda's own identity, never the backup identity), Redpanda's grant
+//! never names the backup bucket, every site of the multi-cloud tenant is granted, every AWS
 //! and MinIO policy passes parliament (an IAM linter that knows every action, resource type
 //! and condition key), and every Terraform snippet parses as HCL2 and encodes the same
 //! documents as the JSON.
@@ -12,9 +14,13 @@ use serde_json::{Value, json};
 use std::io::Write;
 use thinledger_tests::examples::tenant_text as example_text;
 use thinledger_tests::services::var as service;
-use thinledger_topology::iam::{self, IamDocumentKind, IamOptions, IamPlan};
-use thinledger_topology::render::{CockroachMode, Manifest, RenderOptions, ResourcePlan, render};
-use thinledger_topology::{IRSA_ROLE_ANNOTATION, Tenant};
+use thinledger_topology::iam::{self, IamDocumentKind, IamGrant, IamOptions, IamPlan};
+use thinledger_topology::render::{
+    CockroachMode, Manifest, RenderOptions, ResourcePlan, render, render_sites,
+};
+use thinledger_topology::{
+    AZURE_WI_CLIENT_ID_ANNOTATION, GKE_SERVICE_ACCOUNT_ANNOTATION, IRSA_ROLE_ANNOTATION, Tenant,
+};
 
 use super::PROVIDERS;
 
@@ -24,59 +30,208 @@ fn plan(name: &str) -> IamPlan {
 }
 
 #[rstest]
-fn iam_snapshots(#[values("aws", "azure", "gcp", "onprem")] provider: &str) {
+fn iam_snapshots(#[values("aws", "azure", "gcp", "onprem", "multi-cloud")] provider: &str) {
     let plan = plan(provider);
     insta::assert_json_snapshot!(format!("iam-{provider}"), plan);
     insta::assert_snapshot!(format!("iam-{provider}-terraform"), plan.terraform());
 }
 
-/// The service accounts a rendering gives the tenant's cloud identity (IRSA's annotation).
-fn bound_service_accounts(tenant: &Tenant, mode: CockroachMode) -> BTreeSet<(String, String)> {
-    let resources = ResourcePlan::from_tenant(tenant).unwrap();
-    render(tenant, &resources, &RenderOptions::new(mode))
-        .unwrap()
-        .objects
+/// The identity each rendered ServiceAccount carries (IRSA role, Azure client id, Google
+/// service account, or the Secret of MinIO keys), by (namespace, name).
+fn bound_service_accounts(manifests: &[Manifest]) -> BTreeSet<(String, String, String)> {
+    manifests
         .iter()
         .filter_map(|o| match o {
             Manifest::ServiceAccount(sa) => Some(sa),
             _ => None,
         })
-        .filter(|sa| {
-            sa.metadata
-                .annotations
-                .as_ref()
-                .is_some_and(|a| a.contains_key(IRSA_ROLE_ANNOTATION))
-        })
-        .map(|sa| {
-            (
+        .filter_map(|sa| {
+            let a = sa.metadata.annotations.as_ref()?;
+            let identity = [
+                IRSA_ROLE_ANNOTATION,
+                AZURE_WI_CLIENT_ID_ANNOTATION,
+                GKE_SERVICE_ACCOUNT_ANNOTATION,
+            ]
+            .iter()
+            .find_map(|k| a.get(*k).cloned())
+            .or_else(|| {
+                a.iter()
+                    .find(|(k, _)| k.ends_with("credentials-secret"))
+                    .map(|(_, v)| format!("Secret {v}"))
+            })?;
+            Some((
                 sa.metadata.namespace.clone().unwrap(),
                 sa.metadata.name.clone().unwrap(),
-            )
+                identity,
+            ))
+        })
+        .collect()
+}
+
+/// (namespace, service account, identity) for every service account a plan trusts.
+fn trusted(plan: &IamPlan) -> BTreeSet<(String, String, String)> {
+    plan.grants
+        .iter()
+        .flat_map(|g| {
+            g.service_accounts
+                .iter()
+                .map(|sa| (plan.namespace.clone(), sa.clone(), g.identity.clone()))
         })
         .collect()
 }
 
 #[rstest]
-#[case(CockroachMode::StatefulSet, iam::COCKROACH_SERVICE_ACCOUNT)]
-#[case(CockroachMode::Operator, iam::COCKROACH_OPERATOR_SERVICE_ACCOUNT)]
 fn the_trusted_service_accounts_are_the_ones_the_rendering_binds(
-    #[case] mode: CockroachMode,
-    #[case] cockroach: &str,
+    #[values("aws", "azure", "gcp", "onprem")] provider: &str,
+    #[values(CockroachMode::StatefulSet, CockroachMode::Operator)] mode: CockroachMode,
 ) {
-    let tenant = Tenant::from_yaml(&example_text("aws")).unwrap();
+    let tenant = Tenant::from_yaml(&example_text(provider)).unwrap();
+    let cockroach = match mode {
+        CockroachMode::StatefulSet => iam::COCKROACH_SERVICE_ACCOUNT,
+        _ => iam::COCKROACH_OPERATOR_SERVICE_ACCOUNT,
+    };
     let options = IamOptions::default().with_cockroach_service_account(Some(cockroach.to_owned()));
     let plan = iam::plan(&tenant, &options).unwrap();
-    let trusted: BTreeSet<(String, String)> = plan
-        .subjects
+    let resources = ResourcePlan::from_tenant(&tenant).unwrap();
+    let rendering = render(&tenant, &resources, &RenderOptions::new(mode)).unwrap();
+    let bound = bound_service_accounts(&rendering.objects);
+    assert_eq!(trusted(&plan), bound, "{provider} {mode}");
+    // the brokers hold Redpanda's own identity, granted Redpanda's own bucket only
+    let tiered = plan
+        .grants
         .iter()
-        .map(|s| (plan.namespace.clone(), s.service_account.clone()))
+        .find(|g| g.grant == IamGrant::TieredStorage)
+        .unwrap();
+    assert_eq!(tiered.service_accounts, [iam::REDPANDA_SERVICE_ACCOUNT]);
+    assert_ne!(tiered.bucket, plan.bucket);
+    assert!(tiered.prefixes.is_empty());
+    let backups = plan
+        .grants
+        .iter()
+        .find(|g| g.grant == IamGrant::Backups)
+        .unwrap();
+    assert_ne!(tiered.identity, backups.identity);
+    assert!(
+        !backups
+            .service_accounts
+            .contains(&iam::REDPANDA_SERVICE_ACCOUNT.to_owned())
+    );
+}
+
+/// Redpanda's documents never name the backup bucket (nor the backup identity's), and the
+/// backups' documents never trust the brokers.
+#[rstest]
+fn redpanda_and_the_backups_are_apart(
+    #[values("aws", "azure", "gcp", "onprem", "multi-cloud")] name: &str,
+) {
+    let plan = plan(name);
+    let tiered_bucket = plan.tiered_storage_bucket.clone().unwrap();
+    let mut seen = BTreeSet::new();
+    for d in &plan.documents {
+        let text = d.document.to_string();
+        seen.insert(d.grant);
+        match d.grant {
+            IamGrant::TieredStorage => {
+                assert!(!text.contains(&plan.bucket), "{}: {text}", d.name);
+                assert!(!text.contains(":ledger-backup"), "{}: {text}", d.name);
+                assert!(!text.contains("/ledger-backup]"), "{}: {text}", d.name);
+            }
+            IamGrant::Backups => {
+                assert!(!text.contains(&tiered_bucket), "{}: {text}", d.name);
+                assert!(!text.contains(":redpanda\""), "{}: {text}", d.name);
+                assert!(!text.contains("/redpanda]"), "{}: {text}", d.name);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen.len(), 2, "{name}");
+}
+
+/// The multi-cloud tenant: every site's cluster is trusted for the backup bucket (the AWS
+/// site through its own role, the Azure and on-prem sites through the tenant's backup role,
+/// federated from their clusters' issuers), and Redpanda's role from every site.
+#[test]
+fn every_site_of_the_multi_cloud_tenant_is_granted() {
+    let plan = plan("multi-cloud");
+    let grants: Vec<(IamGrant, &str, Vec<&str>)> = plan
+        .grants
+        .iter()
+        .map(|g| {
+            (
+                g.grant,
+                g.identity.as_str(),
+                g.clusters.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
-    // The brokers carry the backup identity for tiered storage, which the access documents do
-    // not trust yet: Redpanda writes at the bucket's root, outside any backup prefix, so its
-    // grant is the platform's to add (README, tiered storage).
-    let mut bound = bound_service_accounts(&tenant, mode);
-    assert!(bound.remove(&(plan.namespace.clone(), "redpanda".to_owned())));
-    assert_eq!(trusted, bound, "{mode}");
+    assert_eq!(
+        grants,
+        [
+            (
+                IamGrant::Backups,
+                "arn:aws:iam::123456789012:role/acme-ledger",
+                vec!["us-east-1"]
+            ),
+            (
+                IamGrant::Backups,
+                "arn:aws:iam::123456789012:role/acme-ledger-backup",
+                vec!["eastus", "dc-frankfurt"]
+            ),
+            (
+                IamGrant::TieredStorage,
+                "arn:aws:iam::123456789012:role/acme-ledger-redpanda",
+                vec!["us-east-1", "eastus", "dc-frankfurt"]
+            ),
+        ]
+    );
+    let trusts: Vec<&Value> = plan
+        .documents
+        .iter()
+        .filter(|d| d.kind == IamDocumentKind::AwsTrustPolicy)
+        .map(|d| &d.document)
+        .collect();
+    let providers = |trust: &Value| -> Vec<String> {
+        trust["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Principal"]["Federated"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        providers(trusts[1]),
+        [
+            "arn:aws:iam::123456789012:oidc-provider/eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/5d3c2b1a-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+            "arn:aws:iam::123456789012:oidc-provider/oidc.acme-prod-dc-frankfurt.acme-bank.example",
+        ]
+    );
+    assert_eq!(providers(trusts[2]).len(), 3);
+    // what the platform does for the sites of other providers is said
+    for site in ["azure-eastus", "onprem-fra"] {
+        assert!(
+            plan.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("site {site} ")) && n.contains("AWS_ROLE_ARN")),
+            "{site}: {:?}",
+            plan.notes
+        );
+    }
+    // each site's rendering binds the identities the plan trusts from that site's cluster
+    let tenant = Tenant::from_yaml(&example_text("multi-cloud")).unwrap();
+    let resources = ResourcePlan::from_tenant(&tenant).unwrap();
+    let sites = render_sites(
+        &tenant,
+        &resources,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap();
+    let first = bound_service_accounts(&sites[0].rendering.objects);
+    for (_, sa, identity) in &first {
+        assert!(
+            trusted(&plan).contains(&(plan.namespace.clone(), sa.clone(), identity.clone())),
+            "{sa} {identity}"
+        );
+    }
 }
 
 /// parliament's findings on `policy` (it reads the policy on stdin), as (issue, detail).
@@ -124,7 +279,7 @@ const TRUST_POLICY_FINDINGS: [&str; 2] = ["MALFORMED", "UNKNOWN_FEDERATION_SOURC
 
 #[rstest]
 fn aws_and_minio_policies_pass_parliament(
-    #[values("aws", "onprem")] provider: &str,
+    #[values("aws", "onprem", "multi-cloud")] provider: &str,
     #[values(false, true)] narrow: bool,
 ) {
     let Some(tool) = service("THINLEDGER_TEST_PARLIAMENT") else {
@@ -206,7 +361,7 @@ fn block<'a>(hcl: &'a Value, section: &str, kind: &str) -> Vec<&'a Value> {
 
 #[rstest]
 fn terraform_parses_and_encodes_the_json_documents(
-    #[values("aws", "azure", "gcp", "onprem")] provider: &str,
+    #[values("aws", "azure", "gcp", "onprem", "multi-cloud")] provider: &str,
 ) {
     let Some(tool) = service("THINLEDGER_TEST_HCL2_JSON") else {
         return;
@@ -245,10 +400,30 @@ fn terraform_parses_and_encodes_the_json_documents(
                 policy[0]["policy"]["jsonencode"],
                 doc(IamDocumentKind::AwsPermissionsPolicy)
             );
+            // Redpanda's role and policy follow the backups'
+            assert_eq!(role[1]["name"], "acme-ledger-redpanda");
+            let permissions = documents(IamDocumentKind::AwsPermissionsPolicy);
+            assert_eq!(policy[1]["policy"]["jsonencode"], permissions[1]);
+            let trusts = documents(IamDocumentKind::AwsTrustPolicy);
+            assert_eq!(role[1]["assume_role_policy"]["jsonencode"], trusts[1]);
             assert_eq!(
                 block(hcl, "resource", "aws_iam_role_policy_attachment").len(),
-                1
+                2
             );
+        }
+        "multi-cloud" => {
+            // a role per identity: the AWS site's, the backup role of the other sites, Redpanda's
+            let roles: Vec<Value> = block(hcl, "resource", "aws_iam_role")
+                .into_iter()
+                .map(|r| r["assume_role_policy"]["jsonencode"].clone())
+                .collect();
+            assert_eq!(roles, documents(IamDocumentKind::AwsTrustPolicy));
+            let policies: Vec<Value> = block(hcl, "resource", "aws_iam_policy")
+                .into_iter()
+                .map(|r| r["policy"]["jsonencode"].clone())
+                .collect();
+            assert_eq!(policies, documents(IamDocumentKind::AwsPermissionsPolicy));
+            assert_eq!(roles.len(), 3);
         }
         "azure" => {
             let assignment = block(hcl, "resource", "azurerm_role_assignment");
@@ -318,9 +493,13 @@ fn every_example_grants_named_resources_only() {
                     Value::String(r) => vec![r.as_str()],
                     _ => vec![],
                 };
+                let own = match d.grant {
+                    IamGrant::Backups => plan.bucket.clone(),
+                    _ => plan.tiered_storage_bucket.clone().unwrap(),
+                };
                 for r in resources {
                     assert!(
-                        r.contains(&plan.bucket) || r.starts_with("arn:aws:kms:"),
+                        r.contains(&format!(":::{own}")) || r.starts_with("arn:aws:kms:"),
                         "{provider}: {r}"
                     );
                     assert!(!r.trim_end_matches("/*").contains('*'), "{provider}: {r}");
@@ -343,12 +522,11 @@ fn terraform_passes_checkov() {
         .prefix("thinledger-checkov-")
         .tempdir()
         .unwrap();
-    for provider in PROVIDERS {
-        std::fs::write(
-            dir.path().join(format!("{provider}.tf")),
-            plan(provider).terraform(),
-        )
-        .unwrap();
+    // one folder (Terraform module) per tenant: the AWS and multi-cloud tenants share names
+    for provider in PROVIDERS.iter().chain(&["multi-cloud"]) {
+        let module = dir.path().join(provider);
+        std::fs::create_dir(&module).unwrap();
+        std::fs::write(module.join("main.tf"), plan(provider).terraform()).unwrap();
     }
     super::assert_checkov_clean(&tool, "terraform", &[], dir.path(), 5);
 }

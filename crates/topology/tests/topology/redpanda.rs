@@ -1,5 +1,6 @@
-//! Redpanda's rendering: tiered storage per identity binding, racks, maintenance mode around
-//! restarts, and the changefeeds' ConfigMap, topics and Job.
+//! Redpanda's rendering: tiered storage to Redpanda's own bucket with its own identity (per
+//! binding kind; never the backups'), racks, maintenance mode around restarts, and the
+//! changefeeds' ConfigMap, topics and Job.
 
 use rstest::rstest;
 use serde_json::Value;
@@ -10,7 +11,7 @@ use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering, Resou
 use super::{example, example_text, json, rendering};
 
 /// The AWS example's tiered-storage section.
-const TIERED_BLOCK: &str = "  tiered_storage:\n    max_upload_interval_seconds: 600   # upload open segments at least every 10 minutes\n";
+const TIERED_BLOCK: &str = "  tiered_storage:\n    bucket: acme-bank-prod-redpanda      # Redpanda's own: it writes at the root and deletes segments\n    identity: {kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-ledger-redpanda\"}\n    max_upload_interval_seconds: 600   # upload open segments at least every 10 minutes\n";
 
 fn render_text(text: &str) -> Rendering {
     let tenant = Tenant::from_yaml(text).unwrap();
@@ -52,15 +53,15 @@ fn script(job: &Value, container: usize) -> String {
 }
 
 #[rstest]
-#[case::aws("aws", "sts", &[("cloud_storage_bucket", "acme-ledger-backups"), ("cloud_storage_region", "us-east-1")], Some("eks.amazonaws.com/role-arn"))]
-#[case::azure("azure", "azure_aks_oidc_federation", &[("cloud_storage_azure_container", "ledger-backups"), ("cloud_storage_azure_storage_account", "contosoledgerbackups")], Some("azure.workload.identity/client-id"))]
-#[case::gcp("gcp", "gcp_instance_metadata", &[("cloud_storage_bucket", "fabrikam-ledger-backups"), ("cloud_storage_api_endpoint", "storage.googleapis.com")], Some("iam.gke.io/gcp-service-account"))]
-#[case::onprem("onprem", "config_file", &[("cloud_storage_bucket", "northwind-ledger"), ("cloud_storage_api_endpoint", "minio.backup.svc"), ("cloud_storage_url_style", "path")], None)]
-fn production_tenants_are_tiered_with_their_identity(
+#[case::aws("aws", "sts", &[("cloud_storage_bucket", "acme-bank-prod-redpanda"), ("cloud_storage_region", "us-east-1")], ("eks.amazonaws.com/role-arn", "arn:aws:iam::123456789012:role/acme-ledger-redpanda"))]
+#[case::azure("azure", "azure_aks_oidc_federation", &[("cloud_storage_azure_container", "ledger-redpanda"), ("cloud_storage_azure_storage_account", "contosoledgerbackups")], ("azure.workload.identity/client-id", "7b1e3c5d-2a4f-4e6b-9c8d-1f2e3d4c5b6a"))]
+#[case::gcp("gcp", "gcp_instance_metadata", &[("cloud_storage_bucket", "fabrikam-ledger-redpanda"), ("cloud_storage_api_endpoint", "storage.googleapis.com")], ("iam.gke.io/gcp-service-account", "ledger-redpanda@fabrikam-prod.iam.gserviceaccount.com"))]
+#[case::onprem("onprem", "config_file", &[("cloud_storage_bucket", "northwind-redpanda"), ("cloud_storage_api_endpoint", "minio.backup.svc"), ("cloud_storage_url_style", "path")], ("thinledger.io/tiered-storage-credentials-secret", "minio-redpanda"))]
+fn production_tenants_are_tiered_with_their_own_bucket_and_identity(
     #[case] name: &str,
     #[case] source: &str,
     #[case] properties: &[(&str, &str)],
-    #[case] annotation: Option<&str>,
+    #[case] annotation: (&str, &str),
 ) {
     let r = rendering(name, CockroachMode::StatefulSet);
     let b = bootstrap(&r);
@@ -76,11 +77,23 @@ fn production_tenants_are_tiered_with_their_identity(
         Some(if name == "aws" { 600 } else { 3600 })
     );
 
-    // The brokers' ServiceAccount carries the backup identity.
+    // The brokers' ServiceAccount carries Redpanda's own identity, never the backup identity.
     let sa = object(&r, "ServiceAccount", "redpanda");
-    if let Some(a) = annotation {
-        assert!(sa["metadata"]["annotations"][a].is_string(), "{sa}");
-    }
+    let (key, value) = annotation;
+    assert_eq!(sa["metadata"]["annotations"][key], value, "{sa}");
+    let backup = object(&r, "ServiceAccount", "ledger-backup");
+    assert_ne!(backup["metadata"]["annotations"][key], value, "{backup}");
+    let sa_text = sa.to_string();
+    assert!(!sa_text.contains("ledger-backup@"), "{sa_text}");
+    assert!(!sa_text.contains("role/acme-ledger-backup"), "{sa_text}");
+    assert!(!sa_text.contains("minio-ledger-backup"), "{sa_text}");
+    // Azure's webhook selects the brokers by label.
+    let pod_labels =
+        &object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]["labels"];
+    assert_eq!(
+        pod_labels["azure.workload.identity/use"].as_str(),
+        (name == "azure").then_some("true")
+    );
     // Topics are created tiered, existing ones are altered; the Job sets the properties too.
     let topics = script(&job(&r, "redpanda-topics"), 0);
     assert!(
@@ -112,7 +125,7 @@ fn minio_keys_come_from_the_secret_never_the_rendering() {
     let env = serde_json::to_string(&configure["env"]).unwrap();
     assert!(
         env.contains(
-            "\"secretKeyRef\":{\"key\":\"AWS_SECRET_ACCESS_KEY\",\"name\":\"minio-ledger-backup\"}"
+            "\"secretKeyRef\":{\"key\":\"AWS_SECRET_ACCESS_KEY\",\"name\":\"minio-redpanda\"}"
         ),
         "{env}"
     );
@@ -175,7 +188,7 @@ fn dev_and_staging_opt_in_production_opts_out_with_a_reason() {
 
     let opted_in = dev.replace(
         "  topics:\n",
-        "  tiered_storage: {enabled: true}\n  topics:\n",
+        "  tiered_storage: {enabled: true, bucket: acme-redpanda, identity: {kind: irsa, role_arn: \"arn:aws:iam::123456789012:role/acme-redpanda\"}}\n  topics:\n",
     );
     assert_eq!(
         bootstrap(&render_text(&opted_in))["cloud_storage_enabled"],
@@ -192,6 +205,28 @@ fn dev_and_staging_opt_in_production_opts_out_with_a_reason() {
     assert_eq!(
         sts["spec"]["template"]["metadata"]["annotations"]["thinledger.io/tiered-storage"],
         "off: no object storage in this account yet"
+    );
+
+    // Production without Redpanda's own bucket and identity: untiered, and the brokers get no
+    // identity at all (never the backup identity), with the reason on the StatefulSet.
+    let r = render_text(&example_text("aws").replace(
+        TIERED_BLOCK,
+        "  tiered_storage:\n    max_upload_interval_seconds: 600\n",
+    ));
+    assert!(bootstrap(&r)["cloud_storage_enabled"].is_null());
+    let sa = object(&r, "ServiceAccount", "redpanda");
+    assert!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+        "{sa}"
+    );
+    let note = object(&r, "StatefulSet", "redpanda")["spec"]["template"]["metadata"]["annotations"]
+        ["thinledger.io/tiered-storage"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        note.starts_with("off: Redpanda has no bucket and identity of its own"),
+        "{note}"
     );
 }
 

@@ -38,7 +38,7 @@
 
 mod changefeed;
 mod lifecycle;
-mod tiered;
+pub(super) mod tiered;
 
 use std::collections::BTreeMap;
 
@@ -428,12 +428,8 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
     let mut pod_labels = ctx.common_labels();
     pod_labels.extend(selector_labels.clone());
     let tiered = tiered::config(ctx);
-    if tiered.is_some()
-        && let Some(b) = &ctx.tenant.spec().backup.identity
-    {
-        // Tiered storage uses the backup identity (Azure's webhook selects pods by label).
-        pod_labels.extend(b.pod_labels());
-    }
+    // Redpanda's own identity (Azure's webhook selects pods by label).
+    pod_labels.extend(tiered::pod_labels(ctx));
     let image = ctx.redpanda_image();
 
     let mut volumes = vec![
@@ -583,17 +579,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
                 t.credentials,
                 tiered::CACHE_PERCENT_OF_DISK
             ),
-            None => match ctx
-                .tenant
-                .spec()
-                .redpanda
-                .tiered_storage
-                .as_ref()
-                .and_then(|t| t.reason.clone())
-            {
-                Some(reason) => format!("off: {reason}"),
-                None => "off (tier dev or staging; set redpanda.tiered_storage.enabled: true to opt in)".to_owned(),
-            },
+            None => tiered::off_note(ctx),
         },
     );
     let mut meta = ctx.meta(RP_NAME, &selector_labels);

@@ -1,5 +1,8 @@
-//! Tiered storage: the `cloud_storage_*` cluster properties for the tenant's bucket and the
-//! region's identity binding (property names and values as Redpanda v25.1 documents them).
+//! Tiered storage: the `cloud_storage_*` cluster properties for Redpanda's own bucket and
+//! identity (`redpanda.tiered_storage.bucket` and `identity`, never the backups': see
+//! [`crate::tenant::TieredStorageSpec`]; property names and values as Redpanda v25.1 documents
+//! them). The `redpanda` ServiceAccount carries the identity's annotations
+//! ([`service_account_annotations`]) and the brokers its pod labels ([`pod_labels`]).
 //!
 //! | identity | `cloud_storage_credentials_source` | also |
 //! |---|---|---|
@@ -14,9 +17,11 @@
 //! converge; `cloud_storage_enabled` and the credentials take effect after a rolling restart
 //! (which runs through maintenance mode, see [`super::lifecycle`]).
 
+use std::collections::BTreeMap;
+
 use serde_json::{Value, json};
 
-use super::super::common::Context;
+use super::super::common::{Context, DOC_PREFIX};
 use crate::identity::IdentityBinding;
 
 /// Share of a broker's disk the tiered-storage read cache may use.
@@ -46,10 +51,10 @@ pub struct TieredConfig {
     pub credentials: &'static str,
 }
 
-/// The configuration, when tiered storage is on and the tenant has an identity.
+/// The configuration, when tiered storage is on (with Redpanda's own bucket and identity).
 pub fn config(ctx: &Context<'_>) -> Option<TieredConfig> {
     let ts = ctx.tenant.tiered_storage()?;
-    let identity = ctx.tenant.spec().backup.identity.as_ref()?;
+    let identity = &ts.identity;
     let cache = ctx.plan.redpanda.disk.bytes() / 100 * CACHE_PERCENT_OF_DISK;
     let mut p: Vec<(&'static str, Value)> = vec![
         ("cloud_storage_enabled", json!(true)),
@@ -130,6 +135,52 @@ pub fn config(ctx: &Context<'_>) -> Option<TieredConfig> {
         secrets,
         credentials,
     })
+}
+
+/// Redpanda's identity, when tiered storage is on.
+pub fn identity(ctx: &Context<'_>) -> Option<IdentityBinding> {
+    ctx.tenant.tiered_storage().map(|t| t.identity)
+}
+
+/// The annotations of the `redpanda` ServiceAccount: its identity's (IRSA role ARN, Azure
+/// client id, Google service account) and, for MinIO keys, the Secret they come from (a
+/// reference, never a value). Empty with tiered storage off: the brokers get no identity.
+pub fn service_account_annotations(ctx: &Context<'_>) -> BTreeMap<String, String> {
+    let Some(b) = identity(ctx) else {
+        return BTreeMap::new();
+    };
+    let mut a = b.service_account_annotations();
+    if let IdentityBinding::SecretRef {
+        secret_name,
+        access_key_key,
+        secret_key_key,
+    } = &b
+    {
+        a.insert(
+            format!("{DOC_PREFIX}tiered-storage-credentials-secret"),
+            secret_name.clone(),
+        );
+        a.insert(
+            format!("{DOC_PREFIX}tiered-storage-credentials-keys"),
+            format!("{access_key_key},{secret_key_key}"),
+        );
+    }
+    a
+}
+
+/// The labels the brokers' pods need for Redpanda's identity (Azure's webhook selects on one).
+pub fn pod_labels(ctx: &Context<'_>) -> BTreeMap<String, String> {
+    identity(ctx).map(|b| b.pod_labels()).unwrap_or_default()
+}
+
+/// The StatefulSet's `tiered-storage` annotation when tiered storage is off: why.
+pub fn off_note(ctx: &Context<'_>) -> String {
+    format!(
+        "off: {}",
+        ctx.tenant
+            .tiered_storage_off_reason()
+            .unwrap_or_else(|| "tiered storage is off".to_owned())
+    )
 }
 
 /// `(https, host, port)` of an endpoint URL the tenant rules accepted (`https://host:9000`).
