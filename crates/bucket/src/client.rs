@@ -156,8 +156,11 @@ impl BucketBuilder {
                 store = store.with_credentials(credentials.clone());
             }
             // The key the repository writes with is the one the default should use.
-            let kms_key = query(&self.url)("kms_key_name")
-                .or_else(|| self.env.get("GOOGLE_STORAGE_KMS_KEY_NAME").map(str::to_owned));
+            let kms_key = query(&self.url)("kms_key_name").or_else(|| {
+                self.env
+                    .get("GOOGLE_STORAGE_KMS_KEY_NAME")
+                    .map(str::to_owned)
+            });
             let api = store.build_gcs_bucket_api()?;
             Ok(Bucket {
                 provider: Provider::Gcs,

@@ -89,11 +89,11 @@
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "gcs")]
+mod gcs;
 mod plan;
 mod policy;
 mod rules;
-#[cfg(feature = "gcs")]
-mod gcs;
 #[cfg(feature = "s3")]
 mod s3;
 

@@ -78,15 +78,22 @@ impl BucketChange {
     /// KMS key, lifecycle rules without ids); [`BucketChange::describe`] for S3.
     pub fn describe_on(&self, provider: Provider) -> String {
         match (provider, self) {
-            (Provider::Gcs, BucketChange::SetDefaultEncryption { kms_key: Some(key), .. }) => {
+            (
+                Provider::Gcs,
+                BucketChange::SetDefaultEncryption {
+                    kms_key: Some(key), ..
+                },
+            ) => {
                 format!("set the default KMS key: {key}")
             }
             (Provider::Gcs, BucketChange::BlockPublicAccess) => {
                 "enforce public access prevention and uniform bucket-level access".into()
             }
-            (Provider::Gcs, BucketChange::AddLifecycleRule { .. }) => self
-                .describe()
-                .replacen(&format!("add lifecycle rule {}", self.rule_id()), "add a lifecycle rule", 1),
+            (Provider::Gcs, BucketChange::AddLifecycleRule { .. }) => self.describe().replacen(
+                &format!("add lifecycle rule {}", self.rule_id()),
+                "add a lifecycle rule",
+                1,
+            ),
             _ => self.describe(),
         }
     }

@@ -241,8 +241,7 @@ impl StoreBuilder {
     /// ```
     pub async fn build_with_recorded_policy(self) -> Result<Store, StoreError> {
         let kind = self.location()?.kind();
-        if self.options.object_lock.is_some() || !matches!(kind, StoreKind::S3 | StoreKind::Gcs)
-        {
+        if self.options.object_lock.is_some() || !matches!(kind, StoreKind::S3 | StoreKind::Gcs) {
             return self.build_for_repository();
         }
         let store = self.clone().build_for_repository()?;

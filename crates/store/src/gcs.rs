@@ -300,47 +300,47 @@ impl GcsStore {
         name: &str,
         opts: &PutOptions,
     ) -> (serde_json::Value, String) {
-    let mut metadata = serde_json::Map::new();
-    metadata.insert("name".into(), name.into());
-    let mut custom = serde_json::Map::new();
-    let mut content_type = "application/octet-stream".to_owned();
-    for (attribute, value) in &opts.attributes {
-        let value = value.as_ref().to_owned();
-        match attribute {
-            Attribute::ContentType => {
-                content_type = value.clone();
-                metadata.insert("contentType".into(), value.into());
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), name.into());
+        let mut custom = serde_json::Map::new();
+        let mut content_type = "application/octet-stream".to_owned();
+        for (attribute, value) in &opts.attributes {
+            let value = value.as_ref().to_owned();
+            match attribute {
+                Attribute::ContentType => {
+                    content_type = value.clone();
+                    metadata.insert("contentType".into(), value.into());
+                }
+                Attribute::ContentDisposition => {
+                    metadata.insert("contentDisposition".into(), value.into());
+                }
+                Attribute::ContentEncoding => {
+                    metadata.insert("contentEncoding".into(), value.into());
+                }
+                Attribute::ContentLanguage => {
+                    metadata.insert("contentLanguage".into(), value.into());
+                }
+                Attribute::CacheControl => {
+                    metadata.insert("cacheControl".into(), value.into());
+                }
+                Attribute::StorageClass => {
+                    metadata.insert("storageClass".into(), value.into());
+                }
+                Attribute::Metadata(key) => {
+                    custom.insert(key.to_string(), value.into());
+                }
+                _ => {}
             }
-            Attribute::ContentDisposition => {
-                metadata.insert("contentDisposition".into(), value.into());
-            }
-            Attribute::ContentEncoding => {
-                metadata.insert("contentEncoding".into(), value.into());
-            }
-            Attribute::ContentLanguage => {
-                metadata.insert("contentLanguage".into(), value.into());
-            }
-            Attribute::CacheControl => {
-                metadata.insert("cacheControl".into(), value.into());
-            }
-            Attribute::StorageClass => {
-                metadata.insert("storageClass".into(), value.into());
-            }
-            Attribute::Metadata(key) => {
-                custom.insert(key.to_string(), value.into());
-            }
-            _ => {}
         }
-    }
-    if !custom.is_empty() {
-        metadata.insert("metadata".into(), custom.into());
-    }
-    if let Some(lock) = self.retention_for(location) {
-        metadata.insert(
-            "retention".into(),
-            gcs_retention::retention_json(lock, SystemTime::now()),
-        );
-    }
+        if !custom.is_empty() {
+            metadata.insert("metadata".into(), custom.into());
+        }
+        if let Some(lock) = self.retention_for(location) {
+            metadata.insert(
+                "retention".into(),
+                gcs_retention::retention_json(lock, SystemTime::now()),
+            );
+        }
         (serde_json::Value::Object(metadata), content_type)
     }
 
@@ -451,7 +451,11 @@ impl GcsStore {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(http::StatusCode, Bytes)> {
-        let url = format!("{}/{}", self.base_url, path_and_query.trim_start_matches('/'));
+        let url = format!(
+            "{}/{}",
+            self.base_url,
+            path_and_query.trim_start_matches('/')
+        );
         let body = body.map(|b| Bytes::from(b.to_string()));
         let (status, response, _) = self
             .send(path_and_query, |bearer| {
@@ -497,7 +501,9 @@ impl RetentionSource for GcsStore {
         if !status.is_success() {
             return Err(failed(format!("HTTP {status}: {}", body_excerpt(&body))));
         }
-        gcs_retention::parse_retention(&body).map(Some).map_err(failed)
+        gcs_retention::parse_retention(&body)
+            .map(Some)
+            .map_err(failed)
     }
 }
 
@@ -681,7 +687,8 @@ mod tests {
         let day = chrono::Duration::days(1);
         let before = chrono::Utc::now();
         let data = Path::from("tenant/data/ab/abcd");
-        let (meta, content_type) = store.upload_metadata(&data, "tenant/data/ab/abcd", &PutOptions::default());
+        let (meta, content_type) =
+            store.upload_metadata(&data, "tenant/data/ab/abcd", &PutOptions::default());
         assert_eq!(content_type, "application/octet-stream");
         assert_eq!(meta["name"], "tenant/data/ab/abcd");
         assert_eq!(meta["retention"]["mode"], "Locked");
@@ -691,12 +698,16 @@ mod tests {
             .parse()
             .unwrap();
         assert!(until >= before + day, "{until}");
-        assert!(until <= chrono::Utc::now() + day + chrono::Duration::seconds(2), "{until}");
+        assert!(
+            until <= chrono::Utc::now() + day + chrono::Duration::seconds(2),
+            "{until}"
+        );
         let copy = store.rewrite_body(&Path::from("tenant/index/ab"));
         assert_eq!(copy["retention"]["mode"], "Locked", "{copy}");
 
         let lock_file = Path::from("tenant/locks/abcd");
-        let (meta, _) = store.upload_metadata(&lock_file, "tenant/locks/abcd", &PutOptions::default());
+        let (meta, _) =
+            store.upload_metadata(&lock_file, "tenant/locks/abcd", &PutOptions::default());
         assert!(meta.get("retention").is_none(), "{meta}");
         assert_eq!(store.rewrite_body(&lock_file), serde_json::json!({}));
 
@@ -721,25 +732,61 @@ mod tests {
             &PutMode::Create,
             false,
         );
-        let err = store.explain_refusal(&data, "tenant/data/ab/abcd", http::StatusCode::BAD_REQUEST, body, raw);
+        let err = store.explain_refusal(
+            &data,
+            "tenant/data/ab/abcd",
+            http::StatusCode::BAD_REQUEST,
+            body,
+            raw,
+        );
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
         let typed = source.downcast_ref::<StoreError>().expect("a StoreError");
-        assert!(matches!(typed, StoreError::RetentionRefused { .. }), "{typed}");
+        assert!(
+            matches!(typed, StoreError::RetentionRefused { .. }),
+            "{typed}"
+        );
         assert!(typed.to_string().contains("Unlocked"), "{typed}");
 
         // A lock file carries no retention: its refusal stays as it was.
-        let raw = status_error(http::StatusCode::BAD_REQUEST, body, "tenant/locks/a", &PutMode::Create, false);
-        let err = store.explain_refusal(&Path::from("tenant/locks/a"), "tenant/locks/a", http::StatusCode::BAD_REQUEST, body, raw);
+        let raw = status_error(
+            http::StatusCode::BAD_REQUEST,
+            body,
+            "tenant/locks/a",
+            &PutMode::Create,
+            false,
+        );
+        let err = store.explain_refusal(
+            &Path::from("tenant/locks/a"),
+            "tenant/locks/a",
+            http::StatusCode::BAD_REQUEST,
+            body,
+            raw,
+        );
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
         assert!(source.downcast_ref::<StoreError>().is_none(), "{err}");
         // An existing object is still AlreadyExists, whatever the policy.
-        let raw = status_error(http::StatusCode::PRECONDITION_FAILED, b"{}", "tenant/data/ab/abcd", &PutMode::Create, false);
-        let err = store.explain_refusal(&data, "tenant/data/ab/abcd", http::StatusCode::PRECONDITION_FAILED, b"{}", raw);
-        assert!(matches!(err, object_store::Error::AlreadyExists { .. }), "{err:?}");
+        let raw = status_error(
+            http::StatusCode::PRECONDITION_FAILED,
+            b"{}",
+            "tenant/data/ab/abcd",
+            &PutMode::Create,
+            false,
+        );
+        let err = store.explain_refusal(
+            &data,
+            "tenant/data/ab/abcd",
+            http::StatusCode::PRECONDITION_FAILED,
+            b"{}",
+            raw,
+        );
+        assert!(
+            matches!(err, object_store::Error::AlreadyExists { .. }),
+            "{err:?}"
+        );
     }
 
     /// fake-gcs-server ignores `kmsKeyName`, so the request is checked here: real GCS

@@ -195,9 +195,11 @@ mod tests {
     fn unreadable_metadata_is_an_error_not_a_missing_retention() {
         assert!(parse_retention(b"{}").unwrap_err().contains("timeCreated"));
         assert!(
-            parse_retention(br#"{"timeCreated":"2026-12-06T00:00:00Z","retention":{"mode":"Forever"}}"#)
-                .unwrap_err()
-                .contains("Forever")
+            parse_retention(
+                br#"{"timeCreated":"2026-12-06T00:00:00Z","retention":{"mode":"Forever"}}"#
+            )
+            .unwrap_err()
+            .contains("Forever")
         );
         assert!(parse_retention(b"<html>").is_err());
     }
@@ -213,7 +215,8 @@ mod tests {
             http::StatusCode::PRECONDITION_FAILED,
             exists
         ));
-        let other = br#"{"error":{"code":403,"message":"does not have storage.objects.create access"}}"#;
+        let other =
+            br#"{"error":{"code":403,"message":"does not have storage.objects.create access"}}"#;
         assert!(!is_retention_refusal(http::StatusCode::FORBIDDEN, other));
         let err = refused(
             &ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(60)),
@@ -221,7 +224,10 @@ mod tests {
             "HTTP 400".into(),
         )
         .to_string();
-        assert!(err.contains("GOVERNANCE (GCS retention mode Unlocked)"), "{err}");
+        assert!(
+            err.contains("GOVERNANCE (GCS retention mode Unlocked)"),
+            "{err}"
+        );
         assert!(err.contains("--enable-per-object-retention"), "{err}");
         assert!(err.contains("data/ab"), "{err}");
     }

@@ -132,9 +132,9 @@ pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };
 pub use encryption::{EncryptionOptions, SseMode, check_gcs_kms_key_name};
+pub use error::{Invalid, InvalidInput, StoreError};
 #[cfg(feature = "gcs")]
 pub use gcs_api::{GcsAnswer, GcsBucketApi};
-pub use error::{Invalid, InvalidInput, StoreError};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
 pub use lock_policy::OBJECT_LOCK_POLICY;

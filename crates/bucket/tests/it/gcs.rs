@@ -136,14 +136,22 @@ async fn a_versioned_bucket_of_an_immutable_repository_needs_object_retention() 
         .find(|f| f.rule == RuleId::ObjectLockMissing)
         .expect("an object-lock finding");
     assert!(!lock.applicable, "{lock:?}");
-    assert!(lock.fix.contains("--enable-per-object-retention"), "{lock:?}");
-    assert!(!report.rules().contains(&RuleId::VersioningOff), "{report:#?}");
+    assert!(
+        lock.fix.contains("--enable-per-object-retention"),
+        "{lock:?}"
+    );
+    assert!(
+        !report.rules().contains(&RuleId::VersioningOff),
+        "{report:#?}"
+    );
     let plan = b
         .plan(&BucketOptions::default().with_immutable(true))
         .await
         .unwrap();
     assert!(
-        plan.manual.iter().any(|f| f.rule == RuleId::ObjectLockMissing),
+        plan.manual
+            .iter()
+            .any(|f| f.rule == RuleId::ObjectLockMissing),
         "{plan:#?}"
     );
 }
@@ -154,7 +162,13 @@ async fn a_missing_bucket_names_the_request_and_the_fix() {
     let b = client(&endpoint, "tl-no-such-bucket");
     let err = b.check(&BucketOptions::default()).await.unwrap_err();
     assert!(
-        matches!(&err, BucketError::Request { operation: "buckets.get", .. }),
+        matches!(
+            &err,
+            BucketError::Request {
+                operation: "buckets.get",
+                ..
+            }
+        ),
         "{err:?}"
     );
     let text = err.to_string();

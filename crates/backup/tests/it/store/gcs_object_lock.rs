@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use thinledger_backup::store::{ObjectLockMode, ObjectLockOptions, Store, StoreBuilder};
 use thinledger_backup::{
-    BackupOptions, FileType, ForgetOptions, Id, KeepPolicy, PruneOptions, Repository,
-    backup_paths, forget, prune,
+    BackupOptions, FileType, ForgetOptions, Id, KeepPolicy, PruneOptions, Repository, backup_paths,
+    forget, prune,
 };
 
 use super::services::{self, Service};
@@ -74,7 +74,10 @@ fn objects(endpoint: &str, bucket: &str, prefix: &str) -> Vec<Value> {
 /// `init --object-lock`: a repository made through a store that writes with `policy`, and
 /// the policy recorded in it (as ledger-backup's init does).
 async fn init_immutable(builder: StoreBuilder, policy: ObjectLockOptions) -> Store {
-    let store = builder.with_object_lock(policy).build_for_repository().unwrap();
+    let store = builder
+        .with_object_lock(policy)
+        .build_for_repository()
+        .unwrap();
     assert_eq!(store.object_lock().map(|l| l.policy()), Some(policy));
     Repository::init(
         store.object_store(),
@@ -91,7 +94,10 @@ async fn init_immutable(builder: StoreBuilder, policy: ObjectLockOptions) -> Sto
 /// A later command's open: the store built with the recorded policy.
 async fn open_immutable(builder: StoreBuilder) -> Arc<Repository> {
     let store = builder.build_with_recorded_policy().await.unwrap();
-    assert!(store.object_lock().is_some(), "the recorded policy was read");
+    assert!(
+        store.object_lock().is_some(),
+        "the recorded policy was read"
+    );
     Arc::new(
         Repository::open(store.object_store(), store.display_url(), &password())
             .await
@@ -117,7 +123,13 @@ fn write_data(src: &std::path::Path, seed: u64) {
 
 /// Every object but the lock files carries `mode` retention at least `retain` after
 /// `started` (and at most two seconds more after now); lock files carry none.
-fn assert_retained(objects: &[Value], prefix: &str, started: SystemTime, mode: &str, retain: Duration) {
+fn assert_retained(
+    objects: &[Value],
+    prefix: &str,
+    started: SystemTime,
+    mode: &str,
+    retain: Duration,
+) {
     let retain = chrono::Duration::from_std(retain).unwrap();
     let earliest = DateTime::<Utc>::from(started) + retain;
     let latest = Utc::now() + retain + chrono::Duration::seconds(2);
@@ -125,7 +137,10 @@ fn assert_retained(objects: &[Value], prefix: &str, started: SystemTime, mode: &
         let name = object["name"].as_str().unwrap();
         let key = name.strip_prefix(&format!("{prefix}/")).unwrap();
         if key.starts_with("locks/") {
-            assert!(object["retention"].is_null(), "a lock file must stay deletable: {object}");
+            assert!(
+                object["retention"].is_null(),
+                "a lock file must stay deletable: {object}"
+            );
             continue;
         }
         assert_eq!(object["retention"]["mode"], mode, "{object}");
@@ -188,17 +203,21 @@ async fn every_object_but_the_locks_is_retained_and_forget_keeps_retained_snapsh
     let lock = repo_lock(&at()).await;
     let snapshot = format!("snapshots/{}", summary.snapshot_id.to_hex());
     let retention = lock
-        .retention(&thinledger_backup::store::object_store::path::Path::from(snapshot.as_str()))
+        .retention(&thinledger_backup::store::object_store::path::Path::from(
+            snapshot.as_str(),
+        ))
         .await
         .unwrap()
         .expect("the snapshot exists");
     assert_eq!(retention.mode, Some(ObjectLockMode::Governance));
     assert!(retention.retained_at(Utc::now() + chrono::Duration::hours(23)));
     assert!(
-        lock.retention(&thinledger_backup::store::object_store::path::Path::from("snapshots/0000"))
-            .await
-            .unwrap()
-            .is_none()
+        lock.retention(&thinledger_backup::store::object_store::path::Path::from(
+            "snapshots/0000"
+        ))
+        .await
+        .unwrap()
+        .is_none()
     );
 
     let report = check_all(&repo).await;
@@ -322,7 +341,13 @@ async fn check_reports_objects_retained_for_less_than_a_locked_policy() {
         .await
         .unwrap()
         .snapshot_id;
-    assert_retained(&objects(&endpoint, &bucket, &prefix), &prefix, started, "Locked", DAY);
+    assert_retained(
+        &objects(&endpoint, &bucket, &prefix),
+        &prefix,
+        started,
+        "Locked",
+        DAY,
+    );
     let report = check_all(&repo).await;
     assert!(report.is_ok(), "{report:?}");
 

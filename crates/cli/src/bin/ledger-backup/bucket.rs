@@ -93,10 +93,9 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
                     let change = o.change.describe_on(provider);
                     match &o.result {
                         ChangeResult::Applied => writeln!(out, "applied {change}")?,
-                        ChangeResult::Denied { permission, .. } => writeln!(
-                            out,
-                            "denied  {change} (the identity needs {permission})"
-                        )?,
+                        ChangeResult::Denied { permission, .. } => {
+                            writeln!(out, "denied  {change} (the identity needs {permission})")?
+                        }
                         _ => writeln!(out, "?       {change}")?,
                     }
                 }
