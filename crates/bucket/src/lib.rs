@@ -69,7 +69,9 @@
 //!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
 //! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the
-//! SDK's own credential chain is not built in):
+//! SDK's own credential chain is not built in); with the `gcs` feature from a `gs://bucket/prefix`
+//! URL, signed as the repository's store is (a credentials file, a service-account key, or
+//! workload identity):
 //!
 //! ```no_run
 //! # #[cfg(feature = "s3")]
