@@ -130,16 +130,53 @@ impl BucketBuilder {
                 what: "az:// containers (the Azure control plane is not built yet)".into(),
                 fix: "check the container with the rules' BucketConfig from your own reader, or with `az storage account show` / `az storage container immutability-policy show`".into(),
             }),
-            StoreLocation::Gcs { .. } => Err(BucketError::Unsupported {
-                what: "gs:// buckets (the GCS control plane is not built yet)".into(),
-                fix: "check the bucket with the rules' BucketConfig from your own reader, or with `gcloud storage buckets describe`".into(),
-            }),
+            StoreLocation::Gcs { bucket, prefix } => self.build_gcs(bucket, prefix),
             _ => Err(BucketError::invalid(
                 "url",
                 &self.url,
                 "a bucket has a configuration; a local folder has none",
                 "give an s3:// URL",
             )),
+        }
+    }
+}
+
+impl BucketBuilder {
+    /// A GCS bucket through the JSON API, signed as the store is: the URL's `endpoint=`
+    /// (or [`BucketBuilder::with_endpoint`]), credentials from [`BucketBuilder::with_credentials`]
+    /// or the environment (`GOOGLE_APPLICATION_CREDENTIALS`, …, else workload identity).
+    fn build_gcs(&self, bucket: String, prefix: String) -> Result<Bucket, BucketError> {
+        #[cfg(feature = "gcs")]
+        {
+            let mut store = StoreBuilder::new(&self.url).with_env(self.env.clone());
+            if let Some(endpoint) = &self.endpoint {
+                store = store.with_endpoint(endpoint);
+            }
+            if let Some(credentials) = &self.credentials {
+                store = store.with_credentials(credentials.clone());
+            }
+            // The key the repository writes with is the one the default should use.
+            let kms_key = query(&self.url)("kms_key_name").or_else(|| {
+                self.env
+                    .get("GOOGLE_STORAGE_KMS_KEY_NAME")
+                    .map(str::to_owned)
+            });
+            let api = store.build_gcs_bucket_api()?;
+            Ok(Bucket {
+                provider: Provider::Gcs,
+                bucket,
+                prefix,
+                kms_key,
+                inner: Inner::Gcs(crate::gcs::GcsBucket::new(api)),
+            })
+        }
+        #[cfg(not(feature = "gcs"))]
+        {
+            let _ = (bucket, prefix);
+            Err(BucketError::FeatureDisabled {
+                scheme: "gs",
+                feature: "gcs",
+            })
         }
     }
 }
@@ -195,6 +232,8 @@ pub struct Bucket {
 enum Inner {
     #[cfg(feature = "s3")]
     S3(crate::s3::S3Bucket),
+    #[cfg(feature = "gcs")]
+    Gcs(crate::gcs::GcsBucket),
     // Keeps the enum inhabited-or-not the same way in every feature combination.
     #[allow(dead_code)]
     Never(std::convert::Infallible),
@@ -259,6 +298,8 @@ impl Bucket {
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.read().await,
+            #[cfg(feature = "gcs")]
+            Inner::Gcs(gcs) => gcs.read().await,
             Inner::Never(never) => match *never {},
         }
     }
@@ -295,11 +336,13 @@ impl Bucket {
         })
     }
 
-    #[cfg_attr(not(feature = "s3"), allow(unused_variables))]
+    #[cfg_attr(not(any(feature = "s3", feature = "gcs")), allow(unused_variables))]
     async fn apply_change(&self, change: &BucketChange) -> Result<ChangeResult, BucketError> {
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.apply(change).await,
+            #[cfg(feature = "gcs")]
+            Inner::Gcs(gcs) => gcs.apply(change).await,
             Inner::Never(never) => match *never {},
         }
     }

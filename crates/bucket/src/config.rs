@@ -42,8 +42,8 @@ pub struct BucketConfig {
     pub region: String,
     /// Object versioning.
     pub versioning: Versioning,
-    /// Object lock (S3), version-level immutability (Azure) or a retention policy (GCS);
-    /// `None` when the bucket has none.
+    /// Object lock (S3), version-level immutability (Azure), or a retention policy or Object
+    /// Retention Lock (GCS; the latter without a default); `None` when the bucket has none.
     pub object_lock: Option<ObjectLock>,
     /// Default encryption of new objects; `None` when the bucket sets none.
     pub encryption: Option<DefaultEncryption>,
@@ -115,8 +115,9 @@ pub struct DefaultEncryption {
     pub kms_key: Option<String>,
 }
 
-/// The four switches of an S3 public-access block (Azure and GCS map their single switch to
-/// all four).
+/// The four switches of an S3 public-access block (Azure maps its single switch to all four;
+/// GCS maps uniform bucket-level access to the two ACL switches and public access prevention
+/// to the two policy switches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PublicAccessBlock {
     /// Refuse new public ACLs.

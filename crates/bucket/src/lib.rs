@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | (always) | the rules: [`check`], [`plan`] on a [`BucketConfig`] | none |
 //! | `s3` | S3 and S3-compatible buckets: [`BucketBuilder`] → [`Bucket`] | `aws-sdk-s3` |
+//! | `gcs` | GCS buckets (`gs://`): [`BucketBuilder`] → [`Bucket`] | none: the JSON API's bucket resource through `thinledger-store`'s GCS client and credentials |
 //!
 //! # The rules
 //!
@@ -19,7 +20,7 @@
 //! | rule | finding when |
 //! |---|---|
 //! | `bucket.versioning_off` | versioning is off or suspended |
-//! | `bucket.object_lock_missing` | the repository is immutable ([`BucketOptions::immutable`]) and the bucket has no object lock with a default retention |
+//! | `bucket.object_lock_missing` | the repository is immutable ([`BucketOptions::immutable`]) and the bucket has no object lock with a default retention (GCS: neither Object Retention Lock nor a retention policy) |
 //! | `bucket.encryption_missing` | no default encryption |
 //! | `bucket.encryption_key` | default encryption without the tenant's KMS key ([`BucketOptions::kms_key`]) |
 //! | `bucket.public_access` | public access is not fully blocked |
@@ -30,9 +31,10 @@
 //! | `bucket.multipart_cleanup_missing` | no rule covering the repository aborts incomplete multipart uploads (S3) |
 //!
 //! [`plan`] turns the findings into a [`BucketPlan`]: the [`BucketChange`]s that fix them
-//! (versioning, default encryption, the public-access block, a TLS-only statement added to the
-//! bucket policy, one lifecycle rule for noncurrent expiry and multipart cleanup) and the
-//! findings left to the bucket's owner (object lock, offline tiers). No change removes an
+//! (versioning, default encryption, the public-access block — on GCS public access prevention
+//! and uniform bucket-level access —, a TLS-only statement added to the S3 bucket policy, one
+//! lifecycle rule for noncurrent expiry and multipart cleanup) and the findings left to the
+//! bucket's owner (object lock, offline tiers). No change removes an
 //! owner's rule or statement or turns object lock off. [`Bucket::apply`] makes the changes the
 //! identity may ([`ChangeResult::Denied`] names the missing permission) and checks again.
 //!
@@ -67,7 +69,9 @@
 //!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
 //! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the
-//! SDK's own credential chain is not built in):
+//! SDK's own credential chain is not built in); with the `gcs` feature from a `gs://bucket/prefix`
+//! URL, signed as the repository's store is (a credentials file, a service-account key, or
+//! workload identity):
 //!
 //! ```no_run
 //! # #[cfg(feature = "s3")]
@@ -87,6 +91,8 @@
 mod client;
 mod config;
 mod error;
+#[cfg(feature = "gcs")]
+mod gcs;
 mod plan;
 mod policy;
 mod rules;

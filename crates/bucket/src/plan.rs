@@ -74,7 +74,38 @@ impl BucketChange {
         }
     }
 
-    /// One line for people.
+    /// One line for people, in `provider`'s terms (GCS: public access prevention, a default
+    /// KMS key, lifecycle rules without ids); [`BucketChange::describe`] for S3.
+    pub fn describe_on(&self, provider: Provider) -> String {
+        match (provider, self) {
+            (
+                Provider::Gcs,
+                BucketChange::SetDefaultEncryption {
+                    kms_key: Some(key), ..
+                },
+            ) => {
+                format!("set the default KMS key: {key}")
+            }
+            (Provider::Gcs, BucketChange::BlockPublicAccess) => {
+                "enforce public access prevention and uniform bucket-level access".into()
+            }
+            (Provider::Gcs, BucketChange::AddLifecycleRule { .. }) => self.describe().replacen(
+                &format!("add lifecycle rule {}", self.rule_id()),
+                "add a lifecycle rule",
+                1,
+            ),
+            _ => self.describe(),
+        }
+    }
+
+    fn rule_id(&self) -> &str {
+        match self {
+            BucketChange::AddLifecycleRule { id, .. } => id,
+            _ => "",
+        }
+    }
+
+    /// One line for people (S3's terms; see [`BucketChange::describe_on`]).
     pub fn describe(&self) -> String {
         match self {
             BucketChange::EnableVersioning => "enable versioning".into(),
@@ -140,8 +171,8 @@ impl BucketPlan {
     }
 }
 
-/// Plans the fixes for `config`'s findings under `options`. Only S3 buckets get changes
-/// (Azure and GCS fixes are listed as manual); an S3 bucket policy that is not a JSON object
+/// Plans the fixes for `config`'s findings under `options`. S3 and GCS buckets get changes
+/// (Azure fixes are listed as manual); an S3 bucket policy that is not a JSON object
 /// is an error, as the TLS statement cannot be added to it.
 pub fn plan(config: &BucketConfig, options: &BucketOptions) -> Result<BucketPlan, BucketError> {
     let report = check(config, options);

@@ -253,7 +253,13 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                 lock_fix(provider),
                 false,
             )),
-            Some(lock) if lock.default_mode.is_none() || lock.default_days.is_none() => {
+            // GCS has no default per-object retention: Object Retention Lock enabled is what
+            // lets thinledger retain each object (a bucket retention policy, the GCS default,
+            // would hold lock files too).
+            Some(lock)
+                if (lock.default_mode.is_none() || lock.default_days.is_none())
+                    && provider != crate::Provider::Gcs =>
+            {
                 findings.push(Finding::new(
                     RuleId::ObjectLockMissing,
                     Severity::High,
@@ -318,9 +324,11 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             match provider {
                 crate::Provider::S3 => "turn on all four public-access-block switches",
                 crate::Provider::Azure => "disallow blob public access on the storage account",
-                crate::Provider::Gcs => "enforce public access prevention on the bucket",
+                crate::Provider::Gcs => {
+                    "enforce public access prevention and uniform bucket-level access on the bucket"
+                }
             },
-            provider == crate::Provider::S3,
+            matches!(provider, crate::Provider::S3 | crate::Provider::Gcs),
         ));
     }
     if !config.tls_only {
@@ -402,7 +410,7 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                 "add a lifecycle rule expiring noncurrent versions after {} days (longer than the restore window)",
                 options.noncurrent_expiry_days
             ),
-            provider == crate::Provider::S3,
+            matches!(provider, crate::Provider::S3 | crate::Provider::Gcs),
         ));
     }
     if provider == crate::Provider::S3 && !covering().any(|r| r.abort_multipart_days.is_some()) {
@@ -433,7 +441,9 @@ fn lock_fix(provider: crate::Provider) -> &'static str {
         crate::Provider::Azure => {
             "enable version-level immutability with a time-based retention policy on the container"
         }
-        crate::Provider::Gcs => "set a retention policy on the bucket (and lock it for compliance)",
+        crate::Provider::Gcs => {
+            "use a bucket with Object Retention Lock enabled (`gcloud storage buckets create --enable-per-object-retention`): thinledger sets each object's retention; a bucket retention policy also protects every object, but holds the repository's lock files too"
+        }
     }
 }
 

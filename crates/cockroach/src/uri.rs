@@ -605,25 +605,9 @@ impl KmsUri {
                 )?;
                 check_value("options.kms.region", region, "us-east-1")?;
             }
+            // The store's check: one rule for every Cloud KMS key name thinledger takes.
             KmsUri::Gcp { key, .. } => {
-                let parts: Vec<&str> = key.split('/').collect();
-                let ok = parts.len() == 8
-                    && parts[0] == "projects"
-                    && parts[2] == "locations"
-                    && parts[4] == "keyRings"
-                    && parts[6] == "cryptoKeys"
-                    && parts.iter().all(|p| {
-                        !p.is_empty()
-                            && p.bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-                    });
-                ensure(
-                    ok,
-                    "options.kms.key",
-                    key.escape_debug().to_string(),
-                    "a Cloud KMS key is projects/P/locations/L/keyRings/R/cryptoKeys/K",
-                    "copy the key's resource name from `gcloud kms keys list`",
-                )?;
+                thinledger_store::check_gcs_kms_key_name("options.kms.key", key)?;
             }
             KmsUri::Azure {
                 vault,

@@ -115,7 +115,7 @@ pub enum Error {
         /// The rule and the fix.
         rule: String,
     },
-    /// The repository is immutable (an S3 Object Lock policy is recorded in it), the
+    /// The repository is immutable (an object-lock policy is recorded in it), the
     /// operation would delete objects, and the repository was opened without its store's
     /// object lock ([`Repository::with_object_lock`](crate::Repository::with_object_lock)),
     /// so it cannot tell which objects are still retained.

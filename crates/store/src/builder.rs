@@ -139,8 +139,9 @@ impl StoreBuilder {
         self.with_encryption(EncryptionOptions::sse_kms(key_id))
     }
 
-    /// S3 Object Lock retention on every object written except lock files; see
-    /// [`StoreOptions::object_lock`]. Other stores refuse it at [`StoreBuilder::build`].
+    /// Retention on every object written except lock files (S3 Object Lock, GCS Object
+    /// Retention Lock); see [`StoreOptions::object_lock`]. Other stores refuse it at
+    /// [`StoreBuilder::build`].
     pub fn with_object_lock(mut self, lock: ObjectLockOptions) -> Self {
         self.options.object_lock = Some(lock);
         self
@@ -222,12 +223,12 @@ impl StoreBuilder {
     }
 
     /// [`StoreBuilder::build_for_repository`] for an existing repository that may be
-    /// immutable: an S3 repository made with `init --object-lock` records its policy
+    /// immutable: an S3 or GCS repository made with `init --object-lock` records its policy
     /// ([`OBJECT_LOCK_POLICY`](crate::OBJECT_LOCK_POLICY)), and the store is built again with
     /// it, so every write keeps the repository's retention (lock files excepted) and
     /// [`Store::object_lock`] can read each object's. One GET of the record, none when a
     /// policy was given with [`StoreBuilder::with_object_lock`] (as `init` does) or the store
-    /// is not S3 (only S3 stores write with retention).
+    /// is neither S3 nor GCS (the stores that write with retention).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -239,7 +240,8 @@ impl StoreBuilder {
     /// # Ok(()) }
     /// ```
     pub async fn build_with_recorded_policy(self) -> Result<Store, StoreError> {
-        if self.options.object_lock.is_some() || self.location()?.kind() != StoreKind::S3 {
+        let kind = self.location()?.kind();
+        if self.options.object_lock.is_some() || !matches!(kind, StoreKind::S3 | StoreKind::Gcs) {
             return self.build_for_repository();
         }
         let store = self.clone().build_for_repository()?;
@@ -299,8 +301,9 @@ impl StoreBuilder {
                 (store, true)
             }
             StoreLocation::Gcs { bucket, .. } => {
-                let store =
+                let (store, source) =
                     super::cloud::build_gcs(bucket, &resolved, &credentials, encryption.as_ref())?;
+                retention = source;
                 (store, true)
             }
         };
@@ -332,6 +335,18 @@ impl StoreBuilder {
             location,
             encryption: encryption.map(|e| e.summary()),
         })
+    }
+
+    /// The GCS client for `bucket`, with the options and credentials [`StoreBuilder::build`]
+    /// would resolve (for the bucket JSON API).
+    #[cfg(feature = "gcs")]
+    pub(crate) fn gcs_client(&self, bucket: &str) -> Result<super::gcs::GcsStore, StoreError> {
+        let (location, settings) = self.parse()?;
+        let kind = location.kind();
+        let resolved = self.resolve(kind, settings)?;
+        let credentials = self.resolve_credentials(kind)?;
+        let encryption = resolved.options.encryption.resolve(kind, &credentials)?;
+        super::cloud::gcs_store(bucket, &resolved, &credentials, encryption.as_ref())
     }
 
     fn resolve(&self, kind: StoreKind, settings: UrlSettings) -> Result<Resolved, StoreError> {
@@ -393,14 +408,14 @@ impl StoreBuilder {
             }
         }
         if let Some(lock) = &options.object_lock {
-            if kind != StoreKind::S3 {
+            if !matches!(kind, StoreKind::S3 | StoreKind::Gcs) {
                 return Err(StoreError::invalid(
                     "option.object_lock",
                     lock.mode.as_str(),
                     format!(
-                        "object-lock retention is implemented for s3:// stores, and this is a {kind} store"
+                        "object-lock retention is implemented for s3:// and gs:// stores, and this is a {kind} store"
                     ),
-                    "use an S3 bucket with Object Lock enabled, or use the provider's immutability policy on the container or bucket",
+                    "use an S3 bucket with Object Lock enabled or a GCS bucket with Object Retention Lock enabled, or use the provider's immutability policy on the container",
                 ));
             }
             if lock.retain.is_zero() {

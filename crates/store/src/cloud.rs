@@ -84,7 +84,8 @@ mod enabled {
     }
 }
 
-/// An S3 store, and the reader of its objects' retention when it writes with Object Lock.
+/// An S3 (or GCS) store, and the reader of its objects' retention when it writes with
+/// retention.
 pub(crate) type S3Built = (
     Arc<dyn ObjectStore>,
     Option<Arc<dyn super::retention::RetentionSource>>,
@@ -311,13 +312,31 @@ pub(crate) fn build_azure(
 #[cfg(feature = "gcs")]
 const GCS_BASE_URL: &str = "https://storage.googleapis.com";
 
+/// A GCS store, and the reader of its objects' retention when it writes with retention.
 #[cfg(feature = "gcs")]
 pub(crate) fn build_gcs(
     bucket: &str,
     resolved: &Resolved,
     credentials: &StoreCredentials,
     encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<S3Built, StoreError> {
+    let lock = resolved.options.object_lock;
+    let store = gcs_store(bucket, resolved, credentials, encryption)?.with_lock(lock);
+    let retention: Option<Arc<dyn super::retention::RetentionSource>> = match lock {
+        Some(_) => Some(Arc::new(store.clone())),
+        None => None,
+    };
+    Ok((Arc::new(super::forward::Forward(store)), retention))
+}
+
+/// The GCS client behind [`build_gcs`] and the bucket JSON API, signed with `credentials`.
+#[cfg(feature = "gcs")]
+pub(crate) fn gcs_store(
+    bucket: &str,
+    resolved: &Resolved,
+    credentials: &StoreCredentials,
+    encryption: Option<&Encryption>,
+) -> Result<super::gcs::GcsStore, StoreError> {
     use object_store::StaticCredentialProvider;
     use object_store::client::{HttpConnector, ReqwestConnector};
     use object_store::gcp::{GcpCredential, GoogleCloudStorageBuilder};
@@ -358,20 +377,18 @@ pub(crate) fn build_gcs(
     let http = ReqwestConnector::default()
         .connect(&client_options)
         .map_err(|e| enabled::client_error("gcs", credentials, e))?;
-    Ok(Arc::new(super::forward::Forward(
-        super::gcs::GcsStore::new(
-            gcs,
-            http,
-            anonymous,
-            base_url,
-            bucket,
-            options.retry.clone(),
-            match encryption {
-                Some(Encryption::GcsKms(name)) => Some(name.clone()),
-                _ => None,
-            },
-        ),
-    )))
+    Ok(super::gcs::GcsStore::new(
+        gcs,
+        http,
+        anonymous,
+        base_url,
+        bucket,
+        options.retry.clone(),
+        match encryption {
+            Some(Encryption::GcsKms(name)) => Some(name.clone()),
+            _ => None,
+        },
+    ))
 }
 
 #[cfg(not(feature = "gcs"))]
@@ -380,7 +397,7 @@ pub(crate) fn build_gcs(
     _resolved: &Resolved,
     _credentials: &StoreCredentials,
     _encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<S3Built, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "gs",
         feature: "gcs",

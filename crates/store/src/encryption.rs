@@ -7,7 +7,7 @@ use std::fmt;
 use base64::Engine as _;
 
 use super::credentials::{EnvVars, StoreCredentials};
-use super::error::{Invalid, StoreError};
+use super::error::{Invalid, InvalidInput, StoreError};
 use super::location::StoreKind;
 use super::secret::{REDACTED, Secret};
 
@@ -476,8 +476,26 @@ pub(crate) fn check_scope(field: &str, value: &str) -> Result<String, StoreError
     Ok(value.to_owned())
 }
 
-/// A Cloud KMS key name: `projects/P/locations/L/keyRings/R/cryptoKeys/K`.
+/// A Cloud KMS key name, as a store's `kms_key_name`.
 pub(crate) fn check_gcs_key_name(field: &str, value: &str) -> Result<String, StoreError> {
+    check_gcs_kms_key_name(field, value)?;
+    Ok(value.to_owned())
+}
+
+/// Checks that `value` (of `field`) names a Cloud KMS key:
+/// `projects/P/locations/L/keyRings/R/cryptoKeys/K`, each part letters, digits, `-`, `_` or
+/// `.`. The one check for every GCS key name thinledger takes (a store's `kms_key_name`,
+/// CockroachDB's `gs:///` KMS URIs).
+///
+/// ```
+/// use thinledger_store::check_gcs_kms_key_name;
+///
+/// check_gcs_kms_key_name("kms_key_name", "projects/acme/locations/eu/keyRings/ledger/cryptoKeys/backups")?;
+/// let err = check_gcs_kms_key_name("kms_key_name", "projects/acme/keyRings/ledger").unwrap_err();
+/// assert!(err.to_string().starts_with("kms_key_name: \"projects/acme/keyRings/ledger\" is invalid"));
+/// # Ok::<(), thinledger_store::InvalidInput>(())
+/// ```
+pub fn check_gcs_kms_key_name(field: &str, value: &str) -> Result<(), InvalidInput> {
     let parts: Vec<&str> = value.split('/').collect();
     let ok = parts.len() == 8
         && parts[0] == "projects"
@@ -489,15 +507,15 @@ pub(crate) fn check_gcs_key_name(field: &str, value: &str) -> Result<String, Sto
                 && p.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
         });
-    if !ok {
-        return Err(StoreError::invalid(
-            field,
-            value,
-            "a Cloud KMS key name is projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY",
-            "copy the key's resource name, e.g. kms_key_name=projects/acme/locations/europe-west3/keyRings/ledger/cryptoKeys/backups",
-        ));
+    if ok {
+        return Ok(());
     }
-    Ok(value.to_owned())
+    Err(InvalidInput::new(
+        field,
+        value,
+        "a Cloud KMS key name is projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY",
+        "copy the key's resource name (`gcloud kms keys list --keyring RING --location LOCATION`), e.g. projects/acme/locations/europe-west3/keyRings/ledger/cryptoKeys/backups",
+    ))
 }
 
 /// A customer-provided key: the base64 of exactly 32 bytes. The value is never shown.

@@ -52,6 +52,23 @@ pub enum StoreError {
         /// What to check.
         fix: &'static str,
     },
+    /// The store refused a write that carried the repository's object-lock retention (GCS: the
+    /// bucket has no Object Retention Lock, or the identity may not set retention). Carried
+    /// as the source of the `object_store` error the engine sees, like
+    /// [`StoreError::EncryptionRefused`].
+    #[error(
+        "{policy}: the store refused to write `{path}` with retention: {cause}; rule: every object but lock files is written with the repository's retention; fix: {fix}"
+    )]
+    RetentionRefused {
+        /// The policy, e.g. `object lock GOVERNANCE (GCS retention mode Unlocked) for 86400s`.
+        policy: String,
+        /// The object.
+        path: String,
+        /// The store's answer.
+        cause: String,
+        /// What to do.
+        fix: &'static str,
+    },
     /// An object's Object Lock retention could not be read (a HEAD request the store refused or
     /// answered without the expected headers).
     #[error("reading the object-lock retention of `{path}` failed: {message}; fix: {fix}")]

@@ -15,6 +15,11 @@
 //! `put_multipart_opts` (XML multipart uploads, fine on real GCS; the emulator rejects them). The
 //! engine writes every object with a single put and never needs it.
 //!
+//! With an object-lock policy (`GcsStore::with_lock`) every upload and copy but a lock file
+//! carries a `retention` (Object Retention Lock; see `gcs_retention`), and the store reads each
+//! object's retention back from its JSON metadata (`RetentionSource`), so an immutable
+//! repository works on GCS as on S3.
+//!
 //! Credentials are `object_store`'s own provider for the same builder, so both halves sign as
 //! the same identity. Alternatives considered: the `gcloud-storage` crate (JSON API throughout,
 //! but a second credentials stack and a second HTTP client for a few requests) and opendal's
@@ -24,7 +29,7 @@
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -38,21 +43,24 @@ use object_store::{
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 
+use super::error::StoreError;
 use super::forward::Overrides;
-use super::options::RetryOptions;
+use super::gcs_retention;
+use super::options::{ObjectLockOptions, RetryOptions};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
 
 const STORE: &str = "GCS";
 
 /// Everything but RFC 3986's unreserved characters is encoded, `/` included: object names go
 /// into a single path segment or query value.
-const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
 
 /// A GCS bucket: `object_store`'s client for reads, the JSON API for writes.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct GcsStore {
     inner: GoogleCloudStorage,
     http: HttpClient,
@@ -63,6 +71,8 @@ pub(crate) struct GcsStore {
     retry: RetryOptions,
     /// Cloud KMS key every upload and copy is encrypted with (CMEK), if any.
     kms_key_name: Option<String>,
+    /// The retention every upload and copy but a lock file carries, if any.
+    lock: Option<ObjectLockOptions>,
 }
 
 impl GcsStore {
@@ -84,6 +94,59 @@ impl GcsStore {
             bucket: bucket.to_owned(),
             retry,
             kms_key_name,
+            lock: None,
+        }
+    }
+
+    /// Writes every object but lock files with `lock`'s retention.
+    pub(crate) fn with_lock(mut self, lock: Option<ObjectLockOptions>) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// The bucket's name.
+    pub(crate) fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The retention a write to `location` carries: the policy's, except for lock files.
+    fn retention_for(&self, location: &Path) -> Option<&ObjectLockOptions> {
+        self.lock.as_ref().filter(|_| !is_lock_file(location))
+    }
+
+    /// `err` (from an answer of `status` with `body` to a write of `name` to `location`), with
+    /// its source replaced by [`StoreError::RetentionRefused`] when the write carried a
+    /// retention and the answer is about it.
+    fn explain_refusal(
+        &self,
+        location: &Path,
+        name: &str,
+        status: http::StatusCode,
+        body: &[u8],
+        err: object_store::Error,
+    ) -> object_store::Error {
+        let Some(lock) = self.retention_for(location) else {
+            return err;
+        };
+        if !gcs_retention::is_retention_refusal(status, body) {
+            return err;
+        }
+        let typed = Box::new(gcs_retention::refused(
+            lock,
+            name,
+            format!("HTTP {status}: {}", body_excerpt(body)),
+        ));
+        match err {
+            object_store::Error::PermissionDenied { path, .. } => {
+                object_store::Error::PermissionDenied {
+                    path,
+                    source: typed,
+                }
+            }
+            _ => object_store::Error::Generic {
+                store: STORE,
+                source: typed,
+            },
         }
     }
 
@@ -183,45 +246,11 @@ impl GcsStore {
                 }
             },
         };
-        let mut metadata = serde_json::Map::new();
-        metadata.insert("name".into(), name.clone().into());
-        let mut custom = serde_json::Map::new();
-        let mut content_type = "application/octet-stream".to_owned();
-        for (attribute, value) in &opts.attributes {
-            let value = value.as_ref().to_owned();
-            match attribute {
-                Attribute::ContentType => {
-                    content_type = value.clone();
-                    metadata.insert("contentType".into(), value.into());
-                }
-                Attribute::ContentDisposition => {
-                    metadata.insert("contentDisposition".into(), value.into());
-                }
-                Attribute::ContentEncoding => {
-                    metadata.insert("contentEncoding".into(), value.into());
-                }
-                Attribute::ContentLanguage => {
-                    metadata.insert("contentLanguage".into(), value.into());
-                }
-                Attribute::CacheControl => {
-                    metadata.insert("cacheControl".into(), value.into());
-                }
-                Attribute::StorageClass => {
-                    metadata.insert("storageClass".into(), value.into());
-                }
-                Attribute::Metadata(key) => {
-                    custom.insert(key.to_string(), value.into());
-                }
-                _ => {}
-            }
-        }
-        if !custom.is_empty() {
-            metadata.insert("metadata".into(), custom.into());
-        }
+        let (metadata, content_type) = self.upload_metadata(location, &name, opts);
         let boundary = format!("thinledger-{:016x}{:016x}", random_u64(), random_u64());
         let head = format!(
             "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{}\r\n--{boundary}\r\nContent-Type: {content_type}\r\n\r\n",
-            serde_json::Value::Object(metadata)
+            metadata
         );
         let tail = format!("\r\n--{boundary}--\r\n");
         // The data is not copied: the body is the caller's chunks between two small ones.
@@ -259,9 +288,60 @@ impl GcsStore {
                 extensions: Default::default(),
             });
         }
-        Err(status_error(
-            status, &response, &name, &opts.mode, ambiguous,
-        ))
+        let err = status_error(status, &response, &name, &opts.mode, ambiguous);
+        Err(self.explain_refusal(location, &name, status, &response, err))
+    }
+
+    /// The metadata part of an upload of `location` (named `name`): the object resource's
+    /// fields from `opts`, plus the retention the write carries; and the data's content type.
+    fn upload_metadata(
+        &self,
+        location: &Path,
+        name: &str,
+        opts: &PutOptions,
+    ) -> (serde_json::Value, String) {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), name.into());
+        let mut custom = serde_json::Map::new();
+        let mut content_type = "application/octet-stream".to_owned();
+        for (attribute, value) in &opts.attributes {
+            let value = value.as_ref().to_owned();
+            match attribute {
+                Attribute::ContentType => {
+                    content_type = value.clone();
+                    metadata.insert("contentType".into(), value.into());
+                }
+                Attribute::ContentDisposition => {
+                    metadata.insert("contentDisposition".into(), value.into());
+                }
+                Attribute::ContentEncoding => {
+                    metadata.insert("contentEncoding".into(), value.into());
+                }
+                Attribute::ContentLanguage => {
+                    metadata.insert("contentLanguage".into(), value.into());
+                }
+                Attribute::CacheControl => {
+                    metadata.insert("cacheControl".into(), value.into());
+                }
+                Attribute::StorageClass => {
+                    metadata.insert("storageClass".into(), value.into());
+                }
+                Attribute::Metadata(key) => {
+                    custom.insert(key.to_string(), value.into());
+                }
+                _ => {}
+            }
+        }
+        if !custom.is_empty() {
+            metadata.insert("metadata".into(), custom.into());
+        }
+        if let Some(lock) = self.retention_for(location) {
+            metadata.insert(
+                "retention".into(),
+                gcs_retention::retention_json(lock, SystemTime::now()),
+            );
+        }
+        (serde_json::Value::Object(metadata), content_type)
     }
 
     /// The JSON-API upload URL: create-only or conditional via `ifGenerationMatch`, encrypted
@@ -286,6 +366,7 @@ impl GcsStore {
     async fn rewrite(&self, from: &Path, to: &Path, mode: &CopyMode) -> Result<()> {
         let (source, target) = (Self::object_name(from), Self::object_name(to));
         let bucket = utf8_percent_encode(&self.bucket, COMPONENT).to_string();
+        let body = Bytes::from(self.rewrite_body(to).to_string());
         let mut token: Option<String> = None;
         loop {
             let mut url = format!(
@@ -310,12 +391,12 @@ impl GcsStore {
                 .send(&target, |bearer| {
                     let mut builder = http::Request::post(&url)
                         .header(http::header::CONTENT_TYPE, "application/json")
-                        .header(http::header::CONTENT_LENGTH, 2);
+                        .header(http::header::CONTENT_LENGTH, body.len());
                     if let Some(t) = bearer {
                         builder =
                             builder.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
                     }
-                    builder.body(HttpRequestBody::from(Bytes::from_static(b"{}")))
+                    builder.body(HttpRequestBody::from(body.clone()))
                 })
                 .await?;
             if !status.is_success() {
@@ -329,9 +410,8 @@ impl GcsStore {
                         source: body_excerpt(&response).into(),
                     });
                 }
-                return Err(status_error(
-                    status, &response, &target, &put_mode, ambiguous,
-                ));
+                let err = status_error(status, &response, &target, &put_mode, ambiguous);
+                return Err(self.explain_refusal(to, &target, status, &response, err));
             }
             let progress: RewriteResponse = serde_json::from_slice(&response).map_err(|e| {
                 generic(format!(
@@ -348,6 +428,82 @@ impl GcsStore {
                 )));
             }
         }
+    }
+}
+
+impl GcsStore {
+    /// The destination's metadata in a `rewriteTo` request: its retention, if it gets one
+    /// (the rewrite writes a new object, which does not inherit the source's).
+    fn rewrite_body(&self, to: &Path) -> serde_json::Value {
+        match self.retention_for(to) {
+            Some(lock) => serde_json::json!({
+                "retention": gcs_retention::retention_json(lock, SystemTime::now())
+            }),
+            None => serde_json::json!({}),
+        }
+    }
+
+    /// Sends a JSON-API request without a body (`method` GET or DELETE) or with a JSON one,
+    /// to `path_and_query` under the base URL; the answer's status and body.
+    pub(crate) async fn json_request(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(http::StatusCode, Bytes)> {
+        let url = format!(
+            "{}/{}",
+            self.base_url,
+            path_and_query.trim_start_matches('/')
+        );
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        let (status, response, _) = self
+            .send(path_and_query, |bearer| {
+                let mut builder = http::Request::builder().method(method.clone()).uri(&url);
+                if let Some(token) = bearer {
+                    builder =
+                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+                }
+                match &body {
+                    Some(b) => builder
+                        .header(http::header::CONTENT_TYPE, "application/json")
+                        .header(http::header::CONTENT_LENGTH, b.len())
+                        .body(HttpRequestBody::from(b.clone())),
+                    None => builder.body(HttpRequestBody::empty()),
+                }
+            })
+            .await?;
+        Ok((status, response))
+    }
+}
+
+#[async_trait]
+impl RetentionSource for GcsStore {
+    async fn retention(&self, key: &Path) -> Result<Option<ObjectRetention>, StoreError> {
+        let name = Self::object_name(key);
+        let failed = |message: String| StoreError::RetentionUnreadable {
+            path: key.to_string(),
+            message,
+            fix: "check that the credentials may read the object's metadata (storage.objects.get) and that the bucket has Object Retention Lock enabled",
+        };
+        let path = format!(
+            "storage/v1/b/{}/o/{}?fields=timeCreated%2Cretention%2CretentionExpirationTime",
+            utf8_percent_encode(&self.bucket, COMPONENT),
+            utf8_percent_encode(&name, COMPONENT)
+        );
+        let (status, body) = self
+            .json_request(http::Method::GET, &path, None)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if status == http::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(failed(format!("HTTP {status}: {}", body_excerpt(&body))));
+        }
+        gcs_retention::parse_retention(&body)
+            .map(Some)
+            .map_err(failed)
     }
 }
 
@@ -489,10 +645,8 @@ mod tests {
         );
     }
 
-    /// fake-gcs-server ignores `kmsKeyName`, so the request is checked here: real GCS
-    /// encrypts the object with the named key or refuses the upload.
-    #[tokio::test]
-    async fn uploads_name_the_kms_key() {
+    /// A store of bucket `ledger` on an unused port (no request is sent).
+    fn offline_store(kms_key_name: Option<&str>, lock: Option<ObjectLockOptions>) -> GcsStore {
         let client_options = object_store::ClientOptions::new().with_allow_http(true);
         let gcs = object_store::gcp::GoogleCloudStorageBuilder::new()
             .with_bucket_name("ledger")
@@ -511,16 +665,136 @@ mod tests {
             &client_options,
         )
         .unwrap();
-        let key = "projects/acme/locations/eu/keyRings/ledger/cryptoKeys/backups";
-        let store = GcsStore::new(
+        GcsStore::new(
             gcs,
             http,
             true,
             "http://127.0.0.1:9",
             "ledger",
             RetryOptions::none(),
-            Some(key.to_owned()),
+            kms_key_name.map(str::to_owned),
+        )
+        .with_lock(lock)
+    }
+
+    /// fake-gcs-server stores the `retention` of an upload but ignores it on a rewrite, so the
+    /// rewrite's body is checked here: real GCS gives the new object that retention.
+    #[tokio::test]
+    async fn immutable_uploads_and_copies_carry_retention_but_lock_files_do_not() {
+        use crate::options::ObjectLockMode;
+        let lock = ObjectLockOptions::new(ObjectLockMode::Compliance, Duration::from_secs(86_400));
+        let store = offline_store(None, Some(lock));
+        let day = chrono::Duration::days(1);
+        let before = chrono::Utc::now();
+        let data = Path::from("tenant/data/ab/abcd");
+        let (meta, content_type) =
+            store.upload_metadata(&data, "tenant/data/ab/abcd", &PutOptions::default());
+        assert_eq!(content_type, "application/octet-stream");
+        assert_eq!(meta["name"], "tenant/data/ab/abcd");
+        assert_eq!(meta["retention"]["mode"], "Locked");
+        let until: chrono::DateTime<chrono::Utc> = meta["retention"]["retainUntilTime"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(until >= before + day, "{until}");
+        assert!(
+            until <= chrono::Utc::now() + day + chrono::Duration::seconds(2),
+            "{until}"
         );
+        let copy = store.rewrite_body(&Path::from("tenant/index/ab"));
+        assert_eq!(copy["retention"]["mode"], "Locked", "{copy}");
+
+        let lock_file = Path::from("tenant/locks/abcd");
+        let (meta, _) =
+            store.upload_metadata(&lock_file, "tenant/locks/abcd", &PutOptions::default());
+        assert!(meta.get("retention").is_none(), "{meta}");
+        assert_eq!(store.rewrite_body(&lock_file), serde_json::json!({}));
+
+        let plain = offline_store(None, None);
+        let (meta, _) = plain.upload_metadata(&data, "tenant/data/ab/abcd", &PutOptions::default());
+        assert!(meta.get("retention").is_none(), "{meta}");
+    }
+
+    /// Real GCS refuses an upload with retention to a bucket without Object Retention Lock;
+    /// fake-gcs-server accepts it, so the refusal is typed from a recorded answer here.
+    #[tokio::test]
+    async fn a_refused_retention_names_the_policy_and_the_fix() {
+        use crate::options::ObjectLockMode;
+        let lock = ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(60));
+        let store = offline_store(None, Some(lock));
+        let body = br#"{"error":{"code":400,"message":"Object retention is not enabled for this bucket."}}"#;
+        let data = Path::from("tenant/data/ab/abcd");
+        let raw = status_error(
+            http::StatusCode::BAD_REQUEST,
+            body,
+            "tenant/data/ab/abcd",
+            &PutMode::Create,
+            false,
+        );
+        let err = store.explain_refusal(
+            &data,
+            "tenant/data/ab/abcd",
+            http::StatusCode::BAD_REQUEST,
+            body,
+            raw,
+        );
+        let object_store::Error::Generic { source, .. } = &err else {
+            panic!("{err:?}");
+        };
+        let typed = source.downcast_ref::<StoreError>().expect("a StoreError");
+        assert!(
+            matches!(typed, StoreError::RetentionRefused { .. }),
+            "{typed}"
+        );
+        assert!(typed.to_string().contains("Unlocked"), "{typed}");
+
+        // A lock file carries no retention: its refusal stays as it was.
+        let raw = status_error(
+            http::StatusCode::BAD_REQUEST,
+            body,
+            "tenant/locks/a",
+            &PutMode::Create,
+            false,
+        );
+        let err = store.explain_refusal(
+            &Path::from("tenant/locks/a"),
+            "tenant/locks/a",
+            http::StatusCode::BAD_REQUEST,
+            body,
+            raw,
+        );
+        let object_store::Error::Generic { source, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(source.downcast_ref::<StoreError>().is_none(), "{err}");
+        // An existing object is still AlreadyExists, whatever the policy.
+        let raw = status_error(
+            http::StatusCode::PRECONDITION_FAILED,
+            b"{}",
+            "tenant/data/ab/abcd",
+            &PutMode::Create,
+            false,
+        );
+        let err = store.explain_refusal(
+            &data,
+            "tenant/data/ab/abcd",
+            http::StatusCode::PRECONDITION_FAILED,
+            b"{}",
+            raw,
+        );
+        assert!(
+            matches!(err, object_store::Error::AlreadyExists { .. }),
+            "{err:?}"
+        );
+    }
+
+    /// fake-gcs-server ignores `kmsKeyName`, so the request is checked here: real GCS
+    /// encrypts the object with the named key or refuses the upload.
+    #[tokio::test]
+    async fn uploads_name_the_kms_key() {
+        let key = "projects/acme/locations/eu/keyRings/ledger/cryptoKeys/backups";
+        let store = offline_store(Some(key), None);
         assert_eq!(
             store.upload_url(Some("0")),
             "http://127.0.0.1:9/upload/storage/v1/b/ledger/o?uploadType=multipart&ifGenerationMatch=0\

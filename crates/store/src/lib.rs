@@ -24,10 +24,12 @@
 //! WAL segments all carry it. See [`EncryptionOptions`] for the options, their environment
 //! variables and what is checked when; a refused upload is [`StoreError::EncryptionRefused`].
 //!
-//! # Immutable repositories (S3 Object Lock)
+//! # Immutable repositories (S3 Object Lock, GCS Object Retention Lock)
 //!
-//! With [`StoreBuilder::with_object_lock`] every object an S3 store writes, lock files
-//! excepted, carries a retention (mode and retain-until date). `init --object-lock` records
+//! With [`StoreBuilder::with_object_lock`] every object an S3 or GCS store writes, lock files
+//! excepted, carries a retention (mode and retain-until date; on GCS the object resource's
+//! `retention`, governance as `Unlocked` and compliance as `Locked`, so the bucket needs
+//! Object Retention Lock enabled; a refused upload is [`StoreError::RetentionRefused`]). `init --object-lock` records
 //! the policy in the repository ([`OBJECT_LOCK_POLICY`]);
 //! [`StoreBuilder::build_with_recorded_policy`] reads it back when a repository is opened, so
 //! no command forgets it. Such a store has an [`ObjectLock`] ([`Store::object_lock`]), which
@@ -108,6 +110,10 @@ mod error;
 mod forward;
 #[cfg(feature = "gcs")]
 mod gcs;
+#[cfg(feature = "gcs")]
+mod gcs_api;
+#[cfg(feature = "gcs")]
+mod gcs_retention;
 mod local;
 mod location;
 mod lock_policy;
@@ -125,8 +131,10 @@ pub use builder::{Store, StoreBuilder};
 pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };
-pub use encryption::{EncryptionOptions, SseMode};
+pub use encryption::{EncryptionOptions, SseMode, check_gcs_kms_key_name};
 pub use error::{Invalid, InvalidInput, StoreError};
+#[cfg(feature = "gcs")]
+pub use gcs_api::{GcsAnswer, GcsBucketApi};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
 pub use lock_policy::OBJECT_LOCK_POLICY;

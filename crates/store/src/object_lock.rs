@@ -37,7 +37,7 @@ use object_store::signer::Signer;
 use super::error::StoreError;
 use super::forward::Overrides;
 use super::options::{ObjectLockMode, ObjectLockOptions};
-use super::retention::{ObjectRetention, RetentionSource};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
 use http::Method;
 
 /// The longest one retain-until date is used before the locked client is rebuilt.
@@ -106,12 +106,6 @@ impl ObjectLockStore {
         *slot = Some((now, Arc::clone(&client)));
         Ok(client)
     }
-}
-
-/// Lock files (`…/locks/ID`) are written without retention: they are removed when an
-/// operation ends.
-pub(crate) fn is_lock_file(location: &Path) -> bool {
-    location.as_ref().rsplit('/').nth(1) == Some("locks")
 }
 
 /// `now + retain` as S3 wants it (ISO 8601, UTC, whole seconds).
@@ -290,14 +284,5 @@ mod tests {
         assert_eq!(refresh(Duration::from_secs(86_400)), REFRESH);
         assert_eq!(refresh(Duration::from_secs(160)), Duration::from_secs(10));
         assert_eq!(refresh(Duration::from_secs(4)), Duration::from_secs(1));
-    }
-
-    #[test]
-    fn only_lock_files_go_unretained() {
-        assert!(is_lock_file(&Path::from("tenant/locks/abcd")));
-        assert!(is_lock_file(&Path::from("locks/abcd")));
-        assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
-        assert!(!is_lock_file(&Path::from("locks")));
-        assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
     }
 }

@@ -84,16 +84,19 @@ pub struct StoreOptions {
     /// Server-side encryption every object is written with (unset: the bucket's default);
     /// see [`EncryptionOptions`].
     pub encryption: EncryptionOptions,
-    /// S3 only: Object Lock retention on every object written except lock files (the bucket
-    /// must have Object Lock enabled). Unset: no retention is asked for.
+    /// S3 and GCS: retention on every object written except lock files (the bucket must
+    /// have S3 Object Lock, or GCS Object Retention Lock, enabled). Unset: no retention is
+    /// asked for.
     pub object_lock: Option<ObjectLockOptions>,
 }
 
-/// S3 Object Lock retention mode.
+/// Retention mode: S3 Object Lock's names; GCS calls governance `Unlocked` and compliance
+/// `Locked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObjectLockMode {
-    /// Users with `s3:BypassGovernanceRetention` may still delete or shorten the retention.
+    /// Users with `s3:BypassGovernanceRetention` (GCS: `storage.objects.overrideUnlockedRetention`)
+    /// may still delete or shorten the retention.
     Governance,
     /// Nobody, not even the account's root user, can delete the object before the date.
     Compliance,

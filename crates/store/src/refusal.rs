@@ -64,6 +64,13 @@ impl Refusals {
             })
         };
         match err {
+            // Already explained by the store (a refused retention, see `gcs`): keep it.
+            object_store::Error::PermissionDenied { ref source, .. }
+            | object_store::Error::Generic { ref source, .. }
+                if source.downcast_ref::<StoreError>().is_some() =>
+            {
+                err
+            }
             object_store::Error::PermissionDenied { path, source } => {
                 let source = typed(&source);
                 object_store::Error::PermissionDenied { path, source }

@@ -13,7 +13,10 @@ use super::error::StoreError;
 use super::options::{ObjectLockMode, ObjectLockOptions};
 
 /// One object's retention as the store reports it (S3: HeadObject's
-/// `x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` and `Last-Modified`).
+/// `x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` and `Last-Modified`;
+/// GCS: the object resource's `retention` (mode `Unlocked` is governance, `Locked`
+/// compliance), a bucket retention policy's `retentionExpirationTime` when later, and
+/// `timeCreated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ObjectRetention {
@@ -48,7 +51,15 @@ impl ObjectRetention {
     }
 }
 
-/// Reads objects' retention; implemented by the S3 store (see `object_lock`).
+/// Lock files (`…/locks/ID`) are written without retention: they are removed when an
+/// operation ends.
+#[cfg_attr(not(any(feature = "s3", feature = "gcs")), allow(dead_code))]
+pub(crate) fn is_lock_file(location: &Path) -> bool {
+    location.as_ref().rsplit('/').nth(1) == Some("locks")
+}
+
+/// Reads objects' retention; implemented by the S3 store (see `object_lock`) and the GCS
+/// store (see `gcs`).
 #[async_trait]
 pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
     /// The retention of `key` (the full key in the bucket), `None` if there is no such object.
@@ -57,7 +68,7 @@ pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
 
 /// An immutable repository's store: the policy every write carries, and a way to read each
 /// object's retention. [`Store::object_lock`](crate::Store::object_lock) has one when the store
-/// writes with retention (S3 with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
+/// writes with retention (S3 or GCS with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
 /// or a repository whose recorded policy
 /// [`StoreBuilder::build_with_recorded_policy`](crate::StoreBuilder::build_with_recorded_policy) read).
 #[derive(Debug, Clone)]
@@ -87,7 +98,8 @@ impl ObjectLock {
     }
 
     /// The retention of the object at `location` (relative to the store's prefix, as the
-    /// engine names objects); `None` if there is no such object. One HEAD request.
+    /// engine names objects); `None` if there is no such object. One request (S3: a HEAD;
+    /// GCS: a GET of the object's metadata).
     pub async fn retention(&self, location: &Path) -> Result<Option<ObjectRetention>, StoreError> {
         let key = if self.prefix.is_empty() {
             location.clone()
@@ -138,5 +150,14 @@ mod tests {
         assert!(with(Some("2026-12-07T12:15:00Z")).retained_at(at("2026-12-07T12:00:00Z")));
         assert!(!with(Some("2026-12-07T12:15:00Z")).retained_at(at("2026-12-07T12:15:00Z")));
         assert!(!with(None).retained_at(written));
+    }
+
+    #[test]
+    fn only_lock_files_go_unretained() {
+        assert!(is_lock_file(&Path::from("tenant/locks/abcd")));
+        assert!(is_lock_file(&Path::from("locks/abcd")));
+        assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
+        assert!(!is_lock_file(&Path::from("locks")));
+        assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
     }
 }

@@ -1,7 +1,10 @@
-//! thinledger-bucket's tests: the rules and plans as tables (no server), and the S3 control
-//! plane against moto (started by `bash scripts/test.sh`).
+//! thinledger-bucket's tests: the rules and plans as tables (no server), the S3 control
+//! plane against moto and the GCS one against fake-gcs-server (started by
+//! `bash scripts/test.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "gcs")]
+mod gcs;
 mod plan;
 mod rules;
 #[cfg(feature = "s3")]

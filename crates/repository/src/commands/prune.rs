@@ -2,11 +2,11 @@
 //! the order that keeps the repository valid at every step: write repacked packs, write the
 //! new index, delete the old index files, and only then delete packs.
 //!
-//! On an immutable repository (S3 Object Lock) the plan reads the retention of every pack
-//! and index file it would delete. Retained ones stay, listed in [`PrunePlan::retained`] with
-//! their dates: an unused pack stays until its date, a partly used one is not repacked (the
-//! copy would free nothing), and a retained index file keeps every pack it names (an index
-//! must not name a missing pack) and is not rewritten. A later prune, after the dates,
+//! On an immutable repository (S3 Object Lock, GCS object retention) the plan reads the
+//! retention of every pack and index file it would delete. Retained ones stay, listed in
+//! [`PrunePlan::retained`] with their dates: an unused pack stays until its date, a partly
+//! used one is not repacked (the copy would free nothing), and a retained index file keeps
+//! every pack it names (an index must not name a missing pack) and is not rewritten. A later prune, after the dates,
 //! removes them. Only objects past their retention are deleted, so an interrupted prune
 //! leaves what any interrupted prune leaves: nothing worse than a duplicate index entry.
 

@@ -1,8 +1,8 @@
-//! Deletes on an immutable repository (S3 Object Lock): which of the objects an operation
-//! would delete are still under retention, and until when. forget and prune leave those in
-//! place and say so; a later run after the date removes them. Deletes are only ever issued
-//! for objects whose retention has passed (or that have none), so the bucket never refuses
-//! one part-way.
+//! Deletes on an immutable repository (S3 Object Lock, GCS object retention): which of the
+//! objects an operation would delete are still under retention, and until when. forget and
+//! prune leave those in place and say so; a later run after the date removes them. Deletes
+//! are only ever issued for objects whose retention has passed (or that have none), so the
+//! bucket never refuses one part-way.
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;

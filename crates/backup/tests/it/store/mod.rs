@@ -2,6 +2,7 @@
 
 mod conformance;
 mod encryption;
+mod gcs_object_lock;
 mod identity;
 mod moto;
 mod object_lock;

@@ -24,12 +24,12 @@ pub enum BucketCommand {
 
 #[derive(Debug, Args)]
 pub struct BucketArgs {
-    /// The tenant's KMS key (ARN or key id): default encryption must use it. Default: the
-    /// repository URL's sse_kms_key_id, if any.
+    /// The tenant's KMS key (ARN or key id; GCS: the Cloud KMS key name): default encryption
+    /// must use it. Default: the repository URL's sse_kms_key_id (GCS: kms_key_name), if any.
     #[arg(long, value_name = "KEY", env = "THINLEDGER_BUCKET_KMS_KEY")]
     kms_key: Option<String>,
     /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
-    /// a default retention.
+    /// a default retention (GCS: Object Retention Lock enabled).
     #[arg(long)]
     object_lock: bool,
     /// Expire noncurrent versions after this many days (the lifecycle rule `apply` adds).
@@ -71,7 +71,7 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
                     return writeln!(out, "bucket {}: nothing to change", plan.bucket);
                 }
                 for change in &plan.changes {
-                    writeln!(out, "change  {}", change.describe())?;
+                    writeln!(out, "change  {}", change.describe_on(plan.provider))?;
                 }
                 for f in &plan.manual {
                     write_finding(out, "manual", f)?;
@@ -88,15 +88,15 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
         BucketCommand::Apply(a) => {
             let applied = bucket.apply(&a.options()).await?;
             print_data(g, &applied, |out| {
+                let provider = applied.plan.provider;
                 for o in &applied.outcomes {
+                    let change = o.change.describe_on(provider);
                     match &o.result {
-                        ChangeResult::Applied => writeln!(out, "applied {}", o.change.describe())?,
-                        ChangeResult::Denied { permission, .. } => writeln!(
-                            out,
-                            "denied  {} (the identity needs {permission})",
-                            o.change.describe()
-                        )?,
-                        _ => writeln!(out, "?       {}", o.change.describe())?,
+                        ChangeResult::Applied => writeln!(out, "applied {change}")?,
+                        ChangeResult::Denied { permission, .. } => {
+                            writeln!(out, "denied  {change} (the identity needs {permission})")?
+                        }
+                        _ => writeln!(out, "?       {change}")?,
                     }
                 }
                 write_report(out, &applied.after)

@@ -253,9 +253,9 @@ fn read_password_as(
 /// Builds the store for a repository URL (credentials from the environment) and the URL as
 /// it may be shown (no secrets).
 ///
-/// An S3 repository made with `init --object-lock` records its policy; the store is built
-/// with it ([`StoreBuilder::build_with_recorded_policy`]), so every command's writes keep the
-/// retention (lock files excepted) and forget, prune and check see each object's.
+/// An S3 or GCS repository made with `init --object-lock` records its policy; the store is
+/// built with it ([`StoreBuilder::build_with_recorded_policy`]), so every command's writes
+/// keep the retention (lock files excepted) and forget, prune and check see each object's.
 pub async fn store_for(url: &str) -> anyhow::Result<(Store, String)> {
     let store = StoreBuilder::from_env(url)
         .build_with_recorded_policy()

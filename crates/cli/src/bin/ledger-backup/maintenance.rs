@@ -115,8 +115,9 @@ pub struct InitArgs {
     /// Command printing the password of --from-repo.
     #[arg(long, value_name = "CMD")]
     from_password_command: Option<String>,
-    /// Make the repository immutable (S3 Object Lock; the bucket must have it enabled): every
-    /// object written from now on, lock files excepted, is retained for --retain.
+    /// Make the repository immutable (S3 Object Lock, or GCS Object Retention Lock; the bucket
+    /// must have it enabled): every object written from now on, lock files excepted, is
+    /// retained for --retain.
     #[arg(long, value_name = "MODE", requires = "retain")]
     object_lock: Option<LockMode>,
     /// How long each object is retained after its upload, e.g. 30d (with --object-lock).
@@ -127,9 +128,10 @@ pub struct InitArgs {
 /// `--object-lock` modes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum LockMode {
-    /// Deletable before the date only by identities with s3:BypassGovernanceRetention.
+    /// Deletable before the date only by identities with s3:BypassGovernanceRetention (GCS:
+    /// retention mode Unlocked, storage.objects.overrideUnlockedRetention).
     Governance,
-    /// Deletable by nobody before the date.
+    /// Deletable by nobody before the date (GCS: retention mode Locked).
     Compliance,
 }
 
