@@ -479,3 +479,67 @@ fn a_tenant_with_sites_streams_from_its_first_site_to_a_service_there() {
     let purpose = apply["metadata"]["annotations"].to_string();
     assert!(purpose.contains("kv.rangefeed.enabled"), "{purpose}");
 }
+
+/// Redpanda's tiered-storage identity is one for the whole cluster (its `cloud_storage_*`
+/// settings are cluster-wide): brokers in a site outside that identity's cloud get what its
+/// webhook would inject at home — for IRSA, `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE` and
+/// a projected token for `sts.amazonaws.com` at that path; the home site gets none of it.
+#[test]
+fn brokers_outside_the_identitys_cloud_get_its_federated_token() {
+    let tenant = example("multi-cloud");
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let sites = thinledger_topology::render::render_sites(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap();
+    let role = "arn:aws:iam::123456789012:role/acme-ledger-redpanda";
+    for s in &sites {
+        let sts = object(&s.rendering, "StatefulSet", "redpanda");
+        let pod = &sts["spec"]["template"]["spec"];
+        let broker = pod["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "redpanda")
+            .unwrap();
+        let env: Vec<(String, String)> = broker["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["value"].as_str()?.to_owned())))
+            .collect();
+        let value = |name: &str| env.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let token = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "aws-iam-token");
+        if s.site == "aws-use1" {
+            assert_eq!(value("AWS_ROLE_ARN"), None, "{}", s.site);
+            assert!(token.is_none(), "{}", s.site);
+            continue;
+        }
+        assert_eq!(value("AWS_ROLE_ARN").as_deref(), Some(role), "{}", s.site);
+        let file = value("AWS_WEB_IDENTITY_TOKEN_FILE").unwrap();
+        let projection = &token.unwrap()["projected"]["sources"][0]["serviceAccountToken"];
+        assert_eq!(projection["audience"], "sts.amazonaws.com", "{}", s.site);
+        let mounted = broker["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "aws-iam-token")
+            .unwrap();
+        assert_eq!(
+            format!(
+                "{}/{}",
+                mounted["mountPath"].as_str().unwrap(),
+                projection["path"].as_str().unwrap()
+            ),
+            file,
+            "{}",
+            s.site
+        );
+    }
+}

@@ -503,6 +503,20 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             ..Default::default()
         });
     }
+    // A site outside the identity's own cloud gets the token its webhook would inject.
+    let federated = tiered::federated_token(ctx);
+    let mut broker_env = vec![env("HOME", "/tmp")];
+    let mut broker_mounts = vec![
+        mount("datadir", DATA_DIR, false),
+        mount("config", CONFIG_DIR, false),
+        mount("tls", TLS_DIR, true),
+        mount("tmp", "/tmp", false),
+    ];
+    if let Some(f) = federated {
+        broker_env.extend(f.env);
+        broker_mounts.push(f.mount);
+        volumes.push(f.volume);
+    }
     let broker = Container {
         name: RP_NAME.to_owned(),
         image: Some(image),
@@ -521,7 +535,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             .map(|s| (*s).to_owned())
             .collect(),
         ),
-        env: Some(vec![env("HOME", "/tmp")]),
+        env: Some(broker_env),
         ports: Some(vec![
             container_port("kafka", RP_KAFKA_PORT),
             container_port("rpc", RP_RPC_PORT),
@@ -542,12 +556,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
             ..Default::default()
         }),
         security_context: Some(container_security(REDPANDA_UID)),
-        volume_mounts: Some(vec![
-            mount("datadir", DATA_DIR, false),
-            mount("config", CONFIG_DIR, false),
-            mount("tls", TLS_DIR, true),
-            mount("tmp", "/tmp", false),
-        ]),
+        volume_mounts: Some(broker_mounts),
         ..Default::default()
     };
     let mut annotations: BTreeMap<String, String> = [cpu_manager_note()].into_iter().collect();
