@@ -84,6 +84,9 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "azure")]
+mod azure;
+mod azure_container;
 mod client;
 mod config;
 mod error;
@@ -93,10 +96,11 @@ mod rules;
 #[cfg(feature = "s3")]
 mod s3;
 
+pub use azure_container::{AzureContainer, PublicAccess};
 pub use client::{Bucket, BucketApplied, BucketBuilder, ChangeOutcome, ChangeResult};
 pub use config::{
-    BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, ObjectLock,
-    Provider, PublicAccessBlock, Tier, Transition, Versioning,
+    BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, NotVisible,
+    ObjectLock, Provider, PublicAccessBlock, Tier, Transition, Versioning,
 };
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};

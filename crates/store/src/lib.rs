@@ -24,10 +24,14 @@
 //! WAL segments all carry it. See [`EncryptionOptions`] for the options, their environment
 //! variables and what is checked when; a refused upload is [`StoreError::EncryptionRefused`].
 //!
-//! # Immutable repositories (S3 Object Lock)
+//! # Immutable repositories (S3 Object Lock, Azure immutability policies)
 //!
-//! With [`StoreBuilder::with_object_lock`] every object an S3 store writes, lock files
-//! excepted, carries a retention (mode and retain-until date). `init --object-lock` records
+//! With [`StoreBuilder::with_object_lock`] every object an S3 or Azure store writes, lock
+//! files excepted, carries a retention (mode and retain-until date): S3 Object Lock headers,
+//! or an Azure version-level immutability policy set by the write itself (`Unlocked` for
+//! governance, `Locked` for compliance; the container needs version-level immutability
+//! support, and account-key requests are signed again over the added headers; the
+//! `azure_lock` module docs say how). `init --object-lock` records
 //! the policy in the repository ([`OBJECT_LOCK_POLICY`]);
 //! [`StoreBuilder::build_with_recorded_policy`] reads it back when a repository is opened, so
 //! no command forgets it. Such a store has an [`ObjectLock`] ([`Store::object_lock`]), which
@@ -111,6 +115,8 @@ mod gcs;
 mod local;
 mod location;
 mod lock_policy;
+#[cfg(feature = "azure")]
+mod azure_lock;
 #[cfg(feature = "s3")]
 mod object_lock;
 mod options;

@@ -37,7 +37,7 @@ use object_store::signer::Signer;
 use super::error::StoreError;
 use super::forward::Overrides;
 use super::options::{ObjectLockMode, ObjectLockOptions};
-use super::retention::{ObjectRetention, RetentionSource};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
 use http::Method;
 
 /// The longest one retain-until date is used before the locked client is rebuilt.
@@ -108,11 +108,6 @@ impl ObjectLockStore {
     }
 }
 
-/// Lock files (`…/locks/ID`) are written without retention: they are removed when an
-/// operation ends.
-pub(crate) fn is_lock_file(location: &Path) -> bool {
-    location.as_ref().rsplit('/').nth(1) == Some("locks")
-}
 
 /// `now + retain` as S3 wants it (ISO 8601, UTC, whole seconds).
 pub(crate) fn retain_until(now: SystemTime, retain: Duration) -> String {

@@ -84,18 +84,23 @@ pub struct StoreOptions {
     /// Server-side encryption every object is written with (unset: the bucket's default);
     /// see [`EncryptionOptions`].
     pub encryption: EncryptionOptions,
-    /// S3 only: Object Lock retention on every object written except lock files (the bucket
-    /// must have Object Lock enabled). Unset: no retention is asked for.
+    /// S3 and Azure: retention on every object written except lock files. S3: Object Lock
+    /// (the bucket must have it enabled); Azure: a version-level immutability policy per blob
+    /// (the container needs version-level immutability support). Unset: no retention is asked
+    /// for.
     pub object_lock: Option<ObjectLockOptions>,
 }
 
-/// S3 Object Lock retention mode.
+/// Retention mode: S3 Object Lock's modes, and Azure's immutability-policy states
+/// (governance is an `Unlocked` policy, compliance a `Locked` one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObjectLockMode {
-    /// Users with `s3:BypassGovernanceRetention` may still delete or shorten the retention.
+    /// Users with `s3:BypassGovernanceRetention` may still delete or shorten the retention
+    /// (Azure: an unlocked policy, which its owner may shorten or remove).
     Governance,
-    /// Nobody, not even the account's root user, can delete the object before the date.
+    /// Nobody, not even the account's root user, can delete the object before the date
+    /// (Azure: a locked policy, which can only be extended).
     Compliance,
 }
 

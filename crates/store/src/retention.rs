@@ -13,7 +13,9 @@ use super::error::StoreError;
 use super::options::{ObjectLockMode, ObjectLockOptions};
 
 /// One object's retention as the store reports it (S3: HeadObject's
-/// `x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` and `Last-Modified`).
+/// `x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` and `Last-Modified`;
+/// Azure: Get Blob Properties' `x-ms-immutability-policy-mode`,
+/// `x-ms-immutability-policy-until-date` and `Last-Modified`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ObjectRetention {
@@ -48,7 +50,15 @@ impl ObjectRetention {
     }
 }
 
-/// Reads objects' retention; implemented by the S3 store (see `object_lock`).
+/// Lock files (`…/locks/ID`) are written without retention: they are removed when an
+/// operation ends.
+#[cfg_attr(not(any(feature = "s3", feature = "azure")), allow(dead_code))]
+pub(crate) fn is_lock_file(location: &Path) -> bool {
+    location.as_ref().rsplit('/').nth(1) == Some("locks")
+}
+
+/// Reads objects' retention; implemented by the S3 store (see `object_lock`) and the Azure
+/// store (see `azure_lock`).
 #[async_trait]
 pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
     /// The retention of `key` (the full key in the bucket), `None` if there is no such object.
@@ -57,7 +67,7 @@ pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
 
 /// An immutable repository's store: the policy every write carries, and a way to read each
 /// object's retention. [`Store::object_lock`](crate::Store::object_lock) has one when the store
-/// writes with retention (S3 with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
+/// writes with retention (S3 or Azure with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
 /// or a repository whose recorded policy
 /// [`StoreBuilder::build_with_recorded_policy`](crate::StoreBuilder::build_with_recorded_policy) read).
 #[derive(Debug, Clone)]

@@ -1,7 +1,10 @@
-//! thinledger-bucket's tests: the rules and plans as tables (no server), and the S3 control
-//! plane against moto (started by `bash scripts/test.sh`).
+//! thinledger-bucket's tests: the rules and plans as tables (no server), the S3 control plane
+//! against moto and the Azure one against Azurite (started by `bash scripts/test.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "azure")]
+mod azure;
+mod azure_rules;
 mod plan;
 mod rules;
 #[cfg(feature = "s3")]
