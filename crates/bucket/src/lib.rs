@@ -9,6 +9,7 @@
 //! |---|---|---|
 //! | (always) | the rules: [`check`], [`plan`] on a [`BucketConfig`] | none |
 //! | `s3` | S3 and S3-compatible buckets: [`BucketBuilder`] → [`Bucket`] | `aws-sdk-s3` |
+//! | `azure` | Azure containers (what the data plane shows: [`AzureContainer`]) | `azure_storage_blob` |
 //!
 //! # The rules
 //!
@@ -64,6 +65,11 @@
 //! assert!(plan.manual.iter().any(|f| f.rule == RuleId::OfflineTier));
 //! # Ok::<(), thinledger_bucket::BucketError>(())
 //! ```
+//!
+//! An Azure container's data-plane client cannot see its storage account's settings
+//! (versioning, secure transfer, lifecycle management): [`AzureContainer::config`] lists them
+//! in [`BucketConfig::not_visible`], and [`check`] reports them as
+//! [`BucketReport::unverified`] instead of judging a guess.
 //!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
 //! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the

@@ -24,8 +24,9 @@ pub enum BucketCommand {
 
 #[derive(Debug, Args)]
 pub struct BucketArgs {
-    /// The tenant's KMS key (ARN or key id): default encryption must use it. Default: the
-    /// repository URL's sse_kms_key_id, if any.
+    /// The tenant's KMS key (ARN or key id; Azure: the encryption scope's name): default
+    /// encryption must use it. Default: the repository URL's sse_kms_key_id (Azure:
+    /// encryption_scope), if any.
     #[arg(long, value_name = "KEY", env = "THINLEDGER_BUCKET_KMS_KEY")]
     kms_key: Option<String>,
     /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
