@@ -20,8 +20,8 @@ use azure_storage_blob::models::{
     PublicAccessType,
 };
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
-use thinledger_store::{Invalid, StoreCredentials};
 use thinledger_store::object_store::azure::{AzureAccessKey, AzureAuthorizer, AzureCredential};
+use thinledger_store::{Invalid, StoreCredentials};
 
 use crate::azure_container::{AzureContainer, PublicAccess};
 use crate::client::ChangeResult;

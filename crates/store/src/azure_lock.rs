@@ -105,9 +105,9 @@ impl RetentionConnector {
         key: Option<&str>,
     ) -> object_store::Result<Self> {
         let key = match key {
-            Some(key) => Some(Arc::new(AzureCredential::AccessKey(AzureAccessKey::try_new(
-                key,
-            )?))),
+            Some(key) => Some(Arc::new(AzureCredential::AccessKey(
+                AzureAccessKey::try_new(key)?,
+            ))),
             None => None,
         };
         Ok(RetentionConnector {
@@ -277,7 +277,9 @@ impl RetentionSource for AzureRetention {
         if !status.is_success() {
             return Err(failed(format!("Get Blob Properties answered {status}")));
         }
-        parse_retention(response.headers()).map(Some).map_err(failed)
+        parse_retention(response.headers())
+            .map(Some)
+            .map_err(failed)
     }
 }
 
@@ -334,7 +336,11 @@ mod tests {
             &format!("{base}/data/ab/abcd"),
             &put
         )));
-        assert!(writes_blob(&request(Method::PUT, &format!("{base}/config"), &put)));
+        assert!(writes_blob(&request(
+            Method::PUT,
+            &format!("{base}/config"),
+            &put
+        )));
         assert!(writes_blob(&request(
             Method::PUT,
             &format!("{base}/keys/abcd"),
@@ -381,7 +387,10 @@ mod tests {
     #[test]
     fn policies_are_read_from_blob_properties() {
         let mut headers = HeaderMap::new();
-        headers.insert("last-modified", "Mon, 28 Jun 2021 05:50:37 GMT".parse().unwrap());
+        headers.insert(
+            "last-modified",
+            "Mon, 28 Jun 2021 05:50:37 GMT".parse().unwrap(),
+        );
         let plain = parse_retention(&headers).unwrap();
         assert_eq!((plain.mode, plain.retain_until), (None, None));
         assert_eq!(
@@ -389,7 +398,10 @@ mod tests {
             "2021-06-28T05:50:37Z".parse::<DateTime<Utc>>().unwrap()
         );
 
-        headers.insert(UNTIL_HEADER, "Mon, 28 Jun 2021 05:55:37 GMT".parse().unwrap());
+        headers.insert(
+            UNTIL_HEADER,
+            "Mon, 28 Jun 2021 05:55:37 GMT".parse().unwrap(),
+        );
         headers.insert(MODE_HEADER, "unlocked".parse().unwrap());
         let held = parse_retention(&headers).unwrap();
         assert_eq!(held.mode, Some(ObjectLockMode::Governance));
@@ -405,7 +417,11 @@ mod tests {
         headers.insert(MODE_HEADER, "frozen".parse().unwrap());
         assert!(parse_retention(&headers).unwrap_err().contains("frozen"));
         headers.insert(UNTIL_HEADER, "tomorrow".parse().unwrap());
-        assert!(parse_retention(&headers).unwrap_err().contains(UNTIL_HEADER));
+        assert!(
+            parse_retention(&headers)
+                .unwrap_err()
+                .contains(UNTIL_HEADER)
+        );
     }
 
     #[test]

@@ -240,8 +240,7 @@ impl StoreBuilder {
     /// # Ok(()) }
     /// ```
     pub async fn build_with_recorded_policy(self) -> Result<Store, StoreError> {
-        if self.options.object_lock.is_some() || !writes_with_retention(self.location()?.kind())
-        {
+        if self.options.object_lock.is_some() || !writes_with_retention(self.location()?.kind()) {
             return self.build_for_repository();
         }
         let store = self.clone().build_for_repository()?;

@@ -294,17 +294,15 @@ pub(crate) fn build_azure(
         StoreCredentials::AzureAccessKey { key } => Some(key.expose()),
         _ => None,
     };
-    let failed = |e: object_store::Error| {
-        enabled::client_error_with("azure", credentials, encryption, e)
-    };
+    let failed =
+        |e: object_store::Error| enabled::client_error_with("azure", credentials, encryption, e);
     if let Some(lock) = options.object_lock {
         let connector = super::azure_lock::RetentionConnector::new(lock, account, shared_key)
             .map_err(failed)?;
         b = b.with_http_connector(connector);
     }
     let store = b.build().map_err(failed)?;
-    let retention: Option<Arc<dyn super::retention::RetentionSource>> = match options.object_lock
-    {
+    let retention: Option<Arc<dyn super::retention::RetentionSource>> = match options.object_lock {
         Some(_) => {
             let service = match &options.endpoint {
                 Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),

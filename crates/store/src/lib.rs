@@ -103,6 +103,8 @@
 /// The object-store crate the stores are built on, so users need not match its version.
 pub use object_store;
 
+#[cfg(feature = "azure")]
+mod azure_lock;
 mod builder;
 mod cloud;
 mod credentials;
@@ -115,8 +117,6 @@ mod gcs;
 mod local;
 mod location;
 mod lock_policy;
-#[cfg(feature = "azure")]
-mod azure_lock;
 #[cfg(feature = "s3")]
 mod object_lock;
 mod options;

@@ -108,7 +108,6 @@ impl ObjectLockStore {
     }
 }
 
-
 /// `now + retain` as S3 wants it (ISO 8601, UTC, whole seconds).
 pub(crate) fn retain_until(now: SystemTime, retain: Duration) -> String {
     let secs = (now + retain)

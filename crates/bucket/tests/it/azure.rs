@@ -77,9 +77,15 @@ async fn a_public_container_is_found_and_made_private() {
 
     let options = BucketOptions::default();
     let report = bucket.check(&options).await.unwrap();
-    assert!(report.rules().contains(&RuleId::PublicAccess), "{report:#?}");
+    assert!(
+        report.rules().contains(&RuleId::PublicAccess),
+        "{report:#?}"
+    );
     // Account settings are not judged; they are listed.
-    assert!(!report.rules().contains(&RuleId::TlsNotRequired), "{report:#?}");
+    assert!(
+        !report.rules().contains(&RuleId::TlsNotRequired),
+        "{report:#?}"
+    );
     assert!(
         report
             .unverified
@@ -93,7 +99,10 @@ async fn a_public_container_is_found_and_made_private() {
     let applied = bucket.apply(&options).await.unwrap();
     assert_eq!(applied.outcomes.len(), 1);
     assert_eq!(applied.outcomes[0].result, ChangeResult::Applied);
-    assert!(!applied.after.rules().contains(&RuleId::PublicAccess), "{applied:#?}");
+    assert!(
+        !applied.after.rules().contains(&RuleId::PublicAccess),
+        "{applied:#?}"
+    );
     assert!(
         bucket
             .config()
@@ -141,7 +150,10 @@ async fn a_missing_container_or_a_wrong_key_is_an_error_naming_the_container() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("Get Container Properties on bucket tl-no-such-container"), "{err}");
+    assert!(
+        err.contains("Get Container Properties on bucket tl-no-such-container"),
+        "{err}"
+    );
 
     let name = azurite.container("wrongkey", "private");
     let wrong = BucketBuilder::new(format!("az://{name}/p"))
@@ -171,5 +183,8 @@ fn identities_without_a_key_are_refused_with_what_to_do() {
         .build()
         .unwrap_err()
         .to_string();
-    assert!(err.contains("account is required for azure buckets"), "{err}");
+    assert!(
+        err.contains("account is required for azure buckets"),
+        "{err}"
+    );
 }

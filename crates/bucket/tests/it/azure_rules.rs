@@ -70,14 +70,21 @@ fn account_settings_are_reported_not_visible_never_failed() {
         RuleId::TlsNotRequired,
         RuleId::OfflineTier,
     ] {
-        assert!(!report.rules().contains(&rule), "{rule} judged: {report:#?}");
+        assert!(
+            !report.rules().contains(&rule),
+            "{rule} judged: {report:#?}"
+        );
         assert!(
             report.unverified.iter().any(|n| n.rule == Some(rule)),
             "{rule} not listed: {report:#?}"
         );
     }
     for n in &report.unverified {
-        assert!(n.check_with.contains("not visible with data-plane credentials"), "{n:?}");
+        assert!(
+            n.check_with
+                .contains("not visible with data-plane credentials"),
+            "{n:?}"
+        );
         assert!(n.check_with.contains("Terraform"), "{n:?}");
     }
     // The key behind the scope and the account's public-access switch: reported, no rule.
@@ -114,6 +121,10 @@ fn only_public_access_is_planned_the_rest_is_the_owners() {
         .iter()
         .find(|f| f.rule == RuleId::EncryptionKey)
         .unwrap();
-    assert!(key.message.contains("scope is other, not the tenant's ledger-cmk"), "{key:?}");
+    assert!(
+        key.message
+            .contains("scope is other, not the tenant's ledger-cmk"),
+        "{key:?}"
+    );
     assert!(key.fix.contains("fixed when it is created"), "{key:?}");
 }

@@ -42,7 +42,9 @@ impl Logged {
 /// Every request Azurite's debug log holds for blobs under `prefix`.
 fn logged(prefix: &str) -> Vec<Logged> {
     let Some(path) = std::env::var_os("THINLEDGER_TEST_AZURITE_DEBUG_LOG") else {
-        panic!("THINLEDGER_TEST_AZURITE_DEBUG_LOG is not set (scripts/services/azurite.sh sets it)");
+        panic!(
+            "THINLEDGER_TEST_AZURITE_DEBUG_LOG is not set (scripts/services/azurite.sh sets it)"
+        );
     };
     let text = std::fs::read_to_string(path).unwrap();
     let mut out = Vec::new();
@@ -142,7 +144,13 @@ fn kind<'a>(write: &'a Logged, prefix: &str) -> &'a str {
 /// Every write but the lock files' carries the policy: `mode` and a retain-until date `retain`
 /// after it was sent (between `started` and now); lock files carry neither. Every write is
 /// signed with the account key (Shared Key).
-fn assert_policies(writes: &[Logged], prefix: &str, mode: &str, started: SystemTime, retain: Duration) {
+fn assert_policies(
+    writes: &[Logged],
+    prefix: &str,
+    mode: &str,
+    started: SystemTime,
+    retain: Duration,
+) {
     let retain = chrono::Duration::from_std(retain).unwrap();
     let earliest = DateTime::<Utc>::from(started) + retain;
     let latest = Utc::now() + retain + chrono::Duration::seconds(2);
@@ -158,7 +166,11 @@ fn assert_policies(writes: &[Logged], prefix: &str, mode: &str, started: SystemT
             assert_eq!(w.header("x-ms-immutability-policy-mode"), None, "{w:?}");
             continue;
         }
-        assert_eq!(w.header("x-ms-immutability-policy-mode"), Some(mode), "{w:?}");
+        assert_eq!(
+            w.header("x-ms-immutability-policy-mode"),
+            Some(mode),
+            "{w:?}"
+        );
         let until = DateTime::parse_from_rfc2822(until.unwrap_or_else(|| panic!("no date: {w:?}")))
             .unwrap()
             .with_timezone(&Utc);
@@ -209,16 +221,20 @@ async fn every_blob_but_the_locks_is_written_with_an_immutability_policy() {
     // Azurite keeps none, so the answer is "no retention", and check says so for every object.
     let lock = store.object_lock().expect("an immutable store");
     let config = lock
-        .retention(&thinledger_backup::store::object_store::path::Path::from("config"))
+        .retention(&thinledger_backup::store::object_store::path::Path::from(
+            "config",
+        ))
         .await
         .unwrap()
         .expect("config exists");
     assert_eq!((config.mode, config.retain_until), (None, None));
     assert!(
-        lock.retention(&thinledger_backup::store::object_store::path::Path::from("no-such-blob"))
-            .await
-            .unwrap()
-            .is_none()
+        lock.retention(&thinledger_backup::store::object_store::path::Path::from(
+            "no-such-blob"
+        ))
+        .await
+        .unwrap()
+        .is_none()
     );
     let report = check_all(&repo).await;
     assert!(report.errors.is_empty(), "{report:?}");
@@ -259,7 +275,11 @@ async fn compliance_writes_a_locked_policy_and_plain_stores_write_none() {
     .await
     .unwrap();
     for w in blob_writes(&plain_prefix, 2).await {
-        assert_eq!(w.header("x-ms-immutability-policy-until-date"), None, "{w:?}");
+        assert_eq!(
+            w.header("x-ms-immutability-policy-until-date"),
+            None,
+            "{w:?}"
+        );
         assert_eq!(w.header("x-ms-immutability-policy-mode"), None, "{w:?}");
     }
 }
