@@ -149,7 +149,7 @@ impl BucketBuilder {
                 "url",
                 &self.url,
                 "a bucket has a configuration; a local folder has none",
-                "give an s3:// or az:// URL",
+                "give an s3:// URL (or an az:// one)",
             )),
         }
     }
