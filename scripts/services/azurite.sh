@@ -1,5 +1,7 @@
 # Azure Blob for tests: Azurite's blob service (npm), one container, the development account.
-# Exports THINLEDGER_TEST_AZURITE_{ENDPOINT,ACCOUNT,KEY,CONTAINER}. Sourced by scripts/test.sh.
+# Exports THINLEDGER_TEST_AZURITE_{ENDPOINT,ACCOUNT,KEY,CONTAINER}, and
+# THINLEDGER_TEST_AZURITE_DEBUG_LOG: Azurite's debug log, which records every request's headers
+# (the immutability tests read the headers thinledger sent). Sourced by scripts/test.sh.
 # shellcheck source=scripts/services/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -16,7 +18,7 @@ _tl_azurite() {
     mkdir -p "$dir"
     # A folder, not --inMemoryPersistence: the in-memory store keeps its peak size resident.
     tl_start azurite "$prefix/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$port" \
-        --location "$dir" --disableTelemetry --silent
+        --location "$dir" --disableTelemetry --silent --debug "$dir/debug.log"
     tl_wait_http azurite "http://127.0.0.1:$port/" "$TL_LAST_PID" || return 1
 
     # Azurite's well-known development account (documented by Azurite; not a secret).
@@ -24,6 +26,7 @@ _tl_azurite() {
     export THINLEDGER_TEST_AZURITE_KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
     export THINLEDGER_TEST_AZURITE_ENDPOINT="http://127.0.0.1:$port/$THINLEDGER_TEST_AZURITE_ACCOUNT"
     export THINLEDGER_TEST_AZURITE_CONTAINER=thinledger-test
+    export THINLEDGER_TEST_AZURITE_DEBUG_LOG="$dir/debug.log"
     # object_store cannot create containers; a SharedKey-signed "Create Container" does.
     python3 - "$THINLEDGER_TEST_AZURITE_ENDPOINT" "$THINLEDGER_TEST_AZURITE_ACCOUNT" \
         "$THINLEDGER_TEST_AZURITE_KEY" "$THINLEDGER_TEST_AZURITE_CONTAINER" <<'PY' || { tl_fail "could not create the Azurite container"; return 1; }

@@ -8,14 +8,16 @@ use crate::error::BucketError;
 use crate::plan::{BucketChange, BucketPlan, plan};
 use crate::rules::{BucketOptions, BucketReport, check};
 
-/// Builds a [`Bucket`] from a store URL (`s3://bucket/prefix?region=…&endpoint=…`, the
-/// repository's URL): the bucket is the URL's, and lifecycle rules are judged for its prefix.
+/// Builds a [`Bucket`] from a store URL (`s3://bucket/prefix?region=…&endpoint=…`,
+/// `az://container/prefix?account=…`: the repository's URL): the bucket is the URL's, and
+/// lifecycle rules are judged for its prefix.
 #[derive(Debug, Clone)]
 pub struct BucketBuilder {
     url: String,
     env: EnvVars,
     endpoint: Option<String>,
     region: Option<String>,
+    account: Option<String>,
     credentials: Option<StoreCredentials>,
 }
 
@@ -27,6 +29,7 @@ impl BucketBuilder {
             env: EnvVars::default(),
             endpoint: None,
             region: None,
+            account: None,
             credentials: None,
         }
     }
@@ -44,8 +47,8 @@ impl BucketBuilder {
         self
     }
 
-    /// The S3 endpoint (MinIO, an emulator); wins over the URL's `endpoint=` and the
-    /// environment.
+    /// The S3 endpoint (MinIO, an emulator) or Azure blob endpoint (Azurite, with the
+    /// account in its path); wins over the URL's `endpoint=` and the environment.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
         self.endpoint = Some(endpoint.into());
         self
@@ -55,6 +58,17 @@ impl BucketBuilder {
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
         self.region = Some(region.into());
         self
+    }
+
+    /// The Azure storage account; wins over the URL's `account=` and the environment.
+    pub fn with_azure_account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// An Azure account key.
+    pub fn with_azure_access_key(self, key: Secret) -> Self {
+        self.with_credentials(StoreCredentials::AzureAccessKey { key })
     }
 
     /// The credentials to sign with (default: from the environment).
@@ -126,16 +140,13 @@ impl BucketBuilder {
                     })
                 }
             }
-            StoreLocation::Azure { .. } => Err(BucketError::Unsupported {
-                what: "az:// containers (the Azure control plane is not built yet)".into(),
-                fix: "check the container with the rules' BucketConfig from your own reader, or with `az storage account show` / `az storage container immutability-policy show`".into(),
-            }),
+            StoreLocation::Azure { container, prefix } => self.build_azure(container, prefix),
             StoreLocation::Gcs { bucket, prefix } => self.build_gcs(bucket, prefix),
             _ => Err(BucketError::invalid(
                 "url",
                 &self.url,
                 "a bucket has a configuration; a local folder has none",
-                "give an s3:// URL",
+                "give an s3:// URL (or an az:// one)",
             )),
         }
     }
@@ -176,6 +187,57 @@ impl BucketBuilder {
             Err(BucketError::FeatureDisabled {
                 scheme: "gs",
                 feature: "gcs",
+            })
+        }
+    }
+
+    /// An Azure container's control plane: the account from `with_azure_account`, the URL's
+    /// `account=` or `AZURE_STORAGE_ACCOUNT_NAME`; the endpoint (Azurite) as for S3; the
+    /// tenant's encryption scope from the URL's `encryption_scope=` or
+    /// `AZURE_STORAGE_ENCRYPTION_SCOPE`.
+    fn build_azure(&self, container: String, prefix: String) -> Result<Bucket, BucketError> {
+        let query = query(&self.url);
+        let account = self
+            .account
+            .clone()
+            .or_else(|| query("account"))
+            .or_else(|| self.env.get("AZURE_STORAGE_ACCOUNT_NAME").map(str::to_owned))
+            .or_else(|| self.env.get("AZURE_STORAGE_ACCOUNT").map(str::to_owned))
+            .ok_or_else(|| BucketError::Missing {
+                field: "account",
+                provider: "azure",
+                fix: "give the storage account: ?account=NAME in the URL, with_azure_account, or AZURE_STORAGE_ACCOUNT_NAME".into(),
+            })?;
+        let endpoint = self.endpoint.clone().or_else(|| query("endpoint"));
+        if let Some(e) = &endpoint {
+            check_endpoint(e, query("allow_http").as_deref() == Some("true"))?;
+        }
+        let credentials = self.credentials.clone().unwrap_or_else(|| {
+            StoreCredentials::from_env_for(thinledger_store::StoreKind::Azure, &self.env)
+        });
+        let scope = query("encryption_scope").or_else(|| {
+            self.env
+                .get("AZURE_STORAGE_ENCRYPTION_SCOPE")
+                .map(str::to_owned)
+        });
+        #[cfg(feature = "azure")]
+        {
+            let inner =
+                crate::azure::AzureBucket::new(&container, &account, endpoint, &credentials)?;
+            Ok(Bucket {
+                provider: Provider::Azure,
+                bucket: container,
+                prefix,
+                kms_key: scope,
+                inner: Inner::Azure(inner),
+            })
+        }
+        #[cfg(not(feature = "azure"))]
+        {
+            let _ = (container, prefix, account, endpoint, credentials, scope);
+            Err(BucketError::FeatureDisabled {
+                scheme: "az",
+                feature: "azure",
             })
         }
     }
@@ -232,9 +294,7 @@ pub struct Bucket {
 enum Inner {
     #[cfg(feature = "s3")]
     S3(crate::s3::S3Bucket),
-    #[cfg(feature = "gcs")]
-    Gcs(crate::gcs::GcsBucket),
-    // Keeps the enum inhabited-or-not the same way in every feature combination.
+both    // Keeps the enum inhabited-or-not the same way in every feature combination.
     #[allow(dead_code)]
     Never(std::convert::Infallible),
 }
@@ -298,9 +358,7 @@ impl Bucket {
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.read().await,
-            #[cfg(feature = "gcs")]
-            Inner::Gcs(gcs) => gcs.read().await,
-            Inner::Never(never) => match *never {},
+both            Inner::Never(never) => match *never {},
         }
     }
 
@@ -336,14 +394,15 @@ impl Bucket {
         })
     }
 
-    #[cfg_attr(not(any(feature = "s3", feature = "gcs")), allow(unused_variables))]
+    #[cfg_attr(
+        not(any(feature = "s3", feature = "azure", feature = "gcs")),
+        allow(unused_variables)
+    )]
     async fn apply_change(&self, change: &BucketChange) -> Result<ChangeResult, BucketError> {
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.apply(change).await,
-            #[cfg(feature = "gcs")]
-            Inner::Gcs(gcs) => gcs.apply(change).await,
-            Inner::Never(never) => match *never {},
+both            Inner::Never(never) => match *never {},
         }
     }
 

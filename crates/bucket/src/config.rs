@@ -57,6 +57,24 @@ pub struct BucketConfig {
     pub policy: Option<String>,
     /// Lifecycle rules, in the provider's order.
     pub lifecycle: Vec<LifecycleRule>,
+    /// Settings the reader could not see with its credentials (Azure: the storage account's
+    /// settings are management-plane, out of a data-plane client's reach). A rule named here
+    /// is not judged: its findings are left out, and the report lists it as unverified
+    /// instead of pretending.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_visible: Vec<NotVisible>,
+}
+
+/// A setting a reader could not see, and where to check it instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotVisible {
+    /// The rule that cannot be judged without it; `None` for a setting beyond the rules
+    /// (reported, judges nothing).
+    pub rule: Option<crate::RuleId>,
+    /// The setting, as its provider names it.
+    pub setting: String,
+    /// Where to check it (Terraform, the portal, the CLI).
+    pub check_with: String,
 }
 
 /// A bucket's versioning state.

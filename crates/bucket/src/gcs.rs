@@ -199,6 +199,8 @@ pub(crate) fn config_from_resource(bucket: &str, r: &Value) -> BucketConfig {
         tls_only: true,
         policy: None,
         lifecycle,
+        // The bucket resource shows every rule's setting.
+        not_visible: Vec::new(),
     }
 }
 

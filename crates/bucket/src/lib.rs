@@ -10,6 +10,7 @@
 //! | (always) | the rules: [`check`], [`plan`] on a [`BucketConfig`] | none |
 //! | `s3` | S3 and S3-compatible buckets: [`BucketBuilder`] → [`Bucket`] | `aws-sdk-s3` |
 //! | `gcs` | GCS buckets (`gs://`): [`BucketBuilder`] → [`Bucket`] | none: the JSON API's bucket resource through `thinledger-store`'s GCS client and credentials |
+//! | `azure` | Azure containers (what the data plane shows: [`AzureContainer`]) | `azure_storage_blob` |
 //!
 //! # The rules
 //!
@@ -67,6 +68,11 @@
 //! # Ok::<(), thinledger_bucket::BucketError>(())
 //! ```
 //!
+//! An Azure container's data-plane client cannot see its storage account's settings
+//! (versioning, secure transfer, lifecycle management): [`AzureContainer::config`] lists them
+//! in [`BucketConfig::not_visible`], and [`check`] reports them as
+//! [`BucketReport::unverified`] instead of judging a guess.
+//!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
 //! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the
 //! SDK's own credential chain is not built in); with the `gcs` feature from a `gs://bucket/prefix`
@@ -88,6 +94,9 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "azure")]
+mod azure;
+mod azure_container;
 mod client;
 mod config;
 mod error;
@@ -99,10 +108,11 @@ mod rules;
 #[cfg(feature = "s3")]
 mod s3;
 
+pub use azure_container::{AzureContainer, PublicAccess};
 pub use client::{Bucket, BucketApplied, BucketBuilder, ChangeOutcome, ChangeResult};
 pub use config::{
-    BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, ObjectLock,
-    Provider, PublicAccessBlock, Tier, Transition, Versioning,
+    BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, NotVisible,
+    ObjectLock, Provider, PublicAccessBlock, Tier, Transition, Versioning,
 };
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};

@@ -26,7 +26,8 @@ pub enum BucketChange {
         /// The KMS key, for `kms`.
         kms_key: Option<String>,
     },
-    /// Turn on every public-access-block switch.
+    /// Turn on every public-access-block switch (Azure: set the container's public access
+    /// level to private).
     BlockPublicAccess,
     /// Put this bucket policy: the current one plus a statement denying requests without TLS.
     RequireTls {
@@ -116,7 +117,7 @@ impl BucketChange {
                 "set default encryption: SSE-S3 (AES256)".into()
             }
             BucketChange::BlockPublicAccess => {
-                "turn on all four public-access-block switches".into()
+                "block public access (S3: all four public-access-block switches; Azure: the container's access level to private, its stored access policies kept)".into()
             }
             BucketChange::RequireTls { .. } => format!(
                 "add the bucket-policy statement {} (deny aws:SecureTransport = false), keeping the other statements",

@@ -205,6 +205,10 @@ pub struct BucketReport {
     pub bucket: String,
     /// What is wrong; empty when the bucket passes.
     pub findings: Vec<Finding>,
+    /// What could not be judged with the reader's credentials
+    /// ([`BucketConfig::not_visible`]): not a finding, but not a pass either.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverified: Vec<crate::NotVisible>,
 }
 
 impl BucketReport {
@@ -240,8 +244,14 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                 "versioning is {}: an overwrite or delete (by a bug, a stolen credential or ransomware) loses the backup",
                 if state == Versioning::Off { "off" } else { "suspended" }
             ),
-            "enable versioning on the bucket",
-            true,
+            match provider {
+                crate::Provider::Azure => {
+                    "enable blob versioning on the storage account (an account setting: the portal, Terraform or `az storage account blob-service-properties update --enable-versioning`)"
+                }
+                _ => "enable versioning on the bucket",
+            },
+            // Azure's versioning is the storage account's (management plane).
+            provider != crate::Provider::Azure,
         )),
     }
     if options.immutable {
@@ -282,6 +292,24 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             },
             true,
         )),
+        // An Azure container's default encryption is its default encryption scope, fixed
+        // when the container is created; the tenant's "key" is the scope's name.
+        (Some(enc), Some(want)) if provider == crate::Provider::Azure => {
+            let scope = enc.kms_key.as_deref().unwrap_or(AZURE_ACCOUNT_SCOPE);
+            if scope != want {
+                findings.push(Finding::new(
+                    RuleId::EncryptionKey,
+                    Severity::High,
+                    format!(
+                        "the container's default encryption scope is {scope}, not the tenant's {want}"
+                    ),
+                    format!(
+                        "create a container with default encryption scope {want} and scope override denied (a container's default scope is fixed when it is created), and move the repository there"
+                    ),
+                    false,
+                ));
+            }
+        }
         (Some(enc), Some(want)) => {
             let kms = matches!(
                 enc.algorithm,
@@ -317,18 +345,29 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
         findings.push(Finding::new(
             RuleId::PublicAccess,
             Severity::High,
-            match config.public_access_block {
-                None => "the bucket has no public-access block".to_owned(),
-                Some(_) => "the bucket's public-access block leaves some switches off".to_owned(),
+            match (provider, config.public_access_block) {
+                (crate::Provider::Azure, _) => {
+                    "the container allows anonymous (public) read access".to_owned()
+                }
+                (_, None) => "the bucket has no public-access block".to_owned(),
+                (_, Some(_)) => {
+                    "the bucket's public-access block leaves some switches off".to_owned()
+                }
             },
             match provider {
                 crate::Provider::S3 => "turn on all four public-access-block switches",
-                crate::Provider::Azure => "disallow blob public access on the storage account",
+                crate::Provider::Azure => {
+                    "set the container's public access level to private (and disallow blob public access on the storage account)"
+                }
                 crate::Provider::Gcs => {
                     "enforce public access prevention and uniform bucket-level access on the bucket"
                 }
             },
-            matches!(provider, crate::Provider::S3 | crate::Provider::Gcs),
+            // Azure: Set Container ACL, a data-plane request; GCS: a bucket patch.
+            matches!(
+                provider,
+                crate::Provider::S3 | crate::Provider::Azure | crate::Provider::Gcs
+            ),
         ));
     }
     if !config.tls_only {
@@ -425,13 +464,20 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             true,
         ));
     }
+    // A rule whose setting the reader could not see is not judged on the placeholder.
+    findings.retain(|f| !config.not_visible.iter().any(|n| n.rule == Some(f.rule)));
     findings.sort_by_key(|f| f.severity);
     BucketReport {
         provider,
         bucket: config.bucket.clone(),
         findings,
+        unverified: config.not_visible.clone(),
     }
 }
+
+/// The encryption scope of an Azure container without a default scope of its own: the
+/// storage account's encryption.
+pub(crate) const AZURE_ACCOUNT_SCOPE: &str = "$account-encryption-key";
 
 fn lock_fix(provider: crate::Provider) -> &'static str {
     match provider {

@@ -195,6 +195,7 @@ impl S3Bucket {
             tls_only: policy.as_deref().is_some_and(policy::requires_tls),
             policy,
             lifecycle,
+            not_visible: Vec::new(),
         })
     }
 

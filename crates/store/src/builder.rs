@@ -139,9 +139,9 @@ impl StoreBuilder {
         self.with_encryption(EncryptionOptions::sse_kms(key_id))
     }
 
-    /// Retention on every object written except lock files (S3 Object Lock, GCS Object
-    /// Retention Lock); see [`StoreOptions::object_lock`]. Other stores refuse it at
-    /// [`StoreBuilder::build`].
+    /// Retention on every object written except lock files (S3 Object Lock, Azure
+    /// version-level immutability, GCS Object Retention Lock); see
+    /// [`StoreOptions::object_lock`]. Other stores refuse it at [`StoreBuilder::build`].
     pub fn with_object_lock(mut self, lock: ObjectLockOptions) -> Self {
         self.options.object_lock = Some(lock);
         self
@@ -223,12 +223,12 @@ impl StoreBuilder {
     }
 
     /// [`StoreBuilder::build_for_repository`] for an existing repository that may be
-    /// immutable: an S3 or GCS repository made with `init --object-lock` records its policy
+    /// immutable: an S3, Azure or GCS repository made with `init --object-lock` records its policy
     /// ([`OBJECT_LOCK_POLICY`](crate::OBJECT_LOCK_POLICY)), and the store is built again with
     /// it, so every write keeps the repository's retention (lock files excepted) and
     /// [`Store::object_lock`] can read each object's. One GET of the record, none when a
     /// policy was given with [`StoreBuilder::with_object_lock`] (as `init` does) or the store
-    /// is neither S3 nor GCS (the stores that write with retention).
+    /// is not S3, Azure or GCS (the stores that write with retention).
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -240,8 +240,7 @@ impl StoreBuilder {
     /// # Ok(()) }
     /// ```
     pub async fn build_with_recorded_policy(self) -> Result<Store, StoreError> {
-        let kind = self.location()?.kind();
-        if self.options.object_lock.is_some() || !matches!(kind, StoreKind::S3 | StoreKind::Gcs) {
+        if self.options.object_lock.is_some() || !writes_with_retention(self.location()?.kind()) {
             return self.build_for_repository();
         }
         let store = self.clone().build_for_repository()?;
@@ -292,12 +291,13 @@ impl StoreBuilder {
                 (store, resolved.options.s3_conditional_put)
             }
             StoreLocation::Azure { container, .. } => {
-                let store = super::cloud::build_azure(
+                let (store, source) = super::cloud::build_azure(
                     container,
                     &resolved,
                     &credentials,
                     encryption.as_ref(),
                 )?;
+                retention = source;
                 (store, true)
             }
             StoreLocation::Gcs { bucket, .. } => {
@@ -408,14 +408,14 @@ impl StoreBuilder {
             }
         }
         if let Some(lock) = &options.object_lock {
-            if !matches!(kind, StoreKind::S3 | StoreKind::Gcs) {
+            if !writes_with_retention(kind) {
                 return Err(StoreError::invalid(
                     "option.object_lock",
                     lock.mode.as_str(),
                     format!(
-                        "object-lock retention is implemented for s3:// and gs:// stores, and this is a {kind} store"
+                        "object-lock retention is implemented for s3://, az:// and gs:// stores, and this is a {kind} store"
                     ),
-                    "use an S3 bucket with Object Lock enabled or a GCS bucket with Object Retention Lock enabled, or use the provider's immutability policy on the container",
+                    "use an S3 bucket with Object Lock enabled, an Azure container with version-level immutability support, or a GCS bucket with Object Retention Lock enabled",
                 ));
             }
             if lock.retain.is_zero() {
@@ -478,6 +478,12 @@ impl StoreBuilder {
         }
         Ok(credentials)
     }
+}
+
+/// Whether stores of `kind` can write every object with a retention (S3 Object Lock, Azure
+/// version-level immutability).
+fn writes_with_retention(kind: StoreKind) -> bool {
+    matches!(kind, StoreKind::S3 | StoreKind::Azure | StoreKind::Gcs)
 }
 
 /// Options after merging the URL and environment in.

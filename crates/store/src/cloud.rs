@@ -230,13 +230,17 @@ pub(crate) fn build_s3(
     })
 }
 
+/// An Azure store, and the reader of its blobs' immutability policies when it writes with
+/// them (see the `azure_lock` module).
+pub(crate) type AzureBuilt = S3Built;
+
 #[cfg(feature = "azure")]
 pub(crate) fn build_azure(
     container: &str,
     resolved: &Resolved,
     credentials: &StoreCredentials,
     encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<AzureBuilt, StoreError> {
     use object_store::azure::MicrosoftAzureBuilder;
     use object_store::{HeaderMap, HeaderValue};
 
@@ -287,12 +291,43 @@ pub(crate) fn build_azure(
     if let Some(Encryption::AzureCustomerKey(key)) = encryption {
         b = b.with_encryption_key(key.expose().trim());
     }
-    let store = b
-        .build()
-        .map_err(|e| enabled::client_error_with("azure", credentials, encryption, e))?;
-    Ok(Arc::new(super::forward::Forward(
-        super::suffix::SuffixViaHead(store),
-    )))
+    let shared_key = match credentials {
+        StoreCredentials::AzureAccessKey { key } => Some(key.expose()),
+        _ => None,
+    };
+    let failed =
+        |e: object_store::Error| enabled::client_error_with("azure", credentials, encryption, e);
+    if let Some(lock) = options.object_lock {
+        let connector = super::azure_lock::RetentionConnector::new(lock, account, shared_key)
+            .map_err(failed)?;
+        b = b.with_http_connector(connector);
+    }
+    let store = b.build().map_err(failed)?;
+    let retention: Option<Arc<dyn super::retention::RetentionSource>> = match options.object_lock {
+        Some(_) => {
+            let service = match &options.endpoint {
+                Some(endpoint) => endpoint.trim_end_matches('/').to_owned(),
+                None => format!("https://{account}.blob.core.windows.net"),
+            };
+            let signer = (!matches!(credentials, StoreCredentials::Anonymous))
+                .then(|| store.credentials().clone());
+            Some(Arc::new(
+                super::azure_lock::AzureRetention::new(
+                    &enabled::client_options(resolved),
+                    &service,
+                    container,
+                    account,
+                    signer,
+                )
+                .map_err(failed)?,
+            ))
+        }
+        None => None,
+    };
+    Ok((
+        Arc::new(super::forward::Forward(super::suffix::SuffixViaHead(store))),
+        retention,
+    ))
 }
 
 #[cfg(not(feature = "azure"))]
@@ -301,7 +336,7 @@ pub(crate) fn build_azure(
     _resolved: &Resolved,
     _credentials: &StoreCredentials,
     _encryption: Option<&Encryption>,
-) -> Result<Arc<dyn ObjectStore>, StoreError> {
+) -> Result<AzureBuilt, StoreError> {
     Err(StoreError::FeatureDisabled {
         scheme: "az",
         feature: "azure",

@@ -24,12 +24,16 @@
 //! WAL segments all carry it. See [`EncryptionOptions`] for the options, their environment
 //! variables and what is checked when; a refused upload is [`StoreError::EncryptionRefused`].
 //!
-//! # Immutable repositories (S3 Object Lock, GCS Object Retention Lock)
+//! # Immutable repositories (S3 Object Lock, Azure immutability policies, GCS Object Retention Lock)
 //!
-//! With [`StoreBuilder::with_object_lock`] every object an S3 or GCS store writes, lock files
-//! excepted, carries a retention (mode and retain-until date; on GCS the object resource's
-//! `retention`, governance as `Unlocked` and compliance as `Locked`, so the bucket needs
-//! Object Retention Lock enabled; a refused upload is [`StoreError::RetentionRefused`]). `init --object-lock` records
+//! With [`StoreBuilder::with_object_lock`] every object an S3, Azure or GCS store writes, lock
+//! files excepted, carries a retention (mode and retain-until date): S3 Object Lock headers;
+//! an Azure version-level immutability policy set by the write itself (`Unlocked` for
+//! governance, `Locked` for compliance; the container needs version-level immutability
+//! support, and account-key requests are signed again over the added headers; the
+//! `azure_lock` module docs say how); on GCS the object resource's `retention` (governance as
+//! `Unlocked`, compliance as `Locked`, so the bucket needs Object Retention Lock enabled; a
+//! refused upload is [`StoreError::RetentionRefused`]). `init --object-lock` records
 //! the policy in the repository ([`OBJECT_LOCK_POLICY`]);
 //! [`StoreBuilder::build_with_recorded_policy`] reads it back when a repository is opened, so
 //! no command forgets it. Such a store has an [`ObjectLock`] ([`Store::object_lock`]), which
@@ -101,6 +105,8 @@
 /// The object-store crate the stores are built on, so users need not match its version.
 pub use object_store;
 
+#[cfg(feature = "azure")]
+mod azure_lock;
 mod builder;
 mod cloud;
 mod credentials;

@@ -84,21 +84,24 @@ pub struct StoreOptions {
     /// Server-side encryption every object is written with (unset: the bucket's default);
     /// see [`EncryptionOptions`].
     pub encryption: EncryptionOptions,
-    /// S3 and GCS: retention on every object written except lock files (the bucket must
-    /// have S3 Object Lock, or GCS Object Retention Lock, enabled). Unset: no retention is
-    /// asked for.
+    /// S3, Azure and GCS: retention on every object written except lock files. S3: Object
+    /// Lock (the bucket must have it enabled); Azure: a version-level immutability policy per
+    /// blob (the container needs version-level immutability support); GCS: the object's
+    /// retention (the bucket needs Object Retention Lock). Unset: no retention is asked for.
     pub object_lock: Option<ObjectLockOptions>,
 }
 
-/// Retention mode: S3 Object Lock's names; GCS calls governance `Unlocked` and compliance
-/// `Locked`.
+/// Retention mode: S3 Object Lock's modes; Azure's immutability-policy states and GCS's
+/// object retention modes call governance `Unlocked` and compliance `Locked`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ObjectLockMode {
     /// Users with `s3:BypassGovernanceRetention` (GCS: `storage.objects.overrideUnlockedRetention`)
-    /// may still delete or shorten the retention.
+    /// may still delete or shorten the retention (Azure: an unlocked policy, which its owner
+    /// may shorten or remove).
     Governance,
-    /// Nobody, not even the account's root user, can delete the object before the date.
+    /// Nobody, not even the account's root user, can delete the object before the date
+    /// (Azure: a locked policy, which can only be extended).
     Compliance,
 }
 

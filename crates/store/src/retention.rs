@@ -14,9 +14,10 @@ use super::options::{ObjectLockMode, ObjectLockOptions};
 
 /// One object's retention as the store reports it (S3: HeadObject's
 /// `x-amz-object-lock-mode`, `x-amz-object-lock-retain-until-date` and `Last-Modified`;
-/// GCS: the object resource's `retention` (mode `Unlocked` is governance, `Locked`
-/// compliance), a bucket retention policy's `retentionExpirationTime` when later, and
-/// `timeCreated`).
+/// Azure: Get Blob Properties' `x-ms-immutability-policy-mode`,
+/// `x-ms-immutability-policy-until-date` and `Last-Modified`; GCS: the object resource's
+/// `retention` (mode `Unlocked` is governance, `Locked` compliance), a bucket retention
+/// policy's `retentionExpirationTime` when later, and `timeCreated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ObjectRetention {
@@ -53,13 +54,16 @@ impl ObjectRetention {
 
 /// Lock files (`…/locks/ID`) are written without retention: they are removed when an
 /// operation ends.
-#[cfg_attr(not(any(feature = "s3", feature = "gcs")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "s3", feature = "azure", feature = "gcs")),
+    allow(dead_code)
+)]
 pub(crate) fn is_lock_file(location: &Path) -> bool {
     location.as_ref().rsplit('/').nth(1) == Some("locks")
 }
 
-/// Reads objects' retention; implemented by the S3 store (see `object_lock`) and the GCS
-/// store (see `gcs`).
+/// Reads objects' retention; implemented by the S3 store (see `object_lock`), the Azure
+/// store (see `azure_lock`) and the GCS store (see `gcs`).
 #[async_trait]
 pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
     /// The retention of `key` (the full key in the bucket), `None` if there is no such object.
@@ -68,7 +72,7 @@ pub(crate) trait RetentionSource: fmt::Debug + Send + Sync + 'static {
 
 /// An immutable repository's store: the policy every write carries, and a way to read each
 /// object's retention. [`Store::object_lock`](crate::Store::object_lock) has one when the store
-/// writes with retention (S3 or GCS with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
+/// writes with retention (S3, Azure or GCS with [`StoreBuilder::with_object_lock`](crate::StoreBuilder::with_object_lock),
 /// or a repository whose recorded policy
 /// [`StoreBuilder::build_with_recorded_policy`](crate::StoreBuilder::build_with_recorded_policy) read).
 #[derive(Debug, Clone)]

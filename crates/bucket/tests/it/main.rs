@@ -1,8 +1,11 @@
 //! thinledger-bucket's tests: the rules and plans as tables (no server), the S3 control
-//! plane against moto and the GCS one against fake-gcs-server (started by
-//! `bash scripts/test.sh`).
+//! plane against moto, the Azure one against Azurite and the GCS one against fake-gcs-server
+//! (started by `bash scripts/test.sh`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[cfg(feature = "azure")]
+mod azure;
+mod azure_rules;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod plan;

@@ -38,6 +38,7 @@ pub(crate) fn good() -> BucketConfig {
             noncurrent_expiry_days: Some(30),
             abort_multipart_days: Some(7),
         }],
+        not_visible: Vec::new(),
     }
 }
 

@@ -42,6 +42,10 @@ mod schedule;
 #[cfg(feature = "backup")]
 mod cockroach;
 
+// `init --object-lock` and `bucket check` on Azure (Azurite)
+#[cfg(feature = "backup")]
+mod azure;
+
 // `ledger-backup bucket check|plan|apply` on moto
 #[cfg(feature = "backup")]
 mod bucket;

@@ -1,5 +1,6 @@
 //! Stores against real servers on loopback (started by scripts/test.sh; see services.rs).
 
+mod azure_lock;
 mod conformance;
 mod encryption;
 mod gcs_object_lock;

@@ -24,8 +24,9 @@ pub enum BucketCommand {
 
 #[derive(Debug, Args)]
 pub struct BucketArgs {
-    /// The tenant's KMS key (ARN or key id; GCS: the Cloud KMS key name): default encryption
-    /// must use it. Default: the repository URL's sse_kms_key_id (GCS: kms_key_name), if any.
+    /// The tenant's KMS key (ARN or key id; Azure: the encryption scope's name; GCS: the Cloud
+    /// KMS key name): default encryption must use it. Default: the repository URL's
+    /// sse_kms_key_id (Azure: encryption_scope; GCS: kms_key_name), if any.
     #[arg(long, value_name = "KEY", env = "THINLEDGER_BUCKET_KMS_KEY")]
     kms_key: Option<String>,
     /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
@@ -114,8 +115,21 @@ fn write_report(out: &mut dyn std::io::Write, report: &BucketReport) -> std::io:
     for f in &report.findings {
         write_finding(out, &format!("{:?}", f.severity).to_uppercase(), f)?;
     }
-    if report.passed() {
+    // Settings the credentials cannot see (Azure's account settings): neither met nor failed.
+    for n in &report.unverified {
+        let rule = n.rule.map(|r| r.as_str()).unwrap_or("-");
+        writeln!(out, "UNSEEN  {rule}  {}", n.setting)?;
+        writeln!(out, "        {}", n.check_with)?;
+    }
+    if report.passed() && report.unverified.is_empty() {
         writeln!(out, "bucket {}: every rule met", report.bucket)
+    } else if report.passed() {
+        writeln!(
+            out,
+            "bucket {}: every rule it could see met; {} setting(s) not visible, check them as listed",
+            report.bucket,
+            report.unverified.len()
+        )
     } else {
         let fixable = report.findings.iter().filter(|f| f.applicable).count();
         writeln!(

@@ -115,9 +115,10 @@ pub struct InitArgs {
     /// Command printing the password of --from-repo.
     #[arg(long, value_name = "CMD")]
     from_password_command: Option<String>,
-    /// Make the repository immutable (S3 Object Lock, or GCS Object Retention Lock; the bucket
-    /// must have it enabled): every object written from now on, lock files excepted, is
-    /// retained for --retain.
+    /// Make the repository immutable (S3 Object Lock, the bucket must have it enabled; Azure
+    /// immutability policies, the container must have version-level immutability support; GCS
+    /// Object Retention Lock, the bucket must have it enabled): every object written from now
+    /// on, lock files excepted, is retained for --retain.
     #[arg(long, value_name = "MODE", requires = "retain")]
     object_lock: Option<LockMode>,
     /// How long each object is retained after its upload, e.g. 30d (with --object-lock).
@@ -128,10 +129,11 @@ pub struct InitArgs {
 /// `--object-lock` modes.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum LockMode {
-    /// Deletable before the date only by identities with s3:BypassGovernanceRetention (GCS:
-    /// retention mode Unlocked, storage.objects.overrideUnlockedRetention).
+    /// Deletable before the date only by identities with s3:BypassGovernanceRetention (Azure:
+    /// an unlocked policy, which the account's owner may shorten; GCS: retention mode Unlocked,
+    /// storage.objects.overrideUnlockedRetention).
     Governance,
-    /// Deletable by nobody before the date (GCS: retention mode Locked).
+    /// Deletable by nobody before the date (Azure: a locked policy; GCS: retention mode Locked).
     Compliance,
 }
 

@@ -1,0 +1,190 @@
+//! The Azure control plane against Azurite: containers made in a known state
+//! (scripts/services/lib/azure_containers.py), read through azure_storage_blob with Shared Key
+//! signing, checked, planned and made private.
+//!
+//! What Azurite cannot show: version-level immutability, immutability policies, legal holds and
+//! default encryption scopes (it accepts none of them: Get Container Properties answers no
+//! immutability support and no scope), and IAM (an account key may do anything). Those mappings
+//! are tested as tables in `azure_rules`; the account settings are never read (management plane).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use thinledger_bucket::{
+    BucketBuilder, BucketChange, BucketOptions, ChangeResult, Provider, RuleId, Secret,
+};
+
+struct Azurite {
+    endpoint: String,
+    account: String,
+    key: String,
+}
+
+fn azurite() -> Option<Azurite> {
+    let var = thinledger_tests::services::var;
+    Some(Azurite {
+        endpoint: var("THINLEDGER_TEST_AZURITE_ENDPOINT")?,
+        account: var("THINLEDGER_TEST_AZURITE_ACCOUNT")?,
+        key: var("THINLEDGER_TEST_AZURITE_KEY")?,
+    })
+}
+
+impl Azurite {
+    /// A new container with `access` (`private`, `blob`, `container`); its name.
+    fn container(&self, test: &str, access: &str) -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("tl-{test}-{}", nanos % 1_000_000_000_000);
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/services/lib/azure_containers.py");
+        let out = Command::new("python3")
+            .arg(script)
+            .args(["make", &name, access])
+            .output()
+            .expect("run azure_containers.py");
+        assert!(
+            out.status.success(),
+            "azure_containers.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        name
+    }
+
+    fn client(&self, container: &str) -> thinledger_bucket::Bucket {
+        BucketBuilder::new(format!("az://{container}/eu/ledger-a"))
+            .with_endpoint(&self.endpoint)
+            .with_azure_account(&self.account)
+            .with_azure_access_key(Secret::new(self.key.clone()))
+            .build()
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn a_public_container_is_found_and_made_private() {
+    let Some(azurite) = azurite() else { return };
+    let name = azurite.container("public", "container");
+    let bucket = azurite.client(&name);
+    assert_eq!(bucket.provider(), Provider::Azure);
+    assert_eq!(bucket.prefix(), "eu/ledger-a");
+
+    let config = bucket.config().await.unwrap();
+    assert_eq!(config.provider, Provider::Azure);
+    assert_eq!(config.bucket, name);
+    assert!(!config.public_access_block.unwrap().is_complete());
+
+    let options = BucketOptions::default();
+    let report = bucket.check(&options).await.unwrap();
+    assert!(
+        report.rules().contains(&RuleId::PublicAccess),
+        "{report:#?}"
+    );
+    // Account settings are not judged; they are listed.
+    assert!(
+        !report.rules().contains(&RuleId::TlsNotRequired),
+        "{report:#?}"
+    );
+    assert!(
+        report
+            .unverified
+            .iter()
+            .any(|n| n.rule == Some(RuleId::TlsNotRequired)),
+        "{report:#?}"
+    );
+
+    let plan = bucket.plan(&options).await.unwrap();
+    assert_eq!(plan.changes, vec![BucketChange::BlockPublicAccess]);
+    let applied = bucket.apply(&options).await.unwrap();
+    assert_eq!(applied.outcomes.len(), 1);
+    assert_eq!(applied.outcomes[0].result, ChangeResult::Applied);
+    assert!(
+        !applied.after.rules().contains(&RuleId::PublicAccess),
+        "{applied:#?}"
+    );
+    assert!(
+        bucket
+            .config()
+            .await
+            .unwrap()
+            .public_access_block
+            .unwrap()
+            .is_complete()
+    );
+}
+
+#[tokio::test]
+async fn a_private_container_passes_what_the_data_plane_shows() {
+    let Some(azurite) = azurite() else { return };
+    let name = azurite.container("private", "private");
+    let bucket = azurite.client(&name);
+    let report = bucket.check(&BucketOptions::default()).await.unwrap();
+    assert!(report.passed(), "{report:#?}");
+    // Without version-level immutability support nothing shows versioning: unverified.
+    assert!(
+        report
+            .unverified
+            .iter()
+            .any(|n| n.rule == Some(RuleId::VersioningOff)),
+        "{report:#?}"
+    );
+    // Azurite has no version-level immutability: an immutable repository's container fails.
+    let immutable = bucket
+        .check(&BucketOptions::default().with_immutable(true))
+        .await
+        .unwrap();
+    assert_eq!(immutable.rules(), vec![RuleId::ObjectLockMissing]);
+    // A blob-level public container is public too.
+    let blobs = azurite.client(&azurite.container("blobs", "blob"));
+    let config = blobs.config().await.unwrap();
+    assert!(!config.public_access_block.unwrap().is_complete());
+}
+
+#[tokio::test]
+async fn a_missing_container_or_a_wrong_key_is_an_error_naming_the_container() {
+    let Some(azurite) = azurite() else { return };
+    let err = azurite
+        .client("tl-no-such-container")
+        .check(&BucketOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Get Container Properties on bucket tl-no-such-container"),
+        "{err}"
+    );
+
+    let name = azurite.container("wrongkey", "private");
+    let wrong = BucketBuilder::new(format!("az://{name}/p"))
+        .with_endpoint(&azurite.endpoint)
+        .with_azure_account(&azurite.account)
+        .with_azure_access_key(Secret::new("d3Jvbmcga2V5IG9mIDMyIGJ5dGVzIGV4YWN0bHkhISE="))
+        .build()
+        .unwrap();
+    let err = wrong.config().await.unwrap_err().to_string();
+    assert!(err.contains(&name), "{err}");
+    assert!(err.contains("fix:"), "{err}");
+    assert!(!err.contains(&azurite.key), "{err}");
+}
+
+#[test]
+fn identities_without_a_key_are_refused_with_what_to_do() {
+    let err = BucketBuilder::new("az://ledger/p?account=ledgerbk")
+        .with_credentials(thinledger_bucket::StoreCredentials::AzureManagedIdentity {
+            client_id: None,
+        })
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not wired in yet"), "{err}");
+    assert!(err.contains("AZURE_STORAGE_ACCOUNT_KEY"), "{err}");
+    let err = BucketBuilder::new("az://ledger/p")
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("account is required for azure buckets"),
+        "{err}"
+    );
+}
