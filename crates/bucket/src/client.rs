@@ -294,7 +294,11 @@ pub struct Bucket {
 enum Inner {
     #[cfg(feature = "s3")]
     S3(crate::s3::S3Bucket),
-both    // Keeps the enum inhabited-or-not the same way in every feature combination.
+    #[cfg(feature = "gcs")]
+    Gcs(crate::gcs::GcsBucket),
+    #[cfg(feature = "azure")]
+    Azure(crate::azure::AzureBucket),
+    // Keeps the enum inhabited-or-not the same way in every feature combination.
     #[allow(dead_code)]
     Never(std::convert::Infallible),
 }
@@ -358,7 +362,11 @@ impl Bucket {
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.read().await,
-both            Inner::Never(never) => match *never {},
+            #[cfg(feature = "gcs")]
+            Inner::Gcs(gcs) => gcs.read().await,
+            #[cfg(feature = "azure")]
+            Inner::Azure(azure) => azure.read().await,
+            Inner::Never(never) => match *never {},
         }
     }
 
@@ -402,7 +410,11 @@ both            Inner::Never(never) => match *never {},
         match &self.inner {
             #[cfg(feature = "s3")]
             Inner::S3(s3) => s3.apply(change).await,
-both            Inner::Never(never) => match *never {},
+            #[cfg(feature = "gcs")]
+            Inner::Gcs(gcs) => gcs.apply(change).await,
+            #[cfg(feature = "azure")]
+            Inner::Azure(azure) => azure.apply(change).await,
+            Inner::Never(never) => match *never {},
         }
     }
 
