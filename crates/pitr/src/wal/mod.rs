@@ -100,7 +100,10 @@ pub use fetch::{
 pub use name::{BadWalName, Lsn, SegmentId, WalFileKind, WalFileName};
 pub use push::{PushOptions, PushOutcome, PushResult, file_identity, push_batch, sha256_file};
 pub use spool::{AsyncPushOptions, WorkerSummary, push_async, run_worker};
-pub use window::{RetentionPlan, TimelineWindow, apply_retention, plan_retention, windows};
+pub use window::{
+    RetainedSnapshot, RetentionApplied, RetentionPlan, TimelineWindow, apply_retention,
+    plan_retention, retained_removals, windows,
+};
 pub use writer::StoredBlob;
 
 pub(crate) use catalog::{BASE_KEY, validate_cluster};
