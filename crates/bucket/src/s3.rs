@@ -103,7 +103,21 @@ impl S3Bucket {
         let answer = match request.send().await {
             Ok(answer) => answer,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => return Err(self.request_error(GET_POLICY_RECORD, erase(e))),
+            Err(e) => {
+                let failure = erase(e);
+                // S3 also answers 403 for a missing key when the identity may not list the
+                // bucket, and a bucket administrator's identity may not read objects: the
+                // bucket is then checked without the record, as the caller's options say.
+                if failure.denied {
+                    tracing::warn!(
+                        bucket = %self.bucket,
+                        object = %key,
+                        "the repository's object-lock record cannot be read (access denied): the bucket's default retention is not compared with it; grant s3:GetObject on it, or give the policy (--object-lock MODE --retain DURATION)"
+                    );
+                    return Ok(None);
+                }
+                return Err(self.request_error(GET_POLICY_RECORD, failure));
+            }
         };
         let body = answer.body.collect().await.map_err(|e| BucketError::Request {
             operation: GET_POLICY_RECORD.0,

@@ -208,12 +208,15 @@ pub(crate) fn build_s3(
                 customer_key,
             )
             .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
-            let locked = super::forward::Forward(super::object_lock::ObjectLockStore::new(
-                store,
-                b,
-                enabled::client_options(resolved),
-                lock,
-            ));
+            let locked = super::forward::Forward(
+                super::object_lock::ObjectLockStore::new(
+                    store,
+                    b,
+                    enabled::client_options(resolved),
+                    lock,
+                )
+                .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?,
+            );
             Ok((Arc::new(locked), Some(Arc::new(retention))))
         }
         None => Ok((Arc::new(store), None)),

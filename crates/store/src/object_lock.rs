@@ -6,7 +6,9 @@
 //! headers to every request before signing. So the store keeps two S3 clients: the plain one for
 //! reads, listings, deletes and lock files, and one whose default headers carry
 //! `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` for every other put. Only
-//! puts and copies reach the second client. Its date is fixed when it is built, so it is rebuilt every
+//! puts and copies reach the second client. Lock files are put by a third, with no retention
+//! headers but with a checksum: on a bucket with a default retention S3 applies that to them,
+//! and refuses an upload that is to be retained without a checksum. Its date is fixed when it is built, so it is rebuilt every
 //! [`refresh`] interval (a sixteenth of `retain`, from one second up to [`REFRESH`]), with a
 //! date that interval beyond `retain`: each object is retained at least `retain` from its
 //! upload, at most `retain + refresh`. (Short retentions, as tests use, stay short.)
@@ -56,6 +58,9 @@ pub(crate) fn refresh(retain: Duration) -> Duration {
 /// An S3 bucket whose writes carry Object Lock retention (lock files excepted).
 pub(crate) struct ObjectLockStore {
     plain: AmazonS3,
+    /// Lock files' puts: no retention of their own, but with a checksum, which S3 wants of
+    /// every upload to a bucket whose default retention applies to it.
+    unretained: AmazonS3,
     /// Builds the locked client; holds credentials, so this type's `Debug` leaves it out.
     builder: AmazonS3Builder,
     client_options: ClientOptions,
@@ -69,14 +74,16 @@ impl ObjectLockStore {
         builder: AmazonS3Builder,
         client_options: ClientOptions,
         lock: ObjectLockOptions,
-    ) -> Self {
-        ObjectLockStore {
+    ) -> Result<Self> {
+        let unretained = checksummed(builder.clone(), &client_options, HeaderMap::new())?;
+        Ok(ObjectLockStore {
             plain,
+            unretained,
             builder,
             client_options,
             lock,
             locked: Mutex::new(None),
-        }
+        })
     }
 
     /// The client for retained puts, rebuilt when its date is [`refresh`] old.
@@ -99,17 +106,31 @@ impl ObjectLockStore {
         };
         headers.insert("x-amz-object-lock-mode", value(self.lock.mode.as_str())?);
         headers.insert("x-amz-object-lock-retain-until-date", value(&until)?);
-        headers.insert("x-amz-sdk-checksum-algorithm", value("SHA256")?);
-        let client = self
-            .builder
-            .clone()
-            .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
-            .with_client_options(self.client_options.clone().with_default_headers(headers))
-            .build()?;
-        let client = Arc::new(client);
+        let client = Arc::new(checksummed(
+            self.builder.clone(),
+            &self.client_options,
+            headers,
+        )?);
         *slot = Some((now, Arc::clone(&client)));
         Ok(client)
     }
+}
+
+/// A client whose puts carry a SHA-256 checksum, announced as S3 wants it with a retention
+/// (`x-amz-sdk-checksum-algorithm`), and `headers`.
+fn checksummed(
+    builder: AmazonS3Builder,
+    client_options: &ClientOptions,
+    mut headers: HeaderMap,
+) -> Result<AmazonS3> {
+    headers.insert(
+        "x-amz-sdk-checksum-algorithm",
+        HeaderValue::from_static("SHA256"),
+    );
+    builder
+        .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
+        .with_client_options(client_options.clone().with_default_headers(headers))
+        .build()
 }
 
 /// Lock files (`…/locks/ID`) are written without retention: they are removed when an
@@ -345,14 +366,14 @@ impl Overrides for ObjectLockStore {
 
     async fn put_opts(&self, to: &Path, body: PutPayload, opts: PutOptions) -> Result<PutResult> {
         if is_lock_file(to) {
-            return self.plain.put_opts(to, body, opts).await;
+            return self.unretained.put_opts(to, body, opts).await;
         }
         self.locked()?.put_opts(to, body, opts).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         if is_lock_file(to) {
-            return self.plain.copy_opts(from, to, options).await;
+            return self.unretained.copy_opts(from, to, options).await;
         }
         self.locked()?.copy_opts(from, to, options).await
     }

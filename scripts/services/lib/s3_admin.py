@@ -9,6 +9,7 @@ THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION; moto accepts any key pa
     deny-puts BUCKET           creates BUCKET (unless it exists) with a policy that denies
                                every PutObject
     lock-bucket BUCKET         creates BUCKET with Object Lock enabled (and so versioning)
+    lock-bucket-default BUCKET as lock-bucket, with a default retention (governance, 1 day)
     heads BUCKET PREFIX        one JSON object per line: each object under PREFIX with the
                                encryption and object-lock headers HeadObject reports
     delete-versions BUCKET PREFIX
@@ -78,6 +79,17 @@ def deny_puts(bucket):
 
 def lock_bucket(bucket):
     create_bucket(bucket, ObjectLockEnabledForBucket=True)
+
+
+def lock_bucket_default(bucket):
+    s3 = create_bucket(bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
 
 
 def delete_versions(bucket, prefix):
@@ -168,6 +180,8 @@ def main(argv):
             heads(bucket, prefix)
         case ["lock-bucket", bucket]:
             lock_bucket(bucket)
+        case ["lock-bucket-default", bucket]:
+            lock_bucket_default(bucket)
         case ["delete-versions", bucket, prefix]:
             delete_versions(bucket, prefix)
         case ["record-start"]:

@@ -264,13 +264,13 @@ fn local_folders_and_missing_regions_are_refused_with_the_fix() {
     assert!(err.contains("allow_http=true"), "{err}");
 }
 
-/// A bucket that meets every rule (object lock governance for 1 day by default).
+/// A bucket that meets every rule but the TLS statement (moto denies every object request
+/// under a statement with a condition), with `lock` as its object lock.
 fn complete(moto: &Moto, test: &str, lock: Option<Value>) -> String {
     let mut spec = json!({
         "versioning": true,
         "encryption": "AES256",
         "public_access_block": true,
-        "policy": [tls_statement()],
         "lifecycle": [{
             "ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""},
             "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
@@ -295,20 +295,32 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
     let client = moto.client(&bucket);
     assert_eq!(client.recorded_policy().await.unwrap(), None);
     let report = client.check(&BucketOptions::default()).await.unwrap();
-    assert!(report.passed(), "{report:#?}");
+    assert_eq!(report.rules(), [RuleId::TlsNotRequired], "{report:#?}");
 
-    let store = moto.store(&bucket).build().unwrap();
     let compliance = ObjectLockOptions::new(
         ObjectLockMode::Compliance,
         Duration::from_secs(2 * 86_400),
     );
-    compliance.record(store.object_store().as_ref()).await.unwrap();
+    // As `init --object-lock` writes it: through the store that writes with the policy.
+    let record = |bucket: &str| {
+        let store = moto
+            .store(bucket)
+            .with_object_lock(compliance)
+            .build()
+            .unwrap();
+        async move { compliance.record(store.object_store().as_ref()).await.unwrap() }
+    };
+    record(&bucket).await;
     assert_eq!(
         client.recorded_policy().await.unwrap(),
         Some(RetentionPolicy::new(LockMode::Compliance, Duration::from_secs(2 * 86_400)))
     );
     let report = client.check(&BucketOptions::default()).await.unwrap();
-    assert_eq!(report.rules(), [RuleId::ObjectLockWeaker], "{report:#?}");
+    assert_eq!(
+        report.rules(),
+        [RuleId::ObjectLockWeaker, RuleId::TlsNotRequired],
+        "{report:#?}"
+    );
     let finding = &report.findings[0];
     assert!(
         finding.message.contains("GOVERNANCE for 1 day(s)")
@@ -317,7 +329,7 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
         finding.message
     );
     let plan = client.plan(&BucketOptions::default()).await.unwrap();
-    assert!(plan.changes.is_empty(), "{plan:#?}");
+    assert_eq!(plan.changes.len(), 1, "only the TLS statement: {plan:#?}");
     assert_eq!(
         plan.manual.iter().map(|f| f.rule).collect::<Vec<_>>(),
         [RuleId::ObjectLockWeaker]
@@ -328,10 +340,14 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
         LockMode::Governance,
         Duration::from_secs(86_400),
     ));
-    assert!(client.check(&explicit).await.unwrap().passed());
+    assert_eq!(
+        client.check(&explicit).await.unwrap().rules(),
+        [RuleId::TlsNotRequired]
+    );
 
     // A bucket without object lock under a recorded policy: object lock is missing.
     let plain = complete(&moto, "recorded-nolock", None);
+    // (Written without retention: the bucket has no object lock to honour it.)
     compliance
         .record(moto.store(&plain).build().unwrap().object_store().as_ref())
         .await
@@ -341,7 +357,11 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
         .check(&BucketOptions::default())
         .await
         .unwrap();
-    assert_eq!(report.rules(), [RuleId::ObjectLockMissing], "{report:#?}");
+    assert_eq!(
+        report.rules(),
+        [RuleId::ObjectLockMissing, RuleId::TlsNotRequired],
+        "{report:#?}"
+    );
 }
 
 /// IRSA: the projected token is exchanged on STS (moto's `AssumeRoleWithWebIdentity`, found

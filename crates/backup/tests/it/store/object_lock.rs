@@ -499,13 +499,14 @@ async fn immutable_kms_repository_end_to_end() {
 /// SSE-C with Object Lock: S3 answers a HEAD of an SSE-C object without the customer key with
 /// 400, so the retention reads of check and forget carry the key. moto neither encrypts nor
 /// asks for the key, so its request recorder shows what was sent: every retention HEAD under
-/// the prefix carried the algorithm and the key's MD5.
+/// the prefix carried the algorithm and the key's MD5. The bucket has a default retention (as
+/// `bucket check` asks), which S3 applies to lock files too: their uploads need a checksum.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sse_c_repository_reads_retention_with_the_customer_key() {
     use base64::Engine;
     let Some(admin) = admin() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
+    let bucket = new_bucket(&admin, Bucket::ObjectLockDefault, "lock-default");
     let prefix = services::unique_prefix("sse-c-lock");
     let raw = [42u8; 32];
     let b64 = base64::engine::general_purpose::STANDARD;
