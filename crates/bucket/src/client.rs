@@ -68,7 +68,11 @@ impl BucketBuilder {
     }
 
     /// S3 access keys ([`StoreBuilder::with_s3_keys`]).
-    pub fn with_s3_keys(mut self, access_key_id: impl Into<String>, secret_access_key: Secret) -> Self {
+    pub fn with_s3_keys(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: Secret,
+    ) -> Self {
         self.store = self.store.with_s3_keys(access_key_id, secret_access_key);
         self
     }

@@ -119,12 +119,16 @@ impl S3Bucket {
                 return Err(self.request_error(GET_POLICY_RECORD, failure));
             }
         };
-        let body = answer.body.collect().await.map_err(|e| BucketError::Request {
-            operation: GET_POLICY_RECORD.0,
-            bucket: self.bucket.clone(),
-            message: format!("reading {key}: {e}"),
-            fix: "check the network and try again".into(),
-        })?;
+        let body = answer
+            .body
+            .collect()
+            .await
+            .map_err(|e| BucketError::Request {
+                operation: GET_POLICY_RECORD.0,
+                bucket: self.bucket.clone(),
+                message: format!("reading {key}: {e}"),
+                fix: "check the network and try again".into(),
+            })?;
         Ok(Some(ObjectLockOptions::from_record(&body.into_bytes())?))
     }
 

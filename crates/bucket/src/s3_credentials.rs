@@ -17,10 +17,10 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
-use aws_sdk_s3::error::DisplayErrorContext;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_s3::error::DisplayErrorContext;
 use thinledger_store::{EnvVars, StoreCredentials};
 use tokio::sync::OnceCell;
 

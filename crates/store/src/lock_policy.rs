@@ -69,8 +69,8 @@ impl ObjectLockOptions {
                 "restore the object from the repository's first version, or write it again with the repository's policy",
             )
         };
-        let record: Record = serde_json::from_slice(body)
-            .map_err(|e| bad(format!("not the expected JSON: {e}")))?;
+        let record: Record =
+            serde_json::from_slice(body).map_err(|e| bad(format!("not the expected JSON: {e}")))?;
         let mode = match record.mode.as_str() {
             "GOVERNANCE" => ObjectLockMode::Governance,
             "COMPLIANCE" => ObjectLockMode::Compliance,

@@ -421,8 +421,7 @@ mod tests {
             .build()
             .unwrap();
         let key = Secret::new(key_text.clone());
-        let retention =
-            S3Retention::new(plain.clone(), &ClientOptions::new(), Some(&key)).unwrap();
+        let retention = S3Retention::new(plain.clone(), &ClientOptions::new(), Some(&key)).unwrap();
         let request = retention
             .head_request(&Path::from("tenant/data/ab/abcd"))
             .await
@@ -453,14 +452,22 @@ mod tests {
         );
         assert!(!url.contains(&key_text), "{url}");
         let shown = format!("{retention:?}");
-        assert!(!shown.contains(&key_text) && !shown.contains(&md5), "{shown}");
+        assert!(
+            !shown.contains(&key_text) && !shown.contains(&md5),
+            "{shown}"
+        );
         assert!(shown.contains(REDACTED), "{shown}");
 
         // Without SSE-C the HEAD carries no such header and signs only the host.
         let bare = S3Retention::new(plain, &ClientOptions::new(), None).unwrap();
         let request = bare.head_request(&Path::from("k")).await.unwrap();
         assert!(request.headers().is_empty(), "{:?}", request.headers());
-        assert!(request.uri().to_string().contains("X-Amz-SignedHeaders=host&"));
+        assert!(
+            request
+                .uri()
+                .to_string()
+                .contains("X-Amz-SignedHeaders=host&")
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use rstest::rstest;
 use thinledger_bucket::{
     BucketConfig, BucketOptions, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode,
-    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, RuleId, Tier, Transition,
-    Versioning, check, requires_tls,
+    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, RuleId, Tier, Transition, Versioning,
+    check, requires_tls,
 };
 
 pub(crate) const KEY: &str =
@@ -213,7 +213,10 @@ fn tls_statements(#[case] policy: &str, #[case] tls: bool) {
 /// A weaker default names both values and the fix (the stronger mode, the longer days).
 #[test]
 fn a_weaker_default_names_both_retentions() {
-    let report = check(&good(), &policy(LockMode::Compliance, 2).with_immutable(true));
+    let report = check(
+        &good(),
+        &policy(LockMode::Compliance, 2).with_immutable(true),
+    );
     let [finding] = report.findings.as_slice() else {
         panic!("{report:?}")
     };

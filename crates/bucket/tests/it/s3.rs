@@ -291,16 +291,18 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
     use std::time::Duration;
     use thinledger_store::{ObjectLockMode, ObjectLockOptions};
     let Some(moto) = moto() else { return };
-    let bucket = complete(&moto, "recorded", Some(json!({"mode": "GOVERNANCE", "days": 1})));
+    let bucket = complete(
+        &moto,
+        "recorded",
+        Some(json!({"mode": "GOVERNANCE", "days": 1})),
+    );
     let client = moto.client(&bucket);
     assert_eq!(client.recorded_policy().await.unwrap(), None);
     let report = client.check(&BucketOptions::default()).await.unwrap();
     assert_eq!(report.rules(), [RuleId::TlsNotRequired], "{report:#?}");
 
-    let compliance = ObjectLockOptions::new(
-        ObjectLockMode::Compliance,
-        Duration::from_secs(2 * 86_400),
-    );
+    let compliance =
+        ObjectLockOptions::new(ObjectLockMode::Compliance, Duration::from_secs(2 * 86_400));
     // As `init --object-lock` writes it: through the store that writes with the policy.
     let record = |bucket: &str| {
         let store = moto
@@ -308,12 +310,20 @@ async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
             .with_object_lock(compliance)
             .build()
             .unwrap();
-        async move { compliance.record(store.object_store().as_ref()).await.unwrap() }
+        async move {
+            compliance
+                .record(store.object_store().as_ref())
+                .await
+                .unwrap()
+        }
     };
     record(&bucket).await;
     assert_eq!(
         client.recorded_policy().await.unwrap(),
-        Some(RetentionPolicy::new(LockMode::Compliance, Duration::from_secs(2 * 86_400)))
+        Some(RetentionPolicy::new(
+            LockMode::Compliance,
+            Duration::from_secs(2 * 86_400)
+        ))
     );
     let report = client.check(&BucketOptions::default()).await.unwrap();
     assert_eq!(
@@ -376,7 +386,11 @@ async fn web_identity_credentials_come_from_sts() {
     std::fs::create_dir_all(&dir).unwrap();
     let token = dir.join("token");
     // moto does not verify the token; a real STS checks it against the cluster's OIDC issuer.
-    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bGVkZ2VyOmJhY2t1cCJ9.c2ln\n").unwrap();
+    std::fs::write(
+        &token,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bGVkZ2VyOmJhY2t1cCJ9.c2ln\n",
+    )
+    .unwrap();
     let client = |token_file: &std::path::Path, sts: &str| {
         let env: EnvVars = [("AWS_ENDPOINT_URL_STS", sts)].into_iter().collect();
         BucketBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))

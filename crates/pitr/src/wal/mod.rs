@@ -40,7 +40,9 @@
 //! - `restic check --read-data` stays clean: these are ordinary snapshots, trees and packs.
 //!   The extra JSON field is ignored by restic. Each batch snapshot has its own `paths`, so a
 //!   generic `forget` (which groups by host and paths and always keeps a group's newest
-//!   snapshot) never removes WAL; retention of WAL is [`plan_retention`].
+//!   snapshot) never removes WAL; retention of WAL is [`plan_retention`], applied by
+//!   [`apply_retention`], which on an immutable repository (S3 Object Lock) keeps what is
+//!   still retained and says until when ([`RetentionApplied::retained`]).
 //!
 //! Several PostgreSQL clusters can share a repository under different cluster names.
 //!

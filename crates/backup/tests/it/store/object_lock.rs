@@ -9,11 +9,11 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
+use thinledger_backup::pitr::pg::{self, BaseBackupOptions};
+use thinledger_backup::pitr::wal::{self, Catalog, PushOptions};
 use thinledger_backup::store::{
     EncryptionOptions, ObjectLockMode, ObjectLockOptions, Secret, Store, StoreBuilder,
 };
-use thinledger_backup::pitr::pg::{self, BaseBackupOptions};
-use thinledger_backup::pitr::wal::{self, Catalog, PushOptions};
 use thinledger_backup::{
     BackupOptions, Error, FileType, ForgetOptions, Id, KeepPolicy, PruneOptions,
     RepairIndexOptions, Repository, backup_paths, copy, forget, prune, repair_index,
@@ -549,7 +549,9 @@ async fn an_sse_c_repository_reads_retention_with_the_customer_key() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert!(
-        heads.iter().any(|h| h["path"].as_str().unwrap().contains("/snapshots/")),
+        heads
+            .iter()
+            .any(|h| h["path"].as_str().unwrap().contains("/snapshots/")),
         "no retention HEAD of a snapshot recorded: {heads:?}"
     );
     for head in &heads {
@@ -640,7 +642,10 @@ async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_da
     // The first repair's index file (written just after) may still be retained; the old
     // ones are past their date and gone.
     assert!(
-        report.index_files_retained.iter().all(|r| !old.contains(&r.id)),
+        report
+            .index_files_retained
+            .iter()
+            .all(|r| !old.contains(&r.id)),
         "{report:?}"
     );
     let now: Vec<Id> = repo

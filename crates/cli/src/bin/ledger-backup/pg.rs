@@ -229,9 +229,7 @@ async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
             .await
             .map_err(pitr_err)?
     } else {
-        let applied = wal::apply_retention(&repo, &plan)
-            .await
-            .map_err(pitr_err)?;
+        let applied = wal::apply_retention(&repo, &plan).await.map_err(pitr_err)?;
         removed = applied.removed;
         if a.prune && removed > 0 {
             thinledger_backup::prune(&repo, &PruneOptions::default()).await?;

@@ -21,12 +21,12 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::repo::Repository;
-use crate::repo::retained::RetainedObject;
-use crate::{Error, Result};
 use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::{IndexFile, IndexPack};
 use crate::repo::pack::{self, PackedBlob};
+use crate::repo::retained::RetainedObject;
+use crate::{Error, Result};
 
 /// Packs per new index file (as prune writes them).
 const PACKS_PER_INDEX_FILE: usize = 5000;
@@ -181,7 +181,10 @@ async fn repair_index_locked(
     for r in &report.index_files_retained {
         tracing::info!(index = %r.id.short(), until = ?r.retained_until, "old index file kept: under retention");
     }
-    if stays.iter().any(|id| report.index_files_damaged.contains(id)) {
+    if stays
+        .iter()
+        .any(|id| report.index_files_damaged.contains(id))
+    {
         // A damaged file that must stay: the index is whole without it.
         repo.load_index().await?;
     } else {
