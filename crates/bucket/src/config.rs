@@ -135,9 +135,9 @@ impl RetentionPolicy {
     /// `GOVERNANCE for 1d`, `COMPLIANCE for 90s`: the retention as `init --retain` takes it.
     pub fn describe(&self) -> String {
         let s = self.retain_seconds;
-        let retain = if s > 0 && s % 86_400 == 0 {
+        let retain = if s > 0 && s.is_multiple_of(86_400) {
             format!("{}d", s / 86_400)
-        } else if s > 0 && s % 3600 == 0 {
+        } else if s > 0 && s.is_multiple_of(3600) {
             format!("{}h", s / 3600)
         } else {
             format!("{s}s")
