@@ -737,7 +737,7 @@ async fn pg_forget_keeps_retained_wal_and_removes_it_after_its_date() {
         panic!("{applied:?}")
     };
     assert_eq!(kept.snapshot, plan.remove_wal_snapshots[0]);
-    assert_eq!(kept.wal_files, [old.clone()]);
+    assert_eq!(kept.wal_files, std::slice::from_ref(&old));
     assert_eq!(kept.holds, format!("WAL {old}"));
     let until = kept.retained_until.expect("a date");
     assert!(until > Utc::now(), "{until}");
