@@ -68,7 +68,7 @@
 //!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
 //! (`s3://bucket/prefix?region=…`), read as the repository's own
-//! [`StoreBuilder`](thinledger_store::StoreBuilder) reads it, with its credentials: access
+//! [`StoreBuilder`] reads it, with its credentials: access
 //! keys, web identity (IRSA), or, when none is given, the AWS default chain of `aws-config`
 //! (environment, web identity, shared profile files, ECS container and EC2 instance
 //! credentials). When the prefix holds an immutable repository, [`Bucket::check`] expects
