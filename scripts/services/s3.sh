@@ -15,6 +15,8 @@ _tl_s3() {
 
     t0="$(tl_now)"
     port="$(tl_free_port)"
+    # moto's request recorder (lib/s3_admin.py record-start) writes here, not into the checkout.
+    export MOTO_RECORDER_FILEPATH="$THINLEDGER_TEST_DIR/moto-recording.jsonl"
     tl_start s3 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port"
     tl_wait_http s3 "http://127.0.0.1:$port/" "$TL_LAST_PID" || return 1
 

@@ -3,126 +3,112 @@
 use serde::{Deserialize, Serialize};
 use thinledger_store::{EnvVars, Invalid, Secret, StoreBuilder, StoreCredentials, StoreLocation};
 
-use crate::config::{BucketConfig, Provider};
+use crate::config::{BucketConfig, Provider, RetentionPolicy};
 use crate::error::BucketError;
 use crate::plan::{BucketChange, BucketPlan, plan};
 use crate::rules::{BucketOptions, BucketReport, check};
 
 /// Builds a [`Bucket`] from a store URL (`s3://bucket/prefix?region=…&endpoint=…`,
-/// `az://container/prefix?account=…`: the repository's URL): the bucket is the URL's, and
-/// lifecycle rules are judged for its prefix.
+/// `az://container/prefix?account=…`, `gs://bucket/prefix`: the repository's URL): the bucket is the URL's, and lifecycle rules are judged for its prefix.
+///
+/// It wraps the repository's own [`StoreBuilder`], so the URL, its options, the environment
+/// and the credentials mean the same here as to the store (one parser, one precedence:
+/// `with_*` calls, the URL, the environment). Credentials: explicit ones, else an identity
+/// binding, else the standard variables ([`StoreCredentials::from_env_for`]), else the AWS
+/// default chain (with the `s3` feature: `aws-config`'s — environment, web identity (IRSA),
+/// the shared profile files, ECS container and EC2 instance credentials).
 #[derive(Debug, Clone)]
 pub struct BucketBuilder {
-    url: String,
-    env: EnvVars,
-    endpoint: Option<String>,
-    region: Option<String>,
-    account: Option<String>,
-    credentials: Option<StoreCredentials>,
+    store: StoreBuilder,
 }
 
 impl BucketBuilder {
     /// A builder for `url` that reads no environment variables.
     pub fn new(url: impl Into<String>) -> Self {
-        BucketBuilder {
-            url: url.into(),
-            env: EnvVars::default(),
-            endpoint: None,
-            region: None,
-            account: None,
-            credentials: None,
-        }
+        BucketBuilder::from_store_builder(StoreBuilder::new(url))
     }
 
-    /// A builder for `url` that also reads the process environment as the stores do:
-    /// `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`, `AWS_REGION`/`AWS_DEFAULT_REGION`, and the
-    /// credentials of [`StoreCredentials::from_env_for`].
+    /// A builder for `url` that also reads the process environment as the stores do
+    /// ([`StoreBuilder::from_env`]): `AWS_ENDPOINT_URL_S3`/`AWS_ENDPOINT_URL`,
+    /// `AWS_REGION`/`AWS_DEFAULT_REGION`, `AWS_SSE_KMS_KEY_ID`, the credentials of
+    /// [`StoreCredentials::from_env_for`], and what the default credential chain reads.
     pub fn from_env(url: impl Into<String>) -> Self {
-        BucketBuilder::new(url).with_env(EnvVars::from_process())
+        BucketBuilder::from_store_builder(StoreBuilder::from_env(url))
+    }
+
+    /// The control plane of the bucket `store` would write to, with its URL, options,
+    /// environment, credentials or identity binding.
+    pub fn from_store_builder(store: StoreBuilder) -> Self {
+        BucketBuilder { store }
     }
 
     /// Reads settings and credentials from `env` (tests pass their own).
     pub fn with_env(mut self, env: EnvVars) -> Self {
-        self.env = env;
+        self.store = self.store.with_env(env);
         self
     }
 
     /// The S3 endpoint (MinIO, an emulator) or Azure blob endpoint (Azurite, with the
     /// account in its path); wins over the URL's `endpoint=` and the environment.
     pub fn with_endpoint(mut self, endpoint: impl Into<String>) -> Self {
-        self.endpoint = Some(endpoint.into());
+        self.store = self.store.with_endpoint(endpoint);
         self
     }
 
     /// The bucket's region; wins over the URL's `region=` and the environment.
     pub fn with_region(mut self, region: impl Into<String>) -> Self {
-        self.region = Some(region.into());
+        self.store = self.store.with_region(region);
         self
     }
 
     /// The Azure storage account; wins over the URL's `account=` and the environment.
     pub fn with_azure_account(mut self, account: impl Into<String>) -> Self {
-        self.account = Some(account.into());
+        self.store = self.store.with_azure_account(account);
         self
     }
 
-    /// An Azure account key.
-    pub fn with_azure_access_key(self, key: Secret) -> Self {
-        self.with_credentials(StoreCredentials::AzureAccessKey { key })
+    /// An Azure account key ([`StoreBuilder::with_azure_access_key`]).
+    pub fn with_azure_access_key(mut self, key: Secret) -> Self {
+        self.store = self.store.with_azure_access_key(key);
+        self
     }
 
-    /// The credentials to sign with (default: from the environment).
+    /// The credentials to sign with (default: from the environment, else the default chain).
     pub fn with_credentials(mut self, credentials: StoreCredentials) -> Self {
-        self.credentials = Some(credentials);
+        self.store = self.store.with_credentials(credentials);
         self
     }
 
-    /// S3 access keys.
-    pub fn with_s3_keys(self, access_key_id: impl Into<String>, secret_access_key: Secret) -> Self {
-        self.with_credentials(StoreCredentials::S3Keys {
-            access_key_id: access_key_id.into(),
-            secret_access_key,
-            session_token: None,
-        })
+    /// S3 access keys ([`StoreBuilder::with_s3_keys`]).
+    pub fn with_s3_keys(
+        mut self,
+        access_key_id: impl Into<String>,
+        secret_access_key: Secret,
+    ) -> Self {
+        self.store = self.store.with_s3_keys(access_key_id, secret_access_key);
+        self
     }
 
     /// Checks the URL and settings and builds the client (no request is made).
     pub fn build(self) -> Result<Bucket, BucketError> {
-        let location = StoreBuilder::new(&self.url).location()?;
-        let query = query(&self.url);
+        let location = self.store.location()?;
         match location {
             StoreLocation::S3 { bucket, prefix } => {
-                let endpoint = self
-                    .endpoint
-                    .clone()
-                    .or_else(|| query("endpoint"))
-                    .or_else(|| self.env.get("AWS_ENDPOINT_URL_S3").map(str::to_owned))
-                    .or_else(|| self.env.get("AWS_ENDPOINT_URL").map(str::to_owned));
-                if let Some(e) = &endpoint {
-                    check_endpoint(e, query("allow_http").as_deref() == Some("true"))?;
-                }
-                let region = self
+                let settings = self.store.settings()?;
+                let endpoint = settings.options.endpoint.clone();
+                // S3-compatible servers mostly ignore the region; it still signs (the store
+                // asked for one unless an endpoint is given).
+                let region = settings
+                    .options
                     .region
                     .clone()
-                    .or_else(|| query("region"))
-                    .or_else(|| self.env.get("AWS_REGION").map(str::to_owned))
-                    .or_else(|| self.env.get("AWS_DEFAULT_REGION").map(str::to_owned))
-                    // S3-compatible servers mostly ignore the region; it still signs.
-                    .or_else(|| endpoint.as_ref().map(|_| "us-east-1".to_owned()))
-                    .ok_or_else(|| BucketError::Missing {
-                        field: "region",
-                        provider: "s3",
-                        fix: "give the bucket's region: ?region=eu-west-1 in the URL, with_region, or AWS_REGION".into(),
-                    })?;
-                let credentials = self.credentials.clone().unwrap_or_else(|| {
-                    StoreCredentials::from_env_for(thinledger_store::StoreKind::S3, &self.env)
-                });
+                    .unwrap_or_else(|| "us-east-1".to_owned());
                 // The key the repository writes with is the one the default should use.
-                let kms_key = query("sse_kms_key_id")
-                    .or_else(|| self.env.get("AWS_SSE_KMS_KEY_ID").map(str::to_owned));
+                let kms_key = settings.options.encryption.sse_kms_key_id.clone();
                 #[cfg(feature = "s3")]
                 {
-                    let inner = crate::s3::S3Bucket::new(&bucket, &region, endpoint, &credentials)?;
+                    let inner =
+                        crate::s3::S3Bucket::new(&bucket, &region, endpoint, &settings)?;
                     Ok(Bucket {
                         provider: Provider::S3,
                         bucket,
@@ -133,7 +119,7 @@ impl BucketBuilder {
                 }
                 #[cfg(not(feature = "s3"))]
                 {
-                    let _ = (bucket, prefix, region, credentials, kms_key);
+                    let _ = (bucket, prefix, region, endpoint, kms_key);
                     Err(BucketError::FeatureDisabled {
                         scheme: "s3",
                         feature: "s3",
@@ -144,7 +130,7 @@ impl BucketBuilder {
             StoreLocation::Gcs { bucket, prefix } => self.build_gcs(bucket, prefix),
             _ => Err(BucketError::invalid(
                 "url",
-                &self.url,
+                self.store.location().map(|l| l.to_string()).unwrap_or_default(),
                 "a bucket has a configuration; a local folder has none",
                 "give an s3:// URL (or an az:// one)",
             )),
@@ -153,26 +139,14 @@ impl BucketBuilder {
 }
 
 impl BucketBuilder {
-    /// A GCS bucket through the JSON API, signed as the store is: the URL's `endpoint=`
-    /// (or [`BucketBuilder::with_endpoint`]), credentials from [`BucketBuilder::with_credentials`]
-    /// or the environment (`GOOGLE_APPLICATION_CREDENTIALS`, …, else workload identity).
+    /// A GCS bucket through the JSON API, signed as the store is: its endpoint and
+    /// credentials (`GOOGLE_APPLICATION_CREDENTIALS`, …, else workload identity).
     fn build_gcs(&self, bucket: String, prefix: String) -> Result<Bucket, BucketError> {
         #[cfg(feature = "gcs")]
         {
-            let mut store = StoreBuilder::new(&self.url).with_env(self.env.clone());
-            if let Some(endpoint) = &self.endpoint {
-                store = store.with_endpoint(endpoint);
-            }
-            if let Some(credentials) = &self.credentials {
-                store = store.with_credentials(credentials.clone());
-            }
             // The key the repository writes with is the one the default should use.
-            let kms_key = query(&self.url)("kms_key_name").or_else(|| {
-                self.env
-                    .get("GOOGLE_STORAGE_KMS_KEY_NAME")
-                    .map(str::to_owned)
-            });
-            let api = store.build_gcs_bucket_api()?;
+            let kms_key = self.store.settings()?.options.encryption.kms_key_name;
+            let api = self.store.clone().build_gcs_bucket_api()?;
             Ok(Bucket {
                 provider: Provider::Gcs,
                 bucket,
@@ -191,39 +165,25 @@ impl BucketBuilder {
         }
     }
 
-    /// An Azure container's control plane: the account from `with_azure_account`, the URL's
-    /// `account=` or `AZURE_STORAGE_ACCOUNT_NAME`; the endpoint (Azurite) as for S3; the
-    /// tenant's encryption scope from the URL's `encryption_scope=` or
-    /// `AZURE_STORAGE_ENCRYPTION_SCOPE`.
+    /// An Azure container's control plane: the account, endpoint (Azurite), credentials and
+    /// the tenant's encryption scope (`encryption_scope=`) as the store reads them.
     fn build_azure(&self, container: String, prefix: String) -> Result<Bucket, BucketError> {
-        let query = query(&self.url);
-        let account = self
-            .account
-            .clone()
-            .or_else(|| query("account"))
-            .or_else(|| self.env.get("AZURE_STORAGE_ACCOUNT_NAME").map(str::to_owned))
-            .or_else(|| self.env.get("AZURE_STORAGE_ACCOUNT").map(str::to_owned))
-            .ok_or_else(|| BucketError::Missing {
-                field: "account",
-                provider: "azure",
-                fix: "give the storage account: ?account=NAME in the URL, with_azure_account, or AZURE_STORAGE_ACCOUNT_NAME".into(),
-            })?;
-        let endpoint = self.endpoint.clone().or_else(|| query("endpoint"));
-        if let Some(e) = &endpoint {
-            check_endpoint(e, query("allow_http").as_deref() == Some("true"))?;
-        }
-        let credentials = self.credentials.clone().unwrap_or_else(|| {
-            StoreCredentials::from_env_for(thinledger_store::StoreKind::Azure, &self.env)
-        });
-        let scope = query("encryption_scope").or_else(|| {
-            self.env
-                .get("AZURE_STORAGE_ENCRYPTION_SCOPE")
-                .map(str::to_owned)
-        });
+        let settings = self.store.settings()?;
+        let account = settings.options.azure_account.clone().ok_or_else(|| BucketError::Missing {
+            field: "account",
+            provider: "azure",
+            fix: "give the storage account: ?account=NAME in the URL, with_azure_account, or AZURE_STORAGE_ACCOUNT_NAME".into(),
+        })?;
+        let endpoint = settings.options.endpoint.clone();
+        let scope = settings.options.encryption.encryption_scope.clone();
         #[cfg(feature = "azure")]
         {
-            let inner =
-                crate::azure::AzureBucket::new(&container, &account, endpoint, &credentials)?;
+            let inner = crate::azure::AzureBucket::new(
+                &container,
+                &account,
+                endpoint,
+                &settings.credentials,
+            )?;
             Ok(Bucket {
                 provider: Provider::Azure,
                 bucket: container,
@@ -234,49 +194,12 @@ impl BucketBuilder {
         }
         #[cfg(not(feature = "azure"))]
         {
-            let _ = (container, prefix, account, endpoint, credentials, scope);
+            let _ = (container, prefix, account, endpoint, settings, scope);
             Err(BucketError::FeatureDisabled {
                 scheme: "az",
                 feature: "azure",
             })
         }
-    }
-}
-
-/// A query parameter of the URL (the store checked the URL's shape).
-fn query(url: &str) -> impl Fn(&str) -> Option<String> {
-    let pairs: Vec<(String, String)> = url::Url::parse(url)
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default();
-    move |key| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-}
-
-/// Plain HTTP only to loopback, or when the URL says `allow_http=true`: a bucket's
-/// configuration requests carry the credentials' signatures and the bucket policy.
-fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<(), BucketError> {
-    let url = url::Url::parse(endpoint).map_err(|e| {
-        BucketError::invalid(
-            "url.endpoint",
-            endpoint,
-            format!("not a URL ({e})"),
-            "give https://host[:port]",
-        )
-    })?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if loopback || allow_http => Ok(()),
-        scheme => Err(BucketError::invalid(
-            "url.endpoint",
-            endpoint,
-            format!("{scheme}:// to a host that is not loopback"),
-            "use https://, or add allow_http=true to the URL for a network you trust",
-        )),
     }
 }
 
@@ -370,16 +293,36 @@ impl Bucket {
         }
     }
 
-    /// Reads the configuration and [`check`]s it. Lifecycle rules are judged for the URL's
-    /// prefix unless `options` names one; without a key in `options`, the URL's
-    /// `sse_kms_key_id` (or `AWS_SSE_KMS_KEY_ID`) is the tenant's key.
-    pub async fn check(&self, options: &BucketOptions) -> Result<BucketReport, BucketError> {
-        Ok(check(&self.config().await?, &self.options(options)))
+    /// The object-lock policy the repository at the URL's prefix recorded
+    /// (`init --object-lock`; [`thinledger_store::OBJECT_LOCK_POLICY`]), if it has one. One GET.
+    /// Read with the control plane's own client and credentials (and the repository's SSE-C
+    /// key, if it has one).
+    pub async fn recorded_policy(&self) -> Result<Option<RetentionPolicy>, BucketError> {
+        match &self.inner {
+            #[cfg(feature = "s3")]
+            Inner::S3(s3) => Ok(s3
+                .recorded_policy(&self.prefix)
+                .await?
+                .map(RetentionPolicy::from)),
+            Inner::Never(never) => match *never {},
+        }
     }
 
-    /// Reads the configuration and [`plan`]s the fixes.
+    /// Reads the configuration and [`check`]s it. Lifecycle rules are judged for the URL's
+    /// prefix unless `options` names one; without a key in `options`, the URL's
+    /// `sse_kms_key_id` (or `AWS_SSE_KMS_KEY_ID`) is the tenant's key; without a lock policy
+    /// in `options`, the repository's recorded one ([`Bucket::recorded_policy`]) is expected
+    /// of the bucket's object lock.
+    pub async fn check(&self, options: &BucketOptions) -> Result<BucketReport, BucketError> {
+        let options = self.options(options).await?;
+        Ok(check(&self.config().await?, &options))
+    }
+
+    /// Reads the configuration and [`plan`]s the fixes (with the options [`Bucket::check`]
+    /// uses).
     pub async fn plan(&self, options: &BucketOptions) -> Result<BucketPlan, BucketError> {
-        plan(&self.config().await?, &self.options(options))
+        let options = self.options(options).await?;
+        plan(&self.config().await?, &options)
     }
 
     /// Plans from the current configuration, makes each change the identity may (a denied
@@ -418,9 +361,10 @@ impl Bucket {
         }
     }
 
-    /// `options`, with the URL's prefix when they name none and the URL's `sse_kms_key_id`
-    /// (or `AWS_SSE_KMS_KEY_ID`) when they name no key.
-    fn options(&self, options: &BucketOptions) -> BucketOptions {
+    /// `options`, with the URL's prefix when they name none, the URL's `sse_kms_key_id`
+    /// (or `AWS_SSE_KMS_KEY_ID`) when they name no key, and the repository's recorded
+    /// object-lock policy when they name none (explicit options win).
+    async fn options(&self, options: &BucketOptions) -> Result<BucketOptions, BucketError> {
         let mut options = options.clone();
         if options.prefix.is_empty() {
             options = options.with_prefix(self.prefix.clone());
@@ -428,6 +372,11 @@ impl Bucket {
         if options.kms_key.is_none() {
             options.kms_key = self.kms_key.clone();
         }
-        options
+        if options.lock_policy.is_none()
+            && let Some(policy) = self.recorded_policy().await?
+        {
+            options = options.with_lock_policy(policy);
+        }
+        Ok(options)
     }
 }

@@ -101,6 +101,79 @@ pub enum LockMode {
     Compliance,
 }
 
+impl LockMode {
+    /// `GOVERNANCE` or `COMPLIANCE`, as S3 names them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Governance => "GOVERNANCE",
+            LockMode::Compliance => "COMPLIANCE",
+        }
+    }
+
+    /// Whether this mode protects at least as much as `other` (compliance ≥ governance).
+    pub fn at_least(self, other: LockMode) -> bool {
+        self == LockMode::Compliance || other == LockMode::Governance
+    }
+}
+
+/// The retention an immutable repository writes its objects with (its recorded policy,
+/// `init --object-lock MODE --retain DURATION`): the bucket's default retention must be at
+/// least as strong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RetentionPolicy {
+    /// The mode.
+    pub mode: LockMode,
+    /// The retention, in seconds.
+    pub retain_seconds: u64,
+}
+
+impl RetentionPolicy {
+    /// `mode` retention for `retain`.
+    pub fn new(mode: LockMode, retain: std::time::Duration) -> Self {
+        RetentionPolicy {
+            mode,
+            retain_seconds: retain.as_secs(),
+        }
+    }
+
+    /// The retention in whole days, rounded up (a bucket's default retention is in days).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use thinledger_bucket::{LockMode, RetentionPolicy};
+    /// assert_eq!(RetentionPolicy::new(LockMode::Governance, Duration::from_secs(86_400)).days(), 1);
+    /// assert_eq!(RetentionPolicy::new(LockMode::Governance, Duration::from_secs(15)).days(), 1);
+    /// assert_eq!(RetentionPolicy::new(LockMode::Governance, Duration::from_secs(86_401)).days(), 2);
+    /// ```
+    pub fn days(&self) -> u32 {
+        u32::try_from(self.retain_seconds.div_ceil(86_400)).unwrap_or(u32::MAX)
+    }
+
+    /// `GOVERNANCE for 1d`, `COMPLIANCE for 90s`: the retention as `init --retain` takes it.
+    pub fn describe(&self) -> String {
+        let s = self.retain_seconds;
+        let retain = if s > 0 && s.is_multiple_of(86_400) {
+            format!("{}d", s / 86_400)
+        } else if s > 0 && s.is_multiple_of(3600) {
+            format!("{}h", s / 3600)
+        } else {
+            format!("{s}s")
+        };
+        format!("{} for {retain}", self.mode.as_str())
+    }
+}
+
+impl From<thinledger_store::ObjectLockOptions> for RetentionPolicy {
+    fn from(options: thinledger_store::ObjectLockOptions) -> Self {
+        let mode = match options.mode {
+            thinledger_store::ObjectLockMode::Compliance => LockMode::Compliance,
+            _ => LockMode::Governance,
+        };
+        RetentionPolicy::new(mode, options.retain)
+    }
+}
+
 /// Object lock on a bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectLock {

@@ -21,7 +21,8 @@
 //! | rule | finding when |
 //! |---|---|
 //! | `bucket.versioning_off` | versioning is off or suspended |
-//! | `bucket.object_lock_missing` | the repository is immutable ([`BucketOptions::immutable`]) and the bucket has no object lock with a default retention (GCS: neither Object Retention Lock nor a retention policy) |
+//! | `bucket.object_lock_missing` | the repository is immutable ([`BucketOptions::immutable`], or it recorded a policy) and the bucket has no object lock with a default retention (GCS: neither Object Retention Lock nor a retention policy) |
+//! | `bucket.object_lock_weaker` | the bucket's default retention is weaker (mode or days) than the repository's policy ([`BucketOptions::lock_policy`]; [`Bucket::check`] reads the repository's record) |
 //! | `bucket.encryption_missing` | no default encryption |
 //! | `bucket.encryption_key` | default encryption without the tenant's KMS key ([`BucketOptions::kms_key`]) |
 //! | `bucket.public_access` | public access is not fully blocked |
@@ -74,10 +75,14 @@
 //! [`BucketReport::unverified`] instead of judging a guess.
 //!
 //! With the `s3` feature, [`BucketBuilder`] builds a [`Bucket`] from the repository's URL
-//! (`s3://bucket/prefix?region=…`) and credentials from the environment (access keys; the
-//! SDK's own credential chain is not built in); with the `gcs` feature from a `gs://bucket/prefix`
-//! URL, signed as the repository's store is (a credentials file, a service-account key, or
-//! workload identity):
+//! (`s3://bucket/prefix?region=…`), read as the repository's own
+//! [`StoreBuilder`] reads it, with its credentials: access
+//! keys, web identity (IRSA), or, when none is given, the AWS default chain of `aws-config`
+//! (environment, web identity, shared profile files, ECS container and EC2 instance
+//! credentials); with the `gcs` feature from a `gs://bucket/prefix` URL, signed as the
+//! repository's store is (a credentials file, a service-account key, or workload identity).
+//! When the prefix holds an immutable repository, [`Bucket::check`] expects
+//! the repository's recorded object-lock policy of the bucket's default retention:
 //!
 //! ```no_run
 //! # #[cfg(feature = "s3")]
@@ -107,16 +112,18 @@ mod policy;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
+#[cfg(feature = "s3")]
+mod s3_credentials;
 
 pub use azure_container::{AzureContainer, PublicAccess};
 pub use client::{Bucket, BucketApplied, BucketBuilder, ChangeOutcome, ChangeResult};
 pub use config::{
     BucketConfig, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode, NotVisible,
-    ObjectLock, Provider, PublicAccessBlock, Tier, Transition, Versioning,
+    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, Tier, Transition, Versioning,
 };
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
 pub use policy::{TLS_STATEMENT_SID, requires_tls};
 pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
-/// The store crate's credentials and secrets, which [`BucketBuilder`] takes.
-pub use thinledger_store::{EnvVars, Secret, StoreCredentials};
+/// The store crate's credentials, secrets and builder, which [`BucketBuilder`] takes.
+pub use thinledger_store::{EnvVars, Secret, StoreBuilder, StoreCredentials};

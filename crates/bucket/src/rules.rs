@@ -15,6 +15,11 @@ pub struct BucketOptions {
     /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
     /// a default retention (Azure: version-level immutability; GCS: a retention policy).
     pub immutable: bool,
+    /// The immutable repository's retention (its recorded policy): the bucket's default
+    /// retention must be at least as strong (mode and days). Implies `immutable`. `None`:
+    /// any default retention will do; [`Bucket::check`](crate::Bucket::check) fills it from
+    /// the repository's record when the bucket holds one.
+    pub lock_policy: Option<crate::config::RetentionPolicy>,
     /// The tenant's KMS key: the default encryption must use it. `None`: any default
     /// encryption will do.
     pub kms_key: Option<String>,
@@ -30,6 +35,7 @@ impl Default for BucketOptions {
         BucketOptions {
             prefix: String::new(),
             immutable: false,
+            lock_policy: None,
             kms_key: None,
             noncurrent_expiry_days: 30,
             abort_multipart_days: 7,
@@ -47,6 +53,14 @@ impl BucketOptions {
     /// Expect object lock (an immutable repository).
     pub fn with_immutable(mut self, immutable: bool) -> Self {
         self.immutable = immutable;
+        self
+    }
+
+    /// Expect object lock whose default retention is at least `policy` (an immutable
+    /// repository's; explicit, so the repository's own record is not read).
+    pub fn with_lock_policy(mut self, policy: crate::config::RetentionPolicy) -> Self {
+        self.immutable = true;
+        self.lock_policy = Some(policy);
         self
     }
 
@@ -78,6 +92,8 @@ pub enum RuleId {
     VersioningOff,
     /// The repository is immutable but the bucket has no object lock (or no default).
     ObjectLockMissing,
+    /// The bucket's default retention is weaker than the repository's policy.
+    ObjectLockWeaker,
     /// No default encryption.
     EncryptionMissing,
     /// Default encryption without the tenant's KMS key.
@@ -98,9 +114,10 @@ pub enum RuleId {
 
 impl RuleId {
     /// Every rule, in report order.
-    pub const ALL: [RuleId; 10] = [
+    pub const ALL: [RuleId; 11] = [
         RuleId::VersioningOff,
         RuleId::ObjectLockMissing,
+        RuleId::ObjectLockWeaker,
         RuleId::EncryptionMissing,
         RuleId::EncryptionKey,
         RuleId::PublicAccess,
@@ -116,6 +133,7 @@ impl RuleId {
         match self {
             RuleId::VersioningOff => "bucket.versioning_off",
             RuleId::ObjectLockMissing => "bucket.object_lock_missing",
+            RuleId::ObjectLockWeaker => "bucket.object_lock_weaker",
             RuleId::EncryptionMissing => "bucket.encryption_missing",
             RuleId::EncryptionKey => "bucket.encryption_key",
             RuleId::PublicAccess => "bucket.public_access",
@@ -254,7 +272,7 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             provider != crate::Provider::Azure,
         )),
     }
-    if options.immutable {
+    if options.immutable || options.lock_policy.is_some() {
         match &config.object_lock {
             None => findings.push(Finding::new(
                 RuleId::ObjectLockMissing,
@@ -278,7 +296,30 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                     false,
                 ))
             }
-            Some(_) => {}
+            Some(lock) => {
+                if let (Some(policy), Some(mode), Some(days)) =
+                    (&options.lock_policy, lock.default_mode, lock.default_days)
+                    && !(mode.at_least(policy.mode) && days >= policy.days())
+                {
+                    findings.push(Finding::new(
+                        RuleId::ObjectLockWeaker,
+                        Severity::High,
+                        format!(
+                            "the bucket's default retention is {} for {days} day(s), weaker than the repository's policy {} ({} for {} day(s)): objects written without their own retain-until date (by another tool) are protected for less",
+                            mode.as_str(),
+                            policy.describe(),
+                            policy.mode.as_str(),
+                            policy.days()
+                        ),
+                        format!(
+                            "set the bucket's default retention to {} for at least {} day(s)",
+                            (if mode.at_least(policy.mode) { mode } else { policy.mode }).as_str(),
+                            days.max(policy.days())
+                        ),
+                        false,
+                    ))
+                }
+            }
         }
     }
     match (&config.encryption, &options.kms_key) {

@@ -12,7 +12,7 @@
 //!   [`wal::push_async`]/[`wal::run_worker`] for bursts), `restore_command` ([`wal::fetch()`],
 //!   [`wal::fetch_from_spool`], [`wal::known_missing`]), the archive's [`wal::Catalog`], the
 //!   recoverable window ([`wal::windows`]) and retention ([`wal::plan_retention`] →
-//!   [`wal::apply_retention`]); WAL names ([`wal::WalFileName`], [`wal::Lsn`]).
+//!   [`wal::apply_retention`], around S3 Object Lock retention: [`wal::retained_removals`]); WAL names ([`wal::WalFileName`], [`wal::Lsn`]).
 //! - [`pg`]: base backups ([`pg::base_backup`] runs `pg_basebackup`;
 //!   [`pg::base_backup_from_tar`] takes its tar stream as an [`tokio::io::AsyncRead`]) and
 //!   restores to a point in time ([`pg::restore`], [`pg::RecoveryTarget`]).

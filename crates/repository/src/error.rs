@@ -123,7 +123,7 @@ pub enum Error {
         "{operation} refused: this repository is immutable ({policy}) and was opened without a store that reads object retention; nothing was deleted. Open it through a store built with StoreBuilder::build_with_recorded_policy and pass Store::object_lock to Repository::with_object_lock (ledger-backup does), then forget and prune plan around retention"
     )]
     Retained {
-        /// What was refused (`forget`, `prune`).
+        /// What was refused (`forget`, `prune`, `repair index`, `repair snapshots`, `pg forget`).
         operation: &'static str,
         /// The recorded policy, e.g. `GOVERNANCE for 1d`.
         policy: String,

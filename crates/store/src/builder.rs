@@ -250,13 +250,55 @@ impl StoreBuilder {
         }
     }
 
-    /// Resolves everything and builds the client. Builds no connection: the first request
-    /// tells whether the bucket exists and the credentials work.
-    pub fn build(self) -> Result<Store, StoreError> {
+    /// What [`StoreBuilder::build`] would build with, resolved and checked, without building
+    /// a client: the location, the options with the URL's and the environment's merged in
+    /// (endpoint, region, encryption, …), whether plain http is allowed, and the credentials.
+    /// Other clients of the same bucket (the `thinledger-bucket` control plane) start here,
+    /// so that a URL and an environment mean the same to them as to the store.
+    ///
+    /// ```
+    /// use thinledger_store::{EnvVars, StoreBuilder, StoreCredentials};
+    ///
+    /// let env: EnvVars = [("AWS_REGION", "eu-west-1"), ("AWS_ACCESS_KEY_ID", "AKIA…"), ("AWS_SECRET_ACCESS_KEY", "…")]
+    ///     .into_iter()
+    ///     .collect();
+    /// let settings = StoreBuilder::new("s3://ledger-backups/a?sse_kms_key_id=alias/ledger&server_side_encryption=aws:kms")
+    ///     .with_env(env)
+    ///     .settings()?;
+    /// assert_eq!(settings.options.region.as_deref(), Some("eu-west-1"));
+    /// assert_eq!(settings.options.encryption.sse_kms_key_id.as_deref(), Some("alias/ledger"));
+    /// assert!(matches!(settings.credentials, StoreCredentials::S3Keys { .. }));
+    /// # Ok::<(), thinledger_store::StoreError>(())
+    /// ```
+    pub fn settings(&self) -> Result<StoreSettings, StoreError> {
         let (location, settings) = self.parse()?;
         let kind = location.kind();
         let resolved = self.resolve(kind, settings)?;
         let credentials = self.resolve_credentials(kind)?;
+        Ok(StoreSettings {
+            location,
+            options: resolved.options,
+            allow_http: resolved.allow_http,
+            credentials,
+            env: self.env.clone(),
+        })
+    }
+
+    /// Resolves everything and builds the client. Builds no connection: the first request
+    /// tells whether the bucket exists and the credentials work.
+    pub fn build(self) -> Result<Store, StoreError> {
+        let StoreSettings {
+            location,
+            options,
+            allow_http,
+            credentials,
+            ..
+        } = self.settings()?;
+        let kind = location.kind();
+        let resolved = Resolved {
+            options,
+            allow_http,
+        };
         let encryption = resolved.options.encryption.resolve(kind, &credentials)?;
         let mut retention = None;
         let (inner, atomic_create): (Arc<dyn ObjectStore>, bool) = match &location {
@@ -481,9 +523,31 @@ impl StoreBuilder {
 }
 
 /// Whether stores of `kind` can write every object with a retention (S3 Object Lock, Azure
-/// version-level immutability).
+/// version-level immutability, GCS object retention).
 fn writes_with_retention(kind: StoreKind) -> bool {
     matches!(kind, StoreKind::S3 | StoreKind::Azure | StoreKind::Gcs)
+}
+
+/// A [`StoreBuilder`]'s settings, resolved and checked ([`StoreBuilder::settings`]).
+///
+/// `Debug` shows no secret (credentials and customer keys are [`Secret`]s; the environment
+/// lists names only).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreSettings {
+    /// Where the store lives.
+    pub location: StoreLocation,
+    /// The options, with the URL's and the environment's merged in: `endpoint`, `region`
+    /// (S3: `None` only with an endpoint, where any region signs), `encryption`, ….
+    pub options: StoreOptions,
+    /// Whether the endpoint may be plain http (loopback, or `allow_http=true`).
+    pub allow_http: bool,
+    /// The credentials requests are signed with.
+    pub credentials: StoreCredentials,
+    /// The environment the builder was given ([`StoreBuilder::from_env`] or
+    /// [`StoreBuilder::with_env`]; empty for [`StoreBuilder::new`]): where a credential
+    /// chain looks.
+    pub env: EnvVars,
 }
 
 /// Options after merging the URL and environment in.

@@ -199,17 +199,25 @@ pub(crate) fn build_s3(
         .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
     match options.object_lock {
         Some(lock) => {
+            let customer_key = match encryption {
+                Some(Encryption::S3 { customer_key, .. }) => customer_key.as_ref(),
+                _ => None,
+            };
             let retention = super::object_lock::S3Retention::new(
                 store.clone(),
                 &enabled::client_options(resolved),
+                customer_key,
             )
             .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?;
-            let locked = super::forward::Forward(super::object_lock::ObjectLockStore::new(
-                store,
-                b,
-                enabled::client_options(resolved),
-                lock,
-            ));
+            let locked = super::forward::Forward(
+                super::object_lock::ObjectLockStore::new(
+                    store,
+                    b,
+                    enabled::client_options(resolved),
+                    lock,
+                )
+                .map_err(|e| enabled::client_error_with("s3", credentials, encryption, e))?,
+            );
             Ok((Arc::new(locked), Some(Arc::new(retention))))
         }
         None => Ok((Arc::new(store), None)),

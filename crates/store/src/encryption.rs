@@ -120,6 +120,16 @@ impl EncryptionOptions {
         }
     }
 
+    /// SSE-C with `key`, the base64 of a 256-bit key the customer keeps: every request for
+    /// an object (writes, reads, the retention HEAD of an immutable repository) carries it.
+    pub fn sse_c(key: Secret) -> Self {
+        EncryptionOptions {
+            server_side_encryption: Some(SseMode::CustomerKey),
+            sse_customer_key: Some(key),
+            ..EncryptionOptions::default()
+        }
+    }
+
     /// The settings a tenant file's `backup.encryption` section asks for (validated with the
     /// tenant: one field, the provider's).
     ///

@@ -133,7 +133,7 @@ mod secret;
 #[cfg(feature = "azure")]
 mod suffix;
 
-pub use builder::{Store, StoreBuilder};
+pub use builder::{Store, StoreBuilder, StoreSettings};
 pub use credentials::{
     AZURE_FEDERATED_TOKEN_FILE, EKS_WEB_IDENTITY_TOKEN_FILE, EnvVars, StoreCredentials,
 };

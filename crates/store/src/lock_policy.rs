@@ -55,6 +55,12 @@ impl ObjectLockOptions {
             object: OBJECT_LOCK_POLICY,
             message: e.to_string(),
         })?;
+        ObjectLockOptions::from_record(&body).map(Some)
+    }
+
+    /// The policy in the text of a [`OBJECT_LOCK_POLICY`] object (read by another client, such
+    /// as the bucket control plane's).
+    pub fn from_record(body: &[u8]) -> Result<ObjectLockOptions, StoreError> {
         let bad = |rule: String| {
             StoreError::invalid(
                 OBJECT_LOCK_POLICY,
@@ -63,8 +69,8 @@ impl ObjectLockOptions {
                 "restore the object from the repository's first version, or write it again with the repository's policy",
             )
         };
-        let record: Record = serde_json::from_slice(&body)
-            .map_err(|e| bad(format!("not the expected JSON: {e}")))?;
+        let record: Record =
+            serde_json::from_slice(body).map_err(|e| bad(format!("not the expected JSON: {e}")))?;
         let mode = match record.mode.as_str() {
             "GOVERNANCE" => ObjectLockMode::Governance,
             "COMPLIANCE" => ObjectLockMode::Compliance,
@@ -73,10 +79,10 @@ impl ObjectLockOptions {
         if record.retain_seconds == 0 {
             return Err(bad("the retention is zero".into()));
         }
-        Ok(Some(ObjectLockOptions::new(
+        Ok(ObjectLockOptions::new(
             mode,
             std::time::Duration::from_secs(record.retain_seconds),
-        )))
+        ))
     }
 }
 

@@ -6,14 +6,19 @@
 //! headers to every request before signing. So the store keeps two S3 clients: the plain one for
 //! reads, listings, deletes and lock files, and one whose default headers carry
 //! `x-amz-object-lock-mode` and `x-amz-object-lock-retain-until-date` for every other put. Only
-//! puts and copies reach the second client. Its date is fixed when it is built, so it is rebuilt every
+//! puts and copies reach the second client. Lock files are put by a third, with no retention
+//! headers but with a checksum: on a bucket with a default retention S3 applies that to them,
+//! and refuses an upload that is to be retained without a checksum. Its date is fixed when it is built, so it is rebuilt every
 //! [`refresh`] interval (a sixteenth of `retain`, from one second up to [`REFRESH`]), with a
 //! date that interval beyond `retain`: each object is retained at least `retain` from its
 //! upload, at most `retain + refresh`. (Short retentions, as tests use, stay short.)
 //!
 //! [`S3Retention`] reads an object's retention back: a HEAD request presigned by the plain
 //! client (`object_store` returns no response headers of its own HEAD), sent with
-//! `object_store`'s HTTP client.
+//! `object_store`'s HTTP client. On an SSE-C repository S3 answers a HEAD without the
+//! customer key with 400, so the HEAD carries the three `x-amz-server-side-encryption-customer-*`
+//! headers, bound to the signature (S3 refuses `x-amz-*` headers a presigned URL does not
+//! sign). The key travels only in those headers: marked sensitive, and left out of `Debug`.
 //!
 //! S3 wants an integrity checksum on a put with retention (`Content-MD5`, or a flexible checksum
 //! announced by `x-amz-sdk-checksum-algorithm`): the locked client sends SHA-256 checksums and
@@ -32,12 +37,13 @@ use object_store::{
 };
 
 use object_store::client::{HttpClient, HttpConnector, HttpRequestBody, ReqwestConnector};
-use object_store::signer::Signer;
+use object_store::signer::{SignedUrlOptions, Signer};
 
 use super::error::StoreError;
 use super::forward::Overrides;
 use super::options::{ObjectLockMode, ObjectLockOptions};
 use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
+use super::secret::{REDACTED, Secret};
 use http::Method;
 
 /// The longest one retain-until date is used before the locked client is rebuilt.
@@ -52,6 +58,9 @@ pub(crate) fn refresh(retain: Duration) -> Duration {
 /// An S3 bucket whose writes carry Object Lock retention (lock files excepted).
 pub(crate) struct ObjectLockStore {
     plain: AmazonS3,
+    /// Lock files' puts: no retention of their own, but with a checksum, which S3 wants of
+    /// every upload to a bucket whose default retention applies to it.
+    unretained: AmazonS3,
     /// Builds the locked client; holds credentials, so this type's `Debug` leaves it out.
     builder: AmazonS3Builder,
     client_options: ClientOptions,
@@ -65,14 +74,16 @@ impl ObjectLockStore {
         builder: AmazonS3Builder,
         client_options: ClientOptions,
         lock: ObjectLockOptions,
-    ) -> Self {
-        ObjectLockStore {
+    ) -> Result<Self> {
+        let unretained = checksummed(builder.clone(), &client_options, HeaderMap::new())?;
+        Ok(ObjectLockStore {
             plain,
+            unretained,
             builder,
             client_options,
             lock,
             locked: Mutex::new(None),
-        }
+        })
     }
 
     /// The client for retained puts, rebuilt when its date is [`refresh`] old.
@@ -95,17 +106,31 @@ impl ObjectLockStore {
         };
         headers.insert("x-amz-object-lock-mode", value(self.lock.mode.as_str())?);
         headers.insert("x-amz-object-lock-retain-until-date", value(&until)?);
-        headers.insert("x-amz-sdk-checksum-algorithm", value("SHA256")?);
-        let client = self
-            .builder
-            .clone()
-            .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
-            .with_client_options(self.client_options.clone().with_default_headers(headers))
-            .build()?;
-        let client = Arc::new(client);
+        let client = Arc::new(checksummed(
+            self.builder.clone(),
+            &self.client_options,
+            headers,
+        )?);
         *slot = Some((now, Arc::clone(&client)));
         Ok(client)
     }
+}
+
+/// A client whose puts carry a SHA-256 checksum, announced as S3 wants it with a retention
+/// (`x-amz-sdk-checksum-algorithm`), and `headers`.
+fn checksummed(
+    builder: AmazonS3Builder,
+    client_options: &ClientOptions,
+    mut headers: HeaderMap,
+) -> Result<AmazonS3> {
+    headers.insert(
+        "x-amz-sdk-checksum-algorithm",
+        HeaderValue::from_static("SHA256"),
+    );
+    builder
+        .with_checksum_algorithm(object_store::aws::Checksum::SHA256)
+        .with_client_options(client_options.clone().with_default_headers(headers))
+        .build()
 }
 
 /// `now + retain` as S3 wants it (ISO 8601, UTC, whole seconds).
@@ -139,16 +164,107 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 /// Reads objects' retention with HEAD requests presigned by the plain client.
-#[derive(Debug)]
 pub(crate) struct S3Retention {
     plain: AmazonS3,
     http: HttpClient,
+    /// SSE-C: the customer-key headers every request for an object needs.
+    customer_key: Option<CustomerKeyHeaders>,
 }
 
 impl S3Retention {
-    pub(crate) fn new(plain: AmazonS3, client_options: &ClientOptions) -> Result<Self> {
+    /// `customer_key`: the SSE-C key (base64 of 32 bytes, as checked by the encryption
+    /// options) the repository's objects are written with.
+    pub(crate) fn new(
+        plain: AmazonS3,
+        client_options: &ClientOptions,
+        customer_key: Option<&Secret>,
+    ) -> Result<Self> {
         let http = ReqwestConnector::default().connect(client_options)?;
-        Ok(S3Retention { plain, http })
+        let customer_key = customer_key.map(CustomerKeyHeaders::new).transpose()?;
+        Ok(S3Retention {
+            plain,
+            http,
+            customer_key,
+        })
+    }
+
+    /// The HEAD request for `key`, signed, with the SSE-C headers when the objects need them.
+    async fn head_request(&self, key: &Path) -> Result<http::Request<HttpRequestBody>, String> {
+        let mut options = SignedUrlOptions::default();
+        if let Some(sse_c) = &self.customer_key {
+            for (name, value) in &sse_c.0 {
+                options = options.with_signed_header(name.clone(), value.clone());
+            }
+        }
+        let url = self
+            .plain
+            .signed_url_opts(Method::HEAD, key, PRESIGNED_FOR, &options)
+            .await
+            .map_err(|e| format!("presigning the HEAD request: {e}"))?;
+        let mut request = http::Request::builder()
+            .method(Method::HEAD)
+            .uri(url.as_str())
+            .body(HttpRequestBody::empty())
+            .map_err(|e| format!("building the HEAD request: {e}"))?;
+        if let Some(sse_c) = &self.customer_key {
+            request.headers_mut().extend(sse_c.0.clone());
+        }
+        Ok(request)
+    }
+}
+
+impl fmt::Debug for S3Retention {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Retention")
+            .field("plain", &self.plain)
+            .field("customer_key", &self.customer_key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// SSE-C request headers: the algorithm, the key and its MD5 (all base64 as S3 wants them).
+/// `Debug` shows none of the values.
+struct CustomerKeyHeaders(HeaderMap);
+
+impl CustomerKeyHeaders {
+    fn new(key: &Secret) -> Result<Self> {
+        use base64::Engine;
+        use md5::Digest;
+
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let text = key.expose().trim();
+        let raw = b64
+            .decode(text)
+            .map_err(|_| generic("the SSE-C customer key is not base64".into()))?;
+        let md5 = b64.encode(md5::Md5::digest(&raw));
+        let sensitive = |v: &str| {
+            HeaderValue::from_str(v)
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                })
+                .map_err(|_| generic("the SSE-C customer key is not a header value".into()))
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-server-side-encryption-customer-algorithm",
+            HeaderValue::from_static("AES256"),
+        );
+        headers.insert(
+            "x-amz-server-side-encryption-customer-key",
+            sensitive(text)?,
+        );
+        headers.insert(
+            "x-amz-server-side-encryption-customer-key-md5",
+            sensitive(&md5)?,
+        );
+        Ok(CustomerKeyHeaders(headers))
+    }
+}
+
+impl fmt::Debug for CustomerKeyHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
     }
 }
 
@@ -163,16 +279,7 @@ impl RetentionSource for S3Retention {
             message,
             fix: "check that the credentials may read the object (s3:GetObject, s3:GetObjectRetention) and that the bucket has Object Lock enabled",
         };
-        let url = self
-            .plain
-            .signed_url(Method::HEAD, key, PRESIGNED_FOR)
-            .await
-            .map_err(|e| failed(format!("presigning the HEAD request: {e}")))?;
-        let request = http::Request::builder()
-            .method(Method::HEAD)
-            .uri(url.as_str())
-            .body(HttpRequestBody::empty())
-            .map_err(|e| failed(format!("building the HEAD request: {e}")))?;
+        let request = self.head_request(key).await.map_err(failed)?;
         let response = self
             .http
             .execute(request)
@@ -181,6 +288,11 @@ impl RetentionSource for S3Retention {
         let status = response.status();
         if status == http::StatusCode::NOT_FOUND {
             return Ok(None);
+        }
+        if status == http::StatusCode::BAD_REQUEST && self.customer_key.is_none() {
+            return Err(failed(format!(
+                "HEAD answered {status}: if the repository's objects are written with SSE-C, open it with the same customer key (AWS_SSE_CUSTOMER_KEY_BASE64)"
+            )));
         }
         if !status.is_success() {
             return Err(failed(format!("HEAD answered {status}")));
@@ -248,14 +360,14 @@ impl Overrides for ObjectLockStore {
 
     async fn put_opts(&self, to: &Path, body: PutPayload, opts: PutOptions) -> Result<PutResult> {
         if is_lock_file(to) {
-            return self.plain.put_opts(to, body, opts).await;
+            return self.unretained.put_opts(to, body, opts).await;
         }
         self.locked()?.put_opts(to, body, opts).await
     }
 
     async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
         if is_lock_file(to) {
-            return self.plain.copy_opts(from, to, options).await;
+            return self.unretained.copy_opts(from, to, options).await;
         }
         self.locked()?.copy_opts(from, to, options).await
     }
@@ -284,5 +396,80 @@ mod tests {
         assert_eq!(refresh(Duration::from_secs(86_400)), REFRESH);
         assert_eq!(refresh(Duration::from_secs(160)), Duration::from_secs(10));
         assert_eq!(refresh(Duration::from_secs(4)), Duration::from_secs(1));
+    }
+
+    /// The retention HEAD of an SSE-C repository carries the key, its MD5 and the algorithm,
+    /// each bound to the signature; `Debug` shows none of them.
+    #[tokio::test]
+    async fn sse_c_keys_go_on_the_retention_head_signed_and_never_in_debug() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let key_text = b64.encode([7u8; 32]);
+        let plain = AmazonS3Builder::new()
+            .with_bucket_name("ledger")
+            .with_region("us-east-1")
+            .with_endpoint("http://127.0.0.1:9")
+            .with_allow_http(true)
+            .with_access_key_id("id")
+            .with_secret_access_key("secret")
+            .build()
+            .unwrap();
+        let key = Secret::new(key_text.clone());
+        let retention = S3Retention::new(plain.clone(), &ClientOptions::new(), Some(&key)).unwrap();
+        let request = retention
+            .head_request(&Path::from("tenant/data/ab/abcd"))
+            .await
+            .unwrap();
+        let header = |name: &str| request.headers().get(name).map(|v| v.to_str().unwrap());
+        assert_eq!(
+            header("x-amz-server-side-encryption-customer-algorithm"),
+            Some("AES256")
+        );
+        assert_eq!(
+            header("x-amz-server-side-encryption-customer-key"),
+            Some(key_text.as_str())
+        );
+        // `echo -n` of 32 bytes of 7, MD5, base64.
+        let md5 = b64.encode(<md5::Md5 as md5::Digest>::digest([7u8; 32]));
+        assert_eq!(
+            header("x-amz-server-side-encryption-customer-key-md5"),
+            Some(md5.as_str())
+        );
+        let url = request.uri().to_string();
+        let signed = url
+            .split('&')
+            .find_map(|p| p.strip_prefix("X-Amz-SignedHeaders="))
+            .unwrap();
+        assert_eq!(
+            signed,
+            "host%3Bx-amz-server-side-encryption-customer-algorithm%3Bx-amz-server-side-encryption-customer-key%3Bx-amz-server-side-encryption-customer-key-md5"
+        );
+        assert!(!url.contains(&key_text), "{url}");
+        let shown = format!("{retention:?}");
+        assert!(
+            !shown.contains(&key_text) && !shown.contains(&md5),
+            "{shown}"
+        );
+        assert!(shown.contains(REDACTED), "{shown}");
+
+        // Without SSE-C the HEAD carries no such header and signs only the host.
+        let bare = S3Retention::new(plain, &ClientOptions::new(), None).unwrap();
+        let request = bare.head_request(&Path::from("k")).await.unwrap();
+        assert!(request.headers().is_empty(), "{:?}", request.headers());
+        assert!(
+            request
+                .uri()
+                .to_string()
+                .contains("X-Amz-SignedHeaders=host&")
+        );
+    }
+
+    #[test]
+    fn only_lock_files_go_unretained() {
+        assert!(is_lock_file(&Path::from("tenant/locks/abcd")));
+        assert!(is_lock_file(&Path::from("locks/abcd")));
+        assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
+        assert!(!is_lock_file(&Path::from("locks")));
+        assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
     }
 }

@@ -9,12 +9,19 @@ THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION; moto accepts any key pa
     deny-puts BUCKET           creates BUCKET (unless it exists) with a policy that denies
                                every PutObject
     lock-bucket BUCKET         creates BUCKET with Object Lock enabled (and so versioning)
+    lock-bucket-default BUCKET as lock-bucket, with a default retention (governance, 1 day)
     heads BUCKET PREFIX        one JSON object per line: each object under PREFIX with the
                                encryption and object-lock headers HeadObject reports
     delete-versions BUCKET PREFIX
                                tries to delete every version under PREFIX for good (with its
                                version id, no governance bypass); prints {"deleted": N,
                                "refused": M}
+    record-start               clears moto's request recorder and starts it (it records
+                               every request moto serves, whoever sends it)
+    record-heads NEEDLE        stops the recorder; one JSON object per line for each
+                               recorded HEAD request whose URL contains NEEDLE: its path and
+                               the SSE-C headers it carried ({"path", "sse_c_algorithm",
+                               "sse_c_key_md5"})
 """
 
 import json
@@ -74,6 +81,17 @@ def lock_bucket(bucket):
     create_bucket(bucket, ObjectLockEnabledForBucket=True)
 
 
+def lock_bucket_default(bucket):
+    s3 = create_bucket(bucket, ObjectLockEnabledForBucket=True)
+    s3.put_object_lock_configuration(
+        Bucket=bucket,
+        ObjectLockConfiguration={
+            "ObjectLockEnabled": "Enabled",
+            "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
+        },
+    )
+
+
 def delete_versions(bucket, prefix):
     s3 = client("s3")
     deleted = refused = 0
@@ -114,6 +132,42 @@ def heads(bucket, prefix):
             )
 
 
+def recorder(action):
+    import urllib.request
+
+    url = os.environ["THINLEDGER_TEST_S3_ENDPOINT"] + "/moto-api/recorder/" + action
+    method = "GET" if action == "download-recording" else "POST"
+    with urllib.request.urlopen(urllib.request.Request(url, method=method)) as answer:
+        return answer.read().decode()
+
+
+def record_start():
+    recorder("reset-recording")
+    recorder("start-recording")
+
+
+def record_heads(needle):
+    recorder("stop-recording")
+    for line in recorder("download-recording").splitlines():
+        entry = json.loads(line)
+        if entry["method"] != "HEAD" or needle not in entry["url"]:
+            continue
+        headers = {k.lower(): v for k, v in entry["headers"].items()}
+        print(
+            json.dumps(
+                {
+                    "path": entry["url"].split("?")[0],
+                    "sse_c_algorithm": headers.get(
+                        "x-amz-server-side-encryption-customer-algorithm"
+                    ),
+                    "sse_c_key_md5": headers.get(
+                        "x-amz-server-side-encryption-customer-key-md5"
+                    ),
+                }
+            )
+        )
+
+
 def main(argv):
     match argv:
         case ["create-key"]:
@@ -126,8 +180,14 @@ def main(argv):
             heads(bucket, prefix)
         case ["lock-bucket", bucket]:
             lock_bucket(bucket)
+        case ["lock-bucket-default", bucket]:
+            lock_bucket_default(bucket)
         case ["delete-versions", bucket, prefix]:
             delete_versions(bucket, prefix)
+        case ["record-start"]:
+            record_start()
+        case ["record-heads", needle]:
+            record_heads(needle)
         case _:
             sys.exit(__doc__)
 

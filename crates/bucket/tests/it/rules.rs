@@ -3,8 +3,8 @@
 use rstest::rstest;
 use thinledger_bucket::{
     BucketConfig, BucketOptions, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode,
-    ObjectLock, Provider, PublicAccessBlock, RuleId, Tier, Transition, Versioning, check,
-    requires_tls,
+    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, RuleId, Tier, Transition, Versioning,
+    check, requires_tls,
 };
 
 pub(crate) const KEY: &str =
@@ -49,6 +49,18 @@ pub(crate) fn options() -> BucketOptions {
         .with_kms_key(KEY)
 }
 
+/// `options()` expecting the repository's policy `mode` for `days` (the good bucket's
+/// default is governance for 30 days).
+fn policy(mode: LockMode, days: u64) -> BucketOptions {
+    BucketOptions::default()
+        .with_prefix(PREFIX)
+        .with_kms_key(KEY)
+        .with_lock_policy(RetentionPolicy::new(
+            mode,
+            std::time::Duration::from_secs(days * 86_400),
+        ))
+}
+
 fn transition(class: &str, noncurrent: bool) -> Transition {
     Transition {
         storage_class: class.into(),
@@ -88,6 +100,12 @@ fn add_rule(rule: LifecycleRule) -> impl Fn(&mut BucketConfig) {
 #[case::no_lock_immutable(|c: &mut BucketConfig| c.object_lock = None, options(), &[RuleId::ObjectLockMissing])]
 #[case::no_lock_mutable(|c: &mut BucketConfig| c.object_lock = None, options().with_immutable(false), &[])]
 #[case::lock_without_default(|c: &mut BucketConfig| c.object_lock = Some(ObjectLock { default_mode: None, default_days: None }), options(), &[RuleId::ObjectLockMissing])]
+#[case::policy_met(|_: &mut BucketConfig| {}, policy(LockMode::Governance, 30), &[])]
+#[case::policy_shorter(|_: &mut BucketConfig| {}, policy(LockMode::Governance, 7), &[])]
+#[case::policy_longer(|_: &mut BucketConfig| {}, policy(LockMode::Governance, 31), &[RuleId::ObjectLockWeaker])]
+#[case::policy_compliance(|_: &mut BucketConfig| {}, policy(LockMode::Compliance, 30), &[RuleId::ObjectLockWeaker])]
+#[case::bucket_compliance(|c: &mut BucketConfig| c.object_lock.as_mut().unwrap().default_mode = Some(LockMode::Compliance), policy(LockMode::Governance, 30), &[])]
+#[case::policy_without_lock(|c: &mut BucketConfig| c.object_lock = None, policy(LockMode::Governance, 1), &[RuleId::ObjectLockMissing])]
 #[case::no_encryption(|c: &mut BucketConfig| c.encryption = None, options(), &[RuleId::EncryptionMissing])]
 #[case::sse_s3_with_tenant_key(|c: &mut BucketConfig| c.encryption = Some(DefaultEncryption { algorithm: EncryptionAlgorithm::ProviderManaged, kms_key: None }), options(), &[RuleId::EncryptionKey])]
 #[case::other_kms_key(|c: &mut BucketConfig| c.encryption.as_mut().unwrap().kms_key = Some("arn:aws:kms:eu-west-1:111122223333:key/other".into()), options(), &[RuleId::EncryptionKey])]
@@ -191,4 +209,28 @@ const TLS: &str = r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource"
 #[case::not_json("{", false)]
 fn tls_statements(#[case] policy: &str, #[case] tls: bool) {
     assert_eq!(requires_tls(policy), tls, "{policy}");
+}
+
+/// A weaker default names both values and the fix (the stronger mode, the longer days).
+#[test]
+fn a_weaker_default_names_both_retentions() {
+    let report = check(
+        &good(),
+        &policy(LockMode::Compliance, 2).with_immutable(true),
+    );
+    let [finding] = report.findings.as_slice() else {
+        panic!("{report:?}")
+    };
+    assert_eq!(finding.rule, RuleId::ObjectLockWeaker);
+    assert!(!finding.applicable);
+    assert!(
+        finding.message.contains("GOVERNANCE for 30 day(s)")
+            && finding.message.contains("COMPLIANCE for 2d"),
+        "{}",
+        finding.message
+    );
+    assert_eq!(
+        finding.fix,
+        "set the bucket's default retention to COMPLIANCE for at least 30 day(s)"
+    );
 }

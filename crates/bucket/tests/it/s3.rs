@@ -9,8 +9,8 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use thinledger_bucket::{
-    BucketBuilder, BucketOptions, ChangeResult, EncryptionAlgorithm, LockMode, RuleId, Secret,
-    Versioning,
+    BucketBuilder, BucketOptions, ChangeResult, EncryptionAlgorithm, LockMode, RetentionPolicy,
+    RuleId, Secret, StoreBuilder, Versioning,
 };
 
 /// What the tests need of the S3 service, or `None` (skipped) when it is not running.
@@ -59,11 +59,16 @@ impl Moto {
         name
     }
 
-    fn client(&self, bucket: &str) -> thinledger_bucket::Bucket {
-        BucketBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))
+    /// The repository's store (the URL `client` checks), with the test keys.
+    fn store(&self, bucket: &str) -> StoreBuilder {
+        StoreBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))
             .with_endpoint(&self.endpoint)
             .with_region(&self.region)
             .with_s3_keys("thinledger-test", Secret::new("thinledger-test-secret"))
+    }
+
+    fn client(&self, bucket: &str) -> thinledger_bucket::Bucket {
+        BucketBuilder::from_store_builder(self.store(bucket))
             .build()
             .unwrap()
     }
@@ -257,4 +262,167 @@ fn local_folders_and_missing_regions_are_refused_with_the_fix() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("allow_http=true"), "{err}");
+}
+
+/// A bucket that meets every rule but the TLS statement (moto denies every object request
+/// under a statement with a condition), with `lock` as its object lock.
+fn complete(moto: &Moto, test: &str, lock: Option<Value>) -> String {
+    let mut spec = json!({
+        "versioning": true,
+        "encryption": "AES256",
+        "public_access_block": true,
+        "lifecycle": [{
+            "ID": "cleanup", "Status": "Enabled", "Filter": {"Prefix": ""},
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}
+        }]
+    });
+    if let Some(lock) = lock {
+        spec["lock"] = lock;
+    }
+    moto.bucket(test, spec)
+}
+
+/// `init --object-lock` records the policy under the prefix; check and plan expect it of the
+/// bucket's default retention without being told the repository is immutable, name both
+/// values when the bucket's is weaker, and explicit options win.
+#[tokio::test]
+async fn the_repositorys_recorded_policy_is_expected_of_the_bucket() {
+    use std::time::Duration;
+    use thinledger_store::{ObjectLockMode, ObjectLockOptions};
+    let Some(moto) = moto() else { return };
+    let bucket = complete(
+        &moto,
+        "recorded",
+        Some(json!({"mode": "GOVERNANCE", "days": 1})),
+    );
+    let client = moto.client(&bucket);
+    assert_eq!(client.recorded_policy().await.unwrap(), None);
+    let report = client.check(&BucketOptions::default()).await.unwrap();
+    assert_eq!(report.rules(), [RuleId::TlsNotRequired], "{report:#?}");
+
+    let compliance =
+        ObjectLockOptions::new(ObjectLockMode::Compliance, Duration::from_secs(2 * 86_400));
+    // As `init --object-lock` writes it: through the store that writes with the policy.
+    let record = |bucket: &str| {
+        let store = moto
+            .store(bucket)
+            .with_object_lock(compliance)
+            .build()
+            .unwrap();
+        async move {
+            compliance
+                .record(store.object_store().as_ref())
+                .await
+                .unwrap()
+        }
+    };
+    record(&bucket).await;
+    assert_eq!(
+        client.recorded_policy().await.unwrap(),
+        Some(RetentionPolicy::new(
+            LockMode::Compliance,
+            Duration::from_secs(2 * 86_400)
+        ))
+    );
+    let report = client.check(&BucketOptions::default()).await.unwrap();
+    assert_eq!(
+        report.rules(),
+        [RuleId::ObjectLockWeaker, RuleId::TlsNotRequired],
+        "{report:#?}"
+    );
+    let finding = &report.findings[0];
+    assert!(
+        finding.message.contains("GOVERNANCE for 1 day(s)")
+            && finding.message.contains("COMPLIANCE for 2d"),
+        "{}",
+        finding.message
+    );
+    let plan = client.plan(&BucketOptions::default()).await.unwrap();
+    assert_eq!(plan.changes.len(), 1, "only the TLS statement: {plan:#?}");
+    assert_eq!(
+        plan.manual.iter().map(|f| f.rule).collect::<Vec<_>>(),
+        [RuleId::ObjectLockWeaker]
+    );
+
+    // Explicit options win over the record.
+    let explicit = BucketOptions::default().with_lock_policy(RetentionPolicy::new(
+        LockMode::Governance,
+        Duration::from_secs(86_400),
+    ));
+    assert_eq!(
+        client.check(&explicit).await.unwrap().rules(),
+        [RuleId::TlsNotRequired]
+    );
+
+    // A bucket without object lock under a recorded policy: object lock is missing.
+    let plain = complete(&moto, "recorded-nolock", None);
+    // (Written without retention: the bucket has no object lock to honour it.)
+    compliance
+        .record(moto.store(&plain).build().unwrap().object_store().as_ref())
+        .await
+        .unwrap();
+    let report = moto
+        .client(&plain)
+        .check(&BucketOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.rules(),
+        [RuleId::ObjectLockMissing, RuleId::TlsNotRequired],
+        "{report:#?}"
+    );
+}
+
+/// IRSA: the projected token is exchanged on STS (moto's `AssumeRoleWithWebIdentity`, found
+/// through `AWS_ENDPOINT_URL_STS` in the builder's environment) for the credentials the bucket
+/// is read with; a missing token file and an STS that does not answer are named.
+#[tokio::test]
+async fn web_identity_credentials_come_from_sts() {
+    use thinledger_bucket::{EnvVars, StoreCredentials};
+    let Some(moto) = moto() else { return };
+    let bucket = complete(&moto, "irsa", None);
+    let dir = std::env::temp_dir().join(format!("{bucket}-token"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let token = dir.join("token");
+    // moto does not verify the token; a real STS checks it against the cluster's OIDC issuer.
+    std::fs::write(
+        &token,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6bGVkZ2VyOmJhY2t1cCJ9.c2ln\n",
+    )
+    .unwrap();
+    let client = |token_file: &std::path::Path, sts: &str| {
+        let env: EnvVars = [("AWS_ENDPOINT_URL_STS", sts)].into_iter().collect();
+        BucketBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))
+            .with_endpoint(&moto.endpoint)
+            .with_region(&moto.region)
+            .with_env(env)
+            .with_credentials(StoreCredentials::AwsWebIdentity {
+                role_arn: "arn:aws:iam::123456789012:role/ledger-backup".into(),
+                token_file: token_file.to_owned(),
+            })
+            .build()
+            .unwrap()
+    };
+    let config = client(&token, &moto.endpoint).config().await.unwrap();
+    assert_eq!(config.bucket, bucket);
+    assert_eq!(config.versioning, Versioning::Enabled);
+
+    let missing = dir.join("no-such-token");
+    let err = client(&missing, &moto.endpoint)
+        .config()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&missing.display().to_string()) && err.contains("web identity"),
+        "{err}"
+    );
+    let err = client(&token, "http://127.0.0.1:9")
+        .config()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("AssumeRoleWithWebIdentity"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -90,6 +90,56 @@ fn check_apply_check() {
     assert_eq!(out.status.code(), Some(0), "{}", described(&out));
 }
 
+/// Without keys in the environment, the AWS default chain (aws-config) finds credentials: here
+/// a shared credentials file and a profile, as on a workstation; without any, the error
+/// says so.
+#[test]
+fn without_keys_the_default_chain_reads_the_profile() {
+    let Some(moto) = moto() else { return };
+    let bucket = make_bucket(&moto, "{}");
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials");
+    std::fs::write(
+        &credentials,
+        "[ledger]\naws_access_key_id = thinledger-test\naws_secret_access_key = thinledger-test-secret\n",
+    )
+    .unwrap();
+    let chain = |credentials: &std::path::Path| {
+        let mut c = bucket_cmd(&moto, &bucket, &["check", "--output", "json"]);
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_ROLE_ARN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        ] {
+            c.env_remove(var);
+        }
+        c.env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+            .env("AWS_CONFIG_FILE", dir.path().join("config"))
+            .env("AWS_PROFILE", "ledger")
+            // No instance metadata service here: do not wait for one.
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        c.output().unwrap()
+    };
+    let out = chain(&credentials);
+    assert_eq!(out.status.code(), Some(1), "{}", described(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["bucket"], bucket.as_str(), "{report}");
+
+    // No credentials anywhere: an error (no report), naming the chain.
+    let out = chain(&dir.path().join("no-credentials"));
+    assert_ne!(out.status.code(), Some(0), "{}", described(&out));
+    assert!(out.stdout.is_empty(), "{}", described(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no providers in chain provided credentials"),
+        "{}",
+        described(&out)
+    );
+}
+
 #[test]
 fn a_local_repository_has_no_bucket() {
     let out = ledger_backup()

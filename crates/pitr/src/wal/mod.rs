@@ -40,7 +40,9 @@
 //! - `restic check --read-data` stays clean: these are ordinary snapshots, trees and packs.
 //!   The extra JSON field is ignored by restic. Each batch snapshot has its own `paths`, so a
 //!   generic `forget` (which groups by host and paths and always keeps a group's newest
-//!   snapshot) never removes WAL; retention of WAL is [`plan_retention`].
+//!   snapshot) never removes WAL; retention of WAL is [`plan_retention`], applied by
+//!   [`apply_retention`], which on an immutable repository (S3 Object Lock) keeps what is
+//!   still retained and says until when ([`RetentionApplied::retained`]).
 //!
 //! Several PostgreSQL clusters can share a repository under different cluster names.
 //!
@@ -100,7 +102,10 @@ pub use fetch::{
 pub use name::{BadWalName, Lsn, SegmentId, WalFileKind, WalFileName};
 pub use push::{PushOptions, PushOutcome, PushResult, file_identity, push_batch, sha256_file};
 pub use spool::{AsyncPushOptions, WorkerSummary, push_async, run_worker};
-pub use window::{RetentionPlan, TimelineWindow, apply_retention, plan_retention, windows};
+pub use window::{
+    RetainedSnapshot, RetentionApplied, RetentionPlan, TimelineWindow, apply_retention,
+    plan_retention, retained_removals, windows,
+};
 pub use writer::StoredBlob;
 
 pub(crate) use catalog::{BASE_KEY, validate_cluster};

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use super::catalog::{Catalog, CatalogBackup};
@@ -12,6 +12,7 @@ use super::name::{HistoryEntry, SegmentId, WalFileKind, WalFileName, parse_histo
 use crate::error::{PitrError, PitrResult};
 use thinledger_repository::Id;
 use thinledger_repository::Repository;
+use thinledger_repository::{FileType, RetainedObject};
 use thinledger_repository::{KeepPolicy, plan_forget};
 use thinledger_repository::{Snapshot, SnapshotEntry};
 
@@ -315,6 +316,34 @@ pub struct RetentionPlan {
     pub remove_wal_snapshots: Vec<Id>,
     /// WAL files in those snapshots.
     pub wal_files_removed: usize,
+    /// The file names of each removed WAL batch, to say what a retained one holds.
+    #[serde(skip)]
+    wal_names: BTreeMap<Id, Vec<String>>,
+}
+
+/// A base backup or WAL batch a retention plan removes that stays, because its snapshot is
+/// still under retention (S3 Object Lock); a later `pg forget` removes it after the date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RetainedSnapshot {
+    /// The snapshot.
+    pub snapshot: Id,
+    /// What it holds: `base backup LABEL`, or `WAL FIRST … LAST (N files)`.
+    pub holds: String,
+    /// The WAL files it holds (empty for a base backup).
+    pub wal_files: Vec<String>,
+    /// When its retention ends.
+    pub retained_until: Option<DateTime<Utc>>,
+}
+
+/// What [`apply_retention`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RetentionApplied {
+    /// Snapshots deleted.
+    pub removed: usize,
+    /// Immutable repositories: what the plan removes that stays for now, with its date.
+    pub retained: Vec<RetainedSnapshot>,
 }
 
 /// Plans retention: `policy` over base backups (like `forget`), then every WAL batch whose
@@ -366,6 +395,7 @@ pub fn plan_retention(catalog: &Catalog, policy: KeepPolicy) -> PitrResult<Reten
         })
         .min_by_key(|s| s.segno);
     let mut remove_wal = Vec::new();
+    let mut wal_names = BTreeMap::new();
     let mut files_removed = 0;
     if let Some(cut) = cutoff {
         for (id, names) in catalog.wal_snapshots() {
@@ -390,6 +420,7 @@ pub fn plan_retention(catalog: &Catalog, policy: KeepPolicy) -> PitrResult<Reten
             if all_old && !names.is_empty() {
                 files_removed += names.len();
                 remove_wal.push(id);
+                wal_names.insert(id, names);
             }
         }
     }
@@ -400,12 +431,70 @@ pub fn plan_retention(catalog: &Catalog, policy: KeepPolicy) -> PitrResult<Reten
         oldest_needed: cutoff.map(|c| c.file_name(size)),
         remove_wal_snapshots: remove_wal,
         wal_files_removed: files_removed,
+        wal_names,
     })
 }
 
+/// What of `plan`'s removals stays because it is still under retention (an immutable
+/// repository; nothing elsewhere, without a request). [`apply_retention`] asks this first;
+/// call it for a dry run's report. An immutable repository opened without its store's
+/// object lock is refused ([`thinledger_repository::Error::Retained`]).
+pub async fn retained_removals(
+    repo: &Arc<Repository>,
+    plan: &RetentionPlan,
+) -> PitrResult<Vec<RetainedSnapshot>> {
+    let ids: Vec<Id> = plan
+        .remove_backups
+        .iter()
+        .map(|(_, id)| *id)
+        .chain(plan.remove_wal_snapshots.iter().copied())
+        .collect();
+    let retained = repo
+        .retained_among("pg forget", FileType::Snapshot, ids)
+        .await?;
+    Ok(retained.iter().map(|r| describe(plan, r)).collect())
+}
+
+fn describe(plan: &RetentionPlan, r: &RetainedObject) -> RetainedSnapshot {
+    let (holds, wal_files) = match (
+        plan.remove_backups.iter().find(|(_, id)| *id == r.id),
+        plan.wal_names.get(&r.id),
+    ) {
+        (Some((label, _)), _) => (format!("base backup {label}"), Vec::new()),
+        (None, Some(names)) => {
+            let first = names.first().map(String::as_str).unwrap_or_default();
+            let last = names.last().map(String::as_str).unwrap_or_default();
+            let holds = if names.len() == 1 {
+                format!("WAL {first}")
+            } else {
+                format!("WAL {first} … {last} ({} files)", names.len())
+            };
+            (holds, names.clone())
+        }
+        (None, None) => (format!("snapshot {}", r.id.short()), Vec::new()),
+    };
+    RetainedSnapshot {
+        snapshot: r.id,
+        holds,
+        wal_files,
+        retained_until: r.retained_until,
+    }
+}
+
 /// Deletes what a retention plan removes (snapshots only; run `prune` to free the data).
-/// Takes an exclusive lock. Returns how many snapshots were deleted.
-pub async fn apply_retention(repo: &Arc<Repository>, plan: &RetentionPlan) -> PitrResult<usize> {
+/// Takes an exclusive lock.
+///
+/// On an immutable repository, snapshots still under retention stay and are listed in
+/// [`RetentionApplied::retained`] with their dates; which ones is known before the first
+/// delete, so none is refused part-way. A later run after the date removes them.
+pub async fn apply_retention(
+    repo: &Arc<Repository>,
+    plan: &RetentionPlan,
+) -> PitrResult<RetentionApplied> {
+    let retained = retained_removals(repo, plan).await?;
+    for r in &retained {
+        tracing::info!(snapshot = %r.snapshot.short(), holds = %r.holds, until = ?r.retained_until, "kept: under retention");
+    }
     let lock = repo.lock(true).await?;
     let mut n = 0;
     let mut res = Ok(());
@@ -414,6 +503,7 @@ pub async fn apply_retention(repo: &Arc<Repository>, plan: &RetentionPlan) -> Pi
         .iter()
         .map(|(_, id)| id)
         .chain(plan.remove_wal_snapshots.iter())
+        .filter(|id| !retained.iter().any(|r| r.snapshot == **id))
     {
         if let Err(e) = repo.delete_snapshot(id).await {
             res = Err(e);
@@ -423,5 +513,8 @@ pub async fn apply_retention(repo: &Arc<Repository>, plan: &RetentionPlan) -> Pi
     }
     lock.release().await?;
     res?;
-    Ok(n)
+    Ok(RetentionApplied {
+        removed: n,
+        retained,
+    })
 }

@@ -65,6 +65,32 @@ impl Repository {
     }
 }
 
+impl Repository {
+    /// The objects among `ids` (of type `ty`) that `operation` (`repair index`, `pg forget`,
+    /// …) must leave in place because they are still under retention, each with its date;
+    /// empty on a repository without retention (no request is made). One HEAD per object on
+    /// an immutable repository. Every operation that deletes asks this before it deletes
+    /// anything, so the bucket never refuses a delete part-way.
+    ///
+    /// An immutable repository opened without its store's object lock
+    /// ([`Repository::with_object_lock`]) cannot tell, and is refused with
+    /// [`Error::Retained`] naming `operation`.
+    pub async fn retained_among(
+        &self,
+        operation: &'static str,
+        ty: FileType,
+        ids: Vec<Id>,
+    ) -> Result<Vec<RetainedObject>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        match self.deletes(operation).await? {
+            Deletes::Free => Ok(Vec::new()),
+            Deletes::AroundRetention(lock) => retained(&lock, ty, ids).await,
+        }
+    }
+}
+
 /// The objects among `ids` (of type `ty`) that are still retained, with their dates; the
 /// rest may be deleted. One HEAD per object, [`CONCURRENCY`] at a time.
 pub(crate) async fn retained(

@@ -19,12 +19,12 @@ use crate::common::{FailAfterPuts, assert_restic_checks_if_installed, init_local
 
 const SEG: usize = 1 << 20; // small segments keep the test fast; the size is learned
 
-fn seg_name(tli: u32, segno: u64) -> String {
+pub(crate) fn seg_name(tli: u32, segno: u64) -> String {
     // 1 MiB segments: 4096 per "log".
     format!("{tli:08X}{:08X}{:08X}", segno / 4096, segno % 4096)
 }
 
-fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
+pub(crate) fn write_seg(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, noise(SEG, seed)).unwrap();
     p

@@ -52,6 +52,9 @@ pub(crate) enum Bucket {
     DenyPuts,
     /// Object Lock enabled (and so versioning).
     ObjectLock,
+    /// Object Lock with a default retention (governance, 1 day), which S3 applies to every
+    /// upload without its own, lock files included.
+    ObjectLockDefault,
 }
 
 /// Creates (or reuses) the bucket `thinledger-NAME-PID` of `kind`; returns its name. Tests
@@ -61,6 +64,7 @@ pub(crate) fn new_bucket(admin: &Admin, kind: Bucket, name: &str) -> String {
         Bucket::Plain => "create-bucket",
         Bucket::DenyPuts => "deny-puts",
         Bucket::ObjectLock => "lock-bucket",
+        Bucket::ObjectLockDefault => "lock-bucket-default",
     };
     let bucket = format!("thinledger-{name}-{}", std::process::id());
     run_admin(admin, &[command, &bucket]);

@@ -4,7 +4,7 @@
 
 use clap::{Args, Subcommand};
 use thinledger_backup::bucket::{
-    BucketBuilder, BucketOptions, BucketReport, ChangeResult, Finding,
+    BucketBuilder, BucketOptions, BucketReport, ChangeResult, Finding, LockMode, RetentionPolicy,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
@@ -29,10 +29,15 @@ pub struct BucketArgs {
     /// sse_kms_key_id (Azure: encryption_scope; GCS: kms_key_name), if any.
     #[arg(long, value_name = "KEY", env = "THINLEDGER_BUCKET_KMS_KEY")]
     kms_key: Option<String>,
-    /// The repository is immutable (`init --object-lock`): the bucket needs object lock with
-    /// a default retention (GCS: Object Retention Lock enabled).
-    #[arg(long)]
-    object_lock: bool,
+    /// The repository is immutable: the bucket needs object lock with a default retention
+    /// (GCS: Object Retention Lock enabled); with MODE (and --retain), at least that mode and
+    /// retention. Default: the policy the repository recorded (`init --object-lock`), read from
+    /// the bucket; this flag wins.
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "any")]
+    object_lock: Option<ExpectedLock>,
+    /// The retention the bucket's default must reach (with --object-lock MODE), e.g. 30d.
+    #[arg(long, value_name = "DURATION", value_parser = crate::context::parse_duration)]
+    retain: Option<std::time::Duration>,
     /// Expire noncurrent versions after this many days (the lifecycle rule `apply` adds).
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     noncurrent_days: u32,
@@ -41,16 +46,48 @@ pub struct BucketArgs {
     multipart_days: u32,
 }
 
+/// `--object-lock` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ExpectedLock {
+    /// Any default retention.
+    Any,
+    /// Governance mode or stronger.
+    Governance,
+    /// Compliance mode.
+    Compliance,
+}
+
 impl BucketArgs {
-    fn options(&self) -> BucketOptions {
-        let options = BucketOptions::default()
-            .with_immutable(self.object_lock)
+    fn options(&self) -> anyhow::Result<BucketOptions> {
+        let mut options = BucketOptions::default()
+            .with_immutable(self.object_lock.is_some())
             .with_noncurrent_expiry_days(self.noncurrent_days)
             .with_abort_multipart_days(self.multipart_days);
-        match &self.kms_key {
+        let mode = match self.object_lock {
+            Some(ExpectedLock::Governance) => Some(LockMode::Governance),
+            Some(ExpectedLock::Compliance) => Some(LockMode::Compliance),
+            _ => None,
+        };
+        match (mode, self.retain) {
+            (Some(mode), Some(retain)) => {
+                options = options.with_lock_policy(RetentionPolicy::new(mode, retain))
+            }
+            (Some(_), None) => {
+                return Err(bad(
+                    "--object-lock MODE needs --retain DURATION (the retention the bucket's default must reach)",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(bad(
+                    "--retain needs --object-lock governance|compliance (the mode the bucket's default must have)",
+                ));
+            }
+            (None, None) => {}
+        }
+        Ok(match &self.kms_key {
             Some(key) => options.with_kms_key(key),
             None => options,
-        }
+        })
     }
 }
 
@@ -61,12 +98,12 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
         .map_err(|e| bad(format!("--repo: {e}")))?;
     match c {
         BucketCommand::Check(a) => {
-            let report = bucket.check(&a.options()).await?;
+            let report = bucket.check(&a.options()?).await?;
             print_data(g, &report, |out| write_report(out, &report))?;
             Ok(exit(report.passed()))
         }
         BucketCommand::Plan(a) => {
-            let plan = bucket.plan(&a.options()).await?;
+            let plan = bucket.plan(&a.options()?).await?;
             print_data(g, &plan, |out| {
                 if plan.is_empty() {
                     return writeln!(out, "bucket {}: nothing to change", plan.bucket);
@@ -87,7 +124,7 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
             Ok(EXIT_OK as u8)
         }
         BucketCommand::Apply(a) => {
-            let applied = bucket.apply(&a.options()).await?;
+            let applied = bucket.apply(&a.options()?).await?;
             print_data(g, &applied, |out| {
                 let provider = applied.plan.provider;
                 for o in &applied.outcomes {

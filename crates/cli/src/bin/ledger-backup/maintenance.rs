@@ -484,7 +484,7 @@ pub async fn repair(g: &Globals, c: &RepairCommand) -> anyhow::Result<u8> {
                         "snapshots may now need blobs that are gone: run `check`, then `repair snapshots`; `backup` stores missing data again"
                     )?;
                 }
-                Ok(())
+                print_retained(out, &r.index_files_retained)
             })?;
         }
         RepairCommand::Snapshots(a) => {
@@ -516,6 +516,7 @@ pub async fn repair(g: &Globals, c: &RepairCommand) -> anyhow::Result<u8> {
                         (None, false) => {}
                     }
                 }
+                print_retained(out, &r.retained)?;
                 if r.repaired.is_empty() {
                     writeln!(
                         out,

@@ -224,13 +224,32 @@ async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
     let (repo, catalog) = a.archive.open(g).await?;
     let plan = wal::plan_retention(&catalog, policy).map_err(pitr_err)?;
     let mut removed = 0;
-    if !a.dry_run {
-        removed = wal::apply_retention(&repo, &plan).await.map_err(pitr_err)?;
+    let retained = if a.dry_run {
+        wal::retained_removals(&repo, &plan)
+            .await
+            .map_err(pitr_err)?
+    } else {
+        let applied = wal::apply_retention(&repo, &plan).await.map_err(pitr_err)?;
+        removed = applied.removed;
         if a.prune && removed > 0 {
             thinledger_backup::prune(&repo, &PruneOptions::default()).await?;
         }
+        applied.retained
+    };
+    /// The plan's keys as before, plus what was removed and what stays under retention.
+    #[derive(serde::Serialize)]
+    struct Report<'a> {
+        #[serde(flatten)]
+        plan: &'a wal::RetentionPlan,
+        removed: usize,
+        retained: &'a [wal::RetainedSnapshot],
     }
-    print_data(g, &plan, |out: &mut dyn Write| {
+    let report = Report {
+        plan: &plan,
+        removed,
+        retained: &retained,
+    };
+    print_data(g, &report, |out: &mut dyn Write| {
         writeln!(
             out,
             "keep {} base backup(s): {}",
@@ -247,6 +266,18 @@ async fn forget(g: &Globals, a: &ForgetArgs) -> anyhow::Result<u8> {
             plan.remove_wal_snapshots.len(),
             plan.wal_files_removed
         )?;
+        for r in &retained {
+            let until = r
+                .retained_until
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "kept    {} ({}): retained until {until}; a later `pg forget` removes it",
+                r.holds,
+                r.snapshot.short()
+            )?;
+        }
         if a.dry_run {
             writeln!(out, "dry run: nothing removed")
         } else {

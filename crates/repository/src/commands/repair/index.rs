@@ -7,6 +7,12 @@
 //! and `check` names exactly what the snapshots lost. Damaged index files are replaced.
 //! Order: the new index files are written first, the old ones deleted after, so an
 //! interruption leaves more index, never less.
+//!
+//! On an immutable repository (S3 Object Lock) old index files still under retention stay
+//! where they are ([`RepairIndexReport::index_files_retained`], with their dates): the new
+//! index describes every pack, and a later `repair index` removes them once their date has
+//! passed. Which ones stay is known before anything is written, so no delete is refused
+//! part-way.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,12 +20,13 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::Result;
 use crate::repo::Repository;
 use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::{IndexFile, IndexPack};
 use crate::repo::pack::{self, PackedBlob};
+use crate::repo::retained::RetainedObject;
+use crate::{Error, Result};
 
 /// Packs per new index file (as prune writes them).
 const PACKS_PER_INDEX_FILE: usize = 5000;
@@ -60,6 +67,9 @@ pub struct RepairIndexReport {
     pub index_files_damaged: Vec<Id>,
     /// Old index files deleted (or, in a dry run, to delete).
     pub index_files_replaced: usize,
+    /// Immutable repositories: old index files left in place because they are still under
+    /// retention, with their dates (a later `repair index` removes them). Empty elsewhere.
+    pub index_files_retained: Vec<RetainedObject>,
     /// Whether the new index was written.
     pub applied: bool,
 }
@@ -134,7 +144,21 @@ async fn repair_index_locked(
         .map(|(id, _)| *id)
         .chain(report.index_files_damaged.iter().copied())
         .collect();
-    report.index_files_replaced = old.len();
+    let retained = match repo
+        .retained_among("repair index", FileType::Index, old.clone())
+        .await
+    {
+        Ok(retained) => retained,
+        // A dry run plans even where deletes would be refused.
+        Err(e @ Error::Retained { .. }) if opts.dry_run => {
+            tracing::warn!("{e}");
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
+    let stays: HashSet<Id> = retained.iter().map(|r| r.id).collect();
+    report.index_files_replaced = old.len() - stays.len();
+    report.index_files_retained = retained;
     if opts.dry_run {
         return Ok(report);
     }
@@ -148,10 +172,24 @@ async fn repair_index_locked(
         written.insert(repo.save_unpacked(FileType::Index, &f).await?);
     }
     // An old file with exactly the new content has the new file's name: keep it.
-    for id in old.iter().filter(|id| !written.contains(id)) {
+    for id in old
+        .iter()
+        .filter(|id| !written.contains(id) && !stays.contains(id))
+    {
         repo.backend.delete(FileType::Index, id).await?;
     }
-    repo.load_index_strict().await?;
+    for r in &report.index_files_retained {
+        tracing::info!(index = %r.id.short(), until = ?r.retained_until, "old index file kept: under retention");
+    }
+    if stays
+        .iter()
+        .any(|id| report.index_files_damaged.contains(id))
+    {
+        // A damaged file that must stay: the index is whole without it.
+        repo.load_index().await?;
+    } else {
+        repo.load_index_strict().await?;
+    }
     report.applied = true;
     tracing::info!(
         packs = report.packs,

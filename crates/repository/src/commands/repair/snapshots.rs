@@ -8,6 +8,11 @@
 //! the tag `repaired` and names the first snapshot in `original`. The originals stay unless
 //! `forget` is set. Like restic, it applies unless `dry_run` is set.
 //!
+//! On an immutable repository (S3 Object Lock) `forget` leaves originals that are still under
+//! retention in place ([`RepairSnapshotsReport::retained`], with their dates); which ones is
+//! known before anything is written, so no delete is refused part-way. A later
+//! `forget` removes them once their date has passed.
+//!
 //! A blob counts as missing when no index file lists it in a pack the store holds. A damaged
 //! index file makes it refuse: run [`crate::commands::repair::repair_index`] first.
 
@@ -19,9 +24,11 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use crate::repo::Repository;
+use crate::repo::backend::FileType;
 use crate::repo::id::Id;
 use crate::repo::index::BlobKey;
 use crate::repo::pack::BlobType;
+use crate::repo::retained::RetainedObject;
 use crate::repo::tree::{NodeType, Tree};
 use crate::saver::{BlobSaver, SaverOptions};
 use crate::{Error, Result};
@@ -78,6 +85,9 @@ pub struct RepairSnapshotsReport {
     pub snapshots: usize,
     /// Those that needed repair.
     pub repaired: Vec<RepairedSnapshot>,
+    /// Immutable repositories, with `forget`: originals left in place because they are
+    /// still under retention, with their dates. Empty elsewhere.
+    pub retained: Vec<RetainedObject>,
     /// Whether anything was written.
     pub applied: bool,
 }
@@ -135,6 +145,21 @@ async fn repair_locked(
         }
         report.repaired.push(found);
     }
+    if opts.forget && !report.repaired.is_empty() {
+        let originals = report.repaired.iter().map(|r| r.original).collect();
+        report.retained = match repo
+            .retained_among("repair snapshots", FileType::Snapshot, originals)
+            .await
+        {
+            Ok(retained) => retained,
+            // A dry run plans even where deletes would be refused.
+            Err(e @ Error::Retained { .. }) if opts.dry_run => {
+                tracing::warn!("{e}");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
+    }
     if opts.dry_run || report.repaired.is_empty() {
         return Ok(report);
     }
@@ -147,6 +172,10 @@ async fn repair_locked(
     }
     if opts.forget {
         for r in &mut report.repaired {
+            if report.retained.iter().any(|kept| kept.id == r.original) {
+                tracing::info!(snapshot = %r.original.short(), "original kept: under retention");
+                continue;
+            }
             repo.delete_snapshot(&r.original).await?;
             r.forgotten = true;
         }
