@@ -107,8 +107,7 @@ impl BucketBuilder {
                 let kms_key = settings.options.encryption.sse_kms_key_id.clone();
                 #[cfg(feature = "s3")]
                 {
-                    let inner =
-                        crate::s3::S3Bucket::new(&bucket, &region, endpoint, &settings)?;
+                    let inner = crate::s3::S3Bucket::new(&bucket, &region, endpoint, &settings)?;
                     Ok(Bucket {
                         provider: Provider::S3,
                         bucket,
@@ -130,7 +129,10 @@ impl BucketBuilder {
             StoreLocation::Gcs { bucket, prefix } => self.build_gcs(bucket, prefix),
             _ => Err(BucketError::invalid(
                 "url",
-                self.store.location().map(|l| l.to_string()).unwrap_or_default(),
+                self.store
+                    .location()
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
                 "a bucket has a configuration; a local folder has none",
                 "give an s3:// URL (or an az:// one)",
             )),
@@ -304,6 +306,12 @@ impl Bucket {
                 .recorded_policy(&self.prefix)
                 .await?
                 .map(RetentionPolicy::from)),
+            // Not read on GCS and Azure yet: there the immutable repository's policy is
+            // given with --object-lock (BucketOptions::with_lock_policy).
+            #[cfg(feature = "gcs")]
+            Inner::Gcs(_) => Ok(None),
+            #[cfg(feature = "azure")]
+            Inner::Azure(_) => Ok(None),
             Inner::Never(never) => match *never {},
         }
     }

@@ -213,24 +213,6 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use rstest::rstest;
-
-    #[rstest]
-    #[case("https://minio.backup.svc:9000", Some((true, "minio.backup.svc", 9000)))]
-    #[case("http://10.0.0.5", Some((false, "10.0.0.5", 80)))]
-    #[case("https://[fd00::5]:9443/", Some((true, "fd00::5", 9443)))]
-    #[case("minio:9000", None)]
-    fn endpoints(#[case] url: &str, #[case] want: Option<(bool, &str, u16)>) {
-        assert_eq!(
-            split_endpoint(url),
-            want.map(|(h, host, p)| (h, host.to_owned(), p))
-        );
-    }
-}
-
 /// Where the projected token of a workload identity federated from outside its own cloud is
 /// mounted, and what the brokers then read.
 pub(super) struct FederatedToken {
@@ -318,5 +300,23 @@ fn plain_env(name: &str, value: &str) -> EnvVar {
         name: name.to_owned(),
         value: Some(value.to_owned()),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case("https://minio.backup.svc:9000", Some((true, "minio.backup.svc", 9000)))]
+    #[case("http://10.0.0.5", Some((false, "10.0.0.5", 80)))]
+    #[case("https://[fd00::5]:9443/", Some((true, "fd00::5", 9443)))]
+    #[case("minio:9000", None)]
+    fn endpoints(#[case] url: &str, #[case] want: Option<(bool, &str, u16)>) {
+        assert_eq!(
+            split_endpoint(url),
+            want.map(|(h, host, p)| (h, host.to_owned(), p))
+        );
     }
 }
