@@ -349,7 +349,12 @@ fn file_names_are_stable_and_ordered() {
 
 /// aws.yaml over three regions (three clusters), nine nodes, surviving a region's loss.
 fn multi_region_tenant() -> Tenant {
-    let text = example_text("aws").replace(
+    Tenant::from_yaml(&multi_region_text()).unwrap()
+}
+
+/// The text of [`multi_region_tenant`].
+fn multi_region_text() -> String {
+    example_text("aws").replace(
         "regions:\n  - name: us-east-1\n    zones: [us-east-1a, us-east-1b, us-east-1c]\n",
         "regions:\n  - name: us-east-1\n    zones: [us-east-1a, us-east-1b, us-east-1c]\n    cluster_domain: use1.ledger.internal\n  - name: us-west-2\n    zones: [us-west-2a, us-west-2b, us-west-2c]\n    cluster_domain: usw2.ledger.internal\n  - name: eu-west-1\n    zones: [eu-west-1a, eu-west-1b, eu-west-1c]\n    cluster_domain: euw1.ledger.internal\n",
     )
@@ -358,8 +363,7 @@ fn multi_region_tenant() -> Tenant {
     .replace(
         "  client_namespaces: [payments]",
         "  client_namespaces: [payments]\n  peer_cidrs: [10.20.0.0/16, 10.30.0.0/16]",
-    );
-    Tenant::from_yaml(&text).unwrap()
+    )
 }
 
 #[test]
@@ -400,7 +404,32 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
     )
     .unwrap();
     let job = east.job("cockroachdb-init").unwrap().to_yaml().unwrap();
+    // Without databases named, the default zone keeps five replicas.
     assert!(job.contains("num_replicas = 5"), "{job}");
+
+    // With them, region survival is CockroachDB's multi-region SQL (SET PRIMARY REGION, ADD
+    // REGION, SURVIVE REGION FAILURE), as for a tenant with sites, not a hand-set zone.
+    let text =
+        multi_region_text().replace("cockroachdb:\n", "cockroachdb:\n  databases: [ledger]\n");
+    let tenant = Tenant::from_yaml(&text).unwrap();
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let east = render(
+        &tenant,
+        &plan,
+        &RenderOptions::default().with_region("us-east-1"),
+    )
+    .unwrap();
+    let job = east.job("cockroachdb-init").unwrap().to_yaml().unwrap();
+    assert!(!job.contains("num_replicas"), "{job}");
+    for statement in [
+        "SET PRIMARY REGION",
+        "ADD REGION IF NOT EXISTS",
+        "SURVIVE REGION FAILURE",
+        "us-west-2",
+        "eu-west-1",
+    ] {
+        assert!(job.contains(statement), "{statement}: {job}");
+    }
 }
 
 /// The runbook's odd increments: 5 and 7 nodes over three zones keep a majority through the

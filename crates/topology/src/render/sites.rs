@@ -159,15 +159,27 @@ pub(super) fn advertise(ctx: &Context<'_>) -> Option<(String, String)> {
     })
 }
 
-/// The init Job's replication step over the sites (see the module docs), run against `host`
-/// (`host:port` of SQL) with `sql` the `cockroach sql` invocation prefix. `None` for a tenant
-/// without sites (its own rules apply) or with zone survival.
+/// The init Job's replication step (see the module docs), run with `sql` the `cockroach sql`
+/// invocation prefix: over the sites' regions for a tenant with sites, over the tenant's
+/// regions for a single-provider tenant that survives a region (the same multi-region SQL:
+/// CockroachDB's docs advise against hand-set replication zones) when it names its databases.
+/// Empty for zone survival with sites; `None` otherwise.
 pub(super) fn replication_script(ctx: &Context<'_>, sql: &str) -> Option<String> {
-    let view = ctx.tenant.site_view()?;
-    if view.survival == SurvivalGoal::Zone {
-        return Some(String::new());
-    }
-    let regions: Vec<&str> = view.sites.iter().map(|s| s.region()).collect();
+    let regions: Vec<&str> = match ctx.tenant.site_view() {
+        Some(view) if view.survival == SurvivalGoal::Zone => return Some(String::new()),
+        Some(view) => view.sites.iter().map(|s| s.region()).collect(),
+        // Without databases named there is nothing to make multi-region: the caller keeps
+        // the default zone's replication at five instead.
+        None if ctx.tenant.spec().survival == SurvivalGoal::Region
+            && !ctx.tenant.spec().cockroachdb.databases.is_empty() =>
+        {
+            ctx.crdb_per_region
+                .iter()
+                .map(|(r, _)| r.as_str())
+                .collect()
+        }
+        None => return None,
+    };
     let (primary, others) = regions.split_first()?;
     let mut script = format!(
         "# SURVIVE REGION FAILURE needs every region's nodes to have joined: wait for them.\nfor attempt in $(seq 1 60); do\n  regions=\"$({sql} --format=csv -e 'SELECT region FROM [SHOW REGIONS FROM CLUSTER]')\" || regions=''\n  missing=''\n  for r in {}; do printf '%s\\n' \"$regions\" | grep -qx \"$r\" || missing=\"$missing $r\"; done\n  [ -z \"$missing\" ] && break\n  echo \"waiting for the nodes of:$missing\"\n  sleep 10\ndone\n",
