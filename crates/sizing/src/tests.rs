@@ -816,7 +816,7 @@ fn a_ledger_over_providers_gets_tenant_validations_verdicts(
     }
     // A name per node whatever the count (the example lists one address for its one node).
     let text = text.replace("    nodes= ", "    nodes: ").replace(
-        "advertise: {addresses: [192.168.40.10]}",
+        "advertise: {addresses: [192.168.40.10], brokers: [192.168.40.20]}",
         "advertise: {dns_suffix: fra.onprem.ledger.acme.internal}",
     );
     // Two providers: the third site is left out.
