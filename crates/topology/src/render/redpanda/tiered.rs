@@ -279,9 +279,11 @@ pub(super) fn federated_token(ctx: &Context<'_>) -> Option<FederatedToken> {
                         audience: Some(audience.to_owned()),
                         expiration_seconds: Some(86_400),
                         path: file.to_owned(),
+                        ..Default::default()
                     }),
                     ..Default::default()
                 }]),
+                ..Default::default()
             }),
             ..Default::default()
         },
