@@ -230,6 +230,9 @@ pub(super) struct FederatedToken {
 /// identity must trust this site's cluster as an issuer (`ledger-topology iam` renders that
 /// trust from `backup.iam.oidc_issuers`). `None` on the identity's own cloud (its webhook
 /// injects them) and for identities that cannot federate so (node-bound ones, MinIO keys).
+// `..Default::default()` on every k8s-openapi literal: newer Kubernetes versions (which the
+// application picks) add fields to the projection types.
+#[allow(clippy::needless_update)]
 pub(super) fn federated_token(ctx: &Context<'_>) -> Option<FederatedToken> {
     let ts = ctx.tenant.tiered_storage()?;
     let site = ctx.tenant.provider();
