@@ -40,6 +40,10 @@ pub const BUILTIN_POLICIES: &[(&str, &str)] = &[
         "thinledger/identity.rego",
         include_str!("../policies/thinledger/identity.rego"),
     ),
+    (
+        "thinledger/access.rego",
+        include_str!("../policies/thinledger/access.rego"),
+    ),
 ];
 
 /// A set of Rego policies (Rego v1 syntax) ready to evaluate inputs.

@@ -1114,7 +1114,7 @@ impl<'a> Calculator<'a> {
             format!(
                 "{brokers} brokers, replication factor {}; {}",
                 rules::REDPANDA_REPLICATION_FACTOR,
-                quorum::losses(&placement.failure_domains, placement.replication_factor)
+                quorum::broker_losses(&placement.failure_domains, placement.replication_factor)
             ),
             REDPANDA_REQUIREMENTS,
         );

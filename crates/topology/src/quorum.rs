@@ -137,7 +137,65 @@ pub fn check_placements(
     kind: DomainKind,
     replication_factor: u32,
 ) -> Result<QuorumPlan, ModelError> {
-    judge_placements(field, None, provider, placements, kind, replication_factor)
+    judge_placements(
+        field,
+        None,
+        Members::Nodes,
+        provider,
+        placements,
+        kind,
+        replication_factor,
+    )
+}
+
+/// [`check_placements`] for Redpanda's brokers: the same rule, worded for brokers and
+/// partitions (`losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of
+/// some partitions`).
+pub fn check_broker_placements(
+    field: &str,
+    provider: Provider,
+    placements: Vec<Placement>,
+    kind: DomainKind,
+    replication_factor: u32,
+) -> Result<QuorumPlan, ModelError> {
+    judge_placements(
+        field,
+        None,
+        Members::Brokers,
+        provider,
+        placements,
+        kind,
+        replication_factor,
+    )
+}
+
+/// What the members of a layout are called in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Members {
+    /// CockroachDB nodes, holding replicas of ranges.
+    Nodes,
+    /// Redpanda brokers, holding replicas of partitions.
+    Brokers,
+}
+
+impl Members {
+    /// `node`/`nodes` (or brokers) for a count of `n`.
+    fn noun(self, n: u32) -> &'static str {
+        match (self, n == 1) {
+            (Members::Nodes, true) => "node",
+            (Members::Nodes, false) => "nodes",
+            (Members::Brokers, true) => "broker",
+            (Members::Brokers, false) => "brokers",
+        }
+    }
+
+    /// What each group of replicas is.
+    fn groups(self) -> &'static str {
+        match self {
+            Members::Nodes => "ranges",
+            Members::Brokers => "partitions",
+        }
+    }
 }
 
 /// [`check_placements`]; with `domains_field`, the spread is thinledger's own (nodes cannot
@@ -146,6 +204,7 @@ pub fn check_placements(
 fn judge_placements(
     field: &str,
     domains_field: Option<&str>,
+    members: Members,
     provider: Provider,
     placements: Vec<Placement>,
     kind: DomainKind,
@@ -174,6 +233,7 @@ fn judge_placements(
             nodes,
             replication_factor,
             given,
+            members,
         ));
     }
     Ok(explain_with(
@@ -246,6 +306,7 @@ pub fn plan_over(
     judge_placements(
         field,
         Some("sites"),
+        Members::Nodes,
         first.provider(),
         spread_over(nodes, sites),
         goal.domain_kind(),
@@ -409,6 +470,7 @@ fn judge(
             nodes,
             rf,
             false,
+            Members::Nodes,
         ));
     }
     Ok((placements, tree, domains))
@@ -478,23 +540,25 @@ fn majority_lost(
     rf: u32,
     // A layout given domain by domain (nodes can move), not thinledger's own even spread.
     given: bool,
+    members: Members,
 ) -> ModelError {
+    let noun = members.noun(nodes);
     let kind = lost.kind;
     // The fewest domains that keep each below a majority: ⌈rf ÷ ((rf - 1) ÷ 2)⌉.
     let needed = rf.div_ceil(((rf - 1) / 2).max(1));
     let holding = u32::try_from(domains.iter().filter(|d| d.nodes > 0).count()).unwrap_or(0);
     let fix = if holding < needed {
-        format!("spread the nodes over at least {needed} {kind}s")
+        format!("spread the {noun} over at least {needed} {kind}s")
     } else if !given && kind == DomainKind::Region {
         // Replicas of the other regions would share a zone as often as three share this one.
         "list at least 2 zones in every region (so its replicas need not share one), or add a region"
             .to_owned()
     } else if !given {
-        format!("spread the nodes over more {kind}s")
+        format!("spread the {noun} over more {kind}s")
     } else {
         let counts = even(nodes, domains.len());
         format!(
-            "move nodes out of {kind} {}: spread the {nodes} as evenly as possible over the {} {kind}s ({})",
+            "move {noun} out of {kind} {}: spread the {nodes} as evenly as possible over the {} {kind}s ({})",
             lost.name,
             domains.len(),
             slashed(&counts)
@@ -504,8 +568,11 @@ fn majority_lost(
         field: field.to_owned(),
         value,
         rule: format!(
-            "losing {kind} {} ({} of {nodes} nodes) would lose {} of the {rf} replicas of some ranges, a majority, and they would stop",
-            lost.name, lost.nodes, lost.replicas
+            "losing {kind} {} ({} of {nodes} {noun}) would lose {} of the {rf} replicas of some {}, a majority, and they would stop",
+            lost.name,
+            lost.nodes,
+            lost.replicas,
+            members.groups()
         ),
         fix,
     }
@@ -514,11 +581,21 @@ fn majority_lost(
 /// What losing each failure domain leaves, as plans print it, e.g. `zone us-east-1a (2 nodes):
 /// 1 of 3 replicas lost, 2 left; …`.
 pub fn losses(domains: &[FailureDomain], replication_factor: u32) -> String {
+    losses_of(domains, replication_factor, Members::Nodes)
+}
+
+/// [`losses`] of Redpanda's brokers, e.g. `zone us-east-1a (1 broker): 1 of 3 replicas lost,
+/// 2 left; …`.
+pub fn broker_losses(domains: &[FailureDomain], replication_factor: u32) -> String {
+    losses_of(domains, replication_factor, Members::Brokers)
+}
+
+fn losses_of(domains: &[FailureDomain], replication_factor: u32, members: Members) -> String {
     let rf = replication_factor;
     domains
         .iter()
         .map(|d| {
-            let nodes = if d.nodes == 1 { "node" } else { "nodes" };
+            let nodes = members.noun(d.nodes);
             let what = if d.kind == DomainKind::Host {
                 format!("a host of {}", d.name)
             } else {

@@ -454,9 +454,11 @@ cockroach_field(f) := "regions[0].zones" if f == "zones"
 
 cockroach_field(f) := f if f != "zones"
 
-# Redpanda: its brokers over the zones of its one region (zone survival, 3 replicas).
+# Redpanda without sites: its brokers over the zones of its one region (zone survival, 3
+# replicas).
 tenant_quorum contains [t, p] if {
 	some t in lib.tenants
+	count(tenant_sites(t.doc)) == 0
 	n := object.get(t.doc, ["redpanda", "brokers"], 3)
 	lib.is_count(n)
 	regions := redpanda_regions(t.doc)
@@ -516,9 +518,12 @@ domain_count("region", sites, _) := count(sites)
 domain_count("zone", _, ps) := count(ps)
 
 # The fix of a lost majority in a layout given site by site.
-given_fix(goal, sites, ps, lost, total) := sprintf("spread the nodes over at least 3 %ss", [goal]) if {
+given_fix(goal, sites, ps, lost, total) := given_fix_of("nodes", goal, sites, ps, lost, total)
+
+# The same, for members called `noun` (nodes, or Redpanda's brokers).
+given_fix_of(noun, goal, sites, ps, lost, total) := sprintf("spread the %s over at least 3 %ss", [noun, goal]) if {
 	domains_holding(goal, ps) < quorum_rules.min_failure_domains
-} else := sprintf("move nodes out of %s %s: spread the %v as evenly as possible over the %v %ss (%s)", [goal, lost[2], total, k, goal, concat("/", [sprintf("%v", [share_of(total, k, i)]) | some i in numbers.range(0, k - 1)])]) if {
+} else := sprintf("move %s out of %s %s: spread the %v as evenly as possible over the %v %ss (%s)", [noun, goal, lost[2], total, k, goal, concat("/", [sprintf("%v", [share_of(total, k, i)]) | some i in numbers.range(0, k - 1)])]) if {
 	k := domain_count(goal, sites, ps)
 }
 
@@ -572,11 +577,78 @@ sites_problem(doc, sites, goal) := p if {
 	}
 }
 
-# Redpanda's regions: the tenant's, or (sites) the first site's, where it runs.
-redpanda_regions(doc) := [site_regions(sites)[0]] if {
-	sites := tenant_sites(doc)
+# Redpanda's regions (a tenant without sites).
+redpanda_regions(doc) := tenant_regions(doc)
+
+# ---------------------------------------------------------------------------------------------
+# Redpanda stretched over the sites (crates/topology's tenant::site): `redpanda.brokers` spread
+# as evenly as possible over the sites in file order (the first take the remainder), each
+# site's share over its zones, judged for topic replication 3 with the same replica model.
+# The failure domain is a site (its region), its provider under survival provider, and with
+# one site each of its zones, as without sites.
+# ---------------------------------------------------------------------------------------------
+
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	sites := tenant_sites(t.doc)
 	count(sites) > 0
-} else := tenant_regions(doc)
+	region := object.get(t.doc, ["redpanda", "region"], null)
+	region != null
+	p := {"field": "redpanda.region", "value": region, "rule": "a tenant with sites stretches Redpanda over every site (brokers racked by provider or region), so it has no one region", "fix": "remove redpanda.region"}
+}
+
+tenant_quorum contains [t, p] if {
+	some t in lib.tenants
+	sites := tenant_sites(t.doc)
+	count(sites) > 0
+	object.get(t.doc, ["redpanda", "region"], null) == null
+	n := object.get(t.doc, ["redpanda", "brokers"], 3)
+	lib.is_count(n)
+	goal := object.get(t.doc, "survival", "zone")
+	goal in {"zone", "region", "provider"}
+	q := redpanda_sites_problem(sites, n, redpanda_site_domain(goal, sites))
+	p := object.union(q, {"rule": sprintf("Redpanda's topics keep 3 replicas, racked by %s, and the brokers spread over the sites (%s): %s", [redpanda_site_domain(goal, sites), broker_shares(sites, n), q.rule])})
+}
+
+redpanda_site_domain("provider", _) := "provider"
+
+redpanda_site_domain(goal, sites) := "zone" if {
+	goal != "provider"
+	count(sites) == 1
+}
+
+redpanda_site_domain(goal, sites) := "region" if {
+	goal != "provider"
+	count(sites) != 1
+}
+
+# `name count` of each site's brokers, as tenant validation lists them.
+broker_shares(sites, n) := concat(", ", [sprintf("%v %v", [object.get(s, "name", ""), share_of(n, count(sites), i)]) | some i, s in sites])
+
+broker_places(sites, n) := [{"p": site_provider(sites[at[0]]), "i": at[0], "j": at[1], "nodes": zone_share(share_of(n, count(sites), at[0]), regions[at[0]], at[1])} |
+	regions := site_regions(sites)
+	some at in flat_places(regions)
+]
+
+# The first problem of `n` brokers over the sites for failure domain `kind`
+# (thinledger_topology::quorum::check_placements on field redpanda.brokers).
+redpanda_sites_problem(sites, n, kind) := p if {
+	n < quorum_rules.min_nodes
+	p := {"field": "redpanda.brokers", "value": n, "rule": "at least 3 are needed to keep a Raft majority through the loss of one", "fix": "use 3 (or 5 to survive two failures)"}
+} else := p if {
+	lib.is_even(n)
+	p := {"field": "redpanda.brokers", "value": n, "rule": sprintf("counts must be odd: %v tolerates no more failures than %v and can split a vote in half", [n, n - 1]), "fix": sprintf("use %v or %v", [n - 1, n + 1])}
+} else := p if {
+	rf := quorum_rules.zone_replication_factor
+	ps := broker_places(sites, n)
+	lost := majority_lost(kind, site_regions(sites), ps, rf)
+	p := {
+		"field": "redpanda.brokers",
+		"value": lost[3],
+		"rule": sprintf("losing %s %s (%v of %v brokers) would lose %v of the %v replicas of some partitions, a majority, and they would stop", [kind, lost[2], lost[3], n, 0 - lost[0], rf]),
+		"fix": given_fix_of("brokers", kind, sites, ps, lost, n),
+	}
+}
 
 redpanda_problem(q, region) := object.union(q, {"field": "redpanda.region", "value": region}) if q.field == "zones"
 

@@ -87,6 +87,9 @@ fn empty_input_has_no_findings() {
 #[case::secret_keys(&["k8s/static-key-secret.yaml"], "identity.static_cloud_key", Severity::Deny, &["Secret/ledger-acme-bank/backup-credentials", "Secret/ledger-acme-bank/backup-credentials"])]
 #[case::secret_keys_aws_tenant(&["k8s/static-key-secret.yaml", "k8s/tenant-aws.yaml"], "identity.static_cloud_key", Severity::Deny, &["Secret/ledger-acme-bank/backup-credentials", "Secret/ledger-acme-bank/backup-credentials"])]
 #[case::plan_keys(&["terraform/static-keys.json"], "identity.static_cloud_key", Severity::Deny, &["module.backup.aws_iam_access_key.backup", "module.backup.kubernetes_secret_v1.backup_credentials", "module.backup.kubernetes_secret_v1.backup_credentials"])]
+// access
+#[case::kafka_tls_only(&["k8s/redpanda-kafka-open.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::kafka_cr_chart_defaults(&["k8s/redpanda-cr-kafka-open.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
 // cost
 #[case::redpanda_sts(&["k8s/redpanda-untiered.yaml"], "cost.redpanda_untiered", Severity::Warn, &["StatefulSet/ledger-acme-bank/redpanda"])]
 #[case::redpanda_cr(&["k8s/redpanda-cr-untiered.yaml"], "cost.redpanda_untiered", Severity::Warn, &["Redpanda/ledger-acme-bank/redpanda"])]
@@ -143,6 +146,8 @@ fn rule_fires(
 #[case::tf_topic_not_production(&["terraform/topic-rf1.json"], "topology.replication_factor")]
 #[case::onprem_minio_keys(&["k8s/static-key-secret.yaml", "k8s/tenant-onprem.yaml"], "identity.static_cloud_key")]
 #[case::workload_identity(&["terraform/workload-identity.json"], "identity.static_cloud_key")]
+#[case::kafka_mtls(&["k8s/redpanda-kafka-mtls.yaml"], "access.kafka_unauthenticated")]
+#[case::kafka_sasl(&["k8s/redpanda-kafka-sasl.yaml"], "access.kafka_unauthenticated")]
 #[case::redpanda_cr_tiered(&["k8s/redpanda-cr-tiered.yaml"], "cost.redpanda_untiered")]
 #[case::redpanda_helm_tiered(&["terraform/redpanda-helm-tiered.json"], "cost.redpanda_untiered")]
 #[case::backup_buckets_tiered(&["terraform/backup-buckets-tiered.json"], "cost.backup_bucket_untiered")]
@@ -151,6 +156,45 @@ fn rule_fires(
 fn rule_passes(#[case] inputs: &[&str], #[case] rule: &str) {
     let report = check(inputs);
     assert!(report.findings.is_empty(), "{rule}: {report:#?}");
+}
+
+/// The Kafka listener rule over variants of `redpanda.yaml` (the open fixture with `from`
+/// replaced by `to`): denied with a message containing the text given, or passed.
+#[rstest]
+#[case::tls_without_client_auth("", "", Some("\"internal\" (redpanda.yaml) uses TLS without client certificates (require_client_auth is not true) and without SASL: any pod that reaches its port is admitted"))]
+#[case::staging("thinledger.io/tier: prod", "thinledger.io/tier: staging", None)]
+#[case::client_auth_quoted("require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      admin", "require_client_auth: 'true'\n        truststore_file: /etc/tls/ca.crt\n      admin", None)]
+#[case::cluster_wide_sasl("auto_create_topics_enabled: false\n", "auto_create_topics_enabled: false\n    enable_sasl: true\n", None)]
+#[case::mtls_identity("port: 9092\n      advertised", "port: 9092\n        authentication_method: mtls_identity\n      advertised", None)]
+#[case::plaintext("enabled: true\n        key_file: /etc/tls/tls.key\n        name: internal", "enabled: false\n        key_file: /etc/tls/tls.key\n        name: internal", Some("has neither TLS client certificates nor SASL"))]
+#[case::tls_of_another_listener("key_file: /etc/tls/tls.key\n        name: internal\n        require_client_auth: false", "key_file: /etc/tls/tls.key\n        name: external\n        require_client_auth: true", Some("has neither TLS client certificates nor SASL"))]
+fn kafka_listeners_authenticate_their_clients(
+    #[case] from: &str,
+    #[case] to: &str,
+    #[case] denied: Option<&str>,
+) {
+    let text = std::fs::read_to_string(fixture("k8s/redpanda-kafka-open.yaml")).unwrap();
+    assert!(text.contains(from), "{from:?}");
+    let mut inputs = InputSet::new();
+    inputs
+        .add_yaml("redpanda.yaml", &text.replacen(from, to, 1))
+        .unwrap();
+    let report = builtin().evaluate(&inputs).unwrap();
+    let messages: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| {
+            assert_eq!(f.rule, "access.kafka_unauthenticated", "{f:#?}");
+            f.message.as_str()
+        })
+        .collect();
+    match denied {
+        Some(text) => {
+            assert_eq!(messages.len(), 1, "{messages:?}");
+            assert!(messages[0].contains(text), "{messages:?}");
+        }
+        None => assert!(messages.is_empty(), "{messages:?}"),
+    }
 }
 
 /// One realistic production manifest set per provider passes every rule, deny and warn.
@@ -358,7 +402,7 @@ fn policy_errors_name_the_file() {
 #[test]
 fn all_fixtures_together_evaluate_without_conflicts() {
     let report = check(&["terraform", "k8s"]);
-    assert_eq!(report.files.len(), 23 + 27);
+    assert_eq!(report.files.len(), 23 + 31);
     let staging = resources_of(&report, "sizing.min_vcpu");
     assert!(
         staging

@@ -186,6 +186,7 @@ const AWS_REDPANDA: &str = "production/aws/redpanda.yaml";
 const STS_2VCPU: &str = "k8s/crdb-2vcpu.yaml";
 const CRDB_CLUSTER: &str = "k8s/crdbcluster-8vcpu.yaml";
 const OFFLINE: &str = "terraform/backup-buckets-offline.json";
+const KAFKA_OPEN: &str = "k8s/redpanda-kafka-open.yaml";
 
 /// Inputs the engines used to disagree on, or that passed silently: `(name, set, file,
 /// from, to, malformed production input?)`.
@@ -464,6 +465,30 @@ const EDGES: &[(&str, &str, &str, &str, &str, bool)] = &[
         OFFLINE,
         "\"tier_to_archive_after_days_since_modification_greater_than\": 180",
         "\"tier_to_archive_after_days_since_modification_greater_than\": \"180\"",
+        false,
+    ),
+    (
+        "Kafka listener with cluster-wide SASL",
+        KAFKA_OPEN,
+        KAFKA_OPEN,
+        "auto_create_topics_enabled: false\n",
+        "auto_create_topics_enabled: false\n    enable_sasl: true\n",
+        false,
+    ),
+    (
+        "Kafka listener in plaintext",
+        KAFKA_OPEN,
+        KAFKA_OPEN,
+        "enabled: true\n        key_file: /etc/tls/tls.key\n        name: internal",
+        "enabled: false\n        key_file: /etc/tls/tls.key\n        name: internal",
+        false,
+    ),
+    (
+        "Kafka client auth quoted",
+        KAFKA_OPEN,
+        KAFKA_OPEN,
+        "require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      admin",
+        "require_client_auth: 'true'\n        truststore_file: /etc/tls/ca.crt\n      admin",
         false,
     ),
 ];

@@ -33,15 +33,8 @@ fn model_verdict(text: &str) -> BTreeSet<String> {
     match Tenant::from_yaml(text) {
         Ok(_) => BTreeSet::new(),
         Err(err) => {
-            // Redpanda's layout over sites (brokers spread over the sites, a site a failure
-            // domain) is judged by tenant validation alone; `topology.quorum` judges
-            // CockroachDB's, and Redpanda only within one site's zones.
-            let fields: BTreeSet<String> = err
-                .problems()
-                .iter()
-                .filter(|p| !is_redpanda_over_sites(text, &p.field))
-                .map(|p| p.field.clone())
-                .collect();
+            let fields: BTreeSet<String> =
+                err.problems().iter().map(|p| p.field.clone()).collect();
             assert!(
                 fields.iter().all(|f| is_quorum_field(f)),
                 "a fixture must fail only the quorum rule: {err}"
@@ -49,12 +42,6 @@ fn model_verdict(text: &str) -> BTreeSet<String> {
             fields
         }
     }
-}
-
-/// Whether a tenant-validation problem is about Redpanda's layout over sites (which the
-/// policies do not model).
-fn is_redpanda_over_sites(text: &str, field: &str) -> bool {
-    field == "redpanda.brokers" && text.lines().any(|l| l.starts_with("sites:"))
 }
 
 /// The fields `topology.quorum` denies (its messages start with `field = value`).
@@ -213,7 +200,6 @@ fn sites_refusals_say_what_tenant_validation_says() {
             .unwrap_err()
             .problems()
             .iter()
-            .filter(|p| !is_redpanda_over_sites(&text, &p.field))
             .map(|p| {
                 (
                     format!("{} = {}: {}", p.field, p.value, p.rule),

@@ -32,7 +32,8 @@
 //! over them (file order; the first take the remainder, counts differ by at most one), each
 //! site's share over its zones, racked by provider (or region) with
 //! [`crate::rack::rack_of`]. The layout must keep a majority of every partition's 3 replicas
-//! through the loss of any one site (a provider under `survival: provider`): the model's
+//! through the loss of any one site (a provider under `survival: provider`; with one site,
+//! any one of its zones, as without sites): the model's
 //! [`crate::quorum::check_placements`] judges it, naming the domain and the fix.
 //!
 //! The quorum rule is the model's ([`crate::quorum::check_placements`]): each site's nodes
@@ -439,7 +440,7 @@ pub(super) fn check(spec: &mut TenantSpec, problems: &mut Vec<Problem>) -> Optio
 /// Redpanda over the sites: `redpanda.brokers` spread evenly over them (file order, the first
 /// taking the remainder), each share over its site's zones, judged by the model's quorum rule
 /// for topic replication 3 over the failure domain a site is (its provider under survival
-/// provider, its region otherwise). Sets each site's broker count, then checks the addresses
+/// provider, its region otherwise; a tenant of one site, its zones). Sets each site's broker count, then checks the addresses
 /// of sites that list them.
 fn redpanda_layout(
     spec: &TenantSpec,
@@ -464,10 +465,13 @@ fn redpanda_layout(
     let placements: Vec<Placement> = sites.iter().flat_map(Site::broker_placements).collect();
     let kind = match spec.survival {
         SurvivalGoal::Provider => DomainKind::Provider,
+        // One site: its zones are the failure domains (and the racks, by rack_of), as for a
+        // tenant without sites and as CockroachDB's rule has them.
+        _ if sites.len() == 1 => DomainKind::Zone,
         // A site is its own region: losing one must keep every partition's majority.
         _ => DomainKind::Region,
     };
-    let plan = match quorum::check_placements(
+    let plan = match quorum::check_broker_placements(
         brokers_field,
         spec.provider,
         placements,

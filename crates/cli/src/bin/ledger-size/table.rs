@@ -161,7 +161,7 @@ pub fn render(plan: &SizingPlan) -> String {
     row(
         &mut out,
         "if one fails",
-        quorum::losses(&r.failure_domains, r.replication_factor),
+        quorum::broker_losses(&r.failure_domains, r.replication_factor),
     );
     row(
         &mut out,

@@ -47,6 +47,8 @@ pub const CHANGEFEEDS_NAME: &str = "redpanda-changefeeds";
 pub const SPEC_KEY: &str = "changefeeds.yaml";
 const SPEC_DIR: &str = "/etc/thinledger/changefeeds";
 const CRDB_CERTS_DIR: &str = "/var/run/secrets/thinledger/cockroach";
+/// The changefeeds' client certificate, for the wait step's `rpk` (mTLS).
+const CLIENT_CERT_DIR: &str = "/var/run/secrets/thinledger/kafka-client";
 
 /// The variables the Job exposes the Secret values as (named in the spec's references).
 const CA_ENV: &str = "REDPANDA_CA";
@@ -166,13 +168,19 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         ..Default::default()
     }));
 
+    // With mTLS the wait step presents the changefeeds' own certificate: the credential
+    // CockroachDB will use is tried before the changefeeds are created.
+    let client_cert = match &c.auth {
+        ChangefeedAuth::Mtls { .. } => super::rpk_client_cert(ctx, CLIENT_CERT_DIR),
+        _ => String::new(),
+    };
     let x = format!(
-        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt",
+        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt{client_cert}",
         all_brokers(ctx, RP_KAFKA_PORT)
     );
     let topics: Vec<&str> = c.feeds.iter().map(|f| f.topic.as_str()).collect();
     let wait = format!(
-        "set -u\nfor topic in {list}; do\n  i=0\n  until rpk topic describe \"$topic\" {x} >/dev/null 2>&1; do\n    i=$((i + 1))\n    if [ \"$i\" -ge 60 ]; then echo \"topic $topic does not exist after 5 minutes: has the redpanda-topics Job run?\" >&2; exit 1; fi\n    sleep 5\n  done\n  echo \"topic $topic exists\"\ndone\n",
+        "set -u\nfor topic in {list}; do\n  i=0\n  until rpk topic describe \"$topic\" {x} >/dev/null 2>&1; do\n    i=$((i + 1))\n    if [ \"$i\" -ge 60 ]; then echo \"topic $topic is not readable after 5 minutes: has the redpanda-topics Job run, and does Redpanda accept the changefeeds' credentials?\" >&2; exit 1; fi\n    sleep 5\n  done\n  echo \"topic $topic exists\"\ndone\n",
         list = topics.join(" "),
     );
     let wait_topics = Container {
@@ -184,10 +192,15 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         env: Some([vec![env("HOME", "/tmp")], super::rpk_sasl_env(ctx)].concat()),
         resources: Some(small_resources()),
         security_context: Some(container_security(JOB_UID)),
-        volume_mounts: Some(vec![
-            mount("tls", TLS_DIR, true),
-            mount("tmp", "/tmp", false),
-        ]),
+        volume_mounts: Some(
+            [
+                mount("tls", TLS_DIR, true),
+                mount("tmp", "/tmp", false),
+            ]
+            .into_iter()
+            .chain((!client_cert.is_empty()).then(|| mount("client", CLIENT_CERT_DIR, true)))
+            .collect(),
+        ),
         ..Default::default()
     };
 
@@ -235,7 +248,7 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         ]),
         ..Default::default()
     };
-    let volumes = vec![
+    let mut volumes = vec![
         Volume {
             name: "spec".to_owned(),
             config_map: Some(ConfigMapVolumeSource {
@@ -257,6 +270,13 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         secret_items("tls", RP_TLS_SECRET, &[("ca.crt", "ca.crt")]),
         empty_dir("tmp", false, "64Mi"),
     ];
+    if !client_cert.is_empty() {
+        volumes.push(secret_items(
+            "client",
+            secret,
+            &[(first, "tls.crt"), (second, "tls.key")],
+        ));
+    }
     let mut job = named_job(
         ctx,
         CHANGEFEEDS_NAME,

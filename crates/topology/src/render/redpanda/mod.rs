@@ -34,7 +34,19 @@
 //! from the Secret's variable, never the rendering; an existing user gets the password
 //! again), makes it a superuser (`superusers`, which Redpanda needs before any ACL exists),
 //! and authenticates as it for the topic calls. Other Kafka clients then need users of their
-//! own (and ACLs). With mTLS the listener is as before.
+//! own (and ACLs).
+//!
+//! # Client certificates (mTLS)
+//!
+//! Without SCRAM (changefeeds with `auth.kind: mtls`, or no changefeeds) the Kafka listener
+//! requires a client certificate (`kafka_api_tls.require_client_auth: true`) signed by the CA
+//! in `redpanda-tls`'s `ca.crt`: a pod that merely reaches port 9092 is not admitted (the
+//! guardrail `access.kafka_unauthenticated` denies a production listener that would). The
+//! topic Job presents `redpanda-tls`'s own certificate (issued for server and client auth),
+//! the changefeed Job's wait step and CockroachDB's changefeeds the changefeeds' client
+//! certificate (`client_cert`/`client_key` in the sink URI), and every other Kafka client one
+//! of its own from the same CA. Health checks (readiness, liveness, the maintenance-mode
+//! hooks) use the admin API, which the listener change does not touch.
 
 mod changefeed;
 mod lifecycle;
@@ -123,6 +135,22 @@ fn sasl(ctx: &Context<'_>) -> Option<&'static str> {
         Some(ChangefeedAuth::ScramSha256 { .. }) => Some("SCRAM-SHA-256"),
         Some(ChangefeedAuth::ScramSha512 { .. }) => Some("SCRAM-SHA-512"),
         _ => None,
+    }
+}
+
+/// Whether the Kafka listener requires a client certificate: whenever it does not
+/// authenticate with SASL (see the module docs).
+pub(super) fn kafka_requires_client_cert(ctx: &Context<'_>) -> bool {
+    sasl(ctx).is_none()
+}
+
+/// `rpk`'s `-X` options for a client certificate in `dir` (`tls.crt`, `tls.key`), when the
+/// Kafka listener requires one; empty otherwise.
+pub(super) fn rpk_client_cert(ctx: &Context<'_>, dir: &str) -> String {
+    if kafka_requires_client_cert(ctx) {
+        format!(" -X tls.cert={dir}/tls.crt -X tls.key={dir}/tls.key")
+    } else {
+        String::new()
     }
 }
 
@@ -303,6 +331,8 @@ fn node_config(ctx: &Context<'_>) -> String {
     });
     let mut kafka_tls = tls.clone();
     kafka_tls["name"] = json!("internal");
+    // SASL authenticates the clients; without it, their certificates do.
+    kafka_tls["require_client_auth"] = json!(kafka_requires_client_cert(ctx));
     let mut kafka = json!({"name": "internal", "address": "0.0.0.0", "port": RP_KAFKA_PORT});
     if sasl(ctx).is_some() {
         kafka["authentication_method"] = json!("sasl");
@@ -573,6 +603,14 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         ),
     );
     annotations.insert(
+        format!("{DOC_PREFIX}kafka-authentication"),
+        if kafka_requires_client_cert(ctx) {
+            format!("mTLS: the Kafka listener requires a client certificate signed by the CA in Secret {RP_TLS_SECRET} (ca.crt); issue one per Kafka client from the same issuer")
+        } else {
+            "SASL/SCRAM over TLS: every Kafka client authenticates as a SCRAM user".to_owned()
+        },
+    );
+    annotations.insert(
         format!("{DOC_PREFIX}maintenance-mode"),
         format!(
             "preStop: rpk cluster maintenance enable <node-id> --wait (at most {}s; leadership moves off the broker), postStart: rpk cluster maintenance disable <node-id>; terminationGracePeriodSeconds {} covers the drain and the shutdown. See docs/runbooks/redpanda-restarts.md",
@@ -627,8 +665,9 @@ fn ready_probe(period: i32, failures: i32) -> Probe {
 
 fn topics_script(ctx: &Context<'_>) -> String {
     let x = format!(
-        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt -X admin.hosts={}",
+        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt{} -X admin.hosts={}",
         all_brokers(ctx, RP_KAFKA_PORT),
+        rpk_client_cert(ctx, TLS_DIR),
         all_brokers(ctx, RP_ADMIN_PORT)
     );
     let mut s = format!(
@@ -726,11 +765,19 @@ fn topics_job(ctx: &Context<'_>) -> Manifest {
                 name: "tls".to_owned(),
                 secret: Some(SecretVolumeSource {
                     secret_name: Some(RP_TLS_SECRET.to_owned()),
-                    items: Some(vec![KeyToPath {
-                        key: "ca.crt".to_owned(),
-                        path: "ca.crt".to_owned(),
-                        ..Default::default()
-                    }]),
+                    // With client certificates required, rpk presents Redpanda's own
+                    // (issued for client auth too).
+                    items: Some(
+                        ["ca.crt", "tls.crt", "tls.key"]
+                            .into_iter()
+                            .take(if kafka_requires_client_cert(ctx) { 3 } else { 1 })
+                            .map(|k| KeyToPath {
+                                key: k.to_owned(),
+                                path: k.to_owned(),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
                     default_mode: Some(0o444),
                     ..Default::default()
                 }),
