@@ -395,7 +395,14 @@ fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
         "{env}"
     );
 
-    // mTLS: the listener authenticates by TLS as before.
+    // SASL authenticates the clients: no client certificate is asked for.
+    assert_eq!(
+        node["redpanda"]["kafka_api_tls"][0]["require_client_auth"],
+        serde_yaml_ng::Value::Bool(false)
+    );
+    assert!(!script.contains("tls.cert"), "{script}");
+
+    // mTLS: no SASL on the listener.
     let mtls = rendering("aws", CockroachMode::StatefulSet);
     let cm = object(&mtls, "ConfigMap", "redpanda");
     assert!(
@@ -547,4 +554,151 @@ fn brokers_outside_the_identitys_cloud_get_its_federated_token() {
             s.site
         );
     }
+}
+
+fn node_config(r: &Rendering) -> serde_yaml_ng::Value {
+    let cm = object(r, "ConfigMap", "redpanda");
+    serde_yaml_ng::from_str(cm["data"]["redpanda.yaml"].as_str().unwrap()).unwrap()
+}
+
+/// The secret keys a Job's volume `name` mounts.
+fn mounted_keys(job: &Value, name: &str) -> Vec<String> {
+    job["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no volume {name}"))["secret"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Without SCRAM the Kafka listener requires client certificates (mTLS changefeeds, or none):
+/// a pod that merely reaches port 9092 is not admitted. Every client thinledger renders
+/// presents one — the topic Job Redpanda's own, the changefeeds' wait step the changefeeds'
+/// (the credential CockroachDB's sink URI carries as `client_cert`/`client_key`) — and the
+/// health checks and maintenance hooks use the admin API, not the Kafka listener.
+#[rstest]
+#[case::mtls_changefeeds("aws")]
+#[case::no_changefeeds("gcp")]
+fn without_sasl_the_kafka_listener_requires_client_certificates(#[case] name: &str) {
+    let r = rendering(name, CockroachMode::StatefulSet);
+    let node = node_config(&r);
+    let tls = &node["redpanda"]["kafka_api_tls"][0];
+    assert_eq!(tls["enabled"], serde_yaml_ng::Value::Bool(true));
+    assert_eq!(tls["require_client_auth"], serde_yaml_ng::Value::Bool(true));
+    assert_eq!(tls["name"], node["redpanda"]["kafka_api"][0]["name"]);
+    assert!(node["redpanda"]["kafka_api"][0]["authentication_method"].is_null());
+
+    let topics = job(&r, "redpanda-topics");
+    assert!(
+        script(&topics, 0).contains(
+            "-X tls.ca=/etc/tls/ca.crt -X tls.cert=/etc/tls/tls.crt -X tls.key=/etc/tls/tls.key"
+        ),
+        "{}",
+        script(&topics, 0)
+    );
+    assert_eq!(mounted_keys(&topics, "tls"), ["ca.crt", "tls.crt", "tls.key"]);
+
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let broker = &sts["spec"]["template"]["spec"]["containers"][0];
+    for probe in ["startupProbe", "readinessProbe"] {
+        assert_eq!(broker[probe]["httpGet"]["port"], "admin", "{probe}");
+    }
+    assert_eq!(broker["livenessProbe"]["tcpSocket"]["port"], "admin");
+    let hooks = broker["lifecycle"].to_string();
+    assert!(hooks.contains(":9644") && !hooks.contains("9092"), "{hooks}");
+    let note = sts["spec"]["template"]["metadata"]["annotations"]
+        ["thinledger.io/kafka-authentication"]
+        .as_str()
+        .unwrap();
+    assert!(note.starts_with("mTLS"), "{note}");
+
+    if name == "aws" {
+        let feeds = job(&r, "redpanda-changefeeds");
+        let wait = &feeds["spec"]["template"]["spec"]["initContainers"][0];
+        let wait_script = wait["command"][2].as_str().unwrap();
+        assert!(
+            wait_script.contains("-X tls.cert=/var/run/secrets/thinledger/kafka-client/tls.crt -X tls.key=/var/run/secrets/thinledger/kafka-client/tls.key"),
+            "{wait_script}"
+        );
+        assert_eq!(mounted_keys(&feeds, "client"), ["tls.crt", "tls.key"]);
+        let client = feeds["spec"]["template"]["spec"]["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "client")
+            .unwrap();
+        assert_eq!(
+            client["secret"]["secretName"],
+            "redpanda-changefeed-client"
+        );
+        let cm = object(&r, "ConfigMap", "redpanda-changefeeds");
+        let spec: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(cm["data"]["changefeeds.yaml"].as_str().unwrap()).unwrap();
+        assert_eq!(spec["auth"]["cert"]["key"].as_str(), Some("tls.crt"));
+        assert_eq!(spec["auth"]["key"]["key"].as_str(), Some("tls.key"));
+    }
+}
+
+/// A tenant with one site judges Redpanda over that site's zones, as a tenant without sites
+/// does (and as CockroachDB's rule does): three zones pass and rack by zone, read from the
+/// Node; two zones lose a majority with the zone holding two brokers, named in brokers and
+/// partitions.
+#[test]
+fn one_site_judges_redpanda_over_its_zones() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../policy/tests/fixtures/quorum/sites-zone-one-site.yaml"),
+    )
+    .unwrap();
+    // Sized in the file: rendering here runs without the sizing calculator.
+    let sized = text
+        .replace(
+            "  databases: [ledger]\n",
+            "  databases: [ledger]\n  resources: {cpu: 8, memory: 32Gi, disk: 1Ti}\n",
+        )
+        .replace(
+            "  brokers: 3\n",
+            "  brokers: 3\n  resources: {cpu: 4, memory: 16Gi, disk: 500Gi}\n",
+        );
+    let tenant = Tenant::from_yaml(&sized).unwrap();
+    assert_eq!(
+        rack::rack_of(&tenant.redpanda_quorum().placements),
+        RackKey::Zone
+    );
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    let sites = thinledger_topology::render::render_sites(
+        &tenant,
+        &plan,
+        &RenderOptions::new(CockroachMode::StatefulSet),
+    )
+    .unwrap();
+    let sts = object(&sites[0].rendering, "StatefulSet", "redpanda");
+    let configure = sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
+        .as_str()
+        .unwrap();
+    assert!(configure.contains("rack=\"$zone\""), "{configure}");
+
+    let two_zones = text.replace(
+        "zones: [us-east-1a, us-east-1b, us-east-1c]",
+        "zones: [us-east-1a, us-east-1b]",
+    );
+    let err = Tenant::from_yaml(&two_zones).unwrap_err();
+    let redpanda = err
+        .problems()
+        .iter()
+        .find(|p| p.field == "redpanda.brokers")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        redpanda.rule,
+        "Redpanda's topics keep 3 replicas, racked by zone, and the brokers spread over the sites (aws-use1 3): losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of some partitions, a majority, and they would stop"
+    );
+    assert_eq!(
+        redpanda.fix,
+        "spread the brokers over at least 3 zones"
+    );
 }
