@@ -169,6 +169,15 @@ pub fn check_broker_placements(
     )
 }
 
+/// Whose layout a verdict is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// thinledger's own even spread of nodes (they cannot move between domains).
+    Spread,
+    /// A layout given domain by domain (its members can move), of these members.
+    Given(Members),
+}
+
 /// What the members of a layout are called in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Members {
@@ -232,8 +241,11 @@ fn judge_placements(
             &domains,
             nodes,
             replication_factor,
-            given,
-            members,
+            if given {
+                Layout::Given(members)
+            } else {
+                Layout::Spread
+            },
         ));
     }
     Ok(explain_with(
@@ -469,8 +481,7 @@ fn judge(
             &domains,
             nodes,
             rf,
-            false,
-            Members::Nodes,
+            Layout::Spread,
         ));
     }
     Ok((placements, tree, domains))
@@ -538,10 +549,12 @@ fn majority_lost(
     domains: &[FailureDomain],
     nodes: u32,
     rf: u32,
-    // A layout given domain by domain (nodes can move), not thinledger's own even spread.
-    given: bool,
-    members: Members,
+    layout: Layout,
 ) -> ModelError {
+    let (given, members) = match layout {
+        Layout::Spread => (false, Members::Nodes),
+        Layout::Given(members) => (true, members),
+    };
     let noun = members.noun(nodes);
     let kind = lost.kind;
     // The fewest domains that keep each below a majority: ⌈rf ÷ ((rf - 1) ÷ 2)⌉.

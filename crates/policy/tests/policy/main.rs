@@ -161,13 +161,39 @@ fn rule_passes(#[case] inputs: &[&str], #[case] rule: &str) {
 /// The Kafka listener rule over variants of `redpanda.yaml` (the open fixture with `from`
 /// replaced by `to`): denied with a message containing the text given, or passed.
 #[rstest]
-#[case::tls_without_client_auth("", "", Some("\"internal\" (redpanda.yaml) uses TLS without client certificates (require_client_auth is not true) and without SASL: any pod that reaches its port is admitted"))]
+#[case::tls_without_client_auth(
+    "",
+    "",
+    Some(
+        "\"internal\" (redpanda.yaml) uses TLS without client certificates (require_client_auth is not true) and without SASL: any pod that reaches its port is admitted"
+    )
+)]
 #[case::staging("thinledger.io/tier: prod", "thinledger.io/tier: staging", None)]
-#[case::client_auth_quoted("require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      admin", "require_client_auth: 'true'\n        truststore_file: /etc/tls/ca.crt\n      admin", None)]
-#[case::cluster_wide_sasl("auto_create_topics_enabled: false\n", "auto_create_topics_enabled: false\n    enable_sasl: true\n", None)]
-#[case::mtls_identity("port: 9092\n      advertised", "port: 9092\n        authentication_method: mtls_identity\n      advertised", None)]
-#[case::plaintext("enabled: true\n        key_file: /etc/tls/tls.key\n        name: internal", "enabled: false\n        key_file: /etc/tls/tls.key\n        name: internal", Some("has neither TLS client certificates nor SASL"))]
-#[case::tls_of_another_listener("key_file: /etc/tls/tls.key\n        name: internal\n        require_client_auth: false", "key_file: /etc/tls/tls.key\n        name: external\n        require_client_auth: true", Some("has neither TLS client certificates nor SASL"))]
+#[case::client_auth_quoted(
+    "require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      admin",
+    "require_client_auth: 'true'\n        truststore_file: /etc/tls/ca.crt\n      admin",
+    None
+)]
+#[case::cluster_wide_sasl(
+    "auto_create_topics_enabled: false\n",
+    "auto_create_topics_enabled: false\n    enable_sasl: true\n",
+    None
+)]
+#[case::mtls_identity(
+    "port: 9092\n      advertised",
+    "port: 9092\n        authentication_method: mtls_identity\n      advertised",
+    None
+)]
+#[case::plaintext(
+    "enabled: true\n        key_file: /etc/tls/tls.key\n        name: internal",
+    "enabled: false\n        key_file: /etc/tls/tls.key\n        name: internal",
+    Some("has neither TLS client certificates nor SASL")
+)]
+#[case::tls_of_another_listener(
+    "key_file: /etc/tls/tls.key\n        name: internal\n        require_client_auth: false",
+    "key_file: /etc/tls/tls.key\n        name: external\n        require_client_auth: true",
+    Some("has neither TLS client certificates nor SASL")
+)]
 fn kafka_listeners_authenticate_their_clients(
     #[case] from: &str,
     #[case] to: &str,

@@ -33,8 +33,7 @@ fn model_verdict(text: &str) -> BTreeSet<String> {
     match Tenant::from_yaml(text) {
         Ok(_) => BTreeSet::new(),
         Err(err) => {
-            let fields: BTreeSet<String> =
-                err.problems().iter().map(|p| p.field.clone()).collect();
+            let fields: BTreeSet<String> = err.problems().iter().map(|p| p.field.clone()).collect();
             assert!(
                 fields.iter().all(|f| is_quorum_field(f)),
                 "a fixture must fail only the quorum rule: {err}"

@@ -676,7 +676,8 @@ impl Tenant {
         })
     }
 
-    /// On the view of one site: which site, and the others.
+    /// On the view of one site: which site, and the others (read by the rendering only).
+    #[cfg(feature = "render")]
     pub(crate) fn site_view(&self) -> Option<&SiteView> {
         self.site_view.as_ref()
     }

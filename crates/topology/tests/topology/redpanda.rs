@@ -601,7 +601,10 @@ fn without_sasl_the_kafka_listener_requires_client_certificates(#[case] name: &s
         "{}",
         script(&topics, 0)
     );
-    assert_eq!(mounted_keys(&topics, "tls"), ["ca.crt", "tls.crt", "tls.key"]);
+    assert_eq!(
+        mounted_keys(&topics, "tls"),
+        ["ca.crt", "tls.crt", "tls.key"]
+    );
 
     let sts = object(&r, "StatefulSet", "redpanda");
     let broker = &sts["spec"]["template"]["spec"]["containers"][0];
@@ -610,11 +613,14 @@ fn without_sasl_the_kafka_listener_requires_client_certificates(#[case] name: &s
     }
     assert_eq!(broker["livenessProbe"]["tcpSocket"]["port"], "admin");
     let hooks = broker["lifecycle"].to_string();
-    assert!(hooks.contains(":9644") && !hooks.contains("9092"), "{hooks}");
-    let note = sts["spec"]["template"]["metadata"]["annotations"]
-        ["thinledger.io/kafka-authentication"]
-        .as_str()
-        .unwrap();
+    assert!(
+        hooks.contains(":9644") && !hooks.contains("9092"),
+        "{hooks}"
+    );
+    let note =
+        sts["spec"]["template"]["metadata"]["annotations"]["thinledger.io/kafka-authentication"]
+            .as_str()
+            .unwrap();
     assert!(note.starts_with("mTLS"), "{note}");
 
     if name == "aws" {
@@ -632,10 +638,7 @@ fn without_sasl_the_kafka_listener_requires_client_certificates(#[case] name: &s
             .iter()
             .find(|v| v["name"] == "client")
             .unwrap();
-        assert_eq!(
-            client["secret"]["secretName"],
-            "redpanda-changefeed-client"
-        );
+        assert_eq!(client["secret"]["secretName"], "redpanda-changefeed-client");
         let cm = object(&r, "ConfigMap", "redpanda-changefeeds");
         let spec: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(cm["data"]["changefeeds.yaml"].as_str().unwrap()).unwrap();
@@ -697,8 +700,5 @@ fn one_site_judges_redpanda_over_its_zones() {
         redpanda.rule,
         "Redpanda's topics keep 3 replicas, racked by zone, and the brokers spread over the sites (aws-use1 3): losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of some partitions, a majority, and they would stop"
     );
-    assert_eq!(
-        redpanda.fix,
-        "spread the brokers over at least 3 zones"
-    );
+    assert_eq!(redpanda.fix, "spread the brokers over at least 3 zones");
 }

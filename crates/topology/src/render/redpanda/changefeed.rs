@@ -193,13 +193,10 @@ pub fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
         resources: Some(small_resources()),
         security_context: Some(container_security(JOB_UID)),
         volume_mounts: Some(
-            [
-                mount("tls", TLS_DIR, true),
-                mount("tmp", "/tmp", false),
-            ]
-            .into_iter()
-            .chain((!client_cert.is_empty()).then(|| mount("client", CLIENT_CERT_DIR, true)))
-            .collect(),
+            [mount("tls", TLS_DIR, true), mount("tmp", "/tmp", false)]
+                .into_iter()
+                .chain((!client_cert.is_empty()).then(|| mount("client", CLIENT_CERT_DIR, true)))
+                .collect(),
         ),
         ..Default::default()
     };
