@@ -11,7 +11,9 @@
 //! through the rendering.
 //!
 //! The Job waits (init container, Redpanda's image) until every changefeed topic exists — the
-//! topic Job creates them with replication 3 and auto-creation is off — then applies the spec:
+//! topic Job creates them with replication 3 and auto-creation is off; with mTLS it presents
+//! the changefeeds' own client certificate, so the credential CockroachDB will use is tried
+//! first — then applies the spec:
 //! the driver turns rangefeeds on first (`SET CLUSTER SETTING kv.rangefeed.enabled = true`,
 //! which CockroachDB self-hosted needs before `CREATE CHANGEFEED`; a no-op when they are on).
 //!
