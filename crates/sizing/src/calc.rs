@@ -1105,7 +1105,7 @@ impl<'a> Calculator<'a> {
         // write), as the tenant file places it; topics keep 3 replicas and rack awareness
         // spreads them over that region's zones.
         let region = self.redpanda_region(locality)?;
-        let placement = quorum::plan("redpanda.brokers", brokers, &region, SurvivalGoal::Zone)?;
+        let placement = quorum::broker_plan("redpanda.brokers", brokers, &region)?;
         self.log.add(
             "redpanda.brokers",
             "brokers are odd and at least 3, one per node, spread as evenly as possible over \

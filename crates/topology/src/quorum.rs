@@ -115,7 +115,7 @@ pub fn plan(
     locality: &Locality,
     goal: SurvivalGoal,
 ) -> Result<QuorumPlan, ModelError> {
-    let (placements, tree, domains) = judge(field, nodes, locality, goal)?;
+    let (placements, tree, domains) = judge(field, nodes, locality, goal, Members::Nodes)?;
     let mut plan = explain(nodes, goal, placements, &tree, domains);
     let regions = locality.regions().len();
     if regions > 1 && nodes < RECOMMENDED_MULTI_REGION_NODES {
@@ -124,6 +124,18 @@ pub fn plan(
         ));
     }
     Ok(plan)
+}
+
+/// [`plan`] for Redpanda's brokers in one region: zone survival (3 replicas per partition),
+/// its refusals worded for brokers and partitions.
+pub fn broker_plan(
+    field: &str,
+    brokers: u32,
+    locality: &Locality,
+) -> Result<QuorumPlan, ModelError> {
+    let goal = SurvivalGoal::Zone;
+    let (placements, tree, domains) = judge(field, brokers, locality, goal, Members::Brokers)?;
+    Ok(explain(brokers, goal, placements, &tree, domains))
 }
 
 /// Checks a layout given placement by placement (e.g. the nodes each site of a multi-site
@@ -172,8 +184,8 @@ pub fn check_broker_placements(
 /// Whose layout a verdict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
-    /// thinledger's own even spread of nodes (they cannot move between domains).
-    Spread,
+    /// thinledger's own even spread (the members cannot move between domains).
+    Spread(Members),
     /// A layout given domain by domain (its members can move), of these members.
     Given(Members),
 }
@@ -244,7 +256,7 @@ fn judge_placements(
             if given {
                 Layout::Given(members)
             } else {
-                Layout::Spread
+                Layout::Spread(members)
             },
         ));
     }
@@ -410,7 +422,7 @@ pub fn valid_counts(
     let first = floor + u32::from(floor.is_multiple_of(2));
     (first..=crate::bounds::NODES.max)
         .step_by(2)
-        .filter(move |&n| judge("nodes", n, locality, goal).is_ok())
+        .filter(move |&n| judge("nodes", n, locality, goal, Members::Nodes).is_ok())
 }
 
 /// The count, spread and failure-domain rules, without the capacity estimate.
@@ -419,6 +431,7 @@ fn judge(
     nodes: u32,
     locality: &Locality,
     goal: SurvivalGoal,
+    members: Members,
 ) -> Result<(Vec<Placement>, Tree, Vec<FailureDomain>), ModelError> {
     check_count(field, nodes)?;
     let rf = goal.replication_factor();
@@ -481,7 +494,7 @@ fn judge(
             &domains,
             nodes,
             rf,
-            Layout::Spread,
+            Layout::Spread(members),
         ));
     }
     Ok((placements, tree, domains))
@@ -552,7 +565,7 @@ fn majority_lost(
     layout: Layout,
 ) -> ModelError {
     let (given, members) = match layout {
-        Layout::Spread => (false, Members::Nodes),
+        Layout::Spread(members) => (false, members),
         Layout::Given(members) => (true, members),
     };
     let noun = members.noun(nodes);

@@ -650,9 +650,16 @@ redpanda_sites_problem(sites, n, kind) := p if {
 	}
 }
 
-redpanda_problem(q, region) := object.union(q, {"field": "redpanda.region", "value": region}) if q.field == "zones"
+redpanda_problem(q, region) := object.union(broker_words(q), {"field": "redpanda.region", "value": region}) if q.field == "zones"
 
-redpanda_problem(q, _) := q if q.field != "zones"
+redpanda_problem(q, _) := broker_words(q) if q.field != "zones"
+
+# A problem of the shared rule worded for brokers and partitions, as
+# thinledger_topology::quorum::broker_plan words it.
+broker_words(q) := object.union(q, {
+	"rule": replace(replace(q.rule, " nodes) would lose", " brokers) would lose"), "replicas of some ranges", "replicas of some partitions"),
+	"fix": replace(q.fix, "spread the nodes", "spread the brokers"),
+})
 
 deny contains lib.finding(
 	"topology.quorum",

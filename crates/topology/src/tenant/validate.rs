@@ -338,13 +338,7 @@ fn redpanda_quorum(
         .unwrap_or_default();
     let single = Locality::new(spec.provider, vec![RegionSpec::new(region.clone(), zones)])
         .map_err(|e| Problem::from_model(e, ""))?;
-    let plan = quorum::plan(
-        field,
-        spec.redpanda.brokers,
-        &single,
-        crate::SurvivalGoal::Zone,
-    )
-    .map_err(|e| {
+    let plan = quorum::broker_plan(field, spec.redpanda.brokers, &single).map_err(|e| {
         let mut p = Problem::from_model(e, "");
         if p.field == "zones" {
             p.field = "redpanda.region".to_owned();
