@@ -24,7 +24,9 @@ use thinledger_store::REDACTED;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CockroachBackupOptions {
-    /// Collection path inside the bucket (default `cockroach/<tenant>-<environment>`).
+    /// Collection path inside the bucket (default [`Tenant::cockroach_backup_path`]:
+    /// `<backup.prefix>/cockroach/<tenant>-<environment>`, inside the prefix that
+    /// `ledger-topology iam` grants; `cockroach/<tenant>-<environment>` without a prefix).
     pub path: Option<String>,
     /// What to back up.
     pub target: Target,
@@ -256,7 +258,7 @@ impl CockroachBackupPlan {
         let path = options
             .path
             .clone()
-            .unwrap_or_else(|| format!("cockroach/{}-{}", spec.tenant, spec.environment));
+            .unwrap_or_else(|| tenant.cockroach_backup_path());
         let identity = backup
             .identity
             .as_ref()
@@ -701,5 +703,137 @@ fn identity_note(
             ),
         },
         _ => format!("identity for {provider}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use thinledger_topology::iam::{self, IamDocumentKind, IamOptions};
+
+    /// `(bucket, path)` of a collection URI (`scheme://bucket/path?…`).
+    fn bucket_and_path(uri: &str) -> (String, String) {
+        let rest = uri.split_once("://").unwrap().1;
+        let rest = rest.split('?').next().unwrap();
+        let (bucket, path) = rest.split_once('/').unwrap();
+        (bucket.to_owned(), path.to_owned())
+    }
+
+    /// The native backup's default path and the access documents agree: the prefix
+    /// `ledger-topology iam` grants the backup identity covers every object CockroachDB writes
+    /// (`<collection>/…`), and no extra prefix outside `backup.prefix` is granted for it.
+    #[rstest]
+    #[case::aws("aws", include_str!("../../../examples/tenants/aws.yaml"))]
+    #[case::azure("azure", include_str!("../../../examples/tenants/azure.yaml"))]
+    #[case::gcp("gcp", include_str!("../../../examples/tenants/gcp.yaml"))]
+    #[case::onprem("onprem", include_str!("../../../examples/tenants/onprem.yaml"))]
+    #[case::multi_cloud("multi-cloud", include_str!("../../../examples/tenants/multi-cloud.yaml"))]
+    fn the_access_documents_cover_the_native_backup_path(#[case] name: &str, #[case] text: &str) {
+        let tenant = Tenant::from_yaml(text).unwrap();
+        let options =
+            CockroachBackupOptions::default().with_s3_credentials(Some(S3Credentials::Implicit));
+        let plan = CockroachBackupPlan::for_tenant(&tenant, &options).unwrap();
+        let uri = plan.destination().default_uri().redacted();
+        let (bucket, path) = bucket_and_path(&uri);
+        let backup = &tenant.spec().backup;
+        assert_eq!(bucket, backup.bucket, "{name}: {uri}");
+        assert_eq!(path, tenant.cockroach_backup_path(), "{name}");
+        let access = iam::plan(&tenant, &IamOptions::default()).unwrap();
+        // Without a prefix the whole bucket (Azure: the container) is granted.
+        let prefix = backup.prefix.as_deref().unwrap_or_default();
+        if prefix.is_empty() {
+            assert!(access.prefixes.is_empty(), "{name}");
+        } else {
+            assert!(path.starts_with(&format!("{prefix}/")), "{name}: {path}");
+            assert_eq!(
+                access.prefixes,
+                [prefix],
+                "{name}: only the tenant's prefix"
+            );
+        }
+        let object = format!("{path}/2026/12/07-000000.00/data/1.sst");
+        let mut checked = 0;
+        for d in &access.documents {
+            let doc = &d.document;
+            match d.kind {
+                IamDocumentKind::AwsPermissionsPolicy | IamDocumentKind::MinioPolicy
+                    if d.grant == iam::IamGrant::Backups =>
+                {
+                    let statements = doc["Statement"].as_array().unwrap();
+                    let writes = statements
+                        .iter()
+                        .find(|s| {
+                            s["Action"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .any(|a| a == "s3:PutObject")
+                        })
+                        .unwrap();
+                    let covered = writes["Resource"].as_array().unwrap().iter().any(|r| {
+                        let r = r.as_str().unwrap();
+                        let granted = r
+                            .strip_prefix(&format!("arn:aws:s3:::{bucket}/"))
+                            .and_then(|p| p.strip_suffix('*'))
+                            .unwrap();
+                        object.starts_with(granted)
+                    });
+                    assert!(covered, "{name}: {object} not in {writes}");
+                    let list = statements
+                        .iter()
+                        .find(|s| s["Action"][0] == "s3:ListBucket")
+                        .unwrap();
+                    let listed = list["Condition"]["StringLike"]["s3:prefix"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| {
+                            p.as_str()
+                                .and_then(|p| p.strip_suffix('*'))
+                                .is_some_and(|p| format!("{path}/").starts_with(p))
+                        });
+                    assert!(listed, "{name}: listing {path}/ not in {list}");
+                    checked += 1;
+                }
+                IamDocumentKind::GcpBucketBinding if d.grant == iam::IamGrant::Backups => {
+                    assert_eq!(doc["bucket"], bucket.as_str(), "{name}");
+                    let expression = doc["condition"]["expression"].as_str().unwrap();
+                    let granted = format!(
+                        "resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/{prefix}/\")"
+                    );
+                    assert!(expression.contains(&granted), "{name}: {expression}");
+                    assert!(object.starts_with(&format!("{prefix}/")));
+                    checked += 1;
+                }
+                IamDocumentKind::AzureRoleAssignment if d.grant == iam::IamGrant::Backups => {
+                    // Azure RBAC scopes to the container: every blob of it is covered.
+                    let scope = doc["scope"].as_str().unwrap();
+                    assert!(
+                        scope.ends_with(&format!("/containers/{bucket}")),
+                        "{name}: {scope}"
+                    );
+                    checked += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(checked > 0, "{name}: no storage grant checked");
+    }
+
+    /// An explicit path keeps working, and the access documents grant it beside the prefix.
+    #[test]
+    fn an_explicit_path_is_kept_and_granted() {
+        let tenant = Tenant::from_yaml(include_str!("../../../examples/tenants/aws.yaml")).unwrap();
+        let options = CockroachBackupOptions::default().with_path("native/ledger");
+        let plan = CockroachBackupPlan::for_tenant(&tenant, &options).unwrap();
+        let (_, path) = bucket_and_path(&plan.destination().default_uri().redacted());
+        assert_eq!(path, "native/ledger");
+        let access = iam::plan(
+            &tenant,
+            &IamOptions::default().with_cockroach_path("native/ledger"),
+        )
+        .unwrap();
+        assert_eq!(access.prefixes, ["acme-bank/prod", "native/ledger"]);
     }
 }

@@ -134,8 +134,9 @@ pub(super) fn documents(
         let issuers = ctx.issuers(
             "each federated identity credential trusts one cluster's OIDC issuer for one service account",
         )?;
-        for (region, issuer) in &issuers {
-            for subject in &ctx.subjects {
+        for t in &issuers {
+            let (region, issuer) = (&t.region, &t.issuer);
+            for subject in &t.subjects {
                 let name = credential_name(&ctx.id(), &subject.service_account, region);
                 let kubernetes = format!(
                     "system:serviceaccount:{}:{}",

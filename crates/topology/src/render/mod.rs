@@ -99,6 +99,7 @@
 pub mod certs;
 mod cockroach;
 mod common;
+pub mod federated;
 mod job;
 pub mod kit;
 mod manifest;
