@@ -20,8 +20,8 @@
 //! | provider | documents |
 //! |---|---|
 //! | AWS (IRSA) | the role's permissions policy (the bucket and prefix ARNs only; `s3:ListBucket` with a prefix condition; retention actions only with Object Lock; `kms:GenerateDataKey`/`kms:Decrypt` on the key, through S3) and its trust policy for each cluster's OIDC provider, conditioned on `sub` and `aud` |
-//! | Azure (workload identity) | the role assignment (Storage Blob Data Contributor on the container) and one federated identity credential per service account and cluster |
-//! | GCP (GKE workload identity) | the bucket binding (`roles/storage.objectUser`, narrowed to the prefixes by an IAM condition) and `roles/iam.workloadIdentityUser` for `PROJECT.svc.id.goog[NAMESPACE/SA]` |
+//! | Azure (workload identity) | the role assignment (Storage Blob Data Contributor on the container; with `object_lock` also a custom role of the immutability-policy data action alone) and one federated identity credential per service account and cluster |
+//! | GCP (GKE workload identity) | the bucket binding (`roles/storage.objectUser`, narrowed to the prefixes by an IAM condition; with `object_lock` also a custom role of `storage.objects.setRetention` alone) and `roles/iam.workloadIdentityUser` for `PROJECT.svc.id.goog[NAMESPACE/SA]` |
 //! | on-prem (MinIO) | the MinIO policy (bucket and prefix only) |
 //!
 //! # Tenants with sites
@@ -33,7 +33,9 @@
 //! - a site of the tenant's provider through **its own identity binding** (`sites[i].identity`),
 //!   trusted from its own cluster;
 //! - a site of another provider through **the tenant's `backup.identity`**, trusted from that
-//!   site's cluster: AWS and Azure trust any Kubernetes cluster's OIDC issuer
+//!   site's cluster for the CockroachDB nodes' service account only (the pods the rendering
+//!   gives the identity's token, see `render::federated`; the backup jobs run on the bucket's
+//!   provider): AWS and Azure trust any Kubernetes cluster's OIDC issuer
 //!   (`backup.iam.oidc_issuers` by the site's region; AKS issuers are public, an on-prem
 //!   cluster must publish its discovery document and keys), MinIO keys work from anywhere (the
 //!   Secret is copied to each site). A GCS bucket trusts GKE clusters only: a site of another
@@ -158,10 +160,16 @@ pub enum IamDocumentKind {
     AwsTrustPolicy,
     /// Azure: a role assignment.
     AzureRoleAssignment,
+    /// Azure: a custom role definition (the immutability-policy data action no built-in data
+    /// role short of Storage Blob Data Owner holds).
+    AzureRoleDefinition,
     /// Azure: a federated identity credential of the managed identity.
     AzureFederatedCredential,
     /// GCP: an IAM binding on the bucket.
     GcpBucketBinding,
+    /// GCP: a custom role of the bucket's project (the object-retention permission no
+    /// predefined role short of `roles/storage.objectAdmin` holds).
+    GcpCustomRole,
     /// GCP: an IAM binding on the Google service account (who may impersonate it).
     GcpServiceAccountBinding,
     /// MinIO: a policy for the user whose keys the tenant's Secret holds.

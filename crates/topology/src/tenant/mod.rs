@@ -329,8 +329,10 @@ pub struct BackupSpec {
     /// jobs this prefix only (default: the whole bucket, for a bucket that holds nothing else).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// The bucket's S3 Object Lock mode (AWS, MinIO): the backup identity may then set and
-    /// read retention, never bypass it.
+    /// Immutable backups (`governance` or `compliance`, as `ledger-backup init --object-lock`):
+    /// S3 Object Lock (AWS, MinIO), Azure version-level immutability, GCS object retention.
+    /// The backup identity may then set and read retention, never bypass it (see
+    /// [`ObjectLockMode`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<ObjectLockMode>,
     /// Inputs only the access documents need (OIDC issuers, Azure ids, GKE's pool project).
