@@ -7,7 +7,7 @@
 //! cluster of another provider, so the rendering does, for:
 //!
 //! - **Redpanda's brokers** (tiered storage, one identity for the whole cluster:
-//!   [`super::redpanda::tiered`]);
+//!   its `redpanda.tiered_storage.identity`);
 //! - **CockroachDB's nodes** in a site on another provider than the backup bucket: a native
 //!   `BACKUP INTO 's3://…?AUTH=implicit'` runs on every node (each writes its own ranges), so
 //!   every node signs in as the tenant's `backup.identity`

@@ -693,6 +693,7 @@ impl Tenant {
     }
 
     /// On the view of one site: which site, and the others.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
     pub(crate) fn site_view(&self) -> Option<&SiteView> {
         self.site_view.as_ref()
     }
