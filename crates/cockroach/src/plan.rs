@@ -259,15 +259,17 @@ impl CockroachBackupPlan {
             .path
             .clone()
             .unwrap_or_else(|| tenant.cockroach_backup_path());
-        let identity = backup
-            .identity
-            .as_ref()
+        // The bucket's provider and identity: on the view of a site of another provider
+        // (`Tenant::for_site`) still the tenant's, whose bucket every node writes to.
+        let provider = tenant.backup_provider();
+        let identity = tenant
+            .backup_identity()
             .ok_or_else(|| CockroachError::Missing {
                 field: "backup.identity".to_owned(),
                 why: "CockroachDB nodes need an identity to write to object storage".to_owned(),
                 fix: format!(
                     "add backup.identity with one of: {}",
-                    IdentityBinding::kinds_for(tenant.provider()).join(", ")
+                    IdentityBinding::kinds_for(provider).join(", ")
                 ),
             })?;
         if let IdentityBinding::AzureWorkloadIdentity { .. } = identity {
@@ -283,10 +285,7 @@ impl CockroachBackupPlan {
         // as CockroachDB's docs pass it to both.
         let encryption = match options.assume_role.as_deref() {
             Some(role) => {
-                let with_role = options
-                    .encryption
-                    .clone()
-                    .with_default_role(tenant.provider(), role);
+                let with_role = options.encryption.clone().with_default_role(provider, role);
                 if let (Encryption::Kms(before), Encryption::Kms(after)) =
                     (&options.encryption, &with_role)
                     && before != after
@@ -304,7 +303,7 @@ impl CockroachBackupPlan {
         let uri_for = |bucket: &str, region: Option<&str>| -> Result<StorageUri, CockroachError> {
             let region = region.or(options.aws_region.as_deref());
             let role = options.assume_role.as_deref();
-            match tenant.provider() {
+            match provider {
                 Provider::Aws => StorageUri::s3_implicit(bucket, &path, region, role),
                 Provider::Azure => {
                     let account = backup.account.as_deref().ok_or_else(|| {
@@ -358,8 +357,8 @@ impl CockroachBackupPlan {
                         "name a bucket for one of the tenant's regions",
                     ));
                 }
-                let aws_region = matches!(tenant.provider(), Provider::Aws | Provider::OnPrem)
-                    .then_some(region.as_str());
+                let aws_region =
+                    matches!(provider, Provider::Aws | Provider::OnPrem).then_some(region.as_str());
                 regional.push((format!("region={region}"), uri_for(bucket, aws_region)?));
             }
             notes.push(
@@ -368,7 +367,7 @@ impl CockroachBackupPlan {
             Destination::locality_aware(default_uri, regional)?
         };
 
-        notes.push(identity_note(identity, tenant.provider(), options));
+        notes.push(identity_note(identity, provider, options));
         if let Encryption::Passphrase(_) = encryption {
             notes.push("encryption_passphrase: keep the passphrase outside the cluster; without it no backup can be restored. The schedule stores it in CockroachDB.".to_owned());
         }
@@ -414,7 +413,7 @@ impl CockroachBackupPlan {
         };
         Ok(CockroachBackupPlan {
             tenant: format!("{}-{}", spec.tenant, spec.environment),
-            provider: tenant.provider(),
+            provider,
             identity: identity.kind(),
             full: backup_statement(BackupMode::Full),
             incremental: backup_statement(BackupMode::Incremental),
@@ -819,6 +818,27 @@ mod tests {
             }
         }
         assert!(checked > 0, "{name}: no storage grant checked");
+    }
+
+    /// The view of a site on another provider (what that site's rendering sees) plans the same
+    /// statements as the tenant: every node writes to the tenant's bucket as its backup identity.
+    #[test]
+    fn a_site_of_another_provider_plans_the_tenants_bucket() {
+        let tenant =
+            Tenant::from_yaml(include_str!("../../../examples/tenants/multi-cloud.yaml")).unwrap();
+        let whole =
+            CockroachBackupPlan::for_tenant(&tenant, &CockroachBackupOptions::default()).unwrap();
+        let azure = CockroachBackupPlan::for_tenant(
+            &tenant.for_site("azure-eastus").unwrap(),
+            &CockroachBackupOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            azure.destination().default_uri().redacted(),
+            "s3://acme-ledger-backups/acme-bank/prod/cockroach/acme-bank-prod?AUTH=implicit"
+        );
+        assert_eq!(azure.summary().identity, "irsa");
+        assert_eq!(azure.statements(), whole.statements());
     }
 
     /// An explicit path keeps working, and the access documents grant it beside the prefix.
