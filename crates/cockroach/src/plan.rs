@@ -24,7 +24,9 @@ use thinledger_store::REDACTED;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct CockroachBackupOptions {
-    /// Collection path inside the bucket (default `cockroach/<tenant>-<environment>`).
+    /// Collection path inside the bucket (default [`Tenant::cockroach_backup_path`]:
+    /// `<backup.prefix>/cockroach/<tenant>-<environment>`, inside the prefix that
+    /// `ledger-topology iam` grants; `cockroach/<tenant>-<environment>` without a prefix).
     pub path: Option<String>,
     /// What to back up.
     pub target: Target,
@@ -256,16 +258,18 @@ impl CockroachBackupPlan {
         let path = options
             .path
             .clone()
-            .unwrap_or_else(|| format!("cockroach/{}-{}", spec.tenant, spec.environment));
-        let identity = backup
-            .identity
-            .as_ref()
+            .unwrap_or_else(|| tenant.cockroach_backup_path());
+        // The bucket's provider and identity: on the view of a site of another provider
+        // (`Tenant::for_site`) still the tenant's, whose bucket every node writes to.
+        let provider = tenant.backup_provider();
+        let identity = tenant
+            .backup_identity()
             .ok_or_else(|| CockroachError::Missing {
                 field: "backup.identity".to_owned(),
                 why: "CockroachDB nodes need an identity to write to object storage".to_owned(),
                 fix: format!(
                     "add backup.identity with one of: {}",
-                    IdentityBinding::kinds_for(tenant.provider()).join(", ")
+                    IdentityBinding::kinds_for(provider).join(", ")
                 ),
             })?;
         if let IdentityBinding::AzureWorkloadIdentity { .. } = identity {
@@ -281,10 +285,7 @@ impl CockroachBackupPlan {
         // as CockroachDB's docs pass it to both.
         let encryption = match options.assume_role.as_deref() {
             Some(role) => {
-                let with_role = options
-                    .encryption
-                    .clone()
-                    .with_default_role(tenant.provider(), role);
+                let with_role = options.encryption.clone().with_default_role(provider, role);
                 if let (Encryption::Kms(before), Encryption::Kms(after)) =
                     (&options.encryption, &with_role)
                     && before != after
@@ -302,7 +303,7 @@ impl CockroachBackupPlan {
         let uri_for = |bucket: &str, region: Option<&str>| -> Result<StorageUri, CockroachError> {
             let region = region.or(options.aws_region.as_deref());
             let role = options.assume_role.as_deref();
-            match tenant.provider() {
+            match provider {
                 Provider::Aws => StorageUri::s3_implicit(bucket, &path, region, role),
                 Provider::Azure => {
                     let account = backup.account.as_deref().ok_or_else(|| {
@@ -356,8 +357,8 @@ impl CockroachBackupPlan {
                         "name a bucket for one of the tenant's regions",
                     ));
                 }
-                let aws_region = matches!(tenant.provider(), Provider::Aws | Provider::OnPrem)
-                    .then_some(region.as_str());
+                let aws_region =
+                    matches!(provider, Provider::Aws | Provider::OnPrem).then_some(region.as_str());
                 regional.push((format!("region={region}"), uri_for(bucket, aws_region)?));
             }
             notes.push(
@@ -366,7 +367,7 @@ impl CockroachBackupPlan {
             Destination::locality_aware(default_uri, regional)?
         };
 
-        notes.push(identity_note(identity, tenant.provider(), options));
+        notes.push(identity_note(identity, provider, options));
         if let Encryption::Passphrase(_) = encryption {
             notes.push("encryption_passphrase: keep the passphrase outside the cluster; without it no backup can be restored. The schedule stores it in CockroachDB.".to_owned());
         }
@@ -412,7 +413,7 @@ impl CockroachBackupPlan {
         };
         Ok(CockroachBackupPlan {
             tenant: format!("{}-{}", spec.tenant, spec.environment),
-            provider: tenant.provider(),
+            provider,
             identity: identity.kind(),
             full: backup_statement(BackupMode::Full),
             incremental: backup_statement(BackupMode::Incremental),
@@ -701,5 +702,158 @@ fn identity_note(
             ),
         },
         _ => format!("identity for {provider}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+    use thinledger_topology::iam::{self, IamDocumentKind, IamOptions};
+
+    /// `(bucket, path)` of a collection URI (`scheme://bucket/path?…`).
+    fn bucket_and_path(uri: &str) -> (String, String) {
+        let rest = uri.split_once("://").unwrap().1;
+        let rest = rest.split('?').next().unwrap();
+        let (bucket, path) = rest.split_once('/').unwrap();
+        (bucket.to_owned(), path.to_owned())
+    }
+
+    /// The native backup's default path and the access documents agree: the prefix
+    /// `ledger-topology iam` grants the backup identity covers every object CockroachDB writes
+    /// (`<collection>/…`), and no extra prefix outside `backup.prefix` is granted for it.
+    #[rstest]
+    #[case::aws("aws", include_str!("../../../examples/tenants/aws.yaml"))]
+    #[case::azure("azure", include_str!("../../../examples/tenants/azure.yaml"))]
+    #[case::gcp("gcp", include_str!("../../../examples/tenants/gcp.yaml"))]
+    #[case::onprem("onprem", include_str!("../../../examples/tenants/onprem.yaml"))]
+    #[case::multi_cloud("multi-cloud", include_str!("../../../examples/tenants/multi-cloud.yaml"))]
+    fn the_access_documents_cover_the_native_backup_path(#[case] name: &str, #[case] text: &str) {
+        let tenant = Tenant::from_yaml(text).unwrap();
+        let options =
+            CockroachBackupOptions::default().with_s3_credentials(Some(S3Credentials::Implicit));
+        let plan = CockroachBackupPlan::for_tenant(&tenant, &options).unwrap();
+        let uri = plan.destination().default_uri().redacted();
+        let (bucket, path) = bucket_and_path(&uri);
+        let backup = &tenant.spec().backup;
+        assert_eq!(bucket, backup.bucket, "{name}: {uri}");
+        assert_eq!(path, tenant.cockroach_backup_path(), "{name}");
+        let access = iam::plan(&tenant, &IamOptions::default()).unwrap();
+        // Without a prefix the whole bucket (Azure: the container) is granted.
+        let prefix = backup.prefix.as_deref().unwrap_or_default();
+        if prefix.is_empty() {
+            assert!(access.prefixes.is_empty(), "{name}");
+        } else {
+            assert!(path.starts_with(&format!("{prefix}/")), "{name}: {path}");
+            assert_eq!(
+                access.prefixes,
+                [prefix],
+                "{name}: only the tenant's prefix"
+            );
+        }
+        let object = format!("{path}/2026/12/07-000000.00/data/1.sst");
+        let mut checked = 0;
+        for d in &access.documents {
+            let doc = &d.document;
+            match d.kind {
+                IamDocumentKind::AwsPermissionsPolicy | IamDocumentKind::MinioPolicy
+                    if d.grant == iam::IamGrant::Backups =>
+                {
+                    let statements = doc["Statement"].as_array().unwrap();
+                    let writes = statements
+                        .iter()
+                        .find(|s| {
+                            s["Action"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .any(|a| a == "s3:PutObject")
+                        })
+                        .unwrap();
+                    let covered = writes["Resource"].as_array().unwrap().iter().any(|r| {
+                        let r = r.as_str().unwrap();
+                        let granted = r
+                            .strip_prefix(&format!("arn:aws:s3:::{bucket}/"))
+                            .and_then(|p| p.strip_suffix('*'))
+                            .unwrap();
+                        object.starts_with(granted)
+                    });
+                    assert!(covered, "{name}: {object} not in {writes}");
+                    let list = statements
+                        .iter()
+                        .find(|s| s["Action"][0] == "s3:ListBucket")
+                        .unwrap();
+                    let listed = list["Condition"]["StringLike"]["s3:prefix"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| {
+                            p.as_str()
+                                .and_then(|p| p.strip_suffix('*'))
+                                .is_some_and(|p| format!("{path}/").starts_with(p))
+                        });
+                    assert!(listed, "{name}: listing {path}/ not in {list}");
+                    checked += 1;
+                }
+                IamDocumentKind::GcpBucketBinding if d.grant == iam::IamGrant::Backups => {
+                    assert_eq!(doc["bucket"], bucket.as_str(), "{name}");
+                    let expression = doc["condition"]["expression"].as_str().unwrap();
+                    let granted = format!(
+                        "resource.name.startsWith(\"projects/_/buckets/{bucket}/objects/{prefix}/\")"
+                    );
+                    assert!(expression.contains(&granted), "{name}: {expression}");
+                    assert!(object.starts_with(&format!("{prefix}/")));
+                    checked += 1;
+                }
+                IamDocumentKind::AzureRoleAssignment if d.grant == iam::IamGrant::Backups => {
+                    // Azure RBAC scopes to the container: every blob of it is covered.
+                    let scope = doc["scope"].as_str().unwrap();
+                    assert!(
+                        scope.ends_with(&format!("/containers/{bucket}")),
+                        "{name}: {scope}"
+                    );
+                    checked += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(checked > 0, "{name}: no storage grant checked");
+    }
+
+    /// The view of a site on another provider (what that site's rendering sees) plans the same
+    /// statements as the tenant: every node writes to the tenant's bucket as its backup identity.
+    #[test]
+    fn a_site_of_another_provider_plans_the_tenants_bucket() {
+        let tenant =
+            Tenant::from_yaml(include_str!("../../../examples/tenants/multi-cloud.yaml")).unwrap();
+        let whole =
+            CockroachBackupPlan::for_tenant(&tenant, &CockroachBackupOptions::default()).unwrap();
+        let azure = CockroachBackupPlan::for_tenant(
+            &tenant.for_site("azure-eastus").unwrap(),
+            &CockroachBackupOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            azure.destination().default_uri().redacted(),
+            "s3://acme-ledger-backups/acme-bank/prod/cockroach/acme-bank-prod?AUTH=implicit"
+        );
+        assert_eq!(azure.summary().identity, "irsa");
+        assert_eq!(azure.statements(), whole.statements());
+    }
+
+    /// An explicit path keeps working, and the access documents grant it beside the prefix.
+    #[test]
+    fn an_explicit_path_is_kept_and_granted() {
+        let tenant = Tenant::from_yaml(include_str!("../../../examples/tenants/aws.yaml")).unwrap();
+        let options = CockroachBackupOptions::default().with_path("native/ledger");
+        let plan = CockroachBackupPlan::for_tenant(&tenant, &options).unwrap();
+        let (_, path) = bucket_and_path(&plan.destination().default_uri().redacted());
+        assert_eq!(path, "native/ledger");
+        let access = iam::plan(
+            &tenant,
+            &IamOptions::default().with_cockroach_path("native/ledger"),
+        )
+        .unwrap();
+        assert_eq!(access.prefixes, ["acme-bank/prod", "native/ledger"]);
     }
 }

@@ -73,7 +73,7 @@ fn dry_run(args: &[&str], tenant: &str) -> Output {
 #[rstest]
 #[case::aws_irsa(
     "aws",
-    "s3://acme-ledger-backups/cockroach/acme-bank-prod?AUTH=implicit"
+    "s3://acme-ledger-backups/acme-bank/prod/cockroach/acme-bank-prod?AUTH=implicit"
 )]
 #[case::azure_workload_identity(
     "azure",
@@ -81,11 +81,11 @@ fn dry_run(args: &[&str], tenant: &str) -> Output {
 )]
 #[case::gcp_workload_identity(
     "gcp",
-    "gs://fabrikam-ledger-backups/cockroach/fabrikam-prod?AUTH=implicit"
+    "gs://fabrikam-ledger-backups/fabrikam/prod/cockroach/fabrikam-prod?AUTH=implicit"
 )]
 #[case::onprem_minio_keys(
     "onprem",
-    "s3://northwind-ledger/cockroach/northwind-prod?AWS_ENDPOINT=https%3A%2F%2Fminio.backup.svc%3A9000&AWS_USE_PATH_STYLE=true&AWS_REGION=us-east-1&AWS_ACCESS_KEY_ID=minio-ledger&AWS_SECRET_ACCESS_KEY=redacted"
+    "s3://northwind-ledger/northwind/prod/cockroach/northwind-prod?AWS_ENDPOINT=https%3A%2F%2Fminio.backup.svc%3A9000&AWS_USE_PATH_STYLE=true&AWS_REGION=us-east-1&AWS_ACCESS_KEY_ID=minio-ledger&AWS_SECRET_ACCESS_KEY=redacted"
 )]
 fn dry_run_prints_redacted_statements(#[case] tenant: &str, #[case] uri: &str) {
     let table = dry_run(&["backup"], tenant).stdout;
@@ -172,7 +172,7 @@ fn restore_as_of_dry_run() {
     ];
     let table = dry_run(&args, "aws").stdout;
     assert!(
-        table.contains("restore: RESTORE DATABASE \"ledger\" FROM LATEST IN 's3://acme-ledger-backups/cockroach/acme-bank-prod?AUTH=implicit' AS OF SYSTEM TIME '2025-06-01 12:34:56.789000+00:00' WITH detached, new_db_name = 'ledger_drill';"),
+        table.contains("restore: RESTORE DATABASE \"ledger\" FROM LATEST IN 's3://acme-ledger-backups/acme-bank/prod/cockroach/acme-bank-prod?AUTH=implicit' AS OF SYSTEM TIME '2025-06-01 12:34:56.789000+00:00' WITH detached, new_db_name = 'ledger_drill';"),
         "{table}"
     );
     insta::assert_snapshot!("dry_run_restore_as_of_aws_table", table);

@@ -151,10 +151,15 @@ pub(super) fn documents(ctx: &Context, role_arn: &str) -> Result<Output, IamErro
     let issuers = ctx.issuers(
         "the role's trust policy trusts each cluster's OIDC provider, and only the tenant's service accounts",
     )?;
-    let subjects = ctx.kubernetes_subjects();
     let trust_statements: Vec<Value> = issuers
         .iter()
-        .map(|(region, issuer)| {
+        .map(|t| {
+            let (region, issuer) = (&t.region, &t.issuer);
+            let subjects: Vec<String> = t
+                .subjects
+                .iter()
+                .map(|s| ctx.kubernetes_subject(s))
+                .collect();
             let provider = issuer
                 .trim_start_matches("https://")
                 .trim_end_matches('/')

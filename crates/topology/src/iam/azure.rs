@@ -9,6 +9,11 @@ use super::{Context, IamDocument, IamDocumentKind, IamError, Output};
 /// The built-in role that reads, writes and deletes blobs (and nothing of the account).
 pub(super) const BLOB_DATA_CONTRIBUTOR: &str = "Storage Blob Data Contributor";
 const BLOB_DATA_CONTRIBUTOR_ID: &str = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+/// The data action of Set Blob Immutability Policy (and of an upload that carries
+/// `x-ms-immutability-policy-*` headers): "Write Blob legal hold and immutability policy".
+/// Storage Blob Data Contributor lacks it; Storage Blob Data Owner holds it among everything
+/// else (`blobs/*`, ACLs and ownership), so a custom role grants it alone.
+pub(super) const IMMUTABILITY_DATA_ACTION: &str = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action";
 /// The audience Azure AD's token exchange expects of a Kubernetes token.
 pub(super) const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
 
@@ -119,6 +124,81 @@ pub(super) fn documents(
             ),
     ];
 
+    if let Some(mode) = ctx.object_lock {
+        // Immutable backups: every upload but lock files carries an immutability policy.
+        let group_scope = format!("/subscriptions/{subscription}/resourceGroups/{group}");
+        let role_name = format!("thinledger {} immutability {}", ctx.what_plural(), ctx.id());
+        let description = format!(
+            "sets the version-level immutability policy of new blobs ({mode} mode) in the container of thinledger {} of {}",
+            ctx.what_plural(),
+            ctx.id()
+        );
+        documents.push(IamDocument {
+            kind: IamDocumentKind::AzureRoleDefinition,
+            grant: ctx.grant,
+            name: role_name.clone(),
+            description: format!(
+                "a custom role with the immutability-policy data action only ({BLOB_DATA_CONTRIBUTOR} lacks it; Storage Blob Data Owner holds it with ACL and ownership rights), assignable in resource group {group}"
+            ),
+            document: json!({
+                "roleName": role_name,
+                "description": description,
+                "actions": [],
+                "dataActions": [IMMUTABILITY_DATA_ACTION],
+                "notDataActions": [],
+                "assignableScopes": [group_scope],
+            }),
+        });
+        documents.push(IamDocument {
+            kind: IamDocumentKind::AzureRoleAssignment,
+            grant: ctx.grant,
+            name: format!("{identity_name}-immutability"),
+            description: format!(
+                "gives managed identity {identity_name} ({client_id}) role {role_name:?} on container {container} of account {account} only"
+            ),
+            document: json!({
+                "scope": scope,
+                "role": role_name,
+                "assignee": client_id,
+                "assigneePrincipalType": "ServicePrincipal",
+                "assigneeIdentity": identity_id,
+            }),
+        });
+        let role_ref = format!("{id}_immutability");
+        terraform.push(
+            Block::resource("azurerm_role_definition", &role_ref)
+                .comment(&format!(
+                    "The immutability-policy data action alone: {BLOB_DATA_CONTRIBUTOR} lacks it."
+                ))
+                .attr("name", Expr::string(&role_name))
+                .attr("scope", Expr::string(&group_scope))
+                .attr("description", Expr::string(&description))
+                .block(
+                    Block::nested("permissions")
+                        .attr("data_actions", Expr::strings(&[IMMUTABILITY_DATA_ACTION])),
+                )
+                .attr("assignable_scopes", Expr::strings(&[group_scope.as_str()])),
+        );
+        terraform.push(
+            Block::resource("azurerm_role_assignment", &role_ref)
+                .comment(&format!(
+                    "The immutability role on container {container} only."
+                ))
+                .attr("scope", Expr::string(&scope))
+                .attr(
+                    "role_definition_id",
+                    Expr::raw(format!(
+                        "azurerm_role_definition.{role_ref}.role_definition_resource_id"
+                    )),
+                )
+                .attr(
+                    "principal_id",
+                    Expr::raw(format!("{data_ref}.principal_id")),
+                )
+                .attr("principal_type", Expr::string("ServicePrincipal")),
+        );
+    }
+
     let mut notes = vec![format!(
         "Azure scopes the role to the container: use a container per tenant{}",
         if ctx.prefixes.is_empty() {
@@ -130,12 +210,18 @@ pub(super) fn documents(
             )
         }
     )];
+    if ctx.object_lock == Some(super::ObjectLockMode::Governance) {
+        notes.push(format!(
+            "governance mode: Azure's immutability data action also deletes an unlocked (governance) policy, so {identity_name} could remove one and then the blob; use compliance (locked policies) where the backup identity must never shorten retention"
+        ));
+    }
     if federated {
         let issuers = ctx.issuers(
             "each federated identity credential trusts one cluster's OIDC issuer for one service account",
         )?;
-        for (region, issuer) in &issuers {
-            for subject in &ctx.subjects {
+        for t in &issuers {
+            let (region, issuer) = (&t.region, &t.issuer);
+            for subject in &t.subjects {
                 let name = credential_name(&ctx.id(), &subject.service_account, region);
                 let kubernetes = format!(
                     "system:serviceaccount:{}:{}",
@@ -173,7 +259,12 @@ pub(super) fn documents(
                 });
             }
         }
-        if documents.len() > 21 {
+        if documents
+            .iter()
+            .filter(|d| d.kind == IamDocumentKind::AzureFederatedCredential)
+            .count()
+            > 20
+        {
             notes.push(
                 "a managed identity holds at most 20 federated credentials: split the tenant's regions over several identities"
                     .to_owned(),

@@ -8,6 +8,11 @@ use super::{Context, IamDocument, IamDocumentKind, IamError, Output};
 
 /// Read, write, list and delete objects (and multipart uploads); no bucket settings, no IAM.
 pub(super) const OBJECT_USER: &str = "roles/storage.objectUser";
+/// Setting an object's retention at upload: in no predefined role short of
+/// `roles/storage.objectAdmin` (which also holds `storage.objects.overrideUnlockedRetention`,
+/// the right to shorten or remove an unlocked retention) or `roles/storage.admin`; not in
+/// `roles/storage.objectUser`. A custom role grants it alone.
+pub(super) const SET_RETENTION: &str = "storage.objects.setRetention";
 /// The right to impersonate a Google service account with a Kubernetes token.
 pub(super) const WORKLOAD_IDENTITY_USER: &str = "roles/iam.workloadIdentityUser";
 
@@ -104,6 +109,88 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
     }
     let mut terraform = vec![bucket_block];
 
+    if let Some(mode) = ctx.object_lock {
+        // Immutable backups: every upload but lock files carries a retention.
+        let bucket_project = ctx.iam.bucket_project.as_deref().unwrap_or(project);
+        let role_id: String = format!("thinledger_{}_{}_retention", ctx.id(), ctx.what())
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(64)
+            .collect();
+        let role_name = format!("projects/{bucket_project}/roles/{role_id}");
+        let title = format!("thinledger {} retention of {}", ctx.what_plural(), ctx.id());
+        let description = format!(
+            "sets the retention of new objects ({mode} mode); never shortens or removes one ({} is not granted)",
+            "storage.objects.overrideUnlockedRetention"
+        );
+        documents.push(IamDocument {
+            kind: IamDocumentKind::GcpCustomRole,
+            grant: ctx.grant,
+            name: role_name.clone(),
+            description: format!(
+                "a custom role of project {bucket_project} with {SET_RETENTION} only: {OBJECT_USER} lacks it, and the predefined roles that hold it also hold storage.objects.overrideUnlockedRetention"
+            ),
+            document: json!({
+                "project": bucket_project,
+                "roleId": role_id,
+                "title": title,
+                "description": description,
+                "includedPermissions": [SET_RETENTION],
+                "stage": "GA",
+            }),
+        });
+        let mut retention = json!({
+            "bucket": bucket,
+            "role": role_name,
+            "member": member,
+        });
+        if let Some(c) = &condition {
+            retention["condition"] = c.clone();
+        }
+        documents.push(IamDocument {
+            kind: IamDocumentKind::GcpBucketBinding,
+            grant: ctx.grant,
+            name: format!("{bucket}-{}-retention", ctx.id()),
+            description: format!(
+                "gives {service_account} {role_name} on bucket {bucket}, limited like the binding above"
+            ),
+            document: retention,
+        });
+        let role_ref = identifier(&format!("{}-{}-retention", ctx.id(), ctx.what()));
+        terraform.push(
+            Block::resource("google_project_iam_custom_role", &role_ref)
+                .comment(&format!(
+                    "{SET_RETENTION} alone: {OBJECT_USER} lacks it, storage.objectAdmin could also shorten retention."
+                ))
+                .attr("project", Expr::string(bucket_project))
+                .attr("role_id", Expr::string(&role_id))
+                .attr("title", Expr::string(&title))
+                .attr("description", Expr::string(&description))
+                .attr("permissions", Expr::strings(&[SET_RETENTION])),
+        );
+        let mut binding = Block::resource("google_storage_bucket_iam_member", &role_ref)
+            .comment(&format!("The retention role on bucket {bucket} only."))
+            .attr("bucket", Expr::string(bucket))
+            .attr(
+                "role",
+                Expr::raw(format!("google_project_iam_custom_role.{role_ref}.name")),
+            )
+            .attr("member", Expr::string(&member));
+        if let Some(c) = &condition {
+            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+            binding = binding.block(
+                Block::nested("condition")
+                    .attr(
+                        "title",
+                        Expr::string(&format!("{}-retention", text("title"))),
+                    )
+                    .attr("description", Expr::string(&text("description")))
+                    .attr("expression", Expr::string(&text("expression"))),
+            );
+        }
+        terraform.push(binding);
+    }
+
     let account_id = format!("projects/{project}/serviceAccounts/{service_account}");
     for subject in &ctx.subjects {
         let kubernetes = format!(
@@ -140,6 +227,11 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
     }
 
     let mut notes = Vec::new();
+    if ctx.object_lock.is_some() && ctx.iam.bucket_project.is_none() {
+        notes.push(format!(
+            "the retention role is created in project {project} (the service account's): a project's custom role is granted on that project's buckets only, so set backup.iam.bucket_project if {bucket} lives elsewhere"
+        ));
+    }
     if condition.is_some() {
         notes.push(format!(
             "IAM conditions on a bucket need uniform bucket-level access on {bucket}; listing is bucket-wide (names, not contents)"

@@ -20,8 +20,8 @@
 //! | provider | documents |
 //! |---|---|
 //! | AWS (IRSA) | the role's permissions policy (the bucket and prefix ARNs only; `s3:ListBucket` with a prefix condition; retention actions only with Object Lock; `kms:GenerateDataKey`/`kms:Decrypt` on the key, through S3) and its trust policy for each cluster's OIDC provider, conditioned on `sub` and `aud` |
-//! | Azure (workload identity) | the role assignment (Storage Blob Data Contributor on the container) and one federated identity credential per service account and cluster |
-//! | GCP (GKE workload identity) | the bucket binding (`roles/storage.objectUser`, narrowed to the prefixes by an IAM condition) and `roles/iam.workloadIdentityUser` for `PROJECT.svc.id.goog[NAMESPACE/SA]` |
+//! | Azure (workload identity) | the role assignment (Storage Blob Data Contributor on the container; with `object_lock` also a custom role of the immutability-policy data action alone) and one federated identity credential per service account and cluster |
+//! | GCP (GKE workload identity) | the bucket binding (`roles/storage.objectUser`, narrowed to the prefixes by an IAM condition; with `object_lock` also a custom role of `storage.objects.setRetention` alone) and `roles/iam.workloadIdentityUser` for `PROJECT.svc.id.goog[NAMESPACE/SA]` |
 //! | on-prem (MinIO) | the MinIO policy (bucket and prefix only) |
 //!
 //! # Tenants with sites
@@ -33,7 +33,9 @@
 //! - a site of the tenant's provider through **its own identity binding** (`sites[i].identity`),
 //!   trusted from its own cluster;
 //! - a site of another provider through **the tenant's `backup.identity`**, trusted from that
-//!   site's cluster: AWS and Azure trust any Kubernetes cluster's OIDC issuer
+//!   site's cluster for the CockroachDB nodes' service account only (the pods the rendering
+//!   gives the identity's token, see `render::federated`; the backup jobs run on the bucket's
+//!   provider): AWS and Azure trust any Kubernetes cluster's OIDC issuer
 //!   (`backup.iam.oidc_issuers` by the site's region; AKS issuers are public, an on-prem
 //!   cluster must publish its discovery document and keys), MinIO keys work from anywhere (the
 //!   Secret is copied to each site). A GCS bucket trusts GKE clusters only: a site of another
@@ -118,8 +120,9 @@ pub struct IamOptions {
     /// bucket with the tenant's identity (default [`COCKROACH_SERVICE_ACCOUNT`]); `None`
     /// leaves the CockroachDB nodes out.
     pub cockroach_service_account: Option<String>,
-    /// Where native backups go in the bucket (default `cockroach/TENANT-ENVIRONMENT`, the
-    /// CockroachDB driver's default). Granted besides `backup.prefix` when outside it.
+    /// Where native backups go in the bucket (default: the CockroachDB driver's,
+    /// [`Tenant::cockroach_backup_path`]: `PREFIX/cockroach/TENANT-ENVIRONMENT`, inside
+    /// `backup.prefix`). Granted besides `backup.prefix` when outside it (an explicit `--path`).
     pub cockroach_path: Option<String>,
 }
 
@@ -157,10 +160,16 @@ pub enum IamDocumentKind {
     AwsTrustPolicy,
     /// Azure: a role assignment.
     AzureRoleAssignment,
+    /// Azure: a custom role definition (the immutability-policy data action no built-in data
+    /// role short of Storage Blob Data Owner holds).
+    AzureRoleDefinition,
     /// Azure: a federated identity credential of the managed identity.
     AzureFederatedCredential,
     /// GCP: an IAM binding on the bucket.
     GcpBucketBinding,
+    /// GCP: a custom role of the bucket's project (the object-retention permission no
+    /// predefined role short of `roles/storage.objectAdmin` holds).
+    GcpCustomRole,
     /// GCP: an IAM binding on the Google service account (who may impersonate it).
     GcpServiceAccountBinding,
     /// MinIO: a policy for the user whose keys the tenant's Secret holds.
@@ -287,6 +296,17 @@ struct Output {
 struct Cluster {
     region: String,
     provider: Provider,
+    /// A site on another provider than the bucket: only the CockroachDB nodes there carry the
+    /// identity's token (the rendering injects it into them); the backup jobs run where the
+    /// bucket is.
+    nodes_only: bool,
+}
+
+/// One trusted cluster: its issuer, and who presents the identity's tokens there.
+struct Trusted {
+    region: String,
+    issuer: String,
+    subjects: Vec<IamSubject>,
 }
 
 /// Everything a provider's module reads: one identity's grant.
@@ -347,25 +367,34 @@ impl Context {
         }
     }
 
-    /// `system:serviceaccount:NAMESPACE:SA` of each subject.
-    fn kubernetes_subjects(&self) -> Vec<String> {
+    /// The subjects that present the identity's token in `cluster`.
+    fn subjects_in(&self, cluster: &Cluster) -> Vec<IamSubject> {
         self.subjects
             .iter()
-            .map(|s| {
-                format!(
-                    "system:serviceaccount:{}:{}",
-                    self.namespace, s.service_account
-                )
-            })
+            .filter(|s| !cluster.nodes_only || s.service_account != BACKUP_SERVICE_ACCOUNT)
+            .cloned()
             .collect()
     }
 
-    /// The OIDC issuer of every trusted cluster, in the tenant's order.
-    fn issuers(&self, why: &str) -> Result<Vec<(String, String)>, IamError> {
+    /// `system:serviceaccount:NAMESPACE:SA` of a subject.
+    fn kubernetes_subject(&self, subject: &IamSubject) -> String {
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, subject.service_account
+        )
+    }
+
+    /// Every trusted cluster with its OIDC issuer and the subjects that present tokens there,
+    /// in the tenant's order.
+    fn issuers(&self, why: &str) -> Result<Vec<Trusted>, IamError> {
         self.clusters
             .iter()
             .map(|c| match self.iam.oidc_issuers.get(&c.region) {
-                Some(issuer) => Ok((c.region.clone(), issuer.clone())),
+                Some(issuer) => Ok(Trusted {
+                    region: c.region.clone(),
+                    issuer: issuer.clone(),
+                    subjects: self.subjects_in(c),
+                }),
                 None => Err(IamError::missing(
                     format!("backup.iam.oidc_issuers.{}", c.region),
                     why,
@@ -410,7 +439,7 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
         let path = options
             .cockroach_path
             .clone()
-            .unwrap_or_else(|| format!("cockroach/{}-{}", spec.tenant, spec.environment));
+            .unwrap_or_else(|| tenant.cockroach_backup_path());
         spec::validate_path("cockroach path", &path)?;
         // Without a prefix the whole bucket is granted already.
         if !prefixes.is_empty() && !prefixes.iter().any(|p| is_under(&path, p)) {
@@ -425,7 +454,22 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
     let mut notes = Vec::new();
     let mut grants = Vec::new();
 
-    for group in backup_groups(tenant)? {
+    for mut group in backup_groups(tenant)? {
+        // A cluster where no subject presents the identity's token is not trusted at all.
+        group
+            .clusters
+            .retain(|c| !c.nodes_only || options.cockroach_service_account.is_some());
+        if group.clusters.is_empty() {
+            continue;
+        }
+        let present: Vec<IamSubject> = subjects
+            .iter()
+            .filter(|s| {
+                s.service_account != BACKUP_SERVICE_ACCOUNT
+                    || group.clusters.iter().any(|c| !c.nodes_only)
+            })
+            .cloned()
+            .collect();
         let ctx = Context {
             namespace: namespace.clone(),
             grant: IamGrant::Backups,
@@ -439,7 +483,7 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
             prefixes: prefixes.clone(),
             object_lock: backup.object_lock,
             kms_key: backup.kms_key().map(str::to_owned),
-            subjects: subjects.clone(),
+            subjects: present,
             clusters: group.clusters,
             iam: backup.iam.clone().unwrap_or_default(),
             iam_field: "backup.iam",
@@ -485,12 +529,14 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
                 .map(|s| Cluster {
                     region: s.region().to_owned(),
                     provider: s.provider(),
+                    nodes_only: false,
                 })
                 .collect()
         } else {
             vec![Cluster {
                 region: tenant.redpanda_region().to_owned(),
                 provider: spec.provider,
+                nodes_only: false,
             }]
         };
         check_reach(tenant, &ts.identity)?;
@@ -591,6 +637,7 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
                 .map(|r| Cluster {
                     region: r.name.clone(),
                     provider: spec.provider,
+                    nodes_only: false,
                 })
                 .collect(),
             notes: Vec::new(),
@@ -613,6 +660,7 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
         let cluster = Cluster {
             region: site.region().to_owned(),
             provider: site.provider(),
+            nodes_only: !own,
         };
         let key = crate::tenant::identity_ref(&identity);
         match groups
@@ -633,7 +681,7 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
         g.notes = cross_site_notes(
             tenant,
             &g.identity,
-            "the backup jobs and CockroachDB nodes",
+            "the CockroachDB nodes (native BACKUP and RESTORE; the backup jobs run on the bucket's provider)",
             &spec.backup.bucket,
         );
     }
@@ -661,6 +709,14 @@ fn check_site_reach(
                 "site {site} runs on {provider}: a GCS bucket trusts GKE clusters through the project's workload identity pool, and a cluster of another provider needs a workload identity federation pool, which ledger-topology iam does not write"
             ),
             "run the tenant's first site on another provider, or grant the site through a workload identity federation pool by hand",
+        ),
+        IdentityBinding::AzureWorkloadIdentity {
+            tenant_id: None, ..
+        } => refuse(
+            format!(
+                "site {site} runs on {provider}: its pods sign in with the Microsoft Entra tenant id, which AKS's webhook would inject and nothing injects elsewhere"
+            ),
+            "add tenant_id: <GUID> to the identity (`az account show --query tenantId`)",
         ),
         IdentityBinding::AzureManagedIdentity { .. } => refuse(
             format!(
@@ -698,11 +754,11 @@ fn cross_site_notes(
         .map(|s| {
             let how = match identity {
                 IdentityBinding::Irsa { role_arn } => format!(
-                    "assume {role_arn} with a token of cluster {} (register its OIDC issuer as an IAM OIDC provider; the pods need AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and a projected token with audience sts.amazonaws.com, which no webhook injects outside EKS)",
+                    "assume {role_arn} with a token of cluster {} (register its OIDC issuer as an IAM OIDC provider; the rendering gives the pods AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and a projected token with audience sts.amazonaws.com, which no webhook injects outside EKS)",
                     s.cluster()
                 ),
                 IdentityBinding::AzureWorkloadIdentity { client_id, .. } => format!(
-                    "sign in as managed identity {client_id} with a token of cluster {} (install the Azure workload identity webhook there)",
+                    "sign in as managed identity {client_id} with a token of cluster {} (the rendering gives the pods AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE and a projected token with audience api://AzureADTokenExchange, which no webhook injects outside AKS)",
                     s.cluster()
                 ),
                 IdentityBinding::SecretRef { secret_name, .. } => format!(

@@ -14,7 +14,11 @@ use crate::error::{ParseError, ensure};
 use crate::provider::Provider;
 use crate::tenant::{Problem, TenantSpec};
 
-/// S3 Object Lock mode of a bucket (AWS S3, MinIO).
+/// How the backups are kept immutable, by provider (the same words as `ledger-backup init
+/// --object-lock`): S3 Object Lock's mode (AWS S3, MinIO); Azure version-level immutability
+/// policies (governance: `Unlocked`, compliance: `Locked`); GCS object retention (governance:
+/// `Unlocked`, compliance: `Locked`). The backup identity may then set and read retention,
+/// never bypass, shorten or remove it where the provider separates those rights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[non_exhaustive]
@@ -81,6 +85,11 @@ pub struct BackupIamSpec {
     /// `PROJECT.svc.id.goog` (default: the Google service account's project).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_project: Option<String>,
+    /// GCP: the project of the bucket, where the custom role that lets the backup identity set
+    /// object retention (`object_lock`) is created (default: the Google service account's
+    /// project). A project's custom role can be granted on that project's buckets only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bucket_project: Option<String>,
 }
 
 /// Checks the backup section's IAM inputs; tenant validation reports the first problem.
@@ -96,23 +105,6 @@ pub(crate) fn validate(spec: &TenantSpec) -> Result<(), Problem> {
             _ => "backup.encryption.kms_key_id",
         };
         validate_kms_key(field, provider, key)?;
-    }
-    if let Some(mode) = b.object_lock
-        && !matches!(provider, Provider::Aws | Provider::OnPrem)
-    {
-        return Err(Problem::new(
-            "backup.object_lock",
-            mode,
-            "object_lock is S3 Object Lock (AWS S3 and MinIO)",
-            match provider {
-                Provider::Azure => {
-                    "remove object_lock: Azure immutability is a policy on the container, not a right of the backup identity"
-                }
-                _ => {
-                    "remove object_lock: a GCS retention policy is set on the bucket, not a right of the backup identity"
-                }
-            },
-        ));
     }
     match &b.iam {
         Some(iam) => validate_iam_section(spec, "backup.iam", iam),
@@ -226,16 +218,23 @@ pub(crate) fn validate_iam_section(
             )
         })?;
     }
-    if let Some(project) = &iam.cluster_project {
-        only_on(
+    for (field, value, what) in [
+        (
             "cluster_project",
-            project,
-            &[Provider::Gcp],
+            &iam.cluster_project,
             "a workload identity pool project is GKE's",
-        )?;
+        ),
+        (
+            "bucket_project",
+            &iam.bucket_project,
+            "a bucket's project is Google Cloud's",
+        ),
+    ] {
+        let Some(project) = value else { continue };
+        only_on(field, project, &[Provider::Gcp], what)?;
         ensure(is_gcp_project(project), || {
             Problem::new(
-                format!("{at}.cluster_project"),
+                format!("{at}.{field}"),
                 project,
                 "a project id is 6-30 lowercase letters, digits or '-', starting with a letter and not ending with '-'",
                 "e.g. fabrikam-prod",

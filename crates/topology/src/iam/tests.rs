@@ -215,8 +215,8 @@ fn aws_actions_follow_object_lock_and_kms(
 #[rstest]
 // no prefix: the whole bucket, without a list condition
 #[case::whole_bucket("", Some("cockroachdb"), &[], &["arn:aws:s3:::acme-ledger-backups/*"])]
-// a prefix: it, and CockroachDB's path outside it
-#[case::prefix("  prefix: acme-bank/prod\n", Some("cockroachdb"), &["acme-bank/prod", "cockroach/acme-bank-prod"], &["arn:aws:s3:::acme-ledger-backups/acme-bank/prod/*", "arn:aws:s3:::acme-ledger-backups/cockroach/acme-bank-prod/*"])]
+// a prefix: only it (CockroachDB's default path is PREFIX/cockroach/TENANT-ENV, inside it)
+#[case::prefix("  prefix: acme-bank/prod\n", Some("cockroachdb"), &["acme-bank/prod"], &["arn:aws:s3:::acme-ledger-backups/acme-bank/prod/*"])]
 // without native backups only the prefix
 #[case::no_cockroach("  prefix: acme-bank/prod\n", None, &["acme-bank/prod"], &["arn:aws:s3:::acme-ledger-backups/acme-bank/prod/*"])]
 fn aws_resources_are_the_bucket_and_its_prefixes(
@@ -362,7 +362,7 @@ fn azure_scopes_the_role_to_the_container_and_trusts_each_service_account() {
 #[case::prefix(
     "  prefix: fabrikam/prod\n",
     Some(
-        "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/fabrikam/prod/\") || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/cockroach/acme-bank-prod/\")"
+        "resource.type == \"storage.googleapis.com/Bucket\" || resource.name.startsWith(\"projects/_/buckets/fabrikam-ledger-backups/objects/fabrikam/prod/\")"
     )
 )]
 fn gcp_binds_the_bucket_and_the_pool(#[case] extra: &str, #[case] condition: Option<&str>) {
@@ -408,10 +408,8 @@ fn minio_policy_is_the_s3_grammar_on_the_bucket(#[case] extra: &str, #[case] ret
     let policy = plan.document(IamDocumentKind::MinioPolicy).unwrap();
     assert_eq!(
         statements(policy)[1]["Resource"],
-        serde_json::json!([
-            "arn:aws:s3:::northwind-ledger/northwind/prod/*",
-            "arn:aws:s3:::northwind-ledger/cockroach/acme-bank-prod/*"
-        ])
+        // CockroachDB's native backups are under the prefix (northwind/prod/cockroach/…)
+        serde_json::json!(["arn:aws:s3:::northwind-ledger/northwind/prod/*"])
     );
     assert_eq!(
         actions(policy).contains(&"s3:PutObjectRetention".to_owned()),
@@ -444,7 +442,14 @@ fn minio_policy_is_the_s3_grammar_on_the_bucket(#[case] extra: &str, #[case] ret
     gcp("  encryption: {kms_key_name: projects/p/keyRings/r/cryptoKeys/k}\n"),
     "backup.encryption.kms_key_name"
 )]
-#[case::object_lock_on_gcp(gcp("  object_lock: governance\n"), "backup.object_lock")]
+#[case::bucket_project_on_aws(
+    aws("  iam: {bucket_project: fabrikam-prod}\n"),
+    "backup.iam.bucket_project"
+)]
+#[case::bad_bucket_project(
+    gcp("  iam: {bucket_project: Fabrikam}\n"),
+    "backup.iam.bucket_project"
+)]
 #[case::unknown_region(
     aws("  iam: {oidc_issuers: {us-west-2: \"https://oidc.example\"}}\n"),
     "backup.iam.oidc_issuers.us-west-2"
@@ -493,6 +498,8 @@ fn bad_inputs_are_refused_by_the_tenant_rules(#[case] text: String, #[case] fiel
     "  encryption: {kms_key_name: projects/p-1/locations/europe/keyRings/r/cryptoKeys/k}\n"
 ))]
 #[case::minio_lock(onprem("  object_lock: governance\n  prefix: a.b/c_d-e\n"))]
+#[case::gcs_retention(gcp("  object_lock: governance\n"))]
+#[case::azure_immutability(azure("  object_lock: compliance\n", WORKLOAD))]
 fn good_inputs_pass_the_tenant_rules(#[case] text: String) {
     Tenant::from_yaml(&text).unwrap();
 }
@@ -721,5 +728,103 @@ fn without_tiered_storage_of_its_own_redpanda_gets_nothing_and_the_plan_says_why
             .any(|n| n.starts_with("no grant for Redpanda's tiered storage")),
         "{:?}",
         plan.notes
+    );
+}
+
+/// Immutable backups (`object_lock`): each provider's backup grant holds what a write with
+/// retention needs — S3 `PutObjectRetention` and the `GetObjectRetention` the retention HEAD
+/// reads back; GCS `storage.objects.setRetention` in a custom role (`roles/storage.objectUser`
+/// lacks it); Azure's immutability-policy data action in a custom role (Storage Blob Data
+/// Contributor lacks it) — and only then; never the rights that bypass or shorten retention.
+#[rstest]
+#[case::aws(aws_full as fn(&str) -> String, &["s3:PutObjectRetention", "s3:GetObjectRetention"])]
+#[case::minio(onprem as fn(&str) -> String, &["s3:PutObjectRetention", "s3:GetObjectRetention"])]
+#[case::gcp(gcp as fn(&str) -> String, &["storage.objects.setRetention", "\"GcpCustomRole\"", "google_project_iam_custom_role"])]
+#[case::azure(
+    (|extra: &str| azure(&format!("{}{extra}", azure_iam("")), WORKLOAD)) as fn(&str) -> String,
+    &[
+        "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action",
+        "azurerm_role_definition",
+    ]
+)]
+fn retention_rights_follow_object_lock(
+    #[case] tenant: fn(&str) -> String,
+    #[case] needed: &[&str],
+) {
+    for lock in [None, Some("governance"), Some("compliance")] {
+        let extra = lock
+            .map(|m| format!("  object_lock: {m}\n"))
+            .unwrap_or_default();
+        let plan = planned(&tenant(&extra));
+        let backups: Vec<&IamDocument> = plan
+            .documents
+            .iter()
+            .filter(|d| d.grant == IamGrant::Backups)
+            .collect();
+        let text = format!(
+            "{}\n{}\n{}",
+            serde_json::to_string(&backups).unwrap(),
+            serde_json::to_string(
+                &backups
+                    .iter()
+                    .map(|d| format!("{:?}", d.kind))
+                    .collect::<Vec<_>>()
+            )
+            .unwrap(),
+            plan.terraform()
+        );
+        for n in needed {
+            assert_eq!(text.contains(n), lock.is_some(), "{lock:?}: {n}\n{text}");
+        }
+        for never in [
+            "s3:BypassGovernanceRetention",
+            "storage.objects.overrideUnlockedRetention\"]",
+            "roles/storage.objectAdmin",
+            "Storage Blob Data Owner\"",
+        ] {
+            assert!(!text.contains(never), "{lock:?}: {never}");
+        }
+        if lock.is_some() {
+            // Each custom role grants the one right, and is bound where the rest is.
+            for d in &backups {
+                match d.kind {
+                    IamDocumentKind::GcpCustomRole => {
+                        assert_eq!(
+                            d.document["includedPermissions"],
+                            serde_json::json!(["storage.objects.setRetention"])
+                        );
+                        assert_eq!(d.document["project"], "fabrikam-prod");
+                    }
+                    IamDocumentKind::AzureRoleDefinition => {
+                        assert_eq!(d.document["actions"], serde_json::json!([]));
+                        assert_eq!(d.document["dataActions"].as_array().unwrap().len(), 1);
+                    }
+                    _ => {}
+                }
+            }
+            let scopes: Vec<&Value> = backups
+                .iter()
+                .filter(|d| d.kind == IamDocumentKind::AzureRoleAssignment)
+                .map(|d| &d.document["scope"])
+                .collect();
+            assert!(scopes.windows(2).all(|w| w[0] == w[1]), "{scopes:?}");
+        }
+    }
+}
+
+/// A GCS bucket in another project than the service account: the retention role is created
+/// there.
+#[test]
+fn the_gcs_retention_role_lives_in_the_buckets_project() {
+    let plan = planned(&gcp(
+        "  object_lock: compliance\n  iam: {bucket_project: fabrikam-data}\n",
+    ));
+    let role = plan.document(IamDocumentKind::GcpCustomRole).unwrap();
+    assert_eq!(role["project"], "fabrikam-data");
+    assert!(
+        plan.terraform().contains("project     = \"fabrikam-data\"")
+            || plan.terraform().contains("project = \"fabrikam-data\""),
+        "{}",
+        plan.terraform()
     );
 }

@@ -398,7 +398,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         volume_mounts: Some(init_mounts),
         ..Default::default()
     };
-    let database = Container {
+    let mut database = Container {
         name: CRDB_NAME.to_owned(),
         image: Some(image),
         image_pull_policy: Some("IfNotPresent".to_owned()),
@@ -445,6 +445,25 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         ]),
         ..Default::default()
     };
+    let mut annotations = pod_annotations(ctx);
+    // A site on another provider than the backup bucket: native BACKUP and RESTORE run on
+    // every node, so each signs in as the backup identity with the token its webhook would
+    // inject at home.
+    if let Some(token) = super::federated::for_backups(ctx) {
+        annotations.insert(
+            format!("{DOC_PREFIX}backup-identity"),
+            format!(
+                "native BACKUP/RESTORE write to the backup bucket on {} as {}, with a projected token of this cluster (no webhook injects it here; ledger-topology iam trusts this cluster for ServiceAccount {})",
+                ctx.tenant.backup_provider(),
+                ctx.tenant
+                    .bucket_identity()
+                    .map(crate::tenant::identity_ref)
+                    .unwrap_or_default(),
+                cockroach_service_account(ctx.mode),
+            ),
+        );
+        token.apply(&mut database, &mut volumes);
+    }
     let mut meta = ctx.meta(CRDB_NAME, &selector_labels);
     meta.annotations = Some(
         [(
@@ -461,7 +480,7 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         replicas: ctx.crdb_replicas,
         selector_labels,
         pod_labels,
-        pod_annotations: pod_annotations(ctx),
+        pod_annotations: annotations,
         service_account: cockroach_service_account(ctx.mode),
         uid: COCKROACH_UID,
         termination_grace_seconds: TERMINATION_GRACE_SECONDS,

@@ -82,6 +82,10 @@
 //! - `--out DIR`: [`Rendering::out_dir_plan`] gives an [`OutDirPlan`] (files to write with a
 //!   [`KUSTOMIZATION_FILE`], files of an earlier rendering to remove).
 //! - [`kit`]: the rendering kit every thinledger renderer shares.
+//! - [`federated`]: a workload identity's token and variables for pods in a site outside the
+//!   identity's cloud ([`federated::federated_token`], keyed by the identity binding and the
+//!   site's provider): CockroachDB's nodes (the backup identity) and Redpanda's brokers
+//!   (tiered storage) get them in such sites.
 //!
 //! ```
 //! use thinledger_topology::render::{render, CockroachMode, RenderOptions, ResourcePlan};
@@ -99,6 +103,7 @@
 pub mod certs;
 mod cockroach;
 mod common;
+pub mod federated;
 mod job;
 pub mod kit;
 mod manifest;

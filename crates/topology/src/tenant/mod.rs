@@ -329,8 +329,10 @@ pub struct BackupSpec {
     /// jobs this prefix only (default: the whole bucket, for a bucket that holds nothing else).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// The bucket's S3 Object Lock mode (AWS, MinIO): the backup identity may then set and
-    /// read retention, never bypass it.
+    /// Immutable backups (`governance` or `compliance`, as `ledger-backup init --object-lock`):
+    /// S3 Object Lock (AWS, MinIO), Azure version-level immutability, GCS object retention.
+    /// The backup identity may then set and read retention, never bypass it (see
+    /// [`ObjectLockMode`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub object_lock: Option<ObjectLockMode>,
     /// Inputs only the access documents need (OIDC issuers, Azure ids, GKE's pool project).
@@ -451,6 +453,9 @@ pub(crate) struct SiteView {
     pub sites: Vec<Site>,
     /// The tenant's survival goal over the sites (the view's own is `zone`).
     pub survival: SurvivalGoal,
+    /// The tenant's `backup.identity` as written (the view's `spec().backup.identity` is the
+    /// site's own identity binding).
+    pub backup_identity: Option<IdentityBinding>,
 }
 
 impl TenantSpec {
@@ -477,6 +482,16 @@ impl TenantSpec {
         self.namespace
             .clone()
             .unwrap_or_else(|| format!("ledger-{}-{}", self.tenant, self.environment))
+    }
+
+    /// CockroachDB's default native-backup path in the bucket (see
+    /// [`Tenant::cockroach_backup_path`]).
+    pub fn cockroach_backup_path(&self) -> String {
+        let own = format!("cockroach/{}-{}", self.tenant, self.environment);
+        match &self.backup.prefix {
+            Some(prefix) => format!("{prefix}/{own}"),
+            None => own,
+        }
     }
 }
 
@@ -672,14 +687,63 @@ impl Tenant {
                 index,
                 sites: self.sites.clone(),
                 survival: self.spec.survival,
+                backup_identity: self.spec.backup.identity.clone(),
             }),
         })
     }
 
-    /// On the view of one site: which site, and the others (read by the rendering only).
-    #[cfg(feature = "render")]
+    /// On the view of one site: which site, and the others.
+    #[cfg_attr(not(feature = "render"), allow(dead_code))]
     pub(crate) fn site_view(&self) -> Option<&SiteView> {
         self.site_view.as_ref()
+    }
+
+    /// The tenant's `backup.identity` as written, on the view of one site too (whose
+    /// `spec().backup.identity` is the site's own identity binding, for what is per site).
+    pub fn backup_identity(&self) -> Option<&IdentityBinding> {
+        match &self.site_view {
+            Some(v) => v.backup_identity.as_ref(),
+            None => self.spec.backup.identity.as_ref(),
+        }
+    }
+
+    /// The provider whose storage holds the backups: the tenant's (with sites, the first
+    /// site's), also on the view of a site of another provider.
+    pub fn backup_provider(&self) -> Provider {
+        match &self.site_view {
+            Some(v) => v.sites[0].provider(),
+            None => self.spec.provider,
+        }
+    }
+
+    /// The region of the backup bucket's cluster: the first site's, or the first region (where
+    /// the pods of other providers' sites call the bucket's cloud, e.g. AWS STS).
+    pub fn backup_region(&self) -> Option<&str> {
+        match (&self.site_view, self.sites.first()) {
+            (Some(v), _) => Some(v.sites[0].region()),
+            (None, Some(first)) => Some(first.region()),
+            (None, None) => self.spec.regions.first().map(|r| r.name.as_str()),
+        }
+    }
+
+    /// The identity this tenant's pods (on the view of a site: that site's) write to the backup
+    /// bucket with: on the bucket's provider the site's own binding (which `ledger-topology iam`
+    /// grants the bucket), on another provider the tenant's `backup.identity`, federated from
+    /// the site's cluster (the rendering injects its token there: `render::federated`).
+    pub fn bucket_identity(&self) -> Option<&IdentityBinding> {
+        if self.provider() == self.backup_provider() {
+            self.spec.backup.identity.as_ref()
+        } else {
+            self.backup_identity()
+        }
+    }
+
+    /// Where CockroachDB's native backups go in the bucket by default:
+    /// `<backup.prefix>/cockroach/<tenant>-<environment>`, or `cockroach/<tenant>-<environment>`
+    /// without a prefix. Under the prefix, so the prefix that `ledger-topology iam` grants covers
+    /// it; a folder of its own, so a repository written at the prefix never mixes with it.
+    pub fn cockroach_backup_path(&self) -> String {
+        self.spec.cockroach_backup_path()
     }
 
     /// The site this tenant is the view of ([`Tenant::for_site`]).

@@ -530,3 +530,64 @@ fn terraform_passes_checkov() {
     }
     super::assert_checkov_clean(&tool, "terraform", &[], dir.path(), 5);
 }
+
+/// Immutable backups on GCS and Azure: the custom roles (GCS `storage.objects.setRetention`,
+/// Azure's immutability-policy data action) parse as HCL2, encode the JSON documents' single
+/// right, and are bound where the backup identity's other grant is.
+#[rstest]
+fn immutable_backups_terraform_parses(#[values("azure", "gcp")] provider: &str) {
+    let Some(tool) = service("THINLEDGER_TEST_HCL2_JSON") else {
+        return;
+    };
+    let text =
+        example_text(provider).replacen("\nbackup:\n", "\nbackup:\n  object_lock: compliance\n", 1);
+    let plan = iam::plan_yaml(&text, &IamOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{provider}.tf"));
+    std::fs::write(&path, plan.terraform()).unwrap();
+    let out = Command::new(&tool).arg(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        plan.terraform()
+    );
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hcl = &parsed[path.to_str().unwrap()];
+    if provider == "gcp" {
+        let role = plan.document(IamDocumentKind::GcpCustomRole).unwrap();
+        let custom = block(hcl, "resource", "google_project_iam_custom_role");
+        assert_eq!(custom.len(), 1);
+        assert_eq!(custom[0]["permissions"], role["includedPermissions"]);
+        assert_eq!(custom[0]["role_id"], role["roleId"]);
+        let bindings = block(hcl, "resource", "google_storage_bucket_iam_member");
+        let retention = bindings
+            .iter()
+            .find(|b| {
+                b["role"]
+                    .as_str()
+                    .unwrap()
+                    .contains("google_project_iam_custom_role")
+            })
+            .unwrap();
+        assert_eq!(
+            retention["condition"][0]["expression"],
+            bindings[0]["condition"][0]["expression"]
+        );
+    } else {
+        let role = plan.document(IamDocumentKind::AzureRoleDefinition).unwrap();
+        let definition = block(hcl, "resource", "azurerm_role_definition");
+        assert_eq!(definition.len(), 1);
+        assert_eq!(
+            definition[0]["permissions"][0]["data_actions"],
+            role["dataActions"]
+        );
+        let assignments = block(hcl, "resource", "azurerm_role_assignment");
+        let scopes: BTreeSet<String> = assignments
+            .iter()
+            .map(|a| a["scope"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(assignments.len(), 3, "backups (2) and Redpanda");
+        assert_eq!(scopes.len(), 2, "{scopes:?}");
+    }
+}

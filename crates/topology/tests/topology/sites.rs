@@ -803,3 +803,138 @@ fn site_scripts_parse() {
     }
     assert!(n >= 6, "{n}");
 }
+
+/// Native BACKUP runs on every CockroachDB node, each writing its own ranges to the backup
+/// bucket (on AWS here). The Azure and on-prem nodes get what EKS's webhook would inject at home
+/// for the tenant's `backup.identity` — `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE` and a
+/// projected token for `sts.amazonaws.com` at that path — while the AWS site's nodes rely on the
+/// IRSA annotation of their ServiceAccount (its own identity, which `ledger-topology iam`
+/// grants the bucket). Each site keeps its own identity binding on its ServiceAccounts.
+#[test]
+fn cockroach_nodes_outside_the_buckets_cloud_get_the_backup_identitys_token() {
+    let sites = site_renderings();
+    let backup_role = "arn:aws:iam::123456789012:role/acme-ledger-backup";
+    for s in &sites {
+        let sts = json(s.rendering.find("StatefulSet", "cockroachdb").unwrap());
+        let pod = &sts["spec"]["template"]["spec"];
+        let database = pod["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "cockroachdb")
+            .unwrap();
+        let env = |name: &str| {
+            database["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["name"] == name)
+                .map(|e| e["value"].as_str().unwrap().to_owned())
+        };
+        let token = pod["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == "aws-iam-token");
+        let account = json(s.rendering.find("ServiceAccount", "cockroachdb").unwrap());
+        let annotations = &account["metadata"]["annotations"];
+        if s.site == "aws-use1" {
+            assert_eq!(env("AWS_ROLE_ARN"), None, "{}", s.site);
+            assert!(token.is_none(), "{}", s.site);
+            assert_eq!(
+                annotations["eks.amazonaws.com/role-arn"],
+                "arn:aws:iam::123456789012:role/acme-ledger"
+            );
+            continue;
+        }
+        assert_eq!(
+            env("AWS_ROLE_ARN").as_deref(),
+            Some(backup_role),
+            "{}",
+            s.site
+        );
+        assert_eq!(
+            env("AWS_REGION").as_deref(),
+            Some("us-east-1"),
+            "{}",
+            s.site
+        );
+        let file = env("AWS_WEB_IDENTITY_TOKEN_FILE").unwrap();
+        let projection = &token.unwrap()["projected"]["sources"][0]["serviceAccountToken"];
+        assert_eq!(projection["audience"], "sts.amazonaws.com", "{}", s.site);
+        let mounted = database["volumeMounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == "aws-iam-token")
+            .unwrap();
+        assert_eq!(
+            format!(
+                "{}/{}",
+                mounted["mountPath"].as_str().unwrap(),
+                projection["path"].as_str().unwrap()
+            ),
+            file,
+            "{}",
+            s.site
+        );
+        // The site's own binding stays on its ServiceAccount (what is per site).
+        assert!(annotations.get("eks.amazonaws.com/role-arn").is_none());
+        if s.site == "azure-eastus" {
+            assert_eq!(
+                annotations["azure.workload.identity/client-id"],
+                "0f4c8a2e-9f1b-4b7a-8c3d-2e5f6a7b8c9d"
+            );
+        }
+        let pod_annotations = &sts["spec"]["template"]["metadata"]["annotations"];
+        assert!(
+            pod_annotations["thinledger.io/backup-identity"]
+                .as_str()
+                .unwrap()
+                .contains(backup_role),
+            "{}",
+            s.site
+        );
+    }
+
+    // The other direction: the backup role trusts exactly the clusters and ServiceAccounts
+    // that now present its tokens — the Azure and on-prem clusters' CockroachDB nodes.
+    let tenant = multi_cloud();
+    let access =
+        thinledger_topology::iam::plan(&tenant, &thinledger_topology::iam::IamOptions::default())
+            .unwrap();
+    let trust = access
+        .documents
+        .iter()
+        .find(|d| {
+            d.kind == thinledger_topology::iam::IamDocumentKind::AwsTrustPolicy
+                && d.name == "acme-ledger-backup"
+        })
+        .unwrap();
+    let statements = trust.document["Statement"].as_array().unwrap();
+    let issuers = &tenant.spec().backup.iam.as_ref().unwrap().oidc_issuers;
+    let mut trusted: Vec<(String, Value)> = statements
+        .iter()
+        .map(|s| {
+            let federated = s["Principal"]["Federated"].as_str().unwrap();
+            let provider = federated.split_once("oidc-provider/").unwrap().1.to_owned();
+            let sub = s["Condition"]["StringEquals"][format!("{provider}:sub")].clone();
+            (provider, sub)
+        })
+        .collect();
+    trusted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected: Vec<(String, Value)> = ["eastus", "dc-frankfurt"]
+        .iter()
+        .map(|region| {
+            (
+                issuers[*region]
+                    .trim_start_matches("https://")
+                    .trim_end_matches('/')
+                    .to_owned(),
+                serde_json::json!(["system:serviceaccount:ledger-acme-bank-prod:cockroachdb"]),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(trusted, expected);
+}

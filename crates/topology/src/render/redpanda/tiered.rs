@@ -22,13 +22,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::super::common::{Context, DOC_PREFIX};
-use k8s_openapi::api::core::v1::{
-    EnvVar, ProjectedVolumeSource, ServiceAccountTokenProjection, Volume, VolumeMount,
-    VolumeProjection,
-};
+use super::super::federated::FederatedToken;
 
 use crate::identity::IdentityBinding;
-use crate::provider::Provider;
 
 /// Share of a broker's disk the tiered-storage read cache may use.
 pub const CACHE_PERCENT_OF_DISK: u64 = 20;
@@ -213,99 +209,13 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// Where the projected token of a workload identity federated from outside its own cloud is
-/// mounted, and what the brokers then read.
-pub(super) struct FederatedToken {
-    /// The projected ServiceAccount-token volume.
-    pub volume: Volume,
-    /// Its mount in the broker container.
-    pub mount: VolumeMount,
-    /// The variables the cloud SDK in Redpanda reads.
-    pub env: Vec<EnvVar>,
-}
-
 /// A broker of one provider's site writing to another provider's bucket: the variables and
-/// the projected token that the identity's own webhook would inject on its home cloud (EKS's
-/// for IRSA, AKS's for Azure workload identity) and that no webhook injects elsewhere. The
-/// identity must trust this site's cluster as an issuer (`ledger-topology iam` renders that
-/// trust from `backup.iam.oidc_issuers`). `None` on the identity's own cloud (its webhook
-/// injects them) and for identities that cannot federate so (node-bound ones, MinIO keys).
-// `..Default::default()` on every k8s-openapi literal: newer Kubernetes versions (which the
-// application picks) add fields to the projection types.
-#[allow(clippy::needless_update)]
+/// the projected token that Redpanda's identity's own webhook would inject on its home cloud
+/// ([`super::super::federated`]). `None` on the identity's own cloud, with tiered storage off
+/// and for identities that cannot federate so.
 pub(super) fn federated_token(ctx: &Context<'_>) -> Option<FederatedToken> {
     let ts = ctx.tenant.tiered_storage()?;
-    let site = ctx.tenant.provider();
-    let (name, dir, file, audience, env) = match &ts.identity {
-        IdentityBinding::Irsa { role_arn } if site != Provider::Aws => (
-            "aws-iam-token",
-            "/var/run/secrets/eks.amazonaws.com/serviceaccount",
-            "token",
-            "sts.amazonaws.com",
-            vec![
-                plain_env("AWS_ROLE_ARN", role_arn),
-                plain_env(
-                    "AWS_WEB_IDENTITY_TOKEN_FILE",
-                    "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
-                ),
-                plain_env("AWS_REGION", &ts.region),
-                plain_env("AWS_STS_REGIONAL_ENDPOINTS", "regional"),
-            ],
-        ),
-        IdentityBinding::AzureWorkloadIdentity {
-            client_id,
-            tenant_id: Some(tenant_id),
-        } if site != Provider::Azure => (
-            "azure-identity-token",
-            "/var/run/secrets/azure/tokens",
-            "azure-identity-token",
-            "api://AzureADTokenExchange",
-            vec![
-                plain_env("AZURE_CLIENT_ID", client_id),
-                plain_env("AZURE_TENANT_ID", tenant_id),
-                plain_env(
-                    "AZURE_FEDERATED_TOKEN_FILE",
-                    "/var/run/secrets/azure/tokens/azure-identity-token",
-                ),
-                plain_env("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.com/"),
-            ],
-        ),
-        _ => return None,
-    };
-    Some(FederatedToken {
-        volume: Volume {
-            name: name.to_owned(),
-            projected: Some(ProjectedVolumeSource {
-                default_mode: Some(0o444),
-                sources: Some(vec![VolumeProjection {
-                    service_account_token: Some(ServiceAccountTokenProjection {
-                        audience: Some(audience.to_owned()),
-                        expiration_seconds: Some(86_400),
-                        path: file.to_owned(),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        mount: VolumeMount {
-            name: name.to_owned(),
-            mount_path: dir.to_owned(),
-            read_only: Some(true),
-            ..Default::default()
-        },
-        env,
-    })
-}
-
-fn plain_env(name: &str, value: &str) -> EnvVar {
-    EnvVar {
-        name: name.to_owned(),
-        value: Some(value.to_owned()),
-        ..Default::default()
-    }
+    super::super::federated::federated_token(&ts.identity, ctx.tenant.provider(), &ts.region)
 }
 
 #[cfg(test)]
