@@ -180,11 +180,22 @@ impl BucketBuilder {
         let scope = settings.options.encryption.encryption_scope.clone();
         #[cfg(feature = "azure")]
         {
+            // Entra identities: the store's own credential provider (one resolution, one
+            // token cache for both planes).
+            let entra = match settings.credentials {
+                thinledger_store::StoreCredentials::AzureWorkloadIdentity { .. }
+                | thinledger_store::StoreCredentials::AzureManagedIdentity { .. }
+                | thinledger_store::StoreCredentials::Default => {
+                    Some(self.store.clone().build_azure_credential_provider()?)
+                }
+                _ => None,
+            };
             let inner = crate::azure::AzureBucket::new(
                 &container,
                 &account,
                 endpoint,
                 &settings.credentials,
+                entra,
             )?;
             Ok(Bucket {
                 provider: Provider::Azure,

@@ -102,6 +102,8 @@
 #[cfg(feature = "azure")]
 mod azure;
 mod azure_container;
+#[cfg(feature = "azure")]
+mod azure_token;
 mod client;
 mod config;
 mod error;
