@@ -114,6 +114,7 @@ impl BucketBuilder {
                         prefix,
                         kms_key,
                         inner: Inner::S3(inner),
+                        store: self.store.clone(),
                     })
                 }
                 #[cfg(not(feature = "s3"))]
@@ -155,6 +156,7 @@ impl BucketBuilder {
                 prefix,
                 kms_key,
                 inner: Inner::Gcs(crate::gcs::GcsBucket::new(api)),
+                store: self.store.clone(),
             })
         }
         #[cfg(not(feature = "gcs"))]
@@ -203,6 +205,7 @@ impl BucketBuilder {
                 prefix,
                 kms_key: scope,
                 inner: Inner::Azure(inner),
+                store: self.store.clone(),
             })
         }
         #[cfg(not(feature = "azure"))]
@@ -224,6 +227,8 @@ pub struct Bucket {
     prefix: String,
     kms_key: Option<String>,
     inner: Inner,
+    /// The repository's store, built when the recorded policy is read (data plane).
+    store: StoreBuilder,
 }
 
 #[derive(Debug)]
@@ -307,24 +312,20 @@ impl Bucket {
     }
 
     /// The object-lock policy the repository at the URL's prefix recorded
-    /// (`init --object-lock`; [`thinledger_store::OBJECT_LOCK_POLICY`]), if it has one. One GET.
-    /// Read with the control plane's own client and credentials (and the repository's SSE-C
-    /// key, if it has one).
+    /// (`init --object-lock`; [`thinledger_store::OBJECT_LOCK_POLICY`]), if it has one: read
+    /// through the repository's own store (its client, credentials and encryption) on every
+    /// provider, with the store's parser. A HEAD and one bounded GET. A record that cannot be
+    /// trusted (over [`MAX_RECORD_BYTES`](crate::MAX_RECORD_BYTES), not the record's JSON, an
+    /// unknown mode, a zero or absurd retention, a folder in its place) is a
+    /// [`BucketError::PolicyRecord`], never "no policy"; an identity that may not read it gets
+    /// `None` and a warning.
     pub async fn recorded_policy(&self) -> Result<Option<RetentionPolicy>, BucketError> {
-        match &self.inner {
-            #[cfg(feature = "s3")]
-            Inner::S3(s3) => Ok(s3
-                .recorded_policy(&self.prefix)
+        let store = self.store.clone().build()?;
+        Ok(
+            crate::record::read(store.object_store().as_ref(), &self.bucket, &self.prefix)
                 .await?
-                .map(RetentionPolicy::from)),
-            // Not read on GCS and Azure yet: there the immutable repository's policy is
-            // given with --object-lock (BucketOptions::with_lock_policy).
-            #[cfg(feature = "gcs")]
-            Inner::Gcs(_) => Ok(None),
-            #[cfg(feature = "azure")]
-            Inner::Azure(_) => Ok(None),
-            Inner::Never(never) => match *never {},
-        }
+                .map(RetentionPolicy::from),
+        )
     }
 
     /// Reads the configuration and [`check`]s it. Lifecycle rules are judged for the URL's
@@ -333,15 +334,18 @@ impl Bucket {
     /// in `options`, the repository's recorded one ([`Bucket::recorded_policy`]) is expected
     /// of the bucket's object lock.
     pub async fn check(&self, options: &BucketOptions) -> Result<BucketReport, BucketError> {
+        // The bucket first: a missing bucket or a refused identity is named by its own request.
+        let config = self.config().await?;
         let options = self.options(options).await?;
-        Ok(check(&self.config().await?, &options))
+        Ok(check(&config, &options))
     }
 
     /// Reads the configuration and [`plan`]s the fixes (with the options [`Bucket::check`]
     /// uses).
     pub async fn plan(&self, options: &BucketOptions) -> Result<BucketPlan, BucketError> {
+        let config = self.config().await?;
         let options = self.options(options).await?;
-        plan(&self.config().await?, &options)
+        plan(&config, &options)
     }
 
     /// Plans from the current configuration, makes each change the identity may (a denied

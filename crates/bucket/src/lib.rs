@@ -111,6 +111,7 @@ mod error;
 mod gcs;
 mod plan;
 mod policy;
+mod record;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
@@ -126,6 +127,7 @@ pub use config::{
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
 pub use policy::{TLS_STATEMENT_SID, requires_tls};
+pub use record::{MAX_RECORD_BYTES, MAX_RETAIN_SECONDS};
 pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
 /// The store crate's credentials, secrets and builder, which [`BucketBuilder`] takes.
 pub use thinledger_store::{EnvVars, Secret, StoreBuilder, StoreCredentials};

@@ -9,6 +9,7 @@ mod azure_rules;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod plan;
+mod record;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
