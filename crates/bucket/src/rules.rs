@@ -319,6 +319,7 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                         ),
                         weaker_fix(
                             provider,
+                            &config.bucket,
                             if mode.at_least(policy.mode) { mode } else { policy.mode },
                             days.max(policy.days()),
                         ),
@@ -550,7 +551,7 @@ fn recorded(options: &BucketOptions) -> String {
 }
 
 /// How to raise the bucket's default retention to `mode` for `days`.
-fn weaker_fix(provider: crate::Provider, mode: crate::LockMode, days: u32) -> String {
+fn weaker_fix(provider: crate::Provider, bucket: &str, mode: crate::LockMode, days: u32) -> String {
     let compliance = mode == crate::LockMode::Compliance;
     match provider {
         crate::Provider::S3 => format!(
@@ -558,7 +559,7 @@ fn weaker_fix(provider: crate::Provider, mode: crate::LockMode, days: u32) -> St
             mode.as_str()
         ),
         crate::Provider::Gcs => format!(
-            "set the bucket's retention policy to at least {days} day(s) (`gcloud storage buckets update gs://BUCKET --retention-period={days}d`){}",
+            "set the bucket's retention policy to at least {days} day(s) (`gcloud storage buckets update gs://{bucket} --retention-period={days}d`){}",
             if compliance {
                 " and lock it (`--lock-retention-period`): the repository's policy is COMPLIANCE"
             } else {
