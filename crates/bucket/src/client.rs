@@ -320,7 +320,15 @@ impl Bucket {
     /// [`BucketError::PolicyRecord`], never "no policy"; an identity that may not read it gets
     /// `None` and a warning.
     pub async fn recorded_policy(&self) -> Result<Option<RetentionPolicy>, BucketError> {
-        let store = self.store.clone().build()?;
+        #[cfg_attr(not(feature = "s3"), allow(unused_mut))]
+        let mut store = self.store.clone();
+        #[cfg(feature = "s3")]
+        if let Inner::S3(s3) = &self.inner
+            && let Some(credentials) = s3.store_credentials().await?
+        {
+            store = store.with_credentials(credentials);
+        }
+        let store = store.build()?;
         Ok(
             crate::record::read(store.object_store().as_ref(), &self.bucket, &self.prefix)
                 .await?

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, VersioningConfiguration,
 };
-use thinledger_store::StoreSettings;
+use thinledger_store::{Secret, StoreCredentials, StoreSettings};
 
 use crate::client::ChangeResult;
 use crate::config::{
@@ -28,6 +28,9 @@ pub(crate) struct S3Bucket {
     client: Client,
     bucket: String,
     region: String,
+    /// The credentials when `aws-config` resolves them (the default chain, IRSA): the
+    /// repository's store, which reads the recorded policy, is then given what they resolved.
+    resolved_here: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 /// A request: its name and the IAM permission it needs.
@@ -67,7 +70,7 @@ impl S3Bucket {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .credentials_provider(credentials);
+            .credentials_provider(credentials.clone());
         if let Some(endpoint) = endpoint {
             // S3-compatible servers (MinIO, emulators) address buckets by path.
             config = config.endpoint_url(endpoint).force_path_style(true);
@@ -76,7 +79,37 @@ impl S3Bucket {
             client: Client::from_conf(config.build()),
             bucket: bucket.to_owned(),
             region: region.to_owned(),
+            resolved_here: matches!(
+                settings.credentials,
+                StoreCredentials::Default | StoreCredentials::AwsWebIdentity { .. }
+            )
+            .then_some(credentials),
         })
+    }
+
+    /// The keys the control plane's credential chain resolved, for the repository's store to
+    /// read the recorded policy with: `object_store`'s own chain reads no profile files, so
+    /// the data plane signs as the control plane does. `None` when the store resolves the
+    /// credentials itself (access keys).
+    pub(crate) async fn store_credentials(&self) -> Result<Option<StoreCredentials>, BucketError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let Some(provider) = &self.resolved_here else {
+            return Ok(None);
+        };
+        let c = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| BucketError::Request {
+                operation: "resolving credentials",
+                bucket: self.bucket.clone(),
+                message: DisplayErrorContext(&e).to_string(),
+                fix: "give access keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), IRSA (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) or a profile".into(),
+            })?;
+        Ok(Some(StoreCredentials::S3Keys {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: Secret::new(c.secret_access_key()),
+            session_token: c.session_token().map(Secret::new),
+        }))
     }
 
     pub(crate) async fn read(&self) -> Result<BucketConfig, BucketError> {
