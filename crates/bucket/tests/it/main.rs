@@ -9,6 +9,7 @@ mod azure_rules;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod plan;
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
 mod record;
 mod rules;
 #[cfg(feature = "s3")]
