@@ -5,8 +5,9 @@
 //! Signing: `azure_storage_blob` takes Microsoft Entra tokens or a SAS, not Shared Key, and
 //! Get/Set Container ACL refuse a SAS. With an account key, [`SharedKeyPolicy`] signs each
 //! attempt, last before the transport, with `object_store`'s Shared Key signer (the one the
-//! repository's own requests use). Entra identities (workload and managed identity) are not
-//! wired in yet: they are refused with what to do instead.
+//! repository's own requests use). With a Microsoft Entra identity (workload identity, managed
+//! identity, the node's default identity), the Blob SDK's bearer-token policy gets its tokens
+//! from the store's own credential provider ([`StoreTokenCredential`]), over https only.
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,10 +21,13 @@ use azure_storage_blob::models::{
     PublicAccessType,
 };
 use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
-use thinledger_store::object_store::azure::{AzureAccessKey, AzureAuthorizer, AzureCredential};
+use thinledger_store::object_store::azure::{
+    AzureAccessKey, AzureAuthorizer, AzureCredential, AzureCredentialProvider,
+};
 use thinledger_store::{Invalid, StoreCredentials};
 
 use crate::azure_container::{AzureContainer, PublicAccess};
+use crate::azure_token::{ENTRA_FIX, StoreTokenCredential};
 use crate::client::ChangeResult;
 use crate::config::BucketConfig;
 use crate::error::BucketError;
@@ -70,6 +74,7 @@ impl AzureBucket {
         account: &str,
         endpoint: Option<String>,
         credentials: &StoreCredentials,
+        entra: Option<AzureCredentialProvider>,
     ) -> Result<Self, BucketError> {
         let base = endpoint.unwrap_or_else(|| format!("https://{account}.blob.core.windows.net"));
         let url = Url::parse(&format!("{}/{container}", base.trim_end_matches('/'))).map_err(
@@ -106,13 +111,39 @@ impl AzureBucket {
             StoreCredentials::AzureWorkloadIdentity { .. }
             | StoreCredentials::AzureManagedIdentity { .. }
             | StoreCredentials::Default => {
-                return Err(BucketError::Unsupported {
+                let provider = entra.ok_or_else(|| BucketError::Unsupported {
                     what: format!(
-                        "Azure container configuration with {} credentials (Microsoft Entra tokens for the Blob SDK are not wired in yet)",
+                        "Azure container configuration with {} credentials but no token provider",
                         credentials.describe()
                     ),
-                    fix: "give the account key (AZURE_STORAGE_ACCOUNT_KEY) for `bucket check`, or read the container's properties yourself into AzureContainer".into(),
-                });
+                    fix: "build the bucket with BucketBuilder, which resolves the identity as the store does".into(),
+                })?;
+                if !base.starts_with("https://") {
+                    return Err(BucketError::invalid(
+                        "url.endpoint",
+                        &base,
+                        format!(
+                            "Microsoft Entra tokens ({}) are sent over https only",
+                            credentials.describe()
+                        ),
+                        "give an https endpoint, or the account key (AZURE_STORAGE_ACCOUNT_KEY) for a plain-http emulator",
+                    ));
+                }
+                let identity = match credentials {
+                    StoreCredentials::AzureWorkloadIdentity {
+                        client_id,
+                        tenant_id,
+                        token_file,
+                    } => format!(
+                        "workload identity (client {client_id}, tenant {tenant_id}, token file {})",
+                        token_file.display()
+                    ),
+                    StoreCredentials::AzureManagedIdentity {
+                        client_id: Some(id),
+                    } => format!("managed identity (client {id})"),
+                    other => other.describe().to_owned(),
+                };
+                Some(Arc::new(StoreTokenCredential::new(provider, identity)))
             }
             other => {
                 return Err(BucketError::invalid(
@@ -213,7 +244,7 @@ impl AzureBucket {
     fn denial(&self, op: Op, e: &azure_core::Error) -> ChangeResult {
         ChangeResult::Denied {
             permission: op.1.to_owned(),
-            message: format!("{}: {e}", op.0),
+            message: format!("{}: {}", op.0, chain(e)),
         }
     }
 
@@ -221,14 +252,31 @@ impl AzureBucket {
         BucketError::Request {
             operation: op.0,
             bucket: self.container.clone(),
-            message: e.to_string(),
+            message: chain(e),
             fix: if denied(e) {
                 format!("grant the identity {} on the container", op.1)
+            } else if *e.kind() == azure_core::error::ErrorKind::Credential {
+                ENTRA_FIX.to_owned()
             } else {
                 "check the container and account names, the endpoint and the credentials".into()
             },
         }
     }
+}
+
+/// `e` and its causes: the SDK's retry policy wraps a credential error in a message of its
+/// own ("non-transport error occurred which will not be retried"), the cause says what failed.
+fn chain(e: &azure_core::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = cause.source();
+    }
+    message
 }
 
 fn denied(e: &azure_core::Error) -> bool {

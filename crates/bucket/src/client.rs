@@ -114,6 +114,7 @@ impl BucketBuilder {
                         prefix,
                         kms_key,
                         inner: Inner::S3(inner),
+                        store: self.store.clone(),
                     })
                 }
                 #[cfg(not(feature = "s3"))]
@@ -155,6 +156,7 @@ impl BucketBuilder {
                 prefix,
                 kms_key,
                 inner: Inner::Gcs(crate::gcs::GcsBucket::new(api)),
+                store: self.store.clone(),
             })
         }
         #[cfg(not(feature = "gcs"))]
@@ -180,11 +182,22 @@ impl BucketBuilder {
         let scope = settings.options.encryption.encryption_scope.clone();
         #[cfg(feature = "azure")]
         {
+            // Entra identities: the store's own credential provider (one resolution, one
+            // token cache for both planes).
+            let entra = match settings.credentials {
+                thinledger_store::StoreCredentials::AzureWorkloadIdentity { .. }
+                | thinledger_store::StoreCredentials::AzureManagedIdentity { .. }
+                | thinledger_store::StoreCredentials::Default => {
+                    Some(self.store.clone().build_azure_credential_provider()?)
+                }
+                _ => None,
+            };
             let inner = crate::azure::AzureBucket::new(
                 &container,
                 &account,
                 endpoint,
                 &settings.credentials,
+                entra,
             )?;
             Ok(Bucket {
                 provider: Provider::Azure,
@@ -192,6 +205,7 @@ impl BucketBuilder {
                 prefix,
                 kms_key: scope,
                 inner: Inner::Azure(inner),
+                store: self.store.clone(),
             })
         }
         #[cfg(not(feature = "azure"))]
@@ -213,6 +227,8 @@ pub struct Bucket {
     prefix: String,
     kms_key: Option<String>,
     inner: Inner,
+    /// The repository's store, built when the recorded policy is read (data plane).
+    store: StoreBuilder,
 }
 
 #[derive(Debug)]
@@ -296,24 +312,28 @@ impl Bucket {
     }
 
     /// The object-lock policy the repository at the URL's prefix recorded
-    /// (`init --object-lock`; [`thinledger_store::OBJECT_LOCK_POLICY`]), if it has one. One GET.
-    /// Read with the control plane's own client and credentials (and the repository's SSE-C
-    /// key, if it has one).
+    /// (`init --object-lock`; [`thinledger_store::OBJECT_LOCK_POLICY`]), if it has one: read
+    /// through the repository's own store (its client, credentials and encryption) on every
+    /// provider, with the store's parser. A HEAD and one bounded GET. A record that cannot be
+    /// trusted (over [`MAX_RECORD_BYTES`](crate::MAX_RECORD_BYTES), not the record's JSON, an
+    /// unknown mode, a zero or absurd retention, a folder in its place) is a
+    /// [`BucketError::PolicyRecord`], never "no policy"; an identity that may not read it gets
+    /// `None` and a warning.
     pub async fn recorded_policy(&self) -> Result<Option<RetentionPolicy>, BucketError> {
-        match &self.inner {
-            #[cfg(feature = "s3")]
-            Inner::S3(s3) => Ok(s3
-                .recorded_policy(&self.prefix)
-                .await?
-                .map(RetentionPolicy::from)),
-            // Not read on GCS and Azure yet: there the immutable repository's policy is
-            // given with --object-lock (BucketOptions::with_lock_policy).
-            #[cfg(feature = "gcs")]
-            Inner::Gcs(_) => Ok(None),
-            #[cfg(feature = "azure")]
-            Inner::Azure(_) => Ok(None),
-            Inner::Never(never) => match *never {},
+        #[cfg_attr(not(feature = "s3"), allow(unused_mut))]
+        let mut store = self.store.clone();
+        #[cfg(feature = "s3")]
+        if let Inner::S3(s3) = &self.inner
+            && let Some(credentials) = s3.store_credentials().await?
+        {
+            store = store.with_credentials(credentials);
         }
+        let store = store.build()?;
+        Ok(
+            crate::record::read(store.object_store().as_ref(), &self.bucket, &self.prefix)
+                .await?
+                .map(RetentionPolicy::from),
+        )
     }
 
     /// Reads the configuration and [`check`]s it. Lifecycle rules are judged for the URL's
@@ -322,15 +342,18 @@ impl Bucket {
     /// in `options`, the repository's recorded one ([`Bucket::recorded_policy`]) is expected
     /// of the bucket's object lock.
     pub async fn check(&self, options: &BucketOptions) -> Result<BucketReport, BucketError> {
+        // The bucket first: a missing bucket or a refused identity is named by its own request.
+        let config = self.config().await?;
         let options = self.options(options).await?;
-        Ok(check(&self.config().await?, &options))
+        Ok(check(&config, &options))
     }
 
     /// Reads the configuration and [`plan`]s the fixes (with the options [`Bucket::check`]
     /// uses).
     pub async fn plan(&self, options: &BucketOptions) -> Result<BucketPlan, BucketError> {
+        let config = self.config().await?;
         let options = self.options(options).await?;
-        plan(&self.config().await?, &options)
+        plan(&config, &options)
     }
 
     /// Plans from the current configuration, makes each change the identity may (a denied

@@ -53,6 +53,25 @@ pub enum BucketError {
         /// What to check (for a denial: the permission to grant).
         fix: String,
     },
+    /// The repository's record of its object-lock policy
+    /// ([`OBJECT_LOCK_POLICY`](thinledger_store::OBJECT_LOCK_POLICY)) is refused: too large (it
+    /// is not read), not the record's JSON, an unknown mode, a zero or absurd retention, or a
+    /// folder in its place. `check` never passes on a record it cannot trust.
+    #[error(
+        "bucket {bucket}: the repository's object-lock record {object} is refused: {value:?}: {rule}; fix: {fix}"
+    )]
+    PolicyRecord {
+        /// The bucket.
+        bucket: String,
+        /// The record's key in the bucket.
+        object: String,
+        /// The offending value (its size, or its first 200 bytes).
+        value: String,
+        /// The rule it breaks.
+        rule: String,
+        /// What to do.
+        fix: String,
+    },
     /// The bucket policy cannot be extended with the TLS statement.
     #[error(
         "bucket {bucket}: {reason}; fix: correct the bucket policy (or add the TLS statement by hand), then plan again"

@@ -10,7 +10,7 @@
 //! | (always) | the rules: [`check`], [`plan`] on a [`BucketConfig`] | none |
 //! | `s3` | S3 and S3-compatible buckets: [`BucketBuilder`] → [`Bucket`] | `aws-sdk-s3` |
 //! | `gcs` | GCS buckets (`gs://`): [`BucketBuilder`] → [`Bucket`] | none: the JSON API's bucket resource through `thinledger-store`'s GCS client and credentials |
-//! | `azure` | Azure containers (what the data plane shows: [`AzureContainer`]) | `azure_storage_blob` |
+//! | `azure` | Azure containers (what the data plane shows: [`AzureContainer`]), signed with the account key or a Microsoft Entra identity (workload or managed identity: the store's own token provider) | `azure_storage_blob` |
 //!
 //! # The rules
 //!
@@ -82,7 +82,10 @@
 //! credentials); with the `gcs` feature from a `gs://bucket/prefix` URL, signed as the
 //! repository's store is (a credentials file, a service-account key, or workload identity).
 //! When the prefix holds an immutable repository, [`Bucket::check`] expects
-//! the repository's recorded object-lock policy of the bucket's default retention:
+//! the repository's recorded object-lock policy of the bucket's default retention, read on
+//! every provider through the repository's own store ([`Bucket::recorded_policy`]); a record
+//! it cannot trust (over [`MAX_RECORD_BYTES`], malformed, an unknown mode, a zero retention or
+//! one over [`MAX_RETAIN_SECONDS`]) is a [`BucketError::PolicyRecord`], never a pass:
 //!
 //! ```no_run
 //! # #[cfg(feature = "s3")]
@@ -102,6 +105,8 @@
 #[cfg(feature = "azure")]
 mod azure;
 mod azure_container;
+#[cfg(feature = "azure")]
+mod azure_token;
 mod client;
 mod config;
 mod error;
@@ -109,6 +114,7 @@ mod error;
 mod gcs;
 mod plan;
 mod policy;
+mod record;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
@@ -124,6 +130,7 @@ pub use config::{
 pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
 pub use policy::{TLS_STATEMENT_SID, requires_tls};
+pub use record::{MAX_RECORD_BYTES, MAX_RETAIN_SECONDS};
 pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
 /// The store crate's credentials, secrets and builder, which [`BucketBuilder`] takes.
 pub use thinledger_store::{EnvVars, Secret, StoreBuilder, StoreCredentials};

@@ -277,7 +277,10 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             None => findings.push(Finding::new(
                 RuleId::ObjectLockMissing,
                 Severity::High,
-                "the repository is immutable but the bucket has no object lock: nothing stops the backup credentials from deleting backups",
+                format!(
+                    "the repository is immutable{} but the bucket has no object lock: nothing stops the backup credentials from deleting backups",
+                    recorded(options)
+                ),
                 lock_fix(provider),
                 false,
             )),
@@ -291,7 +294,10 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                 findings.push(Finding::new(
                     RuleId::ObjectLockMissing,
                     Severity::High,
-                    "object lock is enabled without a default retention: objects written without a retain-until date (by another tool) are unprotected",
+                    format!(
+                        "object lock is enabled without a default retention: objects written without a retain-until date (by another tool) are unprotected{}",
+                        recorded(options)
+                    ),
                     lock_fix(provider),
                     false,
                 ))
@@ -311,10 +317,11 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
                             policy.mode.as_str(),
                             policy.days()
                         ),
-                        format!(
-                            "set the bucket's default retention to {} for at least {} day(s)",
-                            (if mode.at_least(policy.mode) { mode } else { policy.mode }).as_str(),
-                            days.max(policy.days())
+                        weaker_fix(
+                            provider,
+                            &config.bucket,
+                            if mode.at_least(policy.mode) { mode } else { policy.mode },
+                            days.max(policy.days()),
                         ),
                         false,
                     ))
@@ -512,7 +519,61 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
         provider,
         bucket: config.bucket.clone(),
         findings,
-        unverified: config.not_visible.clone(),
+        unverified: config
+            .not_visible
+            .iter()
+            .cloned()
+            .map(|mut n| {
+                // What the unseen default retention must reach (Azure's container policy).
+                if let (Some(RuleId::ObjectLockMissing), Some(policy)) =
+                    (n.rule, &options.lock_policy)
+                {
+                    n.setting = format!(
+                        "{}: it must be {} for at least {} day(s), the repository's policy {}",
+                        n.setting,
+                        policy.mode.as_str(),
+                        policy.days(),
+                        policy.describe()
+                    );
+                }
+                n
+            })
+            .collect(),
+    }
+}
+
+/// `(policy GOVERNANCE for 1d)` when the options carry the repository's policy.
+fn recorded(options: &BucketOptions) -> String {
+    match &options.lock_policy {
+        Some(policy) => format!(" (policy {})", policy.describe()),
+        None => String::new(),
+    }
+}
+
+/// How to raise the bucket's default retention to `mode` for `days`.
+fn weaker_fix(provider: crate::Provider, bucket: &str, mode: crate::LockMode, days: u32) -> String {
+    let compliance = mode == crate::LockMode::Compliance;
+    match provider {
+        crate::Provider::S3 => format!(
+            "set the bucket's default retention to {} for at least {days} day(s)",
+            mode.as_str()
+        ),
+        crate::Provider::Gcs => format!(
+            "set the bucket's retention policy to at least {days} day(s) (`gcloud storage buckets update gs://{bucket} --retention-period={days}d`){}",
+            if compliance {
+                " and lock it (`--lock-retention-period`): the repository's policy is COMPLIANCE"
+            } else {
+                ""
+            }
+        ),
+        crate::Provider::Azure => format!(
+            "set the container's default immutability policy to at least {days} day(s){}",
+            if compliance {
+                " and lock it: the repository's policy is COMPLIANCE"
+            } else {
+                ""
+            }
+        ),
     }
 }
 

@@ -11,7 +11,7 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule, VersioningConfiguration,
 };
-use thinledger_store::{OBJECT_LOCK_POLICY, ObjectLockOptions, Secret, StoreSettings};
+use thinledger_store::{Secret, StoreCredentials, StoreSettings};
 
 use crate::client::ChangeResult;
 use crate::config::{
@@ -28,9 +28,9 @@ pub(crate) struct S3Bucket {
     client: Client,
     bucket: String,
     region: String,
-    /// The repository's SSE-C key (`Debug` shows `redacted`): its objects, the recorded
-    /// object-lock policy among them, are read with it.
-    customer_key: Option<Secret>,
+    /// The credentials when `aws-config` resolves them (the default chain, IRSA): the
+    /// repository's store, which reads the recorded policy, is then given what they resolved.
+    resolved_here: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 /// A request: its name and the IAM permission it needs.
@@ -49,7 +49,6 @@ const GET_LIFECYCLE: Op = Op(
     "GetBucketLifecycleConfiguration",
     "s3:GetLifecycleConfiguration",
 );
-const GET_POLICY_RECORD: Op = Op("GetObject", "s3:GetObject");
 const PUT_VERSIONING: Op = Op("PutBucketVersioning", "s3:PutBucketVersioning");
 const PUT_ENCRYPTION: Op = Op("PutBucketEncryption", "s3:PutEncryptionConfiguration");
 const PUT_PUBLIC: Op = Op("PutPublicAccessBlock", "s3:PutBucketPublicAccessBlock");
@@ -71,7 +70,7 @@ impl S3Bucket {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .credentials_provider(credentials);
+            .credentials_provider(credentials.clone());
         if let Some(endpoint) = endpoint {
             // S3-compatible servers (MinIO, emulators) address buckets by path.
             config = config.endpoint_url(endpoint).force_path_style(true);
@@ -80,56 +79,37 @@ impl S3Bucket {
             client: Client::from_conf(config.build()),
             bucket: bucket.to_owned(),
             region: region.to_owned(),
-            customer_key: settings.options.encryption.sse_customer_key.clone(),
+            resolved_here: matches!(
+                settings.credentials,
+                StoreCredentials::Default | StoreCredentials::AwsWebIdentity { .. }
+            )
+            .then_some(credentials),
         })
     }
 
-    /// The object-lock policy the repository under `prefix` recorded, if any.
-    pub(crate) async fn recorded_policy(
-        &self,
-        prefix: &str,
-    ) -> Result<Option<ObjectLockOptions>, BucketError> {
-        let key = match prefix.trim_matches('/') {
-            "" => OBJECT_LOCK_POLICY.to_owned(),
-            p => format!("{p}/{OBJECT_LOCK_POLICY}"),
+    /// The keys the control plane's credential chain resolved, for the repository's store to
+    /// read the recorded policy with: `object_store`'s own chain reads no profile files, so
+    /// the data plane signs as the control plane does. `None` when the store resolves the
+    /// credentials itself (access keys).
+    pub(crate) async fn store_credentials(&self) -> Result<Option<StoreCredentials>, BucketError> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let Some(provider) = &self.resolved_here else {
+            return Ok(None);
         };
-        let mut request = self.client.get_object().bucket(&self.bucket).key(&key);
-        if let Some(k) = &self.customer_key {
-            request = request
-                .sse_customer_algorithm("AES256")
-                .sse_customer_key(k.expose().trim())
-                .sse_customer_key_md5(key_md5(k.expose().trim()));
-        }
-        let answer = match request.send().await {
-            Ok(answer) => answer,
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-            Err(e) => {
-                let failure = erase(e);
-                // S3 also answers 403 for a missing key when the identity may not list the
-                // bucket, and a bucket administrator's identity may not read objects: the
-                // bucket is then checked without the record, as the caller's options say.
-                if failure.denied {
-                    tracing::warn!(
-                        bucket = %self.bucket,
-                        object = %key,
-                        "the repository's object-lock record cannot be read (access denied): the bucket's default retention is not compared with it; grant s3:GetObject on it, or give the policy (--object-lock MODE --retain DURATION)"
-                    );
-                    return Ok(None);
-                }
-                return Err(self.request_error(GET_POLICY_RECORD, failure));
-            }
-        };
-        let body = answer
-            .body
-            .collect()
+        let c = provider
+            .provide_credentials()
             .await
             .map_err(|e| BucketError::Request {
-                operation: GET_POLICY_RECORD.0,
+                operation: "resolving credentials",
                 bucket: self.bucket.clone(),
-                message: format!("reading {key}: {e}"),
-                fix: "check the network and try again".into(),
+                message: DisplayErrorContext(&e).to_string(),
+                fix: "give access keys (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), IRSA (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE) or a profile".into(),
             })?;
-        Ok(Some(ObjectLockOptions::from_record(&body.into_bytes())?))
+        Ok(Some(StoreCredentials::S3Keys {
+            access_key_id: c.access_key_id().to_owned(),
+            secret_access_key: Secret::new(c.secret_access_key()),
+            session_token: c.session_token().map(Secret::new),
+        }))
     }
 
     pub(crate) async fn read(&self) -> Result<BucketConfig, BucketError> {
@@ -462,16 +442,6 @@ fn wrapped_versioning<E>(e: &SdkError<E>) -> Option<Versioning> {
     } else {
         Versioning::Off
     })
-}
-
-/// The base64 MD5 of a base64 SSE-C key, which S3 wants beside it.
-fn key_md5(key_b64: &str) -> String {
-    use base64::Engine;
-    use md5::Digest;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    // The store checked the key (32 bytes in base64) when it was given.
-    let raw = b64.decode(key_b64).unwrap_or_default();
-    b64.encode(md5::Md5::digest(&raw))
 }
 
 fn days_i32(days: u32) -> i32 {

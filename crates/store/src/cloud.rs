@@ -273,29 +273,7 @@ pub(crate) fn build_azure(
     if let Some(endpoint) = &options.endpoint {
         b = b.with_endpoint(endpoint.trim_end_matches('/').to_owned());
     }
-    b = match credentials {
-        StoreCredentials::Anonymous => b.with_skip_signature(true),
-        StoreCredentials::AzureAccessKey { key } => b
-            .with_credential_type("access_key")
-            .with_access_key(key.expose()),
-        StoreCredentials::AzureWorkloadIdentity {
-            client_id,
-            tenant_id,
-            token_file,
-        } => b
-            .with_credential_type("workload_identity")
-            .with_client_id(client_id)
-            .with_tenant_id(tenant_id)
-            .with_federated_token_file(token_file.to_string_lossy()),
-        StoreCredentials::AzureManagedIdentity { client_id } => {
-            let b = b.with_credential_type("managed_identity");
-            match client_id {
-                Some(id) => b.with_client_id(id),
-                None => b,
-            }
-        }
-        _ => b.with_credential_type("managed_identity"),
-    };
+    b = with_azure_credentials(b, credentials);
     if let Some(Encryption::AzureCustomerKey(key)) = encryption {
         b = b.with_encryption_key(key.expose().trim());
     }
@@ -336,6 +314,65 @@ pub(crate) fn build_azure(
         Arc::new(super::forward::Forward(super::suffix::SuffixViaHead(store))),
         retention,
     ))
+}
+
+/// `b` signing as `credentials` say (one mapping for the store and for
+/// [`azure_credentials`]).
+#[cfg(feature = "azure")]
+fn with_azure_credentials(
+    b: object_store::azure::MicrosoftAzureBuilder,
+    credentials: &StoreCredentials,
+) -> object_store::azure::MicrosoftAzureBuilder {
+    match credentials {
+        StoreCredentials::Anonymous => b.with_skip_signature(true),
+        StoreCredentials::AzureAccessKey { key } => b
+            .with_credential_type("access_key")
+            .with_access_key(key.expose()),
+        StoreCredentials::AzureWorkloadIdentity {
+            client_id,
+            tenant_id,
+            token_file,
+        } => b
+            .with_credential_type("workload_identity")
+            .with_client_id(client_id)
+            .with_tenant_id(tenant_id)
+            .with_federated_token_file(token_file.to_string_lossy()),
+        StoreCredentials::AzureManagedIdentity { client_id } => {
+            let b = b.with_credential_type("managed_identity");
+            match client_id {
+                Some(id) => b.with_client_id(id),
+                None => b,
+            }
+        }
+        _ => b.with_credential_type("managed_identity"),
+    }
+}
+
+/// The credential provider an Azure store of `container` signs with: the same client options,
+/// endpoint and credential mapping as [`build_azure`], so that another Azure client (the
+/// bucket control plane's Blob SDK) gets the very tokens the store would.
+#[cfg(feature = "azure")]
+pub(crate) fn azure_credentials(
+    container: &str,
+    resolved: &Resolved,
+    credentials: &StoreCredentials,
+) -> Result<object_store::azure::AzureCredentialProvider, StoreError> {
+    use object_store::azure::MicrosoftAzureBuilder;
+
+    let options = &resolved.options;
+    let mut b = MicrosoftAzureBuilder::new()
+        .with_account(options.azure_account.as_deref().unwrap_or_default())
+        .with_container_name(container)
+        .with_client_options(enabled::client_options(resolved))
+        .with_allow_http(resolved.allow_http)
+        .with_retry(enabled::retry_config(&options.retry));
+    if let Some(endpoint) = &options.endpoint {
+        b = b.with_endpoint(endpoint.trim_end_matches('/').to_owned());
+    }
+    let store = with_azure_credentials(b, credentials)
+        .build()
+        .map_err(|e| enabled::client_error("azure", credentials, e))?;
+    Ok(store.credentials().clone())
 }
 
 #[cfg(not(feature = "azure"))]

@@ -106,6 +106,8 @@
 pub use object_store;
 
 #[cfg(feature = "azure")]
+mod azure_credentials;
+#[cfg(feature = "azure")]
 mod azure_lock;
 mod builder;
 mod cloud;

@@ -14,6 +14,7 @@ THINLEDGER_TEST_S3_ENDPOINT / THINLEDGER_TEST_S3_REGION, as in s3_admin.py.
                          A {bucket} in a policy statement's text is the bucket name.
     describe BUCKET      prints {"policy": {...} | null, "lifecycle": [rule, ...]}
     create-key           a KMS key; prints its ARN
+    put BUCKET KEY FILE  uploads FILE's bytes as KEY (a repository's record, good or forged)
 """
 
 import json
@@ -100,6 +101,9 @@ def main(argv):
             make(bucket, json.loads(spec))
         case ["describe", bucket]:
             describe(bucket)
+        case ["put", bucket, key, path]:
+            with open(path, "rb") as body:
+                client("s3").put_object(Bucket=bucket, Key=key, Body=body.read())
         case ["create-key"]:
             meta = client("kms").create_key(Description="thinledger bucket test")["KeyMetadata"]
             print(meta["Arn"])

@@ -168,17 +168,70 @@ async fn a_missing_container_or_a_wrong_key_is_an_error_naming_the_container() {
     assert!(!err.contains(&azurite.key), "{err}");
 }
 
-#[test]
-fn identities_without_a_key_are_refused_with_what_to_do() {
-    let err = BucketBuilder::new("az://ledger/p?account=ledgerbk")
-        .with_credentials(thinledger_bucket::StoreCredentials::AzureManagedIdentity {
-            client_id: None,
-        })
+/// Microsoft Entra identities sign with the store's own tokens: a client is built for
+/// workload and managed identity, plain http is refused (tokens go over https only), and a
+/// token that cannot be had is an error naming the identity's variables.
+#[tokio::test]
+async fn entra_identities_use_the_stores_tokens_over_https_only() {
+    use thinledger_bucket::StoreCredentials;
+    for credentials in [
+        StoreCredentials::AzureManagedIdentity { client_id: None },
+        StoreCredentials::AzureWorkloadIdentity {
+            client_id: "00000000-0000-0000-0000-000000000001".into(),
+            tenant_id: "00000000-0000-0000-0000-000000000002".into(),
+            token_file: "/var/run/secrets/azure/tokens/azure-identity-token".into(),
+        },
+    ] {
+        let bucket = BucketBuilder::new("az://ledger/p?account=ledgerbk")
+            .with_credentials(credentials.clone())
+            .build()
+            .unwrap();
+        assert_eq!(bucket.provider(), Provider::Azure);
+        let err = BucketBuilder::new("az://ledger/p?account=devstoreaccount1")
+            .with_endpoint("http://127.0.0.1:10000/devstoreaccount1")
+            .with_credentials(credentials)
+            .build()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("https only"), "{err}");
+        assert!(err.contains("AZURE_STORAGE_ACCOUNT_KEY"), "{err}");
+    }
+
+    // Workload identity from the standard variables, whose token file is missing: the
+    // token exchange fails before any request, and the error says what to set.
+    let dir = std::env::temp_dir().join(format!("tl-no-token-{}", std::process::id()));
+    let token_file = dir.join("azure-identity-token");
+    let env: thinledger_bucket::EnvVars = [
+        ("AZURE_CLIENT_ID", "00000000-0000-0000-0000-000000000001"),
+        ("AZURE_TENANT_ID", "00000000-0000-0000-0000-000000000002"),
+        ("AZURE_FEDERATED_TOKEN_FILE", token_file.to_str().unwrap()),
+    ]
+    .into_iter()
+    .collect();
+    let bucket = BucketBuilder::new("az://ledger/p?account=ledgerbk")
+        // Nothing listens there: the token is asked for first.
+        .with_endpoint("https://127.0.0.1:9/ledgerbk")
+        .with_env(env)
         .build()
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("not wired in yet"), "{err}");
-    assert!(err.contains("AZURE_STORAGE_ACCOUNT_KEY"), "{err}");
+        .unwrap();
+    let err = bucket.config().await.unwrap_err().to_string();
+    assert!(
+        err.contains("Get Container Properties on bucket ledger"),
+        "{err}"
+    );
+    assert!(err.contains("workload identity"), "{err}");
+    assert!(err.contains("azure-identity-token"), "{err}");
+    for var in [
+        "AZURE_CLIENT_ID",
+        "AZURE_TENANT_ID",
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ] {
+        assert!(err.contains(var), "{var}: {err}");
+    }
+}
+
+#[test]
+fn a_missing_account_is_refused_with_what_to_do() {
     let err = BucketBuilder::new("az://ledger/p")
         .build()
         .unwrap_err()

@@ -128,3 +128,34 @@ fn only_public_access_is_planned_the_rest_is_the_owners() {
     );
     assert!(key.fix.contains("fixed when it is created"), "{key:?}");
 }
+
+/// A container policy's retention is management-plane: with a recorded policy, the unseen
+/// setting says what it must reach.
+#[test]
+fn an_unseen_container_policy_names_the_recorded_one() {
+    let container = AzureContainer {
+        has_immutability_policy: true,
+        ..good()
+    };
+    let options = BucketOptions::default()
+        .with_prefix("prod")
+        .with_kms_key("ledger-cmk")
+        .with_lock_policy(thinledger_bucket::RetentionPolicy::new(
+            thinledger_bucket::LockMode::Compliance,
+            std::time::Duration::from_secs(7 * 86_400),
+        ));
+    let report = check(&container.config(), &options);
+    assert!(report.passed(), "{report:#?}");
+    let unseen = report
+        .unverified
+        .iter()
+        .find(|n| n.rule == Some(RuleId::ObjectLockMissing))
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    assert!(
+        unseen.setting.contains(
+            "it must be COMPLIANCE for at least 7 day(s), the repository's policy COMPLIANCE for 7d"
+        ),
+        "{}",
+        unseen.setting
+    );
+}

@@ -9,6 +9,8 @@ mod azure_rules;
 #[cfg(feature = "gcs")]
 mod gcs;
 mod plan;
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+mod record;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;

@@ -234,3 +234,92 @@ fn a_weaker_default_names_both_retentions() {
         "set the bucket's default retention to COMPLIANCE for at least 30 day(s)"
     );
 }
+
+/// GCS: the bucket retention policy (locked: compliance) against the recorded policy, with
+/// the gcloud fix; a retention that meets it passes.
+#[rstest]
+#[case::shorter_unlocked(
+    LockMode::Governance,
+    1,
+    LockMode::Compliance,
+    2,
+    Some("--retention-period=2d`) and lock it")
+)]
+#[case::unlocked_for_compliance(
+    LockMode::Governance,
+    30,
+    LockMode::Compliance,
+    2,
+    Some("--retention-period=30d`) and lock it")
+)]
+#[case::shorter_locked(
+    LockMode::Compliance,
+    1,
+    LockMode::Governance,
+    7,
+    Some("--retention-period=7d`")
+)]
+#[case::meets(LockMode::Compliance, 30, LockMode::Compliance, 30, None)]
+#[case::unlocked_meets_governance(LockMode::Governance, 30, LockMode::Governance, 2, None)]
+fn gcs_retention_policy_against_the_record(
+    #[case] bucket_mode: LockMode,
+    #[case] bucket_days: u32,
+    #[case] mode: LockMode,
+    #[case] days: u64,
+    #[case] fix: Option<&str>,
+) {
+    let config = BucketConfig {
+        provider: Provider::Gcs,
+        object_lock: Some(ObjectLock {
+            default_mode: Some(bucket_mode),
+            default_days: Some(bucket_days),
+        }),
+        ..good()
+    };
+    let report = check(&config, &policy(mode, days));
+    let weaker = report
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::ObjectLockWeaker);
+    match (fix, weaker) {
+        (None, None) => {}
+        (Some(fix), Some(finding)) => {
+            assert!(finding.fix.contains(fix), "{}", finding.fix);
+            assert!(
+                finding.fix.contains("gcloud storage buckets update"),
+                "{}",
+                finding.fix
+            );
+            assert!(
+                finding.message.contains(&format!(
+                    "{} for {bucket_days} day(s)",
+                    bucket_mode.as_str()
+                )) && finding
+                    .message
+                    .contains(&format!("{} for {days}d", mode.as_str())),
+                "{}",
+                finding.message
+            );
+        }
+        (fix, finding) => panic!("expected {fix:?}, got {finding:?}"),
+    }
+}
+
+/// Without object lock, the finding names the recorded policy it would need.
+#[test]
+fn a_missing_lock_names_the_recorded_policy() {
+    let config = BucketConfig {
+        object_lock: None,
+        ..good()
+    };
+    let report = check(&config, &policy(LockMode::Compliance, 2));
+    let [finding] = report.findings.as_slice() else {
+        panic!("{report:?}")
+    };
+    assert_eq!(finding.rule, RuleId::ObjectLockMissing);
+    assert!(
+        finding.message.contains("(policy COMPLIANCE for 2d)"),
+        "{}",
+        finding.message
+    );
+}

@@ -153,3 +153,89 @@ fn a_local_repository_has_no_bucket() {
         described(&out)
     );
 }
+
+/// The repository's recorded object-lock policy is read from the bucket: a good one is
+/// expected of the bucket (exit 1 without object lock, in text and JSON), and a forged or
+/// broken one makes `check` fail with an error naming the record, never pass.
+#[test]
+fn the_recorded_policy_is_read_and_a_forged_one_is_refused() {
+    let Some(moto) = moto() else { return };
+    let bucket = make_bucket(&moto, "{}");
+    let dir = tempfile::tempdir().unwrap();
+    let put = |body: &[u8]| {
+        let file = dir.path().join("record");
+        std::fs::write(&file, body).unwrap();
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../scripts/services/lib/s3_buckets.py");
+        let out = Command::new(&moto.python)
+            .arg(script)
+            .args(["put", &bucket, "ledger-a/thinledger-object-lock.json"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", described(&out));
+    };
+
+    put(br#"{"mode": "COMPLIANCE", "retain_seconds": 172800}"#);
+    let out = bucket_cmd(&moto, &bucket, &["check", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", described(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lock = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "bucket.object_lock_missing")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        lock["message"]
+            .as_str()
+            .unwrap()
+            .contains("COMPLIANCE for 2d"),
+        "{lock}"
+    );
+
+    for (body, says) in [
+        (
+            br#"{"mode": "COMPLIANCE", "retain_seconds": 0}"#.to_vec(),
+            "zero",
+        ),
+        (
+            br#"{"mode": "WORM", "retain_seconds": 86400}"#.to_vec(),
+            "unknown mode",
+        ),
+        (
+            b"{\"mode\": \"COMPLIANCE\"".to_vec(),
+            "not the expected JSON",
+        ),
+        (vec![b'x'; 1 << 20], "1048576 bytes"),
+    ] {
+        put(&body);
+        for output in [&["check"][..], &["check", "--output", "json"][..]] {
+            let out = bucket_cmd(&moto, &bucket, output).output().unwrap();
+            // Bad input (2), not findings (1): the bucket was not judged.
+            assert_eq!(out.status.code(), Some(2), "{says}: {}", described(&out));
+            assert!(out.stdout.is_empty(), "{says}: {}", described(&out));
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            for part in [
+                "ledger-a/thinledger-object-lock.json",
+                "is refused",
+                says,
+                "fix:",
+            ] {
+                assert!(stderr.contains(part), "{part:?}: {}", described(&out));
+            }
+            assert!(!stderr.contains("panicked"), "{}", described(&out));
+        }
+    }
+    // The flag wins over the record: the bucket is checked against what it says.
+    let out = bucket_cmd(
+        &moto,
+        &bucket,
+        &["check", "--object-lock", "governance", "--retain", "1d"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", described(&out));
+}

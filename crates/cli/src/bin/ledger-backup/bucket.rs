@@ -4,7 +4,8 @@
 
 use clap::{Args, Subcommand};
 use thinledger_backup::bucket::{
-    BucketBuilder, BucketOptions, BucketReport, ChangeResult, Finding, LockMode, RetentionPolicy,
+    BucketBuilder, BucketError, BucketOptions, BucketReport, ChangeResult, Finding, LockMode,
+    RetentionPolicy,
 };
 use thinledger_cli::{EXIT_FAILED, EXIT_OK};
 
@@ -98,12 +99,12 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
         .map_err(|e| bad(format!("--repo: {e}")))?;
     match c {
         BucketCommand::Check(a) => {
-            let report = bucket.check(&a.options()?).await?;
+            let report = bucket.check(&a.options()?).await.map_err(refused)?;
             print_data(g, &report, |out| write_report(out, &report))?;
             Ok(exit(report.passed()))
         }
         BucketCommand::Plan(a) => {
-            let plan = bucket.plan(&a.options()?).await?;
+            let plan = bucket.plan(&a.options()?).await.map_err(refused)?;
             print_data(g, &plan, |out| {
                 if plan.is_empty() {
                     return writeln!(out, "bucket {}: nothing to change", plan.bucket);
@@ -124,7 +125,7 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
             Ok(EXIT_OK as u8)
         }
         BucketCommand::Apply(a) => {
-            let applied = bucket.apply(&a.options()?).await?;
+            let applied = bucket.apply(&a.options()?).await.map_err(refused)?;
             print_data(g, &applied, |out| {
                 let provider = applied.plan.provider;
                 for o in &applied.outcomes {
@@ -141,6 +142,15 @@ pub async fn run(g: &Globals, c: &BucketCommand) -> anyhow::Result<u8> {
             })?;
             Ok(exit(applied.after.passed()))
         }
+    }
+}
+
+/// A repository record `check` cannot trust is bad input (exit 2), not findings (exit 1):
+/// the bucket was not judged.
+fn refused(e: BucketError) -> anyhow::Error {
+    match e {
+        BucketError::PolicyRecord { .. } => bad(e.to_string()),
+        other => other.into(),
     }
 }
 
