@@ -14,12 +14,11 @@ use thinledger_store::{OBJECT_LOCK_POLICY, ObjectLockOptions, StoreError};
 
 use crate::error::BucketError;
 
-/// The largest record read: a record is under 100 bytes.
-pub const MAX_RECORD_BYTES: u64 = 64 * 1024;
+/// The largest record read (the store's limit, which opening a repository applies too).
+pub const MAX_RECORD_BYTES: u64 = thinledger_store::MAX_POLICY_RECORD_BYTES;
 
-/// The longest retention a record may name: 100 years (S3's and GCS's largest default
-/// retention; longer is a corrupted or forged record, not a policy).
-pub const MAX_RETAIN_SECONDS: u64 = 36_500 * 86_400;
+/// The longest retention a record may name (the store's limit: 100 years).
+pub const MAX_RETAIN_SECONDS: u64 = thinledger_store::MAX_POLICY_RETAIN_SECONDS;
 
 const FIX: &str = "restore the record from the repository's first object version (or write it again with the repository's policy), or give the policy with --object-lock MODE --retain DURATION";
 
@@ -114,16 +113,6 @@ pub(crate) async fn read(
             FIX,
         ),
     })?;
-    if policy.retain.as_secs() > MAX_RETAIN_SECONDS {
-        return Err(refused(
-            format!("retain_seconds {}", policy.retain.as_secs()),
-            format!(
-                "a retention over {} days (100 years) is no policy a bucket can hold",
-                MAX_RETAIN_SECONDS / 86_400
-            ),
-            FIX,
-        ));
-    }
     Ok(Some(policy))
 }
 

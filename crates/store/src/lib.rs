@@ -145,7 +145,7 @@ pub use error::{Invalid, InvalidInput, StoreError};
 pub use gcs_api::{GcsAnswer, GcsBucketApi};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
-pub use lock_policy::OBJECT_LOCK_POLICY;
+pub use lock_policy::{MAX_POLICY_RECORD_BYTES, MAX_POLICY_RETAIN_SECONDS, OBJECT_LOCK_POLICY};
 pub use options::{
     DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
 };

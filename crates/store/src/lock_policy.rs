@@ -4,7 +4,7 @@
 //! builds the store with the same retention, so no command forgets it.
 
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions};
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
 use super::error::{Invalid, StoreError};
@@ -12,6 +12,14 @@ use super::options::{ObjectLockMode, ObjectLockOptions};
 
 /// The object, at the repository's root, that records its object-lock policy.
 pub const OBJECT_LOCK_POLICY: &str = "thinledger-object-lock.json";
+
+/// The largest [`OBJECT_LOCK_POLICY`] object read: a record is under 100 bytes, so anything
+/// larger is corrupted or forged, and is refused without being downloaded.
+pub const MAX_POLICY_RECORD_BYTES: u64 = 64 * 1024;
+
+/// The longest retention a record may name: 100 years (S3's and GCS's largest default
+/// retention; longer is a corrupted or forged record, not a policy).
+pub const MAX_POLICY_RETAIN_SECONDS: u64 = 36_500 * 86_400;
 
 #[derive(Serialize, Deserialize)]
 struct Record {
@@ -42,19 +50,38 @@ impl ObjectLockOptions {
             .map(|_| ())
     }
 
-    /// The policy recorded in the repository at `store`, if it has one.
+    /// The policy recorded in the repository at `store`, if it has one. The read is bounded
+    /// by [`MAX_POLICY_RECORD_BYTES`]: a larger object is refused from its size (never
+    /// downloaded), and an object that changes between the size check and the read is an
+    /// error, not another record.
     pub async fn recorded(
         store: &dyn ObjectStore,
     ) -> Result<Option<ObjectLockOptions>, StoreError> {
-        let body = match store.get(&Path::from(OBJECT_LOCK_POLICY)).await {
-            Ok(result) => result.bytes().await,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => Err(e),
-        }
-        .map_err(|e| StoreError::PolicyUnreadable {
+        let path = Path::from(OBJECT_LOCK_POLICY);
+        let unreadable = |e: object_store::Error| StoreError::PolicyUnreadable {
             object: OBJECT_LOCK_POLICY,
             message: e.to_string(),
-        })?;
+        };
+        let meta = match store.head(&path).await {
+            Ok(meta) => meta,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(unreadable(e)),
+        };
+        if meta.size > MAX_POLICY_RECORD_BYTES {
+            return Err(too_large(meta.size));
+        }
+        let options = GetOptions {
+            range: (meta.size > 0).then_some(GetRange::Bounded(0..meta.size)),
+            if_match: meta.e_tag.clone(),
+            ..Default::default()
+        };
+        let body = store
+            .get_opts(&path, options)
+            .await
+            .map_err(unreadable)?
+            .bytes()
+            .await
+            .map_err(unreadable)?;
         ObjectLockOptions::from_record(&body).map(Some)
     }
 
@@ -69,6 +96,9 @@ impl ObjectLockOptions {
                 "restore the object from the repository's first version, or write it again with the repository's policy",
             )
         };
+        if body.len() as u64 > MAX_POLICY_RECORD_BYTES {
+            return Err(too_large(body.len() as u64));
+        }
         let record: Record =
             serde_json::from_slice(body).map_err(|e| bad(format!("not the expected JSON: {e}")))?;
         let mode = match record.mode.as_str() {
@@ -79,11 +109,30 @@ impl ObjectLockOptions {
         if record.retain_seconds == 0 {
             return Err(bad("the retention is zero".into()));
         }
+        if record.retain_seconds > MAX_POLICY_RETAIN_SECONDS {
+            return Err(bad(format!(
+                "retain_seconds {}: a retention over {} days (100 years) is no policy a bucket can hold",
+                record.retain_seconds,
+                MAX_POLICY_RETAIN_SECONDS / 86_400
+            )));
+        }
         Ok(ObjectLockOptions::new(
             mode,
             std::time::Duration::from_secs(record.retain_seconds),
         ))
     }
+}
+
+/// A record over [`MAX_POLICY_RECORD_BYTES`], refused from its size.
+fn too_large(size: u64) -> StoreError {
+    StoreError::invalid(
+        OBJECT_LOCK_POLICY,
+        format!("{size} bytes"),
+        format!(
+            "larger than the {MAX_POLICY_RECORD_BYTES}-byte limit of a record (a record is under 100 bytes); not read"
+        ),
+        "restore the object from the repository's first version, or write it again with the repository's policy",
+    )
 }
 
 #[cfg(test)]
@@ -108,5 +157,25 @@ mod tests {
             other.record(&store).await,
             Err(object_store::Error::AlreadyExists { .. })
         ));
+    }
+
+    #[rstest::rstest]
+    #[case::huge(vec![b' '; 64 * 1024 + 1], "limit of a record")]
+    #[case::absurd_retention(br#"{"mode":"COMPLIANCE","retain_seconds":3153600001}"#.to_vec(), "36500 days")]
+    #[case::zero_retention(br#"{"mode":"COMPLIANCE","retain_seconds":0}"#.to_vec(), "zero")]
+    #[case::unknown_mode(br#"{"mode":"WORM","retain_seconds":60}"#.to_vec(), "unknown mode")]
+    #[case::not_json(b"\xff\xfe".to_vec(), "not the expected JSON")]
+    #[tokio::test]
+    async fn a_record_that_cannot_be_trusted_is_refused_on_open(
+        #[case] body: Vec<u8>,
+        #[case] rule: &str,
+    ) {
+        let store = object_store::memory::InMemory::new();
+        store
+            .put(&Path::from(OBJECT_LOCK_POLICY), body.into())
+            .await
+            .unwrap();
+        let err = ObjectLockOptions::recorded(&store).await.unwrap_err();
+        assert!(err.to_string().contains(rule), "{err}");
     }
 }
