@@ -47,7 +47,7 @@ use super::error::StoreError;
 use super::forward::Overrides;
 use super::gcs_retention;
 use super::options::{ObjectLockOptions, RetryOptions};
-use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file, read_back};
 
 const STORE: &str = "GCS";
 
@@ -495,15 +495,20 @@ impl RetentionSource for GcsStore {
             .json_request(http::Method::GET, &path, None)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        if status == http::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(failed(format!("HTTP {status}: {}", body_excerpt(&body))));
-        }
-        gcs_retention::parse_retention(&body)
-            .map(Some)
-            .map_err(failed)
+        read_back(
+            "the object's metadata GET",
+            status,
+            &body[..],
+            gcs_retention::parse_retention,
+        )
+        .map_err(|message| {
+            if status.is_success() {
+                failed(message)
+            } else {
+                // GCS says why in the body.
+                failed(format!("{message}: {}", body_excerpt(&body)))
+            }
+        })
     }
 }
 
