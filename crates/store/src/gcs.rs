@@ -167,12 +167,16 @@ impl GcsStore {
         }
     }
 
-    /// Sends a request built by `make` (called once per attempt), retrying transient failures
-    /// with exponential backoff; returns the final status and body.
+    /// Sends `method` to `url` with `body` (see [`json_api_request`]), signed afresh for each
+    /// attempt, retrying transient failures with exponential backoff; returns the final status
+    /// and body, and whether an earlier attempt may have taken effect. `path` names the object
+    /// or resource in errors.
     async fn send(
         &self,
         path: &str,
-        make: impl Fn(Option<&str>) -> std::result::Result<HttpRequest, http::Error>,
+        method: &http::Method,
+        url: &str,
+        body: Option<Body<'_>>,
     ) -> Result<(http::StatusCode, Bytes, bool)> {
         let started = Instant::now();
         let mut attempt = 0usize;
@@ -180,7 +184,7 @@ impl GcsStore {
         let mut ambiguous = false;
         loop {
             let bearer = self.bearer().await?;
-            let request = make(bearer.as_deref())
+            let request = json_api_request(method, url, bearer.as_deref(), body)
                 .map_err(|e| generic(format!("building a request for {path}: {e}")))?;
             let outcome = match self.http.execute(request).await {
                 Ok(response) => {
@@ -261,16 +265,15 @@ impl GcsStore {
         let url = self.upload_url(condition.as_deref());
         let content_type = format!("multipart/related; boundary={boundary}");
         let (status, response, ambiguous) = self
-            .send(&name, |bearer| {
-                let mut builder = http::Request::post(&url)
-                    .header(http::header::CONTENT_TYPE, &content_type)
-                    .header(http::header::CONTENT_LENGTH, body.content_length());
-                if let Some(token) = bearer {
-                    builder =
-                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-                }
-                builder.body(HttpRequestBody::from(body.clone()))
-            })
+            .send(
+                &name,
+                &http::Method::POST,
+                &url,
+                Some(Body {
+                    content_type: &content_type,
+                    payload: &body,
+                }),
+            )
             .await?;
         if status.is_success() {
             let object: ObjectResource = serde_json::from_slice(&response).map_err(|e| {
@@ -366,7 +369,7 @@ impl GcsStore {
     async fn rewrite(&self, from: &Path, to: &Path, mode: &CopyMode) -> Result<()> {
         let (source, target) = (Self::object_name(from), Self::object_name(to));
         let bucket = utf8_percent_encode(&self.bucket, COMPONENT).to_string();
-        let body = Bytes::from(self.rewrite_body(to).to_string());
+        let body = PutPayload::from(self.rewrite_body(to).to_string());
         let mut token: Option<String> = None;
         loop {
             let mut url = format!(
@@ -388,16 +391,7 @@ impl GcsStore {
                 url.push_str(&utf8_percent_encode(t, COMPONENT).to_string());
             }
             let (status, response, ambiguous) = self
-                .send(&target, |bearer| {
-                    let mut builder = http::Request::post(&url)
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .header(http::header::CONTENT_LENGTH, body.len());
-                    if let Some(t) = bearer {
-                        builder =
-                            builder.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
-                    }
-                    builder.body(HttpRequestBody::from(body.clone()))
-                })
+                .send(&target, &http::Method::POST, &url, Some(Body::json(&body)))
                 .await?;
             if !status.is_success() {
                 let put_mode = match mode {
@@ -456,22 +450,9 @@ impl GcsStore {
             self.base_url,
             path_and_query.trim_start_matches('/')
         );
-        let body = body.map(|b| Bytes::from(b.to_string()));
+        let body = body.map(|b| PutPayload::from(b.to_string()));
         let (status, response, _) = self
-            .send(path_and_query, |bearer| {
-                let mut builder = http::Request::builder().method(method.clone()).uri(&url);
-                if let Some(token) = bearer {
-                    builder =
-                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-                }
-                match &body {
-                    Some(b) => builder
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .header(http::header::CONTENT_LENGTH, b.len())
-                        .body(HttpRequestBody::from(b.clone())),
-                    None => builder.body(HttpRequestBody::empty()),
-                }
-            })
+            .send(path_and_query, &method, &url, body.as_ref().map(Body::json))
             .await?;
         Ok((status, response))
     }
@@ -509,6 +490,44 @@ impl RetentionSource for GcsStore {
                 failed(format!("{message}: {}", body_excerpt(&body)))
             }
         })
+    }
+}
+
+/// A request's body and its content type.
+#[derive(Debug, Clone, Copy)]
+struct Body<'a> {
+    content_type: &'a str,
+    payload: &'a PutPayload,
+}
+
+impl<'a> Body<'a> {
+    fn json(payload: &'a PutPayload) -> Self {
+        Body {
+            content_type: "application/json",
+            payload,
+        }
+    }
+}
+
+/// One JSON-API request: `method` to `url`, with `bearer` as its authorization when there is
+/// one (none: unsigned), and `body` with its type and length when there is one. The body's
+/// chunks are shared, not copied, so each retry builds its request anew cheaply.
+fn json_api_request(
+    method: &http::Method,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<Body<'_>>,
+) -> std::result::Result<HttpRequest, http::Error> {
+    let mut builder = http::Request::builder().method(method.clone()).uri(url);
+    if let Some(token) = bearer {
+        builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(http::header::CONTENT_TYPE, body.content_type)
+            .header(http::header::CONTENT_LENGTH, body.payload.content_length())
+            .body(HttpRequestBody::from(body.payload.clone())),
+        None => builder.body(HttpRequestBody::empty()),
     }
 }
 
@@ -805,6 +824,52 @@ mod tests {
             "http://127.0.0.1:9/upload/storage/v1/b/ledger/o?uploadType=multipart&ifGenerationMatch=0\
              &kmsKeyName=projects%2Facme%2Flocations%2Feu%2FkeyRings%2Fledger%2FcryptoKeys%2Fbackups"
         );
+    }
+
+    /// Uploads, copies and bucket requests are built alike: signed when there is a token, and
+    /// with their body's type and length when they have one.
+    #[test]
+    fn requests_carry_the_token_and_the_body_they_are_given() {
+        let url = "http://127.0.0.1:9/storage/v1/b/ledger?projection=noAcl";
+        let get = json_api_request(&http::Method::GET, url, None, None).unwrap();
+        assert_eq!(get.method(), http::Method::GET);
+        assert_eq!(get.uri(), url);
+        assert!(get.headers().is_empty(), "{:?}", get.headers());
+        assert_eq!(get.body().content_length(), 0);
+
+        let json = PutPayload::from(r#"{"versioning":{"enabled":true}}"#);
+        let patch = json_api_request(
+            &http::Method::PATCH,
+            url,
+            Some("t0k"),
+            Some(Body::json(&json)),
+        )
+        .unwrap();
+        let header = |name| patch.headers()[name].to_str().unwrap();
+        assert_eq!(header(http::header::AUTHORIZATION), "Bearer t0k");
+        assert_eq!(header(http::header::CONTENT_TYPE), "application/json");
+        assert_eq!(header(http::header::CONTENT_LENGTH), "31");
+        assert_eq!(patch.body().content_length(), 31);
+
+        let parts: PutPayload = [Bytes::from_static(b"head"), Bytes::from_static(b"data")]
+            .into_iter()
+            .collect();
+        let upload = json_api_request(
+            &http::Method::POST,
+            url,
+            None,
+            Some(Body {
+                content_type: "multipart/related; boundary=b",
+                payload: &parts,
+            }),
+        )
+        .unwrap();
+        assert!(!upload.headers().contains_key(http::header::AUTHORIZATION));
+        assert_eq!(
+            upload.headers()[http::header::CONTENT_TYPE],
+            "multipart/related; boundary=b"
+        );
+        assert_eq!(upload.headers()[http::header::CONTENT_LENGTH], "8");
     }
 
     #[test]
