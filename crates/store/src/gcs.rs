@@ -748,21 +748,12 @@ mod tests {
         let lock = ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(60));
         let store = offline_store(None, Some(lock));
         let body = br#"{"error":{"code":400,"message":"Object retention is not enabled for this bucket."}}"#;
-        let data = Path::from("tenant/data/ab/abcd");
-        let raw = status_error(
-            http::StatusCode::BAD_REQUEST,
-            body,
-            "tenant/data/ab/abcd",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &data,
-            "tenant/data/ab/abcd",
-            http::StatusCode::BAD_REQUEST,
-            body,
-            raw,
-        );
+        // The error a create-only upload of `name` gets from an answer of `status` with `body`.
+        let answered = |name: &str, status: http::StatusCode, body: &[u8]| {
+            let raw = status_error(status, body, name, &PutMode::Create, false);
+            store.explain_refusal(&Path::from(name), name, status, body, raw)
+        };
+        let err = answered("tenant/data/ab/abcd", http::StatusCode::BAD_REQUEST, body);
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
@@ -774,38 +765,16 @@ mod tests {
         assert!(typed.to_string().contains("Unlocked"), "{typed}");
 
         // A lock file carries no retention: its refusal stays as it was.
-        let raw = status_error(
-            http::StatusCode::BAD_REQUEST,
-            body,
-            "tenant/locks/a",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &Path::from("tenant/locks/a"),
-            "tenant/locks/a",
-            http::StatusCode::BAD_REQUEST,
-            body,
-            raw,
-        );
+        let err = answered("tenant/locks/a", http::StatusCode::BAD_REQUEST, body);
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
         assert!(source.downcast_ref::<StoreError>().is_none(), "{err}");
         // An existing object is still AlreadyExists, whatever the policy.
-        let raw = status_error(
-            http::StatusCode::PRECONDITION_FAILED,
-            b"{}",
-            "tenant/data/ab/abcd",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &data,
+        let err = answered(
             "tenant/data/ab/abcd",
             http::StatusCode::PRECONDITION_FAILED,
             b"{}",
-            raw,
         );
         assert!(
             matches!(err, object_store::Error::AlreadyExists { .. }),
