@@ -40,7 +40,7 @@ use url::Url;
 
 use super::error::StoreError;
 use super::options::{ObjectLockMode, ObjectLockOptions};
-use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file, last_modified, read_back};
 
 /// The retain-until date a blob write carries (RFC 1123).
 pub(crate) const UNTIL_HEADER: &str = "x-ms-immutability-policy-until-date";
@@ -270,16 +270,13 @@ impl RetentionSource for AzureRetention {
             .execute(request)
             .await
             .map_err(|e| failed(format!("HEAD request: {e}")))?;
-        let status = response.status();
-        if status == http::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if !status.is_success() {
-            return Err(failed(format!("Get Blob Properties answered {status}")));
-        }
-        parse_retention(response.headers())
-            .map(Some)
-            .map_err(failed)
+        read_back(
+            "Get Blob Properties",
+            response.status(),
+            response.headers(),
+            parse_retention,
+        )
+        .map_err(failed)
     }
 }
 
@@ -287,17 +284,13 @@ impl RetentionSource for AzureRetention {
 /// (`unlocked`, `locked`); a blob without a policy has neither header.
 pub(crate) fn parse_retention(headers: &HeaderMap) -> Result<ObjectRetention, String> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let rfc1123 = |name: &str, t: &str| {
-        DateTime::parse_from_rfc2822(t)
-            .map(|d| d.with_timezone(&Utc))
-            .map_err(|e| format!("{name} {t:?}: {e}"))
-    };
-    let last_modified = match text("last-modified") {
-        Some(t) => rfc1123("Last-Modified", t)?,
-        None => return Err("the answer has no Last-Modified header".into()),
-    };
+    let last_modified = last_modified(headers)?;
     let retain_until = text(UNTIL_HEADER)
-        .map(|t| rfc1123(UNTIL_HEADER, t))
+        .map(|t| {
+            DateTime::parse_from_rfc2822(t)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| format!("{UNTIL_HEADER} {t:?}: {e}"))
+        })
         .transpose()?;
     let mode = match text(MODE_HEADER).map(str::to_ascii_lowercase).as_deref() {
         Some("unlocked") => Some(ObjectLockMode::Governance),

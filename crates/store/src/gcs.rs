@@ -47,7 +47,7 @@ use super::error::StoreError;
 use super::forward::Overrides;
 use super::gcs_retention;
 use super::options::{ObjectLockOptions, RetryOptions};
-use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file, read_back};
 
 const STORE: &str = "GCS";
 
@@ -167,12 +167,16 @@ impl GcsStore {
         }
     }
 
-    /// Sends a request built by `make` (called once per attempt), retrying transient failures
-    /// with exponential backoff; returns the final status and body.
+    /// Sends `method` to `url` with `body` (see [`json_api_request`]), signed afresh for each
+    /// attempt, retrying transient failures with exponential backoff; returns the final status
+    /// and body, and whether an earlier attempt may have taken effect. `path` names the object
+    /// or resource in errors.
     async fn send(
         &self,
         path: &str,
-        make: impl Fn(Option<&str>) -> std::result::Result<HttpRequest, http::Error>,
+        method: &http::Method,
+        url: &str,
+        body: Option<Body<'_>>,
     ) -> Result<(http::StatusCode, Bytes, bool)> {
         let started = Instant::now();
         let mut attempt = 0usize;
@@ -180,7 +184,7 @@ impl GcsStore {
         let mut ambiguous = false;
         loop {
             let bearer = self.bearer().await?;
-            let request = make(bearer.as_deref())
+            let request = json_api_request(method, url, bearer.as_deref(), body)
                 .map_err(|e| generic(format!("building a request for {path}: {e}")))?;
             let outcome = match self.http.execute(request).await {
                 Ok(response) => {
@@ -261,16 +265,15 @@ impl GcsStore {
         let url = self.upload_url(condition.as_deref());
         let content_type = format!("multipart/related; boundary={boundary}");
         let (status, response, ambiguous) = self
-            .send(&name, |bearer| {
-                let mut builder = http::Request::post(&url)
-                    .header(http::header::CONTENT_TYPE, &content_type)
-                    .header(http::header::CONTENT_LENGTH, body.content_length());
-                if let Some(token) = bearer {
-                    builder =
-                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-                }
-                builder.body(HttpRequestBody::from(body.clone()))
-            })
+            .send(
+                &name,
+                &http::Method::POST,
+                &url,
+                Some(Body {
+                    content_type: &content_type,
+                    payload: &body,
+                }),
+            )
             .await?;
         if status.is_success() {
             let object: ObjectResource = serde_json::from_slice(&response).map_err(|e| {
@@ -366,7 +369,7 @@ impl GcsStore {
     async fn rewrite(&self, from: &Path, to: &Path, mode: &CopyMode) -> Result<()> {
         let (source, target) = (Self::object_name(from), Self::object_name(to));
         let bucket = utf8_percent_encode(&self.bucket, COMPONENT).to_string();
-        let body = Bytes::from(self.rewrite_body(to).to_string());
+        let body = PutPayload::from(self.rewrite_body(to).to_string());
         let mut token: Option<String> = None;
         loop {
             let mut url = format!(
@@ -388,16 +391,7 @@ impl GcsStore {
                 url.push_str(&utf8_percent_encode(t, COMPONENT).to_string());
             }
             let (status, response, ambiguous) = self
-                .send(&target, |bearer| {
-                    let mut builder = http::Request::post(&url)
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .header(http::header::CONTENT_LENGTH, body.len());
-                    if let Some(t) = bearer {
-                        builder =
-                            builder.header(http::header::AUTHORIZATION, format!("Bearer {t}"));
-                    }
-                    builder.body(HttpRequestBody::from(body.clone()))
-                })
+                .send(&target, &http::Method::POST, &url, Some(Body::json(&body)))
                 .await?;
             if !status.is_success() {
                 let put_mode = match mode {
@@ -456,22 +450,9 @@ impl GcsStore {
             self.base_url,
             path_and_query.trim_start_matches('/')
         );
-        let body = body.map(|b| Bytes::from(b.to_string()));
+        let body = body.map(|b| PutPayload::from(b.to_string()));
         let (status, response, _) = self
-            .send(path_and_query, |bearer| {
-                let mut builder = http::Request::builder().method(method.clone()).uri(&url);
-                if let Some(token) = bearer {
-                    builder =
-                        builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-                }
-                match &body {
-                    Some(b) => builder
-                        .header(http::header::CONTENT_TYPE, "application/json")
-                        .header(http::header::CONTENT_LENGTH, b.len())
-                        .body(HttpRequestBody::from(b.clone())),
-                    None => builder.body(HttpRequestBody::empty()),
-                }
-            })
+            .send(path_and_query, &method, &url, body.as_ref().map(Body::json))
             .await?;
         Ok((status, response))
     }
@@ -495,15 +476,58 @@ impl RetentionSource for GcsStore {
             .json_request(http::Method::GET, &path, None)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        if status == http::StatusCode::NOT_FOUND {
-            return Ok(None);
+        read_back(
+            "the object's metadata GET",
+            status,
+            &body[..],
+            gcs_retention::parse_retention,
+        )
+        .map_err(|message| {
+            if status.is_success() {
+                failed(message)
+            } else {
+                // GCS says why in the body.
+                failed(format!("{message}: {}", body_excerpt(&body)))
+            }
+        })
+    }
+}
+
+/// A request's body and its content type.
+#[derive(Debug, Clone, Copy)]
+struct Body<'a> {
+    content_type: &'a str,
+    payload: &'a PutPayload,
+}
+
+impl<'a> Body<'a> {
+    fn json(payload: &'a PutPayload) -> Self {
+        Body {
+            content_type: "application/json",
+            payload,
         }
-        if !status.is_success() {
-            return Err(failed(format!("HTTP {status}: {}", body_excerpt(&body))));
-        }
-        gcs_retention::parse_retention(&body)
-            .map(Some)
-            .map_err(failed)
+    }
+}
+
+/// One JSON-API request: `method` to `url`, with `bearer` as its authorization when there is
+/// one (none: unsigned), and `body` with its type and length when there is one. The body's
+/// chunks are shared, not copied, so each retry builds its request anew cheaply.
+fn json_api_request(
+    method: &http::Method,
+    url: &str,
+    bearer: Option<&str>,
+    body: Option<Body<'_>>,
+) -> std::result::Result<HttpRequest, http::Error> {
+    let mut builder = http::Request::builder().method(method.clone()).uri(url);
+    if let Some(token) = bearer {
+        builder = builder.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    match body {
+        Some(body) => builder
+            .header(http::header::CONTENT_TYPE, body.content_type)
+            .header(http::header::CONTENT_LENGTH, body.payload.content_length())
+            .body(HttpRequestBody::from(body.payload.clone())),
+        None => builder.body(HttpRequestBody::empty()),
     }
 }
 
@@ -724,21 +748,12 @@ mod tests {
         let lock = ObjectLockOptions::new(ObjectLockMode::Governance, Duration::from_secs(60));
         let store = offline_store(None, Some(lock));
         let body = br#"{"error":{"code":400,"message":"Object retention is not enabled for this bucket."}}"#;
-        let data = Path::from("tenant/data/ab/abcd");
-        let raw = status_error(
-            http::StatusCode::BAD_REQUEST,
-            body,
-            "tenant/data/ab/abcd",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &data,
-            "tenant/data/ab/abcd",
-            http::StatusCode::BAD_REQUEST,
-            body,
-            raw,
-        );
+        // The error a create-only upload of `name` gets from an answer of `status` with `body`.
+        let answered = |name: &str, status: http::StatusCode, body: &[u8]| {
+            let raw = status_error(status, body, name, &PutMode::Create, false);
+            store.explain_refusal(&Path::from(name), name, status, body, raw)
+        };
+        let err = answered("tenant/data/ab/abcd", http::StatusCode::BAD_REQUEST, body);
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
@@ -750,38 +765,16 @@ mod tests {
         assert!(typed.to_string().contains("Unlocked"), "{typed}");
 
         // A lock file carries no retention: its refusal stays as it was.
-        let raw = status_error(
-            http::StatusCode::BAD_REQUEST,
-            body,
-            "tenant/locks/a",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &Path::from("tenant/locks/a"),
-            "tenant/locks/a",
-            http::StatusCode::BAD_REQUEST,
-            body,
-            raw,
-        );
+        let err = answered("tenant/locks/a", http::StatusCode::BAD_REQUEST, body);
         let object_store::Error::Generic { source, .. } = &err else {
             panic!("{err:?}");
         };
         assert!(source.downcast_ref::<StoreError>().is_none(), "{err}");
         // An existing object is still AlreadyExists, whatever the policy.
-        let raw = status_error(
-            http::StatusCode::PRECONDITION_FAILED,
-            b"{}",
-            "tenant/data/ab/abcd",
-            &PutMode::Create,
-            false,
-        );
-        let err = store.explain_refusal(
-            &data,
+        let err = answered(
             "tenant/data/ab/abcd",
             http::StatusCode::PRECONDITION_FAILED,
             b"{}",
-            raw,
         );
         assert!(
             matches!(err, object_store::Error::AlreadyExists { .. }),
@@ -800,6 +793,52 @@ mod tests {
             "http://127.0.0.1:9/upload/storage/v1/b/ledger/o?uploadType=multipart&ifGenerationMatch=0\
              &kmsKeyName=projects%2Facme%2Flocations%2Feu%2FkeyRings%2Fledger%2FcryptoKeys%2Fbackups"
         );
+    }
+
+    /// Uploads, copies and bucket requests are built alike: signed when there is a token, and
+    /// with their body's type and length when they have one.
+    #[test]
+    fn requests_carry_the_token_and_the_body_they_are_given() {
+        let url = "http://127.0.0.1:9/storage/v1/b/ledger?projection=noAcl";
+        let get = json_api_request(&http::Method::GET, url, None, None).unwrap();
+        assert_eq!(get.method(), http::Method::GET);
+        assert_eq!(get.uri(), url);
+        assert!(get.headers().is_empty(), "{:?}", get.headers());
+        assert_eq!(get.body().content_length(), 0);
+
+        let json = PutPayload::from(r#"{"versioning":{"enabled":true}}"#);
+        let patch = json_api_request(
+            &http::Method::PATCH,
+            url,
+            Some("t0k"),
+            Some(Body::json(&json)),
+        )
+        .unwrap();
+        let header = |name| patch.headers()[name].to_str().unwrap();
+        assert_eq!(header(http::header::AUTHORIZATION), "Bearer t0k");
+        assert_eq!(header(http::header::CONTENT_TYPE), "application/json");
+        assert_eq!(header(http::header::CONTENT_LENGTH), "31");
+        assert_eq!(patch.body().content_length(), 31);
+
+        let parts: PutPayload = [Bytes::from_static(b"head"), Bytes::from_static(b"data")]
+            .into_iter()
+            .collect();
+        let upload = json_api_request(
+            &http::Method::POST,
+            url,
+            None,
+            Some(Body {
+                content_type: "multipart/related; boundary=b",
+                payload: &parts,
+            }),
+        )
+        .unwrap();
+        assert!(!upload.headers().contains_key(http::header::AUTHORIZATION));
+        assert_eq!(
+            upload.headers()[http::header::CONTENT_TYPE],
+            "multipart/related; boundary=b"
+        );
+        assert_eq!(upload.headers()[http::header::CONTENT_LENGTH], "8");
     }
 
     #[test]

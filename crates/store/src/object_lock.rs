@@ -42,12 +42,17 @@ use object_store::signer::{SignedUrlOptions, Signer};
 use super::error::StoreError;
 use super::forward::Overrides;
 use super::options::{ObjectLockMode, ObjectLockOptions};
-use super::retention::{ObjectRetention, RetentionSource, is_lock_file};
+use super::retention::{ObjectRetention, RetentionSource, is_lock_file, last_modified, read_back};
 use super::secret::{REDACTED, Secret};
 use http::Method;
 
 /// The longest one retain-until date is used before the locked client is rebuilt.
 pub(crate) const REFRESH: Duration = Duration::from_secs(15 * 60);
+
+/// The retention mode a write carries and HeadObject reports.
+pub(crate) const MODE_HEADER: &str = "x-amz-object-lock-mode";
+/// The retain-until date a write carries and HeadObject reports (ISO 8601).
+pub(crate) const UNTIL_HEADER: &str = "x-amz-object-lock-retain-until-date";
 
 /// How long one retain-until date is used with `retain`: a sixteenth of it, from one second
 /// up to [`REFRESH`].
@@ -104,8 +109,8 @@ impl ObjectLockStore {
         let value = |v: &str| {
             HeaderValue::from_str(v).map_err(|e| generic(format!("object-lock header: {e}")))
         };
-        headers.insert("x-amz-object-lock-mode", value(self.lock.mode.as_str())?);
-        headers.insert("x-amz-object-lock-retain-until-date", value(&until)?);
+        headers.insert(MODE_HEADER, value(self.lock.mode.as_str())?);
+        headers.insert(UNTIL_HEADER, value(&until)?);
         let client = Arc::new(checksummed(
             self.builder.clone(),
             &self.client_options,
@@ -286,42 +291,42 @@ impl RetentionSource for S3Retention {
             .await
             .map_err(|e| failed(format!("HEAD request: {e}")))?;
         let status = response.status();
-        if status == http::StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        if status == http::StatusCode::BAD_REQUEST && self.customer_key.is_none() {
-            return Err(failed(format!(
-                "HEAD answered {status}: if the repository's objects are written with SSE-C, open it with the same customer key (AWS_SSE_CUSTOMER_KEY_BASE64)"
-            )));
-        }
-        if !status.is_success() {
-            return Err(failed(format!("HEAD answered {status}")));
-        }
-        let headers = response.headers();
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-        let last_modified = text("last-modified")
-            .and_then(|t| chrono::DateTime::parse_from_rfc2822(t).ok())
-            .ok_or_else(|| failed("the answer has no readable Last-Modified header".into()))?
-            .with_timezone(&chrono::Utc);
-        let retain_until = match text("x-amz-object-lock-retain-until-date") {
-            None => None,
-            Some(t) => Some(
-                t.parse::<chrono::DateTime<chrono::Utc>>()
-                    .map_err(|e| failed(format!("retain-until date {t:?}: {e}")))?,
-            ),
-        };
-        let mode = match text("x-amz-object-lock-mode") {
-            Some("GOVERNANCE") => Some(ObjectLockMode::Governance),
-            Some("COMPLIANCE") => Some(ObjectLockMode::Compliance),
-            Some(other) => return Err(failed(format!("unknown object-lock mode {other:?}"))),
-            None => None,
-        };
-        Ok(Some(ObjectRetention {
-            mode,
-            retain_until,
-            last_modified,
-        }))
+        read_back("HEAD", status, response.headers(), parse_retention).map_err(|message| {
+            if status == http::StatusCode::BAD_REQUEST && self.customer_key.is_none() {
+                failed(format!(
+                    "{message}: if the repository's objects are written with SSE-C, open it with the same customer key (AWS_SSE_CUSTOMER_KEY_BASE64)"
+                ))
+            } else {
+                failed(message)
+            }
+        })
     }
+}
+
+/// An object's retention from HeadObject's headers: `x-amz-object-lock-mode` (`GOVERNANCE`
+/// or `COMPLIANCE`) and `x-amz-object-lock-retain-until-date` (ISO 8601), neither on an
+/// object without retention.
+pub(crate) fn parse_retention(headers: &HeaderMap) -> std::result::Result<ObjectRetention, String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let last_modified = last_modified(headers)?;
+    let retain_until = match text(UNTIL_HEADER) {
+        None => None,
+        Some(t) => Some(
+            t.parse::<chrono::DateTime<chrono::Utc>>()
+                .map_err(|e| format!("retain-until date {t:?}: {e}"))?,
+        ),
+    };
+    let mode = match text(MODE_HEADER) {
+        Some("GOVERNANCE") => Some(ObjectLockMode::Governance),
+        Some("COMPLIANCE") => Some(ObjectLockMode::Compliance),
+        Some(other) => return Err(format!("unknown object-lock mode {other:?}")),
+        None => None,
+    };
+    Ok(ObjectRetention {
+        mode,
+        retain_until,
+        last_modified,
+    })
 }
 
 fn generic(message: String) -> object_store::Error {
@@ -462,14 +467,5 @@ mod tests {
                 .to_string()
                 .contains("X-Amz-SignedHeaders=host&")
         );
-    }
-
-    #[test]
-    fn only_lock_files_go_unretained() {
-        assert!(is_lock_file(&Path::from("tenant/locks/abcd")));
-        assert!(is_lock_file(&Path::from("locks/abcd")));
-        assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
-        assert!(!is_lock_file(&Path::from("locks")));
-        assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
     }
 }

@@ -62,6 +62,43 @@ pub(crate) fn is_lock_file(location: &Path) -> bool {
     location.as_ref().rsplit('/').nth(1) == Some("locks")
 }
 
+/// What a store answered to a retention read-back (S3's HEAD, Azure's Get Blob Properties,
+/// GCS's GET of the object's metadata), `request` naming it: the object's retention (a 2xx
+/// answer, read by `parse`), no such object (404), or why the retention cannot be known (any
+/// other status, or an answer `parse` refuses). An answer that cannot be read is an error,
+/// never "no retention": check would report a retained object as short of its policy, and
+/// forget and prune would plan to delete it.
+#[cfg(any(feature = "s3", feature = "azure", feature = "gcs"))]
+pub(crate) fn read_back<A: ?Sized>(
+    request: &str,
+    status: http::StatusCode,
+    answer: &A,
+    parse: impl FnOnce(&A) -> Result<ObjectRetention, String>,
+) -> Result<Option<ObjectRetention>, String> {
+    if status == http::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(format!("{request} answered {status}"));
+    }
+    parse(answer).map(Some)
+}
+
+/// The `Last-Modified` header of an answer (RFC 1123, as S3 and Azure send it): when the
+/// object was written, which a retention is measured from, so an answer without it is
+/// refused.
+#[cfg(any(feature = "s3", feature = "azure"))]
+pub(crate) fn last_modified(headers: &http::HeaderMap) -> Result<DateTime<Utc>, String> {
+    let text = headers
+        .get(http::header::LAST_MODIFIED)
+        .map(|v| v.to_str().map_err(|e| format!("Last-Modified: {e}")))
+        .transpose()?
+        .ok_or("the answer has no Last-Modified header")?;
+    DateTime::parse_from_rfc2822(text)
+        .map(|d| d.with_timezone(&Utc))
+        .map_err(|e| format!("Last-Modified {text:?}: {e}"))
+}
+
 /// Reads objects' retention; implemented by the S3 store (see `object_lock`), the Azure
 /// store (see `azure_lock`) and the GCS store (see `gcs`).
 #[async_trait]
@@ -163,5 +200,190 @@ mod tests {
         assert!(!is_lock_file(&Path::from("tenant/data/ab/abcd")));
         assert!(!is_lock_file(&Path::from("locks")));
         assert!(!is_lock_file(&Path::from("tenant/keys/abcd")));
+    }
+}
+
+/// [`read_back`] with each store's reader, answer by answer: what is read as a retention, what
+/// as no object, and what is refused (never read as "no retention").
+#[cfg(test)]
+#[cfg(all(feature = "s3", feature = "azure", feature = "gcs"))]
+mod read_back_tests {
+    use http::{HeaderMap, StatusCode};
+    use rstest::rstest;
+
+    use super::*;
+    use crate::{azure_lock, gcs_retention, object_lock};
+
+    #[derive(Debug, Clone, Copy)]
+    enum Store {
+        S3,
+        Azure,
+        Gcs,
+    }
+
+    /// What an answer carries.
+    #[derive(Debug, Clone, Copy)]
+    enum Answer {
+        /// Governance retention until `UNTIL`, written at `WRITTEN`.
+        Retained,
+        /// Written at `WRITTEN`, without retention.
+        Plain,
+        /// A retain-until date that is no date.
+        MalformedDate,
+        /// A write time that is no date.
+        MalformedWriteTime,
+        /// No write time.
+        NoWriteTime,
+        /// A mode the store does not have.
+        UnknownMode,
+        /// Nothing at all (as error answers carry).
+        Empty,
+    }
+
+    const WRITTEN: &str = "2026-12-06T12:00:00Z";
+    const UNTIL: &str = "2026-12-07T12:00:00Z";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    type Headers = fn(&HeaderMap) -> Result<ObjectRetention, String>;
+
+    /// `read_back` of an answer of `status` carrying `answer` in `store`'s terms.
+    fn ask(store: Store, status: u16, answer: Answer) -> Result<Option<ObjectRetention>, String> {
+        let status = StatusCode::from_u16(status).unwrap();
+        let (written, until, mode, until_header, mode_header, parse): (_, _, _, _, _, Headers) =
+            match store {
+                Store::Gcs => return ask_gcs(status, answer),
+                Store::S3 => (
+                    "Sun, 06 Dec 2026 12:00:00 GMT",
+                    UNTIL,
+                    "GOVERNANCE",
+                    object_lock::UNTIL_HEADER,
+                    object_lock::MODE_HEADER,
+                    object_lock::parse_retention,
+                ),
+                Store::Azure => (
+                    "Sun, 06 Dec 2026 12:00:00 GMT",
+                    "Mon, 07 Dec 2026 12:00:00 GMT",
+                    "unlocked",
+                    azure_lock::UNTIL_HEADER,
+                    azure_lock::MODE_HEADER,
+                    azure_lock::parse_retention,
+                ),
+            };
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &'static str, value: &str| {
+            headers.insert(name, value.parse().unwrap());
+        };
+        match answer {
+            Answer::Retained => {
+                set("last-modified", written);
+                set(until_header, until);
+                set(mode_header, mode);
+            }
+            Answer::Plain => set("last-modified", written),
+            Answer::MalformedDate => {
+                set("last-modified", written);
+                set(until_header, "tomorrow");
+                set(mode_header, mode);
+            }
+            Answer::MalformedWriteTime => {
+                set("last-modified", "tomorrow");
+                set(until_header, until);
+                set(mode_header, mode);
+            }
+            Answer::NoWriteTime => {
+                set(until_header, until);
+                set(mode_header, mode);
+            }
+            Answer::UnknownMode => {
+                set("last-modified", written);
+                set(until_header, until);
+                set(mode_header, "frozen");
+            }
+            Answer::Empty => {}
+        }
+        read_back("HEAD", status, &headers, parse)
+    }
+
+    fn ask_gcs(status: StatusCode, answer: Answer) -> Result<Option<ObjectRetention>, String> {
+        let retention =
+            |mode: &str, until: &str| serde_json::json!({ "mode": mode, "retainUntilTime": until });
+        let body = match answer {
+            Answer::Retained => serde_json::json!({
+                "timeCreated": WRITTEN, "retention": retention("Unlocked", UNTIL)
+            }),
+            Answer::Plain => serde_json::json!({ "timeCreated": WRITTEN }),
+            Answer::MalformedDate => serde_json::json!({
+                "timeCreated": WRITTEN, "retention": retention("Unlocked", "tomorrow")
+            }),
+            Answer::MalformedWriteTime => serde_json::json!({
+                "timeCreated": "tomorrow", "retention": retention("Unlocked", UNTIL)
+            }),
+            Answer::NoWriteTime => serde_json::json!({ "retention": retention("Unlocked", UNTIL) }),
+            Answer::UnknownMode => serde_json::json!({
+                "timeCreated": WRITTEN, "retention": retention("Frozen", UNTIL)
+            }),
+            Answer::Empty => serde_json::Value::Null,
+        };
+        let body = match body {
+            serde_json::Value::Null => Vec::new(),
+            body => body.to_string().into_bytes(),
+        };
+        read_back("GET", status, &body[..], gcs_retention::parse_retention)
+    }
+
+    #[rstest]
+    fn a_retained_object_is_read_with_its_mode_and_dates(
+        #[values(Store::S3, Store::Azure, Store::Gcs)] store: Store,
+    ) {
+        let retention = ask(store, 200, Answer::Retained)
+            .unwrap()
+            .expect("the object");
+        assert_eq!(retention.mode, Some(ObjectLockMode::Governance));
+        assert_eq!(retention.retain_until, Some(at(UNTIL)));
+        assert_eq!(retention.last_modified, at(WRITTEN));
+    }
+
+    #[rstest]
+    fn an_object_without_retention_is_read_as_none(
+        #[values(Store::S3, Store::Azure, Store::Gcs)] store: Store,
+    ) {
+        let retention = ask(store, 200, Answer::Plain).unwrap().expect("the object");
+        assert_eq!((retention.mode, retention.retain_until), (None, None));
+        assert_eq!(retention.last_modified, at(WRITTEN));
+    }
+
+    #[rstest]
+    fn not_found_is_no_object(
+        #[values(Store::S3, Store::Azure, Store::Gcs)] store: Store,
+        #[values(Answer::Empty, Answer::Retained)] answer: Answer,
+    ) {
+        assert_eq!(ask(store, 404, answer), Ok(None));
+    }
+
+    /// Any other status, and any answer that cannot be read, is refused with what was
+    /// wrong: never read as an object without retention.
+    #[rstest]
+    #[case::forbidden(403, Answer::Empty, "403 Forbidden")]
+    #[case::unauthorized(401, Answer::Empty, "401 Unauthorized")]
+    #[case::bad_request(400, Answer::Empty, "400 Bad Request")]
+    #[case::server_error(500, Answer::Empty, "500 Internal Server Error")]
+    #[case::unavailable_with_headers(503, Answer::Retained, "503 Service Unavailable")]
+    #[case::redirect(301, Answer::Plain, "301 Moved Permanently")]
+    #[case::malformed_date(200, Answer::MalformedDate, "\"tomorrow\"")]
+    #[case::malformed_write_time(200, Answer::MalformedWriteTime, "\"tomorrow\"")]
+    #[case::unknown_mode(200, Answer::UnknownMode, "rozen\"")]
+    #[case::no_write_time(200, Answer::NoWriteTime, "")]
+    #[case::empty_success(200, Answer::Empty, "")]
+    fn other_answers_are_refused(
+        #[values(Store::S3, Store::Azure, Store::Gcs)] store: Store,
+        #[case] status: u16,
+        #[case] answer: Answer,
+        #[case] names: &str,
+    ) {
+        let refused = ask(store, status, answer).unwrap_err();
+        assert!(refused.contains(names), "{store:?}: {refused}");
     }
 }

@@ -10,11 +10,35 @@ fn fixture(rel: &str) -> String {
     policy_fixture(rel).display().to_string()
 }
 
+/// The `ledger-policy` binary cargo built for these tests, to run as a user would.
+pub(crate) fn ledger_policy_command() -> Command {
+    Command::cargo_bin("ledger-policy").unwrap()
+}
+
 fn ledger_policy(args: &[&str]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("ledger-policy")
-        .unwrap()
-        .args(args)
-        .assert()
+    ledger_policy_command().args(args).assert()
+}
+
+/// `ledger-policy check --strict --output json INPUTS…`, as CI gates a rendering: the exit
+/// code and the report, pretty-printed. Panics naming the first input (and what went to
+/// stderr) when the report is not JSON.
+pub(crate) fn check_strict_json(inputs: &[&std::path::Path]) -> (Option<i32>, String) {
+    let out = ledger_policy_command()
+        .args(["check", "--strict", "--output", "json"])
+        .args(inputs)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: not JSON ({e}): {}",
+            inputs[0].display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        out.status.code(),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
 }
 
 #[test]
@@ -320,8 +344,7 @@ fn dev_zero_and_a_fifo_exit_2_without_hanging() {
             "is a fifo (named pipe), not a regular file",
         ),
     ] {
-        Command::cargo_bin("ledger-policy")
-            .unwrap()
+        ledger_policy_command()
             .args(["check", input])
             .timeout(std::time::Duration::from_secs(20))
             .assert()
@@ -333,8 +356,7 @@ fn dev_zero_and_a_fifo_exit_2_without_hanging() {
 /// `ledger-policy check` run from the fixtures folder with relative paths, so outputs are
 /// the same on every machine.
 fn check_in_fixtures(args: &[&str]) -> std::process::Output {
-    Command::cargo_bin("ledger-policy")
-        .unwrap()
+    ledger_policy_command()
         .current_dir(policy_fixture(""))
         .arg("check")
         .args(args)
@@ -585,8 +607,7 @@ fn malformed_production_input_is_never_passed(
         }
         std::fs::write(dir.path().join(input.file_name().unwrap()), text).unwrap();
     }
-    let out = Command::cargo_bin("ledger-policy")
-        .unwrap()
+    let out = ledger_policy_command()
         .args(["check", "--output", format])
         .arg(dir.path())
         .output()
@@ -608,8 +629,7 @@ fn malformed_production_input_is_never_passed(
 /// `ledger-policy input` prints the document `check` evaluates, as `opa eval -i` takes it.
 #[test]
 fn input_prints_the_combined_document() {
-    let out = Command::cargo_bin("ledger-policy")
-        .unwrap()
+    let out = ledger_policy_command()
         .current_dir(policy_fixture(""))
         .args(["input", "terraform/pvc-delete.json", "k8s/tenant-aws.yaml"])
         .output()

@@ -3,8 +3,8 @@
 mod azure_lock;
 mod conformance;
 mod encryption;
-mod gcs_object_lock;
 mod identity;
+mod immutable;
 mod moto;
 mod object_lock;
 mod secrets;

@@ -1,9 +1,8 @@
-//! S3 Object Lock on moto: a repository whose objects (lock files excepted) are written with
-//! governance retention, which the bucket then refuses to lose; forget and prune that plan
-//! around retention (short retentions, seconds, where a test waits for the date); check
-//! comparing each object's retention with the policy; copy into an immutable repository;
-//! repair and the PITR retention planning around retention like forget and prune; SSE-C with
-//! Object Lock; and the whole run with a KMS key, checked by restic too.
+//! S3 Object Lock on moto, what only S3 shows: the whole run with a KMS key, checked
+//! by restic too; SSE-C with Object Lock; and repair and the PITR retention planning around
+//! retention like forget and prune. What every immutable store shares (each object's
+//! retention, forget and prune planning around it, check comparing it with the policy, copy
+//! into an immutable repository) is tested on S3, GCS and Azure alike in immutable.rs.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -11,449 +10,35 @@ use std::time::{Duration, SystemTime};
 use chrono::Utc;
 use thinledger_backup::pitr::pg::{self, BaseBackupOptions};
 use thinledger_backup::pitr::wal::{self, Catalog, PushOptions};
-use thinledger_backup::store::{
-    EncryptionOptions, ObjectLockMode, ObjectLockOptions, Secret, Store, StoreBuilder,
-};
+use thinledger_backup::store::{EncryptionOptions, ObjectLockMode, Secret};
 use thinledger_backup::{
-    BackupOptions, Error, FileType, ForgetOptions, Id, KeepPolicy, PruneOptions,
-    RepairIndexOptions, Repository, backup_paths, copy, forget, prune, repair_index,
+    BackupOptions, Error, FileType, Id, KeepPolicy, RepairIndexOptions, backup_paths, forget,
+    repair_index,
 };
 
-use super::moto::{
-    Bucket, Head, admin, bucket_store, heads_in, new_bucket, new_kms_key, run_admin, small_tree,
+use super::immutable::{
+    DAY, Immutable, Lockable, governance, init_immutable, keep_last_one_and_prune, open_bare,
+    open_immutable, sleep_past, write_data,
 };
-use super::services;
-use crate::common::{check_all, init_options, password};
-
-const DAY: Duration = Duration::from_secs(86_400);
-
-fn governance(retain: Duration) -> ObjectLockOptions {
-    ObjectLockOptions::new(ObjectLockMode::Governance, retain)
-}
-
-/// `init --object-lock`: a repository made through a store that writes with `policy`, and
-/// the policy recorded in it.
-async fn init_immutable(builder: StoreBuilder, policy: ObjectLockOptions) -> Store {
-    let store = builder.with_object_lock(policy).build().unwrap();
-    assert_eq!(store.object_lock().map(|l| l.policy()), Some(policy));
-    Repository::init(
-        store.object_store(),
-        store.display_url(),
-        &password(),
-        &init_options(),
-    )
-    .await
-    .unwrap();
-    policy.record(store.object_store().as_ref()).await.unwrap();
-    store
-}
-
-/// A later command's open (as ledger-backup and the scheduler do): the store built with the
-/// recorded policy, the repository told of it.
-async fn open_immutable(builder: StoreBuilder) -> (Store, Arc<Repository>) {
-    let store = builder.build_with_recorded_policy().await.unwrap();
-    assert!(
-        store.object_lock().is_some(),
-        "the recorded policy was read"
-    );
-    let repo = Repository::open(store.object_store(), store.display_url(), &password())
-        .await
-        .unwrap()
-        .with_object_lock(store.object_lock().cloned());
-    (store, Arc::new(repo))
-}
-
-fn keep_last_one_and_prune() -> ForgetOptions {
-    ForgetOptions::default()
-        .with_policy(KeepPolicy::default().with_last(1))
-        .with_prune(PruneOptions::default())
-}
-
-/// `src/data.bin` with noise of `seed`: backups of one path, so forget groups them.
-fn write_data(src: &std::path::Path, seed: u64) {
-    std::fs::create_dir_all(src).unwrap();
-    std::fs::write(
-        src.join("data.bin"),
-        thinledger_tests::data::noise(200_000, seed),
-    )
-    .unwrap();
-}
-
-async fn sleep_past(until: chrono::DateTime<Utc>) {
-    let wait = (until - Utc::now() + chrono::Duration::seconds(6))
-        .to_std()
-        .unwrap_or_default();
-    tokio::time::sleep(wait).await;
-}
-
-fn parse(head: &Head) -> chrono::DateTime<Utc> {
-    head.retain_until
-        .as_deref()
-        .unwrap_or_else(|| panic!("no retain-until date: {head:?}"))
-        .parse()
-        .unwrap()
-}
-
-/// Every object under the prefix but the lock files carries `mode` retention at least
-/// `retain` after `started`, and at most `retain` plus the refresh interval after now.
-fn assert_retained(objects: &[Head], started: SystemTime, retain: Duration) {
-    let retain = chrono::Duration::from_std(retain).unwrap();
-    let earliest = chrono::DateTime::<Utc>::from(started) + retain;
-    let latest = Utc::now() + retain + chrono::Duration::minutes(16);
-    for head in objects {
-        if head.key.starts_with("locks/") {
-            assert_eq!(
-                head.lock_mode, None,
-                "a lock file must stay deletable: {head:?}"
-            );
-            assert_eq!(head.retain_until, None, "{head:?}");
-        } else {
-            assert_eq!(head.lock_mode.as_deref(), Some("GOVERNANCE"), "{head:?}");
-            let until = parse(head);
-            assert!(until >= earliest - chrono::Duration::seconds(1), "{head:?}");
-            assert!(until <= latest, "{head:?}");
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_object_but_the_locks_is_retained() {
-    let Some(admin) = admin() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("object-lock");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    let started = SystemTime::now();
-    let store = init_immutable(at(), governance(DAY)).await;
-    assert_eq!(
-        ObjectLockOptions::recorded(store.object_store().as_ref())
-            .await
-            .unwrap(),
-        Some(governance(DAY))
-    );
-    let (_, repo) = open_immutable(at()).await;
-    let src = tmp.path().join("src");
-    small_tree(&src);
-    let summary = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
-    assert!(summary.errors.is_empty(), "{:?}", summary.errors);
-
-    let held = repo.lock(false).await.unwrap();
-    let objects = heads_in(&admin, &bucket, &prefix);
-    held.release().await.unwrap();
-    assert_retained(&objects, started, DAY);
-    let kinds: std::collections::BTreeSet<&str> = objects
-        .iter()
-        .map(|h| h.key.split('/').next().unwrap())
-        .collect();
-    for kind in [
-        "config",
-        "keys",
-        "data",
-        "index",
-        "snapshots",
-        "locks",
-        "thinledger-object-lock.json",
-    ] {
-        assert!(kinds.contains(kind), "no {kind} among {kinds:?}");
-    }
-
-    // Nobody with the backup's rights deletes a retained version for good.
-    let outcome = run_admin(
-        &admin,
-        &["delete-versions", &bucket, &format!("{prefix}/data/")],
-    );
-    let outcome: serde_json::Value = serde_json::from_str(outcome.trim()).unwrap();
-    assert_eq!(outcome["deleted"], 0, "{outcome}");
-    assert!(outcome["refused"].as_u64().unwrap() > 0, "{outcome}");
-
-    // The repository stays whole and readable, every object as retained as the policy says.
-    let report = check_all(&repo).await;
-    assert!(report.is_ok(), "{report:?}");
-
-    // forget keeps the snapshot it would remove while it is retained, and says until when.
-    backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap();
-    let done = forget(&repo, &keep_last_one_and_prune()).await.unwrap();
-    assert_eq!(done.plan.to_remove().count(), 1);
-    assert_eq!(done.removed, 0);
-    assert_eq!(done.retained.len(), 1, "{:?}", done.retained);
-    assert_eq!(done.retained[0].kind, "snapshot");
-    let until = done.retained[0].retained_until.expect("a date");
-    assert!(until > Utc::now() + chrono::Duration::hours(23), "{until}");
-    assert!(done.prune.expect("a prune plan").retained.is_empty());
-    assert_eq!(repo.snapshots().await.unwrap().len(), 2);
-
-    // Opened on a bare object store, the repository cannot tell what is retained: forget and
-    // prune are refused before anything is deleted (a dry run still plans).
-    let bare = Arc::new(
-        Repository::open(store.object_store(), store.display_url(), &password())
-            .await
-            .unwrap(),
-    );
-    let dry = forget(&bare, &keep_last_one_and_prune().with_dry_run(true))
-        .await
-        .unwrap();
-    assert_eq!(dry.plan.to_remove().count(), 1);
-    let err = forget(&bare, &keep_last_one_and_prune()).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Retained {
-                operation: "forget",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(err.to_string().contains("GOVERNANCE"), "{err}");
-    let err = prune(&bare, &PruneOptions::default()).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::Retained {
-                operation: "prune",
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert_eq!(repo.snapshots().await.unwrap().len(), 2);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forget_and_prune_keep_retained_objects_and_remove_them_after_their_date() {
-    let Some(admin) = admin() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("retained");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    // Long enough for the first steps to run well inside it on a loaded machine.
-    init_immutable(at(), governance(Duration::from_secs(15))).await;
-    let (_, repo) = open_immutable(at()).await;
-    let src = tmp.path().join("src");
-    let opts = BackupOptions::default();
-    write_data(&src, 1);
-    let first = backup_paths(&repo, std::slice::from_ref(&src), &opts)
-        .await
-        .unwrap()
-        .snapshot_id;
-    write_data(&src, 2);
-    backup_paths(&repo, std::slice::from_ref(&src), &opts)
-        .await
-        .unwrap();
-
-    // The first snapshot is retained: forget keeps it and lists it, in the JSON too.
-    let report = forget(&repo, &keep_last_one_and_prune()).await.unwrap();
-    assert_eq!(report.removed, 0);
-    let retained: Vec<(&str, Id)> = report.retained.iter().map(|r| (r.kind, r.id)).collect();
-    assert_eq!(retained, [("snapshot", first)]);
-    let json = serde_json::to_value(&report).unwrap();
-    assert_eq!(json["retained"][0]["kind"], "snapshot", "{json}");
-    assert!(json["retained"][0]["retained_until"].is_string(), "{json}");
-    assert_eq!(repo.snapshots().await.unwrap().len(), 2);
-
-    // Its packs are retained too: with the snapshot gone (deleted behind forget's back),
-    // prune plans them as retained, with dates, and deletes nothing.
-    repo.delete_snapshot(&first).await.unwrap();
-    let packs_before = repo.list_files(FileType::Pack).await.unwrap();
-    let plan = prune(&repo, &PruneOptions::default().with_dry_run(true))
-        .await
-        .unwrap();
-    assert!(
-        plan.packs_to_delete.is_empty() && plan.packs_to_repack.is_empty(),
-        "{plan:?}"
-    );
-    let kept: std::collections::BTreeSet<Id> = plan
-        .retained
-        .iter()
-        .filter(|r| r.kind == "pack")
-        .map(|r| r.id)
-        .collect();
-    assert!(!kept.is_empty(), "{plan:?}");
-    let json = serde_json::to_value(&plan).unwrap();
-    assert!(
-        json["retained"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|r| r["kind"] == "pack" && r["retained_until"].is_string()),
-        "{json}"
-    );
-    let applied = prune(&repo, &PruneOptions::default()).await.unwrap();
-    assert!(!applied.applied, "{applied:?}");
-    assert_eq!(
-        repo.list_files(FileType::Pack).await.unwrap().len(),
-        packs_before.len()
-    );
-
-    // After their dates a prune removes them, and the repository is whole.
-    let last = plan
-        .retained
-        .iter()
-        .filter_map(|r| r.retained_until)
-        .max()
-        .expect("dates");
-    sleep_past(last).await;
-    let applied = prune(&repo, &PruneOptions::default()).await.unwrap();
-    assert!(applied.applied, "{applied:?}");
-    assert!(applied.retained.is_empty(), "{applied:?}");
-    let gone: std::collections::BTreeSet<Id> = applied
-        .packs_to_delete
-        .iter()
-        .chain(&applied.packs_to_repack)
-        .copied()
-        .collect();
-    assert_eq!(gone, kept);
-    let report = check_all(&repo).await;
-    assert!(report.is_ok(), "{report:?}");
-
-    // And forget removes a snapshot whose date has passed.
-    write_data(&src, 3);
-    backup_paths(&repo, std::slice::from_ref(&src), &opts)
-        .await
-        .unwrap();
-    let report = forget(&repo, &keep_last_one_and_prune()).await.unwrap();
-    assert_eq!(report.removed, 1, "{report:?}");
-    assert!(report.retained.is_empty(), "{report:?}");
-    // Its packs are past their own dates, but the index the last prune wrote (retained for
-    // the policy's time) names them: they stay as long as that index file does.
-    let pruned = report.prune.expect("a prune");
-    assert!(!pruned.applied, "{pruned:?}");
-    assert!(
-        pruned.retained.iter().any(|r| r.kind == "pack"
-            && r.reason.starts_with("named by retained index")
-            && r.retained_until.is_some()),
-        "{pruned:?}"
-    );
-    assert_eq!(repo.snapshots().await.unwrap().len(), 1);
-    let report = check_all(&repo).await;
-    assert!(report.is_ok(), "{report:?}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn check_reports_objects_retained_for_less_than_the_policy() {
-    let Some(admin) = admin() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("short-retention");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    init_immutable(at(), governance(DAY)).await;
-    let (_, repo) = open_immutable(at()).await;
-    let src = tmp.path().join("src");
-    write_data(&src, 1);
-    let first = backup_paths(&repo, std::slice::from_ref(&src), &BackupOptions::default())
-        .await
-        .unwrap()
-        .snapshot_id;
-    let report = check_all(&repo).await;
-    assert!(report.is_ok(), "{report:?}");
-
-    // A writer that ignores the policy (the repository opened on a store without it).
-    let plain = at().build().unwrap();
-    let careless = Arc::new(
-        Repository::open(plain.object_store(), plain.display_url(), &password())
-            .await
-            .unwrap(),
-    );
-    write_data(&src, 2);
-    let second = backup_paths(
-        &careless,
-        std::slice::from_ref(&src),
-        &BackupOptions::default(),
-    )
-    .await
-    .unwrap()
-    .snapshot_id;
-
-    let report = check_all(&repo).await;
-    assert!(report.errors.is_empty(), "{report:?}");
-    assert!(!report.is_ok(), "{report:?}");
-    let paths: Vec<&str> = report
-        .retention_findings
-        .iter()
-        .map(|f| f.path.as_str())
-        .collect();
-    assert!(
-        paths.contains(&format!("snapshots/{}", second.to_hex()).as_str()),
-        "{paths:?}"
-    );
-    assert!(paths.iter().any(|p| p.starts_with("data/")), "{paths:?}");
-    assert!(paths.iter().any(|p| p.starts_with("index/")), "{paths:?}");
-    assert!(
-        !paths.iter().any(|p| p.contains(&first.to_hex())),
-        "{paths:?}"
-    );
-    for f in &report.retention_findings {
-        assert_eq!(f.retained_until, None, "{f:?}");
-        assert!(f.to_string().contains("no retention"), "{f}");
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn copy_into_an_immutable_repository_retains_every_object_it_writes() {
-    let Some(admin) = admin() else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let local = StoreBuilder::new(tmp.path().join("source").to_string_lossy())
-        .build()
-        .unwrap();
-    let source = Arc::new(
-        Repository::init(
-            local.object_store(),
-            local.display_url(),
-            &password(),
-            &init_options(),
-        )
-        .await
-        .unwrap(),
-    );
-    let src = tmp.path().join("src");
-    small_tree(&src);
-    backup_paths(
-        &source,
-        std::slice::from_ref(&src),
-        &BackupOptions::default(),
-    )
-    .await
-    .unwrap();
-
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("copy-to-lock");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    let started = SystemTime::now();
-    init_immutable(at(), governance(DAY)).await;
-    let (_, target) = open_immutable(at()).await;
-    let summary = copy(&source, &target, &[]).await.unwrap();
-    assert_eq!(summary.copied.len(), 1);
-
-    let objects = heads_in(&admin, &bucket, &prefix);
-    assert_retained(&objects, started, DAY);
-    for kind in ["data/", "index/", "snapshots/"] {
-        assert!(
-            objects.iter().any(|h| h.key.starts_with(kind)),
-            "no {kind} object copied"
-        );
-    }
-    let report = check_all(&target).await;
-    assert!(report.is_ok(), "{report:?}");
-}
+use super::moto::{Bucket, heads_in, new_kms_key, run_admin, small_tree};
+use crate::common::check_all;
 
 /// The run: a bucket with Object Lock and a KMS key; `init --object-lock governance
 /// --retain 1d`, two backups, `forget --keep-last 1 --prune`, `check --read-data`; every
 /// object SSE-KMS with the key, every data pack retained a day; restic's check agrees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn immutable_kms_repository_end_to_end() {
-    let Some(admin) = admin() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(on) = Immutable::new(Lockable::S3, "immutable-kms", tmp.path()) else {
+        return;
+    };
     let Some(restic) = crate::common::restic() else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let key = new_kms_key(&admin);
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("immutable-kms");
-    let at = || bucket_store(&bucket, &prefix, tmp.path()).with_sse_kms(&key);
+    let (admin, bucket) = on.s3_admin().unwrap();
+    let prefix = on.prefix();
+    let key = new_kms_key(admin);
+    let at = || on.at().with_sse_kms(&key);
     let started = SystemTime::now();
     init_immutable(at(), governance(DAY)).await;
 
@@ -474,15 +59,20 @@ async fn immutable_kms_repository_end_to_end() {
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.snapshots, 2);
 
-    let objects = heads_in(&admin, &bucket, &prefix);
-    assert_retained(&objects, started, DAY);
+    on.assert_retained(
+        &on.written(0).await,
+        started,
+        ObjectLockMode::Governance,
+        DAY,
+    );
+    let objects = heads_in(admin, bucket, prefix);
     for head in &objects {
         assert_eq!(head.sse.as_deref(), Some("aws:kms"), "{head:?}");
         assert_eq!(head.kms_key_id.as_deref(), Some(key.as_str()), "{head:?}");
     }
     assert!(objects.iter().any(|h| h.key.starts_with("data/")));
 
-    let (url, env) = crate::engine_stores::restic_s3_in(&bucket, &prefix).unwrap();
+    let (url, env) = crate::engine_stores::restic_s3_in(bucket, prefix).unwrap();
     let (ok, out, err) = crate::engine_stores::run_restic_url(
         &restic,
         &url,
@@ -504,15 +94,17 @@ async fn immutable_kms_repository_end_to_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sse_c_repository_reads_retention_with_the_customer_key() {
     use base64::Engine;
-    let Some(admin) = admin() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLockDefault, "lock-default");
-    let prefix = services::unique_prefix("sse-c-lock");
+    let Some(on) = Immutable::s3(Bucket::ObjectLockDefault, "sse-c-lock", tmp.path()) else {
+        return;
+    };
+    let (admin, bucket) = on.s3_admin().unwrap();
+    let prefix = on.prefix();
     let raw = [42u8; 32];
     let b64 = base64::engine::general_purpose::STANDARD;
     let key = b64.encode(raw);
     let at = || {
-        bucket_store(&bucket, &prefix, tmp.path())
+        on.at()
             .with_encryption(EncryptionOptions::sse_c(Secret::new(key.clone())))
     };
     init_immutable(at(), governance(DAY)).await;
@@ -531,10 +123,10 @@ async fn an_sse_c_repository_reads_retention_with_the_customer_key() {
         assert!(s.errors.is_empty(), "{:?}", s.errors);
     }
 
-    run_admin(&admin, &["record-start"]);
+    run_admin(admin, &["record-start"]);
     let report = check_all(&repo).await;
     let done = forget(&repo, &keep_last_one_and_prune()).await;
-    let heads = run_admin(&admin, &["record-heads", &format!("/{bucket}/{prefix}/")]);
+    let heads = run_admin(admin, &["record-heads", &format!("/{bucket}/{prefix}/")]);
     assert!(report.is_ok(), "{report:?}");
     assert!(report.retention_findings.is_empty(), "{report:?}");
     let done = done.unwrap();
@@ -566,13 +158,12 @@ async fn an_sse_c_repository_reads_retention_with_the_customer_key() {
 /// object lock, the repair is refused before anything is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_date() {
-    let Some(admin) = admin() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("repair-retained");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    let store = init_immutable(at(), governance(Duration::from_secs(15))).await;
-    let (_, repo) = open_immutable(at()).await;
+    let Some(on) = Immutable::new(Lockable::S3, "repair-retained", tmp.path()) else {
+        return;
+    };
+    let store = on.init(governance(Duration::from_secs(15))).await;
+    let (_, repo) = on.open().await;
     let src = tmp.path().join("src");
     for seed in [1, 2] {
         write_data(&src, seed);
@@ -580,20 +171,14 @@ async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_da
             .await
             .unwrap();
     }
-    let old: Vec<Id> = repo
-        .list_files(FileType::Index)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let index_files = || async {
+        let listed = repo.list_files(FileType::Index).await.unwrap();
+        listed.into_iter().map(|(id, _)| id).collect::<Vec<Id>>()
+    };
+    let old = index_files().await;
     assert_eq!(old.len(), 2, "one index file per backup");
 
-    let bare = Arc::new(
-        Repository::open(store.object_store(), store.display_url(), &password())
-            .await
-            .unwrap(),
-    );
+    let bare = open_bare(&store).await;
     let err = repair_index(&bare, &RepairIndexOptions::default())
         .await
         .unwrap_err();
@@ -607,7 +192,7 @@ async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_da
         ),
         "{err}"
     );
-    assert_eq!(repo.list_files(FileType::Index).await.unwrap().len(), 2);
+    assert_eq!(index_files().await.len(), 2);
 
     let dry = repair_index(&repo, &RepairIndexOptions::default().with_dry_run(true))
         .await
@@ -625,7 +210,7 @@ async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_da
         json["index_files_retained"][0]["retained_until"].is_string(),
         "{json}"
     );
-    assert_eq!(repo.list_files(FileType::Index).await.unwrap().len(), 3);
+    assert_eq!(index_files().await.len(), 3);
     let check = check_all(&repo).await;
     assert!(check.is_ok(), "{check:?}");
 
@@ -648,13 +233,7 @@ async fn repair_index_keeps_retained_index_files_and_removes_them_after_their_da
             .all(|r| !old.contains(&r.id)),
         "{report:?}"
     );
-    let now: Vec<Id> = repo
-        .list_files(FileType::Index)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
+    let now = index_files().await;
     assert!(now.iter().all(|id| !old.contains(id)), "{now:?}");
     assert_eq!(now.len(), 1 + report.index_files_retained.len(), "{now:?}");
     let check = check_all(&repo).await;
@@ -669,13 +248,12 @@ async fn pg_forget_keeps_retained_wal_and_removes_it_after_its_date() {
     use crate::pitr::{seg_name, write_seg};
     const LABEL: &str = "main-20261206T120000Z";
 
-    let Some(admin) = admin() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let bucket = new_bucket(&admin, Bucket::ObjectLock, "lock");
-    let prefix = services::unique_prefix("pitr-retained");
-    let at = || bucket_store(&bucket, &prefix, tmp.path());
-    init_immutable(at(), governance(Duration::from_secs(15))).await;
-    let (_, repo) = open_immutable(at()).await;
+    let Some(on) = Immutable::new(Lockable::S3, "pitr-retained", tmp.path()) else {
+        return;
+    };
+    on.init(governance(Duration::from_secs(15))).await;
+    let (_, repo) = on.open().await;
     let wal_dir = tmp.path().join("pg_wal");
     std::fs::create_dir_all(&wal_dir).unwrap();
     let push = |paths: Vec<std::path::PathBuf>| {
