@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::io::SyncIoBridge;
 
 use super::backup_progress::{BackupProgress, Scan};
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, release};
 use crate::repo::Repository;
 use crate::repo::host::{self, Identity};
 use crate::repo::id::Id;
@@ -548,7 +548,9 @@ impl Archiver {
                 *s = n;
             }
         }
-        let mut nodes: Vec<Node> = slots.into_iter().flatten().collect();
+        let mut nodes: Vec<Node> = Vec::with_capacity(slots.len());
+        nodes.extend(slots.drain(..).flatten());
+        release(slots);
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         // One listing never names an entry twice; should it, refuse rather than drop one.
         if let Some(w) = nodes.windows(2).find(|w| w[0].name == w[1].name) {
@@ -558,7 +560,9 @@ impl Archiver {
                 std::io::Error::other(format!("the entry {} is listed twice", w[0].name)),
             ));
         }
-        let id = self.save_tree(&Tree { nodes }).await?;
+        let tree = Tree { nodes };
+        let id = self.save_tree(&tree).await?;
+        release(tree.nodes);
         node.subtree = Some(id);
         self.counts.dirs.fetch_add(1, Ordering::Relaxed);
         self.progress.dirs.fetch_add(1, Ordering::Relaxed);
