@@ -431,6 +431,8 @@ impl Shared {
                 self.fail(&e);
             }
         }
+        release(scratch);
+        release(staged);
         let last = lock(&self.data_pack).take();
         if let Some(p) = last.filter(|(p, _)| !p.is_empty())
             && !self.failed.load(Ordering::Acquire)
