@@ -24,7 +24,7 @@ use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::chunker::{BufferPool, CHUNK_BUFFER};
+use crate::chunker::{BufferPool, CHUNK_BUFFER, release};
 use crate::repo::Repository;
 use crate::repo::backend::FileType;
 use crate::repo::crypto::{Key, OVERHEAD};
@@ -431,6 +431,8 @@ impl Shared {
                 self.fail(&e);
             }
         }
+        release(scratch);
+        release(staged);
         let last = lock(&self.data_pack).take();
         if let Some(p) = last.filter(|(p, _)| !p.is_empty())
             && !self.failed.load(Ordering::Acquire)
@@ -659,7 +661,8 @@ impl BlobSaver {
         let chunks = BufferPool::new(CHUNK_BUFFER, 2 * encoders + 2);
         // The open data pack and those queued or being uploaded.
         let budget = 1 + opts.upload_slots.max(1);
-        let packs = BufferPool::new(opts.pack_size + PACK_SLACK, budget + 1);
+        // Those, one being sealed, and the shared tree pack.
+        let packs = BufferPool::new(opts.pack_size + PACK_SLACK, budget + 2);
         Arc::new(BlobSaver {
             shared: Arc::new(Shared {
                 chunks,
@@ -763,6 +766,11 @@ impl BlobSaver {
                 let sealed =
                     self.with_shared_pack(ty, |p| p.add_encrypting(key, ty, id, payload, ulen))?;
                 self.shared.count(ty, data.len(), stored);
+                // A large directory's JSON and its compressed copy are megabytes.
+                release(scratch);
+                if let Ok(b) = data.try_into_mut() {
+                    release(Vec::from(b));
+                }
                 self.send_sealed(sealed).await?;
             }
         }
@@ -777,9 +785,10 @@ impl BlobSaver {
     ) -> Result<Option<FinishedPack>> {
         let mut packs = lock(&self.open_packs);
         let open = &mut packs[slot(ty)];
-        // Trees are usually few and small: the buffer grows as needed instead of taking a
-        // full-size one.
-        let p = open.get_or_insert_with(|| PackBuilder::with_buffer(Vec::new()));
+        // A pack buffer from the pool (only the pages written are resident), given back after
+        // the upload: a buffer grown here and freed there would raise glibc's mmap threshold
+        // (`chunker::release`).
+        let p = open.get_or_insert_with(|| PackBuilder::with_buffer(self.shared.packs.take()));
         add(p)?;
         match open.take_if(|p| p.len() >= self.shared.opts.pack_size) {
             Some(p) => Ok(Some(p.finish(&self.shared.repo.key)?)),

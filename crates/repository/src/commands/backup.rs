@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 use tokio_util::io::SyncIoBridge;
 
 use super::backup_progress::{BackupProgress, Scan};
-use crate::chunker::Chunker;
+use crate::chunker::{Chunker, release};
 use crate::repo::Repository;
 use crate::repo::host::{self, Identity};
 use crate::repo::id::Id;
@@ -445,7 +445,7 @@ impl Archiver {
             .map_err(Error::task)?
         };
         let tags: Vec<&std::ffi::OsStr> = tags.iter().map(OsString::as_os_str).collect();
-        let entries = match listing {
+        let mut entries = match listing {
             Ok(n) => n,
             Err(e) => {
                 self.warn(&path, &e);
@@ -464,7 +464,7 @@ impl Archiver {
         let mut subdirs: Vec<SubDir> = Vec::new();
         let mut batch: Vec<FileJob> = Vec::new();
         let mut batch_bytes = 0u64;
-        for Listed { name, meta, link } in entries {
+        for Listed { name, meta, link } in entries.drain(..) {
             let child = path.join(&name);
             // Excluded entries are left out silently and never descended into.
             if self.select.excludes_path(&child) || rejected_by_tags(&tags, &name) {
@@ -526,6 +526,7 @@ impl Archiver {
         if !batch.is_empty() {
             files.push(batch);
         }
+        release(entries);
         drop(previous);
         // Files and subdirectories run side by side; the walk slot goes once the files are
         // read, whatever the subdirectories (waiting for slots of their own) are doing.
@@ -548,8 +549,12 @@ impl Archiver {
                 *s = n;
             }
         }
-        let mut nodes: Vec<Node> = slots.into_iter().flatten().collect();
-        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut nodes: Vec<Node> = Vec::with_capacity(slots.len());
+        nodes.extend(slots.drain(..).flatten());
+        release(slots);
+        // Equal names are refused below, so stability does not matter; the unstable sort
+        // needs no scratch buffer.
+        nodes.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         // One listing never names an entry twice; should it, refuse rather than drop one.
         if let Some(w) = nodes.windows(2).find(|w| w[0].name == w[1].name) {
             return Err(Error::io(
@@ -558,7 +563,9 @@ impl Archiver {
                 std::io::Error::other(format!("the entry {} is listed twice", w[0].name)),
             ));
         }
-        let id = self.save_tree(&Tree { nodes }).await?;
+        let tree = Tree { nodes };
+        let id = self.save_tree(&tree).await?;
+        release(tree.nodes);
         node.subtree = Some(id);
         self.counts.dirs.fetch_add(1, Ordering::Relaxed);
         self.progress.dirs.fetch_add(1, Ordering::Relaxed);
@@ -724,7 +731,9 @@ fn list_dir(path: &Path) -> std::io::Result<Vec<Listed>> {
             link,
         });
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    // Names in a listing are unique; the unstable sort needs no scratch buffer (a large
+    // directory's would be megabytes, freed at once: see `chunker::release`).
+    out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 

@@ -13,6 +13,7 @@ mod context;
 mod copy;
 mod examples;
 mod maintenance;
+mod malloc;
 mod output;
 mod pg;
 mod schedule;
@@ -152,6 +153,10 @@ fn main() -> ExitCode {
     cli.globals.output = cli.output.format_or(OutputFormat::Table);
     cli.globals.quiet = cli.conventions.quiet;
     init_logging(&cli);
+    if matches!(cli.command, Command::Backup(_)) {
+        // Before any thread starts: see the module's docs (peak memory).
+        malloc::tune_for_backup();
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if matches!(cli.command, Command::Restore(_)) {
         // A restore's blocking work (ranged pack reads, decoding, positioned writes) is
