@@ -1674,3 +1674,69 @@ fn copy_needs_an_initialised_target_that_init_copy_chunker_params_makes() {
         "{names}"
     );
 }
+
+/// `backup` re-executes itself once with glibc's mmap threshold fixed (peak memory; the
+/// binary's `malloc` module), before it reads the password: the password command, which
+/// inherits the environment, sees the tunable and runs once. The user's own threshold wins,
+/// `THINLEDGER_MALLOC_DEFAULTS` opts out, and other commands are left alone.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn backup_runs_with_a_fixed_mmap_threshold_unless_told_otherwise() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.init(&repo);
+    let src = f.path("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(src.join("a"), b"some data").unwrap();
+    let seen = f.path("seen");
+    // Appends what the password command saw ("-" when unset), then prints the password.
+    let command = format!(
+        "sh -c 'echo \"${{GLIBC_TUNABLES:--}}\" >> {}; cat {}'",
+        seen.display(),
+        f.path("password").display()
+    );
+    let run = |args: &[&str], env: &[(&str, &str)]| -> Vec<String> {
+        let _ = std::fs::remove_file(&seen);
+        let mut c = ledger_backup();
+        c.arg("-r")
+            .arg(&repo)
+            .args(["--password-command", &command])
+            .args(args)
+            .env_remove("GLIBC_TUNABLES")
+            .env_remove("THINLEDGER_MALLOC_DEFAULTS");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        assert_ok(&c.output().unwrap(), &format!("{args:?} {env:?}"));
+        std::fs::read_to_string(&seen)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    };
+    let backup = ["backup", "--quiet", src.to_str().unwrap()];
+    assert_eq!(
+        run(&backup, &[]),
+        ["glibc.malloc.mmap_threshold=1048576"],
+        "re-executed once, with the tunable"
+    );
+    assert_eq!(
+        run(&backup, &[("GLIBC_TUNABLES", "glibc.malloc.arena_max=2")]),
+        ["glibc.malloc.arena_max=2:glibc.malloc.mmap_threshold=1048576"],
+        "the user's other tunables are kept"
+    );
+    assert_eq!(
+        run(
+            &backup,
+            &[("GLIBC_TUNABLES", "glibc.malloc.mmap_threshold=65536")]
+        ),
+        ["glibc.malloc.mmap_threshold=65536"],
+        "the user's own threshold wins"
+    );
+    assert_eq!(
+        run(&backup, &[("THINLEDGER_MALLOC_DEFAULTS", "1")]),
+        ["-"],
+        "opted out"
+    );
+    assert_eq!(run(&["snapshots"], &[]), ["-"], "other commands untouched");
+}
