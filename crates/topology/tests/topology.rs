@@ -432,6 +432,62 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
     }
 }
 
+/// Operator mode: the operator runs `cockroach init` but knows nothing of the survival goal,
+/// so a Job in the first region applies the same replication step as the StatefulSet's init
+/// Job (multi-region SQL with databases named, five replicas without), failing on any failed
+/// statement; a tenant whose goal CockroachDB's defaults meet gets no such Job.
+#[test]
+fn operator_mode_applies_the_survival_goal_like_the_init_job() {
+    let step = |r: &Rendering, job: &str| -> Option<String> {
+        let job = json(r.job(job)?);
+        let script = job["spec"]["template"]["spec"]["containers"][0]["command"][2]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The step starts with its `set -e`; the init Job's `cockroach init` part comes before.
+        Some(script[script.find("set -e\n")?..].to_owned())
+    };
+    let region = |text: &str, mode, name: &str| {
+        let tenant = Tenant::from_yaml(text).unwrap();
+        let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+        render(&tenant, &plan, &RenderOptions::new(mode).with_region(name)).unwrap()
+    };
+    let with_databases =
+        multi_region_text().replace("cockroachdb:\n", "cockroachdb:\n  databases: [ledger]\n");
+    for (text, expected) in [
+        (multi_region_text(), "num_replicas = 5"),
+        (with_databases, "SURVIVE REGION FAILURE"),
+    ] {
+        let statefulset = region(&text, CockroachMode::StatefulSet, "us-east-1");
+        let operator = region(&text, CockroachMode::Operator, "us-east-1");
+        let init = step(&statefulset, "cockroachdb-init").unwrap();
+        assert!(init.contains(expected), "{init}");
+        let replication = step(&operator, "cockroachdb-replication")
+            .unwrap_or_else(|| panic!("operator mode renders no replication Job for {expected}"));
+        assert_eq!(replication, init);
+        let script = json(operator.job("cockroachdb-replication").unwrap())["spec"]["template"]
+            ["spec"]["containers"][0]["command"][2]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let parsed = Command::new("bash")
+            .args(["-n", "-c", &script])
+            .output()
+            .unwrap();
+        assert!(parsed.status.success(), "{script}");
+        assert!(operator.job("cockroachdb-init").is_none());
+        // Only the first region runs it.
+        let west = region(&text, CockroachMode::Operator, "us-west-2");
+        assert!(west.job("cockroachdb-replication").is_none());
+    }
+    // CockroachDB's default of three replicas meets zone survival: no Job.
+    assert!(
+        rendering("aws", CockroachMode::Operator)
+            .job("cockroachdb-replication")
+            .is_none()
+    );
+}
+
 /// The runbook's odd increments: 5 and 7 nodes over three zones keep a majority through the
 /// loss of any zone; the uneven spread is advice with its capacity cost, not a refusal.
 #[rstest]

@@ -624,26 +624,13 @@ fn pdb(ctx: &Context<'_>) -> Manifest {
 
 fn init_job(ctx: &Context<'_>) -> Manifest {
     let name = format!("{CRDB_NAME}-init");
-    let host = format!(
-        "{CRDB_NAME}-0.{}",
-        ctx.service_domain(CRDB_NAME, &ctx.region)
-    );
+    let host = first_node_host(ctx);
+    let copy = copy_root_certs();
     let mut script = format!(
-        "set -u\nrm -f {CERTS_DIR}/*\ncp -L {CERTS_SECRET_DIR}/* {CERTS_DIR}/\nchmod 0400 {CERTS_DIR}/*\nif out=\"$(/cockroach/cockroach init --certs-dir={CERTS_DIR} --host={host}:{CRDB_GRPC_PORT} 2>&1)\"; then\n  echo \"$out\"\nelif printf '%s' \"$out\" | grep -q 'already been initialized'; then\n  echo 'cluster already initialised'\nelse\n  echo \"$out\" >&2\n  exit 1\nfi\n"
+        "set -u\n{copy}if out=\"$(/cockroach/cockroach init --certs-dir={CERTS_DIR} --host={host}:{CRDB_GRPC_PORT} 2>&1)\"; then\n  echo \"$out\"\nelif printf '%s' \"$out\" | grep -q 'already been initialized'; then\n  echo 'cluster already initialised'\nelse\n  echo \"$out\" >&2\n  exit 1\nfi\n"
     );
-    let replication = ctx
-        .tenant
-        .cockroach_quorum()
-        .map(|q| q.replication_factor)
-        .unwrap_or(ctx.tenant.spec().survival.replication_factor());
-    let sql =
-        format!("/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT}");
-    if let Some(step) = super::sites::replication_script(ctx, &sql) {
+    if let Some(step) = replication_step(ctx, &host) {
         script.push_str(&step);
-    } else if replication != 3 {
-        script.push_str(&format!(
-            "/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT} -e 'ALTER RANGE default CONFIGURE ZONE USING num_replicas = {replication}'\n"
-        ));
     }
     ScriptJob {
         name: &name,
@@ -655,6 +642,66 @@ fn init_job(ctx: &Context<'_>) -> Manifest {
         purpose: "runs `cockroach init` once all nodes are up; safe to re-run (an initialised cluster counts as success)",
     }
     .manifest(ctx)
+}
+
+/// Operator mode: the operator runs `cockroach init` itself but knows nothing of the tenant's
+/// survival goal, so this Job (in the first region) applies the same replication step as the
+/// StatefulSet's init Job once the cluster answers SQL (retried by the Job until it does).
+/// `None` when CockroachDB's defaults already meet the goal.
+pub fn replication_job(ctx: &Context<'_>) -> Option<Manifest> {
+    if !ctx.first_region {
+        return None;
+    }
+    let step = replication_step(ctx, &first_node_host(ctx))?;
+    Some(
+        ScriptJob {
+            name: &format!("{CRDB_NAME}-replication"),
+            container: "replication",
+            image: ctx.cockroach_image(),
+            script: format!("set -u\n{}{step}", copy_root_certs()),
+            mounts: root_client_mounts(),
+            volumes: root_client_volumes(),
+            purpose: "applies the tenant's survival goal (multi-region databases, or the default zone's replica count) to the operator's cluster; safe to re-run (every statement is idempotent)",
+        }
+        .manifest(ctx),
+    )
+}
+
+/// The shell lines that copy the root client certificate with the modes CockroachDB demands.
+fn copy_root_certs() -> String {
+    format!(
+        "rm -f {CERTS_DIR}/*\ncp -L {CERTS_SECRET_DIR}/* {CERTS_DIR}/\nchmod 0400 {CERTS_DIR}/*\n"
+    )
+}
+
+/// The first node's stable name, which the Jobs dial.
+fn first_node_host(ctx: &Context<'_>) -> String {
+    format!(
+        "{CRDB_NAME}-0.{}",
+        ctx.service_domain(CRDB_NAME, &ctx.region)
+    )
+}
+
+/// The SQL that makes the cluster meet the tenant's survival goal: multi-region databases
+/// (sites, or region survival with named databases), or the default zone's replica count when
+/// it is not CockroachDB's default of 3. Any failing statement fails the Job (`set -e`), so a
+/// Job that completed applied every one. `None` when there is nothing to apply.
+fn replication_step(ctx: &Context<'_>, host: &str) -> Option<String> {
+    let replication = ctx
+        .tenant
+        .cockroach_quorum()
+        .map(|q| q.replication_factor)
+        .unwrap_or(ctx.tenant.spec().survival.replication_factor());
+    let sql =
+        format!("/cockroach/cockroach sql --certs-dir={CERTS_DIR} --host={host}:{CRDB_SQL_PORT}");
+    let step = match super::sites::replication_script(ctx, &sql) {
+        Some(step) => step,
+        None if replication != 3 => format!(
+            "{sql} -e 'ALTER RANGE default CONFIGURE ZONE USING num_replicas = {replication}'\n"
+        ),
+        None => return None,
+    };
+    (!step.is_empty()).then(|| format!("set -e\n{step}"))
 }
 
 /// The mounts of a Job that connects as `root`: the client certificate Secret, the copy

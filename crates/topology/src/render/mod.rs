@@ -459,7 +459,10 @@ pub fn render(
     out.extend(certs::objects(&ctx));
     match options.cockroach_mode {
         CockroachMode::StatefulSet => out.extend(cockroach::objects(&ctx)),
-        CockroachMode::Operator => out.push(operator::crdb_cluster(&ctx)),
+        CockroachMode::Operator => {
+            out.push(operator::crdb_cluster(&ctx));
+            out.extend(cockroach::replication_job(&ctx));
+        }
     }
     out.extend(cockroach::upgrade_job(&ctx));
     if ctx.renders_redpanda() {
