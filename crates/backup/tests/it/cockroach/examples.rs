@@ -137,3 +137,46 @@ fn an_onprem_cockroach_job_with_implicit_credentials_needs_no_keys() {
     assert_eq!(schedule.runners(&EnvVars::default()).unwrap().len(), 1);
     assert!(!cron_job_env(&schedule).contains("AWS_"));
 }
+
+/// The example schedule's repositories on the aws example tenant's bucket lie under that
+/// tenant's `backup.prefix`, and its native CockroachDB jobs write under it too: those are the
+/// only keys `ledger-topology iam` grants the backup identity both files name.
+#[test]
+fn the_example_schedule_writes_where_the_tenants_identity_may() {
+    let tenant =
+        thinledger_topology::Tenant::from_yaml(&thinledger_tests::examples::tenant_text("aws"))
+            .unwrap();
+    let backup = &tenant.spec().backup;
+    let prefix = backup.prefix.as_deref().unwrap().trim_matches('/');
+    assert!(!prefix.is_empty());
+    let schedule = Schedule::from_file(&example("ledger.yaml")).unwrap();
+    let mut checked = 0;
+    for job in &schedule.spec().jobs {
+        let Some(repo) = &job.repository else {
+            continue;
+        };
+        let Some(rest) = repo.url.strip_prefix(&format!("s3://{}/", backup.bucket)) else {
+            continue;
+        };
+        let key = rest.split('?').next().unwrap();
+        assert!(
+            key.starts_with(&format!("{prefix}/")),
+            "{}: {} is outside the tenant's prefix {prefix}/",
+            job.name,
+            repo.url
+        );
+        checked += 1;
+    }
+    assert!(
+        checked > 0,
+        "no job of the example writes to {}",
+        backup.bucket
+    );
+    assert!(
+        tenant
+            .cockroach_backup_path()
+            .starts_with(&format!("{prefix}/")),
+        "{}",
+        tenant.cockroach_backup_path()
+    );
+}
