@@ -36,7 +36,8 @@
 //! - Node counts: [`QuorumPlan`] with its [`Placement`]s, [`FailureDomain`]s (of a
 //!   [`DomainKind`]) and the fullest node's [`NodeShare`], from [`quorum::plan`]; the namespace
 //!   [`quorum`] holds the quorum rule ([`quorum::check_count`], [`quorum::spread`],
-//!   [`quorum::check_placements`], [`quorum::plan_over`] for several sites or providers,
+//!   [`quorum::check_placements`] for a layout given placement by placement, of nodes or
+//!   brokers ([`quorum::Members`]), [`quorum::plan_over`] for several sites or providers,
 //!   [`quorum::valid_counts`], [`quorum::RULES`]…).
 //! - Bounds: [`Limit`] and the namespace [`bounds`] of every quantity's upper bound
 //!   ([`bounds::NODES`], [`bounds::NODE_MEMORY`]…), checked before any rule or search.

@@ -140,10 +140,28 @@ pub fn broker_plan(
 
 /// Checks a layout given placement by placement (e.g. the nodes each site of a multi-site
 /// tenant declares, [`Placement::on`] its provider): the count rule on the total, at least as
-/// many nodes as replicas, and no failure domain of `kind` holding a majority of a range's
-/// `replication_factor` replicas. Placements without a provider are on `provider`.
+/// many members as replicas, and no failure domain of `kind` holding a majority of a group's
+/// `replication_factor` replicas. Placements without a provider are on `provider`. `members`
+/// words the refusals: CockroachDB's nodes and ranges, or Redpanda's brokers and partitions
+/// (`losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of some
+/// partitions`).
+///
+/// ```
+/// use thinledger_topology::{DomainKind, Placement, Provider, quorum::{self, Members}};
+///
+/// let zone = |z: &str, n| Placement::new("us-east-1", Some(z.into()), n);
+/// let even = vec![zone("us-east-1a", 1), zone("us-east-1b", 1), zone("us-east-1c", 1)];
+/// let plan = quorum::check_placements("brokers", Members::Brokers, Provider::Aws, even, DomainKind::Zone, 3)?;
+/// assert!(plan.failure_domains.iter().all(|d| d.replicas == 1));
+///
+/// let two_zones = vec![zone("us-east-1a", 2), zone("us-east-1b", 1)];
+/// let err = quorum::check_placements("brokers", Members::Brokers, Provider::Aws, two_zones, DomainKind::Zone, 3).unwrap_err();
+/// assert!(err.to_string().contains("losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of some partitions"));
+/// # Ok::<(), thinledger_topology::ModelError>(())
+/// ```
 pub fn check_placements(
     field: &str,
+    members: Members,
     provider: Provider,
     placements: Vec<Placement>,
     kind: DomainKind,
@@ -152,28 +170,7 @@ pub fn check_placements(
     judge_placements(
         field,
         None,
-        Members::Nodes,
-        provider,
-        placements,
-        kind,
-        replication_factor,
-    )
-}
-
-/// [`check_placements`] for Redpanda's brokers: the same rule, worded for brokers and
-/// partitions (`losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of
-/// some partitions`).
-pub fn check_broker_placements(
-    field: &str,
-    provider: Provider,
-    placements: Vec<Placement>,
-    kind: DomainKind,
-    replication_factor: u32,
-) -> Result<QuorumPlan, ModelError> {
-    judge_placements(
-        field,
-        None,
-        Members::Brokers,
+        members,
         provider,
         placements,
         kind,
@@ -190,9 +187,10 @@ enum Layout {
     Given(Members),
 }
 
-/// What the members of a layout are called in messages.
+/// What the members of a layout are ([`check_placements`]), which words its refusals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Members {
+#[non_exhaustive]
+pub enum Members {
     /// CockroachDB nodes, holding replicas of ranges.
     Nodes,
     /// Redpanda brokers, holding replicas of partitions.
@@ -913,6 +911,7 @@ mod tests {
         };
         let ok = check_placements(
             "nodes",
+            Members::Nodes,
             Provider::Aws,
             layout([2, 2, 1]),
             DomainKind::Provider,
@@ -927,6 +926,7 @@ mod tests {
         assert_eq!(names, [("aws", 2), ("azure", 2), ("onprem", 1)]);
         let err = check_placements(
             "nodes",
+            Members::Nodes,
             Provider::Aws,
             layout([3, 1, 1]),
             DomainKind::Provider,

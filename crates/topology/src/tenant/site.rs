@@ -471,8 +471,9 @@ fn redpanda_layout(
         // A site is its own region: losing one must keep every partition's majority.
         _ => DomainKind::Region,
     };
-    let plan = match quorum::check_broker_placements(
+    let plan = match quorum::check_placements(
         brokers_field,
+        quorum::Members::Brokers,
         spec.provider,
         placements,
         kind,
@@ -669,6 +670,7 @@ fn layout(spec: &TenantSpec, sites: &[Site], problems: &mut Vec<Problem>) -> Opt
     let placements: Vec<Placement> = sites.iter().flat_map(Site::placements).collect();
     match quorum::check_placements(
         "sites",
+        quorum::Members::Nodes,
         spec.provider,
         placements,
         goal.domain_kind(),
