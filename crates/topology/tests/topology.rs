@@ -43,6 +43,19 @@ fn rendering(name: &str, mode: CockroachMode) -> Rendering {
     render(&tenant, &plan, &RenderOptions::new(mode)).unwrap()
 }
 
+/// The tenant of `text` rendered in `mode` for one `region` (of a multi-region tenant, such as
+/// [`multi_region_text`]'s).
+fn region_rendering(text: &str, mode: CockroachMode, region: &str) -> Rendering {
+    let tenant = Tenant::from_yaml(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
+    render(
+        &tenant,
+        &plan,
+        &RenderOptions::new(mode).with_region(region),
+    )
+    .unwrap()
+}
+
 fn json(m: &Manifest) -> Value {
     m.to_json().unwrap()
 }
@@ -348,11 +361,6 @@ fn file_names_are_stable_and_ordered() {
 }
 
 /// aws.yaml over three regions (three clusters), nine nodes, surviving a region's loss.
-fn multi_region_tenant() -> Tenant {
-    Tenant::from_yaml(&multi_region_text()).unwrap()
-}
-
-/// The text of [`multi_region_tenant`].
 fn multi_region_text() -> String {
     example_text("aws").replace(
         "regions:\n  - name: us-east-1\n    zones: [us-east-1a, us-east-1b, us-east-1c]\n",
@@ -368,17 +376,16 @@ fn multi_region_text() -> String {
 
 #[test]
 fn multi_region_needs_a_region_and_joins_across_clusters() {
-    let tenant = multi_region_tenant();
+    let tenant = Tenant::from_yaml(&multi_region_text()).unwrap();
     let plan = ResourcePlan::from_tenant(&tenant).unwrap();
     let err = render(&tenant, &plan, &RenderOptions::default()).unwrap_err();
     assert!(err.to_string().contains("--region"), "{err}");
 
-    let west = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-west-2"),
-    )
-    .unwrap();
+    let west = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-west-2",
+    );
     let sts = json(west.find("StatefulSet", "cockroachdb").unwrap());
     assert_eq!(sts["spec"]["replicas"], 3);
     let start = sts["spec"]["template"]["spec"]["containers"][0]["command"][2]
@@ -397,12 +404,11 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
     // Redpanda and the init Job live in the first region only.
     assert!(west.find("StatefulSet", "redpanda").is_none());
     assert!(west.job("cockroachdb-init").is_none());
-    let east = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-east-1"),
-    )
-    .unwrap();
+    let east = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-east-1",
+    );
     let job = east.job("cockroachdb-init").unwrap().to_yaml().unwrap();
     // Without databases named, the default zone keeps five replicas.
     assert!(job.contains("num_replicas = 5"), "{job}");
@@ -411,14 +417,7 @@ fn multi_region_needs_a_region_and_joins_across_clusters() {
     // REGION, SURVIVE REGION FAILURE), as for a tenant with sites, not a hand-set zone.
     let text =
         multi_region_text().replace("cockroachdb:\n", "cockroachdb:\n  databases: [ledger]\n");
-    let tenant = Tenant::from_yaml(&text).unwrap();
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let east = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-east-1"),
-    )
-    .unwrap();
+    let east = region_rendering(&text, CockroachMode::StatefulSet, "us-east-1");
     let job = east.job("cockroachdb-init").unwrap().to_yaml().unwrap();
     assert!(!job.contains("num_replicas"), "{job}");
     for statement in [
@@ -447,19 +446,14 @@ fn operator_mode_applies_the_survival_goal_like_the_init_job() {
         // The step starts with its `set -e`; the init Job's `cockroach init` part comes before.
         Some(script[script.find("set -e\n")?..].to_owned())
     };
-    let region = |text: &str, mode, name: &str| {
-        let tenant = Tenant::from_yaml(text).unwrap();
-        let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-        render(&tenant, &plan, &RenderOptions::new(mode).with_region(name)).unwrap()
-    };
     let with_databases =
         multi_region_text().replace("cockroachdb:\n", "cockroachdb:\n  databases: [ledger]\n");
     for (text, expected) in [
         (multi_region_text(), "num_replicas = 5"),
         (with_databases, "SURVIVE REGION FAILURE"),
     ] {
-        let statefulset = region(&text, CockroachMode::StatefulSet, "us-east-1");
-        let operator = region(&text, CockroachMode::Operator, "us-east-1");
+        let statefulset = region_rendering(&text, CockroachMode::StatefulSet, "us-east-1");
+        let operator = region_rendering(&text, CockroachMode::Operator, "us-east-1");
         let init = step(&statefulset, "cockroachdb-init").unwrap();
         assert!(init.contains(expected), "{init}");
         let replication = step(&operator, "cockroachdb-replication")
@@ -477,7 +471,7 @@ fn operator_mode_applies_the_survival_goal_like_the_init_job() {
         assert!(parsed.status.success(), "{script}");
         assert!(operator.job("cockroachdb-init").is_none());
         // Only the first region runs it.
-        let west = region(&text, CockroachMode::Operator, "us-west-2");
+        let west = region_rendering(&text, CockroachMode::Operator, "us-west-2");
         assert!(west.job("cockroachdb-replication").is_none());
     }
     // CockroachDB's default of three replicas meets zone survival: no Job.

@@ -165,14 +165,11 @@ fn the_rendered_names_follow_the_tenant() {
         names,
         cockroach_node_dns_names("ledger-acme-bank-prod", "cluster.local", 9)
     );
-    let tenant = multi_region_tenant();
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let west = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-west-2"),
-    )
-    .unwrap();
+    let west = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-west-2",
+    );
     let node = json(west.find("Certificate", "cockroachdb-node").unwrap());
     let names = node["spec"]["dnsNames"].as_array().unwrap();
     assert!(names.contains(&serde_json::json!(
@@ -187,20 +184,16 @@ fn the_rendered_names_follow_the_tenant() {
 /// copied CA Secret, and only the first region renders Redpanda's certificate.
 #[test]
 fn other_regions_share_the_first_regions_ca() {
-    let tenant = multi_region_tenant();
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let east = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-east-1"),
-    )
-    .unwrap();
-    let west = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-west-2"),
-    )
-    .unwrap();
+    let east = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-east-1",
+    );
+    let west = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-west-2",
+    );
     assert!(east.find("Certificate", "ledger-ca").is_some());
     assert!(west.find("Certificate", "ledger-ca").is_none());
     assert!(west.find("Issuer", "ledger-selfsigned").is_none());

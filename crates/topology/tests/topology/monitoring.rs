@@ -131,14 +131,11 @@ fn every_tenant_gets_monitors_alerts_and_dashboards(
 /// the backup scheduler run in the first.
 #[test]
 fn other_regions_monitor_their_cockroachdb_only() {
-    let tenant = multi_region_tenant();
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let west = render(
-        &tenant,
-        &plan,
-        &RenderOptions::default().with_region("us-west-2"),
-    )
-    .unwrap();
+    let west = region_rendering(
+        &multi_region_text(),
+        CockroachMode::StatefulSet,
+        "us-west-2",
+    );
     assert!(west.find("PodMonitor", "cockroachdb").is_some());
     assert!(west.find("PodMonitor", "redpanda").is_none());
     assert!(west.find("PodMonitor", "ledger-backup").is_none());
