@@ -740,6 +740,42 @@ fn every_document_passes_kubernetes_validate_strict() {
     assert!(!passed);
 }
 
+/// Checks `objects` (a file name and a custom resource) against their CRD schemas with
+/// crd-validate (the npm @kubernetes-models packages, generated from the CRDs; kubernetes-validate
+/// knows only built-in kinds), and that it is not vacuous: the first of kind `kind`, spoilt by
+/// `spoil`, is refused. Skipped without the tool.
+fn assert_custom_resources_valid(
+    objects: &[(String, Value)],
+    kind: &str,
+    spoil: impl FnOnce(&mut Value),
+) {
+    let Some(tool) = service("THINLEDGER_TEST_CRD_VALIDATE") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let paths: Vec<PathBuf> = objects
+        .iter()
+        .map(|(name, object)| {
+            let path = dir.path().join(format!("{name}.json"));
+            std::fs::write(&path, object.to_string()).unwrap();
+            path
+        })
+        .collect();
+    let out = Command::new(&tool).args(&paths).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, object) = objects.iter().find(|(_, o)| o["kind"] == kind).unwrap();
+    let mut spoilt = object.clone();
+    spoil(&mut spoilt);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, spoilt.to_string()).unwrap();
+    let out = Command::new(&tool).arg(&bad).output().unwrap();
+    assert!(!out.status.success(), "{kind} {spoilt}");
+}
+
 /// checkov checks that do not apply, with the reason; the README lists the same.
 pub const CHECKOV_EXCEPTIONS: &[(&str, &str)] = &[
     (
@@ -754,6 +790,21 @@ pub const CHECKOV_EXCEPTIONS: &[(&str, &str)] = &[
 
 #[test]
 fn production_renderings_pass_checkov() {
+    let skip: Vec<&str> = CHECKOV_EXCEPTIONS.iter().map(|(id, _)| *id).collect();
+    assert_checkov_clean("kubernetes", &skip, 100, |dir| {
+        let paths = write_documents(dir, &[CockroachMode::StatefulSet]);
+        assert!(!paths.is_empty());
+    });
+}
+
+/// Runs checkov's `framework` checks (less `skip`) over a folder `write` fills and asserts more
+/// than `min_passed` checks passed and none failed; skipped without checkov.
+fn assert_checkov_clean(
+    framework: &str,
+    skip: &[&str],
+    min_passed: u64,
+    write: impl FnOnce(&Path),
+) {
     let Some(tool) = service("THINLEDGER_TEST_CHECKOV") else {
         return;
     };
@@ -762,21 +813,7 @@ fn production_renderings_pass_checkov() {
         .prefix("thinledger-checkov-")
         .tempdir()
         .unwrap();
-    let paths = write_documents(dir.path(), &[CockroachMode::StatefulSet]);
-    assert!(!paths.is_empty());
-    let skip: Vec<&str> = CHECKOV_EXCEPTIONS.iter().map(|(id, _)| *id).collect();
-    assert_checkov_clean(&tool, "kubernetes", &skip, dir.path(), 100);
-}
-
-/// Runs checkov's `framework` checks (less `skip`) over `dir` and asserts more than
-/// `min_passed` checks passed and none failed.
-fn assert_checkov_clean(
-    tool: &str,
-    framework: &str,
-    skip: &[&str],
-    dir: &std::path::Path,
-    min_passed: u64,
-) {
+    write(dir.path());
     let mut cmd = Command::new(tool);
     cmd.args([
         "--framework",
@@ -791,7 +828,7 @@ fn assert_checkov_clean(
     }
     let out = cmd
         .arg("--directory")
-        .arg(dir)
+        .arg(dir.path())
         .env("BC_SKIP_MAPPING", "TRUE")
         .env("CHECKOV_RUN_SCA_PACKAGE_SCAN_V2", "false")
         .output()

@@ -521,21 +521,14 @@ fn every_example_grants_named_resources_only() {
 /// without constraints, privilege escalation and data exfiltration).
 #[test]
 fn terraform_passes_checkov() {
-    let Some(tool) = service("THINLEDGER_TEST_CHECKOV") else {
-        return;
-    };
-    // checkov skips hidden directories, so the name must not start with '.'.
-    let dir = tempfile::Builder::new()
-        .prefix("thinledger-checkov-")
-        .tempdir()
-        .unwrap();
-    // one folder (Terraform module) per tenant: the AWS and multi-cloud tenants share names
-    for provider in PROVIDERS.iter().chain(&["multi-cloud"]) {
-        let module = dir.path().join(provider);
-        std::fs::create_dir(&module).unwrap();
-        std::fs::write(module.join("main.tf"), plan(provider).terraform()).unwrap();
-    }
-    super::assert_checkov_clean(&tool, "terraform", &[], dir.path(), 5);
+    super::assert_checkov_clean("terraform", &[], 5, |dir| {
+        // one folder (Terraform module) per tenant: the AWS and multi-cloud tenants share names
+        for provider in PROVIDERS.iter().chain(&["multi-cloud"]) {
+            let module = dir.join(provider);
+            std::fs::create_dir(&module).unwrap();
+            std::fs::write(module.join("main.tf"), plan(provider).terraform()).unwrap();
+        }
+    });
 }
 
 /// Immutable backups on GCS and Azure: the custom roles (GCS `storage.objects.setRetention`,
