@@ -1,7 +1,7 @@
 //! GCP: the Google service account's binding on the bucket, and the Kubernetes service
 //! accounts' right to impersonate it (GKE Workload Identity).
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::hcl::{Block, Expr, identifier};
 use super::{Context, IamDocument, IamDocumentKind, IamError, Output};
@@ -57,14 +57,7 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
             ),
         })
     });
-    let mut binding = json!({
-        "bucket": bucket,
-        "role": OBJECT_USER,
-        "member": member,
-    });
-    if let Some(c) = &condition {
-        binding["condition"] = c.clone();
-    }
+    let binding = bucket_binding(bucket, OBJECT_USER, &member, condition.as_ref());
     let mut documents = vec![IamDocument {
         kind: IamDocumentKind::GcpBucketBinding,
         grant: ctx.grant,
@@ -93,21 +86,17 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
     }];
 
     let id = identifier(&format!("{}-{}", ctx.id(), ctx.what()));
-    let mut bucket_block = Block::resource("google_storage_bucket_iam_member", &id)
-        .comment(&format!("{OBJECT_USER} on bucket {bucket} only."))
-        .attr("bucket", Expr::string(bucket))
-        .attr("role", Expr::string(OBJECT_USER))
-        .attr("member", Expr::string(&member));
-    if let Some(c) = &condition {
-        let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-        bucket_block = bucket_block.block(
-            Block::nested("condition")
-                .attr("title", Expr::string(&text("title")))
-                .attr("description", Expr::string(&text("description")))
-                .attr("expression", Expr::string(&text("expression"))),
-        );
-    }
-    let mut terraform = vec![bucket_block];
+    let mut terraform = vec![
+        bucket_binding_block(
+            &id,
+            bucket,
+            Expr::string(OBJECT_USER),
+            &member,
+            condition.as_ref(),
+            "",
+        )
+        .comment(&format!("{OBJECT_USER} on bucket {bucket} only.")),
+    ];
 
     if let Some(mode) = ctx.object_lock {
         // Immutable backups: every upload but lock files carries a retention.
@@ -139,14 +128,7 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
                 "stage": "GA",
             }),
         });
-        let mut retention = json!({
-            "bucket": bucket,
-            "role": role_name,
-            "member": member,
-        });
-        if let Some(c) = &condition {
-            retention["condition"] = c.clone();
-        }
+        let retention = bucket_binding(bucket, &role_name, &member, condition.as_ref());
         documents.push(IamDocument {
             kind: IamDocumentKind::GcpBucketBinding,
             grant: ctx.grant,
@@ -168,27 +150,18 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
                 .attr("description", Expr::string(&description))
                 .attr("permissions", Expr::strings(&[SET_RETENTION])),
         );
-        let mut binding = Block::resource("google_storage_bucket_iam_member", &role_ref)
-            .comment(&format!("The retention role on bucket {bucket} only."))
-            .attr("bucket", Expr::string(bucket))
-            .attr(
-                "role",
-                Expr::raw(format!("google_project_iam_custom_role.{role_ref}.name")),
+        let role = Expr::raw(format!("google_project_iam_custom_role.{role_ref}.name"));
+        terraform.push(
+            bucket_binding_block(
+                &role_ref,
+                bucket,
+                role,
+                &member,
+                condition.as_ref(),
+                "-retention",
             )
-            .attr("member", Expr::string(&member));
-        if let Some(c) = &condition {
-            let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
-            binding = binding.block(
-                Block::nested("condition")
-                    .attr(
-                        "title",
-                        Expr::string(&format!("{}-retention", text("title"))),
-                    )
-                    .attr("description", Expr::string(&text("description")))
-                    .attr("expression", Expr::string(&text("expression"))),
-            );
-        }
-        terraform.push(binding);
+            .comment(&format!("The retention role on bucket {bucket} only.")),
+        );
     }
 
     let account_id = format!("projects/{project}/serviceAccounts/{service_account}");
@@ -247,4 +220,47 @@ pub(super) fn documents(ctx: &Context, service_account: &str) -> Result<Output, 
         terraform,
         notes,
     })
+}
+
+/// A bucket binding's fields as the API names them: `role` for `member` on `bucket`, limited by
+/// the IAM `condition` when there is one.
+fn bucket_binding(bucket: &str, role: &str, member: &str, condition: Option<&Value>) -> Value {
+    let mut binding = json!({
+        "bucket": bucket,
+        "role": role,
+        "member": member,
+    });
+    if let Some(c) = condition {
+        binding["condition"] = c.clone();
+    }
+    binding
+}
+
+/// The Terraform of a bucket binding ([`bucket_binding`]), resource `id`, its condition's title
+/// followed by `title_suffix`.
+fn bucket_binding_block(
+    id: &str,
+    bucket: &str,
+    role: Expr,
+    member: &str,
+    condition: Option<&Value>,
+    title_suffix: &str,
+) -> Block {
+    let block = Block::resource("google_storage_bucket_iam_member", id)
+        .attr("bucket", Expr::string(bucket))
+        .attr("role", role)
+        .attr("member", Expr::string(member));
+    let Some(c) = condition else {
+        return block;
+    };
+    let text = |k: &str| c[k].as_str().unwrap_or_default().to_owned();
+    block.block(
+        Block::nested("condition")
+            .attr(
+                "title",
+                Expr::string(&format!("{}{title_suffix}", text("title"))),
+            )
+            .attr("description", Expr::string(&text("description")))
+            .attr("expression", Expr::string(&text("expression"))),
+    )
 }
