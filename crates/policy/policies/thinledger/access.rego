@@ -99,6 +99,8 @@ map_item(ls, key) := {p |
 
 # A JSON document holding Redpanda's node configuration (`redpanda:` at the top).
 json_config(text) := cfg if {
+	# Cheap first: other JSON (dashboards) is never parsed.
+	contains(text, "\"redpanda\"")
 	json.is_valid(text)
 	cfg := json.unmarshal(text)
 	is_object(cfg)

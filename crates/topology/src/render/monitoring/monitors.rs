@@ -14,9 +14,8 @@ use super::types::{
 };
 use super::{renders_backups, renders_cockroach};
 use crate::render::common::{
-    BACKUP_SA, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, RP_METRICS_CLIENT_SECRET, RP_NAME,
-    crdb_selector, purpose,
-    redpanda_selector,
+    BACKUP_SA, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, RP_METRICS_CLIENT_SECRET,
+    RP_NAME, crdb_selector, purpose, redpanda_selector,
 };
 use crate::render::kit::{labels, selector};
 

@@ -100,12 +100,13 @@ use super::cockroach::{
 };
 use super::common::{
     Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_METRICS_CLIENT_SECRET, RP_NAME,
-    RP_RPC_PORT, RP_TLS_SECRET, RP_TOPICS_CLIENT_SECRET, cpu_manager_note, purpose, redpanda_selector, seastar_size_flag,
+    RP_RPC_PORT, RP_TLS_SECRET, RP_TOPICS_CLIENT_SECRET, cpu_manager_note, purpose,
+    redpanda_selector, seastar_size_flag,
 };
 use super::job::ScriptJob;
 use super::kit::{
-    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, mount,
-    secret_volume, small_resources,
+    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, mount, secret_volume,
+    small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
