@@ -11,9 +11,9 @@ import rego.v1
 
 remediation := "Require client certificates on the listener (redpanda.yaml kafka_api_tls: require_client_auth: true; operator: listeners.kafka.tls.requireClientAuth: true) or authenticate clients with SASL (kafka_api: authentication_method: sasl; operator: auth.sasl.enabled: true)."
 
-rpc_remediation := "Require client certificates between brokers: redpanda.yaml rpc_server_tls: {enabled: true, require_client_auth: true, cert_file, key_file, truststore_file}, with broker certificates issued for client auth too."
+rpc_remediation := "Require client certificates between brokers: redpanda.yaml rpc_server_tls: {enabled: true, require_client_auth: true, cert_file, key_file, truststore_file} (operator: listeners.rpc.tls.requireClientAuth: true), with broker certificates issued for client auth too."
 
-admin_remediation := "Serve the admin API over TLS and require client certificates: redpanda.yaml admin_api_tls entry of the listener's name with enabled: true and require_client_auth: true (or, over TLS, admin_api_require_auth: true with SASL users); probes, hooks and scrapes then present a certificate."
+admin_remediation := "Serve the admin API over TLS and require client certificates: redpanda.yaml admin_api_tls entry of the listener's name with enabled: true and require_client_auth: true (operator: listeners.admin.tls.requireClientAuth: true), or, over TLS, admin_api_require_auth: true with SASL users; probes, hooks and scrapes then present a certificate."
 
 # Listener authentication methods that identify the client.
 authenticating_methods := {"sasl", "mtls_identity"}
@@ -282,7 +282,8 @@ deny contains lib.finding(
 
 # ---------------------------------------------------------------------------------------------
 # The Redpanda operator's resource (the Helm chart's values): its Kafka listener and external
-# listeners. The chart turns TLS on without client certificates and SASL off by default.
+# listeners, its RPC and admin listeners. The chart turns TLS on without client certificates
+# and SASL off by default.
 # ---------------------------------------------------------------------------------------------
 
 cr_listeners(cs) := array.concat(
@@ -314,4 +315,41 @@ deny contains lib.finding(
 	some nl in cr_listeners(cs)
 	is_object(nl[1])
 	not cr_authenticated(cs, nl[1])
+}
+
+# The operator resource's RPC and admin listeners: client certificates required, TLS on (the
+# chart's global tls.enabled and the listener's own tls.enabled default to on).
+cr_requires_client_certs(cs, listener) if {
+	object.get(cs, ["listeners", listener, "tls", "requireClientAuth"], false) == true
+	object.get(cs, ["listeners", listener, "tls", "enabled"], true) != false
+	object.get(cs, ["tls", "enabled"], true) != false
+}
+
+cr_cluster_spec(m) := cs if {
+	lib.is_redpanda_cluster(m.obj)
+	lib.is_production(m.obj)
+	cs := object.get(m.obj, ["spec", "clusterSpec"], {})
+	is_object(cs)
+}
+
+deny contains lib.finding(
+	"access.redpanda_rpc_unauthenticated",
+	m,
+	"Redpanda's RPC listener requires no client certificate (listeners.rpc.tls.requireClientAuth is not true, or TLS is off): any pod that reaches its port can join the cluster or send it broker traffic",
+	rpc_remediation,
+) if {
+	some m in lib.manifests_by_kind.Redpanda
+	cs := cr_cluster_spec(m)
+	not cr_requires_client_certs(cs, "rpc")
+}
+
+deny contains lib.finding(
+	"access.redpanda_admin_unauthenticated",
+	m,
+	"Redpanda's admin API requires no client certificate (listeners.admin.tls.requireClientAuth is not true, or TLS is off): any pod that reaches its port can reconfigure the cluster and create users",
+	admin_remediation,
+) if {
+	some m in lib.manifests_by_kind.Redpanda
+	cs := cr_cluster_spec(m)
+	not cr_requires_client_certs(cs, "admin")
 }

@@ -92,6 +92,8 @@ fn empty_input_has_no_findings() {
 #[case::kafka_json(&["k8s/redpanda-kafka-open-json.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
 #[case::rpc_without_client_auth(&["k8s/redpanda-rpc-open.yaml"], "access.redpanda_rpc_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
 #[case::admin_plain_http(&["k8s/redpanda-admin-plaintext.yaml"], "access.redpanda_admin_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::rpc_cr_chart_default(&["k8s/redpanda-cr-rpc-open.yaml"], "access.redpanda_rpc_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
+#[case::admin_cr_chart_default(&["k8s/redpanda-cr-admin-open.yaml"], "access.redpanda_admin_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
 #[case::kafka_cr_chart_defaults(&["k8s/redpanda-cr-kafka-open.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
 // cost
 #[case::redpanda_sts(&["k8s/redpanda-untiered.yaml"], "cost.redpanda_untiered", Severity::Warn, &["StatefulSet/ledger-acme-bank/redpanda"])]
@@ -526,7 +528,7 @@ fn policy_errors_name_the_file() {
 #[test]
 fn all_fixtures_together_evaluate_without_conflicts() {
     let report = check(&["terraform", "k8s"]);
-    assert_eq!(report.files.len(), 23 + 34);
+    assert_eq!(report.files.len(), 23 + 36);
     let staging = resources_of(&report, "sizing.min_vcpu");
     assert!(
         staging
