@@ -153,7 +153,7 @@ fn out_dir_writes_a_kustomization_and_leaves_foreign_files_alone() {
         Some("01-namespace-ledger-northwind-prod.yaml")
     );
     assert!(
-        first.contains(&"15-statefulset-cockroachdb.yaml".to_owned()),
+        first.contains(&"17-statefulset-cockroachdb.yaml".to_owned()),
         "{first:?}"
     );
     assert!(first.contains(&"99-stale-object.yaml".to_owned()));

@@ -89,6 +89,11 @@ fn empty_input_has_no_findings() {
 #[case::plan_keys(&["terraform/static-keys.json"], "identity.static_cloud_key", Severity::Deny, &["module.backup.aws_iam_access_key.backup", "module.backup.kubernetes_secret_v1.backup_credentials", "module.backup.kubernetes_secret_v1.backup_credentials"])]
 // access
 #[case::kafka_tls_only(&["k8s/redpanda-kafka-open.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::kafka_json(&["k8s/redpanda-kafka-open-json.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::rpc_without_client_auth(&["k8s/redpanda-rpc-open.yaml"], "access.redpanda_rpc_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::admin_plain_http(&["k8s/redpanda-admin-plaintext.yaml"], "access.redpanda_admin_unauthenticated", Severity::Deny, &["ConfigMap/ledger-acme-bank/redpanda"])]
+#[case::rpc_cr_chart_default(&["k8s/redpanda-cr-rpc-open.yaml"], "access.redpanda_rpc_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
+#[case::admin_cr_chart_default(&["k8s/redpanda-cr-admin-open.yaml"], "access.redpanda_admin_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
 #[case::kafka_cr_chart_defaults(&["k8s/redpanda-cr-kafka-open.yaml"], "access.kafka_unauthenticated", Severity::Deny, &["Redpanda/ledger-acme-bank/redpanda"])]
 // cost
 #[case::redpanda_sts(&["k8s/redpanda-untiered.yaml"], "cost.redpanda_untiered", Severity::Warn, &["StatefulSet/ledger-acme-bank/redpanda"])]
@@ -148,6 +153,8 @@ fn rule_fires(
 #[case::workload_identity(&["terraform/workload-identity.json"], "identity.static_cloud_key")]
 #[case::kafka_mtls(&["k8s/redpanda-kafka-mtls.yaml"], "access.kafka_unauthenticated")]
 #[case::kafka_sasl(&["k8s/redpanda-kafka-sasl.yaml"], "access.kafka_unauthenticated")]
+#[case::rpc_mtls(&["k8s/redpanda-kafka-mtls.yaml"], "access.redpanda_rpc_unauthenticated")]
+#[case::admin_mtls(&["k8s/redpanda-kafka-sasl.yaml"], "access.redpanda_admin_unauthenticated")]
 #[case::redpanda_cr_tiered(&["k8s/redpanda-cr-tiered.yaml"], "cost.redpanda_untiered")]
 #[case::redpanda_helm_tiered(&["terraform/redpanda-helm-tiered.json"], "cost.redpanda_untiered")]
 #[case::backup_buckets_tiered(&["terraform/backup-buckets-tiered.json"], "cost.backup_bucket_untiered")]
@@ -221,6 +228,99 @@ fn kafka_listeners_authenticate_their_clients(
         }
         None => assert!(messages.is_empty(), "{messages:?}"),
     }
+}
+
+/// The RPC and admin listener rules over variants of `redpanda.yaml` (the mTLS fixture, which
+/// passes every access rule, with each `from` replaced by its `to`; `json` first rewrites it as JSON):
+/// denied by `rule` with a message containing the text given, or passed.
+#[rstest]
+#[case::passes(&[], false, None)]
+#[case::passes_as_json(&[], true, None)]
+#[case::rpc_without_client_auth(
+    &[("require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:", "require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:")],
+    false,
+    Some(("access.redpanda_rpc_unauthenticated", "Redpanda's RPC listener (redpanda.yaml) uses TLS without client certificates"))
+)]
+#[case::rpc_without_client_auth_json(
+    &[("require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:", "require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:")],
+    true,
+    Some(("access.redpanda_rpc_unauthenticated", "uses TLS without client certificates"))
+)]
+#[case::rpc_plaintext(
+    &[("      rpc_server_tls:\n        cert_file: /etc/tls/tls.crt\n        enabled: true", "      rpc_server_tls:\n        cert_file: /etc/tls/tls.crt\n        enabled: false")],
+    false,
+    Some(("access.redpanda_rpc_unauthenticated", "is plaintext"))
+)]
+#[case::rpc_staging(&[("thinledger.io/tier: prod", "thinledger.io/tier: staging"), ("require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:", "require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      kafka_api:")], false, None)]
+#[case::admin_without_client_auth(
+    &[("name: internal\n        require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      rack", "name: internal\n        require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      rack")],
+    false,
+    Some(("access.redpanda_admin_unauthenticated", "\"internal\" (redpanda.yaml) uses TLS without client certificates (require_client_auth is not true) and admin_api_require_auth is off"))
+)]
+#[case::admin_basic_auth_over_tls(
+    &[
+        ("name: internal\n        require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      rack", "name: internal\n        require_client_auth: false\n        truststore_file: /etc/tls/ca.crt\n      rack"),
+        ("auto_create_topics_enabled: false\n", "auto_create_topics_enabled: false\n    admin_api_require_auth: true\n"),
+    ],
+    false,
+    None
+)]
+#[case::admin_tls_of_another_listener(
+    &[("        name: internal\n        require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      rack", "        name: external\n        require_client_auth: true\n        truststore_file: /etc/tls/ca.crt\n      rack")],
+    false,
+    Some(("access.redpanda_admin_unauthenticated", "is plain HTTP"))
+)]
+#[case::admin_default_listener(
+    &[("      admin:\n      - address: 0.0.0.0\n        name: internal\n        port: 9644\n", "")],
+    true,
+    Some(("access.redpanda_admin_unauthenticated", "listener \"\" (redpanda.yaml) is plain HTTP"))
+)]
+fn rpc_and_admin_listeners_authenticate_their_callers(
+    #[case] changes: &[(&str, &str)],
+    #[case] json: bool,
+    #[case] denied: Option<(&str, &str)>,
+) {
+    let mut text = std::fs::read_to_string(fixture("k8s/redpanda-kafka-mtls.yaml")).unwrap();
+    for (from, to) in changes {
+        assert!(text.contains(from), "{from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    if json {
+        text = as_json_config(&text);
+    }
+    let mut inputs = InputSet::new();
+    inputs.add_yaml("redpanda.yaml", &text).unwrap();
+    let report = builtin().evaluate(&inputs).unwrap();
+    let found: Vec<(&str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule.as_str(), f.message.as_str()))
+        .collect();
+    match denied {
+        Some((rule, message)) => {
+            assert_eq!(found.len(), 1, "{found:?}");
+            assert_eq!(found[0].0, rule, "{found:?}");
+            assert!(found[0].1.contains(message), "{found:?}");
+        }
+        None => assert!(found.is_empty(), "{found:?}"),
+    }
+}
+
+/// The fixture with its ConfigMap's `redpanda.yaml` and `bootstrap.yaml` rewritten as JSON.
+fn as_json_config(text: &str) -> String {
+    let mut docs: Vec<serde_json::Value> = text
+        .split("\n---\n")
+        .map(|d| serde_yaml_ng::from_str(d).unwrap())
+        .collect();
+    for key in ["redpanda.yaml", "bootstrap.yaml"] {
+        let data = &mut docs[1]["data"][key];
+        let value: serde_json::Value = serde_yaml_ng::from_str(data.as_str().unwrap()).unwrap();
+        *data = serde_json::Value::String(serde_json::to_string_pretty(&value).unwrap());
+    }
+    docs.iter()
+        .map(|d| serde_yaml_ng::to_string(d).unwrap())
+        .collect::<Vec<_>>()
+        .join("---\n")
 }
 
 /// One realistic production manifest set per provider passes every rule, deny and warn.
@@ -428,7 +528,7 @@ fn policy_errors_name_the_file() {
 #[test]
 fn all_fixtures_together_evaluate_without_conflicts() {
     let report = check(&["terraform", "k8s"]);
-    assert_eq!(report.files.len(), 23 + 31);
+    assert_eq!(report.files.len(), 23 + 36);
     let staging = resources_of(&report, "sizing.min_vcpu");
     assert!(
         staging

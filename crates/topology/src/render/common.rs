@@ -35,6 +35,10 @@ pub const RP_KAFKA_PORT: i32 = 9_092;
 pub const RP_RPC_PORT: i32 = 33_145;
 pub const RP_ADMIN_PORT: i32 = 9_644;
 pub const RP_TLS_SECRET: &str = "redpanda-tls";
+/// The topic Job's client certificate (Kafka and admin API), issued for client auth only.
+pub const RP_TOPICS_CLIENT_SECRET: &str = "redpanda-topics-client";
+/// Prometheus' client certificate for Redpanda's admin API (`/public_metrics`).
+pub const RP_METRICS_CLIENT_SECRET: &str = "redpanda-metrics-client";
 
 pub const JOBS_SA: &str = "ledger-jobs";
 pub const BACKUP_SA: &str = "ledger-backup";

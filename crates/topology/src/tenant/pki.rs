@@ -20,7 +20,8 @@ pub struct CertificatesSpec {
     #[serde(default, alias = "issuerRef", skip_serializing_if = "Option::is_none")]
     pub issuer_ref: Option<IssuerRefSpec>,
     /// The platform brings its own PKI: no cert-manager objects are rendered, and the Secrets
-    /// `cockroachdb-node`, `cockroachdb-root` and `redpanda-tls` must exist.
+    /// `cockroachdb-node`, `cockroachdb-root`, `redpanda-tls`, `redpanda-topics-client`,
+    /// `redpanda-metrics-client` (and the changefeeds' mTLS Secret) must exist.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub provided: bool,
 }

@@ -42,17 +42,21 @@ fn every_tenant_gets_its_certificates(
         .filter(|o| matches!(o.kind(), "Issuer" | "Certificate"))
         .map(|o| (o.kind(), o.name()))
         .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("Issuer", "ledger-selfsigned"),
-            ("Certificate", "ledger-ca"),
-            ("Issuer", "ledger-ca"),
-            ("Certificate", "cockroachdb-node"),
-            ("Certificate", "cockroachdb-root"),
-            ("Certificate", "redpanda-tls"),
-        ]
-    );
+    let mut expected = vec![
+        ("Issuer", "ledger-selfsigned"),
+        ("Certificate", "ledger-ca"),
+        ("Issuer", "ledger-ca"),
+        ("Certificate", "cockroachdb-node"),
+        ("Certificate", "cockroachdb-root"),
+        ("Certificate", "redpanda-tls"),
+        ("Certificate", "redpanda-metrics-client"),
+        ("Certificate", "redpanda-topics-client"),
+    ];
+    // The AWS example's changefeeds authenticate with mTLS from a Secret of cert-manager's keys.
+    if name == "aws" {
+        expected.push(("Certificate", "redpanda-changefeed-client"));
+    }
+    assert_eq!(kinds, expected);
     let position = |kind: &str, name: &str| {
         r.objects
             .iter()
@@ -62,7 +66,13 @@ fn every_tenant_gets_its_certificates(
     assert!(position("Certificate", "redpanda-tls").unwrap() < workload);
     // Each Secret a pod mounts is one a Certificate writes.
     let yaml = r.to_yaml().unwrap();
-    for secret in ["cockroachdb-node", "cockroachdb-root", "redpanda-tls"] {
+    for secret in [
+        "cockroachdb-node",
+        "cockroachdb-root",
+        "redpanda-tls",
+        "redpanda-metrics-client",
+        "redpanda-topics-client",
+    ] {
         let cert = json(r.find("Certificate", secret).unwrap());
         assert_eq!(cert["spec"]["secretName"], secret);
         assert_eq!(cert["spec"]["issuerRef"]["name"], CA_ISSUER);
@@ -95,6 +105,36 @@ fn every_tenant_gets_its_certificates(
             .unwrap()
             .contains(server_name),
         "{server_name}"
+    );
+    // Redpanda's: the brokers' certificate serves and dials (RPC, their own admin API over
+    // loopback); every client's is for client auth only and names nothing.
+    let broker = json(r.find("Certificate", "redpanda-tls").unwrap());
+    assert_eq!(broker["spec"]["usages"], node["spec"]["usages"]);
+    assert_eq!(broker["spec"]["ipAddresses"][0], "127.0.0.1");
+    assert!(
+        broker["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("localhost"))
+    );
+    for client in ["redpanda-metrics-client", "redpanda-topics-client"] {
+        let cert = json(r.find("Certificate", client).unwrap());
+        assert_eq!(
+            cert["spec"]["usages"],
+            serde_json::json!(["digital signature", "key encipherment", "client auth"]),
+            "{client}"
+        );
+        assert!(cert["spec"].get("dnsNames").is_none(), "{client}");
+    }
+    let rp_monitor = json(r.find("PodMonitor", "redpanda").unwrap());
+    let tls = &rp_monitor["spec"]["podMetricsEndpoints"][0]["tlsConfig"];
+    assert_eq!(tls["cert"]["secret"]["name"], "redpanda-metrics-client");
+    assert!(
+        broker["spec"]["dnsNames"]
+            .as_array()
+            .unwrap()
+            .contains(&tls["serverName"]),
+        "{tls}"
     );
     let ca = json(r.find("Certificate", "ledger-ca").unwrap());
     assert_eq!(ca["spec"]["isCA"], true);

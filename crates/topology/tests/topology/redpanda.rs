@@ -8,6 +8,7 @@ use thinledger_topology::Tenant;
 use thinledger_topology::rack::{self, RackKey};
 use thinledger_topology::render::{CockroachMode, RenderOptions, Rendering, ResourcePlan, render};
 
+use super::sites::{multi_cloud, renderings_of, site_renderings};
 use super::{example, example_text, json, rendering};
 
 /// The AWS example's tiered-storage section.
@@ -395,12 +396,17 @@ fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
         "{env}"
     );
 
-    // SASL authenticates the clients: no client certificate is asked for.
+    // SASL authenticates the Kafka clients: no client certificate is asked for there (the
+    // admin API still requires one).
     assert_eq!(
         node["redpanda"]["kafka_api_tls"][0]["require_client_auth"],
         serde_yaml_ng::Value::Bool(false)
     );
-    assert!(!script.contains("tls.cert"), "{script}");
+    assert!(!script.contains("-X tls.cert"), "{script}");
+    assert!(
+        script.contains("-X admin.tls.cert=/etc/tls/tls.crt"),
+        "{script}"
+    );
 
     // mTLS: no SASL on the listener.
     let mtls = rendering("aws", CockroachMode::StatefulSet);
@@ -420,14 +426,8 @@ fn scram_changefeeds_put_sasl_on_the_kafka_listener() {
 /// (`execution_locality` is the start of their `--locality`).
 #[test]
 fn a_tenant_with_sites_streams_from_its_first_site_to_a_service_there() {
-    let tenant = example("multi-cloud");
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let sites = thinledger_topology::render::render_sites(
-        &tenant,
-        &plan,
-        &RenderOptions::new(CockroachMode::StatefulSet),
-    )
-    .unwrap();
+    let tenant = multi_cloud();
+    let sites = site_renderings();
     let first = &sites[0].rendering;
     assert_eq!(sites[0].site, "aws-use1");
     for other in &sites[1..] {
@@ -493,14 +493,7 @@ fn a_tenant_with_sites_streams_from_its_first_site_to_a_service_there() {
 /// a projected token for `sts.amazonaws.com` at that path; the home site gets none of it.
 #[test]
 fn brokers_outside_the_identitys_cloud_get_its_federated_token() {
-    let tenant = example("multi-cloud");
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let sites = thinledger_topology::render::render_sites(
-        &tenant,
-        &plan,
-        &RenderOptions::new(CockroachMode::StatefulSet),
-    )
-    .unwrap();
+    let sites = site_renderings();
     let role = "arn:aws:iam::123456789012:role/acme-ledger-redpanda";
     for s in &sites {
         let sts = object(&s.rendering, "StatefulSet", "redpanda");
@@ -601,17 +594,9 @@ fn without_sasl_the_kafka_listener_requires_client_certificates(#[case] name: &s
         "{}",
         script(&topics, 0)
     );
-    assert_eq!(
-        mounted_keys(&topics, "tls"),
-        ["ca.crt", "tls.crt", "tls.key"]
-    );
 
     let sts = object(&r, "StatefulSet", "redpanda");
     let broker = &sts["spec"]["template"]["spec"]["containers"][0];
-    for probe in ["startupProbe", "readinessProbe"] {
-        assert_eq!(broker[probe]["httpGet"]["port"], "admin", "{probe}");
-    }
-    assert_eq!(broker["livenessProbe"]["tcpSocket"]["port"], "admin");
     let hooks = broker["lifecycle"].to_string();
     assert!(
         hooks.contains(":9644") && !hooks.contains("9092"),
@@ -673,13 +658,7 @@ fn one_site_judges_redpanda_over_its_zones() {
         rack::rack_of(&tenant.redpanda_quorum().placements),
         RackKey::Zone
     );
-    let plan = ResourcePlan::from_tenant(&tenant).unwrap();
-    let sites = thinledger_topology::render::render_sites(
-        &tenant,
-        &plan,
-        &RenderOptions::new(CockroachMode::StatefulSet),
-    )
-    .unwrap();
+    let sites = renderings_of(&tenant);
     let sts = object(&sites[0].rendering, "StatefulSet", "redpanda");
     let configure = sts["spec"]["template"]["spec"]["initContainers"][0]["command"][2]
         .as_str()
@@ -701,4 +680,129 @@ fn one_site_judges_redpanda_over_its_zones() {
         "Redpanda's topics keep 3 replicas, racked by zone, and the brokers spread over the sites (aws-use1 3): losing zone us-east-1a (2 of 3 brokers) would lose 2 of the 3 replicas of some partitions, a majority, and they would stop"
     );
     assert_eq!(redpanda.fix, "spread the brokers over at least 3 zones");
+}
+
+/// The brokers' RPC listener and the admin API require client certificates from the tenant's
+/// CA in every Kafka authentication mode: brokers dial each other with `redpanda-tls`; the
+/// probes and hooks call the admin API over loopback HTTPS presenting it (the kubelet's
+/// `httpGet` could not); the topic Job presents its own client certificate, never a broker's
+/// key; Prometheus its own.
+#[rstest]
+#[case::mtls_changefeeds("aws", None)]
+#[case::no_changefeeds("gcp", None)]
+#[case::scram(
+    "aws",
+    Some(("kind: mtls\n    secret: redpanda-changefeed-client", "kind: scram-sha-512\n    secret: redpanda-changefeed-user"))
+)]
+fn rpc_and_admin_require_client_certificates(
+    #[case] name: &str,
+    #[case] change: Option<(&str, &str)>,
+) {
+    let text = example_text(name);
+    let r = match change {
+        Some((from, to)) => {
+            assert!(text.contains(from));
+            render_text(&text.replace(from, to))
+        }
+        None => rendering(name, CockroachMode::StatefulSet),
+    };
+    let node = node_config(&r);
+    let mtls = |v: &serde_yaml_ng::Value| {
+        assert_eq!(v["enabled"], serde_yaml_ng::Value::Bool(true), "{v:?}");
+        assert_eq!(
+            v["require_client_auth"],
+            serde_yaml_ng::Value::Bool(true),
+            "{v:?}"
+        );
+        assert_eq!(v["truststore_file"].as_str(), Some("/etc/tls/ca.crt"));
+    };
+    mtls(&node["redpanda"]["rpc_server_tls"]);
+    let admin = &node["redpanda"]["admin_api_tls"][0];
+    mtls(admin);
+    assert_eq!(admin["name"], node["redpanda"]["admin"][0]["name"]);
+
+    let sts = object(&r, "StatefulSet", "redpanda");
+    let broker = &sts["spec"]["template"]["spec"]["containers"][0];
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        assert!(broker[probe]["httpGet"].is_null(), "{probe}");
+        let command: Vec<&str> = broker[probe]["exec"]["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        let line = command.join(" ");
+        assert!(
+            line.starts_with("curl ")
+                && line.contains(
+                    "--cacert /etc/tls/ca.crt --cert /etc/tls/tls.crt --key /etc/tls/tls.key https://127.0.0.1:9644/v1/status/ready"
+                ),
+            "{probe}: {line}"
+        );
+        // Ready means ready; alive means the admin API answers at all.
+        assert_eq!(line.contains("--fail"), probe != "livenessProbe", "{line}");
+    }
+    let hooks = broker["lifecycle"].to_string();
+    assert!(
+        !hooks.contains("http://") && hooks.contains("-X admin.tls.cert=/etc/tls/tls.crt"),
+        "{hooks}"
+    );
+    let note =
+        sts["spec"]["template"]["metadata"]["annotations"]["thinledger.io/admin-authentication"]
+            .as_str()
+            .unwrap();
+    assert!(note.starts_with("mTLS"), "{note}");
+
+    let topics = job(&r, "redpanda-topics");
+    let x = script(&topics, 0);
+    assert!(
+        x.contains("-X admin.tls.enabled=true -X admin.tls.ca=/etc/tls/ca.crt -X admin.tls.cert=/etc/tls/tls.crt -X admin.tls.key=/etc/tls/tls.key"),
+        "{x}"
+    );
+    let tls = topics["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "tls")
+        .unwrap();
+    assert_eq!(tls["secret"]["secretName"], "redpanda-topics-client");
+    assert_eq!(
+        mounted_keys(&topics, "tls"),
+        ["ca.crt", "tls.crt", "tls.key"]
+    );
+    let cert = object(&r, "Certificate", "redpanda-topics-client");
+    assert_eq!(
+        cert["spec"]["usages"],
+        serde_json::json!(["digital signature", "key encipherment", "client auth"])
+    );
+    // The changefeeds' Certificate exists only for their mTLS Secret.
+    let changefeed_cert = r
+        .objects
+        .iter()
+        .any(|o| o.kind() == "Certificate" && o.name() == "redpanda-changefeed-client");
+    assert_eq!(changefeed_cert, name == "aws" && change.is_none());
+
+    let monitor = object(&r, "PodMonitor", "redpanda");
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(endpoint["scheme"], "https");
+    assert_eq!(
+        endpoint["tlsConfig"]["keySecret"],
+        serde_json::json!({"name": "redpanda-metrics-client", "key": "tls.key"})
+    );
+}
+
+/// Changefeeds whose Secret uses other key names than cert-manager's get no Certificate
+/// (cert-manager could not write it): whoever made that Secret keeps issuing it.
+#[test]
+fn a_changefeed_secret_with_its_own_key_names_is_not_issued() {
+    let text = example_text("aws").replace(
+        "kind: mtls\n    secret: redpanda-changefeed-client",
+        "kind: mtls\n    secret: redpanda-changefeed-client\n    cert_key: client.crt\n    key_key: client.key",
+    );
+    let r = render_text(&text);
+    assert!(
+        !r.objects
+            .iter()
+            .any(|o| o.kind() == "Certificate" && o.name() == "redpanda-changefeed-client")
+    );
 }

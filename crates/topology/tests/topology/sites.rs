@@ -19,7 +19,8 @@ pub fn site_renderings() -> Vec<SiteRendering> {
     renderings_of(&multi_cloud())
 }
 
-fn renderings_of(tenant: &Tenant) -> Vec<SiteRendering> {
+/// Every site's rendering of `tenant` (StatefulSet mode).
+pub fn renderings_of(tenant: &Tenant) -> Vec<SiteRendering> {
     let plan = ResourcePlan::from_tenant(tenant).unwrap();
     render_sites(
         tenant,

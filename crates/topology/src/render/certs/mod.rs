@@ -16,7 +16,12 @@
 //!   `<pod>.cockroachdb.<ns>.svc.<domain>` and its short forms, the public Service's names,
 //!   `localhost` and `127.0.0.1`; server and client auth (nodes dial each other).
 //! - `cockroachdb-root`: `CN=root`, client auth (the init and upgrade Jobs, administrators).
-//! - `redpanda-tls`: every broker's names and the `redpanda` Service's; server and client auth.
+//! - `redpanda-tls`: every broker's names, the `redpanda` Service's, `localhost` and
+//!   `127.0.0.1`; server and client auth (brokers dial each other's RPC listener, and the
+//!   probes and hooks their own admin API, both of which require a client certificate).
+//! - `redpanda-metrics-client`, `redpanda-topics-client` (where the topic Job runs) and, for
+//!   changefeeds with `auth.kind: mtls` and cert-manager's key names, the changefeeds' Secret:
+//!   client auth only, no names.
 //!
 //! cert-manager writes `tls.crt`, `tls.key` and `ca.crt`; CockroachDB reads `node.crt`,
 //! `node.key`, `client.root.crt`, `client.root.key` and `ca.crt` from its certs directory. The
@@ -37,12 +42,13 @@ pub use types::{
 };
 
 use super::common::{
-    CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, DOC_PREFIX, RP_NAME, RP_TLS_SECRET, purpose,
+    CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, DOC_PREFIX, RP_METRICS_CLIENT_SECRET,
+    RP_NAME, RP_TLS_SECRET, RP_TOPICS_CLIENT_SECRET, purpose,
 };
 use super::kit::labels;
 use super::manifest::Manifest;
 use super::monitoring::CERT_WARNING_SECONDS;
-use crate::tenant::IssuerRefSpec;
+use crate::tenant::{ChangefeedAuth, IssuerRefSpec};
 
 /// The self-signed Issuer that issues the tenant's CA certificate (and nothing else).
 pub const BOOTSTRAP_ISSUER: &str = "ledger-selfsigned";
@@ -73,6 +79,9 @@ const _: () = {
     assert!(LEAF_RENEW_BEFORE_HOURS >= alert_hours + 14 * 24);
     assert!(CA_RENEW_BEFORE_HOURS > alert_hours);
 };
+
+/// The usages of a client certificate.
+const CLIENT_USAGES: &[&str] = &["digital signature", "key encipherment", "client auth"];
 
 /// The component label of every certificate object.
 const COMPONENT: &str = "certificates";
@@ -160,7 +169,7 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
                 organization: Some("Cockroach"),
                 dns_names: Vec::new(),
                 ip_addresses: Vec::new(),
-                usages: &["digital signature", "key encipherment", "client auth"],
+                usages: CLIENT_USAGES,
                 why: "CockroachDB's root client certificate (secret cockroachdb-root): the init and upgrade Jobs and administrators",
             },
         ));
@@ -168,8 +177,10 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
     if ctx.renders_redpanda() {
         let mut dns_names =
             redpanda_dns_names(&ctx.namespace, domain, super::redpanda::brokers_here(ctx));
+        // Loopback: the probes and hooks call the broker's own admin API over HTTPS.
+        dns_names.push("localhost".to_owned());
+        let mut ip_addresses = vec!["127.0.0.1".to_owned()];
         // On a site: the addresses the other sites dial, or their hostname checks fail.
-        let mut ip_addresses = Vec::new();
         super::redpanda::advertised_names(ctx, &mut dns_names, &mut ip_addresses);
         out.push(leaf(
             ctx,
@@ -180,9 +191,54 @@ pub(crate) fn objects(ctx: &Context<'_>) -> Vec<Manifest> {
                 organization: None,
                 dns_names,
                 ip_addresses,
+                // Client auth: brokers present it to each other on the RPC listener, and to
+                // their own admin API (probes, hooks); both require a client certificate.
                 usages: &["digital signature", "key encipherment", "server auth", "client auth"],
-                why: "Redpanda's listeners (Kafka API, RPC): every broker's DNS names and the redpanda Service's",
+                why: "Redpanda's listeners (Kafka API, RPC, admin API): every broker's DNS names, the redpanda Service's and loopback; client auth for the brokers' RPC to each other and their own admin calls",
             },
+        ));
+        out.extend(redpanda_clients(ctx, &issuer));
+    }
+    out
+}
+
+/// The client certificates of Redpanda's clients that thinledger renders (client auth only,
+/// no names): Prometheus' for `/public_metrics`, the topic Job's where it runs, and the
+/// changefeeds' Secret when they authenticate with mTLS and keep cert-manager's key names.
+fn redpanda_clients(ctx: &Context<'_>, issuer: &IssuerRef) -> Vec<Manifest> {
+    let client = |name: &str, why: &str| {
+        leaf(
+            ctx,
+            issuer,
+            Leaf {
+                name,
+                common_name: name,
+                organization: None,
+                dns_names: Vec::new(),
+                ip_addresses: Vec::new(),
+                usages: CLIENT_USAGES,
+                why,
+            },
+        )
+    };
+    let mut out = vec![client(
+        RP_METRICS_CLIENT_SECRET,
+        "Prometheus' client certificate for Redpanda's admin API (/public_metrics; the PodMonitor's tlsConfig); client auth only",
+    )];
+    if !ctx.redpanda_jobs_here() {
+        return out;
+    }
+    out.push(client(
+        RP_TOPICS_CLIENT_SECRET,
+        "the redpanda-topics Job's client certificate (admin API, and the Kafka API when it requires client certificates); client auth only, so the Job never holds a broker's key",
+    ));
+    if let Some(c) = &ctx.tenant.spec().changefeeds
+        && let ChangefeedAuth::Mtls { .. } = c.auth
+        && c.auth.keys() == ["tls.crt", "tls.key"]
+    {
+        out.push(client(
+            c.auth.secret(),
+            "the changefeeds' client certificate for Redpanda's Kafka API (changefeeds.auth.secret: CockroachDB's sink URI and the changefeed Job's wait step); client auth only",
         ));
     }
     out

@@ -1,8 +1,10 @@
 //! PodMonitors: CockroachDB's `/_status/vars` over HTTPS (the cluster runs secure, so its HTTP
 //! port speaks TLS; the scrape verifies the node certificate against the CA in
 //! `cockroachdb-node` and the public Service's name, which the node certificate carries),
-//! Redpanda's `/public_metrics` on the admin port (plain HTTP, admitted only from the
-//! monitoring namespaces), and the backup scheduler's `/metrics`.
+//! Redpanda's `/public_metrics` on the admin port (HTTPS requiring a client certificate:
+//! Prometheus presents `redpanda-metrics-client`'s and verifies the broker as the `redpanda`
+//! Service's name; admitted only from the monitoring namespaces), and the backup scheduler's
+//! `/metrics`.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +14,8 @@ use super::types::{
 };
 use super::{renders_backups, renders_cockroach};
 use crate::render::common::{
-    BACKUP_SA, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, RP_NAME, crdb_selector, purpose,
-    redpanda_selector,
+    BACKUP_SA, CRDB_NAME, CRDB_NODE_SECRET, CRDB_PUBLIC, Context, RP_METRICS_CLIENT_SECRET,
+    RP_NAME, crdb_selector, purpose, redpanda_selector,
 };
 use crate::render::kit::{labels, selector};
 
@@ -51,6 +53,16 @@ fn monitor(
     }
 }
 
+/// A key of a Secret in the monitor's namespace.
+fn secret_key(name: &str, key: &str) -> SecretOrConfigMap {
+    SecretOrConfigMap {
+        secret: Some(SecretKeyRef {
+            name: name.to_owned(),
+            key: key.to_owned(),
+        }),
+    }
+}
+
 /// The region's PodMonitors.
 pub(crate) fn pod_monitors(ctx: &Context<'_>) -> Vec<PodMonitor> {
     let mut out = Vec::new();
@@ -64,13 +76,9 @@ pub(crate) fn pod_monitors(ctx: &Context<'_>) -> Vec<PodMonitor> {
                 path: "/_status/vars".to_owned(),
                 scheme: "https".to_owned(),
                 tls_config: Some(SafeTlsConfig {
-                    ca: Some(SecretOrConfigMap {
-                        secret: Some(SecretKeyRef {
-                            name: CRDB_NODE_SECRET.to_owned(),
-                            key: "ca.crt".to_owned(),
-                        }),
-                    }),
+                    ca: Some(secret_key(CRDB_NODE_SECRET, "ca.crt")),
                     server_name: Some(ctx.service_domain(CRDB_PUBLIC, &ctx.region)),
+                    ..Default::default()
                 }),
                 ..Default::default()
             },
@@ -85,10 +93,19 @@ pub(crate) fn pod_monitors(ctx: &Context<'_>) -> Vec<PodMonitor> {
             PodMetricsEndpoint {
                 port: "admin".to_owned(),
                 path: "/public_metrics".to_owned(),
-                scheme: "http".to_owned(),
+                scheme: "https".to_owned(),
+                tls_config: Some(SafeTlsConfig {
+                    ca: Some(secret_key(RP_METRICS_CLIENT_SECRET, "ca.crt")),
+                    cert: Some(secret_key(RP_METRICS_CLIENT_SECRET, "tls.crt")),
+                    key_secret: Some(SecretKeyRef {
+                        name: RP_METRICS_CLIENT_SECRET.to_owned(),
+                        key: "tls.key".to_owned(),
+                    }),
+                    server_name: Some(ctx.service_domain(RP_NAME, &ctx.region)),
+                }),
                 ..Default::default()
             },
-            "Prometheus scrapes every Redpanda broker's /public_metrics on the admin port",
+            "Prometheus scrapes every Redpanda broker's /public_metrics on the admin port over TLS, verified against the tenant's CA, presenting the client certificate in Secret redpanda-metrics-client (the admin API requires one)",
         ));
     }
     if renders_backups(ctx) {

@@ -62,6 +62,12 @@ pub struct SafeTlsConfig {
     /// The CA certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<SecretOrConfigMap>,
+    /// The client certificate presented to the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<SecretOrConfigMap>,
+    /// The client certificate's private key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_secret: Option<SecretKeyRef>,
     /// The name to verify the target's certificate against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_name: Option<String>,

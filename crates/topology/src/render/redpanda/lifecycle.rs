@@ -4,7 +4,8 @@
 //! it out again once the broker answers (`rpk cluster maintenance disable <node-id>`).
 //!
 //! A broker finds its own node id (assigned when it joined; `redpanda.yaml` sets none) in its
-//! admin API's `GET /v1/node_config`. Both hooks are idempotent and never fail the container:
+//! admin API's `GET /v1/node_config`. The admin API speaks HTTPS and requires a client
+//! certificate: `curl` and `rpk` reach it over loopback and present the broker's own. Both hooks are idempotent and never fail the container:
 //! a broker that cannot drain (the admin API is down, another broker is in maintenance — only
 //! one may be at a time) stops anyway, as it would without the hook, and says why in its
 //! events; a broker already out of maintenance stays out. The termination grace period covers
@@ -13,6 +14,7 @@
 use k8s_openapi::api::core::v1::{ExecAction, Lifecycle, LifecycleHandler};
 
 use super::super::common::RP_ADMIN_PORT;
+use super::{TLS_DIR, admin_curl, rpk_admin_tls};
 
 /// The most the preStop hook waits for leadership to move (healthy clusters take under a
 /// minute, per Redpanda's maintenance-mode documentation).
@@ -27,12 +29,17 @@ pub const LEAVE_TRIES: u32 = 150;
 /// A bash expression printing this broker's node id (empty if the admin API does not answer).
 fn node_id_expr() -> String {
     format!(
-        "curl --silent --fail --max-time 5 http://127.0.0.1:{RP_ADMIN_PORT}/v1/node_config | tr -d ' \\n' | sed -n 's/.*\"node_id\":\\([0-9][0-9]*\\).*/\\1/p'"
+        "{} | tr -d ' \\n' | sed -n 's/.*\"node_id\":\\([0-9][0-9]*\\).*/\\1/p'",
+        admin_curl("/v1/node_config", true).join(" ")
     )
 }
 
+/// `rpk`'s admin options: the broker's own admin API over TLS, presenting its certificate.
 fn admin() -> String {
-    format!("-X admin.hosts=127.0.0.1:{RP_ADMIN_PORT}")
+    format!(
+        "-X admin.hosts=127.0.0.1:{RP_ADMIN_PORT}{}",
+        rpk_admin_tls(TLS_DIR)
+    )
 }
 
 /// The preStop script.
@@ -59,7 +66,7 @@ while [ \"$i\" -lt {LEAVE_TRIES} ]; do\n\
   id=\"$({expr})\"\n\
   if [ -n \"$id\" ]; then\n\
     if rpk cluster maintenance disable \"$id\" {admin} >/dev/null 2>&1; then echo \"postStart: broker $id is out of maintenance mode\"; exit 0; fi\n\
-    if curl --silent --fail --max-time 5 http://127.0.0.1:{RP_ADMIN_PORT}/v1/maintenance | tr -d ' \\n' | grep -q '\"draining\":false'; then echo \"postStart: broker $id is not in maintenance mode\"; exit 0; fi\n\
+    if {maintenance} | tr -d ' \\n' | grep -q '\"draining\":false'; then echo \"postStart: broker $id is not in maintenance mode\"; exit 0; fi\n\
   fi\n\
   i=$((i + 1))\n\
   sleep 2\n\
@@ -68,6 +75,7 @@ echo 'postStart: could not take the broker out of maintenance mode; run rpk clus
 exit 0\n",
         expr = node_id_expr(),
         admin = admin(),
+        maintenance = admin_curl("/v1/maintenance", true).join(" "),
     )
 }
 
@@ -125,7 +133,11 @@ sleep() {{ :; }}\n{script}"
         let (ok, calls) = run(&pre_stop_script(), NODE, "", 0);
         assert!(ok);
         assert!(
-            calls.contains("rpk cluster maintenance enable 2 --wait -X admin.hosts=127.0.0.1:9644"),
+            calls.contains("curl --silent --fail --max-time 4 --cacert /etc/tls/ca.crt --cert /etc/tls/tls.crt --key /etc/tls/tls.key https://127.0.0.1:9644/v1/node_config"),
+            "{calls}"
+        );
+        assert!(
+            calls.contains("rpk cluster maintenance enable 2 --wait -X admin.hosts=127.0.0.1:9644 -X admin.tls.enabled=true -X admin.tls.ca=/etc/tls/ca.crt -X admin.tls.cert=/etc/tls/tls.crt -X admin.tls.key=/etc/tls/tls.key"),
             "{calls}"
         );
     }

@@ -42,11 +42,44 @@
 //! requires a client certificate (`kafka_api_tls.require_client_auth: true`) signed by the CA
 //! in `redpanda-tls`'s `ca.crt`: a pod that merely reaches port 9092 is not admitted (the
 //! guardrail `access.kafka_unauthenticated` denies a production listener that would). The
-//! topic Job presents `redpanda-tls`'s own certificate (issued for server and client auth),
-//! the changefeed Job's wait step and CockroachDB's changefeeds the changefeeds' client
-//! certificate (`client_cert`/`client_key` in the sink URI), and every other Kafka client one
-//! of its own from the same CA. Health checks (readiness, liveness, the maintenance-mode
-//! hooks) use the admin API, which the listener change does not touch.
+//! topic Job presents its own client certificate (`redpanda-topics-client`), the changefeed
+//! Job's wait step and CockroachDB's changefeeds the changefeeds' client certificate
+//! (`client_cert`/`client_key` in the sink URI; its cert-manager Certificate is rendered when
+//! the Secret keeps the keys `tls.crt`/`tls.key`), and every other Kafka client one of its
+//! own from the same CA.
+//!
+//! # RPC and admin API
+//!
+//! The brokers' RPC listener (33145) requires a client certificate too
+//! (`rpc_server_tls.require_client_auth: true`): brokers dial each other with their own
+//! `redpanda-tls` (issued for server and client auth), across sites as well, since every
+//! site's certificate comes from the tenant's one CA. A pod that reaches the port cannot join
+//! the cluster or inject Raft traffic.
+//!
+//! The admin API (9644) can reconfigure the cluster, create users and move leadership: it
+//! speaks HTTPS (`admin_api_tls`) and requires a client certificate from the same CA, in
+//! either Kafka authentication mode. Redpanda's alternative, `admin_api_require_auth: true`,
+//! authenticates with HTTP Basic as SASL users: the mTLS mode has none, and a password in
+//! every probe, hook and scrape config is a secret copied to more places than a key that
+//! never leaves its Secret. mTLS keeps one trust anchor (the tenant's CA) for every Redpanda
+//! listener, and the guardrails `access.redpanda_rpc_unauthenticated` and
+//! `access.redpanda_admin_unauthenticated` deny a production configuration without it. Its
+//! consumers:
+//! - the kubelet cannot present a client certificate (`httpGet` probes, even with scheme
+//!   HTTPS, would fail the handshake), so the startup, readiness and liveness probes are exec
+//!   probes running `curl` in the broker's container against `https://127.0.0.1:9644`,
+//!   verifying the server against `ca.crt` (the certificate carries `127.0.0.1` and
+//!   `localhost`) and presenting the broker's own certificate; the maintenance-mode hooks
+//!   do the same with `curl` and `rpk` ([`lifecycle`]);
+//! - the topic Job presents `redpanda-topics-client` (client auth only: the Job never mounts
+//!   a broker's key);
+//! - Prometheus scrapes `/public_metrics` over HTTPS presenting `redpanda-metrics-client`
+//!   (the PodMonitor's `tlsConfig`), verifying the brokers as the `redpanda` Service's name.
+//!
+//! Any certificate the tenant's CA signs is accepted as an admin client (Redpanda maps no
+//! principal on the admin API): the NetworkPolicy admits only the brokers, the monitoring
+//! namespaces and the ledger's Jobs to port 9644, so a Kafka client's certificate does not
+//! reach it.
 
 mod changefeed;
 mod lifecycle;
@@ -56,10 +89,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, KeyToPath, Probe,
-    SecretKeySelector, SecretVolumeSource, SecurityContext, TCPSocketAction, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, ExecAction, KeyToPath,
+    Probe, SecretKeySelector, SecretVolumeSource, SecurityContext, Volume,
 };
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::cockroach::{
@@ -67,13 +99,14 @@ use super::cockroach::{
     port,
 };
 use super::common::{
-    Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_NAME, RP_RPC_PORT, RP_TLS_SECRET,
-    cpu_manager_note, purpose, redpanda_selector, seastar_size_flag,
+    Context, DOC_PREFIX, RP_ADMIN_PORT, RP_KAFKA_PORT, RP_METRICS_CLIENT_SECRET, RP_NAME,
+    RP_RPC_PORT, RP_TLS_SECRET, RP_TOPICS_CLIENT_SECRET, cpu_manager_note, purpose,
+    redpanda_selector, seastar_size_flag,
 };
 use super::job::ScriptJob;
 use super::kit::{
-    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, http_probe, mount,
-    secret_volume, small_resources,
+    REDPANDA_UID, container_security, empty_dir, env, field_env, guaranteed, mount, secret_volume,
+    small_resources,
 };
 use super::manifest::Manifest;
 use super::scripts::{KUBE_API_DIR, checked_zone};
@@ -322,13 +355,16 @@ fn advertised_template(ctx: &Context<'_>) -> String {
 
 fn node_config(ctx: &Context<'_>) -> String {
     let advertised = advertised_template(ctx);
+    // RPC and admin: a client certificate from the tenant's CA, always (see the module docs).
     let tls = json!({
         "enabled": true,
-        "require_client_auth": false,
+        "require_client_auth": true,
         "cert_file": format!("{TLS_DIR}/tls.crt"),
         "key_file": format!("{TLS_DIR}/tls.key"),
         "truststore_file": format!("{TLS_DIR}/ca.crt"),
     });
+    let mut admin_tls = tls.clone();
+    admin_tls["name"] = json!("internal");
     let mut kafka_tls = tls.clone();
     kafka_tls["name"] = json!("internal");
     // SASL authenticates the clients; without it, their certificates do.
@@ -349,6 +385,7 @@ fn node_config(ctx: &Context<'_>) -> String {
             "advertised_kafka_api": [{"name": "internal", "address": advertised, "port": RP_KAFKA_PORT}],
             "kafka_api_tls": [kafka_tls],
             "admin": [{"name": "internal", "address": "0.0.0.0", "port": RP_ADMIN_PORT}],
+            "admin_api_tls": [admin_tls],
             "rack": "__RACK__",
         }
     });
@@ -573,18 +610,10 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         ]),
         resources: Some(guaranteed(r.cpu, r.memory)),
         lifecycle: Some(lifecycle::lifecycle()),
-        startup_probe: Some(ready_probe(10, 120)),
-        readiness_probe: Some(ready_probe(5, 3)),
-        liveness_probe: Some(Probe {
-            tcp_socket: Some(TCPSocketAction {
-                port: IntOrString::String("admin".to_owned()),
-                ..Default::default()
-            }),
-            period_seconds: Some(10),
-            failure_threshold: Some(3),
-            timeout_seconds: Some(5),
-            ..Default::default()
-        }),
+        startup_probe: Some(admin_probe("/v1/status/ready", true, 10, 120)),
+        readiness_probe: Some(admin_probe("/v1/status/ready", true, 5, 3)),
+        // Alive while the admin API answers at all (a broker not yet ready still answers).
+        liveness_probe: Some(admin_probe("/v1/status/ready", false, 10, 3)),
         security_context: Some(container_security(REDPANDA_UID)),
         volume_mounts: Some(broker_mounts),
         ..Default::default()
@@ -609,6 +638,10 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
         } else {
             "SASL/SCRAM over TLS: every Kafka client authenticates as a SCRAM user".to_owned()
         },
+    );
+    annotations.insert(
+        format!("{DOC_PREFIX}admin-authentication"),
+        format!("mTLS: the admin API (HTTPS) and the RPC listener require a client certificate signed by the CA in Secret {RP_TLS_SECRET} (ca.crt); the probes and hooks present the broker's own, the topic Job {RP_TOPICS_CLIENT_SECRET}, Prometheus {RP_METRICS_CLIENT_SECRET}"),
     );
     annotations.insert(
         format!("{DOC_PREFIX}maintenance-mode"),
@@ -659,16 +692,61 @@ fn statefulset(ctx: &Context<'_>) -> StatefulSet {
     })
 }
 
-fn ready_probe(period: i32, failures: i32) -> Probe {
-    http_probe("HTTP", "admin", "/v1/status/ready", period, failures)
+/// `curl` calling the broker's own admin API over loopback (`https://127.0.0.1:9644<path>`):
+/// the server is verified against `redpanda-tls`'s CA (its certificate carries `127.0.0.1`)
+/// and the broker presents its own certificate, as the admin listener requires. With `fail`,
+/// an HTTP error status fails the call; without, any answer over TLS succeeds.
+pub(super) fn admin_curl(path: &str, fail: bool) -> Vec<String> {
+    let mut args = vec!["curl", "--silent"];
+    if fail {
+        args.push("--fail");
+    }
+    args.extend(["--max-time", "4"]);
+    let mut out: Vec<String> = args.into_iter().map(str::to_owned).collect();
+    out.extend([
+        "--cacert".to_owned(),
+        format!("{TLS_DIR}/ca.crt"),
+        "--cert".to_owned(),
+        format!("{TLS_DIR}/tls.crt"),
+        "--key".to_owned(),
+        format!("{TLS_DIR}/tls.key"),
+        format!("https://127.0.0.1:{RP_ADMIN_PORT}{path}"),
+    ]);
+    out
+}
+
+/// `rpk`'s `-X` options for the admin API's TLS, with the client certificate in `dir`
+/// (`ca.crt`, `tls.crt`, `tls.key`).
+pub(super) fn rpk_admin_tls(dir: &str) -> String {
+    format!(
+        " -X admin.tls.enabled=true -X admin.tls.ca={dir}/ca.crt -X admin.tls.cert={dir}/tls.crt -X admin.tls.key={dir}/tls.key"
+    )
+}
+
+/// A probe of the admin API: an exec of [`admin_curl`], since the kubelet's `httpGet` cannot
+/// present the client certificate the admin listener requires.
+fn admin_probe(path: &str, fail: bool, period: i32, failures: i32) -> Probe {
+    let mut command = admin_curl(path, fail);
+    // The answer itself is not needed, only curl's status.
+    command.splice(1..1, ["--output".to_owned(), "/dev/null".to_owned()]);
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(command),
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(failures),
+        timeout_seconds: Some(5),
+        ..Default::default()
+    }
 }
 
 fn topics_script(ctx: &Context<'_>) -> String {
     let x = format!(
-        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt{} -X admin.hosts={}",
+        "-X brokers={} -X tls.enabled=true -X tls.ca={TLS_DIR}/ca.crt{} -X admin.hosts={}{}",
         all_brokers(ctx, RP_KAFKA_PORT),
         rpk_client_cert(ctx, TLS_DIR),
-        all_brokers(ctx, RP_ADMIN_PORT)
+        all_brokers(ctx, RP_ADMIN_PORT),
+        rpk_admin_tls(TLS_DIR),
     );
     let mut s = format!(
         "set -eu\nX=\"{x}\"\nrpk cluster config set enable_rack_awareness true $X\nrpk cluster config set default_topic_replications {TOPIC_REPLICATION} $X\nrpk cluster config set auto_create_topics_enabled false $X\n\
@@ -764,13 +842,12 @@ fn topics_job(ctx: &Context<'_>) -> Manifest {
             Volume {
                 name: "tls".to_owned(),
                 secret: Some(SecretVolumeSource {
-                    secret_name: Some(RP_TLS_SECRET.to_owned()),
-                    // With client certificates required, rpk presents Redpanda's own
-                    // (issued for client auth too).
+                    // The Job's own client certificate (client auth only), never the brokers'
+                    // key: the admin API always requires one, the Kafka listener without SASL.
+                    secret_name: Some(RP_TOPICS_CLIENT_SECRET.to_owned()),
                     items: Some(
                         ["ca.crt", "tls.crt", "tls.key"]
                             .into_iter()
-                            .take(if kafka_requires_client_cert(ctx) { 3 } else { 1 })
                             .map(|k| KeyToPath {
                                 key: k.to_owned(),
                                 path: k.to_owned(),
@@ -778,7 +855,7 @@ fn topics_job(ctx: &Context<'_>) -> Manifest {
                             })
                             .collect(),
                     ),
-                    default_mode: Some(0o444),
+                    default_mode: Some(0o440),
                     ..Default::default()
                 }),
                 ..Default::default()
