@@ -23,6 +23,18 @@
 //! workload identity). Repository passwords come from a Secret mounted as files
 //! (`/var/run/secrets/thinledger/password/<job>`), never from environment variables; S3 keys
 //! of a `secret-ref` identity come from the Secret the binding names.
+//!
+//! # In a cluster of another provider
+//!
+//! `kubernetes.provider` names the provider of the cluster the CronJobs run in. When it is not
+//! a repository job's identity's cloud, no webhook injects that identity's token there, so the
+//! pod gets the variables and the projected ServiceAccount token from
+//! [`thinledger_topology::render::federated::federated_token`] — the same ones CockroachDB's
+//! nodes get in such a site — and mounts no API token. `ledger-topology iam` trusts each site's
+//! cluster for ServiceAccount [`thinledger_topology::iam::BACKUP_SERVICE_ACCOUNT`] in the
+//! tenant's namespace (the default `kubernetes.service_account`). Identities that cannot be
+//! federated so are refused (an [`ScheduleError::Invalid`] naming `kubernetes.provider`), and
+//! so is IRSA without the bucket's region (STS is called there).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
