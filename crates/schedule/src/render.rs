@@ -23,6 +23,18 @@
 //! workload identity). Repository passwords come from a Secret mounted as files
 //! (`/var/run/secrets/thinledger/password/<job>`), never from environment variables; S3 keys
 //! of a `secret-ref` identity come from the Secret the binding names.
+//!
+//! # In a cluster of another provider
+//!
+//! `kubernetes.provider` names the provider of the cluster the CronJobs run in. When it is not
+//! a repository job's identity's cloud, no webhook injects that identity's token there, so the
+//! pod gets the variables and the projected ServiceAccount token from
+//! [`thinledger_topology::render::federated::federated_token`] — the same ones CockroachDB's
+//! nodes get in such a site — and mounts no API token. `ledger-topology iam` trusts each site's
+//! cluster for ServiceAccount [`thinledger_topology::iam::BACKUP_SERVICE_ACCOUNT`] in the
+//! tenant's namespace (the default `kubernetes.service_account`). Identities that cannot be
+//! federated so are refused (an [`ScheduleError::Invalid`] naming `kubernetes.provider`), and
+//! so is IRSA without the bucket's region (STS is called there).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,13 +47,15 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
+use thinledger_store::StoreBuilder;
+use thinledger_topology::render::federated::{FederatedToken, federated_token};
 use thinledger_topology::render::kit;
 use thinledger_topology::{IdentityBinding, Provider, Tenant};
 
 use super::error::ScheduleError;
 use super::spec::{
-    CockroachJobSpec, JobKind, KubernetesSpec, MinioCredentials, PasswordSource, Schedule,
-    ScheduleSpec,
+    CockroachJobSpec, JobKind, KubernetesSpec, MinioCredentials, PasswordSource, RepositoryJobSpec,
+    Schedule, ScheduleSpec,
 };
 use super::timing::Overlap;
 
@@ -384,13 +398,20 @@ fn cron_job(
         JobKind::Repository(r) => r.identity.as_ref().or(k.identity.as_ref()),
         JobKind::Cockroach(_) => None,
     };
-    let needs_token =
-        uses_identity && binding.is_some_and(IdentityBinding::needs_service_account_token);
+    // In a cluster of another cloud than the identity's, no webhook injects its token: the
+    // pod gets it here, and needs no API token besides (the projected volume is its own).
+    let federated = match (&job.kind, binding) {
+        (JobKind::Repository(r), Some(b)) => federated(k, job, r, b)?,
+        _ => None,
+    };
+    let needs_token = federated.is_none()
+        && uses_identity
+        && binding.is_some_and(IdentityBinding::needs_service_account_token);
     let mut pod_labels = labels(&[("thinledger.io/schedule-job", &job.name)]);
     if let Some(b) = binding {
         pod_labels.extend(b.pod_labels());
     }
-    let container = Container {
+    let mut container = Container {
         name: "ledger-backup".to_owned(),
         image: Some(k.image.clone()),
         image_pull_policy: Some("IfNotPresent".to_owned()),
@@ -411,6 +432,20 @@ fn cron_job(
         termination_message_policy: Some("FallbackToLogsOnError".to_owned()),
         ..Default::default()
     };
+    let mut annotations = BTreeMap::new();
+    if let (Some(token), Some(b), Some(site)) = (federated, binding, k.provider) {
+        annotations.insert(
+            "thinledger.io/backup-identity".to_owned(),
+            format!(
+                "writes to object storage on {} as {} {} with a projected token of this {site} cluster (no webhook injects it here); ledger-topology iam trusts each site's cluster for ServiceAccount {} in the tenant's namespace",
+                b.provider(),
+                b.kind(),
+                identity_ref(b),
+                thinledger_topology::iam::BACKUP_SERVICE_ACCOUNT,
+            ),
+        );
+        token.apply(&mut container, &mut volumes);
+    }
     let pod = PodSpec {
         service_account_name: Some(k.service_account.clone()),
         automount_service_account_token: Some(needs_token),
@@ -424,7 +459,6 @@ fn cron_job(
         volumes: Some(volumes),
         ..Default::default()
     };
-    let mut annotations = BTreeMap::new();
     annotations.insert(
         "thinledger.io/overlap".to_owned(),
         match timing.overlap {
@@ -479,6 +513,101 @@ fn cron_job(
         .into(),
         status: None,
     })
+}
+
+/// The variables and projected token of `binding` for job `job`'s pod, when the CronJobs run
+/// in a cluster of another provider than the identity's (`kubernetes.provider`): the one
+/// implementation CockroachDB's nodes get theirs from ([`federated_token`]). `None` at home
+/// and for MinIO keys (read from their Secret anywhere); an identity that cannot be federated
+/// so is refused, naming the field and the fix.
+fn federated(
+    k: &KubernetesSpec,
+    job: &super::spec::CheckedJob,
+    r: &RepositoryJobSpec,
+    binding: &IdentityBinding,
+) -> Result<Option<FederatedToken>, ScheduleError> {
+    let Some(site) = k.provider else {
+        return Ok(None);
+    };
+    if binding.provider() == site || matches!(binding, IdentityBinding::SecretRef { .. }) {
+        return Ok(None);
+    }
+    let source = if r.identity.is_some() {
+        format!("job {}'s repository.identity", job.name)
+    } else {
+        "kubernetes.identity".to_owned()
+    };
+    let region = match binding {
+        IdentityBinding::Irsa { .. } => bucket_region(r).ok_or_else(|| {
+            ScheduleError::invalid(
+                &format!("jobs.{}.repository.store.region", job.name),
+                "",
+                format!(
+                    "the CronJobs run on {site} (kubernetes.provider) and sign in as {source} through AWS STS in the bucket's region, which no webhook gives the pod outside EKS"
+                ),
+                "give the bucket's region: ?region=us-east-1 in the URL or store: {region: us-east-1}",
+            )
+        })?,
+        _ => String::new(),
+    };
+    if let Some(token) = federated_token(binding, site, &region) {
+        return Ok(Some(token));
+    }
+    let (rule, fix) = match binding {
+        IdentityBinding::AzureWorkloadIdentity {
+            tenant_id: None, ..
+        } => (
+            "its pods sign in with the Microsoft Entra tenant id, which AKS's webhook would inject and nothing injects elsewhere",
+            "add tenant_id: <GUID> to the identity (`az account show --query tenantId`)",
+        ),
+        IdentityBinding::AzureManagedIdentity { .. } => (
+            "a node-assigned Azure managed identity is reachable from AKS nodes only",
+            "use kind: azure-workload-identity with tenant_id, whose federated credentials trust any cluster's OIDC issuer",
+        ),
+        IdentityBinding::GkeWorkloadIdentity { .. } => (
+            "GKE workload identity signs in through the GKE metadata server; a cluster of another provider needs a workload identity federation pool, which the rendering does not configure",
+            "run these CronJobs in a GKE cluster (kubernetes.provider: gcp), or write to a bucket whose identity federates (IRSA, Azure workload identity with tenant_id, MinIO keys)",
+        ),
+        _ => (
+            "this identity cannot be federated from another provider's cluster",
+            "run these CronJobs on the identity's own provider",
+        ),
+    };
+    Err(ScheduleError::invalid(
+        "kubernetes.provider",
+        site,
+        format!(
+            "job {} signs in as {source} ({} {}) from a {site} cluster: {rule}",
+            job.name,
+            binding.kind(),
+            identity_ref(binding),
+        ),
+        fix,
+    ))
+}
+
+/// The AWS region of a repository's bucket: `store.region`, else the URL's `?region=`.
+fn bucket_region(r: &RepositoryJobSpec) -> Option<String> {
+    let mut builder = StoreBuilder::new(&r.url);
+    if let Some(region) = &r.store.region {
+        builder = builder.with_region(region);
+    }
+    if let Some(endpoint) = &r.store.endpoint {
+        builder = builder.with_endpoint(endpoint);
+    }
+    builder.settings().ok()?.options.region
+}
+
+/// The principal a binding names, for messages and annotations (references only).
+fn identity_ref(b: &IdentityBinding) -> String {
+    match b {
+        IdentityBinding::Irsa { role_arn } => role_arn.clone(),
+        IdentityBinding::AzureWorkloadIdentity { client_id, .. }
+        | IdentityBinding::AzureManagedIdentity { client_id } => client_id.clone(),
+        IdentityBinding::GkeWorkloadIdentity { service_account } => service_account.clone(),
+        IdentityBinding::SecretRef { secret_name, .. } => secret_name.clone(),
+        _ => b.kind().to_owned(),
+    }
 }
 
 impl Schedule {

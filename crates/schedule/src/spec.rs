@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use thinledger_topology::IdentityBinding;
+use thinledger_topology::{IdentityBinding, Provider};
 
 use super::cron::CronSchedule;
 use super::error::ScheduleError;
@@ -364,13 +364,23 @@ pub struct KubernetesSpec {
     pub namespace: String,
     /// The `ledger-backup` image, pinned by tag (e.g. `registry.example/thinledger/ledger-backup:0.1.0`).
     pub image: String,
-    /// ServiceAccount the pods run as (default `ledger-backup`, the one `ledger-topology`
-    /// renders with the same identity).
+    /// ServiceAccount the pods run as (default `ledger-backup`,
+    /// [`thinledger_topology::iam::BACKUP_SERVICE_ACCOUNT`]: the one `ledger-topology` renders
+    /// with the same identity, and the only one `ledger-topology iam` trusts for the backup
+    /// identity besides the database's, in the tenant's namespace).
     #[serde(default = "default_service_account")]
     pub service_account: String,
     /// Identity bound to that ServiceAccount (IRSA, workload identity, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity: Option<IdentityBinding>,
+    /// The provider of the cluster the CronJobs run in (`aws`, `azure`, `gcp`, `onprem`;
+    /// default: each identity's own cloud, whose webhook injects its token). On another
+    /// provider than a repository job's identity, the rendering gives the pod that identity's
+    /// variables and projected token itself, as it does for CockroachDB's nodes in such a site
+    /// (IRSA and Azure workload identity with `tenant_id`; MinIO keys work anywhere); other
+    /// identities are refused there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
     /// Secret holding repository passwords, mounted read-only; each repository job reads the
     /// key named after the job (or `password_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -397,7 +407,7 @@ pub struct KubernetesSpec {
 }
 
 fn default_service_account() -> String {
-    "ledger-backup".to_owned()
+    thinledger_topology::iam::BACKUP_SERVICE_ACCOUNT.to_owned()
 }
 fn default_starting_deadline() -> DurationText {
     DurationText(Duration::from_secs(600))

@@ -33,9 +33,10 @@
 //! - a site of the tenant's provider through **its own identity binding** (`sites[i].identity`),
 //!   trusted from its own cluster;
 //! - a site of another provider through **the tenant's `backup.identity`**, trusted from that
-//!   site's cluster for the CockroachDB nodes' service account only (the pods the rendering
-//!   gives the identity's token, see `render::federated`; the backup jobs run on the bucket's
-//!   provider): AWS and Azure trust any Kubernetes cluster's OIDC issuer
+//!   site's cluster for the same service accounts: the CockroachDB nodes' (the rendering gives
+//!   them the identity's token, see `render::federated`) and the backup jobs' `ledger-backup`
+//!   (`ledger-backup schedule render` gives its CronJobs the token when the schedule's
+//!   `kubernetes.provider` is the site's): AWS and Azure trust any Kubernetes cluster's OIDC issuer
 //!   (`backup.iam.oidc_issuers` by the site's region; AKS issuers are public, an on-prem
 //!   cluster must publish its discovery document and keys), MinIO keys work from anywhere (the
 //!   Secret is copied to each site). A GCS bucket trusts GKE clusters only: a site of another
@@ -103,7 +104,9 @@ pub use error::IamError;
 pub use spec::{BackupIamSpec, ObjectLockMode};
 pub(crate) use spec::{validate as validate_inputs, validate_iam_section, validate_kms_key_field};
 
-/// The service account of the backup jobs (`ledger-backup`), as the rendering names it.
+/// The service account of the backup jobs (`ledger-backup`), as the rendering names it and
+/// `ledger-backup schedule render` runs its CronJobs by default; trusted from every cluster
+/// the backup identity is granted to.
 pub const BACKUP_SERVICE_ACCOUNT: &str = "ledger-backup";
 /// The CockroachDB pods' service account in StatefulSet mode.
 pub const COCKROACH_SERVICE_ACCOUNT: &str = "cockroachdb";
@@ -291,15 +294,14 @@ struct Output {
 }
 
 /// One cluster whose workloads are trusted: its region (the key of `oidc_issuers`) and
-/// provider.
+/// provider. Every subject is trusted from every cluster of its grant: on a site of another
+/// provider than the bucket, the rendering injects the identity's token into the CockroachDB
+/// nodes (`render::federated`) and `ledger-backup schedule render` with `kubernetes.provider`
+/// into the backup CronJobs, which run as [`BACKUP_SERVICE_ACCOUNT`].
 #[derive(Debug, Clone)]
 struct Cluster {
     region: String,
     provider: Provider,
-    /// A site on another provider than the bucket: only the CockroachDB nodes there carry the
-    /// identity's token (the rendering injects it into them); the backup jobs run where the
-    /// bucket is.
-    nodes_only: bool,
 }
 
 /// One trusted cluster: its issuer, and who presents the identity's tokens there.
@@ -367,15 +369,6 @@ impl Context {
         }
     }
 
-    /// The subjects that present the identity's token in `cluster`.
-    fn subjects_in(&self, cluster: &Cluster) -> Vec<IamSubject> {
-        self.subjects
-            .iter()
-            .filter(|s| !cluster.nodes_only || s.service_account != BACKUP_SERVICE_ACCOUNT)
-            .cloned()
-            .collect()
-    }
-
     /// `system:serviceaccount:NAMESPACE:SA` of a subject.
     fn kubernetes_subject(&self, subject: &IamSubject) -> String {
         format!(
@@ -393,7 +386,7 @@ impl Context {
                 Some(issuer) => Ok(Trusted {
                     region: c.region.clone(),
                     issuer: issuer.clone(),
-                    subjects: self.subjects_in(c),
+                    subjects: self.subjects.clone(),
                 }),
                 None => Err(IamError::missing(
                     format!("backup.iam.oidc_issuers.{}", c.region),
@@ -454,22 +447,7 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
     let mut notes = Vec::new();
     let mut grants = Vec::new();
 
-    for mut group in backup_groups(tenant)? {
-        // A cluster where no subject presents the identity's token is not trusted at all.
-        group
-            .clusters
-            .retain(|c| !c.nodes_only || options.cockroach_service_account.is_some());
-        if group.clusters.is_empty() {
-            continue;
-        }
-        let present: Vec<IamSubject> = subjects
-            .iter()
-            .filter(|s| {
-                s.service_account != BACKUP_SERVICE_ACCOUNT
-                    || group.clusters.iter().any(|c| !c.nodes_only)
-            })
-            .cloned()
-            .collect();
+    for group in backup_groups(tenant)? {
         let ctx = Context {
             namespace: namespace.clone(),
             grant: IamGrant::Backups,
@@ -483,7 +461,7 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
             prefixes: prefixes.clone(),
             object_lock: backup.object_lock,
             kms_key: backup.kms_key().map(str::to_owned),
-            subjects: present,
+            subjects: subjects.clone(),
             clusters: group.clusters,
             iam: backup.iam.clone().unwrap_or_default(),
             iam_field: "backup.iam",
@@ -529,14 +507,12 @@ pub fn plan(tenant: &Tenant, options: &IamOptions) -> Result<IamPlan, IamError> 
                 .map(|s| Cluster {
                     region: s.region().to_owned(),
                     provider: s.provider(),
-                    nodes_only: false,
                 })
                 .collect()
         } else {
             vec![Cluster {
                 region: tenant.redpanda_region().to_owned(),
                 provider: spec.provider,
-                nodes_only: false,
             }]
         };
         check_reach(tenant, &ts.identity)?;
@@ -637,7 +613,6 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
                 .map(|r| Cluster {
                     region: r.name.clone(),
                     provider: spec.provider,
-                    nodes_only: false,
                 })
                 .collect(),
             notes: Vec::new(),
@@ -660,7 +635,6 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
         let cluster = Cluster {
             region: site.region().to_owned(),
             provider: site.provider(),
-            nodes_only: !own,
         };
         let key = crate::tenant::identity_ref(&identity);
         match groups
@@ -681,7 +655,7 @@ fn backup_groups(tenant: &Tenant) -> Result<Vec<BackupGroup>, IamError> {
         g.notes = cross_site_notes(
             tenant,
             &g.identity,
-            "the CockroachDB nodes (native BACKUP and RESTORE; the backup jobs run on the bucket's provider)",
+            "the CockroachDB nodes (native BACKUP and RESTORE) and the backup CronJobs (`ledger-backup schedule render` with kubernetes.provider set to the site's provider)",
             &spec.backup.bucket,
         );
     }

@@ -11,7 +11,9 @@
 //! - **CockroachDB's nodes** in a site on another provider than the backup bucket: a native
 //!   `BACKUP INTO 's3://…?AUTH=implicit'` runs on every node (each writes its own ranges), so
 //!   every node signs in as the tenant's `backup.identity`
-//!   ([`crate::Tenant::bucket_identity`]).
+//!   ([`crate::Tenant::bucket_identity`]);
+//! - **scheduled backups**: `thinledger-schedule`'s CronJobs whose schedule runs them in a
+//!   cluster of another provider (`kubernetes.provider`) than a repository's identity.
 //!
 //! | identity | variables | token |
 //! |---|---|---|

@@ -899,7 +899,8 @@ fn cockroach_nodes_outside_the_buckets_cloud_get_the_backup_identitys_token() {
     }
 
     // The other direction: the backup role trusts exactly the clusters and ServiceAccounts
-    // that now present its tokens — the Azure and on-prem clusters' CockroachDB nodes.
+    // that present its tokens there — the Azure and on-prem clusters' backup CronJobs
+    // (`ledger-backup schedule render` with `kubernetes.provider`) and CockroachDB nodes.
     let tenant = multi_cloud();
     let access =
         thinledger_topology::iam::plan(&tenant, &thinledger_topology::iam::IamOptions::default())
@@ -932,7 +933,10 @@ fn cockroach_nodes_outside_the_buckets_cloud_get_the_backup_identitys_token() {
                     .trim_start_matches("https://")
                     .trim_end_matches('/')
                     .to_owned(),
-                serde_json::json!(["system:serviceaccount:ledger-acme-bank-prod:cockroachdb"]),
+                serde_json::json!([
+                    "system:serviceaccount:ledger-acme-bank-prod:ledger-backup",
+                    "system:serviceaccount:ledger-acme-bank-prod:cockroachdb"
+                ]),
             )
         })
         .collect();

@@ -64,7 +64,7 @@ fn the_onprem_export_runs_a_documented_cockroach_sql() {
 
 #[test]
 fn example_schedules_parse_plan_and_render() {
-    for file in ["ledger.yaml", "onprem-minio.yaml"] {
+    for file in ["ledger.yaml", "onprem-minio.yaml", "multi-cloud-azure.yaml"] {
         let schedule = Schedule::from_file(&example(file)).unwrap();
         let runners = schedule
             .runners(&EnvVars::default())
