@@ -8,11 +8,19 @@ every write carrying a condition (PUT, POST or DELETE with If-None-Match or If-M
 one at a time. The request body is read before the lock is taken, so a slow upload does not
 hold up the others; unconditional requests are served concurrently, as by `moto_server`.
 
+moto also evaluates bucket policies without their `Bool` conditions: the usual TLS-only
+statement (Deny every request with `aws:SecureTransport` = false, which `bucket apply` adds)
+denies every object read, over TLS or not. This server stands in for an S3 endpoint that is
+reached over TLS (the tests talk plain HTTP to it only because it is local), so such a
+statement is left out when moto judges a request against the bucket policy; every other
+statement (e.g. an unconditional Deny of s3:GetObject on one key) is judged as moto does.
+
     python moto_server.py -H HOST -p PORT
 """
 
 import argparse
 import io
+import json
 import os
 import signal
 import sys
@@ -23,6 +31,8 @@ from moto.moto_server.werkzeug_app import (
     MotoRequestHandler,
     create_backend_app,
 )
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.s3.models import FakeBucket
 from werkzeug.serving import run_simple
 
 CONDITIONAL_METHODS = ("PUT", "POST", "DELETE")
@@ -48,6 +58,30 @@ class SerialConditionalWrites:
             return [b"".join(self.app(environ, start_response))]
 
 
+def denies_plain_http_only(statement):
+    """Whether `statement` is a Deny whose only condition is `aws:SecureTransport` = false."""
+    condition = statement.get("Condition") or {}
+    if statement.get("Effect") != "Deny" or list(condition) != ["Bool"]:
+        return False
+    if list(condition["Bool"]) != ["aws:SecureTransport"]:
+        return False
+    value = condition["Bool"]["aws:SecureTransport"]
+    values = value if isinstance(value, list) else [value]
+    return [str(v).lower() for v in values] == ["false"]
+
+
+def get_permission(bucket, action, resource):
+    """moto's FakeBucket.get_permission, judging requests as made over TLS."""
+    if bucket.policy is None:
+        return PermissionResult.NEUTRAL
+    policy = json.loads(bucket.policy.decode())
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    policy["Statement"] = [s for s in statements if not denies_plain_http_only(s)]
+    return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+
 def read_body(environ):
     stream = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
@@ -63,6 +97,7 @@ def main():
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    FakeBucket.get_permission = get_permission
     app = DomainDispatcherApplication(create_backend_app)
     app.debug = True  # as moto_server sets it
     run_simple(
