@@ -2,6 +2,9 @@
 # Exports THINLEDGER_TEST_S3_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, and
 # THINLEDGER_TEST_S3_PYTHON: moto's Python (with boto3), which runs lib/s3_admin.py for the
 # control-plane steps of the encryption tests (KMS keys, bucket policies, HeadObject).
+# moto runs through lib/moto_server.py: moto's app, with conditional writes (If-None-Match,
+# If-Match) served one at a time, since moto checks the condition and stores the object in two
+# steps and concurrent create-only PUTs could otherwise both win (real S3 is atomic).
 # Sourced by scripts/test.sh.
 # shellcheck source=scripts/services/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -17,7 +20,7 @@ _tl_s3() {
     port="$(tl_free_port)"
     # moto's request recorder (lib/s3_admin.py record-start) writes here, not into the checkout.
     export MOTO_RECORDER_FILEPATH="$THINLEDGER_TEST_DIR/moto-recording.jsonl"
-    tl_start s3 "$venv/bin/moto_server" -H 127.0.0.1 -p "$port"
+    tl_start s3 "$venv/bin/python" "$(dirname "${BASH_SOURCE[0]}")/lib/moto_server.py" -H 127.0.0.1 -p "$port"
     tl_wait_http s3 "http://127.0.0.1:$port/" "$TL_LAST_PID" || return 1
 
     export THINLEDGER_TEST_S3_ENDPOINT="http://127.0.0.1:$port"

@@ -318,8 +318,22 @@ impl Bucket {
     /// trusted (over [`MAX_RECORD_BYTES`](crate::MAX_RECORD_BYTES), not the record's JSON, an
     /// unknown mode, a zero or absurd retention, a folder in its place) is a
     /// [`BucketError::PolicyRecord`], never "no policy"; an identity that may not read it gets
-    /// `None` and a warning.
+    /// a [`BucketError::Request`] naming the permission ([`Bucket::check`] reports it as a
+    /// finding instead).
     pub async fn recorded_policy(&self) -> Result<Option<RetentionPolicy>, BucketError> {
+        match self.read_record().await? {
+            crate::record::Recorded::Policy(policy) => Ok(policy),
+            crate::record::Recorded::Denied(unread) => Err(BucketError::Request {
+                operation: "reading the repository's object-lock record",
+                bucket: self.bucket.clone(),
+                message: format!("{}: access denied: {}", unread.object, unread.message),
+                fix: "grant read on it (S3 s3:GetObject, GCS storage.objects.get, Azure Storage Blob Data Reader), or give the policy (--object-lock MODE --retain DURATION)".into(),
+            }),
+        }
+    }
+
+    /// The repository's record, read through its own store.
+    async fn read_record(&self) -> Result<crate::record::Recorded, BucketError> {
         #[cfg_attr(not(feature = "s3"), allow(unused_mut))]
         let mut store = self.store.clone();
         #[cfg(feature = "s3")]
@@ -329,18 +343,16 @@ impl Bucket {
             store = store.with_credentials(credentials);
         }
         let store = store.build()?;
-        Ok(
-            crate::record::read(store.object_store().as_ref(), &self.bucket, &self.prefix)
-                .await?
-                .map(RetentionPolicy::from),
-        )
+        crate::record::read(store.object_store().as_ref(), &self.bucket, &self.prefix).await
     }
 
     /// Reads the configuration and [`check`]s it. Lifecycle rules are judged for the URL's
     /// prefix unless `options` names one; without a key in `options`, the URL's
     /// `sse_kms_key_id` (or `AWS_SSE_KMS_KEY_ID`) is the tenant's key; without a lock policy
     /// in `options`, the repository's recorded one ([`Bucket::recorded_policy`]) is expected
-    /// of the bucket's object lock.
+    /// of the bucket's object lock, and a record the identity may not read is a finding
+    /// ([`RuleId::LockRecordUnreadable`](crate::RuleId::LockRecordUnreadable)): the check
+    /// does not pass on a policy it could not see.
     pub async fn check(&self, options: &BucketOptions) -> Result<BucketReport, BucketError> {
         // The bucket first: a missing bucket or a refused identity is named by its own request.
         let config = self.config().await?;
@@ -394,7 +406,8 @@ impl Bucket {
 
     /// `options`, with the URL's prefix when they name none, the URL's `sse_kms_key_id`
     /// (or `AWS_SSE_KMS_KEY_ID`) when they name no key, and the repository's recorded
-    /// object-lock policy when they name none (explicit options win).
+    /// object-lock policy when they name none (explicit options win), or that it could not be
+    /// read.
     async fn options(&self, options: &BucketOptions) -> Result<BucketOptions, BucketError> {
         let mut options = options.clone();
         if options.prefix.is_empty() {
@@ -403,10 +416,16 @@ impl Bucket {
         if options.kms_key.is_none() {
             options.kms_key = self.kms_key.clone();
         }
-        if options.lock_policy.is_none()
-            && let Some(policy) = self.recorded_policy().await?
-        {
-            options = options.with_lock_policy(policy);
+        if options.lock_policy.is_none() {
+            match self.read_record().await? {
+                crate::record::Recorded::Policy(Some(policy)) => {
+                    options = options.with_lock_policy(policy)
+                }
+                crate::record::Recorded::Policy(None) => {}
+                crate::record::Recorded::Denied(unread) => {
+                    options = options.with_unread_record(unread)
+                }
+            }
         }
         Ok(options)
     }

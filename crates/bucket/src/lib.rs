@@ -31,6 +31,7 @@
 //! | `bucket.unknown_tier` | … to a storage class this crate does not know |
 //! | `bucket.noncurrent_expiry_missing` | no rule covering the repository expires noncurrent versions (S3, GCS) |
 //! | `bucket.multipart_cleanup_missing` | no rule covering the repository aborts incomplete multipart uploads (S3) |
+//! | `bucket.lock_record_unreadable` | the identity may not read the repository's object-lock record ([`BucketOptions::unread_record`]): the bucket's object lock is not compared with a policy it cannot see, and the check does not pass |
 //!
 //! [`plan`] turns the findings into a [`BucketPlan`]: the [`BucketChange`]s that fix them
 //! (versioning, default encryption, the public-access block — on GCS public access prevention
@@ -85,7 +86,8 @@
 //! the repository's recorded object-lock policy of the bucket's default retention, read on
 //! every provider through the repository's own store ([`Bucket::recorded_policy`]); a record
 //! it cannot trust (over [`MAX_RECORD_BYTES`], malformed, an unknown mode, a zero retention or
-//! one over [`MAX_RETAIN_SECONDS`]) is a [`BucketError::PolicyRecord`], never a pass:
+//! one over [`MAX_RETAIN_SECONDS`]) is a [`BucketError::PolicyRecord`], never a pass, and one
+//! the identity may not read is the finding `bucket.lock_record_unreadable`:
 //!
 //! ```no_run
 //! # #[cfg(feature = "s3")]
@@ -131,6 +133,6 @@ pub use error::BucketError;
 pub use plan::{BucketChange, BucketPlan, LIFECYCLE_RULE_ID, plan};
 pub use policy::{TLS_STATEMENT_SID, requires_tls};
 pub use record::{MAX_RECORD_BYTES, MAX_RETAIN_SECONDS};
-pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, check};
+pub use rules::{BucketOptions, BucketReport, Finding, RuleId, Severity, UnreadRecord, check};
 /// The store crate's credentials, secrets and builder, which [`BucketBuilder`] takes.
 pub use thinledger_store::{EnvVars, Secret, StoreBuilder, StoreCredentials};

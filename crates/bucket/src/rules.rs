@@ -28,6 +28,32 @@ pub struct BucketOptions {
     pub noncurrent_expiry_days: u32,
     /// Days after which incomplete multipart uploads should be aborted (the fix's value).
     pub abort_multipart_days: u32,
+    /// The repository's object-lock record, which the identity may not read: `check` reports
+    /// [`RuleId::LockRecordUnreadable`] (a policy it cannot see is no pass).
+    /// [`Bucket::check`](crate::Bucket::check) fills it when reading the record is denied
+    /// and `lock_policy` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unread_record: Option<UnreadRecord>,
+}
+
+/// The repository's object-lock record, which the identity may not read (access denied).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct UnreadRecord {
+    /// The record's key in the bucket, e.g. `eu/ledger-a/thinledger-object-lock.json`.
+    pub object: String,
+    /// The provider's answer.
+    pub message: String,
+}
+
+impl UnreadRecord {
+    /// The record at `object`, refused with `message`.
+    pub fn new(object: impl Into<String>, message: impl Into<String>) -> Self {
+        UnreadRecord {
+            object: object.into(),
+            message: message.into(),
+        }
+    }
 }
 
 impl Default for BucketOptions {
@@ -39,6 +65,7 @@ impl Default for BucketOptions {
             kms_key: None,
             noncurrent_expiry_days: 30,
             abort_multipart_days: 7,
+            unread_record: None,
         }
     }
 }
@@ -61,6 +88,12 @@ impl BucketOptions {
     pub fn with_lock_policy(mut self, policy: crate::config::RetentionPolicy) -> Self {
         self.immutable = true;
         self.lock_policy = Some(policy);
+        self
+    }
+
+    /// The repository's object-lock record could not be read ([`BucketOptions::unread_record`]).
+    pub fn with_unread_record(mut self, record: UnreadRecord) -> Self {
+        self.unread_record = Some(record);
         self
     }
 
@@ -110,12 +143,16 @@ pub enum RuleId {
     NoncurrentExpiryMissing,
     /// No rule aborts incomplete multipart uploads.
     MultipartCleanupMissing,
+    /// The repository's object-lock record cannot be read by the identity, so the bucket's
+    /// object lock was not compared with the repository's policy.
+    LockRecordUnreadable,
 }
 
 impl RuleId {
     /// Every rule, in report order.
-    pub const ALL: [RuleId; 11] = [
+    pub const ALL: [RuleId; 12] = [
         RuleId::VersioningOff,
+        RuleId::LockRecordUnreadable,
         RuleId::ObjectLockMissing,
         RuleId::ObjectLockWeaker,
         RuleId::EncryptionMissing,
@@ -142,6 +179,7 @@ impl RuleId {
             RuleId::UnknownTier => "bucket.unknown_tier",
             RuleId::NoncurrentExpiryMissing => "bucket.noncurrent_expiry_missing",
             RuleId::MultipartCleanupMissing => "bucket.multipart_cleanup_missing",
+            RuleId::LockRecordUnreadable => "bucket.lock_record_unreadable",
         }
     }
 }
@@ -271,6 +309,22 @@ pub fn check(config: &BucketConfig, options: &BucketOptions) -> BucketReport {
             // Azure's versioning is the storage account's (management plane).
             provider != crate::Provider::Azure,
         )),
+    }
+    if let Some(record) = options
+        .unread_record
+        .as_ref()
+        .filter(|_| options.lock_policy.is_none())
+    {
+        findings.push(Finding::new(
+            RuleId::LockRecordUnreadable,
+            Severity::High,
+            format!(
+                "the repository's object-lock record {} cannot be read (access denied: {}): the bucket's object lock is not compared with the repository's policy",
+                record.object, record.message
+            ),
+            unread_fix(provider, &config.bucket, &record.object),
+            false,
+        ));
     }
     if options.immutable || options.lock_policy.is_some() {
         match &config.object_lock {
@@ -548,6 +602,24 @@ fn recorded(options: &BucketOptions) -> String {
         Some(policy) => format!(" (policy {})", policy.describe()),
         None => String::new(),
     }
+}
+
+/// What the identity needs to read the repository's record, or how to check without it.
+fn unread_fix(provider: crate::Provider, bucket: &str, object: &str) -> String {
+    let grant = match provider {
+        crate::Provider::S3 => format!("s3:GetObject on arn:aws:s3:::{bucket}/{object}"),
+        crate::Provider::Gcs => {
+            format!(
+                "storage.objects.get on gs://{bucket}/{object} (e.g. roles/storage.objectViewer)"
+            )
+        }
+        crate::Provider::Azure => format!(
+            "the Storage Blob Data Reader role on container {bucket} (or a key or SAS that may read {object})"
+        ),
+    };
+    format!(
+        "grant the checking identity {grant}, or give the repository's policy explicitly (--object-lock MODE --retain DURATION)"
+    )
 }
 
 /// How to raise the bucket's default retention to `mode` for `days`.

@@ -34,8 +34,10 @@
 //! `azure_lock` module docs say how); on GCS the object resource's `retention` (governance as
 //! `Unlocked`, compliance as `Locked`, so the bucket needs Object Retention Lock enabled; a
 //! refused upload is [`StoreError::RetentionRefused`]). `init --object-lock` records
-//! the policy in the repository ([`OBJECT_LOCK_POLICY`]);
-//! [`StoreBuilder::build_with_recorded_policy`] reads it back when a repository is opened, so
+//! the policy in the repository ([`OBJECT_LOCK_POLICY`]). One bounded read, [`read_record`],
+//! reads it back as a [`PolicyRecord`] (found, absent, access denied, a folder in its place,
+//! or invalid) for every client of the record;
+//! [`StoreBuilder::build_with_recorded_policy`] reads it when a repository is opened, so
 //! no command forgets it. Such a store has an [`ObjectLock`] ([`Store::object_lock`]), which
 //! reads each object's retention ([`ObjectRetention`]) so that forget and prune plan around
 //! it and check compares it with the policy.
@@ -145,7 +147,10 @@ pub use error::{Invalid, InvalidInput, StoreError};
 pub use gcs_api::{GcsAnswer, GcsBucketApi};
 pub use local::{DIR_MODE, FILE_MODE};
 pub use location::{StoreKind, StoreLocation};
-pub use lock_policy::{MAX_POLICY_RECORD_BYTES, MAX_POLICY_RETAIN_SECONDS, OBJECT_LOCK_POLICY};
+pub use lock_policy::{
+    MAX_POLICY_RECORD_BYTES, MAX_POLICY_RETAIN_SECONDS, OBJECT_LOCK_POLICY, PolicyRecord,
+    read_record,
+};
 pub use options::{
     DEFAULT_MAX_IN_FLIGHT, ObjectLockMode, ObjectLockOptions, RetryOptions, StoreOptions,
 };

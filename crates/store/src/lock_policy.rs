@@ -7,7 +7,7 @@ use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, PutMode, PutOptions};
 use serde::{Deserialize, Serialize};
 
-use super::error::{Invalid, StoreError};
+use super::error::{InvalidInput, StoreError};
 use super::options::{ObjectLockMode, ObjectLockOptions};
 
 /// The object, at the repository's root, that records its object-lock policy.
@@ -50,61 +50,36 @@ impl ObjectLockOptions {
             .map(|_| ())
     }
 
-    /// The policy recorded in the repository at `store`, if it has one. The read is bounded
-    /// by [`MAX_POLICY_RECORD_BYTES`]: a larger object is refused from its size (never
-    /// downloaded), and an object that changes between the size check and the read is an
-    /// error, not another record.
+    /// The policy recorded in the repository at `store`, if it has one: [`read_record`]'s
+    /// answer, with everything but a valid record or its absence an error (access denied is
+    /// [`StoreError::PolicyUnreadable`], a record that cannot be trusted or a folder in its
+    /// place [`StoreError::Invalid`]).
     pub async fn recorded(
         store: &dyn ObjectStore,
     ) -> Result<Option<ObjectLockOptions>, StoreError> {
-        let path = Path::from(OBJECT_LOCK_POLICY);
-        let unreadable = |e: object_store::Error| StoreError::PolicyUnreadable {
-            object: OBJECT_LOCK_POLICY,
-            message: e.to_string(),
-        };
-        let meta = match store.head(&path).await {
-            Ok(meta) => meta,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(unreadable(e)),
-        };
-        if meta.size > MAX_POLICY_RECORD_BYTES {
-            return Err(too_large(meta.size));
-        }
-        let options = GetOptions {
-            range: (meta.size > 0).then_some(GetRange::Bounded(0..meta.size)),
-            if_match: meta.e_tag.clone(),
-            ..Default::default()
-        };
-        let body = store
-            .get_opts(&path, options)
-            .await
-            .map_err(unreadable)?
-            .bytes()
-            .await
-            .map_err(unreadable)?;
-        ObjectLockOptions::from_record(&body).map(Some)
+        read_record(store).await?.into_policy()
     }
 
-    /// The policy in the text of a [`OBJECT_LOCK_POLICY`] object (read by another client, such
-    /// as the bucket control plane's).
+    /// The policy in the text of a [`OBJECT_LOCK_POLICY`] object. A record over
+    /// [`MAX_POLICY_RECORD_BYTES`], not the record's JSON, with an unknown mode, or with a
+    /// zero retention or one over [`MAX_POLICY_RETAIN_SECONDS`] is refused
+    /// ([`StoreError::Invalid`], its value and rule cut short: a forged mode may be 60 KB).
     pub fn from_record(body: &[u8]) -> Result<ObjectLockOptions, StoreError> {
         let bad = |rule: String| {
-            StoreError::invalid(
-                OBJECT_LOCK_POLICY,
+            StoreError::from(invalid(
                 String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-                rule,
-                "restore the object from the repository's first version, or write it again with the repository's policy",
-            )
+                cut(&rule, 300),
+            ))
         };
         if body.len() as u64 > MAX_POLICY_RECORD_BYTES {
-            return Err(too_large(body.len() as u64));
+            return Err(too_large(body.len() as u64).into());
         }
         let record: Record =
             serde_json::from_slice(body).map_err(|e| bad(format!("not the expected JSON: {e}")))?;
         let mode = match record.mode.as_str() {
             "GOVERNANCE" => ObjectLockMode::Governance,
             "COMPLIANCE" => ObjectLockMode::Compliance,
-            other => return Err(bad(format!("unknown mode {other:?}"))),
+            other => return Err(bad(format!("unknown mode {:?}", cut(other, 100)))),
         };
         if record.retain_seconds == 0 {
             return Err(bad("the retention is zero".into()));
@@ -123,16 +98,176 @@ impl ObjectLockOptions {
     }
 }
 
+/// What [`read_record`] found where a repository keeps its [`OBJECT_LOCK_POLICY`] record.
+/// Only [`PolicyRecord::Found`] and [`PolicyRecord::Absent`] say what the repository's
+/// policy is; a caller that must not pass on a policy it could not see treats every other
+/// answer as a failure ([`PolicyRecord::into_policy`] does).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PolicyRecord {
+    /// A valid record: the repository's policy.
+    Found(ObjectLockOptions),
+    /// No record and nothing in its place: the repository recorded no policy.
+    Absent,
+    /// The store refused the identity (HTTP 401 or 403 on the HEAD or the GET): whether the
+    /// repository has a record is unknown. The identity needs read access to the object
+    /// (S3 `s3:GetObject`, GCS `storage.objects.get`, Azure Storage Blob Data Reader).
+    Denied {
+        /// The store's answer.
+        message: String,
+    },
+    /// Objects stand under the record's name, as in a folder: no record, and not "no policy"
+    /// either (a store without folders can tell only by listing, which [`read_record`] does
+    /// when the HEAD finds nothing).
+    Folder {
+        /// The first object under the name (a common prefix ends in `/`), relative to the
+        /// store's prefix.
+        first: String,
+    },
+    /// A record that cannot be trusted: over [`MAX_POLICY_RECORD_BYTES`] (refused from its
+    /// size, not read), not the record's JSON, an unknown mode, a zero retention or one over
+    /// [`MAX_POLICY_RETAIN_SECONDS`]. Its `field` is [`OBJECT_LOCK_POLICY`]; its value is
+    /// the size or the first 200 bytes.
+    Invalid(InvalidInput),
+}
+
+impl PolicyRecord {
+    /// The policy (`None`: no record), or the error that says why there is none to go by:
+    /// [`StoreError::PolicyUnreadable`] when access is denied, [`StoreError::Invalid`] for an
+    /// untrusted record or a folder in its place.
+    pub fn into_policy(self) -> Result<Option<ObjectLockOptions>, StoreError> {
+        match self {
+            PolicyRecord::Found(policy) => Ok(Some(policy)),
+            PolicyRecord::Absent => Ok(None),
+            PolicyRecord::Denied { message } => Err(StoreError::PolicyUnreadable {
+                object: OBJECT_LOCK_POLICY,
+                message: format!("access denied: {message}"),
+            }),
+            PolicyRecord::Folder { first } => Err(folder(first).into()),
+            PolicyRecord::Invalid(invalid) => Err(invalid.into()),
+        }
+    }
+}
+
+/// Reads the [`OBJECT_LOCK_POLICY`] record of the repository at `store` (rooted at the
+/// repository's prefix): the one bounded read of it, which opening a repository
+/// ([`ObjectLockOptions::recorded`]) and the bucket control plane share.
+///
+/// A HEAD, then a GET of at most the HEAD's size pinned to its ETag (`If-Match`): an object
+/// over [`MAX_POLICY_RECORD_BYTES`] is refused from its size and never downloaded, and one
+/// that changes between the two requests is an error, not another record. When the HEAD
+/// finds nothing, one listing under the name tells "absent" from a folder in its place.
+/// Errors are the store's other failures ([`StoreError::PolicyUnreadable`]: network, server).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), thinledger_store::StoreError> {
+/// use std::time::Duration;
+/// use thinledger_store::{ObjectLockMode, ObjectLockOptions, PolicyRecord, read_record};
+///
+/// let store = object_store::memory::InMemory::new();
+/// assert_eq!(read_record(&store).await?, PolicyRecord::Absent);
+/// let policy = ObjectLockOptions::new(ObjectLockMode::Compliance, Duration::from_secs(86_400));
+/// policy.record(&store).await.expect("recorded");
+/// assert_eq!(read_record(&store).await?, PolicyRecord::Found(policy));
+/// # Ok(()) }
+/// ```
+pub async fn read_record(store: &dyn ObjectStore) -> Result<PolicyRecord, StoreError> {
+    let path = Path::from(OBJECT_LOCK_POLICY);
+    let unreadable = |e: object_store::Error| StoreError::PolicyUnreadable {
+        object: OBJECT_LOCK_POLICY,
+        message: e.to_string(),
+    };
+    let meta = match store.head(&path).await {
+        Ok(meta) => meta,
+        Err(object_store::Error::NotFound { .. }) => {
+            let listed = store
+                .list_with_delimiter(Some(&path))
+                .await
+                .map_err(unreadable)?;
+            let first = listed
+                .objects
+                .iter()
+                .map(|o| o.location.to_string())
+                .chain(listed.common_prefixes.iter().map(|p| format!("{p}/")))
+                .next();
+            return Ok(first.map_or(PolicyRecord::Absent, |first| PolicyRecord::Folder { first }));
+        }
+        Err(e) if denied(&e) => {
+            return Ok(PolicyRecord::Denied {
+                message: e.to_string(),
+            });
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    if meta.size > MAX_POLICY_RECORD_BYTES {
+        return Ok(PolicyRecord::Invalid(too_large(meta.size)));
+    }
+    let options = GetOptions {
+        range: (meta.size > 0).then_some(GetRange::Bounded(0..meta.size)),
+        if_match: meta.e_tag.clone(),
+        ..Default::default()
+    };
+    let body = match store.get_opts(&path, options).await {
+        Ok(answer) => answer.bytes().await.map_err(unreadable)?,
+        Err(e) if denied(&e) => {
+            return Ok(PolicyRecord::Denied {
+                message: e.to_string(),
+            });
+        }
+        Err(e) => return Err(unreadable(e)),
+    };
+    match ObjectLockOptions::from_record(&body) {
+        Ok(policy) => Ok(PolicyRecord::Found(policy)),
+        Err(StoreError::Invalid(invalid)) => Ok(PolicyRecord::Invalid(invalid)),
+        Err(other) => Err(other),
+    }
+}
+
+/// Whether the store refused the identity (as opposed to failing).
+fn denied(e: &object_store::Error) -> bool {
+    matches!(
+        e,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. }
+    )
+}
+
+const FIX: &str = "restore the object from the repository's first version, or write it again with the repository's policy";
+
+/// The record refused: `value` breaks `rule`.
+fn invalid(value: String, rule: String) -> InvalidInput {
+    InvalidInput::new(OBJECT_LOCK_POLICY, value, rule, FIX)
+}
+
 /// A record over [`MAX_POLICY_RECORD_BYTES`], refused from its size.
-fn too_large(size: u64) -> StoreError {
-    StoreError::invalid(
-        OBJECT_LOCK_POLICY,
+fn too_large(size: u64) -> InvalidInput {
+    invalid(
         format!("{size} bytes"),
         format!(
             "larger than the {MAX_POLICY_RECORD_BYTES}-byte limit of a record (a record is under 100 bytes); not read"
         ),
-        "restore the object from the repository's first version, or write it again with the repository's policy",
     )
+}
+
+/// Objects under the record's name.
+fn folder(first: String) -> InvalidInput {
+    InvalidInput::new(
+        OBJECT_LOCK_POLICY,
+        first,
+        "the record's name is a folder, not the record",
+        "move the objects under the record's name away, then restore the record from the repository's first version (or write it again with the repository's policy)",
+    )
+}
+
+/// `text`, at most `max` bytes of it (on a character boundary), marked when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
 #[cfg(test)]
@@ -177,5 +312,46 @@ mod tests {
             .unwrap();
         let err = ObjectLockOptions::recorded(&store).await.unwrap_err();
         assert!(err.to_string().contains(rule), "{err}");
+        assert!(err.to_string().contains(OBJECT_LOCK_POLICY), "{err}");
+        let Ok(PolicyRecord::Invalid(invalid)) = read_record(&store).await else {
+            panic!("not refused as invalid")
+        };
+        assert_eq!(invalid.field, OBJECT_LOCK_POLICY);
+        assert!(invalid.rule.contains(rule), "{invalid}");
+        // The value is the size or the record's first bytes, never all of it.
+        assert!(invalid.value.len() <= 200 * 3, "{}", invalid.value.len());
+    }
+
+    /// Objects under the record's name are no record, and not "no policy" either.
+    #[tokio::test]
+    async fn a_folder_in_the_records_place_is_refused() {
+        let store = object_store::memory::InMemory::new();
+        let inside = Path::from(format!("{OBJECT_LOCK_POLICY}/x"));
+        store.put(&inside, "{}".into()).await.unwrap();
+        assert_eq!(
+            read_record(&store).await.unwrap(),
+            PolicyRecord::Folder {
+                first: format!("{OBJECT_LOCK_POLICY}/x")
+            }
+        );
+        let err = ObjectLockOptions::recorded(&store).await.unwrap_err();
+        assert!(err.to_string().contains("is a folder"), "{err}");
+        store.delete(&inside).await.unwrap();
+        assert_eq!(read_record(&store).await.unwrap(), PolicyRecord::Absent);
+    }
+
+    /// No emulator here refuses a read (moto and fake-gcs-server check no permissions), so
+    /// the denial is checked where it is mapped: opening a repository fails, naming it.
+    #[test]
+    fn a_denied_read_is_an_error_when_opening() {
+        let denied = PolicyRecord::Denied {
+            message: "403 Forbidden".into(),
+        };
+        let err = denied.into_policy().unwrap_err();
+        assert!(
+            matches!(err, StoreError::PolicyUnreadable { .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("access denied: 403"), "{err}");
     }
 }

@@ -12,15 +12,16 @@ use std::process::Command;
 
 use thinledger_bucket::{
     BucketBuilder, BucketChange, BucketOptions, ChangeResult, Provider, RuleId, Secret,
+    StoreBuilder,
 };
 
-struct Azurite {
+pub(crate) struct Azurite {
     endpoint: String,
     account: String,
     key: String,
 }
 
-fn azurite() -> Option<Azurite> {
+pub(crate) fn azurite() -> Option<Azurite> {
     let var = thinledger_tests::services::var;
     Some(Azurite {
         endpoint: var("THINLEDGER_TEST_AZURITE_ENDPOINT")?,
@@ -31,12 +32,8 @@ fn azurite() -> Option<Azurite> {
 
 impl Azurite {
     /// A new container with `access` (`private`, `blob`, `container`); its name.
-    fn container(&self, test: &str, access: &str) -> String {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("tl-{test}-{}", nanos % 1_000_000_000_000);
+    pub(crate) fn container(&self, test: &str, access: &str) -> String {
+        let name = crate::unique_name(test);
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../../scripts/services/lib/azure_containers.py");
         let out = Command::new("python3")
@@ -52,11 +49,16 @@ impl Azurite {
         name
     }
 
-    fn client(&self, container: &str) -> thinledger_bucket::Bucket {
-        BucketBuilder::new(format!("az://{container}/eu/ledger-a"))
+    /// The repository's store (the URL `client` checks), with the account key.
+    pub(crate) fn store(&self, container: &str) -> StoreBuilder {
+        StoreBuilder::new(format!("az://{container}/eu/ledger-a"))
             .with_endpoint(&self.endpoint)
             .with_azure_account(&self.account)
             .with_azure_access_key(Secret::new(self.key.clone()))
+    }
+
+    pub(crate) fn client(&self, container: &str) -> thinledger_bucket::Bucket {
+        BucketBuilder::from_store_builder(self.store(container))
             .build()
             .unwrap()
     }

@@ -13,21 +13,17 @@ use std::process::Command;
 use serde_json::{Value, json};
 use thinledger_bucket::{
     BucketBuilder, BucketChange, BucketError, BucketOptions, ChangeResult, EncryptionAlgorithm,
-    Provider, RuleId, StoreCredentials, Versioning,
+    Provider, RuleId, StoreBuilder, StoreCredentials, Versioning,
 };
 
 /// The emulator's endpoint, or `None` (skipped) when it is not running.
-fn endpoint() -> Option<String> {
+pub(crate) fn endpoint() -> Option<String> {
     thinledger_tests::services::var("THINLEDGER_TEST_GCS_ENDPOINT")
 }
 
 /// A new bucket made with `resource` (its name added); its name.
-fn bucket(endpoint: &str, test: &str, mut resource: Value) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let name = format!("tl-{test}-{}-{nanos}", std::process::id());
+pub(crate) fn bucket(endpoint: &str, test: &str, mut resource: Value) -> String {
+    let name = crate::unique_name(test);
     resource["name"] = json!(name);
     let out = Command::new("curl")
         .args([
@@ -50,10 +46,16 @@ fn bucket(endpoint: &str, test: &str, mut resource: Value) -> String {
     name
 }
 
-fn client(endpoint: &str, bucket: &str) -> thinledger_bucket::Bucket {
-    BucketBuilder::new(format!("gs://{bucket}/eu/ledger-a"))
+/// The repository's store (the URL `client` checks), anonymous (the emulator checks no
+/// credentials).
+pub(crate) fn store(endpoint: &str, bucket: &str) -> StoreBuilder {
+    StoreBuilder::new(format!("gs://{bucket}/eu/ledger-a"))
         .with_endpoint(endpoint)
         .with_credentials(StoreCredentials::Anonymous)
+}
+
+pub(crate) fn client(endpoint: &str, bucket: &str) -> thinledger_bucket::Bucket {
+    BucketBuilder::from_store_builder(store(endpoint, bucket))
         .build()
         .unwrap()
 }

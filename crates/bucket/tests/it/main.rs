@@ -14,3 +14,18 @@ mod record;
 mod rules;
 #[cfg(feature = "s3")]
 mod s3;
+
+/// A bucket (container) name for `test` that no other test or run uses: lowercase, at most
+/// 63 characters for a short `test`, as S3, GCS and Azure all accept.
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure"))]
+fn unique_name(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "tl-{test}-{}-{}",
+        std::process::id(),
+        nanos % 1_000_000_000_000
+    )
+}

@@ -3,8 +3,8 @@
 use rstest::rstest;
 use thinledger_bucket::{
     BucketConfig, BucketOptions, DefaultEncryption, EncryptionAlgorithm, LifecycleRule, LockMode,
-    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, RuleId, Tier, Transition, Versioning,
-    check, requires_tls,
+    ObjectLock, Provider, PublicAccessBlock, RetentionPolicy, RuleId, Severity, Tier, Transition,
+    UnreadRecord, Versioning, check, requires_tls,
 };
 
 pub(crate) const KEY: &str =
@@ -106,6 +106,9 @@ fn add_rule(rule: LifecycleRule) -> impl Fn(&mut BucketConfig) {
 #[case::policy_compliance(|_: &mut BucketConfig| {}, policy(LockMode::Compliance, 30), &[RuleId::ObjectLockWeaker])]
 #[case::bucket_compliance(|c: &mut BucketConfig| c.object_lock.as_mut().unwrap().default_mode = Some(LockMode::Compliance), policy(LockMode::Governance, 30), &[])]
 #[case::policy_without_lock(|c: &mut BucketConfig| c.object_lock = None, policy(LockMode::Governance, 1), &[RuleId::ObjectLockMissing])]
+#[case::record_unread(|_: &mut BucketConfig| {}, options().with_unread_record(unread()), &[RuleId::LockRecordUnreadable])]
+#[case::record_unread_mutable(|_: &mut BucketConfig| {}, options().with_immutable(false).with_unread_record(unread()), &[RuleId::LockRecordUnreadable])]
+#[case::record_unread_but_policy_given(|_: &mut BucketConfig| {}, policy(LockMode::Governance, 30).with_unread_record(unread()), &[])]
 #[case::no_encryption(|c: &mut BucketConfig| c.encryption = None, options(), &[RuleId::EncryptionMissing])]
 #[case::sse_s3_with_tenant_key(|c: &mut BucketConfig| c.encryption = Some(DefaultEncryption { algorithm: EncryptionAlgorithm::ProviderManaged, kms_key: None }), options(), &[RuleId::EncryptionKey])]
 #[case::other_kms_key(|c: &mut BucketConfig| c.encryption.as_mut().unwrap().kms_key = Some("arn:aws:kms:eu-west-1:111122223333:key/other".into()), options(), &[RuleId::EncryptionKey])]
@@ -303,6 +306,72 @@ fn gcs_retention_policy_against_the_record(
         }
         (fix, finding) => panic!("expected {fix:?}, got {finding:?}"),
     }
+}
+
+/// A record the identity may not read (HTTP 403 on its HEAD or GET).
+fn unread() -> UnreadRecord {
+    UnreadRecord::new(
+        format!("{PREFIX}/thinledger-object-lock.json"),
+        "403 Forbidden",
+    )
+}
+
+/// Fail closed: a record the identity may not read is a finding (the check does not pass)
+/// naming the object and the permission to grant on each provider. No emulator here refuses
+/// a read (moto and fake-gcs-server enforce no permissions; Azurite only refuses a wrong key,
+/// which fails the bucket's own requests first), so the mapping of a denied read
+/// (`Bucket::check` sets `BucketOptions::unread_record`) is checked here, on the pure rules.
+#[rstest]
+#[case::s3(
+    Provider::S3,
+    "s3:GetObject on arn:aws:s3:::ledger-backups/eu-west-1/ledger-a/thinledger-object-lock.json"
+)]
+#[case::gcs(
+    Provider::Gcs,
+    "storage.objects.get on gs://ledger-backups/eu-west-1/ledger-a/thinledger-object-lock.json"
+)]
+#[case::azure(Provider::Azure, "Storage Blob Data Reader")]
+fn an_unread_record_fails_the_check_and_names_the_permission(
+    #[case] provider: Provider,
+    #[case] grant: &str,
+) {
+    let config = BucketConfig { provider, ..good() };
+    let report = check(
+        &config,
+        &BucketOptions::default().with_unread_record(unread()),
+    );
+    assert!(!report.passed(), "{report:?}");
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.rule == RuleId::LockRecordUnreadable)
+        .unwrap_or_else(|| panic!("{report:?}"));
+    assert_eq!(finding.severity, Severity::High);
+    assert!(!finding.applicable);
+    assert!(
+        finding
+            .message
+            .contains("eu-west-1/ledger-a/thinledger-object-lock.json cannot be read (access denied: 403 Forbidden)"),
+        "{}",
+        finding.message
+    );
+    assert!(finding.fix.contains(grant), "{}", finding.fix);
+    assert!(
+        finding.fix.contains("--object-lock MODE --retain DURATION"),
+        "{}",
+        finding.fix
+    );
+    // Left to the owner: `bucket plan` lists it, changes nothing for it.
+    let plan = thinledger_bucket::plan(
+        &config,
+        &BucketOptions::default().with_unread_record(unread()),
+    )
+    .unwrap();
+    assert!(
+        plan.manual
+            .iter()
+            .any(|f| f.rule == RuleId::LockRecordUnreadable)
+    );
 }
 
 /// Without object lock, the finding names the recorded policy it would need.

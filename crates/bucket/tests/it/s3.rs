@@ -14,13 +14,13 @@ use thinledger_bucket::{
 };
 
 /// What the tests need of the S3 service, or `None` (skipped) when it is not running.
-struct Moto {
+pub(crate) struct Moto {
     endpoint: String,
     region: String,
     python: PathBuf,
 }
 
-fn moto() -> Option<Moto> {
+pub(crate) fn moto() -> Option<Moto> {
     let endpoint = thinledger_tests::services::var("THINLEDGER_TEST_S3_ENDPOINT")?;
     let region = thinledger_tests::services::var("THINLEDGER_TEST_S3_REGION")?;
     let python = thinledger_tests::services::var("THINLEDGER_TEST_S3_PYTHON")?;
@@ -49,32 +49,28 @@ impl Moto {
     }
 
     /// A new bucket configured as `spec` says; its name.
-    fn bucket(&self, test: &str, spec: Value) -> String {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("tl-{test}-{}-{nanos}", std::process::id());
+    pub(crate) fn bucket(&self, test: &str, spec: Value) -> String {
+        let name = crate::unique_name(test);
         self.admin(&["make", &name, &spec.to_string()]);
         name
     }
 
     /// The repository's store (the URL `client` checks), with the test keys.
-    fn store(&self, bucket: &str) -> StoreBuilder {
+    pub(crate) fn store(&self, bucket: &str) -> StoreBuilder {
         StoreBuilder::new(format!("s3://{bucket}/eu-west-1/ledger-a"))
             .with_endpoint(&self.endpoint)
             .with_region(&self.region)
             .with_s3_keys("thinledger-test", Secret::new("thinledger-test-secret"))
     }
 
-    fn client(&self, bucket: &str) -> thinledger_bucket::Bucket {
+    pub(crate) fn client(&self, bucket: &str) -> thinledger_bucket::Bucket {
         BucketBuilder::from_store_builder(self.store(bucket))
             .build()
             .unwrap()
     }
 }
 
-fn tls_statement() -> Value {
+pub(crate) fn tls_statement() -> Value {
     json!({
         "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": ["arn:aws:s3:::{bucket}", "arn:aws:s3:::{bucket}/*"],
