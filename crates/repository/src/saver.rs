@@ -146,8 +146,10 @@ const INDEX_FLUSH_BLOBS: usize = 20_000;
 /// Room beyond the pack size in a pack buffer, so a typical last blob fits without growing it.
 const PACK_SLACK: usize = 1024 * 1024;
 
-/// Zstandard level of tree blobs.
-const TREE_ZSTD_LEVEL: i32 = 3;
+/// Zstandard level of tree blobs. Level 1, like data: on a real tree of 66,600 files the
+/// repository came out the same size as with level 3 (321.9 against 322.1 MB), and trees are
+/// compressed on the walk's own threads, the last of them one after another up to the root.
+const TREE_ZSTD_LEVEL: i32 = 1;
 
 thread_local! {
     static ZSTD: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
