@@ -269,6 +269,80 @@ async fn a_lock_wait_takes_turns_and_gives_up_after_the_wait() {
     lock.release().await.unwrap();
 }
 
+/// The files of one kind in a local repository (`data` counts packs in its subfolders).
+fn stored(dir: &std::path::Path, kind: &str) -> usize {
+    fn count(p: &std::path::Path) -> usize {
+        std::fs::read_dir(p).map_or(0, |entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.file_type() {
+                    Ok(t) if t.is_dir() => count(&e.path()),
+                    Ok(t) if t.is_file() => 1,
+                    _ => 0,
+                })
+                .sum()
+        })
+    }
+    count(&dir.join(kind))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_reads_while_its_lock_is_taken_and_stores_nothing_until_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    init_local(&dir).await;
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..40 {
+        std::fs::write(src.join(format!("f{i}")), noise(64 * 1024, i)).unwrap();
+    }
+    let open = |wait_ms: u64| {
+        let dir = dir.clone();
+        async move {
+            Arc::new(
+                Repository::open(local_store(&dir), "repo", &password())
+                    .await
+                    .unwrap()
+                    .with_lock_wait(std::time::Duration::from_millis(wait_ms)),
+            )
+        }
+    };
+    let pruner = open(0).await;
+    let exclusive = pruner.lock(true).await.unwrap();
+
+    // Refused after its wait: the files were read meanwhile, yet no pack, index or snapshot
+    // was stored, and no lock of the backup's is left behind.
+    let impatient = open(1_200).await;
+    let err = backup_paths(&impatient, std::slice::from_ref(&src), &small_packs())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    for kind in ["data", "index", "snapshots"] {
+        assert_eq!(stored(&dir, kind), 0, "{kind} written without the lock");
+    }
+    assert_eq!(pruner.list_locks().await.unwrap().len(), 1);
+
+    // Given long enough, the backup completes once the exclusive lock goes, and is whole.
+    let patient = open(30_000).await;
+    let backup = {
+        let (repo, src) = (Arc::clone(&patient), src.clone());
+        tokio::spawn(async move { backup_paths(&repo, &[src], &small_packs()).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    assert!(
+        !backup.is_finished(),
+        "the backup did not wait for the lock"
+    );
+    assert_eq!(stored(&dir, "data"), 0, "packs stored before the lock");
+    exclusive.release().await.unwrap();
+    let summary = backup.await.unwrap().unwrap();
+    assert_eq!(summary.files_new, 40);
+    assert!(stored(&dir, "data") > 1 && stored(&dir, "snapshots") == 1);
+    assert!(patient.list_locks().await.unwrap().is_empty());
+    let report = check_all(&patient).await;
+    assert!(report.is_ok(), "{report:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_lock_is_refreshed_and_released() {
     let tmp = tempfile::tempdir().unwrap();

@@ -28,6 +28,7 @@ use crate::repo::Repository;
 use crate::repo::host::{self, Identity};
 use crate::repo::id::Id;
 use crate::repo::index::BlobKey;
+use crate::repo::lock::WriteGate;
 use crate::repo::pack::BlobType;
 use crate::repo::snapshot::Snapshot;
 use crate::repo::tree::{Node, NodeName, NodeType, Tree, go_mode_from_unix};
@@ -809,10 +810,15 @@ async fn select_parent(
     }
 }
 
-fn new_archiver(repo: &Arc<Repository>, opts: &BackupOptions, select: Selection) -> Arc<Archiver> {
+fn new_archiver(
+    repo: &Arc<Repository>,
+    opts: &BackupOptions,
+    select: Selection,
+    gate: WriteGate,
+) -> Arc<Archiver> {
     Arc::new(Archiver {
         select: Arc::new(select),
-        saver: BlobSaver::new(Arc::clone(repo), opts.saver.clone()),
+        saver: BlobSaver::gated(Arc::clone(repo), opts.saver.clone(), gate),
         chunker: Arc::new(Chunker::for_config(repo.config())),
         file_slots: Arc::new(Semaphore::new(opts.read_concurrency.max(1))),
         walk_slots: Arc::new(Semaphore::new(WALK_AHEAD)),
@@ -851,6 +857,8 @@ async fn finish(
         program_version: format!("thinledger-backup {}", env!("CARGO_PKG_VERSION")),
         extra: serde_json::Map::new(),
     };
+    // Nothing new may have needed a pack; the snapshot waits for the lock all the same.
+    a.saver.gate().wait().await?;
     let snapshot_id = a.repo.save_snapshot(&snapshot).await?;
     tracing::info!(snapshot = %snapshot_id.short(), "snapshot saved");
     let c = &a.counts;
@@ -903,8 +911,11 @@ pub async fn backup_paths(
     }
     given.sort_by(|a, b| a.1.cmp(&b.1));
     given.dedup_by(|a, b| a.1 == b.1);
-    repo.locked(false, backup_paths_locked(repo, given, opts, select))
-        .await
+    // The walk starts while the lock is confirmed; nothing is stored before it is.
+    repo.locked_early(false, |gate| {
+        backup_paths_locked(repo, given, opts, select, gate)
+    })
+    .await
 }
 
 /// `given`: each path as given and made absolute.
@@ -913,6 +924,7 @@ async fn backup_paths_locked(
     given: Vec<(PathBuf, PathBuf)>,
     opts: &BackupOptions,
     select: Selection,
+    gate: WriteGate,
 ) -> Result<BackupSummary> {
     let started = Instant::now();
     // Totals for a display: walked beside the backup, which never waits for it (dropped,
@@ -935,7 +947,7 @@ async fn backup_paths_locked(
     if let Some((pid, _)) = parent {
         tracing::info!(parent = %pid.short(), "comparing with parent snapshot");
     }
-    let a = new_archiver(repo, opts, select);
+    let a = new_archiver(repo, opts, select, gate);
     let parent_root = match parent {
         Some((_, tree)) => repo.load_tree(&tree).await.ok(),
         None => None,
@@ -1028,7 +1040,8 @@ async fn backup_reader_locked<R: AsyncRead + Unpin + Send + 'static>(
         .clone()
         .unwrap_or_else(|| Identity::current().hostname);
     let parent = select_parent(repo, &opts.parent, &host, &paths).await?;
-    let a = new_archiver(repo, opts, Selection::default());
+    // A stream is not read before the lock is confirmed: refused, it could not be read again.
+    let a = new_archiver(repo, opts, Selection::default(), WriteGate::open());
     a.progress.begin();
     let read = {
         let a = Arc::clone(&a);

@@ -35,7 +35,23 @@ impl Id {
 
     /// The 64-digit hex form.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        self.with_hex(str::to_owned)
+    }
+
+    /// Calls `f` with the 64-digit hex form, written on the stack: trees and index files
+    /// write an id per blob, and this is the allocation-free way.
+    fn with_hex<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut buf = [0u8; 64];
+        for (pair, b) in buf.chunks_exact_mut(2).zip(self.0) {
+            pair[0] = DIGITS[usize::from(b >> 4)];
+            pair[1] = DIGITS[usize::from(b & 0x0f)];
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(hex) => f(hex),
+            // Unreachable: every byte above is an ASCII digit.
+            Err(_) => f(&hex::encode(self.0)),
+        }
     }
 
     /// The first 8 hex digits, as restic prints ids.
@@ -46,7 +62,7 @@ impl Id {
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
+        self.with_hex(|hex| f.write_str(hex))
     }
 }
 
@@ -75,7 +91,7 @@ impl FromStr for Id {
 
 impl Serialize for Id {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
+        self.with_hex(|hex| s.serialize_str(hex))
     }
 }
 
@@ -101,6 +117,10 @@ mod tests {
         assert_eq!(id.short(), "ba7816bf");
         assert!("xyz".parse::<Id>().is_err());
         let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, format!("\"{}\"", hex::encode(id.as_bytes())));
+        assert_eq!(id.to_string(), hex::encode(id.as_bytes()));
         assert_eq!(serde_json::from_str::<Id>(&json).unwrap(), id);
+        let edges = Id([0x00; 32]).to_hex() + &Id([0xff; 32]).to_hex();
+        assert_eq!(edges, "0".repeat(64) + &"f".repeat(64));
     }
 }

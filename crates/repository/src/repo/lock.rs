@@ -98,6 +98,47 @@ fn process_alive(pid: i64) -> bool {
     }
 }
 
+/// Where an operation started by [`Repository::locked_early`] stands with its lock.
+#[derive(Debug, Clone)]
+enum GateState {
+    Pending,
+    Open,
+    Refused(String),
+}
+
+/// Stores of an operation that began before its lock was confirmed wait here
+/// ([`Repository::locked_early`]). Cheap to clone; once open, [`WriteGate::wait`] returns at
+/// once.
+#[derive(Debug, Clone)]
+pub(crate) struct WriteGate(tokio::sync::watch::Receiver<GateState>);
+
+impl WriteGate {
+    /// A gate that is open from the start, for work that holds its lock already.
+    pub(crate) fn open() -> WriteGate {
+        let (tx, rx) = tokio::sync::watch::channel(GateState::Open);
+        drop(tx);
+        WriteGate(rx)
+    }
+
+    /// Waits until the lock is confirmed; an error if it was refused (or its taking was
+    /// abandoned), in which case nothing may be stored.
+    pub(crate) async fn wait(&self) -> Result<()> {
+        let mut rx = self.0.clone();
+        let state = match rx.wait_for(|s| !matches!(s, GateState::Pending)).await {
+            Ok(s) => s.clone(),
+            Err(_) => GateState::Refused("taking the repository lock was abandoned".into()),
+        };
+        let why = match state {
+            GateState::Open => return Ok(()),
+            GateState::Refused(why) => why,
+            GateState::Pending => "still pending".into(),
+        };
+        Err(Error::Task(format!(
+            "nothing was stored: the repository lock was not confirmed ({why})"
+        )))
+    }
+}
+
 /// A lock this process holds. Refreshed in the background; call [`Lock::release`] when done.
 ///
 /// On a repository opened with [`Repository::with_no_lock`] a shared lock is a no-op guard:
@@ -175,6 +216,56 @@ impl Repository {
             return Err(Error::Locked { holder });
         }
         Ok(id)
+    }
+
+    /// Like [`Repository::locked`], but `work` starts while the lock is being taken: taking
+    /// one waits 200 ms after writing the lock file (and longer while a conflicting lock is
+    /// held), time in which `work` can read, chunk and compress. Everything `work` stores
+    /// must first pass `gate` ([`WriteGate::wait`]), which opens once the lock is confirmed;
+    /// if the lock is refused, `work` is dropped without having written anything.
+    pub(crate) async fn locked_early<T, F, Fut>(
+        self: &Arc<Self>,
+        exclusive: bool,
+        work: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(WriteGate) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let (open, gate) = tokio::sync::watch::channel(GateState::Pending);
+        let work = work(WriteGate(gate));
+        let locking = async {
+            let lock = self.lock(exclusive).await;
+            let state = match &lock {
+                Ok(_) => GateState::Open,
+                Err(e) => GateState::Refused(e.to_string()),
+            };
+            // No receiver left only means `work` has already ended.
+            let _ = open.send(state);
+            lock
+        };
+        futures::pin_mut!(work, locking);
+        match futures::future::select(locking, work).await {
+            futures::future::Either::Left((lock, work)) => {
+                // Refused: `work` is dropped here, having stored nothing.
+                let lock = lock?;
+                let res = work.await;
+                lock.release().await?;
+                res
+            }
+            futures::future::Either::Right((res, locking)) => {
+                // `work` ended before the lock was confirmed, so it stored nothing (an early
+                // error, most likely): let the lock settle, then release it.
+                match locking.await {
+                    Ok(lock) => {
+                        lock.release().await?;
+                        res
+                    }
+                    // The work's own error says more than the lock's.
+                    Err(e) => res.and(Err(e)),
+                }
+            }
+        }
     }
 
     /// Runs `work` holding a lock (see [`Repository::lock`]), and releases the lock however
