@@ -883,6 +883,10 @@ async fn finish(
 }
 
 /// Backs up files and directories into a new snapshot. Takes a shared lock.
+///
+/// Reading starts while the lock is being confirmed (the 200 ms pause after writing the lock
+/// file, and any [`Repository::with_lock_wait`]); nothing is stored before it is, and if it is
+/// refused the backup ends with [`Error::Locked`] having stored nothing.
 pub async fn backup_paths(
     repo: &Arc<Repository>,
     paths: &[PathBuf],
