@@ -220,27 +220,26 @@ async fn locks_conflict_like_restic_and_unlock_removes_stale_ones() {
     assert_eq!(removed.len(), 1);
 }
 
+/// The local repository at `dir`, waiting up to `wait_ms` for a conflicting lock to go.
+async fn open_waiting(dir: &std::path::Path, wait_ms: u64) -> Arc<Repository> {
+    Arc::new(
+        Repository::open(local_store(dir), "repo", &password())
+            .await
+            .unwrap()
+            .with_lock_wait(std::time::Duration::from_millis(wait_ms)),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lock_wait_takes_turns_and_gives_up_after_the_wait() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("repo");
     init_local(&dir).await;
-    let open = |wait_ms: u64| {
-        let dir = dir.clone();
-        async move {
-            Arc::new(
-                Repository::open(local_store(&dir), "repo", &password())
-                    .await
-                    .unwrap()
-                    .with_lock_wait(std::time::Duration::from_millis(wait_ms)),
-            )
-        }
-    };
-    let backup_side = open(0).await;
+    let backup_side = open_waiting(&dir, 0).await;
     let shared = backup_side.lock(false).await.unwrap();
 
     // Too short a wait: refused, naming the holder, and nothing of ours is left behind.
-    let impatient = open(1_000).await;
+    let impatient = open_waiting(&dir, 1_000).await;
     let started = std::time::Instant::now();
     let err = impatient.lock(true).await.unwrap_err();
     assert!(matches!(err, Error::Locked { .. }), "{err:?}");
@@ -248,7 +247,7 @@ async fn a_lock_wait_takes_turns_and_gives_up_after_the_wait() {
     assert_eq!(impatient.list_locks().await.unwrap().len(), 1);
 
     // A longer wait: the exclusive lock is taken once the shared one is released.
-    let patient = open(30_000).await;
+    let patient = open_waiting(&dir, 30_000).await;
     let waiter = tokio::spawn(async move {
         let started = std::time::Instant::now();
         let lock = patient.lock(true).await;
@@ -296,23 +295,12 @@ async fn a_backup_reads_while_its_lock_is_taken_and_stores_nothing_until_it_is()
     for i in 0..40 {
         std::fs::write(src.join(format!("f{i}")), noise(64 * 1024, i)).unwrap();
     }
-    let open = |wait_ms: u64| {
-        let dir = dir.clone();
-        async move {
-            Arc::new(
-                Repository::open(local_store(&dir), "repo", &password())
-                    .await
-                    .unwrap()
-                    .with_lock_wait(std::time::Duration::from_millis(wait_ms)),
-            )
-        }
-    };
-    let pruner = open(0).await;
+    let pruner = open_waiting(&dir, 0).await;
     let exclusive = pruner.lock(true).await.unwrap();
 
     // Refused after its wait: the files were read meanwhile, yet no pack, index or snapshot
     // was stored, and no lock of the backup's is left behind.
-    let impatient = open(1_200).await;
+    let impatient = open_waiting(&dir, 1_200).await;
     let err = backup_paths(&impatient, std::slice::from_ref(&src), &small_packs())
         .await
         .unwrap_err();
@@ -323,7 +311,7 @@ async fn a_backup_reads_while_its_lock_is_taken_and_stores_nothing_until_it_is()
     assert_eq!(pruner.list_locks().await.unwrap().len(), 1);
 
     // Given long enough, the backup completes once the exclusive lock goes, and is whole.
-    let patient = open(30_000).await;
+    let patient = open_waiting(&dir, 30_000).await;
     let backup = {
         let (repo, src) = (Arc::clone(&patient), src.clone());
         tokio::spawn(async move { backup_paths(&repo, &[src], &small_packs()).await })
