@@ -10,17 +10,22 @@ fn cmd() -> Command {
     Command::cargo_bin("ledger-backup").unwrap()
 }
 
-#[test]
-fn render_prints_one_cronjob_per_job_that_runs_schedule_once() {
+/// `schedule render --output json` of one example schedule, which must succeed.
+fn render_json(example_name: &str) -> Value {
     let out = cmd()
         .args(["schedule", "render", "--output", "json"])
-        .arg(example("ledger.yaml"))
+        .arg(example(example_name))
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let rendering: Value = serde_json::from_slice(&out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn render_prints_one_cronjob_per_job_that_runs_schedule_once() {
+    let rendering = render_json("ledger.yaml");
     let objects = rendering["objects"].as_array().unwrap();
     let cronjobs: Vec<&Value> = objects.iter().filter(|o| o["kind"] == "CronJob").collect();
     assert_eq!(cronjobs.len(), 3, "{rendering:#}");
@@ -66,15 +71,7 @@ fn unknown_job_names_the_jobs_that_exist() {
 /// cannot be federated is refused as bad input, naming the field and the fix.
 #[test]
 fn render_gives_cron_jobs_in_another_clouds_cluster_the_identitys_token() {
-    let out = cmd()
-        .args(["schedule", "render", "--output", "json"])
-        .arg(example("multi-cloud-azure.yaml"))
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let rendering: Value = serde_json::from_slice(&out).unwrap();
+    let rendering = render_json("multi-cloud-azure.yaml");
     let cj = rendering["objects"]
         .as_array()
         .unwrap()
