@@ -204,9 +204,9 @@ fn compress_into(data: &[u8], level: i32, out: &mut Vec<u8>) -> Result<bool> {
         cctx.reset(ResetDirective::SessionOnly).map_err(zerr)?;
         out.clear();
         out.reserve(zstd::compress_bound(data.len()));
-        let probe = data.len() >= PROBE_MIN
+        let needs_probe = data.len() >= PROBE_MIN
             && byte_entropy(&data[..ENTROPY_SAMPLE]) >= SURELY_COMPRESSIBLE_BITS;
-        if !probe {
+        if !needs_probe {
             // One pass straight from `data`: the streaming path below copies its input into
             // zstd's window first.
             cctx.compress2(out, data).map_err(zerr)?;
